@@ -1,0 +1,240 @@
+/*
+ * cmd-import.c: `hansa import FILE.jsonl`: signs each line of the corpus
+ * format with this node's identity and stores them in batches of
+ * IMPORT_BATCH entries per write transaction. Bad lines are reported as
+ * FILE:LINE: reason and skipped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include "cli/cli.h"
+
+const struct hx_cmd hx_cmd_import;
+
+#define IMPORT_BATCH 1000
+
+/* Corpus keys that are entry fields; every other string key is metadata. */
+static const char *const fields[] = { "doc", "kind", "title", "body", "tags", "lang", NULL };
+
+static int is_field(const char *k)
+{
+	for (int i = 0; fields[i]; i++)
+		if (!strcmp(fields[i], k))
+			return 1;
+	return 0;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Builds an unsigned entry from one JSON line. The entry borrows strings
+ * from o; tags and meta arrays are malloc'd (freed by draft_free). */
+static const char *draft_from_json(const cJSON *o, hx_entry *e)
+{
+	const cJSON *it, *tags = cJSON_GetObjectItemCaseSensitive(o, "tags");
+	memset(e, 0, sizeof *e);
+	if (!cJSON_IsObject(o))
+		return "not a JSON object";
+	if (!(e->path = (char *)str(o, "doc")))
+		return "no \"doc\" (the document path)";
+	if (!(e->title = (char *)str(o, "title")))
+		return "no \"title\"";
+	e->kind = (char *)(str(o, "kind") ? str(o, "kind") : "toolkit");
+	e->body = (char *)(str(o, "body") ? str(o, "body") : "");
+	e->lang = (char *)(str(o, "lang") ? str(o, "lang") : "en");
+	if (!strcmp(e->kind, HX_KIND_TOMBSTONE))
+		return "kind \"tombstone\" is reserved";
+	if (tags && !cJSON_IsArray(tags))
+		return "\"tags\" is not an array";
+	size_t nt = (size_t)cJSON_GetArraySize(tags), nm = 0;
+	if (nt > HX_TAGS_MAX)
+		return "more than 64 tags";
+	cJSON_ArrayForEach(it, o)
+		nm += !is_field(it->string);
+	if (nm > HX_META_MAX)
+		return "more than 32 metadata keys";
+	e->tags = calloc(nt + 1, sizeof *e->tags);
+	e->meta = calloc(nm + 1, sizeof *e->meta);
+	if (!e->tags || !e->meta)
+		return "out of memory";
+	cJSON_ArrayForEach(it, tags) {
+		if (!cJSON_IsString(it))
+			return "a tag is not a string";
+		e->tags[e->ntags++] = it->valuestring;
+	}
+	cJSON_ArrayForEach(it, o) {
+		if (is_field(it->string))
+			continue;
+		if (!cJSON_IsString(it))
+			return "a metadata value is not a string";
+		if (!*it->valuestring)
+			continue;
+		e->meta[e->nmeta].key = it->string;
+		e->meta[e->nmeta++].value = it->valuestring;
+	}
+	const char *why;
+	return hx_entry_check_why(e, &why) ? why : NULL;
+}
+
+static void draft_free(hx_entry *e)
+{
+	free(e->tags);
+	free(e->meta);
+}
+
+struct batch {
+	hx_put put[IMPORT_BATCH];
+	hx_entry ent[IMPORT_BATCH];
+	uint8_t *raw[IMPORT_BATCH];
+	cJSON *json[IMPORT_BATCH];
+	size_t n;
+};
+
+static void batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->raw[i]);
+		draft_free(&b->ent[i]);
+		cJSON_Delete(b->json[i]);
+	}
+	b->n = 0;
+}
+
+static int exec(struct hx_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 }
+	};
+	int c, verbose = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'v')
+			verbose = 1;
+		else
+			return hx_usage_error(&hx_cmd_import, "unknown option");
+	}
+	if (optind != argc - 1)
+		return hx_usage_error(&hx_cmd_import, "give one FILE");
+	const char *name = argv[optind];
+	FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
+	if (!f)
+		return hx_fail("%s: %s", name, strerror(errno));
+	hx_store *s = hx_ctx_store(ctx, 0);
+	if (!s || hx_ctx_identity(ctx)) {
+		if (f != stdin)
+			fclose(f);
+		return HX_EXIT_FAIL;
+	}
+
+	struct batch *b = calloc(1, sizeof *b);
+	struct hx_progress prog;
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, bad = 0, added_total = 0, same = 0;
+	uint64_t last_ts = 0, read_bytes = 0;
+	ssize_t len;
+	int rc = HX_EXIT_OK;
+
+	if (!b)
+		return hx_fail("out of memory");
+	hx_progress_start(&prog, "importing", f != stdin && !fstat(fileno(f), &st) ? (uint64_t)st.st_size : 0);
+	for (;;) {
+		len = getline(&line, &cap, f);
+		if (len > 0) {
+			lineno++;
+			read_bytes += (uint64_t)len;
+			while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+				line[--len] = 0;
+			if (!len)
+				continue;
+			const char *why = NULL;
+			size_t i = b->n;
+			cJSON *o = NULL;
+			if (memchr(line, 0, (size_t)len) || !hx_utf8_valid(line, (size_t)len))
+				why = "not valid UTF-8";
+			else if (!(o = cJSON_ParseWithLength(line, (size_t)len)))
+				why = "not valid JSON";
+			else
+				why = draft_from_json(o, &b->ent[i]);
+			uint64_t ts = 0;
+			if (!why && hx_store_next_timestamp(s, ctx->pk, b->ent[i].path, hx_now_us(), &ts))
+				why = "cannot read the store";
+			if (!why) {
+				/* strictly increasing within the import, so that versions
+				 * of one path in the same batch keep their order */
+				b->ent[i].timestamp = ts > last_ts ? ts : last_ts + 1;
+				last_ts = b->ent[i].timestamp;
+				size_t rl;
+				if (hx_entry_sign(&b->ent[i], ctx->sk, &b->raw[i], &rl))
+					why = "cannot sign";
+				b->put[i] = (hx_put){ .raw = b->raw[i], .rawlen = rl, .entry = &b->ent[i] };
+			}
+			if (why) {
+				if (prog.active)
+					fputc('\n', stderr);
+				fprintf(stderr, "%s:%zu: %s\n", name, lineno, why);
+				bad++;
+				draft_free(&b->ent[i]);
+				cJSON_Delete(o);
+				continue;
+			}
+			b->json[i] = o;
+			b->n++;
+		}
+		if (b->n == IMPORT_BATCH || (len < 0 && b->n)) {
+			size_t added;
+			int src = hx_store_put_batch(s, b->put, b->n, 0, &added);
+			if (src) {
+				rc = hx_fail("%s: store failed near line %zu: %s", name, lineno, hx_strerror(src));
+				break;
+			}
+			added_total += added;
+			same += b->n - added;
+			batch_clear(b);
+			if (verbose)
+				fprintf(stderr, "committed through line %zu\n", lineno);
+			hx_progress_update(&prog, read_bytes);
+		}
+		if (len < 0)
+			break;
+	}
+	hx_progress_end(&prog);
+	if (ferror(f))
+		rc = hx_fail("%s: read error after line %zu", name, lineno);
+	batch_clear(b);
+	free(b);
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	if (rc == HX_EXIT_OK) {
+		printf("imported %zu entries from %s", added_total, name);
+		if (bad)
+			printf(", %zu bad line%s skipped", bad, bad == 1 ? "" : "s");
+		printf("\n");
+		(void)same;
+		if (bad)
+			rc = HX_EXIT_FAIL;
+	}
+	return rc;
+}
+
+const struct hx_cmd hx_cmd_import = {
+	.name = "import",
+	.summary = "import entries from a JSON-lines file",
+	.usage =
+	"usage: hansa import [--verbose] FILE.jsonl\n"
+	"\n"
+	"Signs each line of FILE with this partner's identity and stores it. A line\n"
+	"is one JSON object: doc (the path), title, kind, body, tags (array), lang;\n"
+	"any other string field (org, country, url, ...) becomes metadata. Bad lines\n"
+	"are reported as FILE:LINE: reason and skipped; the rest is imported, and\n"
+	"the exit status is then 1. A progress bar shows on a terminal.\n"
+	"  --verbose   say on stderr after each committed batch how far it got\n",
+	.exec = exec,
+};

@@ -1,0 +1,173 @@
+/*
+ * cmd-init.c: `hansa init`: creates the home, this partner's identity (an
+ * Ed25519 signing key and a CURVE transport key), its profile and the store.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <cjson/cJSON.h>
+#include "cli/cli.h"
+#include "cli/identity.h"
+#include "cli/profile.h"
+
+const struct hx_cmd hx_cmd_init;
+
+static int mkdirs(const char *dir)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s", dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0700) && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+/* Reads a passphrase from the terminal without echo; 0 on success. */
+static int ask(const char *prompt, char *buf, size_t n)
+{
+	struct termios old, quiet;
+	FILE *tty = fopen("/dev/tty", "r+");
+	int ok;
+
+	if (!tty)
+		return -1;
+	fputs(prompt, tty);
+	fflush(tty);
+	tcgetattr(fileno(tty), &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	ok = fgets(buf, (int)n, tty) != NULL;
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	if (!ok)
+		return -1;
+	buf[strcspn(buf, "\r\n")] = 0;
+	return 0;
+}
+
+/* The passphrase to protect the key with: $HANSA_PASSPHRASE or asked
+ * twice on the terminal. */
+static int get_passphrase(char *buf, size_t n)
+{
+	const char *env = getenv("HANSA_PASSPHRASE");
+	char again[256];
+
+	if (env) {
+		if (!*env)
+			return hx_fail("HANSA_PASSPHRASE is empty");
+		snprintf(buf, n, "%s", env);
+		return 0;
+	}
+	if (ask("passphrase: ", buf, n) || ask("again: ", again, sizeof again))
+		return hx_fail("--passphrase needs a terminal or HANSA_PASSPHRASE");
+	int same = !strcmp(buf, again);
+	sodium_memzero(again, sizeof again);
+	if (!same)
+		return hx_fail("the passphrases differ");
+	if (!*buf)
+		return hx_fail("empty passphrase");
+	return 0;
+}
+
+static int check_field(const char *name, const char *v)
+{
+	if (!hx_utf8_valid(v, strlen(v)) || strlen(v) > 256)
+		return hx_fail("--%s: not valid UTF-8 of at most 256 bytes", name);
+	if (!strcmp(name, "country") &&
+	    (strlen(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z'))
+		return hx_fail("--country: two capital letters (ISO 3166), e.g. DK");
+	if (!strcmp(name, "email") && !strchr(v, '@'))
+		return hx_fail("--email: '%s' is not an e-mail address", v);
+	return 0;
+}
+
+static int exec(struct hx_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, 0, 0 }, { "town", required_argument, 0, 0 },
+		{ "region", required_argument, 0, 0 }, { "country", required_argument, 0, 0 },
+		{ "representative", required_argument, 0, 0 },
+		{ "email", required_argument, 0, 0 }, { "web", required_argument, 0, 0 },
+		{ "passphrase", no_argument, 0, 'p' }, { 0, 0, 0, 0 }
+	};
+	const char *values[8] = { 0 };
+	char keypath[4200], pass[256] = "", hex[65];
+	uint8_t seed[32], curve_sk[32], pk[32], sk[64], cpk[32];
+	int c, idx, protect = 0, rc = HX_EXIT_FAIL;
+
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		if (c == 'p')
+			protect = 1;
+		else if (c == 0)
+			values[idx] = optarg;
+		else
+			return hx_usage_error(&hx_cmd_init, "unknown option");
+	}
+	if (optind < argc)
+		return hx_usage_error(&hx_cmd_init, "unexpected argument '%s'", argv[optind]);
+	for (int i = 0; hx_profile_fields[i]; i++)
+		if (values[i] && check_field(hx_profile_fields[i], values[i]))
+			return HX_EXIT_FAIL;
+	hx_home_path(ctx, HX_KEYFILE, keypath, sizeof keypath);
+	if (access(keypath, F_OK) == 0)
+		return hx_fail("%s already has an identity", ctx->home);
+	if (protect && get_passphrase(pass, sizeof pass))
+		return HX_EXIT_FAIL;
+	if (mkdirs(ctx->home))
+		return hx_fail("cannot create %s: %s", ctx->home, strerror(errno));
+
+	randombytes_buf(seed, sizeof seed);
+	randombytes_buf(curve_sk, sizeof curve_sk);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	crypto_scalarmult_base(cpk, curve_sk);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "key", hx_hex(hex, pk, 32));
+	cJSON_AddStringToObject(p, "transport", hx_hex(hex, cpk, 32));
+	for (int i = 0; hx_profile_fields[i]; i++)
+		cJSON_AddStringToObject(p, hx_profile_fields[i], values[i] ? values[i] : "");
+	/* The store first, the key last: a home with a key is a finished one. */
+	if (!hx_ctx_store(ctx, 1) || hx_profile_save(ctx->home, p))
+		goto out;
+	int krc = hx_keyfile_create(keypath, seed, curve_sk, protect ? pass : NULL);
+	if (krc) {
+		hx_fail("cannot write %s: %s", keypath, hx_strerror(krc));
+		goto out;
+	}
+	printf("created identity %s in %s\n", hx_hex(hex, pk, 32), ctx->home);
+	rc = HX_EXIT_OK;
+out:
+	cJSON_Delete(p);
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(curve_sk, sizeof curve_sk);
+	sodium_memzero(sk, sizeof sk);
+	sodium_memzero(pass, sizeof pass);
+	return rc;
+}
+
+const struct hx_cmd hx_cmd_init = {
+	.name = "init",
+	.summary = "create this partner's identity, profile and store",
+	.usage =
+	"usage: hansa init [--name N] [--town T] [--region R] [--country CC]\n"
+	"                  [--representative P] [--email E] [--web URL] [--passphrase]\n"
+	"\n"
+	"Creates the home directory with a new Ed25519 identity, a CURVE transport\n"
+	"key, the partner profile and an empty store. The secret key file is\n"
+	"written with mode 0600.\n"
+	"\n"
+	"  --passphrase   protect the secret key (Argon2id); the passphrase comes\n"
+	"                 from HANSA_PASSPHRASE or is asked on the terminal\n",
+	.exec = exec,
+};

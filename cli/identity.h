@@ -1,0 +1,28 @@
+/*
+ * identity.h: this node's identity key file (Ed25519 signing key and the
+ * CURVE transport key pair), optionally protected by a passphrase with
+ * Argon2id + XSalsa20-Poly1305, and the partner profile (profile.json).
+ */
+#ifndef HX_IDENTITY_H
+#define HX_IDENTITY_H
+
+#include "proto/entry.h"
+
+#define HX_KEYFILE "identity.key"
+#define HX_PROFILEFILE "profile.json"
+
+/* Profile fields, in the order of the partner directories. */
+extern const char *const hx_profile_fields[];
+
+/* Writes a new key file at path (0600, temp file + rename). passphrase may
+ * be NULL for none. Fails with HX_EEXIST when path exists. */
+int hx_keyfile_create(const char *path, const uint8_t seed[32],
+		      const uint8_t curve_sk[32], const char *passphrase) HX_WUR;
+
+/* Reads the key file; refuses (HX_EPERM) one readable by group or others.
+ * *needs_pass is set when the file is protected and passphrase is NULL
+ * (then HX_ECRYPTO is returned); a wrong passphrase is HX_ECRYPTO too. */
+int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
+		    uint8_t curve_sk[32], int *needs_pass) HX_WUR;
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * markdown.h: reading a Markdown document with a YAML front matter block
+ * into an entry draft (publish, import of a folder), and writing one back
+ * (export to a folder).
+ */
+#ifndef HX_MARKDOWN_H
+#define HX_MARKDOWN_H
+
+#include <stdio.h>
+#include "proto/entry.h"
+
+/*
+ * Parses text (len bytes) into *draft: front matter keys path, title,
+ * kind, tags (a list, or one comma-separated string), lang; the keys
+ * author, id and timestamp (written by export) are ignored; every other
+ * scalar key goes into the metadata. The body is what follows the block.
+ * Without a title, the first "# heading" is used. Every string in draft is
+ * malloc'd (free with hx_entry_clear). On error returns non-zero and puts
+ * one line in err and the 1-based line number in *line.
+ */
+int hx_md_parse(const char *text, size_t len, hx_entry *draft, char *err,
+		size_t errlen, int *line);
+
+/* Writes e as front matter + body. with_ids adds author, id, timestamp. */
+int hx_md_write(FILE *f, const hx_entry *e, int with_ids);
+
+/* Sets *dst to a malloc'd copy of src, freeing the old value. */
+int hx_strset(char **dst, const char *src);
+
+#endif

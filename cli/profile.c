@@ -1,0 +1,71 @@
+/*
+ * profile.c: reading and writing HOME/profile.json (see profile.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "cli/cli.h"
+#include "cli/identity.h"
+#include "cli/profile.h"
+
+cJSON *hx_profile_load(const char *home)
+{
+	char path[4200];
+	FILE *f;
+	char *buf;
+	long n;
+	cJSON *j;
+
+	snprintf(path, sizeof path, "%s/%s", home, HX_PROFILEFILE);
+	if (!(f = fopen(path, "rb"))) {
+		hx_fail(errno == ENOENT ? "no identity in %s (run 'hansa init' first)"
+					: "cannot read the profile in %s", home);
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	if (n < 0 || n > 1 << 20 || !(buf = malloc((size_t)n + 1))) {
+		fclose(f);
+		hx_fail("profile %s is too large", path);
+		return NULL;
+	}
+	size_t got = fread(buf, 1, (size_t)n, f);
+	fclose(f);
+	buf[got] = 0;
+	j = cJSON_Parse(buf);
+	free(buf);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		hx_fail("profile %s is not valid JSON", path);
+		return NULL;
+	}
+	return j;
+}
+
+int hx_profile_save(const char *home, const cJSON *profile)
+{
+	char path[4200], tmp[4300];
+	char *text = cJSON_Print(profile);
+	FILE *f;
+
+	if (!text)
+		return hx_fail("out of memory");
+	snprintf(path, sizeof path, "%s/%s", home, HX_PROFILEFILE);
+	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	f = fopen(tmp, "wx");
+	int bad = !f || fputs(text, f) < 0 || fputc('\n', f) < 0;
+	if (f && (fflush(f) || fsync(fileno(f))))
+		bad = 1;
+	if (f && fclose(f))
+		bad = 1;
+	free(text);
+	if (bad || rename(tmp, path)) {
+		unlink(tmp);
+		return hx_fail("cannot write %s", path);
+	}
+	return 0;
+}

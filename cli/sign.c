@@ -1,0 +1,42 @@
+/*
+ * sign.c: publishing one new version signed by this node (publish,
+ * delete, import of a Markdown folder), and time formatting.
+ */
+#include <stdlib.h>
+#include <time.h>
+#include "cli/cli.h"
+
+int hx_cli_publish(struct hx_ctx *ctx, hx_entry *d)
+{
+	hx_store *s;
+	uint8_t *raw;
+	size_t len, added;
+	const char *why;
+	int rc;
+
+	if (hx_entry_check_why(d, &why))
+		return hx_fail("%s: %s", d->path ? d->path : "entry", why);
+	if (hx_ctx_identity(ctx) || !(s = hx_ctx_store(ctx, 0)))
+		return 1;
+	if ((rc = hx_store_next_timestamp(s, ctx->pk, d->path, hx_now_us(), &d->timestamp)))
+		return hx_fail("cannot read %s: %s", d->path, hx_strerror(rc));
+	if ((rc = hx_entry_sign(d, ctx->sk, &raw, &len)))
+		return hx_fail("cannot sign %s: %s", d->path, hx_strerror(rc));
+	hx_put put = { .raw = raw, .rawlen = len, .entry = d };
+	rc = hx_store_put_batch(s, &put, 1, 0, &added);
+	free(raw);
+	if (!rc)
+		rc = put.result;
+	if (rc)
+		return hx_fail("cannot store %s: %s", d->path, hx_strerror(rc));
+	return 0;
+}
+
+char *hx_time_text(char *out, size_t n, uint64_t us)
+{
+	time_t t = (time_t)(us / 1000000u);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, n, "%llu", (unsigned long long)us);
+	return out;
+}

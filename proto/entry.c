@@ -1,0 +1,464 @@
+/*
+ * entry.c: the entry's canonical encoding, id, signature and checks.
+ *
+ * Signed entry (docs/FORMAT.md has the full byte table):
+ *   82                      array(2)
+ *      <fields>             map(10), keys 0..9 in order (below)
+ *      58 40 <sig:64>       bytes(64): Ed25519 signature of the id
+ *   id = BLAKE2b-256(<fields>)   (unkeyed, 32-byte output)
+ *
+ *   key  field      CBOR type
+ *   0    version    uint (1)
+ *   1    author     bytes(32), Ed25519 public key
+ *   2    path       text
+ *   3    timestamp  uint, microseconds since the epoch
+ *   4    kind       text
+ *   5    title      text
+ *   6    body       text
+ *   7    tags       array of text
+ *   8    lang       text
+ *   9    meta       map text -> text, keys in canonical order
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "proto/cbor.h"
+#include "proto/entry.h"
+
+enum {
+	K_VERSION, K_AUTHOR, K_PATH, K_TIMESTAMP, K_KIND, K_TITLE, K_BODY,
+	K_TAGS, K_LANG, K_META, K_COUNT
+};
+
+int hx_utf8_valid(const char *str, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)str, *end = s + len;
+
+	while (s < end) {
+		uint8_t c = *s;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		size_t n;
+		uint32_t cp, min;
+		if ((c & 0xe0) == 0xc0) {
+			n = 2; cp = c & 0x1f; min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 3; cp = c & 0x0f; min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 4; cp = c & 0x07; min = 0x10000;
+		} else {
+			return 0;
+		}
+		if ((size_t)(end - s) < n)
+			return 0;
+		for (size_t i = 1; i < n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		s += n;
+	}
+	return 1;
+}
+
+static int chars_ok(const char *s, const char *extra)
+{
+	for (; *s; s++) {
+		char c = *s;
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if (!strchr(extra, c))
+			return 0;
+	}
+	return 1;
+}
+
+static int path_ok(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0)
+		return HX_EINVAL;
+	if (n > HX_PATH_MAX)
+		return HX_ELIMIT;
+	if (!chars_ok(p, "._+/-") || p[0] == '/' || p[n - 1] == '/')
+		return HX_EINVAL;
+	/* No empty, "." or ".." segment: paths become folders on export. */
+	const char *seg = p;
+	for (;;) {
+		const char *slash = strchr(seg, '/');
+		size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+		if (len == 0 || (len == 1 && seg[0] == '.') ||
+		    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+			return HX_EINVAL;
+		if (!slash)
+			break;
+		seg = slash + 1;
+	}
+	return HX_OK;
+}
+
+static int text_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max)
+		return HX_ELIMIT;
+	return hx_utf8_valid(s, n) ? HX_OK : HX_EINVAL;
+}
+
+/* Canonical order of text map keys: shorter first, then bytewise. */
+static int meta_cmp(const void *a, const void *b)
+{
+	const hx_meta *x = a, *y = b;
+	size_t lx = strlen(x->key), ly = strlen(y->key);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return memcmp(x->key, y->key, lx);
+}
+
+#define WHY(code, text) do { if (why) *why = (text); return (code); } while (0)
+
+int hx_entry_check_why(const hx_entry *e, const char **why)
+{
+	int rc;
+
+	if (!e->path || !e->kind || !e->title || !e->body || !e->lang ||
+	    (e->ntags && !e->tags) || (e->nmeta && !e->meta))
+		WHY(HX_EINVAL, "a required field is missing");
+	if ((rc = path_ok(e->path)))
+		WHY(rc, rc == HX_ELIMIT ? "path longer than 256 bytes"
+			: "path must be non-empty segments of [a-z0-9._+-] separated by '/'");
+	size_t kl = strlen(e->kind);
+	if (kl == 0 || !chars_ok(e->kind, "_-"))
+		WHY(HX_EINVAL, "kind must be [a-z0-9_-]");
+	if (kl > HX_KIND_MAX)
+		WHY(HX_ELIMIT, "kind longer than 32 bytes");
+	if ((rc = text_ok(e->title, HX_TITLE_MAX)))
+		WHY(rc, rc == HX_ELIMIT ? "title longer than 512 bytes" : "title is not valid UTF-8");
+	if ((rc = text_ok(e->body, HX_BODY_MAX)))
+		WHY(rc, rc == HX_ELIMIT ? "body longer than 256 KiB" : "body is not valid UTF-8");
+	size_t ll = strlen(e->lang);
+	if (ll == 0 || !chars_ok(e->lang, "-"))
+		WHY(HX_EINVAL, "lang must be a language code of [a-z0-9-], e.g. en");
+	if (ll > HX_LANG_MAX)
+		WHY(HX_ELIMIT, "lang longer than 16 bytes");
+	if (e->ntags > HX_TAGS_MAX)
+		WHY(HX_ELIMIT, "more than 64 tags");
+	for (size_t i = 0; i < e->ntags; i++) {
+		if (!e->tags[i] || !e->tags[i][0])
+			WHY(HX_EINVAL, "empty tag");
+		if ((rc = text_ok(e->tags[i], HX_TAG_MAX)))
+			WHY(rc, rc == HX_ELIMIT ? "tag longer than 64 bytes" : "tag is not valid UTF-8");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(e->tags[i], e->tags[j]))
+				WHY(HX_EINVAL, "duplicate tag");
+	}
+	if (e->nmeta > HX_META_MAX)
+		WHY(HX_ELIMIT, "more than 32 metadata keys");
+	for (size_t i = 0; i < e->nmeta; i++) {
+		const char *k = e->meta[i].key, *v = e->meta[i].value;
+		if (!k || !v || !k[0] || !chars_ok(k, "_.-"))
+			WHY(HX_EINVAL, "metadata keys must be [a-z0-9_.-]");
+		if (strlen(k) > HX_META_KEY_MAX)
+			WHY(HX_ELIMIT, "metadata key longer than 64 bytes");
+		if ((rc = text_ok(v, HX_META_VALUE_MAX)))
+			WHY(rc, rc == HX_ELIMIT ? "metadata value longer than 2048 bytes"
+				: "metadata value is not valid UTF-8");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(k, e->meta[j].key))
+				WHY(HX_EINVAL, "duplicate metadata key");
+	}
+	return HX_OK;
+}
+
+int hx_entry_check(const hx_entry *e)
+{
+	return hx_entry_check_why(e, NULL);
+}
+
+static void put_text(hx_buf *b, const char *s)
+{
+	hx_cbor_text(b, s, strlen(s));
+}
+
+/* Encodes the field map (the bytes the id is the hash of). */
+static int encode_fields(const hx_entry *e, hx_buf *b)
+{
+	hx_meta *meta = NULL;
+
+	if (e->nmeta) {
+		meta = malloc(e->nmeta * sizeof *meta);
+		if (!meta)
+			return HX_ENOMEM;
+		memcpy(meta, e->meta, e->nmeta * sizeof *meta);
+		qsort(meta, e->nmeta, sizeof *meta, meta_cmp);
+	}
+	hx_cbor_head(b, HX_CBOR_MAP, K_COUNT);
+	hx_cbor_uint(b, K_VERSION);
+	hx_cbor_uint(b, e->version);
+	hx_cbor_uint(b, K_AUTHOR);
+	hx_cbor_bytes(b, e->author, HX_KEY_LEN);
+	hx_cbor_uint(b, K_PATH);
+	put_text(b, e->path);
+	hx_cbor_uint(b, K_TIMESTAMP);
+	hx_cbor_uint(b, e->timestamp);
+	hx_cbor_uint(b, K_KIND);
+	put_text(b, e->kind);
+	hx_cbor_uint(b, K_TITLE);
+	put_text(b, e->title);
+	hx_cbor_uint(b, K_BODY);
+	put_text(b, e->body);
+	hx_cbor_uint(b, K_TAGS);
+	hx_cbor_head(b, HX_CBOR_ARRAY, e->ntags);
+	for (size_t i = 0; i < e->ntags; i++)
+		put_text(b, e->tags[i]);
+	hx_cbor_uint(b, K_LANG);
+	put_text(b, e->lang);
+	hx_cbor_uint(b, K_META);
+	hx_cbor_head(b, HX_CBOR_MAP, e->nmeta);
+	for (size_t i = 0; i < e->nmeta; i++) {
+		put_text(b, meta[i].key);
+		put_text(b, meta[i].value);
+	}
+	free(meta);
+	return b->err;
+}
+
+int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out,
+		  size_t *outlen)
+{
+	hx_buf b = { 0 };
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	e->version = HX_ENTRY_VERSION;
+	crypto_sign_ed25519_sk_to_pk(e->author, sk);
+	if ((rc = hx_entry_check(e)))
+		return rc;
+	hx_buf_put(&b, "\x82", 1);
+	if ((rc = encode_fields(e, &b))) {
+		free(b.data);
+		return rc;
+	}
+	crypto_generichash(e->id, HX_ID_LEN, b.data + 1, b.len - 1, NULL, 0);
+	crypto_sign_ed25519_detached(e->sig, NULL, e->id, HX_ID_LEN, sk);
+	hx_cbor_bytes(&b, e->sig, HX_SIG_LEN);
+	if (b.err) {
+		free(b.data);
+		return b.err;
+	}
+	*out = b.data;
+	*outlen = b.len;
+	return HX_OK;
+}
+
+/* Copies a text string out of r into a new NUL-terminated string, checking
+ * its length against max and its UTF-8. */
+static int read_text(hx_rd *r, size_t max, char **out)
+{
+	const uint8_t *p;
+	size_t n;
+	int rc = hx_cbor_read_str(r, HX_CBOR_TEXT, &p, &n);
+	if (rc)
+		return rc;
+	if (n > max)
+		return HX_ELIMIT;
+	if (!hx_utf8_valid((const char *)p, n))
+		return HX_EPROTO;
+	char *s = malloc(n + 1);
+	if (!s)
+		return HX_ENOMEM;
+	memcpy(s, p, n);
+	s[n] = 0;
+	*out = s;
+	return HX_OK;
+}
+
+static int expect_key(hx_rd *r, uint64_t want)
+{
+	uint64_t k;
+	int rc = hx_cbor_read_uint(r, &k);
+	if (rc)
+		return rc;
+	return k == want ? HX_OK : HX_EPROTO;
+}
+
+static int decode_fields(hx_entry *e, hx_rd *r)
+{
+	uint64_t n;
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	if ((rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
+		return rc;
+	if (n != K_COUNT)
+		return HX_EPROTO;
+	if ((rc = expect_key(r, K_VERSION)) || (rc = hx_cbor_read_uint(r, &e->version)))
+		return rc;
+	if (e->version != HX_ENTRY_VERSION)
+		return HX_EVERSION;
+	if ((rc = expect_key(r, K_AUTHOR)) ||
+	    (rc = hx_cbor_read_str(r, HX_CBOR_BYTES, &p, &len)))
+		return rc;
+	if (len != HX_KEY_LEN)
+		return HX_EPROTO;
+	memcpy(e->author, p, HX_KEY_LEN);
+	if ((rc = expect_key(r, K_PATH)) || (rc = read_text(r, HX_PATH_MAX, &e->path)))
+		return rc;
+	if ((rc = expect_key(r, K_TIMESTAMP)) || (rc = hx_cbor_read_uint(r, &e->timestamp)))
+		return rc;
+	if ((rc = expect_key(r, K_KIND)) || (rc = read_text(r, HX_KIND_MAX, &e->kind)))
+		return rc;
+	if ((rc = expect_key(r, K_TITLE)) || (rc = read_text(r, HX_TITLE_MAX, &e->title)))
+		return rc;
+	if ((rc = expect_key(r, K_BODY)) || (rc = read_text(r, HX_BODY_MAX, &e->body)))
+		return rc;
+	if ((rc = expect_key(r, K_TAGS)) || (rc = hx_cbor_read_head(r, HX_CBOR_ARRAY, &n)))
+		return rc;
+	if (n > HX_TAGS_MAX)
+		return HX_ELIMIT;
+	if (n) {
+		e->tags = calloc(n, sizeof *e->tags);
+		if (!e->tags)
+			return HX_ENOMEM;
+	}
+	for (; e->ntags < n; e->ntags++)
+		if ((rc = read_text(r, HX_TAG_MAX, &e->tags[e->ntags])))
+			return rc;
+	if ((rc = expect_key(r, K_LANG)) || (rc = read_text(r, HX_LANG_MAX, &e->lang)))
+		return rc;
+	if ((rc = expect_key(r, K_META)) || (rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
+		return rc;
+	if (n > HX_META_MAX)
+		return HX_ELIMIT;
+	if (n) {
+		e->meta = calloc(n, sizeof *e->meta);
+		if (!e->meta)
+			return HX_ENOMEM;
+	}
+	for (; e->nmeta < n; e->nmeta++) {
+		hx_meta *m = &e->meta[e->nmeta];
+		if ((rc = read_text(r, HX_META_KEY_MAX, &m->key)) ||
+		    (rc = read_text(r, HX_META_VALUE_MAX, &m->value))) {
+			e->nmeta++; /* so that hx_entry_clear frees the key */
+			return rc;
+		}
+		if (e->nmeta && meta_cmp(&e->meta[e->nmeta - 1], m) >= 0) {
+			e->nmeta++;
+			return HX_EPROTO; /* unsorted or duplicate key */
+		}
+	}
+	return HX_OK;
+}
+
+int hx_entry_decode(hx_entry *e, const uint8_t *buf, size_t len)
+{
+	hx_rd r = { buf, buf + len };
+	uint64_t n;
+	const uint8_t *sig, *fields;
+	size_t siglen;
+	int rc;
+
+	memset(e, 0, sizeof *e);
+	if (len > HX_ENTRY_MAX)
+		return HX_ELIMIT;
+	if ((rc = hx_cbor_read_head(&r, HX_CBOR_ARRAY, &n)))
+		goto fail;
+	if (n != 2) {
+		rc = HX_EPROTO;
+		goto fail;
+	}
+	fields = r.p;
+	if ((rc = decode_fields(e, &r)))
+		goto fail;
+	size_t flen = (size_t)(r.p - fields);
+	if ((rc = hx_cbor_read_str(&r, HX_CBOR_BYTES, &sig, &siglen)))
+		goto fail;
+	if (siglen != HX_SIG_LEN || r.p != r.end) {
+		rc = HX_EPROTO;
+		goto fail;
+	}
+	/* Semantic rules (path characters, duplicates, ...) beyond the syntax;
+	 * a field over its limit was already caught while reading. */
+	if ((rc = hx_entry_check(e)))
+		goto fail;
+	memcpy(e->sig, sig, HX_SIG_LEN);
+	crypto_generichash(e->id, HX_ID_LEN, fields, flen, NULL, 0);
+	return HX_OK;
+fail:
+	hx_entry_clear(e);
+	return rc;
+}
+
+int hx_entry_verify(const hx_entry *e)
+{
+	if (crypto_sign_ed25519_verify_detached(e->sig, e->id, HX_ID_LEN, e->author))
+		return HX_EFORGED;
+	return HX_OK;
+}
+
+int hx_entry_open(hx_entry *e, const uint8_t *buf, size_t len)
+{
+	int rc = hx_entry_decode(e, buf, len);
+	if (rc)
+		return rc;
+	if ((rc = hx_entry_verify(e)))
+		hx_entry_clear(e);
+	return rc;
+}
+
+void hx_entry_clear(hx_entry *e)
+{
+	if (!e)
+		return;
+	free(e->path);
+	free(e->kind);
+	free(e->title);
+	free(e->body);
+	free(e->lang);
+	for (size_t i = 0; i < e->ntags; i++)
+		free(e->tags[i]);
+	free(e->tags);
+	for (size_t i = 0; i < e->nmeta; i++) {
+		free(e->meta[i].key);
+		free(e->meta[i].value);
+	}
+	free(e->meta);
+	memset(e, 0, sizeof *e);
+}
+
+const char *hx_entry_meta(const hx_entry *e, const char *key)
+{
+	for (size_t i = 0; i < e->nmeta; i++)
+		if (!strcmp(e->meta[i].key, key))
+			return e->meta[i].value;
+	return NULL;
+}
+
+int hx_entry_is_tombstone(const hx_entry *e)
+{
+	return e->kind && !strcmp(e->kind, HX_KIND_TOMBSTONE);
+}
+
+char *hx_hex(char *out, const uint8_t *bin, size_t n)
+{
+	return sodium_bin2hex(out, 2 * n + 1, bin, n);
+}
+
+int hx_unhex(uint8_t *bin, size_t n, const char *hex)
+{
+	size_t got;
+	const char *end;
+	if (strlen(hex) != 2 * n)
+		return HX_EINVAL;
+	if (sodium_hex2bin(bin, n, hex, 2 * n, NULL, &got, &end) || got != n)
+		return HX_EINVAL;
+	return HX_OK;
+}

@@ -1,0 +1,38 @@
+/*
+ * hx.h: what every hansa module shares: the error codes and hx_strerror.
+ * Every function in proto/, store/ and node/ returns HX_OK (0) or one of the
+ * negative codes below; errno and MDB_* values are translated where they
+ * enter and never passed up.
+ */
+#ifndef HX_H
+#define HX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HX_WUR __attribute__((warn_unused_result))
+
+enum hx_err {
+	HX_OK = 0,
+	HX_ENOMEM = -1,    /* allocation failed */
+	HX_EINVAL = -2,    /* bad argument or bad user input */
+	HX_EPROTO = -3,    /* malformed bytes: not the canonical encoding */
+	HX_ELIMIT = -4,    /* a field or message over its limit */
+	HX_EFORGED = -5,   /* signature does not verify */
+	HX_ENOTFOUND = -6, /* no such entry, document, member, ... */
+	HX_ECORRUPT = -7,  /* the store is inconsistent or damaged */
+	HX_EIO = -8,       /* an I/O error (see errno at the edge) */
+	HX_EVERSION = -9,  /* unknown format or schema version */
+	HX_EEXIST = -10,   /* already there */
+	HX_EPERM = -11,    /* not allowed: not a member, not the author, key file mode */
+	HX_EFUTURE = -12,  /* timestamp too far in the future */
+	HX_EFULL = -13,    /* the LMDB map is full and could not grow */
+	HX_EBUSY = -14,    /* locked or in use by another process */
+	HX_ECRYPTO = -15,  /* wrong passphrase or a crypto primitive failed */
+	HX_ETIMEOUT = -16, /* a peer did not answer in time */
+};
+
+/* A short English description of an hx_err; never NULL, static storage. */
+const char *hx_strerror(int err);
+
+#endif

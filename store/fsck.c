@@ -1,0 +1,264 @@
+/*
+ * fsck.c: the store's self-check (re-verify every signature, check every
+ * table against the entries, then the search index) and the search index
+ * rebuild. Both run in one transaction so they see one consistent state.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store/store_int.h"
+
+struct fsck {
+	hx_report_cb report;
+	void *arg;
+	uint64_t problems;
+};
+
+static void problem(struct fsck *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void problem(struct fsck *f, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	f->problems++;
+	if (f->report)
+		f->report(f->arg, line);
+}
+
+static void index_problem(void *arg, const char *line)
+{
+	struct fsck *f = arg;
+	if (f->report)
+		f->report(f->arg, line);
+}
+
+static int exists(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl)
+{
+	MDB_val key = { kl, (void *)k }, v;
+	return mdb_get(txn, dbi, &key, &v) == 0;
+}
+
+/* Every entry decodes, verifies, sits under its own id, and has its time
+ * order and history keys. */
+static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	char hex[2 * HX_ID_LEN + 1];
+	uint8_t key[HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN];
+	int rc = mdb_cursor_open(txn, s->entries, &c);
+
+	if (rc)
+		return hx_mdb_err(rc);
+	*n = 0;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		hx_entry e;
+		++*n;
+		if (k.mv_size != HX_ID_LEN) {
+			problem(f, "entries: key of %zu bytes", k.mv_size);
+			continue;
+		}
+		hx_hex(hex, k.mv_data, HX_ID_LEN);
+		int erc = hx_entry_open(&e, v.mv_data, v.mv_size);
+		if (erc) {
+			problem(f, "entry %s: %s", hex, hx_strerror(erc));
+			continue;
+		}
+		if (memcmp(e.id, k.mv_data, HX_ID_LEN))
+			problem(f, "entry %s: stored under the wrong id", hex);
+		hx_be64_put(key, e.timestamp);
+		memcpy(key + 8, e.id, HX_ID_LEN);
+		if (!exists(txn, s->bytime, key, 8 + HX_ID_LEN))
+			problem(f, "entry %s: missing from the time order", hex);
+		size_t pl = strlen(e.path);
+		memcpy(key, e.author, HX_KEY_LEN);
+		memcpy(key + HX_KEY_LEN, e.path, pl);
+		key[HX_KEY_LEN + pl] = 0;
+		hx_be64_put(key + HX_KEY_LEN + pl + 1, e.timestamp);
+		memcpy(key + HX_KEY_LEN + pl + 9, e.id, HX_ID_LEN);
+		if (!exists(txn, s->hist, key, HX_KEY_LEN + pl + 9 + HX_ID_LEN))
+			problem(f, "entry %s: missing from the history of %s", hex, e.path);
+		hx_entry_clear(&e);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+/* The number of keys in dbi, and that each one's trailing id is an entry. */
+static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name,
+		      int id_in_value, struct fsck *f, uint64_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+
+	if (rc)
+		return hx_mdb_err(rc);
+	*n = 0;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const MDB_val *src = id_in_value ? &v : &k;
+		++*n;
+		if (src->mv_size < HX_ID_LEN) {
+			problem(f, "%s: record too short", name);
+			continue;
+		}
+		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
+		if (!exists(txn, s->entries, id, HX_ID_LEN)) {
+			char hex[2 * HX_ID_LEN + 1];
+			problem(f, "%s: refers to missing entry %s", name, hx_hex(hex, id, HX_ID_LEN));
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+/* Each document's current version is its newest history entry, and paths
+ * lists exactly the live documents. */
+static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, s->hist, &c);
+	uint64_t docs = 0;
+
+	if (rc)
+		return hx_mdb_err(rc);
+	*live = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		/* k = author ‖ path ‖ 00 ‖ ts ‖ id; find the last key of this doc */
+		size_t dl = k.mv_size - 9 - HX_ID_LEN;
+		uint8_t doc[HX_KEY_LEN + HX_PATH_MAX + 1], last[8 + HX_ID_LEN];
+		if (k.mv_size < HX_KEY_LEN + 2 + 8 + HX_ID_LEN || dl > sizeof doc) {
+			problem(f, "hist: malformed key");
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			continue;
+		}
+		memcpy(doc, k.mv_data, dl);
+		do {
+			memcpy(last, (uint8_t *)k.mv_data + dl + 1, sizeof last);
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		} while (rc == 0 && k.mv_size == dl + 9 + HX_ID_LEN &&
+			 !memcmp(k.mv_data, doc, dl));
+		docs++;
+		char path[HX_PATH_MAX + 1];
+		memcpy(path, doc + HX_KEY_LEN, dl - HX_KEY_LEN);
+		path[dl - HX_KEY_LEN] = 0;
+		MDB_val dk = { dl, doc }, dv;
+		if (mdb_get(txn, s->docs, &dk, &dv) || dv.mv_size != sizeof last ||
+		    memcmp(dv.mv_data, last, sizeof last)) {
+			problem(f, "document %s: current version is not its newest", path);
+			continue;
+		}
+		MDB_val ek = { HX_ID_LEN, last + 8 }, ev;
+		hx_entry e;
+		if (mdb_get(txn, s->entries, &ek, &ev) || hx_entry_decode(&e, ev.mv_data, ev.mv_size))
+			continue; /* reported by check_entries/check_refs */
+		uint8_t pk[HX_PATH_MAX + 1 + HX_KEY_LEN];
+		size_t pl = dl - HX_KEY_LEN;
+		memcpy(pk, path, pl);
+		pk[pl] = 0;
+		memcpy(pk + pl + 1, doc, HX_KEY_LEN);
+		int listed = exists(txn, s->paths, pk, pl + 1 + HX_KEY_LEN);
+		int dead = hx_entry_is_tombstone(&e);
+		if (listed == dead)
+			problem(f, "document %s: %s", path, dead ? "deleted but still listed" : "live but not listed");
+		*live += !dead;
+		hx_entry_clear(&e);
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return hx_mdb_err(rc);
+	MDB_stat st;
+	if ((rc = mdb_stat(txn, s->docs, &st)))
+		return hx_mdb_err(rc);
+	if (st.ms_entries != docs)
+		problem(f, "docs: %zu documents, history has %llu", st.ms_entries,
+			(unsigned long long)docs);
+	if ((rc = mdb_stat(txn, s->paths, &st)))
+		return hx_mdb_err(rc);
+	if (st.ms_entries != *live)
+		problem(f, "paths: %zu live documents listed, %llu expected", st.ms_entries,
+			(unsigned long long)*live);
+	return HX_OK;
+}
+
+int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problems)
+{
+	struct fsck f = { report, arg, 0 };
+	MDB_txn *txn;
+	uint64_t n_entries, n, live;
+	int rc;
+
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if ((rc = check_entries(s, txn, &f, &n_entries)))
+		goto out;
+	struct { MDB_dbi dbi; const char *name; int in_value; } refs[] = {
+		{ s->bytime, "time order", 0 }, { s->hist, "history", 0 },
+		{ s->changes, "changes", 1 }, { s->docs, "documents", 1 },
+	};
+	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+		if ((rc = check_refs(s, txn, refs[i].dbi, refs[i].name, refs[i].in_value, &f, &n)))
+			goto out;
+		if (i < 3 && n != n_entries)
+			problem(&f, "%s: %llu records for %llu entries", refs[i].name,
+				(unsigned long long)n, (unsigned long long)n_entries);
+	}
+	if ((rc = check_docs(s, txn, &f, &live)))
+		goto out;
+	uint64_t ix = 0;
+	rc = hx_index_check(&s->ix, txn, s->docs, s->entries, index_problem, &f, &ix);
+	f.problems += ix;
+out:
+	mdb_txn_abort(txn);
+	*problems = f.problems;
+	return rc;
+}
+
+int hx_store_reindex(hx_store *s, uint64_t *documents)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	*documents = 0;
+	if ((rc = hx_txn_begin(s, 0, &txn)))
+		return rc;
+	if ((rc = hx_index_clear(&s->ix, txn)))
+		goto abort;
+	if ((rc = hx_mdb_err(mdb_cursor_open(txn, s->docs, &c))))
+		goto abort;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		hx_entry e;
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
+		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+			rc = HX_ECORRUPT;
+			break;
+		}
+		if (!hx_entry_is_tombstone(&e)) {
+			rc = hx_index_update(&s->ix, txn, NULL, &e);
+			++*documents;
+		}
+		hx_entry_clear(&e);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		goto abort;
+	return hx_mdb_err(mdb_txn_commit(txn));
+abort:
+	mdb_txn_abort(txn);
+	/* LMDB's own codes sit far below ours (around -30790) */
+	return (rc > 0 || rc < -1000) ? hx_mdb_err(rc) : rc;
+}

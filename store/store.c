@@ -1,0 +1,674 @@
+/*
+ * store.c: the LMDB store (see store.h). One environment, one named table
+ * per concern; every write of an entry touches all of them, the search
+ * index and the reconciliation tree in a single write transaction.
+ *
+ * Tables (keys and values, integers big-endian so byte order = numeric):
+ *   meta     "schema" -> u32 schema version
+ *   entries  id[32] -> signed canonical entry bytes (docs/FORMAT.md)
+ *   bytime   ts u64 ‖ id[32] -> ""            all entries, reconciliation order
+ *   docs     author[32] ‖ path -> ts u64 ‖ id[32]    current version
+ *   paths    path ‖ 00 ‖ author[32] -> ""     live (not deleted) documents
+ *   hist     author[32] ‖ path ‖ 00 ‖ ts u64 ‖ id[32] -> ""   every version
+ *   changes  seq u64 -> id[32]                local arrival order
+ *   members  key[32] -> member record (opaque here)
+ *   kv       name -> value                    peers, counters, settings
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "store/store_int.h"
+
+#define MAP_SIZE_INITIAL ((size_t)16 << 30) /* sparse on 64-bit */
+#define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
+
+uint64_t hx_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int hx_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0: return HX_OK;
+	case MDB_NOTFOUND: return HX_ENOTFOUND;
+	case MDB_KEYEXIST: return HX_EEXIST;
+	case MDB_MAP_FULL: return HX_EFULL;
+	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
+	case MDB_BAD_TXN: case MDB_BAD_VALSIZE: case MDB_BAD_DBI:
+		return HX_ECORRUPT;
+	case MDB_VERSION_MISMATCH: return HX_EVERSION;
+	case ENOMEM: return HX_ENOMEM;
+	case EACCES: case EPERM: return HX_EPERM;
+	case EAGAIN: case EBUSY: return HX_EBUSY;
+	case ENOENT: return HX_ENOTFOUND;
+	default: return HX_EIO;
+	}
+}
+
+int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size and retry. */
+		if (mdb_env_set_mapsize(s->env, 0) == 0)
+			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	return hx_mdb_err(rc);
+}
+
+static int open_dbs(hx_store *s, MDB_txn *txn, int create)
+{
+	unsigned f = create ? MDB_CREATE : 0;
+	struct { const char *name; MDB_dbi *dbi; } t[] = {
+		{ "meta", &s->meta }, { "entries", &s->entries },
+		{ "bytime", &s->bytime }, { "docs", &s->docs },
+		{ "paths", &s->paths }, { "hist", &s->hist },
+		{ "changes", &s->changes }, { "members", &s->members },
+		{ "kv", &s->kv },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int rc = mdb_dbi_open(txn, t[i].name, f, t[i].dbi);
+		if (rc == MDB_NOTFOUND)
+			return HX_ECORRUPT; /* an environment, but not a hansa store */
+		if (rc)
+			return hx_mdb_err(rc);
+	}
+	int rc = hx_index_open(&s->ix, txn, create);
+	if (!rc)
+		rc = hx_fpt_open(&s->fpt, txn, create);
+	return rc;
+}
+
+static int check_schema(hx_store *s, MDB_txn *txn, int create)
+{
+	MDB_val k = { 6, "schema" }, v;
+	uint8_t want[4] = { 0, 0, 0, HX_STORE_SCHEMA };
+	int rc = mdb_get(txn, s->meta, &k, &v);
+
+	if (rc == MDB_NOTFOUND && create) {
+		v.mv_size = 4;
+		v.mv_data = want;
+		return hx_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+	}
+	if (rc == MDB_NOTFOUND)
+		return HX_ECORRUPT;
+	if (rc)
+		return hx_mdb_err(rc);
+	if (v.mv_size != 4)
+		return HX_ECORRUPT;
+	if (memcmp(v.mv_data, want, 4))
+		return HX_EVERSION;
+	return HX_OK;
+}
+
+int hx_store_open(hx_store **out, const char *dir, unsigned flags)
+{
+	hx_store *s;
+	MDB_txn *txn = NULL;
+	int rc, create = (flags & HX_STORE_CREATE) && !(flags & HX_STORE_RDONLY);
+	char path[4096];
+	struct stat st;
+
+	*out = NULL;
+	if (create && mkdir(dir, 0700) && errno != EEXIST)
+		return HX_EIO;
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (!create && stat(path, &st))
+		return HX_ENOTFOUND;
+	if (!(s = calloc(1, sizeof *s)))
+		return HX_ENOMEM;
+	s->flags = flags;
+	if ((rc = mdb_env_create(&s->env)))
+		goto fail_mdb;
+	mdb_env_set_maxdbs(s->env, 32);
+	mdb_env_set_maxreaders(s->env, 126);
+	/* A large sparse map from the start avoids most MDB_MAP_FULL
+	 * resizes; put_batch still grows it when needed. Never shrink a map
+	 * another process has grown. */
+	if (!stat(path, &st) && (size_t)st.st_size > MAP_SIZE_INITIAL)
+		mdb_env_set_mapsize(s->env, (size_t)st.st_size * 2);
+	else
+		mdb_env_set_mapsize(s->env, MAP_SIZE_INITIAL);
+	unsigned ef = MDB_NOTLS | ((flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0);
+	if ((rc = mdb_env_open(s->env, dir, ef, 0600)))
+		goto fail_mdb;
+	int dead;
+	mdb_reader_check(s->env, &dead); /* clear slots of crashed processes */
+	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
+		goto fail;
+	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create))) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if ((rc = hx_mdb_err(mdb_txn_commit(txn))))
+		goto fail;
+	*out = s;
+	return HX_OK;
+fail_mdb:
+	rc = (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) ? HX_ECORRUPT : hx_mdb_err(rc);
+fail:
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return rc;
+}
+
+void hx_store_close(hx_store **s)
+{
+	if (!s || !*s)
+		return;
+	mdb_env_close((*s)->env);
+	free(*s);
+	*s = NULL;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static size_t doc_key(uint8_t *k, const uint8_t *author, const char *path)
+{
+	size_t n = strlen(path);
+	memcpy(k, author, HX_KEY_LEN);
+	memcpy(k + HX_KEY_LEN, path, n);
+	return HX_KEY_LEN + n;
+}
+
+static size_t hist_key(uint8_t *k, const hx_entry *e)
+{
+	size_t n = doc_key(k, e->author, e->path);
+	k[n++] = 0;
+	hx_be64_put(k + n, e->timestamp);
+	memcpy(k + n + 8, e->id, HX_ID_LEN);
+	return n + 8 + HX_ID_LEN;
+}
+
+static size_t path_key(uint8_t *k, const char *path, const uint8_t *author)
+{
+	size_t n = strlen(path);
+	memcpy(k, path, n);
+	k[n] = 0;
+	memcpy(k + n + 1, author, HX_KEY_LEN);
+	return n + 1 + HX_KEY_LEN;
+}
+
+/* (ts, id) order: the order of document versions and of reconciliation. */
+static int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *ib)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return memcmp(ia, ib, HX_ID_LEN);
+}
+
+static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e,
+		     uint8_t **raw, size_t *rawlen)
+{
+	MDB_val k = { HX_ID_LEN, (void *)id }, v;
+	int rc = mdb_get(txn, s->entries, &k, &v);
+	if (rc)
+		return hx_mdb_err(rc);
+	if (e && (rc = hx_entry_decode(e, v.mv_data, v.mv_size)))
+		return HX_ECORRUPT;
+	if (raw) {
+		if (!(*raw = malloc(v.mv_size))) {
+			if (e)
+				hx_entry_clear(e);
+			return HX_ENOMEM;
+		}
+		memcpy(*raw, v.mv_data, v.mv_size);
+		*rawlen = v.mv_size;
+	}
+	return HX_OK;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static int last_seq(hx_store *s, MDB_txn *txn, uint64_t *seq)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, s->changes, &c);
+	if (rc)
+		return hx_mdb_err(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND) {
+		*seq = 0;
+		return HX_OK;
+	}
+	if (rc)
+		return hx_mdb_err(rc);
+	if (k.mv_size != 8)
+		return HX_ECORRUPT;
+	*seq = hx_be64_get(k.mv_data);
+	return HX_OK;
+}
+
+/* Makes e the current version of its document if it is newer than the
+ * current one, keeping paths and the search index in step. */
+static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
+{
+	uint8_t k[KEYBUF], val[8 + HX_ID_LEN], pk[KEYBUF];
+	MDB_val key = { doc_key(k, e->author, e->path), k }, v;
+	hx_entry old = { 0 };
+	int have_old = 0, rc = mdb_get(txn, s->docs, &key, &v);
+
+	if (rc == 0) {
+		if (v.mv_size != sizeof val)
+			return HX_ECORRUPT;
+		const uint8_t *cur = v.mv_data;
+		if (tsid_cmp(e->timestamp, e->id, hx_be64_get(cur), cur + 8) <= 0)
+			return HX_OK; /* an older version arrived late: history only */
+		if ((rc = get_entry(s, txn, cur + 8, &old, NULL, NULL)))
+			return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
+		have_old = !hx_entry_is_tombstone(&old);
+	} else if (rc != MDB_NOTFOUND) {
+		return hx_mdb_err(rc);
+	}
+	hx_be64_put(val, e->timestamp);
+	memcpy(val + 8, e->id, HX_ID_LEN);
+	v.mv_size = sizeof val;
+	v.mv_data = val;
+	if ((rc = mdb_put(txn, s->docs, &key, &v, 0)))
+		goto out;
+	MDB_val p = { path_key(pk, e->path, e->author), pk }, empty = { 0, "" };
+	int dead = hx_entry_is_tombstone(e);
+	if (dead)
+		rc = mdb_del(txn, s->paths, &p, NULL);
+	else
+		rc = mdb_put(txn, s->paths, &p, &empty, 0);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc)
+		goto out;
+	if (have_old || !dead)
+		rc = hx_index_update(&s->ix, txn, have_old ? &old : NULL, dead ? NULL : e);
+	else
+		rc = HX_OK;
+	hx_entry_clear(&old);
+	return rc;
+out:
+	hx_entry_clear(&old);
+	return hx_mdb_err(rc);
+}
+
+static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_t *seq)
+{
+	const hx_entry *e = p->entry;
+	MDB_val k = { HX_ID_LEN, (void *)e->id }, v, empty = { 0, "" };
+	uint8_t key[KEYBUF];
+	int rc;
+
+	if (flags & HX_PUT_MEMBERS_ONLY) {
+		MDB_val mk = { HX_KEY_LEN, (void *)e->author };
+		rc = mdb_get(txn, s->members, &mk, &v);
+		if (rc == MDB_NOTFOUND)
+			return HX_EPERM;
+		if (rc)
+			return hx_mdb_err(rc);
+	}
+	v.mv_size = p->rawlen;
+	v.mv_data = (void *)p->raw;
+	rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return HX_EEXIST;
+	if (rc)
+		return hx_mdb_err(rc);
+	hx_be64_put(key, e->timestamp);
+	memcpy(key + 8, e->id, HX_ID_LEN);
+	MDB_val tk = { 8 + HX_ID_LEN, key };
+	if ((rc = mdb_put(txn, s->bytime, &tk, &empty, 0)))
+		return hx_mdb_err(rc);
+	MDB_val hk = { hist_key(key, e), key };
+	if ((rc = mdb_put(txn, s->hist, &hk, &empty, 0)))
+		return hx_mdb_err(rc);
+	uint8_t sk[8];
+	hx_be64_put(sk, ++*seq);
+	MDB_val ck = { 8, sk }, cv = { HX_ID_LEN, (void *)e->id };
+	if ((rc = mdb_put(txn, s->changes, &ck, &cv, MDB_APPEND)))
+		return hx_mdb_err(rc);
+	if ((rc = hx_fpt_add(&s->fpt, txn, e->timestamp, e->id)))
+		return rc;
+	if ((rc = update_current(s, txn, e)))
+		return rc;
+	p->seq = *seq;
+	return HX_OK;
+}
+
+/* Errors that refuse one entry without failing the batch. */
+static int refusal(int rc)
+{
+	return rc == HX_EEXIST || rc == HX_EPERM;
+}
+
+static int grow_map(hx_store *s)
+{
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	return hx_mdb_err(mdb_env_set_mapsize(s->env, info.me_mapsize * 2));
+}
+
+int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
+		       size_t *added)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (s->flags & HX_STORE_RDONLY)
+		return HX_EPERM;
+	for (int attempt = 0; attempt < 8; attempt++) {
+		size_t count = 0;
+		uint64_t seq;
+		if ((rc = hx_txn_begin(s, 0, &txn)))
+			return rc;
+		if ((rc = last_seq(s, txn, &seq)))
+			goto abort;
+		for (size_t i = 0; i < n; i++) {
+			put[i].seq = 0;
+			put[i].result = put_one(s, txn, &put[i], flags, &seq);
+			if (put[i].result == HX_OK)
+				count++;
+			else if (!refusal(put[i].result)) {
+				rc = put[i].result;
+				goto abort;
+			}
+		}
+		rc = hx_mdb_err(mdb_txn_commit(txn));
+		if (rc == HX_EFULL && grow_map(s) == HX_OK)
+			continue;
+		if (!rc && added)
+			*added = count;
+		return rc;
+abort:
+		mdb_txn_abort(txn);
+		if (rc == HX_EFULL && grow_map(s) == HX_OK)
+			continue;
+		return rc;
+	}
+	return HX_EFULL;
+}
+
+int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN],
+			    const char *path, uint64_t now, uint64_t *ts)
+{
+	MDB_txn *txn;
+	uint8_t k[KEYBUF];
+	MDB_val key = { doc_key(k, author, path), k }, v;
+	int rc;
+
+	if (strlen(path) > HX_PATH_MAX)
+		return HX_ELIMIT;
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	rc = mdb_get(txn, s->docs, &key, &v);
+	*ts = now;
+	if (rc == 0 && v.mv_size == 8 + HX_ID_LEN) {
+		uint64_t prev = hx_be64_get(v.mv_data);
+		if (prev >= now)
+			*ts = prev + 1;
+	}
+	mdb_txn_abort(txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+int hx_store_get(hx_store *s, const uint8_t id[HX_ID_LEN], hx_entry *e,
+		 uint8_t **raw, size_t *rawlen)
+{
+	MDB_txn *txn;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = get_entry(s, txn, id, e, raw, rawlen);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN],
+		     const char *path, hx_entry *e, int *deleted)
+{
+	MDB_txn *txn;
+	uint8_t k[KEYBUF];
+	MDB_val v;
+	int rc;
+
+	if (deleted)
+		*deleted = 0;
+	if (strlen(path) > HX_PATH_MAX)
+		return HX_ENOTFOUND;
+	MDB_val key = { doc_key(k, author, path), k };
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	rc = mdb_get(txn, s->docs, &key, &v);
+	if (rc) {
+		rc = hx_mdb_err(rc);
+	} else if (v.mv_size != 8 + HX_ID_LEN) {
+		rc = HX_ECORRUPT;
+	} else if (!(rc = get_entry(s, txn, (uint8_t *)v.mv_data + 8, e, NULL, NULL)) &&
+		   hx_entry_is_tombstone(e)) {
+		hx_entry_clear(e);
+		if (deleted)
+			*deleted = 1;
+		rc = HX_ENOTFOUND;
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int hx_store_path_authors(hx_store *s, const char *path,
+			  uint8_t (*authors)[HX_KEY_LEN], size_t max, size_t *count)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	size_t n = strlen(path);
+	uint8_t pre[HX_PATH_MAX + 1];
+	MDB_val k, v;
+	int rc;
+
+	*count = 0;
+	if (n > HX_PATH_MAX)
+		return HX_OK;
+	memcpy(pre, path, n);
+	pre[n] = 0;
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->paths, &c))) {
+		mdb_txn_abort(txn);
+		return hx_mdb_err(rc);
+	}
+	k.mv_size = n + 1;
+	k.mv_data = pre;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != n + 1 + HX_KEY_LEN || memcmp(k.mv_data, pre, n + 1))
+			break;
+		if (*count < max)
+			memcpy(authors[*count], (uint8_t *)k.mv_data + n + 1, HX_KEY_LEN);
+		++*count;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+/* Calls cb for the entry with id; decoding failures are corruption. */
+static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, void *arg)
+{
+	MDB_val k = { HX_ID_LEN, (void *)id }, v;
+	hx_entry e;
+	int rc = mdb_get(txn, s->entries, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if (hx_entry_decode(&e, v.mv_data, v.mv_size))
+		return HX_ECORRUPT;
+	rc = cb(arg, &e, v.mv_data, v.mv_size);
+	hx_entry_clear(&e);
+	return rc;
+}
+
+/* Walks table dbi from key start (or the first key) while keys begin with
+ * prefix; for each, the entry id is taken at offset id_at from the end of
+ * the key (key_id) or of the value (val_id). */
+static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen,
+		size_t prefixlen, int id_in_value, int only_live,
+		hx_entry_cb cb, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k = { startlen, (void *)start }, v;
+	int rc;
+
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if ((rc = mdb_cursor_open(txn, dbi, &c))) {
+		mdb_txn_abort(txn);
+		return hx_mdb_err(rc);
+	}
+	rc = mdb_cursor_get(c, &k, &v, startlen ? MDB_SET_RANGE : MDB_FIRST);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (prefixlen && (k.mv_size < prefixlen || memcmp(k.mv_data, start, prefixlen)))
+			break;
+		const MDB_val *src = id_in_value ? &v : &k;
+		if (src->mv_size < HX_ID_LEN) {
+			rc = HX_ECORRUPT;
+			goto out;
+		}
+		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
+		if (only_live) {
+			/* docs: skip documents whose current version is a tombstone */
+			MDB_val ek = { HX_ID_LEN, (void *)id }, ev;
+			hx_entry e;
+			if (mdb_get(txn, s->entries, &ek, &ev) ||
+			    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+				rc = HX_ECORRUPT;
+				goto out;
+			}
+			int live = !hx_entry_is_tombstone(&e);
+			rc = live ? cb(arg, &e, ev.mv_data, ev.mv_size) : 0;
+			hx_entry_clear(&e);
+		} else {
+			rc = visit(s, txn, id, cb, arg);
+		}
+		if (rc)
+			goto out;
+	}
+	rc = rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+out:
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int hx_store_list(hx_store *s, const uint8_t *author, hx_entry_cb cb, void *arg)
+{
+	return walk(s, s->docs, author, author ? HX_KEY_LEN : 0,
+		    author ? HX_KEY_LEN : 0, 1, 1, cb, arg);
+}
+
+int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN],
+		     const char *path, hx_entry_cb cb, void *arg)
+{
+	uint8_t k[KEYBUF];
+	if (strlen(path) > HX_PATH_MAX)
+		return HX_OK;
+	size_t n = doc_key(k, author, path);
+	k[n++] = 0;
+	return walk(s, s->hist, k, n, n, 0, 0, cb, arg);
+}
+
+int hx_store_scan(hx_store *s, uint64_t from, hx_entry_cb cb, void *arg)
+{
+	uint8_t k[8];
+	hx_be64_put(k, from);
+	return walk(s, s->bytime, k, 8, 0, 0, 0, cb, arg);
+}
+
+int hx_store_items(hx_store *s, hx_item_cb cb, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, stop = 0;
+
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->bytime, &c))) {
+		mdb_txn_abort(txn);
+		return hx_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 + HX_ID_LEN) {
+			rc = HX_ECORRUPT;
+			break;
+		}
+		if ((stop = cb(arg, hx_be64_get(k.mv_data), (uint8_t *)k.mv_data + 8)))
+			break;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (stop)
+		return stop;
+	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
+}
+
+int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg,
+		     uint64_t *last)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	uint8_t start[8];
+	MDB_val k = { 8, start }, v;
+	int rc, stop = 0;
+
+	*last = after;
+	hx_be64_put(start, after + 1);
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->changes, &c))) {
+		mdb_txn_abort(txn);
+		return hx_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size != HX_ID_LEN) {
+			rc = HX_ECORRUPT;
+			break;
+		}
+		*last = hx_be64_get(k.mv_data);
+		if ((stop = cb(arg, *last, v.mv_data)))
+			break;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (stop)
+		return stop;
+	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
+}
+
+int hx_store_stats_get(hx_store *s, hx_store_stats *st)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	MDB_envinfo info;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if (!(rc = mdb_stat(txn, s->entries, &ms)))
+		st->entries = ms.ms_entries;
+	if (!rc && !(rc = mdb_stat(txn, s->paths, &ms)))
+		st->documents = ms.ms_entries;
+	int r2 = rc ? rc : last_seq(s, txn, &st->last_seq);
+	mdb_env_info(s->env, &info);
+	if (!mdb_env_stat(s->env, &ms))
+		st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	mdb_txn_abort(txn);
+	return rc ? hx_mdb_err(rc) : r2;
+}

@@ -1,0 +1,54 @@
+/*
+ * store_int.h: the inside of hx_store, shared by the store's own modules
+ * (store.c, the search index, the reconciliation tree). Nothing outside
+ * store/ includes this file.
+ */
+#ifndef HX_STORE_INT_H
+#define HX_STORE_INT_H
+
+#include <lmdb.h>
+#include "store/store.h"
+#include "store/index.h"
+#include "store/fpt.h"
+
+struct hx_store {
+	MDB_env *env;
+	unsigned flags;
+	MDB_dbi meta;    /* "schema" etc. -> value */
+	MDB_dbi entries; /* id[32] -> signed canonical bytes */
+	MDB_dbi bytime;  /* ts u64 BE ‖ id[32] -> "" */
+	MDB_dbi docs;    /* author[32] ‖ path -> ts u64 BE ‖ id[32] of the current version */
+	MDB_dbi paths;   /* path ‖ 0x00 ‖ author[32] -> "" for live documents */
+	MDB_dbi hist;    /* author[32] ‖ path ‖ 0x00 ‖ ts u64 BE ‖ id[32] -> "" */
+	MDB_dbi changes; /* seq u64 BE -> id[32] */
+	MDB_dbi members; /* key[32] -> member record */
+	MDB_dbi kv;      /* name -> value */
+	struct hx_index ix;  /* search index tables (store/index.c) */
+	struct hx_fpt fpt;   /* reconciliation fingerprint tree (store/fpt.c) */
+};
+
+/* Translates an LMDB or errno return code into an hx_err. */
+int hx_mdb_err(int rc);
+
+/* Begins a transaction, handling MDB_MAP_RESIZED. */
+int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;
+
+/* Big-endian u64 helpers used in keys, so that LMDB's byte order is
+ * numeric order. */
+static inline void hx_be64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t hx_be64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+#endif

@@ -1,0 +1,501 @@
+/*
+ * tokenize.c: word segmentation, folding and stemming for the search index
+ * (see tokenize.h). utf8proc gives categories and the NFKD/case-fold/mark
+ * stripping of each character; the few letters it leaves alone are mapped
+ * here. ASCII, the bulk of most text, takes a fast path that gives the same
+ * result. Stems come from libstemmer behind a per-thread cache, since most
+ * words repeat and a Snowball run costs far more than a hash lookup.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+#include <libstemmer.h>
+#include "store/tokenize.h"
+
+/* ---- characters -------------------------------------------------------- */
+
+enum { CH_SEP = 0, CH_WORD = 1, CH_IDEO = 2 };
+
+static int is_ideograph(int32_t c)
+{
+	return (c >= 0x3040 && c <= 0x30ff) ||   /* Hiragana, Katakana */
+	       (c >= 0x3400 && c <= 0x4dbf) ||   /* CJK extension A */
+	       (c >= 0x4e00 && c <= 0x9fff) ||   /* CJK unified */
+	       (c >= 0xf900 && c <= 0xfaff) ||   /* CJK compatibility */
+	       (c >= 0x20000 && c <= 0x3ffff);   /* CJK extensions B.. */
+}
+
+static int char_class(int32_t c)
+{
+	if (c < 0x80) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			return CH_WORD;
+		return CH_SEP;
+	}
+	if (is_ideograph(c))
+		return CH_IDEO;
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO:
+		return CH_WORD;
+	default:
+		return CH_SEP;
+	}
+}
+
+/* Letters that NFKD does not split into base + mark, after case folding. */
+static const char *special_fold(int32_t c)
+{
+	switch (c) {
+	case 0x0142: return "l";  /* ł */
+	case 0x00f8: return "o";  /* ø */
+	case 0x00e6: return "ae"; /* æ */
+	case 0x0153: return "oe"; /* œ */
+	case 0x0111: return "d";  /* đ */
+	case 0x00f0: return "d";  /* ð */
+	case 0x00fe: return "th"; /* þ */
+	case 0x00df: return "ss"; /* ß (full case folding already does this) */
+	case 0x0131: return "i";  /* dotless ı */
+	case 0x0127: return "h";  /* ħ */
+	case 0x0167: return "t";  /* ŧ */
+	}
+	return NULL;
+}
+
+/* Appends the folded form of c to out (capacity cap, used *n). Returns 0,
+ * or -1 when it does not fit (nothing appended then). */
+static int fold_char(int32_t c, char *out, size_t cap, size_t *n)
+{
+	if (c < 0x80) {
+		if (*n + 1 > cap)
+			return -1;
+		out[(*n)++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+		return 0;
+	}
+	int32_t cps[16];
+	int bc = 0;
+	utf8proc_ssize_t k = utf8proc_decompose_char(c, cps, 16,
+		UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+		UTF8PROC_STRIPMARK, &bc);
+	if (k < 0 || k > 16) {
+		cps[0] = c;
+		k = 1;
+	}
+	char tmp[64];
+	size_t m = 0;
+	for (utf8proc_ssize_t i = 0; i < k; i++) {
+		const char *sp = special_fold(cps[i]);
+		if (sp) {
+			size_t l = strlen(sp);
+			memcpy(tmp + m, sp, l);
+			m += l;
+		} else if (cps[i] < 0x80) {
+			int32_t a = cps[i];
+			tmp[m++] = (char)((a >= 'A' && a <= 'Z') ? a + 32 : a);
+		} else {
+			m += (size_t)utf8proc_encode_char(cps[i], (uint8_t *)tmp + m);
+		}
+		if (m > sizeof tmp - 8)
+			break;
+	}
+	if (*n + m > cap)
+		return -1;
+	memcpy(out + *n, tmp, m);
+	*n += m;
+	return 0;
+}
+
+/* Decodes one character at s[off]; invalid bytes come back as -1 with
+ * length 1. */
+static int32_t next_char(const uint8_t *s, size_t len, size_t off, size_t *clen)
+{
+	if (s[off] < 0x80) {
+		*clen = 1;
+		return s[off];
+	}
+	int32_t c;
+	utf8proc_ssize_t k = utf8proc_iterate(s + off, (utf8proc_ssize_t)(len - off), &c);
+	if (k <= 0) {
+		*clen = 1;
+		return -1;
+	}
+	*clen = (size_t)k;
+	return c;
+}
+
+/* ---- tokenizer --------------------------------------------------------- */
+
+void hx_tok_init(hx_tokenizer *t, const char *s, size_t len)
+{
+	t->s = (const uint8_t *)s;
+	t->len = len;
+	t->off = 0;
+	t->pos = 0;
+	t->buf[0] = 0;
+}
+
+static int tok_next1(hx_tokenizer *t, hx_token *tok);
+
+int hx_tok_next(hx_tokenizer *t, hx_token *tok)
+{
+	int r;
+	/* A word can fold to nothing; then try the next one (a loop, not
+	 * recursion, so no input can grow the stack). */
+	while ((r = tok_next1(t, tok)) < 0)
+		;
+	return r;
+}
+
+/* 1: a token; 0: the end; -1: a word that folded to nothing. */
+static int tok_next1(hx_tokenizer *t, hx_token *tok)
+{
+	const uint8_t *s = t->s;
+	size_t len = t->len, off = t->off, clen = 0;
+	int32_t c = 0;
+	int cls = CH_SEP;
+
+	/* Skip separators (marks with nothing before them count as such). */
+	while (off < len) {
+		if (s[off] < 0x80) {
+			uint8_t b = s[off];
+			if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+			    (b >= '0' && b <= '9')) {
+				c = b;
+				clen = 1;
+				cls = CH_WORD;
+				break;
+			}
+			off++;
+			continue;
+		}
+		c = next_char(s, len, off, &clen);
+		if (c >= 0) {
+			cls = char_class(c);
+			if (cls != CH_SEP) {
+				utf8proc_category_t cat = utf8proc_category(c);
+				if (cat != UTF8PROC_CATEGORY_MN && cat != UTF8PROC_CATEGORY_MC &&
+				    cat != UTF8PROC_CATEGORY_ME)
+					break;
+				cls = CH_SEP;
+			}
+		}
+		off += clen;
+	}
+	if (off >= len) {
+		t->off = len;
+		return 0;
+	}
+
+	size_t start = off, n = 0;
+	int full = 0;
+	char *out = t->buf;
+	if (cls == CH_IDEO) {
+		if (fold_char(c, out, HX_TOKEN_MAX, &n) < 0)
+			n = 0;
+		off += clen;
+	} else {
+		for (;;) {
+			if (!full) {
+				if (c < 0x80) {
+					if (n < HX_TOKEN_MAX)
+						out[n++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+					else
+						full = 1;
+				} else if (fold_char(c, out, HX_TOKEN_MAX, &n) < 0) {
+					full = 1;
+				}
+			}
+			off += clen;
+			if (off >= len)
+				break;
+			if (s[off] < 0x80) {
+				uint8_t b = s[off];
+				if (!((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+				      (b >= '0' && b <= '9')))
+					break;
+				c = b;
+				clen = 1;
+				continue;
+			}
+			c = next_char(s, len, off, &clen);
+			if (c < 0 || char_class(c) != CH_WORD)
+				break;
+		}
+	}
+	t->off = off;
+	if (n == 0)
+		return -1;
+	out[n] = 0;
+	tok->word = out;
+	tok->len = n;
+	tok->start = start;
+	tok->end = off;
+	tok->pos = t->pos++;
+	return 1;
+}
+
+size_t hx_fold_str(char *out, size_t cap, const char *str, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	size_t off = 0, n = 0, clen;
+	int space = 0;
+	if (cap == 0)
+		return 0;
+	cap--; /* room for the NUL */
+	while (off < len) {
+		int32_t c = next_char(s, len, off, &clen);
+		off += clen;
+		if (c < 0)
+			continue;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		    utf8proc_category(c) == UTF8PROC_CATEGORY_ZS) {
+			space = n > 0;
+			continue;
+		}
+		size_t save = n;
+		if (space) {
+			if (n + 1 > cap)
+				break;
+			out[n++] = ' ';
+			space = 0;
+		}
+		if (fold_char(c, out, cap, &n) < 0) {
+			n = save;
+			break;
+		}
+	}
+	out[n] = 0;
+	return n;
+}
+
+/* ---- stemming ---------------------------------------------------------- */
+
+static const struct {
+	const char *code, *algo;
+} stem_langs[] = {
+	{ "en", "english" }, { "de", "german" }, { "da", "danish" },
+	{ "sv", "swedish" }, { "fi", "finnish" }, { "lt", "lithuanian" },
+	{ "no", "norwegian" }, { "nl", "dutch" }, { "fr", "french" },
+	{ "es", "spanish" }, { "it", "italian" }, { "pt", "portuguese" },
+	{ "ru", "russian" }, { "hu", "hungarian" }, { "ro", "romanian" },
+	{ "tr", "turkish" }, { "el", "greek" }, { "ga", "irish" },
+	{ "ca", "catalan" }, { "eu", "basque" }, { "id", "indonesian" },
+	{ "ne", "nepali" }, { "sr", "serbian" }, { "ta", "tamil" },
+	{ "ar", "arabic" }, { "hy", "armenian" }, { "yi", "yiddish" },
+	{ "hi", "hindi" },
+};
+#define NLANGS ((int)(sizeof stem_langs / sizeof stem_langs[0]))
+
+int hx_stem_lang_count(void) { return NLANGS; }
+
+const char *hx_stem_lang_code(int idx)
+{
+	return idx >= 0 && idx < NLANGS ? stem_langs[idx].code : "";
+}
+
+int hx_stem_lang(const char *lang)
+{
+	char base[8];
+	size_t n = 0;
+	if (!lang)
+		return -1;
+	while (lang[n] && lang[n] != '-' && lang[n] != '_' && n < sizeof base - 1) {
+		char c = lang[n];
+		base[n++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+	}
+	if (lang[n] && lang[n] != '-' && lang[n] != '_')
+		return -1;
+	base[n] = 0;
+	if (!strcmp(base, "nb") || !strcmp(base, "nn"))
+		strcpy(base, "no");
+	for (int i = 0; i < NLANGS; i++)
+		if (!strcmp(base, stem_langs[i].code))
+			return i;
+	return -1;
+}
+
+/* Cache: open addressing over (language, word) -> stem, strings kept in one
+ * growing arena. Cleared when it grows past CACHE_MAX entries. */
+#define CACHE_MAX (1u << 20)
+
+struct centry {
+	uint64_t hash;
+	uint32_t woff, soff; /* arena offsets; word is followed by NUL */
+	uint16_t wlen, slen;
+	int16_t lang;
+};
+
+struct hx_stemmers {
+	struct sb_stemmer *sb[NLANGS];
+	int tried[NLANGS];
+	uint32_t *slots; /* entry index + 1, 0 = empty */
+	uint32_t nslots, nent, capent;
+	struct centry *ent;
+	char *arena;
+	size_t alen, acap;
+};
+
+int hx_stemmers_new(hx_stemmers **out)
+{
+	*out = NULL;
+	hx_stemmers *st = calloc(1, sizeof *st);
+	if (!st)
+		return HX_ENOMEM;
+	st->nslots = 1u << 12;
+	st->slots = calloc(st->nslots, sizeof *st->slots);
+	if (!st->slots) {
+		free(st);
+		return HX_ENOMEM;
+	}
+	*out = st;
+	return HX_OK;
+}
+
+void hx_stemmers_free(hx_stemmers **pst)
+{
+	hx_stemmers *st = pst ? *pst : NULL;
+	if (!st)
+		return;
+	for (int i = 0; i < NLANGS; i++)
+		sb_stemmer_delete(st->sb[i]);
+	free(st->slots);
+	free(st->ent);
+	free(st->arena);
+	free(st);
+	*pst = NULL;
+}
+
+static uint64_t hash_word(int lang, const char *w, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)(lang + 1);
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)w[i];
+		h *= 1099511628211ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static void cache_reset(hx_stemmers *st)
+{
+	memset(st->slots, 0, st->nslots * sizeof *st->slots);
+	st->nent = 0;
+	st->alen = 0;
+}
+
+static int cache_grow(hx_stemmers *st)
+{
+	uint32_t nn = st->nslots * 2;
+	uint32_t *ns = calloc(nn, sizeof *ns);
+	if (!ns)
+		return -1;
+	for (uint32_t i = 0; i < st->nent; i++) {
+		uint32_t j = (uint32_t)st->ent[i].hash & (nn - 1);
+		while (ns[j])
+			j = (j + 1) & (nn - 1);
+		ns[j] = i + 1;
+	}
+	free(st->slots);
+	st->slots = ns;
+	st->nslots = nn;
+	return 0;
+}
+
+static long arena_put(hx_stemmers *st, const char *s, size_t len)
+{
+	if (st->alen + len + 1 > st->acap) {
+		size_t nc = st->acap ? st->acap * 2 : 1 << 16;
+		while (nc < st->alen + len + 1)
+			nc *= 2;
+		char *na = realloc(st->arena, nc);
+		if (!na)
+			return -1;
+		st->arena = na;
+		st->acap = nc;
+	}
+	memcpy(st->arena + st->alen, s, len);
+	st->arena[st->alen + len] = 0;
+	long off = (long)st->alen;
+	st->alen += len + 1;
+	return off;
+}
+
+const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len,
+		    size_t *outlen)
+{
+	if (lang < 0 || lang >= NLANGS || len > HX_TOKEN_MAX) {
+		*outlen = len;
+		return w; /* not reached by callers; keeps the contract total */
+	}
+	uint64_t h = hash_word(lang, w, len);
+	uint32_t j = (uint32_t)h & (st->nslots - 1);
+	while (st->slots[j]) {
+		struct centry *e = &st->ent[st->slots[j] - 1];
+		if (e->hash == h && e->lang == lang && e->wlen == len &&
+		    !memcmp(st->arena + e->woff, w, len)) {
+			*outlen = e->slen;
+			return st->arena + e->soff;
+		}
+		j = (j + 1) & (st->nslots - 1);
+	}
+
+	/* Miss: run the stemmer, fold its output. */
+	if (!st->tried[lang]) {
+		st->tried[lang] = 1;
+		st->sb[lang] = sb_stemmer_new(stem_langs[lang].algo, "UTF_8");
+	}
+	char stem[HX_TOKEN_MAX + 8];
+	size_t slen = 0;
+	const sb_symbol *r = NULL;
+	if (st->sb[lang])
+		r = sb_stemmer_stem(st->sb[lang], (const sb_symbol *)w, (int)len);
+	if (r) {
+		int rl = sb_stemmer_length(st->sb[lang]);
+		hx_tokenizer t;
+		hx_token tok;
+		/* Refold: a stemmer may put back a letter we fold. */
+		hx_tok_init(&t, (const char *)r, (size_t)rl);
+		if (hx_tok_next(&t, &tok) && tok.end == (size_t)rl && tok.start == 0) {
+			memcpy(stem, tok.word, tok.len);
+			slen = tok.len;
+		}
+	}
+	if (slen == 0) {
+		memcpy(stem, w, len);
+		slen = len;
+	}
+
+	if (st->nent >= CACHE_MAX)
+		cache_reset(st);
+	if (st->nent + 1 > st->nslots / 2 && cache_grow(st) < 0)
+		return NULL;
+	if (st->nent == st->capent) {
+		uint32_t nc = st->capent ? st->capent * 2 : 1024;
+		struct centry *ne = realloc(st->ent, nc * sizeof *ne);
+		if (!ne)
+			return NULL;
+		st->ent = ne;
+		st->capent = nc;
+	}
+	long wo = arena_put(st, w, len);
+	long so = wo < 0 ? -1 : arena_put(st, stem, slen);
+	if (so < 0)
+		return NULL;
+	struct centry *e = &st->ent[st->nent];
+	e->hash = h;
+	e->woff = (uint32_t)wo;
+	e->soff = (uint32_t)so;
+	e->wlen = (uint16_t)len;
+	e->slen = (uint16_t)slen;
+	e->lang = (int16_t)lang;
+	j = (uint32_t)h & (st->nslots - 1);
+	while (st->slots[j])
+		j = (j + 1) & (st->nslots - 1);
+	st->slots[j] = ++st->nent;
+	*outlen = slen;
+	return st->arena + so;
+}

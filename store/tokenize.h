@@ -1,0 +1,71 @@
+/*
+ * tokenize.h: how text becomes search terms. Word segmentation (letters,
+ * marks and digits form words; Han and Kana characters are words of their
+ * own), folding (utf8proc NFKD + case folding + mark stripping, plus the
+ * letters it does not decompose: ł→l ø→o æ→ae œ→oe đ→d ð→d þ→th ß→ss) and
+ * Snowball stemming per language with a cache. The index and the query parser
+ * both go through here, so that a query term and an indexed word always
+ * fold the same way. Changing any rule here needs HX_INDEX_SCHEMA bumped.
+ */
+#ifndef HX_TOKENIZE_H
+#define HX_TOKENIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "proto/hx.h"
+
+/* Longest folded token in bytes; longer words are cut at a character
+ * boundary (the same cut applies to query words, so they still match). */
+#define HX_TOKEN_MAX 60
+
+typedef struct hx_token {
+	const char *word; /* folded, NUL-terminated; valid until the next call */
+	size_t len;
+	size_t start, end; /* byte range of the word in the source text */
+	uint32_t pos;      /* 0, 1, 2, ... per tokenizer */
+} hx_token;
+
+typedef struct hx_tokenizer {
+	const uint8_t *s;
+	size_t len, off;
+	uint32_t pos;
+	char buf[HX_TOKEN_MAX + 8];
+} hx_tokenizer;
+
+/* Starts tokenizing len bytes of s (UTF-8; invalid bytes separate words).
+ * The tokenizer borrows s. */
+void hx_tok_init(hx_tokenizer *t, const char *s, size_t len);
+/* Fills tok with the next word: 1 when there is one, 0 at the end. */
+int hx_tok_next(hx_tokenizer *t, hx_token *tok);
+
+/* Folds a whole string the same way as words (case, marks, special
+ * letters) but keeps every other character, and collapses runs of white
+ * space to one space, trimmed: for filter values such as org names and tags.
+ * Writes at most cap-1 bytes and a NUL into out; returns the length
+ * written (input that does not fit is dropped at a character boundary). */
+size_t hx_fold_str(char *out, size_t cap, const char *s, size_t len);
+
+/* ---- stemming ---------------------------------------------------------- */
+
+typedef struct hx_stemmers hx_stemmers;
+
+/* A set of Snowball stemmers with a cache of stems, for one thread.
+ * Free with hx_stemmers_free. */
+int hx_stemmers_new(hx_stemmers **out) HX_WUR;
+void hx_stemmers_free(hx_stemmers **st);
+
+/* The stemming language of an entry language tag ("en", "de-AT", "nb",
+ * ...): a small index >= 0, or -1 when libstemmer has no stemmer for it. */
+int hx_stem_lang(const char *lang);
+/* The short code that names stemming language idx in index keys ("en"). */
+const char *hx_stem_lang_code(int idx);
+/* Number of stemming languages (idx ranges over 0..n-1). */
+int hx_stem_lang_count(void);
+
+/* Stems a folded word in language idx. Returns the stem (NUL-terminated,
+ * *outlen bytes), borrowed from st and valid until st is freed; NULL on
+ * allocation failure. The stem is folded again, so it is a valid term. */
+const char *hx_stem(hx_stemmers *st, int idx, const char *word, size_t len,
+		    size_t *outlen);
+
+#endif
