@@ -1,0 +1,140 @@
+/*
+ * test_tokenize.c: word segmentation, folding and stemming of the search
+ * tokenizer: the place names of the region typed without diacritics, the
+ * letters utf8proc does not decompose, and stems per language.
+ */
+#include <string.h>
+#include <stdlib.h>
+#include "store/tokenize.h"
+#include "tests/check.h"
+
+/* Tokenizes s into "a|b|c" in out. */
+static const char *toks(const char *s)
+{
+	static char out[1024];
+	hx_tokenizer t;
+	hx_token k;
+	size_t n = 0;
+	out[0] = 0;
+	hx_tok_init(&t, s, strlen(s));
+	while (hx_tok_next(&t, &k)) {
+		if (n && n < sizeof out - 1)
+			out[n++] = '|';
+		for (size_t i = 0; i < k.len && n < sizeof out - 1; i++)
+			out[n++] = k.word[i];
+		out[n] = 0;
+	}
+	return out;
+}
+
+static const char *stem(hx_stemmers *st, const char *lang, const char *word)
+{
+	size_t len;
+	int li = hx_stem_lang(lang);
+	if (li < 0)
+		return "(none)";
+	const char *r = hx_stem(st, li, word, strlen(word), &len);
+	return r ? r : "(null)";
+}
+
+int main(void)
+{
+	/* Folding: the place names of the brief. */
+	CHECK(!strcmp(toks("Białystok"), "bialystok"));
+	CHECK(!strcmp(toks("Straße"), "strasse"));
+	CHECK(!strcmp(toks("Cēsis"), "cesis"));
+	CHECK(!strcmp(toks("Støvring"), "stovring"));
+	CHECK(!strcmp(toks("Lõuna-Eesti"), "louna|eesti"));
+	CHECK(!strcmp(toks("Peipsiääre"), "peipsiaare"));
+	CHECK(!strcmp(toks("ŁÓDŹ"), "lodz"));
+	CHECK(!strcmp(toks("Æbleø"), "aebleo"));
+	CHECK(!strcmp(toks("Œuvre þing Đakovo"), "oeuvre|thing|dakovo"));
+	CHECK(!strcmp(toks("Šiauliai Klaipėda Jūrmala Liepāja"),
+		      "siauliai|klaipeda|jurmala|liepaja"));
+	CHECK(!strcmp(toks("Jyväskylä Göteborg Århus"), "jyvaskyla|goteborg|arhus"));
+	/* Compatibility forms: ligatures, full-width, superscripts. */
+	CHECK(!strcmp(toks("ﬁne ＡＢＣ x²"), "fine|abc|x2"));
+	/* Segmentation: punctuation, underscores, apostrophes and hyphens
+	 * separate; letters and digits stay together; ideographs alone. */
+	CHECK(!strcmp(toks("foo_bar, baz-qux; don't 0xFFFF x11"),
+		      "foo|bar|baz|qux|don|t|0xffff|x11"));
+	CHECK(!strcmp(toks("中文ab"), "中|文|ab"));
+	CHECK(!strcmp(toks("  ...  "), ""));
+	CHECK(!strcmp(toks(""), ""));
+	/* A leading combining mark is not a word; marks inside are dropped. */
+	CHECK(!strcmp(toks("\xcc\x81" "abc e\xcc\x81t\xc3\xa9"), "abc|ete"));
+	/* Invalid UTF-8 separates words and never crashes. */
+	CHECK(!strcmp(toks("ab\xff\xfe" "cd\xc3"), "ab|cd"));
+
+	/* Offsets and positions. */
+	{
+		hx_tokenizer t;
+		hx_token k;
+		const char *s = "Zür ich";
+		hx_tok_init(&t, s, strlen(s));
+		CHECK(hx_tok_next(&t, &k) && k.start == 0 && k.end == 4 && k.pos == 0);
+		CHECK(hx_tok_next(&t, &k) && k.start == 5 && k.end == 8 && k.pos == 1);
+		CHECK(!hx_tok_next(&t, &k));
+	}
+	/* Long words are cut at a character boundary, the same way each time. */
+	{
+		char big[300];
+		memset(big, 'a', sizeof big);
+		strcpy(big + 200, "ä");
+		CHECK(strlen(toks(big)) == HX_TOKEN_MAX);
+		memset(big, 0, sizeof big);
+		for (int i = 0; i < 70; i++)
+			strcat(big, "ä");
+		const char *r = toks(big);
+		CHECK(strlen(r) == HX_TOKEN_MAX);
+	}
+
+	/* hx_fold_str for filter values. */
+	{
+		char out[64];
+		CHECK(hx_fold_str(out, sizeof out, "  Debian  Python\tTeam ", 22) == 18 &&
+		      !strcmp(out, "debian python team"));
+		hx_fold_str(out, sizeof out, "game::Strategy", 14);
+		CHECK(!strcmp(out, "game::strategy"));
+		hx_fold_str(out, sizeof out, "Białystok Łódź", strlen("Białystok Łódź"));
+		CHECK(!strcmp(out, "bialystok lodz"));
+		CHECK(hx_fold_str(out, 4, "abcdef", 6) == 3 && !strcmp(out, "abc"));
+	}
+
+	/* Stemming per language; languages without a stemmer give -1. */
+	hx_stemmers *st;
+	CHECK_RC(hx_stemmers_new(&st), HX_OK);
+	CHECK(!strcmp(stem(st, "en", "practices"), stem(st, "en", "practice")));
+	CHECK(!strcmp(stem(st, "en", "toolkits"), "toolkit"));
+	CHECK(!strcmp(stem(st, "de", "kooperationen"), stem(st, "de", "kooperation")));
+	CHECK(!strcmp(stem(st, "de-AT", "kooperationen"), "kooperation"));
+	CHECK(!strcmp(stem(st, "da", "kommunerne"), stem(st, "da", "kommune")));
+	CHECK(!strcmp(stem(st, "sv", "kommunerna"), stem(st, "sv", "kommun")));
+	CHECK(!strcmp(stem(st, "fi", "kirjastossa"), stem(st, "fi", "kirjasto")));
+	CHECK(!strcmp(stem(st, "fi", "kirjastot"), "kirjasto"));
+	/* Stemming runs on folded words, so queries typed without diacritics
+	 * get the same stem as the document. */
+	CHECK(!strcmp(stem(st, "lt", "savivaldybes"), stem(st, "lt", "savivaldybiu")));
+	CHECK(!strcmp(stem(st, "nb", "kommunene"), stem(st, "no", "kommunen")));
+	CHECK(hx_stem_lang("pl") < 0 && hx_stem_lang("et") < 0 && hx_stem_lang("lv") < 0);
+	CHECK(hx_stem_lang("") < 0 && hx_stem_lang(NULL) < 0 && hx_stem_lang("english") < 0);
+	CHECK(!strcmp(hx_stem_lang_code(hx_stem_lang("en")), "en"));
+	/* Stems are folded: a stemmer's output is a valid term. */
+	for (int i = 0; i < hx_stem_lang_count(); i++) {
+		size_t len;
+		const char *r = hx_stem(st, i, "kooperationen", 13, &len);
+		CHECK(r && strlen(r) == len && len > 0);
+	}
+	/* The cache gives the same answer many times over. */
+	for (int i = 0; i < 5000; i++) {
+		char w[32];
+		snprintf(w, sizeof w, "word%dings", i % 700);
+		size_t len;
+		const char *r = hx_stem(st, 0, w, strlen(w), &len);
+		CHECK(r && !strncmp(r, w, 4));
+	}
+	hx_stemmers_free(&st);
+	CHECK(st == NULL);
+	hx_stemmers_free(&st);
+	return check_done();
+}
