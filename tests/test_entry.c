@@ -1,0 +1,407 @@
+/*
+ * test_entry.c: the entry codec: round trips, the test vectors of
+ * docs/FORMAT.md (tests/vectors/entries.txt), every non-canonical and
+ * over-limit form rejected, and tamper detection on every byte.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "proto/cbor.h"
+#include "proto/entry.h"
+#include "tests/check.h"
+
+static uint8_t sk[64], pk[32];
+
+static void keys(void)
+{
+	uint8_t seed[32];
+	for (int i = 0; i < 32; i++)
+		seed[i] = (uint8_t)i;
+	crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+static char *tags3[] = { "innovation", "smes", "brokerage" };
+static hx_meta meta2[] = { { "org", "Region Zealand" }, { "country", "DK" } };
+
+static hx_entry sample(void)
+{
+	hx_entry e = {
+		.path = "practices/innovation-brokerage", .timestamp = 1767225600000000ull,
+		.kind = "practice", .title = "Innovation brokerage for SMEs",
+		.body = "Brokers match SMEs in Białystok with research partners.",
+		.tags = tags3, .ntags = 3, .lang = "en", .meta = meta2, .nmeta = 2,
+	};
+	return e;
+}
+
+static void test_round_trip(void)
+{
+	hx_entry e = sample(), d;
+	uint8_t *raw;
+	size_t len;
+
+	CHECK_RC(hx_entry_sign(&e, sk, &raw, &len), HX_OK);
+	CHECK(!memcmp(e.author, pk, 32));
+	CHECK_RC(hx_entry_open(&d, raw, len), HX_OK);
+	CHECK(!memcmp(d.id, e.id, 32));
+	CHECK(!strcmp(d.path, e.path) && !strcmp(d.title, e.title) && !strcmp(d.body, e.body));
+	CHECK(d.timestamp == e.timestamp && d.ntags == 3 && d.nmeta == 2);
+	CHECK(!strcmp(d.tags[2], "brokerage"));
+	/* metadata comes back in canonical order: shorter keys first */
+	CHECK(!strcmp(d.meta[0].key, "org") && !strcmp(d.meta[1].key, "country"));
+	CHECK(!strcmp(hx_entry_meta(&d, "country"), "DK"));
+	hx_entry_clear(&d);
+	free(raw);
+}
+
+/* Builds signed bytes around a hand-made field map, so that only the
+ * map's own canonicality is under test. */
+static uint8_t *wrap(hx_buf *fields, size_t *len)
+{
+	uint8_t id[32], sig[64];
+	hx_buf b = { 0 };
+	crypto_generichash(id, 32, fields->data, fields->len, NULL, 0);
+	crypto_sign_ed25519_detached(sig, NULL, id, 32, sk);
+	hx_buf_put(&b, "\x82", 1);
+	hx_buf_put(&b, fields->data, fields->len);
+	hx_cbor_bytes(&b, sig, 64);
+	free(fields->data);
+	*len = b.len;
+	return b.data;
+}
+
+enum mutation {
+	M_NONE, M_LONG_TS, M_INDEF_MAP, M_UNSORTED_META, M_DUP_META, M_EXTRA_KEY,
+	M_VERSION2, M_BAD_UTF8, M_SHORT_AUTHOR, M_KEY_ORDER, M_OVERLONG_UTF8,
+	M_SURROGATE, M_NUL, M_BAD_PATH, M_LONG_LEN,
+};
+
+static uint8_t *build(enum mutation m, size_t *len)
+{
+	hx_buf b = { 0 };
+	if (m == M_INDEF_MAP)
+		hx_buf_put(&b, "\xbf", 1);
+	else
+		hx_cbor_head(&b, HX_CBOR_MAP, m == M_EXTRA_KEY ? 11 : 10);
+	hx_cbor_uint(&b, 0);
+	hx_cbor_uint(&b, m == M_VERSION2 ? 2 : 1);
+	hx_cbor_uint(&b, 1);
+	hx_cbor_bytes(&b, pk, m == M_SHORT_AUTHOR ? 31 : 32);
+	if (m == M_KEY_ORDER) {
+		hx_cbor_uint(&b, 3);
+		hx_cbor_uint(&b, 5);
+		hx_cbor_uint(&b, 2);
+		hx_cbor_text(&b, "a/b", 3);
+	} else {
+		hx_cbor_uint(&b, 2);
+		if (m == M_BAD_PATH)
+			hx_cbor_text(&b, "A/../b", 6);
+		else
+			hx_cbor_text(&b, "a/b", 3);
+		hx_cbor_uint(&b, 3);
+		if (m == M_LONG_TS)
+			hx_buf_put(&b, "\x1b\x00\x00\x00\x00\x00\x00\x00\x05", 9);
+		else
+			hx_cbor_uint(&b, 5);
+	}
+	hx_cbor_uint(&b, 4);
+	hx_cbor_text(&b, "note", 4);
+	hx_cbor_uint(&b, 5);
+	if (m == M_BAD_UTF8)
+		hx_cbor_text(&b, "\xff\xfe", 2);
+	else if (m == M_OVERLONG_UTF8)
+		hx_cbor_text(&b, "\xc0\xaf", 2);
+	else if (m == M_SURROGATE)
+		hx_cbor_text(&b, "\xed\xa0\x80", 3);
+	else if (m == M_NUL)
+		hx_cbor_text(&b, "a\0b", 3);
+	else if (m == M_LONG_LEN)
+		hx_buf_put(&b, "\x78\x01T", 3); /* length 1 in a 1-byte extension */
+	else
+		hx_cbor_text(&b, "T", 1);
+	hx_cbor_uint(&b, 6);
+	hx_cbor_text(&b, "", 0);
+	hx_cbor_uint(&b, 7);
+	hx_cbor_head(&b, HX_CBOR_ARRAY, 0);
+	hx_cbor_uint(&b, 8);
+	hx_cbor_text(&b, "en", 2);
+	hx_cbor_uint(&b, 9);
+	if (m == M_UNSORTED_META || m == M_DUP_META) {
+		hx_cbor_head(&b, HX_CBOR_MAP, 2);
+		hx_cbor_text(&b, "url", 3);
+		hx_cbor_text(&b, "x", 1);
+		hx_cbor_text(&b, m == M_DUP_META ? "url" : "org", 3);
+		hx_cbor_text(&b, "y", 1);
+	} else {
+		hx_cbor_head(&b, HX_CBOR_MAP, 0);
+	}
+	if (m == M_EXTRA_KEY) {
+		hx_cbor_uint(&b, 10);
+		hx_cbor_uint(&b, 0);
+	}
+	if (m == M_INDEF_MAP)
+		hx_buf_put(&b, "\xff", 1);
+	return wrap(&b, len);
+}
+
+static void test_canonical(void)
+{
+	static const struct { enum mutation m; int want; const char *what; } cases[] = {
+		{ M_NONE, HX_OK, "the hand-built canonical entry" },
+		{ M_LONG_TS, HX_EPROTO, "timestamp in a longer head" },
+		{ M_INDEF_MAP, HX_EPROTO, "indefinite-length map" },
+		{ M_UNSORTED_META, HX_EPROTO, "unsorted metadata keys" },
+		{ M_DUP_META, HX_EPROTO, "duplicate metadata key" },
+		{ M_EXTRA_KEY, HX_EPROTO, "unknown field key" },
+		{ M_VERSION2, HX_EVERSION, "unknown format version" },
+		{ M_BAD_UTF8, HX_EPROTO, "invalid UTF-8" },
+		{ M_OVERLONG_UTF8, HX_EPROTO, "overlong UTF-8" },
+		{ M_SURROGATE, HX_EPROTO, "UTF-8 surrogate" },
+		{ M_NUL, HX_EPROTO, "NUL in text" },
+		{ M_SHORT_AUTHOR, HX_EPROTO, "31-byte author" },
+		{ M_KEY_ORDER, HX_EPROTO, "fields out of order" },
+		{ M_BAD_PATH, HX_EINVAL, "path with capitals and .." },
+		{ M_LONG_LEN, HX_EPROTO, "text length in a longer head" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len;
+		hx_entry d;
+		uint8_t *raw = build(cases[i].m, &len);
+		int rc = hx_entry_open(&d, raw, len);
+		if (rc != cases[i].want)
+			fprintf(stderr, "case '%s': got %d\n", cases[i].what, rc);
+		CHECK(rc == cases[i].want);
+		if (!rc)
+			hx_entry_clear(&d);
+		/* trailing bytes after any entry */
+		uint8_t *more = malloc(len + 1);
+		memcpy(more, raw, len);
+		more[len] = 0;
+		CHECK(hx_entry_decode(&d, more, len + 1) != HX_OK);
+		free(more);
+		free(raw);
+	}
+}
+
+static void expect_sign(hx_entry *e, int want)
+{
+	uint8_t *raw = NULL;
+	size_t len;
+	CHECK_RC(hx_entry_sign(e, sk, &raw, &len), want);
+	free(raw);
+}
+
+static void test_limits(void)
+{
+	hx_entry e = sample();
+	char *big = malloc(HX_BODY_MAX + 2);
+	memset(big, 'a', HX_BODY_MAX + 1);
+	big[HX_BODY_MAX + 1] = 0;
+
+	big[HX_TITLE_MAX] = 0;
+	e.title = big;
+	expect_sign(&e, HX_OK); /* exactly at the limit */
+	big[HX_TITLE_MAX] = 'a';
+	big[HX_TITLE_MAX + 1] = 0;
+	expect_sign(&e, HX_ELIMIT);
+	e = sample();
+	big[HX_TITLE_MAX + 1] = 'a';
+	e.body = big; /* HX_BODY_MAX + 1 */
+	expect_sign(&e, HX_ELIMIT);
+	big[HX_BODY_MAX] = 0;
+	expect_sign(&e, HX_OK);
+	big[HX_BODY_MAX] = 'a';
+
+	e = sample();
+	char path[HX_PATH_MAX + 2];
+	memset(path, 'p', sizeof path);
+	path[HX_PATH_MAX + 1] = 0;
+	e.path = path;
+	expect_sign(&e, HX_ELIMIT);
+	const char *bad_paths[] = { "", "/a", "a/", "a//b", "a/./b", "a/../b", "A", "a b", "é" };
+	for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
+		e.path = (char *)bad_paths[i];
+		expect_sign(&e, HX_EINVAL);
+	}
+
+	e = sample();
+	char *many[HX_TAGS_MAX + 1], names[HX_TAGS_MAX + 1][8];
+	for (int i = 0; i <= HX_TAGS_MAX; i++) {
+		snprintf(names[i], sizeof names[i], "t%d", i);
+		many[i] = names[i];
+	}
+	e.tags = many;
+	e.ntags = HX_TAGS_MAX;
+	expect_sign(&e, HX_OK);
+	e.ntags = HX_TAGS_MAX + 1;
+	expect_sign(&e, HX_ELIMIT);
+	char longtag[HX_TAG_MAX + 2];
+	memset(longtag, 'x', sizeof longtag);
+	longtag[HX_TAG_MAX + 1] = 0;
+	many[0] = longtag;
+	e.ntags = 1;
+	expect_sign(&e, HX_ELIMIT);
+	many[0] = "same";
+	many[1] = "same";
+	e.ntags = 2;
+	expect_sign(&e, HX_EINVAL);
+
+	e = sample();
+	hx_meta m[HX_META_MAX + 1];
+	char keys_[HX_META_MAX + 1][8];
+	for (int i = 0; i <= HX_META_MAX; i++) {
+		snprintf(keys_[i], sizeof keys_[i], "k%d", i);
+		m[i].key = keys_[i];
+		m[i].value = "v";
+	}
+	e.meta = m;
+	e.nmeta = HX_META_MAX;
+	expect_sign(&e, HX_OK);
+	e.nmeta = HX_META_MAX + 1;
+	expect_sign(&e, HX_ELIMIT);
+	m[0].key = "Org";
+	e.nmeta = 1;
+	expect_sign(&e, HX_EINVAL);
+	free(big);
+}
+
+static void test_tamper(void)
+{
+	hx_entry e = sample(), d;
+	uint8_t *raw;
+	size_t len, caught = 0;
+
+	CHECK_RC(hx_entry_sign(&e, sk, &raw, &len), HX_OK);
+	for (size_t i = 0; i < len; i++) {
+		static const uint8_t flips[] = { 0x01, 0x80, 0xff };
+		for (size_t f = 0; f < sizeof flips; f++) {
+			raw[i] ^= flips[f];
+			int rc = hx_entry_open(&d, raw, len);
+			if (rc == HX_OK)
+				hx_entry_clear(&d);
+			else
+				caught++;
+			raw[i] ^= flips[f];
+		}
+	}
+	CHECK(caught == len * 3);
+	CHECK_RC(hx_entry_open(&d, raw, len), HX_OK);
+	hx_entry_clear(&d);
+	/* truncation at every length */
+	size_t trunc_ok = 0;
+	for (size_t n = 0; n < len; n++)
+		trunc_ok += hx_entry_decode(&d, raw, n) != HX_OK;
+	CHECK(trunc_ok == len);
+	free(raw);
+}
+
+/* ---- test vectors ----------------------------------------------------- */
+
+static char *field(char *line, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(line, name, n) || line[n] != ':')
+		return NULL;
+	line += n + 1;
+	while (*line == ' ')
+		line++;
+	line[strcspn(line, "\n")] = 0;
+	return line;
+}
+
+static void unescape(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (*s == '\\' && s[1] == 'n') {
+			*o++ = '\n';
+			s++;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = 0;
+}
+
+static void check_vector(char v[][4096])
+{
+	/* v: seed path timestamp kind title body tags lang meta bytes id sig */
+	uint8_t seed[32], vpk[32], vsk[64], *raw, want[8192];
+	char *tags[HX_TAGS_MAX], *save;
+	hx_meta meta[HX_META_MAX];
+	size_t ntags = 0, nmeta = 0, len, wantlen;
+	char hex[2 * 8192 + 1];
+
+	CHECK_RC(hx_unhex(seed, 32, v[0]), HX_OK);
+	crypto_sign_seed_keypair(vpk, vsk, seed);
+	unescape(v[5]);
+	for (char *t = strtok_r(v[6], ",", &save); t; t = strtok_r(NULL, ",", &save))
+		tags[ntags++] = t;
+	for (char *m = strtok_r(v[8], ";", &save); m; m = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(m, '=');
+		*eq = 0;
+		meta[nmeta].key = m;
+		meta[nmeta++].value = eq + 1;
+	}
+	hx_entry e = {
+		.path = v[1], .timestamp = strtoull(v[2], NULL, 10), .kind = v[3],
+		.title = v[4], .body = v[5], .tags = tags, .ntags = ntags, .lang = v[7],
+		.meta = meta, .nmeta = nmeta,
+	};
+	CHECK_RC(hx_entry_sign(&e, vsk, &raw, &len), HX_OK);
+	wantlen = strlen(v[9]) / 2;
+	CHECK(wantlen <= sizeof want && !hx_unhex(want, wantlen, v[9]));
+	if (len != wantlen || memcmp(raw, want, len))
+		fprintf(stderr, "vector %s: bytes differ: got %s\n", v[1], hx_hex(hex, raw, len));
+	CHECK(len == wantlen && !memcmp(raw, want, len));
+	CHECK(!strcmp(hx_hex(hex, e.id, 32), v[10]));
+	CHECK(!strcmp(hx_hex(hex, e.sig, 64), v[11]));
+	hx_entry d;
+	CHECK_RC(hx_entry_open(&d, want, wantlen), HX_OK);
+	hx_entry_clear(&d);
+	free(raw);
+}
+
+static void test_vectors(void)
+{
+	static const char *names[] = { "seed", "path", "timestamp", "kind", "title", "body",
+				       "tags", "lang", "meta", "bytes", "id", "sig" };
+	FILE *f = fopen("vectors/entries.txt", "r");
+	static char v[12][4096];
+	char line[8192];
+	int have = 0, count = 0;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		for (int i = 0; i < 12; i++) {
+			char *val = field(line, names[i]);
+			if (val) {
+				snprintf(v[i], sizeof v[i], "%s", val);
+				have |= 1 << i;
+			}
+		}
+		if (have == (1 << 12) - 1) {
+			check_vector(v);
+			count++;
+			have = 0;
+			memset(v, 0, sizeof v);
+		}
+	}
+	fclose(f);
+	CHECK(count >= 3);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	keys();
+	test_round_trip();
+	test_canonical();
+	test_limits();
+	test_tamper();
+	test_vectors();
+	return check_done();
+}
