@@ -193,7 +193,7 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 {
 	struct fsck f = { report, arg, 0 };
 	MDB_txn *txn;
-	uint64_t n_entries, n, live;
+	uint64_t n_entries = 0, n = 0, live = 0;
 	int rc;
 
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))

@@ -1,0 +1,52 @@
+# setup.sh: sourced by scripts/demo and scripts/test. Installs the Debian
+# packages hansa needs when they are missing (as root; otherwise prints the
+# exact apt-get line and stops), then configures and builds into build/NAME.
+#   hx_setup NAME [cmake options...]   -> sets HX_BUILD_DIR
+
+HX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Needed to build and run.
+HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmdb-dev
+  libutf8proc-dev libstemmer-dev libcjson-dev libyaml-dev libcmark-dev libsqlite3-dev
+  libroaring-dev xz-utils ca-certificates"
+# Needed by the test suite as well: libFuzzer (clang), the Negentropy interop
+# peer (node + npm), the static site check (chromium), JSON checks (jq),
+# python3 for small test helpers.
+HX_PKGS_TEST="clang-14 libclang-rt-14-dev nodejs npm chromium jq python3 procps psmisc"
+
+hx_missing() {
+	local p missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing="$missing $p"
+	done
+	echo "$missing"
+}
+
+hx_install() {
+	local missing
+	# shellcheck disable=SC2086
+	missing=$(hx_missing $*)
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "hansa: missing Debian packages; run as root:" >&2
+		echo "  apt-get update && apt-get install -y$missing" >&2
+		exit 1
+	fi
+	echo "installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || { echo "hansa: apt-get update failed" >&2; exit 1; }
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >&2 ||
+		{ echo "hansa: apt-get install failed" >&2; exit 1; }
+}
+
+hx_setup() {
+	local name=$1
+	shift
+	HX_BUILD_DIR="$HX_ROOT/build/$name"
+	cmake -S "$HX_ROOT" -B "$HX_BUILD_DIR" "$@" >"$HX_ROOT/build/cmake-$name.log" 2>&1 ||
+		{ cat "$HX_ROOT/build/cmake-$name.log" >&2; echo "hansa: cmake failed" >&2; exit 1; }
+	cmake --build "$HX_BUILD_DIR" -j"$(nproc)" >"$HX_ROOT/build/make-$name.log" 2>&1 ||
+		{ tail -n 40 "$HX_ROOT/build/make-$name.log" >&2; echo "hansa: build failed" >&2; exit 1; }
+}
