@@ -12,7 +12,12 @@ HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmd
 # Needed by the test suite as well: libFuzzer (clang), the Negentropy interop
 # peer (node + npm), the static site check (chromium), JSON checks (jq),
 # python3 for small test helpers.
-HX_PKGS_TEST="clang-14 libclang-rt-14-dev nodejs npm chromium jq python3 procps psmisc"
+HX_PKGS_TEST="clang-14 libclang-rt-14-dev chromium jq python3 procps psmisc"
+# Some images ship Node.js with its own npm (which conflicts with Debian's
+# npm package): ask for Debian's only when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+	HX_PKGS_TEST="$HX_PKGS_TEST nodejs npm"
+fi
 
 hx_missing() {
 	local p missing=""
