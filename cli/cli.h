@@ -49,6 +49,10 @@ hx_store *hx_ctx_store(struct hx_ctx *ctx, int create);
 /* Loads the identity (asks HANSA_PASSPHRASE when the key is protected).
  * Prints the error and returns non-zero on failure. */
 int hx_ctx_identity(struct hx_ctx *ctx);
+/* This partner's public key, from the loaded identity or else quietly from
+ * the profile (reading needs no passphrase). 0 on success, -1 (nothing
+ * printed) when the home has none. */
+int hx_ctx_pubkey(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN]);
 /* Releases store and wipes secrets. */
 void hx_ctx_release(struct hx_ctx *ctx);
 

@@ -55,7 +55,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 				return HX_EXIT_FAIL;
 			have_author = 1;
 			break;
-		default: return hx_usage_error(&hx_cmd_export, "unknown option");
+		default: return hx_usage_error(&hx_cmd_export, "unknown option or missing value '%s'",
+					      argv[optind - 1]);
 		}
 	}
 	if (optind != argc)

@@ -48,7 +48,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		} else if (c == 'j') {
 			h.json = 1;
 		} else {
-			return hx_usage_error(&hx_cmd_history, "unknown option");
+			return hx_usage_error(&hx_cmd_history, "unknown option or missing value '%s'",
+					      argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
@@ -59,12 +60,11 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		return HX_EXIT_FAIL;
 	if (!have_author) {
 		/* this partner's own document, else the only author's live one */
-		size_t n;
-		if (hx_ctx_identity(ctx))
-			return HX_EXIT_FAIL;
-		memcpy(author, ctx->pk, HX_KEY_LEN);
+		size_t n = 0;
 		hx_entry probe;
-		int deleted;
+		int deleted = 0;
+		if (hx_ctx_pubkey(ctx, author))
+			memset(author, 0, HX_KEY_LEN); /* no own key: another author's */
 		if (hx_store_current(s, author, path, &probe, &deleted) == HX_OK)
 			hx_entry_clear(&probe);
 		else if (!deleted && !hx_store_path_authors(s, path, found, 2, &n) && n == 1)

@@ -82,10 +82,15 @@ static const char *draft_from_json(const cJSON *o, hx_entry *e)
 	return hx_entry_check_why(e, &why) ? why : NULL;
 }
 
+/* Also forgets the arrays: a bad line can leave a slot half-built and the
+ * next bad line at the same slot frees it again. */
 static void draft_free(hx_entry *e)
 {
 	free(e->tags);
 	free(e->meta);
+	e->tags = NULL;
+	e->meta = NULL;
+	e->ntags = e->nmeta = 0;
 }
 
 struct batch {
@@ -117,7 +122,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		if (c == 'v')
 			verbose = 1;
 		else
-			return hx_usage_error(&hx_cmd_import, "unknown option");
+			return hx_usage_error(&hx_cmd_import, "unknown option or missing value '%s'",
+					      argv[optind - 1]);
 	}
 	if (optind != argc - 1)
 		return hx_usage_error(&hx_cmd_import, "give one FILE");

@@ -113,7 +113,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		else if (c == 0)
 			values[idx] = optarg;
 		else
-			return hx_usage_error(&hx_cmd_init, "unknown option");
+			return hx_usage_error(&hx_cmd_init, "unknown option or missing value '%s'",
+					      argv[optind - 1]);
 	}
 	if (optind < argc)
 		return hx_usage_error(&hx_cmd_init, "unexpected argument '%s'", argv[optind]);

@@ -61,7 +61,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		case 'k': f.kind = optarg; break;
 		case 't': f.tag = optarg; break;
 		case 'j': f.json = 1; break;
-		default: return hx_usage_error(&hx_cmd_list, "unknown option");
+		default: return hx_usage_error(&hx_cmd_list, "unknown option or missing value '%s'",
+					      argv[optind - 1]);
 		}
 	}
 	if (optind != argc)

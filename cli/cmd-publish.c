@@ -64,7 +64,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 			tags[ntags++] = optarg;
 			break;
 		default:
-			return hx_usage_error(&hx_cmd_publish, "unknown option");
+			return hx_usage_error(&hx_cmd_publish, "unknown option or missing value '%s'",
+					      argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)

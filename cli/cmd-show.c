@@ -49,7 +49,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		} else if (c == 'j') {
 			json = 1;
 		} else {
-			return hx_usage_error(&hx_cmd_show, "unknown option");
+			return hx_usage_error(&hx_cmd_show, "unknown option or missing value '%s'",
+					      argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)

@@ -2,6 +2,7 @@
  * main.c: the `hansa` command: global options, the subcommand table and
  * `hansa help`. Each subcommand lives in cli/cmd-NAME.c.
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
 	int i = 1, rc;
 
 	memset(&ctx, 0, sizeof ctx);
+	opterr = 0; /* the commands say it in their own one-line error */
 	if (sodium_init() < 0)
 		return hx_fail("libsodium failed to initialise");
 	for (; i < argc && argv[i][0] == '-'; i++) {

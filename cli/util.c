@@ -105,6 +105,31 @@ int hx_ctx_identity(struct hx_ctx *ctx)
 	return 0;
 }
 
+int hx_ctx_pubkey(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN])
+{
+	char path[4200], buf[4096];
+	FILE *f;
+	size_t n;
+	int rc = -1;
+
+	if (ctx->have_identity) {
+		memcpy(pk, ctx->pk, HX_KEY_LEN);
+		return 0;
+	}
+	hx_home_path(ctx, HX_PROFILEFILE, path, sizeof path);
+	if (!(f = fopen(path, "rb")))
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	cJSON *p = cJSON_Parse(buf);
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(p, "key");
+	if (cJSON_IsString(k) && !hx_unhex(pk, HX_KEY_LEN, k->valuestring))
+		rc = 0;
+	cJSON_Delete(p);
+	return rc;
+}
+
 void hx_ctx_release(struct hx_ctx *ctx)
 {
 	hx_store_close(&ctx->store);
@@ -177,8 +202,9 @@ int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author,
 	}
 	if (!author) {
 		/* Prefer this node's own document, then the only author's. */
-		if (!hx_ctx_identity(ctx)) {
-			rc = hx_store_current(s, ctx->pk, what, e, &deleted);
+		uint8_t own[HX_KEY_LEN];
+		if (!hx_ctx_pubkey(ctx, own)) {
+			rc = hx_store_current(s, own, what, e, &deleted);
 			if (!rc)
 				return 0;
 			if (deleted)
