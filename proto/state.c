@@ -1,0 +1,283 @@
+/*
+ * state.c: the state file (see state.h; docs/FORMAT.md §5).
+ *
+ *   magic[8]  89 48 58 53 0d 0a 1a 0a   ("\x89HXS\r\n\x1a\n")
+ *   body      deterministic CBOR (proto/cbor.h), map(7):
+ *               0: version          uint, 1
+ *               1: owner            bytes(32)
+ *               2: created          uint, microseconds
+ *               3: items            uint
+ *               4: bucket_size      uint
+ *               5: fp_len           uint, 8
+ *               6: buckets          array(N) of array(4):
+ *                    [ts_delta uint, prefix bytes(0..32), count uint,
+ *                     fp bytes(8)]
+ *   digest[32] BLAKE2b-256 of magic ‖ body
+ *
+ * ts_delta is the bound's timestamp minus the previous bucket's (the first
+ * bucket's bound is (0, empty)). Bounds are strictly increasing; counts are
+ * at least 1 and add up to items.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "proto/cbor.h"
+#include "proto/state.h"
+
+#define FIELDS 7
+
+void hx_state_fp(const uint8_t sum[32], uint64_t count, uint8_t fp[HX_STATE_FP_LEN])
+{
+	uint8_t full[HX_NE_FP_LEN];
+	hx_ne_fingerprint(sum, count, full);
+	memcpy(fp, full, HX_STATE_FP_LEN);
+}
+
+void hx_state_clear(hx_state *st)
+{
+	if (!st)
+		return;
+	free(st->b);
+	memset(st, 0, sizeof *st);
+}
+
+/* 1 when item (ts, id) sorts below bucket b's lower bound. */
+static int below(uint64_t ts, const uint8_t *id, const hx_state_bucket *b)
+{
+	if (ts != b->ts)
+		return ts < b->ts;
+	return memcmp(id, b->prefix, b->prefix_len) < 0;
+}
+
+/* The shortest bound between item a and the next item c (a < c). */
+static void bound_between(hx_state_bucket *b, const hx_ne_item *a, const hx_ne_item *c)
+{
+	memset(b->prefix, 0, sizeof b->prefix);
+	b->ts = c->ts;
+	b->prefix_len = 0;
+	if (a->ts != c->ts)
+		return;
+	size_t k = 0;
+	while (k < HX_ID_LEN && a->id[k] == c->id[k])
+		k++;
+	/* a < c with equal timestamps, so they differ at byte k < 32. */
+	b->prefix_len = (uint8_t)(k + 1);
+	memcpy(b->prefix, c->id, k + 1);
+}
+
+static int increasing(const hx_ne_item *items, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (hx_ne_item_cmp(&items[i - 1], &items[i]) >= 0)
+			return 0;
+	return 1;
+}
+
+int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n,
+		   uint64_t bucket_size)
+{
+	memset(st, 0, sizeof *st);
+	if (bucket_size < 1 || bucket_size > HX_STATE_BUCKET_MAX)
+		return HX_EINVAL;
+	if (!increasing(items, n))
+		return HX_EINVAL;
+	st->bucket_size = bucket_size;
+	st->items = n;
+	size_t nb = (size_t)((n + bucket_size - 1) / bucket_size);
+	if (nb && !(st->b = calloc(nb, sizeof *st->b)))
+		return HX_ENOMEM;
+	for (size_t i = 0; i < nb; i++) {
+		hx_state_bucket *b = &st->b[i];
+		size_t first = i * (size_t)bucket_size;
+		size_t end = first + (size_t)bucket_size < n ? first + (size_t)bucket_size : n;
+		uint8_t sum[32] = { 0 };
+		if (i > 0)
+			bound_between(b, &items[first - 1], &items[first]);
+		for (size_t j = first; j < end; j++)
+			hx_ne_acc_add(sum, items[j].id);
+		b->count = end - first;
+		hx_state_fp(sum, b->count, b->fp);
+	}
+	st->n = nb;
+	return HX_OK;
+}
+
+int hx_state_encode(hx_state *st, uint8_t **out, size_t *len)
+{
+	hx_buf b = { 0 };
+	uint64_t prev = 0;
+
+	*out = NULL;
+	*len = 0;
+	hx_buf_put(&b, HX_STATE_MAGIC, HX_STATE_MAGIC_LEN);
+	hx_cbor_head(&b, HX_CBOR_MAP, FIELDS);
+	hx_cbor_uint(&b, 0);
+	hx_cbor_uint(&b, HX_STATE_VERSION);
+	hx_cbor_uint(&b, 1);
+	hx_cbor_bytes(&b, st->owner, HX_KEY_LEN);
+	hx_cbor_uint(&b, 2);
+	hx_cbor_uint(&b, st->created);
+	hx_cbor_uint(&b, 3);
+	hx_cbor_uint(&b, st->items);
+	hx_cbor_uint(&b, 4);
+	hx_cbor_uint(&b, st->bucket_size);
+	hx_cbor_uint(&b, 5);
+	hx_cbor_uint(&b, HX_STATE_FP_LEN);
+	hx_cbor_uint(&b, 6);
+	hx_cbor_head(&b, HX_CBOR_ARRAY, st->n);
+	for (size_t i = 0; i < st->n; i++) {
+		const hx_state_bucket *k = &st->b[i];
+		hx_cbor_head(&b, HX_CBOR_ARRAY, 4);
+		hx_cbor_uint(&b, k->ts - prev);
+		hx_cbor_bytes(&b, k->prefix, k->prefix_len);
+		hx_cbor_uint(&b, k->count);
+		hx_cbor_bytes(&b, k->fp, HX_STATE_FP_LEN);
+		prev = k->ts;
+	}
+	if (!b.err) {
+		crypto_generichash(st->digest, 32, b.data, b.len, NULL, 0);
+		hx_buf_put(&b, st->digest, 32);
+	}
+	if (b.err) {
+		free(b.data);
+		return b.err;
+	}
+	*out = b.data;
+	*len = b.len;
+	return HX_OK;
+}
+
+/* Strict order of bounds: (ts, prefix zero-padded to 32 bytes). */
+static int bound_cmp(const hx_state_bucket *a, const hx_state_bucket *b)
+{
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return memcmp(a->prefix, b->prefix, HX_ID_LEN);
+}
+
+#define FAIL(code, text) do { rc = (code); reason = (text); goto fail; } while (0)
+
+static int key(hx_rd *r, uint64_t want)
+{
+	uint64_t k;
+	int rc = hx_cbor_read_uint(r, &k);
+	return rc ? rc : k == want ? HX_OK : HX_EPROTO;
+}
+
+int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **why)
+{
+	const char *reason = NULL;
+	uint8_t digest[32];
+	uint64_t v, nb, total = 0;
+	const uint8_t *p;
+	size_t n;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	if (len < HX_STATE_MAGIC_LEN || memcmp(buf, HX_STATE_MAGIC, HX_STATE_MAGIC_LEN))
+		FAIL(HX_EPROTO, "not a hansa state file");
+	if (len < HX_STATE_MAGIC_LEN + 1 + 32)
+		FAIL(HX_EPROTO, "state file is truncated");
+	crypto_generichash(digest, 32, buf, len - 32, NULL, 0);
+	if (memcmp(digest, buf + len - 32, 32))
+		FAIL(HX_EPROTO, "state file is damaged or truncated (checksum mismatch)");
+	memcpy(st->digest, digest, 32);
+	hx_rd r = { buf + HX_STATE_MAGIC_LEN, buf + len - 32 };
+	if ((rc = hx_cbor_read_head(&r, HX_CBOR_MAP, &v)) || v != FIELDS)
+		FAIL(HX_EPROTO, "state file: not a map of 7 fields");
+	if (key(&r, 0) || hx_cbor_read_uint(&r, &v))
+		FAIL(HX_EPROTO, "state file: bad version field");
+	if (v != HX_STATE_VERSION)
+		FAIL(HX_EVERSION, "state file of an unknown version");
+	if (key(&r, 1) || hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n != HX_KEY_LEN)
+		FAIL(HX_EPROTO, "state file: bad owner key");
+	memcpy(st->owner, p, HX_KEY_LEN);
+	if (key(&r, 2) || hx_cbor_read_uint(&r, &st->created) ||
+	    key(&r, 3) || hx_cbor_read_uint(&r, &st->items) ||
+	    key(&r, 4) || hx_cbor_read_uint(&r, &st->bucket_size))
+		FAIL(HX_EPROTO, "state file: bad header field");
+	if (key(&r, 5) || hx_cbor_read_uint(&r, &v) || v != HX_STATE_FP_LEN)
+		FAIL(HX_EPROTO, "state file: unsupported fingerprint length");
+	if (key(&r, 6) || hx_cbor_read_head(&r, HX_CBOR_ARRAY, &nb))
+		FAIL(HX_EPROTO, "state file: bad bucket list");
+	/* Each bucket takes at least 13 bytes: bounds the allocation. */
+	if (nb > (uint64_t)(r.end - r.p) / 13 || nb > st->items)
+		FAIL(HX_EPROTO, "state file: more buckets than it can hold");
+	if (nb && !(st->b = calloc((size_t)nb, sizeof *st->b)))
+		FAIL(HX_ENOMEM, "out of memory");
+	for (uint64_t i = 0; i < nb; i++) {
+		hx_state_bucket *b = &st->b[i];
+		uint64_t delta;
+		if (hx_cbor_read_head(&r, HX_CBOR_ARRAY, &v) || v != 4 ||
+		    hx_cbor_read_uint(&r, &delta) ||
+		    hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n > HX_ID_LEN ||
+		    hx_cbor_read_uint(&r, &b->count))
+			FAIL(HX_EPROTO, "state file: malformed bucket");
+		memcpy(b->prefix, p, n);
+		b->prefix_len = (uint8_t)n;
+		if (hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n != HX_STATE_FP_LEN)
+			FAIL(HX_EPROTO, "state file: malformed bucket");
+		memcpy(b->fp, p, n);
+		if (b->count == 0 || b->count > st->items - total)
+			FAIL(HX_EPROTO, "state file: bucket counts do not add up");
+		total += b->count;
+		if (i == 0) {
+			if (delta || b->prefix_len)
+				FAIL(HX_EPROTO, "state file: the first bucket must start at 0");
+			b->ts = 0;
+		} else {
+			uint64_t prev = st->b[i - 1].ts;
+			if (delta > UINT64_MAX - 1 - prev)
+				FAIL(HX_EPROTO, "state file: timestamp out of range");
+			b->ts = prev + delta;
+			if (bound_cmp(&st->b[i - 1], b) >= 0)
+				FAIL(HX_EPROTO, "state file: bucket bounds out of order");
+		}
+		st->n = (size_t)i + 1;
+	}
+	if (total != st->items)
+		FAIL(HX_EPROTO, "state file: bucket counts do not add up");
+	if (r.p != r.end)
+		FAIL(HX_EPROTO, "state file: trailing bytes");
+	return HX_OK;
+fail:
+	hx_state_clear(st);
+	if (why)
+		*why = reason;
+	return rc ? rc : HX_EPROTO;
+}
+
+int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n,
+		    uint8_t *send, uint64_t *excess_max)
+{
+	uint64_t excess = 0;
+
+	if (excess_max)
+		*excess_max = 0;
+	if (!increasing(items, n))
+		return HX_EINVAL;
+	if (st->n == 0) {
+		memset(send, 1, n);
+		return HX_OK;
+	}
+	memset(send, 0, n);
+	size_t i = 0;
+	for (size_t k = 0; k < st->n && i < n; k++) {
+		const hx_state_bucket *next = k + 1 < st->n ? &st->b[k + 1] : NULL;
+		uint8_t sum[32] = { 0 }, fp[HX_STATE_FP_LEN];
+		size_t first = i;
+		while (i < n && (!next || below(items[i].ts, items[i].id, next)))
+			hx_ne_acc_add(sum, items[i++].id);
+		uint64_t count = i - first;
+		if (!count)
+			continue;
+		hx_state_fp(sum, count, fp);
+		if (count == st->b[k].count && !memcmp(fp, st->b[k].fp, HX_STATE_FP_LEN))
+			continue;
+		memset(send + first, 1, count);
+		excess += count < st->b[k].count ? count : st->b[k].count;
+	}
+	if (excess_max)
+		*excess_max = excess;
+	return HX_OK;
+}
