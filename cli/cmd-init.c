@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
 #include "cli/identity.h"
+#include "cli/net.h"
 #include "cli/profile.h"
 
 const struct hx_cmd hx_cmd_init;
@@ -140,6 +141,9 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		cJSON_AddStringToObject(p, hx_profile_fields[i], values[i] ? values[i] : "");
 	/* The store first, the key last: a home with a key is a finished one. */
 	if (!hx_ctx_store(ctx, 1) || hx_profile_save(ctx->home, p))
+		goto out;
+	/* This node is a member of its own network (its signed record). */
+	if (hx_cli_put_self_member(ctx->store, sk, cpk, p))
 		goto out;
 	int krc = hx_keyfile_create(keypath, seed, curve_sk, protect ? pass : NULL);
 	if (krc) {

@@ -40,16 +40,24 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	return 0;
 }
 
+/* --ids: every stored entry's id (the set replication works on). */
+static int id_one(void *arg, uint64_t ts, const uint8_t id[HX_ID_LEN])
+{
+	char hex[2 * HX_ID_LEN + 1];
+	(void)arg; (void)ts;
+	return puts(hx_hex(hex, id, HX_ID_LEN)) < 0 ? HX_EIO : 0;
+}
+
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "author", required_argument, 0, 'a' }, { "kind", required_argument, 0, 'k' },
 		{ "tag", required_argument, 0, 't' }, { "json", no_argument, 0, 'j' },
-		{ 0, 0, 0, 0 }
+		{ "ids", no_argument, 0, 'i' }, { 0, 0, 0, 0 }
 	};
 	struct filter f = { 0 };
 	uint8_t author[HX_KEY_LEN];
-	int c, have_author = 0;
+	int c, have_author = 0, ids = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -61,15 +69,22 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		case 'k': f.kind = optarg; break;
 		case 't': f.tag = optarg; break;
 		case 'j': f.json = 1; break;
+		case 'i': ids = 1; break;
 		default: return hx_usage_error(&hx_cmd_list, "unknown option or missing value '%s'",
 					      argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
 		return hx_usage_error(&hx_cmd_list, "unexpected argument '%s'", argv[optind]);
+	if (ids && (have_author || f.kind || f.tag || f.json))
+		return hx_usage_error(&hx_cmd_list, "--ids takes no other option");
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
+	if (ids) {
+		int rc = hx_store_items(s, id_one, NULL);
+		return rc ? hx_fail("cannot list: %s", hx_strerror(rc)) : HX_EXIT_OK;
+	}
 	if (f.json)
 		f.out = cJSON_CreateArray();
 	int rc = hx_store_list(s, have_author ? author : NULL, one, &f);
@@ -87,10 +102,14 @@ const struct hx_cmd hx_cmd_list = {
 	.summary = "list documents",
 	.usage =
 	"usage: hansa list [--author KEY] [--kind K] [--tag T] [--json]\n"
+	"       hansa list --ids\n"
 	"\n"
 	"Lists the current version of every live document: path, kind, author\n"
 	"(first 12 hex digits) and title. Deleted documents are not listed.\n"
 	"  --json   an array of objects: id, path, author, timestamp, kind, title,\n"
-	"           tags, lang, meta\n",
+	"           tags, lang, meta\n"
+	"  --ids    the id of every stored entry instead (all versions and\n"
+	"           tombstones), one per line in (timestamp, id) order: the set\n"
+	"           replication keeps equal; diff two nodes' lists to compare them\n",
 	.exec = exec,
 };

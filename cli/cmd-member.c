@@ -1,0 +1,191 @@
+/*
+ * cmd-member.c: `hansa member add|remove|list`: the partners this node
+ * accepts. Only members' transport keys may connect, and only entries
+ * authored by members are stored or relayed.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "cli/net.h"
+#include "node/state.h"
+
+const struct hx_cmd hx_cmd_member;
+
+static int add(struct hx_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, 0, 0 }, { "town", required_argument, 0, 0 },
+		{ "region", required_argument, 0, 0 }, { "country", required_argument, 0, 0 },
+		{ "representative", required_argument, 0, 0 },
+		{ "email", required_argument, 0, 0 }, { "web", required_argument, 0, 0 },
+		{ 0, 0, 0, 0 }
+	};
+	const char *values[8] = { 0 };
+	int c, idx, nvalues = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		if (c != 0)
+			return hx_usage_error(&hx_cmd_member, "unknown option");
+		if (hx_cli_check_profile(opts[idx].name, optarg))
+			return HX_EXIT_FAIL;
+		values[idx] = optarg;
+		nvalues++;
+	}
+	if (optind != argc - 1)
+		return hx_usage_error(&hx_cmd_member, "member add takes one KEY or invite CODE");
+	const char *what = argv[optind];
+	hx_store *s = hx_ctx_store(ctx, 0);
+	if (!s || hx_cli_ensure_self(ctx))
+		return HX_EXIT_FAIL;
+
+	if (!strncmp(what, HX_INVITE_PREFIX, strlen(HX_INVITE_PREFIX))) {
+		hx_invite inv;
+		if (nvalues)
+			return hx_fail("an invite code carries its partner's own profile; "
+				       "profile options go with a bare KEY");
+		if (hx_cli_accept_invite(ctx, what, 0, &inv))
+			return HX_EXIT_FAIL;
+		hx_invite_clear(&inv);
+		return HX_EXIT_OK;
+	}
+	uint8_t key[HX_KEY_LEN];
+	if (hx_parse_key(what, key))
+		return HX_EXIT_FAIL;
+	hx_member m;
+	int rc = hx_member_load(s, key, &m);
+	if (rc == HX_OK) {
+		hx_member_clear(&m);
+		return hx_fail("%s is already a member (remove it first to change its profile)", what);
+	}
+	if (rc != HX_ENOTFOUND)
+		return hx_fail("cannot read the members: %s", hx_strerror(rc));
+	hx_meta f[8];
+	size_t nf = 0;
+	for (int i = 0; opts[i].name; i++)
+		if (values[i] && *values[i])
+			f[nf++] = (hx_meta){ (char *)opts[i].name, (char *)values[i] };
+	m = (hx_member){ .timestamp = hx_now_us(), .profile = f, .nprofile = nf };
+	memcpy(m.key, key, HX_KEY_LEN);
+	uint8_t *rec;
+	size_t len;
+	if ((rc = hx_member_encode_local(&m, &rec, &len)))
+		return hx_fail("cannot make the member record: %s", hx_strerror(rc));
+	rc = hx_store_member_put(s, key, rec, len);
+	free(rec);
+	if (rc)
+		return hx_fail("cannot store the member: %s", hx_strerror(rc));
+	fprintf(stderr, "added %s as a member; it can author entries here, and can connect "
+		"once its invite code is added ('hansa member add CODE')\n", what);
+	return HX_EXIT_OK;
+}
+
+static int remove_(struct hx_ctx *ctx, int argc, char **argv)
+{
+	uint8_t key[HX_KEY_LEN];
+	char label[128];
+	if (argc != 2 || argv[1][0] == '-')
+		return hx_usage_error(&hx_cmd_member, "member remove takes one KEY");
+	if (!hx_ctx_store(ctx, 0) || hx_ctx_identity(ctx) || hx_cli_find_member(ctx, argv[1], key))
+		return HX_EXIT_FAIL;
+	if (!memcmp(key, ctx->pk, HX_KEY_LEN))
+		return hx_fail("that is this node's own identity; it stays a member");
+	hx_cli_member_label(ctx, key, label, sizeof label);
+	int rc = hx_store_member_del(ctx->store, key);
+	if (rc)
+		return hx_fail("cannot remove %s: %s", argv[1], hx_strerror(rc));
+	fprintf(stderr, "removed %s; its entries stay, new ones are refused\n", label);
+	return HX_EXIT_OK;
+}
+
+static int list(struct hx_ctx *ctx, int argc, char **argv)
+{
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else
+			return hx_usage_error(&hx_cmd_member, "unexpected argument '%s'", argv[i]);
+	}
+	hx_store *s = hx_ctx_store(ctx, 0);
+	hx_member *m;
+	size_t n, bad;
+	char hex[2 * HX_KEY_LEN + 1];
+	if (!s)
+		return HX_EXIT_FAIL;
+	int have_id = !hx_ctx_identity(ctx);
+	int rc = hx_members_load(s, &m, &n, &bad);
+	if (rc)
+		return hx_fail("cannot read the members: %s", hx_strerror(rc));
+	cJSON *arr = json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		int self = have_id && !memcmp(m[i].key, ctx->pk, HX_KEY_LEN);
+		const char *name = hx_member_field(&m[i], "name");
+		if (json) {
+			cJSON *o = cJSON_CreateObject(), *p;
+			cJSON_AddStringToObject(o, "key", hx_hex(hex, m[i].key, HX_KEY_LEN));
+			if (m[i].has_transport)
+				cJSON_AddStringToObject(o, "transport", hx_hex(hex, m[i].transport, 32));
+			else
+				cJSON_AddNullToObject(o, "transport");
+			cJSON_AddBoolToObject(o, "self", self);
+			cJSON_AddBoolToObject(o, "signed", m[i].has_transport);
+			p = cJSON_AddObjectToObject(o, "profile");
+			for (size_t j = 0; j < m[i].nprofile; j++)
+				cJSON_AddStringToObject(p, m[i].profile[j].key, m[i].profile[j].value);
+			cJSON_AddItemToArray(arr, o);
+		} else {
+			const char *town = hx_member_field(&m[i], "town");
+			const char *country = hx_member_field(&m[i], "country");
+			printf("%s  %-28s %s%s%s%s%s\n", hx_hex(hex, m[i].key, HX_KEY_LEN),
+			       name && *name ? name : "-", town ? town : "",
+			       country ? (town ? ", " : "") : "", country ? country : "",
+			       self ? "  (this node)" : "",
+			       m[i].has_transport ? "" : "  (no transport key: cannot connect)");
+		}
+	}
+	hx_members_free(m, n);
+	if (json)
+		hx_json_print(arr);
+	if (bad)
+		fprintf(stderr, "hansa: %zu damaged member record%s skipped\n", bad, bad == 1 ? "" : "s");
+	return HX_EXIT_OK;
+}
+
+static int exec(struct hx_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2)
+		return hx_usage_error(&hx_cmd_member, "give add, remove or list");
+	if (!strcmp(argv[1], "add"))
+		return add(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "remove") || !strcmp(argv[1], "rm"))
+		return remove_(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list") || !strcmp(argv[1], "ls"))
+		return list(ctx, argc - 1, argv + 1);
+	return hx_usage_error(&hx_cmd_member, "unknown subcommand '%s'", argv[1]);
+}
+
+const struct hx_cmd hx_cmd_member = {
+	.name = "member",
+	.summary = "add, remove or list the partners this node accepts",
+	.usage =
+	"usage: hansa member add CODE\n"
+	"       hansa member add KEY [--name N] [--town T] [--region R] [--country CC]\n"
+	"                            [--representative P] [--email E] [--web URL]\n"
+	"       hansa member remove KEY\n"
+	"       hansa member list [--json]\n"
+	"\n"
+	"Members are the partners this node accepts: only their transport keys may\n"
+	"connect, and only entries they authored are stored or relayed.\n"
+	"\n"
+	"  add CODE   accept the partner of an invite code (hansa1:...), with its\n"
+	"             signed transport key and profile; it can connect at once\n"
+	"  add KEY    accept entries authored by the Ed25519 key KEY (64 hex digits),\n"
+	"             e.g. a partner whose entries reach us through another node;\n"
+	"             it cannot connect until its invite code is added\n"
+	"  remove KEY stop accepting KEY (a key, a unique key prefix or a name);\n"
+	"             its entries already stored stay\n"
+	"  list       key, name, town and country of every member\n"
+	"    --json   an array of {key, transport, self, signed, profile}\n",
+	.exec = exec,
+};

@@ -1,0 +1,184 @@
+/*
+ * cmd-peer.c: `hansa peer add|remove|list`: where this node connects to
+ * (one ZeroMQ DEALER per peer when `hansa serve` runs, and what `hansa
+ * sync` reconciles with).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "cli/net.h"
+#include "node/state.h"
+
+const struct hx_cmd hx_cmd_peer;
+
+static int add(struct hx_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, 0, 'k' }, { 0, 0, 0, 0 }
+	};
+	const char *keyarg = NULL;
+	uint8_t key[HX_KEY_LEN];
+	char label[128];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'k')
+			keyarg = optarg;
+		else
+			return hx_usage_error(&hx_cmd_peer, "unknown option");
+	}
+	if (optind != argc - 1)
+		return hx_usage_error(&hx_cmd_peer, "peer add takes one ENDPOINT");
+	const char *ep = argv[optind];
+	if (hx_endpoint_check(ep))
+		return hx_fail("'%s' is not an endpoint (tcp://HOST:PORT)", ep);
+	hx_store *s = hx_ctx_store(ctx, 0);
+	if (!s)
+		return HX_EXIT_FAIL;
+	if (keyarg) {
+		if (hx_cli_find_member(ctx, keyarg, key))
+			return HX_EXIT_FAIL;
+	} else {
+		rc = hx_member_by_endpoint(s, ep, key);
+		if (rc == HX_ENOTFOUND)
+			return hx_fail("no member advertised %s in its invite code; give --key KEY", ep);
+		if (rc == HX_EEXIST)
+			return hx_fail("several members advertised %s; give --key KEY", ep);
+		if (rc)
+			return hx_fail("cannot read the members: %s", hx_strerror(rc));
+	}
+	hx_member m;
+	if ((rc = hx_member_load(s, key, &m)))
+		return hx_fail("cannot read the member: %s", hx_strerror(rc));
+	int has_transport = m.has_transport;
+	hx_member_clear(&m);
+	if (!hx_ctx_identity(ctx) && !memcmp(key, ctx->pk, HX_KEY_LEN))
+		return hx_fail("that is this node's own key");
+	if ((rc = hx_peer_add(s, ep, key)))
+		return hx_fail("cannot add the peer: %s", hx_strerror(rc));
+	hx_cli_member_label(ctx, key, label, sizeof label);
+	fprintf(stderr, "added peer %s at %s\n", label, ep);
+	if (!has_transport)
+		fprintf(stderr, "hansa: warning: %s's transport key is unknown, so the connection "
+			"will wait until its invite code is added ('hansa member add CODE')\n", label);
+	return HX_EXIT_OK;
+}
+
+static int remove_(struct hx_ctx *ctx, int argc, char **argv)
+{
+	hx_peer_conf *pc;
+	size_t n, removed = 0;
+	uint8_t key[HX_KEY_LEN];
+	int by_key = 0, rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return hx_usage_error(&hx_cmd_peer, "peer remove takes one ENDPOINT or KEY");
+	hx_store *s = hx_ctx_store(ctx, 0);
+	if (!s)
+		return HX_EXIT_FAIL;
+	if ((rc = hx_peer_list(s, &pc, &n)))
+		return hx_fail("cannot read the peers: %s", hx_strerror(rc));
+	if (hx_endpoint_check(argv[1])) {
+		if (hx_cli_find_member(ctx, argv[1], key)) {
+			free(pc);
+			return HX_EXIT_FAIL;
+		}
+		by_key = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (by_key ? memcmp(pc[i].key, key, HX_KEY_LEN) : strcmp(pc[i].endpoint, argv[1]))
+			continue;
+		if ((rc = hx_peer_del(s, pc[i].endpoint))) {
+			free(pc);
+			return hx_fail("cannot remove %s: %s", pc[i].endpoint, hx_strerror(rc));
+		}
+		fprintf(stderr, "removed peer %s\n", pc[i].endpoint);
+		removed++;
+	}
+	free(pc);
+	if (!removed)
+		return hx_fail("no peer %s (see 'hansa peer list')", argv[1]);
+	return HX_EXIT_OK;
+}
+
+static int list(struct hx_ctx *ctx, int argc, char **argv)
+{
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else
+			return hx_usage_error(&hx_cmd_peer, "unexpected argument '%s'", argv[i]);
+	}
+	hx_store *s = hx_ctx_store(ctx, 0);
+	hx_peer_conf *pc;
+	size_t n;
+	char hex[2 * HX_KEY_LEN + 1], label[128];
+	if (!s)
+		return HX_EXIT_FAIL;
+	int rc = hx_peer_list(s, &pc, &n);
+	if (rc)
+		return hx_fail("cannot read the peers: %s", hx_strerror(rc));
+	cJSON *arr = json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		hx_cli_member_label(ctx, pc[i].key, label, sizeof label);
+		if (json) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "endpoint", pc[i].endpoint);
+			cJSON_AddStringToObject(o, "key", hx_hex(hex, pc[i].key, HX_KEY_LEN));
+			hx_member m;
+			if (hx_member_load(s, pc[i].key, &m) == HX_OK) {
+				const char *name = hx_member_field(&m, "name");
+				if (name)
+					cJSON_AddStringToObject(o, "name", name);
+				cJSON_AddBoolToObject(o, "member", 1);
+				cJSON_AddBoolToObject(o, "can_connect", m.has_transport);
+				hx_member_clear(&m);
+			} else {
+				cJSON_AddBoolToObject(o, "member", 0);
+				cJSON_AddBoolToObject(o, "can_connect", 0);
+			}
+			cJSON_AddItemToArray(arr, o);
+		} else {
+			printf("%-32s %s\n", pc[i].endpoint, label);
+		}
+	}
+	free(pc);
+	if (json)
+		hx_json_print(arr);
+	return HX_EXIT_OK;
+}
+
+static int exec(struct hx_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 2)
+		return hx_usage_error(&hx_cmd_peer, "give add, remove or list");
+	if (!strcmp(argv[1], "add"))
+		return add(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "remove") || !strcmp(argv[1], "rm"))
+		return remove_(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list") || !strcmp(argv[1], "ls"))
+		return list(ctx, argc - 1, argv + 1);
+	return hx_usage_error(&hx_cmd_peer, "unknown subcommand '%s'", argv[1]);
+}
+
+const struct hx_cmd hx_cmd_peer = {
+	.name = "peer",
+	.summary = "add, remove or list the nodes this node connects to",
+	.usage =
+	"usage: hansa peer add ENDPOINT [--key KEY]\n"
+	"       hansa peer remove ENDPOINT|KEY\n"
+	"       hansa peer list [--json]\n"
+	"\n"
+	"Peers are where this node connects to: 'hansa serve' keeps a connection to\n"
+	"each, 'hansa sync' reconciles with them. ENDPOINT is tcp://HOST:PORT.\n"
+	"\n"
+	"  add       KEY is the member expected there (a key, a unique key prefix or\n"
+	"            a name); without --key, the member whose invite code advertised\n"
+	"            ENDPOINT ('hansa join' adds the peer by itself)\n"
+	"  remove    by endpoint, or every endpoint of a member\n"
+	"  list      endpoint and member of each peer\n"
+	"    --json  an array of {endpoint, key, name, member, can_connect}\n",
+	.exec = exec,
+};

@@ -1,0 +1,143 @@
+/*
+ * cmd-serve.c: `hansa serve`: runs this node in the foreground: listens for
+ * members, connects to the peers, reconciles, pushes and relays entries,
+ * and logs one line per event on stderr until SIGINT or SIGTERM.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/net.h"
+#include "proto/negentropy.h"
+#include "node/node.h"
+#include "node/state.h"
+
+const struct hx_cmd hx_cmd_serve;
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void log_line(void *arg, const char *line)
+{
+	char when[40];
+	(void)arg;
+	fprintf(stderr, "%s %s\n", hx_time_text(when, sizeof when, hx_now_us()), line);
+}
+
+/* Parses a positive number (seconds may have decimals); 0 on error. */
+static double number(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	return *s && !*end && v > 0 && v < 1e9 ? v : 0;
+}
+
+static int exec(struct hx_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bind", required_argument, 0, 'b' }, { "interval", required_argument, 0, 'i' },
+		{ "frame-limit", required_argument, 0, 'f' }, { "threads", required_argument, 0, 't' },
+		{ "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 }
+	};
+	hx_node_config cfg = { .log = log_line };
+	char bind[HX_ENDPOINT_MAX + 1] = "";
+	const char *bindarg = NULL;
+	double v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': bindarg = optarg; break;
+		case 'i':
+			if (!(v = number(optarg)))
+				return hx_fail("--interval: '%s' is not a number of seconds", optarg);
+			cfg.recon_interval_ms = (unsigned)(v * 1000) ? (unsigned)(v * 1000) : 1;
+			break;
+		case 'f':
+			if (!(v = number(optarg)) || v < HX_NE_FRAME_MIN || v > HX_WIRE_FRAME_MAX - 64)
+				return hx_fail("--frame-limit: a number of bytes from 4096 to %u",
+					       HX_WIRE_FRAME_MAX - 64);
+			cfg.ne_frame_limit = (uint32_t)v;
+			break;
+		case 't':
+			if (!(v = number(optarg)) || v > 64 || v != (int)v)
+				return hx_fail("--threads: a number from 1 to 64");
+			cfg.threads = (unsigned)v;
+			break;
+		case 'v': cfg.verbose = 1; break;
+		default: return hx_usage_error(&hx_cmd_serve, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return hx_usage_error(&hx_cmd_serve, "unexpected argument '%s'", argv[optind]);
+	if (hx_cli_ensure_self(ctx))
+		return HX_EXIT_FAIL;
+	hx_store *s = ctx->store;
+	if (bindarg) {
+		if (hx_endpoint_check(bindarg) || strncmp(bindarg, "tcp://", 6))
+			return hx_fail("--bind: '%s' is not tcp://ADDRESS:PORT", bindarg);
+		snprintf(bind, sizeof bind, "%s", bindarg);
+	} else if (hx_setting_get(s, "bind", bind, sizeof bind)) {
+		snprintf(bind, sizeof bind, "%s", HX_DEFAULT_BIND);
+	}
+	hx_daemon_info d;
+	if (hx_daemon_get(s, &d) == HX_OK && d.pid != (uint64_t)getpid() && hx_cli_pid_alive(d.pid))
+		return hx_fail("a node (pid %llu) already serves %s on %s", (unsigned long long)d.pid,
+			       ctx->home, d.bind);
+	if (bindarg && hx_setting_put(s, "bind", bind))
+		return hx_fail("cannot save the bind address");
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	cfg.pk = ctx->pk;
+	cfg.sk = ctx->sk;
+	cfg.curve_pk = ctx->curve_pk;
+	cfg.curve_sk = ctx->curve_sk;
+	cfg.bind = bind;
+	hx_node *n;
+	int rc = hx_node_new(&n, s, &cfg);
+	if (rc)
+		return hx_fail("cannot start the node: %s", hx_strerror(rc));
+	rc = hx_node_run(n, &stop);
+	hx_node_destroy(&n);
+	if (rc == HX_EIO)
+		return hx_fail("the node failed (see the lines above)");
+	if (rc)
+		return hx_fail("the node failed: %s", hx_strerror(rc));
+	log_line(NULL, "stopped");
+	return HX_EXIT_OK;
+}
+
+const struct hx_cmd hx_cmd_serve = {
+	.name = "serve",
+	.summary = "run this node: replicate with the peers until stopped",
+	.usage =
+	"usage: hansa serve [--bind tcp://ADDRESS:PORT] [--interval SECONDS]\n"
+	"                   [--frame-limit BYTES] [--threads N] [--verbose]\n"
+	"\n"
+	"Runs in the foreground until SIGINT or SIGTERM. Listens for members (CURVE;\n"
+	"only members' transport keys get in), connects to every peer, reconciles\n"
+	"with each on connect and every --interval, pushes each new entry (also\n"
+	"those 'hansa publish' writes meanwhile) to the connected members, and\n"
+	"relays entries from one member to the others. Entries are verified before\n"
+	"they are stored or relayed; refusals are counted in 'hansa status'.\n"
+	"Logs one line per event on stderr.\n"
+	"\n"
+	"  --bind         where to listen (default: the last --bind, else\n"
+	"                 " HX_DEFAULT_BIND "); remembered for 'hansa invite'\n"
+	"  --interval     seconds between anti-entropy reconciliations (default 30)\n"
+	"  --frame-limit  Negentropy frame size limit in bytes (default 262144)\n"
+	"  --threads      threads verifying signatures (default: all cores)\n"
+	"  --verbose      log every transfer\n",
+	.exec = exec,
+};

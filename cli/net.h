@@ -1,0 +1,60 @@
+/*
+ * net.h: what the network subcommands (member, peer, invite, join, serve,
+ * sync, status) share: this node's own signed member record, resolving a
+ * member named on the command line, profile options, and invite codes.
+ */
+#ifndef HX_CLI_NET_H
+#define HX_CLI_NET_H
+
+#include "cli/cli.h"
+#include "proto/invite.h"
+
+struct cJSON;
+
+#define HX_DEFAULT_PORT 7470
+#define HX_DEFAULT_BIND "tcp://0.0.0.0:7470"
+
+/* Signs this node's member record (identity sk, transport key cpk, the
+ * non-empty profile fields of profile.json) and stores it in the members
+ * table. 0, or prints the error and returns 1. */
+int hx_cli_put_self_member(hx_store *s, const uint8_t sk[HX_SECRET_LEN],
+			   const uint8_t cpk[32], const struct cJSON *profile);
+
+/* Makes sure the members table holds this node's current record (re-signs
+ * it when the profile or transport key changed). Loads the identity and the
+ * store. 0, or prints the error and returns 1. */
+int hx_cli_ensure_self(struct hx_ctx *ctx);
+
+/* This node's signed member record as stored (caller frees *rec). */
+int hx_cli_self_record(struct hx_ctx *ctx, uint8_t **rec, size_t *len);
+
+/* Resolves a member given as a full key, a unique key prefix of at least 8
+ * hex digits, or a profile name (case-insensitive). 0, or prints the error
+ * and returns 1. */
+int hx_cli_find_member(struct hx_ctx *ctx, const char *what, uint8_t key[HX_KEY_LEN]);
+
+/* "Name (0123abcd)" or "0123abcd4567ef89" for a key, from the members table. */
+void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char *out,
+			 size_t outlen);
+
+/* The profile options shared by `member add` (long options --name,
+ * --town, --region, --country, --representative, --email, --web). */
+extern const char *const hx_cli_profile_opts[];
+/* Checks a profile value like `hansa init` does; 0 or prints, returns 1. */
+int hx_cli_check_profile(const char *field, const char *value);
+
+/* Decodes and verifies an invite code and stores its member record (newer
+ * records replace older ones) and the endpoints it advertises. With
+ * add_peer, also adds its first endpoint as a peer. inv gets the decoded
+ * invite (caller clears). 0, or prints the error and returns 1. */
+int hx_cli_accept_invite(struct hx_ctx *ctx, const char *code, int add_peer, hx_invite *inv);
+
+/* Makes this node's invite code for the endpoints (or, when n is 0, the
+ * configured bind address with a wildcard host replaced by this host's
+ * name). Caller frees *code. 0, or prints the error and returns 1. */
+int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char **code);
+
+/* Whether process pid is alive. */
+int hx_cli_pid_alive(uint64_t pid);
+
+#endif

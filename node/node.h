@@ -1,0 +1,68 @@
+/*
+ * node.h: the hansa node: replication between partners over ZeroMQ with
+ * CURVE. A node binds one ROUTER for incoming peers (after its ZAP handler,
+ * which admits only members' transport keys), connects one DEALER per
+ * configured peer, reconciles with Negentropy on connect and every few
+ * seconds, fetches what it lacks, pushes each new entry live, and relays
+ * entries from one peer to the others. The same machinery, run once
+ * without a listener, is `hansa sync`. docs/PROTOCOL.md is the protocol.
+ */
+#ifndef HX_NODE_H
+#define HX_NODE_H
+
+#include <signal.h>
+#include "proto/wire.h"
+#include "store/store.h"
+
+typedef struct hx_node hx_node;
+
+/* A log line (no newline) for the operator; the node never prints. */
+typedef void (*hx_log_fn)(void *arg, const char *line);
+
+typedef struct hx_node_config {
+	const uint8_t *pk, *sk;             /* identity: Ed25519 32 + 64 bytes */
+	const uint8_t *curve_pk, *curve_sk; /* transport: Curve25519 32 + 32 */
+	const char *bind;          /* "tcp://ADDR:PORT" to listen on; NULL: none */
+	unsigned recon_interval_ms;/* anti-entropy period; 0 = 30 s */
+	uint32_t ne_frame_limit;   /* Negentropy frame size limit; 0 = 256 KiB */
+	uint16_t max_batch;        /* entries per batch we accept; 0 = 256 */
+	unsigned threads;          /* verifying threads; 0 = one per CPU */
+	unsigned poll_ms;          /* how often local changes are looked for; 0 = 20 */
+	int once;                  /* sync once with the peers, then return */
+	const char *only_peer;     /* once: only the peer with this endpoint or
+				    * key (hex); NULL = all */
+	unsigned timeout_ms;       /* once: give up on a silent peer; 0 = 20 s */
+	hx_log_fn log;             /* may be NULL */
+	void *log_arg;
+	int verbose;               /* log every transfer, not only events */
+} hx_node_config;
+
+/* Creates the node over an open store (borrowed; it must outlive the
+ * node). Nothing is bound or connected before hx_node_run. */
+int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg) HX_WUR;
+void hx_node_destroy(hx_node **n); /* NULL-safe, clears *n */
+
+/* Runs until *stop becomes non-zero (serve) or, with cfg->once, until every
+ * selected peer is synced or has failed. HX_EINVAL: nothing to do (no peer
+ * matches only_peer); HX_EIO: the bind failed (see the log). */
+int hx_node_run(hx_node *n, volatile sig_atomic_t *stop) HX_WUR;
+
+/* After a once run: what happened with each peer. */
+typedef struct hx_sync_result {
+	char endpoint[260];
+	uint8_t key[32];
+	int ok;                 /* reconciled and transferred everything */
+	char error[128];        /* why not, when !ok */
+	uint64_t sent, received, refused;
+	uint64_t we_lacked, they_lacked; /* found by the reconciliation */
+	unsigned rounds;        /* Negentropy round trips */
+	uint64_t recon_bytes;   /* Negentropy bytes both ways */
+} hx_sync_result;
+/* Borrowed; valid until hx_node_destroy. */
+size_t hx_node_results(const hx_node *n, const hx_sync_result **out);
+
+/* The bound endpoint (after hx_node_run started listening), e.g. with the
+ * port chosen by the system for "tcp://127.0.0.1:*"; "" if none. */
+const char *hx_node_endpoint(const hx_node *n);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * verify.c: the verification pool (see verify.h). Workers sleep on a
+ * condition variable; a batch is a shared job array with a next-index
+ * counter that the caller and the workers take jobs from, so that a slow
+ * job never holds back the others. A hand-written pool rather than a
+ * library: it is 100 lines of pthreads and the project has no thread-pool
+ * dependency.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "node/verify.h"
+
+#define MAX_WORKERS 7
+#define INLINE_BELOW 8 /* smaller batches are not worth waking threads */
+
+struct hx_vpool {
+	pthread_mutex_t mu;
+	pthread_cond_t work, finished;
+	pthread_t tid[MAX_WORKERS];
+	unsigned nthreads;
+	int quit;
+	uint64_t generation;
+	hx_vjob *jobs;
+	size_t n, next, done;
+	uint64_t max_ts;
+};
+
+static void one(hx_vjob *j, uint64_t max_ts)
+{
+	j->rc = hx_entry_decode(&j->e, j->raw, j->len);
+	if (j->rc)
+		return;
+	if ((j->rc = hx_entry_verify(&j->e)) == HX_OK && j->e.timestamp > max_ts)
+		j->rc = HX_EFUTURE;
+	if (j->rc)
+		hx_entry_clear(&j->e);
+}
+
+/* Takes and does jobs until none is left; returns with mu held. */
+static void drain(hx_vpool *p)
+{
+	while (p->next < p->n) {
+		hx_vjob *j = &p->jobs[p->next++];
+		uint64_t max_ts = p->max_ts;
+		pthread_mutex_unlock(&p->mu);
+		one(j, max_ts);
+		pthread_mutex_lock(&p->mu);
+		if (++p->done == p->n)
+			pthread_cond_broadcast(&p->finished);
+	}
+}
+
+static void *worker(void *arg)
+{
+	hx_vpool *p = arg;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && p->generation == seen)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->quit)
+			break;
+		seen = p->generation;
+		drain(p);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int hx_vpool_new(hx_vpool **out, unsigned threads)
+{
+	hx_vpool *p = calloc(1, sizeof *p);
+	*out = NULL;
+	if (!p)
+		return HX_ENOMEM;
+	if (threads == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = cpus > 1 ? (unsigned)cpus : 1;
+	}
+	threads--; /* the caller works too */
+	if (threads > MAX_WORKERS)
+		threads = MAX_WORKERS;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->finished, NULL);
+	for (; p->nthreads < threads; p->nthreads++)
+		if (pthread_create(&p->tid[p->nthreads], NULL, worker, p))
+			break; /* fewer workers still work */
+	*out = p;
+	return HX_OK;
+}
+
+void hx_vpool_destroy(hx_vpool **pp)
+{
+	if (!pp || !*pp)
+		return;
+	hx_vpool *p = *pp;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->tid[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->finished);
+	free(p);
+	*pp = NULL;
+}
+
+void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts)
+{
+	if (n < INLINE_BELOW || p->nthreads == 0) {
+		for (size_t i = 0; i < n; i++)
+			one(&jobs[i], max_ts);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->jobs = jobs;
+	p->n = n;
+	p->next = p->done = 0;
+	p->max_ts = max_ts;
+	p->generation++;
+	pthread_cond_broadcast(&p->work);
+	drain(p);
+	while (p->done < p->n)
+		pthread_cond_wait(&p->finished, &p->mu);
+	p->jobs = NULL;
+	p->n = p->next = p->done = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+unsigned hx_vpool_threads(const hx_vpool *p)
+{
+	return p->nthreads + 1;
+}

@@ -1,0 +1,37 @@
+/*
+ * verify.h: decoding and verifying received entries on every core. Ed25519
+ * verification is the ceiling of ingest (about 14,000/s per core here and
+ * libsodium has no batch verification), so a batch is shared between the
+ * calling thread and a few worker threads.
+ */
+#ifndef HX_NODE_VERIFY_H
+#define HX_NODE_VERIFY_H
+
+#include "proto/entry.h"
+
+typedef struct hx_vpool hx_vpool;
+
+/* One received entry. In: raw, len (borrowed). Out: rc and, when rc is
+ * HX_OK, the decoded entry e (caller clears with hx_entry_clear). */
+typedef struct hx_vjob {
+	const uint8_t *raw;
+	size_t len;
+	hx_entry e;
+	int rc;
+} hx_vjob;
+
+/* threads: how many threads work on a batch, the caller's included (so
+ * threads - 1 workers are started); 0 = the number of online CPUs. At most
+ * 8. */
+int hx_vpool_new(hx_vpool **out, unsigned threads) HX_WUR;
+void hx_vpool_destroy(hx_vpool **p); /* NULL-safe, clears *p */
+
+/* Decodes and verifies every job: rc is HX_OK, a decode error (HX_EPROTO,
+ * HX_EVERSION, HX_ELIMIT), HX_EFORGED (signature), or HX_EFUTURE when the
+ * timestamp is after max_ts. Returns when all are done. */
+void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
+
+/* Threads working on a batch, the caller's included. */
+unsigned hx_vpool_threads(const hx_vpool *p);
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * wire.c: encoding and checking of the wire messages (see wire.h;
+ * docs/PROTOCOL.md is the spec). Integers are big-endian. Every header
+ * frame starts with:
+ *
+ *   offset size field
+ *   0      1    version  0x01
+ *   1      1    type     (below)
+ *
+ * HELLO 0x01 (56 bytes)        2 caps u32 | 6 max_frame u32 |
+ *                              10 ne_frame_limit u32 | 14 max_batch u16 |
+ *                              16 identity key[32] | 48 time u64
+ *                              (longer HELLOs: the extra bytes are ignored,
+ *                              so later versions can add fields)
+ * PING 0x02 (10)               2 time u64
+ * NE_QUERY 0x10, NE_REPLY 0x11 2 session u32 | 6 Negentropy message (>= 1 byte)
+ * NE_DONE 0x12 (14)            2 session u32 | 6 have u32 | 10 need u32
+ * NE_ERROR 0x13 (7)            2 session u32 | 6 reason u8
+ * WANT 0x20 (8 + 32n)          2 request u32 | 6 count u16 (1..1024) | 8 ids[count][32]
+ * ENTRIES 0x21 (9)             2 request u32 | 6 count u16 (0..256) | 8 flags u8
+ *                              + count frames, one signed entry each
+ * PUSH 0x30 (13)               2 seq u64 | 10 count u16 (1..256) | 12 flags u8
+ *                              + count frames, one signed entry each
+ * ACK 0x31 (16)                2 seq u64 | 10 stored u16 | 12 known u16 | 14 refused u16
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "proto/wire.h"
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void head(uint8_t *out, uint8_t type)
+{
+	out[0] = HX_WIRE_VERSION;
+	out[1] = type;
+}
+
+size_t hx_wire_hello(uint8_t out[HX_HELLO_LEN], uint32_t caps, uint32_t max_frame,
+		     uint32_t ne_frame_limit, uint16_t max_batch,
+		     const uint8_t key[HX_KEY_LEN], uint64_t now)
+{
+	head(out, HX_MSG_HELLO);
+	put32(out + 2, caps);
+	put32(out + 6, max_frame);
+	put32(out + 10, ne_frame_limit);
+	put16(out + 14, max_batch);
+	memcpy(out + 16, key, HX_KEY_LEN);
+	put64(out + 48, now);
+	return HX_HELLO_LEN;
+}
+
+size_t hx_wire_ping(uint8_t out[HX_PING_LEN], uint64_t now)
+{
+	head(out, HX_MSG_PING);
+	put64(out + 2, now);
+	return HX_PING_LEN;
+}
+
+int hx_wire_ne(uint8_t **out, size_t *outlen, uint8_t type, uint32_t session,
+	       const uint8_t *ne, size_t nelen)
+{
+	*out = NULL;
+	*outlen = 0;
+	if ((type != HX_MSG_NE_QUERY && type != HX_MSG_NE_REPLY) || nelen == 0)
+		return HX_EINVAL;
+	if (nelen > HX_WIRE_FRAME_MAX - HX_NE_HDR_LEN)
+		return HX_ELIMIT;
+	uint8_t *b = malloc(HX_NE_HDR_LEN + nelen);
+	if (!b)
+		return HX_ENOMEM;
+	head(b, type);
+	put32(b + 2, session);
+	memcpy(b + HX_NE_HDR_LEN, ne, nelen);
+	*out = b;
+	*outlen = HX_NE_HDR_LEN + nelen;
+	return HX_OK;
+}
+
+size_t hx_wire_ne_done(uint8_t out[HX_NE_DONE_LEN], uint32_t session, uint32_t have,
+		       uint32_t need)
+{
+	head(out, HX_MSG_NE_DONE);
+	put32(out + 2, session);
+	put32(out + 6, have);
+	put32(out + 10, need);
+	return HX_NE_DONE_LEN;
+}
+
+size_t hx_wire_ne_error(uint8_t out[HX_NE_ERROR_LEN], uint32_t session, uint8_t reason)
+{
+	head(out, HX_MSG_NE_ERROR);
+	put32(out + 2, session);
+	out[6] = reason;
+	return HX_NE_ERROR_LEN;
+}
+
+size_t hx_wire_want(uint8_t *out, uint32_t request, const uint8_t *ids, uint16_t count)
+{
+	head(out, HX_MSG_WANT);
+	put32(out + 2, request);
+	put16(out + 6, count);
+	memcpy(out + HX_WANT_HDR_LEN, ids, (size_t)count * HX_ID_LEN);
+	return HX_WANT_HDR_LEN + (size_t)count * HX_ID_LEN;
+}
+
+size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t count,
+		       uint8_t flags)
+{
+	head(out, HX_MSG_ENTRIES);
+	put32(out + 2, request);
+	put16(out + 6, count);
+	out[8] = flags;
+	return HX_ENTRIES_LEN;
+}
+
+size_t hx_wire_push(uint8_t out[HX_PUSH_LEN], uint64_t seq, uint16_t count, uint8_t flags)
+{
+	head(out, HX_MSG_PUSH);
+	put64(out + 2, seq);
+	put16(out + 10, count);
+	out[12] = flags;
+	return HX_PUSH_LEN;
+}
+
+size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored,
+		   uint16_t known, uint16_t refused)
+{
+	head(out, HX_MSG_ACK);
+	put64(out + 2, seq);
+	put16(out + 10, stored);
+	put16(out + 12, known);
+	put16(out + 14, refused);
+	return HX_ACK_LEN;
+}
+
+const char *hx_wire_type_name(uint8_t type)
+{
+	switch (type) {
+	case HX_MSG_HELLO: return "hello";
+	case HX_MSG_PING: return "ping";
+	case HX_MSG_NE_QUERY: return "ne-query";
+	case HX_MSG_NE_REPLY: return "ne-reply";
+	case HX_MSG_NE_DONE: return "ne-done";
+	case HX_MSG_NE_ERROR: return "ne-error";
+	case HX_MSG_WANT: return "want";
+	case HX_MSG_ENTRIES: return "entries";
+	case HX_MSG_PUSH: return "push";
+	case HX_MSG_ACK: return "ack";
+	}
+	return "?";
+}
+
+int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
+{
+	memset(m, 0, sizeof *m);
+	if (len < 2 || nframes == 0)
+		return HX_EPROTO;
+	if (nframes > HX_WIRE_FRAMES_MAX || len > HX_WIRE_FRAME_MAX)
+		return HX_ELIMIT;
+	m->version = h[0];
+	m->type = h[1];
+	if (m->version != HX_WIRE_VERSION)
+		return HX_EVERSION;
+	int batch = m->type == HX_MSG_ENTRIES || m->type == HX_MSG_PUSH;
+	if (!batch && nframes != 1)
+		return HX_EPROTO;
+	switch (m->type) {
+	case HX_MSG_HELLO:
+		if (len < HX_HELLO_LEN)
+			return HX_EPROTO;
+		m->caps = get32(h + 2);
+		m->max_frame = get32(h + 6);
+		m->ne_frame_limit = get32(h + 10);
+		m->max_batch = get16(h + 14);
+		memcpy(m->key, h + 16, HX_KEY_LEN);
+		m->time = get64(h + 48);
+		if (m->max_batch == 0 || m->max_frame < 4096)
+			return HX_EPROTO;
+		return HX_OK;
+	case HX_MSG_PING:
+		if (len != HX_PING_LEN)
+			return HX_EPROTO;
+		m->time = get64(h + 2);
+		return HX_OK;
+	case HX_MSG_NE_QUERY:
+	case HX_MSG_NE_REPLY:
+		if (len <= HX_NE_HDR_LEN)
+			return HX_EPROTO;
+		m->session = get32(h + 2);
+		m->ne = h + HX_NE_HDR_LEN;
+		m->nelen = len - HX_NE_HDR_LEN;
+		return HX_OK;
+	case HX_MSG_NE_DONE:
+		if (len != HX_NE_DONE_LEN)
+			return HX_EPROTO;
+		m->session = get32(h + 2);
+		m->have = get32(h + 6);
+		m->need = get32(h + 10);
+		return HX_OK;
+	case HX_MSG_NE_ERROR:
+		if (len != HX_NE_ERROR_LEN)
+			return HX_EPROTO;
+		m->session = get32(h + 2);
+		m->reason = h[6];
+		return HX_OK;
+	case HX_MSG_WANT:
+		if (len < HX_WANT_HDR_LEN)
+			return HX_EPROTO;
+		m->request = get32(h + 2);
+		m->count = get16(h + 6);
+		if (m->count == 0)
+			return HX_EPROTO;
+		if (m->count > HX_WIRE_WANT_MAX)
+			return HX_ELIMIT;
+		if (len != HX_WANT_HDR_LEN + (size_t)m->count * HX_ID_LEN)
+			return HX_EPROTO;
+		m->ids = h + HX_WANT_HDR_LEN;
+		return HX_OK;
+	case HX_MSG_ENTRIES:
+		if (len != HX_ENTRIES_LEN)
+			return HX_EPROTO;
+		m->request = get32(h + 2);
+		m->count = get16(h + 6);
+		m->flags = h[8];
+		if (m->count > HX_WIRE_BATCH_MAX)
+			return HX_ELIMIT;
+		if (m->flags & ~HX_ENTRIES_LAST || nframes != 1u + m->count)
+			return HX_EPROTO;
+		return HX_OK;
+	case HX_MSG_PUSH:
+		if (len != HX_PUSH_LEN)
+			return HX_EPROTO;
+		m->seq = get64(h + 2);
+		m->count = get16(h + 10);
+		m->flags = h[12];
+		if (m->count > HX_WIRE_BATCH_MAX)
+			return HX_ELIMIT;
+		if (m->count == 0 || m->flags & ~HX_PUSH_LIVE || nframes != 1u + m->count)
+			return HX_EPROTO;
+		return HX_OK;
+	case HX_MSG_ACK:
+		if (len != HX_ACK_LEN)
+			return HX_EPROTO;
+		m->seq = get64(h + 2);
+		m->stored = get16(h + 10);
+		m->known = get16(h + 12);
+		m->refused = get16(h + 14);
+		return HX_OK;
+	}
+	return HX_EPROTO;
+}
