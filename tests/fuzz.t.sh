@@ -62,7 +62,9 @@ for t in "${targets[@]}"; do
 	seeds "$t" "$T/$t/seeds"
 	n=$(find "$T/$t/seeds" -type f | wc -l)
 	echo "fuzz.t.sh: $t for ${SECONDS_EACH}s ($n seeds)"
-	(cd "$T/$t" && "$bin" -max_total_time="$SECONDS_EACH" -use_value_profile=1 -timeout=10 \
+	dict=()
+	[ -r "$SRC/tests/fuzz/$t.dict" ] && dict=(-dict="$SRC/tests/fuzz/$t.dict")
+	(cd "$T/$t" && "$bin" "${dict[@]}" -max_total_time="$SECONDS_EACH" -use_value_profile=1 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$T/$t/artifacts/" \
 		corpus seeds) >"$T/$t/log" 2>&1
 	st=$?
