@@ -1,0 +1,473 @@
+/*
+ * publish.c (bench_publish): how fast entries get into the store, next to
+ * what the machine can do at all, measured in the same run:
+ *   - publish: the `hansa publish` path per entry (next timestamp, sign,
+ *     one put_batch = one fully synced write transaction);
+ *   - import: the `hansa import` path over the corpus (xz -dc | JSON parse,
+ *     next timestamp, sign, put_batch of 1000 entries per transaction);
+ *   - fsck of the imported store (re-verifies every signature);
+ * against the anchors: raw libsodium Ed25519 sign and verify of 32-byte
+ * ids, and raw LMDB puts of the same sizes in one transaction and with one
+ * fully synced commit per put. Speeds are printed as entries/s and as
+ * ratios to the anchors; nothing here fails on speed.
+ *
+ *   bench_publish [CORPUS.jsonl.xz [LINES]]
+ *
+ * Defaults: the corpus next to the repository
+ * (../shared/data/tools-corpus.jsonl.xz), all lines. Corpus `org` values
+ * are mapped onto 5 partner keys, as the brief asks for publishing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <cjson/cJSON.h>
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "store/store.h"
+
+#define PARTNERS 5
+#define BATCH 1000          /* as cli/cmd-import.c */
+#define ANCHOR_SECONDS 1.5  /* each rate anchor runs about this long */
+#define PUBLISH_SECONDS 3.0
+
+static uint8_t pks[PARTNERS][HX_KEY_LEN], sks[PARTNERS][HX_SECRET_LEN];
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *why)
+{
+	fprintf(stderr, "bench_publish: %s: %s\n", what, why);
+	exit(1);
+}
+
+static void rmtree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[4096];
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		struct stat st;
+		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
+			rmtree(p);
+		else
+			unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* ---- the corpus ------------------------------------------------------- */
+
+/* One corpus line as an unsigned entry; strings borrowed from json. */
+typedef struct draft {
+	cJSON *json;
+	hx_entry e;
+	int partner;
+} draft;
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int is_field(const char *k)
+{
+	static const char *const f[] = { "doc", "kind", "title", "body", "tags", "lang", NULL };
+	for (int i = 0; f[i]; i++)
+		if (!strcmp(f[i], k))
+			return 1;
+	return 0;
+}
+
+/* The same mapping as `hansa import`; 0 on success. */
+static int draft_parse(draft *d, const char *line, size_t len)
+{
+	const cJSON *it, *tags;
+	memset(d, 0, sizeof *d);
+	if (!(d->json = cJSON_ParseWithLength(line, len)) || !cJSON_IsObject(d->json))
+		return -1;
+	hx_entry *e = &d->e;
+	if (!(e->path = (char *)str(d->json, "doc")) || !(e->title = (char *)str(d->json, "title")))
+		return -1;
+	e->kind = (char *)(str(d->json, "kind") ? str(d->json, "kind") : "toolkit");
+	e->body = (char *)(str(d->json, "body") ? str(d->json, "body") : "");
+	e->lang = (char *)(str(d->json, "lang") ? str(d->json, "lang") : "en");
+	tags = cJSON_GetObjectItemCaseSensitive(d->json, "tags");
+	size_t nt = (size_t)cJSON_GetArraySize(tags), nm = 0;
+	cJSON_ArrayForEach(it, d->json)
+		nm += !is_field(it->string);
+	if (nt > HX_TAGS_MAX || nm > HX_META_MAX)
+		return -1;
+	e->tags = calloc(nt + 1, sizeof *e->tags);
+	e->meta = calloc(nm + 1, sizeof *e->meta);
+	if (!e->tags || !e->meta)
+		return -1;
+	cJSON_ArrayForEach(it, tags) {
+		if (!cJSON_IsString(it))
+			return -1;
+		e->tags[e->ntags++] = it->valuestring;
+	}
+	cJSON_ArrayForEach(it, d->json) {
+		if (is_field(it->string) || !cJSON_IsString(it) || !*it->valuestring)
+			continue;
+		e->meta[e->nmeta].key = it->string;
+		e->meta[e->nmeta++].value = it->valuestring;
+	}
+	/* org -> one of a handful of partners */
+	uint32_t h = 5381;
+	for (const char *o = str(d->json, "org"); o && *o; o++)
+		h = h * 33 + (uint8_t)*o;
+	d->partner = (int)(h % PARTNERS);
+	return hx_entry_check(e) ? -1 : 0;
+}
+
+static void draft_free(draft *d)
+{
+	free(d->e.tags);
+	free(d->e.meta);
+	cJSON_Delete(d->json);
+	memset(d, 0, sizeof *d);
+}
+
+/* ---- anchors ---------------------------------------------------------- */
+
+static double rate_sign(void)
+{
+	uint8_t id[32], sig[64];
+	size_t n = 0;
+	randombytes_buf(id, sizeof id);
+	double t0 = now(), t;
+	do {
+		for (int i = 0; i < 256; i++, n++) {
+			crypto_sign_ed25519_detached(sig, NULL, id, sizeof id, sks[0]);
+			id[0] ^= sig[0];
+		}
+	} while ((t = now() - t0) < ANCHOR_SECONDS);
+	return n / t;
+}
+
+static double rate_verify(void)
+{
+	uint8_t id[32], sig[64];
+	size_t n = 0, good = 0;
+	randombytes_buf(id, sizeof id);
+	crypto_sign_ed25519_detached(sig, NULL, id, sizeof id, sks[0]);
+	double t0 = now(), t;
+	do {
+		for (int i = 0; i < 128; i++, n++)
+			good += !crypto_sign_ed25519_verify_detached(sig, id, sizeof id, pks[0]);
+	} while ((t = now() - t0) < ANCHOR_SECONDS);
+	if (good != n)
+		die("verify anchor", "a good signature failed");
+	return n / t;
+}
+
+/* Raw LMDB: random 32-byte keys, values of vsize bytes, in an environment
+ * opened like the store's (full sync). per_commit: one commit per put. */
+static double rate_lmdb(const char *base, size_t vsize, int per_commit, size_t *count)
+{
+	char dir[4200];
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	uint8_t key[32], *val = malloc(vsize);
+	size_t n = 0;
+	int rc;
+
+	snprintf(dir, sizeof dir, "%s/lmdb-%d", base, per_commit);
+	mkdir(dir, 0700);
+	randombytes_buf(val, vsize);
+	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_mapsize(env, (size_t)16 << 30)) ||
+	    (rc = mdb_env_open(env, dir, MDB_NOTLS, 0600)) ||
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) || (rc = mdb_dbi_open(txn, NULL, 0, &dbi)) ||
+	    (rc = mdb_txn_commit(txn)))
+		die("lmdb anchor", mdb_strerror(rc));
+	double t0 = now(), t = 0;
+	if (per_commit) {
+		do {
+			for (int i = 0; i < 16; i++, n++) {
+				MDB_val k = { sizeof key, key }, v = { vsize, val };
+				randombytes_buf(key, sizeof key);
+				if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
+				    (rc = mdb_put(txn, dbi, &k, &v, 0)) || (rc = mdb_txn_commit(txn)))
+					die("lmdb anchor", mdb_strerror(rc));
+			}
+		} while ((t = now() - t0) < ANCHOR_SECONDS);
+	} else {
+		/* as many puts as fit in the time, then one commit (counted) */
+		if ((rc = mdb_txn_begin(env, NULL, 0, &txn)))
+			die("lmdb anchor", mdb_strerror(rc));
+		do {
+			for (int i = 0; i < 1024; i++, n++) {
+				MDB_val k = { sizeof key, key }, v = { vsize, val };
+				randombytes_buf(key, sizeof key);
+				if ((rc = mdb_put(txn, dbi, &k, &v, 0)))
+					die("lmdb anchor", mdb_strerror(rc));
+			}
+		} while (now() - t0 < ANCHOR_SECONDS);
+		if ((rc = mdb_txn_commit(txn)))
+			die("lmdb anchor", mdb_strerror(rc));
+		t = now() - t0;
+	}
+	mdb_env_close(env);
+	free(val);
+	*count = n;
+	return n / t;
+}
+
+/* ---- hansa paths ------------------------------------------------------ */
+
+static hx_store *store_new(const char *base, const char *name, char *dir, size_t dl)
+{
+	hx_store *s;
+	snprintf(dir, dl, "%s/%s", base, name);
+	int rc = hx_store_open(&s, dir, HX_STORE_CREATE);
+	if (rc)
+		die("store", hx_strerror(rc));
+	return s;
+}
+
+/* Signs d as the next version of its path and fills put. */
+static int sign_one(hx_store *s, draft *d, uint8_t **raw, hx_put *put, uint64_t *last_ts)
+{
+	uint64_t ts;
+	size_t len;
+	int rc = hx_store_next_timestamp(s, pks[d->partner], d->e.path, hx_now_us(), &ts);
+	if (rc)
+		return rc;
+	d->e.timestamp = ts > *last_ts ? ts : *last_ts + 1;
+	*last_ts = d->e.timestamp;
+	if ((rc = hx_entry_sign(&d->e, sks[d->partner], raw, &len)))
+		return rc;
+	*put = (hx_put){ .raw = *raw, .rawlen = len, .entry = &d->e };
+	return HX_OK;
+}
+
+struct import_stats {
+	size_t lines, bad, added, bytes;
+	double parse, sign, store, total;
+	size_t entry_bytes;
+};
+
+static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats *st)
+{
+	draft *d = calloc(BATCH, sizeof *d);
+	uint8_t **raw = calloc(BATCH, sizeof *raw);
+	hx_put *put = calloc(BATCH, sizeof *put);
+	char *line = NULL;
+	size_t cap = 0, n = 0;
+	uint64_t last_ts = 0;
+	ssize_t len;
+	double t0 = now(), t;
+
+	if (!d || !raw || !put)
+		die("import", "out of memory");
+	memset(st, 0, sizeof *st);
+	for (;;) {
+		len = (st->lines < max_lines) ? getline(&line, &cap, in) : -1;
+		if (len > 0) {
+			st->lines++;
+			st->bytes += (size_t)len;
+			t = now();
+			int bad = draft_parse(&d[n], line, (size_t)len);
+			st->parse += now() - t;
+			if (!bad) {
+				t = now();
+				bad = sign_one(s, &d[n], &raw[n], &put[n], &last_ts);
+				st->sign += now() - t;
+			}
+			if (bad) {
+				st->bad++;
+				draft_free(&d[n]);
+				continue;
+			}
+			st->entry_bytes += put[n].rawlen;
+			n++;
+		}
+		if (n == BATCH || (len < 0 && n)) {
+			size_t added;
+			t = now();
+			int rc = hx_store_put_batch(s, put, n, 0, &added);
+			st->store += now() - t;
+			if (rc)
+				die("import put_batch", hx_strerror(rc));
+			st->added += added;
+			for (size_t i = 0; i < n; i++) {
+				free(raw[i]);
+				draft_free(&d[i]);
+			}
+			n = 0;
+		}
+		if (len < 0)
+			break;
+	}
+	st->total = now() - t0;
+	free(line);
+	free(d);
+	free(raw);
+	free(put);
+}
+
+/* `hansa publish`: one entry per transaction, as many as fit in the time. */
+static double publish(hx_store *s, FILE *in, size_t *count)
+{
+	char *line = NULL;
+	size_t cap = 0, n = 0;
+	uint64_t last_ts = 0;
+	ssize_t len;
+	double busy = 0;
+
+	while (busy < PUBLISH_SECONDS && (len = getline(&line, &cap, in)) > 0) {
+		draft d;
+		uint8_t *raw = NULL;
+		hx_put put;
+		size_t added;
+		if (draft_parse(&d, line, (size_t)len)) {
+			draft_free(&d);
+			continue;
+		}
+		double t = now();
+		int rc = sign_one(s, &d, &raw, &put, &last_ts);
+		if (!rc)
+			rc = hx_store_put_batch(s, &put, 1, 0, &added);
+		if (!rc)
+			rc = put.result;
+		busy += now() - t;
+		if (rc)
+			die("publish", hx_strerror(rc));
+		n++;
+		free(raw);
+		draft_free(&d);
+	}
+	free(line);
+	*count = n;
+	return n / busy;
+}
+
+static void fsck_report(void *arg, const char *problem)
+{
+	(void)arg;
+	fprintf(stderr, "bench_publish: fsck: %s\n", problem);
+}
+
+static FILE *open_corpus(const char *path)
+{
+	char cmd[4400];
+	if (access(path, R_OK))
+		die(path, "cannot read the corpus (give its path as the first argument)");
+	snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		die("popen xz", "failed");
+	return f;
+}
+
+int main(int argc, char **argv)
+{
+	char corpus[4096], base[] = "/tmp/hx-bench-publish.XXXXXX", dir[4200];
+	size_t max_lines = (size_t)-1;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		puts("usage: bench_publish [CORPUS.jsonl.xz [LINES]]");
+		return 0;
+	}
+	if (argc > 1) {
+		snprintf(corpus, sizeof corpus, "%s", argv[1]);
+	} else {
+		/* this file is SRC/bench/publish.c; the corpus is SRC/../shared/data */
+		snprintf(corpus, sizeof corpus, "%s", __FILE__);
+		char *slash = strrchr(corpus, '/');
+		if (slash)
+			*slash = 0;
+		slash = strrchr(corpus, '/');
+		if (slash)
+			*slash = 0;
+		strncat(corpus, "/../shared/data/tools-corpus.jsonl.xz", sizeof corpus - strlen(corpus) - 1);
+	}
+	if (argc > 2)
+		max_lines = strtoull(argv[2], NULL, 10);
+	if (sodium_init() < 0)
+		die("libsodium", "init failed");
+	for (int i = 0; i < PARTNERS; i++) {
+		uint8_t seed[32];
+		memset(seed, 0x30 + i, sizeof seed);
+		crypto_sign_seed_keypair(pks[i], sks[i], seed);
+	}
+	if (!mkdtemp(base))
+		die("mkdtemp", "failed");
+
+	printf("bench_publish: corpus %s%s\n", corpus, max_lines == (size_t)-1 ? "" : " (slice)");
+	printf("store and anchors in %s (same file system), full sync\n\n", base);
+
+	/* hansa: publish, then import (the corpus is read twice) */
+	FILE *in = open_corpus(corpus);
+	hx_store *s = store_new(base, "publish", dir, sizeof dir);
+	size_t published;
+	double r_publish = publish(s, in, &published);
+	hx_store_close(&s);
+	pclose(in);
+
+	in = open_corpus(corpus);
+	s = store_new(base, "import", dir, sizeof dir);
+	struct import_stats st;
+	import(s, in, max_lines, &st);
+	if (pclose(in) != 0 && max_lines == (size_t)-1)
+		die("xz -dc", "failed");
+	double r_import = st.added / st.total;
+	double avg = st.added ? (double)st.entry_bytes / st.added : 600;
+
+	uint64_t problems = 0;
+	double t = now();
+	int rc = hx_store_fsck(s, fsck_report, NULL, &problems);
+	double fsck_t = now() - t;
+	if (rc || problems)
+		die("fsck of the imported store", rc ? hx_strerror(rc) : "problems found");
+	hx_store_stats ss;
+	if (hx_store_stats_get(s, &ss))
+		die("stats", "failed");
+	hx_store_close(&s);
+	double r_fsck = ss.entries / fsck_t;
+
+	/* anchors, with values of the imported entries' average size */
+	double r_sign = rate_sign();
+	double r_verify = rate_verify();
+	size_t n_txn, n_commit;
+	double r_lmdb_txn = rate_lmdb(base, (size_t)avg, 0, &n_txn);
+	double r_lmdb_commit = rate_lmdb(base, (size_t)avg, 1, &n_commit);
+
+	printf("anchors (this machine, this run):\n");
+	printf("  libsodium Ed25519 sign (32 B id)     %10.0f /s\n", r_sign);
+	printf("  libsodium Ed25519 verify             %10.0f /s\n", r_verify);
+	printf("  LMDB put, one txn (%zu puts)      %10.0f /s   (32 B keys, %.0f B values)\n",
+	       n_txn, r_lmdb_txn, avg);
+	printf("  LMDB put, one synced commit each     %10.0f /s\n", r_lmdb_commit);
+	printf("\nhansa:\n");
+	printf("  publish (1 entry per txn, %zu)        %10.0f /s   = %.2f x LMDB commit each, %.4f x sign\n",
+	       published, r_publish, r_publish / r_lmdb_commit, r_publish / r_sign);
+	printf("  import  (%zu of %zu lines, batches of %d)\n", st.added, st.lines, BATCH);
+	printf("                                       %10.0f /s   = %.2f x sign, %.2f x verify, %.3f x LMDB one-txn put\n",
+	       r_import, r_import / r_sign, r_import / r_verify, r_import / r_lmdb_txn);
+	printf("      time: %.1f s total; in this process: JSON %.1f s, next timestamp + sign %.1f s, put_batch %.1f s\n",
+	       st.total, st.parse, st.sign, st.store);
+	printf("      %.1f MB of JSON lines, %.0f B per signed entry, %zu bad lines, store map %.0f MB\n",
+	       st.bytes / 1e6, avg, st.bad, ss.map_used / 1e6);
+	printf("  fsck of the imported store (%llu entries) %7.0f /s   = %.2f x verify\n",
+	       (unsigned long long)ss.entries, r_fsck, r_fsck / r_verify);
+	rmtree(base);
+	return 0;
+}
