@@ -256,9 +256,12 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 	mdb_cursor_close(c);
 	if (rc != MDB_NOTFOUND)
 		goto abort;
+	if ((rc = hx_index_commit(&s->ix, txn)))
+		goto abort;
 	return hx_mdb_err(mdb_txn_commit(txn));
 abort:
 	mdb_txn_abort(txn);
+	hx_index_abort(&s->ix);
 	/* LMDB's own codes sit far below ours (around -30790) */
 	return (rc > 0 || rc < -1000) ? hx_mdb_err(rc) : rc;
 }

@@ -1,8 +1,12 @@
 /*
  * index.h: the search index's hooks into the store's write transactions
  * (internal to store/). The store calls hx_index_update in the same write
- * transaction that changes a document's current version, so the index can
- * never disagree with the entries.
+ * transaction that changes a document's current version, then
+ * hx_index_commit just before committing it (or hx_index_abort after
+ * aborting it), so the index can never disagree with the entries. Updates
+ * are gathered in memory during the transaction and written by
+ * hx_index_commit, which makes a bulk load of many entries per transaction
+ * cheap. Table layouts: store/ix_int.h.
  */
 #ifndef HX_INDEX_H
 #define HX_INDEX_H
@@ -10,8 +14,12 @@
 #include <lmdb.h>
 #include "proto/entry.h"
 
+struct hx_ix_pending; /* work gathered during one write transaction */
+
 struct hx_index {
-	MDB_dbi dummy; /* placeholder until the search index lands */
+	MDB_dbi meta, docs, ids, norms, post, attr;
+	int stale;        /* schema differs or index missing: run reindex */
+	struct hx_ix_pending *pend;
 };
 
 /* Opens (creating when create is set) the index tables in txn. */
@@ -22,7 +30,14 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create) HX_WUR;
 int hx_index_update(struct hx_index *ix, MDB_txn *txn, const hx_entry *old,
 		    const hx_entry *new_) HX_WUR;
 
-/* Empties the index (before a rebuild). */
+/* Writes what the updates of txn gathered; call just before
+ * mdb_txn_commit(txn). On error abort the transaction. */
+int hx_index_commit(struct hx_index *ix, MDB_txn *txn) HX_WUR;
+
+/* Forgets what the updates of an aborted write transaction gathered. */
+void hx_index_abort(struct hx_index *ix);
+
+/* Empties the index (before a rebuild) and makes it current. */
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn) HX_WUR;
 
 /* fsck: checks the index against the live documents, reporting problems. */

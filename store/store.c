@@ -377,6 +377,8 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 				goto abort;
 			}
 		}
+		if ((rc = hx_index_commit(&s->ix, txn)))
+			goto abort;
 		rc = hx_mdb_err(mdb_txn_commit(txn));
 		if (rc == HX_EFULL && grow_map(s) == HX_OK)
 			continue;
@@ -385,6 +387,7 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 		return rc;
 abort:
 		mdb_txn_abort(txn);
+		hx_index_abort(&s->ix);
 		if (rc == HX_EFULL && grow_map(s) == HX_OK)
 			continue;
 		return rc;

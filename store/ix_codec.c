@@ -1,0 +1,284 @@
+/*
+ * ix_codec.c: byte layouts of the search index (see ix_int.h for the
+ * tables): posting blocks (delta + varint, chosen over CRoaring for text
+ * terms because postings carry per-field tfs and blocks carry the score
+ * bounds that early termination needs), the stats record, norm records and
+ * the keys. Every decoder checks every read against the value's length.
+ */
+#include <errno.h>
+#include "store/ix_int.h"
+
+static uint8_t *varint_put(uint8_t *p, uint32_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Reads a varint from [*p, end); 0 on success, -1 when truncated or over
+ * 32 bits. */
+static int varint_get(const uint8_t **pp, const uint8_t *end, uint32_t *v)
+{
+	const uint8_t *p = *pp;
+	uint32_t r = 0;
+	for (int shift = 0; shift < 35; shift += 7) {
+		if (p >= end)
+			return -1;
+		uint8_t b = *p++;
+		if (shift == 28 && (b & 0x70))
+			return -1;
+		r |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			*pp = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+size_t hx_ix_block_encode(uint8_t *out, const hx_posting *p, int n, float bound)
+{
+	uint8_t *w = out + 9;
+	out[0] = (uint8_t)n;
+	hx_le32_put(out + 1, p[n - 1].doc);
+	hx_f32_put(out + 5, bound);
+	uint32_t prev = p[0].doc;
+	for (int i = 0; i < n; i++) {
+		uint32_t t = p[i].tf[HX_F_TITLE], g = p[i].tf[HX_F_TAGS], b = p[i].tf[HX_F_BODY];
+		w = varint_put(w, p[i].doc - prev);
+		prev = p[i].doc;
+		*w++ = (uint8_t)((t < 3 ? t : 3) | (g < 3 ? g : 3) << 2 | (b < 15 ? b : 15) << 4);
+		if (t >= 3)
+			w = varint_put(w, t - 3);
+		if (g >= 3)
+			w = varint_put(w, g - 3);
+		if (b >= 15)
+			w = varint_put(w, b - 15);
+	}
+	return (size_t)(w - out);
+}
+
+int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first,
+		       hx_posting *out, int *nout)
+{
+	if (len < 9)
+		return HX_ECORRUPT;
+	int n = b[0];
+	if (n < 1 || n > HX_IX_BLOCK)
+		return HX_ECORRUPT;
+	const uint8_t *p = b + 9, *end = b + len;
+	uint32_t doc = first;
+	for (int i = 0; i < n; i++) {
+		uint32_t d, v;
+		if (varint_get(&p, end, &d) || p >= end)
+			return HX_ECORRUPT;
+		if ((i == 0 && d != 0) || (i > 0 && d == 0) || d > UINT32_MAX - doc)
+			return HX_ECORRUPT;
+		doc += d;
+		uint8_t f = *p++;
+		uint32_t t = f & 3, g = (f >> 2) & 3, bt = f >> 4;
+		if (t == 3) {
+			if (varint_get(&p, end, &v) || v > UINT32_MAX - 3)
+				return HX_ECORRUPT;
+			t += v;
+		}
+		if (g == 3) {
+			if (varint_get(&p, end, &v) || v > UINT32_MAX - 3)
+				return HX_ECORRUPT;
+			g += v;
+		}
+		if (bt == 15) {
+			if (varint_get(&p, end, &v) || v > UINT32_MAX - 15)
+				return HX_ECORRUPT;
+			bt += v;
+		}
+		if (t + (uint64_t)g + bt == 0)
+			return HX_ECORRUPT;
+		out[i].doc = doc;
+		out[i].tf[HX_F_TITLE] = t;
+		out[i].tf[HX_F_TAGS] = g;
+		out[i].tf[HX_F_BODY] = bt;
+	}
+	if (p != end || doc != hx_ix_block_last(b))
+		return HX_ECORRUPT;
+	*nout = n;
+	return HX_OK;
+}
+
+void hx_ix_stats_encode(uint8_t out[HX_IX_STATS_SIZE], const hx_ix_stats *st)
+{
+	uint8_t *p = out;
+	hx_le32_put(p, st->next_doc);
+	p += 4;
+	hx_le32_put(p, (uint32_t)st->ndocs);
+	hx_le32_put(p + 4, (uint32_t)(st->ndocs >> 32));
+	p += 8;
+	for (int f = 0; f < HX_NFIELDS; f++, p += 8) {
+		hx_le32_put(p, (uint32_t)st->sumlen[f]);
+		hx_le32_put(p + 4, (uint32_t)(st->sumlen[f] >> 32));
+	}
+	for (int f = 0; f < HX_NFIELDS; f++, p += 4)
+		hx_f32_put(p, st->ref_avg[f]);
+	for (int i = 0; i < HX_IX_NLANG; i++, p += 4)
+		hx_le32_put(p, st->lang_docs[i]);
+}
+
+int hx_ix_stats_decode(hx_ix_stats *st, const uint8_t *b, size_t len)
+{
+	if (len != HX_IX_STATS_SIZE)
+		return HX_ECORRUPT;
+	const uint8_t *p = b;
+	st->next_doc = hx_le32_get(p);
+	p += 4;
+	st->ndocs = hx_le32_get(p) | (uint64_t)hx_le32_get(p + 4) << 32;
+	p += 8;
+	for (int f = 0; f < HX_NFIELDS; f++, p += 8)
+		st->sumlen[f] = hx_le32_get(p) | (uint64_t)hx_le32_get(p + 4) << 32;
+	for (int f = 0; f < HX_NFIELDS; f++, p += 4) {
+		st->ref_avg[f] = hx_f32_get(p);
+		if (!(st->ref_avg[f] >= 0) || isinf(st->ref_avg[f]))
+			return HX_ECORRUPT;
+	}
+	for (int i = 0; i < HX_IX_NLANG; i++, p += 4)
+		st->lang_docs[i] = hx_le32_get(p);
+	if (st->ndocs > st->next_doc)
+		return HX_ECORRUPT;
+	return HX_OK;
+}
+
+void hx_ix_norm_get(hx_ix_norm *nm, const uint8_t *chunk, size_t len, uint32_t doc)
+{
+	size_t off = (size_t)(doc % HX_IX_CHUNK) * HX_IX_NORM_SIZE;
+	if (!chunk || off + HX_IX_NORM_SIZE > len) {
+		memset(nm, 0, sizeof *nm);
+		return;
+	}
+	const uint8_t *p = chunk + off;
+	nm->len[HX_F_TITLE] = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+	nm->len[HX_F_TAGS] = (uint32_t)p[2] | (uint32_t)p[3] << 8;
+	nm->len[HX_F_BODY] = hx_le32_get(p + 4);
+	nm->day1 = hx_le32_get(p + 8);
+}
+
+void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm)
+{
+	uint8_t *p = chunk + (size_t)(doc % HX_IX_CHUNK) * HX_IX_NORM_SIZE;
+	uint32_t t = nm->len[HX_F_TITLE] > 65535 ? 65535 : nm->len[HX_F_TITLE];
+	uint32_t g = nm->len[HX_F_TAGS] > 65535 ? 65535 : nm->len[HX_F_TAGS];
+	p[0] = (uint8_t)t;
+	p[1] = (uint8_t)(t >> 8);
+	p[2] = (uint8_t)g;
+	p[3] = (uint8_t)(g >> 8);
+	hx_le32_put(p + 4, nm->len[HX_F_BODY]);
+	hx_le32_put(p + 8, nm->day1);
+}
+
+size_t hx_ix_wkey(char *out, const char *word, size_t len)
+{
+	if (len == 0 || len > HX_TOKEN_MAX)
+		return 0;
+	out[0] = 'W';
+	memcpy(out + 1, word, len);
+	return len + 1;
+}
+
+size_t hx_ix_skey(char *out, int lang, const char *stem, size_t len)
+{
+	const char *code = hx_stem_lang_code(lang);
+	size_t cl = strlen(code);
+	if (len == 0 || len > HX_TOKEN_MAX || cl == 0)
+		return 0;
+	out[0] = 'S';
+	memcpy(out + 1, code, cl);
+	out[1 + cl] = ':';
+	memcpy(out + 2 + cl, stem, len);
+	return len + 2 + cl;
+}
+
+size_t hx_ix_pkey(uint8_t *out, const char *term, size_t tlen, uint32_t first)
+{
+	memcpy(out, term, tlen);
+	out[tlen] = 0;
+	hx_be32_put(out + tlen + 1, first);
+	return tlen + 5;
+}
+
+size_t hx_ix_akey(char *out, const char *name, const char *value)
+{
+	size_t nl = strlen(name);
+	memcpy(out, name, nl);
+	out[nl] = ':';
+	return nl + 1 + hx_fold_str(out + nl + 1, HX_IX_ATTR_VALUE_MAX + 1,
+				    value, strlen(value));
+}
+
+int hx_ix_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0: return HX_OK;
+	case MDB_NOTFOUND: return HX_ENOTFOUND;
+	case MDB_MAP_FULL: return HX_EFULL;
+	case ENOMEM: return HX_ENOMEM;
+	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_BAD_VALSIZE:
+		return HX_ECORRUPT;
+	default: return HX_EIO;
+	}
+}
+
+void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti)
+{
+	memset(h, 0, 12);
+	hx_le32_put(h, ti->df);
+	hx_le32_put(h + 4, ti->lastfirst);
+	h[8] = (uint8_t)ti->lastn;
+}
+
+int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl,
+		      hx_ix_term *ti)
+{
+	uint8_t key[HX_IX_KEY_MAX];
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+	if (tl == 0 || tl + 5 > sizeof key)
+		return HX_ENOTFOUND;
+	memcpy(key, term, tl);
+	key[tl] = 0;
+	k.mv_size = tl + 1;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(txn, post, &c)))
+		return hx_ix_mdb_err(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return HX_ENOTFOUND;
+	if (rc)
+		return hx_ix_mdb_err(rc);
+	const uint8_t *kb = k.mv_data, *vb = v.mv_data;
+	if (k.mv_size < tl + 1 || memcmp(kb, key, tl + 1))
+		return HX_ENOTFOUND;
+	if (k.mv_size == tl + 1) {
+		if (v.mv_size != 12)
+			return HX_ECORRUPT;
+		ti->df = hx_le32_get(vb);
+		ti->lastfirst = hx_le32_get(vb + 4);
+		ti->lastn = vb[8];
+		ti->header = 1;
+	} else if (k.mv_size == tl + 5) {
+		if (v.mv_size < 9 || vb[0] < 1 || vb[0] > HX_IX_BLOCK)
+			return HX_ECORRUPT;
+		ti->df = vb[0];
+		ti->lastfirst = hx_be32_get(kb + tl + 1);
+		ti->lastn = vb[0];
+		ti->header = 0;
+	} else {
+		return HX_ECORRUPT;
+	}
+	if (ti->lastn < 1 || ti->lastn > HX_IX_BLOCK || ti->df < (uint32_t)ti->lastn)
+		return HX_ECORRUPT;
+	return HX_OK;
+}

@@ -1,0 +1,215 @@
+/*
+ * ix_int.h: the search index's internals shared by index.c (writing),
+ * search.c (reading) and the tests: table layouts, the posting block codec,
+ * the per-document norms and the BM25F scoring formula. Nothing outside
+ * store/ and tests/ includes this file.
+ *
+ * Tables (all in the store's LMDB environment; integers little-endian
+ * unless marked BE, which are big-endian so that byte order = numeric):
+ *
+ *   ix.meta   "schema" -> u32 HX_INDEX_SCHEMA
+ *             "stats"  -> the hx_ix_stats record (see ix_stats_encode)
+ *   ix.docs   docnum BE32 -> id[32] ‖ author[32]       one per live document
+ *   ix.ids    id[32] -> docnum u32                       entry id -> docnum
+ *   ix.norms  chunk BE32 (= docnum / 1024) -> 1024 norm records of 12 bytes:
+ *               0 u16 title length (tokens, saturated)
+ *               2 u16 tags length
+ *               4 u32 body length
+ *               8 u32 day of the timestamp + 1 (days since 1970-01-01 UTC);
+ *                 0 = no live document with this docnum
+ *   ix.post   term ‖ 00 -> term header (12 bytes), only for terms with more
+ *             than one block (a term with one block has none: its df is the
+ *             block's n and that block is its last):
+ *               0 u32 df: live documents in the term's postings
+ *               4 u32 first docnum of the term's last block
+ *               8 u8  postings in the last block
+ *               9 u8,u8,u8 reserved (0)
+ *             term ‖ 00 ‖ first docnum BE32 -> posting block:
+ *               0 u8   n: postings in the block (1..128)
+ *               1 u32  last docnum in the block
+ *               5 f32  bound: the largest weighted, length-normalised tf of
+ *                      the block under the reference averages of the stats
+ *               9 ...  n postings: varint(docnum - previous docnum; the
+ *                      first is relative to the key's first docnum, so 0),
+ *                      then one byte t | g << 2 | b << 4 with t, g the title
+ *                      and tags tf (3 = 3 or more: varint(tf - 3) follows)
+ *                      and b the body tf (15 = 15 or more: varint(tf - 15)
+ *                      follows), escapes in the order t, g, b.
+ *   ix.attr   name ":" folded value -> CRoaring portable bitmap of docnums
+ *             (names: kind lang tag org country author)
+ *
+ * Terms: "W" ‖ folded word (every document, exact form) and
+ *        "S" ‖ stemming language code ‖ ":" ‖ stem (documents in a language
+ *        with a stemmer). A word never contains 00 or ':'.
+ * Docnums are given in increasing order and never reused (until reindex),
+ * so postings are appended; a replaced or deleted version's postings are
+ * removed at once, so df and the length sums are exact.
+ */
+#ifndef HX_IX_INT_H
+#define HX_IX_INT_H
+
+#include <math.h>
+#include <string.h>
+#include <lmdb.h>
+#include "proto/hx.h"
+#include "store/tokenize.h"
+
+#define HX_INDEX_SCHEMA 1
+#define HX_IX_BLOCK 128          /* postings per block */
+#define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 21)
+#define HX_IX_CHUNK 1024         /* norm records per ix.norms value */
+#define HX_IX_NORM_SIZE 12
+#define HX_IX_NLANG 32           /* stemming language slots in the stats */
+#define HX_IX_KEY_MAX 480        /* longest LMDB key we build (limit 511) */
+#define HX_IX_ATTR_VALUE_MAX 400 /* folded attribute values are cut here */
+#define HX_IX_NOTERM UINT32_MAX
+
+enum { HX_F_TITLE = 0, HX_F_TAGS = 1, HX_F_BODY = 2, HX_NFIELDS = 3 };
+
+/* Ranking constants (BM25F). The exact boost adds that share of the
+ * exact-form tf to the stemmed tf, so an exact match ranks higher. */
+#define HX_BM25_K1 1.2
+#define HX_BM25_B 0.75
+#define HX_W_TITLE 4.0
+#define HX_W_TAGS 2.0
+#define HX_W_BODY 1.0
+#define HX_EXACT_BOOST 0.5
+
+static const double hx_ix_fw[HX_NFIELDS] = { HX_W_TITLE, HX_W_TAGS, HX_W_BODY };
+
+typedef struct hx_ix_stats {
+	uint32_t next_doc;          /* next docnum to give */
+	uint64_t ndocs;             /* live documents */
+	uint64_t sumlen[HX_NFIELDS];/* sum of field lengths of live documents */
+	float ref_avg[HX_NFIELDS];  /* averages the block bounds were computed
+	                               with; 0 = not yet set */
+	uint32_t lang_docs[HX_IX_NLANG]; /* live documents per stemming language */
+} hx_ix_stats;
+#define HX_IX_STATS_SIZE (4 + 8 + 8 * HX_NFIELDS + 4 * HX_NFIELDS + 4 * HX_IX_NLANG)
+
+typedef struct hx_ix_norm {
+	uint32_t len[HX_NFIELDS];
+	uint32_t day1;              /* 0 = no live document */
+} hx_ix_norm;
+
+typedef struct hx_posting {
+	uint32_t doc;
+	uint32_t tf[HX_NFIELDS];
+} hx_posting;
+
+/* ---- little-endian and varint helpers ---------------------------------- */
+
+static inline void hx_le32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t hx_le32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+static inline void hx_be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline uint32_t hx_be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+	       (uint32_t)p[3];
+}
+static inline float hx_f32_get(const uint8_t *p)
+{
+	uint32_t u = hx_le32_get(p);
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+static inline void hx_f32_put(uint8_t *p, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	hx_le32_put(p, u);
+}
+
+/* ---- codec (ix_codec.c) -------------------------------------------------- */
+
+/* Encodes n (1..HX_IX_BLOCK) postings, docnums increasing and the first
+ * equal to first, into out (HX_IX_BLOCK_MAXBYTES). Returns the length. */
+size_t hx_ix_block_encode(uint8_t *out, const hx_posting *p, int n, float bound);
+/* Decodes a block whose key says it starts at first into out
+ * (HX_IX_BLOCK entries). HX_OK or HX_ECORRUPT (bounds-checked). */
+int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first,
+		       hx_posting *out, int *n) HX_WUR;
+static inline int hx_ix_block_n(const uint8_t *b) { return b[0]; }
+static inline uint32_t hx_ix_block_last(const uint8_t *b) { return hx_le32_get(b + 1); }
+static inline float hx_ix_block_bound(const uint8_t *b) { return hx_f32_get(b + 5); }
+
+void hx_ix_stats_encode(uint8_t out[HX_IX_STATS_SIZE], const hx_ix_stats *st);
+int hx_ix_stats_decode(hx_ix_stats *st, const uint8_t *b, size_t len) HX_WUR;
+
+/* The norm record of docnum inside a chunk value (or zeroes when the chunk
+ * is shorter, e.g. absent). */
+void hx_ix_norm_get(hx_ix_norm *nm, const uint8_t *chunk, size_t len, uint32_t doc);
+void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm);
+
+/* Term keys. Each returns the key length (0 when it would not fit). */
+size_t hx_ix_wkey(char *out, const char *word, size_t len);
+size_t hx_ix_skey(char *out, int lang, const char *stem, size_t len);
+/* Posting key: term ‖ 00 ‖ BE32(first). */
+size_t hx_ix_pkey(uint8_t *out, const char *term, size_t tlen, uint32_t first);
+/* Attribute key: name ":" folded(value). */
+size_t hx_ix_akey(char *out, const char *name, const char *value);
+
+/* What ix.post says about a term: HX_OK, HX_ENOTFOUND (no postings) or
+ * HX_ECORRUPT/HX_EIO. */
+typedef struct hx_ix_term {
+	uint32_t df, lastfirst;
+	int lastn;
+	int header; /* the term has a header record */
+} hx_ix_term;
+int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl,
+		      hx_ix_term *ti) HX_WUR;
+void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti);
+
+/* LMDB return codes to hx_err. */
+int hx_ix_mdb_err(int rc);
+
+/* ---- scoring --------------------------------------------------------------- */
+
+static inline double hx_ix_idf(double n, double df)
+{
+	if (df > n)
+		df = n;
+	if (df < 0)
+		df = 0;
+	return log(1.0 + (n - df + 0.5) / (df + 0.5));
+}
+
+/* Weighted, length-normalised tf of one document (BM25F). tf[] may be
+ * fractional (the exact boost). avg[] are the average field lengths. */
+static inline double hx_ix_tfn(const double tf[HX_NFIELDS], const uint32_t len[HX_NFIELDS],
+			       const double avg[HX_NFIELDS])
+{
+	double s = 0;
+	for (int f = 0; f < HX_NFIELDS; f++) {
+		if (tf[f] <= 0)
+			continue;
+		double a = avg[f] > 0 ? avg[f] : 1.0;
+		s += hx_ix_fw[f] * tf[f] / (1.0 - HX_BM25_B + HX_BM25_B * (double)len[f] / a);
+	}
+	return s;
+}
+
+/* BM25 saturation of a weighted tf. */
+static inline double hx_ix_sat(double tfn)
+{
+	return tfn <= 0 ? 0 : tfn * (HX_BM25_K1 + 1.0) / (tfn + HX_BM25_K1);
+}
+
+/* Field lengths and tfs are saturated like this in the index; the brute
+ * force in the tests must do the same. */
+static inline uint32_t hx_ix_sat16(uint32_t v) { return v > 65535 ? 65535 : v; }
+
+#endif
