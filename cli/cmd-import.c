@@ -2,7 +2,8 @@
  * cmd-import.c: `hansa import FILE.jsonl`: signs each line of the corpus
  * format with this node's identity and stores them in batches of
  * IMPORT_BATCH entries per write transaction. Bad lines are reported as
- * FILE:LINE: reason and skipped.
+ * FILE:LINE: reason and skipped. A FILE that starts with the bundle magic
+ * goes to import-bundle.c, a directory to import-markdown.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,7 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
-#include "cli/cli.h"
+#include "cli/offline.h"
+#include "proto/bundle.h"
 
 const struct hx_cmd hx_cmd_import;
 
@@ -111,23 +113,47 @@ static void batch_clear(struct batch *b)
 	b->n = 0;
 }
 
+/* 1 when the file name starts with the bundle magic. */
+static int is_bundle(const char *name)
+{
+	uint8_t magic[HX_BUNDLE_MAGIC_LEN];
+	FILE *f = fopen(name, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(magic, 1, sizeof magic, f);
+	fclose(f);
+	return hx_bundle_is_bundle(magic, n);
+}
+
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 }
+		{ "verbose", no_argument, 0, 'v' }, { "json", no_argument, 0, 'j' },
+		{ "dry-run", no_argument, 0, 'n' }, { 0, 0, 0, 0 }
 	};
-	int c, verbose = 0;
+	int c, verbose = 0, json = 0, dry = 0;
+	struct stat dst;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
 		if (c == 'v')
 			verbose = 1;
+		else if (c == 'j')
+			json = 1;
+		else if (c == 'n')
+			dry = 1;
 		else
 			return hx_usage_error(&hx_cmd_import, "unknown option or missing value '%s'",
 					      argv[optind - 1]);
 	}
 	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_import, "give one FILE");
+		return hx_usage_error(&hx_cmd_import, "give one FILE or DIR");
 	const char *name = argv[optind];
+	if (strcmp(name, "-") && !stat(name, &dst) && S_ISDIR(dst.st_mode))
+		return hx_import_markdown(ctx, name, json, dry);
+	if (dry)
+		return hx_usage_error(&hx_cmd_import, "--dry-run applies to a Markdown folder");
+	if (strcmp(name, "-") && is_bundle(name))
+		return hx_import_bundle(ctx, name, json, verbose);
 	FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
 	if (!f)
 		return hx_fail("%s: %s", name, strerror(errno));
@@ -218,7 +244,16 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	if (rc == HX_EXIT_OK) {
+	if (rc == HX_EXIT_OK && json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "file", name);
+		cJSON_AddStringToObject(o, "format", "jsonl");
+		cJSON_AddNumberToObject(o, "added", (double)added_total);
+		cJSON_AddNumberToObject(o, "bad", (double)bad);
+		hx_json_print(o);
+		if (bad)
+			rc = HX_EXIT_FAIL;
+	} else if (rc == HX_EXIT_OK) {
 		printf("imported %zu entries from %s", added_total, name);
 		if (bad)
 			printf(", %zu bad line%s skipped", bad, bad == 1 ? "" : "s");
@@ -232,15 +267,34 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 
 const struct hx_cmd hx_cmd_import = {
 	.name = "import",
-	.summary = "import entries from a JSON-lines file",
+	.summary = "import a bundle, a Markdown folder or a JSON-lines file",
 	.usage =
-	"usage: hansa import [--verbose] FILE.jsonl\n"
+	"usage: hansa import [--verbose] [--json] BUNDLE\n"
+	"       hansa import [--json] [--dry-run] DIR\n"
+	"       hansa import [--verbose] [--json] FILE.jsonl\n"
 	"\n"
-	"Signs each line of FILE with this partner's identity and stores it. A line\n"
-	"is one JSON object: doc (the path), title, kind, body, tags (array), lang;\n"
-	"any other string field (org, country, url, ...) becomes metadata. Bad lines\n"
-	"are reported as FILE:LINE: reason and skipped; the rest is imported, and\n"
-	"the exit status is then 1. A progress bar shows on a terminal.\n"
-	"  --verbose   say on stderr after each committed batch how far it got\n",
+	"BUNDLE (a file written by 'hansa export --bundle', recognised by its first\n"
+	"bytes): every entry is checked as one received from a peer (encoding and\n"
+	"limits, signature, at most 10 minutes in the future, author a member) and\n"
+	"stored; entries already here are skipped, so importing twice adds nothing.\n"
+	"Refusals are counted per reason; a damaged or truncated file imports its\n"
+	"intact entries and names the byte offsets where it broke.\n"
+	"\n"
+	"DIR (a Markdown folder, e.g. from 'hansa export --markdown'): every .md file\n"
+	"whose content differs from the current version of its path is published as\n"
+	"a new version signed by this partner; unchanged files are left alone. The\n"
+	"path comes from the front matter, else from the file's place in DIR. Bad\n"
+	"files are reported as FILE:LINE: reason and the rest still imports.\n"
+	"\n"
+	"FILE.jsonl: signs each line with this partner's identity and stores it. A\n"
+	"line is one JSON object: doc (the path), title, kind, body, tags (array),\n"
+	"lang; any other string field (org, country, url, ...) becomes metadata. Bad\n"
+	"lines are reported as FILE:LINE: reason and skipped.\n"
+	"\n"
+	"Whenever something was refused or skipped the exit status is 1. A progress\n"
+	"bar shows on a terminal.\n"
+	"  --verbose   say on stderr after each committed batch how far it got\n"
+	"  --json      print the summary as one JSON object\n"
+	"  -n, --dry-run  (DIR) say what would be published, change nothing\n",
 	.exec = exec,
 };

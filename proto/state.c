@@ -9,14 +9,16 @@
  *               3: items            uint
  *               4: bucket_size      uint
  *               5: fp_len           uint, 8
- *               6: buckets          array(N) of array(4):
+ *               6: buckets          array(N) of array(5):
  *                    [ts_delta uint, prefix bytes(0..32), count uint,
- *                     fp bytes(8)]
+ *                     fp bytes(8), sum uint]
  *   digest[32] BLAKE2b-256 of magic ‖ body
  *
  * ts_delta is the bound's timestamp minus the previous bucket's (the first
  * bucket's bound is (0, empty)). Bounds are strictly increasing; counts are
- * at least 1 and add up to items.
+ * at least 1 and add up to items. fp is the first 8 bytes of Negentropy's
+ * fingerprint of the bucket; sum the low 64 bits of its 256-bit id sum
+ * (= the sum mod 2^64 of each id's first 8 bytes read little-endian).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +27,21 @@
 #include "proto/state.h"
 
 #define FIELDS 7
+#define PAIRS_MAX 256 /* look for two missing items in buckets up to this size */
 
 void hx_state_fp(const uint8_t sum[32], uint64_t count, uint8_t fp[HX_STATE_FP_LEN])
 {
 	uint8_t full[HX_NE_FP_LEN];
 	hx_ne_fingerprint(sum, count, full);
 	memcpy(fp, full, HX_STATE_FP_LEN);
+}
+
+static uint64_t low64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
 }
 
 void hx_state_clear(hx_state *st)
@@ -97,6 +108,7 @@ int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n,
 			hx_ne_acc_add(sum, items[j].id);
 		b->count = end - first;
 		hx_state_fp(sum, b->count, b->fp);
+		b->sum64 = low64(sum);
 	}
 	st->n = nb;
 	return HX_OK;
@@ -127,11 +139,12 @@ int hx_state_encode(hx_state *st, uint8_t **out, size_t *len)
 	hx_cbor_head(&b, HX_CBOR_ARRAY, st->n);
 	for (size_t i = 0; i < st->n; i++) {
 		const hx_state_bucket *k = &st->b[i];
-		hx_cbor_head(&b, HX_CBOR_ARRAY, 4);
+		hx_cbor_head(&b, HX_CBOR_ARRAY, 5);
 		hx_cbor_uint(&b, k->ts - prev);
 		hx_cbor_bytes(&b, k->prefix, k->prefix_len);
 		hx_cbor_uint(&b, k->count);
 		hx_cbor_bytes(&b, k->fp, HX_STATE_FP_LEN);
+		hx_cbor_uint(&b, k->sum64);
 		prev = k->ts;
 	}
 	if (!b.err) {
@@ -200,15 +213,15 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 		FAIL(HX_EPROTO, "state file: unsupported fingerprint length");
 	if (key(&r, 6) || hx_cbor_read_head(&r, HX_CBOR_ARRAY, &nb))
 		FAIL(HX_EPROTO, "state file: bad bucket list");
-	/* Each bucket takes at least 13 bytes: bounds the allocation. */
-	if (nb > (uint64_t)(r.end - r.p) / 13 || nb > st->items)
+	/* Each bucket takes at least 14 bytes: bounds the allocation. */
+	if (nb > (uint64_t)(r.end - r.p) / 14 || nb > st->items)
 		FAIL(HX_EPROTO, "state file: more buckets than it can hold");
 	if (nb && !(st->b = calloc((size_t)nb, sizeof *st->b)))
 		FAIL(HX_ENOMEM, "out of memory");
 	for (uint64_t i = 0; i < nb; i++) {
 		hx_state_bucket *b = &st->b[i];
 		uint64_t delta;
-		if (hx_cbor_read_head(&r, HX_CBOR_ARRAY, &v) || v != 4 ||
+		if (hx_cbor_read_head(&r, HX_CBOR_ARRAY, &v) || v != 5 ||
 		    hx_cbor_read_uint(&r, &delta) ||
 		    hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n > HX_ID_LEN ||
 		    hx_cbor_read_uint(&r, &b->count))
@@ -218,6 +231,8 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 		if (hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n != HX_STATE_FP_LEN)
 			FAIL(HX_EPROTO, "state file: malformed bucket");
 		memcpy(b->fp, p, n);
+		if (hx_cbor_read_uint(&r, &b->sum64))
+			FAIL(HX_EPROTO, "state file: malformed bucket");
 		if (b->count == 0 || b->count > st->items - total)
 			FAIL(HX_EPROTO, "state file: bucket counts do not add up");
 		total += b->count;
@@ -247,6 +262,52 @@ fail:
 	return rc ? rc : HX_EPROTO;
 }
 
+/* 1 when our bucket items[0..n) (sum over all of them) without the items
+ * at skip[0..k) has the office's count and fingerprint. */
+static int explains(const hx_state_bucket *b, const hx_ne_item *items, const uint8_t sum[32],
+		    const size_t *skip, size_t k)
+{
+	uint8_t rest[32], fp[HX_STATE_FP_LEN];
+	memcpy(rest, sum, 32);
+	for (size_t i = 0; i < k; i++)
+		hx_ne_acc_sub(rest, items[skip[i]].id);
+	hx_state_fp(rest, b->count, fp);
+	return !memcmp(fp, b->fp, HX_STATE_FP_LEN);
+}
+
+/* Marks in send[0..n) what the office lacks of our bucket items[0..n),
+ * which differs from b; returns how many sent items it may hold. */
+static uint64_t differing(const hx_state_bucket *b, const hx_ne_item *items, size_t n,
+			  const uint8_t sum[32], uint8_t *send)
+{
+	/* One or two missing: the difference of the sums' low 64 bits is
+	 * their low 64 bits; the fingerprint confirms. */
+	uint64_t diff = low64(sum) - b->sum64;
+	size_t pick[2];
+	if (n == b->count + 1) {
+		for (size_t j = 0; j < n; j++) {
+			pick[0] = j;
+			if (low64(items[j].id) == diff && explains(b, items, sum, pick, 1)) {
+				send[j] = 1;
+				return 0;
+			}
+		}
+	} else if (n == b->count + 2 && n <= PAIRS_MAX) {
+		for (size_t j = 0; j < n; j++)
+			for (size_t l = j + 1; l < n; l++) {
+				pick[0] = j;
+				pick[1] = l;
+				if (low64(items[j].id) + low64(items[l].id) == diff &&
+				    explains(b, items, sum, pick, 2)) {
+					send[j] = send[l] = 1;
+					return 0;
+				}
+			}
+	}
+	memset(send, 1, n);
+	return n < b->count ? n : b->count;
+}
+
 int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n,
 		    uint8_t *send, uint64_t *excess_max)
 {
@@ -274,8 +335,7 @@ int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n,
 		hx_state_fp(sum, count, fp);
 		if (count == st->b[k].count && !memcmp(fp, st->b[k].fp, HX_STATE_FP_LEN))
 			continue;
-		memset(send + first, 1, count);
-		excess += count < st->b[k].count ? count : st->b[k].count;
+		excess += differing(&st->b[k], items + first, (size_t)count, sum, send + first);
 	}
 	if (excess_max)
 		*excess_max = excess;

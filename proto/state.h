@@ -6,12 +6,14 @@
  * The store's (timestamp, id) items, in order, are cut into buckets of about
  * bucket_size items; the file holds each bucket's lower bound (as in
  * Negentropy: a timestamp and the shortest id prefix that separates it from
- * the item before), its item count and a fingerprint of its ids. The
- * exporter groups its own items by the same bounds and sends every bucket
- * whose count or fingerprint differs. Errors only ever add entries (an
- * excess of at most bucket_size per differing bucket), never drop one,
- * except for a 2^-64 fingerprint collision. Pure encoding, no I/O; bytes
- * in state.c and docs/FORMAT.md §5.
+ * the item before), its item count, a fingerprint of its ids and the low 64
+ * bits of their sum. The exporter groups its own items by the same bounds.
+ * Where a bucket differs only because the office lacks one or two of the
+ * exporter's items, the sum difference names them (checked against the
+ * fingerprint) and only they are sent; any other differing bucket is sent
+ * whole. Errors only ever add entries (at most bucket_size per differing
+ * bucket), never drop one, except for a 2^-64 fingerprint collision. Pure
+ * encoding, no I/O; bytes in state.c and docs/FORMAT.md §5.
  */
 #ifndef HX_STATE_H
 #define HX_STATE_H
@@ -32,6 +34,7 @@ typedef struct hx_state_bucket {
 	uint8_t prefix_len;
 	uint64_t count;           /* items in the bucket, >= 1 */
 	uint8_t fp[HX_STATE_FP_LEN];
+	uint64_t sum64;           /* low 64 bits of the ids' sum (little-endian) */
 } hx_state_bucket;
 
 /* Bucket i holds the items x with bound(i) <= x < bound(i+1); bucket 0's
@@ -71,11 +74,12 @@ void hx_state_clear(hx_state *st); /* NULL-safe */
 
 /*
  * The exporter's side: items are its own (strictly increasing, else
- * HX_EINVAL). Sets send[i] to 1 for each item in a bucket whose count or
- * fingerprint differs from st's (every item when st has no bucket), else 0.
- * *excess_max (may be NULL) gets an upper bound of how many sent items the
- * office may already hold: the sum over differing buckets of
- * min(our count, its count).
+ * HX_EINVAL). Sets send[i] to 1 for each item the office may lack (every
+ * item when st has no bucket), else 0: in a bucket whose count or
+ * fingerprint differs from st's, the one or two items that explain the
+ * difference, else all of them. *excess_max (may be NULL) gets an upper
+ * bound of how many sent items the office may already hold: the sum over
+ * buckets sent whole of min(our count, its count).
  */
 int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n,
 		    uint8_t *send, uint64_t *excess_max) HX_WUR;

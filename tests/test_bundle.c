@@ -5,9 +5,18 @@
  * promise that an office is never sent less than it lacks (random sets
  * against a brute-force model).
  *
- * With arguments it is also a helper for the shell tests:
- *   test_bundle --add-member STOREDIR KEYHEX   puts a member row (opaque
- *   bytes) into a store, for as long as `hansa member add` does not exist.
+ * With arguments it is also a helper for the shell tests (tests/bundle.t.sh etc.):
+ *   --add-member STOREDIR KEYHEX  puts a member row (opaque bytes) into a
+ *                                 store, when `hansa member add` is missing
+ *   --ids FILE                    prints "index offset length id path" for
+ *                                 each intact record of a bundle
+ *   --drop IN OUT COUNT           rewrites IN without COUNT records spread
+ *                                 evenly over it (an office that lacks them)
+ *   --forge IN OUT K              rewrites IN with record K's signature
+ *                                 changed and its record checks recomputed
+ *   --future OUT                  a bundle by a new key of one entry dated
+ *                                 now and one an hour ahead; prints the key
+ * Rewritten bundles are signed by a throwaway key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +315,7 @@ static void test_state(void)
 				    back.b[i].prefix_len != st.b[i].prefix_len ||
 				    memcmp(back.b[i].prefix, st.b[i].prefix, HX_ID_LEN) ||
 				    back.b[i].count != st.b[i].count ||
+				    back.b[i].sum64 != st.b[i].sum64 ||
 				    memcmp(back.b[i].fp, st.b[i].fp, HX_STATE_FP_LEN);
 		CHECK_RC(hx_state_select(&back, all, n, send, &excess), HX_OK);
 		size_t nsent = 0, extra = 0;
@@ -339,6 +349,30 @@ static void test_state(void)
 	printf("state: %llu sent for %llu missing over 200 random trials\n",
 	       (unsigned long long)sent_total, (unsigned long long)missing_total);
 
+	/* One or two missing per bucket: exactly those are sent. */
+	{
+		size_t n = 1000, no = 0;
+		hx_ne_item *all = malloc(n * sizeof *all), *office = malloc(n * sizeof *office);
+		uint8_t *send = malloc(n);
+		uint64_t excess;
+		hx_state st;
+		random_items(all, n, 0);
+		for (size_t i = 0; i < n; i++)
+			if (i % 20 != 7 && i % 150 != 3)
+				office[no++] = all[i];
+		CHECK_RC(hx_state_build(&st, office, no, 16), HX_OK);
+		CHECK_RC(hx_state_select(&st, all, n, send, &excess), HX_OK);
+		size_t wrong = 0;
+		for (size_t i = 0; i < n; i++)
+			wrong += send[i] != (i % 20 == 7 || i % 150 == 3);
+		CHECK(wrong == 0);
+		CHECK(excess == 0);
+		hx_state_clear(&st);
+		free(all);
+		free(office);
+		free(send);
+	}
+
 	/* an empty office gets everything; unsorted input is refused */
 	hx_ne_item v[3];
 	uint8_t send[3];
@@ -367,12 +401,154 @@ static int add_member(const char *dir, const char *hex)
 	return rc != HX_OK;
 }
 
+static int slurp(const char *name, struct blob *b)
+{
+	FILE *f = fopen(name, "rb");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	rewind(f);
+	b->p = malloc(n > 0 ? (size_t)n : 1);
+	b->n = fread(b->p, 1, (size_t)n, f);
+	fclose(f);
+	return b->n == (size_t)n ? 0 : -1;
+}
+
+/* Writes a bundle of the given records, signed by a throwaway key. */
+static int spill(const char *name, struct blob *recs, size_t n)
+{
+	uint8_t tpk[HX_KEY_LEN], tsk[HX_SECRET_LEN], head[HX_BUNDLE_REC_HEAD];
+	uint8_t man[HX_BUNDLE_HEADER_LEN] = { 0 };
+	hx_bundle_writer *w;
+	hx_bundle_manifest m = { .created = hx_now_us() };
+	FILE *f = fopen(name, "wb");
+	if (!f || hx_bundle_writer_new(&w))
+		return 1;
+	crypto_sign_keypair(tpk, tsk);
+	fwrite(man, 1, sizeof man, f);
+	for (size_t i = 0; i < n; i++) {
+		if (hx_bundle_writer_record(w, recs[i].p, recs[i].n, head))
+			return 1;
+		fwrite(head, 1, sizeof head, f);
+		fwrite(recs[i].p, 1, recs[i].n, f);
+	}
+	if (hx_bundle_writer_finish(w, &m, tsk, man))
+		return 1;
+	hx_bundle_writer_free(&w);
+	sodium_memzero(tsk, sizeof tsk);
+	fseek(f, 0, SEEK_SET);
+	fwrite(man, 1, sizeof man, f);
+	return fclose(f) != 0;
+}
+
+/* The intact records of a bundle file (borrowing from *file). */
+static int records(const char *name, struct blob *file, struct blob **recs, size_t *n,
+		   size_t **offsets)
+{
+	hx_bundle_reader *r;
+	hx_bundle_manifest m;
+	hx_bundle_rec rec;
+	size_t cap = 64;
+	if (slurp(name, file) || hx_bundle_reader_new(&r, file->p, file->n, &m))
+		return -1;
+	*recs = malloc(cap * sizeof **recs);
+	*offsets = malloc(cap * sizeof **offsets);
+	*n = 0;
+	while (!hx_bundle_next(r, &rec) && rec.event != HX_BUNDLE_END) {
+		if (rec.event != HX_BUNDLE_ENTRY)
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			*recs = realloc(*recs, cap * sizeof **recs);
+			*offsets = realloc(*offsets, cap * sizeof **offsets);
+		}
+		(*recs)[*n] = (struct blob){ (uint8_t *)rec.entry, rec.len };
+		(*offsets)[(*n)++] = rec.offset;
+	}
+	hx_bundle_reader_free(&r);
+	return 0;
+}
+
+static int helper(int argc, char **argv)
+{
+	struct blob file, *recs;
+	size_t n, *off;
+	char hex[2 * HX_ID_LEN + 1];
+
+	if (argc == 4 && !strcmp(argv[1], "--add-member"))
+		return add_member(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "--future")) {
+		struct blob b[2];
+		crypto_sign_keypair(pk, sk);
+		for (int i = 0; i < 2; i++) {
+			hx_entry e = { .path = i ? "notes/later" : "notes/now", .kind = "note",
+				       .title = i ? "From the future" : "From now", .body = "",
+				       .lang = "en" };
+			e.timestamp = hx_now_us() + (i ? 3600ull * 1000000u : 0);
+			if (hx_entry_sign(&e, sk, &b[i].p, &b[i].n))
+				return 1;
+		}
+		printf("%s\n", hx_hex(hex, pk, HX_KEY_LEN));
+		int rc = spill(argv[2], b, 2);
+		free(b[0].p);
+		free(b[1].p);
+		return rc;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--ids")) {
+		if (records(argv[2], &file, &recs, &n, &off))
+			return 1;
+		for (size_t i = 0; i < n; i++) {
+			hx_entry e;
+			if (hx_entry_decode(&e, recs[i].p, recs[i].n))
+				return 1;
+			printf("%zu %zu %zu %s %s\n", i, off[i], recs[i].n,
+			       hx_hex(hex, e.id, HX_ID_LEN), e.path);
+			hx_entry_clear(&e);
+		}
+		free(recs);
+		free(off);
+		free(file.p);
+		return 0;
+	}
+	if (argc == 5 && (!strcmp(argv[1], "--drop") || !strcmp(argv[1], "--forge"))) {
+		size_t k = (size_t)strtoul(argv[4], NULL, 10), kept = 0;
+		if (records(argv[2], &file, &recs, &n, &off) || (!strcmp(argv[1], "--forge") && k >= n))
+			return 1;
+		if (argv[1][2] == 'f') {
+			/* a different, still canonical, signature */
+			uint8_t *copy = malloc(recs[k].n);
+			memcpy(copy, recs[k].p, recs[k].n);
+			copy[recs[k].n - 1] ^= 1;
+			recs[k].p = copy;
+			int rc = spill(argv[3], recs, n);
+			free(copy);
+			free(recs);
+			free(off);
+			free(file.p);
+			return rc;
+		}
+		/* drop record i when (i+1)k/n passes an integer: exactly k
+		 * records, evenly spaced */
+		for (size_t i = 0; i < n; i++)
+			if (k > n || ((i + 1) * k) / n == (i * k) / n)
+				recs[kept++] = recs[i];
+		int rc = spill(argv[3], recs, kept);
+		free(recs);
+		free(off);
+		free(file.p);
+		return rc;
+	}
+	fprintf(stderr, "test_bundle: unknown helper arguments\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
 		return 1;
-	if (argc == 4 && !strcmp(argv[1], "--add-member"))
-		return add_member(argv[2], argv[3]);
+	if (argc > 1)
+		return helper(argc, argv);
 	crypto_sign_keypair(pk, sk);
 	struct blob ents[NENT];
 	for (int i = 0; i < NENT; i++)

@@ -1,0 +1,955 @@
+/*
+ * export-html.c: `hansa export --html DIR`: the library as a self-contained
+ * static web site that works opened from the file system: index.html
+ * (search, and the documents grouped by kind, partner and tag), one page per
+ * current document (Markdown rendered by cmark in its safe mode, so raw HTML
+ * in a body is dropped and javascript: links are emptied; every other text
+ * is HTML-escaped), a page per group, and client-side search over an index
+ * generated here and embedded as a script file (search-index.js), since a
+ * page opened from file:// may not fetch JSON. No external resources; a
+ * Content-Security-Policy allows only the site's own scripts and styles.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <cmark.h>
+#include <cjson/cJSON.h>
+#include "cli/offline.h"
+#include "cli/profile.h"
+#include "proto/member.h"
+#include "store/tokenize.h"
+
+#define INLINE_MAX 50     /* documents listed inside a group on the index */
+#define TAGS_ON_INDEX 100 /* most used tags shown on the index */
+#define MARKER ".hansa-site"
+
+/* ---- a string -> list of document numbers map ----------------------------- */
+
+struct slot {
+	char *key;
+	uint32_t *v;
+	uint32_t n, cap;
+	uint32_t id; /* order of first insertion */
+};
+
+struct strmap {
+	struct slot *t;
+	size_t cap, n;
+};
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The slot of key, created when missing; NULL on allocation failure. */
+static struct slot *map_get(struct strmap *m, const char *key)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		struct slot *t = calloc(cap, sizeof *t);
+		if (!t)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->t[i].key)
+				continue;
+			size_t j = hash(m->t[i].key) & (cap - 1);
+			while (t[j].key)
+				j = (j + 1) & (cap - 1);
+			t[j] = m->t[i];
+		}
+		free(m->t);
+		m->t = t;
+		m->cap = cap;
+	}
+	size_t j = hash(key) & (m->cap - 1);
+	while (m->t[j].key) {
+		if (!strcmp(m->t[j].key, key))
+			return &m->t[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	if (!(m->t[j].key = strdup(key)))
+		return NULL;
+	m->t[j].id = (uint32_t)m->n++;
+	return &m->t[j];
+}
+
+/* Appends doc to the slot's list unless it is already its last element. */
+static int slot_add(struct slot *s, uint32_t doc)
+{
+	if (s->n && s->v[s->n - 1] == doc)
+		return 0;
+	if (s->n == s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 4;
+		uint32_t *v = realloc(s->v, cap * sizeof *v);
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = doc;
+	return 0;
+}
+
+static void map_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		free(m->t[i].key);
+		free(m->t[i].v);
+	}
+	free(m->t);
+	memset(m, 0, sizeof *m);
+}
+
+/* The used slots in an array (borrowed from m). */
+static struct slot **map_slots(struct strmap *m)
+{
+	struct slot **v = malloc((m->n ? m->n : 1) * sizeof *v);
+	size_t k = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->t[i].key)
+			v[k++] = &m->t[i];
+	return v;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp((*(struct slot *const *)a)->key, (*(struct slot *const *)b)->key);
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* ---- the site's data ------------------------------------------------------ */
+
+struct doc {
+	char *url;   /* relative to DIR, e.g. doc/practices/x.html */
+	char *title;
+	char *kind;
+	uint32_t partner;
+};
+
+struct partner {
+	uint8_t key[HX_KEY_LEN];
+	char *name, *town, *region, *country;
+	char page[64]; /* partner/HEX16.html */
+};
+
+struct site {
+	const char *dir;
+	hx_store *s;
+	struct doc *docs;
+	size_t ndocs, capdocs;
+	struct partner *partners;
+	size_t npartners;
+	struct strmap kinds, tags, terms, authors;
+	cJSON *profile; /* this node's profile, for its own name and town */
+	uint8_t own[HX_KEY_LEN];
+	uint64_t failed;
+	struct hx_progress prog;
+};
+
+/* ---- HTML output ---------------------------------------------------------- */
+
+static void esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+/* "../" once per folder level of rel (a path relative to DIR). */
+static void up(FILE *f, const char *rel)
+{
+	for (; *rel; rel++)
+		if (*rel == '/')
+			fputs("../", f);
+}
+
+static void head(FILE *f, const char *rel, const char *title, const char *lang)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"", f);
+	esc(f, lang ? lang : "en");
+	fputs("\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	      "script-src 'self'; style-src 'self'; img-src 'self' data:; "
+	      "form-action 'self'; base-uri 'none'\">\n<title>", f);
+	esc(f, title);
+	fputs("</title>\n<link rel=\"stylesheet\" href=\"", f);
+	up(f, rel);
+	fputs("hansa.css\">\n</head>\n<body>\n<header><a href=\"", f);
+	up(f, rel);
+	fputs("index.html\">Library</a></header>\n<main>\n", f);
+}
+
+static void foot(FILE *f)
+{
+	fputs("</main>\n<footer>Exported from a hansa node. Every document is signed by the "
+	      "partner that wrote it.</footer>\n</body>\n</html>\n", f);
+}
+
+/* A link to document d from a page at rel. */
+static void doc_link(FILE *f, struct site *x, const char *rel, uint32_t d)
+{
+	const struct doc *doc = &x->docs[d];
+	fputs("<li><a href=\"", f);
+	up(f, rel);
+	esc(f, doc->url);
+	fputs("\">", f);
+	esc(f, doc->title[0] ? doc->title : "(untitled)");
+	fputs("</a> <span class=\"meta\">", f);
+	esc(f, doc->kind);
+	fputs(" · ", f);
+	esc(f, x->partners[doc->partner].name);
+	fputs("</span></li>\n", f);
+}
+
+static void partner_place(FILE *f, const struct partner *p)
+{
+	const char *parts[3] = { p->town, p->region, p->country };
+	int any = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!parts[i] || !parts[i][0])
+			continue;
+		fputs(any ? ", " : "", f);
+		esc(f, parts[i]);
+		any = 1;
+	}
+	if (!any)
+		fputs("place not known", f);
+}
+
+/* Opens DIR/rel for writing (creating folders). Prints and returns NULL on
+ * failure. */
+static FILE *open_page(struct site *x, struct hx_outfile *o, const char *rel)
+{
+	char full[4096];
+	if (snprintf(full, sizeof full, "%s/%s", x->dir, rel) >= (int)sizeof full) {
+		hx_fail("%s/%s: name too long", x->dir, rel);
+		return NULL;
+	}
+	char *slash = strrchr(full, '/');
+	*slash = 0;
+	int rc = hx_mkdirs(full);
+	*slash = '/';
+	if (rc) {
+		hx_fail("%s: %s", full, strerror(errno));
+		return NULL;
+	}
+	if (hx_outfile_open(o, full))
+		return NULL;
+	o->nosync = 1;
+	return o->f;
+}
+
+static int close_page(struct site *x, struct hx_outfile *o)
+{
+	if (hx_outfile_commit(o)) {
+		x->failed++;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- partners ------------------------------------------------------------- */
+
+static char *dupe(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static const char *profile_str(const cJSON *p, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The partner number of author, adding it (with what the member records or
+ * this node's profile say about it) on first sight. */
+static int partner_of(struct site *x, const uint8_t *author, uint32_t *out)
+{
+	char hex[2 * HX_KEY_LEN + 1];
+	struct slot *sl = map_get(&x->authors, hx_hex(hex, author, HX_KEY_LEN));
+	if (!sl)
+		return HX_ENOMEM;
+	if (sl->n) {
+		*out = sl->v[0];
+		return HX_OK;
+	}
+	struct partner *ps = realloc(x->partners, (x->npartners + 1) * sizeof *ps);
+	if (!ps)
+		return HX_ENOMEM;
+	x->partners = ps;
+	struct partner *p = &ps[x->npartners];
+	memset(p, 0, sizeof *p);
+	memcpy(p->key, author, HX_KEY_LEN);
+	snprintf(p->page, sizeof p->page, "partner/%.16s.html", hex);
+	uint8_t *rec = NULL;
+	size_t len;
+	if (!memcmp(author, x->own, HX_KEY_LEN) && x->profile) {
+		p->name = dupe(profile_str(x->profile, "name"));
+		p->town = dupe(profile_str(x->profile, "town"));
+		p->region = dupe(profile_str(x->profile, "region"));
+		p->country = dupe(profile_str(x->profile, "country"));
+	} else if (!hx_store_member_get(x->s, author, &rec, &len)) {
+		hx_member m;
+		if (!hx_member_decode(&m, rec, len)) {
+			p->name = dupe(hx_member_field(&m, "name"));
+			p->town = dupe(hx_member_field(&m, "town"));
+			p->region = dupe(hx_member_field(&m, "region"));
+			p->country = dupe(hx_member_field(&m, "country"));
+			hx_member_clear(&m);
+		}
+	}
+	free(rec);
+	if (!p->name || !p->name[0]) {
+		free(p->name);
+		char shortname[32];
+		snprintf(shortname, sizeof shortname, "partner %.8s", hex);
+		p->name = strdup(shortname);
+	}
+	if (!p->town)
+		p->town = dupe(NULL);
+	if (!p->region)
+		p->region = dupe(NULL);
+	if (!p->country)
+		p->country = dupe(NULL);
+	if (!p->name || !p->town || !p->region || !p->country)
+		return HX_ENOMEM;
+	*out = (uint32_t)x->npartners++;
+	return slot_add(sl, *out) ? HX_ENOMEM : HX_OK;
+}
+
+/* ---- one document --------------------------------------------------------- */
+
+static int add_terms(struct site *x, const char *text, uint32_t d)
+{
+	hx_tokenizer t;
+	hx_token tok;
+	hx_tok_init(&t, text, strlen(text));
+	while (hx_tok_next(&t, &tok)) {
+		struct slot *sl = map_get(&x->terms, tok.word);
+		if (!sl || slot_add(sl, d))
+			return HX_ENOMEM;
+	}
+	return HX_OK;
+}
+
+static int is_web_link(const char *v)
+{
+	return !strncmp(v, "https://", 8) || !strncmp(v, "http://", 7);
+}
+
+static void write_doc_page(struct site *x, FILE *f, const hx_entry *e, const struct doc *doc,
+			   const struct partner *p)
+{
+	char when[32], hex[2 * HX_ID_LEN + 1];
+	const char *rel = doc->url;
+
+	head(f, rel, e->title[0] ? e->title : "(untitled)", e->lang);
+	fputs("<article>\n<h1>", f);
+	esc(f, e->title[0] ? e->title : "(untitled)");
+	fputs("</h1>\n<p class=\"meta\"><a href=\"", f);
+	up(f, rel);
+	fputs("kind/", f);
+	esc(f, e->kind);
+	fputs(".html\">", f);
+	esc(f, e->kind);
+	fputs("</a> · by <a href=\"", f);
+	up(f, rel);
+	esc(f, p->page);
+	fputs("\">", f);
+	esc(f, p->name);
+	fputs("</a> (", f);
+	partner_place(f, p);
+	fputs(") · ", f);
+	esc(f, hx_time_text(when, sizeof when, e->timestamp));
+	fputs(" · language ", f);
+	esc(f, e->lang);
+	fputs("</p>\n", f);
+	if (e->ntags) {
+		fputs("<ul class=\"tags\">", f);
+		for (size_t i = 0; i < e->ntags; i++) {
+			struct slot *sl = map_get(&x->tags, e->tags[i]);
+			fputs("<li><a href=\"", f);
+			up(f, rel);
+			fprintf(f, "tag/t%u.html\">", sl ? sl->id : 0);
+			esc(f, e->tags[i]);
+			fputs("</a></li>", f);
+		}
+		fputs("</ul>\n", f);
+	}
+	char *html = cmark_markdown_to_html(e->body, strlen(e->body),
+					    CMARK_OPT_DEFAULT | CMARK_OPT_SAFE);
+	fputs("<div class=\"body\">\n", f);
+	if (html)
+		fputs(html, f);
+	free(html);
+	fputs("</div>\n", f);
+	if (e->nmeta) {
+		fputs("<table class=\"metadata\">\n", f);
+		for (size_t i = 0; i < e->nmeta; i++) {
+			fputs("<tr><th>", f);
+			esc(f, e->meta[i].key);
+			fputs("</th><td>", f);
+			if (is_web_link(e->meta[i].value)) {
+				fputs("<a href=\"", f);
+				esc(f, e->meta[i].value);
+				fputs("\" rel=\"nofollow noopener\">", f);
+				esc(f, e->meta[i].value);
+				fputs("</a>", f);
+			} else {
+				esc(f, e->meta[i].value);
+			}
+			fputs("</td></tr>\n", f);
+		}
+		fputs("</table>\n", f);
+	}
+	fputs("<p class=\"sig\">Path <code>", f);
+	esc(f, e->path);
+	fputs("</code> · entry <code>", f);
+	fputs(hx_hex(hex, e->id, HX_ID_LEN), f);
+	fputs("</code> · signed by <code>", f);
+	fputs(hx_hex(hex, e->author, HX_KEY_LEN), f);
+	fputs("</code></p>\n</article>\n", f);
+	foot(f);
+}
+
+static int one_doc(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
+{
+	struct site *x = arg;
+	uint8_t authors[2][HX_KEY_LEN];
+	size_t nauth;
+	char rel[HX_PATH_MAX + 48];
+	int rc;
+	(void)raw; (void)len;
+
+	if (x->ndocs == UINT32_MAX)
+		return HX_ELIMIT;
+	if ((rc = hx_store_path_authors(x->s, e->path, authors, 2, &nauth)))
+		return rc;
+	memcpy(rel, "doc/", 4);
+	if (hx_doc_file(rel + 4, sizeof rel - 4, e, nauth > 1, "html"))
+		return HX_ELIMIT;
+	if (x->ndocs == x->capdocs) {
+		size_t cap = x->capdocs ? x->capdocs * 2 : 256;
+		struct doc *v = realloc(x->docs, cap * sizeof *v);
+		if (!v)
+			return HX_ENOMEM;
+		x->docs = v;
+		x->capdocs = cap;
+	}
+	uint32_t d = (uint32_t)x->ndocs, p;
+	struct doc *doc = &x->docs[d];
+	memset(doc, 0, sizeof *doc);
+	doc->url = strdup(rel);
+	doc->title = strdup(e->title);
+	doc->kind = strdup(e->kind);
+	x->ndocs++;
+	if (!doc->url || !doc->title || !doc->kind || (rc = partner_of(x, e->author, &p)))
+		return HX_ENOMEM;
+	doc->partner = p;
+	struct slot *k = map_get(&x->kinds, e->kind);
+	if (!k || slot_add(k, d))
+		return HX_ENOMEM;
+	for (size_t i = 0; i < e->ntags; i++) {
+		struct slot *t = map_get(&x->tags, e->tags[i]);
+		if (!t || slot_add(t, d))
+			return HX_ENOMEM;
+	}
+	if ((rc = add_terms(x, e->title, d)) || (rc = add_terms(x, e->body, d)))
+		return rc;
+	for (size_t i = 0; i < e->ntags; i++)
+		if ((rc = add_terms(x, e->tags[i], d)))
+			return rc;
+	for (size_t i = 0; i < e->nmeta; i++)
+		if ((rc = add_terms(x, e->meta[i].value, d)))
+			return rc;
+	if ((rc = add_terms(x, x->partners[p].name, d)) ||
+	    (rc = add_terms(x, x->partners[p].town, d)))
+		return rc;
+
+	struct hx_outfile o;
+	FILE *f = open_page(x, &o, rel);
+	if (!f) {
+		x->failed++;
+		return 0;
+	}
+	write_doc_page(x, f, e, doc, &x->partners[p]);
+	close_page(x, &o);
+	hx_progress_update(&x->prog, x->ndocs);
+	return 0;
+}
+
+/* ---- group pages and the index -------------------------------------------- */
+
+static struct site *sort_site; /* qsort has no context argument */
+
+static int by_title(const void *a, const void *b)
+{
+	const struct doc *x = &sort_site->docs[*(const uint32_t *)a];
+	const struct doc *y = &sort_site->docs[*(const uint32_t *)b];
+	int c = strcmp(x->title, y->title);
+	return c ? c : strcmp(x->url, y->url);
+}
+
+static void sort_docs(struct site *x, struct slot *s)
+{
+	sort_site = x;
+	qsort(s->v, s->n, sizeof *s->v, by_title);
+}
+
+/* A page listing the documents of one group. */
+static void group_page(struct site *x, const char *rel, const char *what, const char *name,
+		       const struct partner *p, struct slot *s)
+{
+	struct hx_outfile o;
+	char title[600];
+	FILE *f = open_page(x, &o, rel);
+	if (!f) {
+		x->failed++;
+		return;
+	}
+	snprintf(title, sizeof title, "%s: %s", what, name);
+	head(f, rel, title, "en");
+	fputs("<h1>", f);
+	esc(f, what);
+	fputs(": ", f);
+	esc(f, name);
+	fputs("</h1>\n", f);
+	if (p) {
+		fputs("<p class=\"meta\">", f);
+		partner_place(f, p);
+		fputs(" · key <code>", f);
+		char hex[2 * HX_KEY_LEN + 1];
+		fputs(hx_hex(hex, p->key, HX_KEY_LEN), f);
+		fputs("</code></p>\n", f);
+	}
+	fprintf(f, "<p>%u document%s</p>\n<ul class=\"docs\">\n", s->n, s->n == 1 ? "" : "s");
+	for (uint32_t i = 0; i < s->n; i++)
+		doc_link(f, x, rel, s->v[i]);
+	fputs("</ul>\n", f);
+	foot(f);
+	close_page(x, &o);
+}
+
+/* One <details> group on the index. */
+static void index_group(FILE *f, struct site *x, const char *label, const char *extra,
+			const char *page, struct slot *s, uint32_t inline_max)
+{
+	fputs("<details><summary>", f);
+	esc(f, label);
+	if (extra) {
+		fputs(" <span class=\"meta\">", f);
+		fputs(extra, f); /* already HTML */
+		fputs("</span>", f);
+	}
+	fprintf(f, " <span class=\"count\">(%u)</span></summary>\n<ul class=\"docs\">\n", s->n);
+	for (uint32_t i = 0; i < s->n && i < inline_max; i++)
+		doc_link(f, x, "index.html", s->v[i]);
+	fputs("</ul>\n<p><a href=\"", f);
+	esc(f, page);
+	fprintf(f, "\">all %u →</a></p></details>\n", s->n);
+}
+
+static char *place_html(const struct partner *p)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+	if (!m)
+		return NULL;
+	fputs("— ", m);
+	partner_place(m, p);
+	fclose(m);
+	return buf;
+}
+
+static int write_groups_and_index(struct site *x)
+{
+	struct slot **kinds = map_slots(&x->kinds), **tags = map_slots(&x->tags);
+	struct slot **parts = map_slots(&x->authors);
+	int rc = HX_ENOMEM;
+	char rel[128];
+
+	if (!kinds || !tags || !parts)
+		goto out;
+	qsort(kinds, x->kinds.n, sizeof *kinds, by_key);
+	qsort(tags, x->tags.n, sizeof *tags, by_count);
+	/* partners by name */
+	for (size_t i = 0; i < x->kinds.n; i++) {
+		sort_docs(x, kinds[i]);
+		snprintf(rel, sizeof rel, "kind/%s.html", kinds[i]->key);
+		group_page(x, rel, "Kind", kinds[i]->key, NULL, kinds[i]);
+	}
+	for (size_t i = 0; i < x->tags.n; i++) {
+		sort_docs(x, tags[i]);
+		snprintf(rel, sizeof rel, "tag/t%u.html", tags[i]->id);
+		group_page(x, rel, "Tag", tags[i]->key, NULL, tags[i]);
+	}
+	/* The partner slots hold the partner number; their documents are
+	 * gathered here. */
+	struct slot *pdocs = calloc(x->npartners ? x->npartners : 1, sizeof *pdocs);
+	if (!pdocs)
+		goto out;
+	for (uint32_t d = 0; d < x->ndocs; d++)
+		if (slot_add(&pdocs[x->docs[d].partner], d))
+			goto outp;
+	for (size_t i = 0; i < x->npartners; i++) {
+		sort_docs(x, &pdocs[i]);
+		group_page(x, x->partners[i].page, "Partner", x->partners[i].name,
+			   &x->partners[i], &pdocs[i]);
+	}
+
+	struct hx_outfile o;
+	FILE *f = open_page(x, &o, "index.html");
+	if (!f) {
+		x->failed++;
+		rc = HX_OK;
+		goto outp;
+	}
+	head(f, "index.html", "Library", "en");
+	fprintf(f, "<h1>Library</h1>\n<p>%zu documents from %zu partner%s.</p>\n",
+		x->ndocs, x->npartners, x->npartners == 1 ? "" : "s");
+	fputs("<form id=\"search\" action=\"index.html\" method=\"get\" role=\"search\">\n"
+	      "<input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search the library\" "
+	      "aria-label=\"Search the library\">\n<button type=\"submit\">Search</button>\n</form>\n"
+	      "<p id=\"count\" class=\"meta\"></p>\n<ol id=\"results\"></ol>\n", f);
+	fputs("<section id=\"by-kind\"><h2>By kind</h2>\n", f);
+	for (size_t i = 0; i < x->kinds.n; i++) {
+		snprintf(rel, sizeof rel, "kind/%s.html", kinds[i]->key);
+		index_group(f, x, kinds[i]->key, NULL, rel, kinds[i], INLINE_MAX);
+	}
+	fputs("</section>\n<section id=\"by-partner\"><h2>By partner</h2>\n", f);
+	for (size_t i = 0; i < x->npartners; i++) {
+		char *place = place_html(&x->partners[i]);
+		index_group(f, x, x->partners[i].name, place, x->partners[i].page, &pdocs[i],
+			    INLINE_MAX);
+		free(place);
+	}
+	fputs("</section>\n<section id=\"by-tag\"><h2>By tag</h2>\n", f);
+	for (size_t i = 0; i < x->tags.n && i < TAGS_ON_INDEX; i++) {
+		snprintf(rel, sizeof rel, "tag/t%u.html", tags[i]->id);
+		index_group(f, x, tags[i]->key, NULL, rel, tags[i], 20);
+	}
+	if (x->tags.n > TAGS_ON_INDEX) {
+		fprintf(f, "<details><summary>all %zu tags</summary>\n<ul class=\"tagcloud\">\n",
+			x->tags.n);
+		qsort(tags, x->tags.n, sizeof *tags, by_key);
+		for (size_t i = 0; i < x->tags.n; i++) {
+			fprintf(f, "<li><a href=\"tag/t%u.html\">", tags[i]->id);
+			esc(f, tags[i]->key);
+			fprintf(f, "</a> (%u)</li>\n", tags[i]->n);
+		}
+		fputs("</ul></details>\n", f);
+	}
+	fputs("</section>\n<script src=\"search-index.js\"></script>\n"
+	      "<script src=\"search.js\"></script>\n", f);
+	foot(f);
+	close_page(x, &o);
+	rc = HX_OK;
+outp:
+	for (size_t i = 0; i < x->npartners; i++)
+		free(pdocs[i].v);
+	free(pdocs);
+out:
+	free(kinds);
+	free(tags);
+	free(parts);
+	return rc;
+}
+
+/* ---- the search index ----------------------------------------------------- */
+
+/* A JSON string (escaped by cJSON). */
+static void json_str(FILE *f, const char *s)
+{
+	cJSON *v = cJSON_CreateStringReference(s);
+	char *t = v ? cJSON_PrintUnformatted(v) : NULL;
+	fputs(t ? t : "\"\"", f);
+	free(t);
+	cJSON_Delete(v);
+}
+
+/*
+ * search-index.js: window.HX_INDEX = {
+ *   docs:  [[url, title, kind, partner name], ...],
+ *   terms: [folded word, ...] sorted bytewise (= code point order),
+ *   post:  [[delta-coded document numbers], ...] one list per term }
+ */
+static int write_index(struct site *x)
+{
+	struct slot **terms = map_slots(&x->terms);
+	struct hx_outfile o;
+	if (!terms)
+		return HX_ENOMEM;
+	qsort(terms, x->terms.n, sizeof *terms, by_key);
+	FILE *f = open_page(x, &o, "search-index.js");
+	if (!f) {
+		free(terms);
+		x->failed++;
+		return HX_OK;
+	}
+	fputs("/* generated by hansa export --html: the search index */\n"
+	      "window.HX_INDEX = {\"docs\":[", f);
+	for (size_t d = 0; d < x->ndocs; d++) {
+		fputs(d ? ",\n[" : "\n[", f);
+		json_str(f, x->docs[d].url);
+		fputc(',', f);
+		json_str(f, x->docs[d].title);
+		fputc(',', f);
+		json_str(f, x->docs[d].kind);
+		fputc(',', f);
+		json_str(f, x->partners[x->docs[d].partner].name);
+		fputc(']', f);
+	}
+	fputs("],\n\"terms\":[", f);
+	for (size_t i = 0; i < x->terms.n; i++) {
+		fputs(i ? "," : "", f);
+		json_str(f, terms[i]->key);
+	}
+	fputs("],\n\"post\":[", f);
+	for (size_t i = 0; i < x->terms.n; i++) {
+		fputs(i ? ",\n[" : "\n[", f);
+		uint32_t prev = 0;
+		for (uint32_t j = 0; j < terms[i]->n; j++) {
+			fprintf(f, j ? ",%u" : "%u", terms[i]->v[j] - prev);
+			prev = terms[i]->v[j];
+		}
+		fputc(']', f);
+	}
+	fputs("]};\n", f);
+	free(terms);
+	close_page(x, &o);
+	return HX_OK;
+}
+
+/* ---- static files --------------------------------------------------------- */
+
+static const char css[] =
+	"body{font-family:system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:0 1rem;"
+	"line-height:1.5;color:#1d2733}\n"
+	"header{padding:.8rem 0;border-bottom:1px solid #ccd}\nheader a{font-weight:600;"
+	"text-decoration:none}\n"
+	"a{color:#17507a}\n.meta,.count{color:#5a6570;font-size:.92em}\n"
+	"ul.tags{list-style:none;padding:0}\nul.tags li{display:inline-block;margin:0 .4rem .3rem 0;"
+	"padding:0 .5rem;border-radius:.8rem;background:#e8eef4}\n"
+	"table.metadata th{text-align:left;padding-right:1rem;color:#5a6570}\n"
+	".sig{font-size:.8em;color:#5a6570;word-break:break-all}\n"
+	"details{margin:.3rem 0}\nsummary{cursor:pointer}\n"
+	"form#search{display:flex;gap:.5rem;margin:1rem 0}\n#q{flex:1;font-size:1.1rem;padding:.3rem}\n"
+	"ul.tagcloud li{display:inline-block;margin-right:.8rem}\n"
+	"footer{margin:2rem 0;padding-top:.8rem;border-top:1px solid #ccd;font-size:.85em;"
+	"color:#5a6570}\n";
+
+/* The search: folds text like store/tokenize.c (NFKD, lower case, marks
+ * dropped, the letters NFKD leaves alone mapped), words are runs of letters
+ * and digits; each query word matches indexed words it is a prefix of; all
+ * words must match; a word in the title ranks higher. Results are built
+ * with textContent, never as HTML. */
+static const char js[] =
+	"/* search.js: client-side search over search-index.js (generated by hansa) */\n"
+	"(function () {\n"
+	"  'use strict';\n"
+	"  var X = window.HX_INDEX || { docs: [], terms: [], post: [] };\n"
+	"  var SPECIAL = { '\\u0142': 'l', '\\u00f8': 'o', '\\u00e6': 'ae', '\\u0153': 'oe',\n"
+	"    '\\u0111': 'd', '\\u00f0': 'd', '\\u00fe': 'th', '\\u00df': 'ss' };\n"
+	"  function fold(s) {\n"
+	"    return s.normalize('NFKD').toLowerCase().replace(/\\p{M}/gu, '')\n"
+	"      .replace(/[\\u0142\\u00f8\\u00e6\\u0153\\u0111\\u00f0\\u00fe\\u00df]/g,\n"
+	"        function (c) { return SPECIAL[c]; });\n"
+	"  }\n"
+	"  function words(s) { return fold(s).match(/[\\p{L}\\p{N}]+/gu) || []; }\n"
+	"  function lower(t) {\n"
+	"    var lo = 0, hi = X.terms.length;\n"
+	"    while (lo < hi) { var m = (lo + hi) >> 1; if (X.terms[m] < t) lo = m + 1; else hi = m; }\n"
+	"    return lo;\n"
+	"  }\n"
+	"  function search(q) {\n"
+	"    var ws = words(q), score = null;\n"
+	"    if (!ws.length) return [];\n"
+	"    ws.forEach(function (w) {\n"
+	"      var hit = new Map();\n"
+	"      for (var i = lower(w), n = 0; i < X.terms.length && n < 2000 &&\n"
+	"           X.terms[i].lastIndexOf(w, 0) === 0; i++, n++) {\n"
+	"        var exact = X.terms[i] === w ? 2 : 1, p = X.post[i], d = 0;\n"
+	"        for (var j = 0; j < p.length; j++) {\n"
+	"          d += p[j];\n"
+	"          if ((hit.get(d) || 0) < exact) hit.set(d, exact);\n"
+	"        }\n"
+	"      }\n"
+	"      if (score === null) { score = hit; return; }\n"
+	"      var next = new Map();\n"
+	"      score.forEach(function (s, d) { if (hit.has(d)) next.set(d, s + hit.get(d)); });\n"
+	"      score = next;\n"
+	"    });\n"
+	"    var out = [];\n"
+	"    score.forEach(function (s, d) {\n"
+	"      var t = fold(X.docs[d][1]);\n"
+	"      ws.forEach(function (w) { if (t.indexOf(w) >= 0) s += 3; });\n"
+	"      out.push([s, d]);\n"
+	"    });\n"
+	"    out.sort(function (a, b) {\n"
+	"      if (b[0] !== a[0]) return b[0] - a[0];\n"
+	"      return X.docs[a[1]][1] < X.docs[b[1]][1] ? -1 : 1;\n"
+	"    });\n"
+	"    return out;\n"
+	"  }\n"
+	"  function show(q) {\n"
+	"    var list = document.getElementById('results'), info = document.getElementById('count');\n"
+	"    list.textContent = '';\n"
+	"    if (!q.trim()) { info.textContent = ''; return; }\n"
+	"    var r = search(q);\n"
+	"    info.textContent = r.length + (r.length === 1 ? ' document' : ' documents') + ' found' +\n"
+	"      (r.length > 100 ? ', the first 100 shown' : '');\n"
+	"    r.slice(0, 100).forEach(function (x) {\n"
+	"      var doc = X.docs[x[1]], li = document.createElement('li');\n"
+	"      var a = document.createElement('a'), m = document.createElement('span');\n"
+	"      a.href = doc[0]; a.className = 'result'; a.textContent = doc[1] || '(untitled)';\n"
+	"      m.className = 'meta'; m.textContent = ' ' + doc[2] + ' \\u00b7 ' + doc[3];\n"
+	"      li.appendChild(a); li.appendChild(m); list.appendChild(li);\n"
+	"    });\n"
+	"  }\n"
+	"  function param() {\n"
+	"    var m = /[?&#]q=([^&#]*)/.exec(location.search + location.hash);\n"
+	"    if (!m) return '';\n"
+	"    try { return decodeURIComponent(m[1].replace(/\\+/g, ' ')); } catch (e) { return ''; }\n"
+	"  }\n"
+	"  var input = document.getElementById('q');\n"
+	"  if (!input) return;\n"
+	"  input.addEventListener('input', function () { show(input.value); });\n"
+	"  var q = param();\n"
+	"  if (q) input.value = q;\n"
+	"  show(input.value);\n"
+	"})();\n";
+
+static int write_static(struct site *x, const char *rel, const char *text)
+{
+	struct hx_outfile o;
+	FILE *f = open_page(x, &o, rel);
+	if (!f) {
+		x->failed++;
+		return -1;
+	}
+	fputs(text, f);
+	return close_page(x, &o);
+}
+
+/* DIR must be missing, empty, or an earlier export (it holds MARKER): the
+ * export overwrites files and must not do so in someone's home folder. */
+static int check_dir(const char *dir)
+{
+	char marker[4200];
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : hx_fail("%s: %s", dir, strerror(errno));
+	struct dirent *de;
+	int empty = 1;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	snprintf(marker, sizeof marker, "%s/%s", dir, MARKER);
+	if (!empty && access(marker, F_OK))
+		return hx_fail("%s is not empty and not an earlier 'hansa export --html' site; "
+			       "choose a new folder", dir);
+	return 0;
+}
+
+int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
+{
+	struct site x = { .dir = dir };
+	hx_store_stats st;
+	int rc, ret = HX_EXIT_FAIL;
+	char marker[4200];
+
+	if (!(x.s = hx_ctx_store(ctx, 0)) || hx_own_key(ctx, x.own))
+		return HX_EXIT_FAIL;
+	if (check_dir(dir))
+		return HX_EXIT_FAIL;
+	if (hx_mkdirs(dir))
+		return hx_fail("%s: %s", dir, strerror(errno));
+	snprintf(marker, sizeof marker, "%s/%s", dir, MARKER);
+	FILE *mf = fopen(marker, "w");
+	if (!mf || fputs("made by hansa export --html\n", mf) < 0 || fclose(mf)) {
+		if (mf)
+			fclose(mf);
+		return hx_fail("%s: %s", marker, strerror(errno));
+	}
+	x.profile = hx_profile_load(ctx->home);
+	if (!x.profile)
+		return HX_EXIT_FAIL;
+	hx_progress_start(&x.prog, "exporting",
+			  hx_store_stats_get(x.s, &st) == HX_OK ? st.documents : 0);
+	if ((rc = hx_store_list(x.s, NULL, one_doc, &x))) {
+		hx_progress_end(&x.prog);
+		hx_fail("export to %s failed: %s", dir, hx_strerror(rc));
+		goto out;
+	}
+	hx_progress_end(&x.prog);
+	if ((rc = write_groups_and_index(&x)) || (rc = write_index(&x))) {
+		hx_fail("export to %s failed: %s", dir, hx_strerror(rc));
+		goto out;
+	}
+	write_static(&x, "hansa.css", css);
+	write_static(&x, "search.js", js);
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "dir", dir);
+		cJSON_AddNumberToObject(o, "documents", (double)x.ndocs);
+		cJSON_AddNumberToObject(o, "partners", (double)x.npartners);
+		cJSON_AddNumberToObject(o, "kinds", (double)x.kinds.n);
+		cJSON_AddNumberToObject(o, "tags", (double)x.tags.n);
+		cJSON_AddNumberToObject(o, "terms", (double)x.terms.n);
+		cJSON_AddNumberToObject(o, "failed", (double)x.failed);
+		hx_json_print(o);
+	} else {
+		printf("wrote a site of %zu documents from %zu partner%s to %s (open %s/index.html)",
+		       x.ndocs, x.npartners, x.npartners == 1 ? "" : "s", dir, dir);
+		if (x.failed)
+			printf("; %llu files could not be written", (unsigned long long)x.failed);
+		printf("\n");
+	}
+	ret = x.failed ? HX_EXIT_FAIL : HX_EXIT_OK;
+out:
+	for (size_t i = 0; i < x.ndocs; i++) {
+		free(x.docs[i].url);
+		free(x.docs[i].title);
+		free(x.docs[i].kind);
+	}
+	free(x.docs);
+	for (size_t i = 0; i < x.npartners; i++) {
+		free(x.partners[i].name);
+		free(x.partners[i].town);
+		free(x.partners[i].region);
+		free(x.partners[i].country);
+	}
+	free(x.partners);
+	map_free(&x.kinds);
+	map_free(&x.tags);
+	map_free(&x.terms);
+	map_free(&x.authors);
+	cJSON_Delete(x.profile);
+	return ret;
+}

@@ -1,0 +1,397 @@
+/*
+ * import-markdown.c: `hansa import DIR`: reads every .md file under DIR
+ * (front matter + body, cli/markdown.c) and publishes, signed by this
+ * partner, each one whose content differs from the current version of its
+ * path; unchanged files are left alone, so a folder exported with
+ * `hansa export --markdown` can be edited and re-imported. Bad files are
+ * reported as FILE:LINE: reason and the rest still imports. New versions
+ * are stored in batches of one write transaction each.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include "cli/markdown.h"
+#include "cli/offline.h"
+
+#define READ_MAX (HX_BODY_MAX + 64 * 1024)
+#define BATCH 256
+#define DEPTH_MAX 64
+
+struct files {
+	char **v;
+	size_t n, cap;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Collects the .md files under dir (relative names, without hidden files
+ * and folders or temporary files). Prints and returns non-zero on error. */
+static int walk(const char *root, const char *rel, int depth, struct files *f)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
+	DIR *d = opendir(path);
+	if (!d)
+		return hx_fail("%s: %s", path, strerror(errno));
+	if (depth > DEPTH_MAX) {
+		closedir(d);
+		return hx_fail("%s: folders nested too deep", path);
+	}
+	struct dirent *de;
+	int rc = 0;
+	while (!rc && (de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t nl = strlen(name);
+		char sub[4096], full[4096];
+		struct stat st;
+		if (name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", name) >= (int)sizeof sub ||
+		    snprintf(full, sizeof full, "%s/%s", root, sub) >= (int)sizeof full) {
+			rc = hx_fail("%s/%s: name too long", path, name);
+			break;
+		}
+		if (stat(full, &st))
+			continue; /* a dangling link */
+		if (S_ISDIR(st.st_mode)) {
+			rc = walk(root, sub, depth + 1, f);
+		} else if (S_ISREG(st.st_mode) && nl > 3 && !strcmp(name + nl - 3, ".md")) {
+			if (f->n == f->cap) {
+				size_t cap = f->cap ? f->cap * 2 : 256;
+				char **v = realloc(f->v, cap * sizeof *v);
+				if (!v) {
+					rc = hx_fail("out of memory");
+					break;
+				}
+				f->v = v;
+				f->cap = cap;
+			}
+			if (!(f->v[f->n] = strdup(sub)))
+				rc = hx_fail("out of memory");
+			else
+				f->n++;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The author named in the front matter ("author: HEX", as export writes
+ * it), found with a line scan: markdown.c's parser skips that key. */
+static int front_author(const char *text, size_t len, uint8_t key[HX_KEY_LEN])
+{
+	if (len < 4 || strncmp(text, "---", 3))
+		return 0;
+	const char *p = text, *end = text + len;
+	p = memchr(p, '\n', (size_t)(end - p));
+	while (p && ++p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l >= 3 && !strncmp(p, "---", 3))
+			break;
+		if (l > 7 && !strncmp(p, "author:", 7)) {
+			char hex[2 * HX_KEY_LEN + 1];
+			size_t k = 0;
+			for (size_t i = 7; i < l && k < sizeof hex - 1; i++)
+				if ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))
+					hex[k++] = p[i];
+			hex[k] = 0;
+			return hx_unhex(key, HX_KEY_LEN, hex) == HX_OK;
+		}
+		p = nl;
+	}
+	return 0;
+}
+
+/* Body as markdown.c reads it back: no leading or trailing line breaks. */
+static void trimmed(const char *b, const char **start, size_t *len)
+{
+	size_t n = strlen(b);
+	while (n && (*b == '\n' || *b == '\r'))
+		b++, n--;
+	while (n && (b[n - 1] == '\n' || b[n - 1] == '\r'))
+		n--;
+	*start = b;
+	*len = n;
+}
+
+/* 1 when draft d says the same as entry e (metadata with empty values,
+ * which front matter cannot carry, are ignored). */
+static int same(const hx_entry *d, const hx_entry *e)
+{
+	const char *b1, *b2;
+	size_t l1, l2, nm = 0;
+	trimmed(d->body, &b1, &l1);
+	trimmed(e->body, &b2, &l2);
+	if (strcmp(d->title, e->title) || strcmp(d->kind, e->kind) ||
+	    strcmp(d->lang, e->lang) || l1 != l2 || memcmp(b1, b2, l1) ||
+	    d->ntags != e->ntags)
+		return 0;
+	for (size_t i = 0; i < d->ntags; i++)
+		if (strcmp(d->tags[i], e->tags[i]))
+			return 0;
+	for (size_t i = 0; i < e->nmeta; i++) {
+		if (!e->meta[i].value[0])
+			continue;
+		nm++;
+		const char *v = hx_entry_meta(d, e->meta[i].key);
+		if (!v || strcmp(v, e->meta[i].value))
+			return 0;
+	}
+	return nm == d->nmeta;
+}
+
+/* 1 when (author, path)'s current version says the same as d. */
+static int unchanged(hx_store *s, const uint8_t *author, const hx_entry *d)
+{
+	hx_entry cur;
+	if (hx_store_current(s, author, d->path, &cur, NULL))
+		return 0;
+	int r = same(d, &cur);
+	hx_entry_clear(&cur);
+	return r;
+}
+
+/* Reads a whole file of at most READ_MAX bytes; NULL and *why on error. */
+static char *slurp(const char *name, size_t *len, const char **why)
+{
+	FILE *f = fopen(name, "rb");
+	struct stat st;
+	char *b = NULL;
+
+	*why = NULL;
+	if (!f) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) || st.st_size > READ_MAX)
+		*why = "larger than the 256 KiB body limit";
+	else if (!(b = malloc((size_t)st.st_size + 1)))
+		*why = "out of memory";
+	else if ((*len = fread(b, 1, (size_t)st.st_size, f)) != (size_t)st.st_size || ferror(f))
+		*why = "read error";
+	fclose(f);
+	if (*why) {
+		free(b);
+		return NULL;
+	}
+	b[*len] = 0;
+	return b;
+}
+
+/* Ends the progress bar's line before an error line. */
+static void bar_break(struct hx_progress *p)
+{
+	if (p->active && p->last_draw_us) {
+		fputc('\n', stderr);
+		p->last_draw_us = 0;
+	}
+}
+
+/* Path from the file's place in DIR: "a/b.md" -> "a/b". */
+static char *path_from_name(const char *rel)
+{
+	size_t n = strlen(rel) - 3;
+	char *p = strndup(rel, n);
+	return p;
+}
+
+struct pending {
+	hx_entry d;
+	uint8_t *raw;
+	size_t len;
+	const char *file;
+};
+
+static int flush(hx_store *s, struct pending *pb, size_t n, uint64_t *published)
+{
+	static hx_put put[BATCH];
+	size_t added = 0;
+	for (size_t i = 0; i < n; i++)
+		put[i] = (hx_put){ .raw = pb[i].raw, .rawlen = pb[i].len, .entry = &pb[i].d };
+	int rc = n ? hx_store_put_batch(s, put, n, 0, &added) : HX_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && put[i].result && put[i].result != HX_EEXIST)
+			rc = put[i].result;
+		hx_entry_clear(&pb[i].d);
+		free(pb[i].raw);
+	}
+	*published += added;
+	if (rc)
+		return hx_fail("cannot store the new versions: %s (none of the last %zu was written)",
+			       hx_strerror(rc), n);
+	return 0;
+}
+
+int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
+{
+	struct files f = { 0 };
+	struct pending *pb = NULL;
+	struct hx_progress prog;
+	uint8_t own[HX_KEY_LEN];
+	uint64_t published = 0, would = 0, same_n = 0, bad = 0;
+	size_t np = 0;
+	int ret = HX_EXIT_FAIL;
+	uint64_t last_ts = 0;
+	hx_store *s = hx_ctx_store(ctx, 0);
+	cJSON *list = json ? cJSON_CreateArray() : NULL;
+
+	if (!s)
+		return HX_EXIT_FAIL;
+	if (dry ? hx_own_key(ctx, own) : hx_ctx_identity(ctx))
+		return HX_EXIT_FAIL;
+	if (!dry)
+		memcpy(own, ctx->pk, HX_KEY_LEN);
+	if (walk(dir, "", 0, &f))
+		goto out;
+	qsort(f.v, f.n, sizeof *f.v, by_name);
+	if (!(pb = calloc(BATCH, sizeof *pb))) {
+		hx_fail("out of memory");
+		goto out;
+	}
+	/* Which file claimed which path, to refuse a second file with it. */
+	char **claimed = calloc(f.n ? f.n : 1, sizeof *claimed);
+	size_t nclaimed = 0;
+	if (!claimed) {
+		hx_fail("out of memory");
+		goto out;
+	}
+	hx_progress_start(&prog, "importing", f.n);
+	for (size_t i = 0; i < f.n; i++) {
+		char full[4096], err[256];
+		char *text;
+		size_t len = 0;
+		int line = 1;
+		hx_entry d;
+		const char *why = NULL;
+
+		hx_progress_update(&prog, i + 1);
+		snprintf(full, sizeof full, "%s/%s", dir, f.v[i]);
+		if (!(text = slurp(full, &len, &why))) {
+			bar_break(&prog);
+			fprintf(stderr, "%s:1: %s\n", full, why);
+			bad++;
+			continue;
+		}
+		if (hx_md_parse(text, len, &d, err, sizeof err, &line)) {
+			bar_break(&prog);
+			fprintf(stderr, "%s:%d: %s\n", full, line, err);
+			free(text);
+			bad++;
+			continue;
+		}
+		uint8_t fa[HX_KEY_LEN];
+		int has_fa = front_author(text, len, fa);
+		free(text);
+		if (!d.path && !(d.path = path_from_name(f.v[i])))
+			why = "out of memory";
+		if (!why && ((!d.kind && hx_strset(&d.kind, "practice")) ||
+			     (!d.lang && hx_strset(&d.lang, "en"))))
+			why = "out of memory";
+		if (!why && !d.title)
+			why = "no title (set 'title:' in the front matter or begin the body with '# heading')";
+		if (!why && hx_entry_is_tombstone(&d))
+			why = "kind 'tombstone' is reserved; use 'hansa delete'";
+		if (!why && hx_entry_check_why(&d, &why) && !strncmp(why, "path must", 9))
+			why = "no valid path: set 'path:' in the front matter, or name the file "
+			      "with [a-z0-9._+-] only";
+		for (size_t k = 0; !why && k < nclaimed; k++)
+			if (!strcmp(claimed[k], d.path))
+				why = "another file in the folder has the same path; skipped";
+		if (why) {
+			bar_break(&prog);
+			fprintf(stderr, "%s:1: %s\n", full, why);
+			hx_entry_clear(&d);
+			bad++;
+			continue;
+		}
+		claimed[nclaimed++] = strdup(d.path);
+		if (unchanged(s, own, &d) || (has_fa && unchanged(s, fa, &d))) {
+			same_n++;
+			hx_entry_clear(&d);
+			continue;
+		}
+		if (list)
+			cJSON_AddItemToArray(list, cJSON_CreateString(full));
+		if (dry) {
+			if (!json)
+				printf("would publish %s as %s\n", full, d.path);
+			would++;
+			hx_entry_clear(&d);
+			continue;
+		}
+		uint64_t ts;
+		int rc = hx_store_next_timestamp(s, own, d.path, hx_now_us(), &ts);
+		if (rc) {
+			bar_break(&prog);
+			hx_fail("%s: cannot read the store: %s", full, hx_strerror(rc));
+			hx_entry_clear(&d);
+			goto stop;
+		}
+		d.timestamp = ts > last_ts ? ts : last_ts + 1;
+		last_ts = d.timestamp;
+		pb[np].d = d;
+		pb[np].file = f.v[i];
+		if ((rc = hx_entry_sign(&pb[np].d, ctx->sk, &pb[np].raw, &pb[np].len))) {
+			bar_break(&prog);
+			fprintf(stderr, "%s:1: cannot sign: %s\n", full, hx_strerror(rc));
+			hx_entry_clear(&pb[np].d);
+			bad++;
+			continue;
+		}
+		if (++np == BATCH) {
+			if (flush(s, pb, np, &published))
+				goto stop;
+			np = 0;
+		}
+	}
+	if (flush(s, pb, np, &published))
+		goto stop;
+	np = 0;
+	hx_progress_end(&prog);
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "dir", dir);
+		cJSON_AddStringToObject(o, "format", "markdown");
+		cJSON_AddNumberToObject(o, "files", (double)f.n);
+		cJSON_AddNumberToObject(o, dry ? "would_publish" : "published",
+					(double)(dry ? would : published));
+		cJSON_AddNumberToObject(o, "unchanged", (double)same_n);
+		cJSON_AddNumberToObject(o, "bad", (double)bad);
+		cJSON_AddItemToObject(o, dry ? "would_publish_files" : "published_files", list);
+		list = NULL;
+		hx_json_print(o);
+	} else {
+		printf("%s %llu new version%s from %s; %llu file%s unchanged",
+		       dry ? "would publish" : "published",
+		       (unsigned long long)(dry ? would : published),
+		       (dry ? would : published) == 1 ? "" : "s", dir,
+		       (unsigned long long)same_n, same_n == 1 ? "" : "s");
+		if (bad)
+			printf("; %llu bad file%s skipped", (unsigned long long)bad, bad == 1 ? "" : "s");
+		printf("\n");
+	}
+	ret = bad ? HX_EXIT_FAIL : HX_EXIT_OK;
+stop:
+	hx_progress_end(&prog);
+	for (size_t i = 0; i < np; i++) {
+		hx_entry_clear(&pb[i].d);
+		free(pb[i].raw);
+	}
+	for (size_t i = 0; i < nclaimed; i++)
+		free(claimed[i]);
+	free(claimed);
+out:
+	cJSON_Delete(list);
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i]);
+	free(f.v);
+	free(pb);
+	return ret;
+}
