@@ -303,6 +303,7 @@ key2=$(h2 id --json | jq -r .key)
 run h2 import "$T/export1.jsonl"
 check "import succeeds" test "$rc" -eq 0
 check "import says how many" grep -q "^imported 4 entries from" "$T/out"
+check "no progress bar when stderr is not a terminal" test ! -s "$T/err"
 ok h1 list --json
 jq -r '.[].title' "$T/out" | sort >"$T/titles1"
 ok h2 list --json
@@ -320,6 +321,17 @@ ok h2 list --json
 check "still 4 documents" test "$(jq length "$T/out")" = 4
 ok h2 history --json toolkits/municipal-procurement
 check "two versions after two imports" test "$(jq length "$T/out")" = 2
+
+# a progress bar on a terminal (script(1) gives the command a pty)
+if command -v script >/dev/null; then
+	for i in $(seq 1 1500); do
+		printf '{"doc":"bulk/item-%d","title":"Item %d","body":"%s"}\n' "$i" "$i" "$t512"
+	done >"$T/bulk.jsonl"
+	script -qec "'$HANSA' --home '$H2' import '$T/bulk.jsonl'" /dev/null >"$T/tty" 2>&1
+	check "progress bar on a terminal" grep -q "importing \[#" "$T/tty"
+	check "progress bar reaches the end" grep -q "\] \([0-9]*\)/\1" "$T/tty"
+	check "summary after the bar" grep -q "imported 1500 entries" "$T/tty"
+fi
 
 # a second author at the same path: show needs --author
 ok h2 show --json practices/innovation-brokerage
