@@ -229,6 +229,116 @@ static int flush(hx_store *s, struct pending *pb, size_t n, uint64_t *published)
 	return 0;
 }
 
+/* Reads and parses DIR/rel into *d with the defaults filled in. Returns
+ * NULL, or the reason it is bad and its line in *line (d then holds
+ * nothing). fa/has_fa: the author named in the front matter. */
+static const char *load(const char *dir, const char *rel, hx_entry *d, int *line,
+			char *err, size_t errlen, uint8_t fa[HX_KEY_LEN], int *has_fa)
+{
+	char full[4096];
+	const char *why = NULL;
+	size_t len = 0;
+	char *text;
+
+	*line = 1;
+	*has_fa = 0;
+	memset(d, 0, sizeof *d);
+	snprintf(full, sizeof full, "%s/%s", dir, rel);
+	if (!(text = slurp(full, &len, &why)))
+		return why;
+	if (hx_md_parse(text, len, d, err, errlen, line)) {
+		free(text);
+		return err;
+	}
+	*has_fa = front_author(text, len, fa);
+	free(text);
+	int named = !d->path;
+	if (named && !(d->path = path_from_name(rel)))
+		why = "out of memory";
+	if (!why && ((!d->kind && hx_strset(&d->kind, "practice")) ||
+		     (!d->lang && hx_strset(&d->lang, "en"))))
+		why = "out of memory";
+	if (!why && !d->title)
+		why = "no title (set 'title:' in the front matter or begin the body with '# heading')";
+	if (!why && hx_entry_is_tombstone(d))
+		why = "kind 'tombstone' is reserved; use 'hansa delete'";
+	if (!why && hx_entry_check_why(d, &why) && named && !strncmp(why, "path must", 9))
+		why = "no 'path:' in the front matter, and the file's place in the folder is "
+		      "not a valid path ([a-z0-9._+-] and '/')";
+	if (why)
+		hx_entry_clear(d);
+	return why;
+}
+
+struct claim {
+	const char *path; /* borrowed from paths[] */
+	size_t file;
+};
+
+static int by_path(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	return c ? c : (x->file < y->file ? -1 : x->file > y->file);
+}
+
+/* 1 when file rel sits where path would be exported: PATH.md or
+ * PATH~AUTHOR.md. */
+static int at_home(const char *rel, const char *path)
+{
+	size_t n = strlen(path);
+	return !strncmp(rel, path, n) && (!strcmp(rel + n, ".md") || rel[n] == '~');
+}
+
+/*
+ * Two files that claim one path: the one at the path's own place in the
+ * folder wins, when there is exactly one such; otherwise none is imported.
+ * Sets loser[i] to the index + 1 of a file that holds the same path.
+ */
+static int find_conflicts(const char *dir, struct files *f, size_t *loser)
+{
+	char **paths = calloc(f->n ? f->n : 1, sizeof *paths);
+	struct claim *c = calloc(f->n ? f->n : 1, sizeof *c);
+	size_t nc = 0;
+	if (!paths || !c) {
+		free(paths);
+		free(c);
+		return hx_fail("out of memory");
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		hx_entry d;
+		char err[256];
+		uint8_t fa[HX_KEY_LEN];
+		int line, has_fa;
+		if (load(dir, f->v[i], &d, &line, err, sizeof err, fa, &has_fa))
+			continue; /* reported in the second pass */
+		paths[i] = d.path;
+		d.path = NULL;
+		hx_entry_clear(&d);
+		c[nc++] = (struct claim){ paths[i], i };
+	}
+	qsort(c, nc, sizeof *c, by_path);
+	for (size_t i = 0; i < nc;) {
+		size_t j = i + 1, home = SIZE_MAX, homes = 0;
+		while (j < nc && !strcmp(c[j].path, c[i].path))
+			j++;
+		if (j - i > 1) {
+			for (size_t k = i; k < j; k++)
+				if (at_home(f->v[c[k].file], c[k].path))
+					home = c[k].file, homes++;
+			for (size_t k = i; k < j; k++)
+				if (homes != 1 || c[k].file != home)
+					loser[c[k].file] = 1 + (c[k].file == c[i].file ? c[i + 1].file : c[i].file);
+		}
+		i = j;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		free(paths[i]);
+	free(paths);
+	free(c);
+	return 0;
+}
+
 int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 {
 	struct files f = { 0 };
@@ -236,12 +346,13 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 	struct hx_progress prog;
 	uint8_t own[HX_KEY_LEN];
 	uint64_t published = 0, would = 0, same_n = 0, bad = 0;
-	size_t np = 0;
+	size_t np = 0, *loser = NULL;
 	int ret = HX_EXIT_FAIL;
 	uint64_t last_ts = 0;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	cJSON *list = json ? cJSON_CreateArray() : NULL;
 
+	memset(&prog, 0, sizeof prog);
 	if (!s)
 		return HX_EXIT_FAIL;
 	if (dry ? hx_own_key(ctx, own) : hx_ctx_identity(ctx))
@@ -251,67 +362,34 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 	if (walk(dir, "", 0, &f))
 		goto out;
 	qsort(f.v, f.n, sizeof *f.v, by_name);
-	if (!(pb = calloc(BATCH, sizeof *pb))) {
+	if (!(pb = calloc(BATCH, sizeof *pb)) || !(loser = calloc(f.n ? f.n : 1, sizeof *loser))) {
 		hx_fail("out of memory");
 		goto out;
 	}
-	/* Which file claimed which path, to refuse a second file with it. */
-	char **claimed = calloc(f.n ? f.n : 1, sizeof *claimed);
-	size_t nclaimed = 0;
-	if (!claimed) {
-		hx_fail("out of memory");
+	if (find_conflicts(dir, &f, loser))
 		goto out;
-	}
 	hx_progress_start(&prog, "importing", f.n);
 	for (size_t i = 0; i < f.n; i++) {
 		char full[4096], err[256];
-		char *text;
-		size_t len = 0;
-		int line = 1;
+		uint8_t fa[HX_KEY_LEN];
+		int line, has_fa;
 		hx_entry d;
-		const char *why = NULL;
 
 		hx_progress_update(&prog, i + 1);
 		snprintf(full, sizeof full, "%s/%s", dir, f.v[i]);
-		if (!(text = slurp(full, &len, &why))) {
-			bar_break(&prog);
-			fprintf(stderr, "%s:1: %s\n", full, why);
-			bad++;
-			continue;
+		const char *why = load(dir, f.v[i], &d, &line, err, sizeof err, fa, &has_fa);
+		if (!why && loser[i]) {
+			snprintf(err, sizeof err, "another file in the folder, %s, has the same path %s; "
+				 "skipped", f.v[loser[i] - 1], d.path);
+			why = err;
+			hx_entry_clear(&d);
 		}
-		if (hx_md_parse(text, len, &d, err, sizeof err, &line)) {
-			bar_break(&prog);
-			fprintf(stderr, "%s:%d: %s\n", full, line, err);
-			free(text);
-			bad++;
-			continue;
-		}
-		uint8_t fa[HX_KEY_LEN];
-		int has_fa = front_author(text, len, fa);
-		free(text);
-		if (!d.path && !(d.path = path_from_name(f.v[i])))
-			why = "out of memory";
-		if (!why && ((!d.kind && hx_strset(&d.kind, "practice")) ||
-			     (!d.lang && hx_strset(&d.lang, "en"))))
-			why = "out of memory";
-		if (!why && !d.title)
-			why = "no title (set 'title:' in the front matter or begin the body with '# heading')";
-		if (!why && hx_entry_is_tombstone(&d))
-			why = "kind 'tombstone' is reserved; use 'hansa delete'";
-		if (!why && hx_entry_check_why(&d, &why) && !strncmp(why, "path must", 9))
-			why = "no valid path: set 'path:' in the front matter, or name the file "
-			      "with [a-z0-9._+-] only";
-		for (size_t k = 0; !why && k < nclaimed; k++)
-			if (!strcmp(claimed[k], d.path))
-				why = "another file in the folder has the same path; skipped";
 		if (why) {
 			bar_break(&prog);
-			fprintf(stderr, "%s:1: %s\n", full, why);
-			hx_entry_clear(&d);
+			fprintf(stderr, "%s:%d: %s\n", full, line, why);
 			bad++;
 			continue;
 		}
-		claimed[nclaimed++] = strdup(d.path);
 		if (unchanged(s, own, &d) || (has_fa && unchanged(s, fa, &d))) {
 			same_n++;
 			hx_entry_clear(&d);
@@ -384,14 +462,12 @@ stop:
 		hx_entry_clear(&pb[i].d);
 		free(pb[i].raw);
 	}
-	for (size_t i = 0; i < nclaimed; i++)
-		free(claimed[i]);
-	free(claimed);
 out:
 	cJSON_Delete(list);
 	for (size_t i = 0; i < f.n; i++)
 		free(f.v[i]);
 	free(f.v);
 	free(pb);
+	free(loser);
 	return ret;
 }
