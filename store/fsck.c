@@ -216,6 +216,11 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 	uint64_t ix = 0;
 	rc = hx_index_check(&s->ix, txn, s->docs, s->entries, index_problem, &f, &ix);
 	f.problems += ix;
+	if (!rc) { /* the reconciliation table against the time order */
+		uint64_t fp = 0;
+		rc = hx_fpt_check(&s->fpt, txn, index_problem, &f, &fp);
+		f.problems += fp;
+	}
 out:
 	mdb_txn_abort(txn);
 	*problems = f.problems;
