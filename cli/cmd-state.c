@@ -96,8 +96,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		cJSON_AddNumberToObject(o, "bytes", (double)len);
 		hx_json_print(o);
 	} else {
-		printf("wrote the state of %zu entries (%zu buckets, %zu bytes) to %s\n",
-		       n, st.n, len, outname);
+		printf("wrote the state of %zu entr%s (%zu bucket%s, %zu bytes) to %s\n",
+		       n, n == 1 ? "y" : "ies", st.n, st.n == 1 ? "" : "s", len, outname);
 	}
 	ret = HX_EXIT_OK;
 done:

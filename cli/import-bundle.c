@@ -20,6 +20,7 @@
 #include "cli/offline.h"
 #include "node/verify.h"
 #include "proto/bundle.h"
+#include "proto/member.h"
 
 #define BATCH 1024
 #define FUTURE_US (600ull * 1000000u) /* 10 minutes */
@@ -173,6 +174,27 @@ out:
 		if (jobs[i].rc == HX_OK)
 			hx_entry_clear(&jobs[i].e);
 	return rc;
+}
+
+/* "NAME (KEY16)" of the exporter when its member record names it, else
+ * "KEY16". */
+static const char *who(hx_store *s, const uint8_t key[HX_KEY_LEN], char *buf, size_t n)
+{
+	char hex[2 * HX_KEY_LEN + 1];
+	uint8_t *rec = NULL;
+	size_t len;
+	hx_member m;
+	const char *name;
+	hx_hex(hex, key, HX_KEY_LEN);
+	snprintf(buf, n, "%.16s", hex);
+	if (hx_store_member_get(s, key, &rec, &len) == HX_OK &&
+	    hx_member_decode(&m, rec, len) == HX_OK) {
+		if ((name = hx_member_field(&m, "name")) && *name)
+			snprintf(buf, n, "%s (%.16s)", name, hex);
+		hx_member_clear(&m);
+	}
+	free(rec);
+	return buf;
 }
 
 /* ---- the file ----------------------------------------------------------- */
@@ -346,9 +368,10 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 			cJSON_AddNullToObject(o, "truncated_at");
 		hx_json_print(o);
 	} else if (ret == HX_EXIT_OK) {
-		printf("imported %llu new entr%s from %s (exported by %.16s on %s); %llu already present",
+		char name[400];
+		printf("imported %llu new entr%s from %s (exported by %s on %s); %llu already present",
 		       (unsigned long long)t.added, t.added == 1 ? "y" : "ies", file,
-		       hx_hex(hex, m.exporter, HX_KEY_LEN), hx_time_text(when, sizeof when, m.created),
+		       who(s, m.exporter, name, sizeof name), hx_time_text(when, sizeof when, m.created),
 		       (unsigned long long)t.present);
 		if (refused) {
 			printf("; refused");
