@@ -1,0 +1,83 @@
+/*
+ * search.h: full-text search over the store's index, for the CLI and the
+ * benchmarks. A query (store/query.h) is ranked with BM25F (title above
+ * tags above body, exact forms above stems) and evaluated document at a
+ * time with block-max pruning, so the top results of a common word cost
+ * little more than those of a rare one. Results carry a snippet of the body
+ * with the matched words' byte ranges, optional facet counts over all
+ * matches, and did-you-mean words when nothing matched.
+ */
+#ifndef HX_SEARCH_H
+#define HX_SEARCH_H
+
+#include "store/store.h"
+
+typedef struct hx_searcher hx_searcher;
+
+typedef struct hx_search_opts {
+	size_t limit;  /* results wanted; 0 means 10 */
+	size_t offset; /* skip this many first */
+	int facets;    /* count tags, kinds, languages, countries of all matches */
+	int no_snippets;
+} hx_search_opts;
+
+typedef struct hx_range {
+	size_t start, end; /* bytes of the snippet */
+} hx_range;
+
+typedef struct hx_hit {
+	size_t rank;                  /* 1-based, offset included */
+	double score;
+	uint8_t id[HX_ID_LEN];
+	uint8_t author[HX_KEY_LEN];
+	char *path, *title, *kind, *lang;
+	char *org;                    /* metadata "org"; NULL when absent */
+	uint64_t timestamp;
+	char *snippet;                /* plain text, one line */
+	hx_range *hl;                 /* matched words in the snippet */
+	size_t nhl;
+} hx_hit;
+
+typedef struct hx_facet {
+	char *value;
+	uint64_t count;
+} hx_facet;
+
+typedef struct hx_facet_group {
+	const char *name;             /* "tag", "kind", "lang", "country" */
+	hx_facet *v;                  /* by count, largest first */
+	size_t n;
+} hx_facet_group;
+
+#define HX_FACET_GROUPS 4
+
+typedef struct hx_results {
+	hx_hit *hits;
+	size_t nhits;
+	uint64_t total;               /* all matches; exact only when total_exact */
+	int total_exact;
+	hx_facet_group facets[HX_FACET_GROUPS];
+	size_t nfacets;
+	char **suggest;               /* whole corrected queries, best first */
+	size_t nsuggest;
+} hx_results;
+
+/* A searcher holds a read transaction slot, stemmers and caches for one
+ * thread; it sees the store as of the start of each search. */
+int hx_searcher_new(hx_searcher **out, hx_store *s) HX_WUR;
+void hx_searcher_free(hx_searcher **sr);
+
+/*
+ * Runs query. On success fills *res (free with hx_results_clear). A bad
+ * query gives HX_EINVAL with one line of explanation in err; an index that
+ * needs a rebuild gives HX_EVERSION.
+ */
+int hx_search(hx_searcher *sr, const char *query, const hx_search_opts *opts,
+	      hx_results *res, char *err, size_t errlen) HX_WUR;
+void hx_results_clear(hx_results *res);
+
+/* For tests: the docnum order tie-break of a hit is the order in which its
+ * version was indexed. Exposed so a brute-force model can rank alike. */
+int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc) HX_WUR;
+
+#endif

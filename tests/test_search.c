@@ -1,0 +1,964 @@
+/*
+ * test_search.c: the search index and query evaluation through the public
+ * API (store/search.h): folding and stemming per language, phrases,
+ * prefixes, exclusions, OR and every filter, the index following new
+ * versions and tombstones (fsck clean after each step), did-you-mean,
+ * facets, bad queries, and a differential test: random documents and
+ * random queries ranked by the index and by a brute-force scan of the same
+ * documents with the same scoring, after bulk loads, updates, deletions
+ * and a reindex.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "store/store.h"
+#include "store/search.h"
+#include "store/query.h"
+#include "store/tokenize.h"
+#include "store/ix_int.h"
+#include "tests/check.h"
+
+static uint8_t sk[3][HX_SECRET_LEN], pk[3][HX_KEY_LEN];
+
+/* ---- documents -------------------------------------------------------------- */
+
+typedef struct doc {
+	char path[64], title[256], body[2048], lang[8], kind[16], org[32], country[8];
+	char tagbuf[4][32];
+	char *tags[4];
+	size_t ntags;
+	int author;
+	uint64_t ts;
+	hx_meta meta[2];
+	hx_entry e;
+	uint8_t *raw;
+	size_t rawlen;
+	int live;     /* current, not deleted (for the model) */
+} doc;
+
+static void doc_sign(doc *d)
+{
+	size_t nm = 0;
+	for (size_t i = 0; i < d->ntags; i++)
+		d->tags[i] = d->tagbuf[i];
+	if (*d->org)
+		d->meta[nm++] = (hx_meta){ "org", d->org };
+	if (*d->country)
+		d->meta[nm++] = (hx_meta){ "country", d->country };
+	memset(&d->e, 0, sizeof d->e);
+	d->e.path = d->path;
+	d->e.timestamp = d->ts;
+	d->e.kind = d->kind;
+	d->e.title = d->title;
+	d->e.body = d->body;
+	d->e.tags = d->tags;
+	d->e.ntags = d->ntags;
+	d->e.lang = d->lang;
+	d->e.meta = d->meta;
+	d->e.nmeta = nm;
+	free(d->raw);
+	if (hx_entry_sign(&d->e, sk[d->author], &d->raw, &d->rawlen))
+		abort();
+}
+
+static int put_docs(hx_store *s, doc **ds, size_t n)
+{
+	hx_put *p = calloc(n, sizeof *p);
+	for (size_t i = 0; i < n; i++) {
+		p[i].raw = ds[i]->raw;
+		p[i].rawlen = ds[i]->rawlen;
+		p[i].entry = &ds[i]->e;
+	}
+	int rc = hx_store_put_batch(s, p, n, 0, NULL);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (p[i].result != HX_OK)
+			rc = p[i].result;
+	free(p);
+	return rc;
+}
+
+static doc *mkdoc(int author, const char *path, uint64_t ts, const char *lang, const char *title,
+		  const char *body, const char *tags, const char *org, const char *country)
+{
+	doc *d = calloc(1, sizeof *d);
+	d->author = author;
+	snprintf(d->path, sizeof d->path, "%s", path);
+	d->ts = ts;
+	snprintf(d->lang, sizeof d->lang, "%s", lang);
+	snprintf(d->kind, sizeof d->kind, "practice");
+	snprintf(d->title, sizeof d->title, "%s", title);
+	snprintf(d->body, sizeof d->body, "%s", body);
+	snprintf(d->org, sizeof d->org, "%s", org ? org : "");
+	snprintf(d->country, sizeof d->country, "%s", country ? country : "");
+	if (tags) {
+		char tmp[128];
+		snprintf(tmp, sizeof tmp, "%s", tags);
+		for (char *t = strtok(tmp, ","); t && d->ntags < 4; t = strtok(NULL, ","))
+			snprintf(d->tagbuf[d->ntags++], sizeof d->tagbuf[0], "%s", t);
+	}
+	doc_sign(d);
+	d->live = 1;
+	return d;
+}
+
+static void doc_free(doc *d)
+{
+	if (d) {
+		free(d->raw);
+		free(d);
+	}
+}
+
+static char *tmpdir(void)
+{
+	char *t = strdup("/tmp/hx-test-search-XXXXXX");
+	if (!mkdtemp(t))
+		abort();
+	return t;
+}
+
+static void rmrf(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static uint64_t fsck_problems(hx_store *s)
+{
+	uint64_t n = 0;
+	if (hx_store_fsck(s, NULL, NULL, &n))
+		return 999;
+	return n;
+}
+
+/* Paths of the hits of q, joined by spaces ("" when none; "ERR:..." on
+ * error). */
+static const char *paths(hx_searcher *sr, const char *q)
+{
+	static char out[4096];
+	hx_results r;
+	char err[256];
+	hx_search_opts o = { 20, 0, 0, 1 };
+	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
+	if (rc) {
+		snprintf(out, sizeof out, "ERR:%s", err);
+		return out;
+	}
+	out[0] = 0;
+	for (size_t i = 0; i < r.nhits; i++) {
+		if (i)
+			strcat(out, " ");
+		strcat(out, r.hits[i].path);
+	}
+	hx_results_clear(&r);
+	return out;
+}
+
+static int bad_query(hx_searcher *sr, const char *q, const char *want)
+{
+	hx_results r;
+	char err[256];
+	int rc = hx_search(sr, q, NULL, &r, err, sizeof err);
+	if (rc != HX_EINVAL || !strstr(err, want) || strchr(err, '\n')) {
+		fprintf(stderr, "query [%s]: rc %d err [%s], want [%s]\n", q, rc, err, want);
+		if (!rc)
+			hx_results_clear(&r);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- fixed cases ------------------------------------------------------------------ */
+
+static void fixed_cases(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+
+	doc *d[12];
+	d[0] = mkdoc(0, "places/bialystok", 1000, "pl", "Białystok innovation brokerage",
+		     "The region of Białystok runs an innovation brokerage for SMEs.",
+		     "smes,brokerage", "Podlaskie Region", "PL");
+	d[1] = mkdoc(0, "places/strasse", 2000, "de", "Die Straße der Kooperation",
+		     "Kooperation zwischen Gemeinden entlang der Straße.", "kooperation",
+		     "Stadt Rostock", "DE");
+	d[2] = mkdoc(1, "places/cesis", 3000, "en", "Cēsis toolkit for municipalities",
+		     "A toolkit from Cēsis with good practices for small municipalities.",
+		     "toolkit,municipalities", "Cesis Municipality", "LV");
+	d[3] = mkdoc(1, "places/stovring", 4000, "da", "Støvring erhvervsudvikling",
+		     "Erhvervsudvikling i Støvring med fokus på iværksættere.", "erhverv",
+		     "Rebild Kommune", "DK");
+	d[4] = mkdoc(2, "places/louna", 5000, "et", "Lõuna-Eesti koostöö",
+		     "Lõuna-Eesti ja Peipsiääre piirkonna koostöö.", "koostoo",
+		     "Tartu Agency", "EE");
+	d[5] = mkdoc(2, "practices/one", 6000, "en", "One practice for SMEs",
+		     "A single practice, described once.", "smes", "Tartu Agency", "EE");
+	d[6] = mkdoc(2, "practices/many", 7000, "en", "Many practices for SMEs",
+		     "Several practices, described in turn.", "smes", "Tartu Agency", "EE");
+	d[7] = mkdoc(0, "notes/brokerage-innovation", 8000, "en", "Notes",
+		     "We talked about brokerage; innovation came later.", NULL, "Podlaskie Region", "PL");
+	CHECK_RC(put_docs(s, d, 8), HX_OK);
+	CHECK(fsck_problems(s) == 0);
+
+	/* Folding: names typed without diacritics. */
+	CHECK(!strcmp(paths(sr, "bialystok"), "places/bialystok"));
+	CHECK(!strcmp(paths(sr, "Białystok"), "places/bialystok"));
+	CHECK(!strcmp(paths(sr, "strasse"), "places/strasse"));
+	CHECK(!strcmp(paths(sr, "cesis"), "places/cesis"));
+	CHECK(!strcmp(paths(sr, "stovring"), "places/stovring"));
+	CHECK(!strcmp(paths(sr, "louna"), "places/louna"));
+	CHECK(!strcmp(paths(sr, "eesti"), "places/louna"));
+	CHECK(!strcmp(paths(sr, "louna-eesti"), "places/louna"));
+	CHECK(!strcmp(paths(sr, "peipsiaare"), "places/louna"));
+	/* Stemming in the entry's language; exact forms rank first. */
+	CHECK(!strcmp(paths(sr, "Kooperationen"), "places/strasse"));
+	CHECK(!strcmp(paths(sr, "practices"), "practices/many practices/one places/cesis"));
+	CHECK(!strcmp(paths(sr, "practice"), "practices/one practices/many places/cesis"));
+	CHECK(!strcmp(paths(sr, "municipality"), "places/cesis"));
+	/* Phrases: adjacent exact words; a hyphenated word is a phrase. */
+	CHECK(!strcmp(paths(sr, "\"innovation brokerage\""), "places/bialystok"));
+	CHECK(!strcmp(paths(sr, "innovation brokerage"), "places/bialystok notes/brokerage-innovation"));
+	CHECK(!strcmp(paths(sr, "\"practice\""), "practices/one"));
+	/* Prefix, exclusion, OR. */
+	CHECK(!strcmp(paths(sr, "broker*"), "places/bialystok notes/brokerage-innovation"));
+	CHECK(!strcmp(paths(sr, "innovation -smes"), "notes/brokerage-innovation"));
+	CHECK(!strcmp(paths(sr, "innovation -\"innovation brokerage\""), "notes/brokerage-innovation"));
+	CHECK(!strcmp(paths(sr, "cesis OR stovring"), "places/cesis places/stovring") ||
+	      !strcmp(paths(sr, "cesis OR stovring"), "places/stovring places/cesis"));
+	CHECK(!strcmp(paths(sr, "smes -practice*"), "places/bialystok"));
+	/* Filters. */
+	CHECK(!strcmp(paths(sr, "smes lang:pl"), "places/bialystok"));
+	CHECK(!strcmp(paths(sr, "smes -lang:pl"), "practices/many practices/one") ||
+	      !strcmp(paths(sr, "smes -lang:pl"), "practices/one practices/many"));
+	CHECK(!strcmp(paths(sr, "tag:kooperation"), "places/strasse"));
+	CHECK(!strcmp(paths(sr, "tag:KOOP*"), "places/strasse"));
+	CHECK(!strcmp(paths(sr, "kind:practice country:dk"), "places/stovring"));
+	CHECK(!strcmp(paths(sr, "org:\"rebild kommune\""), "places/stovring"));
+	CHECK(!strcmp(paths(sr, "country:lv OR country:dk"), "places/stovring places/cesis"));
+	CHECK(!strcmp(paths(sr, "org:podlaskie*"), "notes/brokerage-innovation places/bialystok"));
+	{
+		char q[128], hex[2 * HX_KEY_LEN + 1];
+		hx_hex(hex, pk[1], HX_KEY_LEN);
+		snprintf(q, sizeof q, "author:%s", hex);
+		CHECK(!strcmp(paths(sr, q), "places/stovring places/cesis"));
+		snprintf(q, sizeof q, "toolkit author:%.10s", hex);
+		CHECK(!strcmp(paths(sr, q), "places/cesis"));
+	}
+	/* Timestamps are 1970 here: day 1 of the epoch. */
+	CHECK(!strcmp(paths(sr, "smes since:1970-01-01 until:1970-01-01"),
+		      "practices/many practices/one places/bialystok") ||
+	      strstr(paths(sr, "smes since:1970-01-01"), "practices"));
+	CHECK(!strcmp(paths(sr, "smes since:1970-01-02"), ""));
+	CHECK(!strcmp(paths(sr, "zzzz"), ""));
+
+	/* Bad queries: one clear line each. */
+	CHECK(bad_query(sr, "\"innovation brokerage", "unclosed quote"));
+	CHECK(bad_query(sr, "innovation - smes", "lone '-'"));
+	CHECK(bad_query(sr, "colour:red", "unknown filter 'colour:'"));
+	CHECK(bad_query(sr, "since:2024-13-01", "since: wants a date"));
+	CHECK(bad_query(sr, "until:yesterday", "until: wants a date"));
+	CHECK(bad_query(sr, "since:2023-02-29", "wants a date"));
+	CHECK(bad_query(sr, "", "empty query"));
+	CHECK(bad_query(sr, "-smes", "nothing to search for"));
+	CHECK(bad_query(sr, "OR smes", "OR needs a word"));
+	CHECK(bad_query(sr, "smes OR", "OR needs a word"));
+	CHECK(bad_query(sr, "smes OR lang:de", "not both"));
+	CHECK(bad_query(sr, "a*", "prefix too short"));
+	CHECK(bad_query(sr, "author:xyz", "hex"));
+	CHECK(bad_query(sr, "tag:", "needs a value"));
+	CHECK(bad_query(sr, "\"\"", "empty phrase"));
+	CHECK(bad_query(sr, "ab\xff", "UTF-8"));
+
+	/* Did you mean. */
+	{
+		hx_results r;
+		char err[128];
+		CHECK_RC(hx_search(sr, "inovation brokerage", NULL, &r, err, sizeof err), HX_OK);
+		CHECK(r.nhits == 0 && r.nsuggest >= 1 &&
+		      !strcmp(r.suggest[0], "innovation brokerage"));
+		hx_results_clear(&r);
+		CHECK_RC(hx_search(sr, "smes -lang:pl bialystock", NULL, &r, err, sizeof err), HX_OK);
+		CHECK(r.nhits == 0 && r.nsuggest >= 1 &&
+		      !strcmp(r.suggest[0], "smes -lang:pl bialystok"));
+		hx_results_clear(&r);
+		CHECK_RC(hx_search(sr, "qqqqqqqq", NULL, &r, err, sizeof err), HX_OK);
+		CHECK(r.nhits == 0 && r.nsuggest == 0);
+		hx_results_clear(&r);
+	}
+	/* Snippets, limit/offset, facets. */
+	{
+		hx_results r;
+		char err[128];
+		hx_search_opts o = { 1, 1, 1, 0 };
+		CHECK_RC(hx_search(sr, "smes", &o, &r, err, sizeof err), HX_OK);
+		CHECK(r.nhits == 1 && r.hits[0].rank == 2 && r.total == 3 && r.total_exact);
+		CHECK(r.nfacets == 4 && !strcmp(r.facets[0].name, "tag") && r.facets[0].n >= 2 &&
+		      !strcmp(r.facets[0].v[0].value, "smes") && r.facets[0].v[0].count == 3);
+		CHECK(!strcmp(r.facets[2].name, "lang") && r.facets[2].n == 2 &&
+		      !strcmp(r.facets[2].v[0].value, "en") && r.facets[2].v[0].count == 2);
+		hx_results_clear(&r);
+		hx_search_opts o2 = { 5, 0, 0, 0 };
+		CHECK_RC(hx_search(sr, "cesis toolkit", &o2, &r, err, sizeof err), HX_OK);
+		CHECK(r.nhits == 1 && r.hits[0].org && !strcmp(r.hits[0].org, "Cesis Municipality"));
+		CHECK(r.nhits == 1 && strstr(r.hits[0].snippet, "toolkit from Cēsis") && r.hits[0].nhl == 2);
+		if (r.nhits == 1 && r.hits[0].nhl == 2) {
+			const hx_hit *h = &r.hits[0];
+			CHECK(!strncmp(h->snippet + h->hl[0].start, "toolkit", 7) &&
+			      h->hl[0].end - h->hl[0].start == 7);
+			CHECK(!strncmp(h->snippet + h->hl[1].start, "Cēsis", h->hl[1].end - h->hl[1].start));
+		}
+		hx_results_clear(&r);
+	}
+
+	/* Versions and tombstones: only the current version is found. */
+	doc *v2 = mkdoc(0, "places/bialystok", 9000, "pl", "Białystok cluster",
+			"Cluster management in Podlasie.", "clusters", "Podlaskie Region", "PL");
+	CHECK_RC(put_docs(s, &v2, 1), HX_OK);
+	CHECK(!strcmp(paths(sr, "bialystok"), "places/bialystok"));
+	CHECK(!strcmp(paths(sr, "cluster"), "places/bialystok"));
+	CHECK(!strcmp(paths(sr, "\"innovation brokerage\""), ""));
+	CHECK(!strcmp(paths(sr, "tag:brokerage"), ""));
+	CHECK(fsck_problems(s) == 0);
+	/* An older version arriving late changes nothing. */
+	doc *v0 = mkdoc(0, "places/bialystok", 500, "pl", "Białystok ancient", "Old.", NULL, NULL, NULL);
+	CHECK_RC(put_docs(s, &v0, 1), HX_OK);
+	CHECK(!strcmp(paths(sr, "ancient"), ""));
+	/* Two versions of one document in one batch: the last wins. */
+	doc *b1 = mkdoc(1, "notes/batch", 10000, "en", "Batch first", "alpha", NULL, NULL, NULL);
+	doc *b2 = mkdoc(1, "notes/batch", 10001, "en", "Batch second", "beta", NULL, NULL, NULL);
+	doc *bb[2] = { b1, b2 };
+	CHECK_RC(put_docs(s, bb, 2), HX_OK);
+	CHECK(!strcmp(paths(sr, "alpha"), ""));
+	CHECK(!strcmp(paths(sr, "beta"), "notes/batch"));
+	CHECK(fsck_problems(s) == 0);
+	/* A tombstone hides the document. */
+	doc *tomb = mkdoc(0, "places/bialystok", 9500, "pl", "", "", NULL, NULL, NULL);
+	snprintf(tomb->kind, sizeof tomb->kind, "tombstone");
+	doc_sign(tomb);
+	CHECK_RC(put_docs(s, &tomb, 1), HX_OK);
+	CHECK(!strcmp(paths(sr, "bialystok"), ""));
+	CHECK(!strcmp(paths(sr, "cluster"), ""));
+	CHECK(!strcmp(paths(sr, "lang:pl"), ""));
+	CHECK(fsck_problems(s) == 0);
+	/* Reindex gives the same answers. */
+	uint64_t nd = 0;
+	CHECK_RC(hx_store_reindex(s, &nd), HX_OK);
+	CHECK(nd == 8);
+	CHECK(!strcmp(paths(sr, "beta"), "notes/batch"));
+	CHECK(!strcmp(paths(sr, "practices"), "practices/many practices/one places/cesis"));
+	CHECK(fsck_problems(s) == 0);
+
+	for (int i = 0; i < 8; i++)
+		doc_free(d[i]);
+	doc_free(v2);
+	doc_free(v0);
+	doc_free(b1);
+	doc_free(b2);
+	doc_free(tomb);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
+/* ---- the brute-force model ------------------------------------------------------------- */
+
+#define MAXTOK 512
+
+typedef struct mdoc {
+	const doc *d;
+	uint32_t docnum;
+	int lang;            /* stemming language or -1 */
+	size_t n;
+	char *tok[MAXTOK];
+	int field[MAXTOK];   /* 0 title, 1.. tags, then body */
+	int fclass[MAXTOK];  /* HX_F_* */
+	uint32_t len[HX_NFIELDS];
+} mdoc;
+
+static hx_stemmers *mst;
+
+/* df of the words of the current query, computed once each. */
+static struct dfc {
+	char word[HX_TOKEN_MAX + 1];
+	int kind;
+	uint32_t df;
+} dfcache[64];
+static int ndfc;
+
+static void mdoc_add(mdoc *m, const char *text, int field, int fclass)
+{
+	hx_tokenizer t;
+	hx_token k;
+	hx_tok_init(&t, text, strlen(text));
+	while (hx_tok_next(&t, &k) && m->n < MAXTOK) {
+		m->tok[m->n] = strndup(k.word, k.len);
+		m->field[m->n] = field;
+		m->fclass[m->n] = fclass;
+		m->len[fclass]++;
+		m->n++;
+	}
+}
+
+static void mdoc_build(mdoc *m, const doc *d)
+{
+	memset(m, 0, sizeof *m);
+	m->d = d;
+	m->lang = hx_stem_lang(d->lang);
+	mdoc_add(m, d->title, 0, HX_F_TITLE);
+	for (size_t i = 0; i < d->ntags; i++)
+		mdoc_add(m, d->tagbuf[i], 1 + (int)i, HX_F_TAGS);
+	mdoc_add(m, d->body, 99, HX_F_BODY);
+}
+
+static void mdoc_clear(mdoc *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->tok[i]);
+}
+
+struct model {
+	mdoc *m;
+	size_t n;
+	double avg[HX_NFIELDS];
+	int langs[HX_IX_NLANG];
+};
+
+static int same_stem(int lang, const char *a, const char *b)
+{
+	size_t la, lb;
+	const char *sa = hx_stem(mst, lang, a, strlen(a), &la);
+	char tmp[HX_TOKEN_MAX + 1];
+	memcpy(tmp, sa, la);
+	tmp[la] = 0;
+	const char *sb = hx_stem(mst, lang, b, strlen(b), &lb);
+	return la == lb && !memcmp(tmp, sb, la);
+}
+
+/* Score of one word in a document; 0 with *match 0 when it does not occur. */
+static double word_score(const struct model *md, const mdoc *m, const char *w, int exact_only,
+			 int *match)
+{
+	double e[HX_NFIELDS] = { 0 }, st[HX_NFIELDS] = { 0 }, tf[HX_NFIELDS];
+	int any = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		int ex = !strcmp(m->tok[i], w);
+		e[m->fclass[i]] += ex;
+		if (!exact_only && m->lang >= 0 && same_stem(m->lang, m->tok[i], w))
+			st[m->fclass[i]]++;
+	}
+	for (int f = 0; f < HX_NFIELDS; f++) {
+		if (exact_only || m->lang < 0)
+			st[f] = e[f];
+		tf[f] = exact_only ? (1.0 + HX_EXACT_BOOST) * e[f] : st[f] + HX_EXACT_BOOST * e[f];
+		any |= tf[f] > 0;
+	}
+	*match = any;
+	if (!any)
+		return 0;
+	/* df as the index counts it */
+	uint32_t df = 0;
+	int c;
+	for (c = 0; c < ndfc; c++)
+		if (dfcache[c].kind == exact_only && !strcmp(dfcache[c].word, w))
+			break;
+	if (c < ndfc) {
+		df = dfcache[c].df;
+	} else {
+		uint32_t wdf = 0, sdf = 0;
+		for (size_t j = 0; j < md->n; j++) {
+			const mdoc *o = &md->m[j];
+			int has_e = 0, has_s = 0;
+			for (size_t i = 0; i < o->n; i++) {
+				if (!strcmp(o->tok[i], w))
+					has_e = 1;
+				if (!exact_only && o->lang >= 0 && same_stem(o->lang, o->tok[i], w))
+					has_s = 1;
+			}
+			wdf += has_e;
+			sdf += has_s;
+		}
+		df = exact_only || wdf > sdf ? wdf : sdf;
+		if (ndfc < 64) {
+			snprintf(dfcache[ndfc].word, sizeof dfcache[0].word, "%s", w);
+			dfcache[ndfc].kind = exact_only;
+			dfcache[ndfc++].df = df;
+		}
+	}
+	double idf = hx_ix_idf((double)md->n, (double)df);
+	return idf * hx_ix_sat(hx_ix_tfn(tf, m->len, md->avg));
+}
+
+static double prefix_score(const struct model *md, const mdoc *m, const char *p, int *match)
+{
+	double tf[HX_NFIELDS] = { 0 };
+	size_t pl = strlen(p);
+	*match = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (!strncmp(m->tok[i], p, pl)) {
+			tf[m->fclass[i]] += 1.0 + HX_EXACT_BOOST;
+			*match = 1;
+		}
+	if (!*match)
+		return 0;
+	uint32_t df = 0;
+	int c;
+	for (c = 0; c < ndfc; c++)
+		if (dfcache[c].kind == 2 && !strcmp(dfcache[c].word, p))
+			break;
+	if (c < ndfc) {
+		df = dfcache[c].df;
+	} else {
+		for (size_t j = 0; j < md->n; j++)
+			for (size_t i = 0; i < md->m[j].n; i++)
+				if (!strncmp(md->m[j].tok[i], p, pl)) {
+					df++;
+					break;
+				}
+		if (ndfc < 64) {
+			snprintf(dfcache[ndfc].word, sizeof dfcache[0].word, "%s", p);
+			dfcache[ndfc].kind = 2;
+			dfcache[ndfc++].df = df;
+		}
+	}
+	return hx_ix_idf((double)md->n, (double)df) * hx_ix_sat(hx_ix_tfn(tf, m->len, md->avg));
+}
+
+static double text_score(const struct model *md, const mdoc *m, const hx_q_text *t, int *match)
+{
+	if (t->kind == HX_Q_WORD)
+		return word_score(md, m, t->words[0], 0, match);
+	if (t->kind == HX_Q_PREFIX)
+		return prefix_score(md, m, t->words[0], match);
+	double s = 0;
+	for (size_t i = 0; i < t->nwords; i++) {
+		int mt;
+		s += word_score(md, m, t->words[i], 1, &mt);
+		if (!mt) {
+			*match = 0;
+			return 0;
+		}
+	}
+	*match = t->nwords == 1;
+	for (size_t i = 0; !*match && i + t->nwords <= m->n; i++) {
+		size_t j = 0;
+		while (j < t->nwords && m->field[i + j] == m->field[i] && !strcmp(m->tok[i + j], t->words[j]))
+			j++;
+		*match = j == t->nwords;
+	}
+	return *match ? s : 0;
+}
+
+static int filter_has(const mdoc *m, const hx_q_filter *f)
+{
+	char v[512], hex[2 * HX_KEY_LEN + 1];
+	const doc *d = m->d;
+	const char *vals[8];
+	size_t nv = 0;
+	switch (f->field) {
+	case HX_QF_TAG:
+		for (size_t i = 0; i < d->ntags; i++)
+			vals[nv++] = d->tagbuf[i];
+		break;
+	case HX_QF_KIND: vals[nv++] = d->kind; break;
+	case HX_QF_LANG: vals[nv++] = d->lang; break;
+	case HX_QF_ORG: if (*d->org) vals[nv++] = d->org; break;
+	case HX_QF_COUNTRY: if (*d->country) vals[nv++] = d->country; break;
+	case HX_QF_AUTHOR: vals[nv++] = hx_hex(hex, pk[d->author], HX_KEY_LEN); break;
+	}
+	for (size_t i = 0; i < nv; i++) {
+		hx_fold_str(v, sizeof v, vals[i], strlen(vals[i]));
+		size_t fl = strlen(f->value);
+		if (f->prefix ? !strncmp(v, f->value, fl) : !strcmp(v, f->value))
+			return 1;
+	}
+	return 0;
+}
+
+/* Matches and scores doc m for q; *match. */
+static double model_score(const struct model *md, const mdoc *m, const hx_query *q, int *match)
+{
+	double s = 0;
+	*match = 0;
+	int has_text = 0;
+	for (size_t i = 0; i < q->nclauses; i++) {
+		const hx_q_clause *c = &q->clauses[i];
+		int any = 0;
+		double cs = 0;
+		for (size_t j = 0; j < c->nfilters; j++)
+			any |= filter_has(m, &c->filters[j]);
+		for (size_t j = 0; j < c->ntext; j++) {
+			int mt;
+			double ts = text_score(md, m, &c->text[j], &mt);
+			if (mt) {
+				any = 1;
+				cs += ts;
+			}
+		}
+		if (c->negated ? any : !any)
+			return 0;
+		if (!c->negated) {
+			s += cs;
+			has_text |= c->ntext > 0;
+		}
+	}
+	/* dates */
+	uint32_t day1 = (uint32_t)(m->d->ts / 86400000000ull + 1);
+	if ((q->since_day1 && day1 < q->since_day1) || (q->until_day1 && day1 > q->until_day1))
+		return 0;
+	*match = 1;
+	return has_text ? s : 0;
+}
+
+/* ---- the differential test ------------------------------------------------------------------ */
+
+static const char *base_en[] = { "practice", "toolkit", "region", "innovation", "broker",
+				 "municipality", "cluster", "network", "partner", "library",
+				 "python", "tool", "case", "event", "contact", "peer", "learn" };
+static const char *suf_en[] = { "", "", "s", "ing", "ed", "er" };
+static const char *base_de[] = { "kooperation", "gemeinde", "region", "werkzeug", "netz",
+				 "bildung", "stadt", "praxis" };
+static const char *suf_de[] = { "", "", "en", "e", "ung", "s" };
+static const char *odd[] = { "Białystok", "Straße", "Cēsis", "Støvring", "Lõuna-Eesti",
+			     "Peipsiääre", "Œuvre", "Þing", "naïve", "x11", "0ad" };
+
+static unsigned rnd_state = 12345;
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) % n;
+}
+
+static void rnd_word(char *out, size_t cap, int de)
+{
+	if (rnd(12) == 0) {
+		snprintf(out, cap, "%s", odd[rnd(sizeof odd / sizeof odd[0])]);
+		return;
+	}
+	if (de)
+		snprintf(out, cap, "%s%s", base_de[rnd(8)], suf_de[rnd(6)]);
+	else
+		snprintf(out, cap, "%s%s", base_en[rnd(17)], suf_en[rnd(6)]);
+	if (rnd(8) == 0 && out[0] >= 'a')
+		out[0] = (char)(out[0] - 32);
+}
+
+static void rnd_text(char *out, size_t cap, int nwords, int de)
+{
+	out[0] = 0;
+	for (int i = 0; i < nwords; i++) {
+		char w[64];
+		rnd_word(w, sizeof w, de);
+		if (strlen(out) + strlen(w) + 2 >= cap)
+			break;
+		if (i)
+			strcat(out, rnd(6) ? " " : ", ");
+		strcat(out, w);
+	}
+}
+
+static const char *langs[] = { "en", "en", "de", "da", "pl", "et" };
+static const char *tagset[] = { "smes", "brokerage", "toolkit", "games", "role::program" };
+static const char *orgs[] = { "Region Nord", "Stadt Kiel", "Tartu Agency" };
+static const char *countries[] = { "DK", "DE", "EE" };
+
+static void rnd_doc(doc *d, int i, uint64_t ts)
+{
+	memset(d, 0, sizeof *d);
+	d->author = (int)rnd(3);
+	snprintf(d->path, sizeof d->path, "docs/d%d", i);
+	d->ts = ts;
+	snprintf(d->lang, sizeof d->lang, "%s", langs[rnd(6)]);
+	int de = !strcmp(d->lang, "de");
+	snprintf(d->kind, sizeof d->kind, "%s", rnd(3) ? "practice" : "toolkit");
+	rnd_text(d->title, sizeof d->title, 1 + (int)rnd(6), de);
+	rnd_text(d->body, sizeof d->body, (int)rnd(60), de);
+	d->ntags = rnd(4);
+	for (size_t t = 0; t < d->ntags; t++)
+		snprintf(d->tagbuf[t], sizeof d->tagbuf[0], "%s", tagset[(t + rnd(5)) % 5]);
+	/* no duplicate tags */
+	for (size_t t = 1; t < d->ntags; t++)
+		for (size_t u = 0; u < t; u++)
+			if (!strcmp(d->tagbuf[t], d->tagbuf[u]))
+				snprintf(d->tagbuf[t], sizeof d->tagbuf[0], "t%zu", t);
+	if (rnd(4))
+		snprintf(d->org, sizeof d->org, "%s", orgs[rnd(3)]);
+	if (rnd(4))
+		snprintf(d->country, sizeof d->country, "%s", countries[rnd(3)]);
+	doc_sign(d);
+	d->live = 1;
+}
+
+/* A random query made of words that exist (or nearly). */
+static void rnd_query(char *q, size_t cap, doc *docs, size_t nd)
+{
+	int nitems = 1 + (int)rnd(3);
+	q[0] = 0;
+	for (int i = 0; i < nitems; i++) {
+		char item[256], w[64];
+		int r = (int)rnd(20);
+		rnd_word(w, sizeof w, rnd(4) == 0);
+		if (r < 9) {
+			snprintf(item, sizeof item, "%s", w);
+		} else if (r < 11) {
+			/* a phrase from a document */
+			const doc *d = &docs[rnd((unsigned)nd)];
+			hx_tokenizer t;
+			hx_token k;
+			char a[64] = "", b[64] = "";
+			hx_tok_init(&t, d->body, strlen(d->body));
+			int skip = (int)rnd(8);
+			while (hx_tok_next(&t, &k)) {
+				snprintf(a, sizeof a, "%s", b);
+				snprintf(b, sizeof b, "%.*s", (int)k.len, k.word);
+				if (*a && skip-- <= 0)
+					break;
+			}
+			if (*a)
+				snprintf(item, sizeof item, "\"%s %s\"", a, b);
+			else
+				snprintf(item, sizeof item, "%s", w);
+		} else if (r < 13) {
+			char pre[8];
+			hx_tokenizer t;
+			hx_token k;
+			hx_tok_init(&t, w, strlen(w));
+			if (hx_tok_next(&t, &k) && k.len >= 3)
+				snprintf(pre, sizeof pre, "%.*s", 2 + (int)rnd(2), k.word);
+			else
+				snprintf(pre, sizeof pre, "to");
+			snprintf(item, sizeof item, "%s*", pre);
+		} else if (r < 15) {
+			char w2[64];
+			rnd_word(w2, sizeof w2, 0);
+			snprintf(item, sizeof item, "%s OR %s", w, w2);
+		} else if (r < 16 && i > 0) {
+			snprintf(item, sizeof item, "-%s", w);
+		} else if (r < 17) {
+			snprintf(item, sizeof item, "lang:%s", langs[rnd(6)]);
+		} else if (r < 18) {
+			snprintf(item, sizeof item, "tag:%s", tagset[rnd(5)]);
+		} else if (r < 19) {
+			snprintf(item, sizeof item, "-kind:toolkit");
+		} else {
+			snprintf(item, sizeof item, "country:%s OR org:\"%s\"", countries[rnd(3)], orgs[rnd(3)]);
+		}
+		if (strlen(q) + strlen(item) + 2 < cap) {
+			if (i)
+				strcat(q, " ");
+			strcat(q, item);
+		}
+	}
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+	return x[0] < y[0] ? 1 : x[0] > y[0] ? -1 : (x[1] < y[1] ? -1 : x[1] > y[1]);
+}
+
+/* Compares the index with the model on nq random queries. Returns the
+ * number of disagreements. */
+static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
+{
+	struct model md = { 0 };
+	int bad = 0;
+	md.m = calloc(nd, sizeof *md.m);
+	double sum[HX_NFIELDS] = { 0 };
+	for (size_t i = 0; i < nd; i++) {
+		if (!docs[i].live)
+			continue;
+		mdoc *m = &md.m[md.n];
+		mdoc_build(m, &docs[i]);
+		if (hx_search_docnum(sr, docs[i].e.id, &m->docnum)) {
+			fprintf(stderr, "doc %s not indexed\n", docs[i].path);
+			bad++;
+		}
+		for (int f = 0; f < HX_NFIELDS; f++)
+			sum[f] += m->len[f];
+		md.n++;
+	}
+	for (int f = 0; f < HX_NFIELDS; f++)
+		md.avg[f] = md.n ? sum[f] / (double)md.n : 0;
+	double *want = malloc(md.n * 2 * sizeof *want);
+	for (int qi = 0; qi < nq; qi++) {
+		char qs[512];
+		rnd_query(qs, sizeof qs, docs, nd);
+		hx_query *q;
+		char err[256];
+		hx_results r;
+		int prc = hx_query_parse(&q, qs, err, sizeof err);
+		hx_search_opts o = { limit, 0, qi % 5 == 0, 1 };
+		int src = hx_search(sr, qs, &o, &r, err, sizeof err);
+		if (prc) {
+			if (src != prc) {
+				fprintf(stderr, "query [%s]: parse %d, search %d\n", qs, prc, src);
+				bad++;
+			}
+			continue;
+		}
+		if (src) {
+			fprintf(stderr, "query [%s]: search failed: %s\n", qs, err);
+			bad++;
+			hx_query_free(&q);
+			continue;
+		}
+		size_t nw = 0;
+		int has_text = 0;
+		ndfc = 0;
+		for (size_t c = 0; c < q->nclauses; c++)
+			has_text |= !q->clauses[c].negated && q->clauses[c].ntext > 0;
+		for (size_t i = 0; i < md.n; i++) {
+			int match;
+			double s = model_score(&md, &md.m[i], q, &match);
+			if (match) {
+				want[2 * nw] = has_text ? s : (double)md.m[i].docnum;
+				want[2 * nw + 1] = has_text ? (double)md.m[i].docnum : 0;
+				nw++;
+			}
+		}
+		qsort(want, nw, 2 * sizeof *want, cmp_score);
+		size_t expect = nw < limit ? nw : limit;
+		int qbad = r.nhits != expect;
+		if (o.facets && r.total != nw)
+			qbad = 1;
+		for (size_t i = 0; i < r.nhits && !qbad; i++) {
+			uint32_t dn;
+			if (hx_search_docnum(sr, r.hits[i].id, &dn)) {
+				qbad = 1;
+				break;
+			}
+			double ws = has_text ? want[2 * i] : 0;
+			if (fabs(r.hits[i].score - ws) > 1e-9 * (1 + fabs(ws)))
+				qbad = 1;
+			if (!has_text && dn != (uint32_t)want[2 * i])
+				qbad = 1;
+			/* the hit must match with that score in the model */
+			for (size_t j = 0; j < md.n; j++)
+				if (md.m[j].docnum == dn) {
+					int match;
+					double s = model_score(&md, &md.m[j], q, &match);
+					if (!match || (has_text && fabs(s - r.hits[i].score) > 1e-9 * (1 + fabs(s))))
+						qbad = 1;
+				}
+		}
+		if (qbad) {
+			bad++;
+			fprintf(stderr, "query [%s]: %zu hits (total %llu), model %zu\n", qs, r.nhits,
+				(unsigned long long)r.total, nw);
+			for (size_t i = 0; i < r.nhits || i < expect; i++)
+				fprintf(stderr, "  %zu: index %s %.12f | model doc %.0f %.12f\n", i,
+					i < r.nhits ? r.hits[i].path : "-", i < r.nhits ? r.hits[i].score : 0,
+					i < expect ? want[2 * i + 1] : -1, i < expect ? want[2 * i] : 0);
+		}
+		hx_results_clear(&r);
+		hx_query_free(&q);
+	}
+	free(want);
+	for (size_t i = 0; i < md.n; i++)
+		mdoc_clear(&md.m[i]);
+	free(md.m);
+	return bad;
+}
+
+static void differential(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	const size_t nd = 400;
+	doc *docs = calloc(nd, sizeof *docs);
+	doc **ptr = calloc(nd, sizeof *ptr);
+	CHECK_RC(hx_stemmers_new(&mst), HX_OK);
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+
+	/* A bulk load (over the inline threshold, so the tokenizer thread
+	 * runs), then small batches. */
+	for (size_t i = 0; i < nd; i++) {
+		rnd_doc(&docs[i], (int)i, 1000000ull * 86400 * (i % 50) + i);
+		ptr[i] = &docs[i];
+	}
+	CHECK_RC(put_docs(s, ptr, 300), HX_OK);
+	for (size_t i = 300; i < nd; i += 10)
+		CHECK_RC(put_docs(s, ptr + i, 10), HX_OK);
+	CHECK(fsck_problems(s) == 0);
+	CHECK(compare(sr, docs, nd, 150, 10) == 0);
+	CHECK(compare(sr, docs, nd, 30, 1000) == 0);
+
+	/* New versions, deletions, in mixed batches. */
+	for (int round = 0; round < 3; round++) {
+		doc *nv = calloc(40, sizeof *nv);
+		doc **np = calloc(40, sizeof *np);
+		for (int j = 0; j < 40; j++) {
+			size_t i = rnd((unsigned)nd);
+			if (!docs[i].live)
+				continue;
+			if (rnd(3) == 0) {
+				/* delete */
+				doc *t = &nv[j];
+				*t = docs[i];
+				t->raw = NULL;
+				snprintf(t->kind, sizeof t->kind, "tombstone");
+				t->title[0] = t->body[0] = 0;
+				t->ntags = 0;
+				t->ts = docs[i].ts + 1000 + (uint64_t)round;
+				doc_sign(t);
+				docs[i].live = 0;
+			} else {
+				rnd_doc(&nv[j], (int)i, docs[i].ts + 1000 + (uint64_t)round);
+				nv[j].author = docs[i].author;
+				doc_sign(&nv[j]);
+				free(docs[i].raw);
+				docs[i] = nv[j];
+				docs[i].raw = NULL;
+				doc_sign(&docs[i]);
+			}
+			np[j] = &nv[j];
+		}
+		size_t m = 0;
+		for (int j = 0; j < 40; j++)
+			if (np[j])
+				np[m++] = np[j];
+		CHECK_RC(put_docs(s, np, m), HX_OK);
+		for (int j = 0; j < 40; j++)
+			free(nv[j].raw);
+		free(nv);
+		free(np);
+		CHECK(fsck_problems(s) == 0);
+		CHECK(compare(sr, docs, nd, 60, 10) == 0);
+	}
+	uint64_t n = 0;
+	CHECK_RC(hx_store_reindex(s, &n), HX_OK);
+	CHECK(fsck_problems(s) == 0);
+	CHECK(compare(sr, docs, nd, 60, 10) == 0);
+
+	for (size_t i = 0; i < nd; i++)
+		free(docs[i].raw);
+	free(docs);
+	free(ptr);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	hx_stemmers_free(&mst);
+	rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	for (int i = 0; i < 3; i++)
+		crypto_sign_keypair(pk[i], sk[i]);
+	fixed_cases();
+	differential();
+	return check_done();
+}
