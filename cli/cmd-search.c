@@ -1,0 +1,277 @@
+/*
+ * cmd-search.c: `hansa search QUERY`: full-text search of the local
+ * library. Prints rank, title, path, the author's organisation and a
+ * snippet with the matched words highlighted (in colour on a terminal,
+ * plain when piped), or with --json an array of results. Everything else
+ * (the query language, ranking, facets, did-you-mean) is store/search.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "cli/cli.h"
+#include "proto/member.h"
+#include "store/search.h"
+
+const struct hx_cmd hx_cmd_search;
+
+#define C_TITLE "\033[1m"
+#define C_HL "\033[1;33m"
+#define C_DIM "\033[2m"
+#define C_OFF "\033[0m"
+
+/* The author's organisation: the entry's org, else the member's name. */
+static char *org_of(hx_store *s, const hx_hit *h)
+{
+	if (h->org && *h->org)
+		return strdup(h->org);
+	uint8_t *rec = NULL;
+	size_t len;
+	char *name = NULL;
+	if (!hx_store_member_get(s, h->author, &rec, &len)) {
+		hx_member m;
+		if (!hx_member_decode(&m, rec, len)) {
+			const char *n = hx_member_field(&m, "name");
+			if (n && *n)
+				name = strdup(n);
+			hx_member_clear(&m);
+		}
+	}
+	free(rec);
+	if (!name) {
+		char hex[2 * HX_KEY_LEN + 1], buf[32];
+		hx_hex(hex, h->author, HX_KEY_LEN);
+		snprintf(buf, sizeof buf, "partner %.8s", hex);
+		name = strdup(buf);
+	}
+	return name;
+}
+
+static void print_snippet(const hx_hit *h, int colour)
+{
+	size_t pos = 0;
+	fputs("    ", stdout);
+	for (size_t i = 0; i < h->nhl; i++) {
+		fwrite(h->snippet + pos, 1, h->hl[i].start - pos, stdout);
+		if (colour)
+			fputs(C_HL, stdout);
+		fwrite(h->snippet + h->hl[i].start, 1, h->hl[i].end - h->hl[i].start, stdout);
+		if (colour)
+			fputs(C_OFF, stdout);
+		pos = h->hl[i].end;
+	}
+	fputs(h->snippet + pos, stdout);
+	fputc('\n', stdout);
+}
+
+static cJSON *hit_json(hx_store *s, const hx_hit *h)
+{
+	char hex[2 * HX_KEY_LEN + 1];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "rank", (double)h->rank);
+	cJSON_AddStringToObject(o, "id", hx_hex(hex, h->id, HX_ID_LEN));
+	cJSON_AddStringToObject(o, "path", h->path);
+	cJSON_AddStringToObject(o, "author", hx_hex(hex, h->author, HX_KEY_LEN));
+	char *org = org_of(s, h);
+	cJSON_AddStringToObject(o, "org", org ? org : "");
+	free(org);
+	cJSON_AddStringToObject(o, "title", h->title);
+	cJSON_AddStringToObject(o, "kind", h->kind);
+	cJSON_AddStringToObject(o, "lang", h->lang);
+	cJSON_AddNumberToObject(o, "score", h->score);
+	cJSON_AddStringToObject(o, "snippet", h->snippet ? h->snippet : "");
+	cJSON *hl = cJSON_AddArrayToObject(o, "highlights");
+	for (size_t i = 0; i < h->nhl; i++) {
+		cJSON *r = cJSON_CreateArray();
+		cJSON_AddItemToArray(r, cJSON_CreateNumber((double)h->hl[i].start));
+		cJSON_AddItemToArray(r, cJSON_CreateNumber((double)h->hl[i].end));
+		cJSON_AddItemToArray(hl, r);
+	}
+	return o;
+}
+
+static int parse_count(const char *opt, const char *v, size_t *out)
+{
+	char *end;
+	if (!v || !*v || *v == '-')
+		return hx_usage_error(&hx_cmd_search, "%s wants a number", opt);
+	unsigned long long n = strtoull(v, &end, 10);
+	if (*end || n > 100000)
+		return hx_usage_error(&hx_cmd_search, "%s wants a number up to 100000, not '%s'", opt, v);
+	*out = (size_t)n;
+	return 0;
+}
+
+static int exec(struct hx_ctx *ctx, int argc, char **argv)
+{
+	hx_search_opts o = { 10, 0, 0, 0 };
+	int json = 0, rc, only_query = 0;
+	size_t qlen = 0;
+	char *q = calloc(1, 1);
+	if (!q)
+		return hx_fail("out of memory");
+
+	/* Options by hand: a query may hold "-word", which is no option. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		size_t al = strlen(a);
+		if (!only_query && !strcmp(a, "--")) {
+			only_query = 1;
+			continue;
+		}
+		if (!only_query && !strncmp(a, "--", 2)) {
+			const char *eq = strchr(a, '=');
+			size_t nl = eq ? (size_t)(eq - a) : al;
+			if ((nl == 7 && !strncmp(a, "--limit", 7)) || (nl == 8 && !strncmp(a, "--offset", 8))) {
+				v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+				rc = parse_count(nl == 7 ? "--limit" : "--offset", v, nl == 7 ? &o.limit : &o.offset);
+				if (rc) {
+					free(q);
+					return rc;
+				}
+				if (nl == 7 && o.limit == 0) {
+					free(q);
+					return hx_usage_error(&hx_cmd_search, "--limit must be at least 1");
+				}
+				continue;
+			}
+			if (!strcmp(a, "--json")) {
+				json = 1;
+				continue;
+			}
+			if (!strcmp(a, "--facets")) {
+				o.facets = 1;
+				continue;
+			}
+			free(q);
+			return hx_usage_error(&hx_cmd_search, "unknown option '%s'", a);
+		}
+		char *nq = realloc(q, qlen + al + 2);
+		if (!nq) {
+			free(q);
+			return hx_fail("out of memory");
+		}
+		q = nq;
+		if (qlen)
+			q[qlen++] = ' ';
+		memcpy(q + qlen, a, al + 1);
+		qlen += al;
+	}
+	if (!qlen) {
+		free(q);
+		return hx_usage_error(&hx_cmd_search, "no query: what should I search for?");
+	}
+	hx_store *s = hx_ctx_store(ctx, 0);
+	if (!s) {
+		free(q);
+		return HX_EXIT_FAIL;
+	}
+	hx_searcher *sr;
+	hx_results r;
+	char err[512];
+	if ((rc = hx_searcher_new(&sr, s))) {
+		free(q);
+		return hx_fail("cannot search: %s", hx_strerror(rc));
+	}
+	rc = hx_search(sr, q, &o, &r, err, sizeof err);
+	hx_searcher_free(&sr);
+	free(q);
+	if (rc == HX_EINVAL)
+		return hx_fail("bad query: %s", err);
+	if (rc)
+		return hx_fail("search failed: %s", err[0] ? err : hx_strerror(rc));
+
+	if (json) {
+		cJSON *arr = cJSON_CreateArray();
+		for (size_t i = 0; i < r.nhits; i++)
+			cJSON_AddItemToArray(arr, hit_json(s, &r.hits[i]));
+		if (o.facets) {
+			cJSON *top = cJSON_CreateObject();
+			cJSON_AddItemToObject(top, "results", arr);
+			cJSON_AddNumberToObject(top, "total", (double)r.total);
+			cJSON *fo = cJSON_AddObjectToObject(top, "facets");
+			for (size_t g = 0; g < r.nfacets; g++) {
+				cJSON *go = cJSON_AddObjectToObject(fo, r.facets[g].name);
+				for (size_t i = 0; i < r.facets[g].n; i++)
+					cJSON_AddNumberToObject(go, r.facets[g].v[i].value,
+								(double)r.facets[g].v[i].count);
+			}
+			hx_json_print(top);
+		} else {
+			hx_json_print(arr);
+		}
+		if (!r.nhits && r.nsuggest)
+			fprintf(stderr, "hansa: no results; did you mean: %s\n", r.suggest[0]);
+		hx_results_clear(&r);
+		return HX_EXIT_OK;
+	}
+
+	int colour = hx_isatty_out() && !getenv("NO_COLOR");
+	if (!r.nhits) {
+		if (r.nsuggest) {
+			printf("no results; did you mean: %s", r.suggest[0]);
+			for (size_t i = 1; i < r.nsuggest; i++)
+				printf(" | %s", r.suggest[i]);
+			printf("\n");
+		} else {
+			printf("no results\n");
+		}
+	}
+	for (size_t i = 0; i < r.nhits; i++) {
+		const hx_hit *h = &r.hits[i];
+		char *org = org_of(s, h);
+		printf("%3zu. %s%s%s\n", h->rank, colour ? C_TITLE : "", h->title, colour ? C_OFF : "");
+		printf("     %s%s  ·  %s  ·  %.2f%s\n", colour ? C_DIM : "", h->path, org ? org : "",
+		       h->score, colour ? C_OFF : "");
+		if (h->snippet && *h->snippet)
+			print_snippet(h, colour);
+		free(org);
+	}
+	if (o.facets) {
+		printf("\n%llu match%s\n", (unsigned long long)r.total, r.total == 1 ? "" : "es");
+		for (size_t g = 0; g < r.nfacets; g++) {
+			if (!r.facets[g].n)
+				continue;
+			printf("%-8s", r.facets[g].name);
+			for (size_t i = 0; i < r.facets[g].n; i++)
+				printf("%s %s (%llu)", i ? "," : "", r.facets[g].v[i].value,
+				       (unsigned long long)r.facets[g].v[i].count);
+			printf("\n");
+		}
+	}
+	hx_results_clear(&r);
+	return HX_EXIT_OK;
+}
+
+const struct hx_cmd hx_cmd_search = {
+	.name = "search",
+	.summary = "full-text search of the library",
+	.usage =
+	"usage: hansa search [--limit N] [--offset N] [--json] [--facets] [--] QUERY...\n"
+	"\n"
+	"Searches the current version of every document, ranked by relevance\n"
+	"(BM25: title above tags above body; exact word forms above other forms\n"
+	"of the same stem). Case and diacritics do not matter: bialystok finds\n"
+	"Białystok. Words are stemmed in each document's language.\n"
+	"\n"
+	"Query language (words are ANDed):\n"
+	"  word            the word or another form of it (practices, practice)\n"
+	"  \"two words\"     the exact words, next to each other\n"
+	"  pref*           any word starting with pref (2 letters or more)\n"
+	"  -word           without this word (also -\"a phrase\", -lang:de)\n"
+	"  a OR b          either (binds tighter than AND)\n"
+	"  tag:T kind:K lang:L org:O country:C author:HEX   filters; a trailing *\n"
+	"                  matches a prefix (tag:game::*); quote values with spaces\n"
+	"                  (org:\"Region Nord\")\n"
+	"  since:YYYY-MM-DD until:YYYY-MM-DD   by the document's timestamp (UTC)\n"
+	"\n"
+	"  --limit N       results to show (default 10)\n"
+	"  --offset N      skip the first N results\n"
+	"  --json          an array of {rank, id, path, author, org, title, kind,\n"
+	"                  lang, score, snippet, highlights}; with --facets an object\n"
+	"                  {results, total, facets}\n"
+	"  --facets        counts per tag, kind, lang and country over all matches\n"
+	"\n"
+	"When nothing matches, suggests the nearest indexed words. A bad query\n"
+	"gets one line saying what is wrong and exit status 1.\n",
+	.exec = exec,
+};
