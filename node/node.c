@@ -105,6 +105,8 @@ struct peer {
 	hx_peer_stats st;
 	int dirty;
 	uint64_t last_recon_any; /* µs of the last reconciliation, either role */
+	uint64_t not_member_logged; /* µs: such refusals are logged once a minute */
+	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
 };
 
 struct inflight {
@@ -711,7 +713,10 @@ static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 		c->result->rounds += c->irounds;
 		c->result->recon_bytes += c->ibytes;
 	}
-	if (have || need || n->cfg.verbose)
+	int changed = have != p->last_have || need != p->last_need;
+	p->last_have = have;
+	p->last_need = need;
+	if (((have || need) && changed) || n->cfg.verbose)
 		logf_(n, "reconciled with %s: %u round trip%s, %llu bytes, %.1f ms; we lack %zu, they lack %zu",
 		      p->name, c->irounds, c->irounds == 1 ? "" : "s", (unsigned long long)c->ibytes,
 		      (double)(now - c->istarted) / 1000.0, need, have);
@@ -824,17 +829,25 @@ static void take_batch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int l
 		n->jobs[i].len = zmq_msg_size(&f[i]);
 	}
 	hx_vpool_run(n->pool, n->jobs, k, now_us() + FUTURE_US);
+	int reloaded = 0;
 	for (size_t i = 0; i < k; i++) {
 		hx_vjob *j = &n->jobs[i];
 		if (!j->rc && !member_by_key(n, j->e.author)) {
+			/* `hansa member add` may have run since the last reload */
+			if (!reloaded++ && reload_members(n) == HX_OK && member_by_key(n, j->e.author))
+				goto member;
 			hx_entry_clear(&j->e);
 			j->rc = HX_EPERM;
 		}
+member:
 		if (j->rc) {
 			int r = hx_refuse_reason(j->rc);
 			p->st.refused[r]++;
 			o->refused++;
-			if (logged++ < REFUSED_LOG_PER_BATCH) {
+			int quiet = j->rc == HX_EPERM && now_us() - p->not_member_logged < 60000000;
+			if (j->rc == HX_EPERM && !quiet)
+				p->not_member_logged = now_us();
+			if (!quiet && logged++ < REFUSED_LOG_PER_BATCH) {
 				logf_(n, "refused entry from %s: %s (%s)", p->name, hx_refuse_name(r),
 				      hx_strerror(j->rc));
 			}
@@ -1044,7 +1057,10 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 			p->st.they_lack = w.need;
 			p->last_recon_any = now;
 			p->dirty = 1;
-			if (w.have || w.need || n->cfg.verbose)
+			int changed = w.have != p->last_have || w.need != p->last_need;
+			p->last_have = w.have;
+			p->last_need = w.need;
+			if (((w.have || w.need) && changed) || n->cfg.verbose)
 				logf_(n, "%s reconciled with us: we lack %u, they lack %u", p->name,
 				      w.have, w.need);
 			session_end_responder(c);
