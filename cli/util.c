@@ -184,7 +184,7 @@ int hx_parse_key(const char *hex, uint8_t key[HX_KEY_LEN])
 	return 0;
 }
 
-int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author,
+static int resolve(struct hx_ctx *ctx, const char *what, const uint8_t *author,
 		   hx_entry *e)
 {
 	hx_store *s = hx_ctx_store(ctx, 0);
@@ -223,6 +223,24 @@ int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author,
 	if (rc == HX_ENOTFOUND)
 		return hx_fail(deleted ? "document %s was deleted" : "no document at path %s", what);
 	return rc ? hx_fail("cannot read %s: %s", what, hx_strerror(rc)) : 0;
+}
+
+int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author,
+		   hx_entry *e)
+{
+	if (resolve(ctx, what, author, e))
+		return 1;
+	/* Entries were verified when they arrived; checking again here (one
+	 * Ed25519 verification) means a damaged store is never shown as if
+	 * the author had written it. */
+	if (hx_entry_verify(e)) {
+		char hex[2 * HX_ID_LEN + 1];
+		hx_hex(hex, e->id, HX_ID_LEN);
+		hx_entry_clear(e);
+		return hx_fail("entry %s fails its signature check: the store is damaged (run 'hansa fsck')",
+			       hex);
+	}
+	return 0;
 }
 
 int hx_isatty_err(void)
