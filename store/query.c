@@ -30,6 +30,8 @@ int64_t hx_days_from_civil(int y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+static const char *clip(char out[48], const char *s, size_t n);
+
 struct parser {
 	const char *q;
 	size_t len, pos;
@@ -83,12 +85,13 @@ static int tokenize(struct parser *p, const char *s, size_t n, char ***words, si
 {
 	hx_tokenizer t;
 	hx_token k;
+	char cb[48];
 	*words = NULL;
 	*nw = 0;
 	hx_tok_init(&t, s, n);
 	while (hx_tok_next(&t, &k)) {
 		if (*nw == HX_QUERY_CLAUSES)
-			return fail(p, "too many words in '%.*s' (at most %d)", (int)(n > 40 ? 40 : n), s,
+			return fail(p, "too many words in '%s' (at most %d)", clip(cb, s, n),
 				    HX_QUERY_CLAUSES);
 		char **nwds = realloc(*words, (*nw + 1) * sizeof **words);
 		if (!nwds)
@@ -104,6 +107,22 @@ static int tokenize(struct parser *p, const char *s, size_t n, char ***words, si
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* A piece of the query fit to quote in a one-line message: at most 40
+ * bytes, cut at a character boundary, control characters shown as '?'. */
+static const char *clip(char out[48], const char *s, size_t n)
+{
+	size_t o = 0;
+	if (n > 40) {
+		n = 40;
+		while (n > 0 && ((uint8_t)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[o++] = ((uint8_t)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	out[o] = 0;
+	return out;
 }
 
 /* One item of the query before it joins a clause. */
@@ -125,12 +144,13 @@ static void item_free(struct item *it)
 /* Reads "..." starting at p->pos (on the quote); sets *s, *n to the inside. */
 static int read_quoted(struct parser *p, const char **s, size_t *n)
 {
+	char cb[48];
 	size_t start = ++p->pos;
 	while (p->pos < p->len && p->q[p->pos] != '"')
 		p->pos++;
 	if (p->pos >= p->len)
-		return fail(p, "unclosed quote: add a closing \" after '%.*s'",
-			    (int)(p->len - start > 40 ? 40 : p->len - start), p->q + start);
+		return fail(p, "unclosed quote: add a closing \" after '%s'",
+			    clip(cb, p->q + start, p->len - start));
 	*s = p->q + start;
 	*n = p->pos - start;
 	p->pos++;
@@ -141,6 +161,7 @@ static int parse_date(struct parser *p, const char *name, const char *v, size_t 
 		      uint32_t *day1)
 {
 	int y, m, d;
+	char cb[48];
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	if (n != 10 || v[4] != '-' || v[7] != '-')
 		goto bad;
@@ -158,14 +179,14 @@ static int parse_date(struct parser *p, const char *name, const char *v, size_t 
 	*day1 = (uint32_t)(hx_days_from_civil(y, m, d) + 1);
 	return HX_OK;
 bad:
-	return fail(p, "%s: wants a date YYYY-MM-DD (from 1970), not '%.*s'", name,
-		    (int)(n > 40 ? 40 : n), v);
+	return fail(p, "%s: wants a date YYYY-MM-DD (from 1970), not '%s'", name, clip(cb, v, n));
 }
 
 /* Reads one item (a word, "phrase", filter, OR) at p->pos. Returns 1 when
  * it read one, 0 at the end, negative on error. */
 static int read_item(struct parser *p, struct item *it)
 {
+	char cb[48];
 	memset(it, 0, sizeof *it);
 	while (p->pos < p->len && is_space(p->q[p->pos]))
 		p->pos++;
@@ -192,8 +213,7 @@ static int read_item(struct parser *p, struct item *it)
 		if ((rc = tokenize(p, s, n, &it->text.words, &it->text.nwords)))
 			return rc;
 		if (!it->text.nwords)
-			return fail(p, "empty phrase \"%.*s\": put words between the quotes",
-				    (int)(n > 40 ? 40 : n), s);
+			return fail(p, "empty phrase \"%s\": put words between the quotes", clip(cb, s, n));
 		return 1;
 	}
 	/* A bare word runs to white space or a quote. */
@@ -240,8 +260,8 @@ static int read_item(struct parser *p, struct item *it)
 			if (!strcmp(name, field_names[i]))
 				f = i;
 		if (f < 0)
-			return fail(p, "unknown filter '%.*s:' (filters: tag: kind: lang: org: country: "
-				    "author: since: until:; quote text with a colon)", (int)(nl > 30 ? 30 : nl), s);
+			return fail(p, "unknown filter '%s:' (filters: tag: kind: lang: org: country: "
+				    "author: since: until:; quote text with a colon)", clip(cb, s, nl));
 		if (vn > 0 && v[vn - 1] == '*') {
 			it->filter.prefix = 1;
 			vn--;
@@ -265,8 +285,7 @@ static int read_item(struct parser *p, struct item *it)
 					c += 32;
 				if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
 					free(h);
-					return fail(p, "author: wants a hex key, not '%.*s'",
-						    (int)(vn > 64 ? 64 : vn), v);
+					return fail(p, "author: wants a hex key, not '%s'", clip(cb, v, vn));
 				}
 				h[i] = c;
 			}
@@ -292,11 +311,9 @@ static int read_item(struct parser *p, struct item *it)
 		if ((rc = tokenize(p, s, n, &it->text.words, &it->text.nwords)))
 			return rc;
 		if (it->text.nwords != 1)
-			return fail(p, "'%.*s*': a prefix search works on one word",
-				    (int)(n > 40 ? 40 : n), s);
+			return fail(p, "'%s*': a prefix search works on one word", clip(cb, s, n));
 		if (strlen(it->text.words[0]) < 2)
-			return fail(p, "'%.*s*': prefix too short (at least 2 letters)",
-				    (int)(n > 40 ? 40 : n), s);
+			return fail(p, "'%s*': prefix too short (at least 2 letters)", clip(cb, s, n));
 		it->text.kind = HX_Q_PREFIX;
 		return 1;
 	}
@@ -443,10 +460,9 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 		if (rc)
 			break;
 	}
-	if (r < 0) {
-		item_free(&it);
+	item_free(&it); /* what a failed step left in it */
+	if (r < 0)
 		rc = r;
-	}
 	if (!rc && pending_or)
 		rc = fail(&p, "OR needs a word on each side");
 	if (!rc && have_cur) {
