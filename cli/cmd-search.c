@@ -103,7 +103,7 @@ static int parse_count(const char *opt, const char *v, size_t *out)
 
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
-	hx_search_opts o = { 10, 0, 0, 0 };
+	hx_search_opts o = { 10, 0, 0, 0, 0 };
 	int json = 0, rc, only_query = 0;
 	size_t qlen = 0;
 	char *q = calloc(1, 1);

@@ -504,22 +504,18 @@ static double m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto)
 struct doctext {
 	uint32_t doc;
 	int loaded;
-	char **tok;        /* folded tokens of title, tags, body in order */
-	uint32_t *field;   /* field of each token; a tag boundary counts as a new field */
+	char *buf;         /* folded tokens of title, tags, body, NUL-separated */
+	size_t blen, bcap;
+	uint32_t *off;     /* each token's offset in buf */
+	uint32_t *field;   /* its field; each tag counts as a field of its own */
 	size_t n, cap;
-	hx_entry e;
-	int have_entry;
 };
 
 static void doctext_reset(struct doctext *d)
 {
-	for (size_t i = 0; i < d->n; i++)
-		free(d->tok[i]);
 	d->n = 0;
+	d->blen = 0;
 	d->loaded = 0;
-	if (d->have_entry)
-		hx_entry_clear(&d->e);
-	d->have_entry = 0;
 }
 
 static void doctext_free(struct doctext **pd)
@@ -527,8 +523,8 @@ static void doctext_free(struct doctext **pd)
 	struct doctext *d = *pd;
 	if (!d)
 		return;
-	doctext_reset(d);
-	free(d->tok);
+	free(d->buf);
+	free(d->off);
 	free(d->field);
 	free(d);
 	*pd = NULL;
@@ -541,7 +537,7 @@ static int doc_entry(hx_searcher *sr, uint32_t doc, hx_entry *e)
 	hx_be32_put(dk, doc);
 	MDB_val k = { 4, dk }, v;
 	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &v);
-	if (rc || v.mv_size != HX_ID_LEN + HX_KEY_LEN)
+	if (rc || v.mv_size < HX_ID_LEN + HX_KEY_LEN)
 		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_ix_mdb_err(rc);
 	MDB_val ek = { HX_ID_LEN, v.mv_data }, ev;
 	if ((rc = mdb_get(sr->txn, sr->s->entries, &ek, &ev)))
@@ -559,19 +555,30 @@ static int doctext_add(struct doctext *d, const char *text, uint32_t field)
 	while (hx_tok_next(&t, &k)) {
 		if (d->n == d->cap) {
 			size_t nc = d->cap ? d->cap * 2 : 256;
-			char **nt = realloc(d->tok, nc * sizeof *nt);
-			if (!nt)
+			uint32_t *no = realloc(d->off, nc * sizeof *no);
+			if (!no)
 				return HX_ENOMEM;
-			d->tok = nt;
+			d->off = no;
 			uint32_t *nf = realloc(d->field, nc * sizeof *nf);
 			if (!nf)
 				return HX_ENOMEM;
 			d->field = nf;
 			d->cap = nc;
 		}
-		if (!(d->tok[d->n] = strndup(k.word, k.len)))
-			return HX_ENOMEM;
+		if (d->blen + k.len + 1 > d->bcap) {
+			size_t nc = d->bcap ? d->bcap * 2 : 4096;
+			while (nc < d->blen + k.len + 1)
+				nc *= 2;
+			char *nb = realloc(d->buf, nc);
+			if (!nb)
+				return HX_ENOMEM;
+			d->buf = nb;
+			d->bcap = nc;
+		}
+		memcpy(d->buf + d->blen, k.word, k.len + 1);
+		d->off[d->n] = (uint32_t)d->blen;
 		d->field[d->n++] = field;
+		d->blen += k.len + 1;
 	}
 	return HX_OK;
 }
@@ -579,6 +586,7 @@ static int doctext_add(struct doctext *d, const char *text, uint32_t field)
 static int doctext_load(hx_searcher *sr, uint32_t doc, struct doctext **pd)
 {
 	struct doctext *d = sr->dtx;
+	hx_entry e;
 	int rc;
 	if (!d) {
 		if (!(d = sr->dtx = calloc(1, sizeof *d)))
@@ -588,17 +596,17 @@ static int doctext_load(hx_searcher *sr, uint32_t doc, struct doctext **pd)
 	if (d->loaded && d->doc == doc)
 		return HX_OK;
 	doctext_reset(d);
-	if ((rc = doc_entry(sr, doc, &d->e)))
+	if ((rc = doc_entry(sr, doc, &e)))
 		return rc;
-	d->have_entry = 1;
 	d->doc = doc;
 	uint32_t field = 0;
-	if ((rc = doctext_add(d, d->e.title ? d->e.title : "", field++)))
-		return rc;
-	for (size_t i = 0; i < d->e.ntags; i++)
-		if ((rc = doctext_add(d, d->e.tags[i], field++)))
-			return rc;
-	if ((rc = doctext_add(d, d->e.body ? d->e.body : "", field)))
+	rc = doctext_add(d, e.title ? e.title : "", field++);
+	for (size_t i = 0; i < e.ntags && !rc; i++)
+		rc = doctext_add(d, e.tags[i], field++);
+	if (!rc)
+		rc = doctext_add(d, e.body ? e.body : "", field);
+	hx_entry_clear(&e);
+	if (rc)
 		return rc;
 	d->loaded = 1;
 	return HX_OK;
@@ -608,7 +616,8 @@ static int phrase_in(const struct doctext *d, char *const *w, size_t nw)
 {
 	for (size_t i = 0; i + nw <= d->n; i++) {
 		size_t j = 0;
-		while (j < nw && d->field[i + j] == d->field[i] && !strcmp(d->tok[i + j], w[j]))
+		while (j < nw && d->field[i + j] == d->field[i] &&
+		       !strcmp(d->buf + d->off[i + j], w[j]))
 			j++;
 		if (j == nw)
 			return 1;
@@ -1778,7 +1787,7 @@ static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, si
 int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 	      hx_results *res, char *err, size_t errlen)
 {
-	hx_search_opts dflt = { 10, 0, 0, 0 };
+	hx_search_opts dflt = { 10, 0, 0, 0, 0 };
 	hx_query *q = NULL;
 	struct eval ev;
 	struct cand *heap = NULL;
@@ -1842,7 +1851,7 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 	}
 	if (all && (rc = facets(sr, all, res)))
 		goto out;
-	if (!nheap && !total)
+	if (!nheap && !total && !opts->no_suggest)
 		rc = suggest(sr, qtext, q, res);
 out:
 	eval_free(&ev);
@@ -1873,4 +1882,47 @@ int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc
 		rc = rc ? hx_ix_mdb_err(rc) : HX_ECORRUPT;
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+static uint64_t dbi_bytes(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_stat st;
+	if (mdb_stat(txn, dbi, &st))
+		return 0;
+	return (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize;
+}
+
+int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	*index_bytes = *store_bytes = 0;
+	if (rc)
+		return rc;
+	struct hx_index *ix = &s->ix;
+	if (!ix->stale) {
+		MDB_dbi d[] = { ix->meta, ix->docs, ix->ids, ix->norms, ix->post, ix->attr };
+		for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+			*index_bytes += dbi_bytes(txn, d[i]);
+	}
+	/* Every named table is a key of the main table. */
+	MDB_dbi main;
+	if (!(rc = mdb_dbi_open(txn, NULL, 0, &main)) && !(rc = mdb_cursor_open(txn, main, &c))) {
+		*store_bytes = dbi_bytes(txn, main);
+		while (!mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			char name[128];
+			MDB_dbi d;
+			if (k.mv_size == 0 || k.mv_size >= sizeof name)
+				continue;
+			memcpy(name, k.mv_data, k.mv_size);
+			name[k.mv_size] = 0;
+			if (!mdb_dbi_open(txn, name, 0, &d))
+				*store_bytes += dbi_bytes(txn, d);
+		}
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	return rc ? hx_ix_mdb_err(rc) : HX_OK;
 }

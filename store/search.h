@@ -19,6 +19,7 @@ typedef struct hx_search_opts {
 	size_t offset; /* skip this many first */
 	int facets;    /* count tags, kinds, languages, countries of all matches */
 	int no_snippets;
+	int no_suggest; /* no did-you-mean (it scans the vocabulary) */
 } hx_search_opts;
 
 typedef struct hx_range {
@@ -79,5 +80,9 @@ void hx_results_clear(hx_results *res);
 /* For tests: the docnum order tie-break of a hit is the order in which its
  * version was indexed. Exposed so a brute-force model can rank alike. */
 int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc) HX_WUR;
+
+/* Bytes of LMDB pages held by the search index's tables and by every
+ * table of the store (for benchmarks and status). */
+int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes) HX_WUR;
 
 #endif

@@ -143,7 +143,7 @@ static const char *paths(hx_searcher *sr, const char *q)
 	static char out[4096];
 	hx_results r;
 	char err[256];
-	hx_search_opts o = { 20, 0, 0, 1 };
+	hx_search_opts o = { 20, 0, 0, 1, 0 };
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
 	if (rc) {
 		snprintf(out, sizeof out, "ERR:%s", err);
@@ -297,7 +297,7 @@ static void fixed_cases(void)
 	{
 		hx_results r;
 		char err[128];
-		hx_search_opts o = { 1, 1, 1, 0 };
+		hx_search_opts o = { 1, 1, 1, 0, 0 };
 		CHECK_RC(hx_search(sr, "smes", &o, &r, err, sizeof err), HX_OK);
 		CHECK(r.nhits == 1 && r.hits[0].rank == 2 && r.total == 3 && r.total_exact);
 		CHECK(r.nfacets == 4 && !strcmp(r.facets[0].name, "tag") && r.facets[0].n >= 2 &&
@@ -305,7 +305,7 @@ static void fixed_cases(void)
 		CHECK(!strcmp(r.facets[2].name, "lang") && r.facets[2].n == 2 &&
 		      !strcmp(r.facets[2].v[0].value, "en") && r.facets[2].v[0].count == 2);
 		hx_results_clear(&r);
-		hx_search_opts o2 = { 5, 0, 0, 0 };
+		hx_search_opts o2 = { 5, 0, 0, 0, 0 };
 		CHECK_RC(hx_search(sr, "cesis toolkit", &o2, &r, err, sizeof err), HX_OK);
 		CHECK(r.nhits == 1 && r.hits[0].org && !strcmp(r.hits[0].org, "Cesis Municipality"));
 		CHECK(r.nhits == 1 && strstr(r.hits[0].snippet, "toolkit from Cēsis") && r.hits[0].nhl == 2);
@@ -796,7 +796,7 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 		char err[256];
 		hx_results r;
 		int prc = hx_query_parse(&q, qs, err, sizeof err);
-		hx_search_opts o = { limit, 0, qi % 5 == 0, 1 };
+		hx_search_opts o = { limit, 0, qi % 5 == 0, 1, 1 };
 		int src = hx_search(sr, qs, &o, &r, err, sizeof err);
 		if (prc) {
 			if (src != prc) {
