@@ -285,6 +285,8 @@ static void stats_error(struct peer *p, const char *fmt, ...)
 	p->dirty = 1;
 }
 
+static void flush_peer(hx_node *n, struct peer *p, uint64_t now);
+
 /* ---- sending ----------------------------------------------------------------- */
 
 static void conn_down(hx_node *n, struct conn *c, const char *why);
@@ -721,6 +723,7 @@ static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 		      p->name, c->irounds, c->irounds == 1 ? "" : "s", (unsigned long long)c->ibytes,
 		      (double)(now - c->istarted) / 1000.0, need, have);
 	session_end_initiator(c);
+	flush_peer(n, p, now);
 }
 
 static void on_ne_reply(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
@@ -1004,8 +1007,10 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 	c->peer->st.pid = (uint64_t)getpid();
 	c->peer->st.last_connect = now;
 	c->peer->dirty = 1;
-	if (!was_up)
+	if (!was_up) {
 		logf_(n, "peer %s up (%s)", c->peer->name, c->out ? c->endpoint : "incoming");
+		flush_peer(n, c->peer, now); /* so that `hansa status` says so at once */
+	}
 	if (c->out)
 		c->recon_due = 1;
 }
@@ -1064,6 +1069,7 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 				logf_(n, "%s reconciled with us: we lack %u, they lack %u", p->name,
 				      w.have, w.need);
 			session_end_responder(c);
+			flush_peer(n, p, now);
 		}
 		break;
 	case HX_MSG_NE_ERROR:
@@ -1325,18 +1331,20 @@ static void poll_changes(hx_node *n)
 
 /* ---- timers --------------------------------------------------------------------- */
 
+static void flush_peer(hx_node *n, struct peer *p, uint64_t now)
+{
+	p->st.updated = now;
+	if (!p->st.pid || p->st.connected)
+		p->st.pid = (uint64_t)getpid();
+	if (hx_stats_save(n->store, p->key, &p->st) == HX_OK)
+		p->dirty = 0;
+}
+
 static void flush_stats(hx_node *n, uint64_t now)
 {
-	for (size_t i = 0; i < n->npeers; i++) {
-		struct peer *p = n->peers[i];
-		if (!p->dirty)
-			continue;
-		p->st.updated = now;
-		if (!p->st.pid || p->st.connected)
-			p->st.pid = (uint64_t)getpid();
-		if (hx_stats_save(n->store, p->key, &p->st) == HX_OK)
-			p->dirty = 0;
-	}
+	for (size_t i = 0; i < n->npeers; i++)
+		if (n->peers[i]->dirty)
+			flush_peer(n, n->peers[i], now);
 	if (n->zap_refused && hx_counter_add(n->store, "zap-refused", n->zap_refused) == HX_OK)
 		n->zap_refused = 0;
 }
