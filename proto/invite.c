@@ -70,7 +70,7 @@ static int sign_or_verify(const uint8_t *map, size_t n, uint8_t sig[HX_SIG_LEN],
 	memcpy(msg + CONTEXT_LEN, map, n);
 	if (sk)
 		crypto_sign_ed25519_detached(sig, NULL, msg, CONTEXT_LEN + n, sk);
-	else if (crypto_sign_ed25519_verify_detached(sig, msg, CONTEXT_LEN + n, pk))
+	else if (!pk || crypto_sign_ed25519_verify_detached(sig, msg, CONTEXT_LEN + n, pk))
 		rc = HX_EFORGED;
 	free(msg);
 	return rc;
