@@ -35,8 +35,8 @@
 struct tent {
 	uint32_t h;     /* low bits of the hash */
 	uint16_t klen;  /* 0 = empty slot */
-	int16_t slang;  /* for a word: the stemming language of sidx, or -1 */
-	uint32_t sidx;  /* for a word: its stem's entry in that language */
+	uint32_t langs; /* for a word: bit i = seen in a document of stemming language i */
+	uint32_t aux;   /* for an attribute: its bitmap's index */
 	uint32_t cur;   /* docnum + 1 whose tfs are in tf[] */
 	uint32_t count; /* pending postings */
 	uint32_t koff;  /* whole key in the arena */
@@ -101,9 +101,6 @@ static int ttab_grow(struct ttab *t)
 		ne[j] = t->e[i];
 		remap[i] = j;
 	}
-	for (uint32_t j = 0; j < nn; j++)
-		if (ne[j].klen && ne[j].slang >= 0)
-			ne[j].sidx = remap[ne[j].sidx];
 	free(t->e);
 	t->e = ne;
 	t->nslots = nn;
@@ -151,7 +148,6 @@ static int ttab_get(struct ttab *t, const char *key, size_t klen, uint32_t *idx)
 	e->h = h;
 	e->koff = (uint32_t)t->alen;
 	e->klen = (uint16_t)klen;
-	e->slang = -1;
 	memcpy(e->kin, key, klen < KIN ? klen : KIN);
 	t->alen += klen;
 	t->n++;
@@ -196,37 +192,21 @@ static void dt_remap(void *arg, const uint32_t *remap, uint32_t nold)
 		dt->idx[i] = remap[dt->idx[i]];
 }
 
-static int tokenize_field(struct ttab *t, struct docterms *dt, hx_stemmers *st,
-			  int lang, uint32_t doc1, int field, const char *text)
+static int tokenize_field(struct ttab *t, struct docterms *dt, int lang, uint32_t doc1,
+			  int field, const char *text)
 {
 	hx_tokenizer tk;
 	hx_token tok;
 	char key[HX_TOKEN_MAX + 16];
+	uint32_t bit = lang >= 0 && lang < 32 ? 1u << lang : 0;
 	int rc;
 	hx_tok_init(&tk, text, strlen(text));
 	while (hx_tok_next(&tk, &tok)) {
-		uint32_t wi, si;
+		uint32_t wi;
 		size_t kl = hx_ix_wkey(key, tok.word, tok.len);
 		if ((rc = ttab_get(t, key, kl, &wi)) || (rc = bump(t, dt, doc1, wi, field)))
 			return rc;
-		if (lang >= 0) {
-			/* A word remembers its stem's entry (per language). */
-			if (t->e[wi].slang == lang) {
-				si = t->e[wi].sidx;
-			} else {
-				size_t sl;
-				const char *s = hx_stem(st, lang, tok.word, tok.len, &sl);
-				if (!s)
-					return HX_ENOMEM;
-				kl = hx_ix_skey(key, lang, s, sl);
-				if ((rc = ttab_get(t, key, kl, &si)))
-					return rc;
-				t->e[wi].slang = (int16_t)lang;
-				t->e[wi].sidx = si;
-			}
-			if ((rc = bump(t, dt, doc1, si, field)))
-				return rc;
-		}
+		t->e[wi].langs |= bit;
 		dt->len[field]++;
 	}
 	return HX_OK;
@@ -234,19 +214,18 @@ static int tokenize_field(struct ttab *t, struct docterms *dt, hx_stemmers *st,
 
 /* Tokenizes e's title, tags and body as document doc into t; dt gets the
  * terms (fresh tfs in t->e[...].tf) and the field lengths. */
-static int doc_terms(struct ttab *t, struct docterms *dt, hx_stemmers *st,
-		     const hx_entry *e, uint32_t doc)
+static int doc_terms(struct ttab *t, struct docterms *dt, const hx_entry *e, uint32_t doc)
 {
 	int lang = hx_stem_lang(e->lang), rc;
 	uint32_t doc1 = doc + 1;
 	dt->n = 0;
 	memset(dt->len, 0, sizeof dt->len);
-	if ((rc = tokenize_field(t, dt, st, lang, doc1, HX_F_TITLE, e->title ? e->title : "")))
+	if ((rc = tokenize_field(t, dt, lang, doc1, HX_F_TITLE, e->title ? e->title : "")))
 		return rc;
 	for (size_t i = 0; i < e->ntags; i++)
-		if ((rc = tokenize_field(t, dt, st, lang, doc1, HX_F_TAGS, e->tags[i])))
+		if ((rc = tokenize_field(t, dt, lang, doc1, HX_F_TAGS, e->tags[i])))
 			return rc;
-	return tokenize_field(t, dt, st, lang, doc1, HX_F_BODY, e->body ? e->body : "");
+	return tokenize_field(t, dt, lang, doc1, HX_F_BODY, e->body ? e->body : "");
 }
 
 /* The attribute keys of e (filters and facets), one call of cb each. */
@@ -311,7 +290,7 @@ struct hx_ix_pending {
 	size_t nlog, caplog;
 	hx_ix_norm *norms;      /* docs first_doc .. st.next_doc - 1 */
 	size_t capnorms;
-	struct ttab attrs;      /* an entry's sidx indexes abm */
+	struct ttab attrs;      /* an entry's aux indexes abm */
 	roaring_bitmap_t **abm;
 	uint32_t nabm, capabm;
 	struct docterms dt;
@@ -588,7 +567,7 @@ static int flush_attrs(struct hx_index *ix, struct hx_ix_pending *p)
 		if (!e->klen)
 			continue;
 		MDB_val k = { e->klen, p->attrs.arena + e->koff }, v;
-		roaring_bitmap_t *bm = p->abm[e->sidx];
+		roaring_bitmap_t *bm = p->abm[e->aux];
 		rc = mdb_get(p->txn, ix->attr, &k, &v);
 		if (rc == 0) {
 			roaring_bitmap_t *old = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
@@ -644,6 +623,78 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 			return mdb_rc(rc);
 	}
 	return HX_OK;
+}
+
+/* Adds the stem dictionary entries of the pending words: one per word and
+ * stemming language it was seen in. */
+static int write_stems(struct hx_index *ix, struct hx_ix_pending *p)
+{
+	struct skey *keys = NULL;
+	char *buf = NULL;
+	size_t n = 0, cap = 0, blen = 0, bcap = 0;
+	int rc = HX_OK;
+	for (uint32_t i = 0; i < p->terms.nslots && !rc; i++) {
+		struct tent *e = &p->terms.e[i];
+		if (!e->klen || !e->langs)
+			continue;
+		const char *w = p->terms.arena + e->koff + 1;
+		size_t wl = e->klen - 1u;
+		for (int l = 0; l < 32 && !rc; l++) {
+			if (!(e->langs & (1u << l)))
+				continue;
+			size_t sl;
+			const char *st = hx_stem(p->stem, l, w, wl, &sl);
+			if (!st) {
+				rc = HX_ENOMEM;
+				break;
+			}
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 4096;
+				struct skey *nk = realloc(keys, nc * sizeof *nk);
+				if (!nk) {
+					rc = HX_ENOMEM;
+					break;
+				}
+				keys = nk;
+				cap = nc;
+			}
+			if (blen + 2 * HX_TOKEN_MAX + 16 > bcap) {
+				size_t nc = bcap ? bcap * 2 : 1 << 16;
+				char *nb = realloc(buf, nc);
+				if (!nb) {
+					rc = HX_ENOMEM;
+					break;
+				}
+				buf = nb;
+				bcap = nc;
+			}
+			size_t kl = hx_ix_dkey(buf + blen, l, st, sl, w, wl);
+			if (!kl)
+				continue;
+			keys[n].k = NULL;
+			keys[n].len = (uint32_t)kl;
+			keys[n].idx = (uint32_t)blen; /* offset: buf may still move */
+			blen += kl;
+			n++;
+		}
+	}
+	if (!rc && n) {
+		for (size_t i = 0; i < n; i++)
+			keys[i].k = buf + keys[i].idx;
+		qsort(keys, n, sizeof *keys, cmp_term);
+		MDB_stat ms;
+		unsigned flags = !mdb_stat(p->txn, ix->stem, &ms) && ms.ms_entries == 0 ? MDB_APPEND
+										  : MDB_NOOVERWRITE;
+		for (size_t i = 0; i < n && !rc; i++) {
+			MDB_val k = { keys[i].len, (void *)keys[i].k }, v = { 0, "" };
+			int r = mdb_put(p->txn, ix->stem, &k, &v, flags);
+			if (r && r != MDB_KEYEXIST)
+				rc = mdb_rc(r);
+		}
+	}
+	free(keys);
+	free(buf);
+	return rc;
 }
 
 /* Writes everything pending into the transaction (the worker is idle). */
@@ -709,7 +760,7 @@ static int flush(struct hx_index *ix, struct hx_ix_pending *p)
 		if (rc)
 			return rc;
 	}
-	if ((rc = write_norms(ix, p)) || (rc = write_recs(ix, p)) ||
+	if ((rc = write_stems(ix, p)) || (rc = write_norms(ix, p)) || (rc = write_recs(ix, p)) ||
 	    (rc = flush_attrs(ix, p)) || (rc = put_stats(ix, p->txn, st)))
 		return rc;
 	pending_reset(p);
@@ -743,10 +794,10 @@ static int attr_add_cb(void *arg, const char *key, size_t klen)
 		}
 		if (!(p->abm[p->nabm] = roaring_bitmap_create()))
 			return HX_ENOMEM;
-		e->sidx = p->nabm++;
+		e->aux = p->nabm++;
 		e->count = 1;
 	}
-	roaring_bitmap_add(p->abm[e->sidx], a->doc);
+	roaring_bitmap_add(p->abm[e->aux], a->doc);
 	return HX_OK;
 }
 
@@ -755,7 +806,7 @@ static int attr_add_cb(void *arg, const char *key, size_t klen)
 static int accumulate(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc)
 {
 	int rc;
-	if ((rc = doc_terms(&p->terms, &p->dt, p->stem, e, doc)))
+	if ((rc = doc_terms(&p->terms, &p->dt, e, doc)))
 		return rc;
 	if (p->nlog + p->dt.n > p->caplog) {
 		size_t nc = p->caplog ? p->caplog * 2 : 1 << 16;
@@ -789,6 +840,7 @@ static int accumulate(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc)
 	hx_ix_norm *nm = &p->norms[k];
 	memcpy(nm->len, p->dt.len, sizeof nm->len);
 	nm->day1 = day1_of(e->timestamp);
+	nm->lang = hx_stem_lang(e->lang);
 	struct attr_add aa = { p, doc };
 	return doc_attrs(e, attr_add_cb, &aa);
 }
@@ -1092,7 +1144,7 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	struct docterms dt = { 0 };
 	t.on_grow = dt_remap;
 	t.grow_arg = &dt;
-	rc = doc_terms(&t, &dt, p->stem, e, doc);
+	rc = doc_terms(&t, &dt, e, doc);
 	for (size_t i = 0; i < dt.n && !rc; i++) {
 		struct tent *te = &t.e[dt.idx[i]];
 		rc = remove_posting(ix, txn, t.arena + te->koff, te->klen, doc);
@@ -1111,7 +1163,7 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	if ((rc = mdb_get(txn, ix->norms, &k, &v)) || v.mv_size != sizeof buf)
 		return rc && rc != MDB_NOTFOUND ? mdb_rc(rc) : HX_ECORRUPT;
 	memcpy(buf, v.mv_data, sizeof buf);
-	hx_ix_norm nm, zero = { { 0, 0, 0 }, 0 };
+	hx_ix_norm nm, zero = { { 0, 0, 0 }, 0, -1 };
 	hx_ix_norm_get(&nm, buf, sizeof buf, doc);
 	hx_ix_norm_put(buf, doc, &zero);
 	v.mv_data = buf;
@@ -1142,7 +1194,7 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create)
 	struct { const char *name; MDB_dbi *dbi; } t[] = {
 		{ "ix.meta", &ix->meta }, { "ix.docs", &ix->docs }, { "ix.ids", &ix->ids },
 		{ "ix.norms", &ix->norms }, { "ix.post", &ix->post },
-		{ "ix.attr", &ix->attr },
+		{ "ix.attr", &ix->attr }, { "ix.stem", &ix->stem },
 	};
 	int rc;
 	ix->stale = 0;
@@ -1216,8 +1268,10 @@ void hx_index_abort(struct hx_index *ix)
 
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn)
 {
-	MDB_dbi *t[] = { &ix->meta, &ix->docs, &ix->ids, &ix->norms, &ix->post, &ix->attr };
-	const char *names[] = { "ix.meta", "ix.docs", "ix.ids", "ix.norms", "ix.post", "ix.attr" };
+	MDB_dbi *t[] = { &ix->meta, &ix->docs, &ix->ids, &ix->norms, &ix->post, &ix->attr,
+			 &ix->stem };
+	const char *names[] = { "ix.meta", "ix.docs", "ix.ids", "ix.norms", "ix.post", "ix.attr",
+				"ix.stem" };
 	int rc;
 	pending_free(&ix->pend);
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -1287,6 +1341,43 @@ static int attr_sum_cb(void *arg, const char *key, size_t klen)
 	struct attr_sum *a = arg;
 	a->sum += mix(hash_bytes(key, klen) ^ a->doc);
 	a->n++;
+	return HX_OK;
+}
+
+/* Every word of a live document of a stemming language must be in the
+ * stem dictionary under that language. */
+static int check_stems(struct hx_index *ix, MDB_txn *txn, const struct ttab *t,
+		       hx_stemmers *stem, struct checker *ck)
+{
+	char key[2 * HX_TOKEN_MAX + 16];
+	uint64_t missing = 0;
+	for (uint32_t i = 0; i < t->nslots; i++) {
+		const struct tent *e = &t->e[i];
+		if (!e->klen || !e->langs)
+			continue;
+		const char *w = t->arena + e->koff + 1;
+		size_t wl = e->klen - 1u;
+		for (int l = 0; l < 32; l++) {
+			if (!(e->langs & (1u << l)))
+				continue;
+			size_t sl;
+			const char *st = hx_stem(stem, l, w, wl, &sl);
+			if (!st)
+				return HX_ENOMEM;
+			MDB_val k = { hx_ix_dkey(key, l, st, sl, w, wl), key }, v;
+			int rc = mdb_get(txn, ix->stem, &k, &v);
+			if (rc == MDB_NOTFOUND) {
+				if (!missing++)
+					problem(ck, "search index: '%.*s' (%s) is missing from the stem dictionary",
+						(int)wl, w, hx_stem_lang_code(l));
+			} else if (rc) {
+				return mdb_rc(rc);
+			}
+		}
+	}
+	if (missing > 1)
+		problem(ck, "search index: %llu more words missing from the stem dictionary",
+			(unsigned long long)missing - 1);
 	return HX_OK;
 }
 
@@ -1362,7 +1453,7 @@ int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs,
 		    memcmp(v1.mv_data, e.id, HX_ID_LEN) ||
 		    memcmp((uint8_t *)v1.mv_data + HX_ID_LEN, e.author, HX_KEY_LEN))
 			problem(&ck, "search index: docnum %u does not point back to %s", doc, e.path);
-		if ((rc = doc_terms(&t, &dt, stem, &e, doc))) {
+		if ((rc = doc_terms(&t, &dt, &e, doc))) {
 			hx_entry_clear(&e);
 			goto out;
 		}
@@ -1382,8 +1473,8 @@ int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs,
 		uint32_t w0 = dt.len[0] > 65535 ? 65535 : dt.len[0];
 		uint32_t w1 = dt.len[1] > 65535 ? 65535 : dt.len[1];
 		if (nm.day1 != day1_of(e.timestamp) || nm.len[0] != w0 || nm.len[1] != w1 ||
-		    nm.len[2] != dt.len[2])
-			problem(&ck, "search index: lengths or date of %s are wrong", e.path);
+		    nm.len[2] != dt.len[2] || nm.lang != hx_stem_lang(e.lang))
+			problem(&ck, "search index: lengths, date or language of %s are wrong", e.path);
 		for (int f = 0; f < HX_NFIELDS; f++)
 			sumlen[f] += f < 2 ? (f ? w1 : w0) : dt.len[2];
 		int sl = hx_stem_lang(e.lang);
@@ -1393,13 +1484,18 @@ int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs,
 		doc_attrs(&e, attr_sum_cb, &as);
 		hx_entry_clear(&e);
 		/* keep the table small: terms are per document here */
-		if (t.n > (1u << 20))
+		if (t.n > (1u << 20)) {
+			if ((rc = check_stems(ix, txn, &t, stem, &ck)))
+				goto out;
 			ttab_free(&t);
+		}
 	}
 	mdb_cursor_close(c);
 	c = NULL;
 	if (rc != MDB_NOTFOUND)
 		goto out_mdb;
+	if ((rc = check_stems(ix, txn, &t, stem, &ck)))
+		goto out;
 
 	if (st.ndocs != live)
 		problem(&ck, "search index: %llu documents counted, %llu live",

@@ -155,6 +155,7 @@ void hx_ix_norm_get(hx_ix_norm *nm, const uint8_t *chunk, size_t len, uint32_t d
 	size_t off = (size_t)(doc % HX_IX_CHUNK) * HX_IX_NORM_SIZE;
 	if (!chunk || off + HX_IX_NORM_SIZE > len) {
 		memset(nm, 0, sizeof *nm);
+		nm->lang = -1;
 		return;
 	}
 	const uint8_t *p = chunk + off;
@@ -162,6 +163,7 @@ void hx_ix_norm_get(hx_ix_norm *nm, const uint8_t *chunk, size_t len, uint32_t d
 	nm->len[HX_F_TAGS] = (uint32_t)p[2] | (uint32_t)p[3] << 8;
 	nm->len[HX_F_BODY] = hx_le32_get(p + 4);
 	nm->day1 = hx_le32_get(p + 8);
+	nm->lang = (int)p[12] - 1;
 }
 
 void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm)
@@ -175,6 +177,8 @@ void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm)
 	p[3] = (uint8_t)(g >> 8);
 	hx_le32_put(p + 4, nm->len[HX_F_BODY]);
 	hx_le32_put(p + 8, nm->day1);
+	p[12] = (uint8_t)(nm->lang >= 0 && nm->lang < 255 ? nm->lang + 1 : 0);
+	p[13] = p[14] = p[15] = 0;
 }
 
 size_t hx_ix_wkey(char *out, const char *word, size_t len)
@@ -186,17 +190,19 @@ size_t hx_ix_wkey(char *out, const char *word, size_t len)
 	return len + 1;
 }
 
-size_t hx_ix_skey(char *out, int lang, const char *stem, size_t len)
+size_t hx_ix_dkey(char *out, int lang, const char *stem, size_t slen, const char *word,
+		  size_t wlen)
 {
 	const char *code = hx_stem_lang_code(lang);
 	size_t cl = strlen(code);
-	if (len == 0 || len > HX_TOKEN_MAX || cl == 0)
+	if (slen == 0 || slen > HX_TOKEN_MAX || wlen > HX_TOKEN_MAX || cl == 0)
 		return 0;
-	out[0] = 'S';
-	memcpy(out + 1, code, cl);
-	out[1 + cl] = ':';
-	memcpy(out + 2 + cl, stem, len);
-	return len + 2 + cl;
+	memcpy(out, code, cl);
+	out[cl] = ':';
+	memcpy(out + cl + 1, stem, slen);
+	out[cl + 1 + slen] = 0;
+	memcpy(out + cl + 2 + slen, word, wlen);
+	return cl + 2 + slen + wlen;
 }
 
 size_t hx_ix_pkey(uint8_t *out, const char *term, size_t tlen, uint32_t first)

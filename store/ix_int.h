@@ -11,12 +11,14 @@
  *             "stats"  -> the hx_ix_stats record (see ix_stats_encode)
  *   ix.docs   docnum BE32 -> id[32] ‖ author[32]       one per live document
  *   ix.ids    id[32] -> docnum u32                       entry id -> docnum
- *   ix.norms  chunk BE32 (= docnum / 1024) -> 1024 norm records of 12 bytes:
+ *   ix.norms  chunk BE32 (= docnum / 1024) -> 1024 norm records of 16 bytes:
  *               0 u16 title length (tokens, saturated)
  *               2 u16 tags length
  *               4 u32 body length
  *               8 u32 day of the timestamp + 1 (days since 1970-01-01 UTC);
  *                 0 = no live document with this docnum
+ *              12 u8  stemming language index + 1 (0 = none; tokenize.h)
+ *              13 u8,u8,u8 reserved (0)
  *   ix.post   term ‖ 00 -> term header (12 bytes), only for terms with more
  *             than one block (a term with one block has none: its df is the
  *             block's n and that block is its last):
@@ -37,10 +39,17 @@
  *                      follows), escapes in the order t, g, b.
  *   ix.attr   name ":" folded value -> CRoaring portable bitmap of docnums
  *             (names: kind lang tag org country author)
+ *   ix.stem   language code ‖ ":" ‖ stem ‖ 00 ‖ word -> ""   the stem
+ *             dictionary: word occurs (or occurred) in a document of that
+ *             language, whose stemmer maps it to stem. Entries are added,
+ *             never removed (until reindex); a word no longer in any
+ *             document simply has no postings.
  *
- * Terms: "W" ‖ folded word (every document, exact form) and
- *        "S" ‖ stemming language code ‖ ":" ‖ stem (documents in a language
- *        with a stemmer). A word never contains 00 or ':'.
+ * Terms: "W" ‖ folded word. Only exact forms have postings; a query word
+ * matches other forms through the stem dictionary: in each language, the
+ * words with the same stem, counted for documents of that language only
+ * (the norm record says a document's language). A word never contains 00
+ * or ':'.
  * Docnums are given in increasing order and never reused (until reindex),
  * so postings are appended; a replaced or deleted version's postings are
  * removed at once, so df and the length sums are exact.
@@ -54,11 +63,11 @@
 #include "proto/hx.h"
 #include "store/tokenize.h"
 
-#define HX_INDEX_SCHEMA 1
+#define HX_INDEX_SCHEMA 2
 #define HX_IX_BLOCK 128          /* postings per block */
 #define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 21)
 #define HX_IX_CHUNK 1024         /* norm records per ix.norms value */
-#define HX_IX_NORM_SIZE 12
+#define HX_IX_NORM_SIZE 16
 #define HX_IX_NLANG 32           /* stemming language slots in the stats */
 #define HX_IX_KEY_MAX 480        /* longest LMDB key we build (limit 511) */
 #define HX_IX_ATTR_VALUE_MAX 400 /* folded attribute values are cut here */
@@ -90,6 +99,7 @@ typedef struct hx_ix_stats {
 typedef struct hx_ix_norm {
 	uint32_t len[HX_NFIELDS];
 	uint32_t day1;              /* 0 = no live document */
+	int lang;                   /* stemming language index, -1 = none */
 } hx_ix_norm;
 
 typedef struct hx_posting {
@@ -156,7 +166,10 @@ void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm);
 
 /* Term keys. Each returns the key length (0 when it would not fit). */
 size_t hx_ix_wkey(char *out, const char *word, size_t len);
-size_t hx_ix_skey(char *out, int lang, const char *stem, size_t len);
+/* Stem dictionary key: code ":" stem 00 word (word may be empty, for the
+ * prefix of all words with that stem). */
+size_t hx_ix_dkey(char *out, int lang, const char *stem, size_t slen, const char *word,
+		  size_t wlen);
 /* Posting key: term ‖ 00 ‖ BE32(first). */
 size_t hx_ix_pkey(uint8_t *out, const char *term, size_t tlen, uint32_t first);
 /* Attribute key: name ":" folded(value). */

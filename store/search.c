@@ -101,6 +101,13 @@ static int get_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
 	return HX_OK;
 }
 
+static double score_tf(hx_searcher *sr, double idf, const double tf[HX_NFIELDS], uint32_t doc)
+{
+	hx_ix_norm nm;
+	get_norm(sr, doc, &nm);
+	return idf * hx_ix_sat(hx_ix_tfn(tf, nm.len, sr->avg));
+}
+
 /* ---- posting list cursors -------------------------------------------------- */
 
 struct plist {
@@ -279,16 +286,20 @@ static const uint32_t *plist_tf(struct plist *pl)
 
 enum { M_TERM, M_PREFIX, M_AND, M_OR };
 
+#define TERM_LISTS 64 /* forms of one word across languages */
+
 struct matcher {
 	int kind;
 	uint32_t doc;
 	double idf, ub;
 	uint32_t df;              /* estimate, for ordering */
-	/* M_TERM */
+	hx_searcher *sr;
+	/* M_TERM: the exact word's list and the lists of the other words
+	 * with its stem; lmask[i]: the languages in which list i is a form */
 	int exact_only;
-	struct plist *w;          /* exact form, may be NULL */
-	struct plist *s[HX_IX_NLANG];
-	int ns;
+	struct plist *l[TERM_LISTS];
+	uint32_t lmask[TERM_LISTS];
+	int nl, qi;               /* qi: the exact word's list, or -1 */
 	/* M_PREFIX: materialized (docnum, score), sorted */
 	uint32_t *pdocs;
 	double *pscore, *pbmax;   /* pbmax per HX_IX_BLOCK entries */
@@ -305,9 +316,8 @@ static void m_free(struct matcher **pm)
 	struct matcher *m = *pm;
 	if (!m)
 		return;
-	plist_close(&m->w);
-	for (int i = 0; i < m->ns; i++)
-		plist_close(&m->s[i]);
+	for (int i = 0; i < m->nl; i++)
+		plist_close(&m->l[i]);
 	free(m->pdocs);
 	free(m->pscore);
 	free(m->pbmax);
@@ -320,11 +330,9 @@ static void m_free(struct matcher **pm)
 
 static int m_err(const struct matcher *m)
 {
-	if (m->w && m->w->err)
-		return m->w->err;
-	for (int i = 0; i < m->ns; i++)
-		if (m->s[i]->err)
-			return m->s[i]->err;
+	for (int i = 0; i < m->nl; i++)
+		if (m->l[i]->err)
+			return m->l[i]->err;
 	for (int i = 0; i < m->nkids; i++) {
 		int rc = m_err(m->kids[i]);
 		if (rc)
@@ -333,13 +341,31 @@ static int m_err(const struct matcher *m)
 	return HX_OK;
 }
 
-static void term_doc(struct matcher *m)
+/* The tfs of a word at m->doc, weighted: stemmed forms (in the document's
+ * language) plus the exact boost; all zero when the document has the word
+ * in no form that counts. */
+static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELDS])
 {
-	uint32_t d = m->w ? m->w->doc : END;
-	for (int i = 0; i < m->ns; i++)
-		if (m->s[i]->doc < d)
-			d = m->s[i]->doc;
-	m->doc = d;
+	uint32_t d = m->doc;
+	const uint32_t *e = m->qi >= 0 && m->l[m->qi]->doc == d ? plist_tf(m->l[m->qi]) : NULL;
+	double ex[HX_NFIELDS] = { 0, 0, 0 }, st[HX_NFIELDS] = { 0, 0, 0 };
+	if (e)
+		for (int f = 0; f < HX_NFIELDS; f++)
+			ex[f] = e[f];
+	if (m->exact_only || nm->lang < 0 || nm->lang >= 32) {
+		for (int f = 0; f < HX_NFIELDS; f++)
+			tf[f] = (1.0 + HX_EXACT_BOOST) * ex[f];
+		return;
+	}
+	uint32_t bit = 1u << nm->lang;
+	for (int i = 0; i < m->nl; i++)
+		if ((m->lmask[i] & bit) && m->l[i]->doc == d) {
+			const uint32_t *t = plist_tf(m->l[i]);
+			for (int f = 0; f < HX_NFIELDS; f++)
+				st[f] += t[f];
+		}
+	for (int f = 0; f < HX_NFIELDS; f++)
+		tf[f] = st[f] + HX_EXACT_BOOST * ex[f];
 }
 
 /* Moves m to its first candidate docnum >= d (phrases unchecked). */
@@ -355,12 +381,26 @@ static void m_advance(struct matcher *m, uint32_t d)
 {
 	switch (m->kind) {
 	case M_TERM:
-		if (m->w)
-			plist_seek(m->w, d);
-		for (int i = 0; i < m->ns; i++)
-			plist_seek(m->s[i], d);
-		term_doc(m);
-		return;
+		for (;;) {
+			uint32_t best = END;
+			for (int i = 0; i < m->nl; i++) {
+				plist_seek(m->l[i], d);
+				if (m->l[i]->doc < best)
+					best = m->l[i]->doc;
+			}
+			m->doc = best;
+			if (best == END || m->exact_only)
+				return;
+			/* A list of another form may hold a document of a language
+			 * in which that word is no form of ours. */
+			hx_ix_norm nm;
+			double tf[HX_NFIELDS];
+			get_norm(m->sr, best, &nm);
+			term_tf(m, &nm, tf);
+			if (tf[0] + tf[1] + tf[2] > 0 || best == END - 1)
+				return;
+			d = best + 1;
+		}
 	case M_PREFIX:
 		while (m->pi < m->pn && m->pdocs[m->pi] < d)
 			m->pi++;
@@ -398,13 +438,6 @@ static void m_advance(struct matcher *m, uint32_t d)
 	}
 }
 
-static double score_tf(hx_searcher *sr, double idf, const double tf[HX_NFIELDS], uint32_t doc)
-{
-	hx_ix_norm nm;
-	get_norm(sr, doc, &nm);
-	return idf * hx_ix_sat(hx_ix_tfn(tf, nm.len, sr->avg));
-}
-
 /* The score at m->doc, phrases not yet checked. */
 static double m_score(hx_searcher *sr, struct matcher *m)
 {
@@ -412,19 +445,11 @@ static double m_score(hx_searcher *sr, struct matcher *m)
 	double s = 0;
 	switch (m->kind) {
 	case M_TERM: {
+		hx_ix_norm nm;
 		double tf[HX_NFIELDS];
-		const uint32_t *e = NULL, *st = NULL;
-		if (m->w && m->w->doc == d)
-			e = plist_tf(m->w);
-		for (int i = 0; i < m->ns && !st; i++)
-			if (m->s[i]->doc == d)
-				st = plist_tf(m->s[i]);
-		for (int f = 0; f < HX_NFIELDS; f++) {
-			double ex = e ? e[f] : 0;
-			double sm = st ? st[f] : ex;
-			tf[f] = m->exact_only ? (1.0 + HX_EXACT_BOOST) * ex : sm + HX_EXACT_BOOST * ex;
-		}
-		return score_tf(sr, m->idf, tf, d);
+		get_norm(sr, d, &nm);
+		term_tf(m, &nm, tf);
+		return m->idf * hx_ix_sat(hx_ix_tfn(tf, nm.len, sr->avg));
 	}
 	case M_PREFIX:
 		return m->pscore[m->pi];
@@ -448,18 +473,18 @@ static double m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto)
 	uint32_t u = END;
 	switch (m->kind) {
 	case M_TERM: {
-		if (m->w && m->w->doc != END)
-			u = m->w->blast;
-		for (int i = 0; i < m->ns; i++)
-			if (m->s[i]->doc != END && m->s[i]->blast < u)
-				u = m->s[i]->blast;
-		double bw = m->w && m->w->doc <= u ? m->w->bbound : 0, bs = 0;
-		for (int i = 0; i < m->ns; i++)
-			if (m->s[i]->doc <= u && m->s[i]->bbound > bs)
-				bs = m->s[i]->bbound;
-		double t = m->exact_only ? (1.0 + HX_EXACT_BOOST) * bw : bs + HX_EXACT_BOOST * bw;
-		if (!m->exact_only && (1.0 + HX_EXACT_BOOST) * bw > t)
-			t = (1.0 + HX_EXACT_BOOST) * bw;
+		for (int i = 0; i < m->nl; i++)
+			if (m->l[i]->doc != END && m->l[i]->blast < u)
+				u = m->l[i]->blast;
+		/* Lists whose block starts after u have nothing before it. */
+		double t = 0, bq = 0;
+		for (int i = 0; i < m->nl; i++)
+			if (m->l[i]->doc <= u) {
+				t += m->l[i]->bbound;
+				if (i == m->qi)
+					bq = m->l[i]->bbound;
+			}
+		t = m->exact_only ? (1.0 + HX_EXACT_BOOST) * bq : t + HX_EXACT_BOOST * bq;
 		b = m->idf * hx_ix_sat(t * sr->F * (1.0 + 1e-6));
 		break;
 	}
@@ -685,47 +710,83 @@ static struct matcher *m_new(int kind)
 	return m;
 }
 
-/* A word: its exact list, and unless exact_only its stem in each
- * indexed language. NULL with *err == 0 when nothing matches. */
+/* A word: its exact list, and unless exact_only the lists of the words
+ * that share its stem in each indexed language (from the stem
+ * dictionary). NULL with *err == 0 when nothing matches. */
 static struct matcher *m_word(hx_searcher *sr, const char *word, int exact_only, int *err)
 {
-	char key[HX_TOKEN_MAX + 16];
+	char key[2 * HX_TOKEN_MAX + 16];
 	size_t wl = strlen(word), kl;
 	struct matcher *m = m_new(M_TERM);
+	MDB_cursor *c = NULL;
 	if (!m) {
 		*err = HX_ENOMEM;
 		return NULL;
 	}
+	m->sr = sr;
 	m->exact_only = exact_only;
-	if ((kl = hx_ix_wkey(key, word, wl)))
-		m->w = plist_open(sr, key, kl, err);
-	uint32_t sdf = 0;
-	if (!exact_only) {
+	m->qi = -1;
+	if ((kl = hx_ix_wkey(key, word, wl)) && (m->l[0] = plist_open(sr, key, kl, err))) {
+		m->qi = 0;
+		m->nl = 1;
+	}
+	if (!exact_only && !*err) {
+		int rc = mdb_cursor_open(sr->txn, sr->ix->stem, &c);
+		if (rc)
+			*err = hx_ix_mdb_err(rc);
 		for (int i = 0; i < sr->nlangs && !*err; i++) {
+			int lang = sr->langs[i];
 			size_t sl;
-			const char *st = hx_stem(sr->stem, sr->langs[i], word, wl, &sl);
+			const char *st = hx_stem(sr->stem, lang, word, wl, &sl);
 			if (!st) {
 				*err = HX_ENOMEM;
 				break;
 			}
-			if (!(kl = hx_ix_skey(key, sr->langs[i], st, sl)))
+			size_t pl = hx_ix_dkey(key, lang, st, sl, "", 0);
+			if (!pl)
 				continue;
-			struct plist *pl = plist_open(sr, key, kl, err);
-			if (pl) {
-				m->s[m->ns++] = pl;
-				sdf += pl->df;
+			MDB_val k = { pl, key }, v;
+			for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+			     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+				if (k.mv_size <= pl || memcmp(k.mv_data, key, pl))
+					break;
+				const char *w = (const char *)k.mv_data + pl;
+				size_t n = k.mv_size - pl;
+				int j;
+				for (j = 0; j < m->nl; j++)
+					if (m->l[j]->tl == n + 1 && !memcmp(m->l[j]->term + 1, w, n))
+						break;
+				if (j == m->nl) {
+					char wk[HX_TOKEN_MAX + 2];
+					size_t wkl = n <= HX_TOKEN_MAX ? hx_ix_wkey(wk, w, n) : 0;
+					struct plist *pl2 = wkl && m->nl < TERM_LISTS ? plist_open(sr, wk, wkl, err) : NULL;
+					if (!pl2)
+						continue; /* no longer in any document */
+					m->l[j] = pl2;
+					m->lmask[j] = 0;
+					m->nl++;
+				}
+				m->lmask[j] |= 1u << lang;
 			}
+			if (rc && rc != MDB_NOTFOUND && !*err)
+				*err = hx_ix_mdb_err(rc);
 		}
+		if (c)
+			mdb_cursor_close(c);
 	}
-	if (*err || (!m->w && !m->ns)) {
+	if (*err || !m->nl) {
 		m_free(&m);
 		return NULL;
 	}
-	uint32_t wdf = m->w ? m->w->df : 0;
-	m->df = wdf > sdf ? wdf : sdf;
+	uint64_t df = 0;
+	for (int i = 0; i < m->nl; i++)
+		df += m->l[i]->df;
+	if (df > sr->st.ndocs)
+		df = sr->st.ndocs;
+	m->df = (uint32_t)df;
 	m->idf = hx_ix_idf((double)sr->st.ndocs, (double)m->df);
 	m->ub = m->idf * (HX_BM25_K1 + 1.0);
-	term_doc(m);
+	m_advance(m, 0);
 	return m;
 }
 
@@ -1903,7 +1964,7 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 		return rc;
 	struct hx_index *ix = &s->ix;
 	if (!ix->stale) {
-		MDB_dbi d[] = { ix->meta, ix->docs, ix->ids, ix->norms, ix->post, ix->attr };
+		MDB_dbi d[] = { ix->meta, ix->docs, ix->ids, ix->norms, ix->post, ix->attr, ix->stem };
 		for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 			*index_bytes += dbi_bytes(txn, d[i]);
 	}

@@ -386,6 +386,44 @@ typedef struct mdoc {
 
 static hx_stemmers *mst;
 
+/* The stem dictionary as the index keeps it: (language, word) of every
+ * version indexed since the last reindex. */
+static struct dent {
+	int lang;
+	char word[HX_TOKEN_MAX + 1];
+} *dict;
+static size_t ndict, capdict;
+
+static void dict_add(const doc *d)
+{
+	int lang = hx_stem_lang(d->lang);
+	const char *texts[6] = { d->title, d->body, NULL, NULL, NULL, NULL };
+	for (size_t i = 0; i < d->ntags && i < 4; i++)
+		texts[2 + i] = d->tagbuf[i];
+	if (lang < 0 || !strcmp(d->kind, "tombstone"))
+		return;
+	for (int t = 0; t < 6 && texts[t]; t++) {
+		hx_tokenizer tz;
+		hx_token k;
+		hx_tok_init(&tz, texts[t], strlen(texts[t]));
+		while (hx_tok_next(&tz, &k)) {
+			size_t i;
+			for (i = 0; i < ndict; i++)
+				if (dict[i].lang == lang && !strcmp(dict[i].word, k.word))
+					break;
+			if (i < ndict)
+				continue;
+			if (ndict == capdict) {
+				capdict = capdict ? capdict * 2 : 256;
+				dict = realloc(dict, capdict * sizeof *dict);
+			}
+			dict[ndict].lang = lang;
+			snprintf(dict[ndict].word, sizeof dict[0].word, "%s", k.word);
+			ndict++;
+		}
+	}
+}
+
 /* df of the words of the current query, computed once each. */
 static struct dfc {
 	char word[HX_TOKEN_MAX + 1];
@@ -464,7 +502,8 @@ static double word_score(const struct model *md, const mdoc *m, const char *w, i
 	*match = any;
 	if (!any)
 		return 0;
-	/* df as the index counts it */
+	/* df as the index counts it: the sum of the document frequencies of
+	 * the word and of the words the stem dictionary gives for it */
 	uint32_t df = 0;
 	int c;
 	for (c = 0; c < ndfc; c++)
@@ -473,20 +512,30 @@ static double word_score(const struct model *md, const mdoc *m, const char *w, i
 	if (c < ndfc) {
 		df = dfcache[c].df;
 	} else {
-		uint32_t wdf = 0, sdf = 0;
-		for (size_t j = 0; j < md->n; j++) {
-			const mdoc *o = &md->m[j];
-			int has_e = 0, has_s = 0;
-			for (size_t i = 0; i < o->n; i++) {
-				if (!strcmp(o->tok[i], w))
-					has_e = 1;
-				if (!exact_only && o->lang >= 0 && same_stem(o->lang, o->tok[i], w))
-					has_s = 1;
+		const char *forms[256];
+		size_t nf = 0;
+		forms[nf++] = w;
+		if (!exact_only)
+			for (size_t i = 0; i < ndict; i++) {
+				if (!md->langs[dict[i].lang] || !same_stem(dict[i].lang, dict[i].word, w))
+					continue;
+				size_t j;
+				for (j = 0; j < nf && strcmp(forms[j], dict[i].word); j++)
+					;
+				if (j == nf && nf < 256)
+					forms[nf++] = dict[i].word;
 			}
-			wdf += has_e;
-			sdf += has_s;
-		}
-		df = exact_only || wdf > sdf ? wdf : sdf;
+		uint64_t sum = 0;
+		for (size_t j = 0; j < nf; j++)
+			for (size_t k = 0; k < md->n; k++) {
+				const mdoc *o = &md->m[k];
+				for (size_t i = 0; i < o->n; i++)
+					if (!strcmp(o->tok[i], forms[j])) {
+						sum++;
+						break;
+					}
+			}
+		df = sum > md->n ? (uint32_t)md->n : (uint32_t)sum;
 		if (ndfc < 64) {
 			snprintf(dfcache[ndfc].word, sizeof dfcache[0].word, "%s", w);
 			dfcache[ndfc].kind = exact_only;
@@ -788,6 +837,9 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 	}
 	for (int f = 0; f < HX_NFIELDS; f++)
 		md.avg[f] = md.n ? sum[f] / (double)md.n : 0;
+	for (size_t i = 0; i < md.n; i++)
+		if (md.m[i].lang >= 0)
+			md.langs[md.m[i].lang] = 1;
 	double *want = malloc(md.n * 2 * sizeof *want);
 	for (int qi = 0; qi < nq; qi++) {
 		char qs[512];
@@ -890,6 +942,8 @@ static void differential(void)
 	CHECK_RC(put_docs(s, ptr, 300), HX_OK);
 	for (size_t i = 300; i < nd; i += 10)
 		CHECK_RC(put_docs(s, ptr + i, 10), HX_OK);
+	for (size_t i = 0; i < nd; i++)
+		dict_add(&docs[i]);
 	CHECK(fsck_problems(s) == 0);
 	CHECK(compare(sr, docs, nd, 150, 10) == 0);
 	CHECK(compare(sr, docs, nd, 30, 1000) == 0);
@@ -929,6 +983,8 @@ static void differential(void)
 			if (np[j])
 				np[m++] = np[j];
 		CHECK_RC(put_docs(s, np, m), HX_OK);
+		for (size_t j = 0; j < m; j++)
+			dict_add(np[j]);
 		for (int j = 0; j < 40; j++)
 			free(nv[j].raw);
 		free(nv);
@@ -938,6 +994,10 @@ static void differential(void)
 	}
 	uint64_t n = 0;
 	CHECK_RC(hx_store_reindex(s, &n), HX_OK);
+	ndict = 0;
+	for (size_t i = 0; i < nd; i++)
+		if (docs[i].live)
+			dict_add(&docs[i]);
 	CHECK(fsck_problems(s) == 0);
 	CHECK(compare(sr, docs, nd, 60, 10) == 0);
 
@@ -948,6 +1008,7 @@ static void differential(void)
 	hx_searcher_free(&sr);
 	hx_store_close(&s);
 	hx_stemmers_free(&mst);
+	free(dict);
 	rmrf(dir);
 	free(dir);
 }
