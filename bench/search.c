@@ -451,7 +451,7 @@ static void df_count(struct dfmap *m, const char *text, uint32_t doc)
 int main(int argc, char **argv)
 {
 	const char *corpus = "../shared/data/tools-corpus.jsonl.xz";
-	size_t maxdocs = (size_t)-1, batch = 50000, nknown = 300;
+	size_t maxdocs = (size_t)-1, batch = 200000, nknown = 1000;
 	int reps = 5, verbose = 0;
 	char dir[4096] = "";
 
@@ -683,20 +683,28 @@ int main(int argc, char **argv)
 		long hid[10], fid[10];
 		int hn = hx_run(sr, hq, &pm, hid, 10), fn = fts_run(&f, fq, NULL, fid, 10);
 		asked++;
+		int hr = 0, fr = 0;
 		for (int i = 0; i < hn && i < 10; i++)
 			if (hid[i] == (long)di + 1) {
 				mrr_h += 1.0 / (i + 1);
 				found_h++;
+				hr = i + 1;
 				break;
 			}
 		for (int i = 0; i < fn && i < 10; i++)
 			if (fid[i] == (long)di + 1) {
 				mrr_f += 1.0 / (i + 1);
 				found_f++;
+				fr = i + 1;
 				break;
 			}
-		if (verbose && t < 20)
-			printf("  known %-40s [%s] hansa %d fts %d\n", docs[di].path, hq, hn, fn);
+		if (verbose && hr != fr) {
+			printf("  known %-32s [%s] rank hansa %d fts5 %d (0 = not in top 10)\n", docs[di].path, hq,
+			       hr, fr);
+			for (int i = 0; i < 3; i++)
+				printf("        %d: %-40s %s\n", i + 1, i < hn ? docs[hid[i] - 1].title : "-",
+				       i < fn ? docs[fid[i] - 1].title : "-");
+		}
 	}
 	printf("known items (%zu queries from the 2 rarest title words)   hansa    fts5\n", asked);
 	printf("  MRR@10                                                %6.3f  %6.3f\n",

@@ -268,12 +268,14 @@ struct plog {
 /* A new document waiting for the tokenizer: a copy of what it needs of
  * the entry, which the caller frees when hx_index_update returns. */
 struct job {
+	struct job *next;   /* jobs travel in chains of up to BATCH */
 	uint32_t doc;
 	hx_entry e;
 	hx_meta meta[2];
 };
 
-#define QCAP 512        /* jobs waiting at most */
+#define QCAP 64         /* chains of jobs waiting at most */
+#define BATCH 32        /* jobs per chain: one hand-over per chain */
 #define SYNC_DOCS 256   /* documents per transaction tokenized inline */
 
 struct hx_ix_pending {
@@ -302,6 +304,8 @@ struct hx_ix_pending {
 	pthread_cond_t cv_job, cv_idle, cv_space;
 	struct job *q[QCAP];
 	unsigned qhead, qlen;
+	struct job *bhead, *btail; /* the chain being filled */
+	unsigned bn;
 	size_t published_log;   /* p->nlog as of the last finished job */
 };
 
@@ -334,9 +338,17 @@ static void worker_stop(struct hx_ix_pending *p)
 	pthread_cond_broadcast(&p->cv_job);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
-	for (unsigned i = 0; i < p->qlen; i++)
-		free(p->q[(p->qhead + i) % QCAP]);
+	for (unsigned i = 0; i <= p->qlen; i++) {
+		struct job *j = i < p->qlen ? p->q[(p->qhead + i) % QCAP] : p->bhead;
+		while (j) {
+			struct job *nx = j->next;
+			free(j);
+			j = nx;
+		}
+	}
 	p->qlen = 0;
+	p->bhead = p->btail = NULL;
+	p->bn = 0;
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv_job);
 	pthread_cond_destroy(&p->cv_idle);
@@ -374,9 +386,12 @@ static void pending_reset(struct hx_ix_pending *p)
 
 /* Waits until the worker has tokenized every queued document; returns
  * its first error. */
+static void hand_over(struct hx_ix_pending *p);
+
 static int drain(struct hx_ix_pending *p)
 {
 	if (p->have_worker) {
+		hand_over(p);
 		pthread_mutex_lock(&p->mu);
 		while (p->qlen || p->busy)
 			pthread_cond_wait(&p->cv_idle, &p->mu);
@@ -437,12 +452,21 @@ static float bound_up(double x)
 	return f;
 }
 
-static double posting_tfn(const hx_posting *q, const hx_ix_norm *nm, const double ref[HX_NFIELDS])
+/* Per pending document, each field's weight over its length
+ * normalisation under the reference averages: a posting's weighted tf for
+ * the block bound is then three multiplications. */
+static double (*norm_factors(struct hx_ix_pending *p, const double ref[HX_NFIELDS]))[HX_NFIELDS]
 {
-	double tf[HX_NFIELDS];
-	for (int f = 0; f < HX_NFIELDS; f++)
-		tf[f] = q->tf[f];
-	return hx_ix_tfn(tf, nm->len, ref);
+	size_t n = p->st.next_doc - p->first_doc;
+	double (*nf)[HX_NFIELDS] = malloc((n ? n : 1) * sizeof *nf);
+	if (!nf)
+		return NULL;
+	for (size_t d = 0; d < n; d++)
+		for (int f = 0; f < HX_NFIELDS; f++) {
+			double a = ref[f] > 0 ? ref[f] : 1.0;
+			nf[d][f] = hx_ix_fw[f] / (1.0 - HX_BM25_B + HX_BM25_B * (double)p->norms[d].len[f] / a);
+		}
+	return nf;
 }
 
 static int write_norms(struct hx_index *ix, struct hx_ix_pending *p)
@@ -497,7 +521,7 @@ static int put_block(struct hx_index *ix, MDB_txn *txn, const char *term, size_t
  * no postings when this flush began and keys arrive in order. */
 static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *term,
 		      size_t tl, const struct plog *lg, size_t cnt,
-		      const double ref[HX_NFIELDS], int append)
+		      const double (*nf)[HX_NFIELDS], int append)
 {
 	MDB_txn *txn = p->txn;
 	hx_posting blk[HX_IX_BLOCK];
@@ -544,7 +568,10 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 		hx_posting *q = &blk[n++];
 		q->doc = lg[i].doc;
 		memcpy(q->tf, lg[i].tf, sizeof q->tf);
-		float b = bound_up(posting_tfn(q, &p->norms[q->doc - p->first_doc], ref));
+		const double *w = nf[q->doc - p->first_doc];
+		/* the tfn of hx_ix_tfn; rounding differences stay far inside
+		 * the margin search adds to every bound */
+		float b = bound_up(q->tf[0] * w[0] + q->tf[1] * w[1] + q->tf[2] * w[2]);
 		if (b > bound)
 			bound = b;
 		if (n == HX_IX_BLOCK || i + 1 == cnt) {
@@ -625,13 +652,23 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 	return HX_OK;
 }
 
-/* Adds the stem dictionary entries of the pending words: one per word and
- * stemming language it was seen in. */
-static int write_stems(struct hx_index *ix, struct hx_ix_pending *p)
+/* The stem dictionary entries of the pending words, one per word and
+ * stemming language it was seen in, sorted. Computed on a helper thread
+ * while the postings are written (it only reads the term table and uses
+ * the stemmers, which nothing else touches then). */
+struct stemjob {
+	struct hx_ix_pending *p;
+	struct skey *keys;
+	char *buf;
+	size_t n;
+	int rc;
+};
+
+static void *stem_keys(void *arg)
 {
-	struct skey *keys = NULL;
-	char *buf = NULL;
-	size_t n = 0, cap = 0, blen = 0, bcap = 0;
+	struct stemjob *sj = arg;
+	struct hx_ix_pending *p = sj->p;
+	size_t cap = 0, blen = 0, bcap = 0;
 	int rc = HX_OK;
 	for (uint32_t i = 0; i < p->terms.nslots && !rc; i++) {
 		struct tent *e = &p->terms.e[i];
@@ -648,52 +685,60 @@ static int write_stems(struct hx_index *ix, struct hx_ix_pending *p)
 				rc = HX_ENOMEM;
 				break;
 			}
-			if (n == cap) {
+			if (sj->n == cap) {
 				size_t nc = cap ? cap * 2 : 4096;
-				struct skey *nk = realloc(keys, nc * sizeof *nk);
+				struct skey *nk = realloc(sj->keys, nc * sizeof *nk);
 				if (!nk) {
 					rc = HX_ENOMEM;
 					break;
 				}
-				keys = nk;
+				sj->keys = nk;
 				cap = nc;
 			}
 			if (blen + 2 * HX_TOKEN_MAX + 16 > bcap) {
 				size_t nc = bcap ? bcap * 2 : 1 << 16;
-				char *nb = realloc(buf, nc);
+				char *nb = realloc(sj->buf, nc);
 				if (!nb) {
 					rc = HX_ENOMEM;
 					break;
 				}
-				buf = nb;
+				sj->buf = nb;
 				bcap = nc;
 			}
-			size_t kl = hx_ix_dkey(buf + blen, l, st, sl, w, wl);
+			size_t kl = hx_ix_dkey(sj->buf + blen, l, st, sl, w, wl);
 			if (!kl)
 				continue;
-			keys[n].k = NULL;
-			keys[n].len = (uint32_t)kl;
-			keys[n].idx = (uint32_t)blen; /* offset: buf may still move */
+			sj->keys[sj->n].len = (uint32_t)kl;
+			sj->keys[sj->n].idx = (uint32_t)blen; /* an offset: buf may still move */
 			blen += kl;
-			n++;
+			sj->n++;
 		}
 	}
-	if (!rc && n) {
-		for (size_t i = 0; i < n; i++)
-			keys[i].k = buf + keys[i].idx;
-		qsort(keys, n, sizeof *keys, cmp_term);
-		MDB_stat ms;
-		unsigned flags = !mdb_stat(p->txn, ix->stem, &ms) && ms.ms_entries == 0 ? MDB_APPEND
+	if (!rc && sj->n) {
+		for (size_t i = 0; i < sj->n; i++)
+			sj->keys[i].k = sj->buf + sj->keys[i].idx;
+		qsort(sj->keys, sj->n, sizeof *sj->keys, cmp_term);
+	}
+	sj->rc = rc;
+	return NULL;
+}
+
+static int put_stems(struct hx_index *ix, struct hx_ix_pending *p, struct stemjob *sj)
+{
+	int rc = sj->rc;
+	MDB_stat ms;
+	unsigned flags = !mdb_stat(p->txn, ix->stem, &ms) && ms.ms_entries == 0 ? MDB_APPEND
 										  : MDB_NOOVERWRITE;
-		for (size_t i = 0; i < n && !rc; i++) {
-			MDB_val k = { keys[i].len, (void *)keys[i].k }, v = { 0, "" };
-			int r = mdb_put(p->txn, ix->stem, &k, &v, flags);
-			if (r && r != MDB_KEYEXIST)
-				rc = mdb_rc(r);
-		}
+	for (size_t i = 0; i < sj->n && !rc; i++) {
+		MDB_val k = { sj->keys[i].len, (void *)sj->keys[i].k }, v = { 0, "" };
+		int r = mdb_put(p->txn, ix->stem, &k, &v, flags);
+		if (r && r != MDB_KEYEXIST)
+			rc = mdb_rc(r);
 	}
-	free(keys);
-	free(buf);
+	free(sj->keys);
+	free(sj->buf);
+	sj->keys = NULL;
+	sj->buf = NULL;
 	return rc;
 }
 
@@ -716,6 +761,13 @@ static int flush(struct hx_index *ix, struct hx_ix_pending *p)
 	for (int f = 0; f < HX_NFIELDS; f++)
 		ref[f] = st->ref_avg[f];
 
+	/* The stem dictionary on a helper thread when there is much to do. */
+	struct stemjob sj = { p, NULL, NULL, 0, 0 };
+	pthread_t th;
+	int threaded = p->terms.n > 4096 && !pthread_create(&th, NULL, stem_keys, &sj);
+	if (!threaded)
+		stem_keys(&sj);
+	rc = HX_OK;
 	if (p->nlog) {
 		/* Group the log by term (a counting sort keeps docnum order),
 		 * then write the terms in key order. */
@@ -723,11 +775,14 @@ static int flush(struct hx_index *ix, struct hx_ix_pending *p)
 		size_t *start = calloc((size_t)ns + 1, sizeof *start);
 		struct skey *order = malloc((size_t)p->terms.n * sizeof *order);
 		struct plog *sorted = malloc(p->nlog * sizeof *sorted);
-		if (!start || !order || !sorted) {
+		double (*nf)[HX_NFIELDS] = norm_factors(p, ref);
+		if (!start || !order || !sorted || !nf) {
 			free(start);
 			free(order);
 			free(sorted);
-			return HX_ENOMEM;
+			free(nf);
+			rc = HX_ENOMEM;
+			goto stems;
 		}
 		for (uint32_t i = 0; i < ns; i++) {
 			struct tent *e = &p->terms.e[i];
@@ -752,15 +807,22 @@ static int flush(struct hx_index *ix, struct hx_ix_pending *p)
 			uint32_t i = order[j].idx;
 			struct tent *e = &p->terms.e[i];
 			rc = flush_term(ix, p, p->terms.arena + e->koff, e->klen,
-					sorted + start[i], e->count, ref, append);
+					sorted + start[i], e->count, (const double (*)[HX_NFIELDS])nf, append);
 		}
 		free(start);
 		free(order);
 		free(sorted);
-		if (rc)
-			return rc;
+		free(nf);
 	}
-	if ((rc = write_stems(ix, p)) || (rc = write_norms(ix, p)) || (rc = write_recs(ix, p)) ||
+stems:
+	if (threaded)
+		pthread_join(th, NULL);
+	if (rc) {
+		free(sj.keys);
+		free(sj.buf);
+		return rc;
+	}
+	if ((rc = put_stems(ix, p, &sj)) || (rc = write_norms(ix, p)) || (rc = write_recs(ix, p)) ||
 	    (rc = flush_attrs(ix, p)) || (rc = put_stats(ix, p->txn, st)))
 		return rc;
 	pending_reset(p);
@@ -910,8 +972,14 @@ static void *worker_main(void *arg)
 		p->busy = 1;
 		pthread_cond_signal(&p->cv_space);
 		pthread_mutex_unlock(&p->mu);
-		int rc = p->werr ? HX_OK : accumulate(p, &j->e, j->doc);
-		free(j);
+		int rc = HX_OK;
+		while (j) {
+			struct job *nx = j->next;
+			if (!rc && !p->werr)
+				rc = accumulate(p, &j->e, j->doc);
+			free(j);
+			j = nx;
+		}
 		pthread_mutex_lock(&p->mu);
 		if (rc && !p->werr)
 			p->werr = rc;
@@ -922,6 +990,22 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
+}
+
+/* Queues the chain being filled (waits while the queue is full). */
+static void hand_over(struct hx_ix_pending *p)
+{
+	if (!p->bhead)
+		return;
+	pthread_mutex_lock(&p->mu);
+	while (p->qlen == QCAP)
+		pthread_cond_wait(&p->cv_space, &p->mu);
+	p->q[(p->qhead + p->qlen) % QCAP] = p->bhead;
+	p->qlen++;
+	pthread_cond_signal(&p->cv_job);
+	pthread_mutex_unlock(&p->mu);
+	p->bhead = p->btail = NULL;
+	p->bn = 0;
 }
 
 static int worker_start(struct hx_ix_pending *p)
@@ -969,16 +1053,22 @@ static int add_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 		struct job *j = job_new(e, doc);
 		if (!j)
 			return HX_ENOMEM;
-		pthread_mutex_lock(&p->mu);
-		while (p->qlen == QCAP)
-			pthread_cond_wait(&p->cv_space, &p->mu);
-		p->q[(p->qhead + p->qlen) % QCAP] = j;
-		p->qlen++;
-		pthread_cond_signal(&p->cv_job);
-		size_t nlog = p->published_log;
-		pthread_mutex_unlock(&p->mu);
-		if (p->werr)
-			return p->werr;
+		if (p->btail)
+			p->btail->next = j;
+		else
+			p->bhead = j;
+		p->btail = j;
+		size_t nlog = 0;
+		int werr = 0;
+		if (++p->bn == BATCH) {
+			hand_over(p);
+			pthread_mutex_lock(&p->mu);
+			nlog = p->published_log;
+			werr = p->werr;
+			pthread_mutex_unlock(&p->mu);
+		}
+		if (werr)
+			return werr;
 		rc = HX_OK;
 		p->st.next_doc = doc + 1;
 		if (nlog >= FLUSH_POSTINGS)
