@@ -47,6 +47,8 @@ struct hx_searcher {
 	uint32_t nchunk;             /* cached ix.norms chunk */
 	const uint8_t *nbuf;
 	size_t nlen;
+	uint32_t ndoc;               /* the last norm record read */
+	hx_ix_norm nlast;
 	struct doctext *dtx;         /* text of the document being checked */
 };
 
@@ -82,6 +84,10 @@ void hx_searcher_free(hx_searcher **psr)
 
 static int get_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
 {
+	if (sr->ndoc == doc && sr->nbuf) {
+		*nm = sr->nlast;
+		return HX_OK;
+	}
 	uint32_t c = doc / HX_IX_CHUNK;
 	if (c != sr->nchunk || !sr->nbuf) {
 		uint8_t ck[4];
@@ -98,6 +104,8 @@ static int get_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
 		sr->nlen = v.mv_size;
 	}
 	hx_ix_norm_get(nm, sr->nbuf, sr->nlen, doc);
+	sr->ndoc = doc;
+	sr->nlast = *nm;
 	return HX_OK;
 }
 
@@ -300,6 +308,8 @@ struct matcher {
 	struct plist *l[TERM_LISTS];
 	uint32_t lmask[TERM_LISTS];
 	int nl, qi;               /* qi: the exact word's list, or -1 */
+	uint32_t tfdoc;           /* tf[] holds the weighted tfs of this docnum */
+	double tf[HX_NFIELDS];
 	/* M_PREFIX: materialized (docnum, score), sorted */
 	uint32_t *pdocs;
 	double *pscore, *pbmax;   /* pbmax per HX_IX_BLOCK entries */
@@ -389,15 +399,15 @@ static void m_advance(struct matcher *m, uint32_t d)
 					best = m->l[i]->doc;
 			}
 			m->doc = best;
-			if (best == END || m->exact_only)
+			if (best == END)
 				return;
 			/* A list of another form may hold a document of a language
 			 * in which that word is no form of ours. */
 			hx_ix_norm nm;
-			double tf[HX_NFIELDS];
 			get_norm(m->sr, best, &nm);
-			term_tf(m, &nm, tf);
-			if (tf[0] + tf[1] + tf[2] > 0 || best == END - 1)
+			term_tf(m, &nm, m->tf);
+			m->tfdoc = best;
+			if (m->tf[0] + m->tf[1] + m->tf[2] > 0 || best == END - 1)
 				return;
 			d = best + 1;
 		}
@@ -446,10 +456,12 @@ static double m_score(hx_searcher *sr, struct matcher *m)
 	switch (m->kind) {
 	case M_TERM: {
 		hx_ix_norm nm;
-		double tf[HX_NFIELDS];
 		get_norm(sr, d, &nm);
-		term_tf(m, &nm, tf);
-		return m->idf * hx_ix_sat(hx_ix_tfn(tf, nm.len, sr->avg));
+		if (m->tfdoc != d) {
+			term_tf(m, &nm, m->tf);
+			m->tfdoc = d;
+		}
+		return m->idf * hx_ix_sat(hx_ix_tfn(m->tf, nm.len, sr->avg));
 	}
 	case M_PREFIX:
 		return m->pscore[m->pi];
@@ -706,6 +718,7 @@ static struct matcher *m_new(int kind)
 	if (m) {
 		m->kind = kind;
 		m->doc = 0;
+		m->tfdoc = END;
 	}
 	return m;
 }
@@ -1242,6 +1255,10 @@ static int eval_run(hx_searcher *sr, struct eval *ev, size_t k, struct cand *hea
 		verify |= m_needs_text(ev->cl[i]);
 	if (ev->pos && !(ev->posit = roaring_create_iterator(ev->pos)))
 		return HX_ENOMEM;
+	uint32_t bupto[HX_QUERY_CLAUSES];
+	double bval[HX_QUERY_CLAUSES];
+	for (int i = 0; i < ev->ncl; i++)
+		bupto[i] = END;
 	for (;;) {
 		d = align(ev, d);
 		if (d == END)
@@ -1249,14 +1266,17 @@ static int eval_run(hx_searcher *sr, struct eval *ev, size_t k, struct cand *hea
 		int full = !all && *nheap == k && k > 0;
 		double theta = full ? heap[0].score : 0;
 		if (full) {
-			/* Block-max: skip what cannot beat the k-th best. */
+			/* Block-max: skip what cannot beat the k-th best. A clause's
+			 * bound holds up to its upto, so it is kept until then. */
 			uint32_t upto = END;
 			double b = 0;
 			for (int i = 0; i < ev->ncl; i++) {
-				uint32_t u;
-				b += m_bound(sr, ev->cl[i], &u);
-				if (u < upto)
-					upto = u;
+				if (d > bupto[i] || bupto[i] == END) {
+					bval[i] = m_bound(sr, ev->cl[i], &bupto[i]);
+				}
+				b += bval[i];
+				if (bupto[i] < upto)
+					upto = bupto[i];
 			}
 			if (b <= theta) {
 				if (upto == END)
@@ -1783,6 +1803,7 @@ static int begin(hx_searcher *sr)
 	if (rc)
 		return rc;
 	sr->nbuf = NULL;
+	sr->ndoc = END;
 	if (sr->dtx)
 		doctext_reset(sr->dtx);
 	MDB_val k = { 5, "stats" }, v;
