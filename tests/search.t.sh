@@ -122,6 +122,15 @@ grep -q 'places/cesis' "$T/out" && grep -q 'Cesis Municipality' "$T/out" && grep
 	fail "plain output lacks path, org or snippet: $(cat "$T/out")"
 grep -q $'\033' "$T/out" && fail "colour escapes when piped"
 
+# Colour on a terminal (when script(1) can give us one), none with NO_COLOR.
+if command -v script >/dev/null; then
+	checks=$((checks + 1))
+	script -qc "\"$HANSA\" --home \"$H\" search cesis toolkit" /dev/null >"$T/tty" 2>&1
+	grep -q $'\033\\[1;33m' "$T/tty" || fail "no highlight colour on a terminal: $(head -c 300 "$T/tty")"
+	NO_COLOR=1 script -qc "\"$HANSA\" --home \"$H\" search cesis toolkit" /dev/null >"$T/tty" 2>&1
+	grep -q $'\033' "$T/tty" && fail "colour despite NO_COLOR"
+fi
+
 # Did you mean.
 hs inovation brokerage
 checks=$((checks + 1))

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <lmdb.h>
 #include <sodium.h>
 #include "store/store.h"
 #include "store/search.h"
@@ -354,6 +355,30 @@ static void fixed_cases(void)
 	CHECK(nd == 8);
 	CHECK(!strcmp(paths(sr, "beta"), "notes/batch"));
 	CHECK(!strcmp(paths(sr, "practices"), "practices/many practices/one places/cesis"));
+	CHECK(fsck_problems(s) == 0);
+
+	/* An index written by another schema: search asks for a reindex,
+	 * fsck reports it, reindex repairs it. */
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	{
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		uint8_t old[4] = { 1, 0, 0, 0 };
+		MDB_val k = { 6, "schema" }, v = { 4, old };
+		CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 64) &&
+		      !mdb_env_set_mapsize(env, (size_t)16 << 30) && !mdb_env_open(env, dir, 0, 0600));
+		CHECK(!mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "ix.meta", 0, &dbi) &&
+		      !mdb_put(txn, dbi, &k, &v, 0) && !mdb_txn_commit(txn));
+		mdb_env_close(env);
+	}
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK(!strcmp(paths(sr, "beta"), "ERR:the search index needs a rebuild: run 'hansa reindex'"));
+	CHECK(fsck_problems(s) == 1);
+	CHECK_RC(hx_store_reindex(s, &nd), HX_OK);
+	CHECK(!strcmp(paths(sr, "beta"), "notes/batch"));
 	CHECK(fsck_problems(s) == 0);
 
 	for (int i = 0; i < 8; i++)
