@@ -21,8 +21,9 @@
 #include "store/ix_int.h"
 
 /* Pending postings are written out when this many have gathered, so a huge
- * transaction stays within memory. */
-#define FLUSH_POSTINGS (16u << 20)
+ * transaction stays within memory (about 20 bytes each). A variable so that
+ * tests can make it small. */
+size_t hx_ix_flush_postings = 16u << 20;
 
 /* ---- a string table: key bytes -> small record ----------------------- */
 
@@ -1071,12 +1072,12 @@ static int add_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 			return werr;
 		rc = HX_OK;
 		p->st.next_doc = doc + 1;
-		if (nlog >= FLUSH_POSTINGS)
+		if (nlog >= hx_ix_flush_postings)
 			rc = flush(ix, p);
 	} else {
 		rc = accumulate(p, e, doc);
 		p->st.next_doc = doc + 1;
-		if (!rc && p->nlog >= FLUSH_POSTINGS)
+		if (!rc && p->nlog >= hx_ix_flush_postings)
 			rc = flush(ix, p);
 	}
 	p->ndocs_txn++;

@@ -143,6 +143,10 @@ static inline void hx_f32_put(uint8_t *p, float f)
 	hx_le32_put(p, u);
 }
 
+/* Postings gathered in memory before a write transaction writes them out
+ * early (index.c; tests lower it). */
+extern size_t hx_ix_flush_postings;
+
 /* ---- codec (ix_codec.c) -------------------------------------------------- */
 
 /* Encodes n (1..HX_IX_BLOCK) postings, docnums increasing and the first

@@ -964,7 +964,9 @@ static void differential(void)
 		rnd_doc(&docs[i], (int)i, 1000000ull * 86400 * (i % 50) + i);
 		ptr[i] = &docs[i];
 	}
+	hx_ix_flush_postings = 3000; /* several early flushes inside the bulk load */
 	CHECK_RC(put_docs(s, ptr, 300), HX_OK);
+	hx_ix_flush_postings = 16u << 20;
 	for (size_t i = 300; i < nd; i += 10)
 		CHECK_RC(put_docs(s, ptr + i, 10), HX_OK);
 	for (size_t i = 0; i < nd; i++)
@@ -1018,7 +1020,9 @@ static void differential(void)
 		CHECK(compare(sr, docs, nd, 60, 10) == 0);
 	}
 	uint64_t n = 0;
+	hx_ix_flush_postings = 5000;
 	CHECK_RC(hx_store_reindex(s, &n), HX_OK);
+	hx_ix_flush_postings = 16u << 20;
 	ndict = 0;
 	for (size_t i = 0; i < nd; i++)
 		if (docs[i].live)
