@@ -265,8 +265,8 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 		goto abort;
 	return hx_mdb_err(mdb_txn_commit(txn));
 abort:
+	hx_index_abort(&s->ix); /* before the abort, see store.c */
 	mdb_txn_abort(txn);
-	hx_index_abort(&s->ix);
 	/* LMDB's own codes sit far below ours (around -30790) */
 	return (rc > 0 || rc < -1000) ? hx_mdb_err(rc) : rc;
 }

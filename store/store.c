@@ -386,8 +386,9 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 			*added = count;
 		return rc;
 abort:
-		mdb_txn_abort(txn);
+		/* before the abort: another thread may start a write at once */
 		hx_index_abort(&s->ix);
+		mdb_txn_abort(txn);
 		if (rc == HX_EFULL && grow_map(s) == HX_OK)
 			continue;
 		return rc;
