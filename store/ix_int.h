@@ -61,6 +61,7 @@
 #include <string.h>
 #include <lmdb.h>
 #include "proto/hx.h"
+#include "proto/entry.h"
 #include "store/tokenize.h"
 
 #define HX_INDEX_SCHEMA 2
@@ -189,6 +190,22 @@ typedef struct hx_ix_term {
 int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl,
 		      hx_ix_term *ti) HX_WUR;
 void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti);
+
+/* A stored entry's fields, borrowed from its bytes (ix_view.c): strings
+ * are not NUL-terminated. Valid as long as the bytes are. */
+typedef struct hx_ix_view {
+	const uint8_t *author;
+	uint64_t timestamp;
+	const char *path, *kind, *title, *body, *lang;
+	size_t pathlen, kindlen, titlelen, bodylen, langlen;
+	const uint8_t *tags, *tagsend, *meta, *metaend;
+	size_t ntags, nmeta;
+} hx_ix_view;
+int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len) HX_WUR;
+/* The tag after *pos (*pos = NULL for the first); HX_ENOTFOUND after the last. */
+int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s, size_t *n);
+/* A metadata value; HX_ENOTFOUND when absent. */
+int hx_ix_view_meta(const hx_ix_view *v, const char *key, const char **val, size_t *n);
 
 /* LMDB return codes to hx_err. */
 int hx_ix_mdb_err(int rc);

@@ -567,28 +567,29 @@ static void doctext_free(struct doctext **pd)
 	*pd = NULL;
 }
 
-/* The entry behind a docnum. */
-static int doc_entry(hx_searcher *sr, uint32_t doc, hx_entry *e)
+/* The stored entry behind a docnum, as a view into the transaction's
+ * memory; id gets its id. */
+static int doc_view(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 {
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
-	MDB_val k = { 4, dk }, v;
-	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &v);
-	if (rc || v.mv_size < HX_ID_LEN + HX_KEY_LEN)
+	MDB_val k = { 4, dk }, val;
+	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
+	if (rc || val.mv_size < HX_ID_LEN + HX_KEY_LEN)
 		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_ix_mdb_err(rc);
-	MDB_val ek = { HX_ID_LEN, v.mv_data }, ev;
+	MDB_val ek = { HX_ID_LEN, val.mv_data }, ev;
 	if ((rc = mdb_get(sr->txn, sr->s->entries, &ek, &ev)))
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_mdb_err(rc);
-	if (hx_entry_decode(e, ev.mv_data, ev.mv_size))
-		return HX_ECORRUPT;
-	return HX_OK;
+	if (id)
+		*id = val.mv_data;
+	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);
 }
 
-static int doctext_add(struct doctext *d, const char *text, uint32_t field)
+static int doctext_add(struct doctext *d, const char *text, size_t len, uint32_t field)
 {
 	hx_tokenizer t;
 	hx_token k;
-	hx_tok_init(&t, text, strlen(text));
+	hx_tok_init(&t, text, len);
 	while (hx_tok_next(&t, &k)) {
 		if (d->n == d->cap) {
 			size_t nc = d->cap ? d->cap * 2 : 256;
@@ -623,7 +624,7 @@ static int doctext_add(struct doctext *d, const char *text, uint32_t field)
 static int doctext_load(hx_searcher *sr, uint32_t doc, struct doctext **pd)
 {
 	struct doctext *d = sr->dtx;
-	hx_entry e;
+	hx_ix_view v;
 	int rc;
 	if (!d) {
 		if (!(d = sr->dtx = calloc(1, sizeof *d)))
@@ -633,16 +634,18 @@ static int doctext_load(hx_searcher *sr, uint32_t doc, struct doctext **pd)
 	if (d->loaded && d->doc == doc)
 		return HX_OK;
 	doctext_reset(d);
-	if ((rc = doc_entry(sr, doc, &e)))
+	if ((rc = doc_view(sr, doc, &v, NULL)))
 		return rc;
 	d->doc = doc;
 	uint32_t field = 0;
-	rc = doctext_add(d, e.title ? e.title : "", field++);
-	for (size_t i = 0; i < e.ntags && !rc; i++)
-		rc = doctext_add(d, e.tags[i], field++);
-	if (!rc)
-		rc = doctext_add(d, e.body ? e.body : "", field);
-	hx_entry_clear(&e);
+	const uint8_t *pos = NULL;
+	const char *tag;
+	size_t tl;
+	rc = doctext_add(d, v.title, v.titlelen, field++);
+	while (!rc && !(rc = hx_ix_view_next_tag(&v, &pos, &tag, &tl)))
+		rc = doctext_add(d, tag, tl, field++);
+	if (rc == HX_ENOTFOUND)
+		rc = doctext_add(d, v.body, v.bodylen, field);
 	if (rc)
 		return rc;
 	d->loaded = 1;
@@ -1399,11 +1402,14 @@ static int word_matches(hx_searcher *sr, int lang, const struct hlword *w, size_
 }
 
 /* A one-line excerpt of body around the densest run of matched words. */
-static int make_snippet(hx_searcher *sr, const hx_entry *e, struct hlword *w, size_t nw,
+static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, size_t nw,
 			hx_hit *h)
 {
-	const char *body = e->body ? e->body : "";
-	int lang = hx_stem_lang(e->lang);
+	const char *body = e->body;
+	char lcode[HX_LANG_MAX + 1];
+	snprintf(lcode, sizeof lcode, "%.*s", (int)(e->langlen < HX_LANG_MAX ? e->langlen : HX_LANG_MAX),
+		 e->lang);
+	int lang = hx_stem_lang(lcode);
 	struct tk {
 		size_t start, end;
 		int match;
@@ -1420,7 +1426,7 @@ static int make_snippet(hx_searcher *sr, const hx_entry *e, struct hlword *w, si
 		}
 	}
 	int rc = HX_OK;
-	hx_tok_init(&tz, body, strlen(body));
+	hx_tok_init(&tz, body, e->bodylen);
 	while (hx_tok_next(&tz, &k)) {
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 128;
@@ -1456,7 +1462,7 @@ static int make_snippet(hx_searcher *sr, const hx_entry *e, struct hlword *w, si
 	if (from < best)
 		from = best;
 	size_t bstart = n ? (from ? t[from].start : 0) : 0;
-	size_t blen = strlen(body), bend = blen;
+	size_t blen = e->bodylen, bend = blen;
 	if (bend - bstart > SNIPPET_BYTES) {
 		bend = bstart + SNIPPET_BYTES;
 		/* end at a token end */
@@ -1840,29 +1846,32 @@ static void end(hx_searcher *sr)
 static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, size_t rank,
 		    int snippets, hx_hit *h)
 {
-	hx_entry e;
-	int rc = doc_entry(sr, c->doc, &e);
+	hx_ix_view e;
+	const uint8_t *id;
+	const char *org = NULL;
+	size_t orglen = 0;
+	int rc = doc_view(sr, c->doc, &e, &id);
 	if (rc)
 		return rc;
-	const char *org = hx_entry_meta(&e, "org");
+	if (hx_ix_view_meta(&e, "org", &org, &orglen))
+		org = NULL;
 	h->rank = rank;
 	h->score = c->score;
-	memcpy(h->id, e.id, HX_ID_LEN);
+	memcpy(h->id, id, HX_ID_LEN);
 	memcpy(h->author, e.author, HX_KEY_LEN);
 	h->timestamp = e.timestamp;
-	h->path = strdup(e.path ? e.path : "");
-	h->title = strdup(e.title ? e.title : "");
-	h->kind = strdup(e.kind ? e.kind : "");
-	h->lang = strdup(e.lang ? e.lang : "");
-	h->org = org ? strdup(org) : NULL;
+	h->path = strndup(e.path, e.pathlen);
+	h->title = strndup(e.title, e.titlelen);
+	h->kind = strndup(e.kind, e.kindlen);
+	h->lang = strndup(e.lang, e.langlen);
+	h->org = org ? strndup(org, orglen) : NULL;
 	if (!h->path || !h->title || !h->kind || !h->lang || (org && !h->org))
-		rc = HX_ENOMEM;
-	if (!rc && snippets) {
+		return HX_ENOMEM;
+	if (snippets) {
 		struct hlword w[HX_QUERY_CLAUSES * 4];
 		size_t nw = hl_words(q, w, sizeof w / sizeof w[0]);
 		rc = make_snippet(sr, &e, w, nw, h);
 	}
-	hx_entry_clear(&e);
 	return rc;
 }
 
