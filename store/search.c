@@ -687,6 +687,19 @@ static int m_verify(hx_searcher *sr, struct matcher *m, double *score)
 		return 1;
 	}
 	if (m->kind == M_AND) {
+		/* Cheap first: the words must share a field (postings say). */
+		int field_ok = 0;
+		for (int f = 0; f < HX_NFIELDS && !field_ok; f++) {
+			int all = 1;
+			for (int i = 0; i < m->nkids && all; i++) {
+				struct matcher *k = m->kids[i];
+				all = k->kind == M_TERM && k->qi >= 0 && k->l[k->qi]->doc == d &&
+				      plist_tf(k->l[k->qi])[f] > 0;
+			}
+			field_ok = all;
+		}
+		if (!field_ok)
+			return 0;
 		struct doctext *dt;
 		if ((rc = doctext_load(sr, d, &dt)))
 			return rc;
