@@ -1007,14 +1007,8 @@ static struct matcher *m_clause(hx_searcher *sr, const hx_q_clause *c, int *err)
 static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t *out)
 {
 	char key[HX_IX_KEY_MAX];
-	const char *name = hx_q_field_name(f->field);
-	size_t nl = strlen(name), vl = strlen(f->value);
-	if (nl + 1 + vl > HX_IX_ATTR_VALUE_MAX)
-		vl = HX_IX_ATTR_VALUE_MAX - nl - 1;
-	memcpy(key, name, nl);
-	key[nl] = ':';
-	memcpy(key + nl + 1, f->value, vl);
-	size_t kl = nl + 1 + vl;
+	/* folding is idempotent: this cuts a long value where the index did */
+	size_t kl = hx_ix_akey(key, hx_q_field_name(f->field), f->value);
 	MDB_val k = { kl, key }, v;
 	int rc;
 	if (!f->prefix) {

@@ -357,6 +357,27 @@ static void fixed_cases(void)
 	CHECK(!strcmp(paths(sr, "practices"), "practices/many practices/one places/cesis"));
 	CHECK(fsck_problems(s) == 0);
 
+	/* A metadata value longer than the index keeps is cut the same way in
+	 * the query. */
+	{
+		doc *lo = mkdoc(2, "notes/long-org", 20000, "en", "Long organisation", "x", NULL,
+				"", "EE");
+		char org[700], q[800];
+		for (int i = 0; i < 600; i++)
+			org[i] = (char)('a' + i % 26);
+		strcpy(org + 600, "Ą");
+		lo->meta[0] = (hx_meta){ "org", org };
+		lo->meta[1] = (hx_meta){ "country", "EE" };
+		lo->e.meta = lo->meta;
+		lo->e.nmeta = 2;
+		free(lo->raw);
+		CHECK_RC(hx_entry_sign(&lo->e, sk[2], &lo->raw, &lo->rawlen), HX_OK);
+		CHECK_RC(put_docs(s, &lo, 1), HX_OK);
+		snprintf(q, sizeof q, "org:\"%s\"", org);
+		CHECK(!strcmp(paths(sr, q), "notes/long-org"));
+		doc_free(lo);
+	}
+
 	/* An index written by another schema: search asks for a reindex,
 	 * fsck reports it, reindex repairs it. */
 	hx_searcher_free(&sr);
@@ -378,6 +399,7 @@ static void fixed_cases(void)
 	CHECK(!strcmp(paths(sr, "beta"), "ERR:the search index needs a rebuild: run 'hansa reindex'"));
 	CHECK(fsck_problems(s) == 1);
 	CHECK_RC(hx_store_reindex(s, &nd), HX_OK);
+	CHECK(nd == 9);
 	CHECK(!strcmp(paths(sr, "beta"), "notes/batch"));
 	CHECK(fsck_problems(s) == 0);
 
