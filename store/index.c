@@ -55,16 +55,27 @@ struct ttab {
 	void *grow_arg;
 };
 
+/* Eight bytes at a time with a multiply-xorshift mix: terms are short,
+ * and this runs for every word of every document. */
 static uint64_t hash_bytes(const void *k, size_t n)
 {
 	const uint8_t *p = k;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+		p += 8;
+		n -= 8;
 	}
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
+	if (n) {
+		uint64_t w = 0;
+		memcpy(&w, p, n);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	h *= 0x94d049bb133111ebull;
 	return h ^ (h >> 32);
 }
 
@@ -636,21 +647,49 @@ static int put_stats(struct hx_index *ix, MDB_txn *txn, const hx_ix_stats *st)
 }
 
 /* ix.docs and ix.ids records of the pending documents. */
+struct idord {
+	const uint8_t *id;
+	uint32_t doc;
+};
+
+static int cmp_idord(const void *a, const void *b)
+{
+	return memcmp(((const struct idord *)a)->id, ((const struct idord *)b)->id, HX_ID_LEN);
+}
+
 static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 {
-	for (uint32_t d = p->first_doc; d < p->st.next_doc; d++) {
-		const uint8_t *rec = p->recs + (size_t)(d - p->first_doc) * (HX_ID_LEN + HX_KEY_LEN);
-		uint8_t dk[4], dv[4];
-		hx_be32_put(dk, d);
-		hx_le32_put(dv, d);
-		MDB_val k1 = { 4, dk }, v1 = { HX_ID_LEN + HX_KEY_LEN, (void *)rec };
-		MDB_val k2 = { HX_ID_LEN, (void *)rec }, v2 = { 4, dv };
-		int rc;
-		if ((rc = mdb_put(p->txn, ix->docs, &k1, &v1, MDB_APPEND)) ||
-		    (rc = mdb_put(p->txn, ix->ids, &k2, &v2, 0)))
+	size_t n = p->st.next_doc - p->first_doc, rl = HX_ID_LEN + HX_KEY_LEN;
+	int rc;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t dk[4];
+		hx_be32_put(dk, p->first_doc + (uint32_t)i);
+		MDB_val k = { 4, dk }, v = { rl, p->recs + i * rl };
+		if ((rc = mdb_put(p->txn, ix->docs, &k, &v, MDB_APPEND)))
 			return mdb_rc(rc);
 	}
-	return HX_OK;
+	/* ix.ids in id order: appended to an empty table, else at least
+	 * touching each page once rather than at random. */
+	struct idord *ord = malloc((n ? n : 1) * sizeof *ord);
+	if (!ord)
+		return HX_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ord[i].id = p->recs + i * rl;
+		ord[i].doc = p->first_doc + (uint32_t)i;
+	}
+	if (n > 1)
+		qsort(ord, n, sizeof *ord, cmp_idord);
+	MDB_stat ms;
+	unsigned flags = !mdb_stat(p->txn, ix->ids, &ms) && ms.ms_entries == 0 ? MDB_APPEND : 0;
+	rc = HX_OK;
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint8_t dv[4];
+		hx_le32_put(dv, ord[i].doc);
+		MDB_val k = { HX_ID_LEN, (void *)ord[i].id }, v = { 4, dv };
+		rc = mdb_rc(mdb_put(p->txn, ix->ids, &k, &v, flags));
+	}
+	free(ord);
+	return rc;
 }
 
 /* The stem dictionary entries of the pending words, one per word and
