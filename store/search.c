@@ -294,7 +294,7 @@ static const uint32_t *plist_tf(struct plist *pl)
 
 enum { M_TERM, M_PREFIX, M_AND, M_OR };
 
-#define TERM_LISTS 64 /* forms of one word across languages */
+#define TERM_LISTS 256 /* forms of one word across languages; more are ignored */
 
 struct matcher {
 	int kind;
