@@ -109,11 +109,16 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	if (rc)
 		return hx_fail("cannot start the node: %s", hx_strerror(rc));
 	rc = hx_node_run(n, &stop);
+	if (rc) {
+		const char *why = hx_node_error(n);
+		if (why)
+			hx_fail("%s", why);
+		else
+			hx_fail("the node failed: %s", hx_strerror(rc));
+		hx_node_destroy(&n);
+		return HX_EXIT_FAIL;
+	}
 	hx_node_destroy(&n);
-	if (rc == HX_EIO)
-		return hx_fail("the node failed (see the lines above)");
-	if (rc)
-		return hx_fail("the node failed: %s", hx_strerror(rc));
 	log_line(NULL, "stopped");
 	return HX_EXIT_OK;
 }

@@ -21,10 +21,21 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+static struct hx_progress bar;
+
 static void log_line(void *arg, const char *line)
 {
 	(void)arg;
+	if (bar.active && bar.last_draw_us)
+		fputc('\n', stderr);
 	fprintf(stderr, "hansa: %s\n", line);
+}
+
+static void on_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	bar.total = total;
+	hx_progress_update(&bar, done);
 }
 
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
@@ -67,8 +78,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 			cfg.only_peer = p;
 		}
 	}
-	if (!cfg.log)
-		cfg.log = NULL;
+	cfg.progress = on_progress;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -82,7 +92,9 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	int rc = hx_node_new(&n, ctx->store, &cfg);
 	if (rc)
 		return hx_fail("cannot start: %s", hx_strerror(rc));
+	hx_progress_start(&bar, "fetching", 0);
 	rc = hx_node_run(n, &stop);
+	hx_progress_end(&bar);
 	if (rc == HX_EINVAL) {
 		hx_node_destroy(&n);
 		return optind == argc - 1 ? hx_fail("no peer %s (see 'hansa peer list')", argv[optind])

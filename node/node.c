@@ -139,7 +139,7 @@ struct conn {
 	unsigned irounds;
 	uint64_t ibytes;
 	hx_ne_ids have, need;
-	int recon_due;
+	int recon_due;            /* 1: on connect, 2: needed (a push fell behind) */
 	uint64_t next_recon;
 	/* responder session */
 	hx_ne *rne;
@@ -187,6 +187,7 @@ struct hx_node {
 	hx_sync_result *results;
 	size_t nresults;
 	int mon_seq;
+	char error[300];          /* why hx_node_run failed */
 };
 
 static uint64_t now_us(void)
@@ -286,6 +287,7 @@ static void stats_error(struct peer *p, const char *fmt, ...)
 }
 
 static void flush_peer(hx_node *n, struct peer *p, uint64_t now);
+static void progress(hx_node *n);
 
 /* ---- sending ----------------------------------------------------------------- */
 
@@ -525,7 +527,7 @@ static void relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX
 		if (c->push_q.n + k > PUSH_BACKLOG_MAX) {
 			/* Too much to push one by one: reconcile instead. */
 			idq_clear(&c->push_q);
-			c->recon_due = 1;
+			c->recon_due = 2;
 			continue;
 		}
 		for (size_t j = 0; j < k; j++)
@@ -714,6 +716,7 @@ static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 		c->result->they_lacked += have;
 		c->result->rounds += c->irounds;
 		c->result->recon_bytes += c->ibytes;
+		progress(n);
 	}
 	int changed = have != p->last_have || need != p->last_need;
 	p->last_have = have;
@@ -928,10 +931,26 @@ static void on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 	idq_free(&q);
 }
 
+static void progress(hx_node *n)
+{
+	uint64_t done = 0, total = 0;
+	if (!n->cfg.progress)
+		return;
+	for (size_t i = 0; i < n->nresults; i++) {
+		done += n->results[i].fetched;
+		total += n->results[i].we_lacked;
+	}
+	n->cfg.progress(n->cfg.progress_arg, done, total);
+}
+
 static void on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
 {
 	struct batch_out o;
 	take_batch(n, c, f + 1, w->count, 0, &o);
+	if (c->result) {
+		c->result->fetched += o.stored + o.known + o.refused;
+		progress(n);
+	}
 	struct peer *p = c->peer;
 	uint64_t got = o.stored + o.known;
 	p->st.we_lack = p->st.we_lack > got ? p->st.we_lack - got : 0;
@@ -1321,7 +1340,7 @@ static void poll_changes(hx_node *n)
 			logf_(n, "%zu new local entries: reconciling instead of pushing",
 			      n->fresh.n + n->fresh_over);
 		for (size_t i = 0; i < n->nconns; i++)
-			n->conns[i]->recon_due = 1;
+			n->conns[i]->recon_due = 2;
 	} else if (n->fresh.n) {
 		relay(n, NULL, (const uint8_t (*)[HX_ID_LEN])(n->fresh.id + n->fresh.head), n->fresh.n, 1);
 	}
@@ -1353,6 +1372,14 @@ static int peer_session_active(hx_node *n, const struct peer *p)
 {
 	for (size_t i = 0; i < n->nconns; i++)
 		if (n->conns[i]->peer == p && n->conns[i]->ine)
+			return 1;
+	return 0;
+}
+
+static int peer_responding(hx_node *n, const struct peer *p)
+{
+	for (size_t i = 0; i < n->nconns; i++)
+		if (n->conns[i]->peer == p && n->conns[i]->rne)
 			return 1;
 	return 0;
 }
@@ -1392,7 +1419,7 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 		if (now > c->pushes[i].deadline) {
 			logf_(n, "%s did not acknowledge a push: reconciling", c->peer->name);
 			c->npushes = 0;
-			c->recon_due = 1;
+			c->recon_due = 2;
 			break;
 		}
 	}
@@ -1400,7 +1427,7 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 		if (now > c->wants[i].deadline) {
 			logf_(n, "%s did not answer a request: reconciling", c->peer->name);
 			c->nwants = 0;
-			c->recon_due = 1;
+			c->recon_due = 2;
 			break;
 		}
 	}
@@ -1414,15 +1441,32 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 	/* reconciliation: on connect and every interval from the connecting
 	 * side; from the accepting side only when pushing fell behind or when
 	 * nobody reconciled for two intervals */
-	if (!c->ine && transfers_idle(c) && !peer_session_active(n, c->peer)) {
+	if (!c->ine && transfers_idle(c) && !peer_session_active(n, c->peer) &&
+	    !peer_responding(n, c->peer)) {
+		struct peer *p = c->peer;
 		int due = c->recon_due;
-		if (n->cfg.once)
+		if (n->cfg.once) {
 			due = due && !c->synced;
-		else if (c->out)
+		} else if (c->out) {
 			due = due || now >= c->next_recon;
-		else
-			due = due || (now - c->peer->last_recon_any > 2 * interval &&
+			/* When both nodes connect to each other, one reconciliation
+			 * serves both: skip ours if the member just reconciled with
+			 * us, and on connect let the node with the smaller key go
+			 * first. */
+			int recent = p->last_recon_any && p->last_recon_any >= c->connected_at &&
+				     now - p->last_recon_any < interval / 2;
+			if (due && c->recon_due != 2 && recent) {
+				due = 0;
+				c->recon_due = 0;
+				c->next_recon = p->last_recon_any + interval;
+			} else if (due && c->recon_due == 1 && now - c->connected_at < 500000 &&
+				   memcmp(n->cfg.pk, p->key, HX_KEY_LEN) > 0) {
+				due = 0;
+			}
+		} else {
+			due = due || (now - p->last_recon_any > 2 * interval &&
 				      now - c->connected_at > interval);
+		}
 		if (due)
 			recon_start(n, c, now);
 	}
@@ -1542,6 +1586,11 @@ const char *hx_node_endpoint(const hx_node *n)
 	return n->endpoint;
 }
 
+const char *hx_node_error(const hx_node *n)
+{
+	return n->error[0] ? n->error : NULL;
+}
+
 static int peer_selected(const hx_node *n, const hx_peer_conf *pc)
 {
 	const char *sel = n->cfg.only_peer;
@@ -1569,7 +1618,8 @@ static int start(hx_node *n)
 		if (n->zap)
 			zmq_setsockopt(n->zap, ZMQ_LINGER, &(int){ 0 }, sizeof(int));
 		if (!n->zap || zmq_bind(n->zap, ZAP_ENDPOINT)) {
-			logf_(n, "cannot bind the ZAP handler: %s", zmq_strerror(errno));
+			snprintf(n->error, sizeof n->error, "cannot bind the ZAP handler: %s",
+				 zmq_strerror(errno));
 			return HX_EIO;
 		}
 		int one = 1;
@@ -1582,7 +1632,8 @@ static int start(hx_node *n)
 		zmq_setsockopt(n->router, ZMQ_ZAP_DOMAIN, "hansa", 5);
 		zmq_setsockopt(n->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
 		if (zmq_bind(n->router, n->cfg.bind)) {
-			logf_(n, "cannot listen on %s: %s", n->cfg.bind, zmq_strerror(errno));
+			snprintf(n->error, sizeof n->error, "cannot listen on %s: %s", n->cfg.bind,
+				 zmq_strerror(errno));
 			return HX_EIO;
 		}
 		size_t el = sizeof n->endpoint;

@@ -34,6 +34,10 @@ typedef struct hx_node_config {
 	unsigned timeout_ms;       /* once: give up on a silent peer; 0 = 20 s */
 	hx_log_fn log;             /* may be NULL */
 	void *log_arg;
+	/* once: called as entries this node lacked arrive (done of total,
+	 * total as found by the reconciliations so far); may be NULL */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
 	int verbose;               /* log every transfer, not only events */
 } hx_node_config;
 
@@ -44,7 +48,7 @@ void hx_node_destroy(hx_node **n); /* NULL-safe, clears *n */
 
 /* Runs until *stop becomes non-zero (serve) or, with cfg->once, until every
  * selected peer is synced or has failed. HX_EINVAL: nothing to do (no peer
- * matches only_peer); HX_EIO: the bind failed (see the log). */
+ * matches only_peer); HX_EIO: the bind failed (see hx_node_error). */
 int hx_node_run(hx_node *n, volatile sig_atomic_t *stop) HX_WUR;
 
 /* After a once run: what happened with each peer. */
@@ -57,6 +61,7 @@ typedef struct hx_sync_result {
 	uint64_t we_lacked, they_lacked; /* found by the reconciliation */
 	unsigned rounds;        /* Negentropy round trips */
 	uint64_t recon_bytes;   /* Negentropy bytes both ways */
+	uint64_t fetched;       /* entries answered to our requests */
 } hx_sync_result;
 /* Borrowed; valid until hx_node_destroy. */
 size_t hx_node_results(const hx_node *n, const hx_sync_result **out);
@@ -64,5 +69,8 @@ size_t hx_node_results(const hx_node *n, const hx_sync_result **out);
 /* The bound endpoint (after hx_node_run started listening), e.g. with the
  * port chosen by the system for "tcp://127.0.0.1:*"; "" if none. */
 const char *hx_node_endpoint(const hx_node *n);
+
+/* Why hx_node_run failed (one line), or NULL. Valid while n lives. */
+const char *hx_node_error(const hx_node *n);
 
 #endif
