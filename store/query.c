@@ -201,8 +201,10 @@ static int read_item(struct parser *p, struct item *it)
 			return fail(p, "'--' in the query: write -word to exclude a word");
 		it->negated = 1;
 	}
-	const char *s;
-	size_t n;
+	/* set by read_quoted on success; initialised because GCC -O3 cannot
+	 * see through the variadic fail() that errors never reach the use */
+	const char *s = NULL;
+	size_t n = 0;
 	int rc;
 	if (p->q[p->pos] == '"') {
 		if ((rc = read_quoted(p, &s, &n)))
