@@ -4,7 +4,6 @@
  * `hansa import` reads), --bundle (export-bundle.c), --markdown
  * (export-markdown.c) and --html (export-html.c).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -93,17 +92,23 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
-	FILE *out = outname ? fopen(outname, "w") : stdout;
-	if (!out)
-		return hx_fail("%s: %s", outname, strerror(errno));
-	int rc = hx_store_list(s, have_author ? author : NULL, jsonl_one, out);
-	if (fflush(out) && !rc)
-		rc = HX_EIO;
-	if (outname && fclose(out) && !rc)
-		rc = HX_EIO;
-	if (rc)
+	if (!outname) {
+		int rc = hx_store_list(s, have_author ? author : NULL, jsonl_one, stdout);
+		if (fflush(stdout) && !rc)
+			rc = HX_EIO;
+		return rc ? hx_fail("export failed: %s", hx_strerror(rc)) : HX_EXIT_OK;
+	}
+	/* -o FILE: written under a temporary name and renamed when complete,
+	 * as the usage says, so a failed export never leaves half a file. */
+	struct hx_outfile out;
+	if (hx_outfile_open(&out, outname))
+		return HX_EXIT_FAIL;
+	int rc = hx_store_list(s, have_author ? author : NULL, jsonl_one, out.f);
+	if (rc) {
+		hx_outfile_abort(&out);
 		return hx_fail("export failed: %s", hx_strerror(rc));
-	return HX_EXIT_OK;
+	}
+	return hx_outfile_commit(&out) ? HX_EXIT_FAIL : HX_EXIT_OK;
 }
 
 const struct hx_cmd hx_cmd_export = {

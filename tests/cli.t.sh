@@ -474,6 +474,19 @@ check "fsck of a tampered entry fails" test "$rc" -ne 0
 check "fsck names the forged entry" grep -qE "entry [0-9a-f]{64}: signature does not verify" "$T/err"
 check "fsck says how many problems" grep -qE "^hansa: [0-9]+ problems? found$" "$T/err"
 check "fsck prints nothing on stdout when it fails" test ! -s "$T/out"
+# an entry that no longer decodes (invalid UTF-8 in its title): an export
+# to a file fails and leaves the file that was there untouched
+cp -a "$H1" "$T/undecodable"
+offs=$(LC_ALL=C grep -obUa 'Procurement toolkit for municipalities' "$T/undecodable/store/data.mdb" | cut -d: -f1)
+for o in $offs; do
+	printf '\377' | dd of="$T/undecodable/store/data.mdb" bs=1 seek="$o" conv=notrunc status=none
+done
+echo "the previous export" >"$T/kept.jsonl"
+run "$HANSA" --home "$T/undecodable" export --format jsonl -o "$T/kept.jsonl"
+sane "export -o of a store with an undecodable entry"
+check "export -o of an undecodable entry fails" test "$rc" -ne 0
+check "export -o that failed leaves the old file whole" grep -qx "the previous export" "$T/kept.jsonl"
+check "export -o that failed leaves no temporary file" test -z "$(ls "$T" | grep 'kept.jsonl.tmp')"
 # Every page of a copy of the store damaged in turn: no crash in hansa's
 # own code, and an error is always a message. LMDB itself does not check
 # its pages (no checksums in 0.9): a damaged branch or leaf page can make
