@@ -892,11 +892,11 @@ int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 		return hx_fail("%s: %s", dir, strerror(errno));
 	snprintf(marker, sizeof marker, "%s/%s", dir, MARKER);
 	FILE *mf = fopen(marker, "w");
-	if (!mf || fputs("made by hansa export --html\n", mf) < 0 || fclose(mf)) {
-		if (mf)
-			fclose(mf);
+	if (!mf)
 		return hx_fail("%s: %s", marker, strerror(errno));
-	}
+	int bad = fputs("made by hansa export --html\n", mf) < 0;
+	if (fclose(mf) || bad) /* once: fclose frees mf even when it fails */
+		return hx_fail("%s: %s", marker, strerror(errno));
 	x.profile = hx_profile_load(ctx->home);
 	if (!x.profile)
 		return HX_EXIT_FAIL;
