@@ -33,7 +33,8 @@ static int mkdirs(const char *dir)
 	return mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
 }
 
-/* Reads a passphrase from the terminal without echo; 0 on success. */
+/* Reads a passphrase from the terminal without echo: 0 on success, 1 when
+ * it is longer than n - 1 bytes, -1 without a terminal. */
 static int ask(const char *prompt, char *buf, size_t n)
 {
 	struct termios old, quiet;
@@ -54,7 +55,10 @@ static int ask(const char *prompt, char *buf, size_t n)
 	fclose(tty);
 	if (!ok)
 		return -1;
-	buf[strcspn(buf, "\r\n")] = 0;
+	size_t l = strcspn(buf, "\r\n");
+	if (!buf[l] && l == n - 1)
+		return 1; /* longer than buf: refused rather than cut */
+	buf[l] = 0;
 	return 0;
 }
 
@@ -65,13 +69,22 @@ static int get_passphrase(char *buf, size_t n)
 	const char *env = getenv("HANSA_PASSPHRASE");
 	char again[256];
 
+	/* A passphrase cut to fit buf would differ from the one given later
+	 * in HANSA_PASSPHRASE, and the key could never be opened again. */
 	if (env) {
 		if (!*env)
 			return hx_fail("HANSA_PASSPHRASE is empty");
-		snprintf(buf, n, "%s", env);
+		if (strlen(env) >= n)
+			return hx_fail("HANSA_PASSPHRASE is longer than %zu bytes", n - 1);
+		memcpy(buf, env, strlen(env) + 1);
 		return 0;
 	}
-	if (ask("passphrase: ", buf, n) || ask("again: ", again, sizeof again))
+	int r1 = ask("passphrase: ", buf, n), r2 = r1 ? r1 : ask("again: ", again, sizeof again);
+	if (r1 > 0 || r2 > 0) {
+		sodium_memzero(again, sizeof again);
+		return hx_fail("the passphrase is longer than %zu bytes", n - 1);
+	}
+	if (r1 || r2)
 		return hx_fail("--passphrase needs a terminal or HANSA_PASSPHRASE");
 	int same = !strcmp(buf, again);
 	sodium_memzero(again, sizeof again);
@@ -125,8 +138,10 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	hx_home_path(ctx, HX_KEYFILE, keypath, sizeof keypath);
 	if (access(keypath, F_OK) == 0)
 		return hx_fail("%s already has an identity", ctx->home);
-	if (protect && get_passphrase(pass, sizeof pass))
+	if (protect && get_passphrase(pass, sizeof pass)) {
+		sodium_memzero(pass, sizeof pass);
 		return HX_EXIT_FAIL;
+	}
 	if (mkdirs(ctx->home))
 		return hx_fail("cannot create %s: %s", ctx->home, strerror(errno));
 

@@ -425,6 +425,11 @@ HANSA_PASSPHRASE="wrong horse" bad "$H3" "wrong passphrase" "$HANSA" --home "$H3
 bad "$H3" "protected by a passphrase.*HANSA_PASSPHRASE" "$HANSA" --home "$H3" publish "$T/broker2.md"
 HANSA_PASSPHRASE="wrong horse" bad "$H3" "wrong passphrase" "$HANSA" --home "$H3" delete practices/innovation-brokerage
 HANSA_PASSPHRASE= bad "$H3" "empty" "$HANSA" --home "$T/four" init --passphrase
+# a passphrase too long for init is refused, not cut (a cut one would never
+# open the key again)
+long_pass=$(printf 'p%.0s' $(seq 300))
+HANSA_PASSPHRASE=$long_pass bad "$H3" "longer than 255 bytes" "$HANSA" --home "$T/four" init --passphrase
+check "no identity left by a refused init" test ! -e "$T/four/identity.key"
 # reading needs no passphrase
 ok "$HANSA" --home "$H3" list
 ok "$HANSA" --home "$H3" show practices/innovation-brokerage
