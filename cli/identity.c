@@ -23,20 +23,6 @@ const char *const hx_profile_fields[] = {
 	"name", "town", "region", "country", "representative", "email", "web", NULL
 };
 
-static void be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 static int derive(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass,
 		  const uint8_t *salt, uint64_t ops, uint64_t mem)
 {
@@ -71,8 +57,8 @@ int hx_keyfile_create(const char *path, const uint8_t seed[32],
 		uint64_t mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 		buf[4] = 1;
 		randombytes_buf(p, crypto_pwhash_SALTBYTES);
-		be64(p + crypto_pwhash_SALTBYTES, ops);
-		be64(p + crypto_pwhash_SALTBYTES + 8, mem);
+		hx_be64_put(p + crypto_pwhash_SALTBYTES, ops);
+		hx_be64_put(p + crypto_pwhash_SALTBYTES + 8, mem);
 		uint8_t *nonce = p + crypto_pwhash_SALTBYTES + 16;
 		randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
 		if ((rc = derive(key, passphrase, p, ops, mem)))
@@ -127,8 +113,8 @@ int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
 		if (!passphrase) {
 			*needs_pass = 1;
 			rc = HX_ECRYPTO;
-		} else if (!(rc = derive(key, passphrase, p, get64(p + crypto_pwhash_SALTBYTES),
-					 get64(p + crypto_pwhash_SALTBYTES + 8)))) {
+		} else if (!(rc = derive(key, passphrase, p, hx_be64_get(p + crypto_pwhash_SALTBYTES),
+					 hx_be64_get(p + crypto_pwhash_SALTBYTES + 8)))) {
 			if (crypto_secretbox_open_easy(secret, nonce + crypto_secretbox_NONCEBYTES,
 						       64 + crypto_secretbox_MACBYTES, nonce, key)) {
 				rc = HX_ECRYPTO;

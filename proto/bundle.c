@@ -48,32 +48,6 @@
 #define OFF_SIG 136
 #define HEADER_MAX 4096 /* a later minor version may grow the manifest */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 int hx_bundle_is_bundle(const uint8_t *buf, size_t len)
 {
 	return len >= HX_BUNDLE_MAGIC_LEN &&
@@ -124,7 +98,7 @@ static void record_head(uint8_t head[HX_BUNDLE_REC_HEAD], const uint8_t *entry,
 			size_t len)
 {
 	memcpy(head, HX_BUNDLE_REC_MARK, 4);
-	put32(head + 4, (uint32_t)len);
+	hx_be32_put(head + 4, (uint32_t)len);
 	check128(head + 8, 8, entry, len);
 	check128(head + 16, 4, head, 16);
 }
@@ -154,13 +128,13 @@ int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
 	if (crypto_generichash_final(&w->st, m->checksum, 32))
 		return HX_ECRYPTO;
 	memcpy(out, HX_BUNDLE_MAGIC, HX_BUNDLE_MAGIC_LEN);
-	put16(out + OFF_VERSION, m->version);
-	put16(out + OFF_HLEN, m->header_len);
-	put32(out + OFF_FLAGS, m->flags);
+	hx_be16_put(out + OFF_VERSION, m->version);
+	hx_be16_put(out + OFF_HLEN, m->header_len);
+	hx_be32_put(out + OFF_FLAGS, m->flags);
 	memcpy(out + OFF_EXPORTER, m->exporter, HX_KEY_LEN);
-	put64(out + OFF_CREATED, m->created);
-	put64(out + OFF_COUNT, m->count);
-	put64(out + OFF_ELEN, m->entries_len);
+	hx_be64_put(out + OFF_CREATED, m->created);
+	hx_be64_put(out + OFF_COUNT, m->count);
+	hx_be64_put(out + OFF_ELEN, m->entries_len);
 	memcpy(out + OFF_CHECKSUM, m->checksum, 32);
 	memcpy(out + OFF_STATE, m->state_digest, 32);
 	crypto_sign_ed25519_detached(m->sig, NULL, out, OFF_SIG, sk);
@@ -194,20 +168,20 @@ int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf,
 	memset(m, 0, sizeof *m);
 	if (!hx_bundle_is_bundle(buf, len) || len < HX_BUNDLE_HEADER_LEN)
 		return HX_EPROTO; /* not a bundle, or it ends inside the manifest */
-	m->version = (uint16_t)get(buf + OFF_VERSION, 2);
+	m->version = hx_be16_get(buf + OFF_VERSION);
 	if (m->version != HX_BUNDLE_VERSION)
 		return HX_EVERSION;
-	size_t hl = (size_t)get(buf + OFF_HLEN, 2);
+	size_t hl = (size_t)hx_be16_get(buf + OFF_HLEN);
 	/* A damaged header length must not cost the entries: fall back to
 	 * version 1's layout; the signature then fails. */
 	int hl_ok = hl >= HX_BUNDLE_HEADER_LEN && hl <= HEADER_MAX && hl <= len;
 	size_t sig_at = (hl_ok ? hl : HX_BUNDLE_HEADER_LEN) - HX_SIG_LEN;
 	m->header_len = (uint16_t)(hl_ok ? hl : HX_BUNDLE_HEADER_LEN);
-	m->flags = (uint32_t)get(buf + OFF_FLAGS, 4);
+	m->flags = hx_be32_get(buf + OFF_FLAGS);
 	memcpy(m->exporter, buf + OFF_EXPORTER, HX_KEY_LEN);
-	m->created = get(buf + OFF_CREATED, 8);
-	m->count = get(buf + OFF_COUNT, 8);
-	m->entries_len = get(buf + OFF_ELEN, 8);
+	m->created = hx_be64_get(buf + OFF_CREATED);
+	m->count = hx_be64_get(buf + OFF_COUNT);
+	m->entries_len = hx_be64_get(buf + OFF_ELEN);
 	memcpy(m->checksum, buf + OFF_CHECKSUM, 32);
 	memcpy(m->state_digest, buf + OFF_STATE, 32);
 	memcpy(m->sig, buf + sig_at, HX_SIG_LEN);
@@ -256,7 +230,7 @@ static size_t head_ok(const uint8_t *p, size_t avail)
 	uint8_t hc[4];
 	if (avail < HX_BUNDLE_REC_HEAD || memcmp(p, HX_BUNDLE_REC_MARK, 4))
 		return 0;
-	uint64_t n = get(p + 4, 4);
+	uint64_t n = hx_be32_get(p + 4);
 	if (n == 0 || n > HX_ENTRY_MAX)
 		return 0;
 	check128(hc, 4, p, 16);

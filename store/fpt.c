@@ -48,39 +48,9 @@ static int mdb_to_hx(int rc)
 	}
 }
 
-static void be64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t be64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 static void key_of(uint8_t k[KEY_LEN], uint64_t ts, const uint8_t *id)
 {
-	be64_put(k, ts);
+	hx_be64_put(k, ts);
 	memcpy(k + 8, id, HX_ID_LEN);
 }
 
@@ -88,7 +58,7 @@ static int put_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t key[KEY_LEN],
 		     uint32_t count, const uint8_t sum[32])
 {
 	uint8_t val[VAL_LEN];
-	be32_put(val, count);
+	hx_be32_put(val, count);
 	memcpy(val + 4, sum, 32);
 	MDB_val k = { KEY_LEN, (void *)key }, v = { VAL_LEN, val };
 	return mdb_to_hx(mdb_put(txn, t->dbi, &k, &v, 0));
@@ -259,7 +229,7 @@ static int update(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
 		memcpy(bkey, k.mv_data, KEY_LEN);
 		memcpy(sum, (const uint8_t *)v.mv_data + 4, 32);
 	}
-	uint32_t count = rc ? 0 : be32_get(v.mv_data);
+	uint32_t count = rc ? 0 : hx_be32_get(v.mv_data);
 	mdb_cursor_close(c);
 	if (rc)
 		return rc;
@@ -336,7 +306,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 			goto out;
 		}
 		memcpy(start, fk.mv_data, KEY_LEN);
-		count = be32_get(fv.mv_data);
+		count = hx_be32_get(fv.mv_data);
 		memcpy(want, (const uint8_t *)fv.mv_data + 4, 32);
 		rc = mdb_cursor_get(fc, &fk, &fv, MDB_NEXT);
 		if (rc && rc != MDB_NOTFOUND) {
@@ -463,7 +433,7 @@ int hx_fpt_view_open(hx_fpt_view **out, MDB_txn *txn, const struct hx_fpt *t)
 			rc = HX_ECORRUPT;
 			goto fail;
 		}
-		uint32_t count = be32_get(val.mv_data);
+		uint32_t count = hx_be32_get(val.mv_data);
 		if (count > BLOCK_SANE) {
 			rc = HX_ECORRUPT;
 			goto fail;
@@ -552,7 +522,7 @@ static int load(hx_fpt_view *v, size_t b, struct slot **out)
 		    (next && memcmp(k.mv_data, next, KEY_LEN) >= 0))
 			return HX_ECORRUPT;
 		const uint8_t *kp = k.mv_data;
-		s->items[i].ts = be64_get(kp);
+		s->items[i].ts = hx_be64_get(kp);
 		memcpy(s->items[i].id, kp + 8, HX_ID_LEN);
 		memcpy(s->pre[i + 1], s->pre[i], 32);
 		hx_ne_acc_add(s->pre[i + 1], kp + 8);

@@ -120,16 +120,6 @@ static inline uint32_t hx_le32_get(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
 }
-static inline void hx_be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-static inline uint32_t hx_be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-	       (uint32_t)p[3];
-}
 static inline float hx_f32_get(const uint8_t *p)
 {
 	uint32_t u = hx_le32_get(p);

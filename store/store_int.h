@@ -33,22 +33,6 @@ int hx_mdb_err(int rc);
 /* Begins a transaction, handling MDB_MAP_RESIZED. */
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;
 
-/* Big-endian u64 helpers used in keys, so that LMDB's byte order is
- * numeric order. */
-static inline void hx_be64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static inline uint64_t hx_be64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
+/* Big-endian key helpers (hx_be64_put, ...) are in proto/hx.h. */
 
 #endif

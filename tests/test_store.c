@@ -699,12 +699,6 @@ static uint8_t *find(uint8_t *hay, size_t n, const char *needle)
 	return NULL;
 }
 
-static void be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 struct reports {
 	char text[4096];
 	size_t n;
@@ -770,7 +764,7 @@ static void test_fsck(void)
 
 	/* a bytime row deleted */
 	build(&dir, e, &n);
-	be64(key, e[1]->e.timestamp);
+	hx_be64_put(key, e[1]->e.timestamp);
 	memcpy(key + 8, e[1]->e.id, HX_ID_LEN);
 	raw_del_first(dir, "bytime", key, sizeof key);
 	expect_fsck(dir, hx_hex(hex, e[1]->e.id, HX_ID_LEN), "deleting a bytime row");
@@ -868,7 +862,7 @@ static void test_fsck(void)
 	/* the current version pointing at an older version */
 	build(&dir, e, &n);
 	uint8_t cur[8 + HX_ID_LEN];
-	be64(cur, e[0]->e.timestamp);
+	hx_be64_put(cur, e[0]->e.timestamp);
 	memcpy(cur + 8, e[0]->e.id, HX_ID_LEN);
 	uint8_t ak[HX_KEY_LEN + 6];
 	memcpy(ak, pk_a, HX_KEY_LEN);
