@@ -26,8 +26,11 @@ const char *const hx_profile_fields[] = {
 static int derive(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass,
 		  const uint8_t *salt, uint64_t ops, uint64_t mem)
 {
-	if (ops > crypto_pwhash_OPSLIMIT_SENSITIVE || mem > crypto_pwhash_MEMLIMIT_SENSITIVE)
-		return HX_ECRYPTO;
+	/* Limits outside libsodium's range mean a damaged file, not a wrong
+	 * passphrase; only a failure within them is a lack of memory. */
+	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
+	    mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_SENSITIVE)
+		return HX_ECORRUPT;
 	if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, pass, strlen(pass), salt,
 			  ops, (size_t)mem, crypto_pwhash_ALG_ARGON2ID13))
 		return HX_ENOMEM;
@@ -72,8 +75,8 @@ int hx_keyfile_create(const char *path, const uint8_t seed[32],
 		rc = HX_EIO;
 		goto out;
 	}
-	if (write(fd, buf, len) != (ssize_t)len || fsync(fd) || close(fd) ||
-	    rename(tmp, path)) {
+	int bad = write(fd, buf, len) != (ssize_t)len || fsync(fd);
+	if (close(fd) || bad || rename(tmp, path)) { /* close on every path */
 		unlink(tmp);
 		rc = HX_EIO;
 	}

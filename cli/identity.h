@@ -21,7 +21,8 @@ int hx_keyfile_create(const char *path, const uint8_t seed[32],
 
 /* Reads the key file; refuses (HX_EPERM) one readable by group or others.
  * *needs_pass is set when the file is protected and passphrase is NULL
- * (then HX_ECRYPTO is returned); a wrong passphrase is HX_ECRYPTO too. */
+ * (then HX_ECRYPTO is returned); a wrong passphrase is HX_ECRYPTO too;
+ * a damaged file (magic, length, key derivation limits) is HX_ECORRUPT. */
 int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
 		    uint8_t curve_sk[32], int *needs_pass) HX_WUR;
 

@@ -96,6 +96,8 @@ int hx_ctx_identity(struct hx_ctx *ctx)
 		return hx_fail("identity key %s is protected by a passphrase; set HANSA_PASSPHRASE", path);
 	if (rc == HX_ECRYPTO)
 		return hx_fail("wrong passphrase for identity key %s", path);
+	if (rc == HX_ECORRUPT)
+		return hx_fail("identity key %s is damaged (not a hansa key file)", path);
 	if (rc)
 		return hx_fail("cannot read identity key %s: %s", path, hx_strerror(rc));
 	crypto_sign_seed_keypair(ctx->pk, ctx->sk, seed);

@@ -422,6 +422,10 @@ check "protected key file is 0600" test "$(stat -c %a "$H3/identity.key")" = 600
 check "the key is not stored in clear" test "$(stat -c %s "$H3/identity.key")" -gt 69
 HANSA_PASSPHRASE="correct horse" ok "$HANSA" --home "$H3" publish "$T/broker.md"
 HANSA_PASSPHRASE="wrong horse" bad "$H3" "wrong passphrase" "$HANSA" --home "$H3" publish "$T/broker2.md"
+# damaged key derivation limits (opslimit 0) are a damaged file, not a lack of memory
+cp -a "$H3" "$T/badkdf"
+printf '\0\0\0\0\0\0\0\0' | dd of="$T/badkdf/identity.key" bs=1 seek=21 conv=notrunc status=none
+HANSA_PASSPHRASE="correct horse" bad "$T/badkdf" "identity key .* is damaged" "$HANSA" --home "$T/badkdf" publish "$T/broker2.md"
 bad "$H3" "protected by a passphrase.*HANSA_PASSPHRASE" "$HANSA" --home "$H3" publish "$T/broker2.md"
 HANSA_PASSPHRASE="wrong horse" bad "$H3" "wrong passphrase" "$HANSA" --home "$H3" delete practices/innovation-brokerage
 HANSA_PASSPHRASE= bad "$H3" "empty" "$HANSA" --home "$T/four" init --passphrase
