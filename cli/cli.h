@@ -7,6 +7,7 @@
 #define HX_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 #include "proto/entry.h"
 #include "store/store.h"
 
@@ -55,6 +56,9 @@ int hx_ctx_identity(struct hx_ctx *ctx);
 int hx_ctx_pubkey(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN]);
 /* Releases store and wipes secrets. */
 void hx_ctx_release(struct hx_ctx *ctx);
+
+/* Creates dir and its missing parents with mode. 0 or -1 with errno. */
+int hx_mkdirs(const char *dir, mode_t mode);
 
 /* Path of a file inside the home: out gets home/name. */
 int hx_home_path(const struct hx_ctx *ctx, const char *name, char *out, size_t outlen);

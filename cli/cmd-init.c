@@ -18,21 +18,6 @@
 
 const struct hx_cmd hx_cmd_init;
 
-static int mkdirs(const char *dir)
-{
-	char p[4096];
-	snprintf(p, sizeof p, "%s", dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0700) && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	return mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 /* Reads a passphrase from the terminal without echo: 0 on success, 1 when
  * it is longer than n - 1 bytes, -1 without a terminal. */
 static int ask(const char *prompt, char *buf, size_t n)
@@ -142,7 +127,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		sodium_memzero(pass, sizeof pass);
 		return HX_EXIT_FAIL;
 	}
-	if (mkdirs(ctx->home))
+	if (hx_mkdirs(ctx->home, 0700))
 		return hx_fail("cannot create %s: %s", ctx->home, strerror(errno));
 
 	randombytes_buf(seed, sizeof seed);

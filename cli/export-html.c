@@ -251,7 +251,7 @@ static FILE *open_page(struct site *x, struct hx_outfile *o, const char *rel)
 	}
 	char *slash = strrchr(full, '/');
 	*slash = 0;
-	int rc = hx_mkdirs(full);
+	int rc = hx_mkdirs(full, 0755);
 	*slash = '/';
 	if (rc) {
 		hx_fail("%s: %s", full, strerror(errno));
@@ -888,7 +888,7 @@ int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 		return HX_EXIT_FAIL;
 	if (check_dir(dir))
 		return HX_EXIT_FAIL;
-	if (hx_mkdirs(dir))
+	if (hx_mkdirs(dir, 0755))
 		return hx_fail("%s: %s", dir, strerror(errno));
 	snprintf(marker, sizeof marker, "%s/%s", dir, MARKER);
 	FILE *mf = fopen(marker, "w");

@@ -41,7 +41,7 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	}
 	char *slash = strrchr(full, '/');
 	*slash = 0;
-	int mk = hx_mkdirs(full);
+	int mk = hx_mkdirs(full, 0755);
 	*slash = '/';
 	if (mk) {
 		x->failed++;
@@ -75,7 +75,7 @@ int hx_export_markdown(struct hx_ctx *ctx, const char *dir, const uint8_t *autho
 
 	if (!(x.s = hx_ctx_store(ctx, 0)))
 		return HX_EXIT_FAIL;
-	if (hx_mkdirs(dir))
+	if (hx_mkdirs(dir, 0755))
 		return hx_fail("%s: %s", dir, strerror(errno));
 	hx_progress_start(&x.prog, "exporting",
 			  hx_store_stats_get(x.s, &st) == HX_OK && !author ? st.documents : 0);

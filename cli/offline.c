@@ -1,7 +1,7 @@
 /*
  * offline.c: helpers shared by the bundle, state, Markdown and HTML
  * commands (see offline.h): the store's item list, this node's public key,
- * whole-file reads, directory creation and write-then-rename output files.
+ * whole-file reads and write-then-rename output files.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -96,24 +96,6 @@ int hx_doc_file(char *out, size_t n, const hx_entry *e, int shared, const char *
 	else
 		w = snprintf(out, n, "%s.%s", e->path, ext);
 	return w < 0 || (size_t)w >= n ? HX_ELIMIT : HX_OK;
-}
-
-int hx_mkdirs(const char *dir)
-{
-	char p[4096];
-	if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
 }
 
 int hx_outfile_open(struct hx_outfile *o, const char *name)

@@ -39,9 +39,6 @@ int hx_read_file(const char *name, size_t max, uint8_t **buf, size_t *len);
  * clash. HX_OK or HX_ELIMIT. */
 int hx_doc_file(char *out, size_t n, const hx_entry *e, int shared, const char *ext);
 
-/* Creates dir and its parents (mode 0755). 0 or -1 with errno. */
-int hx_mkdirs(const char *dir);
-
 /* A file written under a temporary name and renamed into place on
  * success, so that a reader never sees half of it. */
 struct hx_outfile {

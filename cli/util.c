@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sodium.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
@@ -51,6 +52,24 @@ int hx_home_path(const struct hx_ctx *ctx, const char *name, char *out, size_t o
 {
 	int n = snprintf(out, outlen, "%s/%s", ctx->home, name);
 	return n < 0 || (size_t)n >= outlen ? HX_ELIMIT : HX_OK;
+}
+
+int hx_mkdirs(const char *dir, mode_t mode)
+{
+	char p[4096];
+	if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, mode) && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(p, mode) && errno != EEXIST ? -1 : 0;
 }
 
 hx_store *hx_ctx_store(struct hx_ctx *ctx, int create)
