@@ -62,10 +62,9 @@ static int add_meta(hx_entry *d, const char *k, const char *v)
 
 /* Finds the closing "---" line of a front matter block that starts at
  * text (just after the opening line); returns its offset or -1. */
-static long find_close(const char *text, size_t len, int *lines)
+static long find_close(const char *text, size_t len)
 {
 	size_t i = 0;
-	*lines = 0;
 	while (i < len) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t end = nl ? (size_t)(nl - text) : len;
@@ -74,7 +73,6 @@ static long find_close(const char *text, size_t len, int *lines)
 			l--;
 		if ((l == 3 && !memcmp(text + i, "---", 3)) || (l == 3 && !memcmp(text + i, "...", 3)))
 			return (long)i;
-		++*lines;
 		i = end + 1;
 	}
 	return -1;
@@ -188,7 +186,6 @@ int hx_md_parse(const char *text, size_t len, hx_entry *d, char *err,
 		size_t errlen, int *line)
 {
 	size_t body_at = 0;
-	int body_line = 1;
 
 	memset(d, 0, sizeof *d);
 	if (memchr(text, 0, len))
@@ -209,8 +206,7 @@ int hx_md_parse(const char *text, size_t len, hx_entry *d, char *err,
 	}
 	if (len >= 4 && (!strncmp(text, "---\n", 4) || !strncmp(text, "---\r\n", 5))) {
 		size_t start = text[3] == '\r' ? 5 : 4;
-		int lines;
-		long close = find_close(text + start, len - start, &lines);
+		long close = find_close(text + start, len - start);
 		if (close < 0)
 			return errf(err, errlen, line, 1, "front matter: no closing '---' line");
 		if (load_front(text + start, (size_t)close, d, err, errlen, line)) {
@@ -221,9 +217,7 @@ int hx_md_parse(const char *text, size_t len, hx_entry *d, char *err,
 		body_at += strcspn(text + body_at, "\n");
 		if (body_at < len)
 			body_at++;
-		body_line = lines + 3;
 	}
-	(void)body_line;
 	/* Drop blank lines between the block and the body, and trailing ones. */
 	while (body_at < len && (text[body_at] == '\n' || text[body_at] == '\r'))
 		body_at++;
