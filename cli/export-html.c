@@ -925,8 +925,10 @@ int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 		cJSON_AddNumberToObject(o, "failed", (double)x.failed);
 		hx_json_print(o);
 	} else {
-		printf("wrote a site of %zu documents from %zu partner%s to %s (open %s/index.html)",
-		       x.ndocs, x.npartners, x.npartners == 1 ? "" : "s", dir, dir);
+		size_t dl = strlen(dir);
+		printf("wrote a site of %zu document%s from %zu partner%s to %s (open %s%sindex.html)",
+		       x.ndocs, x.ndocs == 1 ? "" : "s", x.npartners, x.npartners == 1 ? "" : "s",
+		       dir, dir, dl && dir[dl - 1] == '/' ? "" : "/");
 		if (x.failed)
 			printf("; %llu files could not be written", (unsigned long long)x.failed);
 		printf("\n");
