@@ -123,6 +123,7 @@ struct conn {
 	uint8_t rid[256];         /* ROUTER routing id (in) */
 	size_t ridlen;
 	char endpoint[HX_ENDPOINT_MAX + 1];
+	uint8_t server_key[32];   /* out: the transport key we expect there */
 	struct peer *peer;
 	int connected;            /* transport up (out: handshake done) */
 	int up;                   /* HELLOs exchanged */
@@ -473,6 +474,7 @@ static int conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res
 	int one = 1;
 	zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one);
 	zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, m->transport, 32);
+	memcpy(c->server_key, m->transport, 32);
 	zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, n->cfg.curve_pk, 32);
 	zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, n->cfg.curve_sk, 32);
 	snprintf(c->mon_ep, sizeof c->mon_ep, "inproc://hx-mon-%d", ++n->mon_seq);
@@ -1481,6 +1483,47 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 		finish(n, c, 0, "the peer stopped answering");
 }
 
+/* Follows `hansa peer add/remove`, `join` and `member add/remove` made
+ * while the node runs: connects to new peers, drops removed ones and
+ * reconnects when a member's transport key changed. */
+static void reload_peers(hx_node *n)
+{
+	hx_peer_conf *pcs;
+	size_t npc;
+	if (hx_peer_list(n->store, &pcs, &npc))
+		return;
+	for (size_t i = 0; i < n->nconns;) {
+		struct conn *c = n->conns[i];
+		const hx_member *m = c->out ? member_by_key(n, c->peer->key) : NULL;
+		int keep = !c->out;
+		for (size_t j = 0; !keep && j < npc; j++)
+			keep = !strcmp(pcs[j].endpoint, c->endpoint) &&
+			       !memcmp(pcs[j].key, c->peer->key, HX_KEY_LEN) && m && m->has_transport &&
+			       !memcmp(m->transport, c->server_key, 32);
+		if (keep) {
+			i++;
+			continue;
+		}
+		logf_(n, "no longer connecting to %s at %s", c->peer->name, c->endpoint);
+		conn_down(n, c, "peer removed or its key changed");
+		conn_remove(n, i);
+	}
+	for (size_t j = 0; j < npc; j++) {
+		const hx_member *m = member_by_key(n, pcs[j].key);
+		int have = 0;
+		if (!m || !m->has_transport || !memcmp(pcs[j].key, n->cfg.pk, HX_KEY_LEN))
+			continue;
+		for (size_t i = 0; i < n->nconns && !have; i++)
+			have = n->conns[i]->out && !strcmp(n->conns[i]->endpoint, pcs[j].endpoint);
+		if (have)
+			continue;
+		logf_(n, "connecting to new peer at %s", pcs[j].endpoint);
+		/* a bad endpoint is logged and stays, finished, not retried */
+		(void)conn_open_out(n, &pcs[j], NULL);
+	}
+	free(pcs);
+}
+
 static void tick(hx_node *n, uint64_t now)
 {
 	if (!n->cfg.once && now >= n->next_changes) {
@@ -1501,6 +1544,8 @@ static void tick(hx_node *n, uint64_t now)
 	}
 	if (now >= n->next_reload) {
 		reload_members(n);
+		if (!n->cfg.once)
+			reload_peers(n);
 		n->next_reload = now + MEMBERS_RELOAD_MS * 1000ull;
 	}
 	if (now >= n->next_flush) {

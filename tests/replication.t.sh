@@ -11,7 +11,9 @@
 #  4. a member pushing a forged, a tampered, an over-limit, a far-future and
 #     a non-member entry: all refused, counted by reason in `status`, never
 #     stored at B, never relayed to C; the good control entry it sends along
-#     is stored and relayed.
+#     is stored and relayed;
+#  5. a node D that B joins while both run: B connects to it and D catches
+#     up, without a restart.
 # No timed assertions: every wait polls with a generous deadline.
 # Needs: HANSA, HX_BUILD (for tests/hx_badpeer), jq, python3 (free ports).
 set -u
@@ -179,9 +181,21 @@ h b status | grep -q 'refused 5 (over-limit 1, bad-signature 2, not-member 1, fu
 h c status --json | jq -e '[.peers[].refused_total] | add == 0' >/dev/null ||
 	fail "C saw refused entries: they were relayed"
 
-for n in a b c; do stop $n; done
+# --- 5. partners joined while the nodes run: no restart needed ------------------
+PD=$(free_port)
+h d init --name "Partner D" --country DK >/dev/null || fail "init d"
+start d "$PD"
+CD=$(h d invite --endpoint "tcp://127.0.0.1:$PD") || fail "invite d"
+h b join "$CD" >/dev/null 2>&1 || fail "b joins d while running"
+h d member add "$CB" 2>/dev/null || fail "d accepts b's code while running"
+h d member add "$KA" --name "Partner A" 2>/dev/null || fail "d adds a's key"
+h d member add "$KBAD" --name badpeer 2>/dev/null || fail "d adds badpeer's key"
+until_ok 90 same_ids b d || fail "B did not connect to D, added while running"
+grep -q 'connecting to new peer' "$T/b.log" || fail "B did not log the new peer"
+
+for n in a b c d; do stop $n; done
 sanitizer_clean || fail "sanitizer report in a node's log"
-for n in a b c; do
+for n in a b c d; do
 	h $n fsck >/dev/null 2>&1 || fail "fsck of $n"
 done
 echo "replication.t.sh: ok"
