@@ -98,6 +98,11 @@ h a member add "$KC" --name "Partner C" 2>/dev/null || fail "a adds c's key"
 [ "$(h a peer list --json | jq length)" = 0 ] || fail "a should have no peer"
 
 start a "$PA"; start b "$PB"; start c "$PC"
+# publish only once the line is connected, so that the entry travels by
+# live push (reconciliation on connect would also bring it, but silently)
+logged() { grep -q "$2" "$T/$1.log"; }
+until_ok 30 logged b "peer Partner A .* up" || fail "B did not connect to A"
+until_ok 30 logged c "peer Partner B .* up" || fail "C did not connect to B"
 
 # --- 1. publish at A, visible at C through B ------------------------------
 cat >"$T/doc.md" <<'EOF'
