@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/net.h"
+#include "proto/negentropy.h"
 #include "node/node.h"
 
 const struct hx_cmd hx_cmd_sync;
@@ -42,6 +43,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, 0, 't' }, { "json", no_argument, 0, 'j' },
+		{ "frame-limit", required_argument, 0, 'f' },
 		{ "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 }
 	};
 	hx_node_config cfg = { .once = 1 };
@@ -55,6 +57,14 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 			if (!*optarg || *end || v <= 0 || v > 86400)
 				return hx_fail("--timeout: '%s' is not a number of seconds", optarg);
 			cfg.timeout_ms = (unsigned)(v * 1000) ? (unsigned)(v * 1000) : 1;
+			break;
+		}
+		case 'f': {
+			double v = strtod(optarg, &end);
+			if (!*optarg || *end || v < HX_NE_FRAME_MIN || v > HX_WIRE_FRAME_MAX - 64)
+				return hx_fail("--frame-limit: a number of bytes from %d to %u",
+					       HX_NE_FRAME_MIN, HX_WIRE_FRAME_MAX - 64);
+			cfg.ne_frame_limit = (uint32_t)v;
 			break;
 		}
 		case 'j': json = 1; break;
@@ -151,7 +161,8 @@ const struct hx_cmd hx_cmd_sync = {
 	.name = "sync",
 	.summary = "reconcile once with the peers, without a daemon",
 	.usage =
-	"usage: hansa sync [PEER] [--timeout SECONDS] [--json] [--verbose]\n"
+	"usage: hansa sync [PEER] [--timeout SECONDS] [--frame-limit BYTES] [--json]\n"
+	"                  [--verbose]\n"
 	"\n"
 	"Connects to every peer (or only PEER: an endpoint, a key, a key prefix or a\n"
 	"name), reconciles with Negentropy, fetches the entries this node lacks and\n"
@@ -161,6 +172,8 @@ const struct hx_cmd hx_cmd_sync = {
 	"could not be synced.\n"
 	"\n"
 	"  --timeout  give up on a peer silent this long (default 20 seconds)\n"
+	"  --frame-limit  Negentropy frame size limit in bytes (default 262144;\n"
+	"             smaller frames, more round trips)\n"
 	"  --json     an array of {endpoint, key, ok, error, received, sent, refused,\n"
 	"             we_lacked, they_lacked, round_trips, reconciliation_bytes}\n"
 	"  --verbose  log every step on stderr\n",

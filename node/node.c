@@ -1,16 +1,10 @@
 /*
- * node.c: the replication daemon (see node.h; the protocol is
- * docs/PROTOCOL.md). One thread runs a zmq_poll loop over the ZAP handler,
- * the ROUTER (incoming peers), one DEALER and one monitor socket per
- * configured peer; a verification pool shares received batches with the
- * other cores. Per connection it keeps one Negentropy session as initiator
- * and one as responder, a queue of ids to fetch (WANT, at most WINDOW
- * requests in flight) and a queue of ids to send (PUSH, at most WINDOW
- * unacknowledged batches). Everything stored from the network or written
- * locally by another process (found by polling the store's change log) is
- * pushed to the other connected members: live push and store-and-forward
- * are the same path. A backlog too large to push is left to
- * reconciliation, which also repairs whatever a push lost.
+ * node.c: the replication daemon (see node.h; docs/PROTOCOL.md §6 is the
+ * conversation). One thread polls the ZAP handler, the ROUTER, and a DEALER
+ * and its monitor per peer; a verification pool shares batches with the
+ * other cores. Local writes (found in the store's change log) and entries
+ * received from one member are pushed to the others by the same path; what
+ * a push misses, periodic reconciliation finds.
  */
 #include <errno.h>
 #include <stdarg.h>

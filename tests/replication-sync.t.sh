@@ -2,7 +2,8 @@
 # replication-sync.t.sh: two nodes with 10,000 entries each, 5,000 of them
 # the same (same bytes, same ids), the others different. B runs `hansa sync`
 # against A's daemon once; afterwards both hold the union (15,000), checked
-# by comparing the sorted id lists, and sync printed what moved. Then a
+# by comparing the sorted id lists, and sync printed what moved (with the
+# smallest Negentropy frame size limit, 4096 bytes: many round trips). Then a
 # second sync finds nothing to do, and a sync with a stopped peer fails with
 # one line and exit status 1.
 # Needs: HANSA, HX_BUILD (for tests/hx_badpeer), jq, python3 (a free port).
@@ -63,7 +64,7 @@ comm -12 <(h a list --ids | sort) <(h b list --ids | sort) | wc -l >"$T/common"
 APID=$!
 until_ok 30 listening || fail "a did not start"
 
-h b sync >"$T/sync.out" 2>"$T/sync.err" || fail "sync failed: $(cat "$T/sync.err")"
+h b sync --frame-limit 4096 >"$T/sync.out" 2>"$T/sync.err" || fail "sync failed: $(cat "$T/sync.err")"
 grep -q "received 5000, sent 5000, refused 0" "$T/sync.out" ||
 	fail "sync output: $(cat "$T/sync.out")"
 # B has everything at once; A stores what B sent before acknowledging it
