@@ -296,6 +296,10 @@ out:
 	return hx_mdb_err(rc);
 }
 
+/* Stores one entry in txn. A refusal of this entry alone (not a member,
+ * already stored) goes into p->result and returns HX_OK; any other error
+ * is returned and fails the whole batch, since by then some of the
+ * entry's rows may have been written. */
 static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_t *seq)
 {
 	const hx_entry *e = p->entry;
@@ -303,19 +307,25 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 	uint8_t key[KEYBUF];
 	int rc;
 
+	p->result = HX_OK;
+	p->seq = 0;
 	if (flags & HX_PUT_MEMBERS_ONLY) {
 		MDB_val mk = { HX_KEY_LEN, (void *)e->author };
 		rc = mdb_get(txn, s->members, &mk, &v);
-		if (rc == MDB_NOTFOUND)
-			return HX_EPERM;
+		if (rc == MDB_NOTFOUND) {
+			p->result = HX_EPERM;
+			return HX_OK;
+		}
 		if (rc)
 			return hx_mdb_err(rc);
 	}
 	v.mv_size = p->rawlen;
 	v.mv_data = (void *)p->raw;
 	rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST)
-		return HX_EEXIST;
+	if (rc == MDB_KEYEXIST) {
+		p->result = HX_EEXIST;
+		return HX_OK;
+	}
 	if (rc)
 		return hx_mdb_err(rc);
 	hx_be64_put(key, e->timestamp);
@@ -337,12 +347,6 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		return rc;
 	p->seq = *seq;
 	return HX_OK;
-}
-
-/* Errors that refuse one entry without failing the batch. */
-static int refusal(int rc)
-{
-	return rc == HX_EEXIST || rc == HX_EPERM;
 }
 
 static int grow_map(hx_store *s)
@@ -368,14 +372,9 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 		if ((rc = last_seq(s, txn, &seq)))
 			goto abort;
 		for (size_t i = 0; i < n; i++) {
-			put[i].seq = 0;
-			put[i].result = put_one(s, txn, &put[i], flags, &seq);
-			if (put[i].result == HX_OK)
-				count++;
-			else if (!refusal(put[i].result)) {
-				rc = put[i].result;
+			if ((rc = put_one(s, txn, &put[i], flags, &seq)))
 				goto abort;
-			}
+			count += put[i].result == HX_OK;
 		}
 		if ((rc = hx_index_commit(&s->ix, txn)))
 			goto abort;
