@@ -283,6 +283,7 @@ static void stats_error(struct peer *p, const char *fmt, ...)
 
 static void flush_peer(hx_node *n, struct peer *p, uint64_t now);
 static void progress(hx_node *n);
+static void finish(hx_node *n, struct conn *c, int ok, const char *why);
 
 /* ---- sending ----------------------------------------------------------------- */
 
@@ -362,6 +363,7 @@ static void conn_reset(hx_node *n, struct conn *c)
 	idq_clear(&c->want_q);
 	idq_clear(&c->push_q);
 	c->nwants = c->npushes = 0;
+	c->synced = 0; /* once: what was cleared must be reconciled again */
 	int was_up = c->up;
 	c->up = 0;
 	if (was_up && !peer_connected(n, c->peer)) {
@@ -664,15 +666,16 @@ static void recon_start(hx_node *n, struct conn *c, uint64_t now)
 
 	c->recon_due = 0;
 	c->next_recon = now + n->cfg.recon_interval_ms * 1000ull;
-	if ((rc = hx_recon_view_open(&c->iview, n->store))) {
-		logf_(n, "cannot reconcile with %s: %s", c->peer->name, hx_strerror(rc));
-		return;
+	if ((rc = hx_recon_view_open(&c->iview, n->store)) == HX_OK) {
+		c->ist = hx_recon_view_storage(c->iview);
+		if ((rc = hx_ne_new(&c->ine, &c->ist, frame_limit(n, c))) == HX_OK)
+			rc = hx_ne_initiate(c->ine, &msg, &len);
 	}
-	c->ist = hx_recon_view_storage(c->iview);
-	if ((rc = hx_ne_new(&c->ine, &c->ist, frame_limit(n, c))) ||
-	    (rc = hx_ne_initiate(c->ine, &msg, &len))) {
+	if (rc) {
 		logf_(n, "cannot reconcile with %s: %s", c->peer->name, hx_strerror(rc));
 		session_end_initiator(c);
+		if (n->cfg.once)
+			finish(n, c, 0, "cannot read this node's reconciliation table");
 		return;
 	}
 	c->isession = ++n->next_session;
@@ -742,6 +745,8 @@ static void on_ne_reply(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64
 		hx_wire_ne_error(e, c->isession, rc == HX_EPROTO ? HX_NEERR_MALFORMED : HX_NEERR_INTERNAL);
 		send1(n, c, e, sizeof e);
 		session_end_initiator(c);
+		if (n->cfg.once)
+			finish(n, c, 0, "reconciliation failed");
 		return;
 	}
 	if (!out) {
@@ -1092,6 +1097,8 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 			logf_(n, "%s abandoned our reconciliation (reason %u)", c->peer->name, w.reason);
 			session_end_initiator(c);
 			c->next_recon = now + 5000000;
+			if (n->cfg.once)
+				finish(n, c, 0, "the peer abandoned the reconciliation");
 		} else if (c->rne && w.session == c->rsession) {
 			session_end_responder(c);
 		}
