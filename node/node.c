@@ -154,6 +154,16 @@ struct conn {
 	hx_sync_result *result;
 };
 
+/* A batch of ENTRIES being verified or waiting to be stored. */
+struct pend {
+	struct conn *c;
+	zmq_msg_t f[HX_WIRE_BATCH_MAX]; /* owned: the entries' frames */
+	hx_vjob jobs[HX_WIRE_BATCH_MAX];
+	size_t k;
+	uint32_t request;
+	int last;
+};
+
 struct hx_node {
 	hx_store *store;
 	hx_node_config cfg;
@@ -168,6 +178,8 @@ struct hx_node {
 	hx_vpool *pool;
 	hx_vjob *jobs;
 	hx_put *puts;
+	struct pend *pend;        /* two: one verifying, one storing */
+	struct pend *verifying;   /* the one in the pool, or NULL */
 	/* local change log */
 	uint64_t last_seq;
 	uint64_t *handled;        /* seqs this node stored itself, ascending */
@@ -283,6 +295,7 @@ static void stats_error(struct peer *p, const char *fmt, ...)
 
 static void flush_peer(hx_node *n, struct peer *p, uint64_t now);
 static void progress(hx_node *n);
+static void close_frames(zmq_msg_t *f, size_t k);
 static void finish(hx_node *n, struct conn *c, int ok, const char *why);
 
 /* ---- sending ----------------------------------------------------------------- */
@@ -821,8 +834,10 @@ static void handled_add(hx_node *n, uint64_t seq)
 
 /* Decodes, verifies and stores the entries of a batch from c; relays what
  * was new to the other members. */
-static void take_batch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int live,
-		       struct batch_out *o)
+/* Stores the verified entries of a batch from c (jobs as hx_vpool left
+ * them) and relays what was new to the other members. */
+static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int live,
+			struct batch_out *o)
 {
 	struct peer *p = c->peer;
 	size_t m = 0, logged = 0;
@@ -831,14 +846,9 @@ static void take_batch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int l
 	memset(o, 0, sizeof *o);
 	if (!k)
 		return;
-	for (size_t i = 0; i < k; i++) {
-		n->jobs[i].raw = zmq_msg_data(&f[i]);
-		n->jobs[i].len = zmq_msg_size(&f[i]);
-	}
-	hx_vpool_run(n->pool, n->jobs, k, now_us() + FUTURE_US);
 	int reloaded = 0;
 	for (size_t i = 0; i < k; i++) {
-		hx_vjob *j = &n->jobs[i];
+		hx_vjob *j = &jobs[i];
 		if (!j->rc && !member_by_key(n, j->e.author)) {
 			/* `hansa member add` may have run since the last reload */
 			if (!reloaded++ && reload_members(n) == HX_OK && member_by_key(n, j->e.author))
@@ -891,8 +901,8 @@ member:
 		}
 	}
 	for (size_t i = 0; i < k; i++)
-		if (!n->jobs[i].rc)
-			hx_entry_clear(&n->jobs[i].e);
+		if (!jobs[i].rc)
+			hx_entry_clear(&jobs[i].e);
 	p->st.received += o->stored;
 	if (o->refused || o->stored)
 		p->dirty = 1;
@@ -906,6 +916,18 @@ member:
 		c->result->received += o->stored;
 		c->result->refused += o->refused;
 	}
+}
+
+/* Verifies (on every core) and stores a batch, now. */
+static void take_batch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int live,
+		       struct batch_out *o)
+{
+	for (size_t i = 0; i < k; i++) {
+		n->jobs[i].raw = zmq_msg_data(&f[i]);
+		n->jobs[i].len = zmq_msg_size(&f[i]);
+	}
+	hx_vpool_run(n->pool, n->jobs, k, now_us() + FUTURE_US);
+	store_batch(n, c, n->jobs, k, live, o);
 }
 
 static void on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
@@ -944,25 +966,64 @@ static void progress(hx_node *n)
 	n->cfg.progress(n->cfg.progress_arg, done, total);
 }
 
-static void on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
+/* ENTRIES (bulk transfer) are pipelined: while the main thread stores
+ * one batch, the pool's workers verify the next. */
+static void entries_stored(hx_node *n, struct pend *b)
 {
 	struct batch_out o;
-	take_batch(n, c, f + 1, w->count, 0, &o);
+	struct conn *c = b->c;
+	store_batch(n, c, b->jobs, b->k, 0, &o);
+	close_frames(b->f, b->k);
+	b->k = 0;
+	uint64_t got = o.stored + o.known;
+	struct peer *p = c->peer;
+	p->st.we_lack = p->st.we_lack > got ? p->st.we_lack - got : 0;
 	if (c->result) {
 		c->result->fetched += o.stored + o.known + o.refused;
 		progress(n);
 	}
-	struct peer *p = c->peer;
-	uint64_t got = o.stored + o.known;
-	p->st.we_lack = p->st.we_lack > got ? p->st.we_lack - got : 0;
-	if (!(w->flags & HX_ENTRIES_LAST))
+	if (!b->last)
 		return;
 	for (unsigned i = 0; i < c->nwants; i++) {
-		if (c->wants[i].id == w->request) {
+		if (c->wants[i].id == b->request) {
 			c->wants[i] = c->wants[--c->nwants];
+			pump(n, c, now_us()); /* the next request goes out at once */
 			break;
 		}
 	}
+}
+
+/* Finishes the batch being verified, if any, and stores it. */
+static void flush_pending(hx_node *n)
+{
+	struct pend *b = n->verifying;
+	if (!b)
+		return;
+	hx_vpool_finish(n->pool);
+	n->verifying = NULL;
+	entries_stored(n, b);
+}
+
+static void on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
+{
+	struct pend *prev = n->verifying;
+	struct pend *b = prev == &n->pend[0] ? &n->pend[1] : &n->pend[0];
+	b->c = c;
+	b->k = w->count;
+	b->request = w->request;
+	b->last = w->flags & HX_ENTRIES_LAST;
+	for (size_t i = 0; i < b->k; i++) {
+		zmq_msg_init(&b->f[i]);
+		zmq_msg_move(&b->f[i], &f[1 + i]);
+		b->jobs[i].raw = zmq_msg_data(&b->f[i]);
+		b->jobs[i].len = zmq_msg_size(&b->f[i]);
+	}
+	if (prev)
+		hx_vpool_finish(n->pool);
+	hx_vpool_start(n->pool, b->jobs, b->k, now_us() + FUTURE_US);
+	n->verifying = b;
+	if (prev)
+		entries_stored(n, prev);
 }
 
 static void on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
@@ -1067,6 +1128,8 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 			send_hello(n, c); /* it may have missed ours */
 		return;
 	}
+	if (w.type != HX_MSG_ENTRIES)
+		flush_pending(n); /* keep the order of everything else */
 	switch (w.type) {
 	case HX_MSG_HELLO: on_hello(n, c, &w, now); break;
 	case HX_MSG_PING: break;
@@ -1527,6 +1590,7 @@ static void reload_peers(hx_node *n)
 
 static void tick(hx_node *n, uint64_t now)
 {
+	flush_pending(n);
 	if (!n->cfg.once && now >= n->next_changes) {
 		poll_changes(n);
 		n->next_changes = now + n->cfg.poll_ms * 1000ull;
@@ -1581,7 +1645,8 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 		n->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
 	n->next_session = (uint32_t)now_us();
 	if (!(n->jobs = calloc(HX_WIRE_BATCH_MAX, sizeof *n->jobs)) ||
-	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts))) {
+	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts)) ||
+	    !(n->pend = calloc(2, sizeof *n->pend))) {
 		hx_node_destroy(&n);
 		return HX_ENOMEM;
 	}
@@ -1598,6 +1663,8 @@ void hx_node_destroy(hx_node **np)
 	if (!np || !*np)
 		return;
 	hx_node *n = *np;
+	if (n->pool)
+		flush_pending(n);
 	while (n->nconns)
 		conn_remove(n, n->nconns - 1);
 	free(n->conns);
@@ -1614,6 +1681,7 @@ void hx_node_destroy(hx_node **np)
 	hx_vpool_destroy(&n->pool);
 	free(n->jobs);
 	free(n->puts);
+	free(n->pend);
 	free(n->handled);
 	idq_free(&n->fresh);
 	free(n->results);
@@ -1791,6 +1859,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		}
 	}
 out:
+	flush_pending(n);
 	for (size_t i = 0; i < n->npeers; i++) {
 		n->peers[i]->st.connected = 0;
 		n->peers[i]->dirty = 1;

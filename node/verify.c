@@ -109,6 +109,30 @@ void hx_vpool_destroy(hx_vpool **pp)
 	*pp = NULL;
 }
 
+void hx_vpool_start(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts)
+{
+	pthread_mutex_lock(&p->mu);
+	p->jobs = jobs;
+	p->n = n;
+	p->next = p->done = 0;
+	p->max_ts = max_ts;
+	p->generation++;
+	if (p->nthreads)
+		pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void hx_vpool_finish(hx_vpool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	drain(p);
+	while (p->done < p->n)
+		pthread_cond_wait(&p->finished, &p->mu);
+	p->jobs = NULL;
+	p->n = p->next = p->done = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
 void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts)
 {
 	if (n < INLINE_BELOW || p->nthreads == 0) {
@@ -116,19 +140,8 @@ void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts)
 			one(&jobs[i], max_ts);
 		return;
 	}
-	pthread_mutex_lock(&p->mu);
-	p->jobs = jobs;
-	p->n = n;
-	p->next = p->done = 0;
-	p->max_ts = max_ts;
-	p->generation++;
-	pthread_cond_broadcast(&p->work);
-	drain(p);
-	while (p->done < p->n)
-		pthread_cond_wait(&p->finished, &p->mu);
-	p->jobs = NULL;
-	p->n = p->next = p->done = 0;
-	pthread_mutex_unlock(&p->mu);
+	hx_vpool_start(p, jobs, n, max_ts);
+	hx_vpool_finish(p);
 }
 
 unsigned hx_vpool_threads(const hx_vpool *p)

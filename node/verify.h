@@ -31,6 +31,14 @@ void hx_vpool_destroy(hx_vpool **p); /* NULL-safe, clears *p */
  * timestamp is after max_ts. Returns when all are done. */
 void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
 
+/* The same in two steps, so that the caller can do something else while
+ * the workers verify: start hands the jobs to the workers and returns at
+ * once; finish makes the caller help with what is left and returns when
+ * all are done. jobs must stay valid until finish. Every start needs its
+ * finish before the next start or run. */
+void hx_vpool_start(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
+void hx_vpool_finish(hx_vpool *p);
+
 /* Threads working on a batch, the caller's included. */
 unsigned hx_vpool_threads(const hx_vpool *p);
 
