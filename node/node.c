@@ -122,6 +122,7 @@ struct conn {
 	int connected;            /* transport up (out: handshake done) */
 	int up;                   /* HELLOs exchanged */
 	int auth_failed;          /* logged once per failure streak */
+	int unreachable;          /* likewise */
 	uint64_t created, connected_at, last_rx, last_tx;
 	uint32_t peer_max_frame, peer_ne_limit;
 	uint16_t peer_max_batch;
@@ -488,6 +489,7 @@ static int conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res
 	zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, n->cfg.curve_sk, 32);
 	snprintf(c->mon_ep, sizeof c->mon_ep, "inproc://hx-mon-%d", ++n->mon_seq);
 	if (zmq_socket_monitor(c->sock, c->mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+			       ZMQ_EVENT_CONNECT_RETRIED |
 			       ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
 			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 			       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
@@ -1087,6 +1089,7 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 	c->peer->st.connected = 1;
 	c->peer->st.pid = (uint64_t)getpid();
 	c->peer->st.last_connect = now;
+	c->peer->st.last_error[0] = 0; /* status shows current problems only */
 	c->peer->dirty = 1;
 	if (!was_up) {
 		logf_(n, "peer %s up (%s)", c->peer->name, c->out ? c->endpoint : "incoming");
@@ -1284,7 +1287,14 @@ static void on_monitor(hx_node *n, struct conn *c)
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			c->connected = 1;
 			c->connected_at = now_us();
+			c->unreachable = 0;
 			send_hello(n, c);
+		} else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+			/* nobody listens there (yet): libzmq retries by itself */
+			if (!c->unreachable++) {
+				logf_(n, "cannot reach %s at %s; retrying", c->peer->name, c->endpoint);
+				stats_error(c->peer, "cannot reach %s (retrying)", c->endpoint);
+			}
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
 			conn_down(n, c, "disconnected");
 		} else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
