@@ -22,20 +22,6 @@
 
 #define KEYBUF 600
 
-static void be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* ---- peers -------------------------------------------------------------- */
 
 int hx_peer_add(hx_store *s, const char *endpoint, const uint8_t key[HX_KEY_LEN])
@@ -46,7 +32,7 @@ int hx_peer_add(hx_store *s, const char *endpoint, const uint8_t key[HX_KEY_LEN]
 		return HX_EINVAL;
 	snprintf(k, sizeof k, "peer/%s", endpoint);
 	memcpy(v, key, HX_KEY_LEN);
-	be64(v + HX_KEY_LEN, hx_now_us());
+	hx_be64_put(v + HX_KEY_LEN, hx_now_us());
 	return hx_store_kv_put(s, k, v, sizeof v);
 }
 
@@ -81,7 +67,7 @@ static int peer_step(void *arg, const char *key, const void *val, size_t len)
 	hx_peer_conf *p = &w->a[w->n++];
 	snprintf(p->endpoint, sizeof p->endpoint, "%s", ep);
 	memcpy(p->key, val, HX_KEY_LEN);
-	p->added = get64((const uint8_t *)val + HX_KEY_LEN);
+	p->added = hx_be64_get((const uint8_t *)val + HX_KEY_LEN);
 	return 0;
 }
 
@@ -407,7 +393,7 @@ int hx_counter_add(hx_store *s, const char *name, uint64_t delta)
 	char k[KEYBUF];
 	uint8_t b[8];
 	snprintf(k, sizeof k, "counter/%s", name);
-	be64(b, v + delta);
+	hx_be64_put(b, v + delta);
 	return hx_store_kv_put(s, k, b, 8);
 }
 
@@ -424,7 +410,7 @@ int hx_counter_get(hx_store *s, const char *name, uint64_t *v)
 	if (rc)
 		return rc;
 	if (len == 8)
-		*v = get64(val);
+		*v = hx_be64_get(val);
 	free(val);
 	return len == 8 ? HX_OK : HX_ECORRUPT;
 }
@@ -433,8 +419,8 @@ int hx_daemon_put(hx_store *s, const hx_daemon_info *d)
 {
 	uint8_t b[16 + HX_ENDPOINT_MAX];
 	size_t n = strnlen(d->bind, HX_ENDPOINT_MAX);
-	be64(b, d->pid);
-	be64(b + 8, d->started);
+	hx_be64_put(b, d->pid);
+	hx_be64_put(b + 8, d->started);
 	memcpy(b + 16, d->bind, n);
 	return hx_store_kv_put(s, "daemon", b, 16 + n);
 }
@@ -451,8 +437,8 @@ int hx_daemon_get(hx_store *s, hx_daemon_info *d)
 		free(v);
 		return HX_ECORRUPT;
 	}
-	d->pid = get64(v);
-	d->started = get64((uint8_t *)v + 8);
+	d->pid = hx_be64_get(v);
+	d->started = hx_be64_get((uint8_t *)v + 8);
 	memcpy(d->bind, (uint8_t *)v + 16, len - 16);
 	d->bind[len - 16] = 0;
 	free(v);

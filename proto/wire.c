@@ -27,42 +27,6 @@
 #include <string.h>
 #include "proto/wire.h"
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void head(uint8_t *out, uint8_t type)
 {
 	out[0] = HX_WIRE_VERSION;
@@ -74,19 +38,19 @@ size_t hx_wire_hello(uint8_t out[HX_HELLO_LEN], uint32_t caps, uint32_t max_fram
 		     const uint8_t key[HX_KEY_LEN], uint64_t now)
 {
 	head(out, HX_MSG_HELLO);
-	put32(out + 2, caps);
-	put32(out + 6, max_frame);
-	put32(out + 10, ne_frame_limit);
-	put16(out + 14, max_batch);
+	hx_be32_put(out + 2, caps);
+	hx_be32_put(out + 6, max_frame);
+	hx_be32_put(out + 10, ne_frame_limit);
+	hx_be16_put(out + 14, max_batch);
 	memcpy(out + 16, key, HX_KEY_LEN);
-	put64(out + 48, now);
+	hx_be64_put(out + 48, now);
 	return HX_HELLO_LEN;
 }
 
 size_t hx_wire_ping(uint8_t out[HX_PING_LEN], uint64_t now)
 {
 	head(out, HX_MSG_PING);
-	put64(out + 2, now);
+	hx_be64_put(out + 2, now);
 	return HX_PING_LEN;
 }
 
@@ -103,7 +67,7 @@ int hx_wire_ne(uint8_t **out, size_t *outlen, uint8_t type, uint32_t session,
 	if (!b)
 		return HX_ENOMEM;
 	head(b, type);
-	put32(b + 2, session);
+	hx_be32_put(b + 2, session);
 	memcpy(b + HX_NE_HDR_LEN, ne, nelen);
 	*out = b;
 	*outlen = HX_NE_HDR_LEN + nelen;
@@ -114,16 +78,16 @@ size_t hx_wire_ne_done(uint8_t out[HX_NE_DONE_LEN], uint32_t session, uint32_t h
 		       uint32_t need)
 {
 	head(out, HX_MSG_NE_DONE);
-	put32(out + 2, session);
-	put32(out + 6, have);
-	put32(out + 10, need);
+	hx_be32_put(out + 2, session);
+	hx_be32_put(out + 6, have);
+	hx_be32_put(out + 10, need);
 	return HX_NE_DONE_LEN;
 }
 
 size_t hx_wire_ne_error(uint8_t out[HX_NE_ERROR_LEN], uint32_t session, uint8_t reason)
 {
 	head(out, HX_MSG_NE_ERROR);
-	put32(out + 2, session);
+	hx_be32_put(out + 2, session);
 	out[6] = reason;
 	return HX_NE_ERROR_LEN;
 }
@@ -131,8 +95,8 @@ size_t hx_wire_ne_error(uint8_t out[HX_NE_ERROR_LEN], uint32_t session, uint8_t 
 size_t hx_wire_want(uint8_t *out, uint32_t request, const uint8_t *ids, uint16_t count)
 {
 	head(out, HX_MSG_WANT);
-	put32(out + 2, request);
-	put16(out + 6, count);
+	hx_be32_put(out + 2, request);
+	hx_be16_put(out + 6, count);
 	memcpy(out + HX_WANT_HDR_LEN, ids, (size_t)count * HX_ID_LEN);
 	return HX_WANT_HDR_LEN + (size_t)count * HX_ID_LEN;
 }
@@ -141,8 +105,8 @@ size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t c
 		       uint8_t flags)
 {
 	head(out, HX_MSG_ENTRIES);
-	put32(out + 2, request);
-	put16(out + 6, count);
+	hx_be32_put(out + 2, request);
+	hx_be16_put(out + 6, count);
 	out[8] = flags;
 	return HX_ENTRIES_LEN;
 }
@@ -150,8 +114,8 @@ size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t c
 size_t hx_wire_push(uint8_t out[HX_PUSH_LEN], uint64_t seq, uint16_t count, uint8_t flags)
 {
 	head(out, HX_MSG_PUSH);
-	put64(out + 2, seq);
-	put16(out + 10, count);
+	hx_be64_put(out + 2, seq);
+	hx_be16_put(out + 10, count);
 	out[12] = flags;
 	return HX_PUSH_LEN;
 }
@@ -160,10 +124,10 @@ size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored,
 		   uint16_t known, uint16_t refused)
 {
 	head(out, HX_MSG_ACK);
-	put64(out + 2, seq);
-	put16(out + 10, stored);
-	put16(out + 12, known);
-	put16(out + 14, refused);
+	hx_be64_put(out + 2, seq);
+	hx_be16_put(out + 10, stored);
+	hx_be16_put(out + 12, known);
+	hx_be16_put(out + 14, refused);
 	return HX_ACK_LEN;
 }
 
@@ -202,46 +166,46 @@ int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
 	case HX_MSG_HELLO:
 		if (len < HX_HELLO_LEN)
 			return HX_EPROTO;
-		m->caps = get32(h + 2);
-		m->max_frame = get32(h + 6);
-		m->ne_frame_limit = get32(h + 10);
-		m->max_batch = get16(h + 14);
+		m->caps = hx_be32_get(h + 2);
+		m->max_frame = hx_be32_get(h + 6);
+		m->ne_frame_limit = hx_be32_get(h + 10);
+		m->max_batch = hx_be16_get(h + 14);
 		memcpy(m->key, h + 16, HX_KEY_LEN);
-		m->time = get64(h + 48);
+		m->time = hx_be64_get(h + 48);
 		if (m->max_batch == 0 || m->max_frame < 4096)
 			return HX_EPROTO;
 		return HX_OK;
 	case HX_MSG_PING:
 		if (len != HX_PING_LEN)
 			return HX_EPROTO;
-		m->time = get64(h + 2);
+		m->time = hx_be64_get(h + 2);
 		return HX_OK;
 	case HX_MSG_NE_QUERY:
 	case HX_MSG_NE_REPLY:
 		if (len <= HX_NE_HDR_LEN)
 			return HX_EPROTO;
-		m->session = get32(h + 2);
+		m->session = hx_be32_get(h + 2);
 		m->ne = h + HX_NE_HDR_LEN;
 		m->nelen = len - HX_NE_HDR_LEN;
 		return HX_OK;
 	case HX_MSG_NE_DONE:
 		if (len != HX_NE_DONE_LEN)
 			return HX_EPROTO;
-		m->session = get32(h + 2);
-		m->have = get32(h + 6);
-		m->need = get32(h + 10);
+		m->session = hx_be32_get(h + 2);
+		m->have = hx_be32_get(h + 6);
+		m->need = hx_be32_get(h + 10);
 		return HX_OK;
 	case HX_MSG_NE_ERROR:
 		if (len != HX_NE_ERROR_LEN)
 			return HX_EPROTO;
-		m->session = get32(h + 2);
+		m->session = hx_be32_get(h + 2);
 		m->reason = h[6];
 		return HX_OK;
 	case HX_MSG_WANT:
 		if (len < HX_WANT_HDR_LEN)
 			return HX_EPROTO;
-		m->request = get32(h + 2);
-		m->count = get16(h + 6);
+		m->request = hx_be32_get(h + 2);
+		m->count = hx_be16_get(h + 6);
 		if (m->count == 0)
 			return HX_EPROTO;
 		if (m->count > HX_WIRE_WANT_MAX)
@@ -253,8 +217,8 @@ int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
 	case HX_MSG_ENTRIES:
 		if (len != HX_ENTRIES_LEN)
 			return HX_EPROTO;
-		m->request = get32(h + 2);
-		m->count = get16(h + 6);
+		m->request = hx_be32_get(h + 2);
+		m->count = hx_be16_get(h + 6);
 		m->flags = h[8];
 		if (m->count > HX_WIRE_BATCH_MAX)
 			return HX_ELIMIT;
@@ -264,8 +228,8 @@ int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
 	case HX_MSG_PUSH:
 		if (len != HX_PUSH_LEN)
 			return HX_EPROTO;
-		m->seq = get64(h + 2);
-		m->count = get16(h + 10);
+		m->seq = hx_be64_get(h + 2);
+		m->count = hx_be16_get(h + 10);
 		m->flags = h[12];
 		if (m->count > HX_WIRE_BATCH_MAX)
 			return HX_ELIMIT;
@@ -275,10 +239,10 @@ int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
 	case HX_MSG_ACK:
 		if (len != HX_ACK_LEN)
 			return HX_EPROTO;
-		m->seq = get64(h + 2);
-		m->stored = get16(h + 10);
-		m->known = get16(h + 12);
-		m->refused = get16(h + 14);
+		m->seq = hx_be64_get(h + 2);
+		m->stored = hx_be16_get(h + 10);
+		m->known = hx_be16_get(h + 12);
+		m->refused = hx_be16_get(h + 14);
 		return HX_OK;
 	}
 	return HX_EPROTO;
