@@ -59,6 +59,9 @@ void hx_ctx_release(struct hx_ctx *ctx);
 
 /* Creates dir and its missing parents with mode. 0 or -1 with errno. */
 int hx_mkdirs(const char *dir, mode_t mode);
+/* fsyncs the directory holding path, so that a rename into it survives a
+ * power cut. Returns 0 or -1 (errno set). */
+int hx_fsync_parent(const char *path);
 
 /* Path of a file inside the home: out gets home/name. */
 int hx_home_path(const struct hx_ctx *ctx, const char *name, char *out, size_t outlen);

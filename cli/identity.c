@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "cli/cli.h"
 #include "cli/identity.h"
 
 #define MAGIC "HXK1"
@@ -79,6 +80,8 @@ int hx_keyfile_create(const char *path, const uint8_t seed[32],
 	if (close(fd) || bad || rename(tmp, path)) { /* close on every path */
 		unlink(tmp);
 		rc = HX_EIO;
+	} else if (hx_fsync_parent(path)) {
+		rc = HX_EIO; /* the key is there, but the rename may not be durable */
 	}
 out:
 	sodium_memzero(buf, sizeof buf);

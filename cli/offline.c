@@ -122,6 +122,8 @@ int hx_outfile_commit(struct hx_outfile *o)
 		unlink(o->tmp);
 		return hx_fail("%s: %s", o->final, strerror(err));
 	}
+	if (!o->nosync && hx_fsync_parent(o->final))
+		return hx_fail("%s: %s", o->final, strerror(errno));
 	return 0;
 }
 

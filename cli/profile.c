@@ -63,7 +63,7 @@ int hx_profile_save(const char *home, const cJSON *profile)
 	if (f && fclose(f))
 		bad = 1;
 	free(text);
-	if (bad || rename(tmp, path)) {
+	if (bad || rename(tmp, path) || hx_fsync_parent(path)) {
 		unlink(tmp);
 		return hx_fail("cannot write %s", path);
 	}

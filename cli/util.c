@@ -3,6 +3,7 @@
  * context (home, identity, store), JSON output, progress bars.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,4 +313,23 @@ void hx_progress_end(struct hx_progress *p)
 		hx_progress_update(p, p->done);
 		fputc('\n', stderr);
 	}
+}
+
+int hx_fsync_parent(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
 }
