@@ -21,32 +21,18 @@
  * costs reading that one block from bytime (cached: a reconciliation
  * touches few distinct blocks).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/fpt.h"
+#include "store/store_int.h"
 
 #define KEY_LEN (8 + HX_ID_LEN)
 #define VAL_LEN (4 + 32)
 #define REBUILD_FILL 384          /* items per block when building in bulk */
 #define BLOCK_SANE (1u << 20)     /* refuse absurd counts as corruption */
 #define CACHE_SLOTS 8
-
-static int mdb_to_hx(int rc)
-{
-	switch (rc) {
-	case 0: return HX_OK;
-	case MDB_NOTFOUND: return HX_ENOTFOUND;
-	case MDB_MAP_FULL: return HX_EFULL;
-	case ENOMEM: return HX_ENOMEM;
-	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
-	case MDB_BAD_TXN: case MDB_BAD_VALSIZE: case MDB_BAD_DBI:
-		return HX_ECORRUPT;
-	default: return HX_EIO;
-	}
-}
 
 static void key_of(uint8_t k[KEY_LEN], uint64_t ts, const uint8_t *id)
 {
@@ -61,7 +47,7 @@ static int put_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t key[KEY_LEN],
 	hx_be32_put(val, count);
 	memcpy(val + 4, sum, 32);
 	MDB_val k = { KEY_LEN, (void *)key }, v = { VAL_LEN, val };
-	return mdb_to_hx(mdb_put(txn, t->dbi, &k, &v, 0));
+	return hx_mdb_err(mdb_put(txn, t->dbi, &k, &v, 0));
 }
 
 /* Positions c on the block holding key: the greatest start <= key. */
@@ -78,7 +64,7 @@ static int find_block(MDB_cursor *c, const uint8_t key[KEY_LEN], MDB_val *k,
 	if (rc == MDB_NOTFOUND)
 		return HX_ECORRUPT; /* no first block */
 	if (rc)
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	if (k->mv_size != KEY_LEN || v->mv_size != VAL_LEN)
 		return HX_ECORRUPT;
 	return HX_OK;
@@ -92,9 +78,9 @@ int hx_fpt_rebuild(struct hx_fpt *t, MDB_txn *txn)
 	uint32_t n = 0;
 	int rc = mdb_drop(txn, t->dbi, 0);
 	if (rc)
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	if ((rc = mdb_cursor_open(txn, t->bytime, &c)))
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != KEY_LEN) {
@@ -112,7 +98,7 @@ int hx_fpt_rebuild(struct hx_fpt *t, MDB_txn *txn)
 		n++;
 	}
 	if (rc != MDB_NOTFOUND) {
-		rc = mdb_to_hx(rc);
+		rc = hx_mdb_err(rc);
 		goto out;
 	}
 	rc = put_block(t, txn, start, n, sum);
@@ -126,12 +112,12 @@ int hx_fpt_open(struct hx_fpt *t, MDB_txn *txn, int create)
 	memset(t, 0, sizeof *t);
 	int rc = mdb_dbi_open(txn, "bytime", 0, &t->bytime);
 	if (rc)
-		return rc == MDB_NOTFOUND ? HX_ECORRUPT : mdb_to_hx(rc);
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 	rc = mdb_dbi_open(txn, "fpt", create ? MDB_CREATE : 0, &t->dbi);
 	if (rc == MDB_NOTFOUND && !create)
 		return HX_OK; /* t->ready stays 0 */
 	if (rc)
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	t->ready = 1;
 	if (create) {
 		uint8_t zero[KEY_LEN] = {0};
@@ -139,7 +125,7 @@ int hx_fpt_open(struct hx_fpt *t, MDB_txn *txn, int create)
 		rc = mdb_get(txn, t->dbi, &k, &v);
 		if (rc == MDB_NOTFOUND)
 			return hx_fpt_rebuild(t, txn);
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	}
 	return HX_OK;
 }
@@ -157,7 +143,7 @@ static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LE
 
 	/* the next block's start bounds this block's items */
 	if ((rc = mdb_cursor_open(txn, t->dbi, &fc)))
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	k.mv_size = KEY_LEN;
 	k.mv_data = (void *)bkey;
 	rc = mdb_cursor_get(fc, &k, &v, MDB_SET_KEY);
@@ -171,14 +157,14 @@ static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LE
 	} else if (rc == MDB_NOTFOUND) {
 		rc = 0;
 	} else {
-		rc = mdb_to_hx(rc);
+		rc = hx_mdb_err(rc);
 	}
 	mdb_cursor_close(fc);
 	if (rc)
 		return rc;
 
 	if ((rc = mdb_cursor_open(txn, t->bytime, &c)))
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	k.mv_size = KEY_LEN;
 	k.mv_data = (void *)bkey;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -189,7 +175,7 @@ static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LE
 			break;
 		}
 		if (rc) {
-			rc = mdb_to_hx(rc);
+			rc = hx_mdb_err(rc);
 			break;
 		}
 		if (i == half) {
@@ -223,7 +209,7 @@ static int update(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
 		return HX_EINVAL;
 	key_of(key, ts, id);
 	if ((rc = mdb_cursor_open(txn, t->dbi, &c)))
-		return mdb_to_hx(rc);
+		return hx_mdb_err(rc);
 	rc = find_block(c, key, &k, &v);
 	if (!rc) {
 		memcpy(bkey, k.mv_data, KEY_LEN);
@@ -280,7 +266,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 	}
 	if ((rc = mdb_cursor_open(txn, t->dbi, &fc)) ||
 	    (rc = mdb_cursor_open(txn, t->bytime, &bc))) {
-		rc = mdb_to_hx(rc);
+		rc = hx_mdb_err(rc);
 		goto out;
 	}
 	rc = mdb_cursor_get(fc, &fk, &fv, MDB_FIRST);
@@ -310,7 +296,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 		memcpy(want, (const uint8_t *)fv.mv_data + 4, 32);
 		rc = mdb_cursor_get(fc, &fk, &fv, MDB_NEXT);
 		if (rc && rc != MDB_NOTFOUND) {
-			rc = mdb_to_hx(rc);
+			rc = hx_mdb_err(rc);
 			goto out;
 		}
 		has_next = rc == 0 && fk.mv_size == KEY_LEN;
@@ -327,7 +313,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 			brc = mdb_cursor_get(bc, &bk, &bv, MDB_NEXT);
 		}
 		if (brc && brc != MDB_NOTFOUND) {
-			rc = mdb_to_hx(brc);
+			rc = hx_mdb_err(brc);
 			goto out;
 		}
 		if (n != count)
@@ -338,7 +324,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 				(unsigned long long)block);
 		block++;
 	}
-	rc = rc == MDB_NOTFOUND ? HX_OK : mdb_to_hx(rc);
+	rc = rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 out:
 	if (fc)
 		mdb_cursor_close(fc);
@@ -410,7 +396,7 @@ int hx_fpt_view_open(hx_fpt_view **out, MDB_txn *txn, const struct hx_fpt *t)
 	if ((rc = mdb_stat(txn, t->dbi, &st)) ||
 	    (rc = mdb_cursor_open(txn, t->bytime, &v->cur)) ||
 	    (rc = mdb_cursor_open(txn, t->dbi, &fc))) {
-		rc = mdb_to_hx(rc);
+		rc = hx_mdb_err(rc);
 		goto fail;
 	}
 	if (st.ms_entries == 0) {
@@ -445,7 +431,7 @@ int hx_fpt_view_open(hx_fpt_view **out, MDB_txn *txn, const struct hx_fpt *t)
 		b++;
 	}
 	if (rc != MDB_NOTFOUND) {
-		rc = mdb_to_hx(rc);
+		rc = hx_mdb_err(rc);
 		goto fail;
 	}
 	static const uint8_t zero[KEY_LEN];
@@ -517,7 +503,7 @@ static int load(hx_fpt_view *v, size_t b, struct slot **out)
 		if (rc == MDB_NOTFOUND)
 			return HX_ECORRUPT;
 		if (rc)
-			return mdb_to_hx(rc);
+			return hx_mdb_err(rc);
 		if (k.mv_size != KEY_LEN ||
 		    (next && memcmp(k.mv_data, next, KEY_LEN) >= 0))
 			return HX_ECORRUPT;
@@ -534,7 +520,7 @@ static int load(hx_fpt_view *v, size_t b, struct slot **out)
 				memcmp(k.mv_data, next, KEY_LEN) < 0))
 			return HX_ECORRUPT;
 		if (rc && rc != MDB_NOTFOUND)
-			return mdb_to_hx(rc);
+			return hx_mdb_err(rc);
 	}
 	uint8_t sum[32];
 	memcpy(sum, v->psum[b + 1], 32);

@@ -19,6 +19,7 @@
 #include <roaring/roaring.h>
 #include "store/index.h"
 #include "store/ix_int.h"
+#include "store/store_int.h"
 
 /* Pending postings are written out when this many have gathered, so a huge
  * transaction stays within memory (about 20 bytes each). A variable so that
@@ -425,7 +426,12 @@ static int load_stats(struct hx_index *ix, MDB_txn *txn, hx_ix_stats *st)
 	return hx_ix_stats_decode(st, v.mv_data, v.mv_size);
 }
 
-#define mdb_rc hx_ix_mdb_err
+/* hx_mdb_err, except MDB_KEYEXIST: here it only comes from an MDB_APPEND
+ * put out of key order, i.e. a broken index, not "already exists". */
+static int mdb_rc(int rc)
+{
+	return rc == MDB_KEYEXIST ? HX_EIO : hx_mdb_err(rc);
+}
 
 /* The pending state for txn, created on first use. */
 static int pending_get(struct hx_index *ix, MDB_txn *txn, struct hx_ix_pending **out)

@@ -5,8 +5,8 @@
  * bounds that early termination needs), the stats record, norm records and
  * the keys. Every decoder checks every read against the value's length.
  */
-#include <errno.h>
 #include "store/ix_int.h"
+#include "store/store_int.h"
 
 static uint8_t *varint_put(uint8_t *p, uint32_t v)
 {
@@ -222,19 +222,6 @@ size_t hx_ix_akey(char *out, const char *name, const char *value)
 				    value, strlen(value));
 }
 
-int hx_ix_mdb_err(int rc)
-{
-	switch (rc) {
-	case 0: return HX_OK;
-	case MDB_NOTFOUND: return HX_ENOTFOUND;
-	case MDB_MAP_FULL: return HX_EFULL;
-	case ENOMEM: return HX_ENOMEM;
-	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_BAD_VALSIZE:
-		return HX_ECORRUPT;
-	default: return HX_EIO;
-	}
-}
-
 void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti)
 {
 	memset(h, 0, 12);
@@ -257,13 +244,13 @@ int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl,
 	k.mv_size = tl + 1;
 	k.mv_data = key;
 	if ((rc = mdb_cursor_open(txn, post, &c)))
-		return hx_ix_mdb_err(rc);
+		return hx_mdb_err(rc);
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	mdb_cursor_close(c);
 	if (rc == MDB_NOTFOUND)
 		return HX_ENOTFOUND;
 	if (rc)
-		return hx_ix_mdb_err(rc);
+		return hx_mdb_err(rc);
 	const uint8_t *kb = k.mv_data, *vb = v.mv_data;
 	if (k.mv_size < tl + 1 || memcmp(kb, key, tl + 1))
 		return HX_ENOTFOUND;

@@ -197,9 +197,6 @@ int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s
 /* A metadata value; HX_ENOTFOUND when absent. */
 int hx_ix_view_meta(const hx_ix_view *v, const char *key, const char **val, size_t *n);
 
-/* LMDB return codes to hx_err. */
-int hx_ix_mdb_err(int rc);
-
 /* ---- scoring --------------------------------------------------------------- */
 
 static inline double hx_ix_idf(double n, double df)

@@ -97,7 +97,7 @@ static int get_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
 		if (rc) {
 			sr->nbuf = NULL;
 			memset(nm, 0, sizeof *nm);
-			return rc == MDB_NOTFOUND ? HX_OK : hx_ix_mdb_err(rc);
+			return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 		}
 		sr->nchunk = c;
 		sr->nbuf = v.mv_data;
@@ -202,7 +202,7 @@ static struct plist *plist_open(hx_searcher *sr, const char *term, size_t tl, in
 	pl->tl = tl;
 	pl->df = ti.df;
 	if ((rc = mdb_cursor_open(sr->txn, sr->ix->post, &pl->cur))) {
-		*err = hx_ix_mdb_err(rc);
+		*err = hx_mdb_err(rc);
 		plist_close(&pl);
 		return NULL;
 	}
@@ -210,7 +210,7 @@ static struct plist *plist_open(hx_searcher *sr, const char *term, size_t tl, in
 	MDB_val k = { hx_ix_pkey(key, term, tl, 0), key }, v;
 	rc = mdb_cursor_get(pl->cur, &k, &v, MDB_SET_RANGE);
 	if (rc) {
-		*err = rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_mdb_err(rc);
+		*err = rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 		plist_close(&pl);
 		return NULL;
 	}
@@ -576,10 +576,10 @@ static int doc_view(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t 
 	MDB_val k = { 4, dk }, val;
 	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
 	if (rc || val.mv_size < HX_ID_LEN + HX_KEY_LEN)
-		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_ix_mdb_err(rc);
+		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_mdb_err(rc);
 	MDB_val ek = { HX_ID_LEN, val.mv_data }, ev;
 	if ((rc = mdb_get(sr->txn, sr->s->entries, &ek, &ev)))
-		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_mdb_err(rc);
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 	if (id)
 		*id = val.mv_data;
 	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);
@@ -762,7 +762,7 @@ static struct matcher *m_word(hx_searcher *sr, const char *word, int exact_only,
 	if (!exact_only && !*err) {
 		int rc = mdb_cursor_open(sr->txn, sr->ix->stem, &c);
 		if (rc)
-			*err = hx_ix_mdb_err(rc);
+			*err = hx_mdb_err(rc);
 		for (int i = 0; i < sr->nlangs && !*err; i++) {
 			int lang = sr->langs[i];
 			size_t sl;
@@ -798,7 +798,7 @@ static struct matcher *m_word(hx_searcher *sr, const char *word, int exact_only,
 				m->lmask[j] |= 1u << lang;
 			}
 			if (rc && rc != MDB_NOTFOUND && !*err)
-				*err = hx_ix_mdb_err(rc);
+				*err = hx_mdb_err(rc);
 		}
 		if (c)
 			mdb_cursor_close(c);
@@ -848,7 +848,7 @@ static struct matcher *m_prefix(hx_searcher *sr, const char *prefix, int *err)
 		return NULL;
 	}
 	if ((rc = mdb_cursor_open(sr->txn, sr->ix->post, &c))) {
-		*err = hx_ix_mdb_err(rc);
+		*err = hx_mdb_err(rc);
 		goto out;
 	}
 	k.mv_size = pl;
@@ -890,7 +890,7 @@ static struct matcher *m_prefix(hx_searcher *sr, const char *prefix, int *err)
 		}
 	}
 	if (rc && rc != MDB_NOTFOUND) {
-		*err = hx_ix_mdb_err(rc);
+		*err = hx_mdb_err(rc);
 		goto out;
 	}
 	if (!nd)
@@ -1016,7 +1016,7 @@ static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t
 		if (rc == MDB_NOTFOUND)
 			return HX_OK;
 		if (rc)
-			return hx_ix_mdb_err(rc);
+			return hx_mdb_err(rc);
 		roaring_bitmap_t *b = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
 		if (!b)
 			return HX_ECORRUPT;
@@ -1026,7 +1026,7 @@ static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t
 	}
 	MDB_cursor *c;
 	if ((rc = mdb_cursor_open(sr->txn, sr->ix->attr, &c)))
-		return hx_ix_mdb_err(rc);
+		return hx_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < kl || memcmp(k.mv_data, key, kl))
@@ -1040,7 +1040,7 @@ static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t
 		roaring_bitmap_free(b);
 	}
 	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_ix_mdb_err(rc);
+	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 }
 
 /* Every live document: the union of the language bitmaps (every document
@@ -1607,7 +1607,7 @@ static int near_words(hx_searcher *sr, const char *word, struct sugg *best, int 
 	int rc = mdb_cursor_open(sr->txn, sr->ix->post, &c);
 	*nbest = 0;
 	if (rc)
-		return hx_ix_mdb_err(rc);
+		return hx_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		const char *kb = k.mv_data;
@@ -1653,7 +1653,7 @@ static int near_words(hx_searcher *sr, const char *word, struct sugg *best, int 
 			++*nbest;
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND || rc == 0 ? HX_OK : hx_ix_mdb_err(rc);
+	return rc == MDB_NOTFOUND || rc == 0 ? HX_OK : hx_mdb_err(rc);
 }
 
 /* Whole corrected queries: each word without postings replaced by its
@@ -1741,7 +1741,7 @@ static int facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res)
 		fg->name = names[g];
 		int rc = mdb_cursor_open(sr->txn, sr->ix->attr, &c);
 		if (rc)
-			return hx_ix_mdb_err(rc);
+			return hx_mdb_err(rc);
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			if (k.mv_size < kl || memcmp(k.mv_data, key, kl))
@@ -1773,7 +1773,7 @@ static int facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res)
 		}
 		mdb_cursor_close(c);
 		if (rc && rc != MDB_NOTFOUND)
-			return hx_ix_mdb_err(rc);
+			return hx_mdb_err(rc);
 		if (fg->n)
 			qsort(fg->v, fg->n, sizeof *fg->v, cmp_facet);
 		while (fg->n > FACET_MAX)
@@ -1824,7 +1824,7 @@ static int begin(hx_searcher *sr)
 	if (rc == MDB_NOTFOUND) {
 		memset(&sr->st, 0, sizeof sr->st);
 	} else if (rc || hx_ix_stats_decode(&sr->st, v.mv_data, v.mv_size)) {
-		return rc ? hx_ix_mdb_err(rc) : HX_ECORRUPT;
+		return rc ? hx_mdb_err(rc) : HX_ECORRUPT;
 	}
 	sr->F = 1.0;
 	for (int f = 0; f < HX_NFIELDS; f++) {
@@ -1977,7 +1977,7 @@ int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc
 	if (!rc && v.mv_size == 4)
 		*doc = hx_le32_get(v.mv_data);
 	else
-		rc = rc ? hx_ix_mdb_err(rc) : HX_ECORRUPT;
+		rc = rc ? hx_mdb_err(rc) : HX_ECORRUPT;
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -2022,5 +2022,5 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 		mdb_cursor_close(c);
 	}
 	mdb_txn_abort(txn);
-	return rc ? hx_ix_mdb_err(rc) : HX_OK;
+	return rc ? hx_mdb_err(rc) : HX_OK;
 }
