@@ -80,18 +80,6 @@ static int get_passphrase(char *buf, size_t n)
 	return 0;
 }
 
-static int check_field(const char *name, const char *v)
-{
-	if (!hx_utf8_valid(v, strlen(v)) || strlen(v) > 256)
-		return hx_fail("--%s: not valid UTF-8 of at most 256 bytes", name);
-	if (!strcmp(name, "country") &&
-	    (strlen(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z'))
-		return hx_fail("--country: two capital letters (ISO 3166), e.g. DK");
-	if (!strcmp(name, "email") && !strchr(v, '@'))
-		return hx_fail("--email: '%s' is not an e-mail address", v);
-	return 0;
-}
-
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -118,7 +106,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	if (optind < argc)
 		return hx_usage_error(&hx_cmd_init, "unexpected argument '%s'", argv[optind]);
 	for (int i = 0; hx_profile_fields[i]; i++)
-		if (values[i] && check_field(hx_profile_fields[i], values[i]))
+		if (values[i] && hx_cli_check_profile(hx_profile_fields[i], values[i]))
 			return HX_EXIT_FAIL;
 	hx_home_path(ctx, HX_KEYFILE, keypath, sizeof keypath);
 	if (access(keypath, F_OK) == 0)
