@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proto/cbor.h"
+#include "proto/entry.h"
 
 void hx_buf_put(hx_buf *b, const void *p, size_t n)
 {
@@ -119,5 +120,34 @@ int hx_cbor_read_str(hx_rd *r, int major, const uint8_t **p, size_t *n)
 	*p = r->p;
 	*n = (size_t)len;
 	r->p += len;
+	return HX_OK;
+}
+
+int hx_cbor_read_key(hx_rd *r, uint64_t want)
+{
+	uint64_t k;
+	int rc = hx_cbor_read_uint(r, &k);
+	if (rc)
+		return rc;
+	return k == want ? HX_OK : HX_EPROTO;
+}
+
+int hx_cbor_read_text(hx_rd *r, size_t max, char **out)
+{
+	const uint8_t *p;
+	size_t n;
+	int rc = hx_cbor_read_str(r, HX_CBOR_TEXT, &p, &n);
+	if (rc)
+		return rc;
+	if (n > max)
+		return HX_ELIMIT;
+	if (!hx_utf8_valid((const char *)p, n))
+		return HX_EPROTO;
+	char *s = malloc(n + 1);
+	if (!s)
+		return HX_ENOMEM;
+	memcpy(s, p, n);
+	s[n] = 0;
+	*out = s;
 	return HX_OK;
 }

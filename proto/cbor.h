@@ -47,5 +47,11 @@ int hx_cbor_read_head(hx_rd *r, int major, uint64_t *v) HX_WUR;
 int hx_cbor_read_uint(hx_rd *r, uint64_t *v) HX_WUR;
 /* Borrows a byte or text string's content (no copy, no UTF-8 check). */
 int hx_cbor_read_str(hx_rd *r, int major, const uint8_t **p, size_t *n) HX_WUR;
+/* Reads an unsigned map key: HX_OK when it is want, else HX_EPROTO. */
+int hx_cbor_read_key(hx_rd *r, uint64_t want) HX_WUR;
+/* Copies a text string of at most max bytes of strict UTF-8 (hx_utf8_valid)
+ * into a new NUL-terminated *out, which the caller frees; *out is left alone
+ * on error (HX_EPROTO, HX_ELIMIT when longer than max, HX_ENOMEM). */
+int hx_cbor_read_text(hx_rd *r, size_t max, char **out) HX_WUR;
 
 #endif

@@ -258,37 +258,6 @@ int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out,
 	return HX_OK;
 }
 
-/* Copies a text string out of r into a new NUL-terminated string, checking
- * its length against max and its UTF-8. */
-static int read_text(hx_rd *r, size_t max, char **out)
-{
-	const uint8_t *p;
-	size_t n;
-	int rc = hx_cbor_read_str(r, HX_CBOR_TEXT, &p, &n);
-	if (rc)
-		return rc;
-	if (n > max)
-		return HX_ELIMIT;
-	if (!hx_utf8_valid((const char *)p, n))
-		return HX_EPROTO;
-	char *s = malloc(n + 1);
-	if (!s)
-		return HX_ENOMEM;
-	memcpy(s, p, n);
-	s[n] = 0;
-	*out = s;
-	return HX_OK;
-}
-
-static int expect_key(hx_rd *r, uint64_t want)
-{
-	uint64_t k;
-	int rc = hx_cbor_read_uint(r, &k);
-	if (rc)
-		return rc;
-	return k == want ? HX_OK : HX_EPROTO;
-}
-
 static int decode_fields(hx_entry *e, hx_rd *r)
 {
 	uint64_t n;
@@ -300,27 +269,31 @@ static int decode_fields(hx_entry *e, hx_rd *r)
 		return rc;
 	if (n != K_COUNT)
 		return HX_EPROTO;
-	if ((rc = expect_key(r, K_VERSION)) || (rc = hx_cbor_read_uint(r, &e->version)))
+	if ((rc = hx_cbor_read_key(r, K_VERSION)) || (rc = hx_cbor_read_uint(r, &e->version)))
 		return rc;
 	if (e->version != HX_ENTRY_VERSION)
 		return HX_EVERSION;
-	if ((rc = expect_key(r, K_AUTHOR)) ||
+	if ((rc = hx_cbor_read_key(r, K_AUTHOR)) ||
 	    (rc = hx_cbor_read_str(r, HX_CBOR_BYTES, &p, &len)))
 		return rc;
 	if (len != HX_KEY_LEN)
 		return HX_EPROTO;
 	memcpy(e->author, p, HX_KEY_LEN);
-	if ((rc = expect_key(r, K_PATH)) || (rc = read_text(r, HX_PATH_MAX, &e->path)))
+	if ((rc = hx_cbor_read_key(r, K_PATH)) ||
+	    (rc = hx_cbor_read_text(r, HX_PATH_MAX, &e->path)))
 		return rc;
-	if ((rc = expect_key(r, K_TIMESTAMP)) || (rc = hx_cbor_read_uint(r, &e->timestamp)))
+	if ((rc = hx_cbor_read_key(r, K_TIMESTAMP)) || (rc = hx_cbor_read_uint(r, &e->timestamp)))
 		return rc;
-	if ((rc = expect_key(r, K_KIND)) || (rc = read_text(r, HX_KIND_MAX, &e->kind)))
+	if ((rc = hx_cbor_read_key(r, K_KIND)) ||
+	    (rc = hx_cbor_read_text(r, HX_KIND_MAX, &e->kind)))
 		return rc;
-	if ((rc = expect_key(r, K_TITLE)) || (rc = read_text(r, HX_TITLE_MAX, &e->title)))
+	if ((rc = hx_cbor_read_key(r, K_TITLE)) ||
+	    (rc = hx_cbor_read_text(r, HX_TITLE_MAX, &e->title)))
 		return rc;
-	if ((rc = expect_key(r, K_BODY)) || (rc = read_text(r, HX_BODY_MAX, &e->body)))
+	if ((rc = hx_cbor_read_key(r, K_BODY)) ||
+	    (rc = hx_cbor_read_text(r, HX_BODY_MAX, &e->body)))
 		return rc;
-	if ((rc = expect_key(r, K_TAGS)) || (rc = hx_cbor_read_head(r, HX_CBOR_ARRAY, &n)))
+	if ((rc = hx_cbor_read_key(r, K_TAGS)) || (rc = hx_cbor_read_head(r, HX_CBOR_ARRAY, &n)))
 		return rc;
 	if (n > HX_TAGS_MAX)
 		return HX_ELIMIT;
@@ -330,11 +303,12 @@ static int decode_fields(hx_entry *e, hx_rd *r)
 			return HX_ENOMEM;
 	}
 	for (; e->ntags < n; e->ntags++)
-		if ((rc = read_text(r, HX_TAG_MAX, &e->tags[e->ntags])))
+		if ((rc = hx_cbor_read_text(r, HX_TAG_MAX, &e->tags[e->ntags])))
 			return rc;
-	if ((rc = expect_key(r, K_LANG)) || (rc = read_text(r, HX_LANG_MAX, &e->lang)))
+	if ((rc = hx_cbor_read_key(r, K_LANG)) ||
+	    (rc = hx_cbor_read_text(r, HX_LANG_MAX, &e->lang)))
 		return rc;
-	if ((rc = expect_key(r, K_META)) || (rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
+	if ((rc = hx_cbor_read_key(r, K_META)) || (rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
 		return rc;
 	if (n > HX_META_MAX)
 		return HX_ELIMIT;
@@ -345,8 +319,8 @@ static int decode_fields(hx_entry *e, hx_rd *r)
 	}
 	for (; e->nmeta < n; e->nmeta++) {
 		hx_meta *m = &e->meta[e->nmeta];
-		if ((rc = read_text(r, HX_META_KEY_MAX, &m->key)) ||
-		    (rc = read_text(r, HX_META_VALUE_MAX, &m->value))) {
+		if ((rc = hx_cbor_read_text(r, HX_META_KEY_MAX, &m->key)) ||
+		    (rc = hx_cbor_read_text(r, HX_META_VALUE_MAX, &m->value))) {
 			e->nmeta++; /* so that hx_entry_clear frees the key */
 			return rc;
 		}

@@ -134,15 +134,6 @@ int hx_invite_encode(const uint8_t *member_rec, size_t reclen,
 	return HX_OK;
 }
 
-static int expect_key(hx_rd *r, uint64_t want)
-{
-	uint64_t k;
-	int rc = hx_cbor_read_uint(r, &k);
-	if (rc)
-		return rc;
-	return k == want ? HX_OK : HX_EPROTO;
-}
-
 static int decode_blob(hx_invite *inv, const uint8_t *buf, size_t len,
 		       uint8_t **rec, size_t *reclen)
 {
@@ -161,11 +152,11 @@ static int decode_blob(hx_invite *inv, const uint8_t *buf, size_t len,
 		return rc;
 	if (n != 4)
 		return HX_EPROTO;
-	if ((rc = expect_key(&r, 0)) || (rc = hx_cbor_read_uint(&r, &v)))
+	if ((rc = hx_cbor_read_key(&r, 0)) || (rc = hx_cbor_read_uint(&r, &v)))
 		return rc;
 	if (v != HX_INVITE_VERSION)
 		return HX_EVERSION;
-	if ((rc = expect_key(&r, 1)) || (rc = hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &plen)))
+	if ((rc = hx_cbor_read_key(&r, 1)) || (rc = hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &plen)))
 		return rc;
 	if ((rc = hx_member_decode(&inv->member, p, plen)))
 		return rc == HX_EFORGED ? HX_EFORGED : rc;
@@ -177,7 +168,7 @@ static int decode_blob(hx_invite *inv, const uint8_t *buf, size_t len,
 		memcpy(*rec, p, plen);
 		*reclen = plen;
 	}
-	if ((rc = expect_key(&r, 2)) || (rc = hx_cbor_read_head(&r, HX_CBOR_ARRAY, &n)))
+	if ((rc = hx_cbor_read_key(&r, 2)) || (rc = hx_cbor_read_head(&r, HX_CBOR_ARRAY, &n)))
 		return rc;
 	if (n == 0 || n > HX_ENDPOINTS_MAX)
 		return n ? HX_ELIMIT : HX_EPROTO;
@@ -197,7 +188,7 @@ static int decode_blob(hx_invite *inv, const uint8_t *buf, size_t len,
 			return HX_EPROTO;
 		}
 	}
-	if ((rc = expect_key(&r, 3)) || (rc = hx_cbor_read_uint(&r, &inv->timestamp)))
+	if ((rc = hx_cbor_read_key(&r, 3)) || (rc = hx_cbor_read_uint(&r, &inv->timestamp)))
 		return rc;
 	size_t maplen = (size_t)(r.p - map);
 	if ((rc = hx_cbor_read_str(&r, HX_CBOR_BYTES, &sig, &siglen)))

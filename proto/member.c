@@ -165,15 +165,6 @@ int hx_member_encode_local(const hx_member *m, uint8_t **out, size_t *outlen)
 	return HX_OK;
 }
 
-static int expect_key(hx_rd *r, uint64_t want)
-{
-	uint64_t k;
-	int rc = hx_cbor_read_uint(r, &k);
-	if (rc)
-		return rc;
-	return k == want ? HX_OK : HX_EPROTO;
-}
-
 static int read_key32(hx_rd *r, uint8_t out[32])
 {
 	const uint8_t *p;
@@ -187,24 +178,6 @@ static int read_key32(hx_rd *r, uint8_t out[32])
 	return HX_OK;
 }
 
-static int read_text(hx_rd *r, size_t max, char **out)
-{
-	const uint8_t *p;
-	size_t n;
-	int rc = hx_cbor_read_str(r, HX_CBOR_TEXT, &p, &n);
-	if (rc)
-		return rc;
-	if (n > max)
-		return HX_ELIMIT;
-	if (!hx_utf8_valid((const char *)p, n))
-		return HX_EPROTO;
-	if (!(*out = malloc(n + 1)))
-		return HX_ENOMEM;
-	memcpy(*out, p, n);
-	(*out)[n] = 0;
-	return HX_OK;
-}
-
 static int decode_map(hx_member *m, hx_rd *r, int signed_rec)
 {
 	uint64_t n;
@@ -214,20 +187,20 @@ static int decode_map(hx_member *m, hx_rd *r, int signed_rec)
 		return rc;
 	if (n != (signed_rec ? 5u : 4u))
 		return HX_EPROTO;
-	if ((rc = expect_key(r, K_VERSION)) || (rc = hx_cbor_read_uint(r, &m->version)))
+	if ((rc = hx_cbor_read_key(r, K_VERSION)) || (rc = hx_cbor_read_uint(r, &m->version)))
 		return rc;
 	if (m->version != HX_MEMBER_VERSION)
 		return HX_EVERSION;
-	if ((rc = expect_key(r, K_KEY)) || (rc = read_key32(r, m->key)))
+	if ((rc = hx_cbor_read_key(r, K_KEY)) || (rc = read_key32(r, m->key)))
 		return rc;
 	if (signed_rec) {
-		if ((rc = expect_key(r, K_TRANSPORT)) || (rc = read_key32(r, m->transport)))
+		if ((rc = hx_cbor_read_key(r, K_TRANSPORT)) || (rc = read_key32(r, m->transport)))
 			return rc;
 		m->has_transport = 1;
 	}
-	if ((rc = expect_key(r, K_TIMESTAMP)) || (rc = hx_cbor_read_uint(r, &m->timestamp)))
+	if ((rc = hx_cbor_read_key(r, K_TIMESTAMP)) || (rc = hx_cbor_read_uint(r, &m->timestamp)))
 		return rc;
-	if ((rc = expect_key(r, K_PROFILE)) || (rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
+	if ((rc = hx_cbor_read_key(r, K_PROFILE)) || (rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
 		return rc;
 	if (n > HX_PROFILE_MAX)
 		return HX_ELIMIT;
@@ -235,8 +208,8 @@ static int decode_map(hx_member *m, hx_rd *r, int signed_rec)
 		return HX_ENOMEM;
 	for (; m->nprofile < n; m->nprofile++) {
 		hx_meta *p = &m->profile[m->nprofile];
-		if ((rc = read_text(r, HX_PROFILE_KEY_MAX, &p->key)) ||
-		    (rc = read_text(r, HX_PROFILE_VALUE_MAX, &p->value))) {
+		if ((rc = hx_cbor_read_text(r, HX_PROFILE_KEY_MAX, &p->key)) ||
+		    (rc = hx_cbor_read_text(r, HX_PROFILE_VALUE_MAX, &p->value))) {
 			m->nprofile++; /* so that clear frees what was read */
 			return rc;
 		}
