@@ -3,10 +3,10 @@
  * API (store/search.h): folding and stemming per language, phrases,
  * prefixes, exclusions, OR and every filter, the index following new
  * versions and tombstones (fsck clean after each step), did-you-mean,
- * facets, bad queries, and a differential test: random documents and
- * random queries ranked by the index and by a brute-force scan of the same
- * documents with the same scoring, after bulk loads, updates, deletions
- * and a reindex.
+ * facets, bad queries, snippets of Markdown bodies as plain text, and a
+ * differential test: random documents and random queries ranked by the
+ * index and by a brute-force scan of the same documents with the same
+ * scoring, after bulk loads, updates, deletions and a reindex.
  */
 #include <math.h>
 #include <stdio.h>
@@ -417,6 +417,56 @@ static void fixed_cases(void)
 }
 
 /* ---- the brute-force model ------------------------------------------------------------- */
+
+/* Snippets of Markdown bodies read as plain text: no heading, quote, list,
+ * emphasis, code or link markup, and the highlights still on the words. */
+static const char *snippet_of(hx_searcher *sr, const char *q, char *buf, size_t cap,
+			      const char *word)
+{
+	hx_results r;
+	char err[128];
+	hx_search_opts o = { 1, 0, 0, 0, 1 };
+	snprintf(buf, cap, "ERR");
+	if (hx_search(sr, q, &o, &r, err, sizeof err) || r.nhits != 1)
+		return buf;
+	const hx_hit *h = &r.hits[0];
+	snprintf(buf, cap, "%s", h->snippet);
+	CHECK(h->nhl >= 1);
+	for (size_t i = 0; i < h->nhl; i++)
+		CHECK(h->hl[i].end - h->hl[i].start == strlen(word) &&
+		      !strncmp(h->snippet + h->hl[i].start, word, strlen(word)));
+	hx_results_clear(&r);
+	return buf;
+}
+
+static void markdown_snippets(void)
+{
+	char *dir = tmpdir(), buf[512];
+	hx_store *s;
+	hx_searcher *sr;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	doc *d = mkdoc(0, "md/toolkit", 1000, "en", "Markdown",
+		       "# Regional toolkit #\n\n> A **toolkit** for `small` towns, see "
+		       "[the guide](https://example.org/a_(b)) and ![a map](m.png).\n\n"
+		       "- first _item_\n2. next ~~step~~\n\n---\n"
+		       "```sh\nmake\n```\n"
+		       "snake_case, 2 * 3, \\*stars\\* and C# stay.",
+		       NULL, NULL, NULL);
+	CHECK_RC(put_docs(s, &d, 1), HX_OK);
+	CHECK(!strcmp(snippet_of(sr, "toolkit", buf, sizeof buf, "toolkit"),
+		      "Regional toolkit A toolkit for small towns, see the guide and a map. "
+		      "first item next step make snake_case, 2 * 3, *stars* and C# stay."));
+	CHECK(!strcmp(snippet_of(sr, "guide", buf, sizeof buf, "guide"),
+		      "... towns, see the guide and a map. first item next step make snake_case, "
+		      "2 * 3, *stars* and C# stay."));
+	CHECK(strstr(snippet_of(sr, "item", buf, sizeof buf, "item"), "first item next"));
+	doc_free(d);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
 
 #define MAXTOK 512
 
@@ -1071,6 +1121,7 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		crypto_sign_keypair(pk[i], sk[i]);
 	fixed_cases();
+	markdown_snippets();
 	differential();
 	return check_done();
 }
