@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "store/store.h"
+#include "tests/rmtree.h"
 
 #define PARTNERS 5
 #define BATCH 1000          /* as cli/cmd-import.c */
@@ -48,26 +49,6 @@ static void die(const char *what, const char *why)
 {
 	fprintf(stderr, "bench_publish: %s: %s\n", what, why);
 	exit(1);
-}
-
-static void rmtree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[4096];
-	while (d && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		struct stat st;
-		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-			rmtree(p);
-		else
-			unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
 }
 
 /* ---- the corpus ------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include "store/store.h"
 #include "tests/check.h"
+#include "tests/rmtree.h"
 
 #define MAPSIZE ((size_t)16 << 30)
 
@@ -83,26 +84,6 @@ static char *tmpdir(void)
 	if (!d)
 		abort();
 	return strdup(d);
-}
-
-static void rmtree(char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[4096];
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		struct stat st;
-		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-			rmtree(p);
-		else
-			unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
 }
 
 static hx_store *open_new(char **dir)
