@@ -152,15 +152,7 @@ static int list(struct hx_ctx *ctx, int argc, char **argv)
 
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2)
-		return hx_usage_error(&hx_cmd_peer, "give add, remove or list");
-	if (!strcmp(argv[1], "add"))
-		return add(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "remove") || !strcmp(argv[1], "rm"))
-		return remove_(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list") || !strcmp(argv[1], "ls"))
-		return list(ctx, argc - 1, argv + 1);
-	return hx_usage_error(&hx_cmd_peer, "unknown subcommand '%s'", argv[1]);
+	return hx_cli_add_remove_list(&hx_cmd_peer, ctx, argc, argv, add, remove_, list);
 }
 
 const struct hx_cmd hx_cmd_peer = {

@@ -266,3 +266,17 @@ int hx_cli_pid_alive(uint64_t pid)
 		return 0;
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
+
+int hx_cli_add_remove_list(const struct hx_cmd *cmd, struct hx_ctx *ctx, int argc, char **argv,
+			   hx_cli_sub *add, hx_cli_sub *remove, hx_cli_sub *list)
+{
+	if (argc < 2)
+		return hx_usage_error(cmd, "give add, remove or list");
+	if (!strcmp(argv[1], "add"))
+		return add(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "remove") || !strcmp(argv[1], "rm"))
+		return remove(ctx, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list") || !strcmp(argv[1], "ls"))
+		return list(ctx, argc - 1, argv + 1);
+	return hx_usage_error(cmd, "unknown subcommand '%s'", argv[1]);
+}

@@ -54,6 +54,13 @@ int hx_cli_accept_invite(struct hx_ctx *ctx, const char *code, int add_peer, hx_
  * name). Caller frees *code. 0, or prints the error and returns 1. */
 int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char **code);
 
+/* The add, remove (alias rm) and list (alias ls) subcommands of cmd
+ * (member, peer): runs the one argv[1] names, with argv from there. Its
+ * exit status, or prints the usage error. */
+typedef int hx_cli_sub(struct hx_ctx *ctx, int argc, char **argv);
+int hx_cli_add_remove_list(const struct hx_cmd *cmd, struct hx_ctx *ctx, int argc, char **argv,
+			   hx_cli_sub *add, hx_cli_sub *remove, hx_cli_sub *list);
+
 /* Whether process pid is alive. */
 int hx_cli_pid_alive(uint64_t pid);
 
