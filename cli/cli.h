@@ -44,6 +44,11 @@ int hx_usage_error(const struct hx_cmd *cmd, const char *fmt, ...)
  * argv asks for help, else 0. */
 int hx_cli_wants_help(const struct hx_cmd *cmd, int argc, char **argv);
 
+/* For commands whose only option is --json: sets *json (0 or 1). Returns
+ * 0, or prints the usage error and returns HX_EXIT_USAGE for any other
+ * argument. */
+int hx_opt_json_only(const struct hx_cmd *cmd, int argc, char **argv, int *json);
+
 /* Opens the store of ctx->home (creating it only if create). Prints the
  * error and returns NULL on failure. */
 hx_store *hx_ctx_store(struct hx_ctx *ctx, int create);

@@ -11,13 +11,9 @@ const struct hx_cmd hx_cmd_id;
 
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
-	int json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else
-			return hx_usage_error(&hx_cmd_id, "unexpected argument '%s'", argv[i]);
-	}
+	int json;
+	if (hx_opt_json_only(&hx_cmd_id, argc, argv, &json))
+		return HX_EXIT_USAGE;
 	cJSON *p = hx_profile_load(ctx->home);
 	if (!p)
 		return HX_EXIT_FAIL;

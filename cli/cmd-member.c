@@ -100,13 +100,9 @@ static int remove_(struct hx_ctx *ctx, int argc, char **argv)
 
 static int list(struct hx_ctx *ctx, int argc, char **argv)
 {
-	int json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else
-			return hx_usage_error(&hx_cmd_member, "unexpected argument '%s'", argv[i]);
-	}
+	int json;
+	if (hx_opt_json_only(&hx_cmd_member, argc, argv, &json))
+		return HX_EXIT_USAGE;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_member *m;
 	size_t n, bad;

@@ -68,13 +68,9 @@ static cJSON *json_time(uint64_t us)
 
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
-	int json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else
-			return hx_usage_error(&hx_cmd_status, "unexpected argument '%s'", argv[i]);
-	}
+	int json;
+	if (hx_opt_json_only(&hx_cmd_status, argc, argv, &json))
+		return HX_EXIT_USAGE;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;

@@ -49,6 +49,17 @@ int hx_cli_wants_help(const struct hx_cmd *cmd, int argc, char **argv)
 	return 0;
 }
 
+int hx_opt_json_only(const struct hx_cmd *cmd, int argc, char **argv, int *json)
+{
+	*json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json"))
+			return hx_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+		*json = 1;
+	}
+	return 0;
+}
+
 int hx_home_path(const struct hx_ctx *ctx, const char *name, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s/%s", ctx->home, name);
