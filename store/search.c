@@ -1003,6 +1003,45 @@ static struct matcher *m_clause(hx_searcher *sr, const hx_q_clause *c, int *err)
 
 /* ---- filters -------------------------------------------------------------------- */
 
+/* Calls cb with each bitmap of the attribute table whose key starts with
+ * prefix (kl bytes), and the rest of its key (the value). The bitmap is
+ * freed after the call; a non-zero return from cb stops the walk. */
+typedef int (*attr_cb)(void *arg, const char *value, size_t len, const roaring_bitmap_t *b);
+
+static int attr_walk(hx_searcher *sr, const char *prefix, size_t kl, attr_cb cb, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k = { kl, (void *)prefix }, v;
+	int rc = mdb_cursor_open(sr->txn, sr->ix->attr, &c), stop = 0;
+	if (rc)
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < kl || memcmp(k.mv_data, prefix, kl))
+			break;
+		roaring_bitmap_t *b = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
+		if (!b) {
+			stop = HX_ECORRUPT;
+			break;
+		}
+		stop = cb(arg, (const char *)k.mv_data + kl, k.mv_size - kl, b);
+		roaring_bitmap_free(b);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (stop)
+		return stop;
+	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+static int or_into(void *arg, const char *value, size_t len, const roaring_bitmap_t *b)
+{
+	(void)value; (void)len;
+	roaring_bitmap_or_inplace(arg, b);
+	return HX_OK;
+}
+
 /* The bitmap of one filter value (prefix: all values starting so). */
 static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t *out)
 {
@@ -1011,36 +1050,19 @@ static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t
 	size_t kl = hx_ix_akey(key, hx_q_field_name(f->field), f->value);
 	MDB_val k = { kl, key }, v;
 	int rc;
-	if (!f->prefix) {
-		rc = mdb_get(sr->txn, sr->ix->attr, &k, &v);
-		if (rc == MDB_NOTFOUND)
-			return HX_OK;
-		if (rc)
-			return hx_mdb_err(rc);
-		roaring_bitmap_t *b = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
-		if (!b)
-			return HX_ECORRUPT;
-		roaring_bitmap_or_inplace(out, b);
-		roaring_bitmap_free(b);
+	if (f->prefix)
+		return attr_walk(sr, key, kl, or_into, out);
+	rc = mdb_get(sr->txn, sr->ix->attr, &k, &v);
+	if (rc == MDB_NOTFOUND)
 		return HX_OK;
-	}
-	MDB_cursor *c;
-	if ((rc = mdb_cursor_open(sr->txn, sr->ix->attr, &c)))
+	if (rc)
 		return hx_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < kl || memcmp(k.mv_data, key, kl))
-			break;
-		roaring_bitmap_t *b = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
-		if (!b) {
-			mdb_cursor_close(c);
-			return HX_ECORRUPT;
-		}
-		roaring_bitmap_or_inplace(out, b);
-		roaring_bitmap_free(b);
-	}
-	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+	roaring_bitmap_t *b = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
+	if (!b)
+		return HX_ECORRUPT;
+	roaring_bitmap_or_inplace(out, b);
+	roaring_bitmap_free(b);
+	return HX_OK;
 }
 
 /* Every live document: the union of the language bitmaps (every document
@@ -1994,6 +2016,34 @@ static int cmp_facet(const void *a, const void *b)
 	return strcmp(x->value, y->value);
 }
 
+struct facet_walk {
+	const roaring_bitmap_t *all;
+	hx_facet_group *fg;
+	size_t cap;
+};
+
+/* Counts one facet value over the matches, keeping it when non-zero. */
+static int facet_value(void *arg, const char *value, size_t len, const roaring_bitmap_t *b)
+{
+	struct facet_walk *w = arg;
+	hx_facet_group *fg = w->fg;
+	uint64_t n = roaring_bitmap_and_cardinality(b, w->all);
+	if (!n)
+		return HX_OK;
+	if (fg->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 32;
+		hx_facet *nf = realloc(fg->v, nc * sizeof *nf);
+		if (!nf)
+			return HX_ENOMEM;
+		fg->v = nf;
+		w->cap = nc;
+	}
+	if (!(fg->v[fg->n].value = strndup(value, len)))
+		return HX_ENOMEM;
+	fg->v[fg->n++].count = n;
+	return HX_OK;
+}
+
 static int facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res)
 {
 	static const char *names[HX_FACET_GROUPS] = { "tag", "kind", "lang", "country" };
@@ -2001,45 +2051,11 @@ static int facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res)
 		hx_facet_group *fg = &res->facets[res->nfacets++];
 		char key[32];
 		size_t kl = (size_t)snprintf(key, sizeof key, "%s:", names[g]);
-		MDB_cursor *c;
-		MDB_val k = { kl, key }, v;
-		size_t cap = 0;
+		struct facet_walk w = { all, fg, 0 };
 		fg->name = names[g];
-		int rc = mdb_cursor_open(sr->txn, sr->ix->attr, &c);
+		int rc = attr_walk(sr, key, kl, facet_value, &w);
 		if (rc)
-			return hx_mdb_err(rc);
-		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			if (k.mv_size < kl || memcmp(k.mv_data, key, kl))
-				break;
-			roaring_bitmap_t *b = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
-			if (!b) {
-				mdb_cursor_close(c);
-				return HX_ECORRUPT;
-			}
-			uint64_t n = roaring_bitmap_and_cardinality(b, all);
-			roaring_bitmap_free(b);
-			if (!n)
-				continue;
-			if (fg->n == cap) {
-				size_t nc = cap ? cap * 2 : 32;
-				hx_facet *nf = realloc(fg->v, nc * sizeof *nf);
-				if (!nf) {
-					mdb_cursor_close(c);
-					return HX_ENOMEM;
-				}
-				fg->v = nf;
-				cap = nc;
-			}
-			if (!(fg->v[fg->n].value = strndup((char *)k.mv_data + kl, k.mv_size - kl))) {
-				mdb_cursor_close(c);
-				return HX_ENOMEM;
-			}
-			fg->v[fg->n++].count = n;
-		}
-		mdb_cursor_close(c);
-		if (rc && rc != MDB_NOTFOUND)
-			return hx_mdb_err(rc);
+			return rc;
 		if (fg->n)
 			qsort(fg->v, fg->n, sizeof *fg->v, cmp_facet);
 		while (fg->n > FACET_MAX)
