@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proto/cbor.h"
-#include "proto/entry.h"
 
 void hx_buf_put(hx_buf *b, const void *p, size_t n)
 {

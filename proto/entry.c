@@ -30,43 +30,6 @@ enum {
 	K_TAGS, K_LANG, K_META, K_COUNT
 };
 
-int hx_utf8_valid(const char *str, size_t len)
-{
-	const uint8_t *s = (const uint8_t *)str, *end = s + len;
-
-	while (s < end) {
-		uint8_t c = *s;
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp, min;
-		if ((c & 0xe0) == 0xc0) {
-			n = 2; cp = c & 0x1f; min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 3; cp = c & 0x0f; min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 4; cp = c & 0x07; min = 0x10000;
-		} else {
-			return 0;
-		}
-		if ((size_t)(end - s) < n)
-			return 0;
-		for (size_t i = 1; i < n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		s += n;
-	}
-	return 1;
-}
-
 static int chars_ok(const char *s, const char *extra)
 {
 	for (; *s; s++) {

@@ -104,7 +104,4 @@ char *hx_hex(char *out, const uint8_t *bin, size_t n);
 /* Parses exactly 2n hex digits; HX_OK or HX_EINVAL. */
 int hx_unhex(uint8_t *bin, size_t n, const char *hex) HX_WUR;
 
-/* Strict UTF-8 check (no overlongs, no surrogates, no NUL); 1 if valid. */
-int hx_utf8_valid(const char *s, size_t len);
-
 #endif

@@ -1,6 +1,8 @@
 /*
- * hx.c: the text of each error code (see hx.h).
+ * hx.c: what every module shares (see hx.h): the text of each error code,
+ * the strict UTF-8 check and the growth helper for arrays.
  */
+#include <stdlib.h>
 #include "proto/hx.h"
 
 const char *hx_strerror(int err)
@@ -25,4 +27,61 @@ const char *hx_strerror(int err)
 	case HX_ETIMEOUT: return "timed out";
 	}
 	return "unknown error";
+}
+
+int hx_utf8_valid(const char *str, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)str, *end = s + len;
+
+	while (s < end) {
+		uint8_t c = *s;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		size_t n;
+		uint32_t cp, min;
+		if ((c & 0xe0) == 0xc0) {
+			n = 2; cp = c & 0x1f; min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 3; cp = c & 0x0f; min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 4; cp = c & 0x07; min = 0x10000;
+		} else {
+			return 0;
+		}
+		if ((size_t)(end - s) < n)
+			return 0;
+		for (size_t i = 1; i < n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		s += n;
+	}
+	return 1;
+}
+
+void *hx_grow(void *arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need == 0)
+		need = 1;
+	if (arr && need <= *cap)
+		return arr;
+	size_t ncap = *cap >= 16 ? *cap : 16;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return NULL;
+		ncap *= 2;
+	}
+	if (!elem || ncap > SIZE_MAX / elem)
+		return NULL;
+	void *p = realloc(arr, ncap * elem);
+	if (p)
+		*cap = ncap;
+	return p;
 }

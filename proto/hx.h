@@ -35,6 +35,20 @@ enum hx_err {
 /* A short English description of an hx_err; never NULL, static storage. */
 const char *hx_strerror(int err);
 
+/* Strict UTF-8 check (no overlongs, no surrogates, no NUL); 1 if valid. */
+int hx_utf8_valid(const char *s, size_t len);
+
+/* Makes room for need (at least 1) elements of elem bytes in arr, whose
+ * capacity is *cap elements: one helper instead of a doubling loop per array.
+ * Returns arr when it already has room, else arr realloc'ed to the next power
+ * of two (at least 16) with *cap updated; NULL when out of memory or the size
+ * overflows, and then arr and *cap are unchanged and arr is still the
+ * caller's to free. Use:
+ *     T *nv = hx_grow(v, &cap, n + 1, sizeof *v);
+ *     if (!nv) return HX_ENOMEM;
+ *     v = nv;                                                               */
+void *hx_grow(void *arr, size_t *cap, size_t need, size_t elem) HX_WUR;
+
 /* Big-endian integers, as every hansa format and LMDB key writes them (so
  * that byte order is numeric order). */
 static inline void hx_be16_put(uint8_t *p, uint16_t v)

@@ -362,6 +362,29 @@ static void check_vector(char v[][4096])
 	free(raw);
 }
 
+/* hx_grow: room for what is asked, power-of-two steps, and on overflow a
+ * NULL that leaves the array and its capacity untouched. */
+static void test_grow(void)
+{
+	size_t cap = 0;
+	int *v = hx_grow(NULL, &cap, 1, sizeof *v);
+	CHECK(v && cap == 16);
+	for (int i = 0; v && i < 1000; i++) {
+		int *nv = hx_grow(v, &cap, (size_t)i + 1, sizeof *v);
+		CHECK(nv);
+		if (!nv)
+			break;
+		v = nv;
+		v[i] = i;
+	}
+	CHECK(cap == 1024 && v && v[999] == 999);
+	int *same = hx_grow(v, &cap, 1024, sizeof *v);
+	CHECK(same == v && cap == 1024);
+	CHECK(hx_grow(v, &cap, SIZE_MAX / 2 + 2, sizeof *v) == NULL && cap == 1024);
+	CHECK(v[500] == 500);
+	free(v);
+}
+
 static void test_vectors(void)
 {
 	static const char *names[] = { "seed", "path", "timestamp", "kind", "title", "body",
@@ -403,5 +426,6 @@ int main(void)
 	test_limits();
 	test_tamper();
 	test_vectors();
+	test_grow();
 	return check_done();
 }
