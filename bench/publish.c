@@ -45,6 +45,7 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void die(const char *what, const char *why) __attribute__((noreturn));
 static void die(const char *what, const char *why)
 {
 	fprintf(stderr, "bench_publish: %s: %s\n", what, why);

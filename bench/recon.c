@@ -45,6 +45,7 @@ static double wall_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void die(const char *what, int rc) __attribute__((noreturn));
 static void die(const char *what, int rc)
 {
 	fprintf(stderr, "bench_recon: %s: %s\n", what,

@@ -54,6 +54,7 @@ struct running {
 
 static char tmpdir[] = "/tmp/hx-bench-sync.XXXXXX";
 
+static void die(const char *what, int rc) __attribute__((noreturn));
 static void die(const char *what, int rc)
 {
 	fprintf(stderr, "bench_sync: %s: %s\n", what, rc ? hx_strerror(rc) : "failed");

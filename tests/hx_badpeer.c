@@ -34,6 +34,7 @@ struct keys {
 	uint8_t pk[32], sk[64], cpk[32], csk[32];
 };
 
+static void die(const char *what, const char *detail) __attribute__((noreturn));
 static void die(const char *what, const char *detail)
 {
 	fprintf(stderr, "hx_badpeer: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");

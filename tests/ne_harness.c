@@ -15,6 +15,7 @@
 
 #include "proto/negentropy.h"
 
+static void die(const char *what, const char *detail) __attribute__((noreturn));
 static void die(const char *what, const char *detail)
 {
 	fprintf(stderr, "ne_harness: %s%s%s\n", what, detail ? ": " : "",

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "proto/bundle.h"
 #include "proto/state.h"
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "proto/entry.h"
 
 static uint8_t pk[HX_KEY_LEN], sk[HX_SECRET_LEN];

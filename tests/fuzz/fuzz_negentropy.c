@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "proto/negentropy.h"
 
 static hx_ne_vec *vec;

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "tests/fuzz/fuzz.h"
 #include "store/query.h"
 #include "store/tokenize.h"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "proto/invite.h"
 #include "proto/wire.h"
 
