@@ -228,15 +228,13 @@ void hx_nd_conn_down(hx_node *n, struct conn *c, const char *why)
 	conn_reset(n, c);
 }
 
+static void dealer_close(hx_node *n, struct conn *c);
+
 static void conn_free(hx_node *n, struct conn *c)
 {
 	conn_reset(n, c);
-	if (c->mon) {
-		zmq_socket_monitor(c->sock, NULL, 0);
-		zmq_close(c->mon);
-	}
-	if (c->out && c->sock)
-		zmq_close(c->sock);
+	if (c->out)
+		dealer_close(n, c);
 	hx_nd_idq_free(&c->want_q);
 	hx_nd_idq_free(&c->push_q);
 	free(c);
@@ -266,21 +264,111 @@ struct conn *hx_nd_conn_new(hx_node *n, struct peer *p, int out)
 	return c;
 }
 
-static void sockopts_common(void *s)
+/* Records and logs a failed socket call (what, and zmq's reason for errno);
+ * returns HX_EIO. */
+static int sock_fail(hx_node *n, const char *what)
 {
-	int linger = 0, hb = 2000, hbt = 6000, hs = 10000, rc = 250, rcmax = 5000;
+	snprintf(n->sock_error, sizeof n->sock_error, "%s: %s", what, zmq_strerror(errno));
+	hx_nd_log(n, "%s", n->sock_error);
+	return HX_EIO;
+}
+
+static int setopt(hx_node *n, void *s, int opt, const char *name, const void *v, size_t len)
+{
+	char what[64];
+	if (!zmq_setsockopt(s, opt, v, len))
+		return HX_OK;
+	snprintf(what, sizeof what, "cannot set %s", name);
+	return sock_fail(n, what);
+}
+#define SETOPT(n, s, opt, v, len) setopt(n, s, opt, #opt, v, len)
+
+void hx_nd_sock_close(hx_node *n, void **s)
+{
+	if (*s && zmq_close(*s))
+		sock_fail(n, "cannot close a socket");
+	*s = NULL;
+}
+
+/* The options of every peer socket. RECONNECT_IVL_MAX and CONNECT_TIMEOUT
+ * bound how long a healed link stays idle: a connect that hangs (SYN-SENT
+ * while the path drops packets) is abandoned after CONNECT_TIMEOUT_MS and
+ * retried within RECONNECT_IVL_MAX_MS plus libzmq's jitter (up to
+ * RECONNECT_IVL_MS), so traffic flows again within about 2 s. */
+static int sockopts_common(hx_node *n, void *s)
+{
+	int linger = 0, hb = 2000, hbt = 6000, hs = 10000, rc = RECONNECT_IVL_MS,
+	    rcmax = RECONNECT_IVL_MAX_MS, cto = CONNECT_TIMEOUT_MS, hwm = 4000;
 	int64_t maxmsg = HX_WIRE_FRAME_MAX;
-	int hwm = 4000;
-	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-	zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
-	zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
-	zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &hbt, sizeof hbt);
-	zmq_setsockopt(s, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs);
-	zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &rc, sizeof rc);
-	zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &rcmax, sizeof rcmax);
-	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	if (SETOPT(n, s, ZMQ_LINGER, &linger, sizeof linger) ||
+	    SETOPT(n, s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
+	    SETOPT(n, s, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) ||
+	    SETOPT(n, s, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt) ||
+	    SETOPT(n, s, ZMQ_HEARTBEAT_TTL, &hbt, sizeof hbt) ||
+	    SETOPT(n, s, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
+	    SETOPT(n, s, ZMQ_RECONNECT_IVL, &rc, sizeof rc) ||
+	    SETOPT(n, s, ZMQ_RECONNECT_IVL_MAX, &rcmax, sizeof rcmax) ||
+	    SETOPT(n, s, ZMQ_CONNECT_TIMEOUT, &cto, sizeof cto) ||
+	    SETOPT(n, s, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+	    SETOPT(n, s, ZMQ_RCVHWM, &hwm, sizeof hwm))
+		return HX_EIO;
+	return HX_OK;
+}
+
+/* Stops the monitor and closes c's DEALER and monitor socket. */
+static void dealer_close(hx_node *n, struct conn *c)
+{
+	if (c->mon && zmq_socket_monitor(c->sock, NULL, 0))
+		sock_fail(n, "cannot stop a monitor");
+	hx_nd_sock_close(n, &c->mon);
+	hx_nd_sock_close(n, &c->sock);
+}
+
+/* Opens c's DEALER with its monitor and starts connecting to c->endpoint
+ * with the transport key c->server_key. HX_EINVAL: a bad endpoint; HX_EIO:
+ * a socket call failed (logged). On failure nothing stays open. */
+static int dealer_open(hx_node *n, struct conn *c)
+{
+	int one = 1, zero = 0, rc = HX_EIO;
+	if (!(c->sock = zmq_socket(n->zctx, ZMQ_DEALER)))
+		return sock_fail(n, "cannot create a DEALER socket");
+	if (sockopts_common(n, c->sock) || SETOPT(n, c->sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
+	    SETOPT(n, c->sock, ZMQ_CURVE_SERVERKEY, c->server_key, 32) ||
+	    SETOPT(n, c->sock, ZMQ_CURVE_PUBLICKEY, n->cfg.curve_pk, 32) ||
+	    SETOPT(n, c->sock, ZMQ_CURVE_SECRETKEY, n->cfg.curve_sk, 32))
+		goto fail;
+	snprintf(c->mon_ep, sizeof c->mon_ep, "inproc://hx-mon-%d", ++n->mon_seq);
+	if (zmq_socket_monitor(c->sock, c->mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+			       ZMQ_EVENT_CONNECT_RETRIED |
+			       ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+			       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+		sock_fail(n, "cannot monitor a DEALER socket");
+		goto fail;
+	}
+	if (!(c->mon = zmq_socket(n->zctx, ZMQ_PAIR))) {
+		sock_fail(n, "cannot create a monitor socket");
+		goto fail;
+	}
+	if (SETOPT(n, c->mon, ZMQ_LINGER, &zero, sizeof zero))
+		goto fail;
+	if (zmq_connect(c->mon, c->mon_ep)) {
+		sock_fail(n, "cannot connect to a monitor");
+		goto fail;
+	}
+	if (zmq_connect(c->sock, c->endpoint)) {
+		int e = errno;
+		hx_nd_log(n, "cannot connect to %s: %s", c->endpoint, zmq_strerror(e));
+		if (c->result)
+			snprintf(c->result->error, sizeof c->result->error, "bad endpoint: %s",
+				 zmq_strerror(e));
+		rc = e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ? HX_EINVAL : HX_EIO;
+		goto fail;
+	}
+	return HX_OK;
+fail:
+	dealer_close(n, c);
+	return rc;
 }
 
 /* Opens the DEALER of a configured peer. */
@@ -306,37 +394,39 @@ int hx_nd_conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res)
 		return HX_ENOMEM;
 	snprintf(c->endpoint, sizeof c->endpoint, "%s", pc->endpoint);
 	c->result = res;
-	c->sock = zmq_socket(n->zctx, ZMQ_DEALER);
-	if (!c->sock)
-		return HX_EIO;
-	sockopts_common(c->sock);
-	int one = 1;
-	zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one);
-	zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, m->transport, 32);
 	memcpy(c->server_key, m->transport, 32);
-	zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, n->cfg.curve_pk, 32);
-	zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, n->cfg.curve_sk, 32);
-	snprintf(c->mon_ep, sizeof c->mon_ep, "inproc://hx-mon-%d", ++n->mon_seq);
-	if (zmq_socket_monitor(c->sock, c->mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-			       ZMQ_EVENT_CONNECT_RETRIED |
-			       ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-			       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
-		return HX_EIO;
-	c->mon = zmq_socket(n->zctx, ZMQ_PAIR);
-	if (!c->mon)
-		return HX_EIO;
-	zmq_setsockopt(c->mon, ZMQ_LINGER, &(int){ 0 }, sizeof(int));
-	if (zmq_connect(c->mon, c->mon_ep))
-		return HX_EIO;
-	if (zmq_connect(c->sock, pc->endpoint)) {
-		hx_nd_log(n, "cannot connect to %s: %s", pc->endpoint, zmq_strerror(errno));
-		if (res)
-			snprintf(res->error, sizeof res->error, "bad endpoint: %s", zmq_strerror(errno));
+	int rc = dealer_open(n, c);
+	if (rc) {
+		/* not polled, not retried: a bad endpoint stays until the peer
+		 * is changed; a socket failure is logged and, at start, fatal */
 		c->finished = 1;
-		return HX_EINVAL;
+		if (res && !res->error[0])
+			snprintf(res->error, sizeof res->error, "%.120s", n->sock_error);
 	}
-	return HX_OK;
+	return rc;
+}
+
+/* After a refused or failed handshake libzmq gives up on the endpoint (it
+ * reconnects only after network errors), so the node opens the DEALER
+ * again itself: after 1 s, then twice as long each time up to 30 s, until
+ * the handshake succeeds (the peer has made this node a member). */
+static void retry_later(hx_node *n, struct conn *c)
+{
+	c->retry_ms = !c->retry_ms ? RETRY_MIN_MS
+		    : c->retry_ms >= RETRY_MAX_MS / 2 ? RETRY_MAX_MS : 2 * c->retry_ms;
+	c->retry_at = hx_now_us() + c->retry_ms * 1000ull;
+	if (n->cfg.verbose)
+		hx_nd_log(n, "trying %s at %s again in %u s", c->peer->name, c->endpoint,
+			  c->retry_ms / 1000);
+}
+
+void hx_nd_conn_retry(hx_node *n, struct conn *c)
+{
+	c->retry_at = 0;
+	hx_nd_conn_down(n, c, NULL);
+	dealer_close(n, c);
+	if (dealer_open(n, c))
+		retry_later(n, c);
 }
 
 /* The connection to push to for a member: the up one heard from last. */
@@ -353,24 +443,27 @@ struct conn *hx_nd_primary_conn(hx_node *n, const struct peer *p)
 
 int hx_nd_listen(hx_node *n)
 {
+	int one = 1, zero = 0;
 	/* The ZAP handler first: without it libzmq admits any CURVE client. */
-	n->zap = zmq_socket(n->zctx, ZMQ_REP);
-	if (n->zap)
-		zmq_setsockopt(n->zap, ZMQ_LINGER, &(int){ 0 }, sizeof(int));
-	if (!n->zap || zmq_bind(n->zap, ZAP_ENDPOINT)) {
+	if (!(n->zap = zmq_socket(n->zctx, ZMQ_REP)) ||
+	    SETOPT(n, n->zap, ZMQ_LINGER, &zero, sizeof zero) || zmq_bind(n->zap, ZAP_ENDPOINT)) {
 		snprintf(n->error, sizeof n->error, "cannot bind the ZAP handler: %s",
 			 zmq_strerror(errno));
 		return HX_EIO;
 	}
-	int one = 1;
-	n->router = zmq_socket(n->zctx, ZMQ_ROUTER);
-	if (!n->router)
+	if (!(n->router = zmq_socket(n->zctx, ZMQ_ROUTER))) {
+		snprintf(n->error, sizeof n->error, "cannot create the ROUTER socket: %s",
+			 zmq_strerror(errno));
 		return HX_EIO;
-	sockopts_common(n->router);
-	zmq_setsockopt(n->router, ZMQ_CURVE_SERVER, &one, sizeof one);
-	zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, n->cfg.curve_sk, 32);
-	zmq_setsockopt(n->router, ZMQ_ZAP_DOMAIN, "hansa", 5);
-	zmq_setsockopt(n->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+	}
+	if (sockopts_common(n, n->router) ||
+	    SETOPT(n, n->router, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+	    SETOPT(n, n->router, ZMQ_CURVE_SECRETKEY, n->cfg.curve_sk, 32) ||
+	    SETOPT(n, n->router, ZMQ_ZAP_DOMAIN, "hansa", 5) ||
+	    SETOPT(n, n->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one)) {
+		snprintf(n->error, sizeof n->error, "%s", n->sock_error);
+		return HX_EIO;
+	}
 	if (zmq_bind(n->router, n->cfg.bind)) {
 		snprintf(n->error, sizeof n->error, "cannot listen on %s: %s", n->cfg.bind,
 			 zmq_strerror(errno));
@@ -388,12 +481,12 @@ int hx_nd_listen(hx_node *n)
 /* Reads one whole message (all its frames) without blocking. Returns 0 with
  * a message, 1 when there is none. Frames beyond MAXF are read and dropped
  * (*over set). */
-int hx_nd_recv_msg(void *sock, zmq_msg_t *f, size_t *k, int *over)
+int hx_nd_recv_msg(void *sock, zmq_msg_t *f, size_t max, size_t *k, int *over)
 {
 	*k = 0;
 	*over = 0;
 	for (;;) {
-		zmq_msg_t tmp, *dst = *k < MAXF ? &f[*k] : &tmp;
+		zmq_msg_t tmp, *dst = *k < max ? &f[*k] : &tmp;
 		zmq_msg_init(dst);
 		if (zmq_msg_recv(dst, sock, *k == 0 ? ZMQ_DONTWAIT : 0) < 0) {
 			zmq_msg_close(dst);
@@ -433,13 +526,16 @@ void hx_nd_on_monitor(hx_node *n, struct conn *c)
 		zmq_msg_close(&ev);
 		if (more) { /* the endpoint */
 			zmq_msg_init(&addr);
-			zmq_msg_recv(&addr, c->mon, 0);
+			if (zmq_msg_recv(&addr, c->mon, 0) < 0)
+				sock_fail(n, "cannot read a monitor event");
 			zmq_msg_close(&addr);
 		}
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			c->connected = 1;
 			c->connected_at = hx_now_us();
 			c->unreachable = 0;
+			c->retry_ms = 0;
+			c->retry_at = 0;
 			hx_nd_send_hello(n, c);
 		} else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
 			/* nobody listens there (yet): libzmq retries by itself */
@@ -460,6 +556,10 @@ void hx_nd_on_monitor(hx_node *n, struct conn *c)
 			if (c->result && n->cfg.once) {
 				snprintf(c->result->error, sizeof c->result->error, "%s", why);
 				c->finished = 1;
+			} else if (event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !c->retry_at) {
+				/* NO_DETAIL (a network error or timeout while
+				 * handshaking): libzmq reconnects by itself */
+				retry_later(n, c);
 			}
 		}
 	}
@@ -467,15 +567,17 @@ void hx_nd_on_monitor(hx_node *n, struct conn *c)
 
 /* ---- ZAP: only members' transport keys get in ------------------------------------ */
 
-static void zap_reply(void *s, const zmq_msg_t *reqid, const char *code, const char *text,
-		      const char *uid)
+static int zap_reply(void *s, const zmq_msg_t *reqid, const char *code, const char *text,
+		     const char *uid)
 {
-	zmq_send(s, "1.0", 3, ZMQ_SNDMORE);
-	zmq_send(s, zmq_msg_data((zmq_msg_t *)reqid), zmq_msg_size((zmq_msg_t *)reqid), ZMQ_SNDMORE);
-	zmq_send(s, code, 3, ZMQ_SNDMORE);
-	zmq_send(s, text, strlen(text), ZMQ_SNDMORE);
-	zmq_send(s, uid, strlen(uid), ZMQ_SNDMORE);
-	zmq_send(s, "", 0, 0);
+	if (zmq_send(s, "1.0", 3, ZMQ_SNDMORE) < 0 ||
+	    zmq_send(s, zmq_msg_data((zmq_msg_t *)reqid), zmq_msg_size((zmq_msg_t *)reqid),
+		     ZMQ_SNDMORE) < 0 ||
+	    zmq_send(s, code, 3, ZMQ_SNDMORE) < 0 ||
+	    zmq_send(s, text, strlen(text), ZMQ_SNDMORE) < 0 ||
+	    zmq_send(s, uid, strlen(uid), ZMQ_SNDMORE) < 0 || zmq_send(s, "", 0, 0) < 0)
+		return -1;
+	return 0;
 }
 
 void hx_nd_on_zap(hx_node *n)
@@ -484,7 +586,7 @@ void hx_nd_on_zap(hx_node *n)
 		zmq_msg_t f[8];
 		size_t k;
 		int over;
-		if (hx_nd_recv_msg(n->zap, f, &k, &over))
+		if (hx_nd_recv_msg(n->zap, f, 8, &k, &over))
 			return;
 		/* version, request id, domain, address, identity, mechanism, credentials */
 		if (k < 6 || over) {
@@ -525,7 +627,8 @@ void hx_nd_on_zap(hx_node *n)
 				}
 			}
 		}
-		zap_reply(n->zap, &f[1], code, text, uid);
+		if (zap_reply(n->zap, &f[1], code, text, uid))
+			sock_fail(n, "cannot answer a ZAP request");
 		hx_nd_close_frames(f, k);
 	}
 }

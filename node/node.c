@@ -114,7 +114,7 @@ static void on_router(hx_node *n)
 	int over;
 	if (!f)
 		return;
-	for (int round = 0; round < 64 && !hx_nd_recv_msg(n->router, f, &k, &over); round++) {
+	for (int round = 0; round < 64 && !hx_nd_recv_msg(n->router, f, MAXF, &k, &over); round++) {
 		if (k < 2) {
 			hx_nd_close_frames(f, k);
 			continue;
@@ -157,7 +157,7 @@ static void on_dealer(hx_node *n, struct conn *c)
 	int over;
 	if (!f)
 		return;
-	for (int round = 0; round < 64 && c->sock && !hx_nd_recv_msg(c->sock, f, &k, &over); round++) {
+	for (int round = 0; round < 64 && c->sock && !hx_nd_recv_msg(c->sock, f, MAXF, &k, &over); round++) {
 		dispatch(n, c, f, k, over);
 		hx_nd_close_frames(f, k);
 	}
@@ -248,6 +248,8 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 
 	if (c->finished)
 		return;
+	if (c->retry_at && now >= c->retry_at)
+		hx_nd_conn_retry(n, c);
 	if (!c->up) {
 		if (n->cfg.once && now - c->created > n->cfg.timeout_ms * 1000ull)
 			hx_nd_finish(n, c, 0, c->connected ? "no answer to hello" : "cannot connect");
@@ -444,12 +446,10 @@ void hx_node_destroy(hx_node **np)
 	for (size_t i = 0; i < n->npeers; i++)
 		free(n->peers[i]);
 	free(n->peers);
-	if (n->router)
-		zmq_close(n->router);
-	if (n->zap)
-		zmq_close(n->zap);
-	if (n->zctx)
-		zmq_ctx_term(n->zctx);
+	hx_nd_sock_close(n, &n->router);
+	hx_nd_sock_close(n, &n->zap);
+	while (n->zctx && zmq_ctx_term(n->zctx) && errno == EINTR)
+		;
 	hx_members_free(n->members, n->nmembers);
 	hx_vpool_destroy(&n->pool);
 	free(n->jobs);
@@ -564,7 +564,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		}
 		for (size_t i = 0; i < n->nconns; i++) {
 			struct conn *c = n->conns[i];
-			if (!c->out || c->finished)
+			if (!c->out || c->finished || !c->sock)
 				continue;
 			items[k] = (zmq_pollitem_t){ .socket = c->sock, .events = ZMQ_POLLIN };
 			owner[k++] = c;

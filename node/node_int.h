@@ -33,6 +33,11 @@
 #define REFUSED_LOG_PER_BATCH 5
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MAXF (HX_WIRE_FRAMES_MAX + 1) /* + the ROUTER's routing id */
+#define RECONNECT_IVL_MS 250        /* libzmq's reconnect interval, doubling to */
+#define RECONNECT_IVL_MAX_MS 500
+#define CONNECT_TIMEOUT_MS 1000     /* a TCP connect that hangs longer is retried */
+#define RETRY_MIN_MS 1000           /* after a refused handshake: retry in 1 s, */
+#define RETRY_MAX_MS 30000          /* doubling up to 30 s */
 
 /* A FIFO of ids, each with a "live" flag. */
 struct idq {
@@ -71,6 +76,8 @@ struct conn {
 	int connected;            /* transport up (out: handshake done) */
 	int up;                   /* HELLOs exchanged */
 	int auth_failed;          /* logged once per failure streak */
+	unsigned retry_ms;        /* out: backoff after refused handshakes, or 0 */
+	uint64_t retry_at;        /* out: µs to reopen the DEALER at, or 0 */
 	int unreachable;          /* likewise */
 	uint64_t created, connected_at, last_rx, last_tx;
 	uint32_t peer_max_frame, peer_ne_limit;
@@ -145,6 +152,7 @@ struct hx_node {
 	size_t nresults;
 	int mon_seq;
 	char error[300];          /* why hx_node_run failed */
+	char sock_error[160];     /* the last socket call that failed, and why */
 };
 
 /* ---- idq.c: the id queue ------------------------------------------------- */
@@ -196,16 +204,20 @@ void hx_nd_conn_remove(hx_node *n, size_t i);
  * of a once run. HX_EPERM: not a member or no transport key; HX_EINVAL: bad
  * endpoint (both logged, the peer stays unconnected); HX_ENOMEM, HX_EIO. */
 int hx_nd_conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res);
+/* Closes a socket (NULL-safe; a failure is logged) and clears *s. */
+void hx_nd_sock_close(hx_node *n, void **s);
+/* Reopens c's DEALER now (c->retry_at has come: see conn.c). */
+void hx_nd_conn_retry(hx_node *n, struct conn *c);
 /* The connection to push to for a member: the up one heard from last. */
 struct conn *hx_nd_primary_conn(hx_node *n, const struct peer *p);
 /* Binds the ZAP handler, then the ROUTER on cfg.bind; HX_EIO with the
  * reason in n->error. */
 int hx_nd_listen(hx_node *n) HX_WUR;
 
-/* Reads one whole message (all its frames) without blocking. Returns 0 with
- * a message, 1 when there is none. Frames beyond MAXF are read and dropped
- * (*over set). */
-int hx_nd_recv_msg(void *sock, zmq_msg_t *f, size_t *k, int *over);
+/* Reads one whole message (all its frames) without blocking into f, which
+ * has room for max frames. Returns 0 with a message, 1 when there is none.
+ * Frames beyond max are read and dropped (*over set). */
+int hx_nd_recv_msg(void *sock, zmq_msg_t *f, size_t max, size_t *k, int *over);
 void hx_nd_close_frames(zmq_msg_t *f, size_t k);
 /* Handles what the monitor of c's DEALER reported. */
 void hx_nd_on_monitor(hx_node *n, struct conn *c);
