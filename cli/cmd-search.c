@@ -177,6 +177,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	free(q);
 	if (rc == HX_EINVAL)
 		return hx_fail("bad query: %s", err);
+	if (rc == HX_EVERSION)
+		return hx_fail("%s: run 'hansa reindex'", err);
 	if (rc)
 		return hx_fail("search failed: %s", err[0] ? err : hx_strerror(rc));
 
