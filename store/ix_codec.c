@@ -6,7 +6,7 @@
  * the keys. Every decoder checks every read against the value's length.
  */
 #include "store/ix_int.h"
-#include "store/store_int.h"
+#include "store/mdb_err.h"
 
 static uint8_t *varint_put(uint8_t *p, uint32_t v)
 {

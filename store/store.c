@@ -32,25 +32,6 @@ uint64_t hx_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int hx_mdb_err(int rc)
-{
-	switch (rc) {
-	case 0: return HX_OK;
-	case MDB_NOTFOUND: return HX_ENOTFOUND;
-	case MDB_KEYEXIST: return HX_EEXIST;
-	case MDB_MAP_FULL: return HX_EFULL;
-	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
-	case MDB_BAD_TXN: case MDB_BAD_VALSIZE: case MDB_BAD_DBI:
-		return HX_ECORRUPT;
-	case MDB_VERSION_MISMATCH: return HX_EVERSION;
-	case ENOMEM: return HX_ENOMEM;
-	case EACCES: case EPERM: return HX_EPERM;
-	case EAGAIN: case EBUSY: return HX_EBUSY;
-	case ENOENT: return HX_ENOTFOUND;
-	default: return HX_EIO;
-	}
-}
-
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
