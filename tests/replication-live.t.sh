@@ -30,18 +30,8 @@ doc() { # doc FILE PATH TITLE
 	printf -- '---\ntitle: %s\npath: %s\n---\nA practice.\n' "$3" "$2" >"$1"
 }
 
-PA=$(free_port); PB=$(free_port); PC=$(free_port)
-for n in a b c; do
-	h $n init --name "Partner ${n^^}" --country DK >/dev/null || fail "init $n"
-done
-KA=$(h a id --json | jq -r .key)
+three_in_line
 KB=$(h b id --json | jq -r .key)
-CA=$(h a invite --endpoint "tcp://127.0.0.1:$PA") || fail "invite a"
-CB=$(h b join "$CA" --endpoint "tcp://127.0.0.1:$PB" 2>/dev/null) || fail "b join a"
-h a member add "$CB" 2>/dev/null || fail "a accepts b's code"
-CC=$(h c join "$CB" --endpoint "tcp://127.0.0.1:$PC" 2>/dev/null) || fail "c join b"
-h b member add "$CC" 2>/dev/null || fail "b accepts c's code"
-h c member add "$KA" --name "Partner A" 2>/dev/null || fail "c adds a's key"
 
 # --- 1. they_lack on the answering side -------------------------------------
 for i in $(seq 1 500); do
