@@ -219,11 +219,31 @@ static void conn_reset(hx_node *n, struct conn *c)
 	}
 }
 
+/* What c still had to send goes to another open connection of the same
+ * member, if there is one: e.g. when a `hansa sync` process, the member's
+ * newest connection, has gone while its daemon's stays. */
+static void handover(hx_node *n, struct conn *c)
+{
+	struct conn *to;
+	if ((!c->push_q.n && !c->want_q.n) || !(to = hx_nd_primary_conn(n, c->peer, c)))
+		return;
+	struct idq *from[2] = { &c->push_q, &c->want_q }, *into[2] = { &to->push_q, &to->want_q };
+	for (int j = 0; j < 2; j++)
+		for (size_t i = 0; i < from[j]->n; i++)
+			if (hx_nd_idq_push(into[j], from[j]->id[from[j]->head + i],
+					   from[j]->live[from[j]->head + i]))
+				break;
+	if (n->cfg.verbose)
+		hx_nd_log(n, "%zu entries to push and %zu to fetch moved to %s's other connection",
+			  c->push_q.n, c->want_q.n, c->peer->name);
+}
+
 void hx_nd_conn_down(hx_node *n, struct conn *c, const char *why)
 {
 	if (c->up)
 		hx_nd_log(n, "peer %s down (%s%s%s)", c->peer->name, c->out ? c->endpoint : "incoming",
 		      why ? ": " : "", why ? why : "");
+	handover(n, c);
 	c->connected = 0;
 	conn_reset(n, c);
 }
@@ -429,13 +449,12 @@ void hx_nd_conn_retry(hx_node *n, struct conn *c)
 		retry_later(n, c);
 }
 
-/* The connection to push to for a member: the up one heard from last. */
-struct conn *hx_nd_primary_conn(hx_node *n, const struct peer *p)
+struct conn *hx_nd_primary_conn(hx_node *n, const struct peer *p, const struct conn *except)
 {
 	struct conn *best = NULL;
 	for (size_t i = 0; i < n->nconns; i++) {
 		struct conn *c = n->conns[i];
-		if (c->peer == p && c->up && (!best || c->last_rx > best->last_rx))
+		if (c != except && c->peer == p && c->up && (!best || c->last_rx > best->last_rx))
 			best = c;
 	}
 	return best;

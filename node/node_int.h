@@ -208,8 +208,9 @@ int hx_nd_conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res)
 void hx_nd_sock_close(hx_node *n, void **s);
 /* Reopens c's DEALER now (c->retry_at has come: see conn.c). */
 void hx_nd_conn_retry(hx_node *n, struct conn *c);
-/* The connection to push to for a member: the up one heard from last. */
-struct conn *hx_nd_primary_conn(hx_node *n, const struct peer *p);
+/* The connection to push to for a member: the up one heard from last,
+ * other than except (may be NULL); NULL when none is up. */
+struct conn *hx_nd_primary_conn(hx_node *n, const struct peer *p, const struct conn *except);
 /* Binds the ZAP handler, then the ROUTER on cfg.bind; HX_EIO with the
  * reason in n->error. */
 int hx_nd_listen(hx_node *n) HX_WUR;

@@ -23,7 +23,7 @@ void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_
 		struct peer *p = n->peers[i];
 		if (p == source || !memcmp(p->key, n->cfg.pk, HX_KEY_LEN))
 			continue;
-		struct conn *c = hx_nd_primary_conn(n, p);
+		struct conn *c = hx_nd_primary_conn(n, p, NULL);
 		if (!c)
 			continue;
 		if (c->push_q.n + k > PUSH_BACKLOG_MAX) {
@@ -49,9 +49,11 @@ static const uint8_t *raw_author(const uint8_t *raw, size_t len)
 }
 
 /* Reads up to max entries of q (skipping ones we no longer have or whose
- * author is no longer a member) into raws. Pops what it consumed. */
+ * author is no longer a member) into raws. *used: how many ids of q that
+ * consumed; the caller pops them (a push pops them once sent, so that what
+ * a failed send leaves in the queue can go out on another connection). */
 static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws,
-			   size_t *lens, int *live)
+			   size_t *lens, int *live, size_t *used_out)
 {
 	size_t k = 0, bytes = 0, used = 0;
 	*live = 0;
@@ -74,7 +76,7 @@ static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws
 		*live |= l;
 		k++;
 	}
-	hx_nd_idq_pop(q, used);
+	*used_out = used;
 	return k;
 }
 
@@ -104,14 +106,17 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		uint8_t *raws[HX_WIRE_BATCH_MAX];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t k = take_entries(n, &c->push_q, maxb, raws, lens, &live);
-		if (!k)
+		size_t used, k = take_entries(n, &c->push_q, maxb, raws, lens, &live, &used);
+		if (!k) {
+			hx_nd_idq_pop(&c->push_q, used);
 			continue;
+		}
 		uint8_t h[HX_PUSH_LEN];
 		uint64_t seq = ++c->next_seq;
 		hx_wire_push(h, seq, (uint16_t)k, live ? HX_PUSH_LIVE : 0);
 		if (send_batch(n, c, h, sizeof h, raws, lens, k))
-			return;
+			return; /* the ids stay queued (or went to another connection) */
+		hx_nd_idq_pop(&c->push_q, used);
 		c->pushes[c->npushes++] = (struct inflight){ seq, now + ACK_TIMEOUT_MS * 1000ull,
 							     (uint32_t)k, !live };
 		c->peer->st.sent += k;
@@ -148,12 +153,17 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 		uint8_t *raws[HX_WIRE_BATCH_MAX];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t k = take_entries(n, &q, maxb, raws, lens, &live);
+		size_t used, k = take_entries(n, &q, maxb, raws, lens, &live, &used);
+		hx_nd_idq_pop(&q, used);
 		uint8_t h[HX_ENTRIES_LEN];
 		hx_wire_entries(h, w->request, (uint16_t)k, q.n ? 0 : HX_ENTRIES_LAST);
 		if (send_batch(n, c, h, sizeof h, raws, lens, k))
 			break;
-		c->peer->st.sent += k;
+		hx_peer_stats *st = &c->peer->st;
+		st->sent += k;
+		/* what the peer lacked (as of the last reconciliation) less what
+		 * it fetched since: the answering side counts here */
+		st->they_lack = st->they_lack > k ? st->they_lack - k : 0;
 		c->peer->dirty = 1;
 		if (c->result)
 			c->result->sent += k;
@@ -252,7 +262,8 @@ member:
 		hx_nd_log(n, "received %u new entr%s from %s%s", o->stored, o->stored == 1 ? "y" : "ies",
 		      p->name, live ? " (live)" : "");
 	if (ids)
-		hx_nd_relay(n, p, (const uint8_t (*)[HX_ID_LEN])ids, o->stored, live);
+		/* a relay is always LIVE, however the entry came (PROTOCOL.md §6.3) */
+		hx_nd_relay(n, p, (const uint8_t (*)[HX_ID_LEN])ids, o->stored, 1);
 	free(ids);
 	if (c->result) {
 		c->result->received += o->stored;
@@ -337,6 +348,12 @@ void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *
 	struct batch_out o;
 	uint8_t a[HX_ACK_LEN];
 	take_batch(n, c, f + 1, w->count, w->flags & HX_PUSH_LIVE, &o);
+	if (!(w->flags & HX_PUSH_LIVE)) {
+		/* a reconciliation's result: what we lacked less what came */
+		hx_peer_stats *st = &c->peer->st;
+		uint64_t got = o.stored + o.known;
+		st->we_lack = st->we_lack > got ? st->we_lack - got : 0;
+	}
 	hx_wire_ack(a, w->seq, (uint16_t)o.stored, (uint16_t)o.known, (uint16_t)o.refused);
 	hx_nd_send1(n, c, a, sizeof a);
 }

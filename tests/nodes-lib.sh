@@ -1,5 +1,6 @@
 # nodes-lib.sh: what the tests that run several `hansa serve` nodes on
-# 127.0.0.1 share (replication-refused.t.sh, replication-live.t.sh): a temp
+# 127.0.0.1 share (replication.t.sh, replication-refused.t.sh,
+# replication-live.t.sh): a temp
 # dir with one home per node, starting and stopping nodes with their logs in
 # $T/NODE.log, waits that poll a condition with a deadline, and a sanitizer
 # check. Sourced, not run; the caller sets NAME first, and INTERVAL (the
@@ -59,9 +60,29 @@ start() { # start NODE PORT: until it listens
 stop() {
 	kill "${PID[$1]}" && wait "${PID[$1]}" || fail "$1 did not stop cleanly"
 	unset "PID[$1]"
+	grep -q 'stopped' "$T/$1.log" || fail "$1 did not log its stop"
 }
 ids() { h "$1" list --ids | sort; }
 same_ids() { [ "$(ids "$1")" = "$(ids "$2")" ]; }
 sanitizer_clean() {
 	! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$T"/*.log
+}
+# three_in_line: homes a, b, c ("Partner A", "Partner B", "Partner C") in a
+# line A <- B <- C: B joined A and C joined B by invite (B connects to A, C
+# to B); A and C accept each other's entries but never connect. Sets PA PB
+# PC (free ports), KA KC (identity keys), CA CB CC (invite codes).
+three_in_line() {
+	PA=$(free_port); PB=$(free_port); PC=$(free_port)
+	for n in a b c; do
+		h $n init --name "Partner ${n^^}" --country DK >/dev/null || fail "init $n"
+	done
+	KA=$(h a id --json | jq -r .key)
+	KC=$(h c id --json | jq -r .key)
+	CA=$(h a invite --endpoint "tcp://127.0.0.1:$PA") || fail "invite a"
+	CB=$(h b join "$CA" --endpoint "tcp://127.0.0.1:$PB" 2>/dev/null) || fail "b join a"
+	h a member add "$CB" 2>/dev/null || fail "a accepts b's code"
+	CC=$(h c join "$CB" --endpoint "tcp://127.0.0.1:$PC" 2>/dev/null) || fail "c join b"
+	h b member add "$CC" 2>/dev/null || fail "b accepts c's code"
+	h c member add "$KA" --name "Partner A" 2>/dev/null || fail "c adds a's key"
+	h a member add "$KC" --name "Partner C" 2>/dev/null || fail "a adds c's key"
 }
