@@ -4,7 +4,8 @@
  *   - publish: the `hansa publish` path per entry (next timestamp, sign,
  *     one put_batch = one fully synced write transaction);
  *   - import: the `hansa import` path over the corpus (xz -dc | JSON parse,
- *     next timestamp, sign, put_batch of 1000 entries per transaction);
+ *     next timestamp, sign, put_batch of 1000 entries per transaction, or
+ *     BATCH);
  *   - fsck of the imported store (re-verifies every signature);
  *   - the import's cost per entry over its first 10,000 entries and over
  *     all of them (goal: no more than 1.15x), and the store's size on disk,
@@ -18,7 +19,7 @@
  * printed as entries/s and as ratios to the anchors; nothing here fails on
  * speed.
  *
- *   bench_publish [CORPUS.jsonl.xz [LINES]]
+ *   bench_publish [CORPUS.jsonl.xz [LINES [BATCH]]]
  *
  * Defaults: the corpus next to the repository
  * (../shared/data/tools-corpus.jsonl.xz), all lines. Corpus `org` values
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,7 +42,9 @@
 #include "tests/rmtree.h"
 
 #define PARTNERS 5
-#define BATCH 1000          /* as cli/cmd-import.c */
+/* entries per import transaction: 1000 as cli/cmd-import.c, or the third
+ * argument (the FTS5 anchor keeps 1000 rows per transaction) */
+static size_t batch = 1000;
 #define ANCHOR_SECONDS 1.5  /* each rate anchor runs about this long */
 #define PUBLISH_SECONDS 3.0
 #define EARLY 10000        /* entries of the early cost per entry */
@@ -52,6 +56,16 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of this process so far, all threads (user + system): on a
+ * busy machine a steadier measure than the wall clock. */
+static double cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const char *why) __attribute__((noreturn));
@@ -254,19 +268,19 @@ struct import_stats {
 	double parse, sign, store, total;
 	size_t entry_bytes;
 	size_t early_n;              /* entries when the early figures were taken */
-	double early_total, early_store;
+	double early_total, early_store, early_cpu, cpu;
 };
 
 static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats *st)
 {
-	draft *d = calloc(BATCH, sizeof *d);
-	uint8_t **raw = calloc(BATCH, sizeof *raw);
-	hx_put *put = calloc(BATCH, sizeof *put);
+	draft *d = calloc(batch, sizeof *d);
+	uint8_t **raw = calloc(batch, sizeof *raw);
+	hx_put *put = calloc(batch, sizeof *put);
 	char *line = NULL;
 	size_t cap = 0, n = 0;
 	uint64_t last_ts = 0;
 	ssize_t len;
-	double t0 = now(), t;
+	double t0 = now(), c0 = cpu(), t;
 
 	if (!d || !raw || !put)
 		die("import", "out of memory");
@@ -292,7 +306,7 @@ static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats 
 			st->entry_bytes += put[n].rawlen;
 			n++;
 		}
-		if (n == BATCH || (len < 0 && n)) {
+		if (n == batch || (len < 0 && n)) {
 			size_t added;
 			t = now();
 			int rc = hx_store_put_batch(s, put, n, 0, &added);
@@ -304,6 +318,7 @@ static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats 
 				st->early_n = st->added;
 				st->early_total = now() - t0;
 				st->early_store = st->store;
+				st->early_cpu = cpu() - c0;
 			}
 			for (size_t i = 0; i < n; i++) {
 				free(raw[i]);
@@ -315,6 +330,7 @@ static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats 
 			break;
 	}
 	st->total = now() - t0;
+	st->cpu = cpu() - c0;
 	free(line);
 	free(d);
 	free(raw);
@@ -402,7 +418,7 @@ static FILE *open_mem(char *buf, size_t len)
 /* The anchor: SQLite loads the same lines (same JSON parser) into an FTS5
  * table, 1000 rows per transaction. Returns seconds; *bytes the file size. */
 static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lines,
-			size_t *rows, size_t *bytes)
+			size_t *rows, size_t *bytes, double *cpu_s)
 {
 	char path[4200], *line = NULL;
 	sqlite3 *db;
@@ -416,7 +432,7 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 	    sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL) != SQLITE_OK)
 		die("sqlite", sqlite3_errmsg(db));
 	FILE *in = open_mem(buf, blen);
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	while (lines < max_lines && (len = getline(&line, &cap, in)) > 0) {
 		draft d;
@@ -438,7 +454,7 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 			die("sqlite insert", sqlite3_errmsg(db));
 		sqlite3_reset(ins);
 		draft_free(&d);
-		if (++n % BATCH == 0 &&
+		if (++n % 1000 == 0 &&
 		    (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
 		     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK))
 			die("sqlite commit", sqlite3_errmsg(db));
@@ -446,6 +462,7 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		die("sqlite commit", sqlite3_errmsg(db));
 	double t = now() - t0;
+	*cpu_s = cpu() - c0;
 	sqlite3_finalize(ins);
 	sqlite3_close(db);
 	fclose(in);
@@ -522,7 +539,7 @@ int main(int argc, char **argv)
 	size_t max_lines = (size_t)-1;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		puts("usage: bench_publish [CORPUS.jsonl.xz [LINES]]");
+		puts("usage: bench_publish [CORPUS.jsonl.xz [LINES [BATCH]]]");
 		return 0;
 	}
 	if (argc > 1) {
@@ -540,6 +557,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2)
 		max_lines = strtoull(argv[2], NULL, 10);
+	if (argc > 3 && !(batch = strtoull(argv[3], NULL, 10)))
+		die("BATCH", "must be a positive number");
 	if (sodium_init() < 0)
 		die("libsodium", "init failed");
 	for (int i = 0; i < PARTNERS; i++) {
@@ -583,7 +602,7 @@ int main(int argc, char **argv)
 	hx_store_close(&s);
 	double r_fsck = ss.entries / fsck_t;
 	size_t fts_rows, fts_bytes;
-	double fts_t = fts5_load(base, cbuf, clen, st.lines, &fts_rows, &fts_bytes);
+	double fts_cpu, fts_t = fts5_load(base, cbuf, clen, st.lines, &fts_rows, &fts_bytes, &fts_cpu);
 	free(cbuf);
 
 	/* anchors, with values of the imported entries' average size */
@@ -602,7 +621,7 @@ int main(int argc, char **argv)
 	printf("\nhansa:\n");
 	printf("  publish (1 entry per txn, %zu)        %10.0f /s   = %.2f x LMDB commit each, %.4f x sign\n",
 	       published, r_publish, r_publish / r_lmdb_commit, r_publish / r_sign);
-	printf("  import  (%zu of %zu lines, batches of %d)\n", st.added, st.lines, BATCH);
+	printf("  import  (%zu of %zu lines, batches of %zu)\n", st.added, st.lines, batch);
 	printf("                                       %10.0f /s   = %.2f x sign, %.2f x verify, %.3f x LMDB one-txn put\n",
 	       r_import, r_import / r_sign, r_import / r_verify, r_import / r_lmdb_txn);
 	printf("      time: %.1f s total; in this process: JSON %.1f s, next timestamp + sign %.1f s, put_batch %.1f s\n",
@@ -614,14 +633,18 @@ int main(int argc, char **argv)
 	if (st.early_n && st.added > st.early_n) {
 		double e1 = st.early_total / st.early_n, e2 = st.total / st.added;
 		double s1 = st.early_store / st.early_n, s2 = st.store / st.added;
+		double c1 = st.early_cpu / st.early_n, c2 = st.cpu / st.added;
 		printf("  import cost per entry: first %zu %.0f us, all %zu %.0f us = %.2f x"
 		       " (put_batch alone: %.0f -> %.0f us = %.2f x; goal <= 1.15 x)\n",
 		       st.early_n, e1 * 1e6, st.added, e2 * 1e6, e2 / e1, s1 * 1e6, s2 * 1e6, s2 / s1);
+		printf("      in CPU time (all threads): %.0f -> %.0f us = %.2f x\n", c1 * 1e6,
+		       c2 * 1e6, c2 / c1);
 	}
 	printf("  import vs SQLite FTS5 loading the same %zu lines (%zu rows, 1000 per txn):\n"
-	       "      %.1f s vs %.1f s = %.2f x (goal <= 2 x); FTS5 file %.1f MB = %.2f x the JSON\n",
-	       st.lines, fts_rows, st.total, fts_t, st.total / fts_t, fts_bytes / 1e6,
-	       fts_bytes / (double)st.bytes);
+	       "      %.1f s vs %.1f s = %.2f x (goal <= 2 x); CPU %.1f s vs %.1f s = %.2f x\n"
+	       "      FTS5 file %.1f MB = %.2f x the JSON\n",
+	       st.lines, fts_rows, st.total, fts_t, st.total / fts_t, st.cpu, fts_cpu,
+	       st.cpu / fts_cpu, fts_bytes / 1e6, fts_bytes / (double)st.bytes);
 	store_sizes(dir, st.bytes, st.added);
 	rmtree(base);
 	return 0;
