@@ -70,9 +70,53 @@ int hx_ix_put_block(struct hx_index *ix, MDB_txn *txn, const char *term, size_t 
 	return hx_ix_err(mdb_put(txn, ix->post, &k, &v, flags));
 }
 
+/* The posting of a log record, with its weighted tf under the
+ * reference averages (the tfn of hx_ix_tfn; rounding differences stay far
+ * inside the margin search adds to every bound). */
+static float posting_of(hx_posting *q, const struct plog *l, const double (*nf)[HX_NFIELDS],
+			uint32_t first_doc)
+{
+	q->doc = l->doc;
+	memcpy(q->tf, l->tf, sizeof q->tf);
+	const double *w = nf[q->doc - first_doc];
+	return bound_up(q->tf[0] * w[0] + q->tf[1] * w[1] + q->tf[2] * w[2]);
+}
+
+/* Fills the room left in the term's stored last block (key first, n
+ * postings) with the first new postings, appended to its bytes without
+ * decoding them; *took gets how many. */
+static int fill_last(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl,
+		     uint32_t first, int n, const struct plog *lg, size_t cnt,
+		     const double (*nf)[HX_NFIELDS], uint32_t first_doc, size_t *took)
+{
+	uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
+	hx_posting blk[HX_IX_BLOCK];
+	MDB_val k = { hx_ix_pkey(key, term, tl, first), key }, v;
+	int rc;
+	if ((rc = mdb_get(txn, ix->post, &k, &v)))
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
+	/* what the append relies on; the decoders check the rest on reading */
+	if (v.mv_size < 9 || v.mv_size > sizeof val || hx_ix_block_n(v.mv_data) != n ||
+	    hx_ix_block_last(v.mv_data) >= lg[0].doc)
+		return HX_ECORRUPT;
+	memcpy(val, v.mv_data, v.mv_size);
+	size_t take = cnt < (size_t)(HX_IX_BLOCK - n) ? cnt : (size_t)(HX_IX_BLOCK - n);
+	float bound = 0;
+	for (size_t i = 0; i < take; i++) {
+		float b = posting_of(&blk[i], &lg[i], nf, first_doc);
+		if (b > bound)
+			bound = b;
+	}
+	v.mv_size = hx_ix_block_append(val, v.mv_size, blk, (int)take, bound);
+	v.mv_data = val;
+	*took = take;
+	return hx_ix_err(mdb_put(txn, ix->post, &k, &v, 0));
+}
+
 /* Appends the pending postings of one term (cnt entries of lg, docnums
- * increasing and above every stored one). With append set the table held
- * no postings when this flush began and keys arrive in order. */
+ * increasing and above every stored one): first into the room left in
+ * its last block, then in new blocks. With append set the table held no
+ * postings when this flush began and keys arrive in order. */
 static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *term,
 		      size_t tl, const struct plog *lg, size_t cnt,
 		      const double (*nf)[HX_NFIELDS], int append)
@@ -80,8 +124,7 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 	MDB_txn *txn = p->txn;
 	hx_posting blk[HX_IX_BLOCK];
 	hx_ix_term ti = { 0, 0, 0, 0 };
-	int n = 0, rc;
-	float bound = 0;
+	int n = 0, rc; /* n: postings in the stored last block that has room */
 	unsigned flags = append ? MDB_APPEND : 0;
 
 	if (!append) {
@@ -90,26 +133,17 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 			memset(&ti, 0, sizeof ti);
 		else if (rc)
 			return rc;
-		else if (ti.lastn < HX_IX_BLOCK) {
-			uint8_t key[HX_IX_KEY_MAX];
-			MDB_val k = { hx_ix_pkey(key, term, tl, ti.lastfirst), key }, v;
-			if ((rc = mdb_get(txn, ix->post, &k, &v)))
-				return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
-			if ((rc = hx_ix_block_decode(v.mv_data, v.mv_size, ti.lastfirst, blk, &n)))
-				return rc;
-			if (n != ti.lastn || blk[n - 1].doc >= lg[0].doc)
-				return HX_ECORRUPT;
-			bound = hx_ix_block_bound(v.mv_data);
-		}
+		else if (ti.lastn < HX_IX_BLOCK)
+			n = ti.lastn;
 	}
-	/* The merged tail: n old postings then cnt new ones, in blocks. */
+	/* The tail: n old postings then cnt new ones, in blocks. */
 	size_t total = (size_t)n + cnt, lastoff = (total - 1) / HX_IX_BLOCK * HX_IX_BLOCK;
 	int multi = ti.header || total > HX_IX_BLOCK || ti.df > (uint32_t)n;
 	if (multi) {
 		uint8_t key[HX_IX_KEY_MAX], h[12];
 		hx_ix_term nt;
 		nt.df = ti.df + (uint32_t)cnt;
-		nt.lastfirst = lastoff < (size_t)n ? blk[lastoff].doc : lg[lastoff - (size_t)n].doc;
+		nt.lastfirst = lastoff < (size_t)n ? ti.lastfirst : lg[lastoff - (size_t)n].doc;
 		nt.lastn = (int)(total - lastoff);
 		hx_ix_term_header(h, &nt);
 		memcpy(key, term, tl);
@@ -118,14 +152,13 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 		if ((rc = mdb_put(txn, ix->post, &k, &v, flags)))
 			return hx_ix_err(rc);
 	}
-	for (size_t i = 0; i < cnt; i++) {
-		hx_posting *q = &blk[n++];
-		q->doc = lg[i].doc;
-		memcpy(q->tf, lg[i].tf, sizeof q->tf);
-		const double *w = nf[q->doc - p->first_doc];
-		/* the tfn of hx_ix_tfn; rounding differences stay far inside
-		 * the margin search adds to every bound */
-		float b = bound_up(q->tf[0] * w[0] + q->tf[1] * w[1] + q->tf[2] * w[2]);
+	size_t i = 0;
+	if (n && (rc = fill_last(ix, txn, term, tl, ti.lastfirst, n, lg, cnt, nf, p->first_doc, &i)))
+		return rc;
+	n = 0;
+	float bound = 0;
+	for (; i < cnt; i++) {
+		float b = posting_of(&blk[n++], &lg[i], nf, p->first_doc);
 		if (b > bound)
 			bound = b;
 		if (n == HX_IX_BLOCK || i + 1 == cnt) {
