@@ -171,13 +171,12 @@ static int run_eval(hx_searcher *sr, struct run *r, size_t k, int facets)
 }
 
 /* The language of the query, as a stemming language (-1 when unknown):
- * the searcher's preferred one, else the one lang: filter, else the language whose
- * documents know the most of the query's words (when one does). code
- * gets its code ("" when unknown). */
-static int query_lang(hx_searcher *sr, const hx_query *q, const char *pref, char *code,
-		      size_t cl)
+ * the searcher's preferred one, else the one lang: filter, else the
+ * language whose documents know the most of the query's words (when one
+ * does). code gets its code ("" when unknown). */
+static int query_lang(hx_searcher *sr, const hx_query *q, char *code, size_t cl)
 {
-	const char *c = pref;
+	const char *c = sr->lang[0] ? sr->lang : NULL;
 	code[0] = 0;
 	for (size_t i = 0; i < q->nclauses && !c; i++) {
 		const hx_q_clause *cc = &q->clauses[i];
@@ -239,13 +238,14 @@ static int stems_only(hx_searcher *sr, const hx_query *q)
  * through stems alone, runs the corrected queries in turn and keeps the
  * first that finds more (then res->corrected and res->instead are set);
  * when none does and nothing was found, offers them as did-you-mean. */
-static int correct(hx_searcher *sr, const char *qtext, struct run *r, int lang, int facets,
-		   hx_results *res)
+static int correct(hx_searcher *sr, const char *qtext, struct run *r, char *code, size_t cl,
+		   int facets, hx_results *res)
 {
 	hx_correction alt[HX_CORRECTIONS];
 	int nalt = 0, rc;
 	if (r->total > FEW_HITS || (r->total && !stems_only(sr, r->q)))
 		return HX_OK;
+	int lang = query_lang(sr, r->q, code, cl);
 	memset(alt, 0, sizeof alt);
 	rc = hx_corrections(sr, qtext, r->q, lang, r->total > 0, alt, &nalt);
 	for (int i = 0; i < nalt && !rc; i++) {
@@ -459,8 +459,7 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 		return rc;
 	if ((rc = begin(sr)) || (rc = run_eval(sr, &r, k, opts->facets)))
 		goto out;
-	int ql = query_lang(sr, r.q, sr->lang[0] ? sr->lang : NULL, lang, sizeof lang);
-	if (!opts->no_suggest && (rc = correct(sr, qtext, &r, ql, opts->facets, res)))
+	if (!opts->no_suggest && (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))
 		goto out;
 	/* Translations: when a candidate is one, look at more candidates and
 	 * collapse; else each candidate is its own hit. */
@@ -469,8 +468,10 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 		size_t k2 = k * TR_WIDEN < 100000 ? k * TR_WIDEN : 100000;
 		rc = run_eval(sr, &r, k2, 0);
 	}
-	if (!rc && tr)
+	if (!rc && tr) {
+		query_lang(sr, r.q, lang, sizeof lang);
 		rc = collapse(sr, &r, lang, &g, &ng);
+	}
 	else if (!rc && r.nheap && !(g = calloc(r.nheap, sizeof *g)))
 		rc = HX_ENOMEM;
 	for (size_t i = 0; !rc && !tr && i < r.nheap; i++) {

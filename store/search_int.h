@@ -36,7 +36,8 @@ struct hx_searcher {
 	uint32_t ndoc;               /* the last norm record read */
 	hx_ix_norm nlast;
 	struct doctext *dtx;         /* text of the document being checked */
-	struct hx_sugix *sx;         /* the typo index, built at first need */
+	struct hx_sugix *sx;         /* the typo index, built at second need */
+	unsigned ncorrect;           /* corrections looked for */
 	char lang[HX_LANG_MAX + 1];  /* preferred language, "" = the query's */
 };
 

@@ -7,10 +7,11 @@
  * (or little, through another language's stems).
  *
  * Candidates come from a symmetric-delete index of the vocabulary, built
- * in memory the first time a search needs it and kept by the searcher: a
+ * in memory the second time a searcher needs a correction and kept (the
+ * first time, a one-shot CLI search say, walks the vocabulary instead): a
  * word and the strings made by deleting up to 2 bytes of its first
- * SX_PREFIX bytes are hashed into buckets of word numbers (two passes,
- * counting then filling, so no sort). A query word looks up its own
+ * SX_PREFIX bytes are hashed into buckets of word numbers (hashed once,
+ * then counted and filled, so no sort). A query word looks up its own
  * deletes the same way and the few words found are checked with the full
  * distance, so the cost does not grow with the vocabulary. The index is
  * rebuilt when the store's index has changed since (its stats differ).
@@ -25,6 +26,7 @@
 #define SX_MAXD 2     /* deletes indexed, and the largest distance */
 #define SX_DELS 64    /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
 #define SX_CANDS 3    /* candidates kept per word */
+#define SX_SEEN 4096  /* words remembered per look-up (a power of two) */
 
 struct hx_sugix {
 	uint32_t next_doc;   /* the index stats it was built from */
@@ -119,27 +121,20 @@ static int sugix_add(struct hx_sugix *x, const char *w, size_t n, uint32_t df)
 	return HX_OK;
 }
 
-/* Reads the vocabulary (every "W" term of ix.post and its df) and builds
- * the delete index. */
-static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
+/* Calls cb with every word of the vocabulary (every "W" term of ix.post)
+ * and its document frequency; a non-zero return stops the walk. */
+typedef int (*vocab_cb)(void *arg, const char *w, size_t n, uint32_t df);
+
+static int vocab_walk(hx_searcher *sr, vocab_cb cb, void *arg)
 {
-	struct hx_sugix *x = calloc(1, sizeof *x);
-	MDB_cursor *c = NULL;
+	MDB_cursor *c;
 	MDB_val k = { 1, "W" }, v;
 	char prev[HX_TOKEN_MAX + 1];
 	size_t prevl = (size_t)-1;
-	uint32_t h[SX_DELS];
-	int rc;
-	*out = NULL;
-	if (!x)
-		return HX_ENOMEM;
-	x->next_doc = sr->st.next_doc;
-	x->ndocs = sr->st.ndocs;
-	if ((rc = mdb_cursor_open(sr->txn, sr->ix->post, &c))) {
-		rc = hx_mdb_err(rc);
-		goto fail;
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	int rc = mdb_cursor_open(sr->txn, sr->ix->post, &c), stop = 0;
+	if (rc)
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && !stop;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		const char *kb = k.mv_data;
 		if (!k.mv_size || kb[0] != 'W')
@@ -159,47 +154,72 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 			continue;
 		memcpy(prev, kb + 1, tl);
 		prevl = tl;
-		if ((rc = sugix_add(x, kb + 1, tl, df)))
-			goto fail;
+		stop = cb(arg, kb + 1, tl, df);
 	}
 	mdb_cursor_close(c);
-	c = NULL;
-	if (rc && rc != MDB_NOTFOUND) {
-		rc = hx_mdb_err(rc);
+	if (stop)
+		return stop;
+	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+static int sugix_add_cb(void *arg, const char *w, size_t n, uint32_t df)
+{
+	return sugix_add(arg, w, n, df);
+}
+
+/* Reads the vocabulary and builds the delete index. */
+static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
+{
+	struct hx_sugix *x = calloc(1, sizeof *x);
+	uint32_t *hs = NULL;
+	int rc;
+	*out = NULL;
+	if (!x)
+		return HX_ENOMEM;
+	x->next_doc = sr->st.next_doc;
+	x->ndocs = sr->st.ndocs;
+	if ((rc = vocab_walk(sr, sugix_add_cb, x)))
 		goto fail;
-	}
-	/* Pass 1 counts per bucket, pass 2 fills. */
-	uint64_t total = 0;
-	for (size_t i = 0; i < x->nw; i++)
-		total += (uint64_t)deletes(x->pool + x->woff[i], strlen(x->pool + x->woff[i]),
-					   SX_MAXD, h);
-	if (total > UINT32_MAX / 2) {
+	/* The deletes of every word, hashed once; then bucket sizes, then the
+	 * buckets filled (no sort). */
+	size_t hcap = 0, total = 0;
+	uint8_t *nh = malloc(x->nw ? x->nw : 1);
+	if (!nh) {
 		rc = HX_ENOMEM;
 		goto fail;
 	}
+	for (size_t i = 0; i < x->nw; i++) {
+		uint32_t *nhs = hx_grow(hs, &hcap, total + SX_DELS, sizeof *hs);
+		if (!nhs) {
+			free(nh);
+			rc = HX_ENOMEM;
+			goto fail;
+		}
+		hs = nhs;
+		const char *w = x->pool + x->woff[i];
+		nh[i] = (uint8_t)deletes(w, strlen(w), SX_MAXD, hs + total);
+		total += nh[i];
+	}
 	x->nb = 16;
-	while (x->nb < total / 2)
+	while (x->nb < total / 2 && x->nb < (1u << 30))
 		x->nb *= 2;
 	x->boff = calloc((size_t)x->nb + 1, sizeof *x->boff);
 	x->ids = malloc((total ? total : 1) * sizeof *x->ids);
-	if (!x->boff || !x->ids) {
+	if (!x->boff || !x->ids || total > UINT32_MAX) {
+		free(nh);
 		rc = HX_ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < x->nw; i++) {
-		const char *w = x->pool + x->woff[i];
-		int nh = deletes(w, strlen(w), SX_MAXD, h);
-		for (int j = 0; j < nh; j++)
-			x->boff[(h[j] & (x->nb - 1)) + 1]++;
-	}
+	for (size_t e = 0; e < total; e++)
+		x->boff[(hs[e] & (x->nb - 1)) + 1]++;
 	for (uint32_t b = 0; b < x->nb; b++)
 		x->boff[b + 1] += x->boff[b];
-	for (size_t i = 0; i < x->nw; i++) {
-		const char *w = x->pool + x->woff[i];
-		int nh = deletes(w, strlen(w), SX_MAXD, h);
-		for (int j = 0; j < nh; j++)
-			x->ids[x->boff[h[j] & (x->nb - 1)]++] = (uint32_t)i;
-	}
+	for (size_t i = 0, e = 0; i < x->nw; i++)
+		for (int j = 0; j < nh[i]; j++, e++)
+			x->ids[x->boff[hs[e] & (x->nb - 1)]++] = (uint32_t)i;
+	free(nh);
+	free(hs);
+	hs = NULL;
 	/* Filling moved each offset to its bucket's end: move them back. */
 	for (uint32_t b = x->nb; b > 0; b--)
 		x->boff[b] = x->boff[b - 1];
@@ -207,8 +227,7 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 	*out = x;
 	return HX_OK;
 fail:
-	if (c)
-		mdb_cursor_close(c);
+	free(hs);
 	hx_sugix_free(&x);
 	return rc;
 }
@@ -254,55 +273,79 @@ struct cand_word {
 	double score;
 };
 
-/* The best few indexed words near word, best first: by distance (an
- * omitted letter costs a little less than others), document frequency and,
- * when lang >= 0, whether the word occurs in that language. */
+/* Candidates for one query word, the best SX_CANDS kept. */
+struct near {
+	hx_searcher *sr;
+	const char *word;
+	size_t wl;
+	int max, lang;
+	struct cand_word *best;
+	int *nbest;
+};
+
+/* Keeps c (df documents) among the best when it is near enough: ranked by
+ * distance, document frequency, length (a dropped letter is the commonest
+ * typo) and, when n->lang >= 0, whether c occurs in that language. */
+static int consider(void *arg, const char *c, size_t cl, uint32_t df)
+{
+	struct near *n = arg;
+	struct cand_word *best = n->best;
+	int dist = edit_distance(n->word, n->wl, c, cl, n->max);
+	if (dist > n->max || dist == 0)
+		return 0;
+	struct cand_word cw;
+	memcpy(cw.word, c, cl);
+	cw.word[cl] = 0;
+	cw.dist = dist;
+	cw.df = df;
+	cw.score = log(1.0 + df) - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0) +
+		   (n->lang >= 0 && hx_sr_in_lang(n->sr, n->lang, c, cl) ? 1.5 : 0.0);
+	int at = *n->nbest;
+	while (at > 0 && best[at - 1].score < cw.score)
+		at--;
+	if (at >= SX_CANDS)
+		return 0;
+	int last = *n->nbest < SX_CANDS ? *n->nbest : SX_CANDS - 1;
+	for (int i = last; i > at; i--)
+		best[i] = best[i - 1];
+	best[at] = cw;
+	if (*n->nbest < SX_CANDS)
+		++*n->nbest;
+	return 0;
+}
+
+/* The best few indexed words near word, best first: from the delete index
+ * when the searcher has one, else by a walk over the whole vocabulary. */
 static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_word *best,
 		      int *nbest)
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	int max = wl <= 4 ? 1 : SX_MAXD;
+	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest };
 	uint32_t h[SX_DELS];
-	uint32_t seen[512];
+	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
 	int nseen = 0;
 	*nbest = 0;
 	if (wl > HX_TOKEN_MAX)
 		return HX_OK;
-	int nh = deletes(word, wl, max, h);
+	if (!x)
+		return vocab_walk(sr, consider, &n);
+	memset(seen, 0, sizeof seen);
+	int nh = deletes(word, wl, n.max, h);
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
-			uint32_t id = x->ids[e];
-			int dup = 0;
-			for (int s = 0; s < nseen && !dup; s++)
-				dup = seen[s] == id;
-			if (dup)
-				continue;
-			if (nseen < (int)(sizeof seen / sizeof seen[0]))
-				seen[nseen++] = id;
+			uint32_t id = x->ids[e], slot = (id * 2654435761u) & (SX_SEEN - 1);
+			while (seen[slot] && seen[slot] != id + 1)
+				slot = (slot + 1) & (SX_SEEN - 1);
+			if (seen[slot])
+				continue; /* checked already */
+			if (nseen < SX_SEEN / 2) {
+				seen[slot] = id + 1;
+				nseen++;
+			}
 			const char *c = x->pool + x->woff[id];
-			size_t cl = strlen(c);
-			int dist = edit_distance(word, wl, c, cl, max);
-			if (dist > max || dist == 0)
-				continue;
-			struct cand_word cw;
-			memcpy(cw.word, c, cl + 1);
-			cw.dist = dist;
-			cw.df = x->df[id];
-			cw.score = log(1.0 + cw.df) - 3.0 * dist + (cl > wl ? 0.5 : 0.0) +
-				   (lang >= 0 && hx_sr_in_lang(sr, lang, c, cl) ? 1.5 : 0.0);
-			int at = *nbest;
-			while (at > 0 && best[at - 1].score < cw.score)
-				at--;
-			if (at >= SX_CANDS)
-				continue;
-			int last = *nbest < SX_CANDS ? *nbest : SX_CANDS - 1;
-			for (int i = last; i > at; i--)
-				best[i] = best[i - 1];
-			best[at] = cw;
-			if (*nbest < SX_CANDS)
-				++*nbest;
+			consider(&n, c, strlen(c), x->df[id]);
 		}
 	}
 	return HX_OK;
@@ -380,13 +423,15 @@ int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int la
 	struct fix fix[HX_QUERY_CLAUSES];
 	uint32_t df[HX_QUERY_CLAUSES];
 	int isknown[HX_QUERY_CLAUSES];
+	const char *word[HX_QUERY_CLAUSES];
 	int nfix = 0, nunknown = 0, err = 0, rc;
 	*nalt = 0;
-	if (!sr->sx || sr->sx->next_doc != sr->st.next_doc || sr->sx->ndocs != sr->st.ndocs) {
+	/* The first correction of a searcher walks the vocabulary (a one-shot
+	 * CLI search pays no build); from the second on, the delete index. */
+	if (sr->sx && (sr->sx->next_doc != sr->st.next_doc || sr->sx->ndocs != sr->st.ndocs))
 		hx_sugix_free(&sr->sx);
-		if ((rc = sugix_build(sr, &sr->sx)))
-			return rc;
-	}
+	if (!sr->sx && sr->ncorrect++ > 0 && (rc = sugix_build(sr, &sr->sx)))
+		return rc;
 	for (size_t i = 0; i < q->nclauses && nfix < HX_QUERY_CLAUSES; i++) {
 		const hx_q_clause *c = &q->clauses[i];
 		if (c->negated)
@@ -401,8 +446,8 @@ int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int la
 			fix[nfix].start = t->src_start;
 			fix[nfix].end = t->src_end;
 			fix[nfix].pick = -1;
-			if ((rc = near_words(sr, t->words[0], lang, fix[nfix].best, &fix[nfix].n)))
-				return rc;
+			fix[nfix].n = -1; /* candidates not looked for yet */
+			word[nfix] = t->words[0];
 			nunknown += !isknown[nfix];
 			nfix++;
 		}
@@ -411,12 +456,17 @@ int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int la
 		/* Every word without an exact form takes its best candidate; the
 		 * first of them each of its candidates in turn. */
 		int first = -1;
-		for (int f = 0; f < nfix; f++)
-			if (!isknown[f] && fix[f].n) {
+		for (int f = 0; f < nfix; f++) {
+			if (isknown[f])
+				continue;
+			if ((rc = near_words(sr, word[f], lang, fix[f].best, &fix[f].n)))
+				return rc;
+			if (fix[f].n) {
 				fix[f].pick = 0;
 				if (first < 0)
 					first = f;
 			}
+		}
 		for (int s = 0; first >= 0 && s < fix[first].n && *nalt < HX_CORRECTIONS; s++) {
 			fix[first].pick = s;
 			if ((rc = add_alt(qtext, fix, nfix, alt, nalt)))
@@ -431,10 +481,16 @@ int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int la
 	for (int round = 0; round < nfix && *nalt < HX_CORRECTIONS; round++) {
 		int r = -1;
 		for (int f = 0; f < nfix; f++)
-			if (fix[f].pick == -1 && fix[f].n && (r < 0 || df[f] < df[r]))
+			if (fix[f].pick == -1 && (r < 0 || df[f] < df[r]))
 				r = f;
 		if (r < 0)
 			break;
+		if ((rc = near_words(sr, word[r], lang, fix[r].best, &fix[r].n)))
+			return rc;
+		if (!fix[r].n) {
+			fix[r].pick = -2; /* nothing near it */
+			continue;
+		}
 		fix[r].pick = 0;
 		if ((rc = add_alt(qtext, fix, nfix, alt, nalt)))
 			return rc;
