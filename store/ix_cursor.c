@@ -213,3 +213,15 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 		*id = val.mv_data;
 	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);
 }
+
+int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
+{
+	char key[2 * HX_TOKEN_MAX + 16];
+	size_t sl;
+	const char *st = hx_stem(sr->stem, lang, w, wl, &sl);
+	if (!st)
+		return 0;
+	size_t kl = hx_ix_dkey(key, lang, st, sl, w, wl);
+	MDB_val k = { kl, key }, v;
+	return kl && mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
+}

@@ -412,6 +412,72 @@ static struct matcher *m_new(int kind)
 	return m;
 }
 
+/* Adds to m the lists of the words whose stem in lang is st (the stem
+ * dictionary's keys "code:st" 00 word), marked as forms in lang. */
+static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int lang,
+		       const char *st, size_t sl, int *err)
+{
+	char key[2 * HX_TOKEN_MAX + 16];
+	size_t pl = hx_ix_dkey(key, lang, st, sl, "", 0);
+	int rc;
+	if (!pl)
+		return;
+	MDB_val k = { pl, key }, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= pl || memcmp(k.mv_data, key, pl))
+			break;
+		const char *w = (const char *)k.mv_data + pl;
+		size_t n = k.mv_size - pl;
+		int j;
+		for (j = 0; j < m->nl; j++)
+			if (m->l[j]->tl == n + 1 && !memcmp(m->l[j]->term + 1, w, n))
+				break;
+		if (j == m->nl) {
+			char wk[HX_TOKEN_MAX + 2];
+			size_t wkl = n <= HX_TOKEN_MAX ? hx_ix_wkey(wk, w, n) : 0;
+			struct plist *pl2 = wkl && m->nl < TERM_LISTS ? hx_pl_open(sr, wk, wkl, err) : NULL;
+			if (!pl2)
+				continue; /* no longer in any document */
+			m->l[j] = pl2;
+			m->lmask[j] = 0;
+			m->nl++;
+		}
+		m->lmask[j] |= 1u << lang;
+	}
+	if (rc && rc != MDB_NOTFOUND && !*err)
+		*err = hx_mdb_err(rc);
+}
+
+/* The stems a query word's stem st stands for. Snowball's English stemmer
+ * leaves an agent noun apart from its verb (editor/edit, viewer/view,
+ * player/play); in English a stem also stands for itself plus "or" and
+ * "er", and a stem of 5 bytes or more ending so for itself without them,
+ * so that "audio editing" finds an "audio editor" (the brute-force model
+ * in tests/test_search.c does the same). */
+static int joined_stems(int english, const char *st, size_t sl, char js[3][HX_TOKEN_MAX + 3],
+			size_t jl[3])
+{
+	int n = 0;
+	if (sl > HX_TOKEN_MAX)
+		return 0;
+	memcpy(js[n], st, sl);
+	jl[n++] = sl;
+	if (!english)
+		return n;
+	if (sl >= 5 && (!memcmp(st + sl - 2, "or", 2) || !memcmp(st + sl - 2, "er", 2))) {
+		memcpy(js[n], st, sl - 2);
+		jl[n++] = sl - 2;
+		return n;
+	}
+	for (int i = 0; i < 2; i++) {
+		memcpy(js[n], st, sl);
+		memcpy(js[n] + sl, i ? "er" : "or", 2);
+		jl[n++] = sl + 2;
+	}
+	return n;
+}
+
 /* A word: its exact list, and unless exact_only the lists of the words
  * that share its stem in each indexed language (from the stem
  * dictionary). NULL with *err == 0 when nothing matches. */
@@ -433,7 +499,7 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 		m->nl = 1;
 	}
 	if (!exact_only && !*err) {
-		int rc = mdb_cursor_open(sr->txn, sr->ix->stem, &c);
+		int rc = mdb_cursor_open(sr->txn, sr->ix->stem, &c), en = hx_stem_lang("en");
 		if (rc)
 			*err = hx_mdb_err(rc);
 		for (int i = 0; i < sr->nlangs && !*err; i++) {
@@ -444,34 +510,11 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 				*err = HX_ENOMEM;
 				break;
 			}
-			size_t pl = hx_ix_dkey(key, lang, st, sl, "", 0);
-			if (!pl)
-				continue;
-			MDB_val k = { pl, key }, v;
-			for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-			     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-				if (k.mv_size <= pl || memcmp(k.mv_data, key, pl))
-					break;
-				const char *w = (const char *)k.mv_data + pl;
-				size_t n = k.mv_size - pl;
-				int j;
-				for (j = 0; j < m->nl; j++)
-					if (m->l[j]->tl == n + 1 && !memcmp(m->l[j]->term + 1, w, n))
-						break;
-				if (j == m->nl) {
-					char wk[HX_TOKEN_MAX + 2];
-					size_t wkl = n <= HX_TOKEN_MAX ? hx_ix_wkey(wk, w, n) : 0;
-					struct plist *pl2 = wkl && m->nl < TERM_LISTS ? hx_pl_open(sr, wk, wkl, err) : NULL;
-					if (!pl2)
-						continue; /* no longer in any document */
-					m->l[j] = pl2;
-					m->lmask[j] = 0;
-					m->nl++;
-				}
-				m->lmask[j] |= 1u << lang;
-			}
-			if (rc && rc != MDB_NOTFOUND && !*err)
-				*err = hx_mdb_err(rc);
+			char js[3][HX_TOKEN_MAX + 3];
+			size_t jl[3];
+			int nj = joined_stems(lang == en, st, sl, js, jl);
+			for (int j = 0; j < nj && !*err; j++)
+				stem_forms(sr, m, c, lang, js[j], jl[j], err);
 		}
 		if (c)
 			mdb_cursor_close(c);

@@ -1,15 +1,20 @@
 /*
  * search.c: the searcher and the search entry point. hx_search parses the
- * query (query.c), evaluates it in one read transaction (ix_eval.c over
- * the matchers of ix_match.c), fills the hits with their snippets
- * (snippet.c), counts facets and, when nothing matched, suggests corrected
- * queries (suggest.c). Also the docnum of an id and the index's size, for
- * tests and benchmarks.
+ * query (query.c) and evaluates it in one read transaction (ix_eval.c over
+ * the matchers of ix_match.c); when it finds nothing, or little through
+ * another language's stems, it runs the best correction (suggest.c)
+ * instead. It then collapses a document and its translations into one
+ * hit, fills the hits with their snippets (snippet.c) and counts facets.
+ * Also the docnum of an id and the index's size, for tests and benchmarks.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "store/search_int.h"
+
+#define FEW_HITS 3  /* this few through stems only: try a correction */
+#define TR_WIDEN 4  /* candidates looked at per hit when collapsing translations */
 
 int hx_searcher_new(hx_searcher **out, hx_store *s)
 {
@@ -35,8 +40,17 @@ void hx_searcher_free(hx_searcher **psr)
 		return;
 	hx_stemmers_free(&sr->stem);
 	hx_doctext_free(&sr->dtx);
+	hx_sugix_free(&sr->sx);
 	free(sr);
 	*psr = NULL;
+}
+
+int hx_searcher_set_lang(hx_searcher *sr, const char *lang)
+{
+	if (lang && strlen(lang) > HX_LANG_MAX)
+		return HX_EINVAL;
+	snprintf(sr->lang, sizeof sr->lang, "%s", lang ? lang : "");
+	return HX_OK;
 }
 
 /* ---- the search ------------------------------------------------------------------------ */
@@ -54,6 +68,9 @@ void hx_results_clear(hx_results *res)
 		free(h->org);
 		free(h->snippet);
 		free(h->hl);
+		for (size_t j = 0; j < h->nalso; j++)
+			free(h->also_in[j]);
+		free(h->also_in);
 	}
 	free(res->hits);
 	for (size_t g = 0; g < res->nfacets; g++) {
@@ -64,6 +81,8 @@ void hx_results_clear(hx_results *res)
 	for (size_t i = 0; i < res->nsuggest; i++)
 		free(res->suggest[i]);
 	free(res->suggest);
+	free(res->corrected);
+	free(res->instead);
 	memset(res, 0, sizeof *res);
 }
 
@@ -107,6 +126,278 @@ static void end(hx_searcher *sr)
 	sr->nbuf = NULL;
 }
 
+/* One evaluation of a parsed query: the best k, and every match in all
+ * when facets are wanted. */
+struct run {
+	hx_query *q;
+	struct cand *heap;
+	size_t nheap, k;
+	uint64_t total;
+	roaring_bitmap_t *all;
+};
+
+static void run_free(struct run *r)
+{
+	hx_query_free(&r->q);
+	free(r->heap);
+	if (r->all)
+		roaring_bitmap_free(r->all);
+	memset(r, 0, sizeof *r);
+}
+
+/* Evaluates r->q for the best k. */
+static int run_eval(hx_searcher *sr, struct run *r, size_t k, int facets)
+{
+	struct eval ev;
+	int rc;
+	memset(&ev, 0, sizeof ev);
+	free(r->heap);
+	r->nheap = 0;
+	r->k = k;
+	if (!(r->heap = malloc((k ? k : 1) * sizeof *r->heap)))
+		return HX_ENOMEM;
+	if (facets && !r->all && !(r->all = roaring_bitmap_create()))
+		return HX_ENOMEM;
+	if (r->all)
+		roaring_bitmap_clear(r->all);
+	if (!(rc = hx_eval_build(sr, r->q, &ev))) {
+		if (ev.ncl)
+			rc = hx_eval_run(sr, &ev, k, r->heap, &r->nheap, r->all, &r->total);
+		else
+			rc = hx_eval_filters(sr, &ev, k, r->heap, &r->nheap, r->all, &r->total);
+	}
+	hx_eval_free(&ev);
+	return rc;
+}
+
+/* The language of the query, as a stemming language (-1 when unknown):
+ * the searcher's preferred one, else the one lang: filter, else the
+ * language whose documents know the most of the query's words (when one
+ * does). code gets its code ("" when unknown). */
+static int query_lang(hx_searcher *sr, const hx_query *q, char *code, size_t cl)
+{
+	const char *c = sr->lang[0] ? sr->lang : NULL;
+	code[0] = 0;
+	for (size_t i = 0; i < q->nclauses && !c; i++) {
+		const hx_q_clause *cc = &q->clauses[i];
+		if (!cc->negated && cc->nfilters == 1 && cc->filters[0].field == HX_QF_LANG &&
+		    !cc->filters[0].prefix)
+			c = cc->filters[0].value;
+	}
+	if (c) {
+		snprintf(code, cl, "%s", c);
+		return hx_stem_lang(c);
+	}
+	int best = -1, bestn = 0, tie = 0;
+	for (int l = 0; l < sr->nlangs; l++) {
+		int n = 0;
+		for (size_t i = 0; i < q->nclauses; i++) {
+			const hx_q_clause *cc = &q->clauses[i];
+			for (size_t j = 0; j < cc->ntext && !cc->negated; j++)
+				for (size_t w = 0; w < cc->text[j].nwords; w++) {
+					const char *wd = cc->text[j].words[w];
+					n += hx_sr_in_lang(sr, sr->langs[l], wd, strlen(wd));
+				}
+		}
+		if (n > bestn) {
+			best = sr->langs[l];
+			bestn = n;
+			tie = 0;
+		} else if (n == bestn && n > 0) {
+			tie = 1;
+		}
+	}
+	if (best < 0 || tie)
+		return -1;
+	snprintf(code, cl, "%s", hx_stem_lang_code(best));
+	return best;
+}
+
+/* Whether some positive word of q has no exact form in the index (it can
+ * match only through the stems of other words). */
+static int stems_only(hx_searcher *sr, const hx_query *q)
+{
+	for (size_t i = 0; i < q->nclauses; i++) {
+		const hx_q_clause *c = &q->clauses[i];
+		for (size_t j = 0; j < c->ntext && !c->negated; j++) {
+			const hx_q_text *t = &c->text[j];
+			char key[HX_TOKEN_MAX + 2];
+			size_t kl;
+			hx_ix_term ti;
+			if (t->kind != HX_Q_WORD ||
+			    !(kl = hx_ix_wkey(key, t->words[0], strlen(t->words[0]))))
+				continue;
+			if (hx_ix_term_lookup(sr->txn, sr->ix->post, key, kl, &ti) == HX_ENOTFOUND)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Typos: when r found nothing, or only a few hits with a word matched
+ * through stems alone, runs the corrected queries in turn and keeps the
+ * first that finds more (then res->corrected and res->instead are set);
+ * when none does and nothing was found, offers them as did-you-mean. */
+static int correct(hx_searcher *sr, const char *qtext, struct run *r, char *code, size_t cl,
+		   int facets, hx_results *res)
+{
+	hx_correction alt[HX_CORRECTIONS];
+	int nalt = 0, rc;
+	if (r->total > FEW_HITS || (r->total && !stems_only(sr, r->q)))
+		return HX_OK;
+	int lang = query_lang(sr, r->q, code, cl);
+	memset(alt, 0, sizeof alt);
+	rc = hx_corrections(sr, qtext, r->q, lang, r->total > 0, alt, &nalt);
+	for (int i = 0; i < nalt && !rc; i++) {
+		struct run r2;
+		memset(&r2, 0, sizeof r2);
+		if (hx_query_parse(&r2.q, alt[i].query, NULL, 0)) {
+			run_free(&r2);
+			continue;
+		}
+		if ((rc = run_eval(sr, &r2, r->k, facets))) {
+			run_free(&r2);
+			break;
+		}
+		if (r2.total > 2 * r->total) {
+			run_free(r);
+			*r = r2;
+			res->corrected = alt[i].query;
+			res->instead = alt[i].instead;
+			alt[i].query = alt[i].instead = NULL;
+			break;
+		}
+		run_free(&r2);
+	}
+	if (!rc && !res->corrected && !r->total && nalt) {
+		if (!(res->suggest = calloc((size_t)nalt, sizeof *res->suggest)))
+			rc = HX_ENOMEM;
+		for (int i = 0; i < nalt && !rc; i++) {
+			res->suggest[res->nsuggest++] = alt[i].query;
+			alt[i].query = NULL;
+		}
+	}
+	for (int i = 0; i < HX_CORRECTIONS; i++) {
+		free(alt[i].query);
+		free(alt[i].instead);
+	}
+	return rc;
+}
+
+/* ---- translations ------------------------------------------------------------------- */
+
+/* A hit and the translations collapsed into it. */
+struct group {
+	uint8_t author[HX_KEY_LEN];
+	char key[HX_PATH_MAX + 1];    /* translation_of, else the path */
+	struct cand best, shown;      /* the best scored; the one shown */
+	int shown_lang;               /* shown is in the wanted language */
+	char *langs;                  /* languages of the members, NUL-separated */
+	size_t llen, lcap;
+};
+
+static int same_lang(const char *a, size_t al, const char *want)
+{
+	size_t wl = strlen(want);
+	return *want && al >= wl && !strncasecmp(a, want, wl) && (al == wl || a[wl] == '-');
+}
+
+/* Collapses r's candidates: a document carrying translation_of: PATH and
+ * the document PATH of the same author (and its other translations) make
+ * one group, shown in the wanted language when one member is, else its
+ * best scored member, ranked by its best score. Returns the groups in
+ * *out (caller frees, also their langs). Only the same author's
+ * documents are grouped: a partner cannot hide another's document. */
+static int collapse(hx_searcher *sr, const struct run *r, const char *want, struct group **out,
+		    size_t *nout)
+{
+	struct group *g = NULL;
+	size_t ng = 0, cap = 0;
+	int rc = HX_OK;
+	for (size_t i = 0; i < r->nheap && !rc; i++) {
+		hx_ix_view e;
+		const char *key;
+		size_t kl;
+		if ((rc = hx_sr_doc(sr, r->heap[i].doc, &e, NULL)))
+			break;
+		if (hx_ix_view_meta(&e, "translation_of", &key, &kl) || !kl || kl > HX_PATH_MAX) {
+			key = e.path;
+			kl = e.pathlen;
+		}
+		size_t j;
+		for (j = 0; j < ng; j++)
+			if (!memcmp(g[j].author, e.author, HX_KEY_LEN) && strlen(g[j].key) == kl &&
+			    !memcmp(g[j].key, key, kl))
+				break;
+		if (j == ng) {
+			struct group *ngp = hx_grow(g, &cap, ng + 1, sizeof *ngp);
+			if (!ngp) {
+				rc = HX_ENOMEM;
+				break;
+			}
+			g = ngp;
+			memset(&g[ng], 0, sizeof g[ng]);
+			memcpy(g[ng].author, e.author, HX_KEY_LEN);
+			memcpy(g[ng].key, key, kl);
+			g[ng].key[kl] = 0;
+			g[ng].best = g[ng].shown = r->heap[i];
+			g[ng].shown_lang = same_lang(e.lang, e.langlen, want);
+			ng++;
+		} else if (!g[j].shown_lang && same_lang(e.lang, e.langlen, want)) {
+			g[j].shown = r->heap[i];
+			g[j].shown_lang = 1;
+		}
+		char *nl = hx_grow(g[j].langs, &g[j].lcap, g[j].llen + e.langlen + 1, 1);
+		if (!nl) {
+			rc = HX_ENOMEM;
+			break;
+		}
+		g[j].langs = nl;
+		memcpy(nl + g[j].llen, e.lang, e.langlen);
+		nl[g[j].llen + e.langlen] = 0;
+		g[j].llen += e.langlen + 1;
+	}
+	*out = g;
+	*nout = ng;
+	return rc;
+}
+
+/* The languages of g other than the shown hit's, each once. */
+static int also_in(const struct group *g, hx_hit *h)
+{
+	for (size_t o = 0; o < g->llen; o += strlen(g->langs + o) + 1) {
+		const char *l = g->langs + o;
+		int dup = !*l || !strcmp(l, h->lang);
+		for (size_t i = 0; i < h->nalso && !dup; i++)
+			dup = !strcmp(h->also_in[i], l);
+		if (dup)
+			continue;
+		char **na = realloc(h->also_in, (h->nalso + 1) * sizeof *na);
+		if (!na)
+			return HX_ENOMEM;
+		h->also_in = na;
+		if (!(na[h->nalso] = strdup(l)))
+			return HX_ENOMEM;
+		h->nalso++;
+	}
+	return HX_OK;
+}
+
+/* Whether any of the candidates says it is a translation. */
+static int has_translations(hx_searcher *sr, const struct run *r, int *err)
+{
+	for (size_t i = 0; i < r->nheap; i++) {
+		hx_ix_view e;
+		const char *v;
+		size_t vl;
+		if ((*err = hx_sr_doc(sr, r->heap[i].doc, &e, NULL)))
+			return 0;
+		if (!hx_ix_view_meta(&e, "translation_of", &v, &vl))
+			return 1;
+	}
+	return 0;
+}
+
 static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, size_t rank,
 		    int snippets, hx_hit *h)
 {
@@ -140,16 +431,14 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 	      hx_results *res, char *err, size_t errlen)
 {
 	hx_search_opts dflt = { 10, 0, 0, 0, 0 };
-	hx_query *q = NULL;
-	struct eval ev;
-	struct cand *heap = NULL;
-	roaring_bitmap_t *all = NULL;
-	size_t nheap = 0;
-	uint64_t total = 0;
+	struct run r;
+	struct group *g = NULL;
+	size_t ng = 0;
+	char lang[HX_LANG_MAX + 1];
 	int rc;
 
 	memset(res, 0, sizeof *res);
-	memset(&ev, 0, sizeof ev);
+	memset(&r, 0, sizeof r);
 	if (err && errlen)
 		err[0] = 0;
 	if (!opts)
@@ -166,58 +455,71 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 			snprintf(err, errlen, "the search index needs a rebuild");
 		return HX_EVERSION;
 	}
-	if ((rc = hx_query_parse(&q, qtext, err, errlen)))
+	if ((rc = hx_query_parse(&r.q, qtext, err, errlen)))
 		return rc;
-	if ((rc = begin(sr)))
+	if ((rc = begin(sr)) || (rc = run_eval(sr, &r, k, opts->facets)))
 		goto out;
-	if (!(heap = malloc(k * sizeof *heap))) {
-		rc = HX_ENOMEM;
+	if (!opts->no_suggest && (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))
 		goto out;
+	/* Translations: when a candidate is one, look at more candidates and
+	 * collapse; else each candidate is its own hit. */
+	int tr = has_translations(sr, &r, &rc);
+	if (!rc && tr && r.nheap == k && k < 100000) {
+		size_t k2 = k * TR_WIDEN < 100000 ? k * TR_WIDEN : 100000;
+		rc = run_eval(sr, &r, k2, 0);
 	}
-	if (opts->facets && !(all = roaring_bitmap_create())) {
-		rc = HX_ENOMEM;
-		goto out;
+	if (!rc && tr) {
+		query_lang(sr, r.q, lang, sizeof lang);
+		rc = collapse(sr, &r, lang, &g, &ng);
 	}
-	if ((rc = hx_eval_build(sr, q, &ev)))
-		goto out;
-	if (ev.ncl)
-		rc = hx_eval_run(sr, &ev, k, heap, &nheap, all, &total);
-	else
-		rc = hx_eval_filters(sr, &ev, k, heap, &nheap, all, &total);
+	else if (!rc && r.nheap && !(g = calloc(r.nheap, sizeof *g)))
+		rc = HX_ENOMEM;
+	for (size_t i = 0; !rc && !tr && i < r.nheap; i++) {
+		g[i].best = g[i].shown = r.heap[i];
+		ng++;
+	}
 	if (rc)
 		goto out;
-	res->total = total;
-	res->total_exact = all != NULL || nheap < k;
-	if (nheap > opts->offset) {
-		size_t n = nheap - opts->offset;
+	res->total = r.total;
+	res->total_exact = r.all != NULL || r.nheap < r.k;
+	if (ng > opts->offset) {
+		size_t n = ng - opts->offset;
+		if (n > limit)
+			n = limit;
 		if (!(res->hits = calloc(n, sizeof *res->hits))) {
 			rc = HX_ENOMEM;
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
-			if ((rc = fill_hit(sr, q, &heap[opts->offset + i], opts->offset + i + 1,
-					   !opts->no_snippets, &res->hits[i])))
+			struct group *gi = &g[opts->offset + i];
+			struct cand c = { gi->best.score, gi->shown.doc };
+			if ((rc = fill_hit(sr, r.q, &c, opts->offset + i + 1, !opts->no_snippets,
+					   &res->hits[i])))
 				goto out;
 			res->nhits++;
+			if ((rc = also_in(gi, &res->hits[i])))
+				goto out;
 		}
 	}
-	if (all && (rc = hx_facets(sr, all, res)))
+	if (r.all && (rc = hx_facets(sr, r.all, res)))
 		goto out;
-	if (!nheap && !total && !opts->no_suggest)
-		rc = hx_suggest(sr, qtext, q, res);
 out:
-	hx_eval_free(&ev);
-	if (all)
-		roaring_bitmap_free(all);
-	free(heap);
+	for (size_t i = 0; i < ng; i++)
+		free(g[i].langs);
+	free(g);
+	run_free(&r);
 	end(sr);
-	hx_query_free(&q);
 	if (rc) {
 		hx_results_clear(res);
 		if (err && errlen && !err[0])
 			snprintf(err, errlen, "%s", hx_strerror(rc));
 	}
 	return rc;
+}
+
+void hx_searcher_typo_index(const hx_searcher *sr, size_t *words, size_t *bytes)
+{
+	hx_sugix_size(sr, words, bytes);
 }
 
 int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc)

@@ -18,6 +18,7 @@
 #define END UINT32_MAX /* no (more) docnum */
 
 struct doctext;
+struct hx_sugix;
 
 struct hx_searcher {
 	hx_store *s;
@@ -35,6 +36,9 @@ struct hx_searcher {
 	uint32_t ndoc;               /* the last norm record read */
 	hx_ix_norm nlast;
 	struct doctext *dtx;         /* text of the document being checked */
+	struct hx_sugix *sx;         /* the typo index, built at second need */
+	unsigned ncorrect;           /* corrections looked for */
+	char lang[HX_LANG_MAX + 1];  /* preferred language, "" = the query's */
 };
 
 /* ---- posting list cursors and document reads (ix_cursor.c) ---------------- */
@@ -65,6 +69,9 @@ const uint32_t *hx_pl_tf(struct plist *pl);
 
 /* The norm record of doc (cached per ix.norms chunk); zeroes when absent. */
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
+/* Whether the folded word w occurs in a document of stemming language
+ * lang (its stem dictionary has it). */
+int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
 /* The stored entry behind a docnum, as a view into the transaction's
  * memory; id (when not NULL) gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
@@ -165,10 +172,29 @@ int hx_facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res);
  * of q's words, Markdown markup left out. */
 int hx_snippet(hx_searcher *sr, const hx_query *q, const hx_ix_view *e, hx_hit *h);
 
-/* ---- did you mean (suggest.c) --------------------------------------------- */
+/* ---- typos (suggest.c) ---------------------------------------------------- */
 
-/* Whole corrected queries into res->suggest: each word without postings
- * replaced by its nearest indexed words. */
-int hx_suggest(hx_searcher *sr, const char *qtext, const hx_query *q, hx_results *res);
+typedef struct hx_correction {
+	char *query;   /* the corrected query text */
+	char *instead; /* the query as typed, corrected words quoted so that
+	                  it runs uncorrected */
+} hx_correction;
+
+#define HX_CORRECTIONS 3
+
+/*
+ * Corrected queries for q (typed as qtext), best first, into alt (which
+ * the caller zeroes and frees, every entry, also on error): with the words
+ * that have no exact form replaced by their nearest indexed words; or,
+ * when every word is known and some is 0 (nothing matched), with one word
+ * at a time replaced, the rarest first. lang (a stemming language, or -1)
+ * favours words of that language. Builds the typo index when the
+ * searcher has none or the index changed since.
+ */
+int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int lang, int some,
+		   hx_correction alt[HX_CORRECTIONS], int *nalt);
+void hx_sugix_free(struct hx_sugix **px);
+/* Words and bytes held by the typo index (0 when not built), for benchmarks. */
+void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes);
 
 #endif
