@@ -386,10 +386,19 @@ size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t c
 	memcpy(word, w, len);
 	word[len] = 0;
 	int n = Hunspell_stem(lm->h, &list, word);
+	/* The smallest in byte order of the lemmas that begin with the word's
+	 * first three letters, or of all when none does (see lemma.h). */
 	const char *best = NULL;
-	for (int i = 0; i < n; i++)
-		if (list[i][0] && (!best || strcmp(list[i], best) < 0))
+	int bnear = 0;
+	for (int i = 0; i < n; i++) {
+		int near = !strncmp(list[i], word, len < 3 ? len : 3);
+		if (!list[i][0] || (bnear && !near))
+			continue;
+		if (!best || (near && !bnear) || strcmp(list[i], best) < 0) {
 			best = list[i];
+			bnear = near;
+		}
+	}
 	size_t r = 0;
 	if (best && strlen(best) < cap)
 		r = hx_fold_str(out, cap, best, strlen(best));

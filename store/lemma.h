@@ -22,9 +22,13 @@ void hx_lemma_free(hx_lemma **lm);
 
 /* The lemma of the folded word w (len bytes) into out (cap bytes, NUL
  * terminated); returns its length, or 0 when Hunspell does not know the
- * word (or its lemma does not fit). When a word has several lemmas the
- * smallest in byte order is taken, so that the choice does not depend on
- * the dictionary's internal order. */
+ * word (or its lemma does not fit). When a word has several lemmas, the
+ * smallest in byte order of those that begin with the word's first three
+ * letters is taken: a rule that does not depend on the dictionary's
+ * internal order, that gives the forms of one word one lemma even when
+ * folding made their sets differ (ksiazki: ksiazek ksiazka ksiazki;
+ * ksiazka: ksiazek ksiazka), and that keeps a compound whole (Swedish
+ * sakerhetsalternativen: sakerhetsalternativ, not alternativ). */
 size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t cap);
 
 #endif

@@ -286,16 +286,17 @@ size_t hx_fold_str(char *out, size_t cap, const char *str, size_t len)
  * CONV_OE oe->o as for ö and ø, CONV_AE ae->a as for ä, CONV_AA aa->a as
  * for å), so `woerterbuch` has the stem of `Wörterbuch` in German
  * documents and `koebenhavn` that of `København` in Danish ones; only in
- * that language, so an English `does` or `queue` is left alone. twice:
- * Snowball is run on its own output once more (German: its "-em" rule
- * cuts `betriebssystem` to `betriebssyst` but `betriebssysteme` only to
- * `betriebssystem`). New languages go at the end: the index stores these
- * numbers. */
+ * that language, so an English `does` or `queue` is left alone. keep_em:
+ * a word ending in "em" keeps it (German Snowball cuts `betriebssystem` to
+ * `betriebssyst` but `betriebssysteme` only to `betriebssystem`; nouns in
+ * -em (System, Problem) outnumber the dative adjectives it meant, which
+ * still match their exact form). New languages go at the end: the index
+ * stores these numbers. */
 enum { CONV_UE = 1, CONV_OE = 2, CONV_AE = 4, CONV_AA = 8 };
 
 static const struct {
 	const char *code, *algo, *dict;
-	int conv, twice;
+	int conv, keep_em;
 } stem_langs[] = {
 	{ "en", "english", NULL, 0, 0 },
 	{ "de", "german", NULL, CONV_UE | CONV_OE | CONV_AE, 1 },
@@ -516,10 +517,11 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len,
 		j = (j + 1) & (st->nslots - 1);
 	}
 
-	/* Miss: ASCII spellings, lemma, Snowball, fold again. */
+	/* Miss: ASCII spellings, lemma (words of 4 letters or more: Hunspell
+	 * reads short ones as abbreviations), Snowball, fold again. */
 	char stem[HX_TOKEN_MAX + 8], lem[HX_TOKEN_MAX + 8];
 	size_t slen = conv_fold(stem_langs[lang].conv, w, len, stem);
-	if (stem_langs[lang].dict) {
+	if (stem_langs[lang].dict && slen >= 4) {
 		size_t ll = lemma_of(lang, stem, slen, lem, HX_TOKEN_MAX + 1);
 		if (ll) {
 			memcpy(stem, lem, ll);
@@ -530,17 +532,24 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len,
 		st->tried[lang] = 1;
 		st->sb[lang] = sb_stemmer_new(stem_langs[lang].algo, "UTF_8");
 	}
-	for (int pass = 0; st->sb[lang] && pass < 1 + stem_langs[lang].twice; pass++) {
-		const sb_symbol *r = sb_stemmer_stem(st->sb[lang], (const sb_symbol *)stem, (int)slen);
-		int rl = r ? sb_stemmer_length(st->sb[lang]) : 0;
+	const sb_symbol *r = NULL;
+	int rl = 0;
+	if (st->sb[lang])
+		r = sb_stemmer_stem(st->sb[lang], (const sb_symbol *)stem, (int)slen);
+	if (r)
+		rl = sb_stemmer_length(st->sb[lang]);
+	if (r && stem_langs[lang].keep_em && slen > 2 && (size_t)rl == slen - 2 &&
+	    !memcmp(stem + slen - 2, "em", 2))
+		r = NULL; /* the word as it is */
+	if (r) {
 		hx_tokenizer t;
 		hx_token tok;
 		/* Refold: a stemmer may put back a letter we fold. */
 		hx_tok_init(&t, (const char *)r, (size_t)rl);
-		if (!r || !hx_tok_next(&t, &tok) || tok.end != (size_t)rl || tok.start != 0)
-			break;
-		memcpy(stem, tok.word, tok.len);
-		slen = tok.len;
+		if (hx_tok_next(&t, &tok) && tok.end == (size_t)rl && tok.start == 0) {
+			memcpy(stem, tok.word, tok.len);
+			slen = tok.len;
+		}
 	}
 
 	if (st->nent >= CACHE_MAX)
