@@ -28,9 +28,13 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <libstemmer.h>
 #include "store/store.h"
 #include "store/search.h"
 #include "store/tokenize.h"
+#ifdef HX_BENCH_XAPIAN
+#include "bench/xapian.h"
+#endif
 
 #define NPARTNERS 8
 
@@ -74,8 +78,15 @@ static char *dupstr(const cJSON *o, const char *k, const char *dflt)
 	return s ? strdup(s) : NULL;
 }
 
-static size_t load_corpus(const char *file, size_t max, struct doc **out)
+/* Reads at most max documents; of each language the first SAMPLE_ALL
+ * and then one in stride (the corpus comes grouped by language, so the
+ * first N lines would be English only). */
+#define SAMPLE_ALL 4000
+
+static size_t load_corpus(const char *file, size_t max, size_t stride, struct doc **out)
 {
+	char seen[16][8] = { { 0 } };
+	size_t seen_n[16] = { 0 }, nseen = 0;
 	char cmd[4200];
 	FILE *f;
 	int piped = 0;
@@ -101,6 +112,17 @@ static size_t load_corpus(const char *file, size_t max, struct doc **out)
 			cap *= 2;
 			d = realloc(d, cap * sizeof *d);
 			memset(d + n, 0, (cap - n) * sizeof *d);
+		}
+		const cJSON *lj = cJSON_GetObjectItemCaseSensitive(o, "lang");
+		const char *lang = cJSON_IsString(lj) ? lj->valuestring : "en";
+		size_t li = 0;
+		while (li < nseen && strncmp(seen[li], lang, sizeof seen[li] - 1))
+			li++;
+		if (li == nseen && nseen < 16)
+			snprintf(seen[nseen++], sizeof seen[0], "%s", lang);
+		if (li < 16 && seen_n[li]++ >= SAMPLE_ALL && (seen_n[li] - 1) % stride) {
+			cJSON_Delete(o);
+			continue;
 		}
 		struct doc *x = &d[n];
 		x->path = dupstr(o, "doc", NULL);
@@ -202,8 +224,22 @@ static void sql_ok(sqlite3 *db, int rc, const char *what)
 	}
 }
 
-/* The FTS5 anchor: same documents, same fields, same weights. */
-static sqlite3 *fts_build(const char *file, struct doc *d, size_t n, double *wall, double *cpu)
+/* A copy of s folded the way hansa folds words (ø->o, æ->ae, marks
+ * stripped, lower case), for the anchors over pre-folded text. */
+static char *folded(const char *s)
+{
+	size_t l = strlen(s), cap = 3 * l + 16;
+	char *o = malloc(cap);
+	if (!o)
+		die("%s", "out of memory");
+	hx_fold_str(o, cap, s, l);
+	return o;
+}
+
+/* The FTS5 anchor: same documents, same fields, same weights; with fold,
+ * over text pre-folded to ASCII by hansa's folding. */
+static sqlite3 *fts_build(const char *file, struct doc *d, size_t n, int fold, double *wall,
+			  double *cpu)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -222,9 +258,15 @@ static sqlite3 *fts_build(const char *file, struct doc *d, size_t n, double *wal
 		if (!d[i].raw)
 			continue;
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
-		sqlite3_bind_text(st, 2, d[i].title, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, d[i].tagtext, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, d[i].body, -1, SQLITE_STATIC);
+		if (fold) {
+			sqlite3_bind_text(st, 2, folded(d[i].title), -1, free);
+			sqlite3_bind_text(st, 3, folded(d[i].tagtext), -1, free);
+			sqlite3_bind_text(st, 4, folded(d[i].body), -1, free);
+		} else {
+			sqlite3_bind_text(st, 2, d[i].title, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, d[i].tagtext, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, d[i].body, -1, SQLITE_STATIC);
+		}
 		sqlite3_bind_text(st, 5, d[i].lang, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, d[i].kind, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 7, d[i].country, -1, SQLITE_STATIC);
@@ -308,6 +350,21 @@ struct fts {
 	sqlite3 *db;
 	sqlite3_stmt *plain;
 };
+
+/* Builds the table next to the store in dir (over folded text with fold),
+ * sets its ranking (bm25 with the field weights) and prepares its plain
+ * query. */
+static void fts_open(struct fts *f, const char *dir, struct doc *d, size_t n, int fold,
+		     double *wall, double *cpu)
+{
+	char file[4200];
+	snprintf(file, sizeof file, "%s.fts5%s.db", dir, fold ? "-fold" : "");
+	f->db = fts_build(file, d, n, fold, wall, cpu);
+	sql_ok(f->db, sqlite3_exec(f->db, "INSERT INTO t(t, rank) VALUES('rank', "
+				   "'bm25(4.0, 2.0, 1.0, 0, 0, 0, 0, 0)')", 0, 0, 0), "rank");
+	sql_ok(f->db, sqlite3_prepare_v2(f->db, "SELECT rowid, title, path FROM t WHERE t MATCH ?1 "
+					 "ORDER BY rank LIMIT 10", -1, &f->plain, 0), "prepare");
+}
 
 /* Runs one FTS5 query; returns the rowids of the top 10 in ids. */
 static int fts_run(struct fts *f, const char *match, const char *where, long *ids, int max)
@@ -451,12 +508,454 @@ static void df_count(struct dfmap *m, const char *text, uint32_t doc)
 	}
 }
 
+/* The two rarest distinct words of title (folded) into w[0] (rarest) and
+ * w[1]; returns how many there are (0..2). With asc, the first word that
+ * has ä ö ü å ø æ goes there in its ASCII spelling (ascii_spelling)
+ * instead and takes no part in the choice. */
+#define WBUF (HX_TOKEN_MAX * 3)
+static int ascii_spelling(const char *s, size_t len, char *out, size_t cap);
+
+static int rarest2(struct dfmap *dm, const char *title, char w[2][WBUF], char *asc)
+{
+	uint32_t best[2] = { UINT32_MAX, UINT32_MAX };
+	hx_tokenizer tk;
+	hx_token k;
+	if (asc)
+		*asc = 0;
+	hx_tok_init(&tk, title, strlen(title));
+	while (hx_tok_next(&tk, &k)) {
+		char a[WBUF];
+		if (asc && !*asc && k.len >= 3 &&
+		    ascii_spelling(title + k.start, k.end - k.start, a, sizeof a)) {
+			snprintf(asc, WBUF, "%s", a);
+			continue;
+		}
+		uint32_t *df = df_slot(dm, k.word, k.len, 0);
+		uint32_t d = df ? *df : 0;
+		if ((best[0] != UINT32_MAX && !strcmp(w[0], k.word)) ||
+		    (best[1] != UINT32_MAX && !strcmp(w[1], k.word)))
+			continue;
+		if (d < best[0]) {
+			best[1] = best[0];
+			memcpy(w[1], w[0], WBUF);
+			best[0] = d;
+			snprintf(w[0], WBUF, "%s", k.word);
+		} else if (d < best[1]) {
+			best[1] = d;
+			snprintf(w[1], WBUF, "%s", k.word);
+		}
+	}
+	return best[0] == UINT32_MAX ? 0 : best[1] == UINT32_MAX ? 1 : 2;
+}
+
+/* ---- per-language query sets (issue 13) ------------------------------------------ */
+
+/* Four query types per language, made from the corpus: a known item (the
+ * two rarest title words of a document, typed without diacritics, as
+ * hansa folds them), the same with one word in another inflected form (a
+ * word of the same language's documents that shares all but at most 3
+ * final letters with it, at least 4, the most frequent such: found without
+ * any system's stemmer, so no system is favoured), with its ä ö ü å ø æ
+ * typed as ae oe ue aa oe ae (titles that have such a letter), and with
+ * one typo (a letter dropped, two swapped or one replaced) in the rarer
+ * word. Each system gets the words in its own syntax; Xapian parses them
+ * with the stemmer of the query's language. */
+
+enum { QT_KNOWN, QT_INFL, QT_ASCII, QT_TYPO, NQT };
+static const char *const qt_name[NQT] = { "known", "inflected", "ascii ae/oe/aa", "one typo" };
+static const char *const bench_langs[] = { "en", "da", "de", "pl", "fi", "sv" };
+#define NBL (sizeof bench_langs / sizeof bench_langs[0])
+enum { SYS_HX, SYS_FTS, SYS_FOLD, SYS_XAP, NSYS };
+static const char *const sys_name[NSYS] = { "hansa", "fts5", "fts5-fold", "xapian" };
+
+struct engines {
+	hx_searcher *sr;
+	const struct pathmap *pm;
+	struct fts *fts, *fold;
+	void *xap; /* hxb_xapian, or NULL */
+};
+
+/* Runs words (space separated, already in the form to test) on system
+ * sys; returns the rank (1..10) of doc, 0 when not in the top 10. */
+static int run_sys(const struct engines *en, int sys, const char *words, const char *lang, size_t doc)
+{
+	long ids[10];
+	int n = 0;
+	char q[512], w[HX_TOKEN_MAX * 3];
+	size_t ql = 0;
+	const char *p = words;
+	if (sys == SYS_HX) {
+		n = hx_run(en->sr, words, en->pm, ids, 10);
+	} else if (sys == SYS_XAP) {
+#ifdef HX_BENCH_XAPIAN
+		long r = hxb_xapian_search(en->xap, words, lang, ids, 10);
+		n = r < 0 ? -1 : r > 10 ? 10 : (int)r;
+#else
+		(void)lang;
+		return 0;
+#endif
+	} else {
+		/* FTS5: each word quoted; folded first for the folded table */
+		while (*p) {
+			size_t l = strcspn(p, " ");
+			if (l && l < sizeof w / 3) {
+				if (sys == SYS_FOLD)
+					hx_fold_str(w, sizeof w, p, l);
+				else
+					snprintf(w, sizeof w, "%.*s", (int)l, p);
+				ql += (size_t)snprintf(q + ql, sizeof q - ql, "%s\"%s\"", ql ? " " : "", w);
+				if (ql >= sizeof q)
+					return 0;
+			}
+			p += l;
+			while (*p == ' ')
+				p++;
+		}
+		n = fts_run(sys == SYS_FOLD ? en->fold : en->fts, q, NULL, ids, 10);
+	}
+	for (int i = 0; i < n && i < 10; i++)
+		if (ids[i] == (long)doc + 1)
+			return i + 1;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The words of one language's documents, sorted, with their df. */
+struct lvocab {
+	char **w;
+	uint32_t *df;
+	size_t n;
+};
+
+/* The most frequent other form of w in v (see above), or NULL. */
+static const char *sibling(const struct lvocab *v, const char *w)
+{
+	size_t wl = strlen(w), pl = wl > 7 ? wl - 3 : 4;
+	if (wl < 5)
+		return NULL;
+	size_t lo = 0, hi = v->n;
+	while (lo < hi) { /* first word >= the prefix */
+		size_t mid = (lo + hi) / 2;
+		if (strncmp(v->w[mid], w, pl) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const char *best = NULL;
+	uint32_t bdf = 0;
+	for (size_t i = lo; i < v->n && !strncmp(v->w[i], w, pl); i++) {
+		size_t l = strlen(v->w[i]);
+		if (!strcmp(v->w[i], w) || l + 3 < wl || l > wl + 3)
+			continue;
+		if (v->df[i] > bdf) {
+			bdf = v->df[i];
+			best = v->w[i];
+		}
+	}
+	return best;
+}
+
+/* The ASCII spelling of the word at s[0..len): ä ö ü å ø æ as ae oe ue aa
+ * oe ae, everything else folded as hansa does. 1 when it had such a letter. */
+static int ascii_spelling(const char *s, size_t len, char *out, size_t cap)
+{
+	static const char *const from[] = { "ä", "ö", "ü", "å", "ø", "æ", "Ä", "Ö", "Ü", "Å", "Ø", "Æ" };
+	static const char *const to[] = { "ae", "oe", "ue", "aa", "oe", "ae" };
+	char tmp[HX_TOKEN_MAX * 4];
+	size_t n = 0;
+	int had = 0;
+	for (size_t i = 0; i < len && n + 8 < sizeof tmp;) {
+		size_t k;
+		for (k = 0; k < 12; k++)
+			if (!strncmp(s + i, from[k], 2))
+				break;
+		if (k < 12) {
+			memcpy(tmp + n, to[k % 6], 2);
+			n += 2;
+			i += 2;
+			had = 1;
+		} else {
+			tmp[n++] = s[i++];
+		}
+	}
+	hx_fold_str(out, cap, tmp, n);
+	return had;
+}
+
+struct lquery {
+	size_t doc;
+	char q[2 * HX_TOKEN_MAX * 3 + 4];
+};
+
+/* Makes up to max queries of type qt for language lang. */
+static size_t make_queries(int qt, const char *lang, const struct doc *docs, size_t n,
+			   struct dfmap *dm, const struct lvocab *v, struct lquery *out, size_t max)
+{
+	size_t made = 0;
+	unsigned seed = 7u + (unsigned)qt * 7919u + (unsigned)lang[0] * 31u + (unsigned)lang[1];
+	size_t *cand = calloc(n, sizeof *cand), nc = 0;
+	for (size_t i = 0; i < n; i++)
+		if (docs[i].raw && !strcmp(docs[i].lang, lang))
+			cand[nc++] = i;
+	for (size_t tries = 0; made < max && tries < 20 * max && nc; tries++) {
+		seed = seed * 1103515245u + 12345u;
+		size_t di = cand[(seed >> 4) % nc];
+		char w[2][WBUF], asc[WBUF];
+		int nw = rarest2(dm, docs[di].title, w, qt == QT_ASCII ? asc : NULL);
+		if (!nw)
+			continue;
+		const char *other = nw == 2 ? w[1] : "";
+		char q[sizeof out->q];
+		if (qt == QT_KNOWN) {
+			snprintf(q, sizeof q, "%s %s", w[0], other);
+		} else if (qt == QT_INFL) {
+			const char *sib = sibling(v, w[0]);
+			if (sib)
+				snprintf(q, sizeof q, "%s %s", sib, other);
+			else if (*other && (sib = sibling(v, other)))
+				snprintf(q, sizeof q, "%s %s", w[0], sib);
+			else
+				continue;
+		} else if (qt == QT_ASCII) {
+			if (!*asc)
+				continue;
+			snprintf(q, sizeof q, "%s %s", asc, w[0]);
+		} else {
+			char t[WBUF];
+			int which = strlen(w[0]) >= 5 ? 0 : (*other && strlen(other) >= 5) ? 1 : -1;
+			if (which < 0)
+				continue;
+			snprintf(t, sizeof t, "%s", w[which]);
+			size_t l = strlen(t), p = 1 + (seed >> 8) % (l - 2);
+			switch ((seed >> 16) % 3) {
+			case 0: memmove(t + p, t + p + 1, l - p); break;
+			case 1:
+				if (t[p] == t[p + 1])
+					continue;
+				char c = t[p];
+				t[p] = t[p + 1];
+				t[p + 1] = c;
+				break;
+			default:
+				t[p] = t[p] == 'e' ? 'a' : 'e';
+				break;
+			}
+			snprintf(q, sizeof q, "%s %s", t, which ? w[0] : other);
+		}
+		size_t ql = strlen(q);
+		while (ql && q[ql - 1] == ' ')
+			q[--ql] = 0;
+		int dup = 0;
+		for (size_t j = 0; j < made && !dup; j++)
+			dup = out[j].doc == di;
+		if (dup)
+			continue;
+		out[made].doc = di;
+		snprintf(out[made].q, sizeof out[made].q, "%s", q);
+		made++;
+	}
+	free(cand);
+	return made;
+}
+
+/* The words of language lang's documents (titles and bodies), sorted,
+ * with their df; lm owns the strings. */
+static void lvocab_build(struct dfmap *lm, struct lvocab *v, const struct doc *docs, size_t n,
+			 const char *lang)
+{
+	memset(lm, 0, sizeof *lm);
+	lm->cap = 1 << 21;
+	lm->keys = calloc(lm->cap, sizeof *lm->keys);
+	lm->df = calloc(lm->cap, sizeof *lm->df);
+	lm->last = calloc(lm->cap, sizeof *lm->last);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(docs[i].lang, lang) && lm->n < lm->cap / 2) {
+			df_count(lm, docs[i].title, (uint32_t)i);
+			df_count(lm, docs[i].body, (uint32_t)i);
+		}
+	v->w = calloc(lm->n + 1, sizeof(char *));
+	v->n = 0;
+	for (size_t j = 0; j < lm->cap; j++)
+		if (lm->keys[j])
+			v->w[v->n++] = lm->keys[j];
+	qsort(v->w, v->n, sizeof *v->w, cmp_str);
+	v->df = calloc(v->n + 1, sizeof *v->df);
+	for (size_t j = 0; j < v->n; j++)
+		v->df[j] = *df_slot(lm, v->w[j], strlen(v->w[j]), 0);
+}
+
+static void lvocab_free(struct dfmap *lm, struct lvocab *v)
+{
+	for (size_t j = 0; j < lm->cap; j++)
+		free(lm->keys[j]);
+	free(lm->keys);
+	free(lm->df);
+	free(lm->last);
+	free(v->w);
+	free(v->df);
+}
+
+/* Precision of the stems: per language, the words of the corpus whose
+ * hansa stem (ASCII spellings folded, Hunspell lemma, German -em) joins
+ * them to a word that Snowball alone keeps apart, with the documents those
+ * words are in, and the largest such groups, to be read by eye. A word
+ * joined wrongly is where an ordinary query gains false hits. */
+struct wstem {
+	const char *w, *old, *new_;
+	uint32_t df;
+};
+
+static int cmp_wstem(const void *a, const void *b)
+{
+	const struct wstem *x = a, *y = b;
+	int c = strcmp(x->new_, y->new_);
+	return c ? c : strcmp(x->old, y->old);
+}
+
+static void stem_merges(const struct doc *docs, size_t n)
+{
+	static const char *const lg[][2] = { { "de", "german" }, { "da", "danish" }, { "sv", "swedish" },
+					     { "fi", "finnish" } };
+	hx_stemmers *hs;
+	if (hx_stemmers_new(&hs))
+		die("%s", "stemmers");
+	printf("\nstems joined beyond Snowball (ASCII spellings; de: -em kept; sv: Hunspell lemma first)\n");
+	for (size_t l = 0; l < sizeof lg / sizeof lg[0]; l++) {
+		struct dfmap lm;
+		struct lvocab v;
+		struct sb_stemmer *sb = sb_stemmer_new(lg[l][1], "UTF_8");
+		lvocab_build(&lm, &v, docs, n, lg[l][0]);
+		struct wstem *ws = calloc(v.n + 1, sizeof *ws);
+		int li = hx_stem_lang(lg[l][0]);
+		for (size_t i = 0; i < v.n; i++) {
+			size_t sl;
+			const char *ns = hx_stem(hs, li, v.w[i], strlen(v.w[i]), &sl);
+			const sb_symbol *os = sb_stemmer_stem(sb, (const sb_symbol *)v.w[i], (int)strlen(v.w[i]));
+			ws[i] = (struct wstem){ v.w[i], strdup(os ? (const char *)os : v.w[i]),
+						strndup(ns ? ns : v.w[i], ns ? sl : strlen(v.w[i])), v.df[i] };
+		}
+		qsort(ws, v.n, sizeof *ws, cmp_wstem);
+		size_t joined = 0, shown = 0;
+		uint64_t jdf = 0, alldf = 0;
+		for (size_t i = 0, j; i < v.n; i = j) {
+			int mixed = 0;
+			for (j = i + 1; j < v.n && !strcmp(ws[j].new_, ws[i].new_); j++)
+				mixed |= strcmp(ws[j].old, ws[i].old) != 0;
+			for (size_t k = i; k < j; k++)
+				alldf += ws[k].df;
+			if (!mixed)
+				continue;
+			joined += j - i;
+			for (size_t k = i; k < j; k++)
+				jdf += ws[k].df;
+			if (shown < 6 && j - i <= 6) {
+				printf("    %s:", lg[l][0]);
+				for (size_t k = i; k < j; k++)
+					printf(" %s(%u)", ws[k].w, ws[k].df);
+				printf("\n");
+				shown++;
+			}
+		}
+		printf("  %s: %zu of %zu words (%.2f%%) in a stem group Snowball splits; %.2f%% of word occurrences by df\n",
+		       lg[l][0], joined, v.n, v.n ? 100.0 * (double)joined / (double)v.n : 0,
+		       alldf ? 100.0 * (double)jdf / (double)alldf : 0);
+		for (size_t i = 0; i < v.n; i++) {
+			free((char *)ws[i].old);
+			free((char *)ws[i].new_);
+		}
+		free(ws);
+		sb_stemmer_delete(sb);
+		lvocab_free(&lm, &v);
+	}
+	hx_stemmers_free(&hs);
+}
+
+/* Prints MRR@10 per language, query type and system, latency p50/p99 per
+ * language and system, and hansa's ratio to Xapian. */
+static void lang_bench(const struct engines *en, const struct doc *docs, size_t n,
+		       struct dfmap *dm, size_t qper, int reps, int verbose)
+{
+	int nsys = en->xap ? NSYS : NSYS - 1;
+	struct lquery *qs = calloc(qper, sizeof *qs);
+	double *lat[NSYS];
+	for (int s = 0; s < NSYS; s++)
+		lat[s] = calloc(qper * NQT * (size_t)reps + 1, sizeof **lat);
+	double mrr[NBL][NQT][NSYS] = { { { 0 } } }, p50[NBL][NSYS], p99[NBL][NSYS];
+
+	printf("per language: MRR@10 (queries)        ");
+	for (int s = 0; s < nsys; s++)
+		printf(" %9s", sys_name[s]);
+	printf("   hansa-best anchor\n");
+	for (size_t l = 0; l < NBL; l++) {
+		const char *lang = bench_langs[l];
+		struct dfmap lm;
+		struct lvocab v;
+		lvocab_build(&lm, &v, docs, n, lang);
+
+		size_t nl = 0;
+		for (int qt = 0; qt < NQT; qt++) {
+			size_t m = make_queries(qt, lang, docs, n, dm, &v, qs, qper);
+			for (size_t i = 0; i < m; i++) {
+				int rank[NSYS] = { 0 };
+				for (int s = 0; s < nsys; s++) {
+					rank[s] = run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
+					for (int r = 0; r < reps; r++) {
+						double a = now_s();
+						run_sys(en, s, qs[i].q, lang, qs[i].doc);
+						lat[s][nl + (size_t)r] = (now_s() - a) * 1e6;
+					}
+					if (rank[s])
+						mrr[l][qt][s] += 1.0 / rank[s];
+				}
+				nl += (size_t)reps;
+				if (verbose && (rank[SYS_HX] != 1 || (en->xap && rank[SYS_XAP] != 1)))
+					printf("  %s %-9s %-40s %-34s hansa %d fts5 %d fold %d xapian %d\n", lang,
+					       qt_name[qt], qs[i].q, docs[qs[i].doc].title, rank[0], rank[1], rank[2],
+					       rank[3]);
+			}
+			printf("  %s %-14s (%4zu)            ", lang, qt_name[qt], m);
+			double besta = 0;
+			for (int s = 0; s < nsys; s++) {
+				mrr[l][qt][s] = m ? mrr[l][qt][s] / (double)m : 0;
+				printf(" %9.3f", mrr[l][qt][s]);
+				if (s != SYS_HX && mrr[l][qt][s] > besta)
+					besta = mrr[l][qt][s];
+			}
+			printf("   %+8.3f\n", mrr[l][qt][SYS_HX] - besta);
+		}
+		for (int s = 0; s < nsys; s++) {
+			p50[l][s] = pct(lat[s], nl, 0.5);
+			p99[l][s] = pct(lat[s], nl, 0.99);
+		}
+		lvocab_free(&lm, &v);
+	}
+
+	printf("\nper language: latency us, p50 / p99   ");
+	for (int s = 0; s < nsys; s++)
+		printf(" %15s", sys_name[s]);
+	printf("   hansa/%s\n", en->xap ? "xapian" : "fts5");
+	int anchor = en->xap ? SYS_XAP : SYS_FTS;
+	for (size_t l = 0; l < NBL; l++) {
+		printf("  %s                                  ", bench_langs[l]);
+		for (int s = 0; s < nsys; s++)
+			printf(" %7.0f/%7.0f", p50[l][s], p99[l][s]);
+		printf("   %.2f / %.2f\n", p50[l][SYS_HX] / p50[l][anchor], p99[l][SYS_HX] / p99[l][anchor]);
+	}
+	for (int s = 0; s < NSYS; s++)
+		free(lat[s]);
+	free(qs);
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
 {
 	const char *corpus = "../shared/data/tools-corpus.jsonl.xz";
-	size_t maxdocs = (size_t)-1, batch = 200000, nknown = 1000;
+	size_t maxdocs = (size_t)-1, batch = 200000, nknown = 1000, stride = 8, qper = 100;
 	int reps = 5, verbose = 0;
 	char dir[4096] = "";
 
@@ -473,11 +972,17 @@ int main(int argc, char **argv)
 			nknown = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			snprintf(dir, sizeof dir, "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--stride") && i + 1 < argc)
+			stride = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--full"))
+			stride = 1;
+		else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
+			qper = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = 1;
 		else {
 			fprintf(stderr, "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
-				"[--reps N] [--known N] [--dir DIR] [--verbose]\n");
+				"[--reps N] [--known N] [--dir DIR] [--stride K | --full] [--queries N] [--verbose]\n");
 			return 2;
 		}
 	}
@@ -487,11 +992,14 @@ int main(int argc, char **argv)
 		batch = 1;
 	if (reps < 1)
 		reps = 1;
+	if (stride < 1)
+		stride = 1;
 
 	double t0 = now_s();
 	struct doc *docs;
-	size_t n = load_corpus(corpus, maxdocs, &docs);
-	printf("corpus: %zu documents from %s (%.1f s to read)\n", n, corpus, now_s() - t0);
+	size_t n = load_corpus(corpus, maxdocs, stride, &docs);
+	printf("corpus: %zu documents from %s (%.1f s to read; of each language the first %d, then 1 in %zu%s)\n",
+	       n, corpus, now_s() - t0, SAMPLE_ALL, stride, stride > 1 ? "; --full for all" : "");
 	if (!n)
 		die("%s", "no documents");
 
@@ -516,15 +1024,30 @@ int main(int argc, char **argv)
 	}
 
 	/* ---- builds ---- */
-	double fts_wall, fts_cpu;
-	char ftsfile[4200];
-	snprintf(ftsfile, sizeof ftsfile, "%s.fts5.db", dir);
-	struct fts f = { 0 };
-	f.db = fts_build(ftsfile, docs, n, &fts_wall, &fts_cpu);
-	sql_ok(f.db, sqlite3_exec(f.db, "INSERT INTO t(t, rank) VALUES('rank', 'bm25(4.0, 2.0, 1.0, 0, 0, 0, 0, 0)')",
-				  0, 0, 0), "rank");
-	sql_ok(f.db, sqlite3_prepare_v2(f.db, "SELECT rowid, title, path FROM t WHERE t MATCH ?1 "
-					"ORDER BY rank LIMIT 10", -1, &f.plain, 0), "prepare");
+	double fts_wall, fts_cpu, fold_wall, fold_cpu;
+	struct fts f = { 0 }, ff = { 0 };
+	fts_open(&f, dir, docs, n, 0, &fts_wall, &fts_cpu);
+	fts_open(&ff, dir, docs, n, 1, &fold_wall, &fold_cpu);
+	void *xap = NULL;
+	double xap_wall = 0, xap_cpu = 0;
+	unsigned long long xap_bytes = 0;
+#ifdef HX_BENCH_XAPIAN
+	{
+		char xdir[4200];
+		snprintf(xdir, sizeof xdir, "%s.xapian", dir);
+		hxb_xapian *x = hxb_xapian_new(xdir);
+		double w0 = now_s(), c0 = cpu_s();
+		for (size_t i = 0; x && i < n; i++)
+			if (docs[i].raw && hxb_xapian_add(x, (unsigned)i + 1, docs[i].title, docs[i].tagtext,
+							  docs[i].body, docs[i].lang))
+				die("%s", "xapian add");
+		if (x)
+			xap_bytes = hxb_xapian_commit(x);
+		xap_wall = now_s() - w0;
+		xap_cpu = cpu_s() - c0;
+		xap = x;
+	}
+#endif
 
 	hx_store *s;
 	if (hx_store_open(&s, dir, HX_STORE_CREATE))
@@ -585,8 +1108,15 @@ int main(int argc, char **argv)
 	printf("  store+index, cpu s      %10.2f  %10.2f  %8.2f\n", build_cpu, fts_cpu, build_cpu / fts_cpu);
 	printf("  index size, MB          %10.1f  %10.1f  %8.2f   (fts5: all but t_content)\n",
 	       (double)ix_bytes / 1e6, (double)fts_ix / 1e6, (double)ix_bytes / (double)fts_ix);
-	printf("  whole store, MB         %10.1f  %10.1f  %8.2f   (pages in use; hansa keeps signed entries and history)\n\n",
+	printf("  whole store, MB         %10.1f  %10.1f  %8.2f   (pages in use; hansa keeps signed entries and history)\n",
 	       (double)store_bytes / 1e6, (double)fts_all / 1e6, (double)store_bytes / (double)fts_all);
+	printf("  fts5 over folded text: index %.2f s wall, %.2f s cpu\n", fold_wall, fold_cpu);
+	if (xap)
+		printf("  xapian: index %.2f s wall, %.2f s cpu, %.1f MB on disk (hansa/xapian build %.2f)\n",
+		       xap_wall, xap_cpu, (double)xap_bytes / 1e6, reindex / xap_wall);
+	else
+		printf("  xapian: not built (no libxapian-dev)\n");
+	printf("\n");
 
 	/* ---- latency ---- */
 	struct pathmap pm = { 0 };
@@ -653,32 +1183,12 @@ int main(int argc, char **argv)
 	for (size_t t = 0; t < nknown; t++) {
 		seed = seed * 1103515245u + 12345u;
 		size_t di = ((size_t)(seed >> 4)) % n;
-		/* the two rarest distinct words of the title */
-		char w[2][HX_TOKEN_MAX + 1];
-		uint32_t best[2] = { UINT32_MAX, UINT32_MAX };
-		hx_tokenizer tk;
-		hx_token k;
-		hx_tok_init(&tk, docs[di].title, strlen(docs[di].title));
-		while (hx_tok_next(&tk, &k)) {
-			uint32_t *df = df_slot(&dm, k.word, k.len, 0);
-			uint32_t d = df ? *df : 0;
-			if ((best[0] != UINT32_MAX && !strcmp(w[0], k.word)) ||
-			    (best[1] != UINT32_MAX && !strcmp(w[1], k.word)))
-				continue;
-			if (d < best[0]) {
-				best[1] = best[0];
-				memcpy(w[1], w[0], sizeof w[0]);
-				best[0] = d;
-				snprintf(w[0], sizeof w[0], "%s", k.word);
-			} else if (d < best[1]) {
-				best[1] = d;
-				snprintf(w[1], sizeof w[1], "%s", k.word);
-			}
-		}
-		if (best[0] == UINT32_MAX)
+		char w[2][WBUF];
+		int nw = rarest2(&dm, docs[di].title, w, NULL);
+		if (!nw)
 			continue;
-		char hq[160], fq[160];
-		if (best[1] != UINT32_MAX) {
+		char hq[2 * WBUF + 8], fq[2 * WBUF + 8];
+		if (nw == 2) {
 			snprintf(hq, sizeof hq, "%s %s", w[0], w[1]);
 			snprintf(fq, sizeof fq, "\"%s\" \"%s\"", w[0], w[1]);
 		} else {
@@ -720,10 +1230,25 @@ int main(int argc, char **argv)
 	       h50 / f50, h99 / f99, reindex / fts_wall, asked ? mrr_h / (double)asked : 0,
 	       asked ? mrr_f / (double)asked : 0);
 
+	struct engines en = { sr, &pm, &f, &ff, xap };
+	lang_bench(&en, docs, n, &dm, qper, reps, verbose);
+	stem_merges(docs, n);
+	double la[3];
+	if (getloadavg(la, 3) == 3)
+		printf("\nload average at the end: %.2f %.2f %.2f (2 cores)\n", la[0], la[1], la[2]);
+
 	hx_searcher_free(&sr);
 	hx_store_close(&s);
 	sqlite3_finalize(f.plain);
 	sqlite3_close(f.db);
+	sqlite3_finalize(ff.plain);
+	sqlite3_close(ff.db);
+#ifdef HX_BENCH_XAPIAN
+	{
+		hxb_xapian *x = xap;
+		hxb_xapian_free(&x);
+	}
+#endif
 	if (own_dir) {
 		char cmd[4300];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);

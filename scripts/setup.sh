@@ -8,7 +8,10 @@ HX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Needed to build and run.
 HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmdb-dev
   libutf8proc-dev libstemmer-dev libcjson-dev libyaml-dev libcmark-dev libsqlite3-dev
-  libroaring-dev xz-utils ca-certificates"
+  libroaring-dev xz-utils ca-certificates
+  libhunspell-dev hunspell-pl hunspell-lv hunspell-sv libxapian-dev"
+# (Hunspell and its pl/lv/sv dictionaries: lemmas for search, store/lemma.c;
+# Xapian: an anchor of bench_search, which builds without it.)
 # Needed by the test suite as well: libFuzzer (clang), the style check
 # (clang-format), the Negentropy interop peer (node + npm), the static site
 # check (chromium), JSON checks (jq), python3 for small test helpers.

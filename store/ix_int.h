@@ -64,7 +64,7 @@
 #include "proto/entry.h"
 #include "store/tokenize.h"
 
-#define HX_INDEX_SCHEMA 2
+#define HX_INDEX_SCHEMA 3 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em */
 #define HX_IX_BLOCK 128          /* postings per block */
 #define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 21)
 #define HX_IX_CHUNK 1024         /* norm records per ix.norms value */

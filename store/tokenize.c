@@ -10,7 +10,9 @@
 #include <string.h>
 #include <utf8proc.h>
 #include <libstemmer.h>
+#include <pthread.h>
 #include "store/tokenize.h"
+#include "store/lemma.h"
 
 /* ---- characters -------------------------------------------------------- */
 
@@ -275,19 +277,47 @@ size_t hx_fold_str(char *out, size_t cap, const char *str, size_t len)
 
 /* ---- stemming ---------------------------------------------------------- */
 
+/* How each language's stem is made. algo: the Snowball stemmer (NULL:
+ * none). dict: a Hunspell dictionary whose lemma is taken first, for the
+ * languages Snowball lacks (pl, lv) and for Swedish, whose Snowball
+ * stemmer leaves definite forms apart (arkivet/arkiv, biblioteket/
+ * bibliotek). conv: the ASCII spellings of the language's letters that are
+ * folded to the single letter before stemming (CONV_UE ue->u as for ü,
+ * CONV_OE oe->o as for ö and ø, CONV_AE ae->a as for ä, CONV_AA aa->a as
+ * for å), so `woerterbuch` has the stem of `Wörterbuch` in German
+ * documents and `koebenhavn` that of `København` in Danish ones; only in
+ * that language, so an English `does` or `queue` is left alone. keep_em:
+ * a word ending in "em" keeps it (German Snowball cuts `betriebssystem` to
+ * `betriebssyst` but `betriebssysteme` only to `betriebssystem`; nouns in
+ * -em (System, Problem) outnumber the dative adjectives it meant, which
+ * still match their exact form). New languages go at the end: the index
+ * stores these numbers. */
+enum { CONV_UE = 1, CONV_OE = 2, CONV_AE = 4, CONV_AA = 8 };
+
 static const struct {
-	const char *code, *algo;
+	const char *code, *algo, *dict;
+	int conv, keep_em;
 } stem_langs[] = {
-	{ "en", "english" }, { "de", "german" }, { "da", "danish" },
-	{ "sv", "swedish" }, { "fi", "finnish" }, { "lt", "lithuanian" },
-	{ "no", "norwegian" }, { "nl", "dutch" }, { "fr", "french" },
-	{ "es", "spanish" }, { "it", "italian" }, { "pt", "portuguese" },
-	{ "ru", "russian" }, { "hu", "hungarian" }, { "ro", "romanian" },
-	{ "tr", "turkish" }, { "el", "greek" }, { "ga", "irish" },
-	{ "ca", "catalan" }, { "eu", "basque" }, { "id", "indonesian" },
-	{ "ne", "nepali" }, { "sr", "serbian" }, { "ta", "tamil" },
-	{ "ar", "arabic" }, { "hy", "armenian" }, { "yi", "yiddish" },
-	{ "hi", "hindi" },
+	{ "en", "english", NULL, 0, 0 },
+	{ "de", "german", NULL, CONV_UE | CONV_OE | CONV_AE, 1 },
+	{ "da", "danish", NULL, CONV_OE | CONV_AA, 0 },
+	{ "sv", "swedish", "sv_SE", CONV_OE | CONV_AE | CONV_AA, 0 },
+	{ "fi", "finnish", NULL, CONV_OE | CONV_AE, 0 },
+	{ "lt", "lithuanian", NULL, 0, 0 },
+	{ "no", "norwegian", NULL, CONV_OE | CONV_AA, 0 },
+	{ "nl", "dutch", NULL, 0, 0 }, { "fr", "french", NULL, 0, 0 },
+	{ "es", "spanish", NULL, 0, 0 }, { "it", "italian", NULL, 0, 0 },
+	{ "pt", "portuguese", NULL, 0, 0 }, { "ru", "russian", NULL, 0, 0 },
+	{ "hu", "hungarian", NULL, 0, 0 }, { "ro", "romanian", NULL, 0, 0 },
+	{ "tr", "turkish", NULL, 0, 0 }, { "el", "greek", NULL, 0, 0 },
+	{ "ga", "irish", NULL, 0, 0 }, { "ca", "catalan", NULL, 0, 0 },
+	{ "eu", "basque", NULL, 0, 0 }, { "id", "indonesian", NULL, 0, 0 },
+	{ "ne", "nepali", NULL, 0, 0 }, { "sr", "serbian", NULL, 0, 0 },
+	{ "ta", "tamil", NULL, 0, 0 }, { "ar", "arabic", NULL, 0, 0 },
+	{ "hy", "armenian", NULL, 0, 0 }, { "yi", "yiddish", NULL, 0, 0 },
+	{ "hi", "hindi", NULL, 0, 0 },
+	{ "pl", NULL, "pl_PL", 0, 0 },
+	{ "lv", NULL, "lv_LV", 0, 0 },
 };
 #define NLANGS ((int)(sizeof stem_langs / sizeof stem_langs[0]))
 
@@ -424,6 +454,50 @@ static long arena_put(hx_stemmers *st, const char *s, size_t len)
 	return off;
 }
 
+/* The word with the language's ASCII spellings folded (stem_langs[].conv)
+ * into out; never longer than the word. ue stays after a, e and q (Bauer,
+ * neue, Quelle), where it is no ü. */
+static size_t conv_fold(int conv, const char *w, size_t len, char *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = w[i], d = i + 1 < len ? w[i + 1] : 0;
+		int two = (d == 'e' && ((c == 'o' && (conv & CONV_OE)) ||
+					(c == 'a' && (conv & CONV_AE)) ||
+					(c == 'u' && (conv & CONV_UE) &&
+					 !(i > 0 && (w[i - 1] == 'a' || w[i - 1] == 'e' ||
+						     w[i - 1] == 'q'))))) ||
+			  (c == 'a' && d == 'a' && (conv & CONV_AA));
+		out[n++] = c;
+		i += two;
+	}
+	return n;
+}
+
+/* Hunspell dictionaries take a good part of a second to load and tens of
+ * megabytes, so each is loaded once per process, on first use, and shared
+ * by every hx_stemmers (behind one lock; the per-thread caches keep calls
+ * rare). They stay loaded until the process ends. */
+static struct {
+	pthread_mutex_t mu;
+	hx_lemma *lm[NLANGS];
+	int tried[NLANGS];
+} lemmas = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t lemma_of(int lang, const char *w, size_t len, char *out, size_t cap)
+{
+	size_t r = 0;
+	pthread_mutex_lock(&lemmas.mu);
+	if (!lemmas.tried[lang]) {
+		lemmas.tried[lang] = 1;
+		lemmas.lm[lang] = hx_lemma_open(stem_langs[lang].dict);
+	}
+	if (lemmas.lm[lang])
+		r = hx_lemma_get(lemmas.lm[lang], w, len, out, cap);
+	pthread_mutex_unlock(&lemmas.mu);
+	return r;
+}
+
 const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len,
 		    size_t *outlen)
 {
@@ -443,18 +517,31 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len,
 		j = (j + 1) & (st->nslots - 1);
 	}
 
-	/* Miss: run the stemmer, fold its output. */
-	if (!st->tried[lang]) {
+	/* Miss: ASCII spellings, lemma (words of 4 letters or more: Hunspell
+	 * reads short ones as abbreviations), Snowball, fold again. */
+	char stem[HX_TOKEN_MAX + 8], lem[HX_TOKEN_MAX + 8];
+	size_t slen = conv_fold(stem_langs[lang].conv, w, len, stem);
+	if (stem_langs[lang].dict && slen >= 4) {
+		size_t ll = lemma_of(lang, stem, slen, lem, HX_TOKEN_MAX + 1);
+		if (ll) {
+			memcpy(stem, lem, ll);
+			slen = ll;
+		}
+	}
+	if (stem_langs[lang].algo && !st->tried[lang]) {
 		st->tried[lang] = 1;
 		st->sb[lang] = sb_stemmer_new(stem_langs[lang].algo, "UTF_8");
 	}
-	char stem[HX_TOKEN_MAX + 8];
-	size_t slen = 0;
 	const sb_symbol *r = NULL;
+	int rl = 0;
 	if (st->sb[lang])
-		r = sb_stemmer_stem(st->sb[lang], (const sb_symbol *)w, (int)len);
+		r = sb_stemmer_stem(st->sb[lang], (const sb_symbol *)stem, (int)slen);
+	if (r)
+		rl = sb_stemmer_length(st->sb[lang]);
+	if (r && stem_langs[lang].keep_em && slen > 2 && (size_t)rl == slen - 2 &&
+	    !memcmp(stem + slen - 2, "em", 2))
+		r = NULL; /* the word as it is */
 	if (r) {
-		int rl = sb_stemmer_length(st->sb[lang]);
 		hx_tokenizer t;
 		hx_token tok;
 		/* Refold: a stemmer may put back a letter we fold. */
@@ -463,10 +550,6 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len,
 			memcpy(stem, tok.word, tok.len);
 			slen = tok.len;
 		}
-	}
-	if (slen == 0) {
-		memcpy(stem, w, len);
-		slen = len;
 	}
 
 	if (st->nent >= CACHE_MAX)

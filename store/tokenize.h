@@ -3,8 +3,9 @@
  * marks and digits form words; Han and Kana characters are words of their
  * own), folding (utf8proc NFKD + case folding + mark stripping, plus the
  * letters it does not decompose: ł→l ø→o æ→ae œ→oe đ→d ð→d þ→th ß→ss) and
- * Snowball stemming per language with a cache. The index and the query parser
- * both go through here, so that a query term and an indexed word always
+ * stemming per language with a cache (Snowball, Hunspell lemmas, ASCII
+ * spellings such as oe for ö; stem_langs in tokenize.c says which are used
+ * for each language). The index and the query parser both go through here, so that a query term and an indexed word always
  * fold the same way. Changing any rule here needs HX_INDEX_SCHEMA bumped.
  */
 #ifndef HX_TOKENIZE_H
@@ -49,13 +50,16 @@ size_t hx_fold_str(char *out, size_t cap, const char *s, size_t len);
 
 typedef struct hx_stemmers hx_stemmers;
 
-/* A set of Snowball stemmers with a cache of stems, for one thread.
+/* A set of stemmers with a cache of stems, for one thread (the Hunspell
+ * dictionaries behind it are loaded once per process and shared).
  * Free with hx_stemmers_free. */
 int hx_stemmers_new(hx_stemmers **out) HX_WUR;
 void hx_stemmers_free(hx_stemmers **st);
 
 /* The stemming language of an entry language tag ("en", "de-AT", "nb",
- * ...): a small index >= 0, or -1 when libstemmer has no stemmer for it. */
+ * ...): a small index >= 0, or -1 when hansa has no stemmer for it (et,
+ * and languages neither Snowball nor an installed Hunspell dictionary
+ * covers). */
 int hx_stem_lang(const char *lang);
 /* The short code that names stemming language idx in index keys ("en"). */
 const char *hx_stem_lang_code(int idx);

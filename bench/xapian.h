@@ -1,0 +1,37 @@
+/*
+ * xapian.h: the Xapian anchor of bench_search, behind a C interface
+ * (bench/xapian.cc, C++; built only when libxapian-dev is installed, which
+ * defines HX_BENCH_XAPIAN). A Xapian database on disk with the same
+ * documents and field weights as hansa and FTS5 (title x4, tags x2, body
+ * x1 as within-document frequency), each document stemmed by Xapian's own
+ * Snowball stemmer for its language, ranked by BM25 (k1 1.2, b 0.75).
+ * Xapian folds no diacritics: text is indexed as written.
+ */
+#ifndef HX_BENCH_XAPIAN_H
+#define HX_BENCH_XAPIAN_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hxb_xapian hxb_xapian;
+
+/* A new database in folder dir (created). NULL on failure (printed). */
+hxb_xapian *hxb_xapian_new(const char *dir);
+/* Adds a document with docid id (> 0). lang: its language tag. */
+int hxb_xapian_add(hxb_xapian *x, unsigned id, const char *title, const char *tags,
+		   const char *body, const char *lang);
+/* Commits what was added; returns the database size in bytes. */
+unsigned long long hxb_xapian_commit(hxb_xapian *x);
+/* Runs query (words; AND between them) with the stemmer of lang; writes
+ * the docids of the top max into ids; returns how many matched in all
+ * (estimate), or -1 on error. */
+long hxb_xapian_search(hxb_xapian *x, const char *query, const char *lang, long *ids, int max);
+void hxb_xapian_free(hxb_xapian **x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
