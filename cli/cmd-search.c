@@ -89,6 +89,26 @@ static cJSON *hit_json(hx_store *s, const hx_hit *h)
 	return o;
 }
 
+cJSON *hx_search_json(hx_store *s, const hx_results *r, int facets)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < r->nhits; i++)
+		cJSON_AddItemToArray(arr, hit_json(s, &r->hits[i]));
+	if (!facets)
+		return arr;
+	cJSON *top = cJSON_CreateObject();
+	cJSON_AddItemToObject(top, "results", arr);
+	cJSON_AddNumberToObject(top, "total", (double)r->total);
+	cJSON *fo = cJSON_AddObjectToObject(top, "facets");
+	for (size_t g = 0; g < r->nfacets; g++) {
+		cJSON *go = cJSON_AddObjectToObject(fo, r->facets[g].name);
+		for (size_t i = 0; i < r->facets[g].n; i++)
+			cJSON_AddNumberToObject(go, r->facets[g].v[i].value,
+						(double)r->facets[g].v[i].count);
+	}
+	return top;
+}
+
 static int parse_count(const char *opt, const char *v, size_t *out)
 {
 	char *end;
@@ -181,24 +201,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		return hx_fail("search failed: %s", err[0] ? err : hx_strerror(rc));
 
 	if (json) {
-		cJSON *arr = cJSON_CreateArray();
-		for (size_t i = 0; i < r.nhits; i++)
-			cJSON_AddItemToArray(arr, hit_json(s, &r.hits[i]));
-		if (o.facets) {
-			cJSON *top = cJSON_CreateObject();
-			cJSON_AddItemToObject(top, "results", arr);
-			cJSON_AddNumberToObject(top, "total", (double)r.total);
-			cJSON *fo = cJSON_AddObjectToObject(top, "facets");
-			for (size_t g = 0; g < r.nfacets; g++) {
-				cJSON *go = cJSON_AddObjectToObject(fo, r.facets[g].name);
-				for (size_t i = 0; i < r.facets[g].n; i++)
-					cJSON_AddNumberToObject(go, r.facets[g].v[i].value,
-								(double)r.facets[g].v[i].count);
-			}
-			hx_json_print(top);
-		} else {
-			hx_json_print(arr);
-		}
+		hx_json_print(hx_search_json(s, &r, o.facets));
 		if (!r.nhits && r.nsuggest)
 			fprintf(stderr, "hansa: no results; did you mean: %s\n", r.suggest[0]);
 		hx_results_clear(&r);
