@@ -8,11 +8,12 @@ HX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Needed to build and run.
 HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmdb-dev
   libutf8proc-dev libstemmer-dev libcjson-dev libyaml-dev libcmark-dev libsqlite3-dev
-  libroaring-dev xz-utils ca-certificates"
+  libroaring-dev libmicrohttpd-dev xz-utils ca-certificates"
 # Needed by the test suite as well: libFuzzer (clang), the Negentropy interop
-# peer (node + npm), the static site check (chromium), JSON checks (jq),
-# python3 for small test helpers.
-HX_PKGS_TEST="clang-14 libclang-rt-14-dev chromium jq python3 procps psmisc"
+# peer (node + npm), the static site check and the web app's browser test
+# (chromium, puppeteer-core from npm), JSON checks (jq), HTTP checks (curl),
+# python3 for small test helpers, wrk for bench/web.sh.
+HX_PKGS_TEST="clang-14 libclang-rt-14-dev chromium jq curl python3 procps psmisc wrk"
 # Some images ship Node.js with its own npm (which conflicts with Debian's
 # npm package): ask for Debian's only when there is no npm at all.
 if ! command -v npm >/dev/null 2>&1; then

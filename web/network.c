@@ -16,150 +16,12 @@
 #include "node/state.h"
 #include "proto/member.h"
 
-struct prow {
-	uint8_t key[HX_KEY_LEN];
-	char endpoints[512];
-	hx_peer_stats st;
-	int connected;
-	uint64_t refused;
-};
-
-struct prows {
-	struct prow *a;
-	size_t n, cap;
-	int running;       /* a node serves this home */
-	hx_daemon_info d;
-	hx_store_stats ss;
-	uint64_t zap;
-};
-
-static struct prow *prow_get(struct prows *r, const uint8_t key[HX_KEY_LEN])
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (!memcmp(r->a[i].key, key, HX_KEY_LEN))
-			return &r->a[i];
-	struct prow *a = hx_grow(r->a, &r->cap, r->n + 1, sizeof *a);
-	if (!a)
-		return NULL;
-	r->a = a;
-	struct prow *x = &r->a[r->n++];
-	memset(x, 0, sizeof *x);
-	memcpy(x->key, key, HX_KEY_LEN);
-	return x;
-}
-
-static int stats_cb(void *arg, const uint8_t key[HX_KEY_LEN], const hx_peer_stats *st)
-{
-	struct prow *x = prow_get(arg, key);
-	if (!x)
-		return HX_ENOMEM;
-	x->st = *st;
-	return 0;
-}
-
-/* Every configured peer and every member with statistics, except us. */
-static int prows_load(hx_web *w, struct prows *r)
-{
-	hx_store *s = w->ctx->store;
-	hx_peer_conf *pc;
-	size_t npc;
-	int rc;
-	memset(r, 0, sizeof *r);
-	r->running = hx_daemon_get(s, &r->d) == HX_OK && hx_cli_pid_alive(r->d.pid);
-	if ((rc = hx_store_stats_get(s, &r->ss)))
-		return rc;
-	(void)!hx_counter_get(s, "zap-refused", &r->zap);
-	if ((rc = hx_peer_list(s, &pc, &npc)))
-		return rc;
-	for (size_t i = 0; i < npc; i++) {
-		struct prow *x = prow_get(r, pc[i].key);
-		if (!x)
-			break;
-		size_t l = strlen(x->endpoints);
-		snprintf(x->endpoints + l, sizeof x->endpoints - l, "%s%s", l ? " " : "", pc[i].endpoint);
-	}
-	free(pc);
-	if ((rc = hx_stats_list(s, stats_cb, r)))
-		return rc;
-	for (size_t i = 0; i < r->n; i++) {
-		struct prow *x = &r->a[i];
-		if (!memcmp(x->key, w->ctx->pk, HX_KEY_LEN)) {
-			r->a[i--] = r->a[--r->n];
-			continue;
-		}
-		x->connected = x->st.connected && hx_cli_pid_alive(x->st.pid);
-		for (int k = 0; k < HX_REFUSE_N; k++)
-			x->refused += x->st.refused[k];
-	}
-	return HX_OK;
-}
-
-/* ---- the status object (`hansa status --json`) ---------------------------- */
-
-static cJSON *json_time(uint64_t us)
-{
-	char t[40];
-	return us ? cJSON_CreateString(hx_time_text(t, sizeof t, us)) : cJSON_CreateNull();
-}
-
 cJSON *wb_status_json(hx_web *w)
 {
-	struct prows r;
-	char hex[2 * HX_KEY_LEN + 1], label[160];
-	if (prows_load(w, &r)) {
-		free(r.a);
-		return NULL;
-	}
-	cJSON *root = cJSON_CreateObject();
-	cJSON *dj = cJSON_AddObjectToObject(root, "node");
-	cJSON_AddBoolToObject(dj, "running", r.running);
-	if (r.running) {
-		cJSON_AddNumberToObject(dj, "pid", (double)r.d.pid);
-		cJSON_AddStringToObject(dj, "listening", r.d.bind);
-		cJSON_AddItemToObject(dj, "since", json_time(r.d.started));
-	}
-	cJSON_AddStringToObject(dj, "key", hx_hex(hex, w->ctx->pk, HX_KEY_LEN));
-	cJSON_AddNumberToObject(root, "entries", (double)r.ss.entries);
-	cJSON_AddNumberToObject(root, "documents", (double)r.ss.documents);
-	cJSON_AddNumberToObject(root, "connections_refused", (double)r.zap);
-	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
-	for (size_t i = 0; i < r.n; i++) {
-		struct prow *x = &r.a[i];
-		cJSON *o = cJSON_CreateObject();
-		hx_cli_member_label(w->ctx, x->key, label, sizeof label);
-		cJSON_AddStringToObject(o, "key", hx_hex(hex, x->key, HX_KEY_LEN));
-		cJSON_AddStringToObject(o, "name", label);
-		cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
-		char buf[512];
-		snprintf(buf, sizeof buf, "%s", x->endpoints);
-		for (char *sv, *tok = strtok_r(buf, " ", &sv); tok; tok = strtok_r(NULL, " ", &sv))
-			cJSON_AddItemToArray(eps, cJSON_CreateString(tok));
-		cJSON_AddBoolToObject(o, "connected", x->connected);
-		cJSON_AddItemToObject(o, "last_seen", json_time(x->st.last_seen));
-		cJSON_AddItemToObject(o, "last_sync", json_time(x->st.last_recon));
-		cJSON_AddNumberToObject(o, "syncs", (double)x->st.recon_ok);
-		cJSON_AddNumberToObject(o, "sent", (double)x->st.sent);
-		cJSON_AddNumberToObject(o, "received", (double)x->st.received);
-		cJSON_AddNumberToObject(o, "refused_total", (double)x->refused);
-		cJSON *rf = cJSON_AddObjectToObject(o, "refused");
-		for (int k = 0; k < HX_REFUSE_N; k++)
-			cJSON_AddNumberToObject(rf, hx_refuse_name(k), (double)x->st.refused[k]);
-		cJSON_AddNumberToObject(o, "bad_messages", (double)x->st.bad_messages);
-		if (x->st.lack_known) {
-			cJSON_AddNumberToObject(o, "we_lack", (double)x->st.we_lack);
-			cJSON_AddNumberToObject(o, "they_lack", (double)x->st.they_lack);
-		} else {
-			cJSON_AddNullToObject(o, "we_lack");
-			cJSON_AddNullToObject(o, "they_lack");
-		}
-		if (x->st.last_error[0]) {
-			cJSON_AddStringToObject(o, "last_error", x->st.last_error);
-			cJSON_AddItemToObject(o, "last_error_at", json_time(x->st.last_error_at));
-		}
-		cJSON_AddItemToArray(peers, o);
-	}
-	free(r.a);
-	return root;
+	struct hx_status r;
+	cJSON *o = hx_cli_status_load(w->ctx, &r) ? NULL : hx_cli_status_json(w->ctx, &r);
+	hx_cli_status_free(&r);
+	return o;
 }
 
 /* ---- the Network page -------------------------------------------------------- */
@@ -170,7 +32,7 @@ static const char *const refuse_words[HX_REFUSE_N] = {
 };
 
 /* Why a peer is not in step, in plain words. */
-static void peer_reason(wb_buf *b, const struct prow *x, int running)
+static void peer_reason(wb_buf *b, const struct hx_status_row *x, int running)
 {
 	const char *e = x->st.last_error;
 	if (!running) {
@@ -216,7 +78,7 @@ static void peer_reason(wb_buf *b, const struct prow *x, int running)
 	}
 }
 
-static void rows_html(struct wb_req *r, const struct prows *pr)
+static void rows_html(struct wb_req *r, const struct hx_status *pr)
 {
 	wb_buf *b = &r->out;
 	char name[160], hex[2 * HX_KEY_LEN + 1], when[40];
@@ -237,7 +99,7 @@ static void rows_html(struct wb_req *r, const struct prows *pr)
 		wb_puts(b, "<p>No partners to exchange with yet. Exchange invite codes with "
 			"<code>hansa invite</code> and <code>hansa join</code>.</p>\n");
 	for (size_t i = 0; i < pr->n; i++) {
-		const struct prow *x = &pr->a[i];
+		const struct hx_status_row *x = &pr->peers[i];
 		const char *state = x->connected ? "connected" : x->st.last_seen ? "down" : "never";
 		wb_partner_name(r->w, x->key, name, sizeof name);
 		wb_printf(b, "<section class=\"peer %s\" data-key=\"%s\"><h2>", state,
@@ -292,9 +154,9 @@ static void rows_html(struct wb_req *r, const struct prows *pr)
 
 void wb_page_network(struct wb_req *r, int rows_only)
 {
-	struct prows pr;
-	if (prows_load(r->w, &pr)) {
-		free(pr.a);
+	struct hx_status pr;
+	if (hx_cli_status_load(r->w->ctx, &pr)) {
+		hx_cli_status_free(&pr);
 		wb_message(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Network", "The node's records cannot be read.");
 		return;
 	}
@@ -308,7 +170,7 @@ void wb_page_network(struct wb_req *r, int rows_only)
 		rows_html(r, &pr);
 		wb_foot(r);
 	}
-	free(pr.a);
+	hx_cli_status_free(&pr);
 }
 
 /* ---- the Partners page ------------------------------------------------------- */
@@ -397,10 +259,10 @@ static void metric(wb_buf *b, const char *name, const char *type, const char *he
 void wb_metrics(struct wb_req *r)
 {
 	wb_buf *b = &r->out;
-	struct prows pr;
+	struct hx_status pr;
 	char hex[2 * HX_KEY_LEN + 1];
-	if (prows_load(r->w, &pr)) {
-		free(pr.a);
+	if (hx_cli_status_load(r->w->ctx, &pr)) {
+		hx_cli_status_free(&pr);
 		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		r->ctype = "text/plain; charset=utf-8";
 		wb_puts(b, "cannot read the store\n");
@@ -409,8 +271,8 @@ void wb_metrics(struct wb_req *r)
 	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
 	uint64_t connected = 0, rounds = 0;
 	for (size_t i = 0; i < pr.n; i++) {
-		connected += (uint64_t)pr.a[i].connected;
-		rounds += pr.a[i].st.recon_ok;
+		connected += (uint64_t)pr.peers[i].connected;
+		rounds += pr.peers[i].st.recon_ok;
 	}
 	metric(b, "hansa_entries", "gauge", "Entries stored: every version, deletions included.");
 	wb_printf(b, "hansa_entries %llu\n", (unsigned long long)pr.ss.entries);
@@ -436,7 +298,7 @@ void wb_metrics(struct wb_req *r)
 	for (size_t k = 0; k < sizeof per / sizeof per[0]; k++) {
 		metric(b, per[k][0], k < 2 ? "counter" : "gauge", per[k][1]);
 		for (size_t i = 0; i < pr.n; i++) {
-			const struct prow *x = &pr.a[i];
+			const struct hx_status_row *x = &pr.peers[i];
 			uint64_t v = k == 0 ? x->st.received : k == 1 ? x->st.sent : k == 2 ? (uint64_t)x->connected
 				: k == 3 ? x->st.we_lack : x->st.they_lack;
 			if (k >= 3 && !x->st.lack_known)
@@ -449,7 +311,7 @@ void wb_metrics(struct wb_req *r)
 	for (int k = 0; k < HX_REFUSE_N; k++) {
 		uint64_t v = 0;
 		for (size_t i = 0; i < pr.n; i++)
-			v += pr.a[i].st.refused[k];
+			v += pr.peers[i].st.refused[k];
 		wb_printf(b, "hansa_entries_refused_total{reason=\"%s\"} %llu\n", hx_refuse_name(k),
 			  (unsigned long long)v);
 	}
@@ -458,5 +320,5 @@ void wb_metrics(struct wb_req *r)
 	pthread_mutex_unlock(&r->w->mu);
 	metric(b, "hansa_web_requests_total", "counter", "Requests answered by the web app.");
 	wb_printf(b, "hansa_web_requests_total %llu\n", (unsigned long long)reqs);
-	free(pr.a);
+	hx_cli_status_free(&pr);
 }

@@ -77,8 +77,8 @@ async function go(page, url) {
   return res;
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: false });
+async function shot(page, name, fullPage = false) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage });
 }
 
 const hitCount = (page) => page.$$eval('.hit', (l) => l.length);
@@ -137,7 +137,7 @@ try {
   await page.type('#f-body', `Two study visits a year; the ${word} method.\n\n- first line\n- second line\n`);
   await until('the live preview', () =>
     page.$eval('#preview .body', (e) => e.textContent.includes('second line')).catch(() => false));
-  await shot(page, 'publish');
+  await shot(page, 'publish', true);
   await Promise.all([page.waitForNavigation(), page.click('#save')]);
   await page.waitForSelector('#saved');
   const docUrl = page.url();
@@ -179,7 +179,7 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('#compare')]);
   const del2 = await page.$$eval('#diff .del', (l) => l.map((d) => d.textContent));
   if (!del2.some((d) => d.includes('Three study visits'))) fail('comparing the other way round failed');
-  await shot(page, 'history');
+  await shot(page, 'history', true);
 
   step = 'delete';
   await go(page, docUrl);
