@@ -63,7 +63,7 @@ static const char css[] =
 	"th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}\n"
 	".sig{color:var(--muted);font-size:.85rem}\n"
 	".profile{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem;"
-	"align-self:start}\n"
+	"align-self:start;overflow-wrap:anywhere}\n"
 	".profile dt,.partner dt,.peer dt{font-weight:600;font-size:.85rem;color:var(--muted)}\n"
 	".profile dd,.partner dd{margin:0 0 .3rem}\n"
 	".diff{font-family:ui-monospace,monospace;font-size:.88rem;background:#fff;border:1px solid var(--line);"

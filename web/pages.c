@@ -385,10 +385,10 @@ static void diff_html(wb_buf *b, const char *ta, const char *tb)
 			if (i < m && j < k && line_eq(&a[pre + i], &c[pre + j])) {
 				diff_line(b, ' ', &a[pre + i]);
 				i++, j++;
-			} else if (j < k && (i == m || t[i * (k + 1) + j + 1] >= t[(i + 1) * (k + 1) + j])) {
-				diff_line(b, '+', &c[pre + j++]);
-			} else {
+			} else if (i < m && (j == k || t[(i + 1) * (k + 1) + j] >= t[i * (k + 1) + j + 1])) {
 				diff_line(b, '-', &a[pre + i++]);
+			} else {
+				diff_line(b, '+', &c[pre + j++]);
 			}
 		}
 	} else { /* too long to align: all old lines out, all new lines in */

@@ -173,13 +173,13 @@ try {
   if (!del.some((d) => d.includes('Two study visits')) || !ins.some((d) => d.includes('Three study visits')) ||
       !ins.some((d) => d.includes('Added after the first visit')))
     fail(`the diff does not show the edit: -${JSON.stringify(del)} +${JSON.stringify(ins)}`);
+  await shot(page, 'history', true);
   // any two versions: the same diff reversed through the form
   await page.$eval('.history tbody tr:nth-child(1) input[name=a]', (e) => { e.checked = true; });
   await page.$eval('.history tbody tr:nth-child(2) input[name=b]', (e) => { e.checked = true; });
   await Promise.all([page.waitForNavigation(), page.click('#compare')]);
   const del2 = await page.$$eval('#diff .del', (l) => l.map((d) => d.textContent));
   if (!del2.some((d) => d.includes('Three study visits'))) fail('comparing the other way round failed');
-  await shot(page, 'history', true);
 
   step = 'delete';
   await go(page, docUrl);
