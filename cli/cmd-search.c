@@ -94,6 +94,31 @@ static cJSON *hit_json(hx_store *s, const hx_hit *h)
 	return o;
 }
 
+cJSON *hx_search_json(hx_store *s, const hx_results *r, int facets, const char *query)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < r->nhits; i++)
+		cJSON_AddItemToArray(arr, hit_json(s, &r->hits[i]));
+	if (!facets && !r->corrected)
+		return arr;
+	cJSON *top = cJSON_CreateObject();
+	cJSON_AddItemToObject(top, "results", arr);
+	cJSON_AddNumberToObject(top, "total", (double)r->total);
+	if (r->corrected) {
+		cJSON_AddStringToObject(top, "corrected_query", r->corrected);
+		cJSON_AddStringToObject(top, "original_query", query);
+		cJSON_AddStringToObject(top, "search_instead", r->instead);
+	}
+	cJSON *fo = facets ? cJSON_AddObjectToObject(top, "facets") : NULL;
+	for (size_t g = 0; fo && g < r->nfacets; g++) {
+		cJSON *go = cJSON_AddObjectToObject(fo, r->facets[g].name);
+		for (size_t i = 0; i < r->facets[g].n; i++)
+			cJSON_AddNumberToObject(go, r->facets[g].v[i].value,
+						(double)r->facets[g].v[i].count);
+	}
+	return top;
+}
+
 static int parse_count(const char *opt, const char *v, size_t *out)
 {
 	char *end;
@@ -202,29 +227,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	}
 
 	if (json) {
-		cJSON *arr = cJSON_CreateArray();
-		for (size_t i = 0; i < r.nhits; i++)
-			cJSON_AddItemToArray(arr, hit_json(s, &r.hits[i]));
-		if (o.facets || r.corrected) {
-			cJSON *top = cJSON_CreateObject();
-			cJSON_AddItemToObject(top, "results", arr);
-			cJSON_AddNumberToObject(top, "total", (double)r.total);
-			if (r.corrected) {
-				cJSON_AddStringToObject(top, "corrected_query", r.corrected);
-				cJSON_AddStringToObject(top, "original_query", q);
-				cJSON_AddStringToObject(top, "search_instead", r.instead);
-			}
-			cJSON *fo = o.facets ? cJSON_AddObjectToObject(top, "facets") : NULL;
-			for (size_t g = 0; fo && g < r.nfacets; g++) {
-				cJSON *go = cJSON_AddObjectToObject(fo, r.facets[g].name);
-				for (size_t i = 0; i < r.facets[g].n; i++)
-					cJSON_AddNumberToObject(go, r.facets[g].v[i].value,
-								(double)r.facets[g].v[i].count);
-			}
-			hx_json_print(top);
-		} else {
-			hx_json_print(arr);
-		}
+		hx_json_print(hx_search_json(s, &r, o.facets, q));
 		if (!r.nhits && r.nsuggest)
 			fprintf(stderr, "hansa: no results; did you mean: %s\n", r.suggest[0]);
 		hx_results_clear(&r);

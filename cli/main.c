@@ -18,6 +18,7 @@ extern const struct hx_cmd hx_cmd_search, hx_cmd_reindex;
 
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join,
 	hx_cmd_serve, hx_cmd_sync, hx_cmd_status;
+extern const struct hx_cmd hx_cmd_web, hx_cmd_web_password; /* web app */
 
 static const struct hx_cmd *const commands[] = {
 	&hx_cmd_init, &hx_cmd_id, &hx_cmd_publish, &hx_cmd_show, &hx_cmd_list,
@@ -27,6 +28,7 @@ static const struct hx_cmd *const commands[] = {
 	&hx_cmd_state,
 	&hx_cmd_member, &hx_cmd_peer, &hx_cmd_invite, &hx_cmd_join, &hx_cmd_serve,
 	&hx_cmd_sync, &hx_cmd_status,
+	&hx_cmd_web, &hx_cmd_web_password,
 	NULL
 };
 
