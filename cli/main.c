@@ -10,6 +10,10 @@
 #include <sodium.h>
 #include "cli/cli.h"
 
+#ifndef HX_VERSION
+#define HX_VERSION "0.1.0" /* CMakeLists.txt sets it */
+#endif
+
 extern const struct hx_cmd hx_cmd_init, hx_cmd_id, hx_cmd_publish, hx_cmd_show,
 	hx_cmd_list, hx_cmd_history, hx_cmd_delete, hx_cmd_import, hx_cmd_export,
 	hx_cmd_fsck;
@@ -32,6 +36,7 @@ static const struct hx_cmd *const commands[] = {
 
 static const char global_usage[] =
 	"usage: hansa [--home DIR] <command> [options]\n"
+	"       hansa --version\n"
 	"\n"
 	"A peer-to-peer knowledge base for partner organisations.\n"
 	"The home (identity, store) is --home DIR, else $HANSA_HOME, else\n"
@@ -115,6 +120,9 @@ int main(int argc, char **argv)
 			home = argv[++i];
 		} else if (!strncmp(argv[i], "--home=", 7)) {
 			home = argv[i] + 7;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("hansa %s (store schema %d)\n", HX_VERSION, HX_STORE_SCHEMA);
+			return HX_EXIT_OK;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			print_help(stdout);
 			return HX_EXIT_OK;
