@@ -109,54 +109,6 @@ static int front_author(const char *text, size_t len, uint8_t key[HX_KEY_LEN])
 	return 0;
 }
 
-/* Body as markdown.c reads it back: no leading or trailing line breaks. */
-static void trimmed(const char *b, const char **start, size_t *len)
-{
-	size_t n = strlen(b);
-	while (n && (*b == '\n' || *b == '\r'))
-		b++, n--;
-	while (n && (b[n - 1] == '\n' || b[n - 1] == '\r'))
-		n--;
-	*start = b;
-	*len = n;
-}
-
-/* 1 when draft d says the same as entry e (metadata with empty values,
- * which front matter cannot carry, are ignored). */
-static int same(const hx_entry *d, const hx_entry *e)
-{
-	const char *b1, *b2;
-	size_t l1, l2, nm = 0;
-	trimmed(d->body, &b1, &l1);
-	trimmed(e->body, &b2, &l2);
-	if (strcmp(d->title, e->title) || strcmp(d->kind, e->kind) ||
-	    strcmp(d->lang, e->lang) || l1 != l2 || memcmp(b1, b2, l1) ||
-	    d->ntags != e->ntags)
-		return 0;
-	for (size_t i = 0; i < d->ntags; i++)
-		if (strcmp(d->tags[i], e->tags[i]))
-			return 0;
-	for (size_t i = 0; i < e->nmeta; i++) {
-		if (!e->meta[i].value[0])
-			continue;
-		nm++;
-		const char *v = hx_entry_meta(d, e->meta[i].key);
-		if (!v || strcmp(v, e->meta[i].value))
-			return 0;
-	}
-	return nm == d->nmeta;
-}
-
-/* 1 when (author, path)'s current version says the same as d. */
-static int unchanged(hx_store *s, const uint8_t *author, const hx_entry *d)
-{
-	hx_entry cur;
-	if (hx_store_current(s, author, d->path, &cur, NULL))
-		return 0;
-	int r = same(d, &cur);
-	hx_entry_clear(&cur);
-	return r;
-}
 
 /* Reads a whole file of at most READ_MAX bytes; NULL and *why on error. */
 static char *slurp(const char *name, size_t *len, const char **why)
@@ -390,7 +342,7 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 			bad++;
 			continue;
 		}
-		if (unchanged(s, own, &d) || (has_fa && unchanged(s, fa, &d))) {
+		if (hx_md_unchanged(s, own, &d) || (has_fa && hx_md_unchanged(s, fa, &d))) {
 			same_n++;
 			hx_entry_clear(&d);
 			continue;

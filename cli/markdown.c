@@ -287,3 +287,51 @@ int hx_md_write(FILE *f, const hx_entry *e, int with_ids)
 	fputc('\n', f);
 	return ferror(f) ? -1 : 0;
 }
+
+/* Body as markdown.c reads it back: no leading or trailing line breaks. */
+static void trimmed(const char *b, const char **start, size_t *len)
+{
+	size_t n = strlen(b);
+	while (n && (*b == '\n' || *b == '\r'))
+		b++, n--;
+	while (n && (b[n - 1] == '\n' || b[n - 1] == '\r'))
+		n--;
+	*start = b;
+	*len = n;
+}
+
+/* 1 when draft d says the same as entry e (metadata with empty values,
+ * which front matter cannot carry, are ignored). */
+int hx_md_same(const hx_entry *d, const hx_entry *e)
+{
+	const char *b1, *b2;
+	size_t l1, l2, nm = 0;
+	trimmed(d->body, &b1, &l1);
+	trimmed(e->body, &b2, &l2);
+	if (strcmp(d->title, e->title) || strcmp(d->kind, e->kind) ||
+	    strcmp(d->lang, e->lang) || l1 != l2 || memcmp(b1, b2, l1) ||
+	    d->ntags != e->ntags)
+		return 0;
+	for (size_t i = 0; i < d->ntags; i++)
+		if (strcmp(d->tags[i], e->tags[i]))
+			return 0;
+	for (size_t i = 0; i < e->nmeta; i++) {
+		if (!e->meta[i].value[0])
+			continue;
+		nm++;
+		const char *v = hx_entry_meta(d, e->meta[i].key);
+		if (!v || strcmp(v, e->meta[i].value))
+			return 0;
+	}
+	return nm == d->nmeta;
+}
+
+int hx_md_unchanged(hx_store *s, const uint8_t *author, const hx_entry *d)
+{
+	hx_entry cur;
+	if (hx_store_current(s, author, d->path, &cur, NULL))
+		return 0;
+	int r = hx_md_same(d, &cur);
+	hx_entry_clear(&cur);
+	return r;
+}
