@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include "cli/log.h"
+#include "cli/ops.h"
 #include "cli/net.h"
 #include "proto/negentropy.h"
 #include "node/node.h"
@@ -82,6 +83,9 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return hx_usage_error(&hx_cmd_serve, "unexpected argument '%s'", argv[optind]);
+	char dir[4200]; /* ops: a damaged store file gives one line, not a crash */
+	if (hx_home_path(ctx, "store", dir, sizeof dir) || hx_cli_store_check(dir))
+		return HX_EXIT_FAIL;
 	if (hx_cli_ensure_self(ctx))
 		return HX_EXIT_FAIL;
 	hx_store *s = ctx->store;
