@@ -94,16 +94,18 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 		return hx_fail("the store is damaged (LMDB reports corrupt pages); " HX_DAMAGED_ADVICE);
 	}
 	if (res) {
+		hx_cli_errtext(res, tmp, err, sizeof err); /* while tmp exists */
 		remove_backup(tmp);
-		return hx_fail("cannot copy the store to %s: %s", tmp, hx_cli_errtext(res, tmp, err, sizeof err));
+		return hx_fail("cannot copy the store to %s: %s", target, err);
 	}
 	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, NULL };
 	for (int i = 0; files[i]; i++) {
 		hx_home_path(ctx, files[i], src, sizeof src);
 		snprintf(to, sizeof to, "%s/%s", tmp, files[i]);
 		if ((res = hx_cli_copy_file(src, to))) {
+			hx_cli_errtext(res, tmp, err, sizeof err);
 			remove_backup(tmp);
-			return hx_fail("cannot copy %s: %s", src, hx_cli_errtext(res, tmp, err, sizeof err));
+			return hx_fail("cannot copy %s: %s", src, err);
 		}
 	}
 	snprintf(to, sizeof to, "%s/store/data.mdb", tmp);

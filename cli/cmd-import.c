@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include "cli/markdown.h"
 #include "cli/offline.h"
+#include "cli/ops.h"
 #include "proto/bundle.h"
 
 const struct hx_cmd hx_cmd_import;
@@ -231,7 +232,9 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 			size_t added;
 			int src = hx_store_put_batch(s, b->put, b->n, 0, &added);
 			if (src) {
-				rc = hx_fail("%s: store failed near line %zu: %s", name, lineno, hx_strerror(src));
+				char why[128];
+				rc = hx_fail("%s: store failed near line %zu: %s", name, lineno,
+					     hx_cli_errtext(src, ctx->home, why, sizeof why));
 				break;
 			}
 			added_total += added;

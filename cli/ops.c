@@ -124,15 +124,19 @@ const char *hx_cli_errtext(int rc, const char *path, char *buf, size_t n)
 {
 	struct statvfs vfs;
 
-	if (rc == HX_EFULL && !statvfs(path, &vfs)) {
+	if ((rc == HX_EFULL || rc == HX_EIO) && !statvfs(path, &vfs)) {
 		unsigned long long freeb = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-		/* the map can be full with room on the disk (after 8 doublings) */
-		if (freeb < (64ull << 20))
+		/* LMDB says EIO for a short write, which is how a full disk
+		 * shows; the map can be full with room on the disk */
+		if (freeb < (rc == HX_EIO ? 1ull << 20 : 64ull << 20)) {
 			snprintf(buf, n, "disk full (%llu MiB free)", freeb >> 20);
-		else
+			return buf;
+		}
+		if (rc == HX_EFULL) {
 			snprintf(buf, n, "the store's map is full (%llu MiB free on its disk)",
 				 freeb >> 20);
-		return buf;
+			return buf;
+		}
 	}
 	snprintf(buf, n, "%s", hx_strerror(rc));
 	return buf;

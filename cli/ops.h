@@ -28,8 +28,9 @@ int hx_cli_store_probe(const char *dir, char *why, size_t whylen);
 typedef int (*hx_child_fn)(void *arg);
 int hx_cli_run_child(hx_child_fn fn, void *arg, int *result, char *why, size_t whylen);
 
-/* hx_strerror(rc), except that HX_EFULL names the free space of the file
- * system holding path: "disk full (N MiB free)". Returns buf. */
+/* hx_strerror(rc), except when the file system holding path (which must
+ * exist) is full: then HX_EFULL, and HX_EIO (LMDB's word for a short
+ * write), are "disk full (N MiB free)". Returns buf. */
 const char *hx_cli_errtext(int rc, const char *path, char *buf, size_t n);
 
 /* Copies file src to dst (created with mode 0600, written to dst.tmp then

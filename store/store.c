@@ -39,6 +39,7 @@ int hx_mdb_err(int rc)
 	case MDB_NOTFOUND: return HX_ENOTFOUND;
 	case MDB_KEYEXIST: return HX_EEXIST;
 	case MDB_MAP_FULL: return HX_EFULL;
+	case ENOSPC: case EDQUOT: return HX_EFULL; /* the disk: the CLI says how much is free */
 	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
 	case MDB_BAD_TXN: case MDB_BAD_VALSIZE: case MDB_BAD_DBI:
 		return HX_ECORRUPT;
@@ -378,8 +379,10 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 		}
 		if ((rc = hx_index_commit(&s->ix, txn)))
 			goto abort;
-		rc = hx_mdb_err(mdb_txn_commit(txn));
-		if (rc == HX_EFULL && grow_map(s) == HX_OK)
+		int mrc = mdb_txn_commit(txn);
+		rc = hx_mdb_err(mrc);
+		/* the map, not the disk (ENOSPC is HX_EFULL too) */
+		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
 			continue;
 		if (!rc && added)
 			*added = count;
