@@ -5,10 +5,8 @@
  * before anything is replaced; the old store is kept aside, not deleted.
  * Refused while any process (a node) has the home's store open.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,47 +17,6 @@
 #include "node/state.h"
 
 const struct hx_cmd hx_cmd_restore;
-
-/* The pid of a process other than this one with file path open, or 0
- * (Linux /proc; only processes this user may look into). */
-static long user_of(const char *path)
-{
-	char real[PATH_MAX], fdp[64], link[PATH_MAX];
-	DIR *proc, *fds;
-	struct dirent *p, *f;
-	long found = 0;
-
-	if (!realpath(path, real) || !(proc = opendir("/proc")))
-		return 0;
-	while (!found && (p = readdir(proc))) {
-		long pid = atol(p->d_name);
-		if (pid <= 0 || pid == (long)getpid())
-			continue;
-		snprintf(fdp, sizeof fdp, "/proc/%ld/fd", pid);
-		if (!(fds = opendir(fdp)))
-			continue;
-		while ((f = readdir(fds))) {
-			char fp[384];
-			snprintf(fp, sizeof fp, "%s/%s", fdp, f->d_name);
-			ssize_t n = readlink(fp, link, sizeof link - 1);
-			if (n <= 0)
-				continue;
-			link[n] = 0;
-			if (!strcmp(link, real)) {
-				found = pid;
-				break;
-			}
-		}
-		closedir(fds);
-	}
-	closedir(proc);
-	return found;
-}
-
-struct check_job {
-	const char *dir;
-	uint64_t problems;
-};
 
 static void quiet(void *arg, const char *line)
 {
@@ -83,16 +40,6 @@ static int fsck_copy(const char *dir, uint64_t *problems, hx_store_stats *st)
 		rc = hx_store_stats_get(s, st);
 	hx_store_close(&s);
 	return rc;
-}
-
-static void remove_copy(const char *dir)
-{
-	char p[4400];
-	snprintf(p, sizeof p, "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/lock.mdb", dir);
-	unlink(p);
-	rmdir(dir);
 }
 
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
@@ -129,7 +76,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	if (hx_home_path(ctx, "store", store, sizeof store))
 		return hx_fail("home path too long");
 	snprintf(src, sizeof src, "%s/data.mdb", store);
-	long pid = stat(src, &st) ? 0 : user_of(src);
+	long pid = stat(src, &st) ? 0 : hx_cli_file_user(src);
 	if (pid)
 		return hx_fail("process %ld (a running node?) has the store in %s open; stop it first",
 			       pid, ctx->home);
@@ -138,24 +85,24 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 
 	/* 1. a copy next to the home's store, checked there */
 	snprintf(tmp, sizeof tmp, "%s.restore-%ld", store, (long)getpid());
-	remove_copy(tmp);
+	hx_cli_remove_store_dir(tmp);
 	if (mkdir(tmp, 0700))
 		return hx_fail("cannot create %s: %s", tmp, strerror(errno));
 	snprintf(src, sizeof src, "%s/store/data.mdb", dir);
 	snprintf(to, sizeof to, "%s/data.mdb", tmp);
 	if ((rc = hx_cli_copy_file(src, to))) {
-		remove_copy(tmp);
+		hx_cli_remove_store_dir(tmp);
 		return hx_fail("cannot copy %s: %s", src, hx_cli_errtext(rc, tmp, err, sizeof err));
 	}
 	char why[256];
 	if (hx_cli_store_probe(tmp, why, sizeof why)) {
-		remove_copy(tmp);
+		hx_cli_remove_store_dir(tmp);
 		return hx_fail("the backup %s is damaged (%s); nothing was changed", dir, why);
 	}
 	uint64_t problems = 0;
 	hx_store_stats stats;
 	if ((rc = fsck_copy(tmp, &problems, &stats)) || problems) {
-		remove_copy(tmp);
+		hx_cli_remove_store_dir(tmp);
 		if (rc == HX_EVERSION)
 			return hx_fail("the backup %s was written by another schema version (this hansa reads %d); "
 				       "nothing was changed", dir, HX_STORE_SCHEMA);
@@ -174,7 +121,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	snprintf(aside, sizeof aside, "%s.replaced-%s", store, stamp);
 	int had = !stat(store, &st);
 	if (had && rename(store, aside)) {
-		remove_copy(tmp);
+		hx_cli_remove_store_dir(tmp);
 		return hx_fail("cannot move the old store aside to %s: %s; nothing was changed", aside,
 			       strerror(errno));
 	}
@@ -183,7 +130,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		if (had && rename(aside, store))
 			return hx_fail("cannot put the store in place (%s), and the old one is now %s",
 				       strerror(e), aside);
-		remove_copy(tmp);
+		hx_cli_remove_store_dir(tmp);
 		return hx_fail("cannot put the store in place: %s; nothing was changed", strerror(e));
 	}
 	snprintf(src, sizeof src, "%s/lock.mdb", store);

@@ -2,7 +2,10 @@
  * ops.c: the crash-proof store check, the disk-full wording and file
  * copies shared by the operations commands (see ops.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -182,4 +185,48 @@ int hx_cli_copy_file(const char *src, const char *dst)
 	if (rc)
 		unlink(tmp);
 	return rc ? rc : hx_fsync_parent(dst) ? HX_EIO : HX_OK;
+}
+
+long hx_cli_file_user(const char *path)
+{
+	char real[PATH_MAX], fdp[64], link[PATH_MAX];
+	DIR *proc, *fds;
+	struct dirent *p, *f;
+	long found = 0;
+
+	if (!realpath(path, real) || !(proc = opendir("/proc")))
+		return 0;
+	while (!found && (p = readdir(proc))) {
+		long pid = atol(p->d_name);
+		if (pid <= 0 || pid == (long)getpid())
+			continue;
+		snprintf(fdp, sizeof fdp, "/proc/%ld/fd", pid);
+		if (!(fds = opendir(fdp)))
+			continue;
+		while ((f = readdir(fds))) {
+			char fp[384];
+			snprintf(fp, sizeof fp, "%s/%s", fdp, f->d_name);
+			ssize_t n = readlink(fp, link, sizeof link - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			if (!strcmp(link, real)) {
+				found = pid;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+void hx_cli_remove_store_dir(const char *dir)
+{
+	char p[4400];
+	snprintf(p, sizeof p, "%s/data.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/lock.mdb", dir);
+	unlink(p);
+	rmdir(dir);
 }

@@ -37,4 +37,13 @@ const char *hx_cli_errtext(int rc, const char *path, char *buf, size_t n);
  * renamed and fsynced). 0, or an hx_err (HX_EFULL when the disk is full). */
 int hx_cli_copy_file(const char *src, const char *dst);
 
+/* The pid of a process other than this one that has file path open (a
+ * node serving the store), or 0. Linux /proc; sees the processes this
+ * user may look into. */
+long hx_cli_file_user(const char *path);
+
+/* Removes a store directory this process made (data.mdb, lock.mdb, the
+ * directory), nothing else. */
+void hx_cli_remove_store_dir(const char *dir);
+
 #endif
