@@ -207,12 +207,8 @@ static int every(struct hx_ctx *ctx, const char *dir, uint64_t interval, unsigne
 		 (unsigned long long)interval, keep);
 	hx_log(HX_LOG_NOTICE, line);
 	while (!stop) {
-		time_t now = time(NULL);
-		struct tm tm;
 		uint64_t bytes = 0, t0 = hx_now_us();
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(target, sizeof target, "%s/" PREFIX "%s", dir, stamp);
+		snprintf(target, sizeof target, "%s/" PREFIX "%s", dir, hx_cli_stamp(stamp));
 		if (backup_one(ctx, target, &bytes) == 0) {
 			snprintf(line, sizeof line, "backup %s written: %.1f MiB in %.1f s", target,
 				 (double)bytes / 1048576.0, (double)(hx_now_us() - t0) / 1e6);

@@ -11,7 +11,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cli/net.h"
@@ -63,7 +62,7 @@ static int salvage_child(void *arg)
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "timeout", required_argument, 0, 't' }, { 0, 0, 0, 0 } };
-	char store[4200], fresh[4300], aside[4300], data[4400], why[256], stamp[32];
+	char store[4200], fresh[4300], aside[4300], why[256], stamp[32];
 	const char *timeout = NULL;
 	struct stat st;
 	int c, res;
@@ -76,13 +75,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	}
 	if (hx_ctx_identity(ctx))
 		return HX_EXIT_FAIL;
-	if (hx_home_path(ctx, "store", store, sizeof store))
-		return hx_fail("home path too long");
-	snprintf(data, sizeof data, "%s/data.mdb", store);
-	long pid = stat(data, &st) ? 0 : hx_cli_file_user(data);
-	if (pid)
-		return hx_fail("process %ld (a running node?) has the store in %s open; stop it first",
-			       pid, ctx->home);
+	if (hx_cli_store_idle(ctx, store, sizeof store))
+		return HX_EXIT_FAIL;
 	/* every code must be good before anything moves */
 	for (int i = optind; i < argc; i++) {
 		hx_invite inv;
@@ -112,11 +106,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		return hx_fail("cannot create %s: %s", fresh, strerror(errno));
 
 	/* 2. the old store aside, the new one in place */
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(aside, sizeof aside, "%s.damaged-%s", store, stamp);
+	snprintf(aside, sizeof aside, "%s.damaged-%s", store, hx_cli_stamp(stamp));
 	int had = !stat(store, &st);
 	if (had && rename(store, aside))
 		return hx_fail("cannot move the old store aside: %s", strerror(errno));

@@ -9,7 +9,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cli/identity.h"
@@ -73,13 +72,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	if (!force && !hx_ctx_pubkey(ctx, pk_home) && memcmp(pk_home, pk_backup, HX_KEY_LEN))
 		return hx_fail("%s holds another partner's identity than the backup; "
 			       "restore into a new --home, or use --force to replace it", ctx->home);
-	if (hx_home_path(ctx, "store", store, sizeof store))
-		return hx_fail("home path too long");
-	snprintf(src, sizeof src, "%s/data.mdb", store);
-	long pid = stat(src, &st) ? 0 : hx_cli_file_user(src);
-	if (pid)
-		return hx_fail("process %ld (a running node?) has the store in %s open; stop it first",
-			       pid, ctx->home);
+	if (hx_cli_store_idle(ctx, store, sizeof store))
+		return HX_EXIT_FAIL;
 	if (hx_mkdirs(ctx->home, 0700))
 		return hx_fail("cannot create %s: %s", ctx->home, strerror(errno));
 
@@ -114,11 +108,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	}
 
 	/* 2. the swap: the old store aside, the copy in, then key and profile */
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(aside, sizeof aside, "%s.replaced-%s", store, stamp);
+	snprintf(aside, sizeof aside, "%s.replaced-%s", store, hx_cli_stamp(stamp));
 	int had = !stat(store, &st);
 	if (had && rename(store, aside)) {
 		hx_cli_remove_store_dir(tmp);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -229,4 +230,28 @@ void hx_cli_remove_store_dir(const char *dir)
 	snprintf(p, sizeof p, "%s/lock.mdb", dir);
 	unlink(p);
 	rmdir(dir);
+}
+
+int hx_cli_store_idle(struct hx_ctx *ctx, char *store, size_t n)
+{
+	char data[4400];
+	struct stat st;
+
+	if (hx_home_path(ctx, "store", store, n))
+		return hx_fail("home path too long");
+	snprintf(data, sizeof data, "%s/data.mdb", store);
+	long pid = stat(data, &st) ? 0 : hx_cli_file_user(data);
+	if (pid)
+		return hx_fail("process %ld (a running node?) has the store in %s open; stop it first",
+			       pid, ctx->home);
+	return 0;
+}
+
+char *hx_cli_stamp(char out[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(out, 32, "%Y%m%dT%H%M%SZ", &tm);
+	return out;
 }

@@ -46,4 +46,11 @@ long hx_cli_file_user(const char *path);
  * directory), nothing else. */
 void hx_cli_remove_store_dir(const char *dir);
 
+/* Puts the path of the home's store in store (n bytes) and checks that no
+ * other process has it open. 0, or prints the error and returns 1. */
+int hx_cli_store_idle(struct hx_ctx *ctx, char *store, size_t n);
+
+/* The current UTC time as YYYYmmddTHHMMSSZ (for file names). Returns out. */
+char *hx_cli_stamp(char out[32]);
+
 #endif
