@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
+#include "cli/log.h"
+#include "cli/ops.h"
 #include "cli/net.h"
 #include "proto/negentropy.h"
 #include "node/node.h"
@@ -24,11 +27,15 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* ops: a level per line for the journal (cli/log.c); readiness for
+ * systemd (Type=notify) once the node listens: node/ says so only in its
+ * log, and sd_notify does nothing without NOTIFY_SOCKET. */
 static void log_line(void *arg, const char *line)
 {
-	char when[40];
 	(void)arg;
-	fprintf(stderr, "%s %s\n", hx_time_text(when, sizeof when, hx_now_us()), line);
+	hx_log(hx_log_level_of(line), line);
+	if (!strncmp(line, "listening on ", 13))
+		sd_notifyf(0, "READY=1\nSTATUS=%s", line);
 }
 
 /* Parses a positive number (seconds may have decimals); 0 on error. */
@@ -81,6 +88,9 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		return hx_usage_error(&hx_cmd_serve, "unexpected argument '%s'", argv[optind]);
 	if (http && hx_web_addr_check(http) < 0)
 		return hx_fail("--http: '%s' is not HOST:PORT (an IP address or localhost) or off", http);
+	char dir[4200]; /* ops: a damaged store file gives one line, not a crash */
+	if (hx_home_path(ctx, "store", dir, sizeof dir) || hx_cli_store_check(dir))
+		return HX_EXIT_FAIL;
 	if (hx_cli_ensure_self(ctx))
 		return HX_EXIT_FAIL;
 	hx_store *s = ctx->store;
@@ -140,6 +150,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		hx_node_destroy(&n);
 		return HX_EXIT_FAIL;
 	}
+	sd_notify(0, "STOPPING=1"); /* ops */
 	hx_node_destroy(&n);
 	log_line(NULL, "stopped");
 	return HX_EXIT_OK;
@@ -159,7 +170,9 @@ const struct hx_cmd hx_cmd_serve = {
 	"those 'hansa publish' writes meanwhile) to the connected members, and\n"
 	"relays entries from one member to the others. Entries are verified before\n"
 	"they are stored or relayed; refusals are counted in 'hansa status'.\n"
-	"Logs one line per event on stderr.\n"
+	"Logs one line per event on stderr, starting with the time; under systemd\n"
+	"(stderr is the journal) with a <N> syslog level instead, and READY=1 is\n"
+	"sent to NOTIFY_SOCKET once the node listens (Type=notify).\n"
 	"\n"
 	"  --bind         where to listen (default: the last --bind, else\n"
 	"                 " HX_DEFAULT_BIND "); remembered for 'hansa invite'\n"

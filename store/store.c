@@ -359,8 +359,10 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 		}
 		if ((rc = hx_index_commit(&s->ix, txn)))
 			goto abort;
-		rc = hx_mdb_err(mdb_txn_commit(txn));
-		if (rc == HX_EFULL && grow_map(s) == HX_OK)
+		int mrc = mdb_txn_commit(txn);
+		rc = hx_mdb_err(mrc);
+		/* the map, not the disk (ENOSPC is HX_EFULL too) */
+		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
 			continue;
 		if (!rc && added)
 			*added = count;
