@@ -5,23 +5,19 @@
 #include <string.h>
 #include "cli/cli.h"
 
-const struct hx_cmd hx_cmd_fsck;
-
 static void report(void *arg, const char *problem)
 {
 	(void)arg;
 	fprintf(stderr, "hansa fsck: %s\n", problem);
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	uint64_t problems;
 	hx_store_stats st;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return hx_usage_error(&hx_cmd_fsck, "takes no arguments");
+	(void)a;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
@@ -39,9 +35,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 const struct hx_cmd hx_cmd_fsck = {
 	.name = "fsck",
 	.summary = "verify every entry and index of the store",
-	.usage =
-	"usage: hansa fsck\n"
-	"\n"
+	.text =
 	"Re-verifies every entry's signature and checks the time order, history,\n"
 	"current versions, change log and search index against the entries.\n"
 	"Names each problem on stderr and exits non-zero if there is any.\n",

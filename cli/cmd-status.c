@@ -10,8 +10,6 @@
 #include "cli/net.h"
 #include "node/state.h"
 
-const struct hx_cmd hx_cmd_status;
-
 struct row {
 	uint8_t key[HX_KEY_LEN];
 	char endpoints[512];
@@ -29,14 +27,10 @@ static struct row *row_get(struct rows *r, const uint8_t key[HX_KEY_LEN])
 	for (size_t i = 0; i < r->n; i++)
 		if (!memcmp(r->a[i].key, key, HX_KEY_LEN))
 			return &r->a[i];
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 8;
-		struct row *a = realloc(r->a, cap * sizeof *a);
-		if (!a)
-			return NULL;
-		r->a = a;
-		r->cap = cap;
-	}
+	struct row *a = hx_grow(r->a, &r->cap, r->n + 1, sizeof *a);
+	if (!a)
+		return NULL;
+	r->a = a;
 	struct row *x = &r->a[r->n++];
 	memset(x, 0, sizeof *x);
 	memcpy(x->key, key, HX_KEY_LEN);
@@ -66,11 +60,9 @@ static cJSON *json_time(uint64_t us)
 	return us ? cJSON_CreateString(hx_time_text(t, sizeof t, us)) : cJSON_CreateNull();
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	int json;
-	if (hx_opt_json_only(&hx_cmd_status, argc, argv, &json))
-		return HX_EXIT_USAGE;
+	int json = hx_arg_count(a, "json");
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
@@ -210,18 +202,21 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "json", 0, NULL, "one object: node, entries, documents, connections_refused, peers", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_status = {
 	.name = "status",
 	.summary = "show the node and every peer: connected, synced, behind",
-	.usage =
-	"usage: hansa status [--json]\n"
-	"\n"
+	.opts = opts,
+	.text =
 	"Says whether 'hansa serve' runs for this home, how many entries the store\n"
 	"holds and how many connections were refused as non-members; then for\n"
 	"every peer: connected or not, when it was last seen and last synced,\n"
 	"entries sent, received and refused (by reason: malformed, over-limit,\n"
 	"bad-signature, not-member, future), and how many entries each side still\n"
-	"lacked at the last reconciliation, less what moved since.\n"
-	"  --json   one object: node, entries, documents, connections_refused, peers\n",
+	"lacked at the last reconciliation, less what moved since.\n",
 	.exec = exec,
 };
