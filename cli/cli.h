@@ -1,5 +1,6 @@
 /*
- * cli.h: what the `hansa` subcommands share: the command table entry, the
+ * cli.h: what the `hansa` subcommands share: the command table entry with
+ * its option table and the one parser of command lines (args.c), the
  * context (home, identity, store), error reporting and JSON output of
  * entries. Only cli/ prints and exits; every other layer returns hx_err.
  */
@@ -8,6 +9,7 @@
 
 #include <stdio.h>
 #include <sys/types.h>
+#include "cli/file.h"
 #include "proto/entry.h"
 #include "store/store.h"
 
@@ -26,28 +28,93 @@ struct hx_ctx {
 	uint8_t curve_sk[32];
 };
 
+/* One option of a command, as its table declares it. The shared parser,
+ * `hansa CMD --help` and the man page hansa-CMD(1) are all made from the
+ * table, so they cannot disagree (the way tmux's cmd_entry declares its
+ * arguments for args_parse and its usage line). */
+struct hx_opt {
+	const char *name;  /* long name without "--", e.g. "limit" */
+	char letter;       /* short form (-o), or 0 for none */
+	const char *value; /* the value's name ("N", "FILE"); NULL: a flag */
+	const char *help;  /* one or two sentences, wrapped when printed */
+	int multi;         /* may repeat, every value kept (--tag, --endpoint) */
+};
+
+/* cmd.flags */
+#define HX_CMD_DASH_ARGS 1   /* a word with one '-' is an argument unless it
+			      * is exactly a short option, like -h (search:
+			      * -word excludes a word) */
+#define HX_CMD_STOP_AT_ARG 2 /* options end at the first argument (hansa's
+			      * own, before the command) */
+
+struct hx_args;
+
+/* A command, or a subcommand in another's subs (member add). */
 struct hx_cmd {
 	const char *name;
-	const char *summary; /* one line for `hansa help` */
-	const char *usage;   /* full text for `hansa CMD --help` */
-	int (*exec)(struct hx_ctx *ctx, int argc, char **argv);
+	const char *summary;    /* one line for `hansa help` and NAME in its man page */
+	const char *args;       /* positional arguments as the synopsis shows them:
+				 * "PATH|ID", "[PEER]", "QUERY..." */
+	int args_min, args_max; /* how many there may be; args_max -1: no limit */
+	const char *args_error; /* said when the count is wrong; NULL: generated */
+	const struct hx_opt *opts; /* ends with { 0 }; NULL: none */
+	const char *text;       /* prose after the synopsis: what it does. Lines
+				 * that start with a space are kept as they are
+				 * (tables), others are filled in the man page. */
+	const struct hx_cmd *subs; /* subcommands, ending with { 0 }; then this
+				    * command only dispatches to them */
+	const char *alias;      /* a subcommand's short name (rm, ls) */
+	unsigned flags;         /* HX_CMD_* */
+	int (*exec)(struct hx_ctx *ctx, const struct hx_args *a);
 };
+
+/* A parsed command line (the parser owns the memory; hx_args_free). */
+struct hx_args {
+	const struct hx_cmd *top; /* the command the errors name (member) */
+	const struct hx_cmd *cmd; /* the one that runs (member add) */
+	int argc;                 /* positional arguments, in order, borrowed */
+	char **argv;              /* from the process's argv */
+	size_t nset;              /* options in command-line order */
+	struct hx_arg_set {
+		const struct hx_opt *opt;
+		const char *value; /* NULL for a flag */
+	} *set;
+};
+
+/* Parses argv (argv[0] is the command's name) against cmd's table into a:
+ * long options as --opt VAL or --opt=VAL, short ones as -o VAL, -oVAL or
+ * bundled flags (-nv), options and arguments in any order, "--" ends the
+ * options. -h or --help anywhere before "--" prints the help on stdout.
+ * Returns 0 (parsed; run a->cmd), 1 (help printed: exit 0) or, after
+ * printing the one-line usage error, HX_EXIT_USAGE. On 0 the caller calls
+ * hx_args_free. */
+int hx_args_parse(const struct hx_cmd *cmd, int argc, char **argv, struct hx_args *a);
+void hx_args_free(struct hx_args *a);
+
+/* The last value given for the option named name (declared in the running
+ * command's table; anything else is a bug and aborts), or NULL. */
+const char *hx_arg_value(const struct hx_args *a, const char *name);
+/* How many times the option was given (0: not at all). */
+int hx_arg_count(const struct hx_args *a, const char *name);
+/* Every value of a repeatable option in order: fills v with at most max of
+ * them (borrowed) and returns how many were given, which may be more. */
+size_t hx_arg_values(const struct hx_args *a, const char *name, const char **v, size_t max);
+
+/* `hansa CMD --help`: the synopsis made from the table, the prose, the
+ * subcommands and the options, wrapped to 79 columns. */
+void hx_cmd_help(const struct hx_cmd *cmd, FILE *f);
+/* The same as a man page (roff, man(7) macros): hansa-CMD(1). */
+void hx_cmd_man(const struct hx_cmd *cmd, FILE *f);
+/* hansa(1): prog's options and prose (main.c's table), then every command
+ * of the NULL-terminated list with its summary. */
+void hx_main_man(const struct hx_cmd *prog, const struct hx_cmd *const *cmds, FILE *f);
 
 /* Prints "hansa: MESSAGE" as one line on stderr; returns HX_EXIT_FAIL. */
 int hx_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "hansa CMD: MESSAGE" and "try 'hansa CMD --help'"; returns
- * HX_EXIT_USAGE. */
+/* Prints "hansa CMD: MESSAGE (try 'hansa CMD --help')" as one line on
+ * stderr; returns HX_EXIT_USAGE. */
 int hx_usage_error(const struct hx_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/* Handles -h/--help for cmd: prints the usage to stdout and returns 1 when
- * argv asks for help, else 0. */
-int hx_cli_wants_help(const struct hx_cmd *cmd, int argc, char **argv);
-
-/* For commands whose only option is --json: sets *json (0 or 1). Returns
- * 0, or prints the usage error and returns HX_EXIT_USAGE for any other
- * argument. */
-int hx_opt_json_only(const struct hx_cmd *cmd, int argc, char **argv, int *json);
 
 /* Opens the store of ctx->home (creating it only if create). Prints the
  * error and returns NULL on failure. */
@@ -61,12 +128,6 @@ int hx_ctx_identity(struct hx_ctx *ctx);
 int hx_ctx_pubkey(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN]);
 /* Releases store and wipes secrets. */
 void hx_ctx_release(struct hx_ctx *ctx);
-
-/* Creates dir and its missing parents with mode. 0 or -1 with errno. */
-int hx_mkdirs(const char *dir, mode_t mode);
-/* fsyncs the directory holding path, so that a rename into it survives a
- * power cut. Returns 0 or -1 (errno set). */
-int hx_fsync_parent(const char *path);
 
 /* Path of a file inside the home: out gets home/name. */
 int hx_home_path(const struct hx_ctx *ctx, const char *name, char *out, size_t outlen);

@@ -7,7 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 #include "cli/identity.h"
 #include "cli/log.h"
 #include "cli/ops.h"
-
-const struct hx_cmd hx_cmd_backup;
 
 #define PREFIX "hansa-"       /* --every: DIR/hansa-YYYYmmddTHHMMSSZ */
 #define STAMP_LEN 16          /* YYYYmmddTHHMMSSZ */
@@ -229,63 +226,53 @@ static int every(struct hx_ctx *ctx, const char *dir, uint64_t interval, unsigne
 	return HX_EXIT_OK;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "every", required_argument, 0, 'e' }, { "keep", required_argument, 0, 'k' },
-		{ 0, 0, 0, 0 }
-	};
 	uint64_t interval = 0, bytes;
 	long keep = -1;
 	char *end;
-	int c;
+	const char *v, *dir = a->argv[0];
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			if (!(interval = parse_interval(optarg)))
-				return hx_usage_error(&hx_cmd_backup,
-						      "--every: '%s' is not an interval like 24h, 30m, 90s or 7d", optarg);
-			break;
-		case 'k':
-			keep = strtol(optarg, &end, 10);
-			if (*end || end == optarg || keep < 1 || keep > 10000)
-				return hx_usage_error(&hx_cmd_backup, "--keep: a number from 1 to 10000");
-			break;
-		default: return hx_usage_error(&hx_cmd_backup, "unknown option or missing value");
-		}
+	if ((v = hx_arg_value(a, "every")) && !(interval = parse_interval(v)))
+		return hx_usage_error(a->top, "--every: '%s' is not an interval like 24h, 30m, 90s or 7d",
+				      v);
+	if ((v = hx_arg_value(a, "keep"))) {
+		keep = strtol(v, &end, 10);
+		if (*end || end == v || keep < 1 || keep > 10000)
+			return hx_usage_error(a->top, "--keep: a number from 1 to 10000");
 	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_backup, "give one DIR");
 	if (keep > 0 && !interval)
-		return hx_usage_error(&hx_cmd_backup, "--keep goes with --every");
+		return hx_usage_error(a->top, "--keep goes with --every");
 	if (interval)
-		return every(ctx, argv[optind], interval, keep > 0 ? (unsigned)keep : 7);
-	if (backup_one(ctx, argv[optind], &bytes))
+		return every(ctx, dir, interval, keep > 0 ? (unsigned)keep : 7);
+	if (backup_one(ctx, dir, &bytes))
 		return HX_EXIT_FAIL;
-	printf("backup written to %s (%.1f MiB)\n", argv[optind], (double)bytes / 1048576.0);
+	printf("backup written to %s (%.1f MiB)\n", dir, (double)bytes / 1048576.0);
 	return HX_EXIT_OK;
 }
+
+static const struct hx_opt opts[] = {
+	{ "every", 0, "INTERVAL", "keep running (for a service): a backup into "
+	  "DIR/hansa-YYYYmmddTHHMMSSZ now and after each INTERVAL (24h, 30m, 90s, 7d); logs one "
+	  "line per backup", 0 },
+	{ "keep", 0, "N", "with --every: how many backups to keep (default 7); older ones and "
+	  "leftovers of interrupted runs are removed", 0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_backup = {
 	.name = "backup",
 	.summary = "copy the store, key and profile while the node serves",
-	.usage =
-	"usage: hansa backup DIR\n"
-	"       hansa backup --every INTERVAL [--keep N] DIR\n"
-	"\n"
+	.args = "DIR", .args_min = 1, .args_max = 1,
+	.args_error = "give one DIR",
+	.opts = opts,
+	.text =
 	"Writes a consistent, compacted copy of the store (as of the moment the\n"
 	"copy starts; a running node goes on serving and writing) with the\n"
 	"identity key and the profile into the new folder DIR: DIR.tmp-PID first,\n"
 	"renamed to DIR once complete, so a DIR that exists is a whole backup.\n"
 	"The key is copied as it is (protected by its passphrase, if any): keep\n"
 	"backups where only this partner can read them. 'hansa restore DIR'\n"
-	"puts one back.\n"
-	"\n"
-	"  --every  keep running (for a service): a backup into\n"
-	"           DIR/hansa-YYYYmmddTHHMMSSZ now and after each INTERVAL\n"
-	"           (24h, 30m, 90s, 7d); logs one line per backup\n"
-	"  --keep   with --every: how many backups to keep (default 7); older\n"
-	"           ones and leftovers of interrupted runs are removed\n",
+	"puts one back.\n",
 	.exec = exec,
 };

@@ -6,13 +6,9 @@
 #include <string.h>
 #include "cli/cli.h"
 
-const struct hx_cmd hx_cmd_delete;
-
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return hx_usage_error(&hx_cmd_delete, "give one PATH");
-	const char *path = argv[1];
+	const char *path = a->argv[0];
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_entry cur;
 	int deleted, rc;
@@ -40,9 +36,8 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 const struct hx_cmd hx_cmd_delete = {
 	.name = "delete",
 	.summary = "delete one of your documents (history is kept)",
-	.usage =
-	"usage: hansa delete PATH\n"
-	"\n"
+	.args = "PATH", .args_min = 1, .args_max = 1,
+	.text =
 	"Publishes a tombstone for your document at PATH: it disappears from list,\n"
 	"show and search on every node; its history stays. Prints the path and the\n"
 	"tombstone's id.\n",

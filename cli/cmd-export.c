@@ -4,12 +4,9 @@
  * `hansa import` reads), --bundle (export-bundle.c), --markdown
  * (export-markdown.c) and --html (export-html.c).
  */
-#include <getopt.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/offline.h"
-
-const struct hx_cmd hx_cmd_export;
 
 static int jsonl_one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 {
@@ -37,47 +34,24 @@ static int jsonl_one(void *arg, const hx_entry *e, const uint8_t *raw, size_t le
 	return bad ? HX_EIO : 0;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, 0, 'f' }, { "author", required_argument, 0, 'a' },
-		{ "out", required_argument, 0, 'o' }, { "bundle", required_argument, 0, 'b' },
-		{ "missing-from", required_argument, 0, 's' },
-		{ "markdown", required_argument, 0, 'm' }, { "html", required_argument, 0, 'H' },
-		{ "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 }
-	};
-	const char *format = NULL, *outname = NULL, *bundle = NULL, *state = NULL;
-	const char *markdown = NULL, *html = NULL;
+	const char *format = hx_arg_value(a, "format"), *outname = hx_arg_value(a, "out");
+	const char *bundle = hx_arg_value(a, "bundle"), *state = hx_arg_value(a, "missing-from");
+	const char *markdown = hx_arg_value(a, "markdown"), *html = hx_arg_value(a, "html");
+	const char *authorarg = hx_arg_value(a, "author");
 	uint8_t author[HX_KEY_LEN];
-	int c, have_author = 0, json = 0;
+	int have_author = !!authorarg, json = hx_arg_count(a, "json");
 
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f': format = optarg; break;
-		case 'o': outname = optarg; break;
-		case 'b': bundle = optarg; break;
-		case 's': state = optarg; break;
-		case 'm': markdown = optarg; break;
-		case 'H': html = optarg; break;
-		case 'j': json = 1; break;
-		case 'a':
-			if (hx_parse_key(optarg, author))
-				return HX_EXIT_FAIL;
-			have_author = 1;
-			break;
-		default: return hx_usage_error(&hx_cmd_export, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		}
-	}
-	if (optind != argc)
-		return hx_usage_error(&hx_cmd_export, "unexpected argument '%s'", argv[optind]);
+	if (authorarg && hx_parse_key(authorarg, author))
+		return HX_EXIT_FAIL;
 	if (!!format + !!bundle + !!markdown + !!html != 1)
-		return hx_usage_error(&hx_cmd_export,
+		return hx_usage_error(a->top,
 				      "choose one of --bundle FILE, --markdown DIR, --html DIR, --format jsonl");
 	if (state && !bundle)
-		return hx_usage_error(&hx_cmd_export, "--missing-from goes with --bundle");
+		return hx_usage_error(a->top, "--missing-from goes with --bundle");
 	if ((outname || have_author) && !format && !markdown)
-		return hx_usage_error(&hx_cmd_export, "%s goes with --format jsonl",
+		return hx_usage_error(a->top, "%s goes with --format jsonl",
 				      outname ? "-o" : "--author");
 	if (bundle)
 		return hx_export_bundle(ctx, bundle, state, json);
@@ -86,9 +60,9 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	if (html)
 		return hx_export_html(ctx, html, json);
 	if (strcmp(format, "jsonl"))
-		return hx_usage_error(&hx_cmd_export, "unknown --format '%s' (jsonl)", format);
+		return hx_usage_error(a->top, "unknown --format '%s' (jsonl)", format);
 	if (json)
-		return hx_usage_error(&hx_cmd_export, "--json does not go with --format jsonl");
+		return hx_usage_error(a->top, "--json does not go with --format jsonl");
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
@@ -111,29 +85,35 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return hx_outfile_commit(&out) ? HX_EXIT_FAIL : HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "bundle", 0, "FILE", "every entry (all versions, deletions included), signed by this "
+	  "partner, in one file for 'hansa import FILE' at an office without a link", 0 },
+	{ "missing-from", 0, "STATE", "with --bundle: only what the office of STATE (a file from "
+	  "'hansa state' there) lacks, plus a small excess the summary states", 0 },
+	{ "markdown", 0, "DIR", "one .md file per current document (YAML front matter, then the "
+	  "body), in folders following the paths; a path that several partners use gets '~' and the "
+	  "author's first 8 hex digits. Edit and re-import with 'hansa import DIR'.", 0 },
+	{ "html", 0, "DIR", "a self-contained static web site: an index grouped by kind, tag and "
+	  "partner, one page per document, and search that works from the file system without a "
+	  "server", 0 },
+	{ "format", 0, "jsonl", "the live documents as JSON lines in the format 'hansa import' reads, "
+	  "to FILE or stdout", 0 },
+	{ "author", 0, "KEY", "with --format jsonl or --markdown: only this partner's documents", 0 },
+	{ "out", 'o', "FILE", "with --format jsonl: write to FILE instead of stdout", 0 },
+	{ "json", 0, NULL, "print the summary as one JSON object (not with --format jsonl)", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_export = {
 	.name = "export",
 	.summary = "export a bundle, a Markdown folder, a static web site or JSON lines",
-	.usage =
-	"usage: hansa export --bundle FILE [--missing-from STATE] [--json]\n"
-	"       hansa export --markdown DIR [--author KEY] [--json]\n"
-	"       hansa export --html DIR [--json]\n"
-	"       hansa export --format jsonl [--author KEY] [-o FILE]\n"
-	"\n"
-	"--bundle FILE   every entry (all versions, deletions included), signed by\n"
-	"                this partner, in one file for 'hansa import FILE' at an\n"
-	"                office without a link. With --missing-from STATE (a file\n"
-	"                from 'hansa state' at that office) only what it lacks, plus\n"
-	"                a small excess the summary states.\n"
-	"--markdown DIR  one .md file per current document (YAML front matter, then\n"
-	"                the body), in folders following the paths; a path that\n"
-	"                several partners use gets '~' and the author's first 8 hex\n"
-	"                digits. Edit and re-import with 'hansa import DIR'.\n"
-	"--html DIR      a self-contained static web site: an index grouped by kind,\n"
-	"                tag and partner, one page per document, and search that\n"
-	"                works from the file system without a server.\n"
-	"--format jsonl  the live documents as JSON lines in the format\n"
-	"                'hansa import' reads, to FILE or stdout.\n"
+	.opts = opts,
+	.text =
+	"Writes the library in one of four forms, chosen by one of the options:\n"
+	"  hansa export --bundle FILE [--missing-from STATE] [--json]\n"
+	"  hansa export --markdown DIR [--author KEY] [--json]\n"
+	"  hansa export --html DIR [--json]\n"
+	"  hansa export --format jsonl [--author KEY] [-o FILE]\n"
 	"Files are written under a temporary name and renamed when complete.\n",
 	.exec = exec,
 };

@@ -6,23 +6,19 @@
 #include "cli/cli.h"
 #include "cli/ops.h"
 
-const struct hx_cmd hx_cmd_fsck;
-
 static void report(void *arg, const char *problem)
 {
 	(void)arg;
 	fprintf(stderr, "hansa fsck: %s\n", problem);
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	uint64_t problems;
 	hx_store_stats st;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return hx_usage_error(&hx_cmd_fsck, "takes no arguments");
+	(void)a;
 	char dir[4200];
 	if (hx_home_path(ctx, "store", dir, sizeof dir))
 		return hx_fail("home path too long");
@@ -48,9 +44,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 const struct hx_cmd hx_cmd_fsck = {
 	.name = "fsck",
 	.summary = "verify every entry and index of the store",
-	.usage =
-	"usage: hansa fsck\n"
-	"\n"
+	.text =
 	"Re-verifies every entry's signature and checks the time order, history,\n"
 	"current versions, change log and search index against the entries.\n"
 	"Names each problem on stderr and exits non-zero if there is any. Every\n"

@@ -2,12 +2,9 @@
  * cmd-history.c: `hansa history PATH`: every version of a document, oldest
  * first, deletions included.
  */
-#include <getopt.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
-
-const struct hx_cmd hx_cmd_history;
 
 struct hist {
 	int json;
@@ -30,31 +27,15 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	return 0;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "author", required_argument, 0, 'a' }, { "json", no_argument, 0, 'j' },
-		{ 0, 0, 0, 0 }
-	};
-	struct hist h = { 0 };
+	struct hist h = { .json = hx_arg_count(a, "json") };
 	uint8_t author[HX_KEY_LEN], found[2][HX_KEY_LEN];
-	int c, have_author = 0;
+	const char *authorarg = hx_arg_value(a, "author"), *path = a->argv[0];
+	int have_author = !!authorarg;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'a') {
-			if (hx_parse_key(optarg, author))
-				return HX_EXIT_FAIL;
-			have_author = 1;
-		} else if (c == 'j') {
-			h.json = 1;
-		} else {
-			return hx_usage_error(&hx_cmd_history, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_history, "give one PATH");
-	const char *path = argv[optind];
+	if (authorarg && hx_parse_key(authorarg, author))
+		return HX_EXIT_FAIL;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
@@ -89,15 +70,21 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "author", 0, "KEY", "the document of this partner (64 hex digits), when several have one at "
+	  "PATH", 0 },
+	{ "json", 0, NULL, "an array of objects: id, path, author, timestamp, kind, title, tags, lang, "
+	  "meta", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_history = {
 	.name = "history",
 	.summary = "list every version of a document",
-	.usage =
-	"usage: hansa history [--author KEY] [--json] PATH\n"
-	"\n"
+	.args = "PATH", .args_min = 1, .args_max = 1,
+	.opts = opts,
+	.text =
 	"Lists every version of the document at PATH, oldest first, with time, id\n"
-	"and title; a deletion shows as (deleted).\n"
-	"  --json   an array of objects: id, path, author, timestamp, kind, title,\n"
-	"           tags, lang, meta\n",
+	"and title; a deletion shows as (deleted).\n",
 	.exec = exec,
 };

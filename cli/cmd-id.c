@@ -7,13 +7,9 @@
 #include "cli/identity.h"
 #include "cli/profile.h"
 
-const struct hx_cmd hx_cmd_id;
-
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	int json;
-	if (hx_opt_json_only(&hx_cmd_id, argc, argv, &json))
-		return HX_EXIT_USAGE;
+	int json = hx_arg_count(a, "json");
 	cJSON *p = hx_profile_load(ctx->home);
 	if (!p)
 		return HX_EXIT_FAIL;
@@ -29,13 +25,15 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "json", 0, NULL, "one JSON object with key, transport and the profile fields", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_id = {
 	.name = "id",
 	.summary = "show this partner's public key and profile",
-	.usage =
-	"usage: hansa id [--json]\n"
-	"\n"
-	"Prints the public identity key, the transport key and the profile.\n"
-	"  --json   one JSON object with key, transport and the profile fields\n",
+	.opts = opts,
+	.text = "Prints the public identity key, the transport key and the profile.\n",
 	.exec = exec,
 };

@@ -6,7 +6,6 @@
  * goes to import-bundle.c, a directory to import-markdown.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,8 +14,6 @@
 #include "cli/offline.h"
 #include "cli/ops.h"
 #include "proto/bundle.h"
-
-const struct hx_cmd hx_cmd_import;
 
 #define IMPORT_BATCH 1000
 
@@ -127,33 +124,17 @@ static int is_bundle(const char *name)
 	return hx_bundle_is_bundle(magic, n);
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "verbose", no_argument, 0, 'v' }, { "json", no_argument, 0, 'j' },
-		{ "dry-run", no_argument, 0, 'n' }, { 0, 0, 0, 0 }
-	};
-	int c, verbose = 0, json = 0, dry = 0;
+	int verbose = hx_arg_count(a, "verbose"), json = hx_arg_count(a, "json");
+	int dry = hx_arg_count(a, "dry-run");
+	const char *name = a->argv[0];
 	struct stat dst;
 
-	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
-		if (c == 'v')
-			verbose = 1;
-		else if (c == 'j')
-			json = 1;
-		else if (c == 'n')
-			dry = 1;
-		else
-			return hx_usage_error(&hx_cmd_import, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_import, "give one FILE or DIR");
-	const char *name = argv[optind];
 	if (strcmp(name, "-") && !stat(name, &dst) && S_ISDIR(dst.st_mode))
 		return hx_import_markdown(ctx, name, json, dry);
 	if (dry)
-		return hx_usage_error(&hx_cmd_import, "--dry-run applies to a Markdown folder");
+		return hx_usage_error(a->top, "--dry-run applies to a Markdown folder");
 	if (strcmp(name, "-") && is_bundle(name))
 		return hx_import_bundle(ctx, name, json, verbose);
 	FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
@@ -277,14 +258,21 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+static const struct hx_opt opts[] = {
+	{ "verbose", 0, NULL, "(BUNDLE, FILE.jsonl) say on stderr after each committed batch how far "
+	  "it got", 0 },
+	{ "json", 0, NULL, "print the summary as one JSON object", 0 },
+	{ "dry-run", 'n', NULL, "(DIR) say what would be published, change nothing", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_import = {
 	.name = "import",
 	.summary = "import a bundle, a Markdown folder or a JSON-lines file",
-	.usage =
-	"usage: hansa import [--verbose] [--json] BUNDLE\n"
-	"       hansa import [--json] [--dry-run] DIR\n"
-	"       hansa import [--verbose] [--json] FILE.jsonl\n"
-	"\n"
+	.args = "BUNDLE|DIR|FILE.jsonl", .args_min = 1, .args_max = 1,
+	.args_error = "give one FILE or DIR",
+	.opts = opts,
+	.text =
 	"BUNDLE (a file written by 'hansa export --bundle', recognised by its first\n"
 	"bytes): every entry is checked as one received from a peer (encoding and\n"
 	"limits, signature, at most 10 minutes in the future, author a member) and\n"
@@ -306,9 +294,6 @@ const struct hx_cmd hx_cmd_import = {
 	"Bad lines are reported as FILE:LINE: reason and skipped.\n"
 	"\n"
 	"Whenever something was refused or skipped the exit status is 1. A progress\n"
-	"bar shows on a terminal.\n"
-	"  --verbose   say on stderr after each committed batch how far it got\n"
-	"  --json      print the summary as one JSON object\n"
-	"  -n, --dry-run  (DIR) say what would be published, change nothing\n",
+	"bar shows on a terminal.\n",
 	.exec = exec,
 };

@@ -3,7 +3,6 @@
  * Ed25519 signing key and a CURVE transport key), its profile and the store.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,8 +14,6 @@
 #include "cli/identity.h"
 #include "cli/net.h"
 #include "cli/profile.h"
-
-const struct hx_cmd hx_cmd_init;
 
 /* Reads a passphrase from the terminal without echo: 0 on success, 1 when
  * it is longer than n - 1 bytes, -1 without a terminal. */
@@ -80,34 +77,18 @@ static int get_passphrase(char *buf, size_t n)
 	return 0;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, 0, 0 }, { "town", required_argument, 0, 0 },
-		{ "region", required_argument, 0, 0 }, { "country", required_argument, 0, 0 },
-		{ "representative", required_argument, 0, 0 },
-		{ "email", required_argument, 0, 0 }, { "web", required_argument, 0, 0 },
-		{ "passphrase", no_argument, 0, 'p' }, { 0, 0, 0, 0 }
-	};
 	const char *values[8] = { 0 };
 	char keypath[4200], pass[256] = "", hex[65];
 	uint8_t seed[32], curve_sk[32], pk[32], sk[64], cpk[32];
-	int c, idx, protect = 0, rc = HX_EXIT_FAIL;
+	int protect = hx_arg_count(a, "passphrase"), rc = HX_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		if (c == 'p')
-			protect = 1;
-		else if (c == 0)
-			values[idx] = optarg;
-		else
-			return hx_usage_error(&hx_cmd_init, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-	}
-	if (optind < argc)
-		return hx_usage_error(&hx_cmd_init, "unexpected argument '%s'", argv[optind]);
-	for (int i = 0; hx_profile_fields[i]; i++)
+	for (int i = 0; hx_profile_fields[i]; i++) {
+		values[i] = hx_arg_value(a, hx_profile_fields[i]);
 		if (values[i] && hx_cli_check_profile(hx_profile_fields[i], values[i]))
 			return HX_EXIT_FAIL;
+	}
 	hx_home_path(ctx, HX_KEYFILE, keypath, sizeof keypath);
 	if (access(keypath, F_OK) == 0)
 		return hx_fail("%s already has an identity", ctx->home);
@@ -149,18 +130,20 @@ out:
 	return rc;
 }
 
+static const struct hx_opt opts[] = {
+	HX_CLI_PROFILE_OPTS,
+	{ "passphrase", 0, NULL, "protect the secret key (Argon2id); the passphrase comes from "
+	  "HANSA_PASSPHRASE or is asked on the terminal", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_init = {
 	.name = "init",
 	.summary = "create this partner's identity, profile and store",
-	.usage =
-	"usage: hansa init [--name N] [--town T] [--region R] [--country CC]\n"
-	"                  [--representative P] [--email E] [--web URL] [--passphrase]\n"
-	"\n"
+	.opts = opts,
+	.text =
 	"Creates the home directory with a new Ed25519 identity, a CURVE transport\n"
 	"key, the partner profile and an empty store. The secret key file is\n"
-	"written with mode 0600.\n"
-	"\n"
-	"  --passphrase   protect the secret key (Argon2id); the passphrase comes\n"
-	"                 from HANSA_PASSPHRASE or is asked on the terminal\n",
+	"written with mode 0600.\n",
 	.exec = exec,
 };

@@ -2,12 +2,9 @@
  * cmd-list.c: `hansa list`: the live documents, filtered by author, kind
  * or tag.
  */
-#include <getopt.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
-
-const struct hx_cmd hx_cmd_list;
 
 struct filter {
 	const char *kind, *tag;
@@ -48,36 +45,20 @@ static int id_one(void *arg, uint64_t ts, const uint8_t id[HX_ID_LEN])
 	return puts(hx_hex(hex, id, HX_ID_LEN)) < 0 ? HX_EIO : 0;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "author", required_argument, 0, 'a' }, { "kind", required_argument, 0, 'k' },
-		{ "tag", required_argument, 0, 't' }, { "json", no_argument, 0, 'j' },
-		{ "ids", no_argument, 0, 'i' }, { 0, 0, 0, 0 }
+	struct filter f = {
+		.kind = hx_arg_value(a, "kind"), .tag = hx_arg_value(a, "tag"),
+		.json = hx_arg_count(a, "json"),
 	};
-	struct filter f = { 0 };
+	const char *authorarg = hx_arg_value(a, "author");
 	uint8_t author[HX_KEY_LEN];
-	int c, have_author = 0, ids = 0;
+	int have_author = !!authorarg, ids = hx_arg_count(a, "ids");
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			if (hx_parse_key(optarg, author))
-				return HX_EXIT_FAIL;
-			have_author = 1;
-			break;
-		case 'k': f.kind = optarg; break;
-		case 't': f.tag = optarg; break;
-		case 'j': f.json = 1; break;
-		case 'i': ids = 1; break;
-		default: return hx_usage_error(&hx_cmd_list, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		}
-	}
-	if (optind != argc)
-		return hx_usage_error(&hx_cmd_list, "unexpected argument '%s'", argv[optind]);
+	if (authorarg && hx_parse_key(authorarg, author))
+		return HX_EXIT_FAIL;
 	if (ids && (have_author || f.kind || f.tag || f.json))
-		return hx_usage_error(&hx_cmd_list, "--ids takes no other option");
+		return hx_usage_error(a->top, "--ids takes no other option");
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
@@ -97,19 +78,24 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "author", 0, "KEY", "only this partner's documents (64 hex digits)", 0 },
+	{ "kind", 0, "K", "only documents of this kind (practice, toolkit, case, ...)", 0 },
+	{ "tag", 0, "T", "only documents with this tag", 0 },
+	{ "json", 0, NULL, "an array of objects: id, path, author, timestamp, kind, title, tags, lang, "
+	  "meta", 0 },
+	{ "ids", 0, NULL, "the id of every stored entry instead (all versions and tombstones), one per "
+	  "line in (timestamp, id) order: the set replication keeps equal; diff two nodes' lists to "
+	  "compare them. Takes no other option.", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_list = {
 	.name = "list",
 	.summary = "list documents",
-	.usage =
-	"usage: hansa list [--author KEY] [--kind K] [--tag T] [--json]\n"
-	"       hansa list --ids\n"
-	"\n"
+	.opts = opts,
+	.text =
 	"Lists the current version of every live document: path, kind, author\n"
-	"(first 12 hex digits) and title. Deleted documents are not listed.\n"
-	"  --json   an array of objects: id, path, author, timestamp, kind, title,\n"
-	"           tags, lang, meta\n"
-	"  --ids    the id of every stored entry instead (all versions and\n"
-	"           tombstones), one per line in (timestamp, id) order: the set\n"
-	"           replication keeps equal; diff two nodes' lists to compare them\n",
+	"(first 12 hex digits) and title. Deleted documents are not listed.\n",
 	.exec = exec,
 };

@@ -3,38 +3,24 @@
  * accepts. Only members' transport keys may connect, and only entries
  * authored by members are stored or relayed.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "cli/identity.h"
 #include "cli/net.h"
 #include "node/state.h"
 
-const struct hx_cmd hx_cmd_member;
-
-static int add(struct hx_ctx *ctx, int argc, char **argv)
+static int add(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, 0, 0 }, { "town", required_argument, 0, 0 },
-		{ "region", required_argument, 0, 0 }, { "country", required_argument, 0, 0 },
-		{ "representative", required_argument, 0, 0 },
-		{ "email", required_argument, 0, 0 }, { "web", required_argument, 0, 0 },
-		{ 0, 0, 0, 0 }
-	};
-	const char *values[8] = { 0 };
-	int c, idx, nvalues = 0;
+	const char *values[8] = { 0 }, *what = a->argv[0];
+	int nvalues = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		if (c != 0)
-			return hx_usage_error(&hx_cmd_member, "unknown option");
-		if (hx_cli_check_profile(opts[idx].name, optarg))
+	for (int i = 0; hx_profile_fields[i]; i++) {
+		values[i] = hx_arg_value(a, hx_profile_fields[i]);
+		if (values[i] && hx_cli_check_profile(hx_profile_fields[i], values[i]))
 			return HX_EXIT_FAIL;
-		values[idx] = optarg;
-		nvalues++;
+		nvalues += !!values[i];
 	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_member, "member add takes one KEY or invite CODE");
-	const char *what = argv[optind];
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s || hx_cli_ensure_self(ctx))
 		return HX_EXIT_FAIL;
@@ -62,9 +48,9 @@ static int add(struct hx_ctx *ctx, int argc, char **argv)
 		return hx_fail("cannot read the members: %s", hx_strerror(rc));
 	hx_meta f[8];
 	size_t nf = 0;
-	for (int i = 0; opts[i].name; i++)
+	for (int i = 0; hx_profile_fields[i]; i++)
 		if (values[i] && *values[i])
-			f[nf++] = (hx_meta){ (char *)opts[i].name, (char *)values[i] };
+			f[nf++] = (hx_meta){ (char *)hx_profile_fields[i], (char *)values[i] };
 	m = (hx_member){ .timestamp = hx_now_us(), .profile = f, .nprofile = nf };
 	memcpy(m.key, key, HX_KEY_LEN);
 	uint8_t *rec;
@@ -80,29 +66,26 @@ static int add(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
-static int remove_(struct hx_ctx *ctx, int argc, char **argv)
+static int remove_(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	uint8_t key[HX_KEY_LEN];
 	char label[128];
-	if (argc != 2 || argv[1][0] == '-')
-		return hx_usage_error(&hx_cmd_member, "member remove takes one KEY");
-	if (!hx_ctx_store(ctx, 0) || hx_ctx_identity(ctx) || hx_cli_find_member(ctx, argv[1], key))
+	const char *what = a->argv[0];
+	if (!hx_ctx_store(ctx, 0) || hx_ctx_identity(ctx) || hx_cli_find_member(ctx, what, key))
 		return HX_EXIT_FAIL;
 	if (!memcmp(key, ctx->pk, HX_KEY_LEN))
 		return hx_fail("that is this node's own identity; it stays a member");
 	hx_cli_member_label(ctx, key, label, sizeof label);
 	int rc = hx_store_member_del(ctx->store, key);
 	if (rc)
-		return hx_fail("cannot remove %s: %s", argv[1], hx_strerror(rc));
+		return hx_fail("cannot remove %s: %s", what, hx_strerror(rc));
 	fprintf(stderr, "removed %s; its entries stay, new ones are refused\n", label);
 	return HX_EXIT_OK;
 }
 
-static int list(struct hx_ctx *ctx, int argc, char **argv)
+static int list(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	int json;
-	if (hx_opt_json_only(&hx_cmd_member, argc, argv, &json))
-		return HX_EXIT_USAGE;
+	int json = hx_arg_count(a, "json");
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_member *m;
 	size_t n, bad;
@@ -148,32 +131,34 @@ static int list(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
-{
-	return hx_cli_add_remove_list(&hx_cmd_member, ctx, argc, argv, add, remove_, list);
-}
+static const struct hx_opt add_opts[] = { HX_CLI_PROFILE_OPTS, { 0 } };
+
+static const struct hx_opt list_opts[] = {
+	{ "json", 0, NULL, "an array of {key, transport, self, signed, profile}", 0 },
+	{ 0 }
+};
+
+static const struct hx_cmd subs[] = {
+	{ .name = "add", .args = "CODE|KEY", .args_min = 1, .args_max = 1,
+	  .args_error = "member add takes one KEY or invite CODE", .opts = add_opts, .exec = add,
+	  .summary = "CODE: accept the partner of an invite code (hansa1:...), with its signed "
+	  "transport key and profile; it can connect at once. KEY: accept entries authored by the "
+	  "Ed25519 key KEY (64 hex digits), e.g. a partner whose entries reach us through another "
+	  "node; it cannot connect until its invite code is added. The profile options go with a KEY." },
+	{ .name = "remove", .alias = "rm", .args = "KEY", .args_min = 1, .args_max = 1,
+	  .args_error = "member remove takes one KEY", .exec = remove_,
+	  .summary = "stop accepting KEY (a key, a unique key prefix or a name); its entries already "
+	  "stored stay" },
+	{ .name = "list", .alias = "ls", .opts = list_opts, .exec = list,
+	  .summary = "key, name, town and country of every member" },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_member = {
 	.name = "member",
 	.summary = "add, remove or list the partners this node accepts",
-	.usage =
-	"usage: hansa member add CODE\n"
-	"       hansa member add KEY [--name N] [--town T] [--region R] [--country CC]\n"
-	"                            [--representative P] [--email E] [--web URL]\n"
-	"       hansa member remove KEY\n"
-	"       hansa member list [--json]\n"
-	"\n"
+	.subs = subs,
+	.text =
 	"Members are the partners this node accepts: only their transport keys may\n"
-	"connect, and only entries they authored are stored or relayed.\n"
-	"\n"
-	"  add CODE   accept the partner of an invite code (hansa1:...), with its\n"
-	"             signed transport key and profile; it can connect at once\n"
-	"  add KEY    accept entries authored by the Ed25519 key KEY (64 hex digits),\n"
-	"             e.g. a partner whose entries reach us through another node;\n"
-	"             it cannot connect until its invite code is added\n"
-	"  remove KEY stop accepting KEY (a key, a unique key prefix or a name);\n"
-	"             its entries already stored stay\n"
-	"  list       key, name, town and country of every member\n"
-	"    --json   an array of {key, transport, self, signed, profile}\n",
-	.exec = exec,
+	"connect, and only entries they authored are stored or relayed.\n",
 };

@@ -3,34 +3,19 @@
  * (one ZeroMQ DEALER per peer when `hansa serve` runs, and what `hansa
  * sync` reconciles with).
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/net.h"
 #include "node/state.h"
 
-const struct hx_cmd hx_cmd_peer;
-
-static int add(struct hx_ctx *ctx, int argc, char **argv)
+static int add(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, 0, 'k' }, { 0, 0, 0, 0 }
-	};
-	const char *keyarg = NULL;
+	const char *keyarg = hx_arg_value(a, "key"), *ep = a->argv[0];
 	uint8_t key[HX_KEY_LEN];
 	char label[128];
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'k')
-			keyarg = optarg;
-		else
-			return hx_usage_error(&hx_cmd_peer, "unknown option");
-	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_peer, "peer add takes one ENDPOINT");
-	const char *ep = argv[optind];
 	if (hx_endpoint_check(ep))
 		return hx_fail("'%s' is not an endpoint (tcp://HOST:PORT)", ep);
 	hx_store *s = hx_ctx_store(ctx, 0);
@@ -65,29 +50,28 @@ static int add(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
-static int remove_(struct hx_ctx *ctx, int argc, char **argv)
+static int remove_(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	hx_peer_conf *pc;
 	size_t n, removed = 0;
 	uint8_t key[HX_KEY_LEN];
+	const char *what = a->argv[0];
 	int by_key = 0, rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return hx_usage_error(&hx_cmd_peer, "peer remove takes one ENDPOINT or KEY");
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
 	if ((rc = hx_peer_list(s, &pc, &n)))
 		return hx_fail("cannot read the peers: %s", hx_strerror(rc));
-	if (hx_endpoint_check(argv[1])) {
-		if (hx_cli_find_member(ctx, argv[1], key)) {
+	if (hx_endpoint_check(what)) {
+		if (hx_cli_find_member(ctx, what, key)) {
 			free(pc);
 			return HX_EXIT_FAIL;
 		}
 		by_key = 1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (by_key ? memcmp(pc[i].key, key, HX_KEY_LEN) : strcmp(pc[i].endpoint, argv[1]))
+		if (by_key ? memcmp(pc[i].key, key, HX_KEY_LEN) : strcmp(pc[i].endpoint, what))
 			continue;
 		if ((rc = hx_peer_del(s, pc[i].endpoint))) {
 			free(pc);
@@ -98,15 +82,13 @@ static int remove_(struct hx_ctx *ctx, int argc, char **argv)
 	}
 	free(pc);
 	if (!removed)
-		return hx_fail("no peer %s (see 'hansa peer list')", argv[1]);
+		return hx_fail("no peer %s (see 'hansa peer list')", what);
 	return HX_EXIT_OK;
 }
 
-static int list(struct hx_ctx *ctx, int argc, char **argv)
+static int list(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	int json;
-	if (hx_opt_json_only(&hx_cmd_peer, argc, argv, &json))
-		return HX_EXIT_USAGE;
+	int json = hx_arg_count(a, "json");
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_peer_conf *pc;
 	size_t n;
@@ -146,27 +128,34 @@ static int list(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
-{
-	return hx_cli_add_remove_list(&hx_cmd_peer, ctx, argc, argv, add, remove_, list);
-}
+static const struct hx_opt add_opts[] = {
+	{ "key", 0, "KEY", "the member expected there (a key, a unique key prefix or a name); "
+	  "without it, the member whose invite code advertised ENDPOINT", 0 },
+	{ 0 }
+};
+
+static const struct hx_opt list_opts[] = {
+	{ "json", 0, NULL, "an array of {endpoint, key, name, member, can_connect}", 0 },
+	{ 0 }
+};
+
+static const struct hx_cmd subs[] = {
+	{ .name = "add", .args = "ENDPOINT", .args_min = 1, .args_max = 1,
+	  .args_error = "peer add takes one ENDPOINT", .opts = add_opts, .exec = add,
+	  .summary = "connect to ENDPOINT ('hansa join' adds the peer by itself)" },
+	{ .name = "remove", .alias = "rm", .args = "ENDPOINT|KEY", .args_min = 1, .args_max = 1,
+	  .args_error = "peer remove takes one ENDPOINT or KEY", .exec = remove_,
+	  .summary = "by endpoint, or every endpoint of a member" },
+	{ .name = "list", .alias = "ls", .opts = list_opts, .exec = list,
+	  .summary = "endpoint and member of each peer" },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_peer = {
 	.name = "peer",
 	.summary = "add, remove or list the nodes this node connects to",
-	.usage =
-	"usage: hansa peer add ENDPOINT [--key KEY]\n"
-	"       hansa peer remove ENDPOINT|KEY\n"
-	"       hansa peer list [--json]\n"
-	"\n"
+	.subs = subs,
+	.text =
 	"Peers are where this node connects to: 'hansa serve' keeps a connection to\n"
-	"each, 'hansa sync' reconciles with them. ENDPOINT is tcp://HOST:PORT.\n"
-	"\n"
-	"  add       KEY is the member expected there (a key, a unique key prefix or\n"
-	"            a name); without --key, the member whose invite code advertised\n"
-	"            ENDPOINT ('hansa join' adds the peer by itself)\n"
-	"  remove    by endpoint, or every endpoint of a member\n"
-	"  list      endpoint and member of each peer\n"
-	"    --json  an array of {endpoint, key, name, member, can_connect}\n",
-	.exec = exec,
+	"each, 'hansa sync' reconciles with them. ENDPOINT is tcp://HOST:PORT.\n",
 };

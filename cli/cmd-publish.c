@@ -2,87 +2,26 @@
  * cmd-publish.c: `hansa publish FILE.md`: signs a Markdown document with
  * YAML front matter as a new entry (a new version when the path exists).
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
 #include "cli/markdown.h"
 
-const struct hx_cmd hx_cmd_publish;
-
-#define READ_MAX (HX_BODY_MAX + 64 * 1024)
-
-/* Reads all of f (at most READ_MAX bytes + 1 to detect excess). */
-static char *slurp(FILE *f, size_t *len)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (n > READ_MAX || got == 0)
-			break;
-		if (n == cap) {
-			char *b = realloc(buf, cap * 2 + 1);
-			if (!b) {
-				free(buf);
-				return NULL;
-			}
-			buf = b;
-			cap *= 2;
-		}
-	}
-	if (buf) {
-		buf[n] = 0;
-		*len = n;
-	}
-	return buf;
-}
+	const char *path = hx_arg_value(a, "path"), *title = hx_arg_value(a, "title");
+	const char *kind = hx_arg_value(a, "kind"), *lang = hx_arg_value(a, "lang");
+	const char *tags[HX_TAGS_MAX], *name = a->argv[0], *why;
+	size_t ntags = hx_arg_values(a, "tag", tags, HX_TAGS_MAX), len;
+	char *text;
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "path", required_argument, 0, 'p' }, { "title", required_argument, 0, 't' },
-		{ "tag", required_argument, 0, 'g' }, { "kind", required_argument, 0, 'k' },
-		{ "lang", required_argument, 0, 'l' }, { 0, 0, 0, 0 }
-	};
-	const char *path = NULL, *title = NULL, *kind = NULL, *lang = NULL;
-	const char *tags[HX_TAGS_MAX + 1];
-	size_t ntags = 0;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': path = optarg; break;
-		case 't': title = optarg; break;
-		case 'k': kind = optarg; break;
-		case 'l': lang = optarg; break;
-		case 'g':
-			if (ntags == HX_TAGS_MAX)
-				return hx_fail("more than %d tags", HX_TAGS_MAX);
-			tags[ntags++] = optarg;
-			break;
-		default:
-			return hx_usage_error(&hx_cmd_publish, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_publish, "give one FILE (or - for stdin)");
-	const char *name = argv[optind];
-	FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
-	if (!f)
-		return hx_fail("%s: %s", name, strerror(errno));
-	size_t len;
-	char *text = slurp(f, &len);
-	int bad = ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (!text || bad)
-		return free(text), hx_fail("%s: cannot read", name);
-	if (len > READ_MAX)
-		return free(text), hx_fail("%s: larger than the %d KiB body limit", name, HX_BODY_MAX / 1024);
+	if (ntags > HX_TAGS_MAX)
+		return hx_fail("more than %d tags", HX_TAGS_MAX);
+	int frc = hx_file_read(name, HX_MD_FILE_MAX, &text, &len, &why);
+	if (frc == HX_ELIMIT)
+		return hx_fail("%s: larger than the %d KiB body limit", name, HX_BODY_MAX / 1024);
+	if (frc)
+		return hx_fail("%s: %s", name, why);
 
 	hx_entry d;
 	char err[256];
@@ -131,12 +70,22 @@ out:
 	return rc;
 }
 
+static const struct hx_opt opts[] = {
+	{ "path", 0, "P", "the document's path (e.g. practices/innovation-brokerage)", 0 },
+	{ "title", 0, "T", "its title", 0 },
+	{ "kind", 0, "K", "its kind: practice, toolkit, case, event, contact, note, ...", 0 },
+	{ "lang", 0, "L", "its language (en, da, de, pl, fi, sv, et, lv, lt, ...)", 0 },
+	{ "tag", 0, "T", "a tag; may repeat, and replaces the front matter's tags", 1 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_publish = {
 	.name = "publish",
 	.summary = "publish a Markdown document (new version if the path exists)",
-	.usage =
-	"usage: hansa publish [--path P] [--title T] [--kind K] [--lang L] [--tag T]... FILE.md|-\n"
-	"\n"
+	.args = "FILE.md|-", .args_min = 1, .args_max = 1,
+	.args_error = "give one FILE (or - for stdin)",
+	.opts = opts,
+	.text =
 	"Signs FILE (Markdown with an optional YAML front matter block) as an entry\n"
 	"of this partner and stores it. Front matter keys: path, title, kind, tags,\n"
 	"lang; any other key (org, country, region, url, licence, ...) becomes\n"

@@ -8,7 +8,6 @@
  * included.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,7 +16,6 @@
 #include "cli/ops.h"
 #include "proto/invite.h"
 
-const struct hx_cmd hx_cmd_rebuild;
 extern const struct hx_cmd hx_cmd_sync;
 
 struct salvage {
@@ -59,26 +57,21 @@ static int salvage_child(void *arg)
 	return rc;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = { { "timeout", required_argument, 0, 't' }, { 0, 0, 0, 0 } };
 	char store[4200], fresh[4300], aside[4300], why[256], stamp[32];
-	const char *timeout = NULL;
+	const char *timeout = hx_arg_value(a, "timeout");
+	int argc = a->argc;
+	char **argv = a->argv;
 	struct stat st;
-	int c, res;
+	int res;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 't')
-			timeout = optarg;
-		else
-			return hx_usage_error(&hx_cmd_rebuild, "unknown option or missing value");
-	}
 	if (hx_ctx_identity(ctx))
 		return HX_EXIT_FAIL;
 	if (hx_cli_store_idle(ctx, store, sizeof store))
 		return HX_EXIT_FAIL;
 	/* every code must be good before anything moves */
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		hx_invite inv;
 		uint8_t *rec;
 		size_t len;
@@ -120,16 +113,19 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 			salvaged ? " (its members and peers were carried over)" : "");
 
 	/* 3. the partners of the codes, then one sync with every peer */
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		hx_invite inv;
 		if (hx_cli_accept_invite(ctx, argv[i], 1, &inv))
 			return HX_EXIT_FAIL;
 		hx_invite_clear(&inv);
 	}
 	char *sargv[] = { "sync", "--timeout", (char *)timeout, NULL };
-	int sargc = timeout ? 3 : 1;
-	optind = 0; /* glibc: start getopt afresh for the sync's options */
-	int rc = hx_cmd_sync.exec(ctx, sargc, sargv);
+	struct hx_args sa;
+	int rc = hx_args_parse(&hx_cmd_sync, timeout ? 3 : 1, sargv, &sa);
+	if (rc)
+		return rc == 1 ? HX_EXIT_USAGE : rc;
+	rc = hx_cmd_sync.exec(ctx, &sa);
+	hx_args_free(&sa);
 	if (rc)
 		return hx_fail("the rebuild could not reach every peer; run 'hansa sync' again "
 			       "(or 'hansa rebuild CODE' with a partner's invite code)");
@@ -140,12 +136,17 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "timeout", 0, "SECONDS", "give up on a silent peer after SECONDS (as 'hansa sync')", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_rebuild = {
 	.name = "rebuild",
 	.summary = "make a new store and fill it from the partners",
-	.usage =
-	"usage: hansa rebuild [--timeout SECONDS] [CODE...]\n"
-	"\n"
+	.args = "[CODE...]", .args_max = -1,
+	.opts = opts,
+	.text =
 	"For a home whose store is damaged (and no backup is at hand): keeps the\n"
 	"identity, moves the old store aside (store.damaged-TIME), makes a new\n"
 	"one, and syncs once with every peer, which sends back every entry it\n"
@@ -155,8 +156,6 @@ const struct hx_cmd hx_cmd_rebuild = {
 	"partner's running node) adds a partner as member and peer. Members whose\n"
 	"records were lost must be added again ('hansa member add') before their\n"
 	"entries are accepted; run 'hansa sync' then. Refused while a node has the\n"
-	"store open.\n"
-	"\n"
-	"  --timeout  give up on a silent peer after SECONDS (as 'hansa sync')\n",
+	"store open.\n",
 	.exec = exec,
 };

@@ -6,17 +6,13 @@
 #include <time.h>
 #include "cli/cli.h"
 
-const struct hx_cmd hx_cmd_reindex;
-
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *args)
 {
 	uint64_t docs = 0;
 	struct timespec a, b;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return hx_usage_error(&hx_cmd_reindex, "takes no arguments");
+	(void)args;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
@@ -33,9 +29,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 const struct hx_cmd hx_cmd_reindex = {
 	.name = "reindex",
 	.summary = "rebuild the search index from the documents",
-	.usage =
-	"usage: hansa reindex\n"
-	"\n"
+	.text =
 	"Drops the search index and rebuilds it from the current version of\n"
 	"every document, in one transaction: if it fails, the old index stays.\n"
 	"Needed after an upgrade that changes the tokenizer (search then says\n"

@@ -6,7 +6,6 @@
  * Refused while any process (a node) has the home's store open.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,8 +13,6 @@
 #include "cli/identity.h"
 #include "cli/ops.h"
 #include "node/state.h"
-
-const struct hx_cmd hx_cmd_restore;
 
 static void quiet(void *arg, const char *line)
 {
@@ -41,23 +38,13 @@ static int fsck_copy(const char *dir, uint64_t *problems, hx_store_stats *st)
 	return rc;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = { { "force", no_argument, 0, 'f' }, { 0, 0, 0, 0 } };
 	char src[4400], store[4200], tmp[4300], aside[4300], to[4400], err[128], stamp[32];
 	uint8_t pk_home[HX_KEY_LEN], pk_backup[HX_KEY_LEN];
 	struct stat st;
-	int c, force = 0, rc;
-
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'f')
-			force = 1;
-		else
-			return hx_usage_error(&hx_cmd_restore, "unknown option");
-	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_restore, "give the backup folder DIR");
-	const char *dir = argv[optind];
+	int force = hx_arg_count(a, "force") > 0, rc;
+	const char *dir = a->argv[0];
 	static const char *const need[] = { "store/data.mdb", HX_KEYFILE, HX_PROFILEFILE, NULL };
 	for (int i = 0; need[i]; i++) {
 		snprintf(src, sizeof src, "%s/%s", dir, need[i]);
@@ -141,12 +128,18 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "force", 0, NULL, "restore although the home holds another partner's identity", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_restore = {
 	.name = "restore",
 	.summary = "put a backup back into the home (checked first)",
-	.usage =
-	"usage: hansa restore [--force] DIR\n"
-	"\n"
+	.args = "DIR", .args_min = 1, .args_max = 1,
+	.args_error = "give the backup folder DIR",
+	.opts = opts,
+	.text =
 	"Restores a backup written by 'hansa backup' (the store, the identity key\n"
 	"and the profile) into the home. The backup's store is first copied next\n"
 	"to the home's and checked there: every page is read (in a child process:\n"
@@ -154,8 +147,6 @@ const struct hx_cmd hx_cmd_restore = {
 	"index. Only a copy that passes replaces anything; the replaced store is\n"
 	"kept as store.replaced-TIME. Refused while a node or another process has\n"
 	"the home's store open: stop 'hansa serve' first. Entries published or\n"
-	"received after the backup come back from the partners at the next sync.\n"
-	"\n"
-	"  --force   restore although the home holds another partner's identity\n",
+	"received after the backup come back from the partners at the next sync.\n",
 	.exec = exec,
 };

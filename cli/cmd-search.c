@@ -14,8 +14,6 @@
 #include "proto/member.h"
 #include "store/search.h"
 
-const struct hx_cmd hx_cmd_search;
-
 #define C_TITLE "\033[1m"
 #define C_HL "\033[1;33m"
 #define C_DIM "\033[2m"
@@ -119,87 +117,53 @@ cJSON *hx_search_json(hx_store *s, const hx_results *r, int facets, const char *
 	return top;
 }
 
-static int parse_count(const char *opt, const char *v, size_t *out)
+static int parse_count(const struct hx_args *a, const char *opt, size_t *out)
 {
+	const char *v = hx_arg_value(a, opt);
 	char *end;
-	if (!v || !*v || *v == '-')
-		return hx_usage_error(&hx_cmd_search, "%s wants a number", opt);
+	if (!v)
+		return 0;
+	if (!*v || *v == '-')
+		return hx_usage_error(a->top, "--%s wants a number", opt);
 	unsigned long long n = strtoull(v, &end, 10);
 	if (*end || n > 100000)
-		return hx_usage_error(&hx_cmd_search, "%s wants a number up to 100000, not '%s'", opt, v);
+		return hx_usage_error(a->top, "--%s wants a number up to 100000, not '%s'", opt, v);
 	*out = (size_t)n;
 	return 0;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	hx_search_opts o = { 10, 0, 0, 0, 0 };
-	const char *lang = NULL;
-	int json = 0, rc, only_query = 0;
+	int json = hx_arg_count(a, "json"), rc;
 	size_t qlen = 0;
-	char *q = calloc(1, 1);
+
+	o.facets = hx_arg_count(a, "facets") > 0;
+	if ((rc = parse_count(a, "limit", &o.limit)) || (rc = parse_count(a, "offset", &o.offset)))
+		return rc;
+	if (!o.limit)
+		return hx_usage_error(a->top, "--limit must be at least 1");
+	const char *lang = hx_arg_value(a, "lang");
+	if (lang && (!*lang || *lang == '-' || strlen(lang) > HX_LANG_MAX))
+		return hx_usage_error(a->top, "--lang wants a language code, e.g. --lang da");
+	/* the query: the arguments joined by spaces */
+	for (int i = 0; i < a->argc; i++)
+		qlen += strlen(a->argv[i]) + 1;
+	char *q = malloc(qlen + 1);
 	if (!q)
 		return hx_fail("out of memory");
-
-	/* Options by hand: a query may hold "-word", which is no option. */
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-		size_t al = strlen(a);
-		if (!only_query && !strcmp(a, "--")) {
-			only_query = 1;
-			continue;
-		}
-		if (!only_query && !strncmp(a, "--", 2)) {
-			const char *eq = strchr(a, '=');
-			size_t nl = eq ? (size_t)(eq - a) : al;
-			if ((nl == 7 && !strncmp(a, "--limit", 7)) || (nl == 8 && !strncmp(a, "--offset", 8))) {
-				v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-				rc = parse_count(nl == 7 ? "--limit" : "--offset", v, nl == 7 ? &o.limit : &o.offset);
-				if (rc) {
-					free(q);
-					return rc;
-				}
-				if (nl == 7 && o.limit == 0) {
-					free(q);
-					return hx_usage_error(&hx_cmd_search, "--limit must be at least 1");
-				}
-				continue;
-			}
-			if (nl == 6 && !strncmp(a, "--lang", 6)) {
-				v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-				if (!v || !*v || *v == '-' || strlen(v) > HX_LANG_MAX) {
-					free(q);
-					return hx_usage_error(&hx_cmd_search,
-							      "--lang wants a language code, e.g. --lang da");
-				}
-				lang = v;
-				continue;
-			}
-			if (!strcmp(a, "--json")) {
-				json = 1;
-				continue;
-			}
-			if (!strcmp(a, "--facets")) {
-				o.facets = 1;
-				continue;
-			}
-			free(q);
-			return hx_usage_error(&hx_cmd_search, "unknown option '%s'", a);
-		}
-		char *nq = realloc(q, qlen + al + 2);
-		if (!nq) {
-			free(q);
-			return hx_fail("out of memory");
-		}
-		q = nq;
-		if (qlen)
+	qlen = 0;
+	for (int i = 0; i < a->argc; i++) {
+		size_t al = strlen(a->argv[i]);
+		if (qlen && al)
 			q[qlen++] = ' ';
-		memcpy(q + qlen, a, al + 1);
+		memcpy(q + qlen, a->argv[i], al);
 		qlen += al;
 	}
+	q[qlen] = 0;
 	if (!qlen) {
 		free(q);
-		return hx_usage_error(&hx_cmd_search, "no query: what should I search for?");
+		return hx_usage_error(a->top, "no query: what should I search for?");
 	}
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s) {
@@ -278,12 +242,26 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "limit", 0, "N", "results to show (default 10)", 0 },
+	{ "offset", 0, "N", "skip the first N results", 0 },
+	{ "lang", 0, "L", "show a document and its translations in language L (default: the "
+	  "query's language, when it is clear)", 0 },
+	{ "json", 0, NULL, "an array of {rank, id, path, author, org, title, kind, lang, score, "
+	  "snippet, also_in, highlights}; with --facets, or when the query was corrected, an "
+	  "object {results, total, facets, corrected_query, original_query, search_instead}", 0 },
+	{ "facets", 0, NULL, "counts per tag, kind, lang and country over all matches", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_search = {
 	.name = "search",
 	.summary = "full-text search of the library",
-	.usage =
-	"usage: hansa search [--limit N] [--offset N] [--lang L] [--json] [--facets] [--] QUERY...\n"
-	"\n"
+	.args = "[--] QUERY...", .args_min = 1, .args_max = -1,
+	.args_error = "no query: what should I search for?",
+	.opts = opts,
+	.flags = HX_CMD_DASH_ARGS,
+	.text =
 	"Searches the current version of every document, ranked by relevance\n"
 	"(BM25: title above tags above body; exact word forms above other forms\n"
 	"of the same stem). Case and diacritics do not matter: bialystok finds\n"
@@ -301,17 +279,6 @@ const struct hx_cmd hx_cmd_search = {
 	"                  matches a prefix (tag:game::*); quote values with spaces\n"
 	"                  (org:\"Region Nord\")\n"
 	"  since:YYYY-MM-DD until:YYYY-MM-DD   by the document's timestamp (UTC)\n"
-	"\n"
-	"  --limit N       results to show (default 10)\n"
-	"  --offset N      skip the first N results\n"
-	"  --lang L        show a document and its translations in language L\n"
-	"                  (default: the query's language, when it is clear)\n"
-	"  --json          an array of {rank, id, path, author, org, title, kind,\n"
-	"                  lang, score, snippet, also_in, highlights}; with --facets,\n"
-	"                  or when the query was corrected, an object {results,\n"
-	"                  total, facets, corrected_query, original_query,\n"
-	"                  search_instead}\n"
-	"  --facets        counts per tag, kind, lang and country over all matches\n"
 	"\n"
 	"When nothing matches (or little, through another language's word\n"
 	"forms), a query with a typo is corrected and run: \"showing results for\n"

@@ -3,7 +3,6 @@
  * members, connects to the peers, reconciles, pushes and relays entries,
  * and logs one line per event on stderr until SIGINT or SIGTERM.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +15,6 @@
 #include "node/node.h"
 #include "node/state.h"
 #include "web/web.h" /* web app: --http */
-
-const struct hx_cmd hx_cmd_serve;
 
 static volatile sig_atomic_t stop;
 
@@ -46,49 +43,32 @@ static double number(const char *s)
 	return *s && !*end && v > 0 && v < 1e9 ? v : 0;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "bind", required_argument, 0, 'b' }, { "interval", required_argument, 0, 'i' },
-		{ "frame-limit", required_argument, 0, 'f' }, { "threads", required_argument, 0, 't' },
-		{ "verbose", no_argument, 0, 'v' }, { "http", required_argument, 0, 'H' },
-		{ 0, 0, 0, 0 }
-	};
-	hx_node_config cfg = { .log = log_line };
+	hx_node_config cfg = { .log = log_line, .verbose = hx_arg_count(a, "verbose") > 0 };
 	char bind[HX_ENDPOINT_MAX + 1] = "";
-	const char *bindarg = NULL, *http = NULL;
+	const char *bindarg = hx_arg_value(a, "bind"), *arg, *http = hx_arg_value(a, "http");
 	double v;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b': bindarg = optarg; break;
-		case 'i':
-			if (!(v = number(optarg)))
-				return hx_fail("--interval: '%s' is not a number of seconds", optarg);
-			cfg.recon_interval_ms = (unsigned)(v * 1000) ? (unsigned)(v * 1000) : 1;
-			break;
-		case 'f':
-			if (!(v = number(optarg)) || v < HX_NE_FRAME_MIN || v > HX_WIRE_FRAME_MAX - 64)
-				return hx_fail("--frame-limit: a number of bytes from 4096 to %u",
-					       HX_WIRE_FRAME_MAX - 64);
-			cfg.ne_frame_limit = (uint32_t)v;
-			break;
-		case 't':
-			if (!(v = number(optarg)) || v > 64 || v != (int)v)
-				return hx_fail("--threads: a number from 1 to 64");
-			cfg.threads = (unsigned)v;
-			break;
-		case 'v': cfg.verbose = 1; break;
-		case 'H': http = optarg; break;
-		default: return hx_usage_error(&hx_cmd_serve, "unknown option");
-		}
+	if ((arg = hx_arg_value(a, "interval"))) {
+		if (!(v = number(arg)))
+			return hx_fail("--interval: '%s' is not a number of seconds", arg);
+		cfg.recon_interval_ms = (unsigned)(v * 1000) ? (unsigned)(v * 1000) : 1;
 	}
-	if (optind != argc)
-		return hx_usage_error(&hx_cmd_serve, "unexpected argument '%s'", argv[optind]);
+	if ((arg = hx_arg_value(a, "frame-limit"))) {
+		if (!(v = number(arg)) || v < HX_NE_FRAME_MIN || v > HX_WIRE_FRAME_MAX - 64)
+			return hx_fail("--frame-limit: a number of bytes from 4096 to %u",
+				       HX_WIRE_FRAME_MAX - 64);
+		cfg.ne_frame_limit = (uint32_t)v;
+	}
+	if ((arg = hx_arg_value(a, "threads"))) {
+		if (!(v = number(arg)) || v > 64 || v != (int)v)
+			return hx_fail("--threads: a number from 1 to 64");
+		cfg.threads = (unsigned)v;
+	}
 	if (http && hx_web_addr_check(http) < 0)
 		return hx_fail("--http: '%s' is not HOST:PORT (an IP address or localhost) or off", http);
-	char dir[4200]; /* ops: a damaged store file gives one line, not a crash */
+	char dir[4200]; /* a damaged store file gives one line, not a crash */
 	if (hx_home_path(ctx, "store", dir, sizeof dir) || hx_cli_store_check(dir))
 		return HX_EXIT_FAIL;
 	if (hx_cli_ensure_self(ctx))
@@ -156,14 +136,23 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "bind", 0, "tcp://ADDRESS:PORT", "where to listen (default: the last --bind, else "
+	  HX_DEFAULT_BIND "); remembered for 'hansa invite'", 0 },
+	{ "interval", 0, "SECONDS", "seconds between anti-entropy reconciliations (default 30)", 0 },
+	{ "frame-limit", 0, "BYTES", "Negentropy frame size limit in bytes (default 262144)", 0 },
+	{ "threads", 0, "N", "threads verifying signatures (default: all cores)", 0 },
+	{ "verbose", 'v', NULL, "log every transfer", 0 },
+	{ "http", 0, "HOST:PORT|off", "where the web app listens (default " HX_WEB_DEFAULT
+	  ", see 'hansa web --help'); off: none", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_serve = {
 	.name = "serve",
 	.summary = "run this node: replicate with the peers until stopped",
-	.usage =
-	"usage: hansa serve [--bind tcp://ADDRESS:PORT] [--interval SECONDS]\n"
-	"                   [--frame-limit BYTES] [--threads N] [--verbose]\n"
-	"                   [--http HOST:PORT|off]\n"
-	"\n"
+	.opts = opts,
+	.text =
 	"Runs in the foreground until SIGINT or SIGTERM. Listens for members (CURVE;\n"
 	"only members' transport keys get in), connects to every peer, reconciles\n"
 	"with each on connect and every --interval, pushes each new entry (also\n"
@@ -172,15 +161,6 @@ const struct hx_cmd hx_cmd_serve = {
 	"they are stored or relayed; refusals are counted in 'hansa status'.\n"
 	"Logs one line per event on stderr, starting with the time; under systemd\n"
 	"(stderr is the journal) with a <N> syslog level instead, and READY=1 is\n"
-	"sent to NOTIFY_SOCKET once the node listens (Type=notify).\n"
-	"\n"
-	"  --bind         where to listen (default: the last --bind, else\n"
-	"                 " HX_DEFAULT_BIND "); remembered for 'hansa invite'\n"
-	"  --interval     seconds between anti-entropy reconciliations (default 30)\n"
-	"  --frame-limit  Negentropy frame size limit in bytes (default 262144)\n"
-	"  --threads      threads verifying signatures (default: all cores)\n"
-	"  --verbose      log every transfer\n"
-	"  --http         where the web app listens (default " HX_WEB_DEFAULT ", see\n"
-	"                 'hansa web --help'); off: none\n",
+	"sent to NOTIFY_SOCKET once the node listens (Type=notify).\n",
 	.exec = exec,
 };

@@ -2,12 +2,9 @@
  * cmd-show.c: `hansa show PATH|ID`: one document's current version (or
  * one entry by id), with its body.
  */
-#include <getopt.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
-
-const struct hx_cmd hx_cmd_show;
 
 static void print_entry(const hx_entry *e)
 {
@@ -31,31 +28,16 @@ static void print_entry(const hx_entry *e)
 		printf("\n%s\n", e->body);
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "author", required_argument, 0, 'a' }, { "json", no_argument, 0, 'j' },
-		{ 0, 0, 0, 0 }
-	};
+	const char *authorarg = hx_arg_value(a, "author");
 	uint8_t author[HX_KEY_LEN];
-	int c, json = 0, have_author = 0;
+	int json = hx_arg_count(a, "json");
 	hx_entry e;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'a') {
-			if (hx_parse_key(optarg, author))
-				return HX_EXIT_FAIL;
-			have_author = 1;
-		} else if (c == 'j') {
-			json = 1;
-		} else {
-			return hx_usage_error(&hx_cmd_show, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return hx_usage_error(&hx_cmd_show, "give one PATH or ID");
-	if (hx_resolve_doc(ctx, argv[optind], have_author ? author : NULL, &e))
+	if (authorarg && hx_parse_key(authorarg, author))
+		return HX_EXIT_FAIL;
+	if (hx_resolve_doc(ctx, a->argv[0], authorarg ? author : NULL, &e))
 		return HX_EXIT_FAIL;
 	if (json)
 		hx_json_print(hx_entry_json(&e, 1));
@@ -65,16 +47,22 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "author", 0, "KEY", "the document of this partner (64 hex digits), when several have one at "
+	  "PATH", 0 },
+	{ "json", 0, NULL, "one JSON object: id, path, author, timestamp, kind, title, tags, lang, "
+	  "meta, body", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_show = {
 	.name = "show",
 	.summary = "show a document (current version) or an entry by id",
-	.usage =
-	"usage: hansa show [--author KEY] [--json] PATH|ID\n"
-	"\n"
+	.args = "PATH|ID", .args_min = 1, .args_max = 1, .args_error = "give one PATH or ID",
+	.opts = opts,
+	.text =
 	"Shows the current version of the document at PATH (this partner's own, or\n"
 	"the only partner's with that path; --author chooses), or the entry with\n"
-	"ID (64 hex digits), with its body.\n"
-	"  --json   one JSON object: id, path, author, timestamp, kind, title, tags,\n"
-	"           lang, meta, body\n",
+	"ID (64 hex digits), with its body.\n",
 	.exec = exec,
 };

@@ -4,43 +4,27 @@
  * connected office turns into a bundle of only the missing entries with
  * `hansa export --bundle B --missing-from FILE`.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/offline.h"
 #include "proto/state.h"
 
-const struct hx_cmd hx_cmd_state;
-
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, 0, 'o' }, { "bucket", required_argument, 0, 'b' },
-		{ "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 }
-	};
-	const char *outname = NULL;
+	const char *outname = hx_arg_value(a, "out"), *barg = hx_arg_value(a, "bucket");
 	unsigned long bucket = HX_STATE_BUCKET_DEFAULT;
-	int c, json = 0;
+	int json = hx_arg_count(a, "json");
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': outname = optarg; break;
-		case 'j': json = 1; break;
-		case 'b':
-			bucket = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || bucket < 1 || bucket > HX_STATE_BUCKET_MAX)
-				return hx_usage_error(&hx_cmd_state, "--bucket: a number from 1 to %d",
-						      HX_STATE_BUCKET_MAX);
-			break;
-		default: return hx_usage_error(&hx_cmd_state, "unknown option");
-		}
+	if (barg) {
+		bucket = strtoul(barg, &end, 10);
+		if (*end || !*barg || bucket < 1 || bucket > HX_STATE_BUCKET_MAX)
+			return hx_usage_error(a->top, "--bucket: a number from 1 to %d",
+					      HX_STATE_BUCKET_MAX);
 	}
-	if (optind != argc)
-		return hx_usage_error(&hx_cmd_state, "unexpected argument '%s'", argv[optind]);
 	if (!outname)
-		return hx_usage_error(&hx_cmd_state, "give --out FILE");
+		return hx_usage_error(a->top, "give --out FILE");
 
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_ne_item *items = NULL;
@@ -107,12 +91,20 @@ done:
 	return ret;
 }
 
+static const struct hx_opt opts[] = {
+	{ "out", 'o', "FILE", "where to write the state ('-': standard output); required", 0 },
+	{ "bucket", 0, "N", "about N items per bucket (default 16): a smaller N makes a larger state "
+	  "file and a smaller excess", 0 },
+	{ "json", 0, NULL, "print the summary as one JSON object: file, entries, buckets, "
+	  "bucket_size, bytes", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_state = {
 	.name = "state",
 	.summary = "describe what this store holds, for an incremental bundle",
-	.usage =
-	"usage: hansa state --out FILE [--bucket N] [--json]\n"
-	"\n"
+	.opts = opts,
+	.text =
 	"Writes a compact description of the entries this store holds (their\n"
 	"(timestamp, id) items cut into buckets of about N, default 16, each with a\n"
 	"count and a fingerprint). Carry FILE to a connected office; there\n"

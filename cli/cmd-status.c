@@ -9,8 +9,6 @@
 #include <cjson/cJSON.h>
 #include "cli/net.h"
 
-const struct hx_cmd hx_cmd_status;
-
 static struct hx_status_row *row_get(struct hx_status *r, const uint8_t key[HX_KEY_LEN])
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -149,11 +147,9 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 	return root;
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	int json;
-	if (hx_opt_json_only(&hx_cmd_status, argc, argv, &json))
-		return HX_EXIT_USAGE;
+	int json = hx_arg_count(a, "json");
 	if (!hx_ctx_store(ctx, 0))
 		return HX_EXIT_FAIL;
 	struct hx_status r;
@@ -215,18 +211,21 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "json", 0, NULL, "one object: node, entries, documents, connections_refused, peers", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_status = {
 	.name = "status",
 	.summary = "show the node and every peer: connected, synced, behind",
-	.usage =
-	"usage: hansa status [--json]\n"
-	"\n"
+	.opts = opts,
+	.text =
 	"Says whether 'hansa serve' runs for this home, how many entries the store\n"
 	"holds and how many connections were refused as non-members; then for\n"
 	"every peer: connected or not, when it was last seen and last synced,\n"
 	"entries sent, received and refused (by reason: malformed, over-limit,\n"
 	"bad-signature, not-member, future), and how many entries each side still\n"
-	"lacked at the last reconciliation, less what moved since.\n"
-	"  --json   one object: node, entries, documents, connections_refused, peers\n",
+	"lacked at the last reconciliation, less what moved since.\n",
 	.exec = exec,
 };

@@ -3,7 +3,6 @@
  * without a running daemon (the peers' daemons answer), fetches what this
  * node lacks, sends what they lack, and prints what moved.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +10,6 @@
 #include "cli/net.h"
 #include "proto/negentropy.h"
 #include "node/node.h"
-
-const struct hx_cmd hx_cmd_sync;
 
 static volatile sig_atomic_t stop;
 
@@ -39,53 +36,41 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 	hx_progress_update(&bar, done);
 }
 
-static int exec(struct hx_ctx *ctx, int argc, char **argv)
+static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "timeout", required_argument, 0, 't' }, { "json", no_argument, 0, 'j' },
-		{ "frame-limit", required_argument, 0, 'f' },
-		{ "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 }
-	};
 	hx_node_config cfg = { .once = 1 };
-	int c, json = 0;
+	int json = hx_arg_count(a, "json");
+	const char *arg, *peer = a->argc ? a->argv[0] : NULL;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': {
-			double v = strtod(optarg, &end);
-			if (!*optarg || *end || v <= 0 || v > 86400)
-				return hx_fail("--timeout: '%s' is not a number of seconds", optarg);
-			cfg.timeout_ms = (unsigned)(v * 1000) ? (unsigned)(v * 1000) : 1;
-			break;
-		}
-		case 'f': {
-			double v = strtod(optarg, &end);
-			if (!*optarg || *end || v < HX_NE_FRAME_MIN || v > HX_WIRE_FRAME_MAX - 64)
-				return hx_fail("--frame-limit: a number of bytes from %d to %u",
-					       HX_NE_FRAME_MIN, HX_WIRE_FRAME_MAX - 64);
-			cfg.ne_frame_limit = (uint32_t)v;
-			break;
-		}
-		case 'j': json = 1; break;
-		case 'v': cfg.verbose = 1; cfg.log = log_line; break;
-		default: return hx_usage_error(&hx_cmd_sync, "unknown option");
-		}
+	if ((arg = hx_arg_value(a, "timeout"))) {
+		double v = strtod(arg, &end);
+		if (!*arg || *end || v <= 0 || v > 86400)
+			return hx_fail("--timeout: '%s' is not a number of seconds", arg);
+		cfg.timeout_ms = (unsigned)(v * 1000) ? (unsigned)(v * 1000) : 1;
 	}
-	if (optind < argc - 1)
-		return hx_usage_error(&hx_cmd_sync, "give at most one PEER");
+	if ((arg = hx_arg_value(a, "frame-limit"))) {
+		double v = strtod(arg, &end);
+		if (!*arg || *end || v < HX_NE_FRAME_MIN || v > HX_WIRE_FRAME_MAX - 64)
+			return hx_fail("--frame-limit: a number of bytes from %d to %u",
+				       HX_NE_FRAME_MIN, HX_WIRE_FRAME_MAX - 64);
+		cfg.ne_frame_limit = (uint32_t)v;
+	}
+	if (hx_arg_count(a, "verbose")) {
+		cfg.verbose = 1;
+		cfg.log = log_line;
+	}
 	if (hx_cli_ensure_self(ctx))
 		return HX_EXIT_FAIL;
 	uint8_t key[HX_KEY_LEN];
 	char hex[2 * HX_KEY_LEN + 1];
-	if (optind == argc - 1) {
-		const char *p = argv[optind];
-		if (hx_endpoint_check(p)) {
-			if (hx_cli_find_member(ctx, p, key))
+	if (peer) {
+		if (hx_endpoint_check(peer)) {
+			if (hx_cli_find_member(ctx, peer, key))
 				return HX_EXIT_FAIL;
 			cfg.only_peer = hx_hex(hex, key, HX_KEY_LEN);
 		} else {
-			cfg.only_peer = p;
+			cfg.only_peer = peer;
 		}
 	}
 	cfg.progress = on_progress;
@@ -107,7 +92,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	hx_progress_end(&bar);
 	if (rc == HX_EINVAL) {
 		hx_node_destroy(&n);
-		return optind == argc - 1 ? hx_fail("no peer %s (see 'hansa peer list')", argv[optind])
+		return peer ? hx_fail("no peer %s (see 'hansa peer list')", peer)
 					  : hx_fail("no peers to sync with (add one with 'hansa peer add' or 'hansa join')");
 	}
 	if (rc) {
@@ -157,25 +142,27 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	return failed ? HX_EXIT_FAIL : HX_EXIT_OK;
 }
 
+static const struct hx_opt opts[] = {
+	{ "timeout", 0, "SECONDS", "give up on a peer silent this long (default 20 seconds)", 0 },
+	{ "frame-limit", 0, "BYTES", "Negentropy frame size limit in bytes (default 262144; smaller "
+	  "frames, more round trips)", 0 },
+	{ "json", 0, NULL, "an array of {endpoint, key, ok, error, received, sent, refused, "
+	  "we_lacked, they_lacked, round_trips, reconciliation_bytes}", 0 },
+	{ "verbose", 'v', NULL, "log every step on stderr", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_sync = {
 	.name = "sync",
 	.summary = "reconcile once with the peers, without a daemon",
-	.usage =
-	"usage: hansa sync [PEER] [--timeout SECONDS] [--frame-limit BYTES] [--json]\n"
-	"                  [--verbose]\n"
-	"\n"
+	.args = "[PEER]", .args_max = 1, .args_error = "give at most one PEER",
+	.opts = opts,
+	.text =
 	"Connects to every peer (or only PEER: an endpoint, a key, a key prefix or a\n"
 	"name), reconciles with Negentropy, fetches the entries this node lacks and\n"
 	"sends those the peer lacks, then exits. The peers must be running 'hansa\n"
 	"serve'. Prints one line per peer: entries received, sent and refused, and\n"
 	"the reconciliation's round trips and bytes. Exit status 1 when a peer\n"
-	"could not be synced.\n"
-	"\n"
-	"  --timeout  give up on a peer silent this long (default 20 seconds)\n"
-	"  --frame-limit  Negentropy frame size limit in bytes (default 262144;\n"
-	"             smaller frames, more round trips)\n"
-	"  --json     an array of {endpoint, key, ok, error, received, sent, refused,\n"
-	"             we_lacked, they_lacked, round_trips, reconciliation_bytes}\n"
-	"  --verbose  log every step on stderr\n",
+	"could not be synced.\n",
 	.exec = exec,
 };

@@ -5,7 +5,6 @@
  * listens beyond this computer (an Argon2id hash in HOME/web-password).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,8 +16,6 @@
 #include "cli/net.h"
 #include "web/web.h"
 
-const struct hx_cmd hx_cmd_web, hx_cmd_web_password;
-
 static void log_line(void *arg, const char *line)
 {
 	char when[40];
@@ -26,22 +23,11 @@ static void log_line(void *arg, const char *line)
 	fprintf(stderr, "%s %s\n", hx_time_text(when, sizeof when, hx_now_us()), line);
 }
 
-static int exec_web(struct hx_ctx *ctx, int argc, char **argv)
+static int exec_web(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	static const struct option opts[] = {
-		{ "http", required_argument, 0, 'H' }, { 0, 0, 0, 0 }
-	};
-	const char *addr = HX_WEB_DEFAULT;
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'H')
-			addr = optarg;
-		else
-			return hx_usage_error(&hx_cmd_web, "unknown option or missing value '%s'",
-					      argv[optind - 1]);
-	}
-	if (optind != argc)
-		return hx_usage_error(&hx_cmd_web, "unexpected argument '%s'", argv[optind]);
+	const char *addr = hx_arg_value(a, "http");
+	if (!addr)
+		addr = HX_WEB_DEFAULT;
 	if (hx_web_addr_check(addr))
 		return hx_fail("--http: '%s' is not HOST:PORT (an IP address or localhost)", addr);
 	if (hx_cli_ensure_self(ctx))
@@ -95,12 +81,10 @@ static int read_password(char *out, size_t n)
 	return 0;
 }
 
-static int exec_password(struct hx_ctx *ctx, int argc, char **argv)
+static int exec_password(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	char path[4200], tmp[4300], pw[1024], hash[crypto_pwhash_STRBYTES];
-	int off = argc == 2 && !strcmp(argv[1], "--off");
-	if (argc > 1 && !off)
-		return hx_usage_error(&hx_cmd_web_password, "unexpected argument '%s'", argv[1]);
+	int off = hx_arg_count(a, "off") > 0;
 	if (!hx_ctx_store(ctx, 0))
 		return HX_EXIT_FAIL;
 	hx_home_path(ctx, HX_WEB_PASSWORD_FILE, path, sizeof path);
@@ -137,34 +121,39 @@ static int exec_password(struct hx_ctx *ctx, int argc, char **argv)
 	return HX_EXIT_OK;
 }
 
+static const struct hx_opt web_opts[] = {
+	{ "http", 0, "HOST:PORT", "where to listen (default " HX_WEB_DEFAULT "). On a loopback "
+	  "address no login is needed; any other address needs a password set with 'hansa "
+	  "web-password' first.", 0 },
+	{ 0 }
+};
+
 const struct hx_cmd hx_cmd_web = {
 	.name = "web",
 	.summary = "serve only the web app (the library in a browser), no node",
-	.usage =
-	"usage: hansa web [--http HOST:PORT]\n"
-	"\n"
+	.opts = web_opts,
+	.text =
 	"Serves the library of this home as a web app until Ctrl-C: search, read,\n"
 	"publish, edit and delete, partners, network and offline transfer, a JSON\n"
 	"API under /api/ and /metrics (docs/API.md). Nothing is exchanged with the\n"
-	"partners: 'hansa serve' runs the node and the same web app together.\n"
-	"\n"
-	"  --http   where to listen (default " HX_WEB_DEFAULT "). On a loopback\n"
-	"           address no login is needed; any other address needs a password\n"
-	"           set with 'hansa web-password' first.\n",
+	"partners: 'hansa serve' runs the node and the same web app together.\n",
 	.exec = exec_web,
+};
+
+static const struct hx_opt password_opts[] = {
+	{ "off", 0, NULL, "remove the password", 0 },
+	{ 0 }
 };
 
 const struct hx_cmd hx_cmd_web_password = {
 	.name = "web-password",
 	.summary = "set the password of the web app when it listens beyond this computer",
-	.usage =
-	"usage: hansa web-password [--off]\n"
-	"\n"
+	.opts = password_opts,
+	.text =
 	"Reads a new password (8 characters or more) from the terminal without\n"
 	"echo, or the first line of standard input, and keeps its Argon2id hash in\n"
 	"HOME/web-password. The web app asks for it (and keeps the login in an\n"
 	"HttpOnly, SameSite=Strict cookie) when started with --http on an address\n"
-	"other than loopback; without it, it refuses to start there.\n"
-	"  --off   remove the password\n",
+	"other than loopback; without it, it refuses to start there.\n",
 	.exec = exec_password,
 };

@@ -18,13 +18,16 @@
 /* Reads and decodes a state file; prints and returns non-zero on error. */
 static int load_state(const char *name, hx_state *st)
 {
-	uint8_t *buf;
+	char *buf;
 	size_t len;
 	const char *why = NULL;
 
-	if (hx_read_file(name, STATE_FILE_MAX, &buf, &len))
-		return 1;
-	int rc = hx_state_decode(st, buf, len, &why);
+	int rc = hx_file_read(name, STATE_FILE_MAX, &buf, &len, &why);
+	if (rc == HX_ELIMIT)
+		return hx_fail("%s: larger than %zu MiB: not a state file", name, STATE_FILE_MAX >> 20);
+	if (rc)
+		return hx_fail("%s: %s", name, why);
+	rc = hx_state_decode(st, (const uint8_t *)buf, len, &why);
 	free(buf);
 	if (rc)
 		return hx_fail("%s: %s", name, why ? why : hx_strerror(rc));

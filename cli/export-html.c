@@ -31,8 +31,9 @@
 struct slot {
 	char *key;
 	uint32_t *v;
-	uint32_t n, cap;
+	uint32_t n;
 	uint32_t id; /* order of first insertion */
+	size_t cap;
 };
 
 struct strmap {
@@ -85,14 +86,10 @@ static int slot_add(struct slot *s, uint32_t doc)
 {
 	if (s->n && s->v[s->n - 1] == doc)
 		return 0;
-	if (s->n == s->cap) {
-		uint32_t cap = s->cap ? s->cap * 2 : 4;
-		uint32_t *v = realloc(s->v, cap * sizeof *v);
-		if (!v)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
+	uint32_t *v = hx_grow(s->v, &s->cap, (size_t)s->n + 1, sizeof *v);
+	if (!v)
+		return -1;
+	s->v = v;
 	s->v[s->n++] = doc;
 	return 0;
 }
@@ -452,14 +449,10 @@ static int one_doc(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	memcpy(rel, "doc/", 4);
 	if (hx_doc_file(rel + 4, sizeof rel - 4, e, nauth > 1, "html"))
 		return HX_ELIMIT;
-	if (x->ndocs == x->capdocs) {
-		size_t cap = x->capdocs ? x->capdocs * 2 : 256;
-		struct doc *v = realloc(x->docs, cap * sizeof *v);
-		if (!v)
-			return HX_ENOMEM;
-		x->docs = v;
-		x->capdocs = cap;
-	}
+	struct doc *v = hx_grow(x->docs, &x->capdocs, x->ndocs + 1, sizeof *v);
+	if (!v)
+		return HX_ENOMEM;
+	x->docs = v;
 	uint32_t d = (uint32_t)x->ndocs, p;
 	struct doc *doc = &x->docs[d];
 	memset(doc, 0, sizeof *doc);

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "cli/cli.h"
+#include "cli/file.h"
 #include "cli/identity.h"
 
 #define MAGIC "HXK1"

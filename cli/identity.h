@@ -10,6 +10,8 @@
 
 #define HX_KEYFILE "identity.key"
 #define HX_PROFILEFILE "profile.json"
+/* profile.json is a few hundred bytes; more is not a profile. */
+#define HX_PROFILE_FILE_MAX ((size_t)1 << 20)
 
 /* Profile fields, in the order of the partner directories. */
 extern const char *const hx_profile_fields[];

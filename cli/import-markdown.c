@@ -17,7 +17,6 @@
 #include "cli/offline.h"
 #include "cli/ops.h"
 
-#define READ_MAX (HX_BODY_MAX + 64 * 1024)
 #define BATCH 256
 #define DEPTH_MAX 64
 
@@ -89,16 +88,12 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 			}
 			rc = walk(root, sub, depth + 1, f, &here);
 		} else if (S_ISREG(st.st_mode) && nl > 3 && !strcmp(name + nl - 3, ".md")) {
-			if (f->n == f->cap) {
-				size_t cap = f->cap ? f->cap * 2 : 256;
-				char **v = realloc(f->v, cap * sizeof *v);
-				if (!v) {
-					rc = hx_fail("out of memory");
-					break;
-				}
-				f->v = v;
-				f->cap = cap;
+			char **v = hx_grow(f->v, &f->cap, f->n + 1, sizeof *v);
+			if (!v) {
+				rc = hx_fail("out of memory");
+				break;
 			}
+			f->v = v;
 			if (!(f->v[f->n] = strdup(sub)))
 				rc = hx_fail("out of memory");
 			else
@@ -136,33 +131,6 @@ static int front_author(const char *text, size_t len, uint8_t key[HX_KEY_LEN])
 	return 0;
 }
 
-
-/* Reads a whole file of at most READ_MAX bytes; NULL and *why on error. */
-static char *slurp(const char *name, size_t *len, const char **why)
-{
-	FILE *f = fopen(name, "rb");
-	struct stat st;
-	char *b = NULL;
-
-	*why = NULL;
-	if (!f) {
-		*why = strerror(errno);
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) || st.st_size > READ_MAX)
-		*why = "larger than the 256 KiB body limit";
-	else if (!(b = malloc((size_t)st.st_size + 1)))
-		*why = "out of memory";
-	else if ((*len = fread(b, 1, (size_t)st.st_size, f)) != (size_t)st.st_size || ferror(f))
-		*why = "read error";
-	fclose(f);
-	if (*why) {
-		free(b);
-		return NULL;
-	}
-	b[*len] = 0;
-	return b;
-}
 
 /* Ends the progress bar's line before an error line. */
 static void bar_break(struct hx_progress *p)
@@ -224,7 +192,10 @@ static const char *load(const char *dir, const char *rel, hx_entry *d, int *line
 	*has_fa = 0;
 	memset(d, 0, sizeof *d);
 	snprintf(full, sizeof full, "%s/%s", dir, rel);
-	if (!(text = slurp(full, &len, &why)))
+	int rc = hx_file_read(full, HX_MD_FILE_MAX, &text, &len, &why);
+	if (rc == HX_ELIMIT)
+		return "larger than the 256 KiB body limit";
+	if (rc)
 		return why;
 	if (hx_md_parse(text, len, d, err, errlen, line)) {
 		free(text);

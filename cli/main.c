@@ -1,14 +1,15 @@
 /*
- * main.c: the `hansa` command: global options, the subcommand table and
- * `hansa help`. Each subcommand lives in cli/cmd-NAME.c.
+ * main.c: the `hansa` command: its own options (--home), the command
+ * table, `hansa help` and the hidden `hansa man` that writes the manual.
+ * Each command lives in cli/cmd-NAME.c and declares its options there.
  */
-#include <getopt.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sodium.h>
-#include "cli/cli.h"
+#include "cli/offline.h"
 
 #ifndef HX_VERSION
 #define HX_VERSION "0.1.0" /* CMakeLists.txt sets it */
@@ -38,22 +39,38 @@ static const struct hx_cmd *const commands[] = {
 	NULL
 };
 
-static const char global_usage[] =
-	"usage: hansa [--home DIR] <command> [options]\n"
-	"       hansa --version\n"
+/* hansa's own options, before the command; hansa(1) is made from this. */
+static const struct hx_opt prog_opts[] = {
+	{ "home", 0, "DIR", "the home: identity key, profile and store (default: $HANSA_HOME, "
+	  "else $XDG_DATA_HOME/hansa, else ~/.local/share/hansa)", 0 },
+	{ "version", 0, NULL, "print the version and the store schema it writes, then exit", 0 },
+	{ 0 }
+};
+
+static const struct hx_cmd prog = {
+	.summary = "a peer-to-peer, offline-first knowledge base for partner organisations",
+	.args = "COMMAND [ARGS...]", .args_max = -1,
+	.opts = prog_opts,
+	.flags = HX_CMD_STOP_AT_ARG,
+	.text =
+	"A peer-to-peer, offline-first knowledge base for partner organisations\n"
+	"that share practices and toolkits without a central server. Every partner\n"
+	"runs its own node: what it publishes is a signed entry kept in a local\n"
+	"store with its full-text index; nodes replicate over ZeroMQ with CURVE,\n"
+	"and an office without a link catches up from a bundle.\n"
 	"\n"
-	"A peer-to-peer knowledge base for partner organisations.\n"
-	"The home (identity, store) is --home DIR, else $HANSA_HOME, else\n"
-	"$XDG_DATA_HOME/hansa (~/.local/share/hansa).\n"
-	"\n"
-	"commands:\n";
+	"The home (identity, profile, store) is --home DIR, else $HANSA_HOME, else\n"
+	"$XDG_DATA_HOME/hansa (~/.local/share/hansa). A protected identity key\n"
+	"takes its passphrase from $HANSA_PASSPHRASE; $NO_COLOR turns colour off.\n"
+	"'hansa COMMAND --help' or hansa-COMMAND(1) describes one command.\n",
+};
 
 static void print_help(FILE *f)
 {
-	fputs(global_usage, f);
+	hx_cmd_help(&prog, f);
+	fputs("\ncommands:\n", f);
 	for (const struct hx_cmd *const *c = commands; *c; c++)
 		fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
-	fputs("\n'hansa <command> --help' describes one command.\n", f);
 }
 
 static const struct hx_cmd *find(const char *name)
@@ -105,63 +122,128 @@ static void on_fault(int sig)
 }
 #endif
 
+/* Writes hansa(1) (c NULL) or hansa-CMD(1) to f. */
+static void man_page(const struct hx_cmd *c, FILE *f)
+{
+	if (c)
+		hx_cmd_man(c, f);
+	else
+		hx_main_man(&prog, commands, f);
+}
+
+/* DIR/hansa.1 or DIR/hansa-CMD.1, written under a temporary name. */
+static int man_file(const char *dir, const struct hx_cmd *c)
+{
+	char name[4200];
+	struct hx_outfile out;
+	snprintf(name, sizeof name, "%s/hansa%s%s.1", dir, c ? "-" : "", c ? c->name : "");
+	if (hx_outfile_open(&out, name))
+		return 1;
+	out.nosync = 1; /* a build product */
+	man_page(c, out.f);
+	return hx_outfile_commit(&out);
+}
+
+static const struct hx_opt man_opts[] = {
+	{ "out", 0, "DIR", "write hansa.1 and hansa-COMMAND.1 of every command into DIR "
+	  "instead", 0 },
+	{ 0 }
+};
+
+/* `hansa man`: not in the command list; the build runs it to write the
+ * manual, and it needs no home. */
+static const struct hx_cmd man_cmd = {
+	.name = "man",
+	.summary = "the manual pages, made from the same tables as --help",
+	.args = "[COMMAND]", .args_max = 1,
+	.opts = man_opts,
+	.text =
+	"Prints hansa(1), or hansa-COMMAND(1), as roff (man(7)) on stdout, made\n"
+	"from the same option tables and text as 'hansa COMMAND --help'.\n",
+};
+
+static int man(const struct hx_args *a)
+{
+	const struct hx_cmd *c = a->argc ? find(a->argv[0]) : NULL;
+	const char *dir = hx_arg_value(a, "out");
+
+	if (a->argc && !c)
+		return hx_usage_error(&man_cmd, "no command '%s'", a->argv[0]);
+	if (!dir) {
+		man_page(c, stdout);
+		return fflush(stdout) ? hx_fail("cannot write the man page") : HX_EXIT_OK;
+	}
+	if (hx_mkdirs(dir, 0755))
+		return hx_fail("%s: %s", dir, strerror(errno));
+	if (c)
+		return man_file(dir, c) ? HX_EXIT_FAIL : HX_EXIT_OK;
+	if (man_file(dir, NULL))
+		return HX_EXIT_FAIL;
+	for (const struct hx_cmd *const *p = commands; *p; p++)
+		if (man_file(dir, *p))
+			return HX_EXIT_FAIL;
+	return HX_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct hx_ctx ctx;
-	const char *home = NULL;
-	int i = 1, rc;
+	struct hx_args g, a;
+	int rc;
 
 	memset(&ctx, 0, sizeof ctx);
-	opterr = 0; /* the commands say it in their own one-line error */
 #ifndef HX_ASAN
 	signal(SIGBUS, on_fault);
 	signal(SIGSEGV, on_fault);
 #endif
 	if (sodium_init() < 0)
 		return hx_fail("libsodium failed to initialise");
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--home") && i + 1 < argc) {
-			home = argv[++i];
-		} else if (!strncmp(argv[i], "--home=", 7)) {
-			home = argv[i] + 7;
-		} else if (!strcmp(argv[i], "--version")) {
-			printf("hansa %s (store schema %d)\n", HX_VERSION, HX_STORE_SCHEMA);
-			return HX_EXIT_OK;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			print_help(stdout);
-			return HX_EXIT_OK;
-		} else {
-			fprintf(stderr, "hansa: unknown option '%s'\n", argv[i]);
-			print_help(stderr);
-			return HX_EXIT_USAGE;
-		}
+	if ((rc = hx_args_parse(&prog, argc, argv, &g)))
+		return rc == 1 ? HX_EXIT_OK : rc;
+	if (hx_arg_count(&g, "version")) {
+		hx_args_free(&g);
+		printf("hansa %s (store schema %d)\n", HX_VERSION, HX_STORE_SCHEMA);
+		return HX_EXIT_OK;
 	}
-	if (i >= argc) {
+	if (!g.argc) {
+		hx_args_free(&g);
 		print_help(stderr);
 		return HX_EXIT_USAGE;
 	}
-	if (!strcmp(argv[i], "help")) {
-		const struct hx_cmd *c = i + 1 < argc ? find(argv[i + 1]) : NULL;
-		if (i + 1 < argc && !c) {
-			fprintf(stderr, "hansa: no command '%s'\n", argv[i + 1]);
-			return HX_EXIT_USAGE;
-		}
-		if (c)
-			fputs(c->usage, stdout);
-		else
+	const char *name = g.argv[0];
+	if (!strcmp(name, "help")) {
+		const struct hx_cmd *c = g.argc > 1 ? find(g.argv[1]) : NULL;
+		rc = HX_EXIT_OK;
+		if (g.argc > 1 && !c) {
+			fprintf(stderr, "hansa: no command '%s'\n", g.argv[1]);
+			rc = HX_EXIT_USAGE;
+		} else if (c) {
+			hx_cmd_help(c, stdout);
+		} else {
 			print_help(stdout);
-		return HX_EXIT_OK;
+		}
+		hx_args_free(&g);
+		return rc;
 	}
-	const struct hx_cmd *cmd = find(argv[i]);
+	const struct hx_cmd *cmd = !strcmp(name, "man") ? &man_cmd : find(name);
 	if (!cmd) {
-		fprintf(stderr, "hansa: no command '%s' (see 'hansa help')\n", argv[i]);
+		fprintf(stderr, "hansa: no command '%s' (see 'hansa help')\n", name);
+		hx_args_free(&g);
 		return HX_EXIT_USAGE;
 	}
-	if (hx_cli_wants_help(cmd, argc - i, argv + i))
-		return HX_EXIT_OK;
-	if (resolve_home(&ctx, home))
-		return HX_EXIT_FAIL;
-	rc = cmd->exec(&ctx, argc - i, argv + i);
-	hx_ctx_release(&ctx);
+	if ((rc = hx_args_parse(cmd, g.argc, g.argv, &a))) {
+		hx_args_free(&g);
+		return rc == 1 ? HX_EXIT_OK : rc;
+	}
+	if (cmd == &man_cmd) {
+		rc = man(&a);
+	} else if (resolve_home(&ctx, hx_arg_value(&g, "home"))) {
+		rc = HX_EXIT_FAIL;
+	} else {
+		rc = a.cmd->exec(&ctx, &a);
+		hx_ctx_release(&ctx);
+	}
+	hx_args_free(&a);
+	hx_args_free(&g);
 	return rc;
 }

@@ -10,6 +10,10 @@
 #include "proto/entry.h"
 #include "store/store.h"
 
+/* The largest Markdown file read (publish, import of a folder): the body
+ * limit and room for the front matter. */
+#define HX_MD_FILE_MAX (HX_BODY_MAX + 64 * 1024)
+
 /*
  * Parses text (len bytes) into *draft: front matter keys path, title,
  * kind, tags (a list, or one comma-separated string), lang; the keys

@@ -14,10 +14,6 @@
 #include "cli/profile.h"
 #include "node/state.h"
 
-const char *const hx_cli_profile_opts[] = {
-	"name", "town", "region", "country", "representative", "email", "web", NULL
-};
-
 int hx_cli_check_profile(const char *name, const char *v)
 {
 	if (!hx_utf8_valid(v, strlen(v)) || strlen(v) > HX_PROFILE_VALUE_MAX)
@@ -267,16 +263,3 @@ int hx_cli_pid_alive(uint64_t pid)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-int hx_cli_add_remove_list(const struct hx_cmd *cmd, struct hx_ctx *ctx, int argc, char **argv,
-			   hx_cli_sub *add, hx_cli_sub *remove, hx_cli_sub *list)
-{
-	if (argc < 2)
-		return hx_usage_error(cmd, "give add, remove or list");
-	if (!strcmp(argv[1], "add"))
-		return add(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "remove") || !strcmp(argv[1], "rm"))
-		return remove(ctx, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list") || !strcmp(argv[1], "ls"))
-		return list(ctx, argc - 1, argv + 1);
-	return hx_usage_error(cmd, "unknown subcommand '%s'", argv[1]);
-}

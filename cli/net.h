@@ -38,9 +38,16 @@ int hx_cli_find_member(struct hx_ctx *ctx, const char *what, uint8_t key[HX_KEY_
 void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char *out,
 			 size_t outlen);
 
-/* The profile options shared by `member add` (long options --name,
- * --town, --region, --country, --representative, --email, --web). */
-extern const char *const hx_cli_profile_opts[];
+/* The profile options of `init` and `member add`, one per field of
+ * hx_profile_fields (cli/identity.h), for a command's option table. */
+#define HX_CLI_PROFILE_OPTS \
+	{ "name", 0, "N", "the partner organisation's name", 0 }, \
+	{ "town", 0, "T", "its town", 0 }, \
+	{ "region", 0, "R", "its region", 0 }, \
+	{ "country", 0, "CC", "its country: two capital letters (ISO 3166), e.g. DK", 0 }, \
+	{ "representative", 0, "P", "the person who represents it", 0 }, \
+	{ "email", 0, "E", "a contact e-mail address", 0 }, \
+	{ "web", 0, "URL", "its web site", 0 }
 /* Checks a profile value like `hansa init` does; 0 or prints, returns 1. */
 int hx_cli_check_profile(const char *field, const char *value);
 
@@ -54,13 +61,6 @@ int hx_cli_accept_invite(struct hx_ctx *ctx, const char *code, int add_peer, hx_
  * configured bind address with a wildcard host replaced by this host's
  * name). Caller frees *code. 0, or prints the error and returns 1. */
 int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char **code);
-
-/* The add, remove (alias rm) and list (alias ls) subcommands of cmd
- * (member, peer): runs the one argv[1] names, with argv from there. Its
- * exit status, or prints the usage error. */
-typedef int hx_cli_sub(struct hx_ctx *ctx, int argc, char **argv);
-int hx_cli_add_remove_list(const struct hx_cmd *cmd, struct hx_ctx *ctx, int argc, char **argv,
-			   hx_cli_sub *add, hx_cli_sub *remove, hx_cli_sub *list);
 
 /* What `hansa status` shows (cmd-status.c; the web app shows it too): the
  * node, the store, and every peer (configured or with statistics) but this

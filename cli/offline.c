@@ -1,12 +1,11 @@
 /*
  * offline.c: helpers shared by the bundle, state, Markdown and HTML
- * commands (see offline.h): the store's item list, this node's public key,
- * whole-file reads and write-then-rename output files.
+ * commands (see offline.h): the store's item list, this node's public key
+ * and write-then-rename output files.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "cli/offline.h"
 
@@ -18,14 +17,10 @@ struct items {
 static int add_item(void *arg, uint64_t ts, const uint8_t id[HX_ID_LEN])
 {
 	struct items *it = arg;
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? it->cap * 2 : 4096;
-		hx_ne_item *v = realloc(it->v, cap * sizeof *v);
-		if (!v)
-			return HX_ENOMEM;
-		it->v = v;
-		it->cap = cap;
-	}
+	hx_ne_item *v = hx_grow(it->v, &it->cap, it->n + 1, sizeof *v);
+	if (!v)
+		return HX_ENOMEM;
+	it->v = v;
 	it->v[it->n].ts = ts;
 	memcpy(it->v[it->n].id, id, HX_ID_LEN);
 	it->n++;
@@ -49,41 +44,6 @@ int hx_own_key(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN])
 {
 	if (hx_ctx_pubkey(ctx, pk))
 		return hx_fail("no identity in %s (run 'hansa init' first)", ctx->home);
-	return 0;
-}
-
-int hx_read_file(const char *name, size_t max, uint8_t **buf, size_t *len)
-{
-	FILE *f = fopen(name, "rb");
-	struct stat st;
-
-	*buf = NULL;
-	*len = 0;
-	if (!f)
-		return hx_fail("%s: %s", name, strerror(errno));
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		fclose(f);
-		return hx_fail("%s: not a regular file", name);
-	}
-	if ((uint64_t)st.st_size > max) {
-		fclose(f);
-		return hx_fail("%s: larger than %zu bytes", name, max);
-	}
-	uint8_t *b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		fclose(f);
-		return hx_fail("out of memory");
-	}
-	size_t got = fread(b, 1, (size_t)st.st_size + 1, f);
-	int err = ferror(f);
-	fclose(f);
-	if (err || got > (size_t)st.st_size) {
-		free(b);
-		return hx_fail("%s: %s", name, err ? "read error" : "the file grew while being read");
-	}
-	b[got] = 0;
-	*buf = b;
-	*len = got;
 	return 0;
 }
 

@@ -29,10 +29,6 @@ int hx_store_all_items(hx_store *s, hx_ne_item **items, size_t *n) HX_WUR;
  * needed). Prints the error and returns non-zero on failure. */
 int hx_own_key(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN]);
 
-/* Reads a whole regular file of at most max bytes into *buf (caller frees).
- * Prints "NAME: reason" and returns non-zero on failure. */
-int hx_read_file(const char *name, size_t max, uint8_t **buf, size_t *len);
-
 /* The file name of a document in an exported folder, relative to it:
  * PATH.EXT, or PATH~AUTHOR8.EXT when several partners have a live document
  * at PATH (shared != 0); '~' is outside the path alphabet, so names never

@@ -1,7 +1,6 @@
 /*
  * profile.c: reading and writing HOME/profile.json (see profile.h).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,30 +12,22 @@
 
 cJSON *hx_profile_load(const char *home)
 {
-	char path[4200];
-	FILE *f;
-	char *buf;
-	long n;
+	char path[4200], *buf;
+	const char *why;
+	size_t n;
 	cJSON *j;
 
 	snprintf(path, sizeof path, "%s/%s", home, HX_PROFILEFILE);
-	if (!(f = fopen(path, "rb"))) {
-		hx_fail(errno == ENOENT ? "no identity in %s (run 'hansa init' first)"
-					: "cannot read the profile in %s", home);
+	int rc = hx_file_read(path, HX_PROFILE_FILE_MAX, &buf, &n, &why);
+	if (rc == HX_ENOTFOUND) {
+		hx_fail("no identity in %s (run 'hansa init' first)", home);
 		return NULL;
 	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	if (n < 0 || n > 1 << 20 || !(buf = malloc((size_t)n + 1))) {
-		fclose(f);
-		hx_fail("profile %s is too large", path);
+	if (rc) {
+		hx_fail("cannot read the profile %s: %s", path, why);
 		return NULL;
 	}
-	size_t got = fread(buf, 1, (size_t)n, f);
-	fclose(f);
-	buf[got] = 0;
-	j = cJSON_Parse(buf);
+	j = cJSON_ParseWithLength(buf, n);
 	free(buf);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);

@@ -1,14 +1,12 @@
 /*
- * util.c: what the subcommands share (see cli.h): errors, help, the
- * context (home, identity, store), JSON output, progress bars.
+ * util.c: what the subcommands share (see cli.h): errors, the context
+ * (home, identity, store), JSON output, progress bars. Parsing and help
+ * are args.c; files and folders file.c.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <sodium.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
@@ -25,63 +23,10 @@ int hx_fail(const char *fmt, ...)
 	return HX_EXIT_FAIL;
 }
 
-int hx_usage_error(const struct hx_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "hansa %s: ", cmd->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (try 'hansa %s --help')\n", cmd->name);
-	return HX_EXIT_USAGE;
-}
-
-int hx_cli_wants_help(const struct hx_cmd *cmd, int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(cmd->usage, stdout);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int hx_opt_json_only(const struct hx_cmd *cmd, int argc, char **argv, int *json)
-{
-	*json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json"))
-			return hx_usage_error(cmd, "unexpected argument '%s'", argv[i]);
-		*json = 1;
-	}
-	return 0;
-}
-
 int hx_home_path(const struct hx_ctx *ctx, const char *name, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s/%s", ctx->home, name);
 	return n < 0 || (size_t)n >= outlen ? HX_ELIMIT : HX_OK;
-}
-
-int hx_mkdirs(const char *dir, mode_t mode)
-{
-	char p[4096];
-	if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, mode) && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	return mkdir(p, mode) && errno != EEXIST ? -1 : 0;
 }
 
 hx_store *hx_ctx_store(struct hx_ctx *ctx, int create)
@@ -140,8 +85,8 @@ int hx_ctx_identity(struct hx_ctx *ctx)
 
 int hx_ctx_pubkey(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN])
 {
-	char path[4200], buf[4096];
-	FILE *f;
+	char path[4200], *buf;
+	const char *why;
 	size_t n;
 	int rc = -1;
 
@@ -150,12 +95,10 @@ int hx_ctx_pubkey(struct hx_ctx *ctx, uint8_t pk[HX_KEY_LEN])
 		return 0;
 	}
 	hx_home_path(ctx, HX_PROFILEFILE, path, sizeof path);
-	if (!(f = fopen(path, "rb")))
+	if (hx_file_read(path, HX_PROFILE_FILE_MAX, &buf, &n, &why))
 		return -1;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	cJSON *p = cJSON_Parse(buf);
+	cJSON *p = cJSON_ParseWithLength(buf, n);
+	free(buf);
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(p, "key");
 	if (cJSON_IsString(k) && !hx_unhex(pk, HX_KEY_LEN, k->valuestring))
 		rc = 0;
@@ -324,23 +267,4 @@ void hx_progress_end(struct hx_progress *p)
 		hx_progress_update(p, p->done);
 		fputc('\n', stderr);
 	}
-}
-
-int hx_fsync_parent(const char *path)
-{
-	char dir[4200];
-	const char *slash = strrchr(path, '/');
-	int fd, rc;
-
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
