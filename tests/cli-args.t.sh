@@ -7,25 +7,9 @@
 # stdout; --opt=VAL equals --opt VAL, -oVAL equals -o VAL, "--" ends the
 # options, -h/--help wins over a bad option; hansa's own --home likewise.
 # Needs: HANSA (the binary).
-set -u
-: "${HANSA:?set HANSA to the hansa binary}"
-
-T=$(mktemp -d /tmp/hx-args.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-unset HANSA_HOME HANSA_PASSPHRASE
-export XDG_DATA_HOME="$T/xdg"
+NAME=cli-args
+. "$(dirname "$0")/cli-lib.sh"
 H="$T/home"
-fails=0
-checks=0
-
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	checks=$((checks + 1))
-	"$@" || fail "$what"
-}
-run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
 h() { "$HANSA" --home "$H" "$@"; }
 
 # usage WHO PATTERN CMD...: exit 2, one line on stderr naming WHO ("hansa
@@ -148,5 +132,4 @@ run h show --json notes/a
 check "--tag twice gives two tags" grep -q '"one",' "$T/out"
 check "--tag=two" grep -q '"two"' "$T/out"
 
-echo "cli-args.t.sh: $checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+done_checks
