@@ -682,7 +682,7 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = 0;
-	if (w->log)
+	if (w->log && !w->starting)
 		w->log(NULL, line);
 }
 
@@ -715,6 +715,7 @@ int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_
 		hx_web_stop(&w);
 		return -1;
 	}
+	w->starting = 1;
 	w->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 				(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				0, NULL, NULL, on_request, w,
@@ -725,6 +726,7 @@ int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
 				MHD_OPTION_NOTIFY_COMPLETED, on_done, w,
 				MHD_OPTION_END);
+	w->starting = 0;
 	if (!w->d) {
 		snprintf(err, errlen, "cannot listen on %s for the web app (in use, or not an address "
 			 "of this computer)", addr);

@@ -58,6 +58,7 @@ struct hx_web {
 	hx_searcher *idle[8];
 	size_t nidle;
 	uint64_t requests;
+	int starting;       /* MHD's own bind errors are said once, by hx_web_start */
 };
 
 struct wb_field {
