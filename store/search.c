@@ -472,18 +472,13 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 		query_lang(sr, r.q, lang, sizeof lang);
 		rc = collapse(sr, &r, lang, &g, &ng);
 	}
-	else if (!rc && r.nheap && !(g = calloc(r.nheap, sizeof *g)))
-		rc = HX_ENOMEM;
-	for (size_t i = 0; !rc && !tr && i < r.nheap; i++) {
-		g[i].best = g[i].shown = r.heap[i];
-		ng++;
-	}
 	if (rc)
 		goto out;
+	size_t nhits = tr ? ng : r.nheap;
 	res->total = r.total;
 	res->total_exact = r.all != NULL || r.nheap < r.k;
-	if (ng > opts->offset) {
-		size_t n = ng - opts->offset;
+	if (nhits > opts->offset) {
+		size_t n = nhits - opts->offset;
 		if (n > limit)
 			n = limit;
 		if (!(res->hits = calloc(n, sizeof *res->hits))) {
@@ -491,13 +486,14 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
-			struct group *gi = &g[opts->offset + i];
-			struct cand c = { gi->best.score, gi->shown.doc };
+			struct group *gi = tr ? &g[opts->offset + i] : NULL;
+			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc }
+					   : r.heap[opts->offset + i];
 			if ((rc = fill_hit(sr, r.q, &c, opts->offset + i + 1, !opts->no_snippets,
 					   &res->hits[i])))
 				goto out;
 			res->nhits++;
-			if ((rc = also_in(gi, &res->hits[i])))
+			if (gi && (rc = also_in(gi, &res->hits[i])))
 				goto out;
 		}
 	}
