@@ -517,6 +517,8 @@ static int start(hx_node *n)
 		memcpy(r->key, pcs[i].key, HX_KEY_LEN);
 		rc = hx_nd_conn_open_out(n, &pcs[i], r);
 		if (rc == HX_ENOMEM || rc == HX_EIO) {
+			if (rc == HX_EIO)
+				snprintf(n->error, sizeof n->error, "%s", n->sock_error);
 			free(pcs);
 			return rc;
 		}
@@ -572,6 +574,8 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			owner[k++] = c;
 		}
 		if (zmq_poll(items, (int)k, n->cfg.poll_ms) < 0 && errno != EINTR) {
+			snprintf(n->error, sizeof n->error, "cannot poll the sockets: %s",
+				 zmq_strerror(errno));
 			rc = HX_EIO;
 			break;
 		}

@@ -48,7 +48,8 @@ void hx_node_destroy(hx_node **n); /* NULL-safe, clears *n */
 
 /* Runs until *stop becomes non-zero (serve) or, with cfg->once, until every
  * selected peer is synced or has failed. HX_EINVAL: nothing to do (no peer
- * matches only_peer); HX_EIO: the bind failed (see hx_node_error). */
+ * matches only_peer); HX_EIO: the bind or another socket call failed (see
+ * hx_node_error). */
 int hx_node_run(hx_node *n, volatile sig_atomic_t *stop) HX_WUR;
 
 /* After a once run: what happened with each peer. */
