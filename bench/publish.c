@@ -4,14 +4,22 @@
  *   - publish: the `hansa publish` path per entry (next timestamp, sign,
  *     one put_batch = one fully synced write transaction);
  *   - import: the `hansa import` path over the corpus (xz -dc | JSON parse,
- *     next timestamp, sign, put_batch of 1000 entries per transaction);
+ *     next timestamp, sign, put_batch of 1000 entries per transaction, or
+ *     BATCH);
  *   - fsck of the imported store (re-verifies every signature);
+ *   - the import's cost per entry over its first 10,000 entries and over
+ *     all of them (goal: no more than 1.15x), and the store's size on disk,
+ *     per table, against the JSON lines it came from;
  * against the anchors: raw libsodium Ed25519 sign and verify of 32-byte
- * ids, and raw LMDB puts of the same sizes in one transaction and with one
- * fully synced commit per put. Speeds are printed as entries/s and as
- * ratios to the anchors; nothing here fails on speed.
+ * ids, raw LMDB puts of the same sizes in one transaction and with one
+ * fully synced commit per put, and SQLite loading the same JSON lines
+ * (parsed with the same cJSON) into an FTS5 table (unicode61
+ * remove_diacritics 2), 1000 rows per transaction. The corpus is
+ * decompressed into memory first, so neither side pays for xz. Speeds are
+ * printed as entries/s and as ratios to the anchors; nothing here fails on
+ * speed.
  *
- *   bench_publish [CORPUS.jsonl.xz [LINES]]
+ *   bench_publish [CORPUS.jsonl.xz [LINES [BATCH]]]
  *
  * Defaults: the corpus next to the repository
  * (../shared/data/tools-corpus.jsonl.xz), all lines. Corpus `org` values
@@ -20,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,14 +36,18 @@
 #include <cjson/cJSON.h>
 #include <lmdb.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "store/store.h"
 #include "tests/rmtree.h"
 
 #define PARTNERS 5
-#define BATCH 1000          /* as cli/cmd-import.c */
+/* entries per import transaction: 1000 as cli/cmd-import.c, or the third
+ * argument (the FTS5 anchor keeps 1000 rows per transaction) */
+static size_t batch = 1000;
 #define ANCHOR_SECONDS 1.5  /* each rate anchor runs about this long */
 #define PUBLISH_SECONDS 3.0
+#define EARLY 10000        /* entries of the early cost per entry */
 
 static uint8_t pks[PARTNERS][HX_KEY_LEN], sks[PARTNERS][HX_SECRET_LEN];
 
@@ -43,6 +56,16 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of this process so far, all threads (user + system): on a
+ * busy machine a steadier measure than the wall clock. */
+static double cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const char *why) __attribute__((noreturn));
@@ -244,18 +267,20 @@ struct import_stats {
 	size_t lines, bad, added, bytes;
 	double parse, sign, store, total;
 	size_t entry_bytes;
+	size_t early_n;              /* entries when the early figures were taken */
+	double early_total, early_store, early_cpu, cpu;
 };
 
 static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats *st)
 {
-	draft *d = calloc(BATCH, sizeof *d);
-	uint8_t **raw = calloc(BATCH, sizeof *raw);
-	hx_put *put = calloc(BATCH, sizeof *put);
+	draft *d = calloc(batch, sizeof *d);
+	uint8_t **raw = calloc(batch, sizeof *raw);
+	hx_put *put = calloc(batch, sizeof *put);
 	char *line = NULL;
 	size_t cap = 0, n = 0;
 	uint64_t last_ts = 0;
 	ssize_t len;
-	double t0 = now(), t;
+	double t0 = now(), c0 = cpu(), t;
 
 	if (!d || !raw || !put)
 		die("import", "out of memory");
@@ -281,7 +306,7 @@ static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats 
 			st->entry_bytes += put[n].rawlen;
 			n++;
 		}
-		if (n == BATCH || (len < 0 && n)) {
+		if (n == batch || (len < 0 && n)) {
 			size_t added;
 			t = now();
 			int rc = hx_store_put_batch(s, put, n, 0, &added);
@@ -289,6 +314,12 @@ static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats 
 			if (rc)
 				die("import put_batch", hx_strerror(rc));
 			st->added += added;
+			if (!st->early_n && st->added >= EARLY) {
+				st->early_n = st->added;
+				st->early_total = now() - t0;
+				st->early_store = st->store;
+				st->early_cpu = cpu() - c0;
+			}
 			for (size_t i = 0; i < n; i++) {
 				free(raw[i]);
 				draft_free(&d[i]);
@@ -299,6 +330,7 @@ static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats 
 			break;
 	}
 	st->total = now() - t0;
+	st->cpu = cpu() - c0;
 	free(line);
 	free(d);
 	free(raw);
@@ -347,7 +379,8 @@ static void fsck_report(void *arg, const char *problem)
 	fprintf(stderr, "bench_publish: fsck: %s\n", problem);
 }
 
-static FILE *open_corpus(const char *path)
+/* The whole corpus, decompressed into memory (*len bytes). */
+static char *read_corpus(const char *path, size_t *len)
 {
 	char cmd[4400];
 	if (access(path, R_OK))
@@ -356,7 +389,148 @@ static FILE *open_corpus(const char *path)
 	FILE *f = popen(cmd, "r");
 	if (!f)
 		die("popen xz", "failed");
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	for (;;) {
+		char *nb = hx_grow(buf, &cap, n + (1 << 20), 1);
+		if (!nb)
+			die("corpus", "out of memory");
+		buf = nb;
+		size_t r = fread(buf + n, 1, cap - n, f);
+		if (!r)
+			break;
+		n += r;
+	}
+	if (pclose(f) != 0)
+		die("xz -dc", "failed");
+	*len = n;
+	return buf;
+}
+
+static FILE *open_mem(char *buf, size_t len)
+{
+	FILE *f = fmemopen(buf, len, "r");
+	if (!f)
+		die("fmemopen", "failed");
 	return f;
+}
+
+/* The anchor: SQLite loads the same lines (same JSON parser) into an FTS5
+ * table, 1000 rows per transaction. Returns seconds; *bytes the file size. */
+static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lines,
+			size_t *rows, size_t *bytes, double *cpu_s)
+{
+	char path[4200], *line = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+	size_t cap = 0, n = 0, lines = 0;
+	ssize_t len;
+	snprintf(path, sizeof path, "%s/fts5.db", base);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "CREATE VIRTUAL TABLE t USING fts5(doc, kind, title, body, tags, lang, "
+			 "tokenize = 'unicode61 remove_diacritics 2')", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL) != SQLITE_OK)
+		die("sqlite", sqlite3_errmsg(db));
+	FILE *in = open_mem(buf, blen);
+	double t0 = now(), c0 = cpu();
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	while (lines < max_lines && (len = getline(&line, &cap, in)) > 0) {
+		draft d;
+		char tags[8192];
+		size_t tl = 0;
+		lines++;
+		if (draft_parse(&d, line, (size_t)len)) {
+			draft_free(&d);
+			continue;
+		}
+		tags[0] = 0;
+		for (size_t i = 0; i < d.e.ntags; i++)
+			tl += (size_t)snprintf(tags + tl, tl < sizeof tags ? sizeof tags - tl : 0, "%s%s",
+					       i ? " " : "", d.e.tags[i]);
+		const char *col[6] = { d.e.path, d.e.kind, d.e.title, d.e.body, tags, d.e.lang };
+		for (int i = 0; i < 6; i++)
+			sqlite3_bind_text(ins, i + 1, col[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			die("sqlite insert", sqlite3_errmsg(db));
+		sqlite3_reset(ins);
+		draft_free(&d);
+		if (++n % 1000 == 0 &&
+		    (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
+		     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK))
+			die("sqlite commit", sqlite3_errmsg(db));
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		die("sqlite commit", sqlite3_errmsg(db));
+	double t = now() - t0;
+	*cpu_s = cpu() - c0;
+	sqlite3_finalize(ins);
+	sqlite3_close(db);
+	fclose(in);
+	free(line);
+	struct stat sb;
+	*bytes = stat(path, &sb) ? 0 : (size_t)sb.st_size;
+	*rows = n;
+	return t;
+}
+
+/* Where the store's bytes go: each table's pages, and the pages no table
+ * holds (LMDB's free list), from the environment in dir. */
+static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
+{
+	char path[4300];
+	struct stat sb;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi main;
+	MDB_cursor *c;
+	MDB_val k, v;
+	MDB_envinfo info;
+	MDB_stat ms;
+	int rc;
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (stat(path, &sb))
+		die(path, "cannot stat");
+	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_maxdbs(env, 64)) ||
+	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600)) ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) ||
+	    (rc = mdb_dbi_open(txn, NULL, 0, &main)) || (rc = mdb_env_info(env, &info)) ||
+	    (rc = mdb_stat(txn, main, &ms)) || (rc = mdb_cursor_open(txn, main, &c)))
+		die("store sizes", mdb_strerror(rc));
+	double psize = ms.ms_psize, used = (double)(info.me_last_pgno + 1) * psize;
+	double tables = (double)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages) * psize;
+	printf("  store on disk: %.1f MB (data.mdb, %.1f MB allocated) = %.2f x the %.1f MB of JSON"
+	       " lines, %.0f B per entry\n", sb.st_size / 1e6, (double)sb.st_blocks * 512 / 1e6,
+	       sb.st_size / (double)json_bytes, json_bytes / 1e6,
+	       entries ? sb.st_size / (double)entries : 0);
+	printf("      %-10s %9s %10s %10s\n", "table", "rows", "MB", "B/entry");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char name[64];
+		MDB_dbi dbi;
+		MDB_stat ts;
+		snprintf(name, sizeof name, "%.*s", (int)k.mv_size, (char *)k.mv_data);
+		if (mdb_dbi_open(txn, name, 0, &dbi) || mdb_stat(txn, dbi, &ts))
+			continue;
+		double b = (double)(ts.ms_branch_pages + ts.ms_leaf_pages + ts.ms_overflow_pages) * psize;
+		tables += b;
+		printf("      %-10s %9zu %10.1f %10.0f\n", name, ts.ms_entries, b / 1e6,
+		       entries ? b / (double)entries : 0);
+	}
+	printf("      %-10s %9s %10.1f %10.0f   (pages no table holds: LMDB's free list)\n", "free", "",
+	       (used - tables) / 1e6, entries ? (used - tables) / (double)entries : 0);
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	/* what a compacting copy (mdb_env_copy2 MDB_CP_COMPACT) would keep */
+	snprintf(path, sizeof path, "%s.compact", dir);
+	mkdir(path, 0700);
+	if (!mdb_env_copy2(env, path, MDB_CP_COMPACT)) {
+		char f[4400];
+		snprintf(f, sizeof f, "%s/data.mdb", path);
+		if (!stat(f, &sb))
+			printf("      compacted copy: %.1f MB = %.2f x the JSON lines\n", sb.st_size / 1e6,
+			       sb.st_size / (double)json_bytes);
+	}
+	mdb_env_close(env);
 }
 
 int main(int argc, char **argv)
@@ -365,7 +539,7 @@ int main(int argc, char **argv)
 	size_t max_lines = (size_t)-1;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		puts("usage: bench_publish [CORPUS.jsonl.xz [LINES]]");
+		puts("usage: bench_publish [CORPUS.jsonl.xz [LINES [BATCH]]]");
 		return 0;
 	}
 	if (argc > 1) {
@@ -383,6 +557,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2)
 		max_lines = strtoull(argv[2], NULL, 10);
+	if (argc > 3 && !(batch = strtoull(argv[3], NULL, 10)))
+		die("BATCH", "must be a positive number");
 	if (sodium_init() < 0)
 		die("libsodium", "init failed");
 	for (int i = 0; i < PARTNERS; i++) {
@@ -396,20 +572,21 @@ int main(int argc, char **argv)
 	printf("bench_publish: corpus %s%s\n", corpus, max_lines == (size_t)-1 ? "" : " (slice)");
 	printf("store and anchors in %s (same file system), full sync\n\n", base);
 
-	/* hansa: publish, then import (the corpus is read twice) */
-	FILE *in = open_corpus(corpus);
+	/* hansa: publish, then import (the corpus is read twice, from memory) */
+	size_t clen;
+	char *cbuf = read_corpus(corpus, &clen);
+	FILE *in = open_mem(cbuf, clen);
 	hx_store *s = store_new(base, "publish", dir, sizeof dir);
 	size_t published;
 	double r_publish = publish(s, in, &published);
 	hx_store_close(&s);
-	pclose(in);
+	fclose(in);
 
-	in = open_corpus(corpus);
+	in = open_mem(cbuf, clen);
 	s = store_new(base, "import", dir, sizeof dir);
 	struct import_stats st;
 	import(s, in, max_lines, &st);
-	if (pclose(in) != 0 && max_lines == (size_t)-1)
-		die("xz -dc", "failed");
+	fclose(in);
 	double r_import = st.added / st.total;
 	double avg = st.added ? (double)st.entry_bytes / st.added : 600;
 
@@ -424,6 +601,9 @@ int main(int argc, char **argv)
 		die("stats", "failed");
 	hx_store_close(&s);
 	double r_fsck = ss.entries / fsck_t;
+	size_t fts_rows, fts_bytes;
+	double fts_cpu, fts_t = fts5_load(base, cbuf, clen, st.lines, &fts_rows, &fts_bytes, &fts_cpu);
+	free(cbuf);
 
 	/* anchors, with values of the imported entries' average size */
 	double r_sign = rate_sign();
@@ -441,7 +621,7 @@ int main(int argc, char **argv)
 	printf("\nhansa:\n");
 	printf("  publish (1 entry per txn, %zu)        %10.0f /s   = %.2f x LMDB commit each, %.4f x sign\n",
 	       published, r_publish, r_publish / r_lmdb_commit, r_publish / r_sign);
-	printf("  import  (%zu of %zu lines, batches of %d)\n", st.added, st.lines, BATCH);
+	printf("  import  (%zu of %zu lines, batches of %zu)\n", st.added, st.lines, batch);
 	printf("                                       %10.0f /s   = %.2f x sign, %.2f x verify, %.3f x LMDB one-txn put\n",
 	       r_import, r_import / r_sign, r_import / r_verify, r_import / r_lmdb_txn);
 	printf("      time: %.1f s total; in this process: JSON %.1f s, next timestamp + sign %.1f s, put_batch %.1f s\n",
@@ -450,6 +630,22 @@ int main(int argc, char **argv)
 	       st.bytes / 1e6, avg, st.bad, ss.map_used / 1e6);
 	printf("  fsck of the imported store (%llu entries) %7.0f /s   = %.2f x verify\n",
 	       (unsigned long long)ss.entries, r_fsck, r_fsck / r_verify);
+	if (st.early_n && st.added > st.early_n) {
+		double e1 = st.early_total / st.early_n, e2 = st.total / st.added;
+		double s1 = st.early_store / st.early_n, s2 = st.store / st.added;
+		double c1 = st.early_cpu / st.early_n, c2 = st.cpu / st.added;
+		printf("  import cost per entry: first %zu %.0f us, all %zu %.0f us = %.2f x"
+		       " (put_batch alone: %.0f -> %.0f us = %.2f x; goal <= 1.15 x)\n",
+		       st.early_n, e1 * 1e6, st.added, e2 * 1e6, e2 / e1, s1 * 1e6, s2 * 1e6, s2 / s1);
+		printf("      in CPU time (all threads): %.0f -> %.0f us = %.2f x\n", c1 * 1e6,
+		       c2 * 1e6, c2 / c1);
+	}
+	printf("  import vs SQLite FTS5 loading the same %zu lines (%zu rows, 1000 per txn):\n"
+	       "      %.1f s vs %.1f s = %.2f x (goal <= 2 x); CPU %.1f s vs %.1f s = %.2f x\n"
+	       "      FTS5 file %.1f MB = %.2f x the JSON\n",
+	       st.lines, fts_rows, st.total, fts_t, st.total / fts_t, st.cpu, fts_cpu,
+	       st.cpu / fts_cpu, fts_bytes / 1e6, fts_bytes / (double)st.bytes);
+	store_sizes(dir, st.bytes, st.added);
 	rmtree(base);
 	return 0;
 }

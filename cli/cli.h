@@ -74,6 +74,14 @@ int hx_home_path(const struct hx_ctx *ctx, const char *name, char *out, size_t o
 /* A JSON object for an entry: id, path, author, timestamp, kind, title,
  * tags, lang, meta, and body when with_body. Caller owns the result. */
 struct cJSON *hx_entry_json(const hx_entry *e, int with_body);
+/* Search results as `hansa search --json [--facets]` prints them
+ * (cmd-search.c; the web API answers the same): an array of hits, or with
+ * facets or a corrected query an object with results, total, facets and
+ * corrected_query / original_query (query) / search_instead. Caller owns the
+ * result. */
+struct hx_results;
+struct cJSON *hx_search_json(hx_store *s, const struct hx_results *r, int facets,
+			     const char *query);
 /* Prints a JSON value followed by a newline on stdout, then deletes it. */
 void hx_json_print(struct cJSON *v);
 

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/ops.h"
 
 const struct hx_cmd hx_cmd_fsck;
 
@@ -22,10 +23,18 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return hx_usage_error(&hx_cmd_fsck, "takes no arguments");
+	char dir[4200];
+	if (hx_home_path(ctx, "store", dir, sizeof dir))
+		return hx_fail("home path too long");
+	/* a damaged page can crash liblmdb: walk every page in a child first */
+	if (hx_cli_store_check(dir))
+		return HX_EXIT_FAIL;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
-	if ((rc = hx_store_fsck(s, report, NULL, &problems)))
+	if ((rc = hx_store_fsck(s, report, NULL, &problems)) == HX_ECORRUPT)
+		return hx_fail("the store is damaged (fsck cannot read it); " HX_DAMAGED_ADVICE);
+	if (rc)
 		return hx_fail("fsck could not finish: %s", hx_strerror(rc));
 	if (problems)
 		return hx_fail("%llu problem%s found", (unsigned long long)problems,
@@ -44,6 +53,8 @@ const struct hx_cmd hx_cmd_fsck = {
 	"\n"
 	"Re-verifies every entry's signature and checks the time order, history,\n"
 	"current versions, change log and search index against the entries.\n"
-	"Names each problem on stderr and exits non-zero if there is any.\n",
+	"Names each problem on stderr and exits non-zero if there is any. Every\n"
+	"page of the store is read first in a child process, so a damaged file\n"
+	"(LMDB has no page checksums) gives one clear line instead of a crash.\n",
 	.exec = exec,
 };

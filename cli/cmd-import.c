@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
+#include "cli/markdown.h"
 #include "cli/offline.h"
+#include "cli/ops.h"
 #include "proto/bundle.h"
 
 const struct hx_cmd hx_cmd_import;
@@ -194,6 +196,13 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 				why = "not valid JSON";
 			else
 				why = draft_from_json(o, &b->ent[i]);
+			if (!why && hx_md_unchanged(s, ctx->pk, &b->ent[i])) {
+				/* as the current version: a second run adds nothing */
+				same++;
+				draft_free(&b->ent[i]);
+				cJSON_Delete(o);
+				continue;
+			}
 			uint64_t ts = 0;
 			if (!why && hx_store_next_timestamp(s, ctx->pk, b->ent[i].path, hx_now_us(), &ts))
 				why = "cannot read the store";
@@ -223,11 +232,12 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 			size_t added;
 			int src = hx_store_put_batch(s, b->put, b->n, 0, &added);
 			if (src) {
-				rc = hx_fail("%s: store failed near line %zu: %s", name, lineno, hx_strerror(src));
+				char why[128];
+				rc = hx_fail("%s: store failed near line %zu: %s", name, lineno,
+					     hx_cli_errtext(src, ctx->home, why, sizeof why));
 				break;
 			}
 			added_total += added;
-			same += b->n - added;
 			batch_clear(b);
 			if (verbose)
 				fprintf(stderr, "committed through line %zu\n", lineno);
@@ -249,16 +259,18 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		cJSON_AddStringToObject(o, "file", name);
 		cJSON_AddStringToObject(o, "format", "jsonl");
 		cJSON_AddNumberToObject(o, "added", (double)added_total);
+		cJSON_AddNumberToObject(o, "unchanged", (double)same);
 		cJSON_AddNumberToObject(o, "bad", (double)bad);
 		hx_json_print(o);
 		if (bad)
 			rc = HX_EXIT_FAIL;
 	} else if (rc == HX_EXIT_OK) {
 		printf("imported %zu entries from %s", added_total, name);
+		if (same)
+			printf(", %zu unchanged", same);
 		if (bad)
 			printf(", %zu bad line%s skipped", bad, bad == 1 ? "" : "s");
 		printf("\n");
-		(void)same;
 		if (bad)
 			rc = HX_EXIT_FAIL;
 	}
@@ -288,8 +300,10 @@ const struct hx_cmd hx_cmd_import = {
 	"\n"
 	"FILE.jsonl: signs each line with this partner's identity and stores it. A\n"
 	"line is one JSON object: doc (the path), title, kind, body, tags (array),\n"
-	"lang; any other string field (org, country, url, ...) becomes metadata. Bad\n"
-	"lines are reported as FILE:LINE: reason and skipped.\n"
+	"lang; any other string field (org, country, url, ...) becomes metadata. A\n"
+	"line that says the same as the current version of its path is left alone,\n"
+	"so an import run again (after an interruption, say) adds only what is new.\n"
+	"Bad lines are reported as FILE:LINE: reason and skipped.\n"
 	"\n"
 	"Whenever something was refused or skipped the exit status is 1. A progress\n"
 	"bar shows on a terminal.\n"

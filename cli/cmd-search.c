@@ -2,8 +2,10 @@
  * cmd-search.c: `hansa search QUERY`: full-text search of the local
  * library. Prints rank, title, path, the author's organisation and a
  * snippet with the matched words highlighted (in colour on a terminal,
- * plain when piped), or with --json an array of results. Everything else
- * (the query language, ranking, facets, did-you-mean) is store/search.c.
+ * plain when piped), or with --json an array of results. Says when the
+ * query was corrected, and in which other languages a hit exists. Everything
+ * else (the query language, ranking, facets, typos, translations) is
+ * store/search.c; the wording for the user is here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,9 @@ static cJSON *hit_json(hx_store *s, const hx_hit *h)
 	cJSON_AddStringToObject(o, "lang", h->lang);
 	cJSON_AddNumberToObject(o, "score", h->score);
 	cJSON_AddStringToObject(o, "snippet", h->snippet ? h->snippet : "");
+	cJSON *al = cJSON_AddArrayToObject(o, "also_in");
+	for (size_t i = 0; i < h->nalso; i++)
+		cJSON_AddItemToArray(al, cJSON_CreateString(h->also_in[i]));
 	cJSON *hl = cJSON_AddArrayToObject(o, "highlights");
 	for (size_t i = 0; i < h->nhl; i++) {
 		cJSON *r = cJSON_CreateArray();
@@ -87,6 +92,31 @@ static cJSON *hit_json(hx_store *s, const hx_hit *h)
 		cJSON_AddItemToArray(hl, r);
 	}
 	return o;
+}
+
+cJSON *hx_search_json(hx_store *s, const hx_results *r, int facets, const char *query)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < r->nhits; i++)
+		cJSON_AddItemToArray(arr, hit_json(s, &r->hits[i]));
+	if (!facets && !r->corrected)
+		return arr;
+	cJSON *top = cJSON_CreateObject();
+	cJSON_AddItemToObject(top, "results", arr);
+	cJSON_AddNumberToObject(top, "total", (double)r->total);
+	if (r->corrected) {
+		cJSON_AddStringToObject(top, "corrected_query", r->corrected);
+		cJSON_AddStringToObject(top, "original_query", query);
+		cJSON_AddStringToObject(top, "search_instead", r->instead);
+	}
+	cJSON *fo = facets ? cJSON_AddObjectToObject(top, "facets") : NULL;
+	for (size_t g = 0; fo && g < r->nfacets; g++) {
+		cJSON *go = cJSON_AddObjectToObject(fo, r->facets[g].name);
+		for (size_t i = 0; i < r->facets[g].n; i++)
+			cJSON_AddNumberToObject(go, r->facets[g].v[i].value,
+						(double)r->facets[g].v[i].count);
+	}
+	return top;
 }
 
 static int parse_count(const char *opt, const char *v, size_t *out)
@@ -104,6 +134,7 @@ static int parse_count(const char *opt, const char *v, size_t *out)
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
 	hx_search_opts o = { 10, 0, 0, 0, 0 };
+	const char *lang = NULL;
 	int json = 0, rc, only_query = 0;
 	size_t qlen = 0;
 	char *q = calloc(1, 1);
@@ -132,6 +163,16 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 					free(q);
 					return hx_usage_error(&hx_cmd_search, "--limit must be at least 1");
 				}
+				continue;
+			}
+			if (nl == 6 && !strncmp(a, "--lang", 6)) {
+				v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+				if (!v || !*v || *v == '-' || strlen(v) > HX_LANG_MAX) {
+					free(q);
+					return hx_usage_error(&hx_cmd_search,
+							      "--lang wants a language code, e.g. --lang da");
+				}
+				lang = v;
 				continue;
 			}
 			if (!strcmp(a, "--json")) {
@@ -172,40 +213,31 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		free(q);
 		return hx_fail("cannot search: %s", hx_strerror(rc));
 	}
-	rc = hx_search(sr, q, &o, &r, err, sizeof err);
+	rc = hx_searcher_set_lang(sr, lang);
+	if (!rc)
+		rc = hx_search(sr, q, &o, &r, err, sizeof err);
 	hx_searcher_free(&sr);
-	free(q);
-	if (rc == HX_EINVAL)
-		return hx_fail("bad query: %s", err);
-	if (rc)
+	if (rc) {
+		free(q);
+		if (rc == HX_EINVAL)
+			return hx_fail("bad query: %s", err);
+		if (rc == HX_EVERSION)
+			return hx_fail("%s: run 'hansa reindex'", err);
 		return hx_fail("search failed: %s", err[0] ? err : hx_strerror(rc));
+	}
 
 	if (json) {
-		cJSON *arr = cJSON_CreateArray();
-		for (size_t i = 0; i < r.nhits; i++)
-			cJSON_AddItemToArray(arr, hit_json(s, &r.hits[i]));
-		if (o.facets) {
-			cJSON *top = cJSON_CreateObject();
-			cJSON_AddItemToObject(top, "results", arr);
-			cJSON_AddNumberToObject(top, "total", (double)r.total);
-			cJSON *fo = cJSON_AddObjectToObject(top, "facets");
-			for (size_t g = 0; g < r.nfacets; g++) {
-				cJSON *go = cJSON_AddObjectToObject(fo, r.facets[g].name);
-				for (size_t i = 0; i < r.facets[g].n; i++)
-					cJSON_AddNumberToObject(go, r.facets[g].v[i].value,
-								(double)r.facets[g].v[i].count);
-			}
-			hx_json_print(top);
-		} else {
-			hx_json_print(arr);
-		}
+		hx_json_print(hx_search_json(s, &r, o.facets, q));
 		if (!r.nhits && r.nsuggest)
 			fprintf(stderr, "hansa: no results; did you mean: %s\n", r.suggest[0]);
 		hx_results_clear(&r);
+		free(q);
 		return HX_EXIT_OK;
 	}
 
 	int colour = hx_isatty_out() && !getenv("NO_COLOR");
+	if (r.corrected)
+		printf("showing results for %s; search instead for %s\n", r.corrected, r.instead);
 	if (!r.nhits) {
 		if (r.nsuggest) {
 			printf("no results; did you mean: %s", r.suggest[0]);
@@ -220,8 +252,11 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		const hx_hit *h = &r.hits[i];
 		char *org = org_of(s, h);
 		printf("%3zu. %s%s%s\n", h->rank, colour ? C_TITLE : "", h->title, colour ? C_OFF : "");
-		printf("     %s%s  ·  %s  ·  %.2f%s\n", colour ? C_DIM : "", h->path, org ? org : "",
-		       h->score, colour ? C_OFF : "");
+		printf("     %s%s  ·  %s  ·  %.2f", colour ? C_DIM : "", h->path, org ? org : "",
+		       h->score);
+		for (size_t j = 0; j < h->nalso; j++)
+			printf("%s%s", j ? ", " : "  ·  also in: ", h->also_in[j]);
+		printf("%s\n", colour ? C_OFF : "");
 		if (h->snippet && *h->snippet)
 			print_snippet(h, colour);
 		free(org);
@@ -239,6 +274,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		}
 	}
 	hx_results_clear(&r);
+	free(q);
 	return HX_EXIT_OK;
 }
 
@@ -246,7 +282,7 @@ const struct hx_cmd hx_cmd_search = {
 	.name = "search",
 	.summary = "full-text search of the library",
 	.usage =
-	"usage: hansa search [--limit N] [--offset N] [--json] [--facets] [--] QUERY...\n"
+	"usage: hansa search [--limit N] [--offset N] [--lang L] [--json] [--facets] [--] QUERY...\n"
 	"\n"
 	"Searches the current version of every document, ranked by relevance\n"
 	"(BM25: title above tags above body; exact word forms above other forms\n"
@@ -259,6 +295,8 @@ const struct hx_cmd hx_cmd_search = {
 	"  pref*           any word starting with pref (2 letters or more)\n"
 	"  -word           without this word (also -\"a phrase\", -lang:de)\n"
 	"  a OR b          either (binds tighter than AND)\n"
+	"  (a OR b) c      parentheses group; a group of several words cannot\n"
+	"                  be joined with OR\n"
 	"  tag:T kind:K lang:L org:O country:C author:HEX   filters; a trailing *\n"
 	"                  matches a prefix (tag:game::*); quote values with spaces\n"
 	"                  (org:\"Region Nord\")\n"
@@ -266,12 +304,20 @@ const struct hx_cmd hx_cmd_search = {
 	"\n"
 	"  --limit N       results to show (default 10)\n"
 	"  --offset N      skip the first N results\n"
+	"  --lang L        show a document and its translations in language L\n"
+	"                  (default: the query's language, when it is clear)\n"
 	"  --json          an array of {rank, id, path, author, org, title, kind,\n"
-	"                  lang, score, snippet, highlights}; with --facets an object\n"
-	"                  {results, total, facets}\n"
+	"                  lang, score, snippet, also_in, highlights}; with --facets,\n"
+	"                  or when the query was corrected, an object {results,\n"
+	"                  total, facets, corrected_query, original_query,\n"
+	"                  search_instead}\n"
 	"  --facets        counts per tag, kind, lang and country over all matches\n"
 	"\n"
-	"When nothing matches, suggests the nearest indexed words. A bad query\n"
-	"gets one line saying what is wrong and exit status 1.\n",
+	"When nothing matches (or little, through another language's word\n"
+	"forms), a query with a typo is corrected and run: \"showing results for\n"
+	"...; search instead for ...\" (quoted words are never corrected). A\n"
+	"document and its translations (translation_of: PATH in the front\n"
+	"matter) are one result, \"also in: da, de\". A bad query gets one line\n"
+	"saying what is wrong and exit status 1.\n",
 	.exec = exec,
 };

@@ -8,10 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
+#include "cli/log.h"
+#include "cli/ops.h"
 #include "cli/net.h"
 #include "proto/negentropy.h"
 #include "node/node.h"
 #include "node/state.h"
+#include "web/web.h" /* web app: --http */
 
 const struct hx_cmd hx_cmd_serve;
 
@@ -23,11 +27,15 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* ops: a level per line for the journal (cli/log.c); readiness for
+ * systemd (Type=notify) once the node listens: node/ says so only in its
+ * log, and sd_notify does nothing without NOTIFY_SOCKET. */
 static void log_line(void *arg, const char *line)
 {
-	char when[40];
 	(void)arg;
-	fprintf(stderr, "%s %s\n", hx_time_text(when, sizeof when, hx_now_us()), line);
+	hx_log(hx_log_level_of(line), line);
+	if (!strncmp(line, "listening on ", 13))
+		sd_notifyf(0, "READY=1\nSTATUS=%s", line);
 }
 
 /* Parses a positive number (seconds may have decimals); 0 on error. */
@@ -43,11 +51,12 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "bind", required_argument, 0, 'b' }, { "interval", required_argument, 0, 'i' },
 		{ "frame-limit", required_argument, 0, 'f' }, { "threads", required_argument, 0, 't' },
-		{ "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 }
+		{ "verbose", no_argument, 0, 'v' }, { "http", required_argument, 0, 'H' },
+		{ 0, 0, 0, 0 }
 	};
 	hx_node_config cfg = { .log = log_line };
 	char bind[HX_ENDPOINT_MAX + 1] = "";
-	const char *bindarg = NULL;
+	const char *bindarg = NULL, *http = NULL;
 	double v;
 	int c;
 
@@ -71,11 +80,17 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 			cfg.threads = (unsigned)v;
 			break;
 		case 'v': cfg.verbose = 1; break;
+		case 'H': http = optarg; break;
 		default: return hx_usage_error(&hx_cmd_serve, "unknown option");
 		}
 	}
 	if (optind != argc)
 		return hx_usage_error(&hx_cmd_serve, "unexpected argument '%s'", argv[optind]);
+	if (http && hx_web_addr_check(http) < 0)
+		return hx_fail("--http: '%s' is not HOST:PORT (an IP address or localhost) or off", http);
+	char dir[4200]; /* ops: a damaged store file gives one line, not a crash */
+	if (hx_home_path(ctx, "store", dir, sizeof dir) || hx_cli_store_check(dir))
+		return HX_EXIT_FAIL;
 	if (hx_cli_ensure_self(ctx))
 		return HX_EXIT_FAIL;
 	hx_store *s = ctx->store;
@@ -108,7 +123,24 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 	int rc = hx_node_new(&n, s, &cfg);
 	if (rc)
 		return hx_fail("cannot start the node: %s", hx_strerror(rc));
+	/* ---- web app (web/): --http ADDR, default HX_WEB_DEFAULT; a busy
+	 * default port only costs the app, an explicit address must work */
+	hx_web *web = NULL;
+	if (!http || strcmp(http, "off")) {
+		char err[512], line[600];
+		if (hx_web_start(&web, ctx, http ? http : HX_WEB_DEFAULT, log_line, err, sizeof err)) {
+			if (http) {
+				hx_node_destroy(&n);
+				return hx_fail("%s", err);
+			}
+			snprintf(line, sizeof line, "no web app: %s", err);
+		} else {
+			snprintf(line, sizeof line, "web app on %s", hx_web_url(web));
+		}
+		log_line(NULL, line);
+	}
 	rc = hx_node_run(n, &stop);
+	hx_web_stop(&web);
 	if (rc) {
 		const char *why = hx_node_error(n);
 		if (why)
@@ -118,6 +150,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		hx_node_destroy(&n);
 		return HX_EXIT_FAIL;
 	}
+	sd_notify(0, "STOPPING=1"); /* ops */
 	hx_node_destroy(&n);
 	log_line(NULL, "stopped");
 	return HX_EXIT_OK;
@@ -129,6 +162,7 @@ const struct hx_cmd hx_cmd_serve = {
 	.usage =
 	"usage: hansa serve [--bind tcp://ADDRESS:PORT] [--interval SECONDS]\n"
 	"                   [--frame-limit BYTES] [--threads N] [--verbose]\n"
+	"                   [--http HOST:PORT|off]\n"
 	"\n"
 	"Runs in the foreground until SIGINT or SIGTERM. Listens for members (CURVE;\n"
 	"only members' transport keys get in), connects to every peer, reconciles\n"
@@ -136,13 +170,17 @@ const struct hx_cmd hx_cmd_serve = {
 	"those 'hansa publish' writes meanwhile) to the connected members, and\n"
 	"relays entries from one member to the others. Entries are verified before\n"
 	"they are stored or relayed; refusals are counted in 'hansa status'.\n"
-	"Logs one line per event on stderr.\n"
+	"Logs one line per event on stderr, starting with the time; under systemd\n"
+	"(stderr is the journal) with a <N> syslog level instead, and READY=1 is\n"
+	"sent to NOTIFY_SOCKET once the node listens (Type=notify).\n"
 	"\n"
 	"  --bind         where to listen (default: the last --bind, else\n"
 	"                 " HX_DEFAULT_BIND "); remembered for 'hansa invite'\n"
 	"  --interval     seconds between anti-entropy reconciliations (default 30)\n"
 	"  --frame-limit  Negentropy frame size limit in bytes (default 262144)\n"
 	"  --threads      threads verifying signatures (default: all cores)\n"
-	"  --verbose      log every transfer\n",
+	"  --verbose      log every transfer\n"
+	"  --http         where the web app listens (default " HX_WEB_DEFAULT ", see\n"
+	"                 'hansa web --help'); off: none\n",
 	.exec = exec,
 };

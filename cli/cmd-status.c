@@ -8,36 +8,19 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/net.h"
-#include "node/state.h"
 
 const struct hx_cmd hx_cmd_status;
 
-struct row {
-	uint8_t key[HX_KEY_LEN];
-	char endpoints[512];
-	hx_peer_stats st;
-	int have_stats;
-};
-
-struct rows {
-	struct row *a;
-	size_t n, cap;
-};
-
-static struct row *row_get(struct rows *r, const uint8_t key[HX_KEY_LEN])
+static struct hx_status_row *row_get(struct hx_status *r, const uint8_t key[HX_KEY_LEN])
 {
 	for (size_t i = 0; i < r->n; i++)
-		if (!memcmp(r->a[i].key, key, HX_KEY_LEN))
-			return &r->a[i];
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 8;
-		struct row *a = realloc(r->a, cap * sizeof *a);
-		if (!a)
-			return NULL;
-		r->a = a;
-		r->cap = cap;
-	}
-	struct row *x = &r->a[r->n++];
+		if (!memcmp(r->peers[i].key, key, HX_KEY_LEN))
+			return &r->peers[i];
+	struct hx_status_row *a = hx_grow(r->peers, &r->cap, r->n + 1, sizeof *a);
+	if (!a)
+		return NULL;
+	r->peers = a;
+	struct hx_status_row *x = &r->peers[r->n++];
 	memset(x, 0, sizeof *x);
 	memcpy(x->key, key, HX_KEY_LEN);
 	return x;
@@ -45,12 +28,55 @@ static struct row *row_get(struct rows *r, const uint8_t key[HX_KEY_LEN])
 
 static int stats_cb(void *arg, const uint8_t key[HX_KEY_LEN], const hx_peer_stats *st)
 {
-	struct row *x = row_get(arg, key);
+	struct hx_status_row *x = row_get(arg, key);
 	if (!x)
 		return HX_ENOMEM;
 	x->st = *st;
-	x->have_stats = 1;
 	return 0;
+}
+
+int hx_cli_status_load(struct hx_ctx *ctx, struct hx_status *r)
+{
+	hx_store *s = ctx->store;
+	hx_peer_conf *pc;
+	size_t npc;
+	uint8_t own[HX_KEY_LEN];
+	int rc, have_own = !hx_ctx_pubkey(ctx, own);
+	memset(r, 0, sizeof *r);
+	r->running = hx_daemon_get(s, &r->d) == HX_OK && hx_cli_pid_alive(r->d.pid);
+	if ((rc = hx_store_stats_get(s, &r->ss)))
+		return rc;
+	(void)!hx_counter_get(s, "zap-refused", &r->zap);
+	if ((rc = hx_peer_list(s, &pc, &npc)))
+		return rc;
+	for (size_t i = 0; i < npc; i++) {
+		struct hx_status_row *x = row_get(r, pc[i].key);
+		if (!x)
+			break;
+		size_t l = strlen(x->endpoints);
+		snprintf(x->endpoints + l, sizeof x->endpoints - l, "%s%s", l ? " " : "", pc[i].endpoint);
+	}
+	free(pc);
+	if ((rc = hx_stats_list(s, stats_cb, r)))
+		return rc;
+	for (size_t i = 0; i < r->n;) {
+		struct hx_status_row *x = &r->peers[i];
+		if (have_own && !memcmp(x->key, own, HX_KEY_LEN)) {
+			r->peers[i] = r->peers[--r->n];
+			continue;
+		}
+		x->connected = x->st.connected && hx_cli_pid_alive(x->st.pid);
+		for (int k = 0; k < HX_REFUSE_N; k++)
+			x->refused += x->st.refused[k];
+		i++;
+	}
+	return HX_OK;
+}
+
+void hx_cli_status_free(struct hx_status *r)
+{
+	free(r->peers);
+	memset(r, 0, sizeof *r);
 }
 
 static const char *when(char *out, size_t n, uint64_t us)
@@ -66,129 +92,110 @@ static cJSON *json_time(uint64_t us)
 	return us ? cJSON_CreateString(hx_time_text(t, sizeof t, us)) : cJSON_CreateNull();
 }
 
+cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
+{
+	char label[128], hex[2 * HX_KEY_LEN + 1];
+	uint8_t own[HX_KEY_LEN];
+	cJSON *root = cJSON_CreateObject();
+	cJSON *dj = cJSON_AddObjectToObject(root, "node");
+	cJSON_AddBoolToObject(dj, "running", r->running);
+	if (r->running) {
+		cJSON_AddNumberToObject(dj, "pid", (double)r->d.pid);
+		cJSON_AddStringToObject(dj, "listening", r->d.bind);
+		cJSON_AddItemToObject(dj, "since", json_time(r->d.started));
+	}
+	if (!hx_ctx_pubkey(ctx, own))
+		cJSON_AddStringToObject(dj, "key", hx_hex(hex, own, HX_KEY_LEN));
+	cJSON_AddNumberToObject(root, "entries", (double)r->ss.entries);
+	cJSON_AddNumberToObject(root, "documents", (double)r->ss.documents);
+	cJSON_AddNumberToObject(root, "connections_refused", (double)r->zap);
+	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct hx_status_row *x = &r->peers[i];
+		const hx_peer_stats *st = &x->st;
+		cJSON *o = cJSON_CreateObject(), *rf;
+		hx_cli_member_label(ctx, x->key, label, sizeof label);
+		cJSON_AddStringToObject(o, "key", hx_hex(hex, x->key, HX_KEY_LEN));
+		cJSON_AddStringToObject(o, "name", label);
+		cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
+		char buf[512];
+		snprintf(buf, sizeof buf, "%s", x->endpoints);
+		for (char *sv, *tok = strtok_r(buf, " ", &sv); tok; tok = strtok_r(NULL, " ", &sv))
+			cJSON_AddItemToArray(eps, cJSON_CreateString(tok));
+		cJSON_AddBoolToObject(o, "connected", x->connected);
+		cJSON_AddItemToObject(o, "last_seen", json_time(st->last_seen));
+		cJSON_AddItemToObject(o, "last_sync", json_time(st->last_recon));
+		cJSON_AddNumberToObject(o, "syncs", (double)st->recon_ok);
+		cJSON_AddNumberToObject(o, "sent", (double)st->sent);
+		cJSON_AddNumberToObject(o, "received", (double)st->received);
+		cJSON_AddNumberToObject(o, "refused_total", (double)x->refused);
+		rf = cJSON_AddObjectToObject(o, "refused");
+		for (int k = 0; k < HX_REFUSE_N; k++)
+			cJSON_AddNumberToObject(rf, hx_refuse_name(k), (double)st->refused[k]);
+		cJSON_AddNumberToObject(o, "bad_messages", (double)st->bad_messages);
+		if (st->lack_known) {
+			cJSON_AddNumberToObject(o, "we_lack", (double)st->we_lack);
+			cJSON_AddNumberToObject(o, "they_lack", (double)st->they_lack);
+		} else {
+			cJSON_AddNullToObject(o, "we_lack");
+			cJSON_AddNullToObject(o, "they_lack");
+		}
+		if (st->last_error[0]) {
+			cJSON_AddStringToObject(o, "last_error", st->last_error);
+			cJSON_AddItemToObject(o, "last_error_at", json_time(st->last_error_at));
+		}
+		cJSON_AddItemToArray(peers, o);
+	}
+	return root;
+}
+
 static int exec(struct hx_ctx *ctx, int argc, char **argv)
 {
 	int json;
 	if (hx_opt_json_only(&hx_cmd_status, argc, argv, &json))
 		return HX_EXIT_USAGE;
-	hx_store *s = hx_ctx_store(ctx, 0);
-	if (!s)
+	if (!hx_ctx_store(ctx, 0))
 		return HX_EXIT_FAIL;
-	int have_id = !hx_ctx_identity(ctx);
-	hx_daemon_info d;
-	int running = hx_daemon_get(s, &d) == HX_OK && hx_cli_pid_alive(d.pid);
-	hx_store_stats ss;
-	int rc = hx_store_stats_get(s, &ss);
-	if (rc)
+	struct hx_status r;
+	int rc = hx_cli_status_load(ctx, &r);
+	if (rc) {
+		hx_cli_status_free(&r);
 		return hx_fail("cannot read the store: %s", hx_strerror(rc));
-	uint64_t zap = 0;
-	(void)!hx_counter_get(s, "zap-refused", &zap);
-
-	struct rows rows = { 0 };
-	hx_peer_conf *pc;
-	size_t npc;
-	if ((rc = hx_peer_list(s, &pc, &npc)))
-		return hx_fail("cannot read the peers: %s", hx_strerror(rc));
-	for (size_t i = 0; i < npc; i++) {
-		struct row *x = row_get(&rows, pc[i].key);
-		if (!x)
-			break;
-		size_t l = strlen(x->endpoints);
-		snprintf(x->endpoints + l, sizeof x->endpoints - l, "%s%s", l ? " " : "", pc[i].endpoint);
 	}
-	free(pc);
-	if ((rc = hx_stats_list(s, stats_cb, &rows))) {
-		free(rows.a);
-		return hx_fail("cannot read the statistics: %s", hx_strerror(rc));
-	}
-
-	cJSON *root = NULL, *peers = NULL;
-	char t[40], label[128], hex[2 * HX_KEY_LEN + 1];
 	if (json) {
-		root = cJSON_CreateObject();
-		cJSON *dj = cJSON_AddObjectToObject(root, "node");
-		cJSON_AddBoolToObject(dj, "running", running);
-		if (running) {
-			cJSON_AddNumberToObject(dj, "pid", (double)d.pid);
-			cJSON_AddStringToObject(dj, "listening", d.bind);
-			cJSON_AddItemToObject(dj, "since", json_time(d.started));
-		}
-		if (have_id)
-			cJSON_AddStringToObject(dj, "key", hx_hex(hex, ctx->pk, HX_KEY_LEN));
-		cJSON_AddNumberToObject(root, "entries", (double)ss.entries);
-		cJSON_AddNumberToObject(root, "documents", (double)ss.documents);
-		cJSON_AddNumberToObject(root, "connections_refused", (double)zap);
-		peers = cJSON_AddArrayToObject(root, "peers");
-	} else {
-		if (running)
-			printf("node: serving on %s (pid %llu, since %s)\n", d.bind,
-			       (unsigned long long)d.pid, when(t, sizeof t, d.started));
-		else
-			printf("node: not running (start it with 'hansa serve')\n");
-		printf("store: %llu entries, %llu documents\n", (unsigned long long)ss.entries,
-		       (unsigned long long)ss.documents);
-		printf("connections refused (not members): %llu\n", (unsigned long long)zap);
-		if (!rows.n)
-			printf("no peers (add one with 'hansa join CODE' or 'hansa peer add')\n");
+		hx_json_print(hx_cli_status_json(ctx, &r));
+		hx_cli_status_free(&r);
+		return HX_EXIT_OK;
 	}
-	for (size_t i = 0; i < rows.n; i++) {
-		struct row *x = &rows.a[i];
-		hx_peer_stats *st = &x->st;
-		if (have_id && !memcmp(x->key, ctx->pk, HX_KEY_LEN))
-			continue;
-		int connected = st->connected && hx_cli_pid_alive(st->pid);
-		uint64_t refused = 0;
-		for (int r = 0; r < HX_REFUSE_N; r++)
-			refused += st->refused[r];
+	char t[40], label[128];
+	if (r.running)
+		printf("node: serving on %s (pid %llu, since %s)\n", r.d.bind,
+		       (unsigned long long)r.d.pid, when(t, sizeof t, r.d.started));
+	else
+		printf("node: not running (start it with 'hansa serve')\n");
+	printf("store: %llu entries, %llu documents\n", (unsigned long long)r.ss.entries,
+	       (unsigned long long)r.ss.documents);
+	printf("connections refused (not members): %llu\n", (unsigned long long)r.zap);
+	if (!r.n)
+		printf("no peers (add one with 'hansa join CODE' or 'hansa peer add')\n");
+	for (size_t i = 0; i < r.n; i++) {
+		const struct hx_status_row *x = &r.peers[i];
+		const hx_peer_stats *st = &x->st;
 		hx_cli_member_label(ctx, x->key, label, sizeof label);
-		if (json) {
-			cJSON *o = cJSON_CreateObject(), *rf;
-			cJSON_AddStringToObject(o, "key", hx_hex(hex, x->key, HX_KEY_LEN));
-			cJSON_AddStringToObject(o, "name", label);
-			cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
-			char buf[512];
-			snprintf(buf, sizeof buf, "%s", x->endpoints);
-			for (char *sv, *tok = strtok_r(buf, " ", &sv); tok; tok = strtok_r(NULL, " ", &sv))
-				cJSON_AddItemToArray(eps, cJSON_CreateString(tok));
-			cJSON_AddBoolToObject(o, "connected", connected);
-			cJSON_AddItemToObject(o, "last_seen", json_time(st->last_seen));
-			cJSON_AddItemToObject(o, "last_sync", json_time(st->last_recon));
-			cJSON_AddNumberToObject(o, "syncs", (double)st->recon_ok);
-			cJSON_AddNumberToObject(o, "sent", (double)st->sent);
-			cJSON_AddNumberToObject(o, "received", (double)st->received);
-			cJSON_AddNumberToObject(o, "refused_total", (double)refused);
-			rf = cJSON_AddObjectToObject(o, "refused");
-			for (int r = 0; r < HX_REFUSE_N; r++)
-				cJSON_AddNumberToObject(rf, hx_refuse_name(r), (double)st->refused[r]);
-			cJSON_AddNumberToObject(o, "bad_messages", (double)st->bad_messages);
-			if (st->lack_known) {
-				cJSON_AddNumberToObject(o, "we_lack", (double)st->we_lack);
-				cJSON_AddNumberToObject(o, "they_lack", (double)st->they_lack);
-			} else {
-				cJSON_AddNullToObject(o, "we_lack");
-				cJSON_AddNullToObject(o, "they_lack");
-			}
-			if (st->last_error[0]) {
-				cJSON_AddStringToObject(o, "last_error", st->last_error);
-				cJSON_AddItemToObject(o, "last_error_at", json_time(st->last_error_at));
-			}
-			cJSON_AddItemToArray(peers, o);
-			continue;
-		}
-		printf("\npeer %s  %s\n", label, connected ? "connected" : "not connected");
+		printf("\npeer %s  %s\n", label, x->connected ? "connected" : "not connected");
 		printf("  endpoint:   %s\n", x->endpoints[0] ? x->endpoints : "(connects to us)");
 		printf("  last seen:  %s\n", when(t, sizeof t, st->last_seen));
 		printf("  last sync:  %s (%llu so far)\n", when(t, sizeof t, st->last_recon),
 		       (unsigned long long)st->recon_ok);
 		printf("  entries:    sent %llu, received %llu, refused %llu",
 		       (unsigned long long)st->sent, (unsigned long long)st->received,
-		       (unsigned long long)refused);
-		if (refused) {
+		       (unsigned long long)x->refused);
+		if (x->refused) {
 			const char *sep = " (";
-			for (int r = 0; r < HX_REFUSE_N; r++) {
-				if (!st->refused[r])
+			for (int k = 0; k < HX_REFUSE_N; k++) {
+				if (!st->refused[k])
 					continue;
-				printf("%s%s %llu", sep, hx_refuse_name(r), (unsigned long long)st->refused[r]);
+				printf("%s%s %llu", sep, hx_refuse_name(k), (unsigned long long)st->refused[k]);
 				sep = ", ";
 			}
 			printf(")");
@@ -204,9 +211,7 @@ static int exec(struct hx_ctx *ctx, int argc, char **argv)
 		if (st->last_error[0])
 			printf("  last error: %s (%s)\n", st->last_error, when(t, sizeof t, st->last_error_at));
 	}
-	free(rows.a);
-	if (json)
-		hx_json_print(root);
+	hx_cli_status_free(&r);
 	return HX_EXIT_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include "cli/markdown.h"
 #include "cli/offline.h"
+#include "cli/ops.h"
 
 #define READ_MAX (HX_BODY_MAX + 64 * 1024)
 #define BATCH 256
@@ -32,7 +33,16 @@ static int by_name(const void *a, const void *b)
 
 /* Collects the .md files under dir (relative names, without hidden files
  * and folders or temporary files). Prints and returns non-zero on error. */
-static int walk(const char *root, const char *rel, int depth, struct files *f)
+/* The folders from DIR down to the one being read, to find links that
+ * lead back up (a loop): each is skipped with a warning. */
+struct above {
+	dev_t dev;
+	ino_t ino;
+	const struct above *up;
+};
+
+static int walk(const char *root, const char *rel, int depth, struct files *f,
+		const struct above *up)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
@@ -42,6 +52,12 @@ static int walk(const char *root, const char *rel, int depth, struct files *f)
 	if (depth > DEPTH_MAX) {
 		closedir(d);
 		return hx_fail("%s: folders nested too deep", path);
+	}
+	struct stat self;
+	struct above here = { 0, 0, up };
+	if (!fstat(dirfd(d), &self)) {
+		here.dev = self.st_dev;
+		here.ino = self.st_ino;
 	}
 	struct dirent *de;
 	int rc = 0;
@@ -57,10 +73,21 @@ static int walk(const char *root, const char *rel, int depth, struct files *f)
 			rc = hx_fail("%s/%s: name too long", path, name);
 			break;
 		}
-		if (stat(full, &st))
-			continue; /* a dangling link */
+		if (stat(full, &st)) {
+			if (errno == ELOOP)
+				fprintf(stderr, "hansa: warning: %s: a symbolic link loop; skipped\n", full);
+			continue; /* else a dangling link */
+		}
 		if (S_ISDIR(st.st_mode)) {
-			rc = walk(root, sub, depth + 1, f);
+			const struct above *a = &here;
+			while (a && (a->dev != st.st_dev || a->ino != st.st_ino))
+				a = a->up;
+			if (a) {
+				fprintf(stderr, "hansa: warning: %s: a link back to a folder above it "
+					"(a loop); skipped\n", full);
+				continue;
+			}
+			rc = walk(root, sub, depth + 1, f, &here);
 		} else if (S_ISREG(st.st_mode) && nl > 3 && !strcmp(name + nl - 3, ".md")) {
 			if (f->n == f->cap) {
 				size_t cap = f->cap ? f->cap * 2 : 256;
@@ -109,54 +136,6 @@ static int front_author(const char *text, size_t len, uint8_t key[HX_KEY_LEN])
 	return 0;
 }
 
-/* Body as markdown.c reads it back: no leading or trailing line breaks. */
-static void trimmed(const char *b, const char **start, size_t *len)
-{
-	size_t n = strlen(b);
-	while (n && (*b == '\n' || *b == '\r'))
-		b++, n--;
-	while (n && (b[n - 1] == '\n' || b[n - 1] == '\r'))
-		n--;
-	*start = b;
-	*len = n;
-}
-
-/* 1 when draft d says the same as entry e (metadata with empty values,
- * which front matter cannot carry, are ignored). */
-static int same(const hx_entry *d, const hx_entry *e)
-{
-	const char *b1, *b2;
-	size_t l1, l2, nm = 0;
-	trimmed(d->body, &b1, &l1);
-	trimmed(e->body, &b2, &l2);
-	if (strcmp(d->title, e->title) || strcmp(d->kind, e->kind) ||
-	    strcmp(d->lang, e->lang) || l1 != l2 || memcmp(b1, b2, l1) ||
-	    d->ntags != e->ntags)
-		return 0;
-	for (size_t i = 0; i < d->ntags; i++)
-		if (strcmp(d->tags[i], e->tags[i]))
-			return 0;
-	for (size_t i = 0; i < e->nmeta; i++) {
-		if (!e->meta[i].value[0])
-			continue;
-		nm++;
-		const char *v = hx_entry_meta(d, e->meta[i].key);
-		if (!v || strcmp(v, e->meta[i].value))
-			return 0;
-	}
-	return nm == d->nmeta;
-}
-
-/* 1 when (author, path)'s current version says the same as d. */
-static int unchanged(hx_store *s, const uint8_t *author, const hx_entry *d)
-{
-	hx_entry cur;
-	if (hx_store_current(s, author, d->path, &cur, NULL))
-		return 0;
-	int r = same(d, &cur);
-	hx_entry_clear(&cur);
-	return r;
-}
 
 /* Reads a whole file of at most READ_MAX bytes; NULL and *why on error. */
 static char *slurp(const char *name, size_t *len, const char **why)
@@ -209,7 +188,7 @@ struct pending {
 	const char *file;
 };
 
-static int flush(hx_store *s, struct pending *pb, size_t n, uint64_t *published)
+static int flush(hx_store *s, const char *home, struct pending *pb, size_t n, uint64_t *published)
 {
 	static hx_put put[BATCH];
 	size_t added = 0;
@@ -223,9 +202,10 @@ static int flush(hx_store *s, struct pending *pb, size_t n, uint64_t *published)
 		free(pb[i].raw);
 	}
 	*published += added;
+	char why[128];
 	if (rc)
 		return hx_fail("cannot store the new versions: %s (none of the last %zu was written)",
-			       hx_strerror(rc), n);
+			       hx_cli_errtext(rc, home, why, sizeof why), n);
 	return 0;
 }
 
@@ -359,7 +339,7 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 		return HX_EXIT_FAIL;
 	if (!dry)
 		memcpy(own, ctx->pk, HX_KEY_LEN);
-	if (walk(dir, "", 0, &f))
+	if (walk(dir, "", 0, &f, NULL))
 		goto out;
 	qsort(f.v, f.n, sizeof *f.v, by_name);
 	if (!(pb = calloc(BATCH, sizeof *pb)) || !(loser = calloc(f.n ? f.n : 1, sizeof *loser))) {
@@ -390,7 +370,7 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 			bad++;
 			continue;
 		}
-		if (unchanged(s, own, &d) || (has_fa && unchanged(s, fa, &d))) {
+		if (hx_md_unchanged(s, own, &d) || (has_fa && hx_md_unchanged(s, fa, &d))) {
 			same_n++;
 			hx_entry_clear(&d);
 			continue;
@@ -424,12 +404,12 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 			continue;
 		}
 		if (++np == BATCH) {
-			if (flush(s, pb, np, &published))
+			if (flush(s, ctx->home, pb, np, &published))
 				goto stop;
 			np = 0;
 		}
 	}
-	if (flush(s, pb, np, &published))
+	if (flush(s, ctx->home, pb, np, &published))
 		goto stop;
 	np = 0;
 	hx_progress_end(&prog);

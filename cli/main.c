@@ -10,14 +10,20 @@
 #include <sodium.h>
 #include "cli/cli.h"
 
+#ifndef HX_VERSION
+#define HX_VERSION "0.1.0" /* CMakeLists.txt sets it */
+#endif
+
 extern const struct hx_cmd hx_cmd_init, hx_cmd_id, hx_cmd_publish, hx_cmd_show,
 	hx_cmd_list, hx_cmd_history, hx_cmd_delete, hx_cmd_import, hx_cmd_export,
 	hx_cmd_fsck;
 extern const struct hx_cmd hx_cmd_state;
 extern const struct hx_cmd hx_cmd_search, hx_cmd_reindex;
+extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild;
 
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join,
 	hx_cmd_serve, hx_cmd_sync, hx_cmd_status;
+extern const struct hx_cmd hx_cmd_web, hx_cmd_web_password; /* web app */
 
 static const struct hx_cmd *const commands[] = {
 	&hx_cmd_init, &hx_cmd_id, &hx_cmd_publish, &hx_cmd_show, &hx_cmd_list,
@@ -27,11 +33,14 @@ static const struct hx_cmd *const commands[] = {
 	&hx_cmd_state,
 	&hx_cmd_member, &hx_cmd_peer, &hx_cmd_invite, &hx_cmd_join, &hx_cmd_serve,
 	&hx_cmd_sync, &hx_cmd_status,
+	&hx_cmd_web, &hx_cmd_web_password,
+	&hx_cmd_backup, &hx_cmd_restore, &hx_cmd_rebuild,
 	NULL
 };
 
 static const char global_usage[] =
 	"usage: hansa [--home DIR] <command> [options]\n"
+	"       hansa --version\n"
 	"\n"
 	"A peer-to-peer knowledge base for partner organisations.\n"
 	"The home (identity, store) is --home DIR, else $HANSA_HOME, else\n"
@@ -115,6 +124,9 @@ int main(int argc, char **argv)
 			home = argv[++i];
 		} else if (!strncmp(argv[i], "--home=", 7)) {
 			home = argv[i] + 7;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("hansa %s (store schema %d)\n", HX_VERSION, HX_STORE_SCHEMA);
+			return HX_EXIT_OK;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			print_help(stdout);
 			return HX_EXIT_OK;

@@ -78,6 +78,37 @@ static long find_close(const char *text, size_t len)
 	return -1;
 }
 
+/* A YAML tag the front matter does not take: anything but the plain
+ * string, list and mapping (libyaml gives every untagged node one of
+ * those), e.g. !!binary or !custom. NULL when n is plain. */
+static const char *odd_tag(const yaml_node_t *n, char *buf, size_t len)
+{
+	static const char core[] = "tag:yaml.org,2002:";
+	const char *t = (const char *)n->tag;
+	if (!t || !strcmp(t, YAML_STR_TAG) || !strcmp(t, YAML_SEQ_TAG) || !strcmp(t, YAML_MAP_TAG))
+		return NULL;
+	if (!strncmp(t, core, sizeof core - 1))
+		snprintf(buf, len, "!!%s", t + sizeof core - 1);
+	else
+		snprintf(buf, len, "%s", t);
+	return buf;
+}
+
+/* The line of the first of n's items (or n itself) that carries a tag
+ * other than plain text; 0 when none does. */
+static int tagged(yaml_document_t *doc, const yaml_node_t *n, char *buf, size_t len)
+{
+	if (odd_tag(n, buf, len))
+		return (int)n->start_mark.line + 2;
+	if (n->type == YAML_SEQUENCE_NODE)
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+			const yaml_node_t *t = yaml_document_get_node(doc, *it);
+			if (t && odd_tag(t, buf, len))
+				return (int)t->start_mark.line + 2;
+		}
+	return 0;
+}
+
 static int load_front(const char *y, size_t ylen, hx_entry *d, char *err,
 		      size_t errlen, int *line)
 {
@@ -112,6 +143,23 @@ static int load_front(const char *y, size_t ylen, hx_entry *d, char *err,
 			goto out;
 		}
 		const char *key = (const char *)k->data.scalar.value;
+		char tag[128];
+		int tl = tagged(&doc, k, tag, sizeof tag);
+		if (tl || (tl = tagged(&doc, v, tag, sizeof tag))) {
+			rc = errf(err, errlen, line, tl,
+				  "front matter: '%s' has the YAML tag %s; front matter takes "
+				  "plain text and lists of text only", key, tag);
+			goto out;
+		}
+		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < pr; q++) {
+			yaml_node_t *qk = yaml_document_get_node(&doc, q->key);
+			if (qk->type == YAML_SCALAR_NODE && !strcmp((const char *)qk->data.scalar.value, key)) {
+				rc = errf(err, errlen, line, at,
+					  "front matter: the key '%s' appears twice (first on line %d)",
+					  key, (int)qk->start_mark.line + 2);
+				goto out;
+			}
+		}
 		if (!strcmp(key, "tags")) {
 			if (v->type == YAML_SEQUENCE_NODE) {
 				for (yaml_node_item_t *it = v->data.sequence.items.start;
@@ -286,4 +334,52 @@ int hx_md_write(FILE *f, const hx_entry *e, int with_ids)
 	fputs(e->body, f);
 	fputc('\n', f);
 	return ferror(f) ? -1 : 0;
+}
+
+/* Body as markdown.c reads it back: no leading or trailing line breaks. */
+static void trimmed(const char *b, const char **start, size_t *len)
+{
+	size_t n = strlen(b);
+	while (n && (*b == '\n' || *b == '\r'))
+		b++, n--;
+	while (n && (b[n - 1] == '\n' || b[n - 1] == '\r'))
+		n--;
+	*start = b;
+	*len = n;
+}
+
+/* 1 when draft d says the same as entry e (metadata with empty values,
+ * which front matter cannot carry, are ignored). */
+int hx_md_same(const hx_entry *d, const hx_entry *e)
+{
+	const char *b1, *b2;
+	size_t l1, l2, nm = 0;
+	trimmed(d->body, &b1, &l1);
+	trimmed(e->body, &b2, &l2);
+	if (strcmp(d->title, e->title) || strcmp(d->kind, e->kind) ||
+	    strcmp(d->lang, e->lang) || l1 != l2 || memcmp(b1, b2, l1) ||
+	    d->ntags != e->ntags)
+		return 0;
+	for (size_t i = 0; i < d->ntags; i++)
+		if (strcmp(d->tags[i], e->tags[i]))
+			return 0;
+	for (size_t i = 0; i < e->nmeta; i++) {
+		if (!e->meta[i].value[0])
+			continue;
+		nm++;
+		const char *v = hx_entry_meta(d, e->meta[i].key);
+		if (!v || strcmp(v, e->meta[i].value))
+			return 0;
+	}
+	return nm == d->nmeta;
+}
+
+int hx_md_unchanged(hx_store *s, const uint8_t *author, const hx_entry *d)
+{
+	hx_entry cur;
+	if (hx_store_current(s, author, d->path, &cur, NULL))
+		return 0;
+	int r = hx_md_same(d, &cur);
+	hx_entry_clear(&cur);
+	return r;
 }

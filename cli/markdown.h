@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include "proto/entry.h"
+#include "store/store.h"
 
 /*
  * Parses text (len bytes) into *draft: front matter keys path, title,
@@ -23,6 +24,14 @@ int hx_md_parse(const char *text, size_t len, hx_entry *draft, char *err,
 
 /* Writes e as front matter + body. with_ids adds author, id, timestamp. */
 int hx_md_write(FILE *f, const hx_entry *e, int with_ids);
+
+/* 1 when draft d says the same as entry e: title, kind, lang, tags, body
+ * (without leading and trailing line breaks) and the metadata (empty
+ * values, which front matter cannot carry, are ignored). */
+int hx_md_same(const hx_entry *d, const hx_entry *e);
+/* 1 when the current version of (author, d->path) says the same as d: an
+ * import that finds it leaves the document alone (import can run again). */
+int hx_md_unchanged(hx_store *s, const uint8_t *author, const hx_entry *d);
 
 /* Sets *dst to a malloc'd copy of src, freeing the old value. */
 int hx_strset(char **dst, const char *src);

@@ -7,6 +7,7 @@
 #define HX_CLI_NET_H
 
 #include "cli/cli.h"
+#include "node/state.h"
 #include "proto/invite.h"
 
 struct cJSON;
@@ -60,6 +61,31 @@ int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char *
 typedef int hx_cli_sub(struct hx_ctx *ctx, int argc, char **argv);
 int hx_cli_add_remove_list(const struct hx_cmd *cmd, struct hx_ctx *ctx, int argc, char **argv,
 			   hx_cli_sub *add, hx_cli_sub *remove, hx_cli_sub *list);
+
+/* What `hansa status` shows (cmd-status.c; the web app shows it too): the
+ * node, the store, and every peer (configured or with statistics) but this
+ * node itself. */
+struct hx_status_row {
+	uint8_t key[HX_KEY_LEN];
+	char endpoints[512];    /* configured endpoints, space-separated */
+	hx_peer_stats st;
+	int connected;          /* st.connected and its process alive */
+	uint64_t refused;       /* all reasons */
+};
+struct hx_status {
+	int running;            /* a node serves this home */
+	hx_daemon_info d;
+	hx_store_stats ss;
+	uint64_t zap;           /* connections refused as not members */
+	struct hx_status_row *peers;
+	size_t n, cap;
+};
+/* Loads it (the store must be open); free with hx_cli_status_free, also
+ * after an error, which is returned (nothing printed). */
+int hx_cli_status_load(struct hx_ctx *ctx, struct hx_status *st);
+void hx_cli_status_free(struct hx_status *st);
+/* The object of `hansa status --json`; caller owns it. */
+struct cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *st);
 
 /* Whether process pid is alive. */
 int hx_cli_pid_alive(uint64_t pid);

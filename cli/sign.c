@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "cli/cli.h"
+#include "cli/ops.h"
 
 int hx_cli_publish(struct hx_ctx *ctx, hx_entry *d)
 {
@@ -27,8 +28,9 @@ int hx_cli_publish(struct hx_ctx *ctx, hx_entry *d)
 	free(raw);
 	if (!rc)
 		rc = put.result;
+	char err[128]; /* ops: "disk full (N MiB free)" */
 	if (rc)
-		return hx_fail("cannot store %s: %s", d->path, hx_strerror(rc));
+		return hx_fail("cannot store %s: %s", d->path, hx_cli_errtext(rc, ctx->home, err, sizeof err));
 	return 0;
 }
 

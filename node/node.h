@@ -66,10 +66,6 @@ typedef struct hx_sync_result {
 /* Borrowed; valid until hx_node_destroy. */
 size_t hx_node_results(const hx_node *n, const hx_sync_result **out);
 
-/* The bound endpoint (after hx_node_run started listening), e.g. with the
- * port chosen by the system for "tcp://127.0.0.1:*"; "" if none. */
-const char *hx_node_endpoint(const hx_node *n);
-
 /* Why hx_node_run failed (one line), or NULL. Valid while n lives. */
 const char *hx_node_error(const hx_node *n);
 

@@ -56,14 +56,10 @@ static int peer_step(void *arg, const char *key, const void *val, size_t len)
 	const char *ep = key + 5;
 	if (len != HX_KEY_LEN + 8 || strlen(ep) > HX_ENDPOINT_MAX)
 		return HX_ECORRUPT;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 8;
-		hx_peer_conf *a = realloc(w->a, cap * sizeof *a);
-		if (!a)
-			return HX_ENOMEM;
-		w->a = a;
-		w->cap = cap;
-	}
+	hx_peer_conf *a = hx_grow(w->a, &w->cap, w->n + 1, sizeof *a);
+	if (!a)
+		return HX_ENOMEM;
+	w->a = a;
 	hx_peer_conf *p = &w->a[w->n++];
 	snprintf(p->endpoint, sizeof p->endpoint, "%s", ep);
 	memcpy(p->key, val, HX_KEY_LEN);
@@ -179,16 +175,12 @@ static int mem_step(void *arg, const uint8_t key[HX_KEY_LEN], const uint8_t *rec
 		w->bad++;
 		return 0;
 	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 8;
-		hx_member *a = realloc(w->a, cap * sizeof *a);
-		if (!a) {
-			hx_member_clear(&m);
-			return HX_ENOMEM;
-		}
-		w->a = a;
-		w->cap = cap;
+	hx_member *a = hx_grow(w->a, &w->cap, w->n + 1, sizeof *a);
+	if (!a) {
+		hx_member_clear(&m);
+		return HX_ENOMEM;
 	}
+	w->a = a;
 	w->a[w->n++] = m;
 	return 0;
 }

@@ -678,11 +678,6 @@ int hx_ne_vec_seal(hx_ne_vec *v)
 	return HX_OK;
 }
 
-size_t hx_ne_vec_count(const hx_ne_vec *v)
-{
-	return v->n;
-}
-
 static int vec_size(void *ctx, size_t *n)
 {
 	hx_ne_vec *v = ctx;

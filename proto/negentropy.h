@@ -84,7 +84,6 @@ int hx_ne_vec_new(hx_ne_vec **out) HX_WUR;
 void hx_ne_vec_free(hx_ne_vec **v); /* NULL-safe, clears *v */
 int hx_ne_vec_add(hx_ne_vec *v, uint64_t ts, const uint8_t id[HX_NE_ID_LEN]) HX_WUR;
 int hx_ne_vec_seal(hx_ne_vec *v) HX_WUR;
-size_t hx_ne_vec_count(const hx_ne_vec *v);
 /* The storage view of a sealed vector; valid while v lives. */
 hx_ne_storage hx_ne_vec_storage(hx_ne_vec *v);
 

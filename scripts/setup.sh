@@ -8,14 +8,19 @@ HX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Needed to build and run.
 HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmdb-dev
   libutf8proc-dev libstemmer-dev libcjson-dev libyaml-dev libcmark-dev libsqlite3-dev
-  libroaring-dev xz-utils ca-certificates
+  libroaring-dev libmicrohttpd-dev libsystemd-dev xz-utils ca-certificates
   libhunspell-dev hunspell-pl hunspell-lv hunspell-sv libxapian-dev"
-# (Hunspell and its pl/lv/sv dictionaries: lemmas for search, store/lemma.c;
-# Xapian: an anchor of bench_search, which builds without it.)
-# Needed by the test suite as well: libFuzzer (clang), the Negentropy interop
-# peer (node + npm), the static site check (chromium), JSON checks (jq),
-# python3 for small test helpers.
-HX_PKGS_TEST="clang-14 libclang-rt-14-dev chromium jq python3 procps psmisc"
+# (libmicrohttpd: the web app; libsystemd: sd_notify readiness for the
+# service; Hunspell and its pl/lv/sv dictionaries: lemmas for search,
+# store/lemma.c; Xapian: an anchor of bench_search, which builds without it.)
+# Needed by the test suite as well: libFuzzer (clang), the style check
+# (clang-format), the Negentropy interop peer (node + npm), the static site
+# check and the web app's browser test (chromium, puppeteer-core from npm),
+# JSON checks (jq), HTTP checks (curl), python3 for small test helpers, wrk
+# for bench/web.sh; dpkg-dev (dpkg-shlibdeps for CPack's Depends), fakeroot,
+# systemd (systemd-analyze verify) and man-db for the package test.
+HX_PKGS_TEST="clang-14 libclang-rt-14-dev clang-format chromium jq curl python3 procps psmisc wrk
+  dpkg-dev fakeroot systemd man-db"
 # Some images ship Node.js with its own npm (which conflicts with Debian's
 # npm package): ask for Debian's only when there is no npm at all.
 if ! command -v npm >/dev/null 2>&1; then

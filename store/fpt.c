@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "store/fpt.h"
-#include "store/store_int.h"
+#include "store/mdb_err.h"
 
 #define KEY_LEN (8 + HX_ID_LEN)
 #define VAL_LEN (4 + 32)

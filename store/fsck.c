@@ -270,3 +270,75 @@ abort:
 	/* LMDB's own codes sit far below ours (around -30790) */
 	return (rc > 0 || rc < -1000) ? hx_mdb_err(rc) : rc;
 }
+
+/* ---- the walk of every page ------------------------------------------- */
+
+static volatile uint64_t walk_sink; /* the walk's reads must happen */
+
+/* Reads every byte of one table's keys and values; *sum keeps the reads
+ * from being optimised away. HX_ECORRUPT when the count disagrees with the
+ * table's own statistics. */
+static int walk_table(MDB_txn *txn, MDB_dbi dbi, uint64_t *records, uint64_t *sum)
+{
+	MDB_cursor *c;
+	MDB_stat st;
+	MDB_val k, v;
+	uint64_t n = 0;
+	int rc;
+
+	if ((rc = mdb_stat(txn, dbi, &st)) || (rc = mdb_cursor_open(txn, dbi, &c)))
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const uint8_t *kb = k.mv_data, *vb = v.mv_data;
+		for (size_t i = 0; i < k.mv_size; i++)
+			*sum += kb[i];
+		for (size_t i = 0; i < v.mv_size; i++)
+			*sum += vb[i];
+		n++;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return hx_mdb_err(rc);
+	*records += n;
+	return n == st.ms_entries ? HX_OK : HX_ECORRUPT;
+}
+
+int hx_store_walk(hx_store *s, uint64_t *records)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	MDB_dbi main_dbi;
+	uint64_t sum = 0;
+	int rc, wrc = HX_OK;
+
+	*records = 0;
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) || (rc = mdb_cursor_open(txn, main_dbi, &c))) {
+		mdb_txn_abort(txn);
+		return hx_mdb_err(rc);
+	}
+	/* the main table names the others */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !wrc;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char name[256];
+		MDB_dbi dbi;
+		if (k.mv_size == 0 || k.mv_size >= sizeof name || memchr(k.mv_data, 0, k.mv_size)) {
+			wrc = HX_ECORRUPT;
+			break;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = 0;
+		if ((wrc = hx_mdb_err(mdb_dbi_open(txn, name, 0, &dbi))))
+			break;
+		wrc = walk_table(txn, dbi, records, &sum);
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (wrc)
+		return wrc == HX_ENOTFOUND ? HX_ECORRUPT : wrc;
+	walk_sink = sum;
+	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}

@@ -6,7 +6,7 @@
  * the keys. Every decoder checks every read against the value's length.
  */
 #include "store/ix_int.h"
-#include "store/store_int.h"
+#include "store/mdb_err.h"
 
 static uint8_t *varint_put(uint8_t *p, uint32_t v)
 {
@@ -40,13 +40,10 @@ static int varint_get(const uint8_t **pp, const uint8_t *end, uint32_t *v)
 	return -1;
 }
 
-size_t hx_ix_block_encode(uint8_t *out, const hx_posting *p, int n, float bound)
+/* Writes n postings at w, deltas from prev (the first one's is 0 when
+ * prev is its own docnum); returns the end. */
+static uint8_t *postings_put(uint8_t *w, const hx_posting *p, int n, uint32_t prev)
 {
-	uint8_t *w = out + 9;
-	out[0] = (uint8_t)n;
-	hx_le32_put(out + 1, p[n - 1].doc);
-	hx_f32_put(out + 5, bound);
-	uint32_t prev = p[0].doc;
 	for (int i = 0; i < n; i++) {
 		uint32_t t = p[i].tf[HX_F_TITLE], g = p[i].tf[HX_F_TAGS], b = p[i].tf[HX_F_BODY];
 		w = varint_put(w, p[i].doc - prev);
@@ -59,7 +56,25 @@ size_t hx_ix_block_encode(uint8_t *out, const hx_posting *p, int n, float bound)
 		if (b >= 15)
 			w = varint_put(w, b - 15);
 	}
-	return (size_t)(w - out);
+	return w;
+}
+
+size_t hx_ix_block_encode(uint8_t *out, const hx_posting *p, int n, float bound)
+{
+	out[0] = (uint8_t)n;
+	hx_le32_put(out + 1, p[n - 1].doc);
+	hx_f32_put(out + 5, bound);
+	return (size_t)(postings_put(out + 9, p, n, p[0].doc) - out);
+}
+
+size_t hx_ix_block_append(uint8_t *b, size_t len, const hx_posting *p, int n, float bound)
+{
+	uint32_t prev = hx_ix_block_last(b);
+	b[0] = (uint8_t)(b[0] + n);
+	hx_le32_put(b + 1, p[n - 1].doc);
+	if (bound > hx_ix_block_bound(b))
+		hx_f32_put(b + 5, bound);
+	return (size_t)(postings_put(b + len, p, n, prev) - b);
 }
 
 int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first,

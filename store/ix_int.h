@@ -143,6 +143,12 @@ extern size_t hx_ix_flush_postings;
 /* Encodes n (1..HX_IX_BLOCK) postings, docnums increasing and the first
  * equal to first, into out (HX_IX_BLOCK_MAXBYTES). Returns the length. */
 size_t hx_ix_block_encode(uint8_t *out, const hx_posting *p, int n, float bound);
+/* Appends n postings, docnums increasing and above the block's last, to
+ * the well-formed block b of len bytes (in a buffer of
+ * HX_IX_BLOCK_MAXBYTES) without decoding it: its count, last docnum and
+ * bound (the larger of the two) are updated. The block must have room
+ * (b[0] + n <= HX_IX_BLOCK). Returns the new length. */
+size_t hx_ix_block_append(uint8_t *b, size_t len, const hx_posting *p, int n, float bound);
 /* Decodes a block whose key says it starts at first into out
  * (HX_IX_BLOCK entries). HX_OK or HX_ECORRUPT (bounds-checked). */
 int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first,

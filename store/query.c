@@ -2,6 +2,7 @@
  * query.c: parser of the search query language (see query.h). A small
  * hand-written scanner: the grammar is a flat list of items joined by
  * implicit AND or by OR, which no parser generator would make clearer.
+ * Parentheses only group (see group()): they never change the flat list.
  * Every rejection names the offending piece of the query.
  */
 #include <stdarg.h>
@@ -39,6 +40,7 @@ struct parser {
 	size_t errlen;
 	hx_query *out;
 	int failed;
+	int depth; /* open groups: ')' ends a bare word only inside one */
 };
 
 static int fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -128,6 +130,7 @@ static const char *clip(char out[48], const char *s, size_t n)
 /* One item of the query before it joins a clause. */
 struct item {
 	int negated, is_or, is_date;
+	int is_open, is_close; /* "(" and ")" of a group */
 	int is_filter;
 	hx_q_text text;
 	hx_q_filter filter;
@@ -201,6 +204,20 @@ static int read_item(struct parser *p, struct item *it)
 			return fail(p, "'--' in the query: write -word to exclude a word");
 		it->negated = 1;
 	}
+	if (p->q[p->pos] == '(') {
+		if (it->negated)
+			return fail(p, "-( ): a group cannot be excluded; exclude each word (-a -b)");
+		p->pos++;
+		it->is_open = 1;
+		return 1;
+	}
+	if (p->q[p->pos] == ')') {
+		if (it->negated)
+			return fail(p, "a lone '-' before ')': write -word to exclude a word");
+		p->pos++;
+		it->is_close = 1;
+		return 1;
+	}
 	/* set by read_quoted on success; initialised because GCC -O3 cannot
 	 * see through the variadic fail() that errors never reach the use */
 	const char *s = NULL;
@@ -218,9 +235,10 @@ static int read_item(struct parser *p, struct item *it)
 			return fail(p, "empty phrase \"%s\": put words between the quotes", clip(cb, s, n));
 		return 1;
 	}
-	/* A bare word runs to white space or a quote. */
+	/* A bare word runs to white space or a quote (or a ')' in a group). */
 	size_t ws = p->pos;
-	while (p->pos < p->len && !is_space(p->q[p->pos]) && p->q[p->pos] != '"')
+	while (p->pos < p->len && !is_space(p->q[p->pos]) && p->q[p->pos] != '"' &&
+	       !(p->depth && p->q[p->pos] == ')'))
 		p->pos++;
 	s = p->q + ws;
 	n = p->pos - ws;
@@ -377,11 +395,57 @@ static void clause_free(hx_q_clause *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* Parentheses group, and since words are ANDed and OR binds tighter they
+ * change nothing, except where a group of several clauses meets an OR:
+ * "(a b) OR c" cannot be said in a flat list of clauses, so it is an
+ * error, as are an empty group "()" and unbalanced parentheses. */
+#define GROUP_DEPTH 8
+
+struct groups {
+	struct {
+		size_t items, starts; /* counters when the group opened */
+		int or_before;        /* an OR right before its "(" */
+	} at[GROUP_DEPTH];
+	int n;
+	size_t items, starts;  /* items taken, clauses started */
+	int multi;             /* a group of several clauses just closed */
+};
+
+static int group(struct parser *p, struct groups *g, const struct item *it, int pending_or)
+{
+	if (it->is_open) {
+		if (g->n == GROUP_DEPTH)
+			return fail(p, "parentheses nested too deep (at most %d)", GROUP_DEPTH);
+		g->at[g->n].items = g->items;
+		g->at[g->n].starts = g->starts;
+		g->at[g->n].or_before = pending_or;
+		g->n++;
+		p->depth++;
+		g->multi = 0;
+		return HX_OK;
+	}
+	if (!g->n)
+		return fail(p, "unbalanced ')': no '(' before it");
+	g->n--;
+	p->depth--;
+	if (g->items == g->at[g->n].items)
+		return fail(p, "empty group '()': put words or filters inside, or leave it out");
+	if (pending_or)
+		return fail(p, "OR needs a word on each side");
+	size_t clauses = g->starts - g->at[g->n].starts + (size_t)g->at[g->n].or_before;
+	if (clauses > 1 && g->at[g->n].or_before)
+		return fail(p, "OR joins single words or filters: a OR (b c) has no meaning here; "
+			    "write a OR b");
+	g->multi = clauses > 1;
+	return HX_OK;
+}
+
 int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 {
-	struct parser p = { q, q ? strlen(q) : 0, 0, err, errlen, NULL, 0 };
+	struct parser p = { q, q ? strlen(q) : 0, 0, err, errlen, NULL, 0, 0 };
 	struct item it;
 	hx_q_clause cur = { 0 };
+	struct groups g = { 0 };
 	int rc = HX_OK, have_cur = 0, pending_or = 0, positive = 0, r;
 
 	*out = NULL;
@@ -397,8 +461,16 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 		return HX_ENOMEM;
 
 	while ((r = read_item(&p, &it)) == 1) {
+		if (it.is_open || it.is_close) {
+			if ((rc = group(&p, &g, &it, pending_or)))
+				break;
+			continue;
+		}
 		if (it.is_or) {
-			if (!have_cur)
+			if (g.multi || (g.n && g.items == g.at[g.n - 1].items))
+				rc = fail(&p, "OR joins single words or filters: (a b) OR c and "
+					  "(OR a) have no meaning here; write a OR c");
+			else if (!have_cur)
 				rc = fail(&p, "OR needs a word on each side");
 			else if (pending_or)
 				rc = fail(&p, "OR OR: one OR between two words");
@@ -408,6 +480,7 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 				break;
 			continue;
 		}
+		g.multi = 0;
 		if (it.is_date) {
 			if (pending_or) {
 				rc = fail(&p, "since:/until: cannot be joined with OR");
@@ -421,6 +494,7 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 				p.out->until_day1 = day1;
 			}
 			positive = 1;
+			g.items++;
 			item_free(&it);
 			continue;
 		}
@@ -435,6 +509,7 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 			}
 			continue;
 		}
+		g.items++;
 		if (pending_or) {
 			int cur_filter = cur.nfilters > 0;
 			if (it.negated || cur.negated) {
@@ -459,6 +534,7 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 		rc = clause_take(&p, &cur, &it);
 		item_free(&it);
 		have_cur = 1;
+		g.starts++;
 		if (rc)
 			break;
 	}
@@ -467,6 +543,8 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 		rc = r;
 	if (!rc && pending_or)
 		rc = fail(&p, "OR needs a word on each side");
+	if (!rc && g.n)
+		rc = fail(&p, "unclosed '(': add a ')'");
 	if (!rc && have_cur) {
 		if (!cur.negated)
 			positive = 1;

@@ -1,6 +1,6 @@
 /*
  * query.h: the search query language, parsed into clauses. Words are
- * ANDed; "exact phrase", prefix*, -excluded, a OR b; filters tag: kind:
+ * ANDed; "exact phrase", prefix*, -excluded, a OR b, (groups); filters tag: kind:
  * lang: org: country: author: (a trailing * matches a prefix of the value)
  * and since:YYYY-MM-DD until:YYYY-MM-DD. Words are folded by the search
  * tokenizer, so a query and the index always agree on what a word is. A bad

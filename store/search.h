@@ -4,8 +4,11 @@
  * tags above body, exact forms above stems) and evaluated document at a
  * time with block-max pruning, so the top results of a common word cost
  * little more than those of a rare one. Results carry a snippet of the body
- * with the matched words' byte ranges, optional facet counts over all
- * matches, and did-you-mean words when nothing matched.
+ * with the matched words' byte ranges and optional facet counts over all
+ * matches. A query that finds nothing (or little, through another
+ * language's stems) is corrected and run again when a correction finds
+ * more; a document and its translations (metadata translation_of) come
+ * back as one hit, in the query's language.
  */
 #ifndef HX_SEARCH_H
 #define HX_SEARCH_H
@@ -19,7 +22,7 @@ typedef struct hx_search_opts {
 	size_t offset; /* skip this many first */
 	int facets;    /* count tags, kinds, languages, countries of all matches */
 	int no_snippets;
-	int no_suggest; /* no did-you-mean (it scans the vocabulary) */
+	int no_suggest; /* no typo correction and no did-you-mean */
 } hx_search_opts;
 
 typedef struct hx_range {
@@ -37,6 +40,9 @@ typedef struct hx_hit {
 	char *snippet;                /* plain text, one line */
 	hx_range *hl;                 /* matched words in the snippet */
 	size_t nhl;
+	char **also_in;               /* languages of its translations that
+	                                 also matched, collapsed into this hit */
+	size_t nalso;
 } hx_hit;
 
 typedef struct hx_facet {
@@ -59,14 +65,21 @@ typedef struct hx_results {
 	int total_exact;
 	hx_facet_group facets[HX_FACET_GROUPS];
 	size_t nfacets;
-	char **suggest;               /* whole corrected queries, best first */
+	char **suggest;               /* no hits: whole corrected queries, best first */
 	size_t nsuggest;
+	char *corrected;              /* non-NULL: the hits are those of this
+	                                 corrected query, not of the one typed */
+	char *instead;                /* then: the query as typed, its corrected
+	                                 words quoted, to search as typed */
 } hx_results;
 
 /* A searcher holds a read transaction slot, stemmers and caches for one
  * thread; it sees the store as of the start of each search. */
 int hx_searcher_new(hx_searcher **out, hx_store *s) HX_WUR;
 void hx_searcher_free(hx_searcher **sr);
+/* The language a document and its translations are shown in ("da"; NULL
+ * or "": the query's language when it is clear). HX_EINVAL when too long. */
+int hx_searcher_set_lang(hx_searcher *sr, const char *lang) HX_WUR;
 
 /*
  * Runs query. On success fills *res (free with hx_results_clear). A bad
@@ -80,6 +93,10 @@ void hx_results_clear(hx_results *res);
 /* For tests: the docnum order tie-break of a hit is the order in which its
  * version was indexed. Exposed so a brute-force model can rank alike. */
 int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc) HX_WUR;
+
+/* The typo index the searcher holds (built at the first search that needs
+ * a correction): its words and bytes; zeroes when not built. */
+void hx_searcher_typo_index(const hx_searcher *sr, size_t *words, size_t *bytes);
 
 /* Bytes of LMDB pages held by the search index's tables and by every
  * table of the store (for benchmarks and status). */

@@ -32,25 +32,6 @@ uint64_t hx_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int hx_mdb_err(int rc)
-{
-	switch (rc) {
-	case 0: return HX_OK;
-	case MDB_NOTFOUND: return HX_ENOTFOUND;
-	case MDB_KEYEXIST: return HX_EEXIST;
-	case MDB_MAP_FULL: return HX_EFULL;
-	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
-	case MDB_BAD_TXN: case MDB_BAD_VALSIZE: case MDB_BAD_DBI:
-		return HX_ECORRUPT;
-	case MDB_VERSION_MISMATCH: return HX_EVERSION;
-	case ENOMEM: return HX_ENOMEM;
-	case EACCES: case EPERM: return HX_EPERM;
-	case EAGAIN: case EBUSY: return HX_EBUSY;
-	case ENOENT: return HX_ENOTFOUND;
-	default: return HX_EIO;
-	}
-}
-
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
@@ -378,8 +359,10 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 		}
 		if ((rc = hx_index_commit(&s->ix, txn)))
 			goto abort;
-		rc = hx_mdb_err(mdb_txn_commit(txn));
-		if (rc == HX_EFULL && grow_map(s) == HX_OK)
+		int mrc = mdb_txn_commit(txn);
+		rc = hx_mdb_err(mrc);
+		/* the map, not the disk (ENOSPC is HX_EFULL too) */
+		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
 			continue;
 		if (!rc && added)
 			*added = count;

@@ -143,6 +143,18 @@ typedef void (*hx_report_cb)(void *arg, const char *problem);
 int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg,
 		  uint64_t *problems) HX_WUR;
 
+/* Reads every key and value of every table in one read transaction, so a
+ * damaged page shows as HX_ECORRUPT or as a crash: LMDB 0.9 has no page
+ * checksums and may fault on one, so callers that must survive a damaged
+ * file run this in a child process. *records counts what was read. */
+int hx_store_walk(hx_store *s, uint64_t *records) HX_WUR;
+
+/* Writes a compacted, consistent copy of the store into directory dir
+ * (created if missing; must not hold a data.mdb) while other processes
+ * keep reading and writing it: the copy is the store as of its start.
+ * HX_EFULL when the disk is full. */
+int hx_store_copy(hx_store *s, const char *dir) HX_WUR;
+
 /* Drops and rebuilds the search index from the current documents. */
 int hx_store_reindex(hx_store *s, uint64_t *documents) HX_WUR;
 

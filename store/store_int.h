@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "store/index.h"
 #include "store/fpt.h"
+#include "store/mdb_err.h" /* hx_mdb_err, for the modules that include this file */
 
 struct hx_store {
 	MDB_env *env;
@@ -26,9 +27,6 @@ struct hx_store {
 	struct hx_index ix;  /* search index tables (store/index.c) */
 	struct hx_fpt fpt;   /* reconciliation fingerprint tree (store/fpt.c) */
 };
-
-/* Translates an LMDB or errno return code into an hx_err. */
-int hx_mdb_err(int rc);
 
 /* Begins a transaction, handling MDB_MAP_RESIZED. */
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;

@@ -15,92 +15,23 @@
 #  5. a node D that B joins while both run: B connects to it and D catches
 #     up, without a restart.
 # No timed assertions: every wait polls with a generous deadline.
-# Needs: HANSA, HX_BUILD (for tests/hx_badpeer), jq, python3 (free ports).
-set -u
-: "${HANSA:?set HANSA to the hansa binary}"
+# Needs: HANSA, HX_BUILD (for tests/hx_badpeer), jq, python3 (nodes-lib.sh).
+NAME=repl
+. "$(dirname "$0")/nodes-lib.sh"
 : "${HX_BUILD:?set HX_BUILD to the build directory}"
 BAD="$HX_BUILD/tests/hx_badpeer"
-command -v jq >/dev/null || { echo "replication.t.sh: needs jq" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "replication.t.sh: needs python3" >&2; exit 1; }
 [ -x "$BAD" ] || { echo "replication.t.sh: no $BAD (build the tests)" >&2; exit 1; }
-
-T=$(mktemp -d /tmp/hx-repl.XXXXXX)
-declare -A PID=()
-cleanup() {
-	for n in "${!PID[@]}"; do kill "${PID[$n]}" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-unset HANSA_HOME HANSA_PASSPHRASE
-
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$T"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $(basename "$f") (last lines)" >&2
-		tail -n 15 "$f" >&2
-	done
-	exit 1
-}
-h() { local n=$1; shift; "$HANSA" --home "$T/$n" "$@"; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# until SECONDS CMD...: polls CMD every 0.1 s until it succeeds
-until_ok() {
-	local limit=$1; shift
-	local end=$((SECONDS + limit))
-	while [ $SECONDS -lt $end ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-listening() { [ "$(grep -c 'listening on' "$T/$1.log" 2>/dev/null)" -gt "$2" ]; }
-start() { # start NODE PORT
-	local before
-	before=$(grep -c 'listening on' "$T/$1.log" 2>/dev/null)
-	# not through h(): $! must be the node's own pid
-	"$HANSA" --home "$T/$1" serve --bind "tcp://127.0.0.1:$2" --interval 2 2>>"$T/$1.log" &
-	PID[$1]=$!
-	until_ok 30 listening "$1" "${before:-0}" || fail "$1 did not start"
-}
-stop() {
-	kill "${PID[$1]}" && wait "${PID[$1]}" || fail "$1 did not stop cleanly"
-	unset "PID[$1]"
-	grep -q 'stopped' "$T/$1.log" || fail "$1 did not log its stop"
-}
-ids() { h "$1" list --ids | sort; }
-same_ids() { [ "$(ids "$1")" = "$(ids "$2")" ]; }
 has_id() { h "$1" list --ids | grep -qx "$2"; }
-sanitizer_clean() {
-	! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$T"/*.log
-}
-
-PA=$(free_port); PB=$(free_port); PC=$(free_port)
-for n in a b c; do
-	h $n init --name "Partner ${n^^}" --country DK >/dev/null || fail "init $n"
-done
-KA=$(h a id --json | jq -r .key)
-KC=$(h c id --json | jq -r .key)
 
 # --- partners by invite: B joins A, C joins B ---------------------------
-CA=$(h a invite --endpoint "tcp://127.0.0.1:$PA") || fail "invite a"
-CB=$(h b join "$CA" --endpoint "tcp://127.0.0.1:$PB" 2>/dev/null) || fail "b join a"
-h a member add "$CB" 2>/dev/null || fail "a accepts b's code"
-CC=$(h c join "$CB" --endpoint "tcp://127.0.0.1:$PC" 2>/dev/null) || fail "c join b"
-h b member add "$CC" 2>/dev/null || fail "b accepts c's code"
-# A and C never connect to each other; they accept each other's entries
-h c member add "$KA" --name "Partner A" 2>/dev/null || fail "c adds a's key"
-h a member add "$KC" --name "Partner C" 2>/dev/null || fail "a adds c's key"
+# (A and C never connect to each other; they accept each other's entries)
+three_in_line
 [ "$(h b peer list --json | jq -r '.[0].endpoint')" = "tcp://127.0.0.1:$PA" ] || fail "b's peer"
 [ "$(h a peer list --json | jq length)" = 0 ] || fail "a should have no peer"
 
 start a "$PA"; start b "$PB"; start c "$PC"
 # publish only once the line is connected, so that the entry travels by
 # live push (reconciliation on connect would also bring it, but silently)
-logged() { grep -q "$2" "$T/$1.log"; }
 until_ok 30 logged b "peer Partner A .* up" || fail "B did not connect to A"
 until_ok 30 logged c "peer Partner B .* up" || fail "C did not connect to B"
 

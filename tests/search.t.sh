@@ -131,10 +131,25 @@ if command -v script >/dev/null; then
 	grep -q $'\033' "$T/tty" && fail "colour despite NO_COLOR"
 fi
 
-# Did you mean.
+# Typos correct themselves (issue 13): the corrected query's results, and
+# how to search as typed; did-you-mean when the correction finds nothing.
 hs inovation brokerage
 checks=$((checks + 1))
-[ "$rc" -eq 0 ] && grep -q 'did you mean: innovation brokerage' "$T/out" || fail "did you mean: $(cat "$T/out" "$T/err")"
+[ "$rc" -eq 0 ] && grep -q '^showing results for innovation brokerage; search instead for "inovation" brokerage$' "$T/out" &&
+	grep -q 'places/bialystok' "$T/out" || fail "typo correction: $(cat "$T/out" "$T/err")"
+hs --json inovation brokerage
+checks=$((checks + 1))
+jq -e '.corrected_query == "innovation brokerage" and .original_query == "inovation brokerage" and
+	.search_instead == "\"inovation\" brokerage" and (.results | length) == 1 and .results[0].path == "places/bialystok"' \
+	<"$T/out" >/dev/null || fail "typo correction --json: $(cat "$T/out")"
+expect "" '"inovation"' brokerage
+hs smes -lang:en bialystock
+checks=$((checks + 1))
+[ "$rc" -eq 0 ] && grep -q 'no results; did you mean: smes -lang:en bialystok' "$T/out" || fail "did you mean: $(cat "$T/out" "$T/err")"
+# Parentheses group; an empty one is an error, not a silent empty result.
+expect "places/strasse" kooperation '(lang:de)'
+bad 'empty group' kooperation '()'
+bad "OR joins" '(smes practice) OR cesis'
 
 # A new version replaces the old one in search; a deletion hides it.
 printf -- '---\npath: places/bialystok\ntitle: Białystok cluster\nlang: en\n---\nCluster management in Podlasie.\n' >"$T/v2.md"
@@ -167,6 +182,25 @@ badopt 'no query' --json
 badopt 'unknown option' --colour smes
 badopt 'limit wants a number' --limit x smes
 badopt 'limit must be at least 1' --limit 0 smes
+
+# Translations (translation_of: PATH, a metadata key) come back as one
+# result in the query's language or --lang, "also in" the others.
+cat >"$T/tr.jsonl" <<'EOF'
+{"doc": "practices/cluster", "kind": "practice", "title": "Cluster management in Białystok", "body": "How the Białystok cluster is run (klyngeledelse).", "lang": "en"}
+{"doc": "practices/cluster-da", "kind": "practice", "title": "Klyngeledelse i Białystok", "body": "Sådan ledes klyngen i Białystok (cluster management).", "lang": "da", "translation_of": "practices/cluster"}
+{"doc": "practices/cluster-de", "kind": "practice", "title": "Clustermanagement in Białystok", "body": "Białystok: cluster management, klyngeledelse.", "lang": "de", "translation_of": "practices/cluster"}
+EOF
+run "$HANSA" --home "$H" import "$T/tr.jsonl"
+[ "$rc" -eq 0 ] || fail "import translations: $(cat "$T/err")"
+expect "practices/cluster-da" klyngeledelse bialystok
+expect "practices/cluster-de" --lang de cluster management bialystok
+hs --json --lang de cluster management bialystok
+checks=$((checks + 1))
+jq -e 'length == 1 and (.[0].also_in | sort) == ["da", "en"]' <"$T/out" >/dev/null || fail "also_in: $(cat "$T/out")"
+hs klyngeledelse bialystok
+checks=$((checks + 1))
+grep -q 'also in: ' "$T/out" || fail "plain output lacks 'also in': $(cat "$T/out")"
+badopt 'lang wants a language code' --lang '' smes
 
 echo "search.t.sh: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,0 +1,252 @@
+/*
+ * node_int.h: the node's private structures and the functions its files
+ * share (not part of the node's interface, which is node.h). The files, from
+ * the bottom up: idq.c (a queue of ids), conn.c (members, peers,
+ * connections, sending, ZAP), session.c (Negentropy reconciliation) and
+ * transfer.c (want/entries/push/ack, relaying, storing received entries);
+ * node.c (setup, dispatch, local changes, timers and the loop) calls them
+ * all. A file calls only into files below it.
+ */
+#ifndef HX_NODE_INT_H
+#define HX_NODE_INT_H
+
+#include <zmq.h>
+#include "proto/negentropy.h"
+#include "store/recon.h"
+#include "node/node.h"
+#include "node/state.h"
+#include "node/verify.h"
+
+#define DEFAULT_INTERVAL_MS 30000
+#define DEFAULT_NE_LIMIT (256u * 1024)
+#define DEFAULT_TIMEOUT_MS 20000
+#define WINDOW 4                    /* WANTs / PUSHes in flight per connection */
+#define PUSH_BACKLOG_MAX 8192       /* larger relay backlogs go to reconciliation */
+#define PING_MS 10000
+#define IN_IDLE_MS 35000            /* a silent incoming connection is gone */
+#define ACK_TIMEOUT_MS 15000
+#define WANT_TIMEOUT_MS 30000
+#define SESSION_TIMEOUT_MS 60000
+#define FUTURE_US (10ull * 60 * 1000000)
+#define STATS_FLUSH_MS 1000
+#define MEMBERS_RELOAD_MS 2000
+#define REFUSED_LOG_PER_BATCH 5
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define MAXF (HX_WIRE_FRAMES_MAX + 1) /* + the ROUTER's routing id */
+#define RECONNECT_IVL_MS 250        /* libzmq's reconnect interval, doubling to */
+#define RECONNECT_IVL_MAX_MS 500
+#define CONNECT_TIMEOUT_MS 1000     /* a TCP connect that hangs longer is retried */
+#define RETRY_MIN_MS 1000           /* after a refused handshake: retry in 1 s, */
+#define RETRY_MAX_MS 30000          /* doubling up to 30 s */
+
+/* A FIFO of ids, each with a "live" flag. */
+struct idq {
+	uint8_t (*id)[HX_ID_LEN];
+	uint8_t *live;
+	size_t head, n, cap;
+};
+
+/* A member this node talks to (statistics are per member). */
+struct peer {
+	uint8_t key[HX_KEY_LEN];
+	char name[80];
+	hx_peer_stats st;
+	int dirty;
+	uint64_t last_recon_any; /* µs of the last reconciliation, either role */
+	uint64_t not_member_logged; /* µs: such refusals are logged once a minute */
+	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
+};
+
+struct inflight {
+	uint64_t id;       /* WANT request or PUSH seq */
+	uint64_t deadline; /* µs */
+	uint32_t count;
+	int transfer;      /* PUSH of reconciliation results (not live) */
+};
+
+struct conn {
+	int out;                  /* our DEALER, else an incoming peer on the ROUTER */
+	void *sock, *mon;         /* DEALER and its monitor (out) */
+	char mon_ep[64];
+	uint8_t rid[256];         /* ROUTER routing id (in) */
+	size_t ridlen;
+	char endpoint[HX_ENDPOINT_MAX + 1];
+	uint8_t server_key[32];   /* out: the transport key we expect there */
+	struct peer *peer;
+	int connected;            /* transport up (out: handshake done) */
+	int up;                   /* HELLOs exchanged */
+	int auth_failed;          /* logged once per failure streak */
+	unsigned retry_ms;        /* out: backoff after refused handshakes, or 0 */
+	uint64_t retry_at;        /* out: µs to reopen the DEALER at, or 0 */
+	int unreachable;          /* likewise */
+	uint64_t created, connected_at, last_rx, last_tx;
+	uint32_t peer_max_frame, peer_ne_limit;
+	uint16_t peer_max_batch;
+	/* initiator session */
+	hx_ne *ine;
+	hx_recon_view *iview;
+	hx_ne_storage ist;
+	uint32_t isession;
+	uint64_t istarted;
+	unsigned irounds;
+	uint64_t ibytes;
+	hx_ne_ids have, need;
+	int recon_due;            /* 1: on connect, 2: needed (a push fell behind) */
+	uint64_t next_recon;
+	/* responder session */
+	hx_ne *rne;
+	hx_recon_view *rview;
+	hx_ne_storage rst;
+	uint32_t rsession;
+	uint64_t rlast;
+	/* transfers */
+	struct idq want_q, push_q;
+	struct inflight wants[WINDOW], pushes[WINDOW];
+	unsigned nwants, npushes;
+	uint32_t next_req;
+	uint64_t next_seq;
+	/* once mode */
+	int synced;               /* one reconciliation completed */
+	int finished;
+	hx_sync_result *result;
+};
+
+/* A batch of ENTRIES being verified or waiting to be stored. */
+struct pend {
+	struct conn *c;
+	zmq_msg_t f[HX_WIRE_BATCH_MAX]; /* owned: the entries' frames */
+	hx_vjob jobs[HX_WIRE_BATCH_MAX];
+	size_t k;
+	uint32_t request;
+	int last;
+};
+
+struct hx_node {
+	hx_store *store;
+	hx_node_config cfg;
+	void *zctx, *zap, *router;
+	char endpoint[HX_ENDPOINT_MAX + 1];
+	struct conn **conns;
+	size_t nconns, capconns;
+	struct peer **peers;
+	size_t npeers, cappeers;
+	hx_member *members;
+	size_t nmembers;
+	hx_vpool *pool;
+	hx_vjob *jobs;
+	hx_put *puts;
+	struct pend *pend;        /* two: one verifying, one storing */
+	struct pend *verifying;   /* the one in the pool, or NULL */
+	/* local change log */
+	uint64_t last_seq;
+	uint64_t *handled;        /* seqs this node stored itself, ascending */
+	size_t nhandled, caphandled;
+	struct idq fresh;
+	size_t fresh_over;
+	uint32_t next_session;
+	uint64_t next_flush, next_reload, next_changes;
+	uint64_t zap_refused;     /* not yet added to the stored counter */
+	uint64_t zap_logged_at;
+	uint8_t zap_logged_key[32];
+	hx_sync_result *results;
+	size_t nresults;
+	int mon_seq;
+	char error[300];          /* why hx_node_run failed */
+	char sock_error[160];     /* the last socket call that failed, and why */
+};
+
+/* ---- idq.c: the id queue ------------------------------------------------- */
+
+int hx_nd_idq_push(struct idq *q, const uint8_t id[HX_ID_LEN], int live);
+void hx_nd_idq_pop(struct idq *q, size_t k); /* drops the first k */
+void hx_nd_idq_clear(struct idq *q);
+void hx_nd_idq_free(struct idq *q);
+
+/* ---- conn.c: members, peers, connections, sending, ZAP ------------------- */
+
+/* A log line for the operator (through cfg.log; the node never prints). */
+void hx_nd_log(hx_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The first 8 bytes of b in hex; returns out. */
+const char *hx_nd_short_hex(char out[17], const uint8_t *b);
+
+int hx_nd_members_reload(hx_node *n);
+/* Borrowed until the next hx_nd_members_reload; NULL when not a member. */
+const hx_member *hx_nd_member_by_key(hx_node *n, const uint8_t key[HX_KEY_LEN]);
+/* The member's peer record, created (with its stored statistics) on first
+ * use; owned by n. NULL when out of memory. */
+struct peer *hx_nd_peer_get(hx_node *n, const uint8_t key[HX_KEY_LEN]);
+/* Sets the peer's last error (shown by `hansa status`). */
+void hx_nd_stats_error(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes the peer's statistics to the store now. */
+void hx_nd_peer_flush(hx_node *n, struct peer *p, uint64_t now);
+/* Once: reports progress to cfg.progress. */
+void hx_nd_progress(hx_node *n);
+/* Once: c is done, ok or failed for why (logged and kept in its result). */
+void hx_nd_finish(hx_node *n, struct conn *c, int ok, const char *why);
+
+/* Sends a message of k frames; 0 or -1 (the connection is then marked down
+ * or the message dropped because the peer is too slow). */
+int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
+		     size_t k);
+int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len);
+int hx_nd_send_hello(hx_node *n, struct conn *c);
+
+void hx_nd_session_end_initiator(struct conn *c);
+void hx_nd_session_end_responder(struct conn *c);
+/* The connection is down (why may be NULL): its sessions and queues are
+ * dropped; an outgoing one stays to be reconnected. */
+void hx_nd_conn_down(hx_node *n, struct conn *c, const char *why);
+/* A new connection of peer p, owned by n; NULL when out of memory. */
+struct conn *hx_nd_conn_new(hx_node *n, struct peer *p, int out);
+/* Closes and frees n->conns[i] (the last one takes its place). */
+void hx_nd_conn_remove(hx_node *n, size_t i);
+/* Opens the DEALER of a configured peer; res (may be NULL) gets the outcome
+ * of a once run. HX_EPERM: not a member or no transport key; HX_EINVAL: bad
+ * endpoint (both logged, the peer stays unconnected); HX_ENOMEM, HX_EIO. */
+int hx_nd_conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res);
+/* Closes a socket (NULL-safe; a failure is logged) and clears *s. */
+void hx_nd_sock_close(hx_node *n, void **s);
+/* Reopens c's DEALER now (c->retry_at has come: see conn.c). */
+void hx_nd_conn_retry(hx_node *n, struct conn *c);
+/* The connection to push to for a member: the up one heard from last,
+ * other than except (may be NULL); NULL when none is up. */
+struct conn *hx_nd_primary_conn(hx_node *n, const struct peer *p, const struct conn *except);
+/* Binds the ZAP handler, then the ROUTER on cfg.bind; HX_EIO with the
+ * reason in n->error. */
+int hx_nd_listen(hx_node *n) HX_WUR;
+
+/* Reads one whole message (all its frames) without blocking into f, which
+ * has room for max frames. Returns 0 with a message, 1 when there is none.
+ * Frames beyond max are read and dropped (*over set). */
+int hx_nd_recv_msg(void *sock, zmq_msg_t *f, size_t max, size_t *k, int *over);
+void hx_nd_close_frames(zmq_msg_t *f, size_t k);
+/* Handles what the monitor of c's DEALER reported. */
+void hx_nd_on_monitor(hx_node *n, struct conn *c);
+/* Answers the ZAP requests waiting. */
+void hx_nd_on_zap(hx_node *n);
+
+/* ---- session.c: reconciliation -------------------------------------------- */
+
+/* Starts a reconciliation as initiator on c. */
+void hx_nd_recon_start(hx_node *n, struct conn *c, uint64_t now);
+void hx_nd_on_ne_query(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
+void hx_nd_on_ne_reply(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
+void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
+void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
+
+/* ---- transfer.c: want/entries/push/ack, relay, storing -------------------- */
+
+/* Queues ids for every connected member except source (live: a new entry). */
+void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
+		 size_t k, int live);
+/* Sends what c's queues hold, as far as the windows allow. */
+void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now);
+/* Finishes the ENTRIES batch being verified, if any, and stores it. */
+void hx_nd_flush_pending(hx_node *n);
+void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w);
+/* f: the message's frames, the header first; the entries are taken. */
+void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
+void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
+void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * transfer.c: moving entries (docs/PROTOCOL.md §6.3). The push queue of each
+ * connection (local changes, relays, reconciliation results) goes out as
+ * PUSH batches acknowledged by ACK; the want queue as WANT requests answered
+ * by ENTRIES. Received batches are verified on every core and stored, and
+ * what was new is relayed to the other members. ENTRIES are pipelined: the
+ * pool verifies one batch while this thread stores the previous one. Calls
+ * conn.c and idq.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "node/node_int.h"
+
+/* ---- sending: hx_nd_relay, push and want queues ------------------------------------ */
+
+/* Queues ids for every connected member except source. */
+void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
+		  size_t k, int live)
+{
+	if (!k || n->cfg.once)
+		return;
+	for (size_t i = 0; i < n->npeers; i++) {
+		struct peer *p = n->peers[i];
+		if (p == source || !memcmp(p->key, n->cfg.pk, HX_KEY_LEN))
+			continue;
+		struct conn *c = hx_nd_primary_conn(n, p, NULL);
+		if (!c)
+			continue;
+		if (c->push_q.n + k > PUSH_BACKLOG_MAX) {
+			/* Too much to push one by one: reconcile instead. */
+			hx_nd_idq_clear(&c->push_q);
+			c->recon_due = 2;
+			continue;
+		}
+		for (size_t j = 0; j < k; j++)
+			if (hx_nd_idq_push(&c->push_q, ids[j], live))
+				break;
+	}
+}
+
+/* A fast author check on a stored (hence valid) entry: the author key is
+ * at a fixed offset in the canonical encoding (docs/FORMAT.md). */
+static const uint8_t *raw_author(const uint8_t *raw, size_t len)
+{
+	static const uint8_t pre[7] = { 0x82, 0xaa, 0x00, 0x01, 0x01, 0x58, 0x20 };
+	if (len < 7 + HX_KEY_LEN || memcmp(raw, pre, 7))
+		return NULL;
+	return raw + 7;
+}
+
+/* Reads up to max entries of q (skipping ones we no longer have or whose
+ * author is no longer a member) into raws. *used: how many ids of q that
+ * consumed; the caller pops them (a push pops them once sent, so that what
+ * a failed send leaves in the queue can go out on another connection). */
+static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws,
+			   size_t *lens, int *live, size_t *used_out)
+{
+	size_t k = 0, bytes = 0, used = 0;
+	*live = 0;
+	while (used < q->n && k < max && bytes < HX_WIRE_BATCH_BYTES) {
+		const uint8_t *id = q->id[q->head + used];
+		int l = q->live[q->head + used];
+		used++;
+		uint8_t *raw;
+		size_t len;
+		if (hx_store_get(n->store, id, NULL, &raw, &len))
+			continue;
+		const uint8_t *a = raw_author(raw, len);
+		if (a && !hx_nd_member_by_key(n, a)) {
+			free(raw);
+			continue;
+		}
+		raws[k] = raw;
+		lens[k] = len;
+		bytes += len;
+		*live |= l;
+		k++;
+	}
+	*used_out = used;
+	return k;
+}
+
+static int send_batch(hx_node *n, struct conn *c, uint8_t *hdr, size_t hlen,
+		      uint8_t **raws, size_t *lens, size_t k)
+{
+	const void *parts[MAXF];
+	size_t pl[MAXF];
+	parts[0] = hdr;
+	pl[0] = hlen;
+	for (size_t i = 0; i < k; i++) {
+		parts[1 + i] = raws[i];
+		pl[1 + i] = lens[i];
+	}
+	int rc = hx_nd_send_parts(n, c, parts, pl, 1 + k);
+	for (size_t i = 0; i < k; i++)
+		free(raws[i]);
+	return rc;
+}
+
+void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
+{
+	if (!c->up)
+		return;
+	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
+	while (c->npushes < WINDOW && c->push_q.n) {
+		uint8_t *raws[HX_WIRE_BATCH_MAX];
+		size_t lens[HX_WIRE_BATCH_MAX];
+		int live;
+		size_t used, k = take_entries(n, &c->push_q, maxb, raws, lens, &live, &used);
+		if (!k) {
+			hx_nd_idq_pop(&c->push_q, used);
+			continue;
+		}
+		uint8_t h[HX_PUSH_LEN];
+		uint64_t seq = ++c->next_seq;
+		hx_wire_push(h, seq, (uint16_t)k, live ? HX_PUSH_LIVE : 0);
+		if (send_batch(n, c, h, sizeof h, raws, lens, k))
+			return; /* the ids stay queued (or went to another connection) */
+		hx_nd_idq_pop(&c->push_q, used);
+		c->pushes[c->npushes++] = (struct inflight){ seq, now + ACK_TIMEOUT_MS * 1000ull,
+							     (uint32_t)k, !live };
+		c->peer->st.sent += k;
+		c->peer->dirty = 1;
+		if (n->cfg.verbose)
+			hx_nd_log(n, "pushed %zu entr%s to %s", k, k == 1 ? "y" : "ies", c->peer->name);
+	}
+	size_t maxw = maxb < HX_WIRE_WANT_MAX ? maxb : HX_WIRE_WANT_MAX;
+	while (c->nwants < WINDOW && c->want_q.n) {
+		size_t k = c->want_q.n < maxw ? c->want_q.n : maxw;
+		uint8_t *buf = malloc(HX_WANT_HDR_LEN + k * HX_ID_LEN);
+		if (!buf)
+			return;
+		uint32_t req = ++c->next_req;
+		size_t len = hx_wire_want(buf, req, c->want_q.id[c->want_q.head], (uint16_t)k);
+		int rc = hx_nd_send1(n, c, buf, len);
+		free(buf);
+		if (rc)
+			return;
+		hx_nd_idq_pop(&c->want_q, k);
+		c->wants[c->nwants++] = (struct inflight){ req, now + WANT_TIMEOUT_MS * 1000ull,
+							   (uint32_t)k, 0 };
+	}
+}
+
+void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
+{
+	struct idq q = { 0 };
+	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
+	for (size_t i = 0; i < w->count; i++)
+		if (hx_nd_idq_push(&q, w->ids + i * HX_ID_LEN, 0))
+			break;
+	do {
+		uint8_t *raws[HX_WIRE_BATCH_MAX];
+		size_t lens[HX_WIRE_BATCH_MAX];
+		int live;
+		size_t used, k = take_entries(n, &q, maxb, raws, lens, &live, &used);
+		hx_nd_idq_pop(&q, used);
+		uint8_t h[HX_ENTRIES_LEN];
+		hx_wire_entries(h, w->request, (uint16_t)k, q.n ? 0 : HX_ENTRIES_LAST);
+		if (send_batch(n, c, h, sizeof h, raws, lens, k))
+			break;
+		hx_peer_stats *st = &c->peer->st;
+		st->sent += k;
+		/* what the peer lacked (as of the last reconciliation) less what
+		 * it fetched since: the answering side counts here */
+		st->they_lack = st->they_lack > k ? st->they_lack - k : 0;
+		c->peer->dirty = 1;
+		if (c->result)
+			c->result->sent += k;
+	} while (q.n);
+	hx_nd_idq_free(&q);
+}
+
+/* ---- receiving entries ----------------------------------------------------------- */
+
+struct batch_out {
+	unsigned stored, known, refused;
+};
+
+static void handled_add(hx_node *n, uint64_t seq)
+{
+	uint64_t *a = hx_grow(n->handled, &n->caphandled, n->nhandled + 1, sizeof *a);
+	if (!a)
+		return; /* then it is pushed back once more: harmless */
+	n->handled = a;
+	n->handled[n->nhandled++] = seq;
+}
+
+/* Stores the verified entries of a batch from c (jobs as hx_vpool left
+ * them) and relays what was new to the other members. */
+static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int live,
+			struct batch_out *o)
+{
+	struct peer *p = c->peer;
+	size_t m = 0, logged = 0;
+	uint8_t (*ids)[HX_ID_LEN] = NULL;
+
+	memset(o, 0, sizeof *o);
+	if (!k)
+		return;
+	int reloaded = 0;
+	for (size_t i = 0; i < k; i++) {
+		hx_vjob *j = &jobs[i];
+		if (!j->rc && !hx_nd_member_by_key(n, j->e.author)) {
+			/* `hansa member add` may have run since the last reload */
+			if (!reloaded++ && hx_nd_members_reload(n) == HX_OK && hx_nd_member_by_key(n, j->e.author))
+				goto member;
+			hx_entry_clear(&j->e);
+			j->rc = HX_EPERM;
+		}
+member:
+		if (j->rc) {
+			int r = hx_refuse_reason(j->rc);
+			p->st.refused[r]++;
+			o->refused++;
+			int quiet = j->rc == HX_EPERM && hx_now_us() - p->not_member_logged < 60000000;
+			if (j->rc == HX_EPERM && !quiet)
+				p->not_member_logged = hx_now_us();
+			if (!quiet && logged++ < REFUSED_LOG_PER_BATCH) {
+				hx_nd_log(n, "refused entry from %s: %s (%s)", p->name, hx_refuse_name(r),
+				      hx_strerror(j->rc));
+			}
+			continue;
+		}
+		n->puts[m++] = (hx_put){ .raw = j->raw, .rawlen = j->len, .entry = &j->e };
+	}
+	if (logged > REFUSED_LOG_PER_BATCH)
+		hx_nd_log(n, "refused %zu more entries from %s", logged - REFUSED_LOG_PER_BATCH, p->name);
+	if (m) {
+		size_t added;
+		int rc = hx_store_put_batch(n->store, n->puts, m, HX_PUT_MEMBERS_ONLY, &added);
+		if (rc) {
+			hx_nd_log(n, "cannot store entries from %s: %s", p->name, hx_strerror(rc));
+			hx_nd_stats_error(p, "store failed: %s", hx_strerror(rc));
+		} else {
+			ids = malloc(m * sizeof *ids);
+			for (size_t i = 0; i < m; i++) {
+				int r = n->puts[i].result;
+				if (r == HX_OK) {
+					if (ids)
+						memcpy(ids[o->stored], n->puts[i].entry->id, HX_ID_LEN);
+					o->stored++;
+					handled_add(n, n->puts[i].seq);
+				} else if (r == HX_EEXIST) {
+					o->known++;
+				} else {
+					p->st.refused[hx_refuse_reason(r)]++;
+					o->refused++;
+					hx_nd_log(n, "refused entry from %s: %s", p->name,
+					      hx_refuse_name(hx_refuse_reason(r)));
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < k; i++)
+		if (!jobs[i].rc)
+			hx_entry_clear(&jobs[i].e);
+	p->st.received += o->stored;
+	if (o->refused || o->stored)
+		p->dirty = 1;
+	if (o->stored && (n->cfg.verbose || live))
+		hx_nd_log(n, "received %u new entr%s from %s%s", o->stored, o->stored == 1 ? "y" : "ies",
+		      p->name, live ? " (live)" : "");
+	if (ids)
+		/* a relay is always LIVE, however the entry came (PROTOCOL.md §6.3) */
+		hx_nd_relay(n, p, (const uint8_t (*)[HX_ID_LEN])ids, o->stored, 1);
+	free(ids);
+	if (c->result) {
+		c->result->received += o->stored;
+		c->result->refused += o->refused;
+	}
+}
+
+/* Verifies (on every core) and stores a batch, now. */
+static void take_batch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int live,
+		       struct batch_out *o)
+{
+	for (size_t i = 0; i < k; i++) {
+		n->jobs[i].raw = zmq_msg_data(&f[i]);
+		n->jobs[i].len = zmq_msg_size(&f[i]);
+	}
+	hx_vpool_run(n->pool, n->jobs, k, hx_now_us() + FUTURE_US);
+	store_batch(n, c, n->jobs, k, live, o);
+}
+
+/* ENTRIES (bulk transfer) are pipelined: while the main thread stores
+ * one batch, the pool's workers verify the next. */
+static void entries_stored(hx_node *n, struct pend *b)
+{
+	struct batch_out o;
+	struct conn *c = b->c;
+	store_batch(n, c, b->jobs, b->k, 0, &o);
+	hx_nd_close_frames(b->f, b->k);
+	b->k = 0;
+	uint64_t got = o.stored + o.known;
+	struct peer *p = c->peer;
+	p->st.we_lack = p->st.we_lack > got ? p->st.we_lack - got : 0;
+	if (c->result) {
+		c->result->fetched += o.stored + o.known + o.refused;
+		hx_nd_progress(n);
+	}
+	if (!b->last)
+		return;
+	for (unsigned i = 0; i < c->nwants; i++) {
+		if (c->wants[i].id == b->request) {
+			c->wants[i] = c->wants[--c->nwants];
+			hx_nd_pump(n, c, hx_now_us()); /* the next request goes out at once */
+			break;
+		}
+	}
+}
+
+/* Finishes the batch being verified, if any, and stores it. */
+void hx_nd_flush_pending(hx_node *n)
+{
+	struct pend *b = n->verifying;
+	if (!b)
+		return;
+	hx_vpool_finish(n->pool);
+	n->verifying = NULL;
+	entries_stored(n, b);
+}
+
+void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
+{
+	struct pend *prev = n->verifying;
+	struct pend *b = prev == &n->pend[0] ? &n->pend[1] : &n->pend[0];
+	b->c = c;
+	b->k = w->count;
+	b->request = w->request;
+	b->last = w->flags & HX_ENTRIES_LAST;
+	for (size_t i = 0; i < b->k; i++) {
+		zmq_msg_init(&b->f[i]);
+		zmq_msg_move(&b->f[i], &f[1 + i]);
+		b->jobs[i].raw = zmq_msg_data(&b->f[i]);
+		b->jobs[i].len = zmq_msg_size(&b->f[i]);
+	}
+	if (prev)
+		hx_vpool_finish(n->pool);
+	hx_vpool_start(n->pool, b->jobs, b->k, hx_now_us() + FUTURE_US);
+	n->verifying = b;
+	if (prev)
+		entries_stored(n, prev);
+}
+
+void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
+{
+	struct batch_out o;
+	uint8_t a[HX_ACK_LEN];
+	take_batch(n, c, f + 1, w->count, w->flags & HX_PUSH_LIVE, &o);
+	if (!(w->flags & HX_PUSH_LIVE)) {
+		/* a reconciliation's result: what we lacked less what came */
+		hx_peer_stats *st = &c->peer->st;
+		uint64_t got = o.stored + o.known;
+		st->we_lack = st->we_lack > got ? st->we_lack - got : 0;
+	}
+	hx_wire_ack(a, w->seq, (uint16_t)o.stored, (uint16_t)o.known, (uint16_t)o.refused);
+	hx_nd_send1(n, c, a, sizeof a);
+}
+
+void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w)
+{
+	(void)n;
+	for (unsigned i = 0; i < c->npushes; i++) {
+		if (c->pushes[i].id != w->seq)
+			continue;
+		if (c->pushes[i].transfer) {
+			uint64_t got = c->pushes[i].count;
+			hx_peer_stats *st = &c->peer->st;
+			st->they_lack = st->they_lack > got ? st->they_lack - got : 0;
+		}
+		if (c->result)
+			c->result->sent += c->pushes[i].count;
+		c->pushes[i] = c->pushes[--c->npushes];
+		return;
+	}
+}

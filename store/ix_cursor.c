@@ -1,0 +1,227 @@
+/*
+ * ix_cursor.c: reading the search index during one search: cursors over
+ * the posting lists of ix.post (block by block, seeking forward through
+ * the block keys, decoding a block only when one of its postings is
+ * needed), the norm records of ix.norms (cached per chunk) and the stored
+ * entry behind a docnum. Layouts: ix_int.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store/search_int.h"
+
+int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
+{
+	if (sr->ndoc == doc && sr->nbuf) {
+		*nm = sr->nlast;
+		return HX_OK;
+	}
+	uint32_t c = doc / HX_IX_CHUNK;
+	if (c != sr->nchunk || !sr->nbuf) {
+		uint8_t ck[4];
+		hx_be32_put(ck, c);
+		MDB_val k = { 4, ck }, v;
+		int rc = mdb_get(sr->txn, sr->ix->norms, &k, &v);
+		if (rc) {
+			sr->nbuf = NULL;
+			memset(nm, 0, sizeof *nm);
+			return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+		}
+		sr->nchunk = c;
+		sr->nbuf = v.mv_data;
+		sr->nlen = v.mv_size;
+	}
+	hx_ix_norm_get(nm, sr->nbuf, sr->nlen, doc);
+	sr->ndoc = doc;
+	sr->nlast = *nm;
+	return HX_OK;
+}
+
+/* ---- posting list cursors -------------------------------------------------- */
+
+void hx_pl_close(struct plist **pl)
+{
+	if (*pl) {
+		if ((*pl)->cur)
+			mdb_cursor_close((*pl)->cur);
+		free(*pl);
+		*pl = NULL;
+	}
+}
+
+/* Takes the block at (k, v) if it belongs to the list; else ends it. */
+static void plist_take(struct plist *pl, const MDB_val *k, const MDB_val *v)
+{
+	const uint8_t *kb = k->mv_data;
+	if (k->mv_size != pl->tl + 5 || memcmp(kb, pl->term, pl->tl) || kb[pl->tl] != 0 ||
+	    v->mv_size < 9) {
+		pl->doc = END;
+		pl->blast = END;
+		return;
+	}
+	pl->bfirst = hx_be32_get(kb + pl->tl + 1);
+	pl->bdata = v->mv_data;
+	pl->blen = v->mv_size;
+	pl->blast = hx_ix_block_last(pl->bdata);
+	pl->bbound = hx_ix_block_bound(pl->bdata);
+	pl->decoded = 0;
+	pl->i = 0;
+	pl->doc = pl->bfirst; /* a block's first posting is its key */
+	if (pl->blast < pl->bfirst) {
+		pl->err = HX_ECORRUPT;
+		pl->doc = pl->blast = END;
+	}
+}
+
+static int plist_decode(struct plist *pl)
+{
+	if (!pl->decoded) {
+		if (hx_ix_block_decode(pl->bdata, pl->blen, pl->bfirst, pl->p, &pl->n)) {
+			pl->err = HX_ECORRUPT;
+			pl->doc = pl->blast = END;
+			return -1;
+		}
+		pl->decoded = 1;
+	}
+	return 0;
+}
+
+/* Opens the list of term; NULL when it has no postings (or on error,
+ * with *err set). */
+struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
+{
+	hx_ix_term ti;
+	int rc = hx_ix_term_lookup(sr->txn, sr->ix->post, term, tl, &ti);
+	if (rc) {
+		if (rc != HX_ENOTFOUND)
+			*err = rc;
+		return NULL;
+	}
+	struct plist *pl = malloc(sizeof *pl);
+	if (!pl) {
+		*err = HX_ENOMEM;
+		return NULL;
+	}
+	pl->cur = NULL;
+	pl->err = 0;
+	memcpy(pl->term, term, tl);
+	pl->tl = tl;
+	pl->df = ti.df;
+	if ((rc = mdb_cursor_open(sr->txn, sr->ix->post, &pl->cur))) {
+		*err = hx_mdb_err(rc);
+		hx_pl_close(&pl);
+		return NULL;
+	}
+	uint8_t key[HX_IX_KEY_MAX];
+	MDB_val k = { hx_ix_pkey(key, term, tl, 0), key }, v;
+	rc = mdb_cursor_get(pl->cur, &k, &v, MDB_SET_RANGE);
+	if (rc) {
+		*err = rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+		hx_pl_close(&pl);
+		return NULL;
+	}
+	plist_take(pl, &k, &v);
+	if (pl->doc == END) {
+		*err = HX_ECORRUPT;
+		hx_pl_close(&pl);
+		return NULL;
+	}
+	return pl;
+}
+
+/* Moves to the first posting with docnum >= d. */
+void hx_pl_seek(struct plist *pl, uint32_t d)
+{
+	MDB_val k, v;
+	if (pl->doc >= d)
+		return;
+	if (d > pl->blast) {
+		/* Usually the next block holds d... */
+		if (mdb_cursor_get(pl->cur, &k, &v, MDB_NEXT)) {
+			pl->doc = pl->blast = END;
+			return;
+		}
+		plist_take(pl, &k, &v);
+		if (pl->doc >= d)
+			return; /* also END: no more blocks of this term */
+		if (d > pl->blast) {
+			/* ...else find the last block starting at or before d (one
+			 * exists: the block just taken starts before d). */
+			uint8_t key[HX_IX_KEY_MAX];
+			k.mv_size = hx_ix_pkey(key, pl->term, pl->tl, d);
+			k.mv_data = key;
+			int rc = mdb_cursor_get(pl->cur, &k, &v, MDB_SET_RANGE);
+			if (rc == 0 && k.mv_size == pl->tl + 5 && !memcmp(k.mv_data, key, pl->tl + 5)) {
+				plist_take(pl, &k, &v);
+				return;
+			}
+			rc = mdb_cursor_get(pl->cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+			if (rc) {
+				pl->doc = pl->blast = END;
+				return;
+			}
+			plist_take(pl, &k, &v);
+			if (pl->doc == END) {
+				pl->err = HX_ECORRUPT;
+				return;
+			}
+			if (pl->blast < d) {
+				/* d falls between blocks: the next one starts after it. */
+				if (mdb_cursor_get(pl->cur, &k, &v, MDB_NEXT)) {
+					pl->doc = pl->blast = END;
+					return;
+				}
+				plist_take(pl, &k, &v);
+				return;
+			}
+		}
+	}
+	if (plist_decode(pl))
+		return;
+	while (pl->i < pl->n && pl->p[pl->i].doc < d)
+		pl->i++;
+	if (pl->i >= pl->n) { /* cannot happen when d <= blast */
+		pl->err = HX_ECORRUPT;
+		pl->doc = pl->blast = END;
+		return;
+	}
+	pl->doc = pl->p[pl->i].doc;
+}
+
+const uint32_t *hx_pl_tf(struct plist *pl)
+{
+	static const uint32_t zero[HX_NFIELDS] = { 0, 0, 0 };
+	if (plist_decode(pl))
+		return zero;
+	return pl->p[pl->i].tf;
+}
+
+/* The stored entry behind a docnum, as a view into the transaction's
+ * memory; id gets its id. */
+int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
+{
+	uint8_t dk[4];
+	hx_be32_put(dk, doc);
+	MDB_val k = { 4, dk }, val;
+	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
+	if (rc || val.mv_size < HX_ID_LEN + HX_KEY_LEN)
+		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_mdb_err(rc);
+	MDB_val ek = { HX_ID_LEN, val.mv_data }, ev;
+	if ((rc = mdb_get(sr->txn, sr->s->entries, &ek, &ev)))
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if (id)
+		*id = val.mv_data;
+	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);
+}
+
+int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
+{
+	char key[2 * HX_TOKEN_MAX + 16];
+	size_t sl;
+	const char *st = hx_stem(sr->stem, lang, w, wl, &sl);
+	if (!st)
+		return 0;
+	size_t kl = hx_ix_dkey(key, lang, st, sl, w, wl);
+	MDB_val k = { kl, key }, v;
+	return kl && mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
+}

@@ -1,0 +1,354 @@
+/*
+ * ix_flush.c: writing what a write transaction gathered into the index
+ * tables (ix_write_int.h, layouts in ix_int.h): each pending term's
+ * postings appended to its last block and further blocks in key order
+ * (MDB_APPEND into an empty table), the norm chunks, the ix.docs and
+ * ix.ids records, the attribute bitmaps (or'ed into the stored ones), the
+ * stem dictionary (ix_stems.c) and the stats record.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store/ix_write_int.h"
+
+static float bound_up(double x)
+{
+	float f = (float)x;
+	if ((double)f < x)
+		f = nextafterf(f, INFINITY);
+	return f;
+}
+
+/* Per pending document, each field's weight over its length
+ * normalisation under the reference averages: a posting's weighted tf for
+ * the block bound is then three multiplications. */
+static double (*norm_factors(struct hx_ix_pending *p, const double ref[HX_NFIELDS]))[HX_NFIELDS]
+{
+	size_t n = p->st.next_doc - p->first_doc;
+	double (*nf)[HX_NFIELDS] = malloc((n ? n : 1) * sizeof *nf);
+	if (!nf)
+		return NULL;
+	for (size_t d = 0; d < n; d++)
+		for (int f = 0; f < HX_NFIELDS; f++) {
+			double a = ref[f] > 0 ? ref[f] : 1.0;
+			nf[d][f] = hx_ix_fw[f] / (1.0 - HX_BM25_B + HX_BM25_B * (double)p->norms[d].len[f] / a);
+		}
+	return nf;
+}
+
+static int write_norms(struct hx_index *ix, struct hx_ix_pending *p)
+{
+	uint32_t d = p->first_doc;
+	while (d < p->st.next_doc) {
+		uint32_t chunk = d / HX_IX_CHUNK;
+		uint8_t ck[4], buf[HX_IX_CHUNK * HX_IX_NORM_SIZE];
+		hx_be32_put(ck, chunk);
+		MDB_val k = { 4, ck }, v;
+		int rc = mdb_get(p->txn, ix->norms, &k, &v);
+		if (rc == 0 && v.mv_size == sizeof buf)
+			memcpy(buf, v.mv_data, sizeof buf);
+		else if (rc == 0 || rc == MDB_NOTFOUND)
+			memset(buf, 0, sizeof buf);
+		else
+			return hx_ix_err(rc);
+		for (; d < p->st.next_doc && d / HX_IX_CHUNK == chunk; d++)
+			hx_ix_norm_put(buf, d, &p->norms[d - p->first_doc]);
+		v.mv_size = sizeof buf;
+		v.mv_data = buf;
+		if ((rc = mdb_put(p->txn, ix->norms, &k, &v, 0)))
+			return hx_ix_err(rc);
+	}
+	return HX_OK;
+}
+
+int hx_ix_put_block(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl,
+		     const hx_posting *ps, int n, float bound, unsigned flags)
+{
+	uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
+	MDB_val k = { hx_ix_pkey(key, term, tl, ps[0].doc), key };
+	MDB_val v = { hx_ix_block_encode(val, ps, n, bound), val };
+	return hx_ix_err(mdb_put(txn, ix->post, &k, &v, flags));
+}
+
+/* The posting of a log record, with its weighted tf under the
+ * reference averages (the tfn of hx_ix_tfn; rounding differences stay far
+ * inside the margin search adds to every bound). */
+static float posting_of(hx_posting *q, const struct plog *l, const double (*nf)[HX_NFIELDS],
+			uint32_t first_doc)
+{
+	q->doc = l->doc;
+	memcpy(q->tf, l->tf, sizeof q->tf);
+	const double *w = nf[q->doc - first_doc];
+	return bound_up(q->tf[0] * w[0] + q->tf[1] * w[1] + q->tf[2] * w[2]);
+}
+
+/* Fills the room left in the term's stored last block (key first, n
+ * postings) with the first new postings, appended to its bytes without
+ * decoding them; *took gets how many. */
+static int fill_last(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl,
+		     uint32_t first, int n, const struct plog *lg, size_t cnt,
+		     const double (*nf)[HX_NFIELDS], uint32_t first_doc, size_t *took)
+{
+	uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
+	hx_posting blk[HX_IX_BLOCK];
+	MDB_val k = { hx_ix_pkey(key, term, tl, first), key }, v;
+	int rc;
+	if ((rc = mdb_get(txn, ix->post, &k, &v)))
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
+	/* what the append relies on; the decoders check the rest on reading */
+	if (v.mv_size < 9 || v.mv_size > sizeof val || hx_ix_block_n(v.mv_data) != n ||
+	    hx_ix_block_last(v.mv_data) >= lg[0].doc)
+		return HX_ECORRUPT;
+	memcpy(val, v.mv_data, v.mv_size);
+	size_t take = cnt < (size_t)(HX_IX_BLOCK - n) ? cnt : (size_t)(HX_IX_BLOCK - n);
+	float bound = 0;
+	for (size_t i = 0; i < take; i++) {
+		float b = posting_of(&blk[i], &lg[i], nf, first_doc);
+		if (b > bound)
+			bound = b;
+	}
+	v.mv_size = hx_ix_block_append(val, v.mv_size, blk, (int)take, bound);
+	v.mv_data = val;
+	*took = take;
+	return hx_ix_err(mdb_put(txn, ix->post, &k, &v, 0));
+}
+
+/* Appends the pending postings of one term (cnt entries of lg, docnums
+ * increasing and above every stored one): first into the room left in
+ * its last block, then in new blocks. With append set the table held no
+ * postings when this flush began and keys arrive in order. */
+static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *term,
+		      size_t tl, const struct plog *lg, size_t cnt,
+		      const double (*nf)[HX_NFIELDS], int append)
+{
+	MDB_txn *txn = p->txn;
+	hx_posting blk[HX_IX_BLOCK];
+	hx_ix_term ti = { 0, 0, 0, 0 };
+	int n = 0, rc; /* n: postings in the stored last block that has room */
+	unsigned flags = append ? MDB_APPEND : 0;
+
+	if (!append) {
+		rc = hx_ix_term_lookup(txn, ix->post, term, tl, &ti);
+		if (rc == HX_ENOTFOUND)
+			memset(&ti, 0, sizeof ti);
+		else if (rc)
+			return rc;
+		else if (ti.lastn < HX_IX_BLOCK)
+			n = ti.lastn;
+	}
+	/* The tail: n old postings then cnt new ones, in blocks. */
+	size_t total = (size_t)n + cnt, lastoff = (total - 1) / HX_IX_BLOCK * HX_IX_BLOCK;
+	int multi = ti.header || total > HX_IX_BLOCK || ti.df > (uint32_t)n;
+	if (multi) {
+		uint8_t key[HX_IX_KEY_MAX], h[12];
+		hx_ix_term nt;
+		nt.df = ti.df + (uint32_t)cnt;
+		nt.lastfirst = lastoff < (size_t)n ? ti.lastfirst : lg[lastoff - (size_t)n].doc;
+		nt.lastn = (int)(total - lastoff);
+		hx_ix_term_header(h, &nt);
+		memcpy(key, term, tl);
+		key[tl] = 0;
+		MDB_val k = { tl + 1, key }, v = { 12, h };
+		if ((rc = mdb_put(txn, ix->post, &k, &v, flags)))
+			return hx_ix_err(rc);
+	}
+	size_t i = 0;
+	if (n && (rc = fill_last(ix, txn, term, tl, ti.lastfirst, n, lg, cnt, nf, p->first_doc, &i)))
+		return rc;
+	n = 0;
+	float bound = 0;
+	for (; i < cnt; i++) {
+		float b = posting_of(&blk[n++], &lg[i], nf, p->first_doc);
+		if (b > bound)
+			bound = b;
+		if (n == HX_IX_BLOCK || i + 1 == cnt) {
+			if ((rc = hx_ix_put_block(ix, txn, term, tl, blk, n, bound, flags)))
+				return rc;
+			n = 0;
+			bound = 0;
+		}
+	}
+	return HX_OK;
+}
+
+static int flush_attrs(struct hx_index *ix, struct hx_ix_pending *p)
+{
+	int rc = HX_OK;
+	char *buf = NULL;
+	size_t cap = 0;
+	for (uint32_t i = 0; i < p->attrs.nslots && !rc; i++) {
+		struct tent *e = &p->attrs.e[i];
+		if (!e->klen)
+			continue;
+		MDB_val k = { e->klen, p->attrs.arena + e->koff }, v;
+		roaring_bitmap_t *bm = p->abm[e->aux];
+		rc = mdb_get(p->txn, ix->attr, &k, &v);
+		if (rc == 0) {
+			roaring_bitmap_t *old = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
+			if (!old) {
+				rc = HX_ECORRUPT;
+				break;
+			}
+			roaring_bitmap_or_inplace(bm, old);
+			roaring_bitmap_free(old);
+		} else if (rc != MDB_NOTFOUND) {
+			rc = hx_ix_err(rc);
+			break;
+		}
+		roaring_bitmap_run_optimize(bm);
+		size_t need = roaring_bitmap_portable_size_in_bytes(bm);
+		char *nb = hx_grow(buf, &cap, need, 1);
+		if (!nb) {
+			rc = HX_ENOMEM;
+			break;
+		}
+		buf = nb;
+		v.mv_size = roaring_bitmap_portable_serialize(bm, buf);
+		v.mv_data = buf;
+		rc = hx_ix_err(mdb_put(p->txn, ix->attr, &k, &v, 0));
+	}
+	free(buf);
+	return rc;
+}
+
+static int put_stats(struct hx_index *ix, MDB_txn *txn, const hx_ix_stats *st)
+{
+	uint8_t b[HX_IX_STATS_SIZE];
+	hx_ix_stats_encode(b, st);
+	MDB_val k = { 5, "stats" }, v = { sizeof b, b };
+	return hx_ix_err(mdb_put(txn, ix->meta, &k, &v, 0));
+}
+
+/* ix.docs and ix.ids records of the pending documents. */
+struct idord {
+	const uint8_t *id;
+	uint32_t doc;
+};
+
+static int cmp_idord(const void *a, const void *b)
+{
+	return memcmp(((const struct idord *)a)->id, ((const struct idord *)b)->id, HX_ID_LEN);
+}
+
+static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
+{
+	size_t n = p->st.next_doc - p->first_doc, rl = HX_ID_LEN + HX_KEY_LEN;
+	int rc;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t dk[4];
+		hx_be32_put(dk, p->first_doc + (uint32_t)i);
+		MDB_val k = { 4, dk }, v = { rl, p->recs + i * rl };
+		if ((rc = mdb_put(p->txn, ix->docs, &k, &v, MDB_APPEND)))
+			return hx_ix_err(rc);
+	}
+	/* ix.ids in id order: appended to an empty table, else at least
+	 * touching each page once rather than at random. */
+	struct idord *ord = malloc((n ? n : 1) * sizeof *ord);
+	if (!ord)
+		return HX_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ord[i].id = p->recs + i * rl;
+		ord[i].doc = p->first_doc + (uint32_t)i;
+	}
+	if (n > 1)
+		qsort(ord, n, sizeof *ord, cmp_idord);
+	MDB_stat ms;
+	unsigned flags = !mdb_stat(p->txn, ix->ids, &ms) && ms.ms_entries == 0 ? MDB_APPEND : 0;
+	rc = HX_OK;
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint8_t dv[4];
+		hx_le32_put(dv, ord[i].doc);
+		MDB_val k = { HX_ID_LEN, (void *)ord[i].id }, v = { 4, dv };
+		rc = hx_ix_err(mdb_put(p->txn, ix->ids, &k, &v, flags));
+	}
+	free(ord);
+	return rc;
+}
+
+/* Writes everything pending into the transaction (waits for the worker). */
+int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p)
+{
+	int rc;
+	hx_ix_stats *st = &p->st;
+	if ((rc = hx_ix_drain(p)))
+		return rc;
+	for (uint32_t d = p->first_doc; d < st->next_doc; d++)
+		for (int f = 0; f < HX_NFIELDS; f++)
+			st->sumlen[f] += p->norms[d - p->first_doc].len[f];
+	if (st->ndocs && st->ref_avg[0] == 0 && st->ref_avg[1] == 0 && st->ref_avg[2] == 0)
+		for (int f = 0; f < HX_NFIELDS; f++) {
+			double a = (double)st->sumlen[f] / (double)st->ndocs;
+			st->ref_avg[f] = (float)(a < 1.0 ? 1.0 : a);
+		}
+	double ref[HX_NFIELDS];
+	for (int f = 0; f < HX_NFIELDS; f++)
+		ref[f] = st->ref_avg[f];
+
+	/* The stem dictionary on a helper thread when there is much to do. */
+	struct stemjob sj = { p, NULL, NULL, 0, 0 };
+	pthread_t th;
+	int threaded = p->terms.n > 4096 && !pthread_create(&th, NULL, hx_ix_stem_keys, &sj);
+	if (!threaded)
+		hx_ix_stem_keys(&sj);
+	rc = HX_OK;
+	if (p->nlog) {
+		/* Group the log by term (a counting sort keeps docnum order),
+		 * then write the terms in key order. */
+		uint32_t ns = p->terms.nslots, nt = 0;
+		size_t *start = calloc((size_t)ns + 1, sizeof *start);
+		struct skey *order = malloc((size_t)p->terms.n * sizeof *order);
+		struct plog *sorted = malloc(p->nlog * sizeof *sorted);
+		double (*nf)[HX_NFIELDS] = norm_factors(p, ref);
+		if (!start || !order || !sorted || !nf) {
+			free(start);
+			free(order);
+			free(sorted);
+			free(nf);
+			rc = HX_ENOMEM;
+			goto stems;
+		}
+		for (uint32_t i = 0; i < ns; i++) {
+			struct tent *e = &p->terms.e[i];
+			start[i + 1] = start[i] + e->count;
+			if (e->count) {
+				order[nt].k = p->terms.arena + e->koff;
+				order[nt].len = e->klen;
+				order[nt].idx = i;
+				nt++;
+			}
+		}
+		for (size_t i = 0; i < p->nlog; i++)
+			sorted[start[p->log[i].term]++] = p->log[i];
+		for (uint32_t i = ns; i > 0; i--)
+			start[i] = start[i - 1];
+		start[0] = 0;
+		qsort(order, nt, sizeof *order, hx_ix_cmp_skey);
+		MDB_stat ms;
+		int append = !mdb_stat(p->txn, ix->post, &ms) && ms.ms_entries == 0;
+		rc = HX_OK;
+		for (uint32_t j = 0; j < nt && !rc; j++) {
+			uint32_t i = order[j].idx;
+			struct tent *e = &p->terms.e[i];
+			rc = flush_term(ix, p, p->terms.arena + e->koff, e->klen,
+					sorted + start[i], e->count, (const double (*)[HX_NFIELDS])nf, append);
+		}
+		free(start);
+		free(order);
+		free(sorted);
+		free(nf);
+	}
+stems:
+	if (threaded)
+		pthread_join(th, NULL);
+	if (rc) {
+		free(sj.keys);
+		free(sj.buf);
+		return rc;
+	}
+	if ((rc = hx_ix_put_stems(ix, p, &sj)) || (rc = write_norms(ix, p)) ||
+	    (rc = write_recs(ix, p)) || (rc = flush_attrs(ix, p)) ||
+	    (rc = put_stats(ix, p->txn, st)))
+		return rc;
+	hx_ix_pending_reset(p);
+	return HX_OK;
+}

@@ -1,0 +1,715 @@
+/*
+ * ix_match.c: matchers, what a query's text becomes. A word matches its
+ * exact form's posting list and, through the stem dictionary, the lists of
+ * the words sharing its stem in each indexed language (counted only for
+ * documents of that language); a phrase is an AND of exact words checked
+ * for adjacency on the document's text; a prefix is the union of the exact
+ * words it expands to, gathered into memory; OR joins matchers. Each
+ * matcher moves forward in docnum order, scores BM25F at its document and
+ * gives an upper bound of its score over a stretch (block-max).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store/search_int.h"
+
+static double score_tf(hx_searcher *sr, double idf, const double tf[HX_NFIELDS], uint32_t doc)
+{
+	hx_ix_norm nm;
+	hx_sr_norm(sr, doc, &nm);
+	return idf * hx_ix_sat(hx_ix_tfn(tf, nm.len, sr->avg));
+}
+
+/* ---- matchers ---------------------------------------------------------------- */
+
+void hx_m_free(struct matcher **pm)
+{
+	struct matcher *m = *pm;
+	if (!m)
+		return;
+	for (int i = 0; i < m->nl; i++)
+		hx_pl_close(&m->l[i]);
+	free(m->pdocs);
+	free(m->pscore);
+	free(m->pbmax);
+	for (int i = 0; i < m->nkids; i++)
+		hx_m_free(&m->kids[i]);
+	free(m->kids);
+	free(m);
+	*pm = NULL;
+}
+
+int hx_m_err(const struct matcher *m)
+{
+	for (int i = 0; i < m->nl; i++)
+		if (m->l[i]->err)
+			return m->l[i]->err;
+	for (int i = 0; i < m->nkids; i++) {
+		int rc = hx_m_err(m->kids[i]);
+		if (rc)
+			return rc;
+	}
+	return HX_OK;
+}
+
+/* The tfs of a word at m->doc, weighted: stemmed forms (in the document's
+ * language) plus the exact boost; all zero when the document has the word
+ * in no form that counts. */
+static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELDS])
+{
+	uint32_t d = m->doc;
+	const uint32_t *e = m->qi >= 0 && m->l[m->qi]->doc == d ? hx_pl_tf(m->l[m->qi]) : NULL;
+	double ex[HX_NFIELDS] = { 0, 0, 0 }, st[HX_NFIELDS] = { 0, 0, 0 };
+	if (e)
+		for (int f = 0; f < HX_NFIELDS; f++)
+			ex[f] = e[f];
+	if (m->exact_only || nm->lang < 0 || nm->lang >= 32) {
+		for (int f = 0; f < HX_NFIELDS; f++)
+			tf[f] = (1.0 + HX_EXACT_BOOST) * ex[f];
+		return;
+	}
+	uint32_t bit = 1u << nm->lang;
+	for (int i = 0; i < m->nl; i++)
+		if ((m->lmask[i] & bit) && m->l[i]->doc == d) {
+			const uint32_t *t = hx_pl_tf(m->l[i]);
+			for (int f = 0; f < HX_NFIELDS; f++)
+				st[f] += t[f];
+		}
+	for (int f = 0; f < HX_NFIELDS; f++)
+		tf[f] = st[f] + HX_EXACT_BOOST * ex[f];
+}
+
+/* Moves m to its first candidate docnum >= d (phrases unchecked). */
+static void m_advance(struct matcher *m, uint32_t d);
+
+void hx_m_next(struct matcher *m, uint32_t d)
+{
+	if (m->doc < d)
+		m_advance(m, d);
+}
+
+static void m_advance(struct matcher *m, uint32_t d)
+{
+	switch (m->kind) {
+	case M_TERM:
+		for (;;) {
+			uint32_t best = END;
+			for (int i = 0; i < m->nl; i++) {
+				hx_pl_seek(m->l[i], d);
+				if (m->l[i]->doc < best)
+					best = m->l[i]->doc;
+			}
+			m->doc = best;
+			if (best == END)
+				return;
+			/* A list of another form may hold a document of a language
+			 * in which that word is no form of ours. */
+			hx_ix_norm nm;
+			hx_sr_norm(m->sr, best, &nm);
+			term_tf(m, &nm, m->tf);
+			m->tfdoc = best;
+			if (m->tf[0] + m->tf[1] + m->tf[2] > 0 || best == END - 1)
+				return;
+			d = best + 1;
+		}
+	case M_PREFIX:
+		while (m->pi < m->pn && m->pdocs[m->pi] < d)
+			m->pi++;
+		m->doc = m->pi < m->pn ? m->pdocs[m->pi] : END;
+		return;
+	case M_AND:
+		for (;;) {
+			int again = 0;
+			for (int i = 0; i < m->nkids; i++) {
+				hx_m_next(m->kids[i], d);
+				if (m->kids[i]->doc == END) {
+					m->doc = END;
+					return;
+				}
+				if (m->kids[i]->doc > d) {
+					d = m->kids[i]->doc;
+					again = 1;
+				}
+			}
+			if (!again)
+				break;
+		}
+		m->doc = d;
+		return;
+	case M_OR: {
+		uint32_t best = END;
+		for (int i = 0; i < m->nkids; i++) {
+			hx_m_next(m->kids[i], d);
+			if (m->kids[i]->doc < best)
+				best = m->kids[i]->doc;
+		}
+		m->doc = best;
+		return;
+	}
+	}
+}
+
+/* The score at m->doc, phrases not yet checked. */
+double hx_m_score(hx_searcher *sr, struct matcher *m)
+{
+	uint32_t d = m->doc;
+	double s = 0;
+	switch (m->kind) {
+	case M_TERM: {
+		hx_ix_norm nm;
+		hx_sr_norm(sr, d, &nm);
+		if (m->tfdoc != d) {
+			term_tf(m, &nm, m->tf);
+			m->tfdoc = d;
+		}
+		return m->idf * hx_ix_sat(hx_ix_tfn(m->tf, nm.len, sr->avg));
+	}
+	case M_PREFIX:
+		return m->pscore[m->pi];
+	case M_AND:
+		for (int i = 0; i < m->nkids; i++)
+			s += hx_m_score(sr, m->kids[i]);
+		return s;
+	case M_OR:
+		for (int i = 0; i < m->nkids; i++)
+			if (m->kids[i]->doc == d)
+				s += hx_m_score(sr, m->kids[i]);
+		return s;
+	}
+	return 0;
+}
+
+/* An upper bound of m's score over docnums [m->doc, *upto]. */
+double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto)
+{
+	double b = 0;
+	uint32_t u = END;
+	switch (m->kind) {
+	case M_TERM: {
+		for (int i = 0; i < m->nl; i++)
+			if (m->l[i]->doc != END && m->l[i]->blast < u)
+				u = m->l[i]->blast;
+		/* Lists whose block starts after u have nothing before it. */
+		double t = 0, bq = 0;
+		for (int i = 0; i < m->nl; i++)
+			if (m->l[i]->doc <= u) {
+				t += m->l[i]->bbound;
+				if (i == m->qi)
+					bq = m->l[i]->bbound;
+			}
+		t = m->exact_only ? (1.0 + HX_EXACT_BOOST) * bq : t + HX_EXACT_BOOST * bq;
+		b = m->idf * hx_ix_sat(t * sr->F * (1.0 + 1e-6));
+		break;
+	}
+	case M_PREFIX: {
+		size_t blk = m->pi / HX_IX_BLOCK, lastix = (blk + 1) * HX_IX_BLOCK - 1;
+		if (lastix >= m->pn)
+			lastix = m->pn - 1;
+		u = m->pi < m->pn ? m->pdocs[lastix] : END;
+		b = m->pi < m->pn ? m->pbmax[blk] : 0;
+		break;
+	}
+	case M_AND:
+		for (int i = 0; i < m->nkids; i++) {
+			uint32_t ku;
+			b += hx_m_bound(sr, m->kids[i], &ku);
+			if (ku < u)
+				u = ku;
+		}
+		break;
+	case M_OR: {
+		uint32_t ku[HX_QUERY_CLAUSES];
+		double kb[HX_QUERY_CLAUSES];
+		for (int i = 0; i < m->nkids; i++) {
+			kb[i] = m->kids[i]->doc == END ? 0 : hx_m_bound(sr, m->kids[i], &ku[i]);
+			if (m->kids[i]->doc != END && ku[i] < u)
+				u = ku[i];
+		}
+		for (int i = 0; i < m->nkids; i++)
+			if (m->kids[i]->doc <= u)
+				b += kb[i];
+		break;
+	}
+	}
+	if (u < m->doc)
+		u = m->doc;
+	*upto = u;
+	return b;
+}
+
+/* ---- phrase checks on the document text --------------------------------------- */
+
+struct doctext {
+	uint32_t doc;
+	int loaded;
+	char *buf;         /* folded tokens of title, tags, body, NUL-separated */
+	size_t blen, bcap;
+	uint32_t *off;     /* each token's offset in buf */
+	uint32_t *field;   /* its field; each tag counts as a field of its own */
+	size_t n, ocap, fcap;
+};
+
+void hx_doctext_reset(struct doctext *d)
+{
+	d->n = 0;
+	d->blen = 0;
+	d->loaded = 0;
+}
+
+void hx_doctext_free(struct doctext **pd)
+{
+	struct doctext *d = *pd;
+	if (!d)
+		return;
+	free(d->buf);
+	free(d->off);
+	free(d->field);
+	free(d);
+	*pd = NULL;
+}
+
+static int doctext_add(struct doctext *d, const char *text, size_t len, uint32_t field)
+{
+	hx_tokenizer t;
+	hx_token k;
+	hx_tok_init(&t, text, len);
+	while (hx_tok_next(&t, &k)) {
+		uint32_t *no = hx_grow(d->off, &d->ocap, d->n + 1, sizeof *no);
+		if (!no)
+			return HX_ENOMEM;
+		d->off = no;
+		uint32_t *nf = hx_grow(d->field, &d->fcap, d->n + 1, sizeof *nf);
+		if (!nf)
+			return HX_ENOMEM;
+		d->field = nf;
+		char *nb = hx_grow(d->buf, &d->bcap, d->blen + k.len + 1, 1);
+		if (!nb)
+			return HX_ENOMEM;
+		d->buf = nb;
+		memcpy(d->buf + d->blen, k.word, k.len + 1);
+		d->off[d->n] = (uint32_t)d->blen;
+		d->field[d->n++] = field;
+		d->blen += k.len + 1;
+	}
+	return HX_OK;
+}
+
+static int doctext_load(hx_searcher *sr, uint32_t doc, struct doctext **pd)
+{
+	struct doctext *d = sr->dtx;
+	hx_ix_view v;
+	int rc;
+	if (!d) {
+		if (!(d = sr->dtx = calloc(1, sizeof *d)))
+			return HX_ENOMEM;
+	}
+	*pd = d;
+	if (d->loaded && d->doc == doc)
+		return HX_OK;
+	hx_doctext_reset(d);
+	if ((rc = hx_sr_doc(sr, doc, &v, NULL)))
+		return rc;
+	d->doc = doc;
+	uint32_t field = 0;
+	const uint8_t *pos = NULL;
+	const char *tag;
+	size_t tl;
+	rc = doctext_add(d, v.title, v.titlelen, field++);
+	while (!rc && !(rc = hx_ix_view_next_tag(&v, &pos, &tag, &tl)))
+		rc = doctext_add(d, tag, tl, field++);
+	if (rc == HX_ENOTFOUND)
+		rc = doctext_add(d, v.body, v.bodylen, field);
+	if (rc)
+		return rc;
+	d->loaded = 1;
+	return HX_OK;
+}
+
+static int phrase_in(const struct doctext *d, char *const *w, size_t nw)
+{
+	for (size_t i = 0; i + nw <= d->n; i++) {
+		size_t j = 0;
+		while (j < nw && d->field[i + j] == d->field[i] &&
+		       !strcmp(d->buf + d->off[i + j], w[j]))
+			j++;
+		if (j == nw)
+			return 1;
+	}
+	return 0;
+}
+
+int hx_m_needs_text(const struct matcher *m)
+{
+	if (m->kind == M_AND && m->nwords > 1)
+		return 1;
+	for (int i = 0; i < m->nkids; i++)
+		if (hx_m_needs_text(m->kids[i]))
+			return 1;
+	return 0;
+}
+
+/* Checks phrases at m->doc: returns 1 when m really matches there, with
+ * its score in *score (alternatives of an OR that do not match do not
+ * count), 0 when not, negative on error. */
+int hx_m_verify(hx_searcher *sr, struct matcher *m, double *score)
+{
+	uint32_t d = m->doc;
+	int rc;
+	if (!hx_m_needs_text(m)) {
+		*score = hx_m_score(sr, m);
+		return 1;
+	}
+	if (m->kind == M_AND) {
+		/* Cheap first: the words must share a field (postings say). */
+		int field_ok = 0;
+		for (int f = 0; f < HX_NFIELDS && !field_ok; f++) {
+			int all = 1;
+			for (int i = 0; i < m->nkids && all; i++) {
+				struct matcher *k = m->kids[i];
+				all = k->kind == M_TERM && k->qi >= 0 && k->l[k->qi]->doc == d &&
+				      hx_pl_tf(k->l[k->qi])[f] > 0;
+			}
+			field_ok = all;
+		}
+		if (!field_ok)
+			return 0;
+		struct doctext *dt;
+		if ((rc = doctext_load(sr, d, &dt)))
+			return rc;
+		if (!phrase_in(dt, m->words, m->nwords))
+			return 0;
+		*score = hx_m_score(sr, m);
+		return 1;
+	}
+	/* M_OR */
+	double s = 0;
+	int any = 0;
+	for (int i = 0; i < m->nkids; i++) {
+		double ks;
+		if (m->kids[i]->doc != d)
+			continue;
+		if ((rc = hx_m_verify(sr, m->kids[i], &ks)) < 0)
+			return rc;
+		if (rc) {
+			s += ks;
+			any = 1;
+		}
+	}
+	*score = s;
+	return any;
+}
+
+/* ---- building matchers ----------------------------------------------------------- */
+
+static struct matcher *m_new(int kind)
+{
+	struct matcher *m = calloc(1, sizeof *m);
+	if (m) {
+		m->kind = kind;
+		m->doc = 0;
+		m->tfdoc = END;
+	}
+	return m;
+}
+
+/* Adds to m the lists of the words whose stem in lang is st (the stem
+ * dictionary's keys "code:st" 00 word), marked as forms in lang. */
+static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int lang,
+		       const char *st, size_t sl, int *err)
+{
+	char key[2 * HX_TOKEN_MAX + 16];
+	size_t pl = hx_ix_dkey(key, lang, st, sl, "", 0);
+	int rc;
+	if (!pl)
+		return;
+	MDB_val k = { pl, key }, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= pl || memcmp(k.mv_data, key, pl))
+			break;
+		const char *w = (const char *)k.mv_data + pl;
+		size_t n = k.mv_size - pl;
+		int j;
+		for (j = 0; j < m->nl; j++)
+			if (m->l[j]->tl == n + 1 && !memcmp(m->l[j]->term + 1, w, n))
+				break;
+		if (j == m->nl) {
+			char wk[HX_TOKEN_MAX + 2];
+			size_t wkl = n <= HX_TOKEN_MAX ? hx_ix_wkey(wk, w, n) : 0;
+			struct plist *pl2 = wkl && m->nl < TERM_LISTS ? hx_pl_open(sr, wk, wkl, err) : NULL;
+			if (!pl2)
+				continue; /* no longer in any document */
+			m->l[j] = pl2;
+			m->lmask[j] = 0;
+			m->nl++;
+		}
+		m->lmask[j] |= 1u << lang;
+	}
+	if (rc && rc != MDB_NOTFOUND && !*err)
+		*err = hx_mdb_err(rc);
+}
+
+/* The stems a query word's stem st stands for. Snowball's English stemmer
+ * leaves an agent noun apart from its verb (editor/edit, viewer/view,
+ * player/play); in English a stem also stands for itself plus "or" and
+ * "er", and a stem of 5 bytes or more ending so for itself without them,
+ * so that "audio editing" finds an "audio editor" (the brute-force model
+ * in tests/test_search.c does the same). */
+static int joined_stems(int english, const char *st, size_t sl, char js[3][HX_TOKEN_MAX + 3],
+			size_t jl[3])
+{
+	int n = 0;
+	if (sl > HX_TOKEN_MAX)
+		return 0;
+	memcpy(js[n], st, sl);
+	jl[n++] = sl;
+	if (!english)
+		return n;
+	if (sl >= 5 && (!memcmp(st + sl - 2, "or", 2) || !memcmp(st + sl - 2, "er", 2))) {
+		memcpy(js[n], st, sl - 2);
+		jl[n++] = sl - 2;
+		return n;
+	}
+	for (int i = 0; i < 2; i++) {
+		memcpy(js[n], st, sl);
+		memcpy(js[n] + sl, i ? "er" : "or", 2);
+		jl[n++] = sl + 2;
+	}
+	return n;
+}
+
+/* A word: its exact list, and unless exact_only the lists of the words
+ * that share its stem in each indexed language (from the stem
+ * dictionary). NULL with *err == 0 when nothing matches. */
+struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int *err)
+{
+	char key[2 * HX_TOKEN_MAX + 16];
+	size_t wl = strlen(word), kl;
+	struct matcher *m = m_new(M_TERM);
+	MDB_cursor *c = NULL;
+	if (!m) {
+		*err = HX_ENOMEM;
+		return NULL;
+	}
+	m->sr = sr;
+	m->exact_only = exact_only;
+	m->qi = -1;
+	if ((kl = hx_ix_wkey(key, word, wl)) && (m->l[0] = hx_pl_open(sr, key, kl, err))) {
+		m->qi = 0;
+		m->nl = 1;
+	}
+	if (!exact_only && !*err) {
+		int rc = mdb_cursor_open(sr->txn, sr->ix->stem, &c), en = hx_stem_lang("en");
+		if (rc)
+			*err = hx_mdb_err(rc);
+		for (int i = 0; i < sr->nlangs && !*err; i++) {
+			int lang = sr->langs[i];
+			size_t sl;
+			const char *st = hx_stem(sr->stem, lang, word, wl, &sl);
+			if (!st) {
+				*err = HX_ENOMEM;
+				break;
+			}
+			char js[3][HX_TOKEN_MAX + 3];
+			size_t jl[3];
+			int nj = joined_stems(lang == en, st, sl, js, jl);
+			for (int j = 0; j < nj && !*err; j++)
+				stem_forms(sr, m, c, lang, js[j], jl[j], err);
+		}
+		if (c)
+			mdb_cursor_close(c);
+	}
+	if (*err || !m->nl) {
+		hx_m_free(&m);
+		return NULL;
+	}
+	uint64_t df = 0;
+	for (int i = 0; i < m->nl; i++)
+		df += m->l[i]->df;
+	if (df > sr->st.ndocs)
+		df = sr->st.ndocs;
+	m->df = (uint32_t)df;
+	m->idf = hx_ix_idf((double)sr->st.ndocs, (double)m->df);
+	m->ub = m->idf * (HX_BM25_K1 + 1.0);
+	m_advance(m, 0);
+	return m;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A prefix: every exact word that starts with it, gathered into memory
+ * as one list (tfs summed per document). */
+static struct matcher *m_prefix(hx_searcher *sr, const char *prefix, int *err)
+{
+	char key[HX_TOKEN_MAX + 16];
+	size_t pl = hx_ix_wkey(key, prefix, strlen(prefix));
+	uint32_t ndoc = sr->st.next_doc;
+	float (*acc)[HX_NFIELDS] = NULL;
+	uint32_t *docs = NULL;
+	size_t nd = 0, capd = 0;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	hx_posting blk[HX_IX_BLOCK];
+	int rc;
+	struct matcher *m = NULL;
+
+	if (!pl || !ndoc)
+		return NULL;
+	if (!(acc = calloc(ndoc, sizeof *acc))) {
+		*err = HX_ENOMEM;
+		return NULL;
+	}
+	if ((rc = mdb_cursor_open(sr->txn, sr->ix->post, &c))) {
+		*err = hx_mdb_err(rc);
+		goto out;
+	}
+	k.mv_size = pl;
+	k.mv_data = key;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const uint8_t *kb = k.mv_data;
+		if (k.mv_size < pl || memcmp(kb, key, pl))
+			break;
+		const uint8_t *z = memchr(kb, 0, k.mv_size);
+		if (!z || (size_t)(z - kb) + 5 != k.mv_size)
+			continue; /* a term header */
+		int n;
+		if (hx_ix_block_decode(v.mv_data, v.mv_size, hx_be32_get(z + 1), blk, &n)) {
+			*err = HX_ECORRUPT;
+			goto out;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t d = blk[i].doc;
+			if (d >= ndoc) {
+				*err = HX_ECORRUPT;
+				goto out;
+			}
+			if (acc[d][0] + acc[d][1] + acc[d][2] == 0) {
+				uint32_t *nds = hx_grow(docs, &capd, nd + 1, sizeof *nds);
+				if (!nds) {
+					*err = HX_ENOMEM;
+					goto out;
+				}
+				docs = nds;
+				docs[nd++] = d;
+			}
+			for (int f = 0; f < HX_NFIELDS; f++)
+				acc[d][f] += (float)blk[i].tf[f];
+		}
+	}
+	if (rc && rc != MDB_NOTFOUND) {
+		*err = hx_mdb_err(rc);
+		goto out;
+	}
+	if (!nd)
+		goto out;
+	qsort(docs, nd, sizeof *docs, cmp_u32);
+	if (!(m = m_new(M_PREFIX))) {
+		*err = HX_ENOMEM;
+		goto out;
+	}
+	m->pdocs = docs;
+	docs = NULL;
+	m->pn = nd;
+	m->df = (uint32_t)nd;
+	m->idf = hx_ix_idf((double)sr->st.ndocs, (double)nd);
+	m->pscore = malloc(nd * sizeof *m->pscore);
+	m->pbmax = calloc(nd / HX_IX_BLOCK + 1, sizeof *m->pbmax);
+	if (!m->pscore || !m->pbmax) {
+		*err = HX_ENOMEM;
+		hx_m_free(&m);
+		goto out;
+	}
+	double ub = 0;
+	for (size_t i = 0; i < nd; i++) {
+		double tf[HX_NFIELDS];
+		for (int f = 0; f < HX_NFIELDS; f++)
+			tf[f] = (1.0 + HX_EXACT_BOOST) * acc[m->pdocs[i]][f];
+		double s = score_tf(sr, m->idf, tf, m->pdocs[i]);
+		m->pscore[i] = s;
+		if (s > m->pbmax[i / HX_IX_BLOCK])
+			m->pbmax[i / HX_IX_BLOCK] = s;
+		if (s > ub)
+			ub = s;
+	}
+	m->ub = ub;
+	m->doc = m->pdocs[0];
+out:
+	if (c)
+		mdb_cursor_close(c);
+	free(acc);
+	free(docs);
+	return m;
+}
+
+/* One alternative of a clause. */
+static struct matcher *m_text(hx_searcher *sr, const hx_q_text *t, int *err)
+{
+	if (t->kind == HX_Q_WORD)
+		return hx_m_word(sr, t->words[0], 0, err);
+	if (t->kind == HX_Q_PREFIX)
+		return m_prefix(sr, t->words[0], err);
+	/* A phrase: the AND of its words' exact forms. */
+	if (t->nwords == 1)
+		return hx_m_word(sr, t->words[0], 1, err);
+	struct matcher *m = m_new(M_AND);
+	if (!m || !(m->kids = calloc(t->nwords, sizeof *m->kids))) {
+		free(m);
+		*err = HX_ENOMEM;
+		return NULL;
+	}
+	m->words = t->words;
+	m->nwords = t->nwords;
+	uint32_t df = END;
+	for (size_t i = 0; i < t->nwords; i++) {
+		struct matcher *k = hx_m_word(sr, t->words[i], 1, err);
+		if (!k) {
+			hx_m_free(&m);
+			return NULL;
+		}
+		m->kids[m->nkids++] = k;
+		m->ub += k->ub;
+		if (k->df < df)
+			df = k->df;
+	}
+	m->df = df;
+	m_advance(m, 0);
+	return m;
+}
+
+/* A clause: one matcher, or an OR of several. NULL with *err == 0 when
+ * nothing can match. */
+struct matcher *hx_m_clause(hx_searcher *sr, const hx_q_clause *c, int *err)
+{
+	if (c->ntext == 1)
+		return m_text(sr, &c->text[0], err);
+	struct matcher *m = m_new(M_OR);
+	if (!m || !(m->kids = calloc(c->ntext, sizeof *m->kids))) {
+		free(m);
+		*err = HX_ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < c->ntext; i++) {
+		struct matcher *k = m_text(sr, &c->text[i], err);
+		if (*err) {
+			hx_m_free(&m);
+			return NULL;
+		}
+		if (k) {
+			m->kids[m->nkids++] = k;
+			m->ub += k->ub;
+			m->df += k->df;
+		}
+	}
+	if (!m->nkids) {
+		hx_m_free(&m);
+		return NULL;
+	}
+	m_advance(m, 0);
+	return m;
+}
+

@@ -1,0 +1,200 @@
+/*
+ * search_int.h: the searcher's internals, shared by the files that make up
+ * search (store/search.c and the files it calls): the searcher, posting
+ * list cursors (ix_cursor.c), matchers (ix_match.c), evaluation and facets
+ * (ix_eval.c), snippets (snippet.c) and did-you-mean (suggest.c). The
+ * calls go one way: search.c -> suggest, snippet, ix_eval -> ix_match ->
+ * ix_cursor. Nothing outside store/ includes this file.
+ */
+#ifndef HX_SEARCH_INT_H
+#define HX_SEARCH_INT_H
+
+#include <roaring/roaring.h>
+#include "store/store_int.h"
+#include "store/ix_int.h"
+#include "store/query.h"
+#include "store/search.h"
+
+#define END UINT32_MAX /* no (more) docnum */
+
+struct doctext;
+struct hx_sugix;
+
+struct hx_searcher {
+	hx_store *s;
+	struct hx_index *ix;
+	MDB_txn *txn;
+	hx_stemmers *stem;
+	hx_ix_stats st;
+	double avg[HX_NFIELDS];
+	double F;                    /* scales stored block bounds to avg[] */
+	int langs[HX_IX_NLANG];      /* stemming languages with documents */
+	int nlangs;
+	uint32_t nchunk;             /* cached ix.norms chunk */
+	const uint8_t *nbuf;
+	size_t nlen;
+	uint32_t ndoc;               /* the last norm record read */
+	hx_ix_norm nlast;
+	struct doctext *dtx;         /* text of the document being checked */
+	struct hx_sugix *sx;         /* the typo index, built at second need */
+	unsigned ncorrect;           /* corrections looked for */
+	char lang[HX_LANG_MAX + 1];  /* preferred language, "" = the query's */
+};
+
+/* ---- posting list cursors and document reads (ix_cursor.c) ---------------- */
+
+struct plist {
+	MDB_cursor *cur;
+	char term[HX_IX_KEY_MAX];
+	size_t tl;
+	uint32_t df;
+	uint32_t bfirst, blast;  /* current block */
+	float bbound;
+	const uint8_t *bdata;
+	size_t blen;
+	int decoded, n, i;
+	uint32_t doc;            /* current docnum, END when exhausted */
+	int err;
+	hx_posting p[HX_IX_BLOCK];
+};
+
+/* Opens the list of term; NULL when it has no postings (or on error,
+ * with *err set). Close with hx_pl_close. */
+struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err);
+void hx_pl_close(struct plist **pl);
+/* Moves to the first posting with docnum >= d (END when none). */
+void hx_pl_seek(struct plist *pl, uint32_t d);
+/* The tfs of the current posting (zeroes on a corrupt block). */
+const uint32_t *hx_pl_tf(struct plist *pl);
+
+/* The norm record of doc (cached per ix.norms chunk); zeroes when absent. */
+int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
+/* Whether the folded word w occurs in a document of stemming language
+ * lang (its stem dictionary has it). */
+int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
+/* The stored entry behind a docnum, as a view into the transaction's
+ * memory; id (when not NULL) gets its id. */
+int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
+
+/* ---- matchers (ix_match.c) ------------------------------------------------ */
+
+enum { M_TERM, M_PREFIX, M_AND, M_OR };
+
+#define TERM_LISTS 256 /* forms of one word across languages; more are ignored */
+
+struct matcher {
+	int kind;
+	uint32_t doc;
+	double idf, ub;
+	uint32_t df;              /* estimate, for ordering */
+	hx_searcher *sr;
+	/* M_TERM: the exact word's list and the lists of the other words
+	 * with its stem; lmask[i]: the languages in which list i is a form */
+	int exact_only;
+	struct plist *l[TERM_LISTS];
+	uint32_t lmask[TERM_LISTS];
+	int nl, qi;               /* qi: the exact word's list, or -1 */
+	uint32_t tfdoc;           /* tf[] holds the weighted tfs of this docnum */
+	double tf[HX_NFIELDS];
+	/* M_PREFIX: materialized (docnum, score), sorted */
+	uint32_t *pdocs;
+	double *pscore, *pbmax;   /* pbmax per HX_IX_BLOCK entries */
+	size_t pn, pi;
+	/* M_AND (a phrase) and M_OR */
+	struct matcher **kids;
+	int nkids;
+	char **words;             /* phrase words to check, when nwords > 1 */
+	size_t nwords;
+};
+
+/* A word: its exact list, and unless exact_only the lists of the words
+ * that share its stem in each indexed language. NULL with *err == 0 when
+ * nothing matches. */
+struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int *err);
+/* A clause: one matcher, or an OR of several. NULL with *err == 0 when
+ * nothing can match. Free with hx_m_free. */
+struct matcher *hx_m_clause(hx_searcher *sr, const hx_q_clause *c, int *err);
+void hx_m_free(struct matcher **pm);
+/* The first error a list of m ran into, or HX_OK. */
+int hx_m_err(const struct matcher *m);
+/* Moves m to its first candidate docnum >= d (phrases unchecked). */
+void hx_m_next(struct matcher *m, uint32_t d);
+/* The score at m->doc, phrases not yet checked. */
+double hx_m_score(hx_searcher *sr, struct matcher *m);
+/* An upper bound of m's score over docnums [m->doc, *upto]. */
+double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto);
+/* Whether m holds a phrase to check on the document text. */
+int hx_m_needs_text(const struct matcher *m);
+/* Checks phrases at m->doc: 1 when m really matches there, with its score
+ * in *score; 0 when not; negative on error. */
+int hx_m_verify(hx_searcher *sr, struct matcher *m, double *score);
+
+/* The cached text of the document being checked (owned by the searcher). */
+void hx_doctext_reset(struct doctext *d);
+void hx_doctext_free(struct doctext **pd);
+
+/* ---- evaluation and facets (ix_eval.c) ------------------------------------ */
+
+struct cand {
+	double score;
+	uint32_t doc;
+};
+
+struct eval {
+	struct matcher *cl[HX_QUERY_CLAUSES];
+	int ncl;
+	struct matcher *ex[HX_QUERY_CLAUSES];
+	int nex;
+	roaring_bitmap_t *pos;   /* documents allowed by the filters, or NULL */
+	roaring_bitmap_t *neg;   /* documents excluded by filters, or NULL */
+	roaring_uint32_iterator_t *posit;
+	uint32_t since1, until1;
+	int impossible;          /* a clause matches nothing */
+};
+
+/* Builds the matchers and filter bitmaps of q (free with hx_eval_free,
+ * also on error). */
+int hx_eval_build(hx_searcher *sr, const hx_query *q, struct eval *ev);
+void hx_eval_free(struct eval *ev);
+/* Runs the text clauses: the best k into heap (sorted on return), every
+ * match into all when it is given (then no pruning), the count in *total. */
+int hx_eval_run(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap, size_t *nheap,
+		roaring_bitmap_t *all, uint64_t *total);
+/* Queries of filters and dates only: the most recently indexed first. */
+int hx_eval_filters(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap,
+		    size_t *nheap, roaring_bitmap_t *all, uint64_t *total);
+/* Facet counts of tag, kind, lang and country over the matches in all. */
+int hx_facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res);
+
+/* ---- snippets (snippet.c) ------------------------------------------------- */
+
+/* Fills h->snippet and h->hl: one line of e's body around the densest run
+ * of q's words, Markdown markup left out. */
+int hx_snippet(hx_searcher *sr, const hx_query *q, const hx_ix_view *e, hx_hit *h);
+
+/* ---- typos (suggest.c) ---------------------------------------------------- */
+
+typedef struct hx_correction {
+	char *query;   /* the corrected query text */
+	char *instead; /* the query as typed, corrected words quoted so that
+	                  it runs uncorrected */
+} hx_correction;
+
+#define HX_CORRECTIONS 3
+
+/*
+ * Corrected queries for q (typed as qtext), best first, into alt (which
+ * the caller zeroes and frees, every entry, also on error): with the words
+ * that have no exact form replaced by their nearest indexed words; or,
+ * when every word is known and some is 0 (nothing matched), with one word
+ * at a time replaced, the rarest first. lang (a stemming language, or -1)
+ * favours words of that language. Builds the typo index when the
+ * searcher has none or the index changed since.
+ */
+int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int lang, int some,
+		   hx_correction alt[HX_CORRECTIONS], int *nalt);
+void hx_sugix_free(struct hx_sugix **px);
+/* Words and bytes held by the typo index (0 when not built), for benchmarks. */
+void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes);
+
+#endif

@@ -1,0 +1,507 @@
+/*
+ * suggest.c: typos. For the words of a query, the indexed words within
+ * Damerau-Levenshtein distance 2 (optimal string alignment; 1 for words
+ * of up to 4 letters), ranked by distance, document frequency and the
+ * query's language, put back into the query text as whole corrected
+ * queries; hx_search runs the best of them when the query found nothing
+ * (or little, through another language's stems).
+ *
+ * Candidates come from a symmetric-delete index of the vocabulary, built
+ * in memory the second time a searcher needs a correction and kept (the
+ * first time, a one-shot CLI search say, walks the vocabulary instead): a
+ * word and the strings made by deleting up to 2 bytes of its first
+ * SX_PREFIX bytes are hashed into buckets of word numbers (hashed once,
+ * then counted and filled, so no sort). A query word looks up its own
+ * deletes the same way and the few words found are checked with the full
+ * distance, so the cost does not grow with the vocabulary. The index is
+ * rebuilt when the store's index has changed since (its stats differ).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store/search_int.h"
+
+#define SX_PREFIX 7   /* bytes of a word whose deletes are indexed */
+#define SX_MAXD 2     /* deletes indexed, and the largest distance */
+#define SX_DELS 64    /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
+#define SX_CANDS 3    /* candidates kept per word */
+#define SX_SEEN 4096  /* words remembered per look-up (a power of two) */
+
+struct hx_sugix {
+	uint32_t next_doc;   /* the index stats it was built from */
+	uint64_t ndocs;
+	char *pool;          /* words, NUL-terminated */
+	size_t plen, pcap;
+	uint32_t *woff, *df; /* per word: offset in pool, document frequency */
+	size_t nw, wcap, dcap;
+	uint32_t nb;         /* buckets (a power of two) */
+	uint32_t *boff;      /* nb + 1 offsets into ids */
+	uint32_t *ids;       /* word numbers, bucket after bucket */
+};
+
+void hx_sugix_free(struct hx_sugix **px)
+{
+	struct hx_sugix *x = *px;
+	if (!x)
+		return;
+	free(x->pool);
+	free(x->woff);
+	free(x->df);
+	free(x->boff);
+	free(x->ids);
+	free(x);
+	*px = NULL;
+}
+
+static uint32_t fnv(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return (h ^ (uint32_t)n) * 16777619u;
+}
+
+/* Adds the hash of b[0..n) to h[0..*nh) unless it is there. */
+static void hash_once(uint32_t h[SX_DELS], int *nh, const char *b, size_t n)
+{
+	uint32_t x = fnv(b, n);
+	for (int k = 0; k < *nh; k++)
+		if (h[k] == x)
+			return;
+	if (*nh < SX_DELS)
+		h[(*nh)++] = x;
+}
+
+/* The hashes of w's first SX_PREFIX bytes with 0..maxd bytes deleted,
+ * without repeats; returns how many (at most SX_DELS). */
+static int deletes(const char *w, size_t n, int maxd, uint32_t h[SX_DELS])
+{
+	char b[SX_PREFIX];
+	int nh = 0;
+	if (n > SX_PREFIX)
+		n = SX_PREFIX;
+	hash_once(h, &nh, w, n);
+	for (size_t i = 0; i < n && maxd >= 1; i++) {
+		size_t o = 0;
+		for (size_t k = 0; k < n; k++)
+			if (k != i)
+				b[o++] = w[k];
+		hash_once(h, &nh, b, o);
+		for (size_t j = i + 1; j < n && maxd >= 2; j++) {
+			o = 0;
+			for (size_t k = 0; k < n; k++)
+				if (k != i && k != j)
+					b[o++] = w[k];
+			hash_once(h, &nh, b, o);
+		}
+	}
+	return nh;
+}
+
+static int sugix_add(struct hx_sugix *x, const char *w, size_t n, uint32_t df)
+{
+	char *np = hx_grow(x->pool, &x->pcap, x->plen + n + 1, 1);
+	if (!np)
+		return HX_ENOMEM;
+	x->pool = np;
+	uint32_t *no = hx_grow(x->woff, &x->wcap, x->nw + 1, sizeof *no);
+	if (!no)
+		return HX_ENOMEM;
+	x->woff = no;
+	uint32_t *nd = hx_grow(x->df, &x->dcap, x->nw + 1, sizeof *nd);
+	if (!nd)
+		return HX_ENOMEM;
+	x->df = nd;
+	memcpy(x->pool + x->plen, w, n);
+	x->pool[x->plen + n] = 0;
+	x->woff[x->nw] = (uint32_t)x->plen;
+	x->df[x->nw++] = df;
+	x->plen += n + 1;
+	return HX_OK;
+}
+
+/* Calls cb with every word of the vocabulary (every "W" term of ix.post)
+ * and its document frequency; a non-zero return stops the walk. */
+typedef int (*vocab_cb)(void *arg, const char *w, size_t n, uint32_t df);
+
+static int vocab_walk(hx_searcher *sr, vocab_cb cb, void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k = { 1, "W" }, v;
+	char prev[HX_TOKEN_MAX + 1];
+	size_t prevl = (size_t)-1;
+	int rc = mdb_cursor_open(sr->txn, sr->ix->post, &c), stop = 0;
+	if (rc)
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && !stop;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const char *kb = k.mv_data;
+		if (!k.mv_size || kb[0] != 'W')
+			break;
+		const char *z = memchr(kb, 0, k.mv_size);
+		if (!z)
+			continue;
+		size_t tl = (size_t)(z - kb) - 1;
+		if (tl > HX_TOKEN_MAX || (tl == prevl && !memcmp(prev, kb + 1, tl)))
+			continue; /* another block of the same word */
+		uint32_t df;
+		if (k.mv_size == (size_t)(z - kb) + 1 && v.mv_size == 12)
+			df = hx_le32_get(v.mv_data); /* the header of a word of several blocks */
+		else if (v.mv_size >= 9)
+			df = ((const uint8_t *)v.mv_data)[0]; /* its only block */
+		else
+			continue;
+		memcpy(prev, kb + 1, tl);
+		prevl = tl;
+		stop = cb(arg, kb + 1, tl, df);
+	}
+	mdb_cursor_close(c);
+	if (stop)
+		return stop;
+	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+static int sugix_add_cb(void *arg, const char *w, size_t n, uint32_t df)
+{
+	return sugix_add(arg, w, n, df);
+}
+
+/* Reads the vocabulary and builds the delete index. */
+static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
+{
+	struct hx_sugix *x = calloc(1, sizeof *x);
+	uint32_t *hs = NULL;
+	int rc;
+	*out = NULL;
+	if (!x)
+		return HX_ENOMEM;
+	x->next_doc = sr->st.next_doc;
+	x->ndocs = sr->st.ndocs;
+	if ((rc = vocab_walk(sr, sugix_add_cb, x)))
+		goto fail;
+	/* The deletes of every word, hashed once; then bucket sizes, then the
+	 * buckets filled (no sort). */
+	size_t hcap = 0, total = 0;
+	uint8_t *nh = malloc(x->nw ? x->nw : 1);
+	if (!nh) {
+		rc = HX_ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < x->nw; i++) {
+		uint32_t *nhs = hx_grow(hs, &hcap, total + SX_DELS, sizeof *hs);
+		if (!nhs) {
+			free(nh);
+			rc = HX_ENOMEM;
+			goto fail;
+		}
+		hs = nhs;
+		const char *w = x->pool + x->woff[i];
+		nh[i] = (uint8_t)deletes(w, strlen(w), SX_MAXD, hs + total);
+		total += nh[i];
+	}
+	x->nb = 16;
+	while (x->nb < total / 2 && x->nb < (1u << 30))
+		x->nb *= 2;
+	x->boff = calloc((size_t)x->nb + 1, sizeof *x->boff);
+	x->ids = malloc((total ? total : 1) * sizeof *x->ids);
+	if (!x->boff || !x->ids || total > UINT32_MAX) {
+		free(nh);
+		rc = HX_ENOMEM;
+		goto fail;
+	}
+	for (size_t e = 0; e < total; e++)
+		x->boff[(hs[e] & (x->nb - 1)) + 1]++;
+	for (uint32_t b = 0; b < x->nb; b++)
+		x->boff[b + 1] += x->boff[b];
+	for (size_t i = 0, e = 0; i < x->nw; i++)
+		for (int j = 0; j < nh[i]; j++, e++)
+			x->ids[x->boff[hs[e] & (x->nb - 1)]++] = (uint32_t)i;
+	free(nh);
+	free(hs);
+	hs = NULL;
+	/* Filling moved each offset to its bucket's end: move them back. */
+	for (uint32_t b = x->nb; b > 0; b--)
+		x->boff[b] = x->boff[b - 1];
+	x->boff[0] = 0;
+	*out = x;
+	return HX_OK;
+fail:
+	free(hs);
+	hx_sugix_free(&x);
+	return rc;
+}
+
+/* Optimal string alignment distance, or max + 1 once it is over max. */
+static int edit_distance(const char *a, size_t la, const char *b, size_t lb, int max)
+{
+	int d[HX_TOKEN_MAX + 2][HX_TOKEN_MAX + 2];
+	if (la > HX_TOKEN_MAX || lb > HX_TOKEN_MAX)
+		return max + 1;
+	if ((la > lb ? la - lb : lb - la) > (size_t)max)
+		return max + 1;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int rowmin = max + 1;
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1];
+			int v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+			if (v < rowmin)
+				rowmin = v;
+		}
+		if (rowmin > max)
+			return max + 1;
+	}
+	return d[la][lb];
+}
+
+struct cand_word {
+	char word[HX_TOKEN_MAX + 1];
+	int dist;
+	uint32_t df;
+	double score;
+};
+
+/* Candidates for one query word, the best SX_CANDS kept. */
+struct near {
+	hx_searcher *sr;
+	const char *word;
+	size_t wl;
+	int max, lang;
+	struct cand_word *best;
+	int *nbest;
+};
+
+/* Keeps c (df documents) among the best when it is near enough: ranked by
+ * distance, document frequency, length (a dropped letter is the commonest
+ * typo) and, when n->lang >= 0, whether c occurs in that language. */
+static int consider(void *arg, const char *c, size_t cl, uint32_t df)
+{
+	struct near *n = arg;
+	struct cand_word *best = n->best;
+	int dist = edit_distance(n->word, n->wl, c, cl, n->max);
+	if (dist > n->max || dist == 0)
+		return 0;
+	struct cand_word cw;
+	memcpy(cw.word, c, cl);
+	cw.word[cl] = 0;
+	cw.dist = dist;
+	cw.df = df;
+	cw.score = log(1.0 + df) - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0) +
+		   (n->lang >= 0 && hx_sr_in_lang(n->sr, n->lang, c, cl) ? 1.5 : 0.0);
+	int at = *n->nbest;
+	while (at > 0 && best[at - 1].score < cw.score)
+		at--;
+	if (at >= SX_CANDS)
+		return 0;
+	int last = *n->nbest < SX_CANDS ? *n->nbest : SX_CANDS - 1;
+	for (int i = last; i > at; i--)
+		best[i] = best[i - 1];
+	best[at] = cw;
+	if (*n->nbest < SX_CANDS)
+		++*n->nbest;
+	return 0;
+}
+
+/* The best few indexed words near word, best first: from the delete index
+ * when the searcher has one, else by a walk over the whole vocabulary. */
+static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_word *best,
+		      int *nbest)
+{
+	struct hx_sugix *x = sr->sx;
+	size_t wl = strlen(word);
+	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest };
+	uint32_t h[SX_DELS];
+	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
+	int nseen = 0;
+	*nbest = 0;
+	if (wl > HX_TOKEN_MAX)
+		return HX_OK;
+	if (!x)
+		return vocab_walk(sr, consider, &n);
+	memset(seen, 0, sizeof seen);
+	int nh = deletes(word, wl, n.max, h);
+	for (int j = 0; j < nh; j++) {
+		uint32_t b = h[j] & (x->nb - 1);
+		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
+			uint32_t id = x->ids[e], slot = (id * 2654435761u) & (SX_SEEN - 1);
+			while (seen[slot] && seen[slot] != id + 1)
+				slot = (slot + 1) & (SX_SEEN - 1);
+			if (seen[slot])
+				continue; /* checked already */
+			if (nseen < SX_SEEN / 2) {
+				seen[slot] = id + 1;
+				nseen++;
+			}
+			const char *c = x->pool + x->woff[id];
+			consider(&n, c, strlen(c), x->df[id]);
+		}
+	}
+	return HX_OK;
+}
+
+/* Whether word has postings in its exact form; *df gets their count. */
+static int known(hx_searcher *sr, const char *word, uint32_t *df, int *err)
+{
+	char key[HX_TOKEN_MAX + 2];
+	size_t kl = hx_ix_wkey(key, word, strlen(word));
+	hx_ix_term ti;
+	*df = 0;
+	if (!kl)
+		return 0;
+	int rc = hx_ix_term_lookup(sr->txn, sr->ix->post, key, kl, &ti);
+	if (rc && rc != HX_ENOTFOUND)
+		*err = rc;
+	if (rc)
+		return 0;
+	*df = ti.df;
+	return 1;
+}
+
+/* qtext with the words at fix[] replaced by their choice (or, with quote,
+ * quoted as typed so that they are searched as they are). */
+struct fix {
+	size_t start, end;
+	struct cand_word best[SX_CANDS];
+	int n, pick; /* pick < 0: leave the word */
+};
+
+static char *rewrite(const char *qtext, const struct fix *fix, int nfix, int quote)
+{
+	size_t ql = strlen(qtext), o = 0, pos = 0;
+	char *out = malloc(ql + 1 + (size_t)nfix * (HX_TOKEN_MAX + 3));
+	if (!out)
+		return NULL;
+	for (int f = 0; f < nfix; f++) {
+		if (fix[f].pick < 0)
+			continue;
+		memcpy(out + o, qtext + pos, fix[f].start - pos);
+		o += fix[f].start - pos;
+		if (quote) {
+			out[o++] = '"';
+			memcpy(out + o, qtext + fix[f].start, fix[f].end - fix[f].start);
+			o += fix[f].end - fix[f].start;
+			out[o++] = '"';
+		} else {
+			const char *w = fix[f].best[fix[f].pick].word;
+			memcpy(out + o, w, strlen(w));
+			o += strlen(w);
+		}
+		pos = fix[f].end;
+	}
+	memcpy(out + o, qtext + pos, ql - pos);
+	o += ql - pos;
+	out[o] = 0;
+	return out;
+}
+
+/* One more corrected query (and its "as typed" form) into alt. */
+static int add_alt(const char *qtext, const struct fix *fix, int nfix,
+		   hx_correction alt[HX_CORRECTIONS], int *nalt)
+{
+	if (!(alt[*nalt].query = rewrite(qtext, fix, nfix, 0)) ||
+	    !(alt[*nalt].instead = rewrite(qtext, fix, nfix, 1)))
+		return HX_ENOMEM;
+	++*nalt;
+	return HX_OK;
+}
+
+int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int lang, int some,
+		   hx_correction alt[HX_CORRECTIONS], int *nalt)
+{
+	struct fix fix[HX_QUERY_CLAUSES];
+	uint32_t df[HX_QUERY_CLAUSES];
+	int isknown[HX_QUERY_CLAUSES];
+	const char *word[HX_QUERY_CLAUSES];
+	int nfix = 0, nunknown = 0, err = 0, rc;
+	*nalt = 0;
+	/* The first correction of a searcher walks the vocabulary (a one-shot
+	 * CLI search pays no build); from the second on, the delete index. */
+	if (sr->sx && (sr->sx->next_doc != sr->st.next_doc || sr->sx->ndocs != sr->st.ndocs))
+		hx_sugix_free(&sr->sx);
+	if (!sr->sx && sr->ncorrect++ > 0 && (rc = sugix_build(sr, &sr->sx)))
+		return rc;
+	for (size_t i = 0; i < q->nclauses && nfix < HX_QUERY_CLAUSES; i++) {
+		const hx_q_clause *c = &q->clauses[i];
+		if (c->negated)
+			continue;
+		for (size_t j = 0; j < c->ntext && nfix < HX_QUERY_CLAUSES; j++) {
+			const hx_q_text *t = &c->text[j];
+			if (t->kind != HX_Q_WORD || t->nwords != 1)
+				continue;
+			isknown[nfix] = known(sr, t->words[0], &df[nfix], &err);
+			if (err)
+				return err;
+			fix[nfix].start = t->src_start;
+			fix[nfix].end = t->src_end;
+			fix[nfix].pick = -1;
+			fix[nfix].n = -1; /* candidates not looked for yet */
+			word[nfix] = t->words[0];
+			nunknown += !isknown[nfix];
+			nfix++;
+		}
+	}
+	if (nunknown) {
+		/* Every word without an exact form takes its best candidate; the
+		 * first of them each of its candidates in turn. */
+		int first = -1;
+		for (int f = 0; f < nfix; f++) {
+			if (isknown[f])
+				continue;
+			if ((rc = near_words(sr, word[f], lang, fix[f].best, &fix[f].n)))
+				return rc;
+			if (fix[f].n) {
+				fix[f].pick = 0;
+				if (first < 0)
+					first = f;
+			}
+		}
+		for (int s = 0; first >= 0 && s < fix[first].n && *nalt < HX_CORRECTIONS; s++) {
+			fix[first].pick = s;
+			if ((rc = add_alt(qtext, fix, nfix, alt, nalt)))
+				return rc;
+		}
+		return HX_OK;
+	}
+	if (some)
+		return HX_OK; /* hits, and every word is known: nothing to correct */
+	/* Every word is known and yet nothing matches: the rarest words are
+	 * the likeliest typos; each is replaced alone. */
+	for (int round = 0; round < nfix && *nalt < HX_CORRECTIONS; round++) {
+		int r = -1;
+		for (int f = 0; f < nfix; f++)
+			if (fix[f].pick == -1 && (r < 0 || df[f] < df[r]))
+				r = f;
+		if (r < 0)
+			break;
+		if ((rc = near_words(sr, word[r], lang, fix[r].best, &fix[r].n)))
+			return rc;
+		if (!fix[r].n) {
+			fix[r].pick = -2; /* nothing near it */
+			continue;
+		}
+		fix[r].pick = 0;
+		if ((rc = add_alt(qtext, fix, nfix, alt, nalt)))
+			return rc;
+		fix[r].pick = -2; /* done */
+	}
+	return HX_OK;
+}
+
+void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes)
+{
+	const struct hx_sugix *x = sr->sx;
+	*words = x ? x->nw : 0;
+	*bytes = x ? x->pcap + (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4 : 0;
+}
