@@ -126,9 +126,18 @@ static void parse_short(struct parse *p, int argc, char **argv, int *i)
 	}
 }
 
-/* Checks the number of positional arguments against the declaration. */
+/* Checks the required options and the number of positional arguments
+ * against the declaration. */
 static void check_count(struct parse *p)
 {
+	for (const struct hx_opt *o = p->a->cmd->opts; o && o->name; o++) {
+		size_t i;
+		for (i = 0; i < p->a->nset && p->a->set[i].opt != o; i++)
+			;
+		if ((o->flags & HX_OPT_REQUIRED) && i == p->a->nset)
+			return perr(p, "give --%s%s%s", o->name, o->value ? " " : "",
+				    o->value ? o->value : "");
+	}
 	const struct hx_cmd *c = p->a->cmd;
 	int n = p->a->argc, max = c->args_max;
 
@@ -350,8 +359,9 @@ static void help_item(struct help_line *h, const char *item)
 static void help_opt_item(void *arg, const struct hx_opt *o)
 {
 	char item[160];
-	snprintf(item, sizeof item, "[--%s%s%s]%s", o->name, o->value ? " " : "",
-		 o->value ? o->value : "", o->multi ? "..." : "");
+	int req = o->flags & HX_OPT_REQUIRED;
+	snprintf(item, sizeof item, "%s--%s%s%s%s%s", req ? "" : "[", o->name, o->value ? " " : "",
+		 o->value ? o->value : "", req ? "" : "]", o->flags & HX_OPT_MULTI ? "..." : "");
 	help_item(arg, item);
 }
 
@@ -501,9 +511,11 @@ static void man_opt_name(FILE *f, const struct hx_opt *o)
 static void man_opt_item(void *arg, const struct hx_opt *o)
 {
 	FILE *f = arg;
-	fputc('[', f);
+	int req = o->flags & HX_OPT_REQUIRED;
+	if (!req)
+		fputc('[', f);
 	man_opt_name(f, o);
-	fputs(o->multi ? "]...\n" : "]\n", f);
+	fprintf(f, "%s%s\n", req ? "" : "]", o->flags & HX_OPT_MULTI ? "..." : "");
 }
 
 static void man_args_item(void *arg, const char *text)

@@ -37,8 +37,12 @@ struct hx_opt {
 	char letter;       /* short form (-o), or 0 for none */
 	const char *value; /* the value's name ("N", "FILE"); NULL: a flag */
 	const char *help;  /* one or two sentences, wrapped when printed */
-	int multi;         /* may repeat, every value kept (--tag, --endpoint) */
+	unsigned flags;    /* HX_OPT_* */
 };
+
+/* hx_opt.flags */
+#define HX_OPT_MULTI 1    /* may repeat, every value kept (--tag, --endpoint) */
+#define HX_OPT_REQUIRED 2 /* must be given (state --out) */
 
 /* cmd.flags */
 #define HX_CMD_DASH_ARGS 1   /* a word with one '-' is an argument unless it

@@ -25,7 +25,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 static const struct hx_opt opts[] = {
 	{ "endpoint", 0, "tcp://HOST:PORT", "where partners reach this node (repeatable, at most 8); "
 	  "default: the address 'hansa serve --bind' last used, with a wildcard host replaced by this "
-	  "host's name", 1 },
+	  "host's name", HX_OPT_MULTI },
 	{ 0 }
 };
 

@@ -29,7 +29,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 
 static const struct hx_opt opts[] = {
 	{ "endpoint", 0, "tcp://HOST:PORT", "where the partner reaches this node, for the code printed "
-	  "(repeatable; default as for 'hansa invite')", 1 },
+	  "(repeatable; default as for 'hansa invite')", HX_OPT_MULTI },
 	{ "no-peer", 0, NULL, "add the member only, without connecting to it", 0 },
 	{ 0 }
 };

@@ -75,7 +75,7 @@ static const struct hx_opt opts[] = {
 	{ "title", 0, "T", "its title", 0 },
 	{ "kind", 0, "K", "its kind: practice, toolkit, case, event, contact, note, ...", 0 },
 	{ "lang", 0, "L", "its language (en, da, de, pl, fi, sv, et, lv, lt, ...)", 0 },
-	{ "tag", 0, "T", "a tag; may repeat, and replaces the front matter's tags", 1 },
+	{ "tag", 0, "T", "a tag; may repeat, and replaces the front matter's tags", HX_OPT_MULTI },
 	{ 0 }
 };
 

@@ -23,8 +23,6 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 			return hx_usage_error(a->top, "--bucket: a number from 1 to %d",
 					      HX_STATE_BUCKET_MAX);
 	}
-	if (!outname)
-		return hx_usage_error(a->top, "give --out FILE");
 
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_ne_item *items = NULL;
@@ -92,7 +90,7 @@ done:
 }
 
 static const struct hx_opt opts[] = {
-	{ "out", 'o', "FILE", "where to write the state ('-': standard output); required", 0 },
+	{ "out", 'o', "FILE", "where to write the state ('-': standard output)", HX_OPT_REQUIRED },
 	{ "bucket", 0, "N", "about N items per bucket (default 16): a smaller N makes a larger state "
 	  "file and a smaller excess", 0 },
 	{ "json", 0, NULL, "print the summary as one JSON object: file, entries, buckets, "

@@ -42,7 +42,8 @@ for c in $cmds; do
 	check "$c --help starts with usage" grep -q "^usage: hansa $c" "$T/help"
 	check "$c --help lists -h, --help" grep -q "^  -h, --help" "$T/help"
 	# the synopsis (the usage lines) and the option list name the same options
-	syn=$(sed -n '1,/^$/p' "$T/help" | grep -o -- '\[--[a-z][a-z-]*' | tr -d '[' | sort -u)
+	syn=$(sed -n '1,/^$/p' "$T/help" | grep -oE -- '(^|[ [])--[a-z][a-z-]*' |
+		grep -oE -- '--[a-z-]+' | sort -u)
 	list=$(sed -n '/^options/,$p' "$T/help" | grep -oE -- '^ +(-[a-z], )?--[a-z-]+' |
 		grep -oE -- '--[a-z-]+' | grep -vx -- --help | sort -u)
 	check "$c: synopsis and option list agree ($(echo $syn) / $(echo $list))" test "$syn" = "$list"
@@ -86,6 +87,7 @@ usage "hansa member" "unknown subcommand 'frob'" h member frob
 usage "hansa member" "member remove takes one KEY" h member remove
 usage "hansa peer" "unknown option '--json'" h peer add --json tcp://127.0.0.1:1
 usage "hansa search" "no query" h search --json
+usage "hansa state" "give --out FILE" h state --json
 usage "hansa" "unknown option '--bogus'" "$HANSA" --bogus list
 usage "hansa" "missing value for option '--home DIR'" "$HANSA" --home
 
