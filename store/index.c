@@ -31,14 +31,6 @@ static void log_remap(void *arg, const uint32_t *remap, uint32_t nold)
 		p->dt.idx[i] = remap[p->dt.idx[i]];
 }
 
-static void free_attrs(struct hx_ix_pending *p)
-{
-	for (uint32_t i = 0; i < p->nabm; i++)
-		roaring_bitmap_free(p->abm[i]);
-	p->nabm = 0;
-	hx_ix_tab_free(&p->attrs);
-}
-
 static void pending_free(struct hx_ix_pending **pp)
 {
 	struct hx_ix_pending *p = *pp;
@@ -50,20 +42,11 @@ static void pending_free(struct hx_ix_pending **pp)
 	free(p->log);
 	free(p->norms);
 	free(p->recs);
-	free_attrs(p);
+	hx_ix_free_attrs(p);
 	free(p->abm);
 	free(p->dt.idx);
 	free(p);
 	*pp = NULL;
-}
-
-void hx_ix_pending_reset(struct hx_ix_pending *p)
-{
-	hx_ix_tab_free(&p->terms);
-	p->nlog = 0;
-	p->published_log = 0;
-	free_attrs(p);
-	p->first_doc = p->st.next_doc;
 }
 
 int hx_ix_load_stats(struct hx_index *ix, MDB_txn *txn, hx_ix_stats *st)

@@ -266,6 +266,23 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 }
 
 /* Writes everything pending into the transaction (waits for the worker). */
+void hx_ix_free_attrs(struct hx_ix_pending *p)
+{
+	for (uint32_t i = 0; i < p->nabm; i++)
+		roaring_bitmap_free(p->abm[i]);
+	p->nabm = 0;
+	hx_ix_tab_free(&p->attrs);
+}
+
+void hx_ix_pending_reset(struct hx_ix_pending *p)
+{
+	hx_ix_tab_free(&p->terms);
+	p->nlog = 0;
+	p->published_log = 0;
+	hx_ix_free_attrs(p);
+	p->first_doc = p->st.next_doc;
+}
+
 int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p)
 {
 	int rc;

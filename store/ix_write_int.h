@@ -141,6 +141,8 @@ struct hx_ix_pending {
 
 /* Forgets the gathered postings after they were written (keeps stats). */
 void hx_ix_pending_reset(struct hx_ix_pending *p);
+/* Frees the pending attribute bitmaps and their table (ix_flush.c). */
+void hx_ix_free_attrs(struct hx_ix_pending *p);
 /* The stats record, zeroes when absent. */
 int hx_ix_load_stats(struct hx_index *ix, MDB_txn *txn, hx_ix_stats *st) HX_WUR;
 
