@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmark.h>
 #include <cjson/cJSON.h>
+#include "cli/docmap.h"
+#include "cli/site-assets.h"
 #include "cli/offline.h"
 #include "cli/profile.h"
 #include "proto/member.h"
@@ -25,110 +27,6 @@
 #define INLINE_MAX 50     /* documents listed inside a group on the index */
 #define TAGS_ON_INDEX 100 /* most used tags shown on the index */
 #define MARKER ".hansa-site"
-
-/* ---- a string -> list of document numbers map ----------------------------- */
-
-struct slot {
-	char *key;
-	uint32_t *v;
-	uint32_t n;
-	uint32_t id; /* order of first insertion */
-	size_t cap;
-};
-
-struct strmap {
-	struct slot *t;
-	size_t cap, n;
-};
-
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h;
-}
-
-/* The slot of key, created when missing; NULL on allocation failure. */
-static struct slot *map_get(struct strmap *m, const char *key)
-{
-	if (2 * (m->n + 1) > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		struct slot *t = calloc(cap, sizeof *t);
-		if (!t)
-			return NULL;
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->t[i].key)
-				continue;
-			size_t j = hash(m->t[i].key) & (cap - 1);
-			while (t[j].key)
-				j = (j + 1) & (cap - 1);
-			t[j] = m->t[i];
-		}
-		free(m->t);
-		m->t = t;
-		m->cap = cap;
-	}
-	size_t j = hash(key) & (m->cap - 1);
-	while (m->t[j].key) {
-		if (!strcmp(m->t[j].key, key))
-			return &m->t[j];
-		j = (j + 1) & (m->cap - 1);
-	}
-	if (!(m->t[j].key = strdup(key)))
-		return NULL;
-	m->t[j].id = (uint32_t)m->n++;
-	return &m->t[j];
-}
-
-/* Appends doc to the slot's list unless it is already its last element. */
-static int slot_add(struct slot *s, uint32_t doc)
-{
-	if (s->n && s->v[s->n - 1] == doc)
-		return 0;
-	uint32_t *v = hx_grow(s->v, &s->cap, (size_t)s->n + 1, sizeof *v);
-	if (!v)
-		return -1;
-	s->v = v;
-	s->v[s->n++] = doc;
-	return 0;
-}
-
-static void map_free(struct strmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++) {
-		free(m->t[i].key);
-		free(m->t[i].v);
-	}
-	free(m->t);
-	memset(m, 0, sizeof *m);
-}
-
-/* The used slots in an array (borrowed from m). */
-static struct slot **map_slots(struct strmap *m)
-{
-	struct slot **v = malloc((m->n ? m->n : 1) * sizeof *v);
-	size_t k = 0;
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->t[i].key)
-			v[k++] = &m->t[i];
-	return v;
-}
-
-static int by_key(const void *a, const void *b)
-{
-	return strcmp((*(struct slot *const *)a)->key, (*(struct slot *const *)b)->key);
-}
-
-static int by_count(const void *a, const void *b)
-{
-	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->key, y->key);
-}
 
 /* ---- the site's data ------------------------------------------------------ */
 
@@ -152,7 +50,7 @@ struct site {
 	size_t ndocs, capdocs;
 	struct partner *partners;
 	size_t npartners;
-	struct strmap kinds, tags, terms, authors;
+	struct hx_docmap kinds, tags, terms, authors;
 	cJSON *profile; /* this node's profile, for its own name and town */
 	uint8_t own[HX_KEY_LEN];
 	uint64_t failed;
@@ -287,7 +185,7 @@ static const char *profile_str(const cJSON *p, const char *k)
 static int partner_of(struct site *x, const uint8_t *author, uint32_t *out)
 {
 	char hex[2 * HX_KEY_LEN + 1];
-	struct slot *sl = map_get(&x->authors, hx_hex(hex, author, HX_KEY_LEN));
+	struct hx_docmap_slot *sl = hx_docmap_get(&x->authors, hx_hex(hex, author, HX_KEY_LEN));
 	if (!sl)
 		return HX_ENOMEM;
 	if (sl->n) {
@@ -335,7 +233,7 @@ static int partner_of(struct site *x, const uint8_t *author, uint32_t *out)
 	if (!p->name || !p->town || !p->region || !p->country)
 		return HX_ENOMEM;
 	*out = (uint32_t)x->npartners++;
-	return slot_add(sl, *out) ? HX_ENOMEM : HX_OK;
+	return hx_docmap_add(sl, *out) ? HX_ENOMEM : HX_OK;
 }
 
 /* ---- one document --------------------------------------------------------- */
@@ -346,8 +244,8 @@ static int add_terms(struct site *x, const char *text, uint32_t d)
 	hx_token tok;
 	hx_tok_init(&t, text, strlen(text));
 	while (hx_tok_next(&t, &tok)) {
-		struct slot *sl = map_get(&x->terms, tok.word);
-		if (!sl || slot_add(sl, d))
+		struct hx_docmap_slot *sl = hx_docmap_get(&x->terms, tok.word);
+		if (!sl || hx_docmap_add(sl, d))
 			return HX_ENOMEM;
 	}
 	return HX_OK;
@@ -388,7 +286,7 @@ static void write_doc_page(struct site *x, FILE *f, const hx_entry *e, const str
 	if (e->ntags) {
 		fputs("<ul class=\"tags\">", f);
 		for (size_t i = 0; i < e->ntags; i++) {
-			struct slot *sl = map_get(&x->tags, e->tags[i]);
+			struct hx_docmap_slot *sl = hx_docmap_get(&x->tags, e->tags[i]);
 			fputs("<li><a href=\"", f);
 			up(f, rel);
 			fprintf(f, "tag/t%u.html\">", sl ? sl->id : 0);
@@ -463,12 +361,12 @@ static int one_doc(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	if (!doc->url || !doc->title || !doc->kind || (rc = partner_of(x, e->author, &p)))
 		return HX_ENOMEM;
 	doc->partner = p;
-	struct slot *k = map_get(&x->kinds, e->kind);
-	if (!k || slot_add(k, d))
+	struct hx_docmap_slot *k = hx_docmap_get(&x->kinds, e->kind);
+	if (!k || hx_docmap_add(k, d))
 		return HX_ENOMEM;
 	for (size_t i = 0; i < e->ntags; i++) {
-		struct slot *t = map_get(&x->tags, e->tags[i]);
-		if (!t || slot_add(t, d))
+		struct hx_docmap_slot *t = hx_docmap_get(&x->tags, e->tags[i]);
+		if (!t || hx_docmap_add(t, d))
 			return HX_ENOMEM;
 	}
 	if ((rc = add_terms(x, e->title, d)) || (rc = add_terms(x, e->body, d)))
@@ -507,7 +405,7 @@ static int by_title(const void *a, const void *b)
 	return c ? c : strcmp(x->url, y->url);
 }
 
-static void sort_docs(struct site *x, struct slot *s)
+static void sort_docs(struct site *x, struct hx_docmap_slot *s)
 {
 	sort_site = x;
 	qsort(s->v, s->n, sizeof *s->v, by_title);
@@ -515,7 +413,7 @@ static void sort_docs(struct site *x, struct slot *s)
 
 /* A page listing the documents of one group. */
 static void group_page(struct site *x, const char *rel, const char *what, const char *name,
-		       const struct partner *p, struct slot *s)
+		       const struct partner *p, struct hx_docmap_slot *s)
 {
 	struct hx_outfile o;
 	char title[600];
@@ -549,7 +447,7 @@ static void group_page(struct site *x, const char *rel, const char *what, const 
 
 /* One <details> group on the index. */
 static void index_group(FILE *f, struct site *x, const char *label, const char *extra,
-			const char *page, struct slot *s, uint32_t inline_max)
+			const char *page, struct hx_docmap_slot *s, uint32_t inline_max)
 {
 	fputs("<details><summary>", f);
 	esc(f, label);
@@ -581,15 +479,15 @@ static char *place_html(const struct partner *p)
 
 static int write_groups_and_index(struct site *x)
 {
-	struct slot **kinds = map_slots(&x->kinds), **tags = map_slots(&x->tags);
-	struct slot **parts = map_slots(&x->authors);
+	struct hx_docmap_slot **kinds = hx_docmap_slots(&x->kinds), **tags = hx_docmap_slots(&x->tags);
+	struct hx_docmap_slot **parts = hx_docmap_slots(&x->authors);
 	int rc = HX_ENOMEM;
 	char rel[128];
 
 	if (!kinds || !tags || !parts)
 		goto out;
-	qsort(kinds, x->kinds.n, sizeof *kinds, by_key);
-	qsort(tags, x->tags.n, sizeof *tags, by_count);
+	qsort(kinds, x->kinds.n, sizeof *kinds, hx_docmap_by_key);
+	qsort(tags, x->tags.n, sizeof *tags, hx_docmap_by_count);
 	/* partners by name */
 	for (size_t i = 0; i < x->kinds.n; i++) {
 		sort_docs(x, kinds[i]);
@@ -603,11 +501,11 @@ static int write_groups_and_index(struct site *x)
 	}
 	/* The partner slots hold the partner number; their documents are
 	 * gathered here. */
-	struct slot *pdocs = calloc(x->npartners ? x->npartners : 1, sizeof *pdocs);
+	struct hx_docmap_slot *pdocs = calloc(x->npartners ? x->npartners : 1, sizeof *pdocs);
 	if (!pdocs)
 		goto out;
 	for (uint32_t d = 0; d < x->ndocs; d++)
-		if (slot_add(&pdocs[x->docs[d].partner], d))
+		if (hx_docmap_add(&pdocs[x->docs[d].partner], d))
 			goto outp;
 	for (size_t i = 0; i < x->npartners; i++) {
 		sort_docs(x, &pdocs[i]);
@@ -649,7 +547,7 @@ static int write_groups_and_index(struct site *x)
 	if (x->tags.n > TAGS_ON_INDEX) {
 		fprintf(f, "<details><summary>all %zu tags</summary>\n<ul class=\"tagcloud\">\n",
 			x->tags.n);
-		qsort(tags, x->tags.n, sizeof *tags, by_key);
+		qsort(tags, x->tags.n, sizeof *tags, hx_docmap_by_key);
 		for (size_t i = 0; i < x->tags.n; i++) {
 			fprintf(f, "<li><a href=\"tag/t%u.html\">", tags[i]->id);
 			esc(f, tags[i]->key);
@@ -693,11 +591,11 @@ static void json_str(FILE *f, const char *s)
  */
 static int write_index(struct site *x)
 {
-	struct slot **terms = map_slots(&x->terms);
+	struct hx_docmap_slot **terms = hx_docmap_slots(&x->terms);
 	struct hx_outfile o;
 	if (!terms)
 		return HX_ENOMEM;
-	qsort(terms, x->terms.n, sizeof *terms, by_key);
+	qsort(terms, x->terms.n, sizeof *terms, hx_docmap_by_key);
 	FILE *f = open_page(x, &o, "search-index.js");
 	if (!f) {
 		free(terms);
@@ -739,103 +637,6 @@ static int write_index(struct site *x)
 }
 
 /* ---- static files --------------------------------------------------------- */
-
-static const char css[] =
-	"body{font-family:system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:0 1rem;"
-	"line-height:1.5;color:#1d2733}\n"
-	"header{padding:.8rem 0;border-bottom:1px solid #ccd}\nheader a{font-weight:600;"
-	"text-decoration:none}\n"
-	"a{color:#17507a}\n.meta,.count{color:#5a6570;font-size:.92em}\n"
-	"ul.tags{list-style:none;padding:0}\nul.tags li{display:inline-block;margin:0 .4rem .3rem 0;"
-	"padding:0 .5rem;border-radius:.8rem;background:#e8eef4}\n"
-	"table.metadata th{text-align:left;padding-right:1rem;color:#5a6570}\n"
-	".sig{font-size:.8em;color:#5a6570;word-break:break-all}\n"
-	"details{margin:.3rem 0}\nsummary{cursor:pointer}\n"
-	"form#search{display:flex;gap:.5rem;margin:1rem 0}\n#q{flex:1;font-size:1.1rem;padding:.3rem}\n"
-	"ul.tagcloud li{display:inline-block;margin-right:.8rem}\n"
-	"footer{margin:2rem 0;padding-top:.8rem;border-top:1px solid #ccd;font-size:.85em;"
-	"color:#5a6570}\n";
-
-/* The search: folds text like store/tokenize.c (NFKD, lower case, marks
- * dropped, the letters NFKD leaves alone mapped), words are runs of letters
- * and digits; each query word matches indexed words it is a prefix of; all
- * words must match; a word in the title ranks higher. Results are built
- * with textContent, never as HTML. */
-static const char js[] =
-	"/* search.js: client-side search over search-index.js (generated by hansa) */\n"
-	"(function () {\n"
-	"  'use strict';\n"
-	"  var X = window.HX_INDEX || { docs: [], terms: [], post: [] };\n"
-	"  var SPECIAL = { '\\u0142': 'l', '\\u00f8': 'o', '\\u00e6': 'ae', '\\u0153': 'oe',\n"
-	"    '\\u0111': 'd', '\\u00f0': 'd', '\\u00fe': 'th', '\\u00df': 'ss' };\n"
-	"  function fold(s) {\n"
-	"    return s.normalize('NFKD').toLowerCase().replace(/\\p{M}/gu, '')\n"
-	"      .replace(/[\\u0142\\u00f8\\u00e6\\u0153\\u0111\\u00f0\\u00fe\\u00df]/g,\n"
-	"        function (c) { return SPECIAL[c]; });\n"
-	"  }\n"
-	"  function words(s) { return fold(s).match(/[\\p{L}\\p{N}]+/gu) || []; }\n"
-	"  function lower(t) {\n"
-	"    var lo = 0, hi = X.terms.length;\n"
-	"    while (lo < hi) { var m = (lo + hi) >> 1; if (X.terms[m] < t) lo = m + 1; else hi = m; }\n"
-	"    return lo;\n"
-	"  }\n"
-	"  function search(q) {\n"
-	"    var ws = words(q), score = null;\n"
-	"    if (!ws.length) return [];\n"
-	"    ws.forEach(function (w) {\n"
-	"      var hit = new Map();\n"
-	"      for (var i = lower(w), n = 0; i < X.terms.length && n < 2000 &&\n"
-	"           X.terms[i].lastIndexOf(w, 0) === 0; i++, n++) {\n"
-	"        var exact = X.terms[i] === w ? 2 : 1, p = X.post[i], d = 0;\n"
-	"        for (var j = 0; j < p.length; j++) {\n"
-	"          d += p[j];\n"
-	"          if ((hit.get(d) || 0) < exact) hit.set(d, exact);\n"
-	"        }\n"
-	"      }\n"
-	"      if (score === null) { score = hit; return; }\n"
-	"      var next = new Map();\n"
-	"      score.forEach(function (s, d) { if (hit.has(d)) next.set(d, s + hit.get(d)); });\n"
-	"      score = next;\n"
-	"    });\n"
-	"    var out = [];\n"
-	"    score.forEach(function (s, d) {\n"
-	"      var t = fold(X.docs[d][1]);\n"
-	"      ws.forEach(function (w) { if (t.indexOf(w) >= 0) s += 3; });\n"
-	"      out.push([s, d]);\n"
-	"    });\n"
-	"    out.sort(function (a, b) {\n"
-	"      if (b[0] !== a[0]) return b[0] - a[0];\n"
-	"      return X.docs[a[1]][1] < X.docs[b[1]][1] ? -1 : 1;\n"
-	"    });\n"
-	"    return out;\n"
-	"  }\n"
-	"  function show(q) {\n"
-	"    var list = document.getElementById('results'), info = document.getElementById('count');\n"
-	"    list.textContent = '';\n"
-	"    if (!q.trim()) { info.textContent = ''; return; }\n"
-	"    var r = search(q);\n"
-	"    info.textContent = r.length + (r.length === 1 ? ' document' : ' documents') + ' found' +\n"
-	"      (r.length > 100 ? ', the first 100 shown' : '');\n"
-	"    r.slice(0, 100).forEach(function (x) {\n"
-	"      var doc = X.docs[x[1]], li = document.createElement('li');\n"
-	"      var a = document.createElement('a'), m = document.createElement('span');\n"
-	"      a.href = doc[0]; a.className = 'result'; a.textContent = doc[1] || '(untitled)';\n"
-	"      m.className = 'meta'; m.textContent = ' ' + doc[2] + ' \\u00b7 ' + doc[3];\n"
-	"      li.appendChild(a); li.appendChild(m); list.appendChild(li);\n"
-	"    });\n"
-	"  }\n"
-	"  function param() {\n"
-	"    var m = /[?&#]q=([^&#]*)/.exec(location.search + location.hash);\n"
-	"    if (!m) return '';\n"
-	"    try { return decodeURIComponent(m[1].replace(/\\+/g, ' ')); } catch (e) { return ''; }\n"
-	"  }\n"
-	"  var input = document.getElementById('q');\n"
-	"  if (!input) return;\n"
-	"  input.addEventListener('input', function () { show(input.value); });\n"
-	"  var q = param();\n"
-	"  if (q) input.value = q;\n"
-	"  show(input.value);\n"
-	"})();\n";
 
 static int write_static(struct site *x, const char *rel, const char *text)
 {
@@ -905,8 +706,8 @@ int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 		hx_fail("export to %s failed: %s", dir, hx_strerror(rc));
 		goto out;
 	}
-	write_static(&x, "hansa.css", css);
-	write_static(&x, "search.js", js);
+	write_static(&x, "hansa.css", hx_site_css);
+	write_static(&x, "search.js", hx_site_js);
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "dir", dir);
@@ -941,10 +742,10 @@ out:
 		free(x.partners[i].country);
 	}
 	free(x.partners);
-	map_free(&x.kinds);
-	map_free(&x.tags);
-	map_free(&x.terms);
-	map_free(&x.authors);
+	hx_docmap_free(&x.kinds);
+	hx_docmap_free(&x.tags);
+	hx_docmap_free(&x.terms);
+	hx_docmap_free(&x.authors);
 	cJSON_Delete(x.profile);
 	return ret;
 }
