@@ -48,10 +48,11 @@ static const uint8_t *raw_author(const uint8_t *raw, size_t len)
 	return raw + 7;
 }
 
-/* Reads up to max entries of q (skipping ones we no longer have or whose
- * author is no longer a member) into raws. Pops what it consumed. */
-static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws,
-			   size_t *lens, int *live)
+/* Reads up to max entries of q for member p (skipping ones we no longer
+ * have, whose author is no longer a member, or that p was sent since its
+ * transfers last rested) into raws. Pops what it consumed. */
+static size_t take_entries(hx_node *n, struct peer *p, struct idq *q, size_t max,
+			   uint8_t **raws, size_t *lens, int *live)
 {
 	size_t k = 0, bytes = 0, used = 0;
 	*live = 0;
@@ -61,8 +62,9 @@ static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws
 		used++;
 		uint8_t *raw;
 		size_t len;
-		if (hx_store_get(n->store, id, NULL, &raw, &len))
+		if (hx_nd_idset_has(&p->sent, id) || hx_store_get(n->store, id, NULL, &raw, &len))
 			continue;
+		(void)hx_nd_idset_add(&p->sent, id); /* out of memory: it may go twice */
 		const uint8_t *a = raw_author(raw, len);
 		if (a && !hx_nd_member_by_key(n, a)) {
 			free(raw);
@@ -104,7 +106,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		uint8_t *raws[HX_WIRE_BATCH_MAX];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t k = take_entries(n, &c->push_q, maxb, raws, lens, &live);
+		size_t k = take_entries(n, c->peer, &c->push_q, maxb, raws, lens, &live);
 		if (!k)
 			continue;
 		uint8_t h[HX_PUSH_LEN];
@@ -148,7 +150,7 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 		uint8_t *raws[HX_WIRE_BATCH_MAX];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t k = take_entries(n, &q, maxb, raws, lens, &live);
+		size_t k = take_entries(n, c->peer, &q, maxb, raws, lens, &live);
 		uint8_t h[HX_ENTRIES_LEN];
 		hx_wire_entries(h, w->request, (uint16_t)k, q.n ? 0 : HX_ENTRIES_LAST);
 		if (send_batch(n, c, h, sizeof h, raws, lens, k))
@@ -191,6 +193,10 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 	int reloaded = 0;
 	for (size_t i = 0; i < k; i++) {
 		hx_vjob *j = &jobs[i];
+		if (j->rc == HX_EEXIST) { /* found stored before its verification */
+			o->known++;
+			continue;
+		}
 		if (!j->rc && !hx_nd_member_by_key(n, j->e.author)) {
 			/* `hansa member add` may have run since the last reload */
 			if (!reloaded++ && hx_nd_members_reload(n) == HX_OK && hx_nd_member_by_key(n, j->e.author))
@@ -218,7 +224,8 @@ member:
 		hx_nd_log(n, "refused %zu more entries from %s", logged - REFUSED_LOG_PER_BATCH, p->name);
 	if (m) {
 		size_t added;
-		int rc = hx_store_put_batch(n->store, n->puts, m, HX_PUT_MEMBERS_ONLY, &added);
+		int rc = hx_store_put_batch(n->store, n->puts, m, HX_PUT_MEMBERS_ONLY | HX_PUT_NO_WAKE,
+					    &added);
 		if (rc) {
 			hx_nd_log(n, "cannot store entries from %s: %s", p->name, hx_strerror(rc));
 			hx_nd_stats_error(p, "store failed: %s", hx_strerror(rc));
