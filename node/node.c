@@ -264,9 +264,13 @@ static void wake_close(hx_node *n)
 static void on_wake(hx_node *n)
 {
 	char b[64];
-	while (recv(n->wake_fd, b, sizeof b, MSG_DONTWAIT) >= 0)
-		;
-	n->changes_due = 1;
+	ssize_t k;
+	while ((k = recv(n->wake_fd, b, sizeof b, MSG_DONTWAIT)) >= 0) {
+		if (k >= 1 && b[0] == HX_WAKE_CONFIG[0])
+			n->reload_due = 1;
+		else
+			n->changes_due = 1;
+	}
 }
 
 /* ---- timers --------------------------------------------------------------------- */
@@ -398,6 +402,12 @@ static uint64_t conn_deadline(hx_node *n, struct conn *c, uint64_t now)
 	return t;
 }
 
+/* How often members and peers are re-read without a writer's wake-up. */
+static unsigned reload_ms(const hx_node *n)
+{
+	return n->wake_fd >= 0 ? MEMBERS_RELOAD_MS : MEMBERS_POLL_MS;
+}
+
 /* How long the loop may sleep: until the next timer (timers are deadlines,
  * not polling), at most until the members reload. */
 static int sleep_ms(hx_node *n, uint64_t now)
@@ -415,7 +425,7 @@ static int sleep_ms(hx_node *n, uint64_t now)
 	if (t <= now)
 		return 0;
 	uint64_t ms = (t - now + 999) / 1000;
-	return ms > MEMBERS_RELOAD_MS ? MEMBERS_RELOAD_MS : (int)ms;
+	return ms > reload_ms(n) ? (int)reload_ms(n) : (int)ms;
 }
 
 static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
@@ -536,11 +546,12 @@ static void tick(hx_node *n, uint64_t now)
 			i++;
 		}
 	}
-	if (now >= n->next_reload) {
+	if (n->reload_due || now >= n->next_reload) {
+		n->reload_due = 0;
 		hx_nd_members_reload(n);
 		if (!n->cfg.once)
 			reload_peers(n);
-		n->next_reload = now + MEMBERS_RELOAD_MS * 1000ull;
+		n->next_reload = now + reload_ms(n) * 1000ull;
 	}
 	if (now >= n->next_flush) {
 		flush_stats(n, now);

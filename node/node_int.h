@@ -29,8 +29,9 @@
 #define SESSION_TIMEOUT_MS 60000
 #define FUTURE_US (10ull * 60 * 1000000)
 #define STATS_FLUSH_MS 1000
-#define MEMBERS_RELOAD_MS 2000
-#define CHANGES_SAFETY_MS 2000      /* change log re-read without a wake-up */
+#define MEMBERS_RELOAD_MS 10000     /* members and peers re-read without a wake-up */
+#define MEMBERS_POLL_MS 2000        /* ... when the wake-up socket is missing */
+#define CHANGES_SAFETY_MS 10000     /* change log re-read without a wake-up */
 #define CHANGES_POLL_MS 20          /* ... when the wake-up socket is missing */
 #define BUSY_MS 2000                /* no reconciliation until a member's transfers rest this long */
 #define REFUSED_LOG_PER_BATCH 5
@@ -152,7 +153,8 @@ struct hx_node {
 	/* local change log */
 	int wake_fd;              /* our wake-up socket (store's node.sock), or -1 */
 	unsigned long long wake_dev, wake_ino; /* what we bound, to unlink only ours */
-	int changes_due;          /* a writer woke us */
+	int changes_due;          /* a writer of entries woke us */
+	int reload_due;           /* a writer of members or peers did */
 	uint64_t last_seq;
 	uint64_t *handled;        /* seqs this node stored itself, ascending */
 	size_t nhandled, caphandled;

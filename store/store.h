@@ -63,8 +63,14 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
  * path is too long for a socket address. Borrowed from s. */
 const char *hx_store_wake_path(const hx_store *s);
 /* Tells the node serving this store, if one runs, that entries were
- * written: one datagram to its wake-up socket. Best effort; never blocks. */
+ * written: one datagram to its wake-up socket, the byte HX_WAKE_ENTRIES.
+ * Best effort; never blocks. */
 void hx_store_wake(hx_store *s);
+/* The same for a change of the members or peers (HX_WAKE_CONFIG):
+ * hx_store_member_put/_del and the peer list (node/state.c) call it. */
+void hx_store_wake_config(hx_store *s);
+#define HX_WAKE_ENTRIES "e"
+#define HX_WAKE_CONFIG "m"
 
 /* Timestamp for a new local version of (author, path):
  * max(now, timestamp of its newest version + 1). */
