@@ -213,6 +213,9 @@ static void conn_reset(hx_node *n, struct conn *c)
 	c->synced = 0; /* once: what was cleared must be reconciled again */
 	int was_up = c->up;
 	c->up = 0;
+	/* what went out on c may not have arrived: it may be sent again */
+	if (c->peer)
+		hx_nd_idset_free(&c->peer->sent);
 	if (was_up && !peer_connected(n, c->peer)) {
 		c->peer->st.connected = 0;
 		c->peer->dirty = 1;

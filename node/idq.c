@@ -53,3 +53,56 @@ void hx_nd_idq_free(struct idq *q)
 	free(q->live);
 	memset(q, 0, sizeof *q);
 }
+
+/* ---- the id set: open addressing over ids (BLAKE2b: their first bytes
+ * are already a good hash), grown at half full --------------------------- */
+
+static size_t slot(const struct idset *s, const uint8_t id[HX_ID_LEN])
+{
+	uint64_t h;
+	memcpy(&h, id, sizeof h);
+	size_t i = (size_t)h & (s->cap - 1);
+	while (s->used[i] && memcmp(s->id[i], id, HX_ID_LEN))
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+int hx_nd_idset_has(const struct idset *s, const uint8_t id[HX_ID_LEN])
+{
+	return s->n && s->used[slot(s, id)];
+}
+
+int hx_nd_idset_add(struct idset *s, const uint8_t id[HX_ID_LEN])
+{
+	if (2 * (s->n + 1) > s->cap) {
+		struct idset g = { .cap = s->cap ? 2 * s->cap : 1024 };
+		if (!(g.id = malloc(g.cap * HX_ID_LEN)) || !(g.used = calloc(g.cap, 1))) {
+			free(g.id);
+			return -1;
+		}
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->used[i])
+				continue;
+			size_t j = slot(&g, s->id[i]);
+			memcpy(g.id[j], s->id[i], HX_ID_LEN);
+			g.used[j] = 1;
+		}
+		g.n = s->n;
+		hx_nd_idset_free(s);
+		*s = g;
+	}
+	size_t i = slot(s, id);
+	if (s->used[i])
+		return 1;
+	memcpy(s->id[i], id, HX_ID_LEN);
+	s->used[i] = 1;
+	s->n++;
+	return 0;
+}
+
+void hx_nd_idset_free(struct idset *s)
+{
+	free(s->id);
+	free(s->used);
+	memset(s, 0, sizeof *s);
+}

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "node/node_int.h"
 
@@ -93,6 +96,9 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	}
 	if (w.type != HX_MSG_ENTRIES)
 		hx_nd_flush_pending(n); /* keep the order of everything else */
+	if (w.type == HX_MSG_WANT || w.type == HX_MSG_ENTRIES || w.type == HX_MSG_PUSH ||
+	    w.type == HX_MSG_ACK)
+		c->peer->busy_until = now + BUSY_MS * 1000ull;
 	switch (w.type) {
 	case HX_MSG_HELLO: on_hello(n, c, &w, now); break;
 	case HX_MSG_PING: break;
@@ -210,6 +216,63 @@ static void poll_changes(hx_node *n)
 	n->fresh_over = 0;
 }
 
+/* The wake-up socket: writers (hx_store_put_batch in any process) send it a
+ * byte after they commit, so that an idle node sleeps instead of polling the
+ * change log. Without it (path too long, bind refused) the node polls. */
+static void wake_open(hx_node *n)
+{
+	const char *path = hx_store_wake_path(n->store);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd = -1;
+	if (!path)
+		goto fallback;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		goto fallback;
+	/* a socket left by a node that was killed (`serve` refuses to run
+	 * twice on one home, so it is not a live node's) */
+	if (unlink(path) && errno != ENOENT)
+		goto fallback;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) || stat(path, &st))
+		goto fallback;
+	n->wake_fd = fd;
+	n->wake_dev = st.st_dev;
+	n->wake_ino = st.st_ino;
+	return;
+fallback:
+	hx_nd_log(n, "no wake-up socket%s%s (%s): looking for local changes every %u ms",
+		  path ? " at " : "", path ? path : "", path ? strerror(errno) : "path too long",
+		  CHANGES_POLL_MS);
+	if (fd >= 0)
+		close(fd);
+	n->cfg.poll_ms = CHANGES_POLL_MS;
+}
+
+static void wake_close(hx_node *n)
+{
+	const char *path = hx_store_wake_path(n->store);
+	struct stat st;
+	if (n->wake_fd < 0)
+		return;
+	close(n->wake_fd);
+	n->wake_fd = -1;
+	if (path && !stat(path, &st) && st.st_dev == n->wake_dev && st.st_ino == n->wake_ino)
+		unlink(path);
+}
+
+static void on_wake(hx_node *n)
+{
+	char b[64];
+	ssize_t k;
+	while ((k = recv(n->wake_fd, b, sizeof b, MSG_DONTWAIT)) >= 0) {
+		if (k >= 1 && b[0] == HX_WAKE_CONFIG[0])
+			n->reload_due = 1;
+		else
+			n->changes_due = 1;
+	}
+}
+
 /* ---- timers --------------------------------------------------------------------- */
 
 static void flush_stats(hx_node *n, uint64_t now)
@@ -242,10 +305,131 @@ static int transfers_idle(const struct conn *c)
 	return !c->want_q.n && !c->push_q.n && !c->nwants && !c->npushes;
 }
 
-static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
+static int member_idle(hx_node *n, const struct peer *p)
+{
+	for (size_t i = 0; i < n->nconns; i++)
+		if (n->conns[i]->peer == p && !transfers_idle(n->conns[i]))
+			return 0;
+	return 1;
+}
+
+/* Whether c starts a reconciliation now: on connect and every interval from
+ * the connecting side; from the accepting side only when pushing fell
+ * behind or when nobody reconciled for two intervals. If not now, *at is
+ * the time it may be (UINT64_MAX: only after a message). */
+static int recon_now(hx_node *n, struct conn *c, uint64_t now, uint64_t *at)
 {
 	uint64_t interval = n->cfg.recon_interval_ms * 1000ull;
+	struct peer *p = c->peer;
 
+	*at = UINT64_MAX;
+	if (c->ine || peer_session_active(n, p) || peer_responding(n, p))
+		return 0;
+	if (n->cfg.once)
+		return c->recon_due && !c->synced && transfers_idle(c);
+	/* Not while entries move with that member on any connection (ours or
+	 * its): what is queued or in flight would be found missing and asked
+	 * for, or pushed, a second time. */
+	if (!member_idle(n, p))
+		return 0;
+	if (now < p->busy_until) {
+		*at = p->busy_until;
+		return 0;
+	}
+	if (!c->out) {
+		if (c->recon_due)
+			return 1;
+		uint64_t a = p->last_recon_any + 2 * interval + 1, b = c->connected_at + interval + 1;
+		*at = a > b ? a : b;
+		return now >= *at;
+	}
+	if (!c->recon_due && now < c->next_recon) {
+		*at = c->next_recon;
+		return 0;
+	}
+	/* When both nodes connect to each other, one reconciliation serves
+	 * both: skip ours if the member just reconciled with us, and on
+	 * connect let the node with the smaller key go first. */
+	int recent = p->last_recon_any && p->last_recon_any >= c->connected_at &&
+		     now - p->last_recon_any < interval / 2;
+	if (c->recon_due != 2 && recent) {
+		c->recon_due = 0;
+		c->next_recon = p->last_recon_any + interval;
+		*at = c->next_recon;
+		return 0;
+	}
+	if (c->recon_due == 1 && now - c->connected_at < 500000 &&
+	    memcmp(n->cfg.pk, p->key, HX_KEY_LEN) > 0) {
+		*at = c->connected_at + 500000;
+		return 0;
+	}
+	return 1;
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return b < a ? b : a;
+}
+
+/* The next time tick_conn has something to do for c without a message
+ * (the checks there are "now > deadline": hence the + 1). */
+static uint64_t conn_deadline(hx_node *n, struct conn *c, uint64_t now)
+{
+	uint64_t t = UINT64_MAX, at;
+
+	if (c->finished)
+		return t;
+	if (c->retry_at)
+		t = c->retry_at;
+	if (n->cfg.once)
+		t = earliest(t, (c->up ? c->last_rx : c->created) + n->cfg.timeout_ms * 1000ull + 1);
+	if (!c->up)
+		return t;
+	for (unsigned i = 0; i < c->npushes; i++)
+		t = earliest(t, c->pushes[i].deadline + 1);
+	for (unsigned i = 0; i < c->nwants; i++)
+		t = earliest(t, c->wants[i].deadline + 1);
+	if (c->ine)
+		t = earliest(t, c->istarted + SESSION_TIMEOUT_MS * 1000ull + 1);
+	if (c->rne)
+		t = earliest(t, c->rlast + SESSION_TIMEOUT_MS * 1000ull + 1);
+	if (recon_now(n, c, now, &at))
+		return now;
+	t = earliest(t, at);
+	t = earliest(t, c->last_tx + PING_MS * 1000ull + 1);
+	if (!c->out)
+		t = earliest(t, c->last_rx + IN_IDLE_MS * 1000ull + 1);
+	return t;
+}
+
+/* How often members and peers are re-read without a writer's wake-up. */
+static unsigned reload_ms(const hx_node *n)
+{
+	return n->wake_fd >= 0 ? MEMBERS_RELOAD_MS : MEMBERS_POLL_MS;
+}
+
+/* How long the loop may sleep: until the next timer (timers are deadlines,
+ * not polling), at most until the members reload. */
+static int sleep_ms(hx_node *n, uint64_t now)
+{
+	uint64_t t = n->next_reload;
+	if (!n->cfg.once)
+		t = earliest(t, n->next_changes);
+	if (n->zap_refused)
+		t = earliest(t, n->next_flush);
+	for (size_t i = 0; i < n->npeers; i++)
+		if (n->peers[i]->dirty)
+			t = earliest(t, n->next_flush);
+	for (size_t i = 0; i < n->nconns; i++)
+		t = earliest(t, conn_deadline(n, n->conns[i], now));
+	if (t <= now)
+		return 0;
+	uint64_t ms = (t - now + 999) / 1000;
+	return ms > reload_ms(n) ? (int)reload_ms(n) : (int)ms;
+}
+
+static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
+{
 	if (c->finished)
 		return;
 	if (c->retry_at && now >= c->retry_at)
@@ -279,38 +463,9 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 	if (c->rne && now - c->rlast > SESSION_TIMEOUT_MS * 1000ull)
 		hx_nd_session_end_responder(c);
 	hx_nd_pump(n, c, now);
-	/* reconciliation: on connect and every interval from the connecting
-	 * side; from the accepting side only when pushing fell behind or when
-	 * nobody reconciled for two intervals */
-	if (!c->ine && transfers_idle(c) && !peer_session_active(n, c->peer) &&
-	    !peer_responding(n, c->peer)) {
-		struct peer *p = c->peer;
-		int due = c->recon_due;
-		if (n->cfg.once) {
-			due = due && !c->synced;
-		} else if (c->out) {
-			due = due || now >= c->next_recon;
-			/* When both nodes connect to each other, one reconciliation
-			 * serves both: skip ours if the member just reconciled with
-			 * us, and on connect let the node with the smaller key go
-			 * first. */
-			int recent = p->last_recon_any && p->last_recon_any >= c->connected_at &&
-				     now - p->last_recon_any < interval / 2;
-			if (due && c->recon_due != 2 && recent) {
-				due = 0;
-				c->recon_due = 0;
-				c->next_recon = p->last_recon_any + interval;
-			} else if (due && c->recon_due == 1 && now - c->connected_at < 500000 &&
-				   memcmp(n->cfg.pk, p->key, HX_KEY_LEN) > 0) {
-				due = 0;
-			}
-		} else {
-			due = due || (now - p->last_recon_any > 2 * interval &&
-				      now - c->connected_at > interval);
-		}
-		if (due)
-			hx_nd_recon_start(n, c, now);
-	}
+	uint64_t at;
+	if (recon_now(n, c, now, &at))
+		hx_nd_recon_start(n, c, now);
 	if (n->cfg.once && c->synced && !c->ine && transfers_idle(c))
 		hx_nd_finish(n, c, 1, NULL);
 	if (now - c->last_tx > PING_MS * 1000ull) {
@@ -366,9 +521,18 @@ static void reload_peers(hx_node *n)
 static void tick(hx_node *n, uint64_t now)
 {
 	hx_nd_flush_pending(n);
-	if (!n->cfg.once && now >= n->next_changes) {
+	if (!n->cfg.once && (n->changes_due || now >= n->next_changes)) {
+		n->changes_due = 0;
 		poll_changes(n);
-		n->next_changes = now + n->cfg.poll_ms * 1000ull;
+		if (now >= n->next_changes) /* a wake-up leaves the timer alone */
+			n->next_changes = now + n->cfg.poll_ms * 1000ull;
+	}
+	/* what a member was sent may go again once its transfers rested (a
+	 * reconciliation then says what it still lacks) */
+	for (size_t i = 0; i < n->npeers; i++) {
+		struct peer *p = n->peers[i];
+		if (p->sent.n && now >= p->busy_until && member_idle(n, p))
+			hx_nd_idset_free(&p->sent);
 	}
 	for (size_t i = 0; i < n->nconns; i++)
 		tick_conn(n, n->conns[i], now);
@@ -382,16 +546,25 @@ static void tick(hx_node *n, uint64_t now)
 			i++;
 		}
 	}
-	if (now >= n->next_reload) {
+	if (n->reload_due || now >= n->next_reload) {
+		n->reload_due = 0;
 		hx_nd_members_reload(n);
 		if (!n->cfg.once)
 			reload_peers(n);
-		n->next_reload = now + MEMBERS_RELOAD_MS * 1000ull;
+		n->next_reload = now + reload_ms(n) * 1000ull;
 	}
 	if (now >= n->next_flush) {
 		flush_stats(n, now);
 		n->next_flush = now + STATS_FLUSH_MS * 1000ull;
 	}
+}
+
+/* For the verification pool (any thread): an entry already stored is
+ * dropped before its signature is checked. */
+static int known_entry(void *arg, const uint8_t id[HX_ID_LEN])
+{
+	hx_node *n = arg;
+	return hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK;
 }
 
 /* ---- setup and the loop ------------------------------------------------------------ */
@@ -415,7 +588,8 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 	if (!n->cfg.max_batch || n->cfg.max_batch > HX_WIRE_BATCH_MAX)
 		n->cfg.max_batch = HX_WIRE_BATCH_MAX;
 	if (!n->cfg.poll_ms)
-		n->cfg.poll_ms = 20;
+		n->cfg.poll_ms = CHANGES_SAFETY_MS;
+	n->wake_fd = -1;
 	if (!n->cfg.timeout_ms)
 		n->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
 	n->next_session = (uint32_t)hx_now_us();
@@ -429,6 +603,7 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 		hx_node_destroy(&n);
 		return rc;
 	}
+	hx_vpool_set_known(n->pool, known_entry, n);
 	*out = n;
 	return HX_OK;
 }
@@ -443,11 +618,14 @@ void hx_node_destroy(hx_node **np)
 	while (n->nconns)
 		hx_nd_conn_remove(n, n->nconns - 1);
 	free(n->conns);
-	for (size_t i = 0; i < n->npeers; i++)
+	for (size_t i = 0; i < n->npeers; i++) {
+		hx_nd_idset_free(&n->peers[i]->sent);
 		free(n->peers[i]);
+	}
 	free(n->peers);
 	hx_nd_sock_close(n, &n->router);
 	hx_nd_sock_close(n, &n->zap);
+	wake_close(n);
 	while (n->zctx && zmq_ctx_term(n->zctx) && errno == EINTR)
 		;
 	hx_members_free(n->members, n->nmembers);
@@ -496,6 +674,8 @@ static int start(hx_node *n)
 		return HX_ENOMEM;
 	if (n->cfg.bind && (rc = hx_nd_listen(n)))
 		return rc;
+	if (!n->cfg.once)
+		wake_open(n);
 	if ((rc = hx_peer_list(n->store, &pcs, &npc)))
 		return rc;
 	size_t sel = 0;
@@ -545,7 +725,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		(void)!hx_daemon_put(n->store, &d);
 	}
 	while (!*stop) {
-		size_t k = 0, need = 2 + 2 * n->nconns;
+		size_t k = 0, need = 3 + 2 * n->nconns;
 		zmq_pollitem_t *a = hx_grow(items, &cap, need, sizeof *a);
 		if (a)
 			items = a;
@@ -564,6 +744,10 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			items[k] = (zmq_pollitem_t){ .socket = n->router, .events = ZMQ_POLLIN };
 			owner[k++] = NULL;
 		}
+		if (n->wake_fd >= 0) {
+			items[k] = (zmq_pollitem_t){ .fd = n->wake_fd, .events = ZMQ_POLLIN };
+			owner[k++] = NULL;
+		}
 		for (size_t i = 0; i < n->nconns; i++) {
 			struct conn *c = n->conns[i];
 			if (!c->out || c->finished || !c->sock)
@@ -573,7 +757,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			items[k] = (zmq_pollitem_t){ .socket = c->mon, .events = ZMQ_POLLIN };
 			owner[k++] = c;
 		}
-		if (zmq_poll(items, (int)k, n->cfg.poll_ms) < 0 && errno != EINTR) {
+		if (zmq_poll(items, (int)k, sleep_ms(n, hx_now_us())) < 0 && errno != EINTR) {
 			snprintf(n->error, sizeof n->error, "cannot poll the sockets: %s",
 				 zmq_strerror(errno));
 			rc = HX_EIO;
@@ -582,7 +766,9 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		for (size_t i = 0; i < k && !*stop; i++) {
 			if (!(items[i].revents & ZMQ_POLLIN))
 				continue;
-			if (items[i].socket == n->zap)
+			if (!items[i].socket)
+				on_wake(n);
+			else if (items[i].socket == n->zap)
 				hx_nd_on_zap(n);
 			else if (items[i].socket == n->router)
 				on_router(n);

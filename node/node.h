@@ -27,7 +27,9 @@ typedef struct hx_node_config {
 	uint32_t ne_frame_limit;   /* Negentropy frame size limit; 0 = 256 KiB */
 	uint16_t max_batch;        /* entries per batch we accept; 0 = 256 */
 	unsigned threads;          /* verifying threads; 0 = one per CPU */
-	unsigned poll_ms;          /* how often local changes are looked for; 0 = 20 */
+	unsigned poll_ms;          /* how often the change log is read without a
+				    * writer's wake-up; 0 = 10 s (20 ms when the
+				    * wake-up socket cannot be bound) */
 	int once;                  /* sync once with the peers, then return */
 	const char *only_peer;     /* once: only the peer with this endpoint or
 				    * key (hex); NULL = all */

@@ -29,7 +29,11 @@
 #define SESSION_TIMEOUT_MS 60000
 #define FUTURE_US (10ull * 60 * 1000000)
 #define STATS_FLUSH_MS 1000
-#define MEMBERS_RELOAD_MS 2000
+#define MEMBERS_RELOAD_MS 10000     /* members and peers re-read without a wake-up */
+#define MEMBERS_POLL_MS 2000        /* ... when the wake-up socket is missing */
+#define CHANGES_SAFETY_MS 10000     /* change log re-read without a wake-up */
+#define CHANGES_POLL_MS 20          /* ... when the wake-up socket is missing */
+#define BUSY_MS 2000                /* no reconciliation until a member's transfers rest this long */
 #define REFUSED_LOG_PER_BATCH 5
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MAXF (HX_WIRE_FRAMES_MAX + 1) /* + the ROUTER's routing id */
@@ -46,6 +50,13 @@ struct idq {
 	size_t head, n, cap;
 };
 
+/* A set of ids. */
+struct idset {
+	uint8_t (*id)[HX_ID_LEN];
+	uint8_t *used;
+	size_t n, cap;
+};
+
 /* A member this node talks to (statistics are per member). */
 struct peer {
 	uint8_t key[HX_KEY_LEN];
@@ -55,6 +66,8 @@ struct peer {
 	uint64_t last_recon_any; /* µs of the last reconciliation, either role */
 	uint64_t not_member_logged; /* µs: such refusals are logged once a minute */
 	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
+	uint64_t busy_until;      /* µs: entries moved with this member until shortly before */
+	struct idset sent;        /* ids sent to it since its transfers last rested: not sent again */
 };
 
 struct inflight {
@@ -138,6 +151,10 @@ struct hx_node {
 	struct pend *pend;        /* two: one verifying, one storing */
 	struct pend *verifying;   /* the one in the pool, or NULL */
 	/* local change log */
+	int wake_fd;              /* our wake-up socket (store's node.sock), or -1 */
+	unsigned long long wake_dev, wake_ino; /* what we bound, to unlink only ours */
+	int changes_due;          /* a writer of entries woke us */
+	int reload_due;           /* a writer of members or peers did */
 	uint64_t last_seq;
 	uint64_t *handled;        /* seqs this node stored itself, ascending */
 	size_t nhandled, caphandled;
@@ -161,6 +178,10 @@ int hx_nd_idq_push(struct idq *q, const uint8_t id[HX_ID_LEN], int live);
 void hx_nd_idq_pop(struct idq *q, size_t k); /* drops the first k */
 void hx_nd_idq_clear(struct idq *q);
 void hx_nd_idq_free(struct idq *q);
+/* 0: added, 1: it was there, -1: out of memory. */
+int hx_nd_idset_add(struct idset *s, const uint8_t id[HX_ID_LEN]);
+int hx_nd_idset_has(const struct idset *s, const uint8_t id[HX_ID_LEN]);
+void hx_nd_idset_free(struct idset *s); /* also empties it */
 
 /* ---- conn.c: members, peers, connections, sending, ZAP ------------------- */
 

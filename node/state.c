@@ -33,7 +33,10 @@ int hx_peer_add(hx_store *s, const char *endpoint, const uint8_t key[HX_KEY_LEN]
 	snprintf(k, sizeof k, "peer/%s", endpoint);
 	memcpy(v, key, HX_KEY_LEN);
 	hx_be64_put(v + HX_KEY_LEN, hx_now_us());
-	return hx_store_kv_put(s, k, v, sizeof v);
+	int rc = hx_store_kv_put(s, k, v, sizeof v);
+	if (!rc)
+		hx_store_wake_config(s); /* a running node connects at once */
+	return rc;
 }
 
 int hx_peer_del(hx_store *s, const char *endpoint)
@@ -42,7 +45,10 @@ int hx_peer_del(hx_store *s, const char *endpoint)
 	if (strlen(endpoint) > HX_ENDPOINT_MAX)
 		return HX_ENOTFOUND;
 	snprintf(k, sizeof k, "peer/%s", endpoint);
-	return hx_store_kv_del(s, k);
+	int rc = hx_store_kv_del(s, k);
+	if (!rc)
+		hx_store_wake_config(s);
+	return rc;
 }
 
 struct peer_walk {

@@ -48,12 +48,15 @@ static const uint8_t *raw_author(const uint8_t *raw, size_t len)
 	return raw + 7;
 }
 
-/* Reads up to max entries of q (skipping ones we no longer have or whose
- * author is no longer a member) into raws. *used: how many ids of q that
- * consumed; the caller pops them (a push pops them once sent, so that what
- * a failed send leaves in the queue can go out on another connection). */
-static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws,
-			   size_t *lens, int *live, size_t *used_out)
+/* Reads up to max entries of q for member p (skipping ones we no longer
+ * have, whose author is no longer a member, or that p was sent since its
+ * transfers last rested) into raws, and their ids into ids. *used: how many
+ * ids of q that consumed; the caller pops them, and marks the ids as sent
+ * (sent_mark) once the batch is out, so that what a failed send leaves in
+ * the queue can still go out, on this connection or another. */
+static size_t take_entries(hx_node *n, struct peer *p, struct idq *q, size_t max,
+			   uint8_t **raws, size_t *lens, uint8_t (*ids)[HX_ID_LEN], int *live,
+			   size_t *used_out)
 {
 	size_t k = 0, bytes = 0, used = 0;
 	*live = 0;
@@ -63,13 +66,14 @@ static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws
 		used++;
 		uint8_t *raw;
 		size_t len;
-		if (hx_store_get(n->store, id, NULL, &raw, &len))
+		if (hx_nd_idset_has(&p->sent, id) || hx_store_get(n->store, id, NULL, &raw, &len))
 			continue;
 		const uint8_t *a = raw_author(raw, len);
 		if (a && !hx_nd_member_by_key(n, a)) {
 			free(raw);
 			continue;
 		}
+		memcpy(ids[k], id, HX_ID_LEN);
 		raws[k] = raw;
 		lens[k] = len;
 		bytes += len;
@@ -78,6 +82,14 @@ static size_t take_entries(hx_node *n, struct idq *q, size_t max, uint8_t **raws
 	}
 	*used_out = used;
 	return k;
+}
+
+/* The k ids of a batch that went out: not sent to p again until its
+ * transfers rest (out of memory: one may go twice, which is harmless). */
+static void sent_mark(struct peer *p, uint8_t (*ids)[HX_ID_LEN], size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		(void)hx_nd_idset_add(&p->sent, ids[i]);
 }
 
 static int send_batch(hx_node *n, struct conn *c, uint8_t *hdr, size_t hlen,
@@ -103,10 +115,11 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		return;
 	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
 	while (c->npushes < WINDOW && c->push_q.n) {
-		uint8_t *raws[HX_WIRE_BATCH_MAX];
+		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t used, k = take_entries(n, &c->push_q, maxb, raws, lens, &live, &used);
+		size_t used, k = take_entries(n, c->peer, &c->push_q, maxb, raws, lens, ids, &live,
+					      &used);
 		if (!k) {
 			hx_nd_idq_pop(&c->push_q, used);
 			continue;
@@ -117,6 +130,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		if (send_batch(n, c, h, sizeof h, raws, lens, k))
 			return; /* the ids stay queued (or went to another connection) */
 		hx_nd_idq_pop(&c->push_q, used);
+		sent_mark(c->peer, ids, k);
 		c->pushes[c->npushes++] = (struct inflight){ seq, now + ACK_TIMEOUT_MS * 1000ull,
 							     (uint32_t)k, !live };
 		c->peer->st.sent += k;
@@ -150,15 +164,16 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 		if (hx_nd_idq_push(&q, w->ids + i * HX_ID_LEN, 0))
 			break;
 	do {
-		uint8_t *raws[HX_WIRE_BATCH_MAX];
+		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t used, k = take_entries(n, &q, maxb, raws, lens, &live, &used);
+		size_t used, k = take_entries(n, c->peer, &q, maxb, raws, lens, ids, &live, &used);
 		hx_nd_idq_pop(&q, used);
 		uint8_t h[HX_ENTRIES_LEN];
 		hx_wire_entries(h, w->request, (uint16_t)k, q.n ? 0 : HX_ENTRIES_LAST);
 		if (send_batch(n, c, h, sizeof h, raws, lens, k))
 			break;
+		sent_mark(c->peer, ids, k);
 		hx_peer_stats *st = &c->peer->st;
 		st->sent += k;
 		/* what the peer lacked (as of the last reconciliation) less what
@@ -201,6 +216,10 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 	int reloaded = 0;
 	for (size_t i = 0; i < k; i++) {
 		hx_vjob *j = &jobs[i];
+		if (j->rc == HX_EEXIST) { /* found stored before its verification */
+			o->known++;
+			continue;
+		}
 		if (!j->rc && !hx_nd_member_by_key(n, j->e.author)) {
 			/* `hansa member add` may have run since the last reload */
 			if (!reloaded++ && hx_nd_members_reload(n) == HX_OK && hx_nd_member_by_key(n, j->e.author))
@@ -228,7 +247,8 @@ member:
 		hx_nd_log(n, "refused %zu more entries from %s", logged - REFUSED_LOG_PER_BATCH, p->name);
 	if (m) {
 		size_t added;
-		int rc = hx_store_put_batch(n->store, n->puts, m, HX_PUT_MEMBERS_ONLY, &added);
+		int rc = hx_store_put_batch(n->store, n->puts, m, HX_PUT_MEMBERS_ONLY | HX_PUT_NO_WAKE,
+					    &added);
 		if (rc) {
 			hx_nd_log(n, "cannot store entries from %s: %s", p->name, hx_strerror(rc));
 			hx_nd_stats_error(p, "store failed: %s", hx_strerror(rc));

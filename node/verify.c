@@ -24,13 +24,21 @@ struct hx_vpool {
 	hx_vjob *jobs;
 	size_t n, next, done;
 	uint64_t max_ts;
+	hx_vknown_fn known;
+	void *known_arg;
 };
 
-static void one(hx_vjob *j, uint64_t max_ts)
+static void one(hx_vpool *p, hx_vjob *j, uint64_t max_ts)
 {
 	j->rc = hx_entry_decode(&j->e, j->raw, j->len);
 	if (j->rc)
 		return;
+	/* a hash and a lookup are cheaper than a verification */
+	if (p->known && p->known(p->known_arg, j->e.id)) {
+		hx_entry_clear(&j->e);
+		j->rc = HX_EEXIST;
+		return;
+	}
 	if ((j->rc = hx_entry_verify(&j->e)) == HX_OK && j->e.timestamp > max_ts)
 		j->rc = HX_EFUTURE;
 	if (j->rc)
@@ -44,7 +52,7 @@ static void drain(hx_vpool *p)
 		hx_vjob *j = &p->jobs[p->next++];
 		uint64_t max_ts = p->max_ts;
 		pthread_mutex_unlock(&p->mu);
-		one(j, max_ts);
+		one(p, j, max_ts);
 		pthread_mutex_lock(&p->mu);
 		if (++p->done == p->n)
 			pthread_cond_broadcast(&p->finished);
@@ -137,11 +145,17 @@ void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts)
 {
 	if (n < INLINE_BELOW || p->nthreads == 0) {
 		for (size_t i = 0; i < n; i++)
-			one(&jobs[i], max_ts);
+			one(p, &jobs[i], max_ts);
 		return;
 	}
 	hx_vpool_start(p, jobs, n, max_ts);
 	hx_vpool_finish(p);
+}
+
+void hx_vpool_set_known(hx_vpool *p, hx_vknown_fn known, void *arg)
+{
+	p->known = known;
+	p->known_arg = arg;
 }
 
 unsigned hx_vpool_threads(const hx_vpool *p)

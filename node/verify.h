@@ -27,8 +27,8 @@ int hx_vpool_new(hx_vpool **out, unsigned threads) HX_WUR;
 void hx_vpool_destroy(hx_vpool **p); /* NULL-safe, clears *p */
 
 /* Decodes and verifies every job: rc is HX_OK, a decode error (HX_EPROTO,
- * HX_EVERSION, HX_ELIMIT), HX_EFORGED (signature), or HX_EFUTURE when the
- * timestamp is after max_ts. Returns when all are done. */
+ * HX_EVERSION, HX_ELIMIT), HX_EFORGED (signature), HX_EFUTURE when the
+ * timestamp is after max_ts, or HX_EEXIST (see hx_vpool_set_known). Returns when all are done. */
 void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
 
 /* The same in two steps, so that the caller can do something else while
@@ -38,6 +38,13 @@ void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
  * finish before the next start or run. */
 void hx_vpool_start(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
 void hx_vpool_finish(hx_vpool *p);
+
+/* Optional (NULL to unset): known(arg, id) is 1 when the entry is stored
+ * already. A job whose entry is known gets rc HX_EEXIST after decoding,
+ * without its signature being verified (and no e to clear). Called from
+ * every thread of the pool, so it must be thread-safe. */
+typedef int (*hx_vknown_fn)(void *arg, const uint8_t id[HX_ID_LEN]);
+void hx_vpool_set_known(hx_vpool *p, hx_vknown_fn known, void *arg);
 
 /* Threads working on a batch, the caller's included. */
 unsigned hx_vpool_threads(const hx_vpool *p);

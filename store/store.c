@@ -105,6 +105,7 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	if (!(s = calloc(1, sizeof *s)))
 		return HX_ENOMEM;
 	s->flags = flags;
+	hx_store_wake_init(s, dir);
 	if ((rc = mdb_env_create(&s->env)))
 		goto fail_mdb;
 	mdb_env_set_maxdbs(s->env, 32);
@@ -366,6 +367,8 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 			continue;
 		if (!rc && added)
 			*added = count;
+		if (!rc && count && !(flags & HX_PUT_NO_WAKE))
+			hx_store_wake(s);
 		return rc;
 abort:
 		/* before the abort: another thread may start a write at once */

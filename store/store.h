@@ -31,6 +31,8 @@ void hx_store_close(hx_store **s);
 enum hx_put_flags {
 	/* Refuse (HX_EPERM) entries whose author is not in the members table. */
 	HX_PUT_MEMBERS_ONLY = 1 << 0,
+	/* Do not wake the node serving this store (the node's own writes). */
+	HX_PUT_NO_WAKE = 1 << 1,
 };
 
 /* One entry to store: its signed canonical bytes and the decoded form
@@ -49,10 +51,26 @@ typedef struct hx_put {
  * one by one (HX_EPERM not a member, ...) get their own result and do not
  * stop the batch. Returns HX_OK when the transaction committed (then every
  * put[i].result says what happened to it), else an error and nothing was
- * written. *added (may be NULL) counts the new entries.
+ * written. *added (may be NULL) counts the new entries. After a commit
+ * that stored anything it wakes the node serving the store (hx_store_wake)
+ * unless flags has HX_PUT_NO_WAKE.
  */
 int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 		       size_t *added) HX_WUR;
+
+/* The path of the wake-up socket of the node serving this store (a UNIX
+ * datagram socket, node.sock in the store's directory), or NULL when that
+ * path is too long for a socket address. Borrowed from s. */
+const char *hx_store_wake_path(const hx_store *s);
+/* Tells the node serving this store, if one runs, that entries were
+ * written: one datagram to its wake-up socket, the byte HX_WAKE_ENTRIES.
+ * Best effort; never blocks. */
+void hx_store_wake(hx_store *s);
+/* The same for a change of the members or peers (HX_WAKE_CONFIG):
+ * hx_store_member_put/_del and the peer list (node/state.c) call it. */
+void hx_store_wake_config(hx_store *s);
+#define HX_WAKE_ENTRIES "e"
+#define HX_WAKE_CONFIG "m"
 
 /* Timestamp for a new local version of (author, path):
  * max(now, timestamp of its newest version + 1). */

@@ -26,7 +26,11 @@ struct hx_store {
 	MDB_dbi kv;      /* name -> value */
 	struct hx_index ix;  /* search index tables (store/index.c) */
 	struct hx_fpt fpt;   /* reconciliation fingerprint tree (store/fpt.c) */
+	char wake[108];      /* the node's wake-up socket, "" when too long (wake.c) */
 };
+
+/* Sets s->wake from the store's directory (wake.c). */
+void hx_store_wake_init(hx_store *s, const char *dir);
 
 /* Begins a transaction, handling MDB_MAP_RESIZED. */
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;

@@ -109,7 +109,10 @@ static int each(hx_store *s, MDB_dbi dbi, const void *prefix, size_t plen,
 int hx_store_member_put(hx_store *s, const uint8_t key[HX_KEY_LEN],
 			const uint8_t *rec, size_t len)
 {
-	return put(s, s->members, key, HX_KEY_LEN, rec, len);
+	int rc = put(s, s->members, key, HX_KEY_LEN, rec, len);
+	if (!rc)
+		hx_store_wake_config(s);
+	return rc;
 }
 
 int hx_store_member_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
@@ -120,7 +123,10 @@ int hx_store_member_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
 
 int hx_store_member_del(hx_store *s, const uint8_t key[HX_KEY_LEN])
 {
-	return del(s, s->members, key, HX_KEY_LEN);
+	int rc = del(s, s->members, key, HX_KEY_LEN);
+	if (!rc)
+		hx_store_wake_config(s);
+	return rc;
 }
 
 struct member_walk {

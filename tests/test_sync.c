@@ -1,0 +1,193 @@
+/*
+ * test_sync.c: two nodes in threads of this process, on 127.0.0.1:
+ *   1. a quiet initial sync of N entries between two nodes that list each
+ *      other as peers, with a reconciliation interval far shorter than the
+ *      transfer, sends each entry once: sent (at the giver) = received (at
+ *      the taker) = N (docs/PROTOCOL.md §6.2);
+ *   2. a local write wakes the running node, which pushes it: with the
+ *      change-log timer and the reconciliation interval set to ten minutes,
+ *      an entry written at A arrives at B (§6.3).
+ * Waits are conditions with deadlines, never timings.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "check.h"
+#include "rmtree.h"
+#include "threadnodes.h"
+#include "node/state.h"
+
+static char tmpdir[] = "/tmp/hx-test-sync.XXXXXX";
+
+static hx_store *open_store(const char *name)
+{
+	char dir[256];
+	hx_store *s = NULL;
+	snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	return s;
+}
+
+static void start(struct running *r, hx_store *s, const struct who *w, const char *bind,
+		  unsigned interval_ms, unsigned poll_ms)
+{
+	hx_node_config cfg = {
+		.pk = w->pk, .sk = w->sk, .curve_pk = w->cpk, .curve_sk = w->csk,
+		.bind = bind, .recon_interval_ms = interval_ms, .poll_ms = poll_ms,
+	};
+	CHECK_RC(tn_start(r, s, &cfg), HX_OK);
+}
+
+static void finish(struct running *r)
+{
+	CHECK_RC(tn_stop(r), HX_OK);
+}
+
+static uint8_t *sign(const struct who *w, int i, size_t *len, hx_entry *e)
+{
+	char path[64], title[64];
+	snprintf(path, sizeof path, "test/sync-%d", i);
+	snprintf(title, sizeof title, "Entry number %d", i);
+	hx_entry d = { .path = path, .kind = "note", .title = title,
+		       .body = "A body long enough to look like a note.", .lang = "en",
+		       .timestamp = hx_now_us() - 3600000000ull + (uint64_t)i };
+	uint8_t *raw = NULL;
+	if (hx_entry_sign(&d, w->sk, &raw, len) || hx_entry_decode(e, raw, *len))
+		return NULL;
+	return raw;
+}
+
+static int put(hx_store *s, const struct who *w, int from, int n)
+{
+	hx_put *p = calloc((size_t)n, sizeof *p);
+	hx_entry *e = calloc((size_t)n, sizeof *e);
+	uint8_t **raws = calloc((size_t)n, sizeof *raws);
+	size_t added = 0, len;
+	int rc = HX_ENOMEM;
+	if (!p || !e || !raws)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		if (!(raws[i] = sign(w, from + i, &len, &e[i])))
+			goto out;
+		p[i] = (hx_put){ .raw = raws[i], .rawlen = len, .entry = &e[i] };
+	}
+	rc = hx_store_put_batch(s, p, (size_t)n, 0, &added);
+	if (!rc && added != (size_t)n)
+		rc = HX_EEXIST;
+out:
+	for (int i = 0; i < n && e && raws; i++) {
+		hx_entry_clear(&e[i]);
+		free(raws[i]);
+	}
+	free(p);
+	free(e);
+	free(raws);
+	return rc;
+}
+
+static uint64_t entries(hx_store *s)
+{
+	hx_store_stats st;
+	return hx_store_stats_get(s, &st) ? 0 : st.entries;
+}
+
+/* Waits until s holds want entries; 1 when it does. */
+static int wait_entries(hx_store *s, uint64_t want, double secs)
+{
+	double t0 = tn_wall();
+	while (entries(s) < want) {
+		if (tn_wall() - t0 > secs)
+			return 0;
+		usleep(20000);
+	}
+	return 1;
+}
+
+static void quiet_initial_sync(void)
+{
+	enum { N = 3000 };
+	struct who a, b;
+	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
+	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
+	hx_store *sa = open_store("qa"), *sb = open_store("qb");
+	hx_store *all[2] = { sa, sb };
+	for (int i = 0; i < 2; i++) {
+		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
+		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
+	}
+	for (int i = 0; i < N; i += 1000)
+		CHECK_RC(put(sa, &a, i, 1000), HX_OK);
+	char ea[64], eb[64];
+	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
+	snprintf(eb, sizeof eb, "tcp://127.0.0.1:%d", tn_free_port());
+	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK);
+	CHECK_RC(hx_peer_add(sa, eb, b.pk), HX_OK);
+	struct running ra, rb;
+	/* an interval of 50 ms: many periodic reconciliations fall due while
+	 * the entries move */
+	start(&ra, sa, &a, ea, 50, 0);
+	start(&rb, sb, &b, eb, 50, 0);
+	CHECK(wait_entries(sb, N, 300));
+	finish(&rb);
+	finish(&ra);
+	hx_peer_stats sta, stb;
+	CHECK_RC(hx_stats_load(sa, b.pk, &sta), HX_OK);
+	CHECK_RC(hx_stats_load(sb, a.pk, &stb), HX_OK);
+	printf("quiet sync of %d entries: A sent %llu, B received %llu, B sent %llu\n", N,
+	       (unsigned long long)sta.sent, (unsigned long long)stb.received,
+	       (unsigned long long)stb.sent);
+	CHECK(stb.received == N);
+	CHECK(sta.sent == N);
+	CHECK(stb.sent == 0);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(a.rec);
+	free(b.rec);
+}
+
+static void wake_pushes(void)
+{
+	struct who a, b;
+	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
+	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
+	hx_store *sa = open_store("wa"), *sb = open_store("wb");
+	hx_store *all[2] = { sa, sb };
+	for (int i = 0; i < 2; i++) {
+		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
+		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
+	}
+	CHECK(hx_store_wake_path(sa) != NULL);
+	CHECK_RC(put(sa, &a, 0, 1), HX_OK);
+	char ea[64];
+	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
+	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK);
+	struct running ra, rb;
+	/* ten minutes: neither the change-log timer nor anti-entropy runs
+	 * during the test; only the writer's wake-up can move the entry */
+	start(&ra, sa, &a, ea, 600000, 600000);
+	start(&rb, sb, &b, NULL, 600000, 600000);
+	/* the first entry comes by the reconciliation on connect */
+	CHECK(wait_entries(sb, 1, 120));
+	CHECK_RC(put(sa, &a, 1, 1), HX_OK);
+	CHECK(wait_entries(sb, 2, 60));
+	CHECK_RC(put(sa, &a, 2, 3), HX_OK);
+	CHECK(wait_entries(sb, 5, 60));
+	finish(&rb);
+	finish(&ra);
+	CHECK(access(hx_store_wake_path(sa), F_OK) != 0); /* removed at exit */
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(a.rec);
+	free(b.rec);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0 || !mkdtemp(tmpdir))
+		return 1;
+	wake_pushes();
+	quiet_initial_sync();
+	rmtree(tmpdir);
+	return check_done();
+}
