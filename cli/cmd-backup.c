@@ -52,7 +52,7 @@ static void remove_backup(const char *dir)
 {
 	static const char *const files[] = { "store/data.mdb", "store/lock.mdb", "store",
 		HX_KEYFILE, HX_KEYFILE ".tmp", HX_PROFILEFILE, HX_PROFILEFILE ".tmp", NULL };
-	char p[4400];
+	char p[4600];
 	for (int i = 0; files[i]; i++) {
 		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
 		if (unlink(p) && errno == EISDIR)

@@ -313,14 +313,21 @@ check "imported entries are signed by the importer" jq -e 'all(.[]; .author == "
 ok h2 export --format jsonl
 check "export of the copy equals the original export" cmp -s "$T/out" "$T/export1.jsonl"
 ok h2 fsck
-# importing the same file again makes new versions, not duplicates
+# importing the same file again leaves every document alone (issue 14:
+# an import can be run again); a changed line makes a new version
 run h2 import --verbose "$T/export1.jsonl"
 check "second import succeeds" test "$rc" -eq 0
+check "second import adds nothing" grep -q "^imported 0 entries from .*, 4 unchanged$" "$T/out"
+ok h2 history --json toolkits/municipal-procurement
+check "one version after two imports of the same file" test "$(jq length "$T/out")" = 1
+sed 's/"body":"/"body":"Revised. /' "$T/export1.jsonl" >"$T/export1c.jsonl"
+run h2 import --verbose "$T/export1c.jsonl"
+check "import of changed lines succeeds" test "$rc" -eq 0
 check "--verbose reports committed lines" grep -q "^committed through line 4$" "$T/err"
 ok h2 list --json
 check "still 4 documents" test "$(jq length "$T/out")" = 4
 ok h2 history --json toolkits/municipal-procurement
-check "two versions after two imports" test "$(jq length "$T/out")" = 2
+check "two versions after a changed import" test "$(jq length "$T/out")" = 2
 
 # a progress bar on a terminal (script(1) gives the command a pty)
 if command -v script >/dev/null; then

@@ -75,7 +75,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
 PY
 python3 "$T/listen.py" "$T/notify" "$T/notified" &
 LPID=$!
-until_ok 10 test -S "$T/notify" || fail "the notify listener did not start"
+until_ok 120 test -S "$T/notify" || fail "the notify listener did not start"
 P=$(free_port)
 NOTIFY_SOCKET="$T/notify" "$HANSA" --home "$H" serve --bind "tcp://127.0.0.1:$P" 2>"$T/serve.log" &
 NPID=$!
@@ -87,7 +87,7 @@ grep -q 'READY=1.*STATUS=listening on' "$T/notified" || fail "READY=1 without a 
 kill -TERM "$NPID"
 wait "$NPID" || fail "hansa serve did not stop cleanly on SIGTERM"
 NPID=
-until_ok 10 grep -q 'STOPPING=1' "$T/notified" || fail "no STOPPING=1 on SIGTERM"
+until_ok 60 grep -q 'STOPPING=1' "$T/notified" || fail "no STOPPING=1 on SIGTERM"
 [ "$(grep -c 'READY=1' "$T/notified")" = 1 ] || fail "READY=1 sent more than once"
 # not under systemd: no NOTIFY_SOCKET, nothing sent, nothing fails
 grep -qE '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T' "$T/serve.log" || fail "terminal log lines lack the time"
