@@ -1,134 +1,19 @@
 /*
- * tokenize.c: word segmentation, folding and stemming for the search index
- * (see tokenize.h). utf8proc gives categories and the NFKD/case-fold/mark
- * stripping of each character; the few letters it leaves alone are mapped
- * here. ASCII, the bulk of most text, takes a fast path that gives the same
- * result. Stems come from libstemmer behind a per-thread cache, since most
- * words repeat and a Snowball run costs far more than a hash lookup.
+ * tokenize.c: word segmentation and stemming for the search index (see
+ * tokenize.h); the folding of each character is fold.h's. ASCII, the bulk
+ * of most text, takes a fast path that gives the same result. Stems come
+ * from libstemmer (or a Hunspell lemma, lemma.c) behind a per-thread cache,
+ * since most words repeat and a Snowball run costs far more than a hash
+ * lookup.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 #include <libstemmer.h>
 #include <pthread.h>
+#include "store/fold.h"
 #include "store/tokenize.h"
 #include "store/lemma.h"
-
-/* ---- characters -------------------------------------------------------- */
-
-enum { CH_SEP = 0, CH_WORD = 1, CH_IDEO = 2 };
-
-static int is_ideograph(int32_t c)
-{
-	return (c >= 0x3040 && c <= 0x30ff) ||   /* Hiragana, Katakana */
-	       (c >= 0x3400 && c <= 0x4dbf) ||   /* CJK extension A */
-	       (c >= 0x4e00 && c <= 0x9fff) ||   /* CJK unified */
-	       (c >= 0xf900 && c <= 0xfaff) ||   /* CJK compatibility */
-	       (c >= 0x20000 && c <= 0x3ffff);   /* CJK extensions B.. */
-}
-
-static int char_class(int32_t c)
-{
-	if (c < 0x80) {
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
-			return CH_WORD;
-		return CH_SEP;
-	}
-	if (is_ideograph(c))
-		return CH_IDEO;
-	switch (utf8proc_category(c)) {
-	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-	case UTF8PROC_CATEGORY_NO:
-		return CH_WORD;
-	default:
-		return CH_SEP;
-	}
-}
-
-/* Letters that NFKD does not split into base + mark, after case folding. */
-static const char *special_fold(int32_t c)
-{
-	switch (c) {
-	case 0x0142: return "l";  /* ł */
-	case 0x00f8: return "o";  /* ø */
-	case 0x00e6: return "ae"; /* æ */
-	case 0x0153: return "oe"; /* œ */
-	case 0x0111: return "d";  /* đ */
-	case 0x00f0: return "d";  /* ð */
-	case 0x00fe: return "th"; /* þ */
-	case 0x00df: return "ss"; /* ß (full case folding already does this) */
-	case 0x0131: return "i";  /* dotless ı */
-	case 0x0127: return "h";  /* ħ */
-	case 0x0167: return "t";  /* ŧ */
-	}
-	return NULL;
-}
-
-/* Appends the folded form of c to out (capacity cap, used *n). Returns 0,
- * or -1 when it does not fit (nothing appended then). */
-static int fold_char(int32_t c, char *out, size_t cap, size_t *n)
-{
-	if (c < 0x80) {
-		if (*n + 1 > cap)
-			return -1;
-		out[(*n)++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-		return 0;
-	}
-	int32_t cps[16];
-	int bc = 0;
-	utf8proc_ssize_t k = utf8proc_decompose_char(c, cps, 16,
-		UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-		UTF8PROC_STRIPMARK, &bc);
-	if (k < 0 || k > 16) {
-		cps[0] = c;
-		k = 1;
-	}
-	char tmp[64];
-	size_t m = 0;
-	for (utf8proc_ssize_t i = 0; i < k; i++) {
-		const char *sp = special_fold(cps[i]);
-		if (sp) {
-			size_t l = strlen(sp);
-			memcpy(tmp + m, sp, l);
-			m += l;
-		} else if (cps[i] < 0x80) {
-			int32_t a = cps[i];
-			tmp[m++] = (char)((a >= 'A' && a <= 'Z') ? a + 32 : a);
-		} else {
-			m += (size_t)utf8proc_encode_char(cps[i], (uint8_t *)tmp + m);
-		}
-		if (m > sizeof tmp - 8)
-			break;
-	}
-	if (*n + m > cap)
-		return -1;
-	memcpy(out + *n, tmp, m);
-	*n += m;
-	return 0;
-}
-
-/* Decodes one character at s[off]; invalid bytes come back as -1 with
- * length 1. */
-static int32_t next_char(const uint8_t *s, size_t len, size_t off, size_t *clen)
-{
-	if (s[off] < 0x80) {
-		*clen = 1;
-		return s[off];
-	}
-	int32_t c;
-	utf8proc_ssize_t k = utf8proc_iterate(s + off, (utf8proc_ssize_t)(len - off), &c);
-	if (k <= 0) {
-		*clen = 1;
-		return -1;
-	}
-	*clen = (size_t)k;
-	return c;
-}
 
 /* ---- tokenizer --------------------------------------------------------- */
 
@@ -239,40 +124,6 @@ static int tok_next1(hx_tokenizer *t, hx_token *tok)
 	tok->end = off;
 	tok->pos = t->pos++;
 	return 1;
-}
-
-size_t hx_fold_str(char *out, size_t cap, const char *str, size_t len)
-{
-	const uint8_t *s = (const uint8_t *)str;
-	size_t off = 0, n = 0, clen;
-	int space = 0;
-	if (cap == 0)
-		return 0;
-	cap--; /* room for the NUL */
-	while (off < len) {
-		int32_t c = next_char(s, len, off, &clen);
-		off += clen;
-		if (c < 0)
-			continue;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		    utf8proc_category(c) == UTF8PROC_CATEGORY_ZS) {
-			space = n > 0;
-			continue;
-		}
-		size_t save = n;
-		if (space) {
-			if (n + 1 > cap)
-				break;
-			out[n++] = ' ';
-			space = 0;
-		}
-		if (fold_char(c, out, cap, &n) < 0) {
-			n = save;
-			break;
-		}
-	}
-	out[n] = 0;
-	return n;
 }
 
 /* ---- stemming ---------------------------------------------------------- */
