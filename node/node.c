@@ -1,12 +1,11 @@
 /*
  * node.c: the replication daemon (see node.h; docs/PROTOCOL.md §6 is the
- * conversation): setup, the loop, dispatching messages, local changes and
- * timers. One thread polls the ZAP handler, the ROUTER, and a DEALER and its
+ * conversation): setup, the loop, dispatching messages and timers. One thread polls the ZAP handler, the ROUTER, and a DEALER and its
  * monitor per peer; a verification pool shares batches with the other cores.
  * Local writes (found in the store's change log) and entries received from
  * one member are pushed to the others by the same path; what a push misses,
  * periodic reconciliation finds. The rest lives in conn.c, session.c,
- * transfer.c and idq.c (node_int.h says what each holds).
+ * transfer.c, local.c and idq.c (node_int.h says what each holds).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -168,109 +167,6 @@ static void on_dealer(hx_node *n, struct conn *c)
 		hx_nd_close_frames(f, k);
 	}
 	free(f);
-}
-
-/* ---- local changes ------------------------------------------------------------- */
-
-static int change_cb(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN])
-{
-	hx_node *n = arg;
-	size_t i = 0;
-	while (i < n->nhandled && n->handled[i] < seq)
-		i++;
-	if (i < n->nhandled && n->handled[i] == seq) {
-		memmove(n->handled, n->handled + i + 1, (n->nhandled - i - 1) * sizeof *n->handled);
-		n->nhandled -= i + 1;
-		return 0;
-	}
-	if (i) {
-		memmove(n->handled, n->handled + i, (n->nhandled - i) * sizeof *n->handled);
-		n->nhandled -= i;
-	}
-	if (n->fresh.n >= PUSH_BACKLOG_MAX) {
-		n->fresh_over++;
-		return 0;
-	}
-	hx_nd_idq_push(&n->fresh, id, 1);
-	return 0;
-}
-
-static void poll_changes(hx_node *n)
-{
-	uint64_t last;
-	if (hx_store_changes(n->store, n->last_seq, change_cb, n, &last))
-		return;
-	n->last_seq = last;
-	/* what this node stored itself is already queued */
-	n->nhandled = 0;
-	if (n->fresh_over) {
-		if (n->cfg.verbose)
-			hx_nd_log(n, "%zu new local entries: reconciling instead of pushing",
-			      n->fresh.n + n->fresh_over);
-		for (size_t i = 0; i < n->nconns; i++)
-			n->conns[i]->recon_due = 2;
-	} else if (n->fresh.n) {
-		hx_nd_relay(n, NULL, (const uint8_t (*)[HX_ID_LEN])(n->fresh.id + n->fresh.head), n->fresh.n, 1);
-	}
-	hx_nd_idq_clear(&n->fresh);
-	n->fresh_over = 0;
-}
-
-/* The wake-up socket: writers (hx_store_put_batch in any process) send it a
- * byte after they commit, so that an idle node sleeps instead of polling the
- * change log. Without it (path too long, bind refused) the node polls. */
-static void wake_open(hx_node *n)
-{
-	const char *path = hx_store_wake_path(n->store);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd = -1;
-	if (!path)
-		goto fallback;
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		goto fallback;
-	/* a socket left by a node that was killed (`serve` refuses to run
-	 * twice on one home, so it is not a live node's) */
-	if (unlink(path) && errno != ENOENT)
-		goto fallback;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) || stat(path, &st))
-		goto fallback;
-	n->wake_fd = fd;
-	n->wake_dev = st.st_dev;
-	n->wake_ino = st.st_ino;
-	return;
-fallback:
-	hx_nd_log(n, "no wake-up socket%s%s (%s): looking for local changes every %u ms",
-		  path ? " at " : "", path ? path : "", path ? strerror(errno) : "path too long",
-		  CHANGES_POLL_MS);
-	if (fd >= 0)
-		close(fd);
-	n->cfg.poll_ms = CHANGES_POLL_MS;
-}
-
-static void wake_close(hx_node *n)
-{
-	const char *path = hx_store_wake_path(n->store);
-	struct stat st;
-	if (n->wake_fd < 0)
-		return;
-	close(n->wake_fd);
-	n->wake_fd = -1;
-	if (path && !stat(path, &st) && st.st_dev == n->wake_dev && st.st_ino == n->wake_ino)
-		unlink(path);
-}
-
-static void on_wake(hx_node *n)
-{
-	char b[64];
-	ssize_t k;
-	while ((k = recv(n->wake_fd, b, sizeof b, MSG_DONTWAIT)) >= 0) {
-		if (k >= 1 && b[0] == HX_WAKE_CONFIG[0])
-			n->reload_due = 1;
-		else
-			n->changes_due = 1;
-	}
 }
 
 /* ---- timers --------------------------------------------------------------------- */
@@ -523,7 +419,7 @@ static void tick(hx_node *n, uint64_t now)
 	hx_nd_flush_pending(n);
 	if (!n->cfg.once && (n->changes_due || now >= n->next_changes)) {
 		n->changes_due = 0;
-		poll_changes(n);
+		hx_nd_poll_changes(n);
 		if (now >= n->next_changes) /* a wake-up leaves the timer alone */
 			n->next_changes = now + n->cfg.poll_ms * 1000ull;
 	}
@@ -625,7 +521,7 @@ void hx_node_destroy(hx_node **np)
 	free(n->peers);
 	hx_nd_sock_close(n, &n->router);
 	hx_nd_sock_close(n, &n->zap);
-	wake_close(n);
+	hx_nd_wake_close(n);
 	while (n->zctx && zmq_ctx_term(n->zctx) && errno == EINTR)
 		;
 	hx_members_free(n->members, n->nmembers);
@@ -675,7 +571,7 @@ static int start(hx_node *n)
 	if (n->cfg.bind && (rc = hx_nd_listen(n)))
 		return rc;
 	if (!n->cfg.once)
-		wake_open(n);
+		hx_nd_wake_open(n);
 	if ((rc = hx_peer_list(n->store, &pcs, &npc)))
 		return rc;
 	size_t sel = 0;
@@ -767,7 +663,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			if (!(items[i].revents & ZMQ_POLLIN))
 				continue;
 			if (!items[i].socket)
-				on_wake(n);
+				hx_nd_on_wake(n);
 			else if (items[i].socket == n->zap)
 				hx_nd_on_zap(n);
 			else if (items[i].socket == n->router)

@@ -270,4 +270,15 @@ void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_
 void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w);
 
+/* ---- local.c: local changes ---- */
+
+/* Reads the change log since the last look and pushes what is new. */
+void hx_nd_poll_changes(hx_node *n);
+/* Binds the wake-up socket (else falls back to polling every
+ * CHANGES_POLL_MS); closes and removes it. */
+void hx_nd_wake_open(hx_node *n);
+void hx_nd_wake_close(hx_node *n);
+/* Drains the wake-up socket: marks changes or a config reload as due. */
+void hx_nd_on_wake(hx_node *n);
+
 #endif
