@@ -1,8 +1,9 @@
 /*
  * html.c: the frame every page of the web app shares (head, navigation,
  * footer), one-message pages, Markdown through cmark's safe mode, times in
- * words, and partner names. Every text that came from a partner goes
- * through wb_esc; only cmark's safe output is written unescaped.
+ * words, partner names, and links to a document and to a search with one
+ * more filter. Every text that came from a partner goes through wb_esc;
+ * only cmark's safe output is written unescaped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -153,4 +154,33 @@ void wb_profile_dl(wb_buf *b, const hx_member *m)
 int wb_is_web_link(const char *v)
 {
 	return v && (!strncmp(v, "https://", 8) || !strncmp(v, "http://", 7));
+}
+
+/* A link to a document. */
+void wb_doc_href(wb_buf *b, const uint8_t author[HX_KEY_LEN], const char *path)
+{
+	char hex[2 * HX_KEY_LEN + 1];
+	wb_printf(b, "/doc?author=%s&amp;path=", hx_hex(hex, author, HX_KEY_LEN));
+	wb_url(b, path);
+}
+
+/* A search link for q plus one more filter "name:value" (quoted when it
+ * needs it); 0 when value cannot be written as a filter. */
+int wb_filter_href(wb_buf *b, const char *q, const char *name, const char *value)
+{
+	int quote = 0;
+	for (const char *p = value; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			return 0;
+		if (*p == ' ' || *p == '(' || *p == ')' || *p == ':' || *p == '*')
+			quote = 1;
+	}
+	wb_buf f = { 0 };
+	wb_printf(&f, "%s%s%s:%s%s%s", q, *q ? " " : "", name, quote ? "\"" : "", value,
+		  quote ? "\"" : "");
+	wb_puts(b, "/?q=");
+	if (!f.oom)
+		wb_url(b, f.p);
+	wb_free(&f);
+	return 1;
 }

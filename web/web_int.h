@@ -16,7 +16,7 @@ struct MHD_Connection;
 struct MHD_Daemon;
 struct cJSON;
 
-/* ---- a text buffer ------------------------------------------------------ */
+/* ---- a text buffer (reply.c) --------------------------------------------- */
 
 typedef struct wb_buf {
 	char *p;
@@ -92,6 +92,8 @@ struct wb_req {
 	char *file;         /* serve this file instead of out (then unlink it) */
 };
 
+/* Reading the request and the searcher pool (reply.c). */
+
 /* A query string argument (decoded, valid UTF-8) or NULL. */
 const char *wb_arg(struct wb_req *r, const char *name);
 /* A form field (valid UTF-8 unless a file) or NULL; *len its length. */
@@ -103,7 +105,7 @@ const struct wb_field *wb_file(struct wb_req *r, const char *name);
 hx_searcher *wb_searcher_get(hx_web *w);
 void wb_searcher_put(hx_web *w, hx_searcher *sr);
 
-/* ---- building pages ----------------------------------------------------- */
+/* ---- building pages (the frame and links: html.c; the rest: reply.c) ---- */
 
 enum wb_nav { WB_NAV_SEARCH, WB_NAV_PUBLISH, WB_NAV_PARTNERS, WB_NAV_NETWORK,
 	      WB_NAV_TRANSFER, WB_NAV_NONE };
@@ -137,6 +139,12 @@ int wb_is_web_link(const char *v);
 
 /* The partner name of a key: profile name, else "partner 0123abcd". */
 void wb_partner_name(struct hx_web *w, const uint8_t key[HX_KEY_LEN], char *out, size_t n);
+
+/* A link to a document (the href value, escaped). */
+void wb_doc_href(wb_buf *b, const uint8_t author[HX_KEY_LEN], const char *path);
+/* A search link for q plus one more filter "name:value" (quoted when it
+ * needs it); 0 when value cannot be written as a filter. */
+int wb_filter_href(wb_buf *b, const char *q, const char *name, const char *value);
 
 /* ---- the handlers ------------------------------------------------------- */
 
