@@ -151,6 +151,20 @@ void wb_page_search(struct wb_req *r)
 		return;
 	}
 	wb_puts(b, "<div class=\"results-layout\">\n<div class=\"results\">\n");
+	if (res.corrected) {
+		/* the query had a typo and found nothing (or little): the corrected
+		 * one ran instead; "instead" is the query as typed, its words quoted
+		 * so that it is not corrected again */
+		wb_puts(b, "<p class=\"corrected\" id=\"corrected\">Showing results for <a href=\"/?q=");
+		wb_url(b, res.corrected);
+		wb_puts(b, "\"><strong>");
+		wb_esc(b, res.corrected);
+		wb_puts(b, "</strong></a>. Search instead for <a class=\"instead\" href=\"/?q=");
+		wb_url(b, res.instead ? res.instead : q);
+		wb_puts(b, "\">");
+		wb_esc(b, q);
+		wb_puts(b, "</a>.</p>\n");
+	}
 	if (!res.nhits) {
 		wb_puts(b, "<p class=\"none\">Nothing found.");
 		if (res.nsuggest) {
@@ -181,6 +195,10 @@ void wb_page_search(struct wb_req *r)
 		wb_esc(b, h->org && *h->org ? h->org : name);
 		wb_puts(b, " · ");
 		wb_esc(b, h->lang);
+		for (size_t j = 0; j < h->nalso; j++) {
+			wb_puts(b, j ? ", " : " · also in: ");
+			wb_esc(b, h->also_in[j]);
+		}
 		wb_puts(b, "</p>\n");
 		snippet_html(b, h);
 		wb_puts(b, "</li>\n");

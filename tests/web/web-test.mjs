@@ -127,6 +127,16 @@ try {
   await clean(page, 'document');
   await shot(page, 'document');
 
+  step = 'a typo corrects itself';
+  await go(page, `${URL_A}/?q=${encodeURIComponent('innovaton vouchers')}`);
+  await page.waitForSelector('#corrected');
+  const said = await page.$eval('#corrected', (e) => e.textContent);
+  if (!said.includes('Showing results for innovation vouchers'))
+    fail(`the correction says: ${said}`);
+  const fixed = await page.$$eval('.hit h2 a', (l) => l.map((a) => a.textContent));
+  if (!fixed.some((t) => t.includes('Innovation vouchers in Białystok')))
+    fail(`the corrected search does not find the Białystok practice: ${JSON.stringify(fixed)}`);
+
   step = 'publish';
   const word = `zyxquorum${Date.now() % 100000}`;
   await go(page, `${URL_A}/publish`);
