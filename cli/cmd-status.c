@@ -107,6 +107,24 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 	cJSON_AddNumberToObject(root, "entries", (double)r->ss.entries);
 	cJSON_AddNumberToObject(root, "documents", (double)r->ss.documents);
 	cJSON_AddNumberToObject(root, "connections_refused", (double)r->zap);
+	hx_push_hist ph;
+	if (hx_push_hist_get(ctx->store, &ph) == HX_OK) {
+		cJSON *pl = cJSON_AddObjectToObject(root, "push_latency");
+		cJSON_AddNumberToObject(pl, "count", (double)ph.count);
+		cJSON_AddNumberToObject(pl, "sum_seconds", (double)ph.sum_us / 1e6);
+		cJSON *bk = cJSON_AddArrayToObject(pl, "buckets"); /* cumulative */
+		uint64_t cum = 0;
+		for (size_t i = 0; i < HX_PUSH_HIST_N; i++) {
+			cJSON *bo = cJSON_CreateObject();
+			cum += ph.bucket[i];
+			if (i < HX_PUSH_HIST_N - 1)
+				cJSON_AddNumberToObject(bo, "le", (double)hx_push_hist_le[i] / 1e6);
+			else
+				cJSON_AddStringToObject(bo, "le", "+Inf");
+			cJSON_AddNumberToObject(bo, "count", (double)cum);
+			cJSON_AddItemToArray(bk, bo);
+		}
+	}
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct hx_status_row *x = &r->peers[i];

@@ -163,6 +163,8 @@ struct hx_node {
 	uint32_t next_session;
 	uint64_t next_flush, next_reload, next_changes;
 	uint64_t zap_refused;     /* not yet added to the stored counter */
+	hx_push_hist push_hist;   /* latencies of LIVE pushes (state.h) */
+	int push_hist_loaded;     /* push_hist holds the stored record */
 	uint64_t zap_logged_at;
 	uint8_t zap_logged_key[32];
 	hx_sync_result *results;

@@ -8,6 +8,7 @@
  *   "pstat/" HEXKEY          CBOR map(uint -> uint), key 15 -> text (below)
  *   "counter/" NAME          u64 BE
  *   "daemon"                 pid u64 BE ‖ started u64 BE ‖ bind text
+ *   "push-latency"           histogram (docs/FORMAT.md §3.1)
  *
  * pstat keys: 0 connected, 1 pid, 2 last_seen, 3 last_connect, 4 last_recon,
  * 5 recon_ok, 6 sent, 7 received, 8 bad_messages, 9 lack_known, 10 we_lack,
@@ -447,4 +448,67 @@ int hx_daemon_clear(hx_store *s)
 {
 	int rc = hx_store_kv_del(s, "daemon");
 	return rc == HX_ENOTFOUND ? HX_OK : rc;
+}
+
+/* ---- push latency: "push-latency" = version u8 (1) ‖ buckets u8 (14) ‖
+ * count u64 ‖ sum µs u64 ‖ 14 × count u64 (each bucket alone), BE --------- */
+
+const uint64_t hx_push_hist_le[HX_PUSH_HIST_N - 1] = {
+	5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000, 30000000, 60000000,
+};
+
+void hx_push_hist_add(hx_push_hist *h, uint64_t us)
+{
+	size_t i = 0;
+	while (i < HX_PUSH_HIST_N - 1 && us > hx_push_hist_le[i])
+		i++;
+	h->bucket[i]++;
+	h->count++;
+	h->sum_us += us;
+}
+
+void hx_push_hist_encode(const hx_push_hist *h, uint8_t out[HX_PUSH_HIST_LEN])
+{
+	out[0] = HX_PUSH_HIST_VERSION;
+	out[1] = HX_PUSH_HIST_N;
+	hx_be64_put(out + 2, h->count);
+	hx_be64_put(out + 10, h->sum_us);
+	for (size_t i = 0; i < HX_PUSH_HIST_N; i++)
+		hx_be64_put(out + 18 + 8 * i, h->bucket[i]);
+}
+
+int hx_push_hist_decode(hx_push_hist *h, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	memset(h, 0, sizeof *h);
+	if (len != HX_PUSH_HIST_LEN || b[0] != HX_PUSH_HIST_VERSION || b[1] != HX_PUSH_HIST_N)
+		return HX_ECORRUPT;
+	h->count = hx_be64_get(b + 2);
+	h->sum_us = hx_be64_get(b + 10);
+	for (size_t i = 0; i < HX_PUSH_HIST_N; i++)
+		h->bucket[i] = hx_be64_get(b + 18 + 8 * i);
+	return HX_OK;
+}
+
+int hx_push_hist_get(hx_store *s, hx_push_hist *h)
+{
+	void *v;
+	size_t len;
+	memset(h, 0, sizeof *h);
+	int rc = hx_store_kv_get(s, "push-latency", &v, &len);
+	if (rc == HX_ENOTFOUND)
+		return HX_OK;
+	if (rc)
+		return rc;
+	(void)!hx_push_hist_decode(h, v, len); /* another layout: read as empty */
+	free(v);
+	return HX_OK;
+}
+
+int hx_push_hist_put(hx_store *s, const hx_push_hist *h)
+{
+	uint8_t b[HX_PUSH_HIST_LEN];
+	hx_push_hist_encode(h, b);
+	return hx_store_kv_put(s, "push-latency", b, sizeof b);
 }

@@ -113,4 +113,31 @@ int hx_daemon_put(hx_store *s, const hx_daemon_info *d) HX_WUR;
 int hx_daemon_get(hx_store *s, hx_daemon_info *d) HX_WUR; /* HX_ENOTFOUND */
 int hx_daemon_clear(hx_store *s) HX_WUR;
 
+/* ---- push latency -------------------------------------------------------- */
+
+/* Push latency: arrival time minus the entry's timestamp (the author's
+ * clock; negative counts as 0) of each entry that came in a LIVE push and
+ * was newly stored. Fixed buckets, upper bounds in µs (hx_push_hist_le);
+ * the last bucket is +Inf. bucket[i] counts the samples of bucket i alone
+ * (not cumulative). Kept by the daemon, written to the kv table under
+ * "push-latency" (layout in docs/FORMAT.md §3). */
+#define HX_PUSH_HIST_N 14
+extern const uint64_t hx_push_hist_le[HX_PUSH_HIST_N - 1];
+typedef struct hx_push_hist {
+	uint64_t count;
+	uint64_t sum_us;
+	uint64_t bucket[HX_PUSH_HIST_N];
+} hx_push_hist;
+#define HX_PUSH_HIST_VERSION 1
+#define HX_PUSH_HIST_LEN (2 + 8 + 8 + 8 * HX_PUSH_HIST_N)
+
+void hx_push_hist_add(hx_push_hist *h, uint64_t latency_us);
+void hx_push_hist_encode(const hx_push_hist *h, uint8_t out[HX_PUSH_HIST_LEN]);
+/* HX_OK, or HX_ECORRUPT (h zeroed) for another length, version or bucket
+ * count: never misread. */
+int hx_push_hist_decode(hx_push_hist *h, const void *buf, size_t len) HX_WUR;
+/* Zeroes *h when the store has no record, or one this build cannot read. */
+int hx_push_hist_get(hx_store *s, hx_push_hist *h) HX_WUR;
+int hx_push_hist_put(hx_store *s, const hx_push_hist *h) HX_WUR;
+
 #endif

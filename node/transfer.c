@@ -201,6 +201,16 @@ static void handled_add(hx_node *n, uint64_t seq)
 	n->handled[n->nhandled++] = seq;
 }
 
+/* Adds the latency of an entry that came by LIVE push to the histogram
+ * (written to the store once per batch, in store_batch). */
+static void push_latency(hx_node *n, uint64_t timestamp)
+{
+	uint64_t now = hx_now_us();
+	if (!n->push_hist_loaded)
+		n->push_hist_loaded = hx_push_hist_get(n->store, &n->push_hist) == HX_OK;
+	hx_push_hist_add(&n->push_hist, now > timestamp ? now - timestamp : 0);
+}
+
 /* Stores the verified entries of a batch from c (jobs as hx_vpool left
  * them) and relays what was new to the other members. */
 static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int live,
@@ -261,6 +271,8 @@ member:
 						memcpy(ids[o->stored], n->puts[i].entry->id, HX_ID_LEN);
 					o->stored++;
 					handled_add(n, n->puts[i].seq);
+					if (live)
+						push_latency(n, n->puts[i].entry->timestamp);
 				} else if (r == HX_EEXIST) {
 					o->known++;
 				} else {
@@ -276,6 +288,8 @@ member:
 		if (!jobs[i].rc)
 			hx_entry_clear(&jobs[i].e);
 	p->st.received += o->stored;
+	if (live && o->stored && n->push_hist_loaded)
+		(void)!hx_push_hist_put(n->store, &n->push_hist);
 	if (o->refused || o->stored)
 		p->dirty = 1;
 	if (o->stored && (n->cfg.verbose || live))

@@ -8,12 +8,14 @@
 #  2. a live push survives a closed connection: while B's daemon is
 #     connected to A, `hansa sync` at B opens (and closes) a second
 #     connection of the same member; an entry published at A right after
-#     reaches B's daemon by push (on the connection still open);
+#     reaches B's daemon by push (on the connection still open), and B's
+#     store then holds a push-latency histogram with count >= 1 (which
+#     `hansa web` on B's home shows in /metrics, when curl is there);
 #  3. relays carry LIVE (docs/PROTOCOL.md §6.3): an entry B fetched from A
 #     by WANT (A restarted with an entry published while it was down) is
 #     pushed on to C with flag LIVE, which C logs as "(live)".
 # Every wait polls a condition with a generous deadline.
-# Needs: HANSA, jq, python3 (nodes-lib.sh).
+# Needs: HANSA, jq, python3 (nodes-lib.sh); curl for /metrics.
 NAME=replication-live
 INTERVAL=300
 . "$(dirname "$0")/nodes-lib.sh"
@@ -25,6 +27,11 @@ wrong() { echo "FAIL: $*" >&2; wrong=$((wrong + 1)); }
 lacks() {
 	h "$1" status --json |
 		jq -e --arg k "$2" --arg f "$3" --argjson v "$4" '.peers[] | select(.key == $k) | .[$f] == $v'
+}
+# measured NODE: NODE's store holds a push-latency histogram with count >= 1
+measured() {
+	h "$1" status --json | jq -e '.push_latency | .count >= 1 and .sum_seconds >= 0
+		and .buckets[-1].le == "+Inf" and .buckets[-1].count == .count'
 }
 doc() { # doc FILE PATH TITLE
 	printf -- '---\ntitle: %s\npath: %s\n---\nA practice.\n' "$3" "$2" >"$1"
@@ -54,6 +61,9 @@ doc "$T/d2.md" practices/after-sync "Published right after a sync"
 h a publish "$T/d2.md" >/dev/null || fail "publish at a"
 until_ok 30 h b show practices/after-sync --author "$KA" ||
 	wrong "the entry A published right after B's sync did not reach B by push"
+# B's node measured that push's latency (docs/API.md, /metrics)
+until_ok 30 measured b >/dev/null ||
+	wrong "B's store holds no push latency after a live push: $(h b status --json | jq -c .push_latency)"
 
 # --- 3. relays carry LIVE ----------------------------------------------------
 start c "$PC"
@@ -69,6 +79,24 @@ grep -q 'received 1 new entry from Partner B .*(live)' "$T/c.log" ||
 	wrong "the relay of an entry B fetched by WANT did not carry LIVE"
 
 for n in a b c; do stop $n; done
+
+# --- /metrics shows B's histogram (hansa web on B's home, no node running) --
+if command -v curl >/dev/null; then
+	WB=$(free_port)
+	"$HANSA" --home "$T/b" web --http "127.0.0.1:$WB" 2>>"$T/bweb.log" &
+	PID[bweb]=$!
+	until_ok 30 logged bweb "web app on" || fail "b's web app did not start"
+	curl -s "http://127.0.0.1:$WB/metrics" >"$T/metrics" || wrong "GET /metrics failed"
+	grep -q '^# TYPE hansa_push_latency_seconds histogram$' "$T/metrics" &&
+		grep -qE '^hansa_push_latency_seconds_bucket\{le="\+Inf"\} [1-9]' "$T/metrics" &&
+		grep -qE '^hansa_push_latency_seconds_count [1-9]' "$T/metrics" &&
+		grep -qE '^hansa_push_latency_seconds_sum [0-9.]+$' "$T/metrics" ||
+		wrong "/metrics lacks B's push latency: $(grep push_latency "$T/metrics")"
+	kill "${PID[bweb]}" && wait "${PID[bweb]}" || fail "hansa web did not stop cleanly"
+	unset "PID[bweb]"
+else
+	echo "replication-live.t.sh: no curl, /metrics not checked" >&2
+fi
 sanitizer_clean || fail "sanitizer report in a node's log"
 [ $wrong = 0 ] || fail "$wrong check(s) failed"
 echo "replication-live.t.sh: ok"

@@ -182,10 +182,49 @@ static void wake_pushes(void)
 	free(b.rec);
 }
 
+/* The push-latency record (docs/FORMAT.md §3): a round trip, and a record
+ * of another length, version or bucket count is read as empty. */
+static void push_hist_codec(void)
+{
+	hx_push_hist h = { 0 }, g;
+	uint8_t b[HX_PUSH_HIST_LEN + 1];
+	hx_push_hist_add(&h, 0);        /* first bucket: le 0.005 */
+	hx_push_hist_add(&h, 5000);     /* the bound belongs to its bucket */
+	hx_push_hist_add(&h, 5001);     /* le 0.01 */
+	hx_push_hist_add(&h, 60000000); /* le 60 */
+	hx_push_hist_add(&h, UINT64_C(3600000000)); /* +Inf */
+	CHECK(h.count == 5 && h.bucket[0] == 2 && h.bucket[1] == 1);
+	CHECK(h.bucket[HX_PUSH_HIST_N - 2] == 1 && h.bucket[HX_PUSH_HIST_N - 1] == 1);
+	CHECK(h.sum_us == 0 + 5000 + 5001 + 60000000 + UINT64_C(3600000000));
+	hx_push_hist_encode(&h, b);
+	CHECK(b[0] == 1 && b[1] == HX_PUSH_HIST_N && b[9] == 5); /* BE count */
+	CHECK_RC(hx_push_hist_decode(&g, b, HX_PUSH_HIST_LEN), HX_OK);
+	CHECK(!memcmp(&g, &h, sizeof h));
+	CHECK_RC(hx_push_hist_decode(&g, b, HX_PUSH_HIST_LEN - 1), HX_ECORRUPT);
+	CHECK(g.count == 0);
+	CHECK_RC(hx_push_hist_decode(&g, b, HX_PUSH_HIST_LEN + 1), HX_ECORRUPT);
+	CHECK(g.count == 0);
+	b[0] = 2;
+	CHECK_RC(hx_push_hist_decode(&g, b, HX_PUSH_HIST_LEN), HX_ECORRUPT);
+	CHECK(g.count == 0);
+	/* through the store: none, then a record, then one of another length */
+	hx_store *s = open_store("wh");
+	CHECK_RC(hx_push_hist_get(s, &g), HX_OK);
+	CHECK(g.count == 0);
+	CHECK_RC(hx_push_hist_put(s, &h), HX_OK);
+	CHECK_RC(hx_push_hist_get(s, &g), HX_OK);
+	CHECK(!memcmp(&g, &h, sizeof h));
+	CHECK_RC(hx_store_kv_put(s, "push-latency", "\x01\x0e", 2), HX_OK);
+	CHECK_RC(hx_push_hist_get(s, &g), HX_OK);
+	CHECK(g.count == 0);
+	hx_store_close(&s);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
 		return 1;
+	push_hist_codec();
 	wake_pushes();
 	quiet_initial_sync();
 	rmtree(tmpdir);

@@ -315,6 +315,23 @@ void wb_metrics(struct wb_req *r)
 		wb_printf(b, "hansa_entries_refused_total{reason=\"%s\"} %llu\n", hx_refuse_name(k),
 			  (unsigned long long)v);
 	}
+	hx_push_hist ph;
+	if (hx_push_hist_get(r->w->ctx->store, &ph) != HX_OK)
+		memset(&ph, 0, sizeof ph);
+	metric(b, "hansa_push_latency_seconds", "histogram",
+	       "Time from an entry's signature (author's clock) to its arrival here by live push.");
+	uint64_t cum = 0;
+	for (size_t i = 0; i < HX_PUSH_HIST_N; i++) {
+		cum += ph.bucket[i];
+		if (i < HX_PUSH_HIST_N - 1)
+			wb_printf(b, "hansa_push_latency_seconds_bucket{le=\"%g\"} %llu\n",
+				  (double)hx_push_hist_le[i] / 1e6, (unsigned long long)cum);
+		else
+			wb_printf(b, "hansa_push_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+				  (unsigned long long)cum);
+	}
+	wb_printf(b, "hansa_push_latency_seconds_sum %.6f\n", (double)ph.sum_us / 1e6);
+	wb_printf(b, "hansa_push_latency_seconds_count %llu\n", (unsigned long long)ph.count);
 	pthread_mutex_lock(&r->w->mu);
 	uint64_t reqs = r->w->requests;
 	pthread_mutex_unlock(&r->w->mu);
