@@ -178,6 +178,8 @@ static void flush_stats(hx_node *n, uint64_t now)
 			hx_nd_peer_flush(n, n->peers[i], now);
 	if (n->zap_refused && hx_counter_add(n->store, "zap-refused", n->zap_refused) == HX_OK)
 		n->zap_refused = 0;
+	if (n->push_hist_dirty && hx_push_hist_put(n->store, &n->push_hist) == HX_OK)
+		n->push_hist_dirty = 0;
 }
 
 static int peer_session_active(hx_node *n, const struct peer *p)

@@ -165,6 +165,7 @@ struct hx_node {
 	uint64_t zap_refused;     /* not yet added to the stored counter */
 	hx_push_hist push_hist;   /* latencies of LIVE pushes (state.h) */
 	int push_hist_loaded;     /* push_hist holds the stored record */
+	int push_hist_dirty;      /* push_hist has news to write at the stats flush */
 	uint64_t zap_logged_at;
 	uint8_t zap_logged_key[32];
 	hx_sync_result *results;

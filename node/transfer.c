@@ -289,7 +289,7 @@ member:
 			hx_entry_clear(&jobs[i].e);
 	p->st.received += o->stored;
 	if (live && o->stored && n->push_hist_loaded)
-		(void)!hx_push_hist_put(n->store, &n->push_hist);
+		n->push_hist_dirty = 1; /* written with the stats (node.c), not per batch */
 	if (o->refused || o->stored)
 		p->dirty = 1;
 	if (o->stored && (n->cfg.verbose || live))
