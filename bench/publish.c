@@ -45,9 +45,9 @@
 /* entries per import transaction: 1000 as cli/cmd-import.c, or the third
  * argument (the FTS5 anchor keeps 1000 rows per transaction) */
 static size_t batch = 1000;
-#define ANCHOR_SECONDS 1.5  /* each rate anchor runs about this long */
+#define ANCHOR_SECONDS 1.5 /* each rate anchor runs about this long */
 #define PUBLISH_SECONDS 3.0
-#define EARLY 10000        /* entries of the early cost per entry */
+#define EARLY 10000 /* entries of the early cost per entry */
 
 static uint8_t pks[PARTNERS][HX_KEY_LEN], sks[PARTNERS][HX_SECRET_LEN];
 
@@ -92,7 +92,7 @@ static const char *str(const cJSON *o, const char *k)
 
 static int is_field(const char *k)
 {
-	static const char *const f[] = { "doc", "kind", "title", "body", "tags", "lang", NULL };
+	static const char *const f[] = {"doc", "kind", "title", "body", "tags", "lang", NULL};
 	for (int i = 0; f[i]; i++)
 		if (!strcmp(f[i], k))
 			return 1;
@@ -114,20 +114,21 @@ static int draft_parse(draft *d, const char *line, size_t len)
 	e->lang = (char *)(str(d->json, "lang") ? str(d->json, "lang") : "en");
 	tags = cJSON_GetObjectItemCaseSensitive(d->json, "tags");
 	size_t nt = (size_t)cJSON_GetArraySize(tags), nm = 0;
-	cJSON_ArrayForEach(it, d->json)
-		nm += !is_field(it->string);
+	cJSON_ArrayForEach(it, d->json) nm += !is_field(it->string);
 	if (nt > HX_TAGS_MAX || nm > HX_META_MAX)
 		return -1;
 	e->tags = calloc(nt + 1, sizeof *e->tags);
 	e->meta = calloc(nm + 1, sizeof *e->meta);
 	if (!e->tags || !e->meta)
 		return -1;
-	cJSON_ArrayForEach(it, tags) {
+	cJSON_ArrayForEach(it, tags)
+	{
 		if (!cJSON_IsString(it))
 			return -1;
 		e->tags[e->ntags++] = it->valuestring;
 	}
-	cJSON_ArrayForEach(it, d->json) {
+	cJSON_ArrayForEach(it, d->json)
+	{
 		if (is_field(it->string) || !cJSON_IsString(it) || !*it->valuestring)
 			continue;
 		e->meta[e->nmeta].key = it->string;
@@ -206,10 +207,11 @@ static double rate_lmdb(const char *base, size_t vsize, int per_commit, size_t *
 	if (per_commit) {
 		do {
 			for (int i = 0; i < 16; i++, n++) {
-				MDB_val k = { sizeof key, key }, v = { vsize, val };
+				MDB_val k = {sizeof key, key}, v = {vsize, val};
 				randombytes_buf(key, sizeof key);
 				if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
-				    (rc = mdb_put(txn, dbi, &k, &v, 0)) || (rc = mdb_txn_commit(txn)))
+				    (rc = mdb_put(txn, dbi, &k, &v, 0)) ||
+				    (rc = mdb_txn_commit(txn)))
 					die("lmdb anchor", mdb_strerror(rc));
 			}
 		} while ((t = now() - t0) < ANCHOR_SECONDS);
@@ -219,7 +221,7 @@ static double rate_lmdb(const char *base, size_t vsize, int per_commit, size_t *
 			die("lmdb anchor", mdb_strerror(rc));
 		do {
 			for (int i = 0; i < 1024; i++, n++) {
-				MDB_val k = { sizeof key, key }, v = { vsize, val };
+				MDB_val k = {sizeof key, key}, v = {vsize, val};
 				randombytes_buf(key, sizeof key);
 				if ((rc = mdb_put(txn, dbi, &k, &v, 0)))
 					die("lmdb anchor", mdb_strerror(rc));
@@ -259,7 +261,7 @@ static int sign_one(hx_store *s, draft *d, uint8_t **raw, hx_put *put, uint64_t 
 	*last_ts = d->e.timestamp;
 	if ((rc = hx_entry_sign(&d->e, sks[d->partner], raw, &len)))
 		return rc;
-	*put = (hx_put){ .raw = *raw, .rawlen = len, .entry = &d->e };
+	*put = (hx_put){.raw = *raw, .rawlen = len, .entry = &d->e};
 	return HX_OK;
 }
 
@@ -267,7 +269,7 @@ struct import_stats {
 	size_t lines, bad, added, bytes;
 	double parse, sign, store, total;
 	size_t entry_bytes;
-	size_t early_n;              /* entries when the early figures were taken */
+	size_t early_n; /* entries when the early figures were taken */
 	double early_total, early_store, early_cpu, cpu;
 };
 
@@ -417,8 +419,8 @@ static FILE *open_mem(char *buf, size_t len)
 
 /* The anchor: SQLite loads the same lines (same JSON parser) into an FTS5
  * table, 1000 rows per transaction. Returns seconds; *bytes the file size. */
-static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lines,
-			size_t *rows, size_t *bytes, double *cpu_s)
+static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lines, size_t *rows,
+                        size_t *bytes, double *cpu_s)
 {
 	char path[4200], *line = NULL;
 	sqlite3 *db;
@@ -427,9 +429,12 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 	ssize_t len;
 	snprintf(path, sizeof path, "%s/fts5.db", base);
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, "CREATE VIRTUAL TABLE t USING fts5(doc, kind, title, body, tags, lang, "
-			 "tokenize = 'unicode61 remove_diacritics 2')", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL) != SQLITE_OK)
+	    sqlite3_exec(db,
+	                 "CREATE VIRTUAL TABLE t USING fts5(doc, kind, title, body, tags, lang, "
+	                 "tokenize = 'unicode61 remove_diacritics 2')",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL) !=
+	        SQLITE_OK)
 		die("sqlite", sqlite3_errmsg(db));
 	FILE *in = open_mem(buf, blen);
 	double t0 = now(), c0 = cpu();
@@ -445,18 +450,17 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 		}
 		tags[0] = 0;
 		for (size_t i = 0; i < d.e.ntags; i++)
-			tl += (size_t)snprintf(tags + tl, tl < sizeof tags ? sizeof tags - tl : 0, "%s%s",
-					       i ? " " : "", d.e.tags[i]);
-		const char *col[6] = { d.e.path, d.e.kind, d.e.title, d.e.body, tags, d.e.lang };
+			tl += (size_t)snprintf(tags + tl, tl < sizeof tags ? sizeof tags - tl : 0,
+			                       "%s%s", i ? " " : "", d.e.tags[i]);
+		const char *col[6] = {d.e.path, d.e.kind, d.e.title, d.e.body, tags, d.e.lang};
 		for (int i = 0; i < 6; i++)
 			sqlite3_bind_text(ins, i + 1, col[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			die("sqlite insert", sqlite3_errmsg(db));
 		sqlite3_reset(ins);
 		draft_free(&d);
-		if (++n % 1000 == 0 &&
-		    (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
-		     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK))
+		if (++n % 1000 == 0 && (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
+		                        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK))
 			die("sqlite commit", sqlite3_errmsg(db));
 	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
@@ -497,11 +501,12 @@ static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
 	    (rc = mdb_stat(txn, main, &ms)) || (rc = mdb_cursor_open(txn, main, &c)))
 		die("store sizes", mdb_strerror(rc));
 	double psize = ms.ms_psize, used = (double)(info.me_last_pgno + 1) * psize;
-	double tables = (double)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages) * psize;
+	double tables =
+	    (double)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages) * psize;
 	printf("  store on disk: %.1f MB (data.mdb, %.1f MB allocated) = %.2f x the %.1f MB of JSON"
-	       " lines, %.0f B per entry\n", sb.st_size / 1e6, (double)sb.st_blocks * 512 / 1e6,
-	       sb.st_size / (double)json_bytes, json_bytes / 1e6,
-	       entries ? sb.st_size / (double)entries : 0);
+	       " lines, %.0f B per entry\n",
+	       sb.st_size / 1e6, (double)sb.st_blocks * 512 / 1e6, sb.st_size / (double)json_bytes,
+	       json_bytes / 1e6, entries ? sb.st_size / (double)entries : 0);
 	printf("      %-10s %9s %10s %10s\n", "table", "rows", "MB", "B/entry");
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -511,13 +516,14 @@ static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
 		snprintf(name, sizeof name, "%.*s", (int)k.mv_size, (char *)k.mv_data);
 		if (mdb_dbi_open(txn, name, 0, &dbi) || mdb_stat(txn, dbi, &ts))
 			continue;
-		double b = (double)(ts.ms_branch_pages + ts.ms_leaf_pages + ts.ms_overflow_pages) * psize;
+		double b =
+		    (double)(ts.ms_branch_pages + ts.ms_leaf_pages + ts.ms_overflow_pages) * psize;
 		tables += b;
 		printf("      %-10s %9zu %10.1f %10.0f\n", name, ts.ms_entries, b / 1e6,
 		       entries ? b / (double)entries : 0);
 	}
-	printf("      %-10s %9s %10.1f %10.0f   (pages no table holds: LMDB's free list)\n", "free", "",
-	       (used - tables) / 1e6, entries ? (used - tables) / (double)entries : 0);
+	printf("      %-10s %9s %10.1f %10.0f   (pages no table holds: LMDB's free list)\n", "free",
+	       "", (used - tables) / 1e6, entries ? (used - tables) / (double)entries : 0);
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	/* what a compacting copy (mdb_env_copy2 MDB_CP_COMPACT) would keep */
@@ -527,8 +533,8 @@ static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
 		char f[4400];
 		snprintf(f, sizeof f, "%s/data.mdb", path);
 		if (!stat(f, &sb))
-			printf("      compacted copy: %.1f MB = %.2f x the JSON lines\n", sb.st_size / 1e6,
-			       sb.st_size / (double)json_bytes);
+			printf("      compacted copy: %.1f MB = %.2f x the JSON lines\n",
+			       sb.st_size / 1e6, sb.st_size / (double)json_bytes);
 	}
 	mdb_env_close(env);
 }
@@ -553,7 +559,8 @@ int main(int argc, char **argv)
 		slash = strrchr(corpus, '/');
 		if (slash)
 			*slash = 0;
-		strncat(corpus, "/../shared/data/tools-corpus.jsonl.xz", sizeof corpus - strlen(corpus) - 1);
+		strncat(corpus, "/../shared/data/tools-corpus.jsonl.xz",
+		        sizeof corpus - strlen(corpus) - 1);
 	}
 	if (argc > 2)
 		max_lines = strtoull(argv[2], NULL, 10);
@@ -602,7 +609,8 @@ int main(int argc, char **argv)
 	hx_store_close(&s);
 	double r_fsck = ss.entries / fsck_t;
 	size_t fts_rows, fts_bytes;
-	double fts_cpu, fts_t = fts5_load(base, cbuf, clen, st.lines, &fts_rows, &fts_bytes, &fts_cpu);
+	double fts_cpu,
+	    fts_t = fts5_load(base, cbuf, clen, st.lines, &fts_rows, &fts_bytes, &fts_cpu);
 	free(cbuf);
 
 	/* anchors, with values of the imported entries' average size */
@@ -619,14 +627,18 @@ int main(int argc, char **argv)
 	       n_txn, r_lmdb_txn, avg);
 	printf("  LMDB put, one synced commit each     %10.0f /s\n", r_lmdb_commit);
 	printf("\nhansa:\n");
-	printf("  publish (1 entry per txn, %zu)        %10.0f /s   = %.2f x LMDB commit each, %.4f x sign\n",
+	printf("  publish (1 entry per txn, %zu)        %10.0f /s   = %.2f x LMDB commit each, "
+	       "%.4f x sign\n",
 	       published, r_publish, r_publish / r_lmdb_commit, r_publish / r_sign);
 	printf("  import  (%zu of %zu lines, batches of %zu)\n", st.added, st.lines, batch);
-	printf("                                       %10.0f /s   = %.2f x sign, %.2f x verify, %.3f x LMDB one-txn put\n",
+	printf("                                       %10.0f /s   = %.2f x sign, %.2f x verify, "
+	       "%.3f x LMDB one-txn put\n",
 	       r_import, r_import / r_sign, r_import / r_verify, r_import / r_lmdb_txn);
-	printf("      time: %.1f s total; in this process: JSON %.1f s, next timestamp + sign %.1f s, put_batch %.1f s\n",
+	printf("      time: %.1f s total; in this process: JSON %.1f s, next timestamp + sign %.1f "
+	       "s, put_batch %.1f s\n",
 	       st.total, st.parse, st.sign, st.store);
-	printf("      %.1f MB of JSON lines, %.0f B per signed entry, %zu bad lines, store map %.0f MB\n",
+	printf("      %.1f MB of JSON lines, %.0f B per signed entry, %zu bad lines, store map "
+	       "%.0f MB\n",
 	       st.bytes / 1e6, avg, st.bad, ss.map_used / 1e6);
 	printf("  fsck of the imported store (%llu entries) %7.0f /s   = %.2f x verify\n",
 	       (unsigned long long)ss.entries, r_fsck, r_fsck / r_verify);
@@ -636,7 +648,8 @@ int main(int argc, char **argv)
 		double c1 = st.early_cpu / st.early_n, c2 = st.cpu / st.added;
 		printf("  import cost per entry: first %zu %.0f us, all %zu %.0f us = %.2f x"
 		       " (put_batch alone: %.0f -> %.0f us = %.2f x; goal <= 1.15 x)\n",
-		       st.early_n, e1 * 1e6, st.added, e2 * 1e6, e2 / e1, s1 * 1e6, s2 * 1e6, s2 / s1);
+		       st.early_n, e1 * 1e6, st.added, e2 * 1e6, e2 / e1, s1 * 1e6, s2 * 1e6,
+		       s2 / s1);
 		printf("      in CPU time (all threads): %.0f -> %.0f us = %.2f x\n", c1 * 1e6,
 		       c2 * 1e6, c2 / c1);
 	}

@@ -48,8 +48,7 @@ static double wall_now(void)
 static void die(const char *what, int rc) __attribute__((noreturn));
 static void die(const char *what, int rc)
 {
-	fprintf(stderr, "bench_recon: %s: %s\n", what,
-		rc < 0 ? hx_strerror(rc) : mdb_strerror(rc));
+	fprintf(stderr, "bench_recon: %s: %s\n", what, rc < 0 ? hx_strerror(rc) : mdb_strerror(rc));
 	exit(1);
 }
 
@@ -81,8 +80,7 @@ static void side_open(struct side *s)
 		die("commit", rc);
 }
 
-static void side_fill(struct side *s, const hx_ne_item *items, size_t n,
-		      const uint8_t *skip)
+static void side_fill(struct side *s, const hx_ne_item *items, size_t n, const uint8_t *skip)
 {
 	MDB_txn *txn = NULL;
 	int rc;
@@ -95,7 +93,7 @@ static void side_fill(struct side *s, const hx_ne_item *items, size_t n,
 		for (int b = 0; b < 8; b++)
 			key[b] = (uint8_t)(items[i].ts >> (56 - 8 * b));
 		memcpy(key + 8, items[i].id, 32);
-		MDB_val k = { 40, key }, v = { 0, "" };
+		MDB_val k = {40, key}, v = {0, ""};
 		if ((rc = mdb_put(txn, s->fpt.bytime, &k, &v, 0)))
 			die("put", rc);
 		if ((rc = hx_fpt_add(&s->fpt, txn, items[i].ts, items[i].id)))
@@ -200,8 +198,8 @@ int main(int argc, char **argv)
 	side_fill(&A, items, total, skip_a);
 	side_fill(&B, items, total, skip_b);
 	double fill = wall_now() - w0;
-	printf("  fill both stores: %.2f s wall (%.0f items/s, with fpt updates)\n",
-	       fill, 2.0 * n / fill);
+	printf("  fill both stores: %.2f s wall (%.0f items/s, with fpt updates)\n", fill,
+	       2.0 * n / fill);
 
 	/* 1. the LMDB stores: open views, reconcile, close (both sides) */
 	MDB_txn *ta, *tb;
@@ -211,8 +209,7 @@ int main(int argc, char **argv)
 	if ((rc = mdb_txn_begin(A.env, NULL, MDB_RDONLY, &ta)) ||
 	    (rc = mdb_txn_begin(B.env, NULL, MDB_RDONLY, &tb)))
 		die("read txn", rc);
-	if ((rc = hx_fpt_view_open(&va, ta, &A.fpt)) ||
-	    (rc = hx_fpt_view_open(&vb, tb, &B.fpt)))
+	if ((rc = hx_fpt_view_open(&va, ta, &A.fpt)) || (rc = hx_fpt_view_open(&vb, tb, &B.fpt)))
 		die("view", rc);
 	struct result r = reconcile(hx_fpt_view_storage(va), hx_fpt_view_storage(vb), 0);
 	hx_fpt_view_close(&va);
@@ -221,8 +218,7 @@ int main(int argc, char **argv)
 	mdb_txn_abort(tb);
 	double lmdb_cpu = cpu_now() - c0;
 	if (r.have != d / 2 || r.need != d - d / 2) {
-		fprintf(stderr, "bench_recon: wrong result: have %zu need %zu\n",
-			r.have, r.need);
+		fprintf(stderr, "bench_recon: wrong result: have %zu need %zu\n", r.have, r.need);
 		return 1;
 	}
 	printf("  LMDB reconciliation: %.1f ms CPU (both sides), %d rounds, "
@@ -233,8 +229,7 @@ int main(int argc, char **argv)
 	c0 = cpu_now();
 	if ((rc = mdb_txn_begin(A.env, NULL, MDB_RDONLY, &ta)) ||
 	    (rc = mdb_txn_begin(B.env, NULL, MDB_RDONLY, &tb)) ||
-	    (rc = hx_fpt_view_open(&va, ta, &A.fpt)) ||
-	    (rc = hx_fpt_view_open(&vb, tb, &B.fpt)))
+	    (rc = hx_fpt_view_open(&va, ta, &A.fpt)) || (rc = hx_fpt_view_open(&vb, tb, &B.fpt)))
 		die("view", rc);
 	struct result rl = reconcile(hx_fpt_view_storage(va), hx_fpt_view_storage(vb), 65536);
 	hx_fpt_view_close(&va);
@@ -299,7 +294,8 @@ int main(int argc, char **argv)
 
 	printf("  anchor: scan of one store's %zu keys: %.1f ms CPU\n", n, scan_cpu * 1e3);
 	printf("  anchor: SHA-256 of %zu fingerprint inputs: %.1f ms CPU\n", n, sha_cpu * 1e3);
-	printf("  anchor: in-memory reconciliation: %.2f ms CPU (+ %.1f ms to sort and sum both sides)\n",
+	printf("  anchor: in-memory reconciliation: %.2f ms CPU (+ %.1f ms to sort and sum both "
+	       "sides)\n",
 	       mem_cpu * 1e3, seal_cpu * 1e3);
 	printf("  ratio LMDB reconciliation / one store scan:       %.3f\n", lmdb_cpu / scan_cpu);
 	printf("  ratio LMDB reconciliation / SHA-256 of N inputs:  %.3f\n", lmdb_cpu / sha_cpu);

@@ -85,8 +85,8 @@ static char *dupstr(const cJSON *o, const char *k, const char *dflt)
 
 static size_t load_corpus(const char *file, size_t max, size_t stride, struct doc **out)
 {
-	char seen[16][8] = { { 0 } };
-	size_t seen_n[16] = { 0 }, nseen = 0;
+	char seen[16][8] = {{0}};
+	size_t seen_n[16] = {0}, nseen = 0;
 	char cmd[4200];
 	FILE *f;
 	int piped = 0;
@@ -136,11 +136,11 @@ static size_t load_corpus(const char *file, size_t max, size_t stride, struct do
 		const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "tags"), *it;
 		size_t nt = (size_t)cJSON_GetArraySize(tags), tl = 1;
 		x->tags = calloc(nt + 1, sizeof *x->tags);
-		cJSON_ArrayForEach(it, tags)
-			if (cJSON_IsString(it) && x->ntags < HX_TAGS_MAX) {
-				x->tags[x->ntags++] = strdup(it->valuestring);
-				tl += strlen(it->valuestring) + 1;
-			}
+		cJSON_ArrayForEach(it, tags) if (cJSON_IsString(it) && x->ntags < HX_TAGS_MAX)
+		{
+			x->tags[x->ntags++] = strdup(it->valuestring);
+			tl += strlen(it->valuestring) + 1;
+		}
 		x->tagtext = calloc(tl, 1);
 		for (size_t i = 0; i < x->ntags; i++) {
 			if (i)
@@ -192,11 +192,11 @@ static void *sign_range(void *arg)
 		e->lang = x->lang;
 		size_t nm = 0;
 		if (*x->org)
-			x->meta[nm++] = (hx_meta){ "org", x->org };
+			x->meta[nm++] = (hx_meta){"org", x->org};
 		if (*x->country)
-			x->meta[nm++] = (hx_meta){ "country", x->country };
+			x->meta[nm++] = (hx_meta){"country", x->country};
 		if (*x->url)
-			x->meta[nm++] = (hx_meta){ "url", x->url };
+			x->meta[nm++] = (hx_meta){"url", x->url};
 		e->meta = x->meta;
 		e->nmeta = nm;
 		if (hx_entry_sign(e, s->sk[x->partner], &x->raw, &x->rawlen)) {
@@ -239,21 +239,29 @@ static char *folded(const char *s)
 /* The FTS5 anchor: same documents, same fields, same weights; with fold,
  * over text pre-folded to ASCII by hansa's folding. */
 static sqlite3 *fts_build(const char *file, struct doc *d, size_t n, int fold, double *wall,
-			  double *cpu)
+                          double *cpu)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	unlink(file);
 	sql_ok(NULL, sqlite3_open(file, &db), "open");
-	sql_ok(db, sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", 0, 0, 0), "pragma");
-	sql_ok(db, sqlite3_exec(db,
-		"CREATE VIRTUAL TABLE t USING fts5(title, tags, body, lang UNINDEXED, "
-		"kind UNINDEXED, country UNINDEXED, org UNINDEXED, path UNINDEXED, "
-		"tokenize='unicode61 remove_diacritics 2')", 0, 0, 0), "create");
+	sql_ok(db, sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", 0, 0, 0),
+	       "pragma");
+	sql_ok(db,
+	       sqlite3_exec(db,
+	                    "CREATE VIRTUAL TABLE t USING fts5(title, tags, body, lang UNINDEXED, "
+	                    "kind UNINDEXED, country UNINDEXED, org UNINDEXED, path UNINDEXED, "
+	                    "tokenize='unicode61 remove_diacritics 2')",
+	                    0, 0, 0),
+	       "create");
 	double w0 = now_s(), c0 = cpu_s();
 	sql_ok(db, sqlite3_exec(db, "BEGIN", 0, 0, 0), "begin");
-	sql_ok(db, sqlite3_prepare_v2(db, "INSERT INTO t(rowid, title, tags, body, lang, kind, "
-				      "country, org, path) VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, 0), "prepare");
+	sql_ok(db,
+	       sqlite3_prepare_v2(db,
+	                          "INSERT INTO t(rowid, title, tags, body, lang, kind, "
+	                          "country, org, path) VALUES (?,?,?,?,?,?,?,?,?)",
+	                          -1, &st, 0),
+	       "prepare");
 	for (size_t i = 0; i < n; i++) {
 		if (!d[i].raw)
 			continue;
@@ -282,7 +290,6 @@ static sqlite3 *fts_build(const char *file, struct doc *d, size_t n, int fold, d
 	return db;
 }
 
-
 /* ---- the query set ------------------------------------------------------------ */
 
 /* Each query in hansa's syntax and in FTS5's (MATCH expression and an SQL
@@ -290,59 +297,59 @@ static sqlite3 *fts_build(const char *file, struct doc *d, size_t n, int fold, d
 static const struct bq {
 	const char *cat, *hx, *fts, *where;
 } queries[] = {
-	{ "common", "python", "python", NULL },
-	{ "common", "library", "library", NULL },
-	{ "common", "data", "data", NULL },
-	{ "common", "file", "file", NULL },
-	{ "common", "server", "server", NULL },
-	{ "common", "support", "support", NULL },
-	{ "common", "development", "development", NULL },
-	{ "common", "til", "til", NULL },
-	{ "common", "und", "und", NULL },
-	{ "rare", "chargebee", "chargebee", NULL },
-	{ "rare", "wxwidgets", "wxwidgets", NULL },
-	{ "rare", "zeroconf", "zeroconf", NULL },
-	{ "rare", "sudoku", "sudoku", NULL },
-	{ "rare", "fiasco", "fiasco", NULL },
-	{ "rare", "bittorrent", "bittorrent", NULL },
-	{ "rare", "kerberos", "kerberos", NULL },
-	{ "rare", "quaternion", "quaternion", NULL },
-	{ "and", "python library", "python library", NULL },
-	{ "and", "xml parser", "xml parser", NULL },
-	{ "and", "web server", "web server", NULL },
-	{ "and", "image viewer", "image viewer", NULL },
-	{ "and", "audio player", "audio player", NULL },
-	{ "and", "network monitor", "network monitor", NULL },
-	{ "and", "file manager", "file manager", NULL },
-	{ "and", "game engine", "game engine", NULL },
-	{ "phrase", "\"command line\"", "\"command line\"", NULL },
-	{ "phrase", "\"web browser\"", "\"web browser\"", NULL },
-	{ "phrase", "\"text editor\"", "\"text editor\"", NULL },
-	{ "phrase", "\"development files\"", "\"development files\"", NULL },
-	{ "phrase", "\"shared library\"", "\"shared library\"", NULL },
-	{ "phrase", "\"this package contains\"", "\"this package contains\"", NULL },
-	{ "prefix", "lib*", "lib*", NULL },
-	{ "prefix", "net*", "net*", NULL },
-	{ "prefix", "pyth*", "pyth*", NULL },
-	{ "prefix", "crypt*", "crypt*", NULL },
-	{ "prefix", "compil*", "compil*", NULL },
-	{ "prefix", "spil*", "spil*", NULL },
-	{ "filter", "python lang:en", "python", "lang = 'en'" },
-	{ "filter", "bibliotek lang:da", "bibliotek", "lang = 'da'" },
-	{ "filter", "bibliothek lang:de", "bibliothek", "lang = 'de'" },
-	{ "filter", "editor country:de", "editor", "country = 'DE'" },
-	{ "filter", "server -lang:en", "server", "lang <> 'en'" },
-	{ "filter", "game kind:toolkit", "game", "kind = 'toolkit'" },
-	{ "places", "kobenhavn", "kobenhavn", NULL },
-	{ "places", "nurnberg", "nurnberg", NULL },
-	{ "places", "lubeck", "lubeck", NULL },
-	{ "places", "sao paulo", "sao paulo", NULL },
-	{ "places", "worterbuch", "worterbuch", NULL },
-	{ "places", "vaerktoj", "vaerktoj", NULL },
-	{ "places", "narzedzie", "narzedzie", NULL },
-	{ "places", "oberflache", "oberflache", NULL },
-	{ "other", "python -perl", "python NOT perl", NULL },
-	{ "other", "perl OR ruby", "perl OR ruby", NULL },
+    {"common", "python", "python", NULL},
+    {"common", "library", "library", NULL},
+    {"common", "data", "data", NULL},
+    {"common", "file", "file", NULL},
+    {"common", "server", "server", NULL},
+    {"common", "support", "support", NULL},
+    {"common", "development", "development", NULL},
+    {"common", "til", "til", NULL},
+    {"common", "und", "und", NULL},
+    {"rare", "chargebee", "chargebee", NULL},
+    {"rare", "wxwidgets", "wxwidgets", NULL},
+    {"rare", "zeroconf", "zeroconf", NULL},
+    {"rare", "sudoku", "sudoku", NULL},
+    {"rare", "fiasco", "fiasco", NULL},
+    {"rare", "bittorrent", "bittorrent", NULL},
+    {"rare", "kerberos", "kerberos", NULL},
+    {"rare", "quaternion", "quaternion", NULL},
+    {"and", "python library", "python library", NULL},
+    {"and", "xml parser", "xml parser", NULL},
+    {"and", "web server", "web server", NULL},
+    {"and", "image viewer", "image viewer", NULL},
+    {"and", "audio player", "audio player", NULL},
+    {"and", "network monitor", "network monitor", NULL},
+    {"and", "file manager", "file manager", NULL},
+    {"and", "game engine", "game engine", NULL},
+    {"phrase", "\"command line\"", "\"command line\"", NULL},
+    {"phrase", "\"web browser\"", "\"web browser\"", NULL},
+    {"phrase", "\"text editor\"", "\"text editor\"", NULL},
+    {"phrase", "\"development files\"", "\"development files\"", NULL},
+    {"phrase", "\"shared library\"", "\"shared library\"", NULL},
+    {"phrase", "\"this package contains\"", "\"this package contains\"", NULL},
+    {"prefix", "lib*", "lib*", NULL},
+    {"prefix", "net*", "net*", NULL},
+    {"prefix", "pyth*", "pyth*", NULL},
+    {"prefix", "crypt*", "crypt*", NULL},
+    {"prefix", "compil*", "compil*", NULL},
+    {"prefix", "spil*", "spil*", NULL},
+    {"filter", "python lang:en", "python", "lang = 'en'"},
+    {"filter", "bibliotek lang:da", "bibliotek", "lang = 'da'"},
+    {"filter", "bibliothek lang:de", "bibliothek", "lang = 'de'"},
+    {"filter", "editor country:de", "editor", "country = 'DE'"},
+    {"filter", "server -lang:en", "server", "lang <> 'en'"},
+    {"filter", "game kind:toolkit", "game", "kind = 'toolkit'"},
+    {"places", "kobenhavn", "kobenhavn", NULL},
+    {"places", "nurnberg", "nurnberg", NULL},
+    {"places", "lubeck", "lubeck", NULL},
+    {"places", "sao paulo", "sao paulo", NULL},
+    {"places", "worterbuch", "worterbuch", NULL},
+    {"places", "vaerktoj", "vaerktoj", NULL},
+    {"places", "narzedzie", "narzedzie", NULL},
+    {"places", "oberflache", "oberflache", NULL},
+    {"other", "python -perl", "python NOT perl", NULL},
+    {"other", "perl OR ruby", "perl OR ruby", NULL},
 };
 #define NQ (sizeof queries / sizeof queries[0])
 
@@ -355,15 +362,23 @@ struct fts {
  * sets its ranking (bm25 with the field weights) and prepares its plain
  * query. */
 static void fts_open(struct fts *f, const char *dir, struct doc *d, size_t n, int fold,
-		     double *wall, double *cpu)
+                     double *wall, double *cpu)
 {
 	char file[4200];
 	snprintf(file, sizeof file, "%s.fts5%s.db", dir, fold ? "-fold" : "");
 	f->db = fts_build(file, d, n, fold, wall, cpu);
-	sql_ok(f->db, sqlite3_exec(f->db, "INSERT INTO t(t, rank) VALUES('rank', "
-				   "'bm25(4.0, 2.0, 1.0, 0, 0, 0, 0, 0)')", 0, 0, 0), "rank");
-	sql_ok(f->db, sqlite3_prepare_v2(f->db, "SELECT rowid, title, path FROM t WHERE t MATCH ?1 "
-					 "ORDER BY rank LIMIT 10", -1, &f->plain, 0), "prepare");
+	sql_ok(f->db,
+	       sqlite3_exec(f->db,
+	                    "INSERT INTO t(t, rank) VALUES('rank', "
+	                    "'bm25(4.0, 2.0, 1.0, 0, 0, 0, 0, 0)')",
+	                    0, 0, 0),
+	       "rank");
+	sql_ok(f->db,
+	       sqlite3_prepare_v2(f->db,
+	                          "SELECT rowid, title, path FROM t WHERE t MATCH ?1 "
+	                          "ORDER BY rank LIMIT 10",
+	                          -1, &f->plain, 0),
+	       "prepare");
 }
 
 /* Runs one FTS5 query; returns the rowids of the top 10 in ids. */
@@ -372,8 +387,10 @@ static int fts_run(struct fts *f, const char *match, const char *where, long *id
 	sqlite3_stmt *st = f->plain, *own = NULL;
 	if (where) {
 		char sql[512];
-		snprintf(sql, sizeof sql, "SELECT rowid, title, path FROM t WHERE t MATCH ?1 AND %s "
-			 "ORDER BY rank LIMIT 10", where);
+		snprintf(sql, sizeof sql,
+		         "SELECT rowid, title, path FROM t WHERE t MATCH ?1 AND %s "
+		         "ORDER BY rank LIMIT 10",
+		         where);
 		sql_ok(f->db, sqlite3_prepare_v2(f->db, sql, -1, &own, 0), "prepare");
 		st = own;
 	}
@@ -434,9 +451,9 @@ static long pm_get(const struct pathmap *m, const char *k)
 /* With suggest, a query that finds nothing runs its typo correction, as
  * the CLI does (the per-language sets); without, it is like FTS5. */
 static int hx_run(hx_searcher *sr, const char *q, const struct pathmap *pm, long *ids, int max,
-		  int suggest)
+                  int suggest)
 {
-	hx_search_opts o = { 10, 0, 0, 1, !suggest }; /* no snippets */
+	hx_search_opts o = {10, 0, 0, 1, !suggest}; /* no snippets */
 	hx_results r;
 	char err[256];
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
@@ -520,7 +537,7 @@ static int ascii_spelling(const char *s, size_t len, char *out, size_t cap);
 
 static int rarest2(struct dfmap *dm, const char *title, char w[2][WBUF], char *asc)
 {
-	uint32_t best[2] = { UINT32_MAX, UINT32_MAX };
+	uint32_t best[2] = {UINT32_MAX, UINT32_MAX};
 	hx_tokenizer tk;
 	hx_token k;
 	if (asc)
@@ -566,11 +583,11 @@ static int rarest2(struct dfmap *dm, const char *title, char w[2][WBUF], char *a
  * with the stemmer of the query's language. */
 
 enum { QT_KNOWN, QT_INFL, QT_ASCII, QT_TYPO, NQT };
-static const char *const qt_name[NQT] = { "known", "inflected", "ascii ae/oe/aa", "one typo" };
-static const char *const bench_langs[] = { "en", "da", "de", "pl", "fi", "sv" };
+static const char *const qt_name[NQT] = {"known", "inflected", "ascii ae/oe/aa", "one typo"};
+static const char *const bench_langs[] = {"en", "da", "de", "pl", "fi", "sv"};
 #define NBL (sizeof bench_langs / sizeof bench_langs[0])
 enum { SYS_HX, SYS_FTS, SYS_FOLD, SYS_XAP, NSYS };
-static const char *const sys_name[NSYS] = { "hansa", "fts5", "fts5-fold", "xapian" };
+static const char *const sys_name[NSYS] = {"hansa", "fts5", "fts5-fold", "xapian"};
 
 struct engines {
 	hx_searcher *sr;
@@ -581,7 +598,8 @@ struct engines {
 
 /* Runs words (space separated, already in the form to test) on system
  * sys; returns the rank (1..10) of doc, 0 when not in the top 10. */
-static int run_sys(const struct engines *en, int sys, const char *words, const char *lang, size_t doc)
+static int run_sys(const struct engines *en, int sys, const char *words, const char *lang,
+                   size_t doc)
 {
 	long ids[10];
 	int n = 0;
@@ -607,7 +625,8 @@ static int run_sys(const struct engines *en, int sys, const char *words, const c
 					hx_fold_str(w, sizeof w, p, l);
 				else
 					snprintf(w, sizeof w, "%.*s", (int)l, p);
-				ql += (size_t)snprintf(q + ql, sizeof q - ql, "%s\"%s\"", ql ? " " : "", w);
+				ql += (size_t)snprintf(q + ql, sizeof q - ql, "%s\"%s\"",
+				                       ql ? " " : "", w);
 				if (ql >= sizeof q)
 					return 0;
 			}
@@ -667,8 +686,9 @@ static const char *sibling(const struct lvocab *v, const char *w)
  * oe ae, everything else folded as hansa does. 1 when it had such a letter. */
 static int ascii_spelling(const char *s, size_t len, char *out, size_t cap)
 {
-	static const char *const from[] = { "ä", "ö", "ü", "å", "ø", "æ", "Ä", "Ö", "Ü", "Å", "Ø", "Æ" };
-	static const char *const to[] = { "ae", "oe", "ue", "aa", "oe", "ae" };
+	static const char *const from[] = {"ä", "ö", "ü", "å", "ø", "æ",
+	                                   "Ä", "Ö", "Ü", "Å", "Ø", "Æ"};
+	static const char *const to[] = {"ae", "oe", "ue", "aa", "oe", "ae"};
 	char tmp[HX_TOKEN_MAX * 4];
 	size_t n = 0;
 	int had = 0;
@@ -697,7 +717,7 @@ struct lquery {
 
 /* Makes up to max queries of type qt for language lang. */
 static size_t make_queries(int qt, const char *lang, const struct doc *docs, size_t n,
-			   struct dfmap *dm, const struct lvocab *v, struct lquery *out, size_t max)
+                           struct dfmap *dm, const struct lvocab *v, struct lquery *out, size_t max)
 {
 	size_t made = 0;
 	unsigned seed = 7u + (unsigned)qt * 7919u + (unsigned)lang[0] * 31u + (unsigned)lang[1];
@@ -744,9 +764,7 @@ static size_t make_queries(int qt, const char *lang, const struct doc *docs, siz
 				t[p] = t[p + 1];
 				t[p + 1] = c;
 				break;
-			default:
-				t[p] = t[p] == 'e' ? 'a' : 'e';
-				break;
+			default: t[p] = t[p] == 'e' ? 'a' : 'e'; break;
 			}
 			snprintf(q, sizeof q, "%s %s", t, which ? w[0] : other);
 		}
@@ -769,7 +787,7 @@ static size_t make_queries(int qt, const char *lang, const struct doc *docs, siz
 /* The words of language lang's documents (titles and bodies), sorted,
  * with their df; lm owns the strings. */
 static void lvocab_build(struct dfmap *lm, struct lvocab *v, const struct doc *docs, size_t n,
-			 const char *lang)
+                         const char *lang)
 {
 	memset(lm, 0, sizeof *lm);
 	lm->cap = 1 << 21;
@@ -822,12 +840,13 @@ static int cmp_wstem(const void *a, const void *b)
 
 static void stem_merges(const struct doc *docs, size_t n)
 {
-	static const char *const lg[][2] = { { "de", "german" }, { "da", "danish" }, { "sv", "swedish" },
-					     { "fi", "finnish" } };
+	static const char *const lg[][2] = {
+	    {"de", "german"}, {"da", "danish"}, {"sv", "swedish"}, {"fi", "finnish"}};
 	hx_stemmers *hs;
 	if (hx_stemmers_new(&hs))
 		die("%s", "stemmers");
-	printf("\nstems joined beyond Snowball (ASCII spellings; de: -em kept; sv: Hunspell lemma first)\n");
+	printf("\nstems joined beyond Snowball (ASCII spellings; de: -em kept; sv: Hunspell lemma "
+	       "first)\n");
 	for (size_t l = 0; l < sizeof lg / sizeof lg[0]; l++) {
 		struct dfmap lm;
 		struct lvocab v;
@@ -838,9 +857,11 @@ static void stem_merges(const struct doc *docs, size_t n)
 		for (size_t i = 0; i < v.n; i++) {
 			size_t sl;
 			const char *ns = hx_stem(hs, li, v.w[i], strlen(v.w[i]), &sl);
-			const sb_symbol *os = sb_stemmer_stem(sb, (const sb_symbol *)v.w[i], (int)strlen(v.w[i]));
-			ws[i] = (struct wstem){ v.w[i], strdup(os ? (const char *)os : v.w[i]),
-						strndup(ns ? ns : v.w[i], ns ? sl : strlen(v.w[i])), v.df[i] };
+			const sb_symbol *os =
+			    sb_stemmer_stem(sb, (const sb_symbol *)v.w[i], (int)strlen(v.w[i]));
+			ws[i] = (struct wstem){v.w[i], strdup(os ? (const char *)os : v.w[i]),
+			                       strndup(ns ? ns : v.w[i], ns ? sl : strlen(v.w[i])),
+			                       v.df[i]};
 		}
 		qsort(ws, v.n, sizeof *ws, cmp_wstem);
 		size_t joined = 0, shown = 0;
@@ -864,7 +885,8 @@ static void stem_merges(const struct doc *docs, size_t n)
 				shown++;
 			}
 		}
-		printf("  %s: %zu of %zu words (%.2f%%) in a stem group Snowball splits; %.2f%% of word occurrences by df\n",
+		printf("  %s: %zu of %zu words (%.2f%%) in a stem group Snowball splits; %.2f%% of "
+		       "word occurrences by df\n",
 		       lg[l][0], joined, v.n, v.n ? 100.0 * (double)joined / (double)v.n : 0,
 		       alldf ? 100.0 * (double)jdf / (double)alldf : 0);
 		for (size_t i = 0; i < v.n; i++) {
@@ -880,15 +902,15 @@ static void stem_merges(const struct doc *docs, size_t n)
 
 /* Prints MRR@10 per language, query type and system, latency p50/p99 per
  * language and system, and hansa's ratio to Xapian. */
-static void lang_bench(const struct engines *en, const struct doc *docs, size_t n,
-		       struct dfmap *dm, size_t qper, int reps, int verbose)
+static void lang_bench(const struct engines *en, const struct doc *docs, size_t n, struct dfmap *dm,
+                       size_t qper, int reps, int verbose)
 {
 	int nsys = en->xap ? NSYS : NSYS - 1;
 	struct lquery *qs = calloc(qper, sizeof *qs);
 	double *lat[NSYS];
 	for (int s = 0; s < NSYS; s++)
 		lat[s] = calloc(qper * NQT * (size_t)reps + 1, sizeof **lat);
-	double mrr[NBL][NQT][NSYS] = { { { 0 } } }, p50[NBL][NSYS], p99[NBL][NSYS];
+	double mrr[NBL][NQT][NSYS] = {{{0}}}, p50[NBL][NSYS], p99[NBL][NSYS];
 
 	printf("per language: MRR@10 (queries)        ");
 	for (int s = 0; s < nsys; s++)
@@ -904,9 +926,10 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 		for (int qt = 0; qt < NQT; qt++) {
 			size_t m = make_queries(qt, lang, docs, n, dm, &v, qs, qper);
 			for (size_t i = 0; i < m; i++) {
-				int rank[NSYS] = { 0 };
+				int rank[NSYS] = {0};
 				for (int s = 0; s < nsys; s++) {
-					rank[s] = run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
+					rank[s] =
+					    run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
 					for (int r = 0; r < reps; r++) {
 						double a = now_s();
 						run_sys(en, s, qs[i].q, lang, qs[i].doc);
@@ -916,10 +939,12 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 						mrr[l][qt][s] += 1.0 / rank[s];
 				}
 				nl += (size_t)reps;
-				if (verbose && (rank[SYS_HX] != 1 || (en->xap && rank[SYS_XAP] != 1)))
-					printf("  %s %-9s %-40s %-34s hansa %d fts5 %d fold %d xapian %d\n", lang,
-					       qt_name[qt], qs[i].q, docs[qs[i].doc].title, rank[0], rank[1], rank[2],
-					       rank[3]);
+				if (verbose &&
+				    (rank[SYS_HX] != 1 || (en->xap && rank[SYS_XAP] != 1)))
+					printf("  %s %-9s %-40s %-34s hansa %d fts5 %d fold %d "
+					       "xapian %d\n",
+					       lang, qt_name[qt], qs[i].q, docs[qs[i].doc].title,
+					       rank[0], rank[1], rank[2], rank[3]);
 			}
 			printf("  %s %-14s (%4zu)            ", lang, qt_name[qt], m);
 			double besta = 0;
@@ -947,7 +972,8 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 		printf("  %s                                  ", bench_langs[l]);
 		for (int s = 0; s < nsys; s++)
 			printf(" %7.0f/%7.0f", p50[l][s], p99[l][s]);
-		printf("   %.2f / %.2f\n", p50[l][SYS_HX] / p50[l][anchor], p99[l][SYS_HX] / p99[l][anchor]);
+		printf("   %.2f / %.2f\n", p50[l][SYS_HX] / p50[l][anchor],
+		       p99[l][SYS_HX] / p99[l][anchor]);
 	}
 	for (int s = 0; s < NSYS; s++)
 		free(lat[s]);
@@ -985,8 +1011,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = 1;
 		else {
-			fprintf(stderr, "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
-				"[--reps N] [--known N] [--dir DIR] [--stride K | --full] [--queries N] [--verbose]\n");
+			fprintf(
+			    stderr,
+			    "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
+			    "[--reps N] [--known N] [--dir DIR] [--stride K | --full] [--queries "
+			    "N] [--verbose]\n");
 			return 2;
 		}
 	}
@@ -1002,7 +1031,8 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	struct doc *docs;
 	size_t n = load_corpus(corpus, maxdocs, stride, &docs);
-	printf("corpus: %zu documents from %s (%.1f s to read; of each language the first %d, then 1 in %zu%s)\n",
+	printf("corpus: %zu documents from %s (%.1f s to read; of each language the first %d, then "
+	       "1 in %zu%s)\n",
 	       n, corpus, now_s() - t0, SAMPLE_ALL, stride, stride > 1 ? "; --full for all" : "");
 	if (!n)
 		die("%s", "no documents");
@@ -1012,12 +1042,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NPARTNERS; i++)
 		crypto_sign_keypair(pk, sk[i]);
 	t0 = now_s();
-	struct signer sg[2] = { { docs, 0, n / 2, sk, 0 }, { docs, n / 2, n, sk, 0 } };
+	struct signer sg[2] = {{docs, 0, n / 2, sk, 0}, {docs, n / 2, n, sk, 0}};
 	pthread_t th;
 	pthread_create(&th, NULL, sign_range, &sg[1]);
 	sign_range(&sg[0]);
 	pthread_join(th, NULL);
-	printf("signed in %.1f s (not timed below); %zu refused\n\n", now_s() - t0, sg[0].bad + sg[1].bad);
+	printf("signed in %.1f s (not timed below); %zu refused\n\n", now_s() - t0,
+	       sg[0].bad + sg[1].bad);
 
 	char tmpl[] = "/tmp/hx-bench-search-XXXXXX";
 	int own_dir = !*dir;
@@ -1029,7 +1060,7 @@ int main(int argc, char **argv)
 
 	/* ---- builds ---- */
 	double fts_wall, fts_cpu, fold_wall, fold_cpu;
-	struct fts f = { 0 }, ff = { 0 };
+	struct fts f = {0}, ff = {0};
 	fts_open(&f, dir, docs, n, 0, &fts_wall, &fts_cpu);
 	fts_open(&ff, dir, docs, n, 1, &fold_wall, &fold_cpu);
 	void *xap = NULL;
@@ -1042,8 +1073,9 @@ int main(int argc, char **argv)
 		hxb_xapian *x = hxb_xapian_new(xdir);
 		double w0 = now_s(), c0 = cpu_s();
 		for (size_t i = 0; x && i < n; i++)
-			if (docs[i].raw && hxb_xapian_add(x, (unsigned)i + 1, docs[i].title, docs[i].tagtext,
-							  docs[i].body, docs[i].lang))
+			if (docs[i].raw &&
+			    hxb_xapian_add(x, (unsigned)i + 1, docs[i].title, docs[i].tagtext,
+			                   docs[i].body, docs[i].lang))
 				die("%s", "xapian add");
 		if (x)
 			xap_bytes = hxb_xapian_commit(x);
@@ -1092,7 +1124,8 @@ int main(int argc, char **argv)
 		die("%s", "sizes");
 	sqlite3_stmt *st;
 	uint64_t fts_ix = 0, fts_all = 0;
-	if (sqlite3_prepare_v2(f.db, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name", -1, &st, 0) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(f.db, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name", -1, &st,
+	                       0) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const char *name = (const char *)sqlite3_column_text(st, 0);
 			uint64_t b = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1104,26 +1137,33 @@ int main(int argc, char **argv)
 	}
 
 	printf("build (%zu documents)             hansa        fts5    hansa/fts5\n", stored);
-	printf("  index only, wall s      %10.2f  %10.2f  %8.2f   (hansa: reindex from stored entries)\n",
+	printf("  index only, wall s      %10.2f  %10.2f  %8.2f   (hansa: reindex from stored "
+	       "entries)\n",
 	       reindex, fts_wall, reindex / fts_wall);
-	printf("  index only, cpu s       %10.2f  %10.2f  %8.2f\n", reindex_cpu, fts_cpu, reindex_cpu / fts_cpu);
-	printf("  store+index, wall s     %10.2f  %10.2f  %8.2f   (hansa: put_batch of signed entries, batches of %zu)\n",
+	printf("  index only, cpu s       %10.2f  %10.2f  %8.2f\n", reindex_cpu, fts_cpu,
+	       reindex_cpu / fts_cpu);
+	printf("  store+index, wall s     %10.2f  %10.2f  %8.2f   (hansa: put_batch of signed "
+	       "entries, batches of %zu)\n",
 	       build, fts_wall, build / fts_wall, batch);
-	printf("  store+index, cpu s      %10.2f  %10.2f  %8.2f\n", build_cpu, fts_cpu, build_cpu / fts_cpu);
+	printf("  store+index, cpu s      %10.2f  %10.2f  %8.2f\n", build_cpu, fts_cpu,
+	       build_cpu / fts_cpu);
 	printf("  index size, MB          %10.1f  %10.1f  %8.2f   (fts5: all but t_content)\n",
 	       (double)ix_bytes / 1e6, (double)fts_ix / 1e6, (double)ix_bytes / (double)fts_ix);
-	printf("  whole store, MB         %10.1f  %10.1f  %8.2f   (pages in use; hansa keeps signed entries and history)\n",
-	       (double)store_bytes / 1e6, (double)fts_all / 1e6, (double)store_bytes / (double)fts_all);
+	printf("  whole store, MB         %10.1f  %10.1f  %8.2f   (pages in use; hansa keeps "
+	       "signed entries and history)\n",
+	       (double)store_bytes / 1e6, (double)fts_all / 1e6,
+	       (double)store_bytes / (double)fts_all);
 	printf("  fts5 over folded text: index %.2f s wall, %.2f s cpu\n", fold_wall, fold_cpu);
 	if (xap)
-		printf("  xapian: index %.2f s wall, %.2f s cpu, %.1f MB on disk (hansa/xapian build %.2f)\n",
+		printf("  xapian: index %.2f s wall, %.2f s cpu, %.1f MB on disk (hansa/xapian "
+		       "build %.2f)\n",
 		       xap_wall, xap_cpu, (double)xap_bytes / 1e6, reindex / xap_wall);
 	else
 		printf("  xapian: not built (no libxapian-dev)\n");
 	printf("\n");
 
 	/* ---- latency ---- */
-	struct pathmap pm = { 0 };
+	struct pathmap pm = {0};
 	pm.cap = 1;
 	while (pm.cap < 2 * n)
 		pm.cap <<= 1;
@@ -1139,8 +1179,8 @@ int main(int argc, char **argv)
 	double *hs = calloc(nsamp, sizeof *hs), *fs = calloc(nsamp, sizeof *fs);
 	double *qh = calloc((size_t)reps, sizeof *qh), *qf = calloc((size_t)reps, sizeof *qf);
 	size_t ns = 0;
-	printf("%-7s %-26s %6s %6s %10s %10s %7s\n", "kind", "query", "hits", "fts", "hansa us", "fts5 us",
-	       "ratio");
+	printf("%-7s %-26s %6s %6s %10s %10s %7s\n", "kind", "query", "hits", "fts", "hansa us",
+	       "fts5 us", "ratio");
 	for (size_t q = 0; q < NQ; q++) {
 		long hid[10], fid[10];
 		int hn = hx_run(sr, queries[q].hx, &pm, hid, 10, 0);
@@ -1156,22 +1196,24 @@ int main(int argc, char **argv)
 			fs[ns++] = qf[r];
 		}
 		double mh = pct(qh, (size_t)reps, 0.5), mf = pct(qf, (size_t)reps, 0.5);
-		printf("%-7s %-26s %6d %6d %10.1f %10.1f %7.3f\n", queries[q].cat, queries[q].hx, hn, fn, mh,
-		       mf, mh / mf);
+		printf("%-7s %-26s %6d %6d %10.1f %10.1f %7.3f\n", queries[q].cat, queries[q].hx,
+		       hn, fn, mh, mf, mh / mf);
 		if (verbose) {
 			for (int i = 0; i < 3 && (i < hn || i < fn); i++)
-				printf("        %d: %-36s %s\n", i + 1, i < hn && hid[i] > 0 ? docs[hid[i] - 1].path : "-",
+				printf("        %d: %-36s %s\n", i + 1,
+				       i < hn && hid[i] > 0 ? docs[hid[i] - 1].path : "-",
 				       i < fn && fid[i] > 0 ? docs[fid[i] - 1].path : "-");
 		}
 	}
 	double h50 = pct(hs, ns, 0.5), f50 = pct(fs, ns, 0.5);
 	double h99 = pct(hs, ns, 0.99), f99 = pct(fs, ns, 0.99);
-	printf("\nlatency over %zu queries x %d runs   hansa us    fts5 us   hansa/fts5\n", NQ, reps);
+	printf("\nlatency over %zu queries x %d runs   hansa us    fts5 us   hansa/fts5\n", NQ,
+	       reps);
 	printf("  median                         %9.1f  %9.1f   %8.3f\n", h50, f50, h50 / f50);
 	printf("  p99                            %9.1f  %9.1f   %8.3f\n\n", h99, f99, h99 / f99);
 
 	/* ---- known items: MRR@10 ---- */
-	struct dfmap dm = { 0 };
+	struct dfmap dm = {0};
 	dm.cap = 1 << 22;
 	dm.keys = calloc(dm.cap, sizeof *dm.keys);
 	dm.df = calloc(dm.cap, sizeof *dm.df);
@@ -1218,28 +1260,32 @@ int main(int argc, char **argv)
 				break;
 			}
 		if (verbose && hr != fr) {
-			printf("  known %-32s [%s] rank hansa %d fts5 %d (0 = not in top 10)\n", docs[di].path, hq,
-			       hr, fr);
+			printf("  known %-32s [%s] rank hansa %d fts5 %d (0 = not in top 10)\n",
+			       docs[di].path, hq, hr, fr);
 			for (int i = 0; i < 3; i++)
-				printf("        %d: %-40s %s\n", i + 1, i < hn ? docs[hid[i] - 1].title : "-",
+				printf("        %d: %-40s %s\n", i + 1,
+				       i < hn ? docs[hid[i] - 1].title : "-",
 				       i < fn ? docs[fid[i] - 1].title : "-");
 		}
 	}
 	printf("known items (%zu queries from the 2 rarest title words)   hansa    fts5\n", asked);
 	printf("  MRR@10                                                %6.3f  %6.3f\n",
 	       asked ? mrr_h / (double)asked : 0, asked ? mrr_f / (double)asked : 0);
-	printf("  found in top 10                                       %6zu  %6zu\n\n", found_h, found_f);
+	printf("  found in top 10                                       %6zu  %6zu\n\n", found_h,
+	       found_f);
 
-	printf("targets: median %.3f (<= 0.5), p99 %.3f (<= 1), index build %.2f (<= 1), MRR %.3f vs %.3f (>=)\n",
+	printf("targets: median %.3f (<= 0.5), p99 %.3f (<= 1), index build %.2f (<= 1), MRR %.3f "
+	       "vs %.3f (>=)\n",
 	       h50 / f50, h99 / f99, reindex / fts_wall, asked ? mrr_h / (double)asked : 0,
 	       asked ? mrr_f / (double)asked : 0);
 
-	struct engines en = { sr, &pm, &f, &ff, xap };
+	struct engines en = {sr, &pm, &f, &ff, xap};
 	lang_bench(&en, docs, n, &dm, qper, reps, verbose);
 	stem_merges(docs, n);
 	double la[3];
 	if (getloadavg(la, 3) == 3)
-		printf("\nload average at the end: %.2f %.2f %.2f (2 cores)\n", la[0], la[1], la[2]);
+		printf("\nload average at the end: %.2f %.2f %.2f (2 cores)\n", la[0], la[1],
+		       la[2]);
 
 	hx_searcher_free(&sr);
 	hx_store_close(&s);

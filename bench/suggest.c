@@ -54,7 +54,7 @@ static int query_of(const char *title, char *out, size_t cap)
 {
 	hx_tokenizer t;
 	hx_token k;
-	char w[2][HX_TOKEN_MAX + 1] = { "", "" };
+	char w[2][HX_TOKEN_MAX + 1] = {"", ""};
 	hx_tok_init(&t, title, strlen(title));
 	while (hx_tok_next(&t, &k)) {
 		int letters = 1;
@@ -82,20 +82,15 @@ static void typo(const char *q, char *out, size_t cap, unsigned r)
 	memcpy(w, q, wl);
 	w[wl] = 0;
 	switch (r % 4) {
-	case 0: /* dropped */
-		memmove(w + p, w + p + 1, wl - p);
-		break;
-	case 1: /* doubled */
-		memmove(w + p + 1, w + p, wl - p + 1);
-		break;
+	case 0: /* dropped */ memmove(w + p, w + p + 1, wl - p); break;
+	case 1: /* doubled */ memmove(w + p + 1, w + p, wl - p + 1); break;
 	case 2: { /* swapped */
 		char c = w[p];
 		w[p] = w[p + 1];
 		w[p + 1] = c;
 		break;
 	}
-	default: /* replaced */
-		w[p] = (char)(w[p] == 'e' ? 'a' : 'e');
+	default: /* replaced */ w[p] = (char)(w[p] == 'e' ? 'a' : 'e');
 	}
 	snprintf(out, cap, "%s%s", w, q + wl);
 }
@@ -115,7 +110,8 @@ int main(int argc, char **argv)
 			home = NULL, i = argc;
 	}
 	if (!home || !corpus || !nq) {
-		fprintf(stderr, "usage: bench_suggest --home DIR --corpus FILE.jsonl [--queries N]\n");
+		fprintf(stderr,
+		        "usage: bench_suggest --home DIR --corpus FILE.jsonl [--queries N]\n");
 		return 2;
 	}
 	char dir[4200];
@@ -139,8 +135,8 @@ int main(int argc, char **argv)
 		lines++;
 	rewind(f);
 	size_t step = lines / (nq * 2) ? lines / (nq * 2) : 1;
-	char (*q)[2 * HX_TOKEN_MAX + 4] = calloc(nq, sizeof *q);
-	char (*tq)[2 * HX_TOKEN_MAX + 8] = calloc(nq, sizeof *tq);
+	char(*q)[2 * HX_TOKEN_MAX + 4] = calloc(nq, sizeof *q);
+	char(*tq)[2 * HX_TOKEN_MAX + 8] = calloc(nq, sizeof *tq);
 	for (size_t l = 0; n < nq && getline(&line, &cap, f) > 0; l++) {
 		if (l % step)
 			continue;
@@ -155,7 +151,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	free(line);
 
-	hx_search_opts o = { 10, 0, 0, 1, 0 };
+	hx_search_opts o = {10, 0, 0, 1, 0};
 	hx_results r;
 	char err[256];
 	double *tn = calloc(n, sizeof *tn), *tt = calloc(n, sizeof *tt);
@@ -209,8 +205,9 @@ int main(int argc, char **argv)
 	printf("queries: %zu (two title words; the typo query has one edit in the first)\n", n);
 	printf("first correction of a searcher (walks the vocabulary): %.0f ms (%.0f ms CPU)\n",
 	       walk * 1e3, walk_cpu * 1e3);
-	printf("typo index: %zu words, %.1f MB, built in %.0f ms (%.0f ms CPU; once per searcher)\n",
-	       words, (double)bytes / 1e6, build * 1e3, build_cpu * 1e3);
+	printf(
+	    "typo index: %zu words, %.1f MB, built in %.0f ms (%.0f ms CPU; once per searcher)\n",
+	    words, (double)bytes / 1e6, build * 1e3, build_cpu * 1e3);
 	printf("%-22s %10s %10s\n", "", "median", "p90");
 	printf("%-22s %8.0f µs %8.0f µs\n", "as typed (anchor)", n50 * 1e6, n90 * 1e6);
 	printf("%-22s %8.0f µs %8.0f µs\n", "with a typo", t50 * 1e6, t90 * 1e6);
@@ -221,8 +218,8 @@ int main(int argc, char **argv)
 	printf("%-22s %10.2f %10.2f   (CPU time: steadier on a loaded machine)\n", "CPU ratio",
 	       cn50 > 0 ? ct50 / cn50 : 0, cn90 > 0 ? ct90 / cn90 : 0);
 	printf("typo queries: %zu corrected (%zu to the intended query, %.0f%%), %zu found hits as "
-	       "typed, %zu nothing\n", corrected, right, n ? 100.0 * (double)right / (double)n : 0,
-	       hits_as_typed, nothing);
+	       "typed, %zu nothing\n",
+	       corrected, right, n ? 100.0 * (double)right / (double)n : 0, hits_as_typed, nothing);
 	free(tn);
 	free(tt);
 	free(cn);

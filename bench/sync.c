@@ -84,7 +84,7 @@ static void add_member(hx_store *s, const struct who *w)
 /* A local (authorship-only) member record. */
 static void add_author(hx_store *s, const uint8_t pk[32])
 {
-	hx_member m = { .timestamp = 1 };
+	hx_member m = {.timestamp = 1};
 	uint8_t *rec;
 	size_t len;
 	memcpy(m.key, pk, 32);
@@ -101,13 +101,17 @@ static int free_port(void)
 	return port;
 }
 
-static void start(struct running *r, hx_store *s, const struct who *w, const char *bind,
-		  int once)
+static void start(struct running *r, hx_store *s, const struct who *w, const char *bind, int once)
 {
 	hx_node_config cfg = {
-		.pk = w->pk, .sk = w->sk, .curve_pk = w->cpk, .curve_sk = w->csk,
-		.bind = bind, .once = once, .recon_interval_ms = 2000,
-		.timeout_ms = 60000,
+	    .pk = w->pk,
+	    .sk = w->sk,
+	    .curve_pk = w->cpk,
+	    .curve_sk = w->csk,
+	    .bind = bind,
+	    .once = once,
+	    .recon_interval_ms = 2000,
+	    .timeout_ms = 60000,
 	};
 	int rc = tn_start(r, s, &cfg);
 	if (rc)
@@ -126,10 +130,14 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static uint8_t *sign_entry(const struct who *w, const char *path, const char *title,
-			   const char *body, uint64_t ts, size_t *len, hx_entry *e)
+                           const char *body, uint64_t ts, size_t *len, hx_entry *e)
 {
-	hx_entry d = { .path = (char *)path, .kind = "practice", .title = (char *)title,
-		       .body = (char *)body, .lang = "en", .timestamp = ts };
+	hx_entry d = {.path = (char *)path,
+	              .kind = "practice",
+	              .title = (char *)title,
+	              .body = (char *)body,
+	              .lang = "en",
+	              .timestamp = ts};
 	uint8_t *raw;
 	int rc = hx_entry_sign(&d, w->sk, &raw, len);
 	if (rc)
@@ -148,7 +156,7 @@ static void latency(int samples)
 	make_who(&b, "B");
 	make_who(&c, "C");
 	hx_store *sa = open_store("a"), *sb = open_store("b"), *sc = open_store("c");
-	hx_store *all[3] = { sa, sb, sc };
+	hx_store *all[3] = {sa, sb, sc};
 	for (int i = 0; i < 3; i++) {
 		add_member(all[i], &a);
 		add_member(all[i], &b);
@@ -175,7 +183,7 @@ static void latency(int samples)
 		hx_entry e;
 		size_t len, added;
 		uint8_t *raw = sign_entry(&a, path, title, "Measured.", hx_now_us(), &len, &e);
-		hx_put p = { .raw = raw, .rawlen = len, .entry = &e };
+		hx_put p = {.raw = raw, .rawlen = len, .entry = &e};
 		if (hx_store_put_batch(sa, &p, 1, 0, &added) || p.result)
 			die("publish", p.result);
 		for (;;) {
@@ -198,9 +206,12 @@ static void latency(int samples)
 	finish(&ra);
 	qsort(lat, (size_t)got, sizeof *lat, cmp_double);
 	if (got) {
-		printf("latency publish at A -> stored at C (two hops, live push + relay), %d samples:\n", got);
+		printf("latency publish at A -> stored at C (two hops, live push + relay), %d "
+		       "samples:\n",
+		       got);
 		printf("  p50 %.1f ms, p99 %.1f ms, max %.1f ms (the writer wakes the node)\n",
-		       lat[got / 2], lat[(got * 99) / 100 < got ? (got * 99) / 100 : got - 1], lat[got - 1]);
+		       lat[got / 2], lat[(got * 99) / 100 < got ? (got * 99) / 100 : got - 1],
+		       lat[got - 1]);
 	}
 	free(lat);
 	hx_store_close(&sa);
@@ -261,18 +272,24 @@ static void throughput(const char *corpus, long lines)
 				unsigned h = 5381;
 				for (const char *c = org; *c; c++)
 					h = h * 33 + (unsigned char)*c;
-				hx_entry dr = { .path = (char *)doc, .kind = "toolkit", .title = (char *)title,
-						.body = (char *)str(o, "body", ""), .lang = (char *)str(o, "lang", "en"),
-						.timestamp = ts++ };
+				hx_entry dr = {.path = (char *)doc,
+				               .kind = "toolkit",
+				               .title = (char *)title,
+				               .body = (char *)str(o, "body", ""),
+				               .lang = (char *)str(o, "lang", "en"),
+				               .timestamp = ts++};
 				if (total == cap) {
 					cap = cap ? 2 * cap : 4096;
 					raws = realloc(raws, cap * sizeof *raws);
 					lens = realloc(lens, cap * sizeof *lens);
 				}
 				if (hx_entry_check(&dr) == HX_OK &&
-				    hx_entry_sign(&dr, partner[h % PARTNERS].sk, &raws[total], &lens[total]) == HX_OK &&
+				    hx_entry_sign(&dr, partner[h % PARTNERS].sk, &raws[total],
+				                  &lens[total]) == HX_OK &&
 				    hx_entry_decode(&ent[n], raws[total], lens[total]) == HX_OK) {
-					put[n] = (hx_put){ .raw = raws[total], .rawlen = lens[total], .entry = &ent[n] };
+					put[n] = (hx_put){.raw = raws[total],
+					                  .rawlen = lens[total],
+					                  .entry = &ent[n]};
 					n++;
 					total++;
 				}
@@ -353,19 +370,26 @@ static void throughput(const char *corpus, long lines)
 	finish(&rd);
 	hx_peer_stats dst, est;
 	uint64_t sent = (hx_stats_load(sd, e.pk, &dst) == HX_OK ? dst.sent : 0) +
-			(hx_stats_load(se, d.pk, &est) == HX_OK ? est.sent : 0);
+	                (hx_stats_load(se, d.pk, &est) == HX_OK ? est.sent : 0);
 	double rate = (double)got / dt;
-	printf("initial sync of %zu corpus entries (5 partner keys) from D to an empty E (two serving nodes):\n",
+	printf("initial sync of %zu corpus entries (5 partner keys) from D to an empty E (two "
+	       "serving nodes):\n",
 	       total);
-	printf("  %s: %llu entries in %.2f s = %.0f entries/s (connect, reconcile, fetch, verify, store + index)\n",
+	printf("  %s: %llu entries in %.2f s = %.0f entries/s (connect, reconcile, fetch, verify, "
+	       "store + index)\n",
 	       ok ? "complete" : "INCOMPLETE", (unsigned long long)got, dt, rate);
 	printf("  entries sent (both ways) / stored at E = %llu / %llu = %.3f (goal <= 1.01)\n",
-	       (unsigned long long)sent, (unsigned long long)got, got ? (double)sent / (double)got : 0.0);
-	printf("  anchor: Ed25519 verification of the same entries: %.0f/s on 1 core, %.0f/s on %u threads\n",
+	       (unsigned long long)sent, (unsigned long long)got,
+	       got ? (double)sent / (double)got : 0.0);
+	printf("  anchor: Ed25519 verification of the same entries: %.0f/s on 1 core, %.0f/s on %u "
+	       "threads\n",
 	       v1, vn, threads);
-	printf("  anchor: storing the same entries at D (put_batch, 1000 per transaction, with the\n"
-	       "          search index and fingerprint table): %.0f/s\n", (double)total / store_s);
-	printf("  ratio sync / verify (1 core) = %.2f, sync / verify (%u threads) = %.2f, sync / store = %.2f\n",
+	printf(
+	    "  anchor: storing the same entries at D (put_batch, 1000 per transaction, with the\n"
+	    "          search index and fingerprint table): %.0f/s\n",
+	    (double)total / store_s);
+	printf("  ratio sync / verify (1 core) = %.2f, sync / verify (%u threads) = %.2f, sync / "
+	       "store = %.2f\n",
 	       rate / v1, threads, rate / vn, rate / ((double)total / store_s));
 	for (size_t i = 0; i < total; i++)
 		free(raws[i]);
@@ -385,7 +409,7 @@ static void throughput(const char *corpus, long lines)
 
 static void item(uint64_t i, uint64_t *ts, uint8_t id[32])
 {
-	uint64_t seed[2] = { i, 0x5eed };
+	uint64_t seed[2] = {i, 0x5eed};
 	crypto_generichash(id, 32, (const uint8_t *)seed, sizeof seed, NULL, 0);
 	*ts = 1700000000000000ull + i * 1000 + (id[0] & 0x3f);
 }
@@ -413,11 +437,12 @@ static void recon_case(size_t n, size_t diff, uint64_t limit)
 	hx_ne *ia, *rb;
 	uint8_t *msg, *reply;
 	size_t len, rlen;
-	hx_ne_ids have = { 0 }, need = { 0 };
+	hx_ne_ids have = {0}, need = {0};
 	uint64_t up = 0, down = 0;
 	unsigned rounds = 0;
 	double c0 = cpu();
-	if (hx_ne_new(&ia, &sa, limit) || hx_ne_new(&rb, &sb, limit) || hx_ne_initiate(ia, &msg, &len))
+	if (hx_ne_new(&ia, &sa, limit) || hx_ne_new(&rb, &sb, limit) ||
+	    hx_ne_initiate(ia, &msg, &len))
 		die("ne", 0);
 	while (msg) {
 		rounds++;
@@ -431,7 +456,8 @@ static void recon_case(size_t n, size_t diff, uint64_t limit)
 		free(reply);
 	}
 	double c1 = cpu();
-	printf("  %8zu items %7zu differ: %2u round trip%s, %9llu bytes up, %9llu down, %7.1f ms CPU; found %zu + %zu\n",
+	printf("  %8zu items %7zu differ: %2u round trip%s, %9llu bytes up, %9llu down, %7.1f ms "
+	       "CPU; found %zu + %zu\n",
 	       n, diff, rounds, rounds == 1 ? " " : "s", (unsigned long long)up,
 	       (unsigned long long)down, (c1 - c0) * 1e3, have.n, need.n);
 	if (have.n + need.n != diff)
@@ -446,13 +472,14 @@ static void recon_case(size_t n, size_t diff, uint64_t limit)
 
 static void reconciliation(void)
 {
-	static const size_t sizes[] = { 10000, 100000, 1000000 };
+	static const size_t sizes[] = {10000, 100000, 1000000};
 	uint64_t limit = 256 * 1024;
-	printf("Negentropy reconciliation (frame size limit %llu, the node's default; bytes include the 6-byte wire header):\n",
+	printf("Negentropy reconciliation (frame size limit %llu, the node's default; bytes "
+	       "include the 6-byte wire header):\n",
 	       (unsigned long long)limit);
 	for (int s = 0; s < 3; s++) {
 		size_t n = sizes[s];
-		size_t diffs[3] = { 0, 20, n / 100 };
+		size_t diffs[3] = {0, 20, n / 100};
 		for (int d = 0; d < 3; d++)
 			recon_case(n, diffs[d], limit);
 	}

@@ -22,7 +22,7 @@ typedef struct hxb_xapian hxb_xapian;
 hxb_xapian *hxb_xapian_new(const char *dir);
 /* Adds a document with docid id (> 0). lang: its language tag. */
 int hxb_xapian_add(hxb_xapian *x, unsigned id, const char *title, const char *tags,
-		   const char *body, const char *lang);
+                   const char *body, const char *lang);
 /* Commits what was added; returns the database size in bytes. */
 unsigned long long hxb_xapian_commit(hxb_xapian *x);
 /* Runs query (words; AND between them) with the stemmer of lang; writes

@@ -13,7 +13,7 @@
 #define WIDTH 79   /* --help text is wrapped to this many columns */
 #define OPT_COL 24 /* option help starts here, or on the next line */
 
-static const struct hx_opt help_opt = { "help", 'h', NULL, "show this help and exit", 0 };
+static const struct hx_opt help_opt = {"help", 'h', NULL, "show this help and exit", 0};
 
 /* ---- parsing ------------------------------------------------------------ */
 
@@ -82,7 +82,7 @@ static void set(struct parse *p, const struct hx_opt *o, const char *value)
 		p->help = 1;
 		return;
 	}
-	p->a->set[p->a->nset++] = (struct hx_arg_set){ o, value };
+	p->a->set[p->a->nset++] = (struct hx_arg_set){o, value};
 }
 
 /* One "--name", "--name=value" or "--name value" at argv[*i]. */
@@ -136,7 +136,7 @@ static void check_count(struct parse *p)
 			;
 		if ((o->flags & HX_OPT_REQUIRED) && i == p->a->nset)
 			return perr(p, "give --%s%s%s", o->name, o->value ? " " : "",
-				    o->value ? o->value : "");
+			            o->value ? o->value : "");
 	}
 	const struct hx_cmd *c = p->a->cmd;
 	int n = p->a->argc, max = c->args_max;
@@ -157,7 +157,7 @@ static void check_count(struct parse *p)
 
 int hx_args_parse(const struct hx_cmd *cmd, int argc, char **argv, struct hx_args *a)
 {
-	struct parse p = { .a = a };
+	struct parse p = {.a = a};
 	int only_args = 0, stop = cmd->flags & HX_CMD_STOP_AT_ARG;
 
 	memset(a, 0, sizeof *a);
@@ -171,8 +171,8 @@ int hx_args_parse(const struct hx_cmd *cmd, int argc, char **argv, struct hx_arg
 			char names[256] = "";
 			for (const struct hx_cmd *s = cmd->subs; s->name; s++) {
 				size_t l = strlen(names);
-				snprintf(names + l, sizeof names - l, "%s%s", l ? (s[1].name ? ", " : " or ") : "",
-					 s->name);
+				snprintf(names + l, sizeof names - l, "%s%s",
+				         l ? (s[1].name ? ", " : " or ") : "", s->name);
 			}
 			if (argc < 2)
 				return hx_usage_error(cmd, "give %s", names);
@@ -203,7 +203,8 @@ int hx_args_parse(const struct hx_cmd *cmd, int argc, char **argv, struct hx_arg
 		} else if (arg[0] == '-' && arg[1] == '-') {
 			parse_long(&p, argc, argv, &i);
 		} else if (arg[0] == '-' && arg[1] &&
-			   !((cmd->flags & HX_CMD_DASH_ARGS) && (arg[2] || !find_short(a->cmd, arg[1])))) {
+		           !((cmd->flags & HX_CMD_DASH_ARGS) &&
+		             (arg[2] || !find_short(a->cmd, arg[1])))) {
 			parse_short(&p, argc, argv, &i);
 		} else {
 			a->argv[a->argc++] = argv[i];
@@ -240,8 +241,9 @@ static const struct hx_opt *declared(const struct hx_args *a, const char *name)
 {
 	const struct hx_opt *o = find_long(a->cmd, name, strlen(name));
 	if (!o || o == &help_opt) {
-		fprintf(stderr, "hansa: bug: '%s' asks for option --%s, which it does not declare\n",
-			a->cmd->name, name);
+		fprintf(stderr,
+		        "hansa: bug: '%s' asks for option --%s, which it does not declare\n",
+		        a->cmd->name, name);
 		abort();
 	}
 	return o;
@@ -286,7 +288,7 @@ size_t hx_arg_values(const struct hx_args *a, const char *name, const char **v, 
 static void words(char *out, size_t n, const struct hx_cmd *top, const struct hx_cmd *sub)
 {
 	snprintf(out, n, "hansa%s%s%s%s", top->name ? " " : "", top->name ? top->name : "",
-		 sub ? " " : "", sub ? sub->name : "");
+	         sub ? " " : "", sub ? sub->name : "");
 }
 
 /* The synopsis as a list of items: each option ("[--name VALUE]", with
@@ -361,7 +363,7 @@ static void help_opt_item(void *arg, const struct hx_opt *o)
 	char item[160];
 	int req = o->flags & HX_OPT_REQUIRED;
 	snprintf(item, sizeof item, "%s--%s%s%s%s%s", req ? "" : "[", o->name, o->value ? " " : "",
-		 o->value ? o->value : "", req ? "" : "]", o->flags & HX_OPT_MULTI ? "..." : "");
+	         o->value ? o->value : "", req ? "" : "]", o->flags & HX_OPT_MULTI ? "..." : "");
 	help_item(arg, item);
 }
 
@@ -371,14 +373,14 @@ static void help_args_item(void *arg, const char *text)
 }
 
 static void help_synopsis(FILE *f, const char *lead, const struct hx_cmd *top,
-			  const struct hx_cmd *sub)
+                          const struct hx_cmd *sub)
 {
 	char w[128];
 	words(w, sizeof w, top, sub);
 	fprintf(f, "%s%s", lead, w);
 	int col = (int)(strlen(lead) + strlen(w));
-	struct help_line h = { f, col, col + 1 };
-	struct synopsis_out out = { help_opt_item, help_args_item, &h };
+	struct help_line h = {f, col, col + 1};
+	struct synopsis_out out = {help_opt_item, help_args_item, &h};
 	synopsis(sub ? sub : top, &out);
 	fputc('\n', f);
 }
@@ -403,10 +405,10 @@ static void help_opts(FILE *f, const struct hx_opt *opts, int with_help)
 	for (const struct hx_opt *o = opts; o && o->name; o++) {
 		if (o->letter)
 			snprintf(name, sizeof name, "  -%c, --%s%s%s", o->letter, o->name,
-				 o->value ? " " : "", o->value ? o->value : "");
+			         o->value ? " " : "", o->value ? o->value : "");
 		else
 			snprintf(name, sizeof name, "      --%s%s%s", o->name, o->value ? " " : "",
-				 o->value ? o->value : "");
+			         o->value ? o->value : "");
 		help_row(f, name, o->help);
 	}
 	if (with_help)
@@ -433,7 +435,7 @@ void hx_cmd_help(const struct hx_cmd *cmd, FILE *f)
 		for (const struct hx_cmd *s = cmd->subs; s->name; s++) {
 			char name[160];
 			snprintf(name, sizeof name, "  %s%s%s", s->name, s->args ? " " : "",
-				 s->args ? s->args : "");
+			         s->args ? s->args : "");
 			help_row(f, name, s->summary);
 		}
 		fprintf(f, "\noptions:\n");
@@ -528,7 +530,7 @@ static void man_args_item(void *arg, const char *text)
 static void man_synopsis(FILE *f, const struct hx_cmd *top, const struct hx_cmd *sub)
 {
 	char w[128];
-	struct synopsis_out out = { man_opt_item, man_args_item, f };
+	struct synopsis_out out = {man_opt_item, man_args_item, f};
 	words(w, sizeof w, top, sub);
 	fputs(".B ", f);
 	roff(f, w, 0);
@@ -604,7 +606,8 @@ static void man_exit(FILE *f)
 {
 	fputs(".SH EXIT STATUS\n.TP\n0\nsuccess\n.TP\n1\nfailure, said in one line on "
 	      "standard error\n.TP\n2\na usage error: an unknown option, a missing value or a "
-	      "wrong number of arguments\n", f);
+	      "wrong number of arguments\n",
+	      f);
 }
 
 void hx_cmd_man(const struct hx_cmd *cmd, FILE *f)

@@ -19,12 +19,12 @@ struct cJSON;
 enum { HX_EXIT_OK = 0, HX_EXIT_FAIL = 1, HX_EXIT_USAGE = 2 };
 
 struct hx_ctx {
-	char home[4096];        /* resolved home directory */
-	hx_store *store;        /* opened lazily by hx_ctx_store() */
+	char home[4096]; /* resolved home directory */
+	hx_store *store; /* opened lazily by hx_ctx_store() */
 	int have_identity;
 	uint8_t pk[HX_KEY_LEN]; /* loaded by hx_ctx_identity() */
 	uint8_t sk[HX_SECRET_LEN];
-	uint8_t curve_pk[32];   /* this node's CURVE transport key pair */
+	uint8_t curve_pk[32]; /* this node's CURVE transport key pair */
 	uint8_t curve_sk[32];
 };
 
@@ -45,30 +45,32 @@ struct hx_opt {
 #define HX_OPT_REQUIRED 2 /* must be given (state --out) */
 
 /* cmd.flags */
-#define HX_CMD_DASH_ARGS 1   /* a word with one '-' is an argument unless it
-			      * is exactly a short option, like -h (search:
-			      * -word excludes a word) */
-#define HX_CMD_STOP_AT_ARG 2 /* options end at the first argument (hansa's
-			      * own, before the command) */
+#define HX_CMD_DASH_ARGS                                  \
+	1 /* a word with one '-' is an argument unless it \
+	   * is exactly a short option, like -h (search:  \
+	   * -word excludes a word) */
+#define HX_CMD_STOP_AT_ARG                              \
+	2 /* options end at the first argument (hansa's \
+	   * own, before the command) */
 
 struct hx_args;
 
 /* A command, or a subcommand in another's subs (member add). */
 struct hx_cmd {
 	const char *name;
-	const char *summary;    /* one line for `hansa help` and NAME in its man page */
-	const char *args;       /* positional arguments as the synopsis shows them:
-				 * "PATH|ID", "[PEER]", "QUERY..." */
-	int args_min, args_max; /* how many there may be; args_max -1: no limit */
-	const char *args_error; /* said when the count is wrong; NULL: generated */
+	const char *summary;       /* one line for `hansa help` and NAME in its man page */
+	const char *args;          /* positional arguments as the synopsis shows them:
+	                            * "PATH|ID", "[PEER]", "QUERY..." */
+	int args_min, args_max;    /* how many there may be; args_max -1: no limit */
+	const char *args_error;    /* said when the count is wrong; NULL: generated */
 	const struct hx_opt *opts; /* ends with { 0 }; NULL: none */
-	const char *text;       /* prose after the synopsis: what it does. Lines
-				 * that start with a space are kept as they are
-				 * (tables), others are filled in the man page. */
+	const char *text;          /* prose after the synopsis: what it does. Lines
+	                            * that start with a space are kept as they are
+	                            * (tables), others are filled in the man page. */
 	const struct hx_cmd *subs; /* subcommands, ending with { 0 }; then this
-				    * command only dispatches to them */
-	const char *alias;      /* a subcommand's short name (rm, ls) */
-	unsigned flags;         /* HX_CMD_* */
+	                            * command only dispatches to them */
+	const char *alias;         /* a subcommand's short name (rm, ls) */
+	unsigned flags;            /* HX_CMD_* */
 	int (*exec)(struct hx_ctx *ctx, const struct hx_args *a);
 };
 
@@ -82,7 +84,7 @@ struct hx_args {
 	struct hx_arg_set {
 		const struct hx_opt *opt;
 		const char *value; /* NULL for a flag */
-	} *set;
+	} * set;
 };
 
 /* Parses argv (argv[0] is the command's name) against cmd's table into a:
@@ -118,7 +120,7 @@ int hx_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "hansa CMD: MESSAGE (try 'hansa CMD --help')" as one line on
  * stderr; returns HX_EXIT_USAGE. */
 int hx_usage_error(const struct hx_cmd *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Opens the store of ctx->home (creating it only if create). Prints the
  * error and returns NULL on failure. */
@@ -146,7 +148,7 @@ struct cJSON *hx_entry_json(const hx_entry *e, int with_body);
  * result. */
 struct hx_results;
 struct cJSON *hx_search_json(hx_store *s, const struct hx_results *r, int facets,
-			     const char *query);
+                             const char *query);
 /* Prints a JSON value followed by a newline on stdout, then deletes it. */
 void hx_json_print(struct cJSON *v);
 
@@ -154,8 +156,7 @@ void hx_json_print(struct cJSON *v);
  * digits) or a path owned by author (when given), by this node's own
  * identity, or by exactly one author. Fills e (caller clears). Prints the
  * error and returns non-zero on failure. */
-int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author,
-		   hx_entry *e);
+int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author, hx_entry *e);
 
 /* Parses a 64-hex-digit key; prints the error and returns non-zero if bad. */
 int hx_parse_key(const char *hex, uint8_t key[HX_KEY_LEN]);

@@ -17,8 +17,8 @@
 #include "cli/log.h"
 #include "cli/ops.h"
 
-#define PREFIX "hansa-"       /* --every: DIR/hansa-YYYYmmddTHHMMSSZ */
-#define STAMP_LEN 16          /* YYYYmmddTHHMMSSZ */
+#define PREFIX "hansa-" /* --every: DIR/hansa-YYYYmmddTHHMMSSZ */
+#define STAMP_LEN 16    /* YYYYmmddTHHMMSSZ */
 
 static volatile sig_atomic_t stop;
 
@@ -50,8 +50,9 @@ static int copy_child(void *arg)
 /* Removes a backup folder this command wrote: only the names it writes. */
 static void remove_backup(const char *dir)
 {
-	static const char *const files[] = { "store/data.mdb", "store/lock.mdb", "store",
-		HX_KEYFILE, HX_KEYFILE ".tmp", HX_PROFILEFILE, HX_PROFILEFILE ".tmp", NULL };
+	static const char *const files[] = {
+	    "store/data.mdb", "store/lock.mdb",      "store", HX_KEYFILE, HX_KEYFILE ".tmp",
+	    HX_PROFILEFILE,   HX_PROFILEFILE ".tmp", NULL};
 	char p[4600];
 	for (int i = 0; files[i]; i++) {
 		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
@@ -80,7 +81,7 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 	if (mkdir(tmp, 0700))
 		return hx_fail("cannot create %s: %s", tmp, strerror(errno));
 	snprintf(to, sizeof to, "%s/store", tmp);
-	struct copy_job job = { .from = from, .to = to };
+	struct copy_job job = {.from = from, .to = to};
 	char why[256];
 	if (hx_cli_run_child(copy_child, &job, &res, why, sizeof why)) {
 		remove_backup(tmp);
@@ -88,14 +89,15 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 	}
 	if (res == HX_ECORRUPT) {
 		remove_backup(tmp);
-		return hx_fail("the store is damaged (LMDB reports corrupt pages); " HX_DAMAGED_ADVICE);
+		return hx_fail(
+		    "the store is damaged (LMDB reports corrupt pages); " HX_DAMAGED_ADVICE);
 	}
 	if (res) {
 		hx_cli_errtext(res, tmp, err, sizeof err); /* while tmp exists */
 		remove_backup(tmp);
 		return hx_fail("cannot copy the store to %s: %s", target, err);
 	}
-	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, NULL };
+	static const char *const files[] = {HX_KEYFILE, HX_PROFILEFILE, NULL};
 	for (int i = 0; files[i]; i++) {
 		hx_home_path(ctx, files[i], src, sizeof src);
 		snprintf(to, sizeof to, "%s/%s", tmp, files[i]);
@@ -126,8 +128,12 @@ static uint64_t parse_interval(const char *s)
 {
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
-	uint64_t mul = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 :
-		       !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : 0;
+	uint64_t mul = !*end               ? 1
+	               : !strcmp(end, "s") ? 1
+	               : !strcmp(end, "m") ? 60
+	               : !strcmp(end, "h") ? 3600
+	               : !strcmp(end, "d") ? 86400
+	                                   : 0;
 	if (end == s || *s == '-' || !mul || v == 0 || v > 366ull * 86400 / mul)
 		return 0;
 	return v * mul;
@@ -140,8 +146,9 @@ static int by_name(const void *a, const void *b)
 
 static int is_stamp(const char *name)
 {
-	return !strncmp(name, PREFIX, strlen(PREFIX)) && strlen(name) == strlen(PREFIX) + STAMP_LEN &&
-	       name[strlen(PREFIX) + 8] == 'T' && name[strlen(PREFIX) + STAMP_LEN - 1] == 'Z';
+	return !strncmp(name, PREFIX, strlen(PREFIX)) &&
+	       strlen(name) == strlen(PREFIX) + STAMP_LEN && name[strlen(PREFIX) + 8] == 'T' &&
+	       name[strlen(PREFIX) + STAMP_LEN - 1] == 'Z';
 }
 
 /* Keeps the keep newest DIR/hansa-* backups; removes the others and the
@@ -159,7 +166,8 @@ static void prune(const char *dir, unsigned keep)
 		const char *t = strstr(de->d_name, ".tmp-");
 		if (t && !strncmp(de->d_name, PREFIX, strlen(PREFIX))) {
 			long pid = atol(t + 5);
-			if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) && errno == ESRCH) {
+			if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) &&
+			    errno == ESRCH) {
 				snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
 				remove_backup(p);
 			}
@@ -191,7 +199,7 @@ static void prune(const char *dir, unsigned keep)
 
 static int every(struct hx_ctx *ctx, const char *dir, uint64_t interval, unsigned keep)
 {
-	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: sleeps end */
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: sleeps end */
 	char target[4300], line[4600], stamp[32];
 	int failures = 0;
 
@@ -200,25 +208,26 @@ static int every(struct hx_ctx *ctx, const char *dir, uint64_t interval, unsigne
 	sigaction(SIGTERM, &sa, NULL);
 	if (hx_mkdirs(dir, 0700))
 		return hx_fail("cannot create %s: %s", dir, strerror(errno));
-	snprintf(line, sizeof line, "backing up %s into %s every %llu s, keeping %u", ctx->home, dir,
-		 (unsigned long long)interval, keep);
+	snprintf(line, sizeof line, "backing up %s into %s every %llu s, keeping %u", ctx->home,
+	         dir, (unsigned long long)interval, keep);
 	hx_log(HX_LOG_NOTICE, line);
 	while (!stop) {
 		uint64_t bytes = 0, t0 = hx_now_us();
 		snprintf(target, sizeof target, "%s/" PREFIX "%s", dir, hx_cli_stamp(stamp));
 		if (backup_one(ctx, target, &bytes) == 0) {
 			snprintf(line, sizeof line, "backup %s written: %.1f MiB in %.1f s", target,
-				 (double)bytes / 1048576.0, (double)(hx_now_us() - t0) / 1e6);
+			         (double)bytes / 1048576.0, (double)(hx_now_us() - t0) / 1e6);
 			hx_log(HX_LOG_NOTICE, line);
 			prune(dir, keep);
 			failures = 0;
 		} else {
 			/* the reason went to stderr; try again after the interval */
 			failures++;
-			snprintf(line, sizeof line, "backup %s failed (%d in a row)", target, failures);
+			snprintf(line, sizeof line, "backup %s failed (%d in a row)", target,
+			         failures);
 			hx_log(HX_LOG_ERR, line);
 		}
-		struct timespec left = { (time_t)interval, 0 };
+		struct timespec left = {(time_t)interval, 0};
 		while (!stop && nanosleep(&left, &left) && errno == EINTR)
 			;
 	}
@@ -234,8 +243,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	const char *v, *dir = a->argv[0];
 
 	if ((v = hx_arg_value(a, "every")) && !(interval = parse_interval(v)))
-		return hx_usage_error(a->top, "--every: '%s' is not an interval like 24h, 30m, 90s or 7d",
-				      v);
+		return hx_usage_error(
+		    a->top, "--every: '%s' is not an interval like 24h, 30m, 90s or 7d", v);
 	if ((v = hx_arg_value(a, "keep"))) {
 		keep = strtol(v, &end, 10);
 		if (*end || end == v || keep < 1 || keep > 10000)
@@ -252,27 +261,31 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-	{ "every", 0, "INTERVAL", "keep running (for a service): a backup into "
-	  "DIR/hansa-YYYYmmddTHHMMSSZ now and after each INTERVAL (24h, 30m, 90s, 7d); logs one "
-	  "line per backup", 0 },
-	{ "keep", 0, "N", "with --every: how many backups to keep (default 7); older ones and "
-	  "leftovers of interrupted runs are removed", 0 },
-	{ 0 }
-};
+    {"every", 0, "INTERVAL",
+     "keep running (for a service): a backup into "
+     "DIR/hansa-YYYYmmddTHHMMSSZ now and after each INTERVAL (24h, 30m, 90s, 7d); logs one "
+     "line per backup",
+     0},
+    {"keep", 0, "N",
+     "with --every: how many backups to keep (default 7); older ones and "
+     "leftovers of interrupted runs are removed",
+     0},
+    {0}};
 
 const struct hx_cmd hx_cmd_backup = {
-	.name = "backup",
-	.summary = "copy the store, key and profile while the node serves",
-	.args = "DIR", .args_min = 1, .args_max = 1,
-	.args_error = "give one DIR",
-	.opts = opts,
-	.text =
-	"Writes a consistent, compacted copy of the store (as of the moment the\n"
-	"copy starts; a running node goes on serving and writing) with the\n"
-	"identity key and the profile into the new folder DIR: DIR.tmp-PID first,\n"
-	"renamed to DIR once complete, so a DIR that exists is a whole backup.\n"
-	"The key is copied as it is (protected by its passphrase, if any): keep\n"
-	"backups where only this partner can read them. 'hansa restore DIR'\n"
-	"puts one back.\n",
-	.exec = exec,
+    .name = "backup",
+    .summary = "copy the store, key and profile while the node serves",
+    .args = "DIR",
+    .args_min = 1,
+    .args_max = 1,
+    .args_error = "give one DIR",
+    .opts = opts,
+    .text = "Writes a consistent, compacted copy of the store (as of the moment the\n"
+            "copy starts; a running node goes on serving and writing) with the\n"
+            "identity key and the profile into the new folder DIR: DIR.tmp-PID first,\n"
+            "renamed to DIR once complete, so a DIR that exists is a whole backup.\n"
+            "The key is copied as it is (protected by its passphrase, if any): keep\n"
+            "backups where only this partner can read them. 'hansa restore DIR'\n"
+            "puts one back.\n",
+    .exec = exec,
 };

@@ -12,7 +12,7 @@
 
 static int add(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	const char *values[8] = { 0 }, *what = a->argv[0];
+	const char *values[8] = {0}, *what = a->argv[0];
 	int nvalues = 0;
 
 	for (int i = 0; hx_profile_fields[i]; i++) {
@@ -29,7 +29,7 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 		hx_invite inv;
 		if (nvalues)
 			return hx_fail("an invite code carries its partner's own profile; "
-				       "profile options go with a bare KEY");
+			               "profile options go with a bare KEY");
 		if (hx_cli_accept_invite(ctx, what, 0, &inv))
 			return HX_EXIT_FAIL;
 		hx_invite_clear(&inv);
@@ -42,7 +42,8 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 	int rc = hx_member_load(s, key, &m);
 	if (rc == HX_OK) {
 		hx_member_clear(&m);
-		return hx_fail("%s is already a member (remove it first to change its profile)", what);
+		return hx_fail("%s is already a member (remove it first to change its profile)",
+		               what);
 	}
 	if (rc != HX_ENOTFOUND)
 		return hx_fail("cannot read the members: %s", hx_strerror(rc));
@@ -50,8 +51,8 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 	size_t nf = 0;
 	for (int i = 0; hx_profile_fields[i]; i++)
 		if (values[i] && *values[i])
-			f[nf++] = (hx_meta){ (char *)hx_profile_fields[i], (char *)values[i] };
-	m = (hx_member){ .timestamp = hx_now_us(), .profile = f, .nprofile = nf };
+			f[nf++] = (hx_meta){(char *)hx_profile_fields[i], (char *)values[i]};
+	m = (hx_member){.timestamp = hx_now_us(), .profile = f, .nprofile = nf};
 	memcpy(m.key, key, HX_KEY_LEN);
 	uint8_t *rec;
 	size_t len;
@@ -61,8 +62,10 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 	free(rec);
 	if (rc)
 		return hx_fail("cannot store the member: %s", hx_strerror(rc));
-	fprintf(stderr, "added %s as a member; it can author entries here, and can connect "
-		"once its invite code is added ('hansa member add CODE')\n", what);
+	fprintf(stderr,
+	        "added %s as a member; it can author entries here, and can connect "
+	        "once its invite code is added ('hansa member add CODE')\n",
+	        what);
 	return HX_EXIT_OK;
 }
 
@@ -104,14 +107,16 @@ static int list(struct hx_ctx *ctx, const struct hx_args *a)
 			cJSON *o = cJSON_CreateObject(), *p;
 			cJSON_AddStringToObject(o, "key", hx_hex(hex, m[i].key, HX_KEY_LEN));
 			if (m[i].has_transport)
-				cJSON_AddStringToObject(o, "transport", hx_hex(hex, m[i].transport, 32));
+				cJSON_AddStringToObject(o, "transport",
+				                        hx_hex(hex, m[i].transport, 32));
 			else
 				cJSON_AddNullToObject(o, "transport");
 			cJSON_AddBoolToObject(o, "self", self);
 			cJSON_AddBoolToObject(o, "signed", m[i].has_transport);
 			p = cJSON_AddObjectToObject(o, "profile");
 			for (size_t j = 0; j < m[i].nprofile; j++)
-				cJSON_AddStringToObject(p, m[i].profile[j].key, m[i].profile[j].value);
+				cJSON_AddStringToObject(p, m[i].profile[j].key,
+				                        m[i].profile[j].value);
 			cJSON_AddItemToArray(arr, o);
 		} else {
 			const char *town = hx_member_field(&m[i], "town");
@@ -127,38 +132,50 @@ static int list(struct hx_ctx *ctx, const struct hx_args *a)
 	if (json)
 		hx_json_print(arr);
 	if (bad)
-		fprintf(stderr, "hansa: %zu damaged member record%s skipped\n", bad, bad == 1 ? "" : "s");
+		fprintf(stderr, "hansa: %zu damaged member record%s skipped\n", bad,
+		        bad == 1 ? "" : "s");
 	return HX_EXIT_OK;
 }
 
-static const struct hx_opt add_opts[] = { HX_CLI_PROFILE_OPTS, { 0 } };
+static const struct hx_opt add_opts[] = {HX_CLI_PROFILE_OPTS, {0}};
 
 static const struct hx_opt list_opts[] = {
-	{ "json", 0, NULL, "an array of {key, transport, self, signed, profile}", 0 },
-	{ 0 }
-};
+    {"json", 0, NULL, "an array of {key, transport, self, signed, profile}", 0}, {0}};
 
 static const struct hx_cmd subs[] = {
-	{ .name = "add", .args = "CODE|KEY", .args_min = 1, .args_max = 1,
-	  .args_error = "member add takes one KEY or invite CODE", .opts = add_opts, .exec = add,
-	  .summary = "CODE: accept the partner of an invite code (hansa1:...), with its signed "
-	  "transport key and profile; it can connect at once. KEY: accept entries authored by the "
-	  "Ed25519 key KEY (64 hex digits), e.g. a partner whose entries reach us through another "
-	  "node; it cannot connect until its invite code is added. The profile options go with a KEY." },
-	{ .name = "remove", .alias = "rm", .args = "KEY", .args_min = 1, .args_max = 1,
-	  .args_error = "member remove takes one KEY", .exec = remove_,
-	  .summary = "stop accepting KEY (a key, a unique key prefix or a name); its entries already "
-	  "stored stay" },
-	{ .name = "list", .alias = "ls", .opts = list_opts, .exec = list,
-	  .summary = "key, name, town and country of every member" },
-	{ 0 }
-};
+    {.name = "add",
+     .args = "CODE|KEY",
+     .args_min = 1,
+     .args_max = 1,
+     .args_error = "member add takes one KEY or invite CODE",
+     .opts = add_opts,
+     .exec = add,
+     .summary =
+         "CODE: accept the partner of an invite code (hansa1:...), with its signed "
+         "transport key and profile; it can connect at once. KEY: accept entries authored by the "
+         "Ed25519 key KEY (64 hex digits), e.g. a partner whose entries reach us through another "
+         "node; it cannot connect until its invite code is added. The profile options go with a "
+         "KEY."},
+    {.name = "remove",
+     .alias = "rm",
+     .args = "KEY",
+     .args_min = 1,
+     .args_max = 1,
+     .args_error = "member remove takes one KEY",
+     .exec = remove_,
+     .summary = "stop accepting KEY (a key, a unique key prefix or a name); its entries already "
+                "stored stay"},
+    {.name = "list",
+     .alias = "ls",
+     .opts = list_opts,
+     .exec = list,
+     .summary = "key, name, town and country of every member"},
+    {0}};
 
 const struct hx_cmd hx_cmd_member = {
-	.name = "member",
-	.summary = "add, remove or list the partners this node accepts",
-	.subs = subs,
-	.text =
-	"Members are the partners this node accepts: only their transport keys may\n"
-	"connect, and only entries they authored are stored or relayed.\n",
+    .name = "member",
+    .summary = "add, remove or list the partners this node accepts",
+    .subs = subs,
+    .text = "Members are the partners this node accepts: only their transport keys may\n"
+            "connect, and only entries they authored are stored or relayed.\n",
 };

@@ -33,7 +33,8 @@ static int keep_member(void *arg, const uint8_t key[HX_KEY_LEN], const uint8_t *
 static int keep_kv(void *arg, const char *key, const void *val, size_t len)
 {
 	struct salvage *sv = arg;
-	if (strncmp(key, "peer/", 5) && strncmp(key, "setting/", 8) && strncmp(key, "member-ep/", 10))
+	if (strncmp(key, "peer/", 5) && strncmp(key, "setting/", 8) &&
+	    strncmp(key, "member-ep/", 10))
 		return 0;
 	return hx_store_kv_put(sv->dst, key, val, len);
 }
@@ -84,14 +85,17 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	/* 1. a new store beside the old one, with what can be salvaged */
 	snprintf(fresh, sizeof fresh, "%s.rebuild-%ld", store, (long)getpid());
 	hx_cli_remove_store_dir(fresh); /* left by an earlier run with our pid */
-	struct salvage sv = { .from = store, .to = fresh };
+	struct salvage sv = {.from = store, .to = fresh};
 	int salvaged = 0;
 	if (!stat(store, &st)) {
 		if (hx_cli_run_child(salvage_child, &sv, &res, why, sizeof why))
-			fprintf(stderr, "hansa: the old store's members and peers: %s; some may be lost\n", why);
+			fprintf(stderr,
+			        "hansa: the old store's members and peers: %s; some may be lost\n",
+			        why);
 		else if (res && res != HX_ENOTFOUND)
-			fprintf(stderr, "hansa: the old store's members and peers: %s; some may be lost\n",
-				hx_strerror(res));
+			fprintf(stderr,
+			        "hansa: the old store's members and peers: %s; some may be lost\n",
+			        hx_strerror(res));
 		else
 			salvaged = 1;
 	}
@@ -105,12 +109,12 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		return hx_fail("cannot move the old store aside: %s", strerror(errno));
 	if (rename(fresh, store))
 		return hx_fail("cannot put the new store in place: %s (the old one is %s)",
-			       strerror(errno), had ? aside : "gone");
+		               strerror(errno), had ? aside : "gone");
 	if (!hx_ctx_store(ctx, 1) || hx_cli_ensure_self(ctx))
 		return HX_EXIT_FAIL;
 	if (had)
 		fprintf(stderr, "hansa: the old store is kept in %s%s\n", aside,
-			salvaged ? " (its members and peers were carried over)" : "");
+		        salvaged ? " (its members and peers were carried over)" : "");
 
 	/* 3. the partners of the codes, then one sync with every peer */
 	for (int i = 0; i < argc; i++) {
@@ -119,7 +123,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 			return HX_EXIT_FAIL;
 		hx_invite_clear(&inv);
 	}
-	char *sargv[] = { "sync", "--timeout", (char *)timeout, NULL };
+	char *sargv[] = {"sync", "--timeout", (char *)timeout, NULL};
 	struct hx_args sa;
 	int rc = hx_args_parse(&hx_cmd_sync, timeout ? 3 : 1, sargv, &sa);
 	if (rc)
@@ -128,7 +132,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	hx_args_free(&sa);
 	if (rc)
 		return hx_fail("the rebuild could not reach every peer; run 'hansa sync' again "
-			       "(or 'hansa rebuild CODE' with a partner's invite code)");
+		               "(or 'hansa rebuild CODE' with a partner's invite code)");
 	hx_store_stats stats;
 	if (!hx_store_stats_get(ctx->store, &stats))
 		printf("rebuilt %s from the partners: %llu entries, %llu documents\n", ctx->home,
@@ -137,25 +141,23 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-	{ "timeout", 0, "SECONDS", "give up on a silent peer after SECONDS (as 'hansa sync')", 0 },
-	{ 0 }
-};
+    {"timeout", 0, "SECONDS", "give up on a silent peer after SECONDS (as 'hansa sync')", 0}, {0}};
 
 const struct hx_cmd hx_cmd_rebuild = {
-	.name = "rebuild",
-	.summary = "make a new store and fill it from the partners",
-	.args = "[CODE...]", .args_max = -1,
-	.opts = opts,
-	.text =
-	"For a home whose store is damaged (and no backup is at hand): keeps the\n"
-	"identity, moves the old store aside (store.damaged-TIME), makes a new\n"
-	"one, and syncs once with every peer, which sends back every entry it\n"
-	"holds, this partner's own included. The old store's members and peers are\n"
-	"carried over as far as they can still be read (in a child process: a\n"
-	"damaged file cannot crash hansa); each CODE (from 'hansa invite' on a\n"
-	"partner's running node) adds a partner as member and peer. Members whose\n"
-	"records were lost must be added again ('hansa member add') before their\n"
-	"entries are accepted; run 'hansa sync' then. Refused while a node has the\n"
-	"store open.\n",
-	.exec = exec,
+    .name = "rebuild",
+    .summary = "make a new store and fill it from the partners",
+    .args = "[CODE...]",
+    .args_max = -1,
+    .opts = opts,
+    .text = "For a home whose store is damaged (and no backup is at hand): keeps the\n"
+            "identity, moves the old store aside (store.damaged-TIME), makes a new\n"
+            "one, and syncs once with every peer, which sends back every entry it\n"
+            "holds, this partner's own included. The old store's members and peers are\n"
+            "carried over as far as they can still be read (in a child process: a\n"
+            "damaged file cannot crash hansa); each CODE (from 'hansa invite' on a\n"
+            "partner's running node) adds a partner as member and peer. Members whose\n"
+            "records were lost must be added again ('hansa member add') before their\n"
+            "entries are accepted; run 'hansa sync' then. Refused while a node has the\n"
+            "store open.\n",
+    .exec = exec,
 };

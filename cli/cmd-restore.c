@@ -45,7 +45,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	struct stat st;
 	int force = hx_arg_count(a, "force") > 0, rc;
 	const char *dir = a->argv[0];
-	static const char *const need[] = { "store/data.mdb", HX_KEYFILE, HX_PROFILEFILE, NULL };
+	static const char *const need[] = {"store/data.mdb", HX_KEYFILE, HX_PROFILEFILE, NULL};
 	for (int i = 0; need[i]; i++) {
 		snprintf(src, sizeof src, "%s/%s", dir, need[i]);
 		if (stat(src, &st))
@@ -55,10 +55,12 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	memset(&bctx, 0, sizeof bctx);
 	snprintf(bctx.home, sizeof bctx.home, "%s", dir);
 	if (hx_ctx_pubkey(&bctx, pk_backup))
-		return hx_fail("%s is not a hansa backup: its %s names no key", dir, HX_PROFILEFILE);
+		return hx_fail("%s is not a hansa backup: its %s names no key", dir,
+		               HX_PROFILEFILE);
 	if (!force && !hx_ctx_pubkey(ctx, pk_home) && memcmp(pk_home, pk_backup, HX_KEY_LEN))
 		return hx_fail("%s holds another partner's identity than the backup; "
-			       "restore into a new --home, or use --force to replace it", ctx->home);
+		               "restore into a new --home, or use --force to replace it",
+		               ctx->home);
 	if (hx_cli_store_idle(ctx, store, sizeof store))
 		return HX_EXIT_FAIL;
 	if (hx_mkdirs(ctx->home, 0700))
@@ -85,13 +87,15 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	if ((rc = fsck_copy(tmp, &problems, &stats)) || problems) {
 		hx_cli_remove_store_dir(tmp);
 		if (rc == HX_EVERSION)
-			return hx_fail("the backup %s was written by another schema version (this hansa reads %d); "
-				       "nothing was changed", dir, HX_STORE_SCHEMA);
+			return hx_fail("the backup %s was written by another schema version (this "
+			               "hansa reads %d); "
+			               "nothing was changed",
+			               dir, HX_STORE_SCHEMA);
 		if (rc)
-			return hx_fail("the backup %s cannot be checked: %s; nothing was changed", dir,
-				       hx_cli_errtext(rc, tmp, err, sizeof err));
-		return hx_fail("the backup %s fails fsck (%llu problem%s); nothing was changed", dir,
-			       (unsigned long long)problems, problems == 1 ? "" : "s");
+			return hx_fail("the backup %s cannot be checked: %s; nothing was changed",
+			               dir, hx_cli_errtext(rc, tmp, err, sizeof err));
+		return hx_fail("the backup %s fails fsck (%llu problem%s); nothing was changed",
+		               dir, (unsigned long long)problems, problems == 1 ? "" : "s");
 	}
 
 	/* 2. the swap: the old store aside, the copy in, then key and profile */
@@ -99,54 +103,56 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	int had = !stat(store, &st);
 	if (had && rename(store, aside)) {
 		hx_cli_remove_store_dir(tmp);
-		return hx_fail("cannot move the old store aside to %s: %s; nothing was changed", aside,
-			       strerror(errno));
+		return hx_fail("cannot move the old store aside to %s: %s; nothing was changed",
+		               aside, strerror(errno));
 	}
 	if (rename(tmp, store)) {
 		int e = errno;
 		if (had && rename(aside, store))
-			return hx_fail("cannot put the store in place (%s), and the old one is now %s",
-				       strerror(e), aside);
+			return hx_fail(
+			    "cannot put the store in place (%s), and the old one is now %s",
+			    strerror(e), aside);
 		hx_cli_remove_store_dir(tmp);
-		return hx_fail("cannot put the store in place: %s; nothing was changed", strerror(e));
+		return hx_fail("cannot put the store in place: %s; nothing was changed",
+		               strerror(e));
 	}
 	snprintf(src, sizeof src, "%s/lock.mdb", store);
 	unlink(src); /* the copy's lock file names no live reader */
-	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, NULL };
+	static const char *const files[] = {HX_KEYFILE, HX_PROFILEFILE, NULL};
 	for (int i = 0; files[i]; i++) {
 		snprintf(src, sizeof src, "%s/%s", dir, files[i]);
 		hx_home_path(ctx, files[i], to, sizeof to);
 		if ((rc = hx_cli_copy_file(src, to)))
 			return hx_fail("the store is restored but %s is not: %s", to,
-				       hx_cli_errtext(rc, ctx->home, err, sizeof err));
+			               hx_cli_errtext(rc, ctx->home, err, sizeof err));
 	}
 	hx_fsync_parent(store);
 	printf("restored %s into %s: %llu entries, %llu documents\n", dir, ctx->home,
 	       (unsigned long long)stats.entries, (unsigned long long)stats.documents);
 	if (had)
-		printf("the replaced store is kept in %s (delete it when the node runs well)\n", aside);
+		printf("the replaced store is kept in %s (delete it when the node runs well)\n",
+		       aside);
 	return HX_EXIT_OK;
 }
 
 static const struct hx_opt opts[] = {
-	{ "force", 0, NULL, "restore although the home holds another partner's identity", 0 },
-	{ 0 }
-};
+    {"force", 0, NULL, "restore although the home holds another partner's identity", 0}, {0}};
 
 const struct hx_cmd hx_cmd_restore = {
-	.name = "restore",
-	.summary = "put a backup back into the home (checked first)",
-	.args = "DIR", .args_min = 1, .args_max = 1,
-	.args_error = "give the backup folder DIR",
-	.opts = opts,
-	.text =
-	"Restores a backup written by 'hansa backup' (the store, the identity key\n"
-	"and the profile) into the home. The backup's store is first copied next\n"
-	"to the home's and checked there: every page is read (in a child process:\n"
-	"a damaged file cannot crash hansa), then fsck re-verifies every entry and\n"
-	"index. Only a copy that passes replaces anything; the replaced store is\n"
-	"kept as store.replaced-TIME. Refused while a node or another process has\n"
-	"the home's store open: stop 'hansa serve' first. Entries published or\n"
-	"received after the backup come back from the partners at the next sync.\n",
-	.exec = exec,
+    .name = "restore",
+    .summary = "put a backup back into the home (checked first)",
+    .args = "DIR",
+    .args_min = 1,
+    .args_max = 1,
+    .args_error = "give the backup folder DIR",
+    .opts = opts,
+    .text = "Restores a backup written by 'hansa backup' (the store, the identity key\n"
+            "and the profile) into the home. The backup's store is first copied next\n"
+            "to the home's and checked there: every page is read (in a child process:\n"
+            "a damaged file cannot crash hansa), then fsck re-verifies every entry and\n"
+            "index. Only a copy that passes replaces anything; the replaced store is\n"
+            "kept as store.replaced-TIME. Refused while a node or another process has\n"
+            "the home's store open: stop 'hansa serve' first. Entries published or\n"
+            "received after the backup come back from the partners at the next sync.\n",
+    .exec = exec,
 };

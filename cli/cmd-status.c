@@ -52,7 +52,8 @@ int hx_cli_status_load(struct hx_ctx *ctx, struct hx_status *r)
 		if (!x)
 			break;
 		size_t l = strlen(x->endpoints);
-		snprintf(x->endpoints + l, sizeof x->endpoints - l, "%s%s", l ? " " : "", pc[i].endpoint);
+		snprintf(x->endpoints + l, sizeof x->endpoints - l, "%s%s", l ? " " : "",
+		         pc[i].endpoint);
 	}
 	free(pc);
 	if ((rc = hx_stats_list(s, stats_cb, r)))
@@ -209,41 +210,41 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 			for (int k = 0; k < HX_REFUSE_N; k++) {
 				if (!st->refused[k])
 					continue;
-				printf("%s%s %llu", sep, hx_refuse_name(k), (unsigned long long)st->refused[k]);
+				printf("%s%s %llu", sep, hx_refuse_name(k),
+				       (unsigned long long)st->refused[k]);
 				sep = ", ";
 			}
 			printf(")");
 		}
 		printf("\n");
 		if (st->bad_messages)
-			printf("  malformed messages: %llu\n", (unsigned long long)st->bad_messages);
+			printf("  malformed messages: %llu\n",
+			       (unsigned long long)st->bad_messages);
 		if (st->lack_known)
 			printf("  behind:     we lack %llu, they lack %llu (as of the last sync)\n",
 			       (unsigned long long)st->we_lack, (unsigned long long)st->they_lack);
 		else
 			printf("  behind:     unknown (not synced yet)\n");
 		if (st->last_error[0])
-			printf("  last error: %s (%s)\n", st->last_error, when(t, sizeof t, st->last_error_at));
+			printf("  last error: %s (%s)\n", st->last_error,
+			       when(t, sizeof t, st->last_error_at));
 	}
 	hx_cli_status_free(&r);
 	return HX_EXIT_OK;
 }
 
 static const struct hx_opt opts[] = {
-	{ "json", 0, NULL, "one object: node, entries, documents, connections_refused, peers", 0 },
-	{ 0 }
-};
+    {"json", 0, NULL, "one object: node, entries, documents, connections_refused, peers", 0}, {0}};
 
 const struct hx_cmd hx_cmd_status = {
-	.name = "status",
-	.summary = "show the node and every peer: connected, synced, behind",
-	.opts = opts,
-	.text =
-	"Says whether 'hansa serve' runs for this home, how many entries the store\n"
-	"holds and how many connections were refused as non-members; then for\n"
-	"every peer: connected or not, when it was last seen and last synced,\n"
-	"entries sent, received and refused (by reason: malformed, over-limit,\n"
-	"bad-signature, not-member, future), and how many entries each side still\n"
-	"lacked at the last reconciliation, less what moved since.\n",
-	.exec = exec,
+    .name = "status",
+    .summary = "show the node and every peer: connected, synced, behind",
+    .opts = opts,
+    .text = "Says whether 'hansa serve' runs for this home, how many entries the store\n"
+            "holds and how many connections were refused as non-members; then for\n"
+            "every peer: connected or not, when it was last seen and last synced,\n"
+            "entries sent, received and refused (by reason: malformed, over-limit,\n"
+            "bad-signature, not-member, future), and how many entries each side still\n"
+            "lacked at the last reconciliation, less what moved since.\n",
+    .exec = exec,
 };

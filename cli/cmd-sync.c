@@ -38,7 +38,7 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	hx_node_config cfg = { .once = 1 };
+	hx_node_config cfg = {.once = 1};
 	int json = hx_arg_count(a, "json");
 	const char *arg, *peer = a->argc ? a->argv[0] : NULL;
 	char *end;
@@ -53,7 +53,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		double v = strtod(arg, &end);
 		if (!*arg || *end || v < HX_NE_FRAME_MIN || v > HX_WIRE_FRAME_MAX - 64)
 			return hx_fail("--frame-limit: a number of bytes from %d to %u",
-				       HX_NE_FRAME_MIN, HX_WIRE_FRAME_MAX - 64);
+			               HX_NE_FRAME_MIN, HX_WIRE_FRAME_MAX - 64);
 		cfg.ne_frame_limit = (uint32_t)v;
 	}
 	if (hx_arg_count(a, "verbose")) {
@@ -74,7 +74,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		}
 	}
 	cfg.progress = on_progress;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -93,7 +93,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	if (rc == HX_EINVAL) {
 		hx_node_destroy(&n);
 		return peer ? hx_fail("no peer %s (see 'hansa peer list')", peer)
-					  : hx_fail("no peers to sync with (add one with 'hansa peer add' or 'hansa join')");
+		            : hx_fail("no peers to sync with (add one with 'hansa peer add' or "
+		                      "'hansa join')");
 	}
 	if (rc) {
 		hx_node_destroy(&n);
@@ -108,7 +109,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		int ok = r[i].ok && !stop;
 		if (!ok)
 			failed++;
-		const char *err = r[i].error[0] ? r[i].error : (stop ? "interrupted" : "unknown error");
+		const char *err =
+		    r[i].error[0] ? r[i].error : (stop ? "interrupted" : "unknown error");
 		if (json) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "endpoint", r[i].endpoint);
@@ -122,18 +124,21 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 			cJSON_AddNumberToObject(o, "we_lacked", (double)r[i].we_lacked);
 			cJSON_AddNumberToObject(o, "they_lacked", (double)r[i].they_lacked);
 			cJSON_AddNumberToObject(o, "round_trips", r[i].rounds);
-			cJSON_AddNumberToObject(o, "reconciliation_bytes", (double)r[i].recon_bytes);
+			cJSON_AddNumberToObject(o, "reconciliation_bytes",
+			                        (double)r[i].recon_bytes);
 			cJSON_AddItemToArray(arr, o);
 		} else if (ok) {
-			printf("%s %s: received %llu, sent %llu, refused %llu (%u round trip%s, %llu bytes)\n",
+			printf("%s %s: received %llu, sent %llu, refused %llu (%u round trip%s, "
+			       "%llu bytes)\n",
 			       r[i].endpoint, label, (unsigned long long)r[i].received,
 			       (unsigned long long)r[i].sent, (unsigned long long)r[i].refused,
 			       r[i].rounds, r[i].rounds == 1 ? "" : "s",
 			       (unsigned long long)r[i].recon_bytes);
 		} else {
-			fprintf(stderr, "hansa: sync with %s %s failed: %s (received %llu, sent %llu)\n",
-				r[i].endpoint, label, err, (unsigned long long)r[i].received,
-				(unsigned long long)r[i].sent);
+			fprintf(stderr,
+			        "hansa: sync with %s %s failed: %s (received %llu, sent %llu)\n",
+			        r[i].endpoint, label, err, (unsigned long long)r[i].received,
+			        (unsigned long long)r[i].sent);
 		}
 	}
 	hx_node_destroy(&n);
@@ -143,26 +148,30 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-	{ "timeout", 0, "SECONDS", "give up on a peer silent this long (default 20 seconds)", 0 },
-	{ "frame-limit", 0, "BYTES", "Negentropy frame size limit in bytes (default 262144; smaller "
-	  "frames, more round trips)", 0 },
-	{ "json", 0, NULL, "an array of {endpoint, key, ok, error, received, sent, refused, "
-	  "we_lacked, they_lacked, round_trips, reconciliation_bytes}", 0 },
-	{ "verbose", 'v', NULL, "log every step on stderr", 0 },
-	{ 0 }
-};
+    {"timeout", 0, "SECONDS", "give up on a peer silent this long (default 20 seconds)", 0},
+    {"frame-limit", 0, "BYTES",
+     "Negentropy frame size limit in bytes (default 262144; smaller "
+     "frames, more round trips)",
+     0},
+    {"json", 0, NULL,
+     "an array of {endpoint, key, ok, error, received, sent, refused, "
+     "we_lacked, they_lacked, round_trips, reconciliation_bytes}",
+     0},
+    {"verbose", 'v', NULL, "log every step on stderr", 0},
+    {0}};
 
 const struct hx_cmd hx_cmd_sync = {
-	.name = "sync",
-	.summary = "reconcile once with the peers, without a daemon",
-	.args = "[PEER]", .args_max = 1, .args_error = "give at most one PEER",
-	.opts = opts,
-	.text =
-	"Connects to every peer (or only PEER: an endpoint, a key, a key prefix or a\n"
-	"name), reconciles with Negentropy, fetches the entries this node lacks and\n"
-	"sends those the peer lacks, then exits. The peers must be running 'hansa\n"
-	"serve'. Prints one line per peer: entries received, sent and refused, and\n"
-	"the reconciliation's round trips and bytes. Exit status 1 when a peer\n"
-	"could not be synced.\n",
-	.exec = exec,
+    .name = "sync",
+    .summary = "reconcile once with the peers, without a daemon",
+    .args = "[PEER]",
+    .args_max = 1,
+    .args_error = "give at most one PEER",
+    .opts = opts,
+    .text = "Connects to every peer (or only PEER: an endpoint, a key, a key prefix or a\n"
+            "name), reconciles with Negentropy, fetches the entries this node lacks and\n"
+            "sends those the peer lacks, then exits. The peers must be running 'hansa\n"
+            "serve'. Prints one line per peer: entries received, sent and refused, and\n"
+            "the reconciliation's round trips and bytes. Exit status 1 when a peer\n"
+            "could not be synced.\n",
+    .exec = exec,
 };

@@ -84,12 +84,14 @@ struct hx_docmap_slot **hx_docmap_slots(struct hx_docmap *m)
 
 int hx_docmap_by_key(const void *a, const void *b)
 {
-	return strcmp((*(struct hx_docmap_slot *const *)a)->key, (*(struct hx_docmap_slot *const *)b)->key);
+	return strcmp((*(struct hx_docmap_slot *const *)a)->key,
+	              (*(struct hx_docmap_slot *const *)b)->key);
 }
 
 int hx_docmap_by_count(const void *a, const void *b)
 {
-	const struct hx_docmap_slot *x = *(struct hx_docmap_slot *const *)a, *y = *(struct hx_docmap_slot *const *)b;
+	const struct hx_docmap_slot *x = *(struct hx_docmap_slot *const *)a,
+	                            *y = *(struct hx_docmap_slot *const *)b;
 	if (x->n != y->n)
 		return x->n > y->n ? -1 : 1;
 	return strcmp(x->key, y->key);

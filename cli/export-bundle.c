@@ -24,7 +24,8 @@ static int load_state(const char *name, hx_state *st)
 
 	int rc = hx_file_read(name, STATE_FILE_MAX, &buf, &len, &why);
 	if (rc == HX_ELIMIT)
-		return hx_fail("%s: larger than %zu MiB: not a state file", name, STATE_FILE_MAX >> 20);
+		return hx_fail("%s: larger than %zu MiB: not a state file", name,
+		               STATE_FILE_MAX >> 20);
 	if (rc)
 		return hx_fail("%s: %s", name, why);
 	rc = hx_state_decode(st, (const uint8_t *)buf, len, &why);
@@ -38,12 +39,12 @@ int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *statefile
 {
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_ne_item *items = NULL;
-	uint8_t *send = NULL, head[HX_BUNDLE_REC_HEAD], man[HX_BUNDLE_HEADER_LEN] = { 0 };
+	uint8_t *send = NULL, head[HX_BUNDLE_REC_HEAD], man[HX_BUNDLE_HEADER_LEN] = {0};
 	hx_bundle_writer *w = NULL;
-	hx_bundle_manifest m = { 0 };
-	hx_state st = { 0 };
-	struct hx_outfile out = { 0 };
-	struct hx_progress prog = { 0 };
+	hx_bundle_manifest m = {0};
+	hx_state st = {0};
+	struct hx_outfile out = {0};
+	struct hx_progress prog = {0};
 	size_t n = 0, nsend = 0;
 	uint64_t excess = 0;
 	int rc, ret = HX_EXIT_FAIL;
@@ -95,7 +96,7 @@ int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *statefile
 		hx_entry_clear(&e);
 		rc = hx_bundle_writer_record(w, raw, len, head);
 		int bad = rc || fwrite(head, 1, sizeof head, out.f) != sizeof head ||
-			  fwrite(raw, 1, len, out.f) != len;
+		          fwrite(raw, 1, len, out.f) != len;
 		free(raw);
 		if (rc) {
 			hx_progress_end(&prog);
@@ -137,11 +138,12 @@ int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *statefile
 		hx_json_print(o);
 	} else if (statefile) {
 		printf("wrote %zu of %zu entries (%llu bytes) to %s: what the office of %s lacks,"
-		       " of which at most %llu it may already hold\n", nsend, n,
-		       (unsigned long long)bytes, file, statefile, (unsigned long long)excess);
+		       " of which at most %llu it may already hold\n",
+		       nsend, n, (unsigned long long)bytes, file, statefile,
+		       (unsigned long long)excess);
 	} else {
-		printf("wrote %zu entries (%llu bytes) to %s\n", nsend,
-		       (unsigned long long)bytes, file);
+		printf("wrote %zu entries (%llu bytes) to %s\n", nsend, (unsigned long long)bytes,
+		       file);
 	}
 	ret = HX_EXIT_OK;
 	goto out;

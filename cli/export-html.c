@@ -31,7 +31,7 @@
 /* ---- the site's data ------------------------------------------------------ */
 
 struct doc {
-	char *url;   /* relative to DIR, e.g. doc/practices/x.html */
+	char *url; /* relative to DIR, e.g. doc/practices/x.html */
 	char *title;
 	char *kind;
 	uint32_t partner;
@@ -89,7 +89,8 @@ static void head(FILE *f, const char *rel, const char *title, const char *lang)
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	      "form-action 'self'; base-uri 'none'\">\n<title>", f);
+	      "form-action 'self'; base-uri 'none'\">\n<title>",
+	      f);
 	esc(f, title);
 	fputs("</title>\n<link rel=\"stylesheet\" href=\"", f);
 	up(f, rel);
@@ -101,7 +102,8 @@ static void head(FILE *f, const char *rel, const char *title, const char *lang)
 static void foot(FILE *f)
 {
 	fputs("</main>\n<footer>Exported from a hansa node. Every document is signed by the "
-	      "partner that wrote it.</footer>\n</body>\n</html>\n", f);
+	      "partner that wrote it.</footer>\n</body>\n</html>\n",
+	      f);
 }
 
 /* A link to document d from a page at rel. */
@@ -122,7 +124,7 @@ static void doc_link(FILE *f, struct site *x, const char *rel, uint32_t d)
 
 static void partner_place(FILE *f, const struct partner *p)
 {
-	const char *parts[3] = { p->town, p->region, p->country };
+	const char *parts[3] = {p->town, p->region, p->country};
 	int any = 0;
 	for (int i = 0; i < 3; i++) {
 		if (!parts[i] || !parts[i][0])
@@ -257,7 +259,7 @@ static int is_web_link(const char *v)
 }
 
 static void write_doc_page(struct site *x, FILE *f, const hx_entry *e, const struct doc *doc,
-			   const struct partner *p)
+                           const struct partner *p)
 {
 	char when[32], hex[2 * HX_ID_LEN + 1];
 	const char *rel = doc->url;
@@ -295,8 +297,8 @@ static void write_doc_page(struct site *x, FILE *f, const hx_entry *e, const str
 		}
 		fputs("</ul>\n", f);
 	}
-	char *html = cmark_markdown_to_html(e->body, strlen(e->body),
-					    CMARK_OPT_DEFAULT | CMARK_OPT_SAFE);
+	char *html =
+	    cmark_markdown_to_html(e->body, strlen(e->body), CMARK_OPT_DEFAULT | CMARK_OPT_SAFE);
 	fputs("<div class=\"body\">\n", f);
 	if (html)
 		fputs(html, f);
@@ -338,7 +340,8 @@ static int one_doc(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	size_t nauth;
 	char rel[HX_PATH_MAX + 48];
 	int rc;
-	(void)raw; (void)len;
+	(void)raw;
+	(void)len;
 
 	if (x->ndocs == UINT32_MAX)
 		return HX_ELIMIT;
@@ -413,7 +416,7 @@ static void sort_docs(struct site *x, struct hx_docmap_slot *s)
 
 /* A page listing the documents of one group. */
 static void group_page(struct site *x, const char *rel, const char *what, const char *name,
-		       const struct partner *p, struct hx_docmap_slot *s)
+                       const struct partner *p, struct hx_docmap_slot *s)
 {
 	struct hx_outfile o;
 	char title[600];
@@ -447,7 +450,7 @@ static void group_page(struct site *x, const char *rel, const char *what, const 
 
 /* One <details> group on the index. */
 static void index_group(FILE *f, struct site *x, const char *label, const char *extra,
-			const char *page, struct hx_docmap_slot *s, uint32_t inline_max)
+                        const char *page, struct hx_docmap_slot *s, uint32_t inline_max)
 {
 	fputs("<details><summary>", f);
 	esc(f, label);
@@ -479,7 +482,8 @@ static char *place_html(const struct partner *p)
 
 static int write_groups_and_index(struct site *x)
 {
-	struct hx_docmap_slot **kinds = hx_docmap_slots(&x->kinds), **tags = hx_docmap_slots(&x->tags);
+	struct hx_docmap_slot **kinds = hx_docmap_slots(&x->kinds),
+	                      **tags = hx_docmap_slots(&x->tags);
 	struct hx_docmap_slot **parts = hx_docmap_slots(&x->authors);
 	int rc = HX_ENOMEM;
 	char rel[128];
@@ -509,8 +513,8 @@ static int write_groups_and_index(struct site *x)
 			goto outp;
 	for (size_t i = 0; i < x->npartners; i++) {
 		sort_docs(x, &pdocs[i]);
-		group_page(x, x->partners[i].page, "Partner", x->partners[i].name,
-			   &x->partners[i], &pdocs[i]);
+		group_page(x, x->partners[i].page, "Partner", x->partners[i].name, &x->partners[i],
+		           &pdocs[i]);
 	}
 
 	struct hx_outfile o;
@@ -521,12 +525,14 @@ static int write_groups_and_index(struct site *x)
 		goto outp;
 	}
 	head(f, "index.html", "Library", "en");
-	fprintf(f, "<h1>Library</h1>\n<p>%zu documents from %zu partner%s.</p>\n",
-		x->ndocs, x->npartners, x->npartners == 1 ? "" : "s");
-	fputs("<form id=\"search\" action=\"index.html\" method=\"get\" role=\"search\">\n"
-	      "<input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search the library\" "
-	      "aria-label=\"Search the library\">\n<button type=\"submit\">Search</button>\n</form>\n"
-	      "<p id=\"count\" class=\"meta\"></p>\n<ol id=\"results\"></ol>\n", f);
+	fprintf(f, "<h1>Library</h1>\n<p>%zu documents from %zu partner%s.</p>\n", x->ndocs,
+	        x->npartners, x->npartners == 1 ? "" : "s");
+	fputs(
+	    "<form id=\"search\" action=\"index.html\" method=\"get\" role=\"search\">\n"
+	    "<input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search the library\" "
+	    "aria-label=\"Search the library\">\n<button type=\"submit\">Search</button>\n</form>\n"
+	    "<p id=\"count\" class=\"meta\"></p>\n<ol id=\"results\"></ol>\n",
+	    f);
 	fputs("<section id=\"by-kind\"><h2>By kind</h2>\n", f);
 	for (size_t i = 0; i < x->kinds.n; i++) {
 		snprintf(rel, sizeof rel, "kind/%s.html", kinds[i]->key);
@@ -536,7 +542,7 @@ static int write_groups_and_index(struct site *x)
 	for (size_t i = 0; i < x->npartners; i++) {
 		char *place = place_html(&x->partners[i]);
 		index_group(f, x, x->partners[i].name, place, x->partners[i].page, &pdocs[i],
-			    INLINE_MAX);
+		            INLINE_MAX);
 		free(place);
 	}
 	fputs("</section>\n<section id=\"by-tag\"><h2>By tag</h2>\n", f);
@@ -546,7 +552,7 @@ static int write_groups_and_index(struct site *x)
 	}
 	if (x->tags.n > TAGS_ON_INDEX) {
 		fprintf(f, "<details><summary>all %zu tags</summary>\n<ul class=\"tagcloud\">\n",
-			x->tags.n);
+		        x->tags.n);
 		qsort(tags, x->tags.n, sizeof *tags, hx_docmap_by_key);
 		for (size_t i = 0; i < x->tags.n; i++) {
 			fprintf(f, "<li><a href=\"tag/t%u.html\">", tags[i]->id);
@@ -556,7 +562,8 @@ static int write_groups_and_index(struct site *x)
 		fputs("</ul></details>\n", f);
 	}
 	fputs("</section>\n<script src=\"search-index.js\"></script>\n"
-	      "<script src=\"search.js\"></script>\n", f);
+	      "<script src=\"search.js\"></script>\n",
+	      f);
 	foot(f);
 	close_page(x, &o);
 	rc = HX_OK;
@@ -603,7 +610,8 @@ static int write_index(struct site *x)
 		return HX_OK;
 	}
 	fputs("/* generated by hansa export --html: the search index */\n"
-	      "window.HX_INDEX = {\"docs\":[", f);
+	      "window.HX_INDEX = {\"docs\":[",
+	      f);
 	for (size_t d = 0; d < x->ndocs; d++) {
 		fputs(d ? ",\n[" : "\n[", f);
 		json_str(f, x->docs[d].url);
@@ -667,13 +675,14 @@ static int check_dir(const char *dir)
 	snprintf(marker, sizeof marker, "%s/%s", dir, MARKER);
 	if (!empty && access(marker, F_OK))
 		return hx_fail("%s is not empty and not an earlier 'hansa export --html' site; "
-			       "choose a new folder", dir);
+		               "choose a new folder",
+		               dir);
 	return 0;
 }
 
 int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 {
-	struct site x = { .dir = dir };
+	struct site x = {.dir = dir};
 	hx_store_stats st;
 	int rc, ret = HX_EXIT_FAIL;
 	char marker[4200];
@@ -695,7 +704,7 @@ int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 	if (!x.profile)
 		return HX_EXIT_FAIL;
 	hx_progress_start(&x.prog, "exporting",
-			  hx_store_stats_get(x.s, &st) == HX_OK ? st.documents : 0);
+	                  hx_store_stats_get(x.s, &st) == HX_OK ? st.documents : 0);
 	if ((rc = hx_store_list(x.s, NULL, one_doc, &x))) {
 		hx_progress_end(&x.prog);
 		hx_fail("export to %s failed: %s", dir, hx_strerror(rc));
@@ -720,9 +729,10 @@ int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 		hx_json_print(o);
 	} else {
 		size_t dl = strlen(dir);
-		printf("wrote a site of %zu document%s from %zu partner%s to %s (open %s%sindex.html)",
-		       x.ndocs, x.ndocs == 1 ? "" : "s", x.npartners, x.npartners == 1 ? "" : "s",
-		       dir, dir, dl && dir[dl - 1] == '/' ? "" : "/");
+		printf(
+		    "wrote a site of %zu document%s from %zu partner%s to %s (open %s%sindex.html)",
+		    x.ndocs, x.ndocs == 1 ? "" : "s", x.npartners, x.npartners == 1 ? "" : "s", dir,
+		    dir, dl && dir[dl - 1] == '/' ? "" : "/");
 		if (x.failed)
 			printf("; %llu files could not be written", (unsigned long long)x.failed);
 		printf("\n");

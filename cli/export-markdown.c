@@ -29,7 +29,8 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	size_t nauth = 0;
 	struct hx_outfile out;
 	int rc;
-	(void)raw; (void)len;
+	(void)raw;
+	(void)len;
 
 	if ((rc = hx_store_path_authors(x->s, e->path, authors, 2, &nauth)))
 		return rc;
@@ -69,7 +70,7 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 
 int hx_export_markdown(struct hx_ctx *ctx, const char *dir, const uint8_t *author, int json)
 {
-	struct mdx x = { .dir = dir };
+	struct mdx x = {.dir = dir};
 	hx_store_stats st;
 	int rc;
 
@@ -78,7 +79,7 @@ int hx_export_markdown(struct hx_ctx *ctx, const char *dir, const uint8_t *autho
 	if (hx_mkdirs(dir, 0755))
 		return hx_fail("%s: %s", dir, strerror(errno));
 	hx_progress_start(&x.prog, "exporting",
-			  hx_store_stats_get(x.s, &st) == HX_OK && !author ? st.documents : 0);
+	                  hx_store_stats_get(x.s, &st) == HX_OK && !author ? st.documents : 0);
 	rc = hx_store_list(x.s, author, one, &x);
 	hx_progress_end(&x.prog);
 	if (rc)

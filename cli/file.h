@@ -24,7 +24,6 @@ int hx_fsync_parent(const char *path);
  * On failure *buf is NULL and *why (static text) says why in a few words:
  * strerror's text, "is a folder", "larger than the limit", "read error".
  * HX_OK or the error. */
-int hx_file_read(const char *name, size_t max, char **buf, size_t *len,
-		 const char **why) HX_WUR;
+int hx_file_read(const char *name, size_t max, char **buf, size_t *len, const char **why) HX_WUR;
 
 #endif

@@ -17,29 +17,29 @@
 
 #define MAGIC "HXK1"
 #define PLAIN_LEN (5 + 64)
-#define SEALED_LEN (5 + crypto_pwhash_SALTBYTES + 16 + crypto_secretbox_NONCEBYTES + \
-		    64 + crypto_secretbox_MACBYTES)
+#define SEALED_LEN                                                             \
+	(5 + crypto_pwhash_SALTBYTES + 16 + crypto_secretbox_NONCEBYTES + 64 + \
+	 crypto_secretbox_MACBYTES)
 
-const char *const hx_profile_fields[] = {
-	"name", "town", "region", "country", "representative", "email", "web", NULL
-};
+const char *const hx_profile_fields[] = {"name",           "town",  "region", "country",
+                                         "representative", "email", "web",    NULL};
 
-static int derive(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass,
-		  const uint8_t *salt, uint64_t ops, uint64_t mem)
+static int derive(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass, const uint8_t *salt,
+                  uint64_t ops, uint64_t mem)
 {
 	/* Limits outside libsodium's range mean a damaged file, not a wrong
 	 * passphrase; only a failure within them is a lack of memory. */
 	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
 	    mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_SENSITIVE)
 		return HX_ECORRUPT;
-	if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, pass, strlen(pass), salt,
-			  ops, (size_t)mem, crypto_pwhash_ALG_ARGON2ID13))
+	if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, pass, strlen(pass), salt, ops,
+	                  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13))
 		return HX_ENOMEM;
 	return HX_OK;
 }
 
-int hx_keyfile_create(const char *path, const uint8_t seed[32],
-		      const uint8_t curve_sk[32], const char *passphrase)
+int hx_keyfile_create(const char *path, const uint8_t seed[32], const uint8_t curve_sk[32],
+                      const char *passphrase)
 {
 	uint8_t buf[SEALED_LEN], secret[64], key[crypto_secretbox_KEYBYTES];
 	size_t len;
@@ -91,7 +91,7 @@ out:
 }
 
 int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
-		    uint8_t curve_sk[32], int *needs_pass)
+                    uint8_t curve_sk[32], int *needs_pass)
 {
 	uint8_t buf[SEALED_LEN + 1], secret[64], key[crypto_secretbox_KEYBYTES];
 	struct stat st;
@@ -119,10 +119,12 @@ int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
 		if (!passphrase) {
 			*needs_pass = 1;
 			rc = HX_ECRYPTO;
-		} else if (!(rc = derive(key, passphrase, p, hx_be64_get(p + crypto_pwhash_SALTBYTES),
-					 hx_be64_get(p + crypto_pwhash_SALTBYTES + 8)))) {
+		} else if (!(rc = derive(key, passphrase, p,
+		                         hx_be64_get(p + crypto_pwhash_SALTBYTES),
+		                         hx_be64_get(p + crypto_pwhash_SALTBYTES + 8)))) {
 			if (crypto_secretbox_open_easy(secret, nonce + crypto_secretbox_NONCEBYTES,
-						       64 + crypto_secretbox_MACBYTES, nonce, key)) {
+			                               64 + crypto_secretbox_MACBYTES, nonce,
+			                               key)) {
 				rc = HX_ECRYPTO;
 			} else {
 				memcpy(seed, secret, 32);

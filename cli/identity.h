@@ -18,14 +18,14 @@ extern const char *const hx_profile_fields[];
 
 /* Writes a new key file at path (0600, temp file + rename). passphrase may
  * be NULL for none. Fails with HX_EEXIST when path exists. */
-int hx_keyfile_create(const char *path, const uint8_t seed[32],
-		      const uint8_t curve_sk[32], const char *passphrase) HX_WUR;
+int hx_keyfile_create(const char *path, const uint8_t seed[32], const uint8_t curve_sk[32],
+                      const char *passphrase) HX_WUR;
 
 /* Reads the key file; refuses (HX_EPERM) one readable by group or others.
  * *needs_pass is set when the file is protected and passphrase is NULL
  * (then HX_ECRYPTO is returned); a wrong passphrase is HX_ECRYPTO too;
  * a damaged file (magic, length, key derivation limits) is HX_ECORRUPT. */
 int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
-		    uint8_t curve_sk[32], int *needs_pass) HX_WUR;
+                    uint8_t curve_sk[32], int *needs_pass) HX_WUR;
 
 #endif

@@ -27,19 +27,20 @@
 #define SHOW_MAX 20                   /* lines printed per reason */
 #define AUTHORS_MAX 64                /* non-members named one by one */
 
-enum reason {
-	R_DAMAGED, R_MALFORMED, R_VERSION, R_LIMIT, R_FORGED, R_FUTURE, R_MEMBER,
-	R_COUNT
-};
+enum reason { R_DAMAGED, R_MALFORMED, R_VERSION, R_LIMIT, R_FORGED, R_FUTURE, R_MEMBER, R_COUNT };
 
 static const char *const reason_text[R_COUNT] = {
-	"damaged in transit", "malformed", "unknown entry format version",
-	"over a size limit", "forged (signature does not verify)",
-	"dated more than 10 minutes in the future", "author is not a member",
+    "damaged in transit",
+    "malformed",
+    "unknown entry format version",
+    "over a size limit",
+    "forged (signature does not verify)",
+    "dated more than 10 minutes in the future",
+    "author is not a member",
 };
 
 static const char *const reason_key[R_COUNT] = {
-	"damaged", "malformed", "version", "limit", "forged", "future", "not_member",
+    "damaged", "malformed", "version", "limit", "forged", "future", "not_member",
 };
 
 struct slot {
@@ -52,7 +53,10 @@ struct tally {
 	const char *file;
 	uint64_t added, present, records, refused[R_COUNT];
 	uint64_t damaged_bytes, damaged_regions;
-	struct { uint8_t key[HX_KEY_LEN]; uint64_t n; } authors[AUTHORS_MAX];
+	struct {
+		uint8_t key[HX_KEY_LEN];
+		uint64_t n;
+	} authors[AUTHORS_MAX];
 	size_t nauthors;
 	struct hx_progress *prog;
 };
@@ -116,8 +120,8 @@ static void non_member(struct tally *t, const uint8_t *key)
  * (node/verify.h, then the store's member check). Returns 0, or non-zero
  * after printing when the store failed (nothing of this batch is then
  * written). */
-static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jobs,
-		       size_t n, struct tally *t)
+static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jobs, size_t n,
+                       struct tally *t)
 {
 	static hx_put put[BATCH];
 	static size_t who[BATCH];
@@ -125,7 +129,7 @@ static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jo
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
-		jobs[i] = (hx_vjob){ .raw = sl[i].raw, .len = sl[i].len };
+		jobs[i] = (hx_vjob){.raw = sl[i].raw, .len = sl[i].len};
 	hx_vpool_run(pool, jobs, n, hx_now_us() + FUTURE_US);
 	for (size_t i = 0; i < n; i++) {
 		struct slot *x = &sl[i];
@@ -133,7 +137,7 @@ static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jo
 		hx_entry probe;
 		switch (j->rc) {
 		case HX_OK:
-			put[np] = (hx_put){ .raw = x->raw, .rawlen = x->len, .entry = &j->e };
+			put[np] = (hx_put){.raw = x->raw, .rawlen = x->len, .entry = &j->e};
 			who[np++] = i;
 			continue;
 		case HX_EFORGED:
@@ -155,8 +159,9 @@ static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jo
 	if (np) {
 		int src = hx_store_put_batch(s, put, np, HX_PUT_MEMBERS_ONLY, NULL);
 		if (src) {
-			rc = hx_fail("%s: the store refused a batch near byte %zu: %s (nothing of it was written)",
-				     t->file, sl[who[0]].offset, hx_strerror(src));
+			rc = hx_fail("%s: the store refused a batch near byte %zu: %s (nothing of "
+			             "it was written)",
+			             t->file, sl[who[0]].offset, hx_strerror(src));
 			goto out;
 		}
 	}
@@ -212,18 +217,24 @@ static void damaged(struct tally *t, const hx_bundle_rec *r)
 			/* The id of damaged bytes is not the real one: name it
 			 * by author and path only. */
 			char a[2 * HX_KEY_LEN + 1];
-			snprintf(name, sizeof name, "%s by %.16s", e.path, hx_hex(a, e.author, HX_KEY_LEN));
+			snprintf(name, sizeof name, "%s by %.16s", e.path,
+			         hx_hex(a, e.author, HX_KEY_LEN));
 			hx_entry_clear(&e);
-			say(t, "record #%llu at byte %zu: entry damaged in transit (its check fails), not imported: %s",
+			say(t,
+			    "record #%llu at byte %zu: entry damaged in transit (its check fails), "
+			    "not imported: %s",
 			    (unsigned long long)r->index, r->offset, name);
 		} else {
-			say(t, "record #%llu at byte %zu: entry damaged in transit (its check fails), not imported",
+			say(t,
+			    "record #%llu at byte %zu: entry damaged in transit (its check fails), "
+			    "not imported",
 			    (unsigned long long)r->index, r->offset);
 		}
 		return;
 	}
 	t->refused[R_DAMAGED]++;
-	say(t, "bytes %zu to %zu are damaged (no intact record there); skipped, reading on after them",
+	say(t,
+	    "bytes %zu to %zu are damaged (no intact record there); skipped, reading on after them",
 	    r->offset, r->offset + r->skipped);
 }
 
@@ -253,15 +264,17 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 		int magic = hx_bundle_is_bundle(buf, len);
 		munmap(buf, len);
 		if (rc == HX_EVERSION)
-			return hx_fail("%s: a bundle of format version %u; this hansa reads version %d",
-				       file, m.version, HX_BUNDLE_VERSION);
+			return hx_fail(
+			    "%s: a bundle of format version %u; this hansa reads version %d", file,
+			    m.version, HX_BUNDLE_VERSION);
 		if (rc == HX_EPROTO && magic)
-			return hx_fail("%s: truncated or damaged inside the manifest (%zu bytes)", file, len);
+			return hx_fail("%s: truncated or damaged inside the manifest (%zu bytes)",
+			               file, len);
 		return hx_fail("%s: not a bundle: %s", file, hx_strerror(rc));
 	}
 
 	struct hx_progress prog;
-	struct tally t = { .file = file, .prog = &prog };
+	struct tally t = {.file = file, .prog = &prog};
 	struct slot *slots = calloc(BATCH, sizeof *slots);
 	hx_vjob *jobs = calloc(BATCH, sizeof *jobs);
 	hx_vpool *pool = NULL;
@@ -280,7 +293,7 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 	hx_progress_start(&prog, "importing", len);
 	if (!m.sig_ok)
 		say(&t, "the manifest's signature does not verify: its counts are not trusted; "
-		    "reading every record to the end of the file");
+		        "reading every record to the end of the file");
 	for (;;) {
 		hx_bundle_rec rec;
 		if ((rc = hx_bundle_next(r, &rec))) {
@@ -288,8 +301,10 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 			break;
 		}
 		if (rec.event == HX_BUNDLE_ENTRY) {
-			slots[n++] = (struct slot){ .raw = rec.entry, .len = rec.len,
-						    .offset = rec.offset, .index = rec.index };
+			slots[n++] = (struct slot){.raw = rec.entry,
+			                           .len = rec.len,
+			                           .offset = rec.offset,
+			                           .index = rec.index};
 			t.records++;
 		} else if (rec.event == HX_BUNDLE_DAMAGED) {
 			damaged(&t, &rec);
@@ -328,7 +343,8 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 			    (unsigned long long)t.authors[i].n, t.authors[i].n == 1 ? "y" : "ies",
 			    hx_hex(hex, t.authors[i].key, HX_KEY_LEN));
 		if (truncated)
-			say(&t, "truncated at byte %zu of the %llu the manifest announces: "
+			say(&t,
+			    "truncated at byte %zu of the %llu the manifest announces: "
 			    "%llu of %llu records read; the rest is missing",
 			    trunc_at, (unsigned long long)(m.header_len + m.entries_len),
 			    (unsigned long long)t.records, (unsigned long long)m.count);
@@ -338,7 +354,8 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 		if (m.sig_ok && !truncated && !checksum_ok)
 			say(&t, "the entries section does not match the manifest's checksum");
 		if (trailing)
-			say(&t, "%zu bytes after the end of the entries section were ignored", trailing);
+			say(&t, "%zu bytes after the end of the entries section were ignored",
+			    trailing);
 	}
 	uint64_t refused = 0;
 	for (int k = 0; k < R_COUNT; k++)
@@ -369,10 +386,11 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 		hx_json_print(o);
 	} else if (ret == HX_EXIT_OK) {
 		char name[400];
-		printf("imported %llu new entr%s from %s (exported by %s on %s); %llu already present",
-		       (unsigned long long)t.added, t.added == 1 ? "y" : "ies", file,
-		       who(s, m.exporter, name, sizeof name), hx_time_text(when, sizeof when, m.created),
-		       (unsigned long long)t.present);
+		printf(
+		    "imported %llu new entr%s from %s (exported by %s on %s); %llu already present",
+		    (unsigned long long)t.added, t.added == 1 ? "y" : "ies", file,
+		    who(s, m.exporter, name, sizeof name),
+		    hx_time_text(when, sizeof when, m.created), (unsigned long long)t.present);
 		if (refused) {
 			printf("; refused");
 			const char *sep = " ";

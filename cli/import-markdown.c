@@ -41,7 +41,7 @@ struct above {
 };
 
 static int walk(const char *root, const char *rel, int depth, struct files *f,
-		const struct above *up)
+                const struct above *up)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
@@ -53,7 +53,7 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 		return hx_fail("%s: folders nested too deep", path);
 	}
 	struct stat self;
-	struct above here = { 0, 0, up };
+	struct above here = {0, 0, up};
 	if (!fstat(dirfd(d), &self)) {
 		here.dev = self.st_dev;
 		here.ino = self.st_ino;
@@ -67,14 +67,17 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 		struct stat st;
 		if (name[0] == '.')
 			continue;
-		if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", name) >= (int)sizeof sub ||
+		if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", name) >=
+		        (int)sizeof sub ||
 		    snprintf(full, sizeof full, "%s/%s", root, sub) >= (int)sizeof full) {
 			rc = hx_fail("%s/%s: name too long", path, name);
 			break;
 		}
 		if (stat(full, &st)) {
 			if (errno == ELOOP)
-				fprintf(stderr, "hansa: warning: %s: a symbolic link loop; skipped\n", full);
+				fprintf(stderr,
+				        "hansa: warning: %s: a symbolic link loop; skipped\n",
+				        full);
 			continue; /* else a dangling link */
 		}
 		if (S_ISDIR(st.st_mode)) {
@@ -82,8 +85,10 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 			while (a && (a->dev != st.st_dev || a->ino != st.st_ino))
 				a = a->up;
 			if (a) {
-				fprintf(stderr, "hansa: warning: %s: a link back to a folder above it "
-					"(a loop); skipped\n", full);
+				fprintf(stderr,
+				        "hansa: warning: %s: a link back to a folder above it "
+				        "(a loop); skipped\n",
+				        full);
 				continue;
 			}
 			rc = walk(root, sub, depth + 1, f, &here);
@@ -131,7 +136,6 @@ static int front_author(const char *text, size_t len, uint8_t key[HX_KEY_LEN])
 	return 0;
 }
 
-
 /* Ends the progress bar's line before an error line. */
 static void bar_break(struct hx_progress *p)
 {
@@ -161,7 +165,7 @@ static int flush(hx_store *s, const char *home, struct pending *pb, size_t n, ui
 	static hx_put put[BATCH];
 	size_t added = 0;
 	for (size_t i = 0; i < n; i++)
-		put[i] = (hx_put){ .raw = pb[i].raw, .rawlen = pb[i].len, .entry = &pb[i].d };
+		put[i] = (hx_put){.raw = pb[i].raw, .rawlen = pb[i].len, .entry = &pb[i].d};
 	int rc = n ? hx_store_put_batch(s, put, n, 0, &added) : HX_OK;
 	for (size_t i = 0; i < n; i++) {
 		if (!rc && put[i].result && put[i].result != HX_EEXIST)
@@ -172,16 +176,17 @@ static int flush(hx_store *s, const char *home, struct pending *pb, size_t n, ui
 	*published += added;
 	char why[128];
 	if (rc)
-		return hx_fail("cannot store the new versions: %s (none of the last %zu was written)",
-			       hx_cli_errtext(rc, home, why, sizeof why), n);
+		return hx_fail(
+		    "cannot store the new versions: %s (none of the last %zu was written)",
+		    hx_cli_errtext(rc, home, why, sizeof why), n);
 	return 0;
 }
 
 /* Reads and parses DIR/rel into *d with the defaults filled in. Returns
  * NULL, or the reason it is bad and its line in *line (d then holds
  * nothing). fa/has_fa: the author named in the front matter. */
-static const char *load(const char *dir, const char *rel, hx_entry *d, int *line,
-			char *err, size_t errlen, uint8_t fa[HX_KEY_LEN], int *has_fa)
+static const char *load(const char *dir, const char *rel, hx_entry *d, int *line, char *err,
+                        size_t errlen, uint8_t fa[HX_KEY_LEN], int *has_fa)
 {
 	char full[4096];
 	const char *why = NULL;
@@ -207,10 +212,11 @@ static const char *load(const char *dir, const char *rel, hx_entry *d, int *line
 	if (named && !(d->path = path_from_name(rel)))
 		why = "out of memory";
 	if (!why && ((!d->kind && hx_strset(&d->kind, "practice")) ||
-		     (!d->lang && hx_strset(&d->lang, "en"))))
+	             (!d->lang && hx_strset(&d->lang, "en"))))
 		why = "out of memory";
 	if (!why && !d->title)
-		why = "no title (set 'title:' in the front matter or begin the body with '# heading')";
+		why = "no title (set 'title:' in the front matter or begin the body with '# "
+		      "heading')";
 	if (!why && hx_entry_is_tombstone(d))
 		why = "kind 'tombstone' is reserved; use 'hansa delete'";
 	if (!why && hx_entry_check_why(d, &why) && named && !strncmp(why, "path must", 9))
@@ -266,7 +272,7 @@ static int find_conflicts(const char *dir, struct files *f, size_t *loser)
 		paths[i] = d.path;
 		d.path = NULL;
 		hx_entry_clear(&d);
-		c[nc++] = (struct claim){ paths[i], i };
+		c[nc++] = (struct claim){paths[i], i};
 	}
 	qsort(c, nc, sizeof *c, by_path);
 	for (size_t i = 0; i < nc;) {
@@ -279,7 +285,9 @@ static int find_conflicts(const char *dir, struct files *f, size_t *loser)
 					home = c[k].file, homes++;
 			for (size_t k = i; k < j; k++)
 				if (homes != 1 || c[k].file != home)
-					loser[c[k].file] = 1 + (c[k].file == c[i].file ? c[i + 1].file : c[i].file);
+					loser[c[k].file] =
+					    1 +
+					    (c[k].file == c[i].file ? c[i + 1].file : c[i].file);
 		}
 		i = j;
 	}
@@ -292,7 +300,7 @@ static int find_conflicts(const char *dir, struct files *f, size_t *loser)
 
 int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 {
-	struct files f = { 0 };
+	struct files f = {0};
 	struct pending *pb = NULL;
 	struct hx_progress prog;
 	uint8_t own[HX_KEY_LEN];
@@ -330,8 +338,10 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 		snprintf(full, sizeof full, "%s/%s", dir, f.v[i]);
 		const char *why = load(dir, f.v[i], &d, &line, err, sizeof err, fa, &has_fa);
 		if (!why && loser[i]) {
-			snprintf(err, sizeof err, "another file in the folder, %s, has the same path %s; "
-				 "skipped", f.v[loser[i] - 1], d.path);
+			snprintf(err, sizeof err,
+			         "another file in the folder, %s, has the same path %s; "
+			         "skipped",
+			         f.v[loser[i] - 1], d.path);
 			why = err;
 			hx_entry_clear(&d);
 		}
@@ -390,7 +400,7 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 		cJSON_AddStringToObject(o, "format", "markdown");
 		cJSON_AddNumberToObject(o, "files", (double)f.n);
 		cJSON_AddNumberToObject(o, dry ? "would_publish" : "published",
-					(double)(dry ? would : published));
+		                        (double)(dry ? would : published));
 		cJSON_AddNumberToObject(o, "unchanged", (double)same_n);
 		cJSON_AddNumberToObject(o, "bad", (double)bad);
 		cJSON_AddItemToObject(o, dry ? "would_publish_files" : "published_files", list);
@@ -400,10 +410,11 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 		printf("%s %llu new version%s from %s; %llu file%s unchanged",
 		       dry ? "would publish" : "published",
 		       (unsigned long long)(dry ? would : published),
-		       (dry ? would : published) == 1 ? "" : "s", dir,
-		       (unsigned long long)same_n, same_n == 1 ? "" : "s");
+		       (dry ? would : published) == 1 ? "" : "s", dir, (unsigned long long)same_n,
+		       same_n == 1 ? "" : "s");
 		if (bad)
-			printf("; %llu bad file%s skipped", (unsigned long long)bad, bad == 1 ? "" : "s");
+			printf("; %llu bad file%s skipped", (unsigned long long)bad,
+			       bad == 1 ? "" : "s");
 		printf("\n");
 	}
 	ret = bad ? HX_EXIT_FAIL : HX_EXIT_OK;

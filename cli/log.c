@@ -51,15 +51,15 @@ static int starts(const char *s, const char *prefix)
 enum hx_log_level hx_log_level_of(const char *line)
 {
 	static const char *const warn[] = {
-		"refused", "bad message", "malformed", "cannot", "send to", "sync with",
-		"reconciliation with", "clock of", "hello from", NULL
-	};
+	    "refused",   "bad message",         "malformed", "cannot",     "send to",
+	    "sync with", "reconciliation with", "clock of",  "hello from", NULL};
 	if (starts(line, "cannot store"))
 		return HX_LOG_ERR;
 	for (int i = 0; warn[i]; i++)
 		if (starts(line, warn[i]))
 			return HX_LOG_WARNING;
-	if (strstr(line, " did not ") || strstr(line, " abandoned ") || strstr(line, "before hello"))
+	if (strstr(line, " did not ") || strstr(line, " abandoned ") ||
+	    strstr(line, "before hello"))
 		return HX_LOG_WARNING;
 	if (starts(line, "listening") || starts(line, "peer ") || starts(line, "stopped") ||
 	    starts(line, "connecting to") || starts(line, "no longer"))

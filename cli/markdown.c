@@ -19,7 +19,7 @@ int hx_strset(char **dst, const char *src)
 }
 
 static int errf(char *err, size_t errlen, int *line, int at, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 static int errf(char *err, size_t errlen, int *line, int at, const char *fmt, ...)
 {
 	va_list ap;
@@ -71,7 +71,8 @@ static long find_close(const char *text, size_t len)
 		size_t l = end - i;
 		if (l && text[end - 1] == '\r')
 			l--;
-		if ((l == 3 && !memcmp(text + i, "---", 3)) || (l == 3 && !memcmp(text + i, "...", 3)))
+		if ((l == 3 && !memcmp(text + i, "---", 3)) ||
+		    (l == 3 && !memcmp(text + i, "...", 3)))
 			return (long)i;
 		i = end + 1;
 	}
@@ -101,7 +102,8 @@ static int tagged(yaml_document_t *doc, const yaml_node_t *n, char *buf, size_t 
 	if (odd_tag(n, buf, len))
 		return (int)n->start_mark.line + 2;
 	if (n->type == YAML_SEQUENCE_NODE)
-		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
 			const yaml_node_t *t = yaml_document_get_node(doc, *it);
 			if (t && odd_tag(t, buf, len))
 				return (int)t->start_mark.line + 2;
@@ -109,8 +111,7 @@ static int tagged(yaml_document_t *doc, const yaml_node_t *n, char *buf, size_t 
 	return 0;
 }
 
-static int load_front(const char *y, size_t ylen, hx_entry *d, char *err,
-		      size_t errlen, int *line)
+static int load_front(const char *y, size_t ylen, hx_entry *d, char *err, size_t errlen, int *line)
 {
 	yaml_parser_t p;
 	yaml_document_t doc;
@@ -147,16 +148,19 @@ static int load_front(const char *y, size_t ylen, hx_entry *d, char *err,
 		int tl = tagged(&doc, k, tag, sizeof tag);
 		if (tl || (tl = tagged(&doc, v, tag, sizeof tag))) {
 			rc = errf(err, errlen, line, tl,
-				  "front matter: '%s' has the YAML tag %s; front matter takes "
-				  "plain text and lists of text only", key, tag);
+			          "front matter: '%s' has the YAML tag %s; front matter takes "
+			          "plain text and lists of text only",
+			          key, tag);
 			goto out;
 		}
 		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < pr; q++) {
 			yaml_node_t *qk = yaml_document_get_node(&doc, q->key);
-			if (qk->type == YAML_SCALAR_NODE && !strcmp((const char *)qk->data.scalar.value, key)) {
-				rc = errf(err, errlen, line, at,
-					  "front matter: the key '%s' appears twice (first on line %d)",
-					  key, (int)qk->start_mark.line + 2);
+			if (qk->type == YAML_SCALAR_NODE &&
+			    !strcmp((const char *)qk->data.scalar.value, key)) {
+				rc = errf(
+				    err, errlen, line, at,
+				    "front matter: the key '%s' appears twice (first on line %d)",
+				    key, (int)qk->start_mark.line + 2);
 				goto out;
 			}
 		}
@@ -166,16 +170,19 @@ static int load_front(const char *y, size_t ylen, hx_entry *d, char *err,
 				     it < v->data.sequence.items.top; it++) {
 					yaml_node_t *t = yaml_document_get_node(&doc, *it);
 					if (t->type != YAML_SCALAR_NODE) {
-						rc = errf(err, errlen, line, at, "front matter: tags must be text");
+						rc = errf(err, errlen, line, at,
+						          "front matter: tags must be text");
 						goto out;
 					}
-					if (add_tag(d, (char *)t->data.scalar.value, t->data.scalar.length))
+					if (add_tag(d, (char *)t->data.scalar.value,
+					            t->data.scalar.length))
 						goto oom;
 				}
 				continue;
 			}
 			if (v->type != YAML_SCALAR_NODE) {
-				rc = errf(err, errlen, line, at, "front matter: tags must be a list");
+				rc = errf(err, errlen, line, at,
+				          "front matter: tags must be a list");
 				goto out;
 			}
 			const char *s = (const char *)v->data.scalar.value;
@@ -188,16 +195,21 @@ static int load_front(const char *y, size_t ylen, hx_entry *d, char *err,
 			continue;
 		}
 		if (v->type != YAML_SCALAR_NODE) {
-			rc = errf(err, errlen, line, at, "front matter: '%s' must be a single value", key);
+			rc = errf(err, errlen, line, at,
+			          "front matter: '%s' must be a single value", key);
 			goto out;
 		}
 		const char *val = (const char *)v->data.scalar.value;
 		if (strlen(val) != v->data.scalar.length) {
-			rc = errf(err, errlen, line, at, "front matter: '%s' holds a NUL byte", key);
+			rc =
+			    errf(err, errlen, line, at, "front matter: '%s' holds a NUL byte", key);
 			goto out;
 		}
-		char **field = !strcmp(key, "path") ? &d->path : !strcmp(key, "title") ? &d->title :
-			       !strcmp(key, "kind") ? &d->kind : !strcmp(key, "lang") ? &d->lang : NULL;
+		char **field = !strcmp(key, "path")    ? &d->path
+		               : !strcmp(key, "title") ? &d->title
+		               : !strcmp(key, "kind")  ? &d->kind
+		               : !strcmp(key, "lang")  ? &d->lang
+		                                       : NULL;
 		if (field) {
 			if (hx_strset(field, val))
 				goto oom;
@@ -230,8 +242,7 @@ static char *first_heading(const char *body)
 	return NULL;
 }
 
-int hx_md_parse(const char *text, size_t len, hx_entry *d, char *err,
-		size_t errlen, int *line)
+int hx_md_parse(const char *text, size_t len, hx_entry *d, char *err, size_t errlen, int *line)
 {
 	size_t body_at = 0;
 
@@ -356,9 +367,8 @@ int hx_md_same(const hx_entry *d, const hx_entry *e)
 	size_t l1, l2, nm = 0;
 	trimmed(d->body, &b1, &l1);
 	trimmed(e->body, &b2, &l2);
-	if (strcmp(d->title, e->title) || strcmp(d->kind, e->kind) ||
-	    strcmp(d->lang, e->lang) || l1 != l2 || memcmp(b1, b2, l1) ||
-	    d->ntags != e->ntags)
+	if (strcmp(d->title, e->title) || strcmp(d->kind, e->kind) || strcmp(d->lang, e->lang) ||
+	    l1 != l2 || memcmp(b1, b2, l1) || d->ntags != e->ntags)
 		return 0;
 	for (size_t i = 0; i < d->ntags; i++)
 		if (strcmp(d->tags[i], e->tags[i]))

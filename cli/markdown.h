@@ -23,8 +23,7 @@
  * malloc'd (free with hx_entry_clear). On error returns non-zero and puts
  * one line in err and the 1-based line number in *line.
  */
-int hx_md_parse(const char *text, size_t len, hx_entry *draft, char *err,
-		size_t errlen, int *line);
+int hx_md_parse(const char *text, size_t len, hx_entry *draft, char *err, size_t errlen, int *line);
 
 /* Writes e as front matter + body. with_ids adds author, id, timestamp. */
 int hx_md_write(FILE *f, const hx_entry *e, int with_ids);

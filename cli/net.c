@@ -17,7 +17,8 @@
 int hx_cli_check_profile(const char *name, const char *v)
 {
 	if (!hx_utf8_valid(v, strlen(v)) || strlen(v) > HX_PROFILE_VALUE_MAX)
-		return hx_fail("--%s: not valid UTF-8 of at most %d bytes", name, HX_PROFILE_VALUE_MAX);
+		return hx_fail("--%s: not valid UTF-8 of at most %d bytes", name,
+		               HX_PROFILE_VALUE_MAX);
 	if (!strcmp(name, "country") &&
 	    (strlen(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z'))
 		return hx_fail("--country: two capital letters (ISO 3166), e.g. DK");
@@ -40,12 +41,12 @@ static size_t profile_fields(const cJSON *profile, hx_meta *out)
 	return n;
 }
 
-int hx_cli_put_self_member(hx_store *s, const uint8_t sk[HX_SECRET_LEN],
-			   const uint8_t cpk[32], const cJSON *profile)
+int hx_cli_put_self_member(hx_store *s, const uint8_t sk[HX_SECRET_LEN], const uint8_t cpk[32],
+                           const cJSON *profile)
 {
 	hx_meta f[HX_PROFILE_MAX];
-	hx_member m = { .profile = f, .nprofile = profile_fields(profile, f),
-			.timestamp = hx_now_us() };
+	hx_member m = {
+	    .profile = f, .nprofile = profile_fields(profile, f), .timestamp = hx_now_us()};
 	uint8_t *rec;
 	size_t len;
 	int rc;
@@ -53,7 +54,7 @@ int hx_cli_put_self_member(hx_store *s, const uint8_t sk[HX_SECRET_LEN],
 	memcpy(m.transport, cpk, 32);
 	if ((rc = hx_member_sign(&m, sk, &rec, &len)))
 		return hx_fail("cannot sign this node's member record: %s (check the profile)",
-			       hx_strerror(rc));
+		               hx_strerror(rc));
 	rc = hx_store_member_put(s, m.key, rec, len);
 	free(rec);
 	if (rc)
@@ -74,8 +75,8 @@ int hx_cli_ensure_self(struct hx_ctx *ctx)
 	size_t nf = profile_fields(p, f);
 	int same = 0;
 	if (hx_member_load(s, ctx->pk, &m) == HX_OK) {
-		same = m.has_transport && !memcmp(m.transport, ctx->curve_pk, 32) &&
-		       m.nprofile == nf;
+		same =
+		    m.has_transport && !memcmp(m.transport, ctx->curve_pk, 32) && m.nprofile == nf;
 		for (size_t i = 0; same && i < nf; i++) {
 			const char *v = hx_member_field(&m, f[i].key);
 			same = v && !strcmp(v, f[i].value);
@@ -123,12 +124,12 @@ int hx_cli_find_member(struct hx_ctx *ctx, const char *what, uint8_t key[HX_KEY_
 		return hx_fail("'%s' matches %zu members; give more of the key", what, found);
 	if (wl == 64 && is_hex)
 		return hx_fail("%s is not a member (see 'hansa member list')", what);
-	return hx_fail("no member '%s' (give a key, a key prefix or a name; see 'hansa member list')",
-		       what);
+	return hx_fail(
+	    "no member '%s' (give a key, a key prefix or a name; see 'hansa member list')", what);
 }
 
 void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char *out,
-			 size_t outlen)
+                         size_t outlen)
 {
 	hx_member m;
 	char hex[2 * HX_KEY_LEN + 1];
@@ -183,13 +184,13 @@ int hx_cli_accept_invite(struct hx_ctx *ctx, const char *code, int add_peer, hx_
 	free(rec);
 	rec = NULL;
 	if ((rc = hx_member_endpoints_put(s, inv->member.key, (const char *const *)inv->endpoints,
-					  inv->nendpoints)))
+	                                  inv->nendpoints)))
 		goto fail;
 	if (add_peer && (rc = hx_peer_add(s, inv->endpoints[0], inv->member.key)))
 		goto fail;
 	hx_cli_member_label(ctx, inv->member.key, label, sizeof label);
 	fprintf(stderr, "%s %s as a member%s%s\n", keep ? "kept the newer record of" : "added",
-		label, add_peer ? " and a peer at " : "", add_peer ? inv->endpoints[0] : "");
+	        label, add_peer ? " and a peer at " : "", add_peer ? inv->endpoints[0] : "");
 	return 0;
 fail:
 	free(rec);
@@ -208,7 +209,7 @@ static void public_endpoint(const char *bind, char *out, size_t n)
 	}
 	size_t hl = (size_t)(colon - host);
 	int wild = (hl == 1 && host[0] == '*') || (hl == 7 && !strncmp(host, "0.0.0.0", 7)) ||
-		   (hl == 4 && !strncmp(host, "[::]", 4));
+	           (hl == 4 && !strncmp(host, "[::]", 4));
 	if (!wild || gethostname(name, sizeof name)) {
 		snprintf(out, n, "%s", bind);
 		return;
@@ -222,7 +223,7 @@ static void public_endpoint(const char *bind, char *out, size_t n)
 int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char **code)
 {
 	char bind[HX_ENDPOINT_MAX + 1], pub[HX_ENDPOINT_MAX + 1];
-	const char *def[1] = { pub };
+	const char *def[1] = {pub};
 	uint8_t *rec;
 	size_t len;
 	int rc;
@@ -243,8 +244,10 @@ int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char *
 		}
 		if (strstr(eps[i], "://*:") || strstr(eps[i], "://0.0.0.0:")) {
 			free(rec);
-			return hx_fail("'%s' is a listening address, not one partners can connect to; "
-				       "give --endpoint tcp://HOST:PORT", eps[i]);
+			return hx_fail(
+			    "'%s' is a listening address, not one partners can connect to; "
+			    "give --endpoint tcp://HOST:PORT",
+			    eps[i]);
 		}
 	}
 	if (n > HX_ENDPOINTS_MAX) {
@@ -262,4 +265,3 @@ int hx_cli_pid_alive(uint64_t pid)
 		return 0;
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
-

@@ -18,8 +18,8 @@ struct cJSON;
 /* Signs this node's member record (identity sk, transport key cpk, the
  * non-empty profile fields of profile.json) and stores it in the members
  * table. 0, or prints the error and returns 1. */
-int hx_cli_put_self_member(hx_store *s, const uint8_t sk[HX_SECRET_LEN],
-			   const uint8_t cpk[32], const struct cJSON *profile);
+int hx_cli_put_self_member(hx_store *s, const uint8_t sk[HX_SECRET_LEN], const uint8_t cpk[32],
+                           const struct cJSON *profile);
 
 /* Makes sure the members table holds this node's current record (re-signs
  * it when the profile or transport key changed). Loads the identity and the
@@ -36,18 +36,19 @@ int hx_cli_find_member(struct hx_ctx *ctx, const char *what, uint8_t key[HX_KEY_
 
 /* "Name (0123abcd)" or "0123abcd4567ef89" for a key, from the members table. */
 void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char *out,
-			 size_t outlen);
+                         size_t outlen);
 
 /* The profile options of `init` and `member add`, one per field of
  * hx_profile_fields (cli/identity.h), for a command's option table. */
-#define HX_CLI_PROFILE_OPTS \
-	{ "name", 0, "N", "the partner organisation's name", 0 }, \
-	{ "town", 0, "T", "its town", 0 }, \
-	{ "region", 0, "R", "its region", 0 }, \
-	{ "country", 0, "CC", "its country: two capital letters (ISO 3166), e.g. DK", 0 }, \
-	{ "representative", 0, "P", "the person who represents it", 0 }, \
-	{ "email", 0, "E", "a contact e-mail address", 0 }, \
-	{ "web", 0, "URL", "its web site", 0 }
+#define HX_CLI_PROFILE_OPTS                                                                      \
+	{"name", 0, "N", "the partner organisation's name", 0}, {"town", 0, "T", "its town", 0}, \
+	    {"region", 0, "R", "its region", 0},                                                 \
+	    {"country", 0, "CC", "its country: two capital letters (ISO 3166), e.g. DK", 0},     \
+	    {"representative", 0, "P", "the person who represents it", 0},                       \
+	    {"email", 0, "E", "a contact e-mail address", 0},                                    \
+	{                                                                                        \
+		"web", 0, "URL", "its web site", 0                                               \
+	}
 /* Checks a profile value like `hansa init` does; 0 or prints, returns 1. */
 int hx_cli_check_profile(const char *field, const char *value);
 
@@ -67,16 +68,16 @@ int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char *
  * node itself. */
 struct hx_status_row {
 	uint8_t key[HX_KEY_LEN];
-	char endpoints[512];    /* configured endpoints, space-separated */
+	char endpoints[512]; /* configured endpoints, space-separated */
 	hx_peer_stats st;
-	int connected;          /* st.connected and its process alive */
-	uint64_t refused;       /* all reasons */
+	int connected;    /* st.connected and its process alive */
+	uint64_t refused; /* all reasons */
 };
 struct hx_status {
-	int running;            /* a node serves this home */
+	int running; /* a node serves this home */
 	hx_daemon_info d;
 	hx_store_stats ss;
-	uint64_t zap;           /* connections refused as not members */
+	uint64_t zap; /* connections refused as not members */
 	struct hx_status_row *peers;
 	size_t n, cap;
 };

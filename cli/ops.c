@@ -24,7 +24,7 @@
  * the sanitizers). Its stderr goes nowhere: the parent speaks for it. */
 static _Noreturn void child(hx_child_fn fn, void *arg, int out)
 {
-	struct rlimit nocore = { 0, 0 };
+	struct rlimit nocore = {0, 0};
 	int null = open("/dev/null", O_WRONLY);
 	int32_t res;
 
@@ -81,10 +81,10 @@ int hx_cli_run_child(hx_child_fn fn, void *arg, int *result, char *why, size_t w
 	}
 	if (WIFSIGNALED(status))
 		snprintf(why, whylen, "liblmdb crashed with signal %d, %s", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
+		         strsignal(WTERMSIG(status)));
 	else
 		snprintf(why, whylen, "the reading process failed (exit %d)",
-			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return -1;
 }
 
@@ -121,7 +121,8 @@ int hx_cli_store_check(const char *dir)
 	char why[256];
 	if (!hx_cli_store_probe(dir, why, sizeof why))
 		return 0;
-	return hx_fail("the store is damaged (reading %s/data.mdb: %s); " HX_DAMAGED_ADVICE, dir, why);
+	return hx_fail("the store is damaged (reading %s/data.mdb: %s); " HX_DAMAGED_ADVICE, dir,
+	               why);
 }
 
 const char *hx_cli_errtext(int rc, const char *path, char *buf, size_t n)
@@ -138,7 +139,7 @@ const char *hx_cli_errtext(int rc, const char *path, char *buf, size_t n)
 		}
 		if (rc == HX_EFULL) {
 			snprintf(buf, n, "the store's map is full (%llu MiB free on its disk)",
-				 freeb >> 20);
+			         freeb >> 20);
 			return buf;
 		}
 	}
@@ -242,8 +243,9 @@ int hx_cli_store_idle(struct hx_ctx *ctx, char *store, size_t n)
 	snprintf(data, sizeof data, "%s/data.mdb", store);
 	long pid = stat(data, &st) ? 0 : hx_cli_file_user(data);
 	if (pid)
-		return hx_fail("process %ld (a running node?) has the store in %s open; stop it first",
-			       pid, ctx->home);
+		return hx_fail(
+		    "process %ld (a running node?) has the store in %s open; stop it first", pid,
+		    ctx->home);
 	return 0;
 }
 

@@ -10,7 +10,8 @@
 #include "cli/cli.h"
 
 /* What to do about a damaged store, as the messages say it. */
-#define HX_DAMAGED_ADVICE "restore from backup (hansa restore) or rebuild from peers (hansa rebuild)"
+#define HX_DAMAGED_ADVICE \
+	"restore from backup (hansa restore) or rebuild from peers (hansa rebuild)"
 
 /* Reads every page of the store in directory dir in a child process (LMDB
  * 0.9 may crash on a damaged page: a crash of the child is caught). 0 when

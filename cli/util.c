@@ -44,8 +44,9 @@ hx_store *hx_ctx_store(struct hx_ctx *ctx, int create)
 	if (rc == HX_ENOTFOUND)
 		hx_fail("no store in %s (run 'hansa init' first)", ctx->home);
 	else if (rc == HX_EVERSION)
-		hx_fail("the store in %s was written by another schema version (this hansa reads schema %d)",
-			dir, HX_STORE_SCHEMA);
+		hx_fail("the store in %s was written by another schema version (this hansa reads "
+		        "schema %d)",
+		        dir, HX_STORE_SCHEMA);
 	else if (rc == HX_ECORRUPT)
 		hx_fail("the store in %s is damaged or not a hansa store", dir);
 	else if (rc)
@@ -67,9 +68,10 @@ int hx_ctx_identity(struct hx_ctx *ctx)
 		return hx_fail("no identity in %s (run 'hansa init' first)", ctx->home);
 	if (rc == HX_EPERM)
 		return hx_fail("identity key %s is readable by group or others; run 'chmod 600 %s'",
-			       path, path);
+		               path, path);
 	if (rc == HX_ECRYPTO && needs_pass)
-		return hx_fail("identity key %s is protected by a passphrase; set HANSA_PASSPHRASE", path);
+		return hx_fail("identity key %s is protected by a passphrase; set HANSA_PASSPHRASE",
+		               path);
 	if (rc == HX_ECRYPTO)
 		return hx_fail("wrong passphrase for identity key %s", path);
 	if (rc == HX_ECORRUPT)
@@ -160,8 +162,7 @@ int hx_parse_key(const char *hex, uint8_t key[HX_KEY_LEN])
 	return 0;
 }
 
-static int resolve(struct hx_ctx *ctx, const char *what, const uint8_t *author,
-		   hx_entry *e)
+static int resolve(struct hx_ctx *ctx, const char *what, const uint8_t *author, hx_entry *e)
 {
 	hx_store *s = hx_ctx_store(ctx, 0);
 	uint8_t id[HX_ID_LEN], authors[2][HX_KEY_LEN];
@@ -191,18 +192,19 @@ static int resolve(struct hx_ctx *ctx, const char *what, const uint8_t *author,
 		if (n == 0)
 			return hx_fail("no document at path %s", what);
 		if (n > 1)
-			return hx_fail("%zu partners have a document at %s; choose one with --author KEY",
-				       n, what);
+			return hx_fail(
+			    "%zu partners have a document at %s; choose one with --author KEY", n,
+			    what);
 		author = authors[0];
 	}
 	rc = hx_store_current(s, author, what, e, &deleted);
 	if (rc == HX_ENOTFOUND)
-		return hx_fail(deleted ? "document %s was deleted" : "no document at path %s", what);
+		return hx_fail(deleted ? "document %s was deleted" : "no document at path %s",
+		               what);
 	return rc ? hx_fail("cannot read %s: %s", what, hx_strerror(rc)) : 0;
 }
 
-int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author,
-		   hx_entry *e)
+int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author, hx_entry *e)
 {
 	if (resolve(ctx, what, author, e))
 		return 1;
@@ -213,8 +215,9 @@ int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author,
 		char hex[2 * HX_ID_LEN + 1];
 		hx_hex(hex, e->id, HX_ID_LEN);
 		hx_entry_clear(e);
-		return hx_fail("entry %s fails its signature check: the store is damaged (run 'hansa fsck')",
-			       hex);
+		return hx_fail(
+		    "entry %s fails its signature check: the store is damaged (run 'hansa fsck')",
+		    hex);
 	}
 	return 0;
 }
@@ -252,8 +255,8 @@ void hx_progress_update(struct hx_progress *p, uint64_t done)
 		if (fill > width)
 			fill = width;
 		fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu", p->what, fill,
-			"##############################", width - fill, "",
-			(unsigned long long)done, (unsigned long long)p->total);
+		        "##############################", width - fill, "",
+		        (unsigned long long)done, (unsigned long long)p->total);
 	} else {
 		fprintf(stderr, "\r%s %llu", p->what, (unsigned long long)done);
 	}

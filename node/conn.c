@@ -138,14 +138,15 @@ void hx_nd_finish(hx_node *n, struct conn *c, int ok, const char *why)
 
 /* Sends a message of k frames; 0 or -1 (the connection is then marked down
  * or the message dropped because the peer is too slow). */
-int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts,
-		      const size_t *lens, size_t k)
+int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
+                     size_t k)
 {
 	void *s = c->out ? c->sock : n->router;
 	if (!c->out && zmq_send(s, c->rid, c->ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
 		goto fail;
 	for (size_t i = 0; i < k; i++) {
-		if (zmq_send(s, parts[i], lens[i], (i + 1 < k ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
+		if (zmq_send(s, parts[i], lens[i], (i + 1 < k ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) <
+		    0) {
 			if (i == 0 && c->out)
 				goto fail;
 			/* after the first frame the rest of a message always goes */
@@ -165,8 +166,8 @@ fail:
 
 int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len)
 {
-	const void *p[1] = { buf };
-	size_t l[1] = { len };
+	const void *p[1] = {buf};
+	size_t l[1] = {len};
 	return hx_nd_send_parts(n, c, p, l, 1);
 }
 
@@ -175,7 +176,7 @@ int hx_nd_send_hello(hx_node *n, struct conn *c)
 	uint8_t h[HX_HELLO_LEN];
 	uint32_t caps = HX_CAP_NEGENTROPY | HX_CAP_PUSH | (n->cfg.once ? 0 : HX_CAP_RELAY);
 	hx_wire_hello(h, caps, HX_WIRE_FRAME_MAX, n->cfg.ne_frame_limit, n->cfg.max_batch,
-		      n->cfg.pk, hx_now_us());
+	              n->cfg.pk, hx_now_us());
 	return hx_nd_send1(n, c, h, sizeof h);
 }
 
@@ -230,22 +231,22 @@ static void handover(hx_node *n, struct conn *c)
 	struct conn *to;
 	if ((!c->push_q.n && !c->want_q.n) || !(to = hx_nd_primary_conn(n, c->peer, c)))
 		return;
-	struct idq *from[2] = { &c->push_q, &c->want_q }, *into[2] = { &to->push_q, &to->want_q };
+	struct idq *from[2] = {&c->push_q, &c->want_q}, *into[2] = {&to->push_q, &to->want_q};
 	for (int j = 0; j < 2; j++)
 		for (size_t i = 0; i < from[j]->n; i++)
 			if (hx_nd_idq_push(into[j], from[j]->id[from[j]->head + i],
-					   from[j]->live[from[j]->head + i]))
+			                   from[j]->live[from[j]->head + i]))
 				break;
 	if (n->cfg.verbose)
 		hx_nd_log(n, "%zu entries to push and %zu to fetch moved to %s's other connection",
-			  c->push_q.n, c->want_q.n, c->peer->name);
+		          c->push_q.n, c->want_q.n, c->peer->name);
 }
 
 void hx_nd_conn_down(hx_node *n, struct conn *c, const char *why)
 {
 	if (c->up)
-		hx_nd_log(n, "peer %s down (%s%s%s)", c->peer->name, c->out ? c->endpoint : "incoming",
-		      why ? ": " : "", why ? why : "");
+		hx_nd_log(n, "peer %s down (%s%s%s)", c->peer->name,
+		          c->out ? c->endpoint : "incoming", why ? ": " : "", why ? why : "");
 	handover(n, c);
 	c->connected = 0;
 	conn_reset(n, c);
@@ -361,11 +362,11 @@ static int dealer_open(hx_node *n, struct conn *c)
 	    SETOPT(n, c->sock, ZMQ_CURVE_SECRETKEY, n->cfg.curve_sk, 32))
 		goto fail;
 	snprintf(c->mon_ep, sizeof c->mon_ep, "inproc://hx-mon-%d", ++n->mon_seq);
-	if (zmq_socket_monitor(c->sock, c->mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-			       ZMQ_EVENT_CONNECT_RETRIED |
-			       ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-			       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-			       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+	if (zmq_socket_monitor(c->sock, c->mon_ep,
+	                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_CONNECT_RETRIED |
+	                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
 		sock_fail(n, "cannot monitor a DEALER socket");
 		goto fail;
 	}
@@ -384,8 +385,9 @@ static int dealer_open(hx_node *n, struct conn *c)
 		hx_nd_log(n, "cannot connect to %s: %s", c->endpoint, zmq_strerror(e));
 		if (c->result)
 			snprintf(c->result->error, sizeof c->result->error, "bad endpoint: %s",
-				 zmq_strerror(e));
-		rc = e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ? HX_EINVAL : HX_EIO;
+			         zmq_strerror(e));
+		rc =
+		    e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ? HX_EINVAL : HX_EIO;
 		goto fail;
 	}
 	return HX_OK;
@@ -403,11 +405,14 @@ int hx_nd_conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res)
 	if (!p)
 		return HX_ENOMEM;
 	if (!m || !m->has_transport) {
-		const char *why = m ? "its transport key is unknown (add its invite code with 'hansa member add CODE')"
-				    : "it is not a member";
-		hx_nd_log(n, "cannot connect to %s (%s): %s", pc->endpoint, hx_nd_short_hex(hex, pc->key), why);
+		const char *why = m ? "its transport key is unknown (add its invite code with "
+		                      "'hansa member add CODE')"
+		                    : "it is not a member";
+		hx_nd_log(n, "cannot connect to %s (%s): %s", pc->endpoint,
+		          hx_nd_short_hex(hex, pc->key), why);
 		if (res) {
-			snprintf(res->error, sizeof res->error, "%s", m ? "transport key unknown" : "not a member");
+			snprintf(res->error, sizeof res->error, "%s",
+			         m ? "transport key unknown" : "not a member");
 		}
 		hx_nd_stats_error(p, "%s", m ? "transport key unknown" : "not a member");
 		return HX_EPERM;
@@ -435,12 +440,13 @@ int hx_nd_conn_open_out(hx_node *n, const hx_peer_conf *pc, hx_sync_result *res)
  * the handshake succeeds (the peer has made this node a member). */
 static void retry_later(hx_node *n, struct conn *c)
 {
-	c->retry_ms = !c->retry_ms ? RETRY_MIN_MS
-		    : c->retry_ms >= RETRY_MAX_MS / 2 ? RETRY_MAX_MS : 2 * c->retry_ms;
+	c->retry_ms = !c->retry_ms                      ? RETRY_MIN_MS
+	              : c->retry_ms >= RETRY_MAX_MS / 2 ? RETRY_MAX_MS
+	                                                : 2 * c->retry_ms;
 	c->retry_at = hx_now_us() + c->retry_ms * 1000ull;
 	if (n->cfg.verbose)
 		hx_nd_log(n, "trying %s at %s again in %u s", c->peer->name, c->endpoint,
-			  c->retry_ms / 1000);
+		          c->retry_ms / 1000);
 }
 
 void hx_nd_conn_retry(hx_node *n, struct conn *c)
@@ -470,12 +476,12 @@ int hx_nd_listen(hx_node *n)
 	if (!(n->zap = zmq_socket(n->zctx, ZMQ_REP)) ||
 	    SETOPT(n, n->zap, ZMQ_LINGER, &zero, sizeof zero) || zmq_bind(n->zap, ZAP_ENDPOINT)) {
 		snprintf(n->error, sizeof n->error, "cannot bind the ZAP handler: %s",
-			 zmq_strerror(errno));
+		         zmq_strerror(errno));
 		return HX_EIO;
 	}
 	if (!(n->router = zmq_socket(n->zctx, ZMQ_ROUTER))) {
 		snprintf(n->error, sizeof n->error, "cannot create the ROUTER socket: %s",
-			 zmq_strerror(errno));
+		         zmq_strerror(errno));
 		return HX_EIO;
 	}
 	if (sockopts_common(n, n->router) ||
@@ -488,7 +494,7 @@ int hx_nd_listen(hx_node *n)
 	}
 	if (zmq_bind(n->router, n->cfg.bind)) {
 		snprintf(n->error, sizeof n->error, "cannot listen on %s: %s", n->cfg.bind,
-			 zmq_strerror(errno));
+		         zmq_strerror(errno));
 		return HX_EIO;
 	}
 	size_t el = sizeof n->endpoint;
@@ -562,18 +568,22 @@ void hx_nd_on_monitor(hx_node *n, struct conn *c)
 		} else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
 			/* nobody listens there (yet): libzmq retries by itself */
 			if (!c->unreachable++) {
-				hx_nd_log(n, "cannot reach %s at %s; retrying", c->peer->name, c->endpoint);
-				hx_nd_stats_error(c->peer, "cannot reach %s (retrying)", c->endpoint);
+				hx_nd_log(n, "cannot reach %s at %s; retrying", c->peer->name,
+				          c->endpoint);
+				hx_nd_stats_error(c->peer, "cannot reach %s (retrying)",
+				                  c->endpoint);
 			}
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
 			hx_nd_conn_down(n, c, "disconnected");
-		} else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-				    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+		} else if (event &
+		           (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+		            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
 			const char *why = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-				? "refused by the peer (is this node a member there?)"
-				: "CURVE handshake failed (wrong transport key?)";
+			                      ? "refused by the peer (is this node a member there?)"
+			                      : "CURVE handshake failed (wrong transport key?)";
 			if (!c->auth_failed++)
-				hx_nd_log(n, "cannot connect to %s at %s: %s", c->peer->name, c->endpoint, why);
+				hx_nd_log(n, "cannot connect to %s at %s: %s", c->peer->name,
+				          c->endpoint, why);
 			hx_nd_stats_error(c->peer, "%s", why);
 			if (c->result && n->cfg.once) {
 				snprintf(c->result->error, sizeof c->result->error, "%s", why);
@@ -590,11 +600,11 @@ void hx_nd_on_monitor(hx_node *n, struct conn *c)
 /* ---- ZAP: only members' transport keys get in ------------------------------------ */
 
 static int zap_reply(void *s, const zmq_msg_t *reqid, const char *code, const char *text,
-		     const char *uid)
+                     const char *uid)
 {
 	if (zmq_send(s, "1.0", 3, ZMQ_SNDMORE) < 0 ||
 	    zmq_send(s, zmq_msg_data((zmq_msg_t *)reqid), zmq_msg_size((zmq_msg_t *)reqid),
-		     ZMQ_SNDMORE) < 0 ||
+	             ZMQ_SNDMORE) < 0 ||
 	    zmq_send(s, code, 3, ZMQ_SNDMORE) < 0 ||
 	    zmq_send(s, text, strlen(text), ZMQ_SNDMORE) < 0 ||
 	    zmq_send(s, uid, strlen(uid), ZMQ_SNDMORE) < 0 || zmq_send(s, "", 0, 0) < 0)
@@ -618,7 +628,8 @@ void hx_nd_on_zap(hx_node *n)
 		const char *code = "400", *text = "not a member";
 		char uid[2 * HX_KEY_LEN + 1] = "";
 		char addr[64] = "?";
-		size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
+		size_t al =
+		    zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
 		memcpy(addr, zmq_msg_data(&f[3]), al);
 		addr[al] = 0;
 		if (zmq_msg_size(&f[0]) != 3 || memcmp(zmq_msg_data(&f[0]), "1.0", 3)) {
@@ -640,10 +651,13 @@ void hx_nd_on_zap(hx_node *n)
 			} else {
 				uint64_t now = hx_now_us();
 				n->zap_refused++;
-				if (memcmp(n->zap_logged_key, ck, 32) || now - n->zap_logged_at > 60000000) {
+				if (memcmp(n->zap_logged_key, ck, 32) ||
+				    now - n->zap_logged_at > 60000000) {
 					char hex[65];
-					hx_nd_log(n, "refused connection from %s: transport key %s is not a member's",
-					      addr, hx_hex(hex, ck, 32));
+					hx_nd_log(n,
+					          "refused connection from %s: transport key %s is "
+					          "not a member's",
+					          addr, hx_hex(hex, ck, 32));
 					memcpy(n->zap_logged_key, ck, 32);
 					n->zap_logged_at = now;
 				}

@@ -48,11 +48,12 @@ void hx_nd_poll_changes(hx_node *n)
 	if (n->fresh_over) {
 		if (n->cfg.verbose)
 			hx_nd_log(n, "%zu new local entries: reconciling instead of pushing",
-			      n->fresh.n + n->fresh_over);
+			          n->fresh.n + n->fresh_over);
 		for (size_t i = 0; i < n->nconns; i++)
 			n->conns[i]->recon_due = 2;
 	} else if (n->fresh.n) {
-		hx_nd_relay(n, NULL, (const uint8_t (*)[HX_ID_LEN])(n->fresh.id + n->fresh.head), n->fresh.n, 1);
+		hx_nd_relay(n, NULL, (const uint8_t(*)[HX_ID_LEN])(n->fresh.id + n->fresh.head),
+		            n->fresh.n, 1);
 	}
 	hx_nd_idq_clear(&n->fresh);
 	n->fresh_over = 0;
@@ -64,7 +65,7 @@ void hx_nd_poll_changes(hx_node *n)
 void hx_nd_wake_open(hx_node *n)
 {
 	const char *path = hx_store_wake_path(n->store);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd = -1;
 	if (!path)
@@ -84,8 +85,8 @@ void hx_nd_wake_open(hx_node *n)
 	return;
 fallback:
 	hx_nd_log(n, "no wake-up socket%s%s (%s): looking for local changes every %u ms",
-		  path ? " at " : "", path ? path : "", path ? strerror(errno) : "path too long",
-		  CHANGES_POLL_MS);
+	          path ? " at " : "", path ? path : "", path ? strerror(errno) : "path too long",
+	          CHANGES_POLL_MS);
 	if (fd >= 0)
 		close(fd);
 	n->cfg.poll_ms = CHANGES_POLL_MS;

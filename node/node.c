@@ -1,8 +1,8 @@
 /*
  * node.c: the replication daemon (see node.h; docs/PROTOCOL.md §6 is the
- * conversation): setup, the loop, dispatching messages and timers. One thread polls the ZAP handler, the ROUTER, and a DEALER and its
- * monitor per peer; a verification pool shares batches with the other cores.
- * Local writes (found in the store's change log) and entries received from
+ * conversation): setup, the loop, dispatching messages and timers. One thread polls the ZAP
+ * handler, the ROUTER, and a DEALER and its monitor per peer; a verification pool shares batches
+ * with the other cores. Local writes (found in the store's change log) and entries received from
  * one member are pushed to the others by the same path; what a push misses,
  * periodic reconciliation finds. The rest lives in conn.c, session.c,
  * transfer.c, local.c and idq.c (node_int.h says what each holds).
@@ -31,7 +31,8 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 	if (memcmp(w->key, c->peer->key, HX_KEY_LEN)) {
 		char a[17], b[17];
 		hx_nd_log(n, "hello from %s claims identity %s but the connection is %s's: dropped",
-		      c->out ? c->endpoint : "incoming", hx_nd_short_hex(a, w->key), hx_nd_short_hex(b, c->peer->key));
+		          c->out ? c->endpoint : "incoming", hx_nd_short_hex(a, w->key),
+		          hx_nd_short_hex(b, c->peer->key));
 		c->peer->st.bad_messages++;
 		return;
 	}
@@ -76,19 +77,21 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	int rc = hx_wire_decode(&w, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), k);
 	if (rc == HX_EVERSION && w.type == HX_MSG_HELLO) {
 		hx_nd_log(n, "%s speaks wire version %u; answering with ours (%d)", c->peer->name,
-		      w.version, HX_WIRE_VERSION);
+		          w.version, HX_WIRE_VERSION);
 		hx_nd_send_hello(n, c);
 		return;
 	}
 	if (rc) {
-		bad_message(n, c, hx_wire_type_name(zmq_msg_size(&f[0]) > 1 ?
-						   ((uint8_t *)zmq_msg_data(&f[0]))[1] : 0), rc);
+		bad_message(n, c,
+		            hx_wire_type_name(
+		                zmq_msg_size(&f[0]) > 1 ? ((uint8_t *)zmq_msg_data(&f[0]))[1] : 0),
+		            rc);
 		return;
 	}
 	if (!c->up && w.type != HX_MSG_HELLO) {
 		if (n->cfg.verbose)
-			hx_nd_log(n, "%s message from %s before hello: ignored", hx_wire_type_name(w.type),
-			      c->peer->name);
+			hx_nd_log(n, "%s message from %s before hello: ignored",
+			          hx_wire_type_name(w.type), c->peer->name);
 		if (!c->out)
 			hx_nd_send_hello(n, c); /* it may have missed ours */
 		return;
@@ -162,7 +165,8 @@ static void on_dealer(hx_node *n, struct conn *c)
 	int over;
 	if (!f)
 		return;
-	for (int round = 0; round < 64 && c->sock && !hx_nd_recv_msg(c->sock, f, MAXF, &k, &over); round++) {
+	for (int round = 0; round < 64 && c->sock && !hx_nd_recv_msg(c->sock, f, MAXF, &k, &over);
+	     round++) {
 		dispatch(n, c, f, k, over);
 		hx_nd_close_frames(f, k);
 	}
@@ -237,7 +241,8 @@ static int recon_now(hx_node *n, struct conn *c, uint64_t now, uint64_t *at)
 	if (!c->out) {
 		if (c->recon_due)
 			return 1;
-		uint64_t a = p->last_recon_any + 2 * interval + 1, b = c->connected_at + interval + 1;
+		uint64_t a = p->last_recon_any + 2 * interval + 1,
+		         b = c->connected_at + interval + 1;
 		*at = a > b ? a : b;
 		return now >= *at;
 	}
@@ -249,7 +254,7 @@ static int recon_now(hx_node *n, struct conn *c, uint64_t now, uint64_t *at)
 	 * both: skip ours if the member just reconciled with us, and on
 	 * connect let the node with the smaller key go first. */
 	int recent = p->last_recon_any && p->last_recon_any >= c->connected_at &&
-		     now - p->last_recon_any < interval / 2;
+	             now - p->last_recon_any < interval / 2;
 	if (c->recon_due != 2 && recent) {
 		c->recon_due = 0;
 		c->next_recon = p->last_recon_any + interval;
@@ -280,7 +285,8 @@ static uint64_t conn_deadline(hx_node *n, struct conn *c, uint64_t now)
 	if (c->retry_at)
 		t = c->retry_at;
 	if (n->cfg.once)
-		t = earliest(t, (c->up ? c->last_rx : c->created) + n->cfg.timeout_ms * 1000ull + 1);
+		t = earliest(t,
+		             (c->up ? c->last_rx : c->created) + n->cfg.timeout_ms * 1000ull + 1);
 	if (!c->up)
 		return t;
 	for (unsigned i = 0; i < c->npushes; i++)
@@ -334,7 +340,8 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 		hx_nd_conn_retry(n, c);
 	if (!c->up) {
 		if (n->cfg.once && now - c->created > n->cfg.timeout_ms * 1000ull)
-			hx_nd_finish(n, c, 0, c->connected ? "no answer to hello" : "cannot connect");
+			hx_nd_finish(n, c, 0,
+			             c->connected ? "no answer to hello" : "cannot connect");
 		return;
 	}
 	/* timeouts */
@@ -390,8 +397,8 @@ static void reload_peers(hx_node *n)
 		int keep = !c->out;
 		for (size_t j = 0; !keep && j < npc; j++)
 			keep = !strcmp(pcs[j].endpoint, c->endpoint) &&
-			       !memcmp(pcs[j].key, c->peer->key, HX_KEY_LEN) && m && m->has_transport &&
-			       !memcmp(m->transport, c->server_key, 32);
+			       !memcmp(pcs[j].key, c->peer->key, HX_KEY_LEN) && m &&
+			       m->has_transport && !memcmp(m->transport, c->server_key, 32);
 		if (keep) {
 			i++;
 			continue;
@@ -618,7 +625,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 	if (rc)
 		goto out;
 	if (n->cfg.bind) {
-		hx_daemon_info d = { .pid = (uint64_t)getpid(), .started = hx_now_us() };
+		hx_daemon_info d = {.pid = (uint64_t)getpid(), .started = hx_now_us()};
 		snprintf(d.bind, sizeof d.bind, "%s", n->endpoint);
 		(void)!hx_daemon_put(n->store, &d);
 	}
@@ -635,29 +642,29 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			break;
 		}
 		if (n->zap) {
-			items[k] = (zmq_pollitem_t){ .socket = n->zap, .events = ZMQ_POLLIN };
+			items[k] = (zmq_pollitem_t){.socket = n->zap, .events = ZMQ_POLLIN};
 			owner[k++] = NULL;
 		}
 		if (n->router) {
-			items[k] = (zmq_pollitem_t){ .socket = n->router, .events = ZMQ_POLLIN };
+			items[k] = (zmq_pollitem_t){.socket = n->router, .events = ZMQ_POLLIN};
 			owner[k++] = NULL;
 		}
 		if (n->wake_fd >= 0) {
-			items[k] = (zmq_pollitem_t){ .fd = n->wake_fd, .events = ZMQ_POLLIN };
+			items[k] = (zmq_pollitem_t){.fd = n->wake_fd, .events = ZMQ_POLLIN};
 			owner[k++] = NULL;
 		}
 		for (size_t i = 0; i < n->nconns; i++) {
 			struct conn *c = n->conns[i];
 			if (!c->out || c->finished || !c->sock)
 				continue;
-			items[k] = (zmq_pollitem_t){ .socket = c->sock, .events = ZMQ_POLLIN };
+			items[k] = (zmq_pollitem_t){.socket = c->sock, .events = ZMQ_POLLIN};
 			owner[k++] = c;
-			items[k] = (zmq_pollitem_t){ .socket = c->mon, .events = ZMQ_POLLIN };
+			items[k] = (zmq_pollitem_t){.socket = c->mon, .events = ZMQ_POLLIN};
 			owner[k++] = c;
 		}
 		if (zmq_poll(items, (int)k, sleep_ms(n, hx_now_us())) < 0 && errno != EINTR) {
 			snprintf(n->error, sizeof n->error, "cannot poll the sockets: %s",
-				 zmq_strerror(errno));
+			         zmq_strerror(errno));
 			rc = HX_EIO;
 			break;
 		}

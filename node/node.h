@@ -22,25 +22,25 @@ typedef void (*hx_log_fn)(void *arg, const char *line);
 typedef struct hx_node_config {
 	const uint8_t *pk, *sk;             /* identity: Ed25519 32 + 64 bytes */
 	const uint8_t *curve_pk, *curve_sk; /* transport: Curve25519 32 + 32 */
-	const char *bind;          /* "tcp://ADDR:PORT" to listen on; NULL: none */
-	unsigned recon_interval_ms;/* anti-entropy period; 0 = 30 s */
-	uint32_t ne_frame_limit;   /* Negentropy frame size limit; 0 = 256 KiB */
-	uint16_t max_batch;        /* entries per batch we accept; 0 = 256 */
-	unsigned threads;          /* verifying threads; 0 = one per CPU */
-	unsigned poll_ms;          /* how often the change log is read without a
-				    * writer's wake-up; 0 = 10 s (20 ms when the
-				    * wake-up socket cannot be bound) */
-	int once;                  /* sync once with the peers, then return */
-	const char *only_peer;     /* once: only the peer with this endpoint or
-				    * key (hex); NULL = all */
-	unsigned timeout_ms;       /* once: give up on a silent peer; 0 = 20 s */
-	hx_log_fn log;             /* may be NULL */
+	const char *bind;                   /* "tcp://ADDR:PORT" to listen on; NULL: none */
+	unsigned recon_interval_ms;         /* anti-entropy period; 0 = 30 s */
+	uint32_t ne_frame_limit;            /* Negentropy frame size limit; 0 = 256 KiB */
+	uint16_t max_batch;                 /* entries per batch we accept; 0 = 256 */
+	unsigned threads;                   /* verifying threads; 0 = one per CPU */
+	unsigned poll_ms;                   /* how often the change log is read without a
+	                                     * writer's wake-up; 0 = 10 s (20 ms when the
+	                                     * wake-up socket cannot be bound) */
+	int once;                           /* sync once with the peers, then return */
+	const char *only_peer;              /* once: only the peer with this endpoint or
+	                                     * key (hex); NULL = all */
+	unsigned timeout_ms;                /* once: give up on a silent peer; 0 = 20 s */
+	hx_log_fn log;                      /* may be NULL */
 	void *log_arg;
 	/* once: called as entries this node lacked arrive (done of total,
 	 * total as found by the reconciliations so far); may be NULL */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
-	int verbose;               /* log every transfer, not only events */
+	int verbose; /* log every transfer, not only events */
 } hx_node_config;
 
 /* Creates the node over an open store (borrowed; it must outlive the
@@ -58,13 +58,13 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop) HX_WUR;
 typedef struct hx_sync_result {
 	char endpoint[260];
 	uint8_t key[32];
-	int ok;                 /* reconciled and transferred everything */
-	char error[128];        /* why not, when !ok */
+	int ok;          /* reconciled and transferred everything */
+	char error[128]; /* why not, when !ok */
 	uint64_t sent, received, refused;
 	uint64_t we_lacked, they_lacked; /* found by the reconciliation */
-	unsigned rounds;        /* Negentropy round trips */
-	uint64_t recon_bytes;   /* Negentropy bytes both ways */
-	uint64_t fetched;       /* entries answered to our requests */
+	unsigned rounds;                 /* Negentropy round trips */
+	uint64_t recon_bytes;            /* Negentropy bytes both ways */
+	uint64_t fetched;                /* entries answered to our requests */
 } hx_sync_result;
 /* Borrowed; valid until hx_node_destroy. */
 size_t hx_node_results(const hx_node *n, const hx_sync_result **out);

@@ -20,28 +20,28 @@
 #define DEFAULT_INTERVAL_MS 30000
 #define DEFAULT_NE_LIMIT (256u * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
-#define WINDOW 4                    /* WANTs / PUSHes in flight per connection */
-#define PUSH_BACKLOG_MAX 8192       /* larger relay backlogs go to reconciliation */
+#define WINDOW 4              /* WANTs / PUSHes in flight per connection */
+#define PUSH_BACKLOG_MAX 8192 /* larger relay backlogs go to reconciliation */
 #define PING_MS 10000
-#define IN_IDLE_MS 35000            /* a silent incoming connection is gone */
+#define IN_IDLE_MS 35000 /* a silent incoming connection is gone */
 #define ACK_TIMEOUT_MS 15000
 #define WANT_TIMEOUT_MS 30000
 #define SESSION_TIMEOUT_MS 60000
 #define FUTURE_US (10ull * 60 * 1000000)
 #define STATS_FLUSH_MS 1000
-#define MEMBERS_RELOAD_MS 10000     /* members and peers re-read without a wake-up */
-#define MEMBERS_POLL_MS 2000        /* ... when the wake-up socket is missing */
-#define CHANGES_SAFETY_MS 10000     /* change log re-read without a wake-up */
-#define CHANGES_POLL_MS 20          /* ... when the wake-up socket is missing */
-#define BUSY_MS 2000                /* no reconciliation until a member's transfers rest this long */
+#define MEMBERS_RELOAD_MS 10000 /* members and peers re-read without a wake-up */
+#define MEMBERS_POLL_MS 2000    /* ... when the wake-up socket is missing */
+#define CHANGES_SAFETY_MS 10000 /* change log re-read without a wake-up */
+#define CHANGES_POLL_MS 20      /* ... when the wake-up socket is missing */
+#define BUSY_MS 2000            /* no reconciliation until a member's transfers rest this long */
 #define REFUSED_LOG_PER_BATCH 5
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MAXF (HX_WIRE_FRAMES_MAX + 1) /* + the ROUTER's routing id */
-#define RECONNECT_IVL_MS 250        /* libzmq's reconnect interval, doubling to */
+#define RECONNECT_IVL_MS 250          /* libzmq's reconnect interval, doubling to */
 #define RECONNECT_IVL_MAX_MS 500
-#define CONNECT_TIMEOUT_MS 1000     /* a TCP connect that hangs longer is retried */
-#define RETRY_MIN_MS 1000           /* after a refused handshake: retry in 1 s, */
-#define RETRY_MAX_MS 30000          /* doubling up to 30 s */
+#define CONNECT_TIMEOUT_MS 1000 /* a TCP connect that hangs longer is retried */
+#define RETRY_MIN_MS 1000       /* after a refused handshake: retry in 1 s, */
+#define RETRY_MAX_MS 30000      /* doubling up to 30 s */
 
 /* A FIFO of ids, each with a "live" flag. */
 struct idq {
@@ -63,35 +63,35 @@ struct peer {
 	char name[80];
 	hx_peer_stats st;
 	int dirty;
-	uint64_t last_recon_any; /* µs of the last reconciliation, either role */
-	uint64_t not_member_logged; /* µs: such refusals are logged once a minute */
+	uint64_t last_recon_any;       /* µs of the last reconciliation, either role */
+	uint64_t not_member_logged;    /* µs: such refusals are logged once a minute */
 	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
-	uint64_t busy_until;      /* µs: entries moved with this member until shortly before */
-	struct idset sent;        /* ids sent to it since its transfers last rested: not sent again */
+	uint64_t busy_until; /* µs: entries moved with this member until shortly before */
+	struct idset sent;   /* ids sent to it since its transfers last rested: not sent again */
 };
 
 struct inflight {
 	uint64_t id;       /* WANT request or PUSH seq */
 	uint64_t deadline; /* µs */
 	uint32_t count;
-	int transfer;      /* PUSH of reconciliation results (not live) */
+	int transfer; /* PUSH of reconciliation results (not live) */
 };
 
 struct conn {
-	int out;                  /* our DEALER, else an incoming peer on the ROUTER */
-	void *sock, *mon;         /* DEALER and its monitor (out) */
+	int out;          /* our DEALER, else an incoming peer on the ROUTER */
+	void *sock, *mon; /* DEALER and its monitor (out) */
 	char mon_ep[64];
-	uint8_t rid[256];         /* ROUTER routing id (in) */
+	uint8_t rid[256]; /* ROUTER routing id (in) */
 	size_t ridlen;
 	char endpoint[HX_ENDPOINT_MAX + 1];
-	uint8_t server_key[32];   /* out: the transport key we expect there */
+	uint8_t server_key[32]; /* out: the transport key we expect there */
 	struct peer *peer;
-	int connected;            /* transport up (out: handshake done) */
-	int up;                   /* HELLOs exchanged */
-	int auth_failed;          /* logged once per failure streak */
-	unsigned retry_ms;        /* out: backoff after refused handshakes, or 0 */
-	uint64_t retry_at;        /* out: µs to reopen the DEALER at, or 0 */
-	int unreachable;          /* likewise */
+	int connected;     /* transport up (out: handshake done) */
+	int up;            /* HELLOs exchanged */
+	int auth_failed;   /* logged once per failure streak */
+	unsigned retry_ms; /* out: backoff after refused handshakes, or 0 */
+	uint64_t retry_at; /* out: µs to reopen the DEALER at, or 0 */
+	int unreachable;   /* likewise */
 	uint64_t created, connected_at, last_rx, last_tx;
 	uint32_t peer_max_frame, peer_ne_limit;
 	uint16_t peer_max_batch;
@@ -104,7 +104,7 @@ struct conn {
 	unsigned irounds;
 	uint64_t ibytes;
 	hx_ne_ids have, need;
-	int recon_due;            /* 1: on connect, 2: needed (a push fell behind) */
+	int recon_due; /* 1: on connect, 2: needed (a push fell behind) */
 	uint64_t next_recon;
 	/* responder session */
 	hx_ne *rne;
@@ -119,7 +119,7 @@ struct conn {
 	uint32_t next_req;
 	uint64_t next_seq;
 	/* once mode */
-	int synced;               /* one reconciliation completed */
+	int synced; /* one reconciliation completed */
 	int finished;
 	hx_sync_result *result;
 };
@@ -148,31 +148,31 @@ struct hx_node {
 	hx_vpool *pool;
 	hx_vjob *jobs;
 	hx_put *puts;
-	struct pend *pend;        /* two: one verifying, one storing */
-	struct pend *verifying;   /* the one in the pool, or NULL */
+	struct pend *pend;      /* two: one verifying, one storing */
+	struct pend *verifying; /* the one in the pool, or NULL */
 	/* local change log */
-	int wake_fd;              /* our wake-up socket (store's node.sock), or -1 */
+	int wake_fd;                           /* our wake-up socket (store's node.sock), or -1 */
 	unsigned long long wake_dev, wake_ino; /* what we bound, to unlink only ours */
-	int changes_due;          /* a writer of entries woke us */
-	int reload_due;           /* a writer of members or peers did */
+	int changes_due;                       /* a writer of entries woke us */
+	int reload_due;                        /* a writer of members or peers did */
 	uint64_t last_seq;
-	uint64_t *handled;        /* seqs this node stored itself, ascending */
+	uint64_t *handled; /* seqs this node stored itself, ascending */
 	size_t nhandled, caphandled;
 	struct idq fresh;
 	size_t fresh_over;
 	uint32_t next_session;
 	uint64_t next_flush, next_reload, next_changes;
-	uint64_t zap_refused;     /* not yet added to the stored counter */
-	hx_push_hist push_hist;   /* latencies of LIVE pushes (state.h) */
-	int push_hist_loaded;     /* push_hist holds the stored record */
-	int push_hist_dirty;      /* push_hist has news to write at the stats flush */
+	uint64_t zap_refused;   /* not yet added to the stored counter */
+	hx_push_hist push_hist; /* latencies of LIVE pushes (state.h) */
+	int push_hist_loaded;   /* push_hist holds the stored record */
+	int push_hist_dirty;    /* push_hist has news to write at the stats flush */
 	uint64_t zap_logged_at;
 	uint8_t zap_logged_key[32];
 	hx_sync_result *results;
 	size_t nresults;
 	int mon_seq;
-	char error[300];          /* why hx_node_run failed */
-	char sock_error[160];     /* the last socket call that failed, and why */
+	char error[300];      /* why hx_node_run failed */
+	char sock_error[160]; /* the last socket call that failed, and why */
 };
 
 /* ---- idq.c: the id queue ------------------------------------------------- */
@@ -211,7 +211,7 @@ void hx_nd_finish(hx_node *n, struct conn *c, int ok, const char *why);
 /* Sends a message of k frames; 0 or -1 (the connection is then marked down
  * or the message dropped because the peer is too slow). */
 int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
-		     size_t k);
+                     size_t k);
 int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len);
 int hx_nd_send_hello(hx_node *n, struct conn *c);
 
@@ -261,8 +261,8 @@ void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 /* ---- transfer.c: want/entries/push/ack, relay, storing -------------------- */
 
 /* Queues ids for every connected member except source (live: a new entry). */
-void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
-		 size_t k, int live);
+void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN], size_t k,
+                 int live);
 /* Sends what c's queues hold, as far as the windows allow. */
 void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now);
 /* Finishes the ENTRIES batch being verified, if any, and stores it. */

@@ -19,8 +19,8 @@ static uint32_t frame_limit(hx_node *n, const struct conn *c)
 	return lim < HX_NE_FRAME_MIN ? HX_NE_FRAME_MIN : lim;
 }
 
-static int send_ne(hx_node *n, struct conn *c, uint8_t type, uint32_t session,
-		   const uint8_t *msg, size_t len)
+static int send_ne(hx_node *n, struct conn *c, uint8_t type, uint32_t session, const uint8_t *msg,
+                   size_t len)
 {
 	uint8_t *buf;
 	size_t blen;
@@ -94,9 +94,12 @@ static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 	p->last_have = have;
 	p->last_need = need;
 	if (((have || need) && changed) || n->cfg.verbose)
-		hx_nd_log(n, "reconciled with %s: %u round trip%s, %llu bytes, %.1f ms; we lack %zu, they lack %zu",
-		      p->name, c->irounds, c->irounds == 1 ? "" : "s", (unsigned long long)c->ibytes,
-		      (double)(now - c->istarted) / 1000.0, need, have);
+		hx_nd_log(n,
+		          "reconciled with %s: %u round trip%s, %llu bytes, %.1f ms; we lack %zu, "
+		          "they lack %zu",
+		          p->name, c->irounds, c->irounds == 1 ? "" : "s",
+		          (unsigned long long)c->ibytes, (double)(now - c->istarted) / 1000.0, need,
+		          have);
 	hx_nd_session_end_initiator(c);
 	hx_nd_peer_flush(n, p, now);
 }
@@ -115,7 +118,8 @@ void hx_nd_on_ne_reply(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 		hx_nd_stats_error(c->peer, "reconciliation failed: %s", hx_strerror(rc));
 		if (rc == HX_EPROTO || rc == HX_EVERSION)
 			c->peer->st.bad_messages++;
-		hx_wire_ne_error(e, c->isession, rc == HX_EPROTO ? HX_NEERR_MALFORMED : HX_NEERR_INTERNAL);
+		hx_wire_ne_error(e, c->isession,
+		                 rc == HX_EPROTO ? HX_NEERR_MALFORMED : HX_NEERR_INTERNAL);
 		hx_nd_send1(n, c, e, sizeof e);
 		hx_nd_session_end_initiator(c);
 		if (n->cfg.once)
@@ -191,7 +195,7 @@ void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t
 	p->last_need = w->need;
 	if (((w->have || w->need) && changed) || n->cfg.verbose)
 		hx_nd_log(n, "%s reconciled with us: we lack %u, they lack %u", p->name, w->have,
-			  w->need);
+		          w->need);
 	hx_nd_session_end_responder(c);
 	hx_nd_peer_flush(n, p, now);
 }
@@ -199,7 +203,8 @@ void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t
 void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
 {
 	if (c->ine && w->session == c->isession) {
-		hx_nd_log(n, "%s abandoned our reconciliation (reason %u)", c->peer->name, w->reason);
+		hx_nd_log(n, "%s abandoned our reconciliation (reason %u)", c->peer->name,
+		          w->reason);
 		hx_nd_session_end_initiator(c);
 		c->next_recon = now + 5000000;
 		if (n->cfg.once)

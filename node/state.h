@@ -37,12 +37,11 @@ int hx_setting_get(hx_store *s, const char *name, char *out, size_t outlen) HX_W
 int hx_setting_put(hx_store *s, const char *name, const char *value) HX_WUR;
 
 /* Endpoints a member advertised in its invite code ("\n"-separated). */
-int hx_member_endpoints_put(hx_store *s, const uint8_t key[HX_KEY_LEN],
-			    const char *const *eps, size_t n) HX_WUR;
+int hx_member_endpoints_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const char *const *eps,
+                            size_t n) HX_WUR;
 /* Finds the member that advertised endpoint: HX_OK and *key, HX_ENOTFOUND,
  * or HX_EEXIST when several did. */
-int hx_member_by_endpoint(hx_store *s, const char *endpoint,
-			  uint8_t key[HX_KEY_LEN]) HX_WUR;
+int hx_member_by_endpoint(hx_store *s, const char *endpoint, uint8_t key[HX_KEY_LEN]) HX_WUR;
 
 /* ---- members decoded ---------------------------------------------------- */
 
@@ -73,23 +72,23 @@ int hx_refuse_reason(int err);
 /* Counters of one peer (a member this node exchanged messages with).
  * Written by the daemon about once a second and by `hansa sync`. */
 typedef struct hx_peer_stats {
-	uint64_t connected;      /* 1 while the writing process is connected */
-	uint64_t pid;            /* that process */
-	uint64_t last_seen;      /* µs of the last message received */
-	uint64_t last_connect;   /* µs the connection came up */
-	uint64_t last_recon;     /* µs of the last completed reconciliation */
-	uint64_t recon_ok;       /* completed reconciliations */
-	uint64_t sent;           /* entries sent */
-	uint64_t received;       /* entries received and stored */
+	uint64_t connected;    /* 1 while the writing process is connected */
+	uint64_t pid;          /* that process */
+	uint64_t last_seen;    /* µs of the last message received */
+	uint64_t last_connect; /* µs the connection came up */
+	uint64_t last_recon;   /* µs of the last completed reconciliation */
+	uint64_t recon_ok;     /* completed reconciliations */
+	uint64_t sent;         /* entries sent */
+	uint64_t received;     /* entries received and stored */
 	uint64_t refused[HX_REFUSE_N];
-	uint64_t bad_messages;   /* malformed wire messages */
-	uint64_t lack_known;     /* 1 when we_lack/they_lack are set */
-	uint64_t we_lack;        /* entries the peer has that we lack, as of the
-				  * last reconciliation minus received since */
-	uint64_t they_lack;      /* entries we have that the peer lacks, likewise */
-	uint64_t updated;        /* µs of this record */
-	uint64_t last_error_at;  /* µs of the last failure (connect, sync) */
-	char last_error[128];    /* what it was, or "" */
+	uint64_t bad_messages;  /* malformed wire messages */
+	uint64_t lack_known;    /* 1 when we_lack/they_lack are set */
+	uint64_t we_lack;       /* entries the peer has that we lack, as of the
+	                         * last reconciliation minus received since */
+	uint64_t they_lack;     /* entries we have that the peer lacks, likewise */
+	uint64_t updated;       /* µs of this record */
+	uint64_t last_error_at; /* µs of the last failure (connect, sync) */
+	char last_error[128];   /* what it was, or "" */
 } hx_peer_stats;
 
 /* Zeroes *st when there is no record yet. */

@@ -14,8 +14,8 @@
 /* ---- sending: hx_nd_relay, push and want queues ------------------------------------ */
 
 /* Queues ids for every connected member except source. */
-void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
-		  size_t k, int live)
+void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN], size_t k,
+                 int live)
 {
 	if (!k || n->cfg.once)
 		return;
@@ -42,7 +42,7 @@ void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_
  * at a fixed offset in the canonical encoding (docs/FORMAT.md). */
 static const uint8_t *raw_author(const uint8_t *raw, size_t len)
 {
-	static const uint8_t pre[7] = { 0x82, 0xaa, 0x00, 0x01, 0x01, 0x58, 0x20 };
+	static const uint8_t pre[7] = {0x82, 0xaa, 0x00, 0x01, 0x01, 0x58, 0x20};
 	if (len < 7 + HX_KEY_LEN || memcmp(raw, pre, 7))
 		return NULL;
 	return raw + 7;
@@ -54,9 +54,8 @@ static const uint8_t *raw_author(const uint8_t *raw, size_t len)
  * ids of q that consumed; the caller pops them, and marks the ids as sent
  * (sent_mark) once the batch is out, so that what a failed send leaves in
  * the queue can still go out, on this connection or another. */
-static size_t take_entries(hx_node *n, struct peer *p, struct idq *q, size_t max,
-			   uint8_t **raws, size_t *lens, uint8_t (*ids)[HX_ID_LEN], int *live,
-			   size_t *used_out)
+static size_t take_entries(hx_node *n, struct peer *p, struct idq *q, size_t max, uint8_t **raws,
+                           size_t *lens, uint8_t (*ids)[HX_ID_LEN], int *live, size_t *used_out)
 {
 	size_t k = 0, bytes = 0, used = 0;
 	*live = 0;
@@ -92,8 +91,8 @@ static void sent_mark(struct peer *p, uint8_t (*ids)[HX_ID_LEN], size_t k)
 		(void)hx_nd_idset_add(&p->sent, ids[i]);
 }
 
-static int send_batch(hx_node *n, struct conn *c, uint8_t *hdr, size_t hlen,
-		      uint8_t **raws, size_t *lens, size_t k)
+static int send_batch(hx_node *n, struct conn *c, uint8_t *hdr, size_t hlen, uint8_t **raws,
+                      size_t *lens, size_t k)
 {
 	const void *parts[MAXF];
 	size_t pl[MAXF];
@@ -118,8 +117,8 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t used, k = take_entries(n, c->peer, &c->push_q, maxb, raws, lens, ids, &live,
-					      &used);
+		size_t used,
+		    k = take_entries(n, c->peer, &c->push_q, maxb, raws, lens, ids, &live, &used);
 		if (!k) {
 			hx_nd_idq_pop(&c->push_q, used);
 			continue;
@@ -131,12 +130,13 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return; /* the ids stay queued (or went to another connection) */
 		hx_nd_idq_pop(&c->push_q, used);
 		sent_mark(c->peer, ids, k);
-		c->pushes[c->npushes++] = (struct inflight){ seq, now + ACK_TIMEOUT_MS * 1000ull,
-							     (uint32_t)k, !live };
+		c->pushes[c->npushes++] =
+		    (struct inflight){seq, now + ACK_TIMEOUT_MS * 1000ull, (uint32_t)k, !live};
 		c->peer->st.sent += k;
 		c->peer->dirty = 1;
 		if (n->cfg.verbose)
-			hx_nd_log(n, "pushed %zu entr%s to %s", k, k == 1 ? "y" : "ies", c->peer->name);
+			hx_nd_log(n, "pushed %zu entr%s to %s", k, k == 1 ? "y" : "ies",
+			          c->peer->name);
 	}
 	size_t maxw = maxb < HX_WIRE_WANT_MAX ? maxb : HX_WIRE_WANT_MAX;
 	while (c->nwants < WINDOW && c->want_q.n) {
@@ -151,14 +151,14 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		if (rc)
 			return;
 		hx_nd_idq_pop(&c->want_q, k);
-		c->wants[c->nwants++] = (struct inflight){ req, now + WANT_TIMEOUT_MS * 1000ull,
-							   (uint32_t)k, 0 };
+		c->wants[c->nwants++] =
+		    (struct inflight){req, now + WANT_TIMEOUT_MS * 1000ull, (uint32_t)k, 0};
 	}
 }
 
 void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 {
-	struct idq q = { 0 };
+	struct idq q = {0};
 	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
 	for (size_t i = 0; i < w->count; i++)
 		if (hx_nd_idq_push(&q, w->ids + i * HX_ID_LEN, 0))
@@ -214,11 +214,11 @@ static void push_latency(hx_node *n, uint64_t timestamp)
 /* Stores the verified entries of a batch from c (jobs as hx_vpool left
  * them) and relays what was new to the other members. */
 static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int live,
-			struct batch_out *o)
+                        struct batch_out *o)
 {
 	struct peer *p = c->peer;
 	size_t m = 0, logged = 0;
-	uint8_t (*ids)[HX_ID_LEN] = NULL;
+	uint8_t(*ids)[HX_ID_LEN] = NULL;
 
 	memset(o, 0, sizeof *o);
 	if (!k)
@@ -232,33 +232,36 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 		}
 		if (!j->rc && !hx_nd_member_by_key(n, j->e.author)) {
 			/* `hansa member add` may have run since the last reload */
-			if (!reloaded++ && hx_nd_members_reload(n) == HX_OK && hx_nd_member_by_key(n, j->e.author))
+			if (!reloaded++ && hx_nd_members_reload(n) == HX_OK &&
+			    hx_nd_member_by_key(n, j->e.author))
 				goto member;
 			hx_entry_clear(&j->e);
 			j->rc = HX_EPERM;
 		}
-member:
+	member:
 		if (j->rc) {
 			int r = hx_refuse_reason(j->rc);
 			p->st.refused[r]++;
 			o->refused++;
-			int quiet = j->rc == HX_EPERM && hx_now_us() - p->not_member_logged < 60000000;
+			int quiet =
+			    j->rc == HX_EPERM && hx_now_us() - p->not_member_logged < 60000000;
 			if (j->rc == HX_EPERM && !quiet)
 				p->not_member_logged = hx_now_us();
 			if (!quiet && logged++ < REFUSED_LOG_PER_BATCH) {
-				hx_nd_log(n, "refused entry from %s: %s (%s)", p->name, hx_refuse_name(r),
-				      hx_strerror(j->rc));
+				hx_nd_log(n, "refused entry from %s: %s (%s)", p->name,
+				          hx_refuse_name(r), hx_strerror(j->rc));
 			}
 			continue;
 		}
-		n->puts[m++] = (hx_put){ .raw = j->raw, .rawlen = j->len, .entry = &j->e };
+		n->puts[m++] = (hx_put){.raw = j->raw, .rawlen = j->len, .entry = &j->e};
 	}
 	if (logged > REFUSED_LOG_PER_BATCH)
-		hx_nd_log(n, "refused %zu more entries from %s", logged - REFUSED_LOG_PER_BATCH, p->name);
+		hx_nd_log(n, "refused %zu more entries from %s", logged - REFUSED_LOG_PER_BATCH,
+		          p->name);
 	if (m) {
 		size_t added;
-		int rc = hx_store_put_batch(n->store, n->puts, m, HX_PUT_MEMBERS_ONLY | HX_PUT_NO_WAKE,
-					    &added);
+		int rc = hx_store_put_batch(n->store, n->puts, m,
+		                            HX_PUT_MEMBERS_ONLY | HX_PUT_NO_WAKE, &added);
 		if (rc) {
 			hx_nd_log(n, "cannot store entries from %s: %s", p->name, hx_strerror(rc));
 			hx_nd_stats_error(p, "store failed: %s", hx_strerror(rc));
@@ -268,7 +271,8 @@ member:
 				int r = n->puts[i].result;
 				if (r == HX_OK) {
 					if (ids)
-						memcpy(ids[o->stored], n->puts[i].entry->id, HX_ID_LEN);
+						memcpy(ids[o->stored], n->puts[i].entry->id,
+						       HX_ID_LEN);
 					o->stored++;
 					handled_add(n, n->puts[i].seq);
 					if (live)
@@ -279,7 +283,7 @@ member:
 					p->st.refused[hx_refuse_reason(r)]++;
 					o->refused++;
 					hx_nd_log(n, "refused entry from %s: %s", p->name,
-					      hx_refuse_name(hx_refuse_reason(r)));
+					          hx_refuse_name(hx_refuse_reason(r)));
 				}
 			}
 		}
@@ -293,11 +297,11 @@ member:
 	if (o->refused || o->stored)
 		p->dirty = 1;
 	if (o->stored && (n->cfg.verbose || live))
-		hx_nd_log(n, "received %u new entr%s from %s%s", o->stored, o->stored == 1 ? "y" : "ies",
-		      p->name, live ? " (live)" : "");
+		hx_nd_log(n, "received %u new entr%s from %s%s", o->stored,
+		          o->stored == 1 ? "y" : "ies", p->name, live ? " (live)" : "");
 	if (ids)
 		/* a relay is always LIVE, however the entry came (PROTOCOL.md §6.3) */
-		hx_nd_relay(n, p, (const uint8_t (*)[HX_ID_LEN])ids, o->stored, 1);
+		hx_nd_relay(n, p, (const uint8_t(*)[HX_ID_LEN])ids, o->stored, 1);
 	free(ids);
 	if (c->result) {
 		c->result->received += o->stored;
@@ -307,7 +311,7 @@ member:
 
 /* Verifies (on every core) and stores a batch, now. */
 static void take_batch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int live,
-		       struct batch_out *o)
+                       struct batch_out *o)
 {
 	for (size_t i = 0; i < k; i++) {
 		n->jobs[i].raw = zmq_msg_data(&f[i]);

@@ -50,8 +50,7 @@
 
 int hx_bundle_is_bundle(const uint8_t *buf, size_t len)
 {
-	return len >= HX_BUNDLE_MAGIC_LEN &&
-	       !memcmp(buf, HX_BUNDLE_MAGIC, HX_BUNDLE_MAGIC_LEN);
+	return len >= HX_BUNDLE_MAGIC_LEN && !memcmp(buf, HX_BUNDLE_MAGIC, HX_BUNDLE_MAGIC_LEN);
 }
 
 /* First n (<= 16) bytes of BLAKE2b-128 of p[len]. */
@@ -94,8 +93,7 @@ void hx_bundle_writer_free(hx_bundle_writer **w)
 	*w = NULL;
 }
 
-static void record_head(uint8_t head[HX_BUNDLE_REC_HEAD], const uint8_t *entry,
-			size_t len)
+static void record_head(uint8_t head[HX_BUNDLE_REC_HEAD], const uint8_t *entry, size_t len)
 {
 	memcpy(head, HX_BUNDLE_REC_MARK, 4);
 	hx_be32_put(head + 4, (uint32_t)len);
@@ -103,8 +101,8 @@ static void record_head(uint8_t head[HX_BUNDLE_REC_HEAD], const uint8_t *entry,
 	check128(head + 16, 4, head, 16);
 }
 
-int hx_bundle_writer_record(hx_bundle_writer *w, const uint8_t *entry,
-			    size_t len, uint8_t head[HX_BUNDLE_REC_HEAD])
+int hx_bundle_writer_record(hx_bundle_writer *w, const uint8_t *entry, size_t len,
+                            uint8_t head[HX_BUNDLE_REC_HEAD])
 {
 	if (len == 0 || len > HX_ENTRY_MAX)
 		return HX_ELIMIT;
@@ -117,8 +115,7 @@ int hx_bundle_writer_record(hx_bundle_writer *w, const uint8_t *entry,
 }
 
 int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
-			    const uint8_t sk[HX_SECRET_LEN],
-			    uint8_t out[HX_BUNDLE_HEADER_LEN])
+                            const uint8_t sk[HX_SECRET_LEN], uint8_t out[HX_BUNDLE_HEADER_LEN])
 {
 	m->version = HX_BUNDLE_VERSION;
 	m->header_len = HX_BUNDLE_HEADER_LEN;
@@ -154,13 +151,13 @@ struct hx_bundle_reader {
 	size_t pos;
 	uint64_t index;
 	int done;
-	int truncated;      /* a TRUNCATED event was given */
-	int trusted;        /* manifest signature verified */
+	int truncated; /* a TRUNCATED event was given */
+	int trusted;   /* manifest signature verified */
 	uint8_t checksum[32];
 };
 
-int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf,
-			 size_t len, hx_bundle_manifest *m)
+int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf, size_t len,
+                         hx_bundle_manifest *m)
 {
 	hx_bundle_reader *r;
 
@@ -185,8 +182,8 @@ int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf,
 	memcpy(m->checksum, buf + OFF_CHECKSUM, 32);
 	memcpy(m->state_digest, buf + OFF_STATE, 32);
 	memcpy(m->sig, buf + sig_at, HX_SIG_LEN);
-	m->sig_ok = hl_ok && crypto_sign_ed25519_verify_detached(m->sig, buf, sig_at,
-								  m->exporter) == 0;
+	m->sig_ok =
+	    hl_ok && crypto_sign_ed25519_verify_detached(m->sig, buf, sig_at, m->exporter) == 0;
 	if (!(r = calloc(1, sizeof *r)))
 		return HX_ENOMEM;
 	r->buf = buf;
@@ -245,7 +242,7 @@ static size_t resync(const hx_bundle_reader *r, size_t from)
 		/* memchr for the marker's first byte (memmem is a GNU
 		 * extension), then the whole head. */
 		const uint8_t *p = memchr(r->buf + at, HX_BUNDLE_REC_MARK[0],
-					  r->limit - at - HX_BUNDLE_REC_HEAD + 1);
+		                          r->limit - at - HX_BUNDLE_REC_HEAD + 1);
 		if (!p)
 			break;
 		at = (size_t)(p - r->buf);
@@ -262,8 +259,7 @@ static void finish(hx_bundle_reader *r, hx_bundle_rec *rec)
 	rec->offset = r->pos;
 	if (r->trusted && !r->truncated && r->section_end <= r->len) {
 		uint8_t sum[32];
-		crypto_generichash(sum, 32, r->buf + r->start,
-				   r->section_end - r->start, NULL, 0);
+		crypto_generichash(sum, 32, r->buf + r->start, r->section_end - r->start, NULL, 0);
 		rec->checksum_ok = !memcmp(sum, r->checksum, 32);
 		rec->trailing = r->len - r->section_end;
 	}

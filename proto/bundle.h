@@ -15,8 +15,8 @@
 #define HX_BUNDLE_MAGIC "\x89HXB\r\n\x1a\n" /* 8 bytes, PNG-style */
 #define HX_BUNDLE_MAGIC_LEN 8
 #define HX_BUNDLE_VERSION 1
-#define HX_BUNDLE_HEADER_LEN 200  /* manifest size written by version 1 */
-#define HX_BUNDLE_REC_HEAD 20     /* bytes before each entry */
+#define HX_BUNDLE_HEADER_LEN 200 /* manifest size written by version 1 */
+#define HX_BUNDLE_REC_HEAD 20    /* bytes before each entry */
 #define HX_BUNDLE_REC_MARK "\x1eHXR"
 
 enum hx_bundle_flags {
@@ -25,17 +25,17 @@ enum hx_bundle_flags {
 
 /* The manifest (bundle header). */
 typedef struct hx_bundle_manifest {
-	uint16_t version;        /* HX_BUNDLE_VERSION */
-	uint16_t header_len;     /* entries begin at this offset */
-	uint32_t flags;          /* hx_bundle_flags */
+	uint16_t version;    /* HX_BUNDLE_VERSION */
+	uint16_t header_len; /* entries begin at this offset */
+	uint32_t flags;      /* hx_bundle_flags */
 	uint8_t exporter[HX_KEY_LEN];
-	uint64_t created;        /* microseconds since the epoch */
-	uint64_t count;          /* records in the entries section */
-	uint64_t entries_len;    /* bytes of the entries section */
-	uint8_t checksum[32];    /* BLAKE2b-256 of the entries section */
-	uint8_t state_digest[32];/* checksum of the state file, or zeros */
-	uint8_t sig[HX_SIG_LEN]; /* exporter's Ed25519 signature of the rest */
-	int sig_ok;              /* decode: 1 when sig verifies */
+	uint64_t created;         /* microseconds since the epoch */
+	uint64_t count;           /* records in the entries section */
+	uint64_t entries_len;     /* bytes of the entries section */
+	uint8_t checksum[32];     /* BLAKE2b-256 of the entries section */
+	uint8_t state_digest[32]; /* checksum of the state file, or zeros */
+	uint8_t sig[HX_SIG_LEN];  /* exporter's Ed25519 signature of the rest */
+	int sig_ok;               /* decode: 1 when sig verifies */
 } hx_bundle_manifest;
 
 /* 1 when buf starts with the bundle magic. */
@@ -53,14 +53,14 @@ int hx_bundle_writer_new(hx_bundle_writer **out) HX_WUR;
 void hx_bundle_writer_free(hx_bundle_writer **w);
 /* The head of the record for entry[len] into head; counts it and adds it to
  * the checksum. HX_ELIMIT when len is 0 or over HX_ENTRY_MAX. */
-int hx_bundle_writer_record(hx_bundle_writer *w, const uint8_t *entry,
-			    size_t len, uint8_t head[HX_BUNDLE_REC_HEAD]) HX_WUR;
+int hx_bundle_writer_record(hx_bundle_writer *w, const uint8_t *entry, size_t len,
+                            uint8_t head[HX_BUNDLE_REC_HEAD]) HX_WUR;
 /* Fills m's version, header_len, exporter (from sk), count, entries_len,
  * checksum and sig (the caller sets flags, created, state_digest) and
  * encodes the signed manifest into out. */
 int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
-			    const uint8_t sk[HX_SECRET_LEN],
-			    uint8_t out[HX_BUNDLE_HEADER_LEN]) HX_WUR;
+                            const uint8_t sk[HX_SECRET_LEN],
+                            uint8_t out[HX_BUNDLE_HEADER_LEN]) HX_WUR;
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -68,22 +68,22 @@ int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
 enum hx_bundle_event {
 	HX_BUNDLE_ENTRY = 1, /* an intact record: entry/len */
 	HX_BUNDLE_DAMAGED,   /* bytes [offset, offset+skipped) are not intact
-			      * records; entry/len are the suspect bytes when
-			      * only the entry failed its check, else NULL */
+	                      * records; entry/len are the suspect bytes when
+	                      * only the entry failed its check, else NULL */
 	HX_BUNDLE_TRUNCATED, /* the file ends inside the entries section */
 	HX_BUNDLE_END,       /* done (also after TRUNCATED) */
 };
 
 typedef struct hx_bundle_rec {
 	int event;
-	uint64_t index;      /* records (intact or damaged) seen before this one */
-	size_t offset;       /* byte offset in the file */
-	size_t skipped;      /* DAMAGED: bytes skipped */
-	const uint8_t *entry;/* borrowed from the buffer */
+	uint64_t index;       /* records (intact or damaged) seen before this one */
+	size_t offset;        /* byte offset in the file */
+	size_t skipped;       /* DAMAGED: bytes skipped */
+	const uint8_t *entry; /* borrowed from the buffer */
 	size_t len;
 	/* END only: */
-	int checksum_ok;     /* the section hashed to the manifest's checksum */
-	size_t trailing;     /* bytes after the declared section */
+	int checksum_ok; /* the section hashed to the manifest's checksum */
+	size_t trailing; /* bytes after the declared section */
 } hx_bundle_rec;
 
 typedef struct hx_bundle_reader hx_bundle_reader;
@@ -97,8 +97,8 @@ typedef struct hx_bundle_reader hx_bundle_reader;
  * reader: its count and lengths are then not trusted and the records are
  * read to the end of the file. Entries must be verified one by one anyway.
  */
-int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf,
-			 size_t len, hx_bundle_manifest *m) HX_WUR;
+int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf, size_t len,
+                         hx_bundle_manifest *m) HX_WUR;
 void hx_bundle_reader_free(hx_bundle_reader **r); /* NULL-safe, clears *r */
 
 /* The next event; after HX_BUNDLE_END it keeps returning END. HX_OK or

@@ -26,8 +26,17 @@
 #include "proto/entry.h"
 
 enum {
-	K_VERSION, K_AUTHOR, K_PATH, K_TIMESTAMP, K_KIND, K_TITLE, K_BODY,
-	K_TAGS, K_LANG, K_META, K_COUNT
+	K_VERSION,
+	K_AUTHOR,
+	K_PATH,
+	K_TIMESTAMP,
+	K_KIND,
+	K_TITLE,
+	K_BODY,
+	K_TAGS,
+	K_LANG,
+	K_META,
+	K_COUNT
 };
 
 static int chars_ok(const char *s, const char *extra)
@@ -84,25 +93,32 @@ static int meta_cmp(const void *a, const void *b)
 	return memcmp(x->key, y->key, lx);
 }
 
-#define WHY(code, text) do { if (why) *why = (text); return (code); } while (0)
+#define WHY(code, text)                \
+	do {                           \
+		if (why)               \
+			*why = (text); \
+		return (code);         \
+	} while (0)
 
 int hx_entry_check_why(const hx_entry *e, const char **why)
 {
 	int rc;
 
-	if (!e->path || !e->kind || !e->title || !e->body || !e->lang ||
-	    (e->ntags && !e->tags) || (e->nmeta && !e->meta))
+	if (!e->path || !e->kind || !e->title || !e->body || !e->lang || (e->ntags && !e->tags) ||
+	    (e->nmeta && !e->meta))
 		WHY(HX_EINVAL, "a required field is missing");
 	if ((rc = path_ok(e->path)))
-		WHY(rc, rc == HX_ELIMIT ? "path longer than 256 bytes"
-			: "path must be non-empty segments of [a-z0-9._+-] separated by '/'");
+		WHY(rc, rc == HX_ELIMIT
+		            ? "path longer than 256 bytes"
+		            : "path must be non-empty segments of [a-z0-9._+-] separated by '/'");
 	size_t kl = strlen(e->kind);
 	if (kl == 0 || !chars_ok(e->kind, "_-"))
 		WHY(HX_EINVAL, "kind must be [a-z0-9_-]");
 	if (kl > HX_KIND_MAX)
 		WHY(HX_ELIMIT, "kind longer than 32 bytes");
 	if ((rc = text_ok(e->title, HX_TITLE_MAX)))
-		WHY(rc, rc == HX_ELIMIT ? "title longer than 512 bytes" : "title is not valid UTF-8");
+		WHY(rc,
+		    rc == HX_ELIMIT ? "title longer than 512 bytes" : "title is not valid UTF-8");
 	if ((rc = text_ok(e->body, HX_BODY_MAX)))
 		WHY(rc, rc == HX_ELIMIT ? "body longer than 256 KiB" : "body is not valid UTF-8");
 	size_t ll = strlen(e->lang);
@@ -116,7 +132,8 @@ int hx_entry_check_why(const hx_entry *e, const char **why)
 		if (!e->tags[i] || !e->tags[i][0])
 			WHY(HX_EINVAL, "empty tag");
 		if ((rc = text_ok(e->tags[i], HX_TAG_MAX)))
-			WHY(rc, rc == HX_ELIMIT ? "tag longer than 64 bytes" : "tag is not valid UTF-8");
+			WHY(rc, rc == HX_ELIMIT ? "tag longer than 64 bytes"
+			                        : "tag is not valid UTF-8");
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(e->tags[i], e->tags[j]))
 				WHY(HX_EINVAL, "duplicate tag");
@@ -131,7 +148,7 @@ int hx_entry_check_why(const hx_entry *e, const char **why)
 			WHY(HX_ELIMIT, "metadata key longer than 64 bytes");
 		if ((rc = text_ok(v, HX_META_VALUE_MAX)))
 			WHY(rc, rc == HX_ELIMIT ? "metadata value longer than 2048 bytes"
-				: "metadata value is not valid UTF-8");
+			                        : "metadata value is not valid UTF-8");
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(k, e->meta[j].key))
 				WHY(HX_EINVAL, "duplicate metadata key");
@@ -192,10 +209,9 @@ static int encode_fields(const hx_entry *e, hx_buf *b)
 	return b->err;
 }
 
-int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out,
-		  size_t *outlen)
+int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out, size_t *outlen)
 {
-	hx_buf b = { 0 };
+	hx_buf b = {0};
 	int rc;
 
 	*out = NULL;
@@ -297,7 +313,7 @@ static int decode_fields(hx_entry *e, hx_rd *r)
 
 int hx_entry_decode(hx_entry *e, const uint8_t *buf, size_t len)
 {
-	hx_rd r = { buf, buf + len };
+	hx_rd r = {buf, buf + len};
 	uint64_t n;
 	const uint8_t *sig, *fields;
 	size_t siglen;

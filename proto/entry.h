@@ -10,21 +10,21 @@
 #include "proto/hx.h"
 
 #define HX_ENTRY_VERSION 1
-#define HX_KEY_LEN 32           /* Ed25519 public key */
-#define HX_SECRET_LEN 64        /* Ed25519 secret key (libsodium layout) */
-#define HX_ID_LEN 32            /* BLAKE2b-256 */
-#define HX_SIG_LEN 64           /* Ed25519 signature */
+#define HX_KEY_LEN 32    /* Ed25519 public key */
+#define HX_SECRET_LEN 64 /* Ed25519 secret key (libsodium layout) */
+#define HX_ID_LEN 32     /* BLAKE2b-256 */
+#define HX_SIG_LEN 64    /* Ed25519 signature */
 
-#define HX_PATH_MAX 256         /* bytes of [a-z0-9._+/-] */
-#define HX_KIND_MAX 32          /* bytes of [a-z0-9_-] */
-#define HX_TITLE_MAX 512        /* bytes of UTF-8 */
+#define HX_PATH_MAX 256  /* bytes of [a-z0-9._+/-] */
+#define HX_KIND_MAX 32   /* bytes of [a-z0-9_-] */
+#define HX_TITLE_MAX 512 /* bytes of UTF-8 */
 #define HX_BODY_MAX (256 * 1024)
-#define HX_TAGS_MAX 64          /* tags per entry */
-#define HX_TAG_MAX 64           /* bytes per tag */
-#define HX_LANG_MAX 16          /* bytes of [a-z0-9-], e.g. "en", "pt-br", "und" */
-#define HX_META_MAX 32          /* metadata keys per entry */
-#define HX_META_KEY_MAX 64      /* bytes of [a-z0-9_.-] */
-#define HX_META_VALUE_MAX 2048  /* bytes of UTF-8 */
+#define HX_TAGS_MAX 64         /* tags per entry */
+#define HX_TAG_MAX 64          /* bytes per tag */
+#define HX_LANG_MAX 16         /* bytes of [a-z0-9-], e.g. "en", "pt-br", "und" */
+#define HX_META_MAX 32         /* metadata keys per entry */
+#define HX_META_KEY_MAX 64     /* bytes of [a-z0-9_.-] */
+#define HX_META_VALUE_MAX 2048 /* bytes of UTF-8 */
 /* No valid entry is longer than this (all limits at once, plus headers). */
 #define HX_ENTRY_MAX (HX_BODY_MAX + 256 * 1024)
 
@@ -48,7 +48,7 @@ typedef struct hx_entry {
 	uint64_t timestamp; /* microseconds since the Unix epoch, author's clock */
 	char *kind;
 	char *title;
-	char *body;         /* Markdown */
+	char *body; /* Markdown */
 	char **tags;
 	size_t ntags;
 	char *lang;
@@ -72,8 +72,8 @@ int hx_entry_check_why(const hx_entry *e, const char **why) HX_WUR;
  * canonical bytes in *out (caller frees with free()). Metadata may be given
  * in any order; it is written sorted.
  */
-int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN],
-		  uint8_t **out, size_t *outlen) HX_WUR;
+int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out,
+                  size_t *outlen) HX_WUR;
 
 /*
  * Decodes signed canonical bytes into e (zeroed first) and computes e->id.

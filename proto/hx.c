@@ -44,11 +44,17 @@ int hx_utf8_valid(const char *str, size_t len)
 		size_t n;
 		uint32_t cp, min;
 		if ((c & 0xe0) == 0xc0) {
-			n = 2; cp = c & 0x1f; min = 0x80;
+			n = 2;
+			cp = c & 0x1f;
+			min = 0x80;
 		} else if ((c & 0xf0) == 0xe0) {
-			n = 3; cp = c & 0x0f; min = 0x800;
+			n = 3;
+			cp = c & 0x0f;
+			min = 0x800;
 		} else if ((c & 0xf8) == 0xf0) {
-			n = 4; cp = c & 0x07; min = 0x10000;
+			n = 4;
+			cp = c & 0x07;
+			min = 0x10000;
 		} else {
 			return 0;
 		}

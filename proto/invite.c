@@ -59,8 +59,8 @@ int hx_endpoint_check(const char *ep)
 	return v >= 1 && v <= 65535 ? HX_OK : HX_EINVAL;
 }
 
-static int sign_or_verify(const uint8_t *map, size_t n, uint8_t sig[HX_SIG_LEN],
-			  const uint8_t *sk, const uint8_t *pk)
+static int sign_or_verify(const uint8_t *map, size_t n, uint8_t sig[HX_SIG_LEN], const uint8_t *sk,
+                          const uint8_t *pk)
 {
 	uint8_t *msg = malloc(CONTEXT_LEN + n);
 	int rc = HX_OK;
@@ -76,12 +76,12 @@ static int sign_or_verify(const uint8_t *map, size_t n, uint8_t sig[HX_SIG_LEN],
 	return rc;
 }
 
-int hx_invite_encode(const uint8_t *member_rec, size_t reclen,
-		     const char *const *endpoints, size_t nendpoints,
-		     uint64_t timestamp, const uint8_t sk[HX_SECRET_LEN], char **out)
+int hx_invite_encode(const uint8_t *member_rec, size_t reclen, const char *const *endpoints,
+                     size_t nendpoints, uint64_t timestamp, const uint8_t sk[HX_SECRET_LEN],
+                     char **out)
 {
 	hx_member m;
-	hx_buf b = { 0 };
+	hx_buf b = {0};
 	uint8_t sig[HX_SIG_LEN], pk[HX_KEY_LEN];
 	int rc;
 
@@ -134,10 +134,10 @@ int hx_invite_encode(const uint8_t *member_rec, size_t reclen,
 	return HX_OK;
 }
 
-static int decode_blob(hx_invite *inv, const uint8_t *buf, size_t len,
-		       uint8_t **rec, size_t *reclen)
+static int decode_blob(hx_invite *inv, const uint8_t *buf, size_t len, uint8_t **rec,
+                       size_t *reclen)
 {
-	hx_rd r = { buf, buf + len };
+	hx_rd r = {buf, buf + len};
 	uint64_t n, v;
 	const uint8_t *map, *p, *sig;
 	size_t plen, siglen;

@@ -15,13 +15,14 @@
 #define HX_ENDPOINTS_MAX 8
 #define HX_ENDPOINT_MAX 256
 /* The longest code a valid invite can be (prefix + base64 of the blob). */
-#define HX_INVITE_TEXT_MAX (16 + 4 * (HX_MEMBER_MAX + HX_ENDPOINTS_MAX * (HX_ENDPOINT_MAX + 3) + 128) / 3)
+#define HX_INVITE_TEXT_MAX \
+	(16 + 4 * (HX_MEMBER_MAX + HX_ENDPOINTS_MAX * (HX_ENDPOINT_MAX + 3) + 128) / 3)
 
 typedef struct hx_invite {
-	hx_member member;                    /* decoded, signature checked */
-	char *endpoints[HX_ENDPOINTS_MAX];   /* owned after decode */
+	hx_member member;                  /* decoded, signature checked */
+	char *endpoints[HX_ENDPOINTS_MAX]; /* owned after decode */
 	size_t nendpoints;
-	uint64_t timestamp;                  /* when the code was made, µs */
+	uint64_t timestamp; /* when the code was made, µs */
 } hx_invite;
 
 /* Checks an endpoint: "tcp://HOST:PORT" (HOST a name, an IPv4 address or
@@ -31,10 +32,9 @@ int hx_endpoint_check(const char *ep) HX_WUR;
 /* Makes a code: member_rec is this node's signed member record (its bytes
  * are embedded as they are), sk the identity secret key that signed it.
  * *out is a NUL-terminated string (caller frees). */
-int hx_invite_encode(const uint8_t *member_rec, size_t reclen,
-		     const char *const *endpoints, size_t nendpoints,
-		     uint64_t timestamp, const uint8_t sk[HX_SECRET_LEN],
-		     char **out) HX_WUR;
+int hx_invite_encode(const uint8_t *member_rec, size_t reclen, const char *const *endpoints,
+                     size_t nendpoints, uint64_t timestamp, const uint8_t sk[HX_SECRET_LEN],
+                     char **out) HX_WUR;
 
 /* Parses and verifies a code (surrounding whitespace allowed): HX_EINVAL
  * when it is not a hansa1: code or not base64url, HX_EPROTO malformed,
@@ -42,8 +42,7 @@ int hx_invite_encode(const uint8_t *member_rec, size_t reclen,
  * not signed by the member it carries. rec and reclen (when rec is not NULL)
  * get a copy of the embedded member record (caller frees). On error inv
  * holds nothing to free. */
-int hx_invite_decode(hx_invite *inv, const char *code, uint8_t **rec,
-		     size_t *reclen) HX_WUR;
+int hx_invite_decode(hx_invite *inv, const char *code, uint8_t **rec, size_t *reclen) HX_WUR;
 
 /* Frees what decode allocated; NULL-safe. */
 void hx_invite_clear(hx_invite *inv);

@@ -31,10 +31,10 @@ typedef struct hx_member {
 	uint8_t key[HX_KEY_LEN];
 	int has_transport;
 	uint8_t transport[HX_CURVE_KEY_LEN];
-	uint64_t timestamp;     /* µs since the epoch when the record was made */
-	hx_meta *profile;       /* name, town, region, country, ... */
+	uint64_t timestamp; /* µs since the epoch when the record was made */
+	hx_meta *profile;   /* name, town, region, country, ... */
 	size_t nprofile;
-	uint8_t sig[HX_SIG_LEN];/* valid when has_transport */
+	uint8_t sig[HX_SIG_LEN]; /* valid when has_transport */
 } hx_member;
 
 /* Checks the fields (profile keys [a-z0-9_-], values UTF-8, limits,
@@ -44,8 +44,8 @@ int hx_member_check(const hx_member *m) HX_WUR;
 /* Signs m with sk: sets key (from sk), has_transport = 1, version and sig,
  * and returns the canonical bytes in *out (caller frees). m->transport and
  * m->timestamp must be set. Profile may be in any order. */
-int hx_member_sign(hx_member *m, const uint8_t sk[HX_SECRET_LEN],
-		   uint8_t **out, size_t *outlen) HX_WUR;
+int hx_member_sign(hx_member *m, const uint8_t sk[HX_SECRET_LEN], uint8_t **out,
+                   size_t *outlen) HX_WUR;
 
 /* Encodes a local (unsigned) record of m->key, m->timestamp, m->profile;
  * m->has_transport must be 0. *out: caller frees. */

@@ -123,8 +123,7 @@ void hx_ne_acc_sub(uint8_t acc[32], const uint8_t x[32])
 	}
 }
 
-void hx_ne_fingerprint(const uint8_t sum[32], uint64_t count,
-		       uint8_t fp[HX_NE_FP_LEN])
+void hx_ne_fingerprint(const uint8_t sum[32], uint64_t count, uint8_t fp[HX_NE_FP_LEN])
 {
 	uint8_t in[32 + 10], h[crypto_hash_sha256_BYTES];
 	memcpy(in, sum, 32);
@@ -189,8 +188,8 @@ static struct bound bound_ts(uint64_t ts)
 int hx_ne_new(hx_ne **out, const hx_ne_storage *st, uint64_t frame_size_limit)
 {
 	*out = NULL;
-	if (!st || !st->ops || !st->ops->size || !st->ops->lower_bound ||
-	    !st->ops->item || !st->ops->sum)
+	if (!st || !st->ops || !st->ops->size || !st->ops->lower_bound || !st->ops->item ||
+	    !st->ops->sum)
 		return HX_EINVAL;
 	if (frame_size_limit != 0 && frame_size_limit < HX_NE_FRAME_MIN)
 		return HX_EINVAL;
@@ -216,8 +215,7 @@ int hx_ne_is_initiator(const hx_ne *ne)
 	return ne && ne->role == ROLE_INITIATOR;
 }
 
-static int st_fingerprint(hx_ne *ne, size_t begin, size_t end,
-			  uint8_t fp[HX_NE_FP_LEN])
+static int st_fingerprint(hx_ne *ne, size_t begin, size_t end, uint8_t fp[HX_NE_FP_LEN])
 {
 	uint8_t sum[32];
 	int rc = ne->st.ops->sum(ne->st.ctx, begin, end, sum);
@@ -258,8 +256,7 @@ static int put_bound(hx_ne *ne, struct buf *b, const struct bound *bd)
 	return rc;
 }
 
-static int get_bound(hx_ne *ne, const uint8_t **p, const uint8_t *end,
-		     struct bound *bd)
+static int get_bound(hx_ne *ne, const uint8_t **p, const uint8_t *end, struct bound *bd)
 {
 	uint64_t v, len;
 	int rc = hx_ne_varint_get(p, end, &v);
@@ -300,21 +297,19 @@ static struct bound minimal_bound(const hx_ne_item *prev, const hx_ne_item *curr
 /* Describes items [lower, upper) ending at upper_bound: as one IdList when
  * there are fewer than 32, else as 16 fingerprinted buckets (the first
  * n % 16 buckets hold one item more). */
-static int split_range(hx_ne *ne, size_t lower, size_t upper,
-		       const struct bound *upper_bound, struct buf *o)
+static int split_range(hx_ne *ne, size_t lower, size_t upper, const struct bound *upper_bound,
+                       struct buf *o)
 {
 	int rc;
 	size_t n = upper - lower;
 	hx_ne_item it;
 
 	if (n < HX_NE_IDLIST_BELOW) {
-		if ((rc = put_bound(ne, o, upper_bound)) ||
-		    (rc = buf_varint(o, HX_NE_IDLIST)) ||
+		if ((rc = put_bound(ne, o, upper_bound)) || (rc = buf_varint(o, HX_NE_IDLIST)) ||
 		    (rc = buf_varint(o, n)))
 			return rc;
 		for (size_t i = lower; i < upper; i++) {
-			if ((rc = st_item(ne, i, &it)) ||
-			    (rc = buf_put(o, it.id, HX_NE_ID_LEN)))
+			if ((rc = st_item(ne, i, &it)) || (rc = buf_put(o, it.id, HX_NE_ID_LEN)))
 				return rc;
 		}
 		return HX_OK;
@@ -333,13 +328,11 @@ static int split_range(hx_ne *ne, size_t lower, size_t upper,
 			next = *upper_bound;
 		} else {
 			hx_ne_item prev;
-			if ((rc = st_item(ne, curr - 1, &prev)) ||
-			    (rc = st_item(ne, curr, &it)))
+			if ((rc = st_item(ne, curr - 1, &prev)) || (rc = st_item(ne, curr, &it)))
 				return rc;
 			next = minimal_bound(&prev, &it);
 		}
-		if ((rc = put_bound(ne, o, &next)) ||
-		    (rc = buf_varint(o, HX_NE_FINGERPRINT)) ||
+		if ((rc = put_bound(ne, o, &next)) || (rc = buf_varint(o, HX_NE_FINGERPRINT)) ||
 		    (rc = buf_put(o, fp, HX_NE_FP_LEN)))
 			return rc;
 	}
@@ -381,12 +374,11 @@ static int cmp_id(const void *a, const void *b)
 /* Initiator side of an IdList range: ours [lower, upper) against the
  * peer's ids. Ours missing from theirs -> have; theirs missing from ours ->
  * need (in id order, duplicates once). */
-static int idlist_initiator(hx_ne *ne, size_t lower, size_t upper,
-			    const uint8_t *ids, size_t nids,
-			    hx_ne_ids *have, hx_ne_ids *need)
+static int idlist_initiator(hx_ne *ne, size_t lower, size_t upper, const uint8_t *ids, size_t nids,
+                            hx_ne_ids *have, hx_ne_ids *need)
 {
 	int rc = HX_OK;
-	uint8_t (*theirs)[HX_NE_ID_LEN] = NULL;
+	uint8_t(*theirs)[HX_NE_ID_LEN] = NULL;
 	uint8_t *seen = NULL;
 	if (nids) {
 		theirs = malloc(nids * HX_NE_ID_LEN);
@@ -402,8 +394,8 @@ static int idlist_initiator(hx_ne *ne, size_t lower, size_t upper,
 		hx_ne_item it;
 		if ((rc = st_item(ne, i, &it)))
 			goto out;
-		uint8_t (*hit)[HX_NE_ID_LEN] =
-			nids ? bsearch(it.id, theirs, nids, HX_NE_ID_LEN, cmp_id) : NULL;
+		uint8_t(*hit)[HX_NE_ID_LEN] =
+		    nids ? bsearch(it.id, theirs, nids, HX_NE_ID_LEN, cmp_id) : NULL;
 		if (hit) {
 			/* mark every copy of a duplicated id */
 			size_t k = (size_t)(hit - theirs);
@@ -429,9 +421,8 @@ out:
 	return rc;
 }
 
-int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen,
-		    uint8_t **out, size_t *outlen,
-		    hx_ne_ids *have, hx_ne_ids *need)
+int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+                    hx_ne_ids *have, hx_ne_ids *need)
 {
 	*out = NULL;
 	*outlen = 0;
@@ -474,13 +465,12 @@ int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen,
 		struct bound curr;
 		uint64_t mode;
 		o.len = 0;
-		if ((rc = get_bound(ne, &p, end, &curr)) ||
-		    (rc = hx_ne_varint_get(&p, end, &mode)))
+		if ((rc = get_bound(ne, &p, end, &curr)) || (rc = hx_ne_varint_get(&p, end, &mode)))
 			goto fail;
 
 		size_t lower = prev_index, upper;
-		if ((rc = ne->st.ops->lower_bound(ne->st.ctx, prev_index, size,
-						  &curr.item, &upper)))
+		if ((rc =
+		         ne->st.ops->lower_bound(ne->st.ctx, prev_index, size, &curr.item, &upper)))
 			goto fail;
 		if (upper < lower || upper > size) {
 			rc = HX_ECORRUPT; /* storage broke its contract */
@@ -523,8 +513,8 @@ int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen,
 			p += nids * HX_NE_ID_LEN;
 			if (initiator) {
 				skip = 1;
-				if ((rc = idlist_initiator(ne, lower, upper, ids,
-							   (size_t)nids, have, need)))
+				if ((rc = idlist_initiator(ne, lower, upper, ids, (size_t)nids,
+				                           have, need)))
 					goto fail;
 			} else {
 				/* Reply with all our ids of the range, cut off
@@ -687,8 +677,8 @@ static int vec_size(void *ctx, size_t *n)
 	return HX_OK;
 }
 
-static int vec_lower_bound(void *ctx, size_t begin, size_t end,
-			   const hx_ne_item *bound, size_t *out)
+static int vec_lower_bound(void *ctx, size_t begin, size_t end, const hx_ne_item *bound,
+                           size_t *out)
 {
 	hx_ne_vec *v = ctx;
 	if (!v->sealed || begin > end || end > v->n)
@@ -724,14 +714,14 @@ static int vec_sum(void *ctx, size_t begin, size_t end, uint8_t sum[32])
 }
 
 static const hx_ne_storage_ops vec_ops = {
-	.size = vec_size,
-	.lower_bound = vec_lower_bound,
-	.item = vec_item,
-	.sum = vec_sum,
+    .size = vec_size,
+    .lower_bound = vec_lower_bound,
+    .item = vec_item,
+    .sum = vec_sum,
 };
 
 hx_ne_storage hx_ne_vec_storage(hx_ne_vec *v)
 {
-	hx_ne_storage s = { &vec_ops, v };
+	hx_ne_storage s = {&vec_ops, v};
 	return s;
 }

@@ -11,14 +11,14 @@
 
 #include "proto/hx.h"
 
-#define HX_NE_VERSION 0x61         /* protocol version byte of v1 */
+#define HX_NE_VERSION 0x61 /* protocol version byte of v1 */
 #define HX_NE_ID_LEN 32
-#define HX_NE_FP_LEN 16            /* fingerprint bytes */
-#define HX_NE_BUCKETS 16           /* a differing range splits into 16 */
-#define HX_NE_IDLIST_BELOW 32      /* ranges of fewer items go as IdList */
-#define HX_NE_FRAME_MIN 4096       /* smallest non-zero frame size limit */
-#define HX_NE_FRAME_MARGIN 200     /* stop at frame_size_limit - 200 */
-#define HX_NE_TS_INF UINT64_MAX    /* "infinity": no item may use it */
+#define HX_NE_FP_LEN 16         /* fingerprint bytes */
+#define HX_NE_BUCKETS 16        /* a differing range splits into 16 */
+#define HX_NE_IDLIST_BELOW 32   /* ranges of fewer items go as IdList */
+#define HX_NE_FRAME_MIN 4096    /* smallest non-zero frame size limit */
+#define HX_NE_FRAME_MARGIN 200  /* stop at frame_size_limit - 200 */
+#define HX_NE_TS_INF UINT64_MAX /* "infinity": no item may use it */
 
 enum hx_ne_mode { HX_NE_SKIP = 0, HX_NE_FINGERPRINT = 1, HX_NE_IDLIST = 2 };
 
@@ -41,8 +41,8 @@ typedef struct hx_ne_storage_ops {
 	/* Number of items. */
 	int (*size)(void *ctx, size_t *n);
 	/* First index i in [begin, end) with item(i) >= *bound, or end if none. */
-	int (*lower_bound)(void *ctx, size_t begin, size_t end,
-			   const hx_ne_item *bound, size_t *out);
+	int (*lower_bound)(void *ctx, size_t begin, size_t end, const hx_ne_item *bound,
+	                   size_t *out);
 	/* Item at index i (i < size). */
 	int (*item)(void *ctx, size_t i, hx_ne_item *out);
 	/* Sum of the ids of items [begin, end), each read as a 256-bit
@@ -63,8 +63,7 @@ void hx_ne_acc_add(uint8_t acc[32], const uint8_t x[32]);
 /* acc -= x mod 2^256. */
 void hx_ne_acc_sub(uint8_t acc[32], const uint8_t x[32]);
 /* fp = first 16 bytes of SHA-256(sum[32] ‖ varint(count)). */
-void hx_ne_fingerprint(const uint8_t sum[32], uint64_t count,
-		       uint8_t fp[HX_NE_FP_LEN]);
+void hx_ne_fingerprint(const uint8_t sum[32], uint64_t count, uint8_t fp[HX_NE_FP_LEN]);
 
 /* ---- varints (exposed for tests and for the wire protocol docs) ------- */
 
@@ -111,8 +110,7 @@ typedef struct hx_ne hx_ne;
 /* frame_size_limit: 0 = none, else >= HX_NE_FRAME_MIN (HX_EINVAL otherwise):
  * every message produced is at most this many bytes. The storage is
  * borrowed and must outlive the session. */
-int hx_ne_new(hx_ne **out, const hx_ne_storage *st,
-	      uint64_t frame_size_limit) HX_WUR;
+int hx_ne_new(hx_ne **out, const hx_ne_storage *st, uint64_t frame_size_limit) HX_WUR;
 void hx_ne_free(hx_ne **ne); /* NULL-safe, clears *ne */
 
 /* Makes this side the initiator and produces the first message into
@@ -132,9 +130,8 @@ void hx_ne_ids_clear(hx_ne_ids *l);
  * *out and *outlen (caller frees *out with free()). Initiator: have and need
  * must not be NULL; *out == NULL (and *outlen 0) means done. Responder:
  * have and need are ignored (may be NULL); *out is never NULL on success. */
-int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen,
-		    uint8_t **out, size_t *outlen,
-		    hx_ne_ids *have, hx_ne_ids *need) HX_WUR;
+int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+                    hx_ne_ids *have, hx_ne_ids *need) HX_WUR;
 
 /* 1 after hx_ne_initiate, else 0. */
 int hx_ne_is_initiator(const hx_ne *ne);

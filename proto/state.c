@@ -84,8 +84,7 @@ static int increasing(const hx_ne_item *items, size_t n)
 	return 1;
 }
 
-int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n,
-		   uint64_t bucket_size)
+int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n, uint64_t bucket_size)
 {
 	memset(st, 0, sizeof *st);
 	if (bucket_size < 1 || bucket_size > HX_STATE_BUCKET_MAX)
@@ -101,7 +100,7 @@ int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n,
 		hx_state_bucket *b = &st->b[i];
 		size_t first = i * (size_t)bucket_size;
 		size_t end = first + (size_t)bucket_size < n ? first + (size_t)bucket_size : n;
-		uint8_t sum[32] = { 0 };
+		uint8_t sum[32] = {0};
 		if (i > 0)
 			bound_between(b, &items[first - 1], &items[first]);
 		for (size_t j = first; j < end; j++)
@@ -116,7 +115,7 @@ int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n,
 
 int hx_state_encode(hx_state *st, uint8_t **out, size_t *len)
 {
-	hx_buf b = { 0 };
+	hx_buf b = {0};
 	uint64_t prev = 0;
 
 	*out = NULL;
@@ -168,7 +167,12 @@ static int bound_cmp(const hx_state_bucket *a, const hx_state_bucket *b)
 	return memcmp(a->prefix, b->prefix, HX_ID_LEN);
 }
 
-#define FAIL(code, text) do { rc = (code); reason = (text); goto fail; } while (0)
+#define FAIL(code, text)         \
+	do {                     \
+		rc = (code);     \
+		reason = (text); \
+		goto fail;       \
+	} while (0)
 
 static int key(hx_rd *r, uint64_t want)
 {
@@ -195,7 +199,7 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 	if (memcmp(digest, buf + len - 32, 32))
 		FAIL(HX_EPROTO, "state file is damaged or truncated (checksum mismatch)");
 	memcpy(st->digest, digest, 32);
-	hx_rd r = { buf + HX_STATE_MAGIC_LEN, buf + len - 32 };
+	hx_rd r = {buf + HX_STATE_MAGIC_LEN, buf + len - 32};
 	if ((rc = hx_cbor_read_head(&r, HX_CBOR_MAP, &v)) || v != FIELDS)
 		FAIL(HX_EPROTO, "state file: not a map of 7 fields");
 	if (key(&r, 0) || hx_cbor_read_uint(&r, &v))
@@ -205,9 +209,9 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 	if (key(&r, 1) || hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n != HX_KEY_LEN)
 		FAIL(HX_EPROTO, "state file: bad owner key");
 	memcpy(st->owner, p, HX_KEY_LEN);
-	if (key(&r, 2) || hx_cbor_read_uint(&r, &st->created) ||
-	    key(&r, 3) || hx_cbor_read_uint(&r, &st->items) ||
-	    key(&r, 4) || hx_cbor_read_uint(&r, &st->bucket_size))
+	if (key(&r, 2) || hx_cbor_read_uint(&r, &st->created) || key(&r, 3) ||
+	    hx_cbor_read_uint(&r, &st->items) || key(&r, 4) ||
+	    hx_cbor_read_uint(&r, &st->bucket_size))
 		FAIL(HX_EPROTO, "state file: bad header field");
 	if (key(&r, 5) || hx_cbor_read_uint(&r, &v) || v != HX_STATE_FP_LEN)
 		FAIL(HX_EPROTO, "state file: unsupported fingerprint length");
@@ -222,9 +226,8 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 		hx_state_bucket *b = &st->b[i];
 		uint64_t delta;
 		if (hx_cbor_read_head(&r, HX_CBOR_ARRAY, &v) || v != 5 ||
-		    hx_cbor_read_uint(&r, &delta) ||
-		    hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n > HX_ID_LEN ||
-		    hx_cbor_read_uint(&r, &b->count))
+		    hx_cbor_read_uint(&r, &delta) || hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) ||
+		    n > HX_ID_LEN || hx_cbor_read_uint(&r, &b->count))
 			FAIL(HX_EPROTO, "state file: malformed bucket");
 		memcpy(b->prefix, p, n);
 		b->prefix_len = (uint8_t)n;
@@ -265,7 +268,7 @@ fail:
 /* 1 when our bucket items[0..n) (sum over all of them) without the items
  * at skip[0..k) has the office's count and fingerprint. */
 static int explains(const hx_state_bucket *b, const hx_ne_item *items, const uint8_t sum[32],
-		    const size_t *skip, size_t k)
+                    const size_t *skip, size_t k)
 {
 	uint8_t rest[32], fp[HX_STATE_FP_LEN];
 	memcpy(rest, sum, 32);
@@ -278,7 +281,7 @@ static int explains(const hx_state_bucket *b, const hx_ne_item *items, const uin
 /* Marks in send[0..n) what the office lacks of our bucket items[0..n),
  * which differs from b; returns how many sent items it may hold. */
 static uint64_t differing(const hx_state_bucket *b, const hx_ne_item *items, size_t n,
-			  const uint8_t sum[32], uint8_t *send)
+                          const uint8_t sum[32], uint8_t *send)
 {
 	/* One or two missing: the difference of the sums' low 64 bits is
 	 * their low 64 bits; the fingerprint confirms. */
@@ -308,8 +311,8 @@ static uint64_t differing(const hx_state_bucket *b, const hx_ne_item *items, siz
 	return n < b->count ? n : b->count;
 }
 
-int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n,
-		    uint8_t *send, uint64_t *excess_max)
+int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n, uint8_t *send,
+                    uint64_t *excess_max)
 {
 	uint64_t excess = 0;
 
@@ -325,7 +328,7 @@ int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n,
 	size_t i = 0;
 	for (size_t k = 0; k < st->n && i < n; k++) {
 		const hx_state_bucket *next = k + 1 < st->n ? &st->b[k + 1] : NULL;
-		uint8_t sum[32] = { 0 }, fp[HX_STATE_FP_LEN];
+		uint8_t sum[32] = {0}, fp[HX_STATE_FP_LEN];
 		size_t first = i;
 		while (i < n && (!next || below(items[i].ts, items[i].id, next)))
 			hx_ne_acc_add(sum, items[i++].id);

@@ -29,12 +29,12 @@
 #define HX_STATE_BUCKET_MAX 65536
 
 typedef struct hx_state_bucket {
-	uint64_t ts;              /* lower bound: timestamp ... */
-	uint8_t prefix[HX_ID_LEN];/* ... and id prefix (zero-padded) */
+	uint64_t ts;               /* lower bound: timestamp ... */
+	uint8_t prefix[HX_ID_LEN]; /* ... and id prefix (zero-padded) */
 	uint8_t prefix_len;
-	uint64_t count;           /* items in the bucket, >= 1 */
+	uint64_t count; /* items in the bucket, >= 1 */
 	uint8_t fp[HX_STATE_FP_LEN];
-	uint64_t sum64;           /* low 64 bits of the ids' sum (little-endian) */
+	uint64_t sum64; /* low 64 bits of the ids' sum (little-endian) */
 } hx_state_bucket;
 
 /* Bucket i holds the items x with bound(i) <= x < bound(i+1); bucket 0's
@@ -46,19 +46,17 @@ typedef struct hx_state {
 	uint64_t bucket_size;      /* the target size used to cut buckets */
 	hx_state_bucket *b;        /* owned; hx_state_clear frees */
 	size_t n;
-	uint8_t digest[32];        /* decode/encode: the file's checksum */
+	uint8_t digest[32]; /* decode/encode: the file's checksum */
 } hx_state;
 
 /* Fingerprint of a bucket: the first 8 bytes of Negentropy's fingerprint
  * (SHA-256 of the 256-bit little-endian sum of the ids ‖ varint(count)). */
-void hx_state_fp(const uint8_t sum[32], uint64_t count,
-		 uint8_t fp[HX_STATE_FP_LEN]);
+void hx_state_fp(const uint8_t sum[32], uint64_t count, uint8_t fp[HX_STATE_FP_LEN]);
 
 /* Cuts items (strictly increasing (ts, id) order, else HX_EINVAL) into
  * buckets of bucket_size (1..HX_STATE_BUCKET_MAX, else HX_EINVAL) into *st
  * (zeroed first; owner and created are left zero for the caller). */
-int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n,
-		   uint64_t bucket_size) HX_WUR;
+int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n, uint64_t bucket_size) HX_WUR;
 
 /* The file bytes of st in *out (caller frees with free()); sets
  * st->digest. */
@@ -67,8 +65,7 @@ int hx_state_encode(hx_state *st, uint8_t **out, size_t *len) HX_WUR;
 /* Decodes a state file into *st (zeroed first; on error nothing to free).
  * HX_EPROTO (not a state file, damaged, non-canonical: *why says which, if
  * why is not NULL), HX_EVERSION, HX_ENOMEM. */
-int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len,
-		    const char **why) HX_WUR;
+int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **why) HX_WUR;
 
 void hx_state_clear(hx_state *st); /* NULL-safe */
 
@@ -81,7 +78,7 @@ void hx_state_clear(hx_state *st); /* NULL-safe */
  * bound of how many sent items the office may already hold: the sum over
  * buckets sent whole of min(our count, its count).
  */
-int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n,
-		    uint8_t *send, uint64_t *excess_max) HX_WUR;
+int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n, uint8_t *send,
+                    uint64_t *excess_max) HX_WUR;
 
 #endif

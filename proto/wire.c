@@ -34,8 +34,8 @@ static void head(uint8_t *out, uint8_t type)
 }
 
 size_t hx_wire_hello(uint8_t out[HX_HELLO_LEN], uint32_t caps, uint32_t max_frame,
-		     uint32_t ne_frame_limit, uint16_t max_batch,
-		     const uint8_t key[HX_KEY_LEN], uint64_t now)
+                     uint32_t ne_frame_limit, uint16_t max_batch, const uint8_t key[HX_KEY_LEN],
+                     uint64_t now)
 {
 	head(out, HX_MSG_HELLO);
 	hx_be32_put(out + 2, caps);
@@ -54,8 +54,8 @@ size_t hx_wire_ping(uint8_t out[HX_PING_LEN], uint64_t now)
 	return HX_PING_LEN;
 }
 
-int hx_wire_ne(uint8_t **out, size_t *outlen, uint8_t type, uint32_t session,
-	       const uint8_t *ne, size_t nelen)
+int hx_wire_ne(uint8_t **out, size_t *outlen, uint8_t type, uint32_t session, const uint8_t *ne,
+               size_t nelen)
 {
 	*out = NULL;
 	*outlen = 0;
@@ -74,8 +74,7 @@ int hx_wire_ne(uint8_t **out, size_t *outlen, uint8_t type, uint32_t session,
 	return HX_OK;
 }
 
-size_t hx_wire_ne_done(uint8_t out[HX_NE_DONE_LEN], uint32_t session, uint32_t have,
-		       uint32_t need)
+size_t hx_wire_ne_done(uint8_t out[HX_NE_DONE_LEN], uint32_t session, uint32_t have, uint32_t need)
 {
 	head(out, HX_MSG_NE_DONE);
 	hx_be32_put(out + 2, session);
@@ -101,8 +100,7 @@ size_t hx_wire_want(uint8_t *out, uint32_t request, const uint8_t *ids, uint16_t
 	return HX_WANT_HDR_LEN + (size_t)count * HX_ID_LEN;
 }
 
-size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t count,
-		       uint8_t flags)
+size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t count, uint8_t flags)
 {
 	head(out, HX_MSG_ENTRIES);
 	hx_be32_put(out + 2, request);
@@ -120,8 +118,8 @@ size_t hx_wire_push(uint8_t out[HX_PUSH_LEN], uint64_t seq, uint16_t count, uint
 	return HX_PUSH_LEN;
 }
 
-size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored,
-		   uint16_t known, uint16_t refused)
+size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored, uint16_t known,
+                   uint16_t refused)
 {
 	head(out, HX_MSG_ACK);
 	hx_be64_put(out + 2, seq);

@@ -16,11 +16,11 @@
 #define HX_WIRE_VERSION 1
 
 /* Limits every node enforces on what it receives. */
-#define HX_WIRE_FRAME_MAX (1u << 20)   /* bytes per frame (ZMQ_MAXMSGSIZE) */
-#define HX_WIRE_BATCH_MAX 256          /* entries per ENTRIES/PUSH message */
+#define HX_WIRE_FRAME_MAX (1u << 20)               /* bytes per frame (ZMQ_MAXMSGSIZE) */
+#define HX_WIRE_BATCH_MAX 256                      /* entries per ENTRIES/PUSH message */
 #define HX_WIRE_FRAMES_MAX (1 + HX_WIRE_BATCH_MAX) /* frames per message */
-#define HX_WIRE_WANT_MAX 1024          /* ids per WANT */
-#define HX_WIRE_BATCH_BYTES (4u << 20) /* a sender's target bytes per batch */
+#define HX_WIRE_WANT_MAX 1024                      /* ids per WANT */
+#define HX_WIRE_BATCH_BYTES (4u << 20)             /* a sender's target bytes per batch */
 
 enum hx_wire_type {
 	HX_MSG_HELLO = 0x01,
@@ -72,23 +72,23 @@ typedef struct hx_wire_msg {
 	uint8_t type;
 	/* HELLO */
 	uint32_t caps;
-	uint32_t max_frame;       /* the sender accepts frames up to this */
-	uint32_t ne_frame_limit;  /* the sender's Negentropy frame size limit */
-	uint16_t max_batch;       /* the sender accepts batches up to this */
-	uint8_t key[HX_KEY_LEN];  /* the sender's identity key */
-	uint64_t time;            /* HELLO, PING: the sender's clock, µs */
+	uint32_t max_frame;      /* the sender accepts frames up to this */
+	uint32_t ne_frame_limit; /* the sender's Negentropy frame size limit */
+	uint16_t max_batch;      /* the sender accepts batches up to this */
+	uint8_t key[HX_KEY_LEN]; /* the sender's identity key */
+	uint64_t time;           /* HELLO, PING: the sender's clock, µs */
 	/* NE_* */
 	uint32_t session;
-	const uint8_t *ne;        /* NE_QUERY/NE_REPLY: Negentropy message */
+	const uint8_t *ne; /* NE_QUERY/NE_REPLY: Negentropy message */
 	size_t nelen;
-	uint32_t have, need;      /* NE_DONE: ids the initiator has for the
-				   * responder / needs from it */
-	uint8_t reason;           /* NE_ERROR */
+	uint32_t have, need; /* NE_DONE: ids the initiator has for the
+	                      * responder / needs from it */
+	uint8_t reason;      /* NE_ERROR */
 	/* WANT / ENTRIES */
 	uint32_t request;
-	uint16_t count;           /* WANT ids; ENTRIES/PUSH entry frames */
-	const uint8_t *ids;       /* WANT: count * 32 bytes */
-	uint8_t flags;            /* ENTRIES, PUSH */
+	uint16_t count;     /* WANT ids; ENTRIES/PUSH entry frames */
+	const uint8_t *ids; /* WANT: count * 32 bytes */
+	uint8_t flags;      /* ENTRIES, PUSH */
 	/* PUSH / ACK */
 	uint64_t seq;
 	uint16_t stored, known, refused; /* ACK */
@@ -103,29 +103,27 @@ typedef struct hx_wire_msg {
  * (unknown type, wrong length, count out of range, frame count mismatch),
  * HX_ELIMIT when over a limit.
  */
-int hx_wire_decode(hx_wire_msg *m, const uint8_t *hdr, size_t len,
-		   size_t nframes) HX_WUR;
+int hx_wire_decode(hx_wire_msg *m, const uint8_t *hdr, size_t len, size_t nframes) HX_WUR;
 
 /* Encoders write the header frame into out (room for the *_LEN constant,
  * or HX_WANT_HDR_LEN + 32 * count for WANT, HX_NE_HDR_LEN + nelen for NE
  * frames) and return its length. */
 size_t hx_wire_hello(uint8_t out[HX_HELLO_LEN], uint32_t caps, uint32_t max_frame,
-		     uint32_t ne_frame_limit, uint16_t max_batch,
-		     const uint8_t key[HX_KEY_LEN], uint64_t now);
+                     uint32_t ne_frame_limit, uint16_t max_batch, const uint8_t key[HX_KEY_LEN],
+                     uint64_t now);
 size_t hx_wire_ping(uint8_t out[HX_PING_LEN], uint64_t now);
 /* NE_QUERY or NE_REPLY; *out is malloc'd (caller frees). */
-int hx_wire_ne(uint8_t **out, size_t *outlen, uint8_t type, uint32_t session,
-	       const uint8_t *ne, size_t nelen) HX_WUR;
-size_t hx_wire_ne_done(uint8_t out[HX_NE_DONE_LEN], uint32_t session,
-		       uint32_t have, uint32_t need);
+int hx_wire_ne(uint8_t **out, size_t *outlen, uint8_t type, uint32_t session, const uint8_t *ne,
+               size_t nelen) HX_WUR;
+size_t hx_wire_ne_done(uint8_t out[HX_NE_DONE_LEN], uint32_t session, uint32_t have, uint32_t need);
 size_t hx_wire_ne_error(uint8_t out[HX_NE_ERROR_LEN], uint32_t session, uint8_t reason);
 /* WANT: count <= HX_WIRE_WANT_MAX ids (32 bytes each, consecutive). */
 size_t hx_wire_want(uint8_t *out, uint32_t request, const uint8_t *ids, uint16_t count);
 size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t count,
-		       uint8_t flags);
+                       uint8_t flags);
 size_t hx_wire_push(uint8_t out[HX_PUSH_LEN], uint64_t seq, uint16_t count, uint8_t flags);
-size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored,
-		   uint16_t known, uint16_t refused);
+size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored, uint16_t known,
+                   uint16_t refused);
 
 /* A short name of a message type ("hello", "push", ...; "?" if unknown). */
 const char *hx_wire_type_name(uint8_t type);

@@ -19,33 +19,35 @@ enum { CH_SEP = 0, CH_WORD = 1, CH_IDEO = 2 };
 
 static inline int is_ideograph(int32_t c)
 {
-	return (c >= 0x3040 && c <= 0x30ff) ||   /* Hiragana, Katakana */
-	       (c >= 0x3400 && c <= 0x4dbf) ||   /* CJK extension A */
-	       (c >= 0x4e00 && c <= 0x9fff) ||   /* CJK unified */
-	       (c >= 0xf900 && c <= 0xfaff) ||   /* CJK compatibility */
-	       (c >= 0x20000 && c <= 0x3ffff);   /* CJK extensions B.. */
+	return (c >= 0x3040 && c <= 0x30ff) || /* Hiragana, Katakana */
+	       (c >= 0x3400 && c <= 0x4dbf) || /* CJK extension A */
+	       (c >= 0x4e00 && c <= 0x9fff) || /* CJK unified */
+	       (c >= 0xf900 && c <= 0xfaff) || /* CJK compatibility */
+	       (c >= 0x20000 && c <= 0x3ffff); /* CJK extensions B.. */
 }
 
 static inline int char_class(int32_t c)
 {
 	if (c < 0x80) {
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 			return CH_WORD;
 		return CH_SEP;
 	}
 	if (is_ideograph(c))
 		return CH_IDEO;
 	switch (utf8proc_category(c)) {
-	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-	case UTF8PROC_CATEGORY_NO:
-		return CH_WORD;
-	default:
-		return CH_SEP;
+	case UTF8PROC_CATEGORY_LU:
+	case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT:
+	case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO:
+	case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC:
+	case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_ND:
+	case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO: return CH_WORD;
+	default: return CH_SEP;
 	}
 }
 
@@ -80,9 +82,9 @@ static inline int fold_char(int32_t c, char *out, size_t cap, size_t *n)
 	}
 	int32_t cps[16];
 	int bc = 0;
-	utf8proc_ssize_t k = utf8proc_decompose_char(c, cps, 16,
-		UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-		UTF8PROC_STRIPMARK, &bc);
+	utf8proc_ssize_t k = utf8proc_decompose_char(
+	    c, cps, 16,
+	    UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK, &bc);
 	if (k < 0 || k > 16) {
 		cps[0] = c;
 		k = 1;

@@ -30,8 +30,8 @@
 
 #define KEY_LEN (8 + HX_ID_LEN)
 #define VAL_LEN (4 + 32)
-#define REBUILD_FILL 384          /* items per block when building in bulk */
-#define BLOCK_SANE (1u << 20)     /* refuse absurd counts as corruption */
+#define REBUILD_FILL 384      /* items per block when building in bulk */
+#define BLOCK_SANE (1u << 20) /* refuse absurd counts as corruption */
 #define CACHE_SLOTS 8
 
 static void key_of(uint8_t k[KEY_LEN], uint64_t ts, const uint8_t *id)
@@ -40,19 +40,18 @@ static void key_of(uint8_t k[KEY_LEN], uint64_t ts, const uint8_t *id)
 	memcpy(k + 8, id, HX_ID_LEN);
 }
 
-static int put_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t key[KEY_LEN],
-		     uint32_t count, const uint8_t sum[32])
+static int put_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t key[KEY_LEN], uint32_t count,
+                     const uint8_t sum[32])
 {
 	uint8_t val[VAL_LEN];
 	hx_be32_put(val, count);
 	memcpy(val + 4, sum, 32);
-	MDB_val k = { KEY_LEN, (void *)key }, v = { VAL_LEN, val };
+	MDB_val k = {KEY_LEN, (void *)key}, v = {VAL_LEN, val};
 	return hx_mdb_err(mdb_put(txn, t->dbi, &k, &v, 0));
 }
 
 /* Positions c on the block holding key: the greatest start <= key. */
-static int find_block(MDB_cursor *c, const uint8_t key[KEY_LEN], MDB_val *k,
-		      MDB_val *v)
+static int find_block(MDB_cursor *c, const uint8_t key[KEY_LEN], MDB_val *k, MDB_val *v)
 {
 	k->mv_size = KEY_LEN;
 	k->mv_data = (void *)key;
@@ -121,7 +120,7 @@ int hx_fpt_open(struct hx_fpt *t, MDB_txn *txn, int create)
 	t->ready = 1;
 	if (create) {
 		uint8_t zero[KEY_LEN] = {0};
-		MDB_val k = { KEY_LEN, zero }, v;
+		MDB_val k = {KEY_LEN, zero}, v;
 		rc = mdb_get(txn, t->dbi, &k, &v);
 		if (rc == MDB_NOTFOUND)
 			return hx_fpt_rebuild(t, txn);
@@ -132,8 +131,8 @@ int hx_fpt_open(struct hx_fpt *t, MDB_txn *txn, int create)
 
 /* Splits the block starting at bkey (count items, sum total) in two halves
  * by walking its items in bytime. */
-static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LEN],
-		       uint32_t count, const uint8_t total[32])
+static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LEN], uint32_t count,
+                       const uint8_t total[32])
 {
 	MDB_cursor *c, *fc;
 	MDB_val k, v;
@@ -169,8 +168,9 @@ static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LE
 	k.mv_data = (void *)bkey;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	for (uint32_t i = 0; i <= half; i++) {
-		if (rc == MDB_NOTFOUND || (rc == 0 && (k.mv_size != KEY_LEN ||
-		    (has_next && memcmp(k.mv_data, next, KEY_LEN) >= 0)))) {
+		if (rc == MDB_NOTFOUND ||
+		    (rc == 0 && (k.mv_size != KEY_LEN ||
+		                 (has_next && memcmp(k.mv_data, next, KEY_LEN) >= 0)))) {
 			rc = HX_ECORRUPT; /* fewer items than the block's count */
 			break;
 		}
@@ -195,8 +195,7 @@ static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LE
 	return put_block(t, txn, key2, count - half, sum2);
 }
 
-static int update(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
-		  const uint8_t id[HX_ID_LEN], int add)
+static int update(struct hx_fpt *t, MDB_txn *txn, uint64_t ts, const uint8_t id[HX_ID_LEN], int add)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -235,21 +234,18 @@ static int update(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
 	return put_block(t, txn, bkey, count, sum);
 }
 
-int hx_fpt_add(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
-	       const uint8_t id[HX_ID_LEN])
+int hx_fpt_add(struct hx_fpt *t, MDB_txn *txn, uint64_t ts, const uint8_t id[HX_ID_LEN])
 {
 	return update(t, txn, ts, id, 1);
 }
 
-int hx_fpt_del(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
-	       const uint8_t id[HX_ID_LEN])
+int hx_fpt_del(struct hx_fpt *t, MDB_txn *txn, uint64_t ts, const uint8_t id[HX_ID_LEN])
 {
 	return update(t, txn, ts, id, 0);
 }
 
-int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
-		 void (*report)(void *, const char *), void *arg,
-		 uint64_t *problems)
+int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn, void (*report)(void *, const char *), void *arg,
+                 uint64_t *problems)
 {
 	MDB_cursor *fc = NULL, *bc = NULL;
 	MDB_val fk, fv, bk, bv;
@@ -257,8 +253,13 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 	int rc, brc;
 	uint64_t block = 0;
 
-#define PROBLEM(...) do { snprintf(line, sizeof line, __VA_ARGS__); \
-	(*problems)++; if (report) report(arg, line); } while (0)
+#define PROBLEM(...)                                      \
+	do {                                              \
+		snprintf(line, sizeof line, __VA_ARGS__); \
+		(*problems)++;                            \
+		if (report)                               \
+			report(arg, line);                \
+	} while (0)
 
 	if (!t->ready) {
 		PROBLEM("fpt: reconciliation table missing");
@@ -287,7 +288,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 		int has_next;
 		if (fk.mv_size != KEY_LEN || fv.mv_size != VAL_LEN) {
 			PROBLEM("fpt: block %llu has a bad key or value size",
-				(unsigned long long)block);
+			        (unsigned long long)block);
 			rc = HX_OK;
 			goto out;
 		}
@@ -302,8 +303,9 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 		has_next = rc == 0 && fk.mv_size == KEY_LEN;
 		if (has_next)
 			memcpy(next, fk.mv_data, KEY_LEN);
-		while (brc == 0 && (!has_next ||
-		       memcmp(bk.mv_data, next, bk.mv_size < KEY_LEN ? bk.mv_size : KEY_LEN) < 0)) {
+		while (brc == 0 &&
+		       (!has_next || memcmp(bk.mv_data, next,
+		                            bk.mv_size < KEY_LEN ? bk.mv_size : KEY_LEN) < 0)) {
 			if (bk.mv_size != KEY_LEN) {
 				PROBLEM("fpt: bytime key of %zu bytes", bk.mv_size);
 			} else {
@@ -318,10 +320,9 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
 		}
 		if (n != count)
 			PROBLEM("fpt: block %llu holds %u items, bytime has %u",
-				(unsigned long long)block, count, n);
+			        (unsigned long long)block, count, n);
 		else if (memcmp(want, got, 32))
-			PROBLEM("fpt: block %llu has a wrong id sum",
-				(unsigned long long)block);
+			PROBLEM("fpt: block %llu has a wrong id sum", (unsigned long long)block);
 		block++;
 	}
 	rc = rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
@@ -337,21 +338,21 @@ out:
 /* ---- the read view ---------------------------------------------------- */
 
 struct slot {
-	size_t b;             /* block index, valid when items != NULL */
+	size_t b; /* block index, valid when items != NULL */
 	size_t n;
 	hx_ne_item *items;
-	uint8_t (*pre)[32];   /* pre[k] = sum of ids of items [0, k) */
+	uint8_t (*pre)[32]; /* pre[k] = sum of ids of items [0, k) */
 	size_t cap;
-	uint64_t used;        /* LRU clock */
+	uint64_t used; /* LRU clock */
 };
 
 struct hx_fpt_view {
 	MDB_txn *txn;
-	MDB_cursor *cur;      /* on bytime */
-	size_t nb;            /* blocks */
+	MDB_cursor *cur; /* on bytime */
+	size_t nb;       /* blocks */
 	uint8_t (*keys)[KEY_LEN];
-	size_t *start;        /* start[b] = index of block b's first item; [nb] = size */
-	uint8_t (*psum)[32];  /* psum[b] = sum of ids of items [0, start[b]) */
+	size_t *start;       /* start[b] = index of block b's first item; [nb] = size */
+	uint8_t (*psum)[32]; /* psum[b] = sum of ids of items [0, start[b]) */
 	struct slot cache[CACHE_SLOTS];
 	uint64_t clock;
 };
@@ -393,8 +394,7 @@ int hx_fpt_view_open(hx_fpt_view **out, MDB_txn *txn, const struct hx_fpt *t)
 	if (!v)
 		return HX_ENOMEM;
 	v->txn = txn;
-	if ((rc = mdb_stat(txn, t->dbi, &st)) ||
-	    (rc = mdb_cursor_open(txn, t->bytime, &v->cur)) ||
+	if ((rc = mdb_stat(txn, t->dbi, &st)) || (rc = mdb_cursor_open(txn, t->bytime, &v->cur)) ||
 	    (rc = mdb_cursor_open(txn, t->dbi, &fc))) {
 		rc = hx_mdb_err(rc);
 		goto fail;
@@ -486,14 +486,14 @@ static int load(hx_fpt_view *v, size_t b, struct slot **out)
 		if (!items)
 			return HX_ENOMEM;
 		s->items = items;
-		uint8_t (*pre)[32] = realloc(s->pre, cap * 32);
+		uint8_t(*pre)[32] = realloc(s->pre, cap * 32);
 		if (!pre)
 			return HX_ENOMEM;
 		s->pre = pre;
 		s->cap = cap;
 	}
 	s->b = (size_t)-1; /* invalid until fully loaded */
-	MDB_val k = { KEY_LEN, v->keys[b] }, val;
+	MDB_val k = {KEY_LEN, v->keys[b]}, val;
 	const uint8_t *next = b + 1 < v->nb ? v->keys[b + 1] : NULL;
 	int rc = n ? mdb_cursor_get(v->cur, &k, &val, MDB_SET_RANGE) : 0;
 	memset(s->pre[0], 0, 32);
@@ -504,8 +504,7 @@ static int load(hx_fpt_view *v, size_t b, struct slot **out)
 			return HX_ECORRUPT;
 		if (rc)
 			return hx_mdb_err(rc);
-		if (k.mv_size != KEY_LEN ||
-		    (next && memcmp(k.mv_data, next, KEY_LEN) >= 0))
+		if (k.mv_size != KEY_LEN || (next && memcmp(k.mv_data, next, KEY_LEN) >= 0))
 			return HX_ECORRUPT;
 		const uint8_t *kp = k.mv_data;
 		s->items[i].ts = hx_be64_get(kp);
@@ -516,8 +515,7 @@ static int load(hx_fpt_view *v, size_t b, struct slot **out)
 	if (n && next) {
 		/* the item after the block must belong to the next block */
 		rc = mdb_cursor_get(v->cur, &k, &val, MDB_NEXT);
-		if (rc == 0 && (k.mv_size != KEY_LEN ||
-				memcmp(k.mv_data, next, KEY_LEN) < 0))
+		if (rc == 0 && (k.mv_size != KEY_LEN || memcmp(k.mv_data, next, KEY_LEN) < 0))
 			return HX_ECORRUPT;
 		if (rc && rc != MDB_NOTFOUND)
 			return hx_mdb_err(rc);
@@ -588,8 +586,8 @@ static int view_sum(void *ctx, size_t begin, size_t end, uint8_t sum[32])
 	return HX_OK;
 }
 
-static int view_lower_bound(void *ctx, size_t begin, size_t end,
-			    const hx_ne_item *bound, size_t *out)
+static int view_lower_bound(void *ctx, size_t begin, size_t end, const hx_ne_item *bound,
+                            size_t *out)
 {
 	hx_fpt_view *v = ctx;
 	struct slot *s;
@@ -632,14 +630,14 @@ static int view_lower_bound(void *ctx, size_t begin, size_t end,
 }
 
 static const hx_ne_storage_ops view_ops = {
-	.size = view_size,
-	.lower_bound = view_lower_bound,
-	.item = view_item,
-	.sum = view_sum,
+    .size = view_size,
+    .lower_bound = view_lower_bound,
+    .item = view_item,
+    .sum = view_sum,
 };
 
 hx_ne_storage hx_fpt_view_storage(hx_fpt_view *v)
 {
-	hx_ne_storage s = { &view_ops, v };
+	hx_ne_storage s = {&view_ops, v};
 	return s;
 }

@@ -31,23 +31,20 @@ int hx_fpt_open(struct hx_fpt *t, MDB_txn *txn, int create) HX_WUR;
 /* Adds the item (ts, id) in the write txn that has just put it into
  * bytime (call it after that put: a block split scans bytime). ts must not
  * be UINT64_MAX (Negentropy's infinity): HX_EINVAL. */
-int hx_fpt_add(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
-	       const uint8_t id[HX_ID_LEN]) HX_WUR;
+int hx_fpt_add(struct hx_fpt *t, MDB_txn *txn, uint64_t ts, const uint8_t id[HX_ID_LEN]) HX_WUR;
 
 /* Removes an item that has just been deleted from bytime (blocks may
  * shrink to 0 items; they are not merged). HX_ENOTFOUND if its block is
  * already empty. */
-int hx_fpt_del(struct hx_fpt *t, MDB_txn *txn, uint64_t ts,
-	       const uint8_t id[HX_ID_LEN]) HX_WUR;
+int hx_fpt_del(struct hx_fpt *t, MDB_txn *txn, uint64_t ts, const uint8_t id[HX_ID_LEN]) HX_WUR;
 
 /* Rebuilds the whole table from bytime in the write txn. */
 int hx_fpt_rebuild(struct hx_fpt *t, MDB_txn *txn) HX_WUR;
 
 /* fsck: checks every block's count and sum against bytime; each problem
  * goes to report (may be NULL) and is counted in *problems. */
-int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
-		 void (*report)(void *, const char *), void *arg,
-		 uint64_t *problems) HX_WUR;
+int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn, void (*report)(void *, const char *), void *arg,
+                 uint64_t *problems) HX_WUR;
 
 /* A Negentropy storage view over a read (or write) txn, which the caller
  * keeps open, unchanged, for the view's whole life. Opening reads the block
@@ -56,8 +53,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn,
  * Blocks read are checked against their stored count and sum
  * (HX_ECORRUPT). */
 typedef struct hx_fpt_view hx_fpt_view;
-int hx_fpt_view_open(hx_fpt_view **out, MDB_txn *txn,
-		     const struct hx_fpt *t) HX_WUR;
+int hx_fpt_view_open(hx_fpt_view **out, MDB_txn *txn, const struct hx_fpt *t) HX_WUR;
 void hx_fpt_view_close(hx_fpt_view **v); /* NULL-safe, clears *v */
 /* Valid while the view lives. */
 hx_ne_storage hx_fpt_view_storage(hx_fpt_view *v);

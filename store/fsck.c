@@ -15,8 +15,7 @@ struct fsck {
 	uint64_t problems;
 };
 
-static void problem(struct fsck *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void problem(struct fsck *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(struct fsck *f, const char *fmt, ...)
 {
 	char line[512];
@@ -38,7 +37,7 @@ static void index_problem(void *arg, const char *line)
 
 static int exists(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl)
 {
-	MDB_val key = { kl, (void *)k }, v;
+	MDB_val key = {kl, (void *)k}, v;
 	return mdb_get(txn, dbi, &key, &v) == 0;
 }
 
@@ -90,8 +89,8 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 }
 
 /* The number of keys in dbi, and that each one's trailing id is an entry. */
-static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name,
-		      int id_in_value, struct fsck *f, uint64_t *n)
+static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, int id_in_value,
+                      struct fsck *f, uint64_t *n)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -111,7 +110,8 @@ static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name,
 		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
 		if (!exists(txn, s->entries, id, HX_ID_LEN)) {
 			char hex[2 * HX_ID_LEN + 1];
-			problem(f, "%s: refers to missing entry %s", name, hx_hex(hex, id, HX_ID_LEN));
+			problem(f, "%s: refers to missing entry %s", name,
+			        hx_hex(hex, id, HX_ID_LEN));
 		}
 	}
 	mdb_cursor_close(c);
@@ -144,21 +144,21 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
 		do {
 			memcpy(last, (uint8_t *)k.mv_data + dl + 1, sizeof last);
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		} while (rc == 0 && k.mv_size == dl + 9 + HX_ID_LEN &&
-			 !memcmp(k.mv_data, doc, dl));
+		} while (rc == 0 && k.mv_size == dl + 9 + HX_ID_LEN && !memcmp(k.mv_data, doc, dl));
 		docs++;
 		char path[HX_PATH_MAX + 1];
 		memcpy(path, doc + HX_KEY_LEN, dl - HX_KEY_LEN);
 		path[dl - HX_KEY_LEN] = 0;
-		MDB_val dk = { dl, doc }, dv;
+		MDB_val dk = {dl, doc}, dv;
 		if (mdb_get(txn, s->docs, &dk, &dv) || dv.mv_size != sizeof last ||
 		    memcmp(dv.mv_data, last, sizeof last)) {
 			problem(f, "document %s: current version is not its newest", path);
 			continue;
 		}
-		MDB_val ek = { HX_ID_LEN, last + 8 }, ev;
+		MDB_val ek = {HX_ID_LEN, last + 8}, ev;
 		hx_entry e;
-		if (mdb_get(txn, s->entries, &ek, &ev) || hx_entry_decode(&e, ev.mv_data, ev.mv_size))
+		if (mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
 			continue; /* reported by check_entries/check_refs */
 		uint8_t pk[HX_PATH_MAX + 1 + HX_KEY_LEN];
 		size_t pl = dl - HX_KEY_LEN;
@@ -168,7 +168,8 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
 		int listed = exists(txn, s->paths, pk, pl + 1 + HX_KEY_LEN);
 		int dead = hx_entry_is_tombstone(&e);
 		if (listed == dead)
-			problem(f, "document %s: %s", path, dead ? "deleted but still listed" : "live but not listed");
+			problem(f, "document %s: %s", path,
+			        dead ? "deleted but still listed" : "live but not listed");
 		*live += !dead;
 		hx_entry_clear(&e);
 	}
@@ -180,18 +181,18 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
 		return hx_mdb_err(rc);
 	if (st.ms_entries != docs)
 		problem(f, "docs: %zu documents, history has %llu", st.ms_entries,
-			(unsigned long long)docs);
+		        (unsigned long long)docs);
 	if ((rc = mdb_stat(txn, s->paths, &st)))
 		return hx_mdb_err(rc);
 	if (st.ms_entries != *live)
 		problem(f, "paths: %zu live documents listed, %llu expected", st.ms_entries,
-			(unsigned long long)*live);
+		        (unsigned long long)*live);
 	return HX_OK;
 }
 
 int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problems)
 {
-	struct fsck f = { report, arg, 0 };
+	struct fsck f = {report, arg, 0};
 	MDB_txn *txn;
 	uint64_t n_entries = 0, n = 0, live = 0;
 	int rc;
@@ -200,16 +201,22 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 		return rc;
 	if ((rc = check_entries(s, txn, &f, &n_entries)))
 		goto out;
-	struct { MDB_dbi dbi; const char *name; int in_value; } refs[] = {
-		{ s->bytime, "time order", 0 }, { s->hist, "history", 0 },
-		{ s->changes, "changes", 1 }, { s->docs, "documents", 1 },
+	struct {
+		MDB_dbi dbi;
+		const char *name;
+		int in_value;
+	} refs[] = {
+	    {s->bytime, "time order", 0},
+	    {s->hist, "history", 0},
+	    {s->changes, "changes", 1},
+	    {s->docs, "documents", 1},
 	};
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
 		if ((rc = check_refs(s, txn, refs[i].dbi, refs[i].name, refs[i].in_value, &f, &n)))
 			goto out;
 		if (i < 3 && n != n_entries)
 			problem(&f, "%s: %llu records for %llu entries", refs[i].name,
-				(unsigned long long)n, (unsigned long long)n_entries);
+			        (unsigned long long)n, (unsigned long long)n_entries);
 	}
 	if ((rc = check_docs(s, txn, &f, &live)))
 		goto out;
@@ -244,7 +251,7 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
+		MDB_val ek = {HX_ID_LEN, (uint8_t *)v.mv_data + 8}, ev;
 		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(txn, s->entries, &ek, &ev) ||
 		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
 			rc = HX_ECORRUPT;
@@ -316,7 +323,8 @@ int hx_store_walk(hx_store *s, uint64_t *records)
 	*records = 0;
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
-	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) || (rc = mdb_cursor_open(txn, main_dbi, &c))) {
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) ||
+	    (rc = mdb_cursor_open(txn, main_dbi, &c))) {
 		mdb_txn_abort(txn);
 		return hx_mdb_err(rc);
 	}

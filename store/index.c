@@ -51,7 +51,7 @@ static void pending_free(struct hx_ix_pending **pp)
 
 int hx_ix_load_stats(struct hx_index *ix, MDB_txn *txn, hx_ix_stats *st)
 {
-	MDB_val k = { 5, "stats" }, v;
+	MDB_val k = {5, "stats"}, v;
 	int rc = mdb_get(txn, ix->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		memset(st, 0, sizeof *st);
@@ -131,8 +131,8 @@ static int add_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 }
 
 /* Removes docnum doc from one term's postings. */
-static int remove_posting(struct hx_index *ix, MDB_txn *txn, const char *term,
-			  size_t tl, uint32_t doc)
+static int remove_posting(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl,
+                          uint32_t doc)
 {
 	MDB_val k, v;
 	MDB_cursor *c;
@@ -150,7 +150,7 @@ static int remove_posting(struct hx_index *ix, MDB_txn *txn, const char *term,
 	k.mv_data = key;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	if (rc == 0 && !(k.mv_size == tl + 5 && !memcmp(k.mv_data, key, tl + 1) &&
-			 hx_be32_get((uint8_t *)k.mv_data + tl + 1) == doc))
+	                 hx_be32_get((uint8_t *)k.mv_data + tl + 1) == doc))
 		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
 	else if (rc == MDB_NOTFOUND)
 		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
@@ -180,7 +180,8 @@ static int remove_posting(struct hx_index *ix, MDB_txn *txn, const char *term,
 	nt.df--;
 	if (!rc && first == ti.lastfirst && n == 1 && nt.df > 0) {
 		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
-		if (rc == 0 && k.mv_size == tl + 5 && !memcmp(k.mv_data, key, tl + 1) && v.mv_size >= 9) {
+		if (rc == 0 && k.mv_size == tl + 5 && !memcmp(k.mv_data, key, tl + 1) &&
+		    v.mv_size >= 9) {
 			nt.lastfirst = hx_be32_get((uint8_t *)k.mv_data + tl + 1);
 			nt.lastn = hx_ix_block_n(v.mv_data);
 		} else {
@@ -222,7 +223,7 @@ struct attr_del {
 static int attr_del_cb(void *arg, const char *key, size_t klen)
 {
 	struct attr_del *a = arg;
-	MDB_val k = { klen, (void *)key }, v;
+	MDB_val k = {klen, (void *)key}, v;
 	int rc = mdb_get(a->txn, a->ix->attr, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return HX_ECORRUPT;
@@ -254,7 +255,7 @@ static int attr_del_cb(void *arg, const char *key, size_t klen)
 static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry *e)
 {
 	MDB_txn *txn = p->txn;
-	MDB_val ik = { HX_ID_LEN, (void *)e->id }, iv;
+	MDB_val ik = {HX_ID_LEN, (void *)e->id}, iv;
 	int rc;
 	if ((rc = hx_ix_drain(p)))
 		return rc;
@@ -273,8 +274,8 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	if (doc >= p->first_doc)
 		return HX_ECORRUPT;
 
-	struct ttab t = { 0 };
-	struct docterms dt = { 0 };
+	struct ttab t = {0};
+	struct docterms dt = {0};
 	t.on_grow = hx_ix_dt_remap;
 	t.grow_arg = &dt;
 	rc = hx_ix_doc_terms(&t, &dt, e, doc);
@@ -286,17 +287,17 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	free(dt.idx);
 	if (rc)
 		return rc;
-	struct attr_del ad = { ix, txn, doc };
+	struct attr_del ad = {ix, txn, doc};
 	if ((rc = hx_ix_doc_attrs(e, attr_del_cb, &ad)))
 		return rc;
 
 	uint8_t ck[4], buf[HX_IX_CHUNK * HX_IX_NORM_SIZE];
 	hx_be32_put(ck, doc / HX_IX_CHUNK);
-	MDB_val k = { 4, ck }, v;
+	MDB_val k = {4, ck}, v;
 	if ((rc = mdb_get(txn, ix->norms, &k, &v)) || v.mv_size != sizeof buf)
 		return rc && rc != MDB_NOTFOUND ? hx_ix_err(rc) : HX_ECORRUPT;
 	memcpy(buf, v.mv_data, sizeof buf);
-	hx_ix_norm nm, zero = { { 0, 0, 0 }, 0, -1 };
+	hx_ix_norm nm, zero = {{0, 0, 0}, 0, -1};
 	hx_ix_norm_get(&nm, buf, sizeof buf, doc);
 	hx_ix_norm_put(buf, doc, &zero);
 	v.mv_data = buf;
@@ -304,7 +305,7 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 		return hx_ix_err(rc);
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
-	MDB_val k1 = { 4, dk };
+	MDB_val k1 = {4, dk};
 	if ((rc = mdb_del(txn, ix->docs, &k1, NULL)) || (rc = mdb_del(txn, ix->ids, &ik, NULL)))
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
 
@@ -324,10 +325,13 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 
 int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create)
 {
-	struct { const char *name; MDB_dbi *dbi; } t[] = {
-		{ "ix.meta", &ix->meta }, { "ix.docs", &ix->docs }, { "ix.ids", &ix->ids },
-		{ "ix.norms", &ix->norms }, { "ix.post", &ix->post },
-		{ "ix.attr", &ix->attr }, { "ix.stem", &ix->stem },
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+	} t[] = {
+	    {"ix.meta", &ix->meta},   {"ix.docs", &ix->docs}, {"ix.ids", &ix->ids},
+	    {"ix.norms", &ix->norms}, {"ix.post", &ix->post}, {"ix.attr", &ix->attr},
+	    {"ix.stem", &ix->stem},
 	};
 	int rc;
 	ix->stale = 0;
@@ -341,7 +345,7 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create)
 		if (rc)
 			return hx_ix_err(rc);
 	}
-	MDB_val k = { 6, "schema" }, v;
+	MDB_val k = {6, "schema"}, v;
 	uint8_t want[4];
 	hx_le32_put(want, HX_INDEX_SCHEMA);
 	rc = mdb_get(txn, ix->meta, &k, &v);
@@ -369,8 +373,7 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create)
 	return hx_ix_err(rc);
 }
 
-int hx_index_update(struct hx_index *ix, MDB_txn *txn, const hx_entry *old,
-		    const hx_entry *new_)
+int hx_index_update(struct hx_index *ix, MDB_txn *txn, const hx_entry *old, const hx_entry *new_)
 {
 	struct hx_ix_pending *p;
 	int rc;
@@ -401,10 +404,10 @@ void hx_index_abort(struct hx_index *ix)
 
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn)
 {
-	MDB_dbi *t[] = { &ix->meta, &ix->docs, &ix->ids, &ix->norms, &ix->post, &ix->attr,
-			 &ix->stem };
-	const char *names[] = { "ix.meta", "ix.docs", "ix.ids", "ix.norms", "ix.post", "ix.attr",
-				"ix.stem" };
+	MDB_dbi *t[] = {&ix->meta, &ix->docs, &ix->ids, &ix->norms,
+	                &ix->post, &ix->attr, &ix->stem};
+	const char *names[] = {"ix.meta", "ix.docs", "ix.ids", "ix.norms",
+	                       "ix.post", "ix.attr", "ix.stem"};
 	int rc;
 	pending_free(&ix->pend);
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -413,7 +416,7 @@ int hx_index_clear(struct hx_index *ix, MDB_txn *txn)
 		if ((rc = mdb_drop(txn, *t[i], 0)))
 			return hx_ix_err(rc);
 	}
-	MDB_val k = { 6, "schema" }, v;
+	MDB_val k = {6, "schema"}, v;
 	uint8_t want[4];
 	hx_le32_put(want, HX_INDEX_SCHEMA);
 	v.mv_size = 4;

@@ -18,7 +18,7 @@ struct hx_ix_pending; /* work gathered during one write transaction */
 
 struct hx_index {
 	MDB_dbi meta, docs, ids, norms, post, attr, stem;
-	int stale;        /* schema differs or index missing: run reindex */
+	int stale; /* schema differs or index missing: run reindex */
 	struct hx_ix_pending *pend;
 };
 
@@ -28,7 +28,7 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create) HX_WUR;
 /* The current version of a document changes from old to new. Either may be
  * NULL (new document; deleted document). Tombstones are never passed. */
 int hx_index_update(struct hx_index *ix, MDB_txn *txn, const hx_entry *old,
-		    const hx_entry *new_) HX_WUR;
+                    const hx_entry *new_) HX_WUR;
 
 /* Writes what the updates of txn gathered; call just before
  * mdb_txn_commit(txn). On error abort the transaction. */
@@ -41,8 +41,7 @@ void hx_index_abort(struct hx_index *ix);
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn) HX_WUR;
 
 /* fsck: checks the index against the live documents, reporting problems. */
-int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs,
-		   MDB_dbi entries, void (*report)(void *, const char *),
-		   void *arg, uint64_t *problems) HX_WUR;
+int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+                   void (*report)(void *, const char *), void *arg, uint64_t *problems) HX_WUR;
 
 #endif

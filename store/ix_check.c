@@ -32,8 +32,7 @@ struct checker {
 	struct attr_sum as;
 };
 
-static void problem(struct checker *ck, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void problem(struct checker *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(struct checker *ck, const char *fmt, ...)
 {
 	char line[512];
@@ -92,12 +91,14 @@ static int check_stems(struct checker *ck)
 			const char *st = hx_stem(ck->stem, l, w, wl, &sl);
 			if (!st)
 				return HX_ENOMEM;
-			MDB_val k = { hx_ix_dkey(key, l, st, sl, w, wl), key }, v;
+			MDB_val k = {hx_ix_dkey(key, l, st, sl, w, wl), key}, v;
 			int rc = mdb_get(ck->txn, ck->ix->stem, &k, &v);
 			if (rc == MDB_NOTFOUND) {
 				if (!missing++)
-					problem(ck, "search index: '%.*s' (%s) is missing from the stem dictionary",
-						(int)wl, w, hx_stem_lang_code(l));
+					problem(ck,
+					        "search index: '%.*s' (%s) is missing from the "
+					        "stem dictionary",
+					        (int)wl, w, hx_stem_lang_code(l));
 			} else if (rc) {
 				return hx_ix_err(rc);
 			}
@@ -105,7 +106,7 @@ static int check_stems(struct checker *ck)
 	}
 	if (missing > 1)
 		problem(ck, "search index: %llu more words missing from the stem dictionary",
-			(unsigned long long)missing - 1);
+		        (unsigned long long)missing - 1);
 	return HX_OK;
 }
 
@@ -121,13 +122,13 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 	ck->live++;
 	if (mdb_get(txn, ix->ids, ek, &iv) || iv.mv_size != 4) {
 		problem(ck, "search index: document %s (%s) is not indexed", e->path,
-			hx_hex(hex, e->id, HX_ID_LEN));
+		        hx_hex(hex, e->id, HX_ID_LEN));
 		return HX_OK;
 	}
 	uint32_t doc = hx_le32_get(iv.mv_data);
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
-	MDB_val k1 = { 4, dk }, v1;
+	MDB_val k1 = {4, dk}, v1;
 	if (mdb_get(txn, ix->docs, &k1, &v1) || v1.mv_size != HX_ID_LEN + HX_KEY_LEN ||
 	    memcmp(v1.mv_data, e->id, HX_ID_LEN) ||
 	    memcmp((uint8_t *)v1.mv_data + HX_ID_LEN, e->author, HX_KEY_LEN))
@@ -136,14 +137,14 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 		return rc;
 	for (size_t i = 0; i < ck->dt.n; i++) {
 		struct tent *te = &ck->t.e[ck->dt.idx[i]];
-		hx_posting q = { doc, { te->tf[0], te->tf[1], te->tf[2] } };
+		hx_posting q = {doc, {te->tf[0], te->tf[1], te->tf[2]}};
 		ck->want_sum += posting_hash(ck->t.arena + te->koff, te->klen, &q);
 		ck->want_post++;
 	}
 	hx_ix_norm nm;
 	uint8_t ckey[4];
 	hx_be32_put(ckey, doc / HX_IX_CHUNK);
-	MDB_val nk = { 4, ckey }, nv;
+	MDB_val nk = {4, ckey}, nv;
 	if (mdb_get(txn, ix->norms, &nk, &nv))
 		nv.mv_size = 0, nv.mv_data = NULL;
 	hx_ix_norm_get(&nm, nv.mv_data, nv.mv_size, doc);
@@ -179,7 +180,7 @@ static int check_documents(struct checker *ck, MDB_dbi docs, MDB_dbi entries)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
+		MDB_val ek = {HX_ID_LEN, (uint8_t *)v.mv_data + 8}, ev;
 		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(ck->txn, entries, &ek, &ev) ||
 		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
 			continue; /* the store's own check reports these */
@@ -212,20 +213,20 @@ static void check_totals(struct checker *ck, const hx_ix_stats *st)
 {
 	if (st->ndocs != ck->live)
 		problem(ck, "search index: %llu documents counted, %llu live",
-			(unsigned long long)st->ndocs, (unsigned long long)ck->live);
+		        (unsigned long long)st->ndocs, (unsigned long long)ck->live);
 	for (int f = 0; f < HX_NFIELDS; f++)
 		if (st->sumlen[f] != ck->sumlen[f])
 			problem(ck, "search index: field %d length sum %llu, want %llu", f,
-				(unsigned long long)st->sumlen[f],
-				(unsigned long long)ck->sumlen[f]);
+			        (unsigned long long)st->sumlen[f],
+			        (unsigned long long)ck->sumlen[f]);
 	if (memcmp(st->lang_docs, ck->langs, sizeof ck->langs))
 		problem(ck, "search index: documents per language are wrong");
 	uint64_t n1, n2;
 	if (!count_entries(ck->txn, ck->ix->ids, &n1) &&
 	    !count_entries(ck->txn, ck->ix->docs, &n2) && (n1 != ck->live || n2 != ck->live))
 		problem(ck, "search index: %llu ids and %llu docnums for %llu documents",
-			(unsigned long long)n1, (unsigned long long)n2,
-			(unsigned long long)ck->live);
+		        (unsigned long long)n1, (unsigned long long)n2,
+		        (unsigned long long)ck->live);
 }
 
 /* One term's records while walking ix.post in key order. */
@@ -243,17 +244,16 @@ static void term_close(struct checker *ck, struct term_walk *w)
 {
 	const hx_ix_term *h = &w->hdr;
 	if (h->header ? (h->df != w->df || h->lastfirst != w->lastfirst || h->lastn != w->lastn ||
-			 w->nblocks == 0)
-		      : w->nblocks != 1)
+	                 w->nblocks == 0)
+	              : w->nblocks != 1)
 		problem(ck, "search index: term '%.*s' header disagrees with its postings",
-			(int)w->tl, w->term);
+		        (int)w->tl, w->term);
 	w->have_term = 0;
 }
 
 /* A record of a new term: its header, or its first block (then 1). -1 for
  * a malformed key. */
-static int term_open(struct checker *ck, struct term_walk *w, const MDB_val *k,
-		     const MDB_val *v)
+static int term_open(struct checker *ck, struct term_walk *w, const MDB_val *k, const MDB_val *v)
 {
 	const uint8_t *kb = k->mv_data;
 	const uint8_t *z = memchr(kb, 0, k->mv_size);
@@ -285,8 +285,7 @@ static int term_open(struct checker *ck, struct term_walk *w, const MDB_val *k,
 }
 
 /* One posting block of the current term. */
-static void term_block(struct checker *ck, struct term_walk *w, const MDB_val *k,
-		       const MDB_val *v)
+static void term_block(struct checker *ck, struct term_walk *w, const MDB_val *k, const MDB_val *v)
 {
 	hx_posting blk[HX_IX_BLOCK];
 	uint32_t first = hx_be32_get((const uint8_t *)k->mv_data + w->tl + 1);
@@ -323,7 +322,7 @@ static int check_postings(struct checker *ck)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		const uint8_t *kb = k.mv_data;
 		int same = rc == 0 && w.have_term && k.mv_size == w.tl + 5 &&
-			   !memcmp(kb, w.term, w.tl) && kb[w.tl] == 0;
+		           !memcmp(kb, w.term, w.tl) && kb[w.tl] == 0;
 		if (!same && w.have_term)
 			term_close(ck, &w);
 		if (rc)
@@ -336,8 +335,10 @@ static int check_postings(struct checker *ck)
 	if (rc != MDB_NOTFOUND)
 		return hx_ix_err(rc);
 	if (w.have_post != ck->want_post || w.have_sum != ck->want_sum)
-		problem(ck, "search index: postings disagree with the documents (%llu held, %llu expected)",
-			(unsigned long long)w.have_post, (unsigned long long)ck->want_post);
+		problem(
+		    ck,
+		    "search index: postings disagree with the documents (%llu held, %llu expected)",
+		    (unsigned long long)w.have_post, (unsigned long long)ck->want_post);
 	return HX_OK;
 }
 
@@ -352,10 +353,11 @@ static int check_attrs(struct checker *ck)
 		return hx_ix_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		roaring_bitmap_t *bm = roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
+		roaring_bitmap_t *bm =
+		    roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
 		if (!bm) {
 			problem(ck, "search index: damaged bitmap '%.*s'", (int)k.mv_size,
-				(char *)k.mv_data);
+			        (char *)k.mv_data);
 			continue;
 		}
 		roaring_uint32_iterator_t *it = roaring_create_iterator(bm);
@@ -376,9 +378,8 @@ static int check_attrs(struct checker *ck)
 	return HX_OK;
 }
 
-int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs,
-		   MDB_dbi entries, void (*report)(void *, const char *),
-		   void *arg, uint64_t *problems)
+int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+                   void (*report)(void *, const char *), void *arg, uint64_t *problems)
 {
 	struct checker ck;
 	hx_ix_stats st;
@@ -398,7 +399,7 @@ int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs,
 		problem(&ck, "search index: stats record is damaged");
 		rc = HX_OK;
 	} else if (!(rc = hx_stemmers_new(&ck.stem)) &&
-		   !(rc = check_documents(&ck, docs, entries))) {
+	           !(rc = check_documents(&ck, docs, entries))) {
 		check_totals(&ck, &st);
 		if (!(rc = check_postings(&ck)))
 			rc = check_attrs(&ck);

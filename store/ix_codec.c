@@ -77,8 +77,7 @@ size_t hx_ix_block_append(uint8_t *b, size_t len, const hx_posting *p, int n, fl
 	return (size_t)(postings_put(b + len, p, n, prev) - b);
 }
 
-int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first,
-		       hx_posting *out, int *nout)
+int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first, hx_posting *out, int *nout)
 {
 	if (len < 9)
 		return HX_ECORRUPT;
@@ -205,8 +204,7 @@ size_t hx_ix_wkey(char *out, const char *word, size_t len)
 	return len + 1;
 }
 
-size_t hx_ix_dkey(char *out, int lang, const char *stem, size_t slen, const char *word,
-		  size_t wlen)
+size_t hx_ix_dkey(char *out, int lang, const char *stem, size_t slen, const char *word, size_t wlen)
 {
 	const char *code = hx_stem_lang_code(lang);
 	size_t cl = strlen(code);
@@ -233,8 +231,7 @@ size_t hx_ix_akey(char *out, const char *name, const char *value)
 	size_t nl = strlen(name);
 	memcpy(out, name, nl);
 	out[nl] = ':';
-	return nl + 1 + hx_fold_str(out + nl + 1, HX_IX_ATTR_VALUE_MAX + 1,
-				    value, strlen(value));
+	return nl + 1 + hx_fold_str(out + nl + 1, HX_IX_ATTR_VALUE_MAX + 1, value, strlen(value));
 }
 
 void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti)
@@ -245,8 +242,7 @@ void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti)
 	h[8] = (uint8_t)ti->lastn;
 }
 
-int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl,
-		      hx_ix_term *ti)
+int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl, hx_ix_term *ti)
 {
 	uint8_t key[HX_IX_KEY_MAX];
 	MDB_cursor *c;

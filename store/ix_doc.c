@@ -31,8 +31,8 @@ void hx_ix_dt_remap(void *arg, const uint32_t *remap, uint32_t nold)
 		dt->idx[i] = remap[dt->idx[i]];
 }
 
-static int tokenize_field(struct ttab *t, struct docterms *dt, int lang, uint32_t doc1,
-			  int field, const char *text)
+static int tokenize_field(struct ttab *t, struct docterms *dt, int lang, uint32_t doc1, int field,
+                          const char *text)
 {
 	hx_tokenizer tk;
 	hx_token tok;

@@ -65,9 +65,9 @@
 #include "store/tokenize.h"
 
 #define HX_INDEX_SCHEMA 3 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em */
-#define HX_IX_BLOCK 128          /* postings per block */
+#define HX_IX_BLOCK 128   /* postings per block */
 #define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 21)
-#define HX_IX_CHUNK 1024         /* norm records per ix.norms value */
+#define HX_IX_CHUNK 1024 /* norm records per ix.norms value */
 #define HX_IX_NORM_SIZE 16
 #define HX_IX_NLANG 32           /* stemming language slots in the stats */
 #define HX_IX_KEY_MAX 480        /* longest LMDB key we build (limit 511) */
@@ -85,22 +85,22 @@ enum { HX_F_TITLE = 0, HX_F_TAGS = 1, HX_F_BODY = 2, HX_NFIELDS = 3 };
 #define HX_W_BODY 1.0
 #define HX_EXACT_BOOST 0.5
 
-static const double hx_ix_fw[HX_NFIELDS] = { HX_W_TITLE, HX_W_TAGS, HX_W_BODY };
+static const double hx_ix_fw[HX_NFIELDS] = {HX_W_TITLE, HX_W_TAGS, HX_W_BODY};
 
 typedef struct hx_ix_stats {
-	uint32_t next_doc;          /* next docnum to give */
-	uint64_t ndocs;             /* live documents */
-	uint64_t sumlen[HX_NFIELDS];/* sum of field lengths of live documents */
-	float ref_avg[HX_NFIELDS];  /* averages the block bounds were computed
-	                               with; 0 = not yet set */
+	uint32_t next_doc;               /* next docnum to give */
+	uint64_t ndocs;                  /* live documents */
+	uint64_t sumlen[HX_NFIELDS];     /* sum of field lengths of live documents */
+	float ref_avg[HX_NFIELDS];       /* averages the block bounds were computed
+	                                    with; 0 = not yet set */
 	uint32_t lang_docs[HX_IX_NLANG]; /* live documents per stemming language */
 } hx_ix_stats;
 #define HX_IX_STATS_SIZE (4 + 8 + 8 * HX_NFIELDS + 4 * HX_NFIELDS + 4 * HX_IX_NLANG)
 
 typedef struct hx_ix_norm {
 	uint32_t len[HX_NFIELDS];
-	uint32_t day1;              /* 0 = no live document */
-	int lang;                   /* stemming language index, -1 = none */
+	uint32_t day1; /* 0 = no live document */
+	int lang;      /* stemming language index, -1 = none */
 } hx_ix_norm;
 
 typedef struct hx_posting {
@@ -112,13 +112,14 @@ typedef struct hx_posting {
 
 static inline void hx_le32_put(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
 }
 static inline uint32_t hx_le32_get(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static inline float hx_f32_get(const uint8_t *p)
 {
@@ -151,11 +152,20 @@ size_t hx_ix_block_encode(uint8_t *out, const hx_posting *p, int n, float bound)
 size_t hx_ix_block_append(uint8_t *b, size_t len, const hx_posting *p, int n, float bound);
 /* Decodes a block whose key says it starts at first into out
  * (HX_IX_BLOCK entries). HX_OK or HX_ECORRUPT (bounds-checked). */
-int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first,
-		       hx_posting *out, int *n) HX_WUR;
-static inline int hx_ix_block_n(const uint8_t *b) { return b[0]; }
-static inline uint32_t hx_ix_block_last(const uint8_t *b) { return hx_le32_get(b + 1); }
-static inline float hx_ix_block_bound(const uint8_t *b) { return hx_f32_get(b + 5); }
+int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first, hx_posting *out,
+                       int *n) HX_WUR;
+static inline int hx_ix_block_n(const uint8_t *b)
+{
+	return b[0];
+}
+static inline uint32_t hx_ix_block_last(const uint8_t *b)
+{
+	return hx_le32_get(b + 1);
+}
+static inline float hx_ix_block_bound(const uint8_t *b)
+{
+	return hx_f32_get(b + 5);
+}
 
 void hx_ix_stats_encode(uint8_t out[HX_IX_STATS_SIZE], const hx_ix_stats *st);
 int hx_ix_stats_decode(hx_ix_stats *st, const uint8_t *b, size_t len) HX_WUR;
@@ -170,7 +180,7 @@ size_t hx_ix_wkey(char *out, const char *word, size_t len);
 /* Stem dictionary key: code ":" stem 00 word (word may be empty, for the
  * prefix of all words with that stem). */
 size_t hx_ix_dkey(char *out, int lang, const char *stem, size_t slen, const char *word,
-		  size_t wlen);
+                  size_t wlen);
 /* Posting key: term ‖ 00 ‖ BE32(first). */
 size_t hx_ix_pkey(uint8_t *out, const char *term, size_t tlen, uint32_t first);
 /* Attribute key: name ":" folded(value). */
@@ -184,7 +194,7 @@ typedef struct hx_ix_term {
 	int header; /* the term has a header record */
 } hx_ix_term;
 int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl,
-		      hx_ix_term *ti) HX_WUR;
+                      hx_ix_term *ti) HX_WUR;
 void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti);
 
 /* A stored entry's fields, borrowed from its bytes (ix_view.c): strings
@@ -217,7 +227,7 @@ static inline double hx_ix_idf(double n, double df)
 /* Weighted, length-normalised tf of one document (BM25F). tf[] may be
  * fractional (the exact boost). avg[] are the average field lengths. */
 static inline double hx_ix_tfn(const double tf[HX_NFIELDS], const uint32_t len[HX_NFIELDS],
-			       const double avg[HX_NFIELDS])
+                               const double avg[HX_NFIELDS])
 {
 	double s = 0;
 	for (int f = 0; f < HX_NFIELDS; f++) {
@@ -237,6 +247,9 @@ static inline double hx_ix_sat(double tfn)
 
 /* Field lengths and tfs are saturated like this in the index; the brute
  * force in the tests must do the same. */
-static inline uint32_t hx_ix_sat16(uint32_t v) { return v > 65535 ? 65535 : v; }
+static inline uint32_t hx_ix_sat16(uint32_t v)
+{
+	return v > 65535 ? 65535 : v;
+}
 
 #endif

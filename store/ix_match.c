@@ -59,7 +59,7 @@ static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELD
 {
 	uint32_t d = m->doc;
 	const uint32_t *e = m->qi >= 0 && m->l[m->qi]->doc == d ? hx_pl_tf(m->l[m->qi]) : NULL;
-	double ex[HX_NFIELDS] = { 0, 0, 0 }, st[HX_NFIELDS] = { 0, 0, 0 };
+	double ex[HX_NFIELDS] = {0, 0, 0}, st[HX_NFIELDS] = {0, 0, 0};
 	if (e)
 		for (int f = 0; f < HX_NFIELDS; f++)
 			ex[f] = e[f];
@@ -164,8 +164,7 @@ double hx_m_score(hx_searcher *sr, struct matcher *m)
 		}
 		return m->idf * hx_ix_sat(hx_ix_tfn(m->tf, nm.len, sr->avg));
 	}
-	case M_PREFIX:
-		return m->pscore[m->pi];
+	case M_PREFIX: return m->pscore[m->pi];
 	case M_AND:
 		for (int i = 0; i < m->nkids; i++)
 			s += hx_m_score(sr, m->kids[i]);
@@ -242,10 +241,10 @@ double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto)
 struct doctext {
 	uint32_t doc;
 	int loaded;
-	char *buf;         /* folded tokens of title, tags, body, NUL-separated */
+	char *buf; /* folded tokens of title, tags, body, NUL-separated */
 	size_t blen, bcap;
-	uint32_t *off;     /* each token's offset in buf */
-	uint32_t *field;   /* its field; each tag counts as a field of its own */
+	uint32_t *off;   /* each token's offset in buf */
+	uint32_t *field; /* its field; each tag counts as a field of its own */
 	size_t n, ocap, fcap;
 };
 
@@ -414,15 +413,15 @@ static struct matcher *m_new(int kind)
 
 /* Adds to m the lists of the words whose stem in lang is st (the stem
  * dictionary's keys "code:st" 00 word), marked as forms in lang. */
-static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int lang,
-		       const char *st, size_t sl, int *err)
+static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int lang, const char *st,
+                       size_t sl, int *err)
 {
 	char key[2 * HX_TOKEN_MAX + 16];
 	size_t pl = hx_ix_dkey(key, lang, st, sl, "", 0);
 	int rc;
 	if (!pl)
 		return;
-	MDB_val k = { pl, key }, v;
+	MDB_val k = {pl, key}, v;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= pl || memcmp(k.mv_data, key, pl))
@@ -436,7 +435,8 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
 		if (j == m->nl) {
 			char wk[HX_TOKEN_MAX + 2];
 			size_t wkl = n <= HX_TOKEN_MAX ? hx_ix_wkey(wk, w, n) : 0;
-			struct plist *pl2 = wkl && m->nl < TERM_LISTS ? hx_pl_open(sr, wk, wkl, err) : NULL;
+			struct plist *pl2 =
+			    wkl && m->nl < TERM_LISTS ? hx_pl_open(sr, wk, wkl, err) : NULL;
 			if (!pl2)
 				continue; /* no longer in any document */
 			m->l[j] = pl2;
@@ -456,7 +456,7 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
  * so that "audio editing" finds an "audio editor" (the brute-force model
  * in tests/test_search.c does the same). */
 static int joined_stems(int english, const char *st, size_t sl, char js[3][HX_TOKEN_MAX + 3],
-			size_t jl[3])
+                        size_t jl[3])
 {
 	int n = 0;
 	if (sl > HX_TOKEN_MAX)
@@ -548,7 +548,7 @@ static struct matcher *m_prefix(hx_searcher *sr, const char *prefix, int *err)
 	char key[HX_TOKEN_MAX + 16];
 	size_t pl = hx_ix_wkey(key, prefix, strlen(prefix));
 	uint32_t ndoc = sr->st.next_doc;
-	float (*acc)[HX_NFIELDS] = NULL;
+	float(*acc)[HX_NFIELDS] = NULL;
 	uint32_t *docs = NULL;
 	size_t nd = 0, capd = 0;
 	MDB_cursor *c = NULL;
@@ -712,4 +712,3 @@ struct matcher *hx_m_clause(hx_searcher *sr, const hx_q_clause *c, int *err)
 	m_advance(m, 0);
 	return m;
 }
-

@@ -77,8 +77,7 @@ static int tab_grow(struct ttab *t)
 	return HX_OK;
 }
 
-static inline int key_eq(const struct ttab *t, const struct tent *e, const char *key,
-			 size_t klen)
+static inline int key_eq(const struct ttab *t, const struct tent *e, const char *key, size_t klen)
 {
 	if (klen <= HX_IX_KIN)
 		return !memcmp(e->kin, key, klen);

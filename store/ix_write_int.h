@@ -98,7 +98,7 @@ struct plog {
 /* A new document waiting for the tokenizer: a copy of what it needs of
  * the entry, which the caller frees when hx_index_update returns. */
 struct job {
-	struct job *next;   /* jobs travel in chains of up to HX_IX_BATCH */
+	struct job *next; /* jobs travel in chains of up to HX_IX_BATCH */
 	uint32_t doc;
 	hx_entry e;
 	hx_meta meta[2];
@@ -111,22 +111,22 @@ struct job {
 struct hx_ix_pending {
 	MDB_txn *txn;
 	hx_ix_stats st;
-	uint32_t first_doc;     /* docnums >= this are pending */
-	uint32_t ndocs_txn;     /* documents added in this transaction */
-	uint8_t *recs;          /* id ‖ author per pending docnum */
+	uint32_t first_doc; /* docnums >= this are pending */
+	uint32_t ndocs_txn; /* documents added in this transaction */
+	uint8_t *recs;      /* id ‖ author per pending docnum */
 	size_t caprecs;
 	/* Owned by the tokenizer (the worker thread while it runs): */
 	hx_stemmers *stem;
 	struct ttab terms;
 	struct plog *log;
 	size_t nlog, caplog;
-	hx_ix_norm *norms;      /* docs first_doc .. st.next_doc - 1 */
+	hx_ix_norm *norms; /* docs first_doc .. st.next_doc - 1 */
 	size_t capnorms;
-	struct ttab attrs;      /* an entry's aux indexes abm */
+	struct ttab attrs; /* an entry's aux indexes abm */
 	roaring_bitmap_t **abm;
 	size_t nabm, capabm;
 	struct docterms dt;
-	int werr;               /* first error of the worker */
+	int werr; /* first error of the worker */
 	/* The worker: tokenizes new documents while the store goes on. */
 	int have_worker, stop, busy;
 	pthread_t thread;
@@ -136,7 +136,7 @@ struct hx_ix_pending {
 	unsigned qhead, qlen;
 	struct job *bhead, *btail; /* the chain being filled */
 	unsigned bn;
-	size_t published_log;   /* p->nlog as of the last finished job */
+	size_t published_log; /* p->nlog as of the last finished job */
 };
 
 /* Forgets the gathered postings after they were written (keeps stats). */
@@ -156,8 +156,7 @@ int hx_ix_worker_start(struct hx_ix_pending *p);
 /* Queues a copy of e as document doc for the worker; *nlog gets the
  * postings the worker has gathered so far when a chain was handed over
  * (else 0). Returns the worker's first error, or HX_ENOMEM. */
-int hx_ix_worker_add(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc,
-		     size_t *nlog) HX_WUR;
+int hx_ix_worker_add(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc, size_t *nlog) HX_WUR;
 /* Waits until the worker has tokenized every queued document; returns
  * its first error. */
 int hx_ix_drain(struct hx_ix_pending *p) HX_WUR;
@@ -187,7 +186,7 @@ int hx_ix_put_stems(struct hx_index *ix, struct hx_ix_pending *p, struct stemjob
 
 /* Writes one posting block (n postings, docnums increasing) of term. */
 int hx_ix_put_block(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl,
-		    const hx_posting *ps, int n, float bound, unsigned flags) HX_WUR;
+                    const hx_posting *ps, int n, float bound, unsigned flags) HX_WUR;
 /* Writes everything pending into the transaction (waits for the worker
  * first) and resets the pending postings. */
 int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p) HX_WUR;

@@ -48,7 +48,7 @@ static int buf_put(struct buf *b, const char *s, size_t n)
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char chunk[1 << 16];
 	size_t n;
 	if (!f)
@@ -268,7 +268,7 @@ static int dic_line(struct buf *b, const char *line, size_t len)
 
 /* Every line of text through fn into b. */
 static int each_line(struct buf *b, const char *text, size_t len, int first_plain,
-		     int (*fn)(struct buf *, const char *, size_t))
+                     int (*fn)(struct buf *, const char *, size_t))
 {
 	size_t i = 0;
 	int first = 1;
@@ -280,7 +280,7 @@ static int each_line(struct buf *b, const char *text, size_t len, int first_plai
 		if (l && text[i + l - 1] == '\r')
 			l--;
 		int rc = first && first_plain ? buf_put(b, text + i, l) || buf_put(b, "\n", 1)
-					      : fn(b, text + i, l);
+		                              : fn(b, text + i, l);
 		if (rc)
 			return -1;
 		first = 0;
@@ -312,8 +312,8 @@ static int memfile(const struct buf *b)
 static int read_folded(const char *name, struct buf *aff, struct buf *dic)
 {
 	const char *env = getenv("HANSA_HUNSPELL_DIR");
-	const char *dirs[] = { env, "/usr/share/hunspell", "/usr/share/myspell/dicts",
-			       "/usr/share/myspell" };
+	const char *dirs[] = {env, "/usr/share/hunspell", "/usr/share/myspell/dicts",
+	                      "/usr/share/myspell"};
 	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
 		char pa[512], pd[512], cs[64];
 		size_t la, ld, ua, ud;
@@ -333,7 +333,8 @@ static int read_folded(const char *name, struct buf *aff, struct buf *dic)
 		free(ra);
 		free(rd);
 		int rc = -1;
-		if (d8 && !each_line(aff, a8, ua, 0, aff_line) && !each_line(dic, d8, ud, 1, dic_line))
+		if (d8 && !each_line(aff, a8, ua, 0, aff_line) &&
+		    !each_line(dic, d8, ud, 1, dic_line))
 			rc = 0;
 		free(a8);
 		free(d8);
@@ -344,7 +345,7 @@ static int read_folded(const char *name, struct buf *aff, struct buf *dic)
 
 hx_lemma *hx_lemma_open(const char *name)
 {
-	struct buf aff = { 0 }, dic = { 0 };
+	struct buf aff = {0}, dic = {0};
 	hx_lemma *lm = NULL;
 	int fa = -1, fd = -1;
 	if (read_folded(name, &aff, &dic) == 0 && (fa = memfile(&aff)) >= 0 &&

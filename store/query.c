@@ -13,7 +13,7 @@
 #include "proto/entry.h"
 #include "store/tokenize.h"
 
-static const char *const field_names[] = { "tag", "kind", "lang", "org", "country", "author" };
+static const char *const field_names[] = {"tag", "kind", "lang", "org", "country", "author"};
 
 const char *hx_q_field_name(int f)
 {
@@ -94,7 +94,7 @@ static int tokenize(struct parser *p, const char *s, size_t n, char ***words, si
 	while (hx_tok_next(&t, &k)) {
 		if (*nw == HX_QUERY_CLAUSES)
 			return fail(p, "too many words in '%s' (at most %d)", clip(cb, s, n),
-				    HX_QUERY_CLAUSES);
+			            HX_QUERY_CLAUSES);
 		char **nwds = realloc(*words, (*nw + 1) * sizeof **words);
 		if (!nwds)
 			return HX_ENOMEM;
@@ -153,19 +153,18 @@ static int read_quoted(struct parser *p, const char **s, size_t *n)
 		p->pos++;
 	if (p->pos >= p->len)
 		return fail(p, "unclosed quote: add a closing \" after '%s'",
-			    clip(cb, p->q + start, p->len - start));
+		            clip(cb, p->q + start, p->len - start));
 	*s = p->q + start;
 	*n = p->pos - start;
 	p->pos++;
 	return HX_OK;
 }
 
-static int parse_date(struct parser *p, const char *name, const char *v, size_t n,
-		      uint32_t *day1)
+static int parse_date(struct parser *p, const char *name, const char *v, size_t n, uint32_t *day1)
 {
 	int y, m, d;
 	char cb[48];
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (n != 10 || v[4] != '-' || v[7] != '-')
 		goto bad;
 	for (size_t i = 0; i < 10; i++)
@@ -206,7 +205,8 @@ static int read_item(struct parser *p, struct item *it)
 	}
 	if (p->q[p->pos] == '(') {
 		if (it->negated)
-			return fail(p, "-( ): a group cannot be excluded; exclude each word (-a -b)");
+			return fail(p,
+			            "-( ): a group cannot be excluded; exclude each word (-a -b)");
 		p->pos++;
 		it->is_open = 1;
 		return 1;
@@ -232,7 +232,8 @@ static int read_item(struct parser *p, struct item *it)
 		if ((rc = tokenize(p, s, n, &it->text.words, &it->text.nwords)))
 			return rc;
 		if (!it->text.nwords)
-			return fail(p, "empty phrase \"%s\": put words between the quotes", clip(cb, s, n));
+			return fail(p, "empty phrase \"%s\": put words between the quotes",
+			            clip(cb, s, n));
 		return 1;
 	}
 	/* A bare word runs to white space or a quote (or a ')' in a group). */
@@ -267,7 +268,7 @@ static int read_item(struct parser *p, struct item *it)
 			uint32_t day1 = 0;
 			if (it->negated)
 				return fail(p, "-%s: cannot be excluded; use %s:", name,
-					    name[0] == 's' ? "until" : "since");
+				            name[0] == 's' ? "until" : "since");
 			if ((rc = parse_date(p, name, v, vn, &day1)))
 				return rc;
 			it->is_date = 1;
@@ -280,15 +281,19 @@ static int read_item(struct parser *p, struct item *it)
 			if (!strcmp(name, field_names[i]))
 				f = i;
 		if (f < 0)
-			return fail(p, "unknown filter '%s:' (filters: tag: kind: lang: org: country: "
-				    "author: since: until:; quote text with a colon)", clip(cb, s, nl));
+			return fail(p,
+			            "unknown filter '%s:' (filters: tag: kind: lang: org: country: "
+			            "author: since: until:; quote text with a colon)",
+			            clip(cb, s, nl));
 		if (vn > 0 && v[vn - 1] == '*') {
 			it->filter.prefix = 1;
 			vn--;
 		}
 		if (vn == 0)
 			return fail(p, "%s: needs a value, e.g. %s:%s", name, name,
-				    f == HX_QF_LANG ? "de" : f == HX_QF_AUTHOR ? "1f2e3d..." : "toolkit");
+			            f == HX_QF_LANG     ? "de"
+			            : f == HX_QF_AUTHOR ? "1f2e3d..."
+			                                : "toolkit");
 		if (vn > HX_QUERY_MAX)
 			return fail(p, "%s: value too long", name);
 		it->is_filter = 1;
@@ -305,7 +310,8 @@ static int read_item(struct parser *p, struct item *it)
 					c += 32;
 				if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
 					free(h);
-					return fail(p, "author: wants a hex key, not '%s'", clip(cb, v, vn));
+					return fail(p, "author: wants a hex key, not '%s'",
+					            clip(cb, v, vn));
 				}
 				h[i] = c;
 			}
@@ -333,7 +339,8 @@ static int read_item(struct parser *p, struct item *it)
 		if (it->text.nwords != 1)
 			return fail(p, "'%s*': a prefix search works on one word", clip(cb, s, n));
 		if (strlen(it->text.words[0]) < 2)
-			return fail(p, "'%s*': prefix too short (at least 2 letters)", clip(cb, s, n));
+			return fail(p, "'%s*': prefix too short (at least 2 letters)",
+			            clip(cb, s, n));
 		it->text.kind = HX_Q_PREFIX;
 		return 1;
 	}
@@ -407,8 +414,8 @@ struct groups {
 		int or_before;        /* an OR right before its "(" */
 	} at[GROUP_DEPTH];
 	int n;
-	size_t items, starts;  /* items taken, clauses started */
-	int multi;             /* a group of several clauses just closed */
+	size_t items, starts; /* items taken, clauses started */
+	int multi;            /* a group of several clauses just closed */
 };
 
 static int group(struct parser *p, struct groups *g, const struct item *it, int pending_or)
@@ -435,17 +442,17 @@ static int group(struct parser *p, struct groups *g, const struct item *it, int 
 	size_t clauses = g->starts - g->at[g->n].starts + (size_t)g->at[g->n].or_before;
 	if (clauses > 1 && g->at[g->n].or_before)
 		return fail(p, "OR joins single words or filters: a OR (b c) has no meaning here; "
-			    "write a OR b");
+		               "write a OR b");
 	g->multi = clauses > 1;
 	return HX_OK;
 }
 
 int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 {
-	struct parser p = { q, q ? strlen(q) : 0, 0, err, errlen, NULL, 0, 0 };
+	struct parser p = {q, q ? strlen(q) : 0, 0, err, errlen, NULL, 0, 0};
 	struct item it;
-	hx_q_clause cur = { 0 };
-	struct groups g = { 0 };
+	hx_q_clause cur = {0};
+	struct groups g = {0};
 	int rc = HX_OK, have_cur = 0, pending_or = 0, positive = 0, r;
 
 	*out = NULL;
@@ -469,7 +476,7 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 		if (it.is_or) {
 			if (g.multi || (g.n && g.items == g.at[g.n - 1].items))
 				rc = fail(&p, "OR joins single words or filters: (a b) OR c and "
-					  "(OR a) have no meaning here; write a OR c");
+				              "(OR a) have no meaning here; write a OR c");
 			else if (!have_cur)
 				rc = fail(&p, "OR needs a word on each side");
 			else if (pending_or)
@@ -515,7 +522,9 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 			if (it.negated || cur.negated) {
 				rc = fail(&p, "'-' cannot be combined with OR");
 			} else if (cur_filter != it.is_filter) {
-				rc = fail(&p, "OR joins words with words or filters with filters, not both");
+				rc = fail(
+				    &p,
+				    "OR joins words with words or filters with filters, not both");
 			} else {
 				rc = clause_take(&p, &cur, &it);
 			}
@@ -552,9 +561,10 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 	}
 	clause_free(&cur);
 	if (!rc && !positive)
-		rc = p.len && p.out->nclauses ? fail(&p, "nothing to search for: add a word or a filter, "
-						     "not only exclusions")
-					      : fail(&p, "empty query: nothing searchable in it");
+		rc = p.len && p.out->nclauses
+		         ? fail(&p, "nothing to search for: add a word or a filter, "
+		                    "not only exclusions")
+		         : fail(&p, "empty query: nothing searchable in it");
 	if (rc) {
 		if (rc == HX_EINVAL && !p.failed)
 			fail(&p, "bad query");

@@ -24,19 +24,24 @@ enum hx_q_kind {
 
 typedef struct hx_q_text {
 	int kind;
-	char **words;   /* folded tokens; 1 for WORD and PREFIX */
+	char **words; /* folded tokens; 1 for WORD and PREFIX */
 	size_t nwords;
 	size_t src_start, src_end; /* byte span in the query (for did-you-mean) */
 } hx_q_text;
 
 enum hx_q_field {
-	HX_QF_TAG, HX_QF_KIND, HX_QF_LANG, HX_QF_ORG, HX_QF_COUNTRY, HX_QF_AUTHOR,
+	HX_QF_TAG,
+	HX_QF_KIND,
+	HX_QF_LANG,
+	HX_QF_ORG,
+	HX_QF_COUNTRY,
+	HX_QF_AUTHOR,
 };
 
 typedef struct hx_q_filter {
 	int field;
-	char *value;    /* folded (author: lower-case hex) */
-	int prefix;     /* value ended with '*' */
+	char *value; /* folded (author: lower-case hex) */
+	int prefix;  /* value ended with '*' */
 } hx_q_filter;
 
 /* One clause: the OR of its alternatives, all text or all filters. */

@@ -13,8 +13,8 @@
 #include <strings.h>
 #include "store/search_int.h"
 
-#define FEW_HITS 3  /* this few through stems only: try a correction */
-#define TR_WIDEN 4  /* candidates looked at per hit when collapsing translations */
+#define FEW_HITS 3 /* this few through stems only: try a correction */
+#define TR_WIDEN 4 /* candidates looked at per hit when collapsing translations */
 
 int hx_searcher_new(hx_searcher **out, hx_store *s)
 {
@@ -95,7 +95,7 @@ static int begin(hx_searcher *sr)
 	sr->ndoc = END;
 	if (sr->dtx)
 		hx_doctext_reset(sr->dtx);
-	MDB_val k = { 5, "stats" }, v;
+	MDB_val k = {5, "stats"}, v;
 	rc = mdb_get(sr->txn, sr->ix->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		memset(&sr->st, 0, sizeof sr->st);
@@ -239,7 +239,7 @@ static int stems_only(hx_searcher *sr, const hx_query *q)
  * first that finds more (then res->corrected and res->instead are set);
  * when none does and nothing was found, offers them as did-you-mean. */
 static int correct(hx_searcher *sr, const char *qtext, struct run *r, char *code, size_t cl,
-		   int facets, hx_results *res)
+                   int facets, hx_results *res)
 {
 	hx_correction alt[HX_CORRECTIONS];
 	int nalt = 0, rc;
@@ -289,10 +289,10 @@ static int correct(hx_searcher *sr, const char *qtext, struct run *r, char *code
 /* A hit and the translations collapsed into it. */
 struct group {
 	uint8_t author[HX_KEY_LEN];
-	char key[HX_PATH_MAX + 1];    /* translation_of, else the path */
-	struct cand best, shown;      /* the best scored; the one shown */
-	int shown_lang;               /* shown is in the wanted language */
-	char *langs;                  /* languages of the members, NUL-separated */
+	char key[HX_PATH_MAX + 1]; /* translation_of, else the path */
+	struct cand best, shown;   /* the best scored; the one shown */
+	int shown_lang;            /* shown is in the wanted language */
+	char *langs;               /* languages of the members, NUL-separated */
 	size_t llen, lcap;
 };
 
@@ -309,7 +309,7 @@ static int same_lang(const char *a, size_t al, const char *want)
  * *out (caller frees, also their langs). Only the same author's
  * documents are grouped: a partner cannot hide another's document. */
 static int collapse(hx_searcher *sr, const struct run *r, const char *want, struct group **out,
-		    size_t *nout)
+                    size_t *nout)
 {
 	struct group *g = NULL;
 	size_t ng = 0, cap = 0;
@@ -399,7 +399,7 @@ static int has_translations(hx_searcher *sr, const struct run *r, int *err)
 }
 
 static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, size_t rank,
-		    int snippets, hx_hit *h)
+                    int snippets, hx_hit *h)
 {
 	hx_ix_view e;
 	const uint8_t *id;
@@ -427,10 +427,10 @@ static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, si
 	return rc;
 }
 
-int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
-	      hx_results *res, char *err, size_t errlen)
+int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx_results *res,
+              char *err, size_t errlen)
 {
-	hx_search_opts dflt = { 10, 0, 0, 0, 0 };
+	hx_search_opts dflt = {10, 0, 0, 0, 0};
 	struct run r;
 	struct group *g = NULL;
 	size_t ng = 0;
@@ -446,7 +446,8 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 	size_t limit = opts->limit ? opts->limit : 10;
 	if (opts->offset > 100000 || limit > 100000) {
 		if (err && errlen)
-			snprintf(err, errlen, "the limit and the offset of a search go up to 100000 each");
+			snprintf(err, errlen,
+			         "the limit and the offset of a search go up to 100000 each");
 		return HX_EINVAL;
 	}
 	size_t k = opts->offset + limit;
@@ -459,7 +460,8 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 		return rc;
 	if ((rc = begin(sr)) || (rc = run_eval(sr, &r, k, opts->facets)))
 		goto out;
-	if (!opts->no_suggest && (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))
+	if (!opts->no_suggest &&
+	    (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))
 		goto out;
 	/* Translations: when a candidate is one, look at more candidates and
 	 * collapse; else each candidate is its own hit. */
@@ -487,10 +489,10 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts,
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct group *gi = tr ? &g[opts->offset + i] : NULL;
-			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc }
-					   : r.heap[opts->offset + i];
+			struct cand c = gi ? (struct cand){gi->best.score, gi->shown.doc}
+			                   : r.heap[opts->offset + i];
 			if ((rc = fill_hit(sr, r.q, &c, opts->offset + i + 1, !opts->no_snippets,
-					   &res->hits[i])))
+			                   &res->hits[i])))
 				goto out;
 			res->nhits++;
 			if (gi && (rc = also_in(gi, &res->hits[i])))
@@ -524,7 +526,7 @@ int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc
 	int rc = hx_txn_begin(sr->s, MDB_RDONLY, &txn);
 	if (rc)
 		return rc;
-	MDB_val k = { HX_ID_LEN, (void *)id }, v;
+	MDB_val k = {HX_ID_LEN, (void *)id}, v;
 	rc = mdb_get(txn, sr->ix->ids, &k, &v);
 	if (!rc && v.mv_size == 4)
 		*doc = hx_le32_get(v.mv_data);
@@ -539,7 +541,8 @@ static uint64_t dbi_bytes(MDB_txn *txn, MDB_dbi dbi)
 	MDB_stat st;
 	if (mdb_stat(txn, dbi, &st))
 		return 0;
-	return (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize;
+	return (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
+	       st.ms_psize;
 }
 
 int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
@@ -553,7 +556,8 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 		return rc;
 	struct hx_index *ix = &s->ix;
 	if (!ix->stale) {
-		MDB_dbi d[] = { ix->meta, ix->docs, ix->ids, ix->norms, ix->post, ix->attr, ix->stem };
+		MDB_dbi d[] = {ix->meta, ix->docs, ix->ids, ix->norms,
+		               ix->post, ix->attr, ix->stem};
 		for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 			*index_bytes += dbi_bytes(txn, d[i]);
 	}
@@ -576,4 +580,3 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 	mdb_txn_abort(txn);
 	return rc ? hx_mdb_err(rc) : HX_OK;
 }
-

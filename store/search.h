@@ -30,18 +30,18 @@ typedef struct hx_range {
 } hx_range;
 
 typedef struct hx_hit {
-	size_t rank;                  /* 1-based, offset included */
+	size_t rank; /* 1-based, offset included */
 	double score;
 	uint8_t id[HX_ID_LEN];
 	uint8_t author[HX_KEY_LEN];
 	char *path, *title, *kind, *lang;
-	char *org;                    /* metadata "org"; NULL when absent */
+	char *org; /* metadata "org"; NULL when absent */
 	uint64_t timestamp;
-	char *snippet;                /* plain text, one line */
-	hx_range *hl;                 /* matched words in the snippet */
+	char *snippet; /* plain text, one line */
+	hx_range *hl;  /* matched words in the snippet */
 	size_t nhl;
-	char **also_in;               /* languages of its translations that
-	                                 also matched, collapsed into this hit */
+	char **also_in; /* languages of its translations that
+	                   also matched, collapsed into this hit */
 	size_t nalso;
 } hx_hit;
 
@@ -51,8 +51,8 @@ typedef struct hx_facet {
 } hx_facet;
 
 typedef struct hx_facet_group {
-	const char *name;             /* "tag", "kind", "lang", "country" */
-	hx_facet *v;                  /* by count, largest first */
+	const char *name; /* "tag", "kind", "lang", "country" */
+	hx_facet *v;      /* by count, largest first */
 	size_t n;
 } hx_facet_group;
 
@@ -61,16 +61,16 @@ typedef struct hx_facet_group {
 typedef struct hx_results {
 	hx_hit *hits;
 	size_t nhits;
-	uint64_t total;               /* all matches; exact only when total_exact */
+	uint64_t total; /* all matches; exact only when total_exact */
 	int total_exact;
 	hx_facet_group facets[HX_FACET_GROUPS];
 	size_t nfacets;
-	char **suggest;               /* no hits: whole corrected queries, best first */
+	char **suggest; /* no hits: whole corrected queries, best first */
 	size_t nsuggest;
-	char *corrected;              /* non-NULL: the hits are those of this
-	                                 corrected query, not of the one typed */
-	char *instead;                /* then: the query as typed, its corrected
-	                                 words quoted, to search as typed */
+	char *corrected; /* non-NULL: the hits are those of this
+	                    corrected query, not of the one typed */
+	char *instead;   /* then: the query as typed, its corrected
+	                    words quoted, to search as typed */
 } hx_results;
 
 /* A searcher holds a read transaction slot, stemmers and caches for one
@@ -86,8 +86,8 @@ int hx_searcher_set_lang(hx_searcher *sr, const char *lang) HX_WUR;
  * query gives HX_EINVAL with one line of explanation in err; an index that
  * needs a rebuild gives HX_EVERSION.
  */
-int hx_search(hx_searcher *sr, const char *query, const hx_search_opts *opts,
-	      hx_results *res, char *err, size_t errlen) HX_WUR;
+int hx_search(hx_searcher *sr, const char *query, const hx_search_opts *opts, hx_results *res,
+              char *err, size_t errlen) HX_WUR;
 void hx_results_clear(hx_results *res);
 
 /* For tests: the docnum order tie-break of a hit is the order in which its

@@ -27,18 +27,18 @@ struct hx_searcher {
 	hx_stemmers *stem;
 	hx_ix_stats st;
 	double avg[HX_NFIELDS];
-	double F;                    /* scales stored block bounds to avg[] */
-	int langs[HX_IX_NLANG];      /* stemming languages with documents */
+	double F;               /* scales stored block bounds to avg[] */
+	int langs[HX_IX_NLANG]; /* stemming languages with documents */
 	int nlangs;
-	uint32_t nchunk;             /* cached ix.norms chunk */
+	uint32_t nchunk; /* cached ix.norms chunk */
 	const uint8_t *nbuf;
 	size_t nlen;
-	uint32_t ndoc;               /* the last norm record read */
+	uint32_t ndoc; /* the last norm record read */
 	hx_ix_norm nlast;
-	struct doctext *dtx;         /* text of the document being checked */
-	struct hx_sugix *sx;         /* the typo index, built at second need */
-	unsigned ncorrect;           /* corrections looked for */
-	char lang[HX_LANG_MAX + 1];  /* preferred language, "" = the query's */
+	struct doctext *dtx;        /* text of the document being checked */
+	struct hx_sugix *sx;        /* the typo index, built at second need */
+	unsigned ncorrect;          /* corrections looked for */
+	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
 };
 
 /* ---- posting list cursors and document reads (ix_cursor.c) ---------------- */
@@ -48,12 +48,12 @@ struct plist {
 	char term[HX_IX_KEY_MAX];
 	size_t tl;
 	uint32_t df;
-	uint32_t bfirst, blast;  /* current block */
+	uint32_t bfirst, blast; /* current block */
 	float bbound;
 	const uint8_t *bdata;
 	size_t blen;
 	int decoded, n, i;
-	uint32_t doc;            /* current docnum, END when exhausted */
+	uint32_t doc; /* current docnum, END when exhausted */
 	int err;
 	hx_posting p[HX_IX_BLOCK];
 };
@@ -86,24 +86,24 @@ struct matcher {
 	int kind;
 	uint32_t doc;
 	double idf, ub;
-	uint32_t df;              /* estimate, for ordering */
+	uint32_t df; /* estimate, for ordering */
 	hx_searcher *sr;
 	/* M_TERM: the exact word's list and the lists of the other words
 	 * with its stem; lmask[i]: the languages in which list i is a form */
 	int exact_only;
 	struct plist *l[TERM_LISTS];
 	uint32_t lmask[TERM_LISTS];
-	int nl, qi;               /* qi: the exact word's list, or -1 */
-	uint32_t tfdoc;           /* tf[] holds the weighted tfs of this docnum */
+	int nl, qi;     /* qi: the exact word's list, or -1 */
+	uint32_t tfdoc; /* tf[] holds the weighted tfs of this docnum */
 	double tf[HX_NFIELDS];
 	/* M_PREFIX: materialized (docnum, score), sorted */
 	uint32_t *pdocs;
-	double *pscore, *pbmax;   /* pbmax per HX_IX_BLOCK entries */
+	double *pscore, *pbmax; /* pbmax per HX_IX_BLOCK entries */
 	size_t pn, pi;
 	/* M_AND (a phrase) and M_OR */
 	struct matcher **kids;
 	int nkids;
-	char **words;             /* phrase words to check, when nwords > 1 */
+	char **words; /* phrase words to check, when nwords > 1 */
 	size_t nwords;
 };
 
@@ -145,11 +145,11 @@ struct eval {
 	int ncl;
 	struct matcher *ex[HX_QUERY_CLAUSES];
 	int nex;
-	roaring_bitmap_t *pos;   /* documents allowed by the filters, or NULL */
-	roaring_bitmap_t *neg;   /* documents excluded by filters, or NULL */
+	roaring_bitmap_t *pos; /* documents allowed by the filters, or NULL */
+	roaring_bitmap_t *neg; /* documents excluded by filters, or NULL */
 	roaring_uint32_iterator_t *posit;
 	uint32_t since1, until1;
-	int impossible;          /* a clause matches nothing */
+	int impossible; /* a clause matches nothing */
 };
 
 /* Builds the matchers and filter bitmaps of q (free with hx_eval_free,
@@ -159,10 +159,10 @@ void hx_eval_free(struct eval *ev);
 /* Runs the text clauses: the best k into heap (sorted on return), every
  * match into all when it is given (then no pruning), the count in *total. */
 int hx_eval_run(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap, size_t *nheap,
-		roaring_bitmap_t *all, uint64_t *total);
+                roaring_bitmap_t *all, uint64_t *total);
 /* Queries of filters and dates only: the most recently indexed first. */
-int hx_eval_filters(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap,
-		    size_t *nheap, roaring_bitmap_t *all, uint64_t *total);
+int hx_eval_filters(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap, size_t *nheap,
+                    roaring_bitmap_t *all, uint64_t *total);
 /* Facet counts of tag, kind, lang and country over the matches in all. */
 int hx_facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res);
 
@@ -192,7 +192,7 @@ typedef struct hx_correction {
  * searcher has none or the index changed since.
  */
 int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int lang, int some,
-		   hx_correction alt[HX_CORRECTIONS], int *nalt);
+                   hx_correction alt[HX_CORRECTIONS], int *nalt);
 void hx_sugix_free(struct hx_sugix **px);
 /* Words and bytes held by the typo index (0 when not built), for benchmarks. */
 void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes);

@@ -23,7 +23,7 @@ struct hlword {
 };
 
 static int word_matches(hx_searcher *sr, int lang, const struct hlword *w, size_t nw,
-			const char *tok, size_t tl)
+                        const char *tok, size_t tl)
 {
 	for (size_t i = 0; i < nw; i++) {
 		if (w[i].kind == HX_Q_PREFIX) {
@@ -65,8 +65,8 @@ static int md_space(char c)
 
 static int md_punct(char c)
 {
-	return c > ' ' && c < 0x7f && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-					  (c >= 'A' && c <= 'Z'));
+	return c > ' ' && c < 0x7f &&
+	       !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
 }
 
 /* A letter or digit (any non-ASCII byte counts as one). */
@@ -112,7 +112,7 @@ static size_t md_line_start(const char *s, size_t i, size_t e, uint8_t *skip)
 		if (i < e && s[i] == '>') {
 			j = i + 1;
 		} else if (i + 1 < e && (s[i] == '-' || s[i] == '*' || s[i] == '+') &&
-			   md_space(s[i + 1])) {
+		           md_space(s[i + 1])) {
 			j = i + 1;
 		} else if (i < e && s[i] >= '0' && s[i] <= '9') {
 			while (j < e && j - i < 9 && s[j] >= '0' && s[j] <= '9')
@@ -293,12 +293,12 @@ static void md_markup(const char *s, size_t from, size_t stop, size_t n, uint8_t
 
 /* A one-line excerpt of body around the densest run of matched words. */
 static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, size_t nw,
-			hx_hit *h)
+                        hx_hit *h)
 {
 	const char *body = e->body;
 	char lcode[HX_LANG_MAX + 1];
-	snprintf(lcode, sizeof lcode, "%.*s", (int)(e->langlen < HX_LANG_MAX ? e->langlen : HX_LANG_MAX),
-		 e->lang);
+	snprintf(lcode, sizeof lcode, "%.*s",
+	         (int)(e->langlen < HX_LANG_MAX ? e->langlen : HX_LANG_MAX), e->lang);
 	int lang = hx_stem_lang(lcode);
 	struct tk {
 		size_t start, end;
@@ -310,7 +310,8 @@ static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, 
 	for (size_t i = 0; i < nw; i++) {
 		w[i].stem = NULL;
 		if (w[i].kind == HX_Q_WORD && lang >= 0) {
-			const char *s = hx_stem(sr->stem, lang, w[i].word, strlen(w[i].word), &w[i].stemlen);
+			const char *s =
+			    hx_stem(sr->stem, lang, w[i].word, strlen(w[i].word), &w[i].stemlen);
 			if (s && (w[i].stem = strndup(s, w[i].stemlen)) == NULL)
 				return HX_ENOMEM;
 		}
@@ -399,7 +400,8 @@ static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, 
 		char ch = body[i];
 		if (skip[i])
 			continue;
-		if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ' || ch == '\f' || ch == '\v') {
+		if (ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ' || ch == '\f' ||
+		    ch == '\v') {
 			space = o > 0;
 			continue;
 		}

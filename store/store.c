@@ -46,12 +46,13 @@ int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn)
 static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 {
 	unsigned f = create ? MDB_CREATE : 0;
-	struct { const char *name; MDB_dbi *dbi; } t[] = {
-		{ "meta", &s->meta }, { "entries", &s->entries },
-		{ "bytime", &s->bytime }, { "docs", &s->docs },
-		{ "paths", &s->paths }, { "hist", &s->hist },
-		{ "changes", &s->changes }, { "members", &s->members },
-		{ "kv", &s->kv },
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+	} t[] = {
+	    {"meta", &s->meta},       {"entries", &s->entries}, {"bytime", &s->bytime},
+	    {"docs", &s->docs},       {"paths", &s->paths},     {"hist", &s->hist},
+	    {"changes", &s->changes}, {"members", &s->members}, {"kv", &s->kv},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		int rc = mdb_dbi_open(txn, t[i].name, f, t[i].dbi);
@@ -68,8 +69,8 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 
 static int check_schema(hx_store *s, MDB_txn *txn, int create)
 {
-	MDB_val k = { 6, "schema" }, v;
-	uint8_t want[4] = { 0, 0, 0, HX_STORE_SCHEMA };
+	MDB_val k = {6, "schema"}, v;
+	uint8_t want[4] = {0, 0, 0, HX_STORE_SCHEMA};
 	int rc = mdb_get(txn, s->meta, &k, &v);
 
 	if (rc == MDB_NOTFOUND && create) {
@@ -186,10 +187,10 @@ static int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *
 	return memcmp(ia, ib, HX_ID_LEN);
 }
 
-static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e,
-		     uint8_t **raw, size_t *rawlen)
+static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, uint8_t **raw,
+                     size_t *rawlen)
 {
-	MDB_val k = { HX_ID_LEN, (void *)id }, v;
+	MDB_val k = {HX_ID_LEN, (void *)id}, v;
 	int rc = mdb_get(txn, s->entries, &k, &v);
 	if (rc)
 		return hx_mdb_err(rc);
@@ -235,8 +236,8 @@ static int last_seq(hx_store *s, MDB_txn *txn, uint64_t *seq)
 static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 {
 	uint8_t k[KEYBUF], val[8 + HX_ID_LEN], pk[KEYBUF];
-	MDB_val key = { doc_key(k, e->author, e->path), k }, v;
-	hx_entry old = { 0 };
+	MDB_val key = {doc_key(k, e->author, e->path), k}, v;
+	hx_entry old = {0};
 	int have_old = 0, rc = mdb_get(txn, s->docs, &key, &v);
 
 	if (rc == 0) {
@@ -257,7 +258,7 @@ static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 	v.mv_data = val;
 	if ((rc = mdb_put(txn, s->docs, &key, &v, 0)))
 		goto out;
-	MDB_val p = { path_key(pk, e->path, e->author), pk }, empty = { 0, "" };
+	MDB_val p = {path_key(pk, e->path, e->author), pk}, empty = {0, ""};
 	int dead = hx_entry_is_tombstone(e);
 	if (dead)
 		rc = mdb_del(txn, s->paths, &p, NULL);
@@ -285,14 +286,14 @@ out:
 static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_t *seq)
 {
 	const hx_entry *e = p->entry;
-	MDB_val k = { HX_ID_LEN, (void *)e->id }, v, empty = { 0, "" };
+	MDB_val k = {HX_ID_LEN, (void *)e->id}, v, empty = {0, ""};
 	uint8_t key[KEYBUF];
 	int rc;
 
 	p->result = HX_OK;
 	p->seq = 0;
 	if (flags & HX_PUT_MEMBERS_ONLY) {
-		MDB_val mk = { HX_KEY_LEN, (void *)e->author };
+		MDB_val mk = {HX_KEY_LEN, (void *)e->author};
 		rc = mdb_get(txn, s->members, &mk, &v);
 		if (rc == MDB_NOTFOUND) {
 			p->result = HX_EPERM;
@@ -312,15 +313,15 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		return hx_mdb_err(rc);
 	hx_be64_put(key, e->timestamp);
 	memcpy(key + 8, e->id, HX_ID_LEN);
-	MDB_val tk = { 8 + HX_ID_LEN, key };
+	MDB_val tk = {8 + HX_ID_LEN, key};
 	if ((rc = mdb_put(txn, s->bytime, &tk, &empty, 0)))
 		return hx_mdb_err(rc);
-	MDB_val hk = { hist_key(key, e), key };
+	MDB_val hk = {hist_key(key, e), key};
 	if ((rc = mdb_put(txn, s->hist, &hk, &empty, 0)))
 		return hx_mdb_err(rc);
 	uint8_t sk[8];
 	hx_be64_put(sk, ++*seq);
-	MDB_val ck = { 8, sk }, cv = { HX_ID_LEN, (void *)e->id };
+	MDB_val ck = {8, sk}, cv = {HX_ID_LEN, (void *)e->id};
 	if ((rc = mdb_put(txn, s->changes, &ck, &cv, MDB_APPEND)))
 		return hx_mdb_err(rc);
 	if ((rc = hx_fpt_add(&s->fpt, txn, e->timestamp, e->id)))
@@ -338,8 +339,7 @@ static int grow_map(hx_store *s)
 	return hx_mdb_err(mdb_env_set_mapsize(s->env, info.me_mapsize * 2));
 }
 
-int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
-		       size_t *added)
+int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_t *added)
 {
 	MDB_txn *txn;
 	int rc;
@@ -370,7 +370,7 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
 		if (!rc && count && !(flags & HX_PUT_NO_WAKE))
 			hx_store_wake(s);
 		return rc;
-abort:
+	abort:
 		/* before the abort: another thread may start a write at once */
 		hx_index_abort(&s->ix);
 		mdb_txn_abort(txn);
@@ -381,12 +381,12 @@ abort:
 	return HX_EFULL;
 }
 
-int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN],
-			    const char *path, uint64_t now, uint64_t *ts)
+int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path,
+                            uint64_t now, uint64_t *ts)
 {
 	MDB_txn *txn;
 	uint8_t k[KEYBUF];
-	MDB_val key = { doc_key(k, author, path), k }, v;
+	MDB_val key = {doc_key(k, author, path), k}, v;
 	int rc;
 
 	if (strlen(path) > HX_PATH_MAX)
@@ -406,8 +406,8 @@ int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN],
 
 /* ---- reading ---------------------------------------------------------- */
 
-int hx_store_get(hx_store *s, const uint8_t id[HX_ID_LEN], hx_entry *e,
-		 uint8_t **raw, size_t *rawlen)
+int hx_store_get(hx_store *s, const uint8_t id[HX_ID_LEN], hx_entry *e, uint8_t **raw,
+                 size_t *rawlen)
 {
 	MDB_txn *txn;
 	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
@@ -418,8 +418,8 @@ int hx_store_get(hx_store *s, const uint8_t id[HX_ID_LEN], hx_entry *e,
 	return rc;
 }
 
-int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN],
-		     const char *path, hx_entry *e, int *deleted)
+int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path, hx_entry *e,
+                     int *deleted)
 {
 	MDB_txn *txn;
 	uint8_t k[KEYBUF];
@@ -430,7 +430,7 @@ int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN],
 		*deleted = 0;
 	if (strlen(path) > HX_PATH_MAX)
 		return HX_ENOTFOUND;
-	MDB_val key = { doc_key(k, author, path), k };
+	MDB_val key = {doc_key(k, author, path), k};
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
 	rc = mdb_get(txn, s->docs, &key, &v);
@@ -439,7 +439,7 @@ int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN],
 	} else if (v.mv_size != 8 + HX_ID_LEN) {
 		rc = HX_ECORRUPT;
 	} else if (!(rc = get_entry(s, txn, (uint8_t *)v.mv_data + 8, e, NULL, NULL)) &&
-		   hx_entry_is_tombstone(e)) {
+	           hx_entry_is_tombstone(e)) {
 		hx_entry_clear(e);
 		if (deleted)
 			*deleted = 1;
@@ -449,8 +449,8 @@ int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN],
 	return rc;
 }
 
-int hx_store_path_authors(hx_store *s, const char *path,
-			  uint8_t (*authors)[HX_KEY_LEN], size_t max, size_t *count)
+int hx_store_path_authors(hx_store *s, const char *path, uint8_t (*authors)[HX_KEY_LEN], size_t max,
+                          size_t *count)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
@@ -488,7 +488,7 @@ int hx_store_path_authors(hx_store *s, const char *path,
 /* Calls cb for the entry with id; decoding failures are corruption. */
 static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, void *arg)
 {
-	MDB_val k = { HX_ID_LEN, (void *)id }, v;
+	MDB_val k = {HX_ID_LEN, (void *)id}, v;
 	hx_entry e;
 	int rc = mdb_get(txn, s->entries, &k, &v);
 	if (rc)
@@ -503,13 +503,12 @@ static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, v
 /* Walks table dbi from key start (or the first key) while keys begin with
  * prefix; for each, the entry id is taken at offset id_at from the end of
  * the key (key_id) or of the value (val_id). */
-static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen,
-		size_t prefixlen, int id_in_value, int only_live,
-		hx_entry_cb cb, void *arg)
+static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen, size_t prefixlen,
+                int id_in_value, int only_live, hx_entry_cb cb, void *arg)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
-	MDB_val k = { startlen, (void *)start }, v;
+	MDB_val k = {startlen, (void *)start}, v;
 	int rc;
 
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
@@ -530,7 +529,7 @@ static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen,
 		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
 		if (only_live) {
 			/* docs: skip documents whose current version is a tombstone */
-			MDB_val ek = { HX_ID_LEN, (void *)id }, ev;
+			MDB_val ek = {HX_ID_LEN, (void *)id}, ev;
 			hx_entry e;
 			if (mdb_get(txn, s->entries, &ek, &ev) ||
 			    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
@@ -555,12 +554,12 @@ out:
 
 int hx_store_list(hx_store *s, const uint8_t *author, hx_entry_cb cb, void *arg)
 {
-	return walk(s, s->docs, author, author ? HX_KEY_LEN : 0,
-		    author ? HX_KEY_LEN : 0, 1, 1, cb, arg);
+	return walk(s, s->docs, author, author ? HX_KEY_LEN : 0, author ? HX_KEY_LEN : 0, 1, 1, cb,
+	            arg);
 }
 
-int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN],
-		     const char *path, hx_entry_cb cb, void *arg)
+int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path,
+                     hx_entry_cb cb, void *arg)
 {
 	uint8_t k[KEYBUF];
 	if (strlen(path) > HX_PATH_MAX)
@@ -606,13 +605,12 @@ int hx_store_items(hx_store *s, hx_item_cb cb, void *arg)
 	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
 }
 
-int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg,
-		     uint64_t *last)
+int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg, uint64_t *last)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
 	uint8_t start[8];
-	MDB_val k = { 8, start }, v;
+	MDB_val k = {8, start}, v;
 	int rc, stop = 0;
 
 	*last = after;

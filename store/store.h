@@ -41,8 +41,8 @@ typedef struct hx_put {
 	const uint8_t *raw;
 	size_t rawlen;
 	const hx_entry *entry;
-	int result;  /* out: HX_OK (stored), HX_EEXIST (already had it) or error */
-	uint64_t seq;/* out: change sequence number when stored */
+	int result;   /* out: HX_OK (stored), HX_EEXIST (already had it) or error */
+	uint64_t seq; /* out: change sequence number when stored */
 } hx_put;
 
 /*
@@ -55,8 +55,7 @@ typedef struct hx_put {
  * that stored anything it wakes the node serving the store (hx_store_wake)
  * unless flags has HX_PUT_NO_WAKE.
  */
-int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags,
-		       size_t *added) HX_WUR;
+int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_t *added) HX_WUR;
 
 /* The path of the wake-up socket of the node serving this store (a UNIX
  * datagram socket, node.sock in the store's directory), or NULL when that
@@ -74,41 +73,38 @@ void hx_store_wake_config(hx_store *s);
 
 /* Timestamp for a new local version of (author, path):
  * max(now, timestamp of its newest version + 1). */
-int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN],
-			    const char *path, uint64_t now, uint64_t *ts) HX_WUR;
+int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path,
+                            uint64_t now, uint64_t *ts) HX_WUR;
 
 /* ---- reading ---------------------------------------------------------- */
 
 /* The entry with this id: decoded into *e (caller clears) and, if raw is
  * not NULL, its signed bytes in *raw (caller frees). HX_ENOTFOUND. */
-int hx_store_get(hx_store *s, const uint8_t id[HX_ID_LEN], hx_entry *e,
-		 uint8_t **raw, size_t *rawlen) HX_WUR;
+int hx_store_get(hx_store *s, const uint8_t id[HX_ID_LEN], hx_entry *e, uint8_t **raw,
+                 size_t *rawlen) HX_WUR;
 
 /* The current version of (author, path). HX_ENOTFOUND when there is none
  * or when the current version is a tombstone (then *deleted is set to 1 if
  * deleted is not NULL). */
-int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN],
-		     const char *path, hx_entry *e, int *deleted) HX_WUR;
+int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path, hx_entry *e,
+                     int *deleted) HX_WUR;
 
 /* Authors that have a live (not deleted) document at path: up to max keys
  * into authors, the total count in *count. */
-int hx_store_path_authors(hx_store *s, const char *path,
-			  uint8_t (*authors)[HX_KEY_LEN], size_t max,
-			  size_t *count) HX_WUR;
+int hx_store_path_authors(hx_store *s, const char *path, uint8_t (*authors)[HX_KEY_LEN], size_t max,
+                          size_t *count) HX_WUR;
 
 /* Callback for iterations: return 0 to go on, non-zero to stop (that value
  * is then returned by the iterator). e is valid only during the call. */
-typedef int (*hx_entry_cb)(void *arg, const hx_entry *e, const uint8_t *raw,
-			   size_t rawlen);
+typedef int (*hx_entry_cb)(void *arg, const hx_entry *e, const uint8_t *raw, size_t rawlen);
 
 /* Current, live documents in (author, path) order; author may be NULL for
  * all authors. */
-int hx_store_list(hx_store *s, const uint8_t *author, hx_entry_cb cb,
-		  void *arg) HX_WUR;
+int hx_store_list(hx_store *s, const uint8_t *author, hx_entry_cb cb, void *arg) HX_WUR;
 
 /* Every version of (author, path), oldest first, tombstones included. */
-int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN],
-		     const char *path, hx_entry_cb cb, void *arg) HX_WUR;
+int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path,
+                     hx_entry_cb cb, void *arg) HX_WUR;
 
 /* Every entry in (timestamp, id) order, starting at timestamp from. */
 int hx_store_scan(hx_store *s, uint64_t from, hx_entry_cb cb, void *arg) HX_WUR;
@@ -121,26 +117,26 @@ int hx_store_items(hx_store *s, hx_item_cb cb, void *arg) HX_WUR;
  * order; *last is set to the greatest sequence number seen. */
 typedef int (*hx_change_cb)(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN]);
 int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg,
-		     uint64_t *last) HX_WUR;
+                     uint64_t *last) HX_WUR;
 
 typedef struct hx_store_stats {
 	uint64_t entries;   /* all versions, tombstones included */
 	uint64_t documents; /* live current documents */
 	uint64_t last_seq;
-	uint64_t map_used;  /* bytes in use in the LMDB map */
+	uint64_t map_used; /* bytes in use in the LMDB map */
 } hx_store_stats;
 int hx_store_stats_get(hx_store *s, hx_store_stats *st) HX_WUR;
 
 /* ---- members ---------------------------------------------------------- */
 /* A member record is opaque bytes to the store (its format belongs to the
  * member module); the key is the member's identity key. */
-int hx_store_member_put(hx_store *s, const uint8_t key[HX_KEY_LEN],
-			const uint8_t *rec, size_t len) HX_WUR;
-int hx_store_member_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
-			uint8_t **rec, size_t *len) HX_WUR; /* caller frees */
+int hx_store_member_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const uint8_t *rec,
+                        size_t len) HX_WUR;
+int hx_store_member_get(hx_store *s, const uint8_t key[HX_KEY_LEN], uint8_t **rec,
+                        size_t *len) HX_WUR; /* caller frees */
 int hx_store_member_del(hx_store *s, const uint8_t key[HX_KEY_LEN]) HX_WUR;
-typedef int (*hx_member_cb)(void *arg, const uint8_t key[HX_KEY_LEN],
-			    const uint8_t *rec, size_t len);
+typedef int (*hx_member_cb)(void *arg, const uint8_t key[HX_KEY_LEN], const uint8_t *rec,
+                            size_t len);
 int hx_store_member_list(hx_store *s, hx_member_cb cb, void *arg) HX_WUR;
 
 /* ---- small named values (peers, counters, settings) ------------------- */
@@ -158,8 +154,7 @@ int hx_store_kv_list(hx_store *s, const char *prefix, hx_kv_cb cb, void *arg) HX
  * against the entries. Each problem is passed to report (one line of text,
  * no newline); *problems counts them. Returns HX_OK when the check ran. */
 typedef void (*hx_report_cb)(void *arg, const char *problem);
-int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg,
-		  uint64_t *problems) HX_WUR;
+int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problems) HX_WUR;
 
 /* Reads every key and value of every table in one read transaction, so a
  * damaged page shows as HX_ECORRUPT or as a crash: LMDB 0.9 has no page

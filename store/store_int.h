@@ -15,18 +15,18 @@
 struct hx_store {
 	MDB_env *env;
 	unsigned flags;
-	MDB_dbi meta;    /* "schema" etc. -> value */
-	MDB_dbi entries; /* id[32] -> signed canonical bytes */
-	MDB_dbi bytime;  /* ts u64 BE ‖ id[32] -> "" */
-	MDB_dbi docs;    /* author[32] ‖ path -> ts u64 BE ‖ id[32] of the current version */
-	MDB_dbi paths;   /* path ‖ 0x00 ‖ author[32] -> "" for live documents */
-	MDB_dbi hist;    /* author[32] ‖ path ‖ 0x00 ‖ ts u64 BE ‖ id[32] -> "" */
-	MDB_dbi changes; /* seq u64 BE -> id[32] */
-	MDB_dbi members; /* key[32] -> member record */
-	MDB_dbi kv;      /* name -> value */
-	struct hx_index ix;  /* search index tables (store/index.c) */
-	struct hx_fpt fpt;   /* reconciliation fingerprint tree (store/fpt.c) */
-	char wake[108];      /* the node's wake-up socket, "" when too long (wake.c) */
+	MDB_dbi meta;       /* "schema" etc. -> value */
+	MDB_dbi entries;    /* id[32] -> signed canonical bytes */
+	MDB_dbi bytime;     /* ts u64 BE ‖ id[32] -> "" */
+	MDB_dbi docs;       /* author[32] ‖ path -> ts u64 BE ‖ id[32] of the current version */
+	MDB_dbi paths;      /* path ‖ 0x00 ‖ author[32] -> "" for live documents */
+	MDB_dbi hist;       /* author[32] ‖ path ‖ 0x00 ‖ ts u64 BE ‖ id[32] -> "" */
+	MDB_dbi changes;    /* seq u64 BE -> id[32] */
+	MDB_dbi members;    /* key[32] -> member record */
+	MDB_dbi kv;         /* name -> value */
+	struct hx_index ix; /* search index tables (store/index.c) */
+	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
+	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
 };
 
 /* Sets s->wake from the store's directory (wake.c). */

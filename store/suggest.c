@@ -22,22 +22,22 @@
 #include <string.h>
 #include "store/search_int.h"
 
-#define SX_PREFIX 7   /* bytes of a word whose deletes are indexed */
-#define SX_MAXD 2     /* deletes indexed, and the largest distance */
-#define SX_DELS 64    /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
-#define SX_CANDS 3    /* candidates kept per word */
-#define SX_SEEN 4096  /* words remembered per look-up (a power of two) */
+#define SX_PREFIX 7  /* bytes of a word whose deletes are indexed */
+#define SX_MAXD 2    /* deletes indexed, and the largest distance */
+#define SX_DELS 64   /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
+#define SX_CANDS 3   /* candidates kept per word */
+#define SX_SEEN 4096 /* words remembered per look-up (a power of two) */
 
 struct hx_sugix {
-	uint32_t next_doc;   /* the index stats it was built from */
+	uint32_t next_doc; /* the index stats it was built from */
 	uint64_t ndocs;
-	char *pool;          /* words, NUL-terminated */
+	char *pool; /* words, NUL-terminated */
 	size_t plen, pcap;
 	uint32_t *woff, *df; /* per word: offset in pool, document frequency */
 	size_t nw, wcap, dcap;
-	uint32_t nb;         /* buckets (a power of two) */
-	uint32_t *boff;      /* nb + 1 offsets into ids */
-	uint32_t *ids;       /* word numbers, bucket after bucket */
+	uint32_t nb;    /* buckets (a power of two) */
+	uint32_t *boff; /* nb + 1 offsets into ids */
+	uint32_t *ids;  /* word numbers, bucket after bucket */
 };
 
 void hx_sugix_free(struct hx_sugix **px)
@@ -128,7 +128,7 @@ typedef int (*vocab_cb)(void *arg, const char *w, size_t n, uint32_t df);
 static int vocab_walk(hx_searcher *sr, vocab_cb cb, void *arg)
 {
 	MDB_cursor *c;
-	MDB_val k = { 1, "W" }, v;
+	MDB_val k = {1, "W"}, v;
 	char prev[HX_TOKEN_MAX + 1];
 	size_t prevl = (size_t)-1;
 	int rc = mdb_cursor_open(sr->txn, sr->ix->post, &c), stop = 0;
@@ -299,7 +299,7 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 	cw.dist = dist;
 	cw.df = df;
 	cw.score = log(1.0 + df) - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0) +
-		   (n->lang >= 0 && hx_sr_in_lang(n->sr, n->lang, c, cl) ? 1.5 : 0.0);
+	           (n->lang >= 0 && hx_sr_in_lang(n->sr, n->lang, c, cl) ? 1.5 : 0.0);
 	int at = *n->nbest;
 	while (at > 0 && best[at - 1].score < cw.score)
 		at--;
@@ -317,11 +317,11 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 /* The best few indexed words near word, best first: from the delete index
  * when the searcher has one, else by a walk over the whole vocabulary. */
 static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_word *best,
-		      int *nbest)
+                      int *nbest)
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest };
+	struct near n = {sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest};
 	uint32_t h[SX_DELS];
 	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
 	int nseen = 0;
@@ -408,7 +408,7 @@ static char *rewrite(const char *qtext, const struct fix *fix, int nfix, int quo
 
 /* One more corrected query (and its "as typed" form) into alt. */
 static int add_alt(const char *qtext, const struct fix *fix, int nfix,
-		   hx_correction alt[HX_CORRECTIONS], int *nalt)
+                   hx_correction alt[HX_CORRECTIONS], int *nalt)
 {
 	if (!(alt[*nalt].query = rewrite(qtext, fix, nfix, 0)) ||
 	    !(alt[*nalt].instead = rewrite(qtext, fix, nfix, 1)))
@@ -418,7 +418,7 @@ static int add_alt(const char *qtext, const struct fix *fix, int nfix,
 }
 
 int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int lang, int some,
-		   hx_correction alt[HX_CORRECTIONS], int *nalt)
+                   hx_correction alt[HX_CORRECTIONS], int *nalt)
 {
 	struct fix fix[HX_QUERY_CLAUSES];
 	uint32_t df[HX_QUERY_CLAUSES];

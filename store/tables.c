@@ -7,11 +7,10 @@
 #include <string.h>
 #include "store/store_int.h"
 
-static int put(hx_store *s, MDB_dbi dbi, const void *k, size_t kl,
-	       const void *v, size_t vl)
+static int put(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, const void *v, size_t vl)
 {
 	MDB_txn *txn;
-	MDB_val key = { kl, (void *)k }, val = { vl, (void *)v };
+	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
 	int rc;
 
 	if (kl == 0 || kl > 511)
@@ -36,7 +35,7 @@ static int put(hx_store *s, MDB_dbi dbi, const void *k, size_t kl,
 static int get(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, void **v, size_t *vl)
 {
 	MDB_txn *txn;
-	MDB_val key = { kl, (void *)k }, val;
+	MDB_val key = {kl, (void *)k}, val;
 	int rc;
 
 	*v = NULL;
@@ -63,7 +62,7 @@ static int get(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, void **v, siz
 static int del(hx_store *s, MDB_dbi dbi, const void *k, size_t kl)
 {
 	MDB_txn *txn;
-	MDB_val key = { kl, (void *)k };
+	MDB_val key = {kl, (void *)k};
 	int rc;
 
 	if (kl == 0 || kl > 511)
@@ -79,11 +78,11 @@ static int del(hx_store *s, MDB_dbi dbi, const void *k, size_t kl)
 
 /* Calls cb for each key starting with prefix (all keys when plen is 0). */
 static int each(hx_store *s, MDB_dbi dbi, const void *prefix, size_t plen,
-		int (*cb)(void *arg, const MDB_val *k, const MDB_val *v), void *arg)
+                int (*cb)(void *arg, const MDB_val *k, const MDB_val *v), void *arg)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
-	MDB_val k = { plen, (void *)prefix }, v;
+	MDB_val k = {plen, (void *)prefix}, v;
 	int rc, stop = 0;
 
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
@@ -106,8 +105,7 @@ static int each(hx_store *s, MDB_dbi dbi, const void *prefix, size_t plen,
 	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 }
 
-int hx_store_member_put(hx_store *s, const uint8_t key[HX_KEY_LEN],
-			const uint8_t *rec, size_t len)
+int hx_store_member_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const uint8_t *rec, size_t len)
 {
 	int rc = put(s, s->members, key, HX_KEY_LEN, rec, len);
 	if (!rc)
@@ -115,8 +113,7 @@ int hx_store_member_put(hx_store *s, const uint8_t key[HX_KEY_LEN],
 	return rc;
 }
 
-int hx_store_member_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
-			uint8_t **rec, size_t *len)
+int hx_store_member_get(hx_store *s, const uint8_t key[HX_KEY_LEN], uint8_t **rec, size_t *len)
 {
 	return get(s, s->members, key, HX_KEY_LEN, (void **)rec, len);
 }
@@ -144,7 +141,7 @@ static int member_step(void *arg, const MDB_val *k, const MDB_val *v)
 
 int hx_store_member_list(hx_store *s, hx_member_cb cb, void *arg)
 {
-	struct member_walk w = { cb, arg };
+	struct member_walk w = {cb, arg};
 	return each(s, s->members, NULL, 0, member_step, &w);
 }
 
@@ -181,6 +178,6 @@ static int kv_step(void *arg, const MDB_val *k, const MDB_val *v)
 
 int hx_store_kv_list(hx_store *s, const char *prefix, hx_kv_cb cb, void *arg)
 {
-	struct kv_walk w = { cb, arg };
+	struct kv_walk w = {cb, arg};
 	return each(s, s->kv, prefix, strlen(prefix), kv_step, &w);
 }

@@ -5,8 +5,8 @@
  * letters it does not decompose: ł→l ø→o æ→ae œ→oe đ→d ð→d þ→th ß→ss) and
  * stemming per language with a cache (Snowball, Hunspell lemmas, ASCII
  * spellings such as oe for ö; stem_langs in tokenize.c says which are used
- * for each language). The index and the query parser both go through here, so that a query term and an indexed word always
- * fold the same way. Changing any rule here needs HX_INDEX_SCHEMA bumped.
+ * for each language). The index and the query parser both go through here, so that a query term and
+ * an indexed word always fold the same way. Changing any rule here needs HX_INDEX_SCHEMA bumped.
  */
 #ifndef HX_TOKENIZE_H
 #define HX_TOKENIZE_H
@@ -69,7 +69,6 @@ int hx_stem_lang_count(void);
 /* Stems a folded word in language idx. Returns the stem (NUL-terminated,
  * *outlen bytes), borrowed from st and valid until st is freed; NULL on
  * allocation failure. The stem is folded again, so it is a valid term. */
-const char *hx_stem(hx_stemmers *st, int idx, const char *word, size_t len,
-		    size_t *outlen);
+const char *hx_stem(hx_stemmers *st, int idx, const char *word, size_t len, size_t *outlen);
 
 #endif

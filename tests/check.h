@@ -10,17 +10,27 @@
 
 static int check_passed, check_failed;
 
-#define CHECK(cond) do { \
-	if (cond) check_passed++; \
-	else { check_failed++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } \
-} while (0)
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (cond)                                                                        \
+			check_passed++;                                                          \
+		else {                                                                           \
+			check_failed++;                                                          \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+		}                                                                                \
+	} while (0)
 
-#define CHECK_RC(expr, want) do { \
-	int check_rc_ = (expr); \
-	if (check_rc_ == (want)) check_passed++; \
-	else { check_failed++; fprintf(stderr, "%s:%d: %s returned %d, want %d\n", \
-		__FILE__, __LINE__, #expr, check_rc_, (int)(want)); } \
-} while (0)
+#define CHECK_RC(expr, want)                                                                    \
+	do {                                                                                    \
+		int check_rc_ = (expr);                                                         \
+		if (check_rc_ == (want))                                                        \
+			check_passed++;                                                         \
+		else {                                                                          \
+			check_failed++;                                                         \
+			fprintf(stderr, "%s:%d: %s returned %d, want %d\n", __FILE__, __LINE__, \
+			        #expr, check_rc_, (int)(want));                                 \
+		}                                                                               \
+	} while (0)
 
 static inline int check_done(void)
 {

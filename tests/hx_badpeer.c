@@ -66,12 +66,12 @@ static void keygen(const char *file)
 
 static char *make_code(const struct keys *k, const char *ep)
 {
-	hx_meta prof[1] = { { "name", "badpeer" } };
-	hx_member m = { .timestamp = hx_now_us(), .profile = prof, .nprofile = 1 };
+	hx_meta prof[1] = {{"name", "badpeer"}};
+	hx_member m = {.timestamp = hx_now_us(), .profile = prof, .nprofile = 1};
 	uint8_t *rec;
 	size_t len;
 	char *code;
-	const char *eps[1] = { ep };
+	const char *eps[1] = {ep};
 	memcpy(m.transport, k->cpk, 32);
 	if (hx_member_sign(&m, k->sk, &rec, &len))
 		die("cannot sign the member record", NULL);
@@ -103,9 +103,10 @@ static int link_open(struct link *l, const struct keys *k, const char *code)
 	zmq_setsockopt(l->sock, ZMQ_CURVE_SERVERKEY, inv.member.transport, 32);
 	zmq_setsockopt(l->sock, ZMQ_CURVE_PUBLICKEY, k->cpk, 32);
 	zmq_setsockopt(l->sock, ZMQ_CURVE_SECRETKEY, k->csk, 32);
-	zmq_socket_monitor(l->sock, "inproc://mon", ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-			   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-			   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+	zmq_socket_monitor(l->sock, "inproc://mon",
+	                   ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	                       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
 	l->mon = zmq_socket(l->ctx, ZMQ_PAIR);
 	zmq_setsockopt(l->mon, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_connect(l->mon, "inproc://mon");
@@ -115,7 +116,7 @@ static int link_open(struct link *l, const struct keys *k, const char *code)
 	/* wait for the handshake's outcome */
 	uint64_t deadline = hx_now_us() + 5000000;
 	for (;;) {
-		zmq_pollitem_t it = { .socket = l->mon, .events = ZMQ_POLLIN };
+		zmq_pollitem_t it = {.socket = l->mon, .events = ZMQ_POLLIN};
 		if (hx_now_us() > deadline)
 			return 4;
 		if (zmq_poll(&it, 1, 100) <= 0)
@@ -133,7 +134,7 @@ static int link_open(struct link *l, const struct keys *k, const char *code)
 	}
 	uint8_t h[HX_HELLO_LEN];
 	hx_wire_hello(h, HX_CAP_NEGENTROPY | HX_CAP_PUSH, HX_WIRE_FRAME_MAX, 0, HX_WIRE_BATCH_MAX,
-		      k->pk, hx_now_us());
+	              k->pk, hx_now_us());
 	zmq_send(l->sock, h, sizeof h, 0);
 	return 0;
 }
@@ -144,7 +145,7 @@ static int link_wait(struct link *l, uint8_t want, hx_wire_msg *m, uint8_t *buf,
 {
 	uint64_t deadline = hx_now_us() + 10000000;
 	while (hx_now_us() < deadline) {
-		zmq_pollitem_t it = { .socket = l->sock, .events = ZMQ_POLLIN };
+		zmq_pollitem_t it = {.socket = l->sock, .events = ZMQ_POLLIN};
 		if (zmq_poll(&it, 1, 100) <= 0)
 			continue;
 		int n = zmq_recv(l->sock, buf, cap, 0);
@@ -179,23 +180,33 @@ static void link_close(struct link *l)
  * over-limit entries can be made). sign_sk may differ from the author's
  * key (a forgery). Returns the canonical bytes; id out. */
 static uint8_t *raw_entry(const uint8_t author[32], const uint8_t *sign_sk, const char *path,
-			  uint64_t ts, const char *title, const char *body, size_t *len,
-			  uint8_t id[32])
+                          uint64_t ts, const char *title, const char *body, size_t *len,
+                          uint8_t id[32])
 {
-	hx_buf b = { 0 };
+	hx_buf b = {0};
 	uint8_t sig[64];
 	hx_buf_put(&b, "\x82", 1);
 	hx_cbor_head(&b, HX_CBOR_MAP, 10);
-	hx_cbor_uint(&b, 0); hx_cbor_uint(&b, 1);
-	hx_cbor_uint(&b, 1); hx_cbor_bytes(&b, author, 32);
-	hx_cbor_uint(&b, 2); hx_cbor_text(&b, path, strlen(path));
-	hx_cbor_uint(&b, 3); hx_cbor_uint(&b, ts);
-	hx_cbor_uint(&b, 4); hx_cbor_text(&b, "note", 4);
-	hx_cbor_uint(&b, 5); hx_cbor_text(&b, title, strlen(title));
-	hx_cbor_uint(&b, 6); hx_cbor_text(&b, body, strlen(body));
-	hx_cbor_uint(&b, 7); hx_cbor_head(&b, HX_CBOR_ARRAY, 0);
-	hx_cbor_uint(&b, 8); hx_cbor_text(&b, "en", 2);
-	hx_cbor_uint(&b, 9); hx_cbor_head(&b, HX_CBOR_MAP, 0);
+	hx_cbor_uint(&b, 0);
+	hx_cbor_uint(&b, 1);
+	hx_cbor_uint(&b, 1);
+	hx_cbor_bytes(&b, author, 32);
+	hx_cbor_uint(&b, 2);
+	hx_cbor_text(&b, path, strlen(path));
+	hx_cbor_uint(&b, 3);
+	hx_cbor_uint(&b, ts);
+	hx_cbor_uint(&b, 4);
+	hx_cbor_text(&b, "note", 4);
+	hx_cbor_uint(&b, 5);
+	hx_cbor_text(&b, title, strlen(title));
+	hx_cbor_uint(&b, 6);
+	hx_cbor_text(&b, body, strlen(body));
+	hx_cbor_uint(&b, 7);
+	hx_cbor_head(&b, HX_CBOR_ARRAY, 0);
+	hx_cbor_uint(&b, 8);
+	hx_cbor_text(&b, "en", 2);
+	hx_cbor_uint(&b, 9);
+	hx_cbor_head(&b, HX_CBOR_MAP, 0);
 	crypto_generichash(id, 32, b.data + 1, b.len - 1, NULL, 0);
 	crypto_sign_ed25519_detached(sig, NULL, id, 32, sign_sk);
 	hx_cbor_bytes(&b, sig, 64);
@@ -249,10 +260,11 @@ static int attack(const struct keys *k, const char *code)
 	print_id(id);
 	/* 4. an hour in the future */
 	raw[3] = raw_entry(k->pk, k->sk, "bad/future", now + 3600ull * 1000000, "Future", "later",
-			   &len[3], id);
+	                   &len[3], id);
 	print_id(id);
 	/* 5. by a key that is not a member */
-	raw[4] = raw_entry(stranger_pk, stranger_sk, "bad/stranger", now, "Stranger", "who", &len[4], id);
+	raw[4] = raw_entry(stranger_pk, stranger_sk, "bad/stranger", now, "Stranger", "who",
+	                   &len[4], id);
 	print_id(id);
 	/* 6. a good one, to show that the channel works */
 	raw[5] = raw_entry(k->pk, k->sk, "good/control", now, "Control", "good", &len[5], id);
@@ -272,7 +284,7 @@ static int attack(const struct keys *k, const char *code)
 	if (rc)
 		die("no ACK from the node", NULL);
 	fprintf(stderr, "hx_badpeer: ack: stored %u, known %u, refused %u\n", m.stored, m.known,
-		m.refused);
+	        m.refused);
 	return m.stored == 1 && m.refused == 5 ? 0 : 2;
 }
 
@@ -308,7 +320,8 @@ static int fill(const char *dir, const struct keys *k, long from, long to)
 			uint32_t r = (uint32_t)(i * 2654435761u);
 			snprintf(path, sizeof path, "gen/%08lx/%ld", (unsigned long)r, i);
 			snprintf(title, sizeof title, "Generated practice %ld", i);
-			snprintf(body, sizeof body, "Body %ld: %u %u %u", i, r, r ^ 0x5bd1e995u, r >> 7);
+			snprintf(body, sizeof body, "Body %ld: %u %u %u", i, r, r ^ 0x5bd1e995u,
+			         r >> 7);
 			/* fixed timestamps (1 s apart from 2024-01-01): same i, same id */
 			uint64_t ts = 1704067200000000ull + (uint64_t)i * 1000000u + (r % 1000000u);
 			raw[n] = raw_entry(k->pk, k->sk, path, ts, title, body, &put[n].rawlen, id);

@@ -18,8 +18,7 @@
 static void die(const char *what, const char *detail) __attribute__((noreturn));
 static void die(const char *what, const char *detail)
 {
-	fprintf(stderr, "ne_harness: %s%s%s\n", what, detail ? ": " : "",
-		detail ? detail : "");
+	fprintf(stderr, "ne_harness: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
 	exit(1);
 }
 
@@ -44,8 +43,7 @@ static uint8_t *from_hex(const char *hex, size_t *n)
 	const char *endp;
 	if (!b)
 		die("out of memory", NULL);
-	if (sodium_hex2bin(b, hl / 2 + 1, hex, hl, NULL, n, &endp) != 0 ||
-	    *endp != '\0')
+	if (sodium_hex2bin(b, hl / 2 + 1, hex, hl, NULL, n, &endp) != 0 || *endp != '\0')
 		die("bad hex", hex);
 	return b;
 }

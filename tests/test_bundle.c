@@ -38,7 +38,7 @@ struct blob {
 static struct blob make_entry(int i)
 {
 	char path[64], title[64], body[200];
-	hx_entry e = { 0 };
+	hx_entry e = {0};
 	struct blob b;
 	snprintf(path, sizeof path, "practices/p%d", i);
 	snprintf(title, sizeof title, "Practice %d", i);
@@ -58,11 +58,11 @@ static struct blob make_entry(int i)
 static struct blob make_bundle(struct blob *ents, int n)
 {
 	hx_bundle_writer *w;
-	hx_bundle_manifest m = { 0 };
+	hx_bundle_manifest m = {0};
 	size_t total = HX_BUNDLE_HEADER_LEN;
 	for (int i = 0; i < n; i++)
 		total += HX_BUNDLE_REC_HEAD + ents[i].n;
-	struct blob b = { calloc(1, total), total };
+	struct blob b = {calloc(1, total), total};
 	size_t at = HX_BUNDLE_HEADER_LEN;
 	CHECK_RC(hx_bundle_writer_new(&w), HX_OK);
 	for (int i = 0; i < n; i++) {
@@ -79,13 +79,13 @@ static struct blob make_bundle(struct blob *ents, int n)
 
 struct seen {
 	int entries, damaged, truncated, end, checksum_ok;
-	int got[NENT];       /* entry i came out intact */
+	int got[NENT]; /* entry i came out intact */
 	size_t trunc_at;
 };
 
 /* Reads a whole bundle; each intact entry must be byte-equal to one of ents. */
 static int read_all(const uint8_t *p, size_t n, struct blob *ents, struct seen *s,
-		    hx_bundle_manifest *m)
+                    hx_bundle_manifest *m)
 {
 	hx_bundle_reader *r;
 	memset(s, 0, sizeof *s);
@@ -98,7 +98,8 @@ static int read_all(const uint8_t *p, size_t n, struct blob *ents, struct seen *
 		if (rec.event == HX_BUNDLE_ENTRY) {
 			int found = 0;
 			for (int i = 0; i < NENT; i++)
-				if (ents[i].n == rec.len && !memcmp(ents[i].p, rec.entry, rec.len)) {
+				if (ents[i].n == rec.len &&
+				    !memcmp(ents[i].p, rec.entry, rec.len)) {
 					s->got[i] = found = 1;
 				}
 			if (!found) {
@@ -269,7 +270,8 @@ static void random_items(hx_ne_item *v, size_t n, int few_ts)
 		v[i].ts = few_ts ? randombytes_uniform(4) : 1000000 + randombytes_uniform(1000000);
 		randombytes_buf(v[i].id, HX_ID_LEN);
 		if (few_ts && i && randombytes_uniform(3) == 0)
-			memcpy(v[i].id, v[i - 1].id, 1 + randombytes_uniform(30)); /* long common prefixes */
+			memcpy(v[i].id, v[i - 1].id,
+			       1 + randombytes_uniform(30)); /* long common prefixes */
 	}
 	qsort(v, n, sizeof *v, item_cmp);
 }
@@ -293,8 +295,10 @@ static void test_state(void)
 		int mode = trial % 4;
 		for (size_t i = 0; i < n; i++) {
 			/* random holes, a missing tail, or nothing missing */
-			has[i] = mode == 0 ? randombytes_uniform(50) != 0 :
-				 mode == 1 ? i < n * 3 / 4 : mode == 2 ? 1 : randombytes_uniform(2);
+			has[i] = mode == 0   ? randombytes_uniform(50) != 0
+			         : mode == 1 ? i < n * 3 / 4
+			         : mode == 2 ? 1
+			                     : randombytes_uniform(2);
 			if (has[i])
 				office[no++] = all[i];
 			else
@@ -312,11 +316,11 @@ static void test_state(void)
 		CHECK(!memcmp(back.digest, st.digest, 32));
 		for (size_t i = 0; i < st.n && i < back.n; i++)
 			badbound += back.b[i].ts != st.b[i].ts ||
-				    back.b[i].prefix_len != st.b[i].prefix_len ||
-				    memcmp(back.b[i].prefix, st.b[i].prefix, HX_ID_LEN) ||
-				    back.b[i].count != st.b[i].count ||
-				    back.b[i].sum64 != st.b[i].sum64 ||
-				    memcmp(back.b[i].fp, st.b[i].fp, HX_STATE_FP_LEN);
+			            back.b[i].prefix_len != st.b[i].prefix_len ||
+			            memcmp(back.b[i].prefix, st.b[i].prefix, HX_ID_LEN) ||
+			            back.b[i].count != st.b[i].count ||
+			            back.b[i].sum64 != st.b[i].sum64 ||
+			            memcmp(back.b[i].fp, st.b[i].fp, HX_STATE_FP_LEN);
 		CHECK_RC(hx_state_select(&back, all, n, send, &excess), HX_OK);
 		size_t nsent = 0, extra = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -382,7 +386,7 @@ static void test_state(void)
 	CHECK_RC(hx_state_select(&st, v, 3, send, NULL), HX_OK);
 	CHECK(send[0] && send[1] && send[2]);
 	hx_state_clear(&st);
-	hx_ne_item w[2] = { v[1], v[0] };
+	hx_ne_item w[2] = {v[1], v[0]};
 	CHECK_RC(hx_state_build(&st, w, 2, 16), HX_EINVAL);
 	CHECK_RC(hx_state_build(&st, v, 3, 0), HX_EINVAL);
 	CHECK_RC(hx_state_decode(&st, (const uint8_t *)"nonsense", 8, NULL), HX_EPROTO);
@@ -419,9 +423,9 @@ static int slurp(const char *name, struct blob *b)
 static int spill(const char *name, struct blob *recs, size_t n)
 {
 	uint8_t tpk[HX_KEY_LEN], tsk[HX_SECRET_LEN], head[HX_BUNDLE_REC_HEAD];
-	uint8_t man[HX_BUNDLE_HEADER_LEN] = { 0 };
+	uint8_t man[HX_BUNDLE_HEADER_LEN] = {0};
 	hx_bundle_writer *w;
-	hx_bundle_manifest m = { .created = hx_now_us() };
+	hx_bundle_manifest m = {.created = hx_now_us()};
 	FILE *f = fopen(name, "wb");
 	if (!f || hx_bundle_writer_new(&w))
 		return 1;
@@ -444,7 +448,7 @@ static int spill(const char *name, struct blob *recs, size_t n)
 
 /* The intact records of a bundle file (borrowing from *file). */
 static int records(const char *name, struct blob *file, struct blob **recs, size_t *n,
-		   size_t **offsets)
+                   size_t **offsets)
 {
 	hx_bundle_reader *r;
 	hx_bundle_manifest m;
@@ -463,7 +467,7 @@ static int records(const char *name, struct blob *file, struct blob **recs, size
 			*recs = realloc(*recs, cap * sizeof **recs);
 			*offsets = realloc(*offsets, cap * sizeof **offsets);
 		}
-		(*recs)[*n] = (struct blob){ (uint8_t *)rec.entry, rec.len };
+		(*recs)[*n] = (struct blob){(uint8_t *)rec.entry, rec.len};
 		(*offsets)[(*n)++] = rec.offset;
 	}
 	hx_bundle_reader_free(&r);
@@ -482,9 +486,11 @@ static int helper(int argc, char **argv)
 		struct blob b[2];
 		crypto_sign_keypair(pk, sk);
 		for (int i = 0; i < 2; i++) {
-			hx_entry e = { .path = i ? "notes/later" : "notes/now", .kind = "note",
-				       .title = i ? "From the future" : "From now", .body = "",
-				       .lang = "en" };
+			hx_entry e = {.path = i ? "notes/later" : "notes/now",
+			              .kind = "note",
+			              .title = i ? "From the future" : "From now",
+			              .body = "",
+			              .lang = "en"};
 			e.timestamp = hx_now_us() + (i ? 3600ull * 1000000u : 0);
 			if (hx_entry_sign(&e, sk, &b[i].p, &b[i].n))
 				return 1;
@@ -513,7 +519,8 @@ static int helper(int argc, char **argv)
 	}
 	if (argc == 5 && (!strcmp(argv[1], "--drop") || !strcmp(argv[1], "--forge"))) {
 		size_t k = (size_t)strtoul(argv[4], NULL, 10), kept = 0;
-		if (records(argv[2], &file, &recs, &n, &off) || (!strcmp(argv[1], "--forge") && k >= n))
+		if (records(argv[2], &file, &recs, &n, &off) ||
+		    (!strcmp(argv[1], "--forge") && k >= n))
 			return 1;
 		if (argv[1][2] == 'f') {
 			/* a different, still canonical, signature */

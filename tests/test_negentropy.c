@@ -60,8 +60,7 @@ static int same_set(hx_ne_ids *got, hx_ne_ids *want)
 {
 	uniq(got);
 	uniq(want);
-	return got->n == want->n &&
-	       (!got->n || !memcmp(got->ids, want->ids, got->n * 32));
+	return got->n == want->n && (!got->n || !memcmp(got->ids, want->ids, got->n * 32));
 }
 
 static void unhex(uint8_t *out, const char *hex, size_t n)
@@ -73,11 +72,19 @@ static void unhex(uint8_t *out, const char *hex, size_t n)
 
 static void test_varint(void)
 {
-	static const struct { uint64_t v; const char *hex; } vec[] = {
-		{ 0, "00" }, { 1, "01" }, { 127, "7f" }, { 128, "8100" },
-		{ 255, "817f" }, { 16383, "ff7f" }, { 16384, "818000" },
-		{ 4294967296ull, "9080808000" },
-		{ UINT64_MAX, "81ffffffffffffffff7f" },
+	static const struct {
+		uint64_t v;
+		const char *hex;
+	} vec[] = {
+	    {0, "00"},
+	    {1, "01"},
+	    {127, "7f"},
+	    {128, "8100"},
+	    {255, "817f"},
+	    {16383, "ff7f"},
+	    {16384, "818000"},
+	    {4294967296ull, "9080808000"},
+	    {UINT64_MAX, "81ffffffffffffffff7f"},
 	};
 	for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
 		uint8_t buf[10], want[10];
@@ -91,9 +98,8 @@ static void test_varint(void)
 		CHECK(v == vec[i].v && p == want + n);
 	}
 	/* malformed: empty, truncated, leading zero digit, over 64 bits */
-	static const char *bad[] = { "", "81", "ffff", "8001", "8000",
-				     "82808080808080808000",
-				     "ffffffffffffffffffff7f" };
+	static const char *bad[] = {
+	    "", "81", "ffff", "8001", "8000", "82808080808080808000", "ffffffffffffffffffff7f"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		uint8_t b[16];
 		size_t n = strlen(bad[i]) / 2;
@@ -139,8 +145,10 @@ static void test_fingerprint(void)
 	uint8_t sum[32] = {0}, wsum[32];
 	for (uint32_t i = 0; i < 1000; i++) {
 		uint8_t in[12] = "hansa-ne", id[32];
-		in[8] = (uint8_t)i; in[9] = (uint8_t)(i >> 8);
-		in[10] = (uint8_t)(i >> 16); in[11] = (uint8_t)(i >> 24);
+		in[8] = (uint8_t)i;
+		in[9] = (uint8_t)(i >> 8);
+		in[10] = (uint8_t)(i >> 16);
+		in[11] = (uint8_t)(i >> 24);
 		crypto_hash_sha256(id, in, sizeof in);
 		hx_ne_acc_add(sum, id);
 	}
@@ -168,8 +176,10 @@ static void test_fingerprint(void)
 static void make_id(uint32_t i, uint8_t id[32])
 {
 	uint8_t in[12] = "hansa-ne";
-	in[8] = (uint8_t)i; in[9] = (uint8_t)(i >> 8);
-	in[10] = (uint8_t)(i >> 16); in[11] = (uint8_t)(i >> 24);
+	in[8] = (uint8_t)i;
+	in[9] = (uint8_t)(i >> 8);
+	in[10] = (uint8_t)(i >> 16);
+	in[11] = (uint8_t)(i >> 24);
 	crypto_hash_sha256(id, in, sizeof in);
 }
 
@@ -232,21 +242,21 @@ static void test_hand_message(void)
 	st = hx_ne_vec_storage(v);
 	CHECK_RC(hx_ne_new(&ne, &st, 0), HX_OK);
 	CHECK_RC(hx_ne_initiate(ne, &m, &len), HX_OK);
-	CHECK(len == 37 && !memcmp(m, "\x61\x00\x00\x02\x01", 5) &&
-	      m[5] == 0xee && m[36] == 0xee);
+	CHECK(len == 37 && !memcmp(m, "\x61\x00\x00\x02\x01", 5) && m[5] == 0xee && m[36] == 0xee);
 	free(m);
 	CHECK_RC(hx_ne_initiate(ne, &m, &len), HX_EINVAL); /* twice */
 	hx_ne_free(&ne);
 
 	/* responder: full-range empty IdList -> our one id, bound echoed */
 	CHECK_RC(hx_ne_new(&ne, &st, 0), HX_OK);
-	CHECK_RC(hx_ne_reconcile(ne, (const uint8_t *)"\x61\x00\x00\x02\x00", 5,
-				 &m, &len, NULL, NULL), HX_OK);
+	CHECK_RC(
+	    hx_ne_reconcile(ne, (const uint8_t *)"\x61\x00\x00\x02\x00", 5, &m, &len, NULL, NULL),
+	    HX_OK);
 	CHECK(len == 37 && !memcmp(m, "\x61\x00\x00\x02\x01", 5));
 	free(m);
 	/* a newer protocol version: answer with ours alone */
-	CHECK_RC(hx_ne_reconcile(ne, (const uint8_t *)"\x62\xaa\xbb", 3, &m, &len,
-				 NULL, NULL), HX_OK);
+	CHECK_RC(hx_ne_reconcile(ne, (const uint8_t *)"\x62\xaa\xbb", 3, &m, &len, NULL, NULL),
+	         HX_OK);
 	CHECK(len == 1 && m[0] == 0x61);
 	free(m);
 	CHECK_RC(hx_ne_initiate(ne, &m, &len), HX_EINVAL); /* responder now */
@@ -342,16 +352,19 @@ static void test_reference_traces(void)
 				}
 			}
 			if (!ok)
-				fprintf(stderr, "trace %s: message %d (%c) differs\n",
-					name, msgs + 1, line[0]);
+				fprintf(stderr, "trace %s: message %d (%c) differs\n", name,
+				        msgs + 1, line[0]);
 			CHECK(ok);
 			msgs++;
 			uint8_t *next = NULL;
 			size_t nl = 0;
 			if (line[0] == 'i')
-				CHECK_RC(hx_ne_reconcile(b, last, lastlen, &next, &nl, NULL, NULL), HX_OK);
+				CHECK_RC(hx_ne_reconcile(b, last, lastlen, &next, &nl, NULL, NULL),
+				         HX_OK);
 			else
-				CHECK_RC(hx_ne_reconcile(a, last, lastlen, &next, &nl, &have, &need), HX_OK);
+				CHECK_RC(
+				    hx_ne_reconcile(a, last, lastlen, &next, &nl, &have, &need),
+				    HX_OK);
 			free(last);
 			last = next;
 			lastlen = nl;
@@ -394,8 +407,7 @@ static void test_reference_traces(void)
  * only in A with probability pa/16, only in B pb/16, else in both) and
  * checks that have/need are exactly A\B and B\A, that no frame exceeds
  * its limit and that the session ends. */
-static void run_random(size_t n, int pa, int pb, uint64_t la, uint64_t lb,
-		       int same_ts)
+static void run_random(size_t n, int pa, int pb, uint64_t la, uint64_t lb, int same_ts)
 {
 	hx_ne_vec *va, *vb;
 	hx_ne_ids want_have = {0}, want_need = {0}, have = {0}, need = {0};
@@ -474,24 +486,27 @@ static void test_malformed(void)
 	}
 	CHECK_RC(hx_ne_vec_seal(v), HX_OK);
 	hx_ne_storage st = hx_ne_vec_storage(v);
-	static const struct { const char *hex; int rc; } cases[] = {
-		{ "", HX_EPROTO },                 /* no version byte */
-		{ "5f", HX_EPROTO },               /* not a version byte */
-		{ "70", HX_EPROTO },
-		{ "6100", HX_EPROTO },             /* bound without id length */
-		{ "610000", HX_EPROTO },           /* bound without mode */
-		{ "61000003", HX_EPROTO },         /* unknown mode */
-		{ "6100000100", HX_EPROTO },       /* truncated fingerprint */
-		{ "61000002", HX_EPROTO },         /* IdList without count */
-		{ "6100000201", HX_EPROTO },       /* count 1, no id */
-		{ "61000002ffffffffffffffffff7f", HX_EPROTO }, /* huge count */
-		{ "610021", HX_EPROTO },           /* id prefix of 33 bytes */
-		{ "61000541", HX_EPROTO },         /* prefix longer than message */
-		{ "61800100", HX_EPROTO },         /* non-minimal varint */
-		{ "61ffffffffffffffffffff7f0000", HX_EPROTO }, /* varint > 64 bits */
-		{ "61", HX_OK },                   /* nothing to say: fine */
-		{ "6100000200", HX_OK },
-		{ "610000000a0000", HX_OK },       /* ranges after infinity */
+	static const struct {
+		const char *hex;
+		int rc;
+	} cases[] = {
+	    {"", HX_EPROTO},   /* no version byte */
+	    {"5f", HX_EPROTO}, /* not a version byte */
+	    {"70", HX_EPROTO},
+	    {"6100", HX_EPROTO},                         /* bound without id length */
+	    {"610000", HX_EPROTO},                       /* bound without mode */
+	    {"61000003", HX_EPROTO},                     /* unknown mode */
+	    {"6100000100", HX_EPROTO},                   /* truncated fingerprint */
+	    {"61000002", HX_EPROTO},                     /* IdList without count */
+	    {"6100000201", HX_EPROTO},                   /* count 1, no id */
+	    {"61000002ffffffffffffffffff7f", HX_EPROTO}, /* huge count */
+	    {"610021", HX_EPROTO},                       /* id prefix of 33 bytes */
+	    {"61000541", HX_EPROTO},                     /* prefix longer than message */
+	    {"61800100", HX_EPROTO},                     /* non-minimal varint */
+	    {"61ffffffffffffffffffff7f0000", HX_EPROTO}, /* varint > 64 bits */
+	    {"61", HX_OK},                               /* nothing to say: fine */
+	    {"6100000200", HX_OK},
+	    {"610000000a0000", HX_OK}, /* ranges after infinity */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint8_t msg[64], *out;
@@ -507,8 +522,8 @@ static void test_malformed(void)
 			}
 			int rc = hx_ne_reconcile(ne, msg, ml, &out, &ol, &have, &need);
 			if (rc != cases[i].rc)
-				fprintf(stderr, "malformed case %s (%s): %d\n",
-					cases[i].hex, init ? "initiator" : "responder", rc);
+				fprintf(stderr, "malformed case %s (%s): %d\n", cases[i].hex,
+				        init ? "initiator" : "responder", rc);
 			CHECK(rc == cases[i].rc);
 			if (rc)
 				CHECK(out == NULL && ol == 0);
@@ -527,9 +542,9 @@ static void test_malformed(void)
 	CHECK_RC(hx_ne_initiate(ne, &out, &ol), HX_OK);
 	free(out);
 	CHECK_RC(hx_ne_reconcile(ne, (const uint8_t *)"\x62", 1, &out, &ol, &have, &need),
-		 HX_EVERSION);
+	         HX_EVERSION);
 	CHECK_RC(hx_ne_reconcile(ne, (const uint8_t *)"\x61", 1, &out, &ol, NULL, NULL),
-		 HX_EINVAL); /* initiator needs have/need */
+	         HX_EINVAL); /* initiator needs have/need */
 	hx_ne_free(&ne);
 
 	/* random bytes after a valid version byte: no crash, clean result */
@@ -540,7 +555,8 @@ static void test_malformed(void)
 		for (size_t i = 1; i < ml; i++) {
 			uint64_t r = rnd();
 			/* mostly small bytes, so that structures parse deeper */
-			msg[i] = (uint8_t)(r % 4 ? r % 4 == 1 ? (r >> 8) & 3 : (r >> 8) & 0x21 : r >> 8);
+			msg[i] =
+			    (uint8_t)(r % 4 ? r % 4 == 1 ? (r >> 8) & 3 : (r >> 8) & 0x21 : r >> 8);
 		}
 		int init = k & 1;
 		CHECK_RC(hx_ne_new(&ne, &st, k % 3 ? 0 : 4096), HX_OK);
@@ -569,11 +585,11 @@ int main(void)
 	test_malformed();
 
 	/* random sets: sizes around the 32-item IdList threshold and larger */
-	static const size_t sizes[] = { 0, 1, 2, 31, 32, 33, 100, 1000, 20000 };
+	static const size_t sizes[] = {0, 1, 2, 31, 32, 33, 100, 1000, 20000};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		run_random(sizes[i], 1, 1, 0, 0, 0);
-		run_random(sizes[i], 16, 0, 0, 0, 0);  /* B empty */
-		run_random(sizes[i], 0, 16, 0, 0, 0);  /* A empty */
+		run_random(sizes[i], 16, 0, 0, 0, 0); /* B empty */
+		run_random(sizes[i], 0, 16, 0, 0, 0); /* A empty */
 		run_random(sizes[i], 3, 2, 0, 0, 1);
 	}
 	/* frame size limits: asymmetric, minimal, and on clustered stamps */

@@ -60,7 +60,7 @@ static void put_item(MDB_txn *txn, struct hx_fpt *t, const hx_ne_item *it)
 	for (int i = 0; i < 8; i++)
 		key[i] = (uint8_t)(it->ts >> (56 - 8 * i));
 	memcpy(key + 8, it->id, 32);
-	MDB_val k = { 40, key }, v = { 0, "" };
+	MDB_val k = {40, key}, v = {0, ""};
 	CHECK(mdb_put(txn, t->bytime, &k, &v, 0) == 0);
 	CHECK_RC(hx_fpt_add(t, txn, it->ts, it->id), HX_OK);
 }
@@ -71,7 +71,7 @@ static void del_item(MDB_txn *txn, struct hx_fpt *t, const hx_ne_item *it)
 	for (int i = 0; i < 8; i++)
 		key[i] = (uint8_t)(it->ts >> (56 - 8 * i));
 	memcpy(key + 8, it->id, 32);
-	MDB_val k = { 40, key };
+	MDB_val k = {40, key};
 	CHECK(mdb_del(txn, t->bytime, &k, NULL) == 0);
 	CHECK_RC(hx_fpt_del(t, txn, it->ts, it->id), HX_OK);
 }
@@ -111,7 +111,9 @@ static void compare_storage(hx_ne_storage a, hx_ne_storage b, int probes)
 	for (int k = 0; k < probes; k++) {
 		size_t i = na ? rnd() % (na + 1) : 0, j = na ? rnd() % (na + 1) : 0;
 		if (i > j) {
-			size_t t = i; i = j; j = t;
+			size_t t = i;
+			i = j;
+			j = t;
 		}
 		uint8_t sa[32], sb[32];
 		CHECK_RC(a.ops->sum(a.ctx, i, j, sa), HX_OK);
@@ -142,8 +144,8 @@ static void compare_storage(hx_ne_storage a, hx_ne_storage b, int probes)
 }
 
 /* Reconciles two storages (a initiates) and returns have/need counts. */
-static void reconcile(hx_ne_storage a, hx_ne_storage b, uint64_t limit,
-		      size_t *nhave, size_t *nneed)
+static void reconcile(hx_ne_storage a, hx_ne_storage b, uint64_t limit, size_t *nhave,
+                      size_t *nneed)
 {
 	hx_ne *na, *nb;
 	hx_ne_ids have = {0}, need = {0};
@@ -252,11 +254,11 @@ static void test_fpt(void)
 		CHECK_RC(hx_ne_vec_add(part, extra.ts, extra.id), HX_OK);
 		CHECK_RC(hx_ne_vec_seal(part), HX_OK);
 		for (int lim = 0; lim < 2; lim++) {
-			reconcile(hx_fpt_view_storage(fv), hx_ne_vec_storage(part),
-				  lim ? 4096 : 0, &nh, &nn);
+			reconcile(hx_fpt_view_storage(fv), hx_ne_vec_storage(part), lim ? 4096 : 0,
+			          &nh, &nn);
 			CHECK(nn == 1 && (lim ? nh >= missing : nh == missing));
-			reconcile(hx_ne_vec_storage(part), hx_fpt_view_storage(fv),
-				  lim ? 4096 : 0, &nh, &nn);
+			reconcile(hx_ne_vec_storage(part), hx_fpt_view_storage(fv), lim ? 4096 : 0,
+			          &nh, &nn);
 			CHECK(nh == 1 && (lim ? nn >= missing : nn == missing));
 		}
 		reconcile(hx_fpt_view_storage(fv), hx_fpt_view_storage(fv), 0, &nh, &nn);
@@ -279,7 +281,7 @@ static void test_fpt(void)
 	memcpy(val, v.mv_data, 36);
 	mdb_cursor_close(c);
 	val[3] ^= 1;
-	MDB_val nk = { 40, key }, nv = { 36, val };
+	MDB_val nk = {40, key}, nv = {36, val};
 	CHECK(mdb_put(txn, t.dbi, &nk, &nv, 0) == 0);
 	uint64_t np = 0;
 	CHECK_RC(hx_fpt_check(&t, txn, NULL, NULL, &np), HX_OK);
@@ -339,8 +341,7 @@ static int walk_item(void *arg, uint64_t ts, const uint8_t id[HX_ID_LEN])
 {
 	struct walk *w = arg;
 	hx_ne_item it;
-	if (w->st.ops->item(w->st.ctx, w->i++, &it) || it.ts != ts ||
-	    memcmp(it.id, id, 32))
+	if (w->st.ops->item(w->st.ctx, w->i++, &it) || it.ts != ts || memcmp(it.id, id, 32))
 		w->bad = 1;
 	return 0;
 }
@@ -365,14 +366,15 @@ static void test_store(void)
 		memset(&e[i], 0, sizeof e[i]);
 		snprintf(paths[i], sizeof paths[i], "notes/n%d", i % 300);
 		e[i].path = paths[i];
-		e[i].timestamp = 1700000000000000ull + (uint64_t)i * 7919 % 10007; /* unique, unordered */
+		e[i].timestamp =
+		    1700000000000000ull + (uint64_t)i * 7919 % 10007; /* unique, unordered */
 		e[i].kind = "note";
 		e[i].title = "t";
 		e[i].body = "b";
 		e[i].lang = "en";
 		size_t len;
 		CHECK_RC(hx_entry_sign(&e[i], sk, &raw[i], &len), HX_OK);
-		put[i] = (hx_put){ .raw = raw[i], .rawlen = len, .entry = &e[i] };
+		put[i] = (hx_put){.raw = raw[i], .rawlen = len, .entry = &e[i]};
 	}
 	size_t added;
 	CHECK_RC(hx_store_put_batch(s, put, NE / 2, 0, &added), HX_OK);
@@ -380,7 +382,7 @@ static void test_store(void)
 	hx_recon_view *v;
 	CHECK_RC(hx_recon_view_open(&v, s), HX_OK);
 	CHECK(hx_recon_view_count(v) == NE);
-	struct walk w = { hx_recon_view_storage(v), 0, 0 };
+	struct walk w = {hx_recon_view_storage(v), 0, 0};
 	CHECK_RC(hx_store_items(s, walk_item, &w), HX_OK);
 	CHECK(w.i == NE && !w.bad);
 	hx_recon_view_close(&v);

@@ -30,7 +30,7 @@ typedef struct doc {
 	char path[64], title[256], body[2048], lang[8], kind[16], org[32], country[8];
 	char tagbuf[4][32];
 	char *tags[4];
-	char tr[64];  /* translation_of, "" when none */
+	char tr[64]; /* translation_of, "" when none */
 	size_t ntags;
 	int author;
 	uint64_t ts;
@@ -38,7 +38,7 @@ typedef struct doc {
 	hx_entry e;
 	uint8_t *raw;
 	size_t rawlen;
-	int live;     /* current, not deleted (for the model) */
+	int live; /* current, not deleted (for the model) */
 } doc;
 
 static void doc_sign(doc *d)
@@ -47,11 +47,11 @@ static void doc_sign(doc *d)
 	for (size_t i = 0; i < d->ntags; i++)
 		d->tags[i] = d->tagbuf[i];
 	if (*d->org)
-		d->meta[nm++] = (hx_meta){ "org", d->org };
+		d->meta[nm++] = (hx_meta){"org", d->org};
 	if (*d->country)
-		d->meta[nm++] = (hx_meta){ "country", d->country };
+		d->meta[nm++] = (hx_meta){"country", d->country};
 	if (*d->tr)
-		d->meta[nm++] = (hx_meta){ "translation_of", d->tr };
+		d->meta[nm++] = (hx_meta){"translation_of", d->tr};
 	memset(&d->e, 0, sizeof d->e);
 	d->e.path = d->path;
 	d->e.timestamp = d->ts;
@@ -85,7 +85,7 @@ static int put_docs(hx_store *s, doc **ds, size_t n)
 }
 
 static doc *mkdoc(int author, const char *path, uint64_t ts, const char *lang, const char *title,
-		  const char *body, const char *tags, const char *org, const char *country)
+                  const char *body, const char *tags, const char *org, const char *country)
 {
 	doc *d = calloc(1, sizeof *d);
 	d->author = author;
@@ -147,7 +147,7 @@ static const char *paths(hx_searcher *sr, const char *q)
 	static char out[4096];
 	hx_results r;
 	char err[256];
-	hx_search_opts o = { 20, 0, 0, 1, 0 };
+	hx_search_opts o = {20, 0, 0, 1, 0};
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
 	if (rc) {
 		snprintf(out, sizeof out, "ERR:%s", err);
@@ -189,26 +189,27 @@ static void fixed_cases(void)
 
 	doc *d[12];
 	d[0] = mkdoc(0, "places/bialystok", 1000, "pl", "Białystok innovation brokerage",
-		     "The region of Białystok runs an innovation brokerage for SMEs.",
-		     "smes,brokerage", "Podlaskie Region", "PL");
+	             "The region of Białystok runs an innovation brokerage for SMEs.",
+	             "smes,brokerage", "Podlaskie Region", "PL");
 	d[1] = mkdoc(0, "places/strasse", 2000, "de", "Die Straße der Kooperation",
-		     "Kooperation zwischen Gemeinden entlang der Straße.", "kooperation",
-		     "Stadt Rostock", "DE");
+	             "Kooperation zwischen Gemeinden entlang der Straße.", "kooperation",
+	             "Stadt Rostock", "DE");
 	d[2] = mkdoc(1, "places/cesis", 3000, "en", "Cēsis toolkit for municipalities",
-		     "A toolkit from Cēsis with good practices for small municipalities.",
-		     "toolkit,municipalities", "Cesis Municipality", "LV");
+	             "A toolkit from Cēsis with good practices for small municipalities.",
+	             "toolkit,municipalities", "Cesis Municipality", "LV");
 	d[3] = mkdoc(1, "places/stovring", 4000, "da", "Støvring erhvervsudvikling",
-		     "Erhvervsudvikling i Støvring med fokus på iværksættere.", "erhverv",
-		     "Rebild Kommune", "DK");
-	d[4] = mkdoc(2, "places/louna", 5000, "et", "Lõuna-Eesti koostöö",
-		     "Lõuna-Eesti ja Peipsiääre piirkonna koostöö.", "koostoo",
-		     "Tartu Agency", "EE");
+	             "Erhvervsudvikling i Støvring med fokus på iværksættere.", "erhverv",
+	             "Rebild Kommune", "DK");
+	d[4] =
+	    mkdoc(2, "places/louna", 5000, "et", "Lõuna-Eesti koostöö",
+	          "Lõuna-Eesti ja Peipsiääre piirkonna koostöö.", "koostoo", "Tartu Agency", "EE");
 	d[5] = mkdoc(2, "practices/one", 6000, "en", "One practice for SMEs",
-		     "A single practice, described once.", "smes", "Tartu Agency", "EE");
+	             "A single practice, described once.", "smes", "Tartu Agency", "EE");
 	d[6] = mkdoc(2, "practices/many", 7000, "en", "Many practices for SMEs",
-		     "Several practices, described in turn.", "smes", "Tartu Agency", "EE");
+	             "Several practices, described in turn.", "smes", "Tartu Agency", "EE");
 	d[7] = mkdoc(0, "notes/brokerage-innovation", 8000, "en", "Notes",
-		     "We talked about brokerage; innovation came later.", NULL, "Podlaskie Region", "PL");
+	             "We talked about brokerage; innovation came later.", NULL, "Podlaskie Region",
+	             "PL");
 	CHECK_RC(put_docs(s, d, 8), HX_OK);
 	CHECK(fsck_problems(s) == 0);
 
@@ -229,12 +230,14 @@ static void fixed_cases(void)
 	CHECK(!strcmp(paths(sr, "municipality"), "places/cesis"));
 	/* Phrases: adjacent exact words; a hyphenated word is a phrase. */
 	CHECK(!strcmp(paths(sr, "\"innovation brokerage\""), "places/bialystok"));
-	CHECK(!strcmp(paths(sr, "innovation brokerage"), "places/bialystok notes/brokerage-innovation"));
+	CHECK(!strcmp(paths(sr, "innovation brokerage"),
+	              "places/bialystok notes/brokerage-innovation"));
 	CHECK(!strcmp(paths(sr, "\"practice\""), "practices/one"));
 	/* Prefix, exclusion, OR. */
 	CHECK(!strcmp(paths(sr, "broker*"), "places/bialystok notes/brokerage-innovation"));
 	CHECK(!strcmp(paths(sr, "innovation -smes"), "notes/brokerage-innovation"));
-	CHECK(!strcmp(paths(sr, "innovation -\"innovation brokerage\""), "notes/brokerage-innovation"));
+	CHECK(!strcmp(paths(sr, "innovation -\"innovation brokerage\""),
+	              "notes/brokerage-innovation"));
 	CHECK(!strcmp(paths(sr, "cesis OR stovring"), "places/cesis places/stovring") ||
 	      !strcmp(paths(sr, "cesis OR stovring"), "places/stovring places/cesis"));
 	CHECK(!strcmp(paths(sr, "smes -practice*"), "places/bialystok"));
@@ -258,7 +261,7 @@ static void fixed_cases(void)
 	}
 	/* Timestamps are 1970 here: day 1 of the epoch. */
 	CHECK(!strcmp(paths(sr, "smes since:1970-01-01 until:1970-01-01"),
-		      "practices/many practices/one places/bialystok") ||
+	              "practices/many practices/one places/bialystok") ||
 	      strstr(paths(sr, "smes since:1970-01-01"), "practices"));
 	CHECK(!strcmp(paths(sr, "smes since:1970-01-02"), ""));
 	CHECK(!strcmp(paths(sr, "zzzz"), ""));
@@ -307,10 +310,12 @@ static void fixed_cases(void)
 		CHECK(r.nhits == 2 && r.corrected && !strcmp(r.corrected, "innovation brokerage") &&
 		      r.instead && !strcmp(r.instead, "\"inovation\" brokerage"));
 		hx_results_clear(&r);
-		CHECK_RC(hx_search(sr, "\"inovation\" brokerage", NULL, &r, err, sizeof err), HX_OK);
+		CHECK_RC(hx_search(sr, "\"inovation\" brokerage", NULL, &r, err, sizeof err),
+		         HX_OK);
 		CHECK(r.nhits == 0 && !r.corrected && r.nsuggest == 0);
 		hx_results_clear(&r);
-		CHECK_RC(hx_search(sr, "smes -lang:pl bialystock", NULL, &r, err, sizeof err), HX_OK);
+		CHECK_RC(hx_search(sr, "smes -lang:pl bialystock", NULL, &r, err, sizeof err),
+		         HX_OK);
 		CHECK(r.nhits == 0 && r.nsuggest >= 1 &&
 		      !strcmp(r.suggest[0], "smes -lang:pl bialystok"));
 		hx_results_clear(&r);
@@ -322,7 +327,7 @@ static void fixed_cases(void)
 	{
 		hx_results r;
 		char err[128];
-		hx_search_opts o = { 1, 1, 1, 0, 0 };
+		hx_search_opts o = {1, 1, 1, 0, 0};
 		CHECK_RC(hx_search(sr, "smes", &o, &r, err, sizeof err), HX_OK);
 		CHECK(r.nhits == 1 && r.hits[0].rank == 2 && r.total == 3 && r.total_exact);
 		CHECK(r.nfacets == 4 && !strcmp(r.facets[0].name, "tag") && r.facets[0].n >= 2 &&
@@ -330,22 +335,25 @@ static void fixed_cases(void)
 		CHECK(!strcmp(r.facets[2].name, "lang") && r.facets[2].n == 2 &&
 		      !strcmp(r.facets[2].v[0].value, "en") && r.facets[2].v[0].count == 2);
 		hx_results_clear(&r);
-		hx_search_opts o2 = { 5, 0, 0, 0, 0 };
+		hx_search_opts o2 = {5, 0, 0, 0, 0};
 		CHECK_RC(hx_search(sr, "cesis toolkit", &o2, &r, err, sizeof err), HX_OK);
-		CHECK(r.nhits == 1 && r.hits[0].org && !strcmp(r.hits[0].org, "Cesis Municipality"));
-		CHECK(r.nhits == 1 && strstr(r.hits[0].snippet, "toolkit from Cēsis") && r.hits[0].nhl == 2);
+		CHECK(r.nhits == 1 && r.hits[0].org &&
+		      !strcmp(r.hits[0].org, "Cesis Municipality"));
+		CHECK(r.nhits == 1 && strstr(r.hits[0].snippet, "toolkit from Cēsis") &&
+		      r.hits[0].nhl == 2);
 		if (r.nhits == 1 && r.hits[0].nhl == 2) {
 			const hx_hit *h = &r.hits[0];
 			CHECK(!strncmp(h->snippet + h->hl[0].start, "toolkit", 7) &&
 			      h->hl[0].end - h->hl[0].start == 7);
-			CHECK(!strncmp(h->snippet + h->hl[1].start, "Cēsis", h->hl[1].end - h->hl[1].start));
+			CHECK(!strncmp(h->snippet + h->hl[1].start, "Cēsis",
+			               h->hl[1].end - h->hl[1].start));
 		}
 		hx_results_clear(&r);
 	}
 
 	/* Versions and tombstones: only the current version is found. */
 	doc *v2 = mkdoc(0, "places/bialystok", 9000, "pl", "Białystok cluster",
-			"Cluster management in Podlasie.", "clusters", "Podlaskie Region", "PL");
+	                "Cluster management in Podlasie.", "clusters", "Podlaskie Region", "PL");
 	CHECK_RC(put_docs(s, &v2, 1), HX_OK);
 	CHECK(!strcmp(paths(sr, "bialystok"), "places/bialystok"));
 	CHECK(!strcmp(paths(sr, "cluster"), "places/bialystok"));
@@ -353,13 +361,14 @@ static void fixed_cases(void)
 	CHECK(!strcmp(paths(sr, "tag:brokerage"), ""));
 	CHECK(fsck_problems(s) == 0);
 	/* An older version arriving late changes nothing. */
-	doc *v0 = mkdoc(0, "places/bialystok", 500, "pl", "Białystok ancient", "Old.", NULL, NULL, NULL);
+	doc *v0 =
+	    mkdoc(0, "places/bialystok", 500, "pl", "Białystok ancient", "Old.", NULL, NULL, NULL);
 	CHECK_RC(put_docs(s, &v0, 1), HX_OK);
 	CHECK(!strcmp(paths(sr, "ancient"), ""));
 	/* Two versions of one document in one batch: the last wins. */
 	doc *b1 = mkdoc(1, "notes/batch", 10000, "en", "Batch first", "alpha", NULL, NULL, NULL);
 	doc *b2 = mkdoc(1, "notes/batch", 10001, "en", "Batch second", "beta", NULL, NULL, NULL);
-	doc *bb[2] = { b1, b2 };
+	doc *bb[2] = {b1, b2};
 	CHECK_RC(put_docs(s, bb, 2), HX_OK);
 	CHECK(!strcmp(paths(sr, "alpha"), ""));
 	CHECK(!strcmp(paths(sr, "beta"), "notes/batch"));
@@ -385,13 +394,13 @@ static void fixed_cases(void)
 	 * the query. */
 	{
 		doc *lo = mkdoc(2, "notes/long-org", 20000, "en", "Long organisation", "x", NULL,
-				"", "EE");
+		                "", "EE");
 		char org[700], q[800];
 		for (int i = 0; i < 600; i++)
 			org[i] = (char)('a' + i % 26);
 		strcpy(org + 600, "Ą");
-		lo->meta[0] = (hx_meta){ "org", org };
-		lo->meta[1] = (hx_meta){ "country", "EE" };
+		lo->meta[0] = (hx_meta){"org", org};
+		lo->meta[1] = (hx_meta){"country", "EE"};
 		lo->e.meta = lo->meta;
 		lo->e.nmeta = 2;
 		free(lo->raw);
@@ -410,12 +419,14 @@ static void fixed_cases(void)
 		MDB_env *env;
 		MDB_txn *txn;
 		MDB_dbi dbi;
-		uint8_t old[4] = { 1, 0, 0, 0 };
-		MDB_val k = { 6, "schema" }, v = { 4, old };
+		uint8_t old[4] = {1, 0, 0, 0};
+		MDB_val k = {6, "schema"}, v = {4, old};
 		CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 64) &&
-		      !mdb_env_set_mapsize(env, (size_t)16 << 30) && !mdb_env_open(env, dir, 0, 0600));
-		CHECK(!mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "ix.meta", 0, &dbi) &&
-		      !mdb_put(txn, dbi, &k, &v, 0) && !mdb_txn_commit(txn));
+		      !mdb_env_set_mapsize(env, (size_t)16 << 30) &&
+		      !mdb_env_open(env, dir, 0, 0600));
+		CHECK(!mdb_txn_begin(env, NULL, 0, &txn) &&
+		      !mdb_dbi_open(txn, "ix.meta", 0, &dbi) && !mdb_put(txn, dbi, &k, &v, 0) &&
+		      !mdb_txn_commit(txn));
 		mdb_env_close(env);
 	}
 	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
@@ -445,11 +456,11 @@ static void fixed_cases(void)
 /* Snippets of Markdown bodies read as plain text: no heading, quote, list,
  * emphasis, code or link markup, and the highlights still on the words. */
 static const char *snippet_of(hx_searcher *sr, const char *q, char *buf, size_t cap,
-			      const char *word)
+                              const char *word)
 {
 	hx_results r;
 	char err[128];
-	hx_search_opts o = { 1, 0, 0, 0, 1 };
+	hx_search_opts o = {1, 0, 0, 0, 1};
 	snprintf(buf, cap, "ERR");
 	if (hx_search(sr, q, &o, &r, err, sizeof err) || r.nhits != 1)
 		return buf;
@@ -471,19 +482,19 @@ static void markdown_snippets(void)
 	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
 	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
 	doc *d = mkdoc(0, "md/toolkit", 1000, "en", "Markdown",
-		       "# Regional toolkit #\n\n> A **toolkit** for `small` towns, see "
-		       "[the guide](https://example.org/a_(b)) and ![a map](m.png).\n\n"
-		       "- first _item_\n2. next ~~step~~\n\n---\n"
-		       "```sh\nmake\n```\n"
-		       "snake_case, 2 * 3, \\*stars\\* and C# stay.",
-		       NULL, NULL, NULL);
+	               "# Regional toolkit #\n\n> A **toolkit** for `small` towns, see "
+	               "[the guide](https://example.org/a_(b)) and ![a map](m.png).\n\n"
+	               "- first _item_\n2. next ~~step~~\n\n---\n"
+	               "```sh\nmake\n```\n"
+	               "snake_case, 2 * 3, \\*stars\\* and C# stay.",
+	               NULL, NULL, NULL);
 	CHECK_RC(put_docs(s, &d, 1), HX_OK);
 	CHECK(!strcmp(snippet_of(sr, "toolkit", buf, sizeof buf, "toolkit"),
-		      "Regional toolkit A toolkit for small towns, see the guide and a map. "
-		      "first item next step make snake_case, 2 * 3, *stars* and C# stay."));
+	              "Regional toolkit A toolkit for small towns, see the guide and a map. "
+	              "first item next step make snake_case, 2 * 3, *stars* and C# stay."));
 	CHECK(!strcmp(snippet_of(sr, "guide", buf, sizeof buf, "guide"),
-		      "... towns, see the guide and a map. first item next step make snake_case, "
-		      "2 * 3, *stars* and C# stay."));
+	              "... towns, see the guide and a map. first item next step make snake_case, "
+	              "2 * 3, *stars* and C# stay."));
 	CHECK(strstr(snippet_of(sr, "item", buf, sizeof buf, "item"), "first item next"));
 	doc_free(d);
 	hx_searcher_free(&sr);
@@ -497,11 +508,11 @@ static void markdown_snippets(void)
 typedef struct mdoc {
 	const doc *d;
 	uint32_t docnum;
-	int lang;            /* stemming language or -1 */
+	int lang; /* stemming language or -1 */
 	size_t n;
 	char *tok[MAXTOK];
-	int field[MAXTOK];   /* 0 title, 1.. tags, then body */
-	int fclass[MAXTOK];  /* HX_F_* */
+	int field[MAXTOK];  /* 0 title, 1.. tags, then body */
+	int fclass[MAXTOK]; /* HX_F_* */
 	uint32_t len[HX_NFIELDS];
 } mdoc;
 
@@ -512,13 +523,13 @@ static hx_stemmers *mst;
 static struct dent {
 	int lang;
 	char word[HX_TOKEN_MAX + 1];
-} *dict;
+} * dict;
 static size_t ndict, capdict;
 
 static void dict_add(const doc *d)
 {
 	int lang = hx_stem_lang(d->lang);
-	const char *texts[6] = { d->title, d->body, NULL, NULL, NULL, NULL };
+	const char *texts[6] = {d->title, d->body, NULL, NULL, NULL, NULL};
 	for (size_t i = 0; i < d->ntags && i < 4; i++)
 		texts[2 + i] = d->tagbuf[i];
 	if (lang < 0 || !strcmp(d->kind, "tombstone"))
@@ -615,9 +626,9 @@ static int same_stem(int lang, const char *a, const char *b)
 
 /* Score of one word in a document; 0 with *match 0 when it does not occur. */
 static double word_score(const struct model *md, const mdoc *m, const char *w, int exact_only,
-			 int *match)
+                         int *match)
 {
-	double e[HX_NFIELDS] = { 0 }, st[HX_NFIELDS] = { 0 }, tf[HX_NFIELDS];
+	double e[HX_NFIELDS] = {0}, st[HX_NFIELDS] = {0}, tf[HX_NFIELDS];
 	int any = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		int ex = !strcmp(m->tok[i], w);
@@ -649,7 +660,8 @@ static double word_score(const struct model *md, const mdoc *m, const char *w, i
 		forms[nf++] = w;
 		if (!exact_only)
 			for (size_t i = 0; i < ndict; i++) {
-				if (!md->langs[dict[i].lang] || !same_stem(dict[i].lang, dict[i].word, w))
+				if (!md->langs[dict[i].lang] ||
+				    !same_stem(dict[i].lang, dict[i].word, w))
 					continue;
 				size_t j;
 				for (j = 0; j < nf && strcmp(forms[j], dict[i].word); j++)
@@ -680,7 +692,7 @@ static double word_score(const struct model *md, const mdoc *m, const char *w, i
 
 static double prefix_score(const struct model *md, const mdoc *m, const char *p, int *match)
 {
-	double tf[HX_NFIELDS] = { 0 };
+	double tf[HX_NFIELDS] = {0};
 	size_t pl = strlen(p);
 	*match = 0;
 	for (size_t i = 0; i < m->n; i++)
@@ -731,7 +743,8 @@ static double text_score(const struct model *md, const mdoc *m, const hx_q_text 
 	*match = t->nwords == 1;
 	for (size_t i = 0; !*match && i + t->nwords <= m->n; i++) {
 		size_t j = 0;
-		while (j < t->nwords && m->field[i + j] == m->field[i] && !strcmp(m->tok[i + j], t->words[j]))
+		while (j < t->nwords && m->field[i + j] == m->field[i] &&
+		       !strcmp(m->tok[i + j], t->words[j]))
 			j++;
 		*match = j == t->nwords;
 	}
@@ -751,8 +764,14 @@ static int filter_has(const mdoc *m, const hx_q_filter *f)
 		break;
 	case HX_QF_KIND: vals[nv++] = d->kind; break;
 	case HX_QF_LANG: vals[nv++] = d->lang; break;
-	case HX_QF_ORG: if (*d->org) vals[nv++] = d->org; break;
-	case HX_QF_COUNTRY: if (*d->country) vals[nv++] = d->country; break;
+	case HX_QF_ORG:
+		if (*d->org)
+			vals[nv++] = d->org;
+		break;
+	case HX_QF_COUNTRY:
+		if (*d->country)
+			vals[nv++] = d->country;
+		break;
 	case HX_QF_AUTHOR: vals[nv++] = hx_hex(hex, pk[d->author], HX_KEY_LEN); break;
 	}
 	for (size_t i = 0; i < nv; i++) {
@@ -801,15 +820,16 @@ static double model_score(const struct model *md, const mdoc *m, const hx_query 
 
 /* ---- the differential test ------------------------------------------------------------------ */
 
-static const char *base_en[] = { "practice", "toolkit", "region", "innovation", "broker",
-				 "municipality", "cluster", "network", "partner", "library",
-				 "python", "tool", "case", "event", "contact", "peer", "learn" };
-static const char *suf_en[] = { "", "", "s", "ing", "ed", "er" };
-static const char *base_de[] = { "kooperation", "gemeinde", "region", "werkzeug", "netz",
-				 "bildung", "stadt", "praxis" };
-static const char *suf_de[] = { "", "", "en", "e", "ung", "s" };
-static const char *odd[] = { "Białystok", "Straße", "Cēsis", "Støvring", "Lõuna-Eesti",
-			     "Peipsiääre", "Œuvre", "Þing", "naïve", "x11", "0ad" };
+static const char *base_en[] = {"practice",     "toolkit", "region",  "innovation", "broker",
+                                "municipality", "cluster", "network", "partner",    "library",
+                                "python",       "tool",    "case",    "event",      "contact",
+                                "peer",         "learn"};
+static const char *suf_en[] = {"", "", "s", "ing", "ed", "er"};
+static const char *base_de[] = {"kooperation", "gemeinde", "region", "werkzeug",
+                                "netz",        "bildung",  "stadt",  "praxis"};
+static const char *suf_de[] = {"", "", "en", "e", "ung", "s"};
+static const char *odd[] = {"Białystok", "Straße", "Cēsis", "Støvring", "Lõuna-Eesti", "Peipsiääre",
+                            "Œuvre",     "Þing",   "naïve", "x11",      "0ad"};
 
 static unsigned rnd_state = 12345;
 static unsigned rnd(unsigned n)
@@ -846,10 +866,10 @@ static void rnd_text(char *out, size_t cap, int nwords, int de)
 	}
 }
 
-static const char *langs[] = { "en", "en", "de", "da", "pl", "et" };
-static const char *tagset[] = { "smes", "brokerage", "toolkit", "games", "role::program" };
-static const char *orgs[] = { "Region Nord", "Stadt Kiel", "Tartu Agency" };
-static const char *countries[] = { "DK", "DE", "EE" };
+static const char *langs[] = {"en", "en", "de", "da", "pl", "et"};
+static const char *tagset[] = {"smes", "brokerage", "toolkit", "games", "role::program"};
+static const char *orgs[] = {"Region Nord", "Stadt Kiel", "Tartu Agency"};
+static const char *countries[] = {"DK", "DE", "EE"};
 
 static void rnd_doc(doc *d, int i, uint64_t ts)
 {
@@ -930,7 +950,8 @@ static void rnd_query(char *q, size_t cap, doc *docs, size_t nd)
 		} else if (r < 19) {
 			snprintf(item, sizeof item, "-kind:toolkit");
 		} else {
-			snprintf(item, sizeof item, "country:%s OR org:\"%s\"", countries[rnd(3)], orgs[rnd(3)]);
+			snprintf(item, sizeof item, "country:%s OR org:\"%s\"", countries[rnd(3)],
+			         orgs[rnd(3)]);
 		}
 		if (strlen(q) + strlen(item) + 2 < cap) {
 			if (i)
@@ -950,10 +971,10 @@ static int cmp_score(const void *a, const void *b)
  * number of disagreements. */
 static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 {
-	struct model md = { 0 };
+	struct model md = {0};
 	int bad = 0;
 	md.m = calloc(nd, sizeof *md.m);
-	double sum[HX_NFIELDS] = { 0 };
+	double sum[HX_NFIELDS] = {0};
 	for (size_t i = 0; i < nd; i++) {
 		if (!docs[i].live)
 			continue;
@@ -980,7 +1001,7 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 		char err[256];
 		hx_results r;
 		int prc = hx_query_parse(&q, qs, err, sizeof err);
-		hx_search_opts o = { limit, 0, qi % 5 == 0, 1, 1 };
+		hx_search_opts o = {limit, 0, qi % 5 == 0, 1, 1};
 		int src = hx_search(sr, qs, &o, &r, err, sizeof err);
 		if (prc) {
 			if (src != prc) {
@@ -1030,18 +1051,21 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 				if (md.m[j].docnum == dn) {
 					int match;
 					double s = model_score(&md, &md.m[j], q, &match);
-					if (!match || (has_text && fabs(s - r.hits[i].score) > 1e-9 * (1 + fabs(s))))
+					if (!match || (has_text && fabs(s - r.hits[i].score) >
+					                               1e-9 * (1 + fabs(s))))
 						qbad = 1;
 				}
 		}
 		if (qbad) {
 			bad++;
-			fprintf(stderr, "query [%s]: %zu hits (total %llu), model %zu\n", qs, r.nhits,
-				(unsigned long long)r.total, nw);
+			fprintf(stderr, "query [%s]: %zu hits (total %llu), model %zu\n", qs,
+			        r.nhits, (unsigned long long)r.total, nw);
 			for (size_t i = 0; i < r.nhits || i < expect; i++)
 				fprintf(stderr, "  %zu: index %s %.12f | model doc %.0f %.12f\n", i,
-					i < r.nhits ? r.hits[i].path : "-", i < r.nhits ? r.hits[i].score : 0,
-					i < expect ? want[2 * i + 1] : -1, i < expect ? want[2 * i] : 0);
+				        i < r.nhits ? r.hits[i].path : "-",
+				        i < r.nhits ? r.hits[i].score : 0,
+				        i < expect ? want[2 * i + 1] : -1,
+				        i < expect ? want[2 * i] : 0);
 		}
 		hx_results_clear(&r);
 		hx_query_free(&q);
@@ -1187,29 +1211,32 @@ static void issue13(void)
 	doc *d[13];
 	size_t n = 0;
 	d[n++] = mkdoc(0, "tools/pdf1", 1000, "en", "PDF viewer for the desktop",
-		       "Shows PDF documents.", NULL, NULL, NULL);
-	d[n++] = mkdoc(0, "tools/pdf2", 1001, "en", "Light PDF viewer", "A small viewer for PDF files.",
-		       NULL, NULL, NULL);
+	               "Shows PDF documents.", NULL, NULL, NULL);
+	d[n++] = mkdoc(0, "tools/pdf2", 1001, "en", "Light PDF viewer",
+	               "A small viewer for PDF files.", NULL, NULL, NULL);
 	d[n++] = mkdoc(0, "tools/pdf3", 1002, "en", "Evince document viewer",
-		       "Views PDF and PostScript documents.", NULL, NULL, NULL);
-	d[n++] = mkdoc(0, "tools/ssh", 1003, "en", "SSH client", "Connects to servers with SSH.", NULL,
-		       NULL, NULL);
-	d[n++] = mkdoc(0, "tools/sshd", 1004, "en", "SSH server", "The OpenSSH daemon and its keys.",
-		       NULL, NULL, NULL);
-	d[n++] = mkdoc(0, "people/clint", 1005, "en", "Notes by Clint", "Clint writes about gardens.",
-		       NULL, NULL, NULL);
+	               "Views PDF and PostScript documents.", NULL, NULL, NULL);
+	d[n++] = mkdoc(0, "tools/ssh", 1003, "en", "SSH client", "Connects to servers with SSH.",
+	               NULL, NULL, NULL);
+	d[n++] = mkdoc(0, "tools/sshd", 1004, "en", "SSH server",
+	               "The OpenSSH daemon and its keys.", NULL, NULL, NULL);
+	d[n++] = mkdoc(0, "people/clint", 1005, "en", "Notes by Clint",
+	               "Clint writes about gardens.", NULL, NULL, NULL);
 	d[n++] = mkdoc(0, "tools/audacity", 1006, "en", "Audacity: sound and audio editor",
-		       "A cross-platform recorder.", NULL, NULL, NULL);
+	               "A cross-platform recorder.", NULL, NULL, NULL);
 	/* One practice in three languages by partner 1, and partner 2's copy
 	 * that claims to translate it. */
-	d[n++] = mkdoc(1, "practices/cluster", 2000, "en", "Cluster management in Białystok",
-		       "How the cluster of Białystok is run (Danish: klyngeledelse).", NULL, NULL, NULL);
+	d[n++] =
+	    mkdoc(1, "practices/cluster", 2000, "en", "Cluster management in Białystok",
+	          "How the cluster of Białystok is run (Danish: klyngeledelse).", NULL, NULL, NULL);
 	d[n++] = mkdoc(1, "practices/cluster-da", 2001, "da", "Klyngeledelse i Białystok",
-		       "Sådan ledes klyngen i Białystok (cluster management).", NULL, NULL, NULL);
+	               "Sådan ledes klyngen i Białystok (cluster management).", NULL, NULL, NULL);
 	d[n++] = mkdoc(1, "practices/cluster-pl", 2002, "pl", "Zarządzanie klastrem w Białymstoku",
-		       "Białystok: cluster management, klyngeledelse.", NULL, NULL, NULL);
-	d[n++] = mkdoc(2, "practices/copy", 2003, "en", "A copy", "Białystok cluster management and "
-		       "klyngeledelse, copied.", NULL, NULL, NULL);
+	               "Białystok: cluster management, klyngeledelse.", NULL, NULL, NULL);
+	d[n++] = mkdoc(2, "practices/copy", 2003, "en", "A copy",
+	               "Białystok cluster management and "
+	               "klyngeledelse, copied.",
+	               NULL, NULL, NULL);
 	snprintf(d[8]->tr, sizeof d[8]->tr, "practices/cluster");
 	snprintf(d[9]->tr, sizeof d[9]->tr, "practices/cluster");
 	snprintf(d[10]->tr, sizeof d[10]->tr, "practices/cluster");
@@ -1228,7 +1255,7 @@ static void issue13(void)
 	      !strcmp(r.hits[0].path, "tools/ssh") && !strcmp(r.instead, "ssh \"clint\""));
 	hx_results_clear(&r);
 	/* Turned off (the benchmarks' setting): did-you-mean only. */
-	hx_search_opts nosug = { 10, 0, 0, 0, 1 };
+	hx_search_opts nosug = {10, 0, 0, 0, 1};
 	CHECK_RC(hx_search(sr, "pdf viewr", &nosug, &r, err, sizeof err), HX_OK);
 	CHECK(!r.corrected && r.nhits == 0 && r.nsuggest == 0);
 	hx_results_clear(&r);

@@ -50,21 +50,25 @@ int main(void)
 	CHECK(!strcmp(toks("Æbleø"), "aebleo"));
 	CHECK(!strcmp(toks("Œuvre þing Đakovo"), "oeuvre|thing|dakovo"));
 	CHECK(!strcmp(toks("Šiauliai Klaipėda Jūrmala Liepāja"),
-		      "siauliai|klaipeda|jurmala|liepaja"));
+	              "siauliai|klaipeda|jurmala|liepaja"));
 	CHECK(!strcmp(toks("Jyväskylä Göteborg Århus"), "jyvaskyla|goteborg|arhus"));
 	/* Compatibility forms: ligatures, full-width, superscripts. */
 	CHECK(!strcmp(toks("ﬁne ＡＢＣ x²"), "fine|abc|x2"));
 	/* Segmentation: punctuation, underscores, apostrophes and hyphens
 	 * separate; letters and digits stay together; ideographs alone. */
 	CHECK(!strcmp(toks("foo_bar, baz-qux; don't 0xFFFF x11"),
-		      "foo|bar|baz|qux|don|t|0xffff|x11"));
+	              "foo|bar|baz|qux|don|t|0xffff|x11"));
 	CHECK(!strcmp(toks("中文ab"), "中|文|ab"));
 	CHECK(!strcmp(toks("  ...  "), ""));
 	CHECK(!strcmp(toks(""), ""));
 	/* A leading combining mark is not a word; marks inside are dropped. */
-	CHECK(!strcmp(toks("\xcc\x81" "abc e\xcc\x81t\xc3\xa9"), "abc|ete"));
+	CHECK(!strcmp(toks("\xcc\x81"
+	                   "abc e\xcc\x81t\xc3\xa9"),
+	              "abc|ete"));
 	/* Invalid UTF-8 separates words and never crashes. */
-	CHECK(!strcmp(toks("ab\xff\xfe" "cd\xc3"), "ab|cd"));
+	CHECK(!strcmp(toks("ab\xff\xfe"
+	                   "cd\xc3"),
+	              "ab|cd"));
 
 	/* Offsets and positions. */
 	{
@@ -120,7 +124,8 @@ int main(void)
 	 * or without diacritics; Estonian has neither. */
 	CHECK(hx_stem_lang("et") < 0 && hx_stem_lang("pl") >= 0 && hx_stem_lang("lv") >= 0);
 	CHECK(!strcmp(stem(st, "pl", "ksiazki"), stem(st, "pl", "ksiazka")));
-	CHECK(!strcmp(stem(st, "pl", "plikow"), "plik") && !strcmp(stem(st, "pl", "pliki"), "plik"));
+	CHECK(!strcmp(stem(st, "pl", "plikow"), "plik") &&
+	      !strcmp(stem(st, "pl", "pliki"), "plik"));
 	CHECK(!strcmp(stem(st, "pl", "przegladarki"), stem(st, "pl", "przegladarka")));
 	CHECK(!strcmp(stem(st, "pl", "zarzadzania"), stem(st, "pl", "zarzadzanie")));
 	CHECK(!strcmp(stem(st, "lv", "programmas"), stem(st, "lv", "programma")));

@@ -17,21 +17,19 @@
 #define TS 1700000000000000ull
 
 /* docs/PROTOCOL.md, "Examples" */
-static const char RECORD_HEX[] =
-	"82a500010158208a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3"
-	"748801b40f6f5c025820ce8d3ad1ccb633ec7b70c17814a5c76ecd029685050d"
-	"344745ba05870e587d59031b00060a24181e400004a2646e616d656e4578616d"
-	"706c65204167656e637967636f756e74727962444b5840518b7c5ba3047d91e9"
-	"cecdacb235e7ad5ffc58993d271d9b5d818e778513e3bef16e7740610e2f9b73"
-	"c105f511bea438ef5fdc42918c910485d9f5def0f93e05";
-static const char CODE[] =
-	"hansa1:gqQAAQFYt4KlAAEBWCCKiOPddAnxlf1S2y08ul1yymcJvx2UEhvzdIgBt"
-	"A9vXAJYIM6NOtHMtjPse3DBeBSlx27NApaFBQ00R0W6BYcOWH1ZAxsABgokGB5AA"
-	"ASiZG5hbWVuRXhhbXBsZSBBZ2VuY3lnY291bnRyeWJES1hAUYt8W6MEfZHpzs2ss"
-	"jXnrV_8WJk9Jx2bXYGOd4UT477xbndAYQ4vm3PBBfURvqQ471_cQpGMkQSF2fXe8"
-	"Pk-BQKBdXRjcDovLzE5Mi4wLjIuMTA6NzQ3MAMbAAYKJBgeQABYQJVI804YkA6bI"
-	"ARg0cUNGTJlzhCeGYTw3Vxp_amvMKYXKmpHHz71yFYpTBrkvvE3hcrejmuc4KDoK"
-	"3EcgLRRlws";
+static const char RECORD_HEX[] = "82a500010158208a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3"
+                                 "748801b40f6f5c025820ce8d3ad1ccb633ec7b70c17814a5c76ecd029685050d"
+                                 "344745ba05870e587d59031b00060a24181e400004a2646e616d656e4578616d"
+                                 "706c65204167656e637967636f756e74727962444b5840518b7c5ba3047d91e9"
+                                 "cecdacb235e7ad5ffc58993d271d9b5d818e778513e3bef16e7740610e2f9b73"
+                                 "c105f511bea438ef5fdc42918c910485d9f5def0f93e05";
+static const char CODE[] = "hansa1:gqQAAQFYt4KlAAEBWCCKiOPddAnxlf1S2y08ul1yymcJvx2UEhvzdIgBt"
+                           "A9vXAJYIM6NOtHMtjPse3DBeBSlx27NApaFBQ00R0W6BYcOWH1ZAxsABgokGB5AA"
+                           "ASiZG5hbWVuRXhhbXBsZSBBZ2VuY3lnY291bnRyeWJES1hAUYt8W6MEfZHpzs2ss"
+                           "jXnrV_8WJk9Jx2bXYGOd4UT477xbndAYQ4vm3PBBfURvqQ471_cQpGMkQSF2fXe8"
+                           "Pk-BQKBdXRjcDovLzE5Mi4wLjIuMTA6NzQ3MAMbAAYKJBgeQABYQJVI804YkA6bI"
+                           "ARg0cUNGTJlzhCeGYTw3Vxp_amvMKYXKmpHHz71yFYpTBrkvvE3hcrejmuc4KDoK"
+                           "3EcgLRRlws";
 
 static uint8_t pk[32], sk[64], csk[32], cpk[32];
 
@@ -53,8 +51,8 @@ static void keys(void)
 /* The documented example record: "Example Agency", DK. */
 static void example_record(uint8_t **rec, size_t *len)
 {
-	hx_meta prof[2] = { { "name", "Example Agency" }, { "country", "DK" } };
-	hx_member m = { .timestamp = TS, .profile = prof, .nprofile = 2 };
+	hx_meta prof[2] = {{"name", "Example Agency"}, {"country", "DK"}};
+	hx_member m = {.timestamp = TS, .profile = prof, .nprofile = 2};
 	memcpy(m.transport, cpk, 32);
 	CHECK_RC(hx_member_sign(&m, sk, rec, len), HX_OK);
 }
@@ -77,7 +75,14 @@ static void test_member(void)
 	CHECK(!memcmp(rec + 39, "\x02\x58\x20", 3));
 	CHECK(!memcmp(rec + 42, cpk, 32));
 	CHECK(!memcmp(rec + 74, "\x03\x1b", 2));
-	CHECK(!memcmp(rec + 84, "\x04\xa2\x64" "name" "\x6e" "Example Agency" "\x67" "country", 30));
+	CHECK(!memcmp(rec + 84,
+	              "\x04\xa2\x64"
+	              "name"
+	              "\x6e"
+	              "Example Agency"
+	              "\x67"
+	              "country",
+	              30));
 	CHECK(!memcmp(rec + len - 66, "\x58\x40", 2));
 	free(h);
 
@@ -112,8 +117,8 @@ static void test_member(void)
 	free(rec);
 
 	/* a local record: no transport key, no signature, re-encodes exactly */
-	hx_meta prof[1] = { { "name", "Far Office" } };
-	hx_member l = { .timestamp = TS, .profile = prof, .nprofile = 1 };
+	hx_meta prof[1] = {{"name", "Far Office"}};
+	hx_member l = {.timestamp = TS, .profile = prof, .nprofile = 1};
 	memcpy(l.key, pk, 32);
 	CHECK_RC(hx_member_encode_local(&l, &rec, &len), HX_OK);
 	CHECK(rec[0] == 0x81 && rec[1] == 0xa4);
@@ -123,18 +128,18 @@ static void test_member(void)
 	free(rec);
 
 	/* bad profiles */
-	hx_meta bad[2] = { { "Name", "x" }, { "name", "y" } };
-	hx_member b = { .timestamp = TS, .profile = bad, .nprofile = 1 };
+	hx_meta bad[2] = {{"Name", "x"}, {"name", "y"}};
+	hx_member b = {.timestamp = TS, .profile = bad, .nprofile = 1};
 	CHECK_RC(hx_member_sign(&b, sk, &rec, &len), HX_EINVAL);
 	b.profile = bad + 1;
-	hx_meta dup[2] = { { "name", "x" }, { "name", "y" } };
+	hx_meta dup[2] = {{"name", "x"}, {"name", "y"}};
 	b.profile = dup;
 	b.nprofile = 2;
 	CHECK_RC(hx_member_sign(&b, sk, &rec, &len), HX_EINVAL);
 	char big[300];
 	memset(big, 'a', sizeof big - 1);
 	big[sizeof big - 1] = 0;
-	hx_meta lim[1] = { { "name", big } };
+	hx_meta lim[1] = {{"name", big}};
 	b.profile = lim;
 	b.nprofile = 1;
 	CHECK_RC(hx_member_sign(&b, sk, &rec, &len), HX_ELIMIT);
@@ -145,7 +150,7 @@ static void test_invite(void)
 	uint8_t *rec, *rec2;
 	size_t len, len2;
 	char *code;
-	const char *eps[2] = { "tcp://192.0.2.10:7470", "tcp://[2001:db8::1]:7470" };
+	const char *eps[2] = {"tcp://192.0.2.10:7470", "tcp://[2001:db8::1]:7470"};
 	hx_invite inv;
 
 	example_record(&rec, &len);
@@ -201,7 +206,7 @@ static void test_invite(void)
 	uint8_t opk[32], osk[64];
 	crypto_sign_keypair(opk, osk);
 	CHECK_RC(hx_invite_encode(rec, len, eps, 1, TS, osk, &code), HX_EINVAL);
-	const char *bad_eps[1] = { "http://x:1" };
+	const char *bad_eps[1] = {"http://x:1"};
 	CHECK_RC(hx_invite_encode(rec, len, bad_eps, 1, TS, sk, &code), HX_EINVAL);
 	free(rec);
 
@@ -234,15 +239,16 @@ static void test_messages(void)
 	memset(key, 0xab, 32);
 
 	n = hx_wire_hello(b, HX_CAP_NEGENTROPY | HX_CAP_PUSH | HX_CAP_RELAY, HX_WIRE_FRAME_MAX,
-			  262144, 256, key, TS);
+	                  262144, 256, key, TS);
 	CHECK(n == HX_HELLO_LEN);
-	expect_hex(b, n, "01010000000700100000000400000100"
-		   "abababababababababababababababababababababababababababababababab"
-		   "00060a24181e4000");
+	expect_hex(b, n,
+	           "01010000000700100000000400000100"
+	           "abababababababababababababababababababababababababababababababab"
+	           "00060a24181e4000");
 	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
 	CHECK(m.caps == 7 && m.max_frame == HX_WIRE_FRAME_MAX && m.ne_frame_limit == 262144 &&
 	      m.max_batch == 256 && m.time == TS && !memcmp(m.key, key, 32));
-	CHECK_RC(hx_wire_decode(&m, b, n, 2), HX_EPROTO);   /* one frame only */
+	CHECK_RC(hx_wire_decode(&m, b, n, 2), HX_EPROTO); /* one frame only */
 	CHECK_RC(hx_wire_decode(&m, b, n - 1, 1), HX_EPROTO);
 	b[0] = 2;
 	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_EVERSION);
@@ -253,7 +259,9 @@ static void test_messages(void)
 	expect_hex(b, n, "010200060a24181e4000");
 	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
 
-	CHECK_RC(hx_wire_ne(&ne, &n, HX_MSG_NE_QUERY, 0x01020304, (const uint8_t *)"\x61\x00\x00", 3), HX_OK);
+	CHECK_RC(
+	    hx_wire_ne(&ne, &n, HX_MSG_NE_QUERY, 0x01020304, (const uint8_t *)"\x61\x00\x00", 3),
+	    HX_OK);
 	expect_hex(ne, n, "011001020304610000");
 	CHECK_RC(hx_wire_decode(&m, ne, n, 1), HX_OK);
 	CHECK(m.session == 0x01020304 && m.nelen == 3 && m.ne[0] == 0x61);
@@ -262,7 +270,9 @@ static void test_messages(void)
 	CHECK_RC(hx_wire_ne(&ne, &n, HX_MSG_PUSH, 1, (const uint8_t *)"a", 1), HX_EINVAL);
 
 	n = hx_wire_ne_done(b, 7, 3, 5);
-	expect_hex(b, n, "01120000000700000003" "00000005");
+	expect_hex(b, n,
+	           "01120000000700000003"
+	           "00000005");
 	n = hx_wire_ne_error(b, 7, HX_NEERR_BUSY);
 	expect_hex(b, n, "01130000000701");
 
@@ -283,7 +293,7 @@ static void test_messages(void)
 	CHECK_RC(hx_wire_decode(&m, b, n, 3), HX_OK);
 	CHECK_RC(hx_wire_decode(&m, b, n, 2), HX_EPROTO); /* frame count mismatch */
 	n = hx_wire_entries(b, 9, 0, HX_ENTRIES_LAST);
-	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);     /* none found */
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK); /* none found */
 	n = hx_wire_entries(b, 9, 300, 0);
 	CHECK_RC(hx_wire_decode(&m, b, n, 301), HX_ELIMIT);
 
@@ -301,7 +311,7 @@ static void test_messages(void)
 	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
 	CHECK(m.stored == 1 && m.known == 0 && m.refused == 5);
 
-	uint8_t junk[2] = { 1, 0x7f };
+	uint8_t junk[2] = {1, 0x7f};
 	CHECK_RC(hx_wire_decode(&m, junk, 2, 1), HX_EPROTO);
 	CHECK_RC(hx_wire_decode(&m, junk, 1, 1), HX_EPROTO);
 	CHECK_RC(hx_wire_decode(&m, junk, 2, HX_WIRE_FRAMES_MAX + 1), HX_ELIMIT);

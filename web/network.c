@@ -27,8 +27,11 @@ cJSON *wb_status_json(hx_web *w)
 /* ---- the Network page -------------------------------------------------------- */
 
 static const char *const refuse_words[HX_REFUSE_N] = {
-	"damaged or unreadable", "too large", "signature did not match (forged or altered)",
-	"written by someone who is not a partner", "dated in the future",
+    "damaged or unreadable",
+    "too large",
+    "signature did not match (forged or altered)",
+    "written by someone who is not a partner",
+    "dated in the future",
 };
 
 /* Why a peer is not in step, in plain words. */
@@ -37,7 +40,7 @@ static void peer_reason(wb_buf *b, const struct hx_status_row *x, int running)
 	const char *e = x->st.last_error;
 	if (!running) {
 		wb_puts(b, "Your node is not running, so nothing is exchanged. Start it with "
-			"<code>hansa serve</code>.");
+		           "<code>hansa serve</code>.");
 		return;
 	}
 	if (x->connected) {
@@ -58,19 +61,22 @@ static void peer_reason(wb_buf *b, const struct hx_status_row *x, int running)
 			wb_puts(b, "</code>");
 		}
 		wb_puts(b, ": it may be switched off or offline, or a firewall is in the way. "
-			"hansa keeps trying on its own.");
+		           "hansa keeps trying on its own.");
 	} else if (strstr(e, "refused by the peer")) {
-		wb_puts(b, "Their node does not let us in: they have not accepted our invite code yet "
-			"(<code>hansa member add</code> on their side).");
+		wb_puts(b,
+		        "Their node does not let us in: they have not accepted our invite code yet "
+		        "(<code>hansa member add</code> on their side).");
 	} else if (strstr(e, "handshake")) {
-		wb_puts(b, "The connection failed because the keys do not match: the partner may have "
-			"reinstalled. Exchange invite codes again.");
+		wb_puts(b,
+		        "The connection failed because the keys do not match: the partner may have "
+		        "reinstalled. Exchange invite codes again.");
 	} else if (*e) {
 		wb_puts(b, "The last attempt failed: ");
 		wb_esc(b, e);
 		wb_puts(b, ".");
 	} else if (!x->endpoints[0]) {
-		wb_puts(b, "This partner connects to us when its node runs; it is not connected now.");
+		wb_puts(b,
+		        "This partner connects to us when its node runs; it is not connected now.");
 	} else if (!x->st.last_seen) {
 		wb_puts(b, "Not connected yet.");
 	} else {
@@ -84,29 +90,36 @@ static void rows_html(struct wb_req *r, const struct hx_status *pr)
 	char name[160], hex[2 * HX_KEY_LEN + 1], when[40];
 	wb_puts(b, "<div id=\"peers\">\n");
 	if (pr->running)
-		wb_printf(b, "<p class=\"node up\" id=\"node-state\">Your node is running (since %s).</p>\n",
-			  wb_when(when, sizeof when, pr->d.started));
+		wb_printf(
+		    b,
+		    "<p class=\"node up\" id=\"node-state\">Your node is running (since %s).</p>\n",
+		    wb_when(when, sizeof when, pr->d.started));
 	else
-		wb_puts(b, "<p class=\"node down\" id=\"node-state\">Your node is not running: this computer "
-			"is not exchanging documents with the partners now.</p>\n");
+		wb_puts(b, "<p class=\"node down\" id=\"node-state\">Your node is not running: "
+		           "this computer "
+		           "is not exchanging documents with the partners now.</p>\n");
 	wb_printf(b, "<p>This library holds %llu documents (%llu versions in all).",
-		  (unsigned long long)pr->ss.documents, (unsigned long long)pr->ss.entries);
+	          (unsigned long long)pr->ss.documents, (unsigned long long)pr->ss.entries);
 	if (pr->zap)
-		wb_printf(b, " %llu connection%s from computers that are not partners were refused.",
-			  (unsigned long long)pr->zap, pr->zap == 1 ? " was" : "s");
+		wb_printf(b,
+		          " %llu connection%s from computers that are not partners were refused.",
+		          (unsigned long long)pr->zap, pr->zap == 1 ? " was" : "s");
 	wb_puts(b, "</p>\n");
 	if (!pr->n)
 		wb_puts(b, "<p>No partners to exchange with yet. Exchange invite codes with "
-			"<code>hansa invite</code> and <code>hansa join</code>.</p>\n");
+		           "<code>hansa invite</code> and <code>hansa join</code>.</p>\n");
 	for (size_t i = 0; i < pr->n; i++) {
 		const struct hx_status_row *x = &pr->peers[i];
 		const char *state = x->connected ? "connected" : x->st.last_seen ? "down" : "never";
 		wb_partner_name(r->w, x->key, name, sizeof name);
 		wb_printf(b, "<section class=\"peer %s\" data-key=\"%s\"><h2>", state,
-			  hx_hex(hex, x->key, HX_KEY_LEN));
+		          hx_hex(hex, x->key, HX_KEY_LEN));
 		wb_esc(b, name);
-		wb_printf(b, " <span class=\"badge %s\">%s</span></h2>\n<p class=\"reason\">", state,
-			  x->connected ? "Connected" : x->st.last_seen ? "Down" : "Not connected yet");
+		wb_printf(b, " <span class=\"badge %s\">%s</span></h2>\n<p class=\"reason\">",
+		          state,
+		          x->connected      ? "Connected"
+		          : x->st.last_seen ? "Down"
+		                            : "Not connected yet");
 		peer_reason(b, x, pr->running);
 		wb_puts(b, "</p>\n<dl>");
 		wb_puts(b, "<dt>Last heard from</dt><dd>");
@@ -114,22 +127,24 @@ static void rows_html(struct wb_req *r, const struct hx_status *pr)
 		wb_puts(b, "</dd><dt>Last compared</dt><dd>");
 		wb_ago(b, x->st.last_recon);
 		wb_printf(b, " (%llu time%s)</dd>", (unsigned long long)x->st.recon_ok,
-			  x->st.recon_ok == 1 ? "" : "s");
+		          x->st.recon_ok == 1 ? "" : "s");
 		wb_puts(b, "<dt>Behind</dt><dd>");
 		if (x->st.lack_known)
 			wb_printf(b, "we miss %llu of theirs; they miss %llu of ours",
-				  (unsigned long long)x->st.we_lack, (unsigned long long)x->st.they_lack);
+			          (unsigned long long)x->st.we_lack,
+			          (unsigned long long)x->st.they_lack);
 		else
 			wb_puts(b, "not known until the first comparison");
 		wb_printf(b, "</dd><dt>Exchanged</dt><dd>%llu sent, %llu received</dd>",
-			  (unsigned long long)x->st.sent, (unsigned long long)x->st.received);
+		          (unsigned long long)x->st.sent, (unsigned long long)x->st.received);
 		wb_printf(b, "<dt>Refused</dt><dd>%llu", (unsigned long long)x->refused);
 		if (x->refused) {
 			const char *sep = " (";
 			for (int k = 0; k < HX_REFUSE_N; k++) {
 				if (!x->st.refused[k])
 					continue;
-				wb_printf(b, "%s%llu %s", sep, (unsigned long long)x->st.refused[k], refuse_words[k]);
+				wb_printf(b, "%s%llu %s", sep, (unsigned long long)x->st.refused[k],
+				          refuse_words[k]);
 				sep = "; ";
 			}
 			wb_puts(b, ")");
@@ -157,7 +172,8 @@ void wb_page_network(struct wb_req *r, int rows_only)
 	struct hx_status pr;
 	if (hx_cli_status_load(r->w->ctx, &pr)) {
 		hx_cli_status_free(&pr);
-		wb_message(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Network", "The node's records cannot be read.");
+		wb_message(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Network",
+		           "The node's records cannot be read.");
 		return;
 	}
 	if (rows_only) {
@@ -165,8 +181,10 @@ void wb_page_network(struct wb_req *r, int rows_only)
 		rows_html(r, &pr);
 	} else {
 		wb_head(r, "Network", WB_NAV_NETWORK);
-		wb_puts(&r->out, "<h1>Network</h1>\n<p class=\"intro\">Every partner this computer exchanges "
-			"documents with. This page updates itself every few seconds.</p>\n");
+		wb_puts(
+		    &r->out,
+		    "<h1>Network</h1>\n<p class=\"intro\">Every partner this computer exchanges "
+		    "documents with. This page updates itself every few seconds.</p>\n");
 		rows_html(r, &pr);
 		wb_foot(r);
 	}
@@ -183,7 +201,7 @@ static int member_cmp(const void *a, const void *b)
 
 /* The distinct values of a profile field, for a filter's choices. */
 static void choices(wb_buf *b, const hx_member *m, size_t n, const char *field, const char *label,
-		    const char *cur)
+                    const char *cur)
 {
 	wb_printf(b, "<label>%s <select name=\"%s\"><option value=\"\">all</option>", label, field);
 	for (size_t i = 0; i < n; i++) {
@@ -215,18 +233,21 @@ void wb_page_partners(struct wb_req *r)
 	const char *country = wb_arg(r, "country"), *region = wb_arg(r, "region");
 	char hex[2 * HX_KEY_LEN + 1];
 	if (hx_members_load(r->w->ctx->store, &m, &n, &bad)) {
-		wb_message(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Partners", "The partner list cannot be read.");
+		wb_message(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Partners",
+		           "The partner list cannot be read.");
 		return;
 	}
 	qsort(m, n, sizeof *m, member_cmp);
 	wb_head(r, "Partners", WB_NAV_PARTNERS);
-	wb_puts(b, "<h1>Partners</h1>\n<form method=\"get\" action=\"/partners\" class=\"filters\">");
+	wb_puts(b,
+	        "<h1>Partners</h1>\n<form method=\"get\" action=\"/partners\" class=\"filters\">");
 	choices(b, m, n, "country", "Country", country);
 	choices(b, m, n, "region", "Region", region);
 	wb_puts(b, "<button type=\"submit\">Show</button></form>\n<ul class=\"partners\">\n");
 	size_t shown = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *c = hx_member_field(&m[i], "country"), *rg = hx_member_field(&m[i], "region");
+		const char *c = hx_member_field(&m[i], "country"),
+		           *rg = hx_member_field(&m[i], "region");
 		if (country && *country && (!c || strcmp(c, country)))
 			continue;
 		if (region && *region && (!rg || strcmp(rg, region)))
@@ -284,27 +305,33 @@ void wb_metrics(struct wb_req *r)
 	wb_printf(b, "hansa_peers %zu\n", pr.n);
 	metric(b, "hansa_peers_connected", "gauge", "Peers connected now.");
 	wb_printf(b, "hansa_peers_connected %llu\n", (unsigned long long)connected);
-	metric(b, "hansa_reconciliations_total", "counter", "Completed reconciliations with every peer.");
+	metric(b, "hansa_reconciliations_total", "counter",
+	       "Completed reconciliations with every peer.");
 	wb_printf(b, "hansa_reconciliations_total %llu\n", (unsigned long long)rounds);
-	metric(b, "hansa_connections_refused_total", "counter", "Connections refused as not members.");
+	metric(b, "hansa_connections_refused_total", "counter",
+	       "Connections refused as not members.");
 	wb_printf(b, "hansa_connections_refused_total %llu\n", (unsigned long long)pr.zap);
 	static const char *const per[][2] = {
-		{ "hansa_entries_received_total", "Entries received from a peer and stored." },
-		{ "hansa_entries_sent_total", "Entries sent to a peer." },
-		{ "hansa_peer_connected", "1 while the peer is connected." },
-		{ "hansa_peer_we_lack", "Entries the peer has that we lack, as of the last reconciliation." },
-		{ "hansa_peer_they_lack", "Entries we have that the peer lacks, likewise." },
+	    {"hansa_entries_received_total", "Entries received from a peer and stored."},
+	    {"hansa_entries_sent_total", "Entries sent to a peer."},
+	    {"hansa_peer_connected", "1 while the peer is connected."},
+	    {"hansa_peer_we_lack",
+	     "Entries the peer has that we lack, as of the last reconciliation."},
+	    {"hansa_peer_they_lack", "Entries we have that the peer lacks, likewise."},
 	};
 	for (size_t k = 0; k < sizeof per / sizeof per[0]; k++) {
 		metric(b, per[k][0], k < 2 ? "counter" : "gauge", per[k][1]);
 		for (size_t i = 0; i < pr.n; i++) {
 			const struct hx_status_row *x = &pr.peers[i];
-			uint64_t v = k == 0 ? x->st.received : k == 1 ? x->st.sent : k == 2 ? (uint64_t)x->connected
-				: k == 3 ? x->st.we_lack : x->st.they_lack;
+			uint64_t v = k == 0   ? x->st.received
+			             : k == 1 ? x->st.sent
+			             : k == 2 ? (uint64_t)x->connected
+			             : k == 3 ? x->st.we_lack
+			                      : x->st.they_lack;
 			if (k >= 3 && !x->st.lack_known)
 				continue;
-			wb_printf(b, "%s{peer=\"%s\"} %llu\n", per[k][0], hx_hex(hex, x->key, HX_KEY_LEN),
-				  (unsigned long long)v);
+			wb_printf(b, "%s{peer=\"%s\"} %llu\n", per[k][0],
+			          hx_hex(hex, x->key, HX_KEY_LEN), (unsigned long long)v);
 		}
 	}
 	metric(b, "hansa_entries_refused_total", "counter", "Entries refused, by reason.");
@@ -313,7 +340,7 @@ void wb_metrics(struct wb_req *r)
 		for (size_t i = 0; i < pr.n; i++)
 			v += pr.peers[i].st.refused[k];
 		wb_printf(b, "hansa_entries_refused_total{reason=\"%s\"} %llu\n", hx_refuse_name(k),
-			  (unsigned long long)v);
+		          (unsigned long long)v);
 	}
 	hx_push_hist ph;
 	if (hx_push_hist_get(r->w->ctx->store, &ph) != HX_OK)
@@ -325,10 +352,10 @@ void wb_metrics(struct wb_req *r)
 		cum += ph.bucket[i];
 		if (i < HX_PUSH_HIST_N - 1)
 			wb_printf(b, "hansa_push_latency_seconds_bucket{le=\"%g\"} %llu\n",
-				  (double)hx_push_hist_le[i] / 1e6, (unsigned long long)cum);
+			          (double)hx_push_hist_le[i] / 1e6, (unsigned long long)cum);
 		else
 			wb_printf(b, "hansa_push_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
-				  (unsigned long long)cum);
+			          (unsigned long long)cum);
 	}
 	wb_printf(b, "hansa_push_latency_seconds_sum %.6f\n", (double)ph.sum_us / 1e6);
 	wb_printf(b, "hansa_push_latency_seconds_count %llu\n", (unsigned long long)ph.count);

@@ -115,16 +115,19 @@ static void diff_html(wb_buf *b, const char *ta, const char *tb)
 		/* t[i][j]: LCS length of a[pre+i..] and c[pre+j..] */
 		for (size_t i = m; i-- > 0;)
 			for (size_t j = k; j-- > 0;)
-				t[i * (k + 1) + j] = line_eq(&a[pre + i], &c[pre + j])
-					? t[(i + 1) * (k + 1) + j + 1] + 1
-					: (t[(i + 1) * (k + 1) + j] > t[i * (k + 1) + j + 1]
-					   ? t[(i + 1) * (k + 1) + j] : t[i * (k + 1) + j + 1]);
+				t[i * (k + 1) + j] =
+				    line_eq(&a[pre + i], &c[pre + j])
+				        ? t[(i + 1) * (k + 1) + j + 1] + 1
+				        : (t[(i + 1) * (k + 1) + j] > t[i * (k + 1) + j + 1]
+				               ? t[(i + 1) * (k + 1) + j]
+				               : t[i * (k + 1) + j + 1]);
 		size_t i = 0, j = 0;
 		while (i < m || j < k) {
 			if (i < m && j < k && line_eq(&a[pre + i], &c[pre + j])) {
 				diff_line(b, ' ', &a[pre + i]);
 				i++, j++;
-			} else if (i < m && (j == k || t[(i + 1) * (k + 1) + j] >= t[i * (k + 1) + j + 1])) {
+			} else if (i < m &&
+			           (j == k || t[(i + 1) * (k + 1) + j] >= t[i * (k + 1) + j + 1])) {
 				diff_line(b, '-', &a[pre + i++]);
 			} else {
 				diff_line(b, '+', &c[pre + j++]);
@@ -151,12 +154,15 @@ static void profile_box(struct wb_req *r, const uint8_t key[HX_KEY_LEN])
 	char hex[2 * HX_KEY_LEN + 1];
 	wb_puts(b, "<aside class=\"profile\"><h2>Written by</h2>");
 	if (hx_member_load(r->w->ctx->store, key, &m)) {
-		wb_printf(b, "<p>A partner whose profile this node does not have (key %.16s…).</p></aside>\n",
-			  hx_hex(hex, key, HX_KEY_LEN));
+		wb_printf(b,
+		          "<p>A partner whose profile this node does not have (key "
+		          "%.16s…).</p></aside>\n",
+		          hx_hex(hex, key, HX_KEY_LEN));
 		return;
 	}
 	const char *name = hx_member_field(&m, "name");
-	wb_printf(b, "<p class=\"name\"><a href=\"/partners#p%.16s\">", hx_hex(hex, key, HX_KEY_LEN));
+	wb_printf(b, "<p class=\"name\"><a href=\"/partners#p%.16s\">",
+	          hx_hex(hex, key, HX_KEY_LEN));
 	wb_esc(b, name && *name ? name : "(no name)");
 	wb_puts(b, "</a></p>");
 	wb_profile_dl(b, &m);
@@ -176,24 +182,28 @@ static const hx_entry *find_version(const struct versions *vs, const char *idhex
 }
 
 static void history_html(struct wb_req *r, const struct versions *vs, const char *authorhex,
-			 const char *path, const hx_entry *a, const hx_entry *c)
+                         const char *path, const hx_entry *a, const hx_entry *c)
 {
 	wb_buf *b = &r->out;
 	char when[40], hex[2 * HX_ID_LEN + 1];
 	wb_printf(b, "<section class=\"history\" id=\"history\"><h2>History (%zu version%s)</h2>\n",
-		  vs->n, vs->n == 1 ? "" : "s");
+	          vs->n, vs->n == 1 ? "" : "s");
 	wb_puts(b, "<form method=\"get\" action=\"/doc\">");
 	wb_printf(b, "<input type=\"hidden\" name=\"author\" value=\"%s\">", authorhex);
 	wb_puts(b, "<input type=\"hidden\" name=\"path\" value=\"");
 	wb_esc(b, path);
-	wb_puts(b, "\"><table><thead><tr><th>From</th><th>To</th><th>When</th><th>Title</th></tr></thead><tbody>\n");
+	wb_puts(b, "\"><table><thead><tr><th>From</th><th>To</th><th>When</th><th>Title</th></tr></"
+	           "thead><tbody>\n");
 	for (size_t i = vs->n; i-- > 0;) {
 		const hx_entry *e = &vs->v[i];
 		hx_hex(hex, e->id, HX_ID_LEN);
-		wb_printf(b, "<tr><td><input type=\"radio\" name=\"a\" value=\"%s\"%s aria-label=\"compare from\"></td>"
-			  "<td><input type=\"radio\" name=\"b\" value=\"%s\"%s aria-label=\"compare to\"></td><td>%s</td><td>",
-			  hex, e == a ? " checked" : "", hex, e == c ? " checked" : "",
-			  wb_when(when, sizeof when, e->timestamp));
+		wb_printf(b,
+		          "<tr><td><input type=\"radio\" name=\"a\" value=\"%s\"%s "
+		          "aria-label=\"compare from\"></td>"
+		          "<td><input type=\"radio\" name=\"b\" value=\"%s\"%s "
+		          "aria-label=\"compare to\"></td><td>%s</td><td>",
+		          hex, e == a ? " checked" : "", hex, e == c ? " checked" : "",
+		          wb_when(when, sizeof when, e->timestamp));
 		if (hx_entry_is_tombstone(e)) {
 			wb_puts(b, "<em>deleted</em>");
 		} else {
@@ -211,7 +221,7 @@ static void history_html(struct wb_req *r, const struct versions *vs, const char
 		wb_puts(b, "<button type=\"submit\" id=\"compare\">Show the changes</button>");
 	wb_puts(b, "</form>\n");
 	if (a && c && a != c) {
-		wb_buf ta = { 0 }, tb = { 0 };
+		wb_buf ta = {0}, tb = {0};
 		version_text(&ta, a);
 		version_text(&tb, c);
 		wb_printf(b, "<h3>Changes from %s", wb_when(when, sizeof when, a->timestamp));
@@ -231,16 +241,19 @@ void wb_page_doc(struct wb_req *r)
 	const char *ahex = wb_arg(r, "author"), *path = wb_arg(r, "path");
 	uint8_t author[HX_KEY_LEN];
 	char when[40], hex[2 * HX_ID_LEN + 1];
-	if (!ahex || !path || strlen(ahex) != 2 * HX_KEY_LEN || hx_unhex(author, HX_KEY_LEN, ahex)) {
-		wb_message(r, MHD_HTTP_BAD_REQUEST, "No such document", "This address does not name a document.");
+	if (!ahex || !path || strlen(ahex) != 2 * HX_KEY_LEN ||
+	    hx_unhex(author, HX_KEY_LEN, ahex)) {
+		wb_message(r, MHD_HTTP_BAD_REQUEST, "No such document",
+		           "This address does not name a document.");
 		return;
 	}
-	struct versions vs = { 0 };
+	struct versions vs = {0};
 	int rc = hx_store_history(w->ctx->store, author, path, version_cb, &vs);
 	if (rc || !vs.n) {
 		versions_free(&vs);
 		wb_message(r, MHD_HTTP_NOT_FOUND, "No such document",
-			   "This library has no document at this address (yet: it may still be on its way).");
+		           "This library has no document at this address (yet: it may still be on "
+		           "its way).");
 		return;
 	}
 	/* the current version is the greatest (timestamp, id): the last */
@@ -248,7 +261,8 @@ void wb_page_doc(struct wb_req *r)
 	const char *v = wb_arg(r, "v");
 	if (v && !(shown = find_version(&vs, v)))
 		shown = cur;
-	const hx_entry *a = find_version(&vs, wb_arg(r, "a")), *c = find_version(&vs, wb_arg(r, "b"));
+	const hx_entry *a = find_version(&vs, wb_arg(r, "a")),
+	               *c = find_version(&vs, wb_arg(r, "b"));
 	if (!a && !c && vs.n > 1) {
 		a = &vs.v[vs.n - 2];
 		c = cur;
@@ -259,23 +273,27 @@ void wb_page_doc(struct wb_req *r)
 
 	wb_head(r, shown->title[0] ? shown->title : "(untitled)", WB_NAV_NONE);
 	if (wb_arg(r, "saved"))
-		wb_puts(b, "<p class=\"notice\" id=\"saved\">Saved and signed. The partners receive it as soon as they are connected.</p>\n");
+		wb_puts(b, "<p class=\"notice\" id=\"saved\">Saved and signed. The partners "
+		           "receive it as soon as they are connected.</p>\n");
 	wb_puts(b, "<div class=\"doc-layout\"><article class=\"doc\">\n");
 	if (deleted)
-		wb_puts(b, "<p class=\"notice\">This document was deleted by its author. Its history stays.</p>\n");
+		wb_puts(b, "<p class=\"notice\">This document was deleted by its author. Its "
+		           "history stays.</p>\n");
 	else if (shown != cur)
-		wb_puts(b, "<p class=\"notice\">You are reading an older version. <a href=\"#history\">See the history</a>.</p>\n");
+		wb_puts(b, "<p class=\"notice\">You are reading an older version. <a "
+		           "href=\"#history\">See the history</a>.</p>\n");
 	wb_puts(b, "<h1 id=\"title\">");
 	wb_esc(b, shown->title[0] ? shown->title : "(untitled)");
 	wb_puts(b, "</h1>\n<p class=\"meta\"><span class=\"kind\">");
 	wb_esc(b, shown->kind);
-	wb_printf(b, "</span> · updated %s · language ", wb_when(when, sizeof when, shown->timestamp));
+	wb_printf(b, "</span> · updated %s · language ",
+	          wb_when(when, sizeof when, shown->timestamp));
 	wb_esc(b, shown->lang);
 	wb_puts(b, "</p>\n");
 	if (shown->ntags) {
 		wb_puts(b, "<ul class=\"tags\">");
 		for (size_t i = 0; i < shown->ntags; i++) {
-			wb_buf link = { 0 };
+			wb_buf link = {0};
 			if (wb_filter_href(&link, "", "tag", shown->tags[i]) && !link.oom)
 				wb_printf(b, "<li><a href=\"%s\">", link.p);
 			else
@@ -287,9 +305,12 @@ void wb_page_doc(struct wb_req *r)
 		wb_puts(b, "</ul>\n");
 	}
 	if (own && !deleted) {
-		wb_puts(b, "<p class=\"actions\"><a class=\"button\" id=\"edit\" href=\"/publish?path=");
+		wb_puts(
+		    b,
+		    "<p class=\"actions\"><a class=\"button\" id=\"edit\" href=\"/publish?path=");
 		wb_url(b, path);
-		wb_puts(b, "\">Edit</a> <a class=\"button danger\" id=\"delete\" href=\"/delete?path=");
+		wb_puts(
+		    b, "\">Edit</a> <a class=\"button danger\" id=\"delete\" href=\"/delete?path=");
 		wb_url(b, path);
 		wb_puts(b, "\">Delete</a></p>\n");
 	}
@@ -319,7 +340,7 @@ void wb_page_doc(struct wb_req *r)
 	wb_puts(b, "<p class=\"sig\">Address <code>");
 	wb_esc(b, path);
 	wb_printf(b, "</code> · version <code>%.16s</code> · signed by the author's key</p>\n",
-		  hx_hex(hex, shown->id, HX_ID_LEN));
+	          hx_hex(hex, shown->id, HX_ID_LEN));
 	history_html(r, &vs, ahex, path, a, c);
 	wb_puts(b, "</article>\n");
 	profile_box(r, author);
@@ -327,4 +348,3 @@ void wb_page_doc(struct wb_req *r)
 	versions_free(&vs);
 	wb_foot(r);
 }
-

@@ -19,7 +19,8 @@ int wb_publish(hx_web *w, hx_entry *d, char *err, size_t errlen)
 		return -1;
 	}
 	if (hx_cli_publish(w->ctx, d)) {
-		snprintf(err, errlen, "it could not be saved in the store (the node's log says why)");
+		snprintf(err, errlen,
+		         "it could not be saved in the store (the node's log says why)");
 		return -1;
 	}
 	return 0;
@@ -31,13 +32,14 @@ int wb_delete(hx_web *w, const char *path, uint8_t id[HX_ID_LEN], char *err, siz
 	int deleted = 0;
 	int rc = hx_store_current(w->ctx->store, w->ctx->pk, path, &cur, &deleted);
 	if (rc) {
-		snprintf(err, errlen, rc == HX_ENOTFOUND ? (deleted ? "it is already deleted"
-								    : "you have no document at this address")
-							 : "the store cannot be read");
+		snprintf(err, errlen,
+		         rc == HX_ENOTFOUND ? (deleted ? "it is already deleted"
+		                                       : "you have no document at this address")
+		                            : "the store cannot be read");
 		return -1;
 	}
-	hx_entry t = { .path = cur.path, .kind = HX_KIND_TOMBSTONE, .title = "", .body = "",
-		       .lang = cur.lang };
+	hx_entry t = {
+	    .path = cur.path, .kind = HX_KIND_TOMBSTONE, .title = "", .body = "", .lang = cur.lang};
 	rc = wb_publish(w, &t, err, errlen);
 	if (!rc && id)
 		memcpy(id, t.id, HX_ID_LEN);
@@ -50,14 +52,15 @@ struct draft_form {
 	const char *path, *title, *kind, *tags, *lang, *meta, *body;
 };
 
-static void form_html(struct wb_req *r, const struct draft_form *f, int editing, const char *problem,
-		      int preview)
+static void form_html(struct wb_req *r, const struct draft_form *f, int editing,
+                      const char *problem, int preview)
 {
 	wb_buf *b = &r->out;
 	wb_head(r, editing ? "Edit" : "Publish", editing ? WB_NAV_NONE : WB_NAV_PUBLISH);
 	wb_puts(b, editing ? "<h1>Edit a document</h1>\n" : "<h1>Publish a document</h1>\n");
 	wb_puts(b, "<p class=\"intro\">Saving signs the document with your organisation's key. "
-		"Every partner receives it; an edit becomes a new version, and the old ones stay in its history.</p>\n");
+	           "Every partner receives it; an edit becomes a new version, and the old ones "
+	           "stay in its history.</p>\n");
 	if (problem) {
 		wb_puts(b, "<p class=\"error\" id=\"problem\">This was not saved: ");
 		wb_esc(b, problem);
@@ -68,37 +71,47 @@ static void form_html(struct wb_req *r, const struct draft_form *f, int editing,
 	if (editing) {
 		wb_puts(b, "<input type=\"hidden\" name=\"path\" value=\"");
 		wb_esc(b, f->path);
-		wb_puts(b, "\"><input type=\"hidden\" name=\"editing\" value=\"1\"><p>Address: <code>");
+		wb_puts(
+		    b, "\"><input type=\"hidden\" name=\"editing\" value=\"1\"><p>Address: <code>");
 		wb_esc(b, f->path);
 		wb_puts(b, "</code></p>");
 	}
-	wb_puts(b, "<label>Title <input name=\"title\" id=\"f-title\" required maxlength=\"512\" value=\"");
+	wb_puts(b, "<label>Title <input name=\"title\" id=\"f-title\" required maxlength=\"512\" "
+	           "value=\"");
 	wb_esc(b, f->title);
-	wb_puts(b, "\"></label>\n<div class=\"row\"><label>Kind <input name=\"kind\" id=\"f-kind\" list=\"kinds\" value=\"");
+	wb_puts(b, "\"></label>\n<div class=\"row\"><label>Kind <input name=\"kind\" id=\"f-kind\" "
+	           "list=\"kinds\" value=\"");
 	wb_esc(b, f->kind && *f->kind ? f->kind : "practice");
-	wb_puts(b, "\"></label><datalist id=\"kinds\"><option value=\"practice\"><option value=\"toolkit\">"
-		"<option value=\"case\"><option value=\"event\"><option value=\"contact\"><option value=\"note\"></datalist>\n"
-		"<label>Language <input name=\"lang\" id=\"f-lang\" size=\"6\" value=\"");
+	wb_puts(b, "\"></label><datalist id=\"kinds\"><option value=\"practice\"><option "
+	           "value=\"toolkit\">"
+	           "<option value=\"case\"><option value=\"event\"><option "
+	           "value=\"contact\"><option value=\"note\"></datalist>\n"
+	           "<label>Language <input name=\"lang\" id=\"f-lang\" size=\"6\" value=\"");
 	wb_esc(b, f->lang && *f->lang ? f->lang : "en");
-	wb_puts(b, "\"></label></div>\n<label>Tags <small>(separated by commas)</small> <input name=\"tags\" id=\"f-tags\" value=\"");
+	wb_puts(b, "\"></label></div>\n<label>Tags <small>(separated by commas)</small> <input "
+	           "name=\"tags\" id=\"f-tags\" value=\"");
 	wb_esc(b, f->tags);
 	wb_puts(b, "\"></label>\n");
 	if (!editing) {
 		wb_puts(b, "<label>Address <small>(optional; made from the title when empty, e.g. "
-			"practices/innovation-brokerage)</small> <input name=\"path\" id=\"f-path\" value=\"");
+		           "practices/innovation-brokerage)</small> <input name=\"path\" "
+		           "id=\"f-path\" value=\"");
 		wb_esc(b, f->path);
 		wb_puts(b, "\"></label>\n");
 	}
 	wb_puts(b, "<label>Details <small>(one per line, such as <code>org: Region Zealand</code>, "
-		"<code>country: DK</code>, <code>url: https://…</code>)</small>"
-		"<textarea name=\"meta\" id=\"f-meta\" rows=\"3\">");
+	           "<code>country: DK</code>, <code>url: https://…</code>)</small>"
+	           "<textarea name=\"meta\" id=\"f-meta\" rows=\"3\">");
 	wb_esc(b, f->meta);
-	wb_puts(b, "</textarea></label>\n<label>Text <small>(Markdown: # heading, *emphasis*, - lists, "
-		"[link](https://…))</small><textarea name=\"body\" id=\"f-body\" rows=\"14\">");
+	wb_puts(
+	    b, "</textarea></label>\n<label>Text <small>(Markdown: # heading, *emphasis*, - lists, "
+	       "[link](https://…))</small><textarea name=\"body\" id=\"f-body\" rows=\"14\">");
 	wb_esc(b, f->body);
-	wb_puts(b, "</textarea></label>\n<p class=\"actions\"><button type=\"submit\" name=\"action\" value=\"save\" id=\"save\">Save and share</button> "
-		"<button type=\"submit\" name=\"action\" value=\"preview\" id=\"preview-button\" class=\"secondary\">Preview</button></p>"
-		"</form>\n<section class=\"preview\" id=\"preview\" aria-live=\"polite\">");
+	wb_puts(b, "</textarea></label>\n<p class=\"actions\"><button type=\"submit\" "
+	           "name=\"action\" value=\"save\" id=\"save\">Save and share</button> "
+	           "<button type=\"submit\" name=\"action\" value=\"preview\" "
+	           "id=\"preview-button\" class=\"secondary\">Preview</button></p>"
+	           "</form>\n<section class=\"preview\" id=\"preview\" aria-live=\"polite\">");
 	if (preview && f->body) {
 		wb_puts(b, "<h2>Preview</h2><div class=\"body\">");
 		wb_markdown(b, f->body);
@@ -203,7 +216,8 @@ static void make_path(hx_web *w, const char *kind, const char *title, char *out,
 
 /* Makes a draft from the form's fields (in place). 0, or the problem. */
 static const char *draft_from_form(hx_web *w, struct draft_form *f, char *tags, char *meta,
-				   hx_entry *d, char **tagv, hx_meta *metav, char *path, size_t pathlen)
+                                   hx_entry *d, char **tagv, hx_meta *metav, char *path,
+                                   size_t pathlen)
 {
 	memset(d, 0, sizeof *d);
 	if (!f->title || !f->kind || !f->lang || !f->body)
@@ -236,7 +250,7 @@ static const char *draft_from_form(hx_web *w, struct draft_form *f, char *tags, 
 void wb_page_publish(struct wb_req *r)
 {
 	hx_web *w = r->w;
-	struct draft_form f = { 0 };
+	struct draft_form f = {0};
 	if (!r->post) {
 		const char *path = wb_arg(r, "path");
 		if (!path) {
@@ -247,11 +261,12 @@ void wb_page_publish(struct wb_req *r)
 		hx_entry e;
 		int deleted = 0;
 		if (hx_store_current(w->ctx->store, w->ctx->pk, path, &e, &deleted)) {
-			wb_message(r, MHD_HTTP_NOT_FOUND, "Nothing to edit",
-				   "You have no document at this address; you can only edit your own.");
+			wb_message(
+			    r, MHD_HTTP_NOT_FOUND, "Nothing to edit",
+			    "You have no document at this address; you can only edit your own.");
 			return;
 		}
-		wb_buf tags = { 0 }, meta = { 0 };
+		wb_buf tags = {0}, meta = {0};
 		tags_text(&tags, &e);
 		meta_text(&meta, &e);
 		f.path = e.path;
@@ -288,11 +303,12 @@ void wb_page_publish(struct wb_req *r)
 	char *tagv[HX_TAGS_MAX];
 	hx_meta metav[HX_META_MAX];
 	hx_entry d;
-	const char *problem = !tags || !meta ? "out of memory"
-		: draft_from_form(w, &f, tags, meta, &d, tagv, metav, path, sizeof path);
+	const char *problem =
+	    !tags || !meta ? "out of memory"
+	                   : draft_from_form(w, &f, tags, meta, &d, tagv, metav, path, sizeof path);
 	if (!problem && !wb_publish(w, &d, err, sizeof err)) {
 		char hex[2 * HX_KEY_LEN + 1];
-		wb_buf to = { 0 };
+		wb_buf to = {0};
 		wb_printf(&to, "/doc?author=%s&path=", hx_hex(hex, w->ctx->pk, HX_KEY_LEN));
 		wb_url(&to, d.path);
 		wb_puts(&to, "&saved=1");
@@ -321,7 +337,7 @@ void wb_page_delete(struct wb_req *r)
 			wb_message(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "Not deleted", err);
 			return;
 		}
-		wb_buf to = { 0 };
+		wb_buf to = {0};
 		wb_puts(&to, "/?deleted=");
 		wb_url(&to, path);
 		wb_redirect(r, to.oom ? "/" : to.p);
@@ -332,18 +348,21 @@ void wb_page_delete(struct wb_req *r)
 	int deleted = 0;
 	if (hx_store_current(w->ctx->store, w->ctx->pk, path, &e, &deleted)) {
 		wb_message(r, MHD_HTTP_NOT_FOUND, "Nothing to delete",
-			   deleted ? "This document is already deleted." : "You have no document at this address.");
+		           deleted ? "This document is already deleted."
+		                   : "You have no document at this address.");
 		return;
 	}
 	wb_head(r, "Delete?", WB_NAV_NONE);
 	wb_puts(b, "<h1>Delete this document?</h1>\n<p class=\"confirm\">“");
 	wb_esc(b, e.title);
-	wb_puts(b, "” will disappear from the library here and at every partner. Its history stays, "
-		"so it can be read again later.</p>\n<form method=\"post\" action=\"/delete\">");
+	wb_puts(b,
+	        "” will disappear from the library here and at every partner. Its history stays, "
+	        "so it can be read again later.</p>\n<form method=\"post\" action=\"/delete\">");
 	wb_csrf_field(r);
 	wb_puts(b, "<input type=\"hidden\" name=\"path\" value=\"");
 	wb_esc(b, path);
-	wb_puts(b, "\"><button type=\"submit\" class=\"danger\" id=\"confirm-delete\">Yes, delete it</button> <a href=\"");
+	wb_puts(b, "\"><button type=\"submit\" class=\"danger\" id=\"confirm-delete\">Yes, delete "
+	           "it</button> <a href=\"");
 	wb_doc_href(b, w->ctx->pk, path);
 	wb_puts(b, "\">No, keep it</a></form>\n");
 	hx_entry_clear(&e);

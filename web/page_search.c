@@ -14,7 +14,10 @@
 #define PARTNER_SCAN 1000 /* hits looked at for the partner facet */
 
 static const char *const facet_labels[][2] = {
-	{ "kind", "Kind" }, { "tag", "Tag" }, { "lang", "Language" }, { "country", "Country" },
+    {"kind", "Kind"},
+    {"tag", "Tag"},
+    {"lang", "Language"},
+    {"country", "Country"},
 };
 
 static void snippet_html(wb_buf *b, const hx_hit *h)
@@ -53,7 +56,7 @@ static void partner_facet(struct wb_req *r, hx_searcher *sr, const char *q, cons
 	char err[256];
 	int have_all = 0;
 	if (res->total > res->nhits || res->hits[0].rank != 1) {
-		hx_search_opts o = { .limit = PARTNER_SCAN, .no_snippets = 1, .no_suggest = 1 };
+		hx_search_opts o = {.limit = PARTNER_SCAN, .no_snippets = 1, .no_suggest = 1};
 		if (hx_search(sr, q, &o, &all, err, sizeof err))
 			return;
 		src = &all;
@@ -80,7 +83,7 @@ static void partner_facet(struct wb_req *r, hx_searcher *sr, const char *q, cons
 			wb_puts(&r->out, "\">");
 			wb_esc(&r->out, name);
 			wb_printf(&r->out, "</a> <span class=\"count\">%llu</span></li>",
-				  (unsigned long long)pc[i].n);
+			          (unsigned long long)pc[i].n);
 		}
 		wb_puts(&r->out, "</ul></section>\n");
 	}
@@ -91,15 +94,19 @@ static void partner_facet(struct wb_req *r, hx_searcher *sr, const char *q, cons
 
 static void search_help(wb_buf *b)
 {
-	wb_puts(b, "<details class=\"help\"><summary>How to search</summary><ul>"
-		"<li>Words are all looked for, in any form: <code>brokerage smes</code>. Accents do not "
-		"matter: <code>bialystok</code> finds Białystok.</li>"
-		"<li>Exact words next to each other: <code>\"innovation brokerage\"</code></li>"
-		"<li>Word beginnings: <code>cultur*</code> · leave a word out: <code>-archived</code> · "
-		"either word: <code>toolkit OR casebook</code></li>"
-		"<li>Only some documents: <code>kind:practice</code>, <code>tag:smes</code>, "
-		"<code>lang:de</code>, <code>country:PL</code>, <code>org:\"Region Zealand\"</code>, "
-		"<code>since:2025-01-01</code></li></ul></details>\n");
+	wb_puts(
+	    b,
+	    "<details class=\"help\"><summary>How to search</summary><ul>"
+	    "<li>Words are all looked for, in any form: <code>brokerage smes</code>. Accents do "
+	    "not "
+	    "matter: <code>bialystok</code> finds Białystok.</li>"
+	    "<li>Exact words next to each other: <code>\"innovation brokerage\"</code></li>"
+	    "<li>Word beginnings: <code>cultur*</code> · leave a word out: <code>-archived</code> "
+	    "· "
+	    "either word: <code>toolkit OR casebook</code></li>"
+	    "<li>Only some documents: <code>kind:practice</code>, <code>tag:smes</code>, "
+	    "<code>lang:de</code>, <code>country:PL</code>, <code>org:\"Region Zealand\"</code>, "
+	    "<code>since:2025-01-01</code></li></ul></details>\n");
 }
 
 void wb_page_search(struct wb_req *r)
@@ -116,35 +123,41 @@ void wb_page_search(struct wb_req *r)
 	if (gone) {
 		wb_puts(b, "<p class=\"notice\">The document <code>");
 		wb_esc(b, gone);
-		wb_puts(b, "</code> was deleted. Its history stays, and the partners will see it gone.</p>\n");
+		wb_puts(b, "</code> was deleted. Its history stays, and the partners will see it "
+		           "gone.</p>\n");
 	}
 	wb_puts(b, "<form class=\"search\" method=\"get\" action=\"/\" role=\"search\">"
-		"<input type=\"search\" name=\"q\" id=\"q\" aria-label=\"Search the library\" "
-		"placeholder=\"Search practices, toolkits, cases…\" value=\"");
+	           "<input type=\"search\" name=\"q\" id=\"q\" aria-label=\"Search the library\" "
+	           "placeholder=\"Search practices, toolkits, cases…\" value=\"");
 	wb_esc(b, q ? q : "");
 	wb_puts(b, "\" autofocus> <button type=\"submit\">Search</button></form>\n");
 	search_help(b);
 	if (!q || !*q) {
 		hx_store_stats st;
 		if (!hx_store_stats_get(r->w->ctx->store, &st))
-			wb_printf(b, "<p class=\"intro\">The library holds %llu documents. Type what you "
-				  "are looking for above.</p>\n", (unsigned long long)st.documents);
+			wb_printf(
+			    b,
+			    "<p class=\"intro\">The library holds %llu documents. Type what you "
+			    "are looking for above.</p>\n",
+			    (unsigned long long)st.documents);
 		wb_foot(r);
 		return;
 	}
 	hx_searcher *sr = wb_searcher_get(r->w);
 	if (!sr) {
-		wb_message(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Search failed", "The search index cannot be opened.");
+		wb_message(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Search failed",
+		           "The search index cannot be opened.");
 		return;
 	}
-	hx_search_opts opts = { .limit = PAGE_SIZE, .offset = offset, .facets = 1 };
+	hx_search_opts opts = {.limit = PAGE_SIZE, .offset = offset, .facets = 1};
 	hx_results res;
 	char err[512] = "";
 	int rc = hx_search(sr, q, &opts, &res, err, sizeof err);
 	if (rc) {
 		wb_searcher_put(r->w, sr);
 		wb_puts(b, "<p class=\"error\">");
-		wb_puts(b, rc == HX_EINVAL ? "This search could not be understood: " : "The search failed: ");
+		wb_puts(b, rc == HX_EINVAL ? "This search could not be understood: "
+		                           : "The search failed: ");
 		wb_esc(b, err[0] ? err : hx_strerror(rc));
 		wb_puts(b, "</p>\n");
 		wb_foot(r);
@@ -155,7 +168,9 @@ void wb_page_search(struct wb_req *r)
 		/* the query had a typo and found nothing (or little): the corrected
 		 * one ran instead; "instead" is the query as typed, its words quoted
 		 * so that it is not corrected again */
-		wb_puts(b, "<p class=\"corrected\" id=\"corrected\">Showing results for <a href=\"/?q=");
+		wb_puts(
+		    b,
+		    "<p class=\"corrected\" id=\"corrected\">Showing results for <a href=\"/?q=");
 		wb_url(b, res.corrected);
 		wb_puts(b, "\"><strong>");
 		wb_esc(b, res.corrected);
@@ -177,8 +192,8 @@ void wb_page_search(struct wb_req *r)
 		wb_puts(b, "</p>\n");
 	} else {
 		wb_printf(b, "<p class=\"total\" id=\"total\">%s%llu document%s found</p>\n",
-			  res.total_exact ? "" : "about ", (unsigned long long)res.total,
-			  res.total == 1 ? "" : "s");
+		          res.total_exact ? "" : "about ", (unsigned long long)res.total,
+		          res.total == 1 ? "" : "s");
 	}
 	wb_puts(b, "<ol class=\"hits\">\n");
 	for (size_t i = 0; i < res.nhits; i++) {
@@ -206,7 +221,8 @@ void wb_page_search(struct wb_req *r)
 	wb_puts(b, "</ol>\n");
 	if (res.nhits && (offset || res.total > offset + res.nhits)) {
 		wb_puts(b, "<nav class=\"pages\" aria-label=\"Pages\">");
-		size_t pages = (size_t)((res.total + PAGE_SIZE - 1) / PAGE_SIZE), cur = offset / PAGE_SIZE;
+		size_t pages = (size_t)((res.total + PAGE_SIZE - 1) / PAGE_SIZE),
+		       cur = offset / PAGE_SIZE;
 		for (size_t p = 0; p < pages && p < 20; p++) {
 			if (p == cur) {
 				wb_printf(b, "<span class=\"here\">%zu</span>", p + 1);
@@ -230,10 +246,11 @@ void wb_page_search(struct wb_req *r)
 			if (strcmp(fg->name, facet_labels[l][0]) || !fg->n)
 				continue;
 			wb_printf(b, "<section class=\"facet\" data-facet=\"%s\"><h3>%s</h3><ul>",
-				  fg->name, facet_labels[l][1]);
+			          fg->name, facet_labels[l][1]);
 			for (size_t i = 0; i < fg->n && i < 12; i++) {
-				wb_buf link = { 0 };
-				if (wb_filter_href(&link, q, fg->name, fg->v[i].value) && !link.oom) {
+				wb_buf link = {0};
+				if (wb_filter_href(&link, q, fg->name, fg->v[i].value) &&
+				    !link.oom) {
 					wb_printf(b, "<li><a href=\"%s\">", link.p);
 					wb_esc(b, fg->v[i].value);
 					wb_puts(b, "</a>");
@@ -243,7 +260,7 @@ void wb_page_search(struct wb_req *r)
 				}
 				wb_free(&link);
 				wb_printf(b, " <span class=\"count\">%llu</span></li>",
-					  (unsigned long long)fg->v[i].count);
+				          (unsigned long long)fg->v[i].count);
 			}
 			wb_puts(b, "</ul></section>\n");
 		}
@@ -255,4 +272,3 @@ void wb_page_search(struct wb_req *r)
 	wb_searcher_put(r->w, sr);
 	wb_foot(r);
 }
-

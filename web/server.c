@@ -19,23 +19,25 @@
 #include <cjson/cJSON.h>
 #include "web/web_int.h"
 
-#define BODY_MAX (64u << 20)   /* largest request body: a bundle upload */
-#define FIELD_MAX (1u << 20)   /* largest form field that is not a file */
+#define BODY_MAX (64u << 20)                /* largest request body: a bundle upload */
+#define FIELD_MAX (1u << 20)                /* largest form field that is not a file */
 #define SESSION_US (12ull * 3600 * 1000000) /* a login lasts 12 hours */
 
 static const char CSP[] =
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /* ---- reading the body (the fields are read back through reply.c) ------------ */
 
 static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
-				const char *filename, const char *ctype, const char *enc,
-				const char *data, uint64_t off, size_t size)
+                                const char *filename, const char *ctype, const char *enc,
+                                const char *data, uint64_t off, size_t size)
 {
 	struct wb_req *r = cls;
 	struct wb_field *f = r->nf ? &r->f[r->nf - 1] : NULL;
-	(void)kind; (void)ctype; (void)enc;
+	(void)kind;
+	(void)ctype;
+	(void)enc;
 	if (!f || strcmp(f->key, key) || (off == 0 && f->len)) {
 		struct wb_field *nf = hx_grow(r->f, &r->capf, r->nf + 1, sizeof *r->f);
 		if (!nf)
@@ -86,7 +88,7 @@ static void csrf_token(hx_web *w, const char *session, char out[65])
 {
 	uint8_t h[32];
 	crypto_generichash(h, sizeof h, (const uint8_t *)session, strlen(session), w->secret,
-			   sizeof w->secret);
+	                   sizeof w->secret);
 	hx_hex(out, h, sizeof h);
 }
 
@@ -145,7 +147,7 @@ static int host_ok(struct wb_req *r)
 		return 0;
 	char port[8];
 	snprintf(port, sizeof port, ":%u", r->w->port);
-	static const char *const names[] = { "127.0.0.1", "localhost", "[::1]" };
+	static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
 	for (size_t i = 0; i < 3; i++) {
 		size_t l = strlen(names[i]);
 		if (!strncasecmp(h, names[i], l) && !strcmp(h + l, port))
@@ -182,7 +184,8 @@ static enum MHD_Result respond(struct wb_req *r)
 			if (f)
 				fclose(f);
 			r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-			res = MHD_create_response_from_buffer(20, (void *)"cannot read the file", MHD_RESPMEM_PERSISTENT);
+			res = MHD_create_response_from_buffer(20, (void *)"cannot read the file",
+			                                      MHD_RESPMEM_PERSISTENT);
 		} else {
 			/* MHD closes the descriptor; the name is unlinked at the end */
 			int fd = dup(fileno(f));
@@ -194,23 +197,27 @@ static enum MHD_Result respond(struct wb_req *r)
 		char *p = r->out.p;
 		r->out.p = NULL;
 		r->out.n = r->out.cap = 0;
-		res = MHD_create_response_from_buffer(n, p ? p : (void *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		res = MHD_create_response_from_buffer(
+		    n, p ? p : (void *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	}
 	if (!res)
 		return MHD_NO;
-	MHD_add_response_header(res, "Content-Type", r->ctype ? r->ctype : "text/html; charset=utf-8");
+	MHD_add_response_header(res, "Content-Type",
+	                        r->ctype ? r->ctype : "text/html; charset=utf-8");
 	MHD_add_response_header(res, "Content-Security-Policy", CSP);
 	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(res, "X-Frame-Options", "DENY");
 	MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(res, "Cache-Control", strncmp(r->url, "/assets/", 8) ? "no-store" : "max-age=3600");
+	MHD_add_response_header(res, "Cache-Control",
+	                        strncmp(r->url, "/assets/", 8) ? "no-store" : "max-age=3600");
 	if (r->location[0])
 		MHD_add_response_header(res, "Location", r->location);
 	if (r->cookie[0])
 		MHD_add_response_header(res, "Set-Cookie", r->cookie);
 	if (r->disposition[0])
 		MHD_add_response_header(res, "Content-Disposition", r->disposition);
-	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)(r->status ? r->status : 200), res);
+	enum MHD_Result ret =
+	    MHD_queue_response(r->conn, (unsigned)(r->status ? r->status : 200), res);
 	MHD_destroy_response(res);
 	return ret;
 }
@@ -220,8 +227,9 @@ static enum MHD_Result respond(struct wb_req *r)
 static void page_login(struct wb_req *r, const char *problem)
 {
 	wb_head(r, "Sign in", WB_NAV_NONE);
-	wb_puts(&r->out, "<h1>Sign in</h1>\n<p>This library is reachable from other computers, "
-		"so it asks for the password set with <code>hansa web-password</code>.</p>\n");
+	wb_puts(&r->out,
+	        "<h1>Sign in</h1>\n<p>This library is reachable from other computers, "
+	        "so it asks for the password set with <code>hansa web-password</code>.</p>\n");
 	if (problem) {
 		wb_puts(&r->out, "<p class=\"error\">");
 		wb_esc(&r->out, problem);
@@ -230,8 +238,8 @@ static void page_login(struct wb_req *r, const char *problem)
 	wb_puts(&r->out, "<form method=\"post\" action=\"/login\" class=\"login\">");
 	wb_csrf_field(r);
 	wb_puts(&r->out, "<label>Password <input type=\"password\" name=\"password\" "
-		"autocomplete=\"current-password\" autofocus></label> "
-		"<button type=\"submit\">Sign in</button></form>\n");
+	                 "autocomplete=\"current-password\" autofocus></label> "
+	                 "<button type=\"submit\">Sign in</button></form>\n");
 	wb_foot(r);
 }
 
@@ -247,7 +255,7 @@ static void do_login(struct wb_req *r)
 	char sid[65];
 	session_new(r->w, sid);
 	snprintf(r->cookie, sizeof r->cookie,
-		 "hansa_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200", sid);
+	         "hansa_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200", sid);
 	wb_redirect(r, "/");
 }
 
@@ -292,28 +300,33 @@ static void dispatch(struct wb_req *r)
 		return;
 	}
 	if (!hx_utf8_valid(r->url, strlen(r->url))) {
-		wb_message(r, MHD_HTTP_BAD_REQUEST, "Bad address", "The address is not valid text.");
+		wb_message(r, MHD_HTTP_BAD_REQUEST, "Bad address",
+		           "The address is not valid text.");
 		return;
 	}
 	if (r->too_big || r->bad) {
 		wb_message(r, r->too_big ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
-			   "Not accepted", r->too_big ? "What was sent is too large."
-						       : "What was sent could not be read.");
+		           "Not accepted",
+		           r->too_big ? "What was sent is too large."
+		                      : "What was sent could not be read.");
 		return;
 	}
 	if (r->post && strcmp(r->method, "POST")) {
-		wb_message(r, MHD_HTTP_METHOD_NOT_ALLOWED, "Not allowed", "Only GET and POST are used.");
+		wb_message(r, MHD_HTTP_METHOD_NOT_ALLOWED, "Not allowed",
+		           "Only GET and POST are used.");
 		return;
 	}
 	if (!r->post && strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
-		wb_message(r, MHD_HTTP_METHOD_NOT_ALLOWED, "Not allowed", "Only GET and POST are used.");
+		wb_message(r, MHD_HTTP_METHOD_NOT_ALLOWED, "Not allowed",
+		           "Only GET and POST are used.");
 		return;
 	}
 	if (wb_asset(r))
 		return;
 	/* who: loopback needs no login; beyond it a session cookie */
 	if (!w->loopback) {
-		const char *c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hansa_session");
+		const char *c =
+		    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hansa_session");
 		if (c && session_valid(w, c))
 			snprintf(r->session, sizeof r->session, "%s", c);
 	}
@@ -323,8 +336,8 @@ static void dispatch(struct wb_req *r)
 			wb_json_error(r, MHD_HTTP_FORBIDDEN, "missing or wrong CSRF token");
 		else
 			wb_message(r, MHD_HTTP_FORBIDDEN, "Refused",
-				   "This form is out of date or did not come from this library. "
-				   "Go back, reload the page and try again.");
+			           "This form is out of date or did not come from this library. "
+			           "Go back, reload the page and try again.");
 		return;
 	}
 	if (!w->loopback && !strcmp(r->url, "/login")) {
@@ -345,7 +358,8 @@ static void dispatch(struct wb_req *r)
 	}
 	if (!strcmp(r->url, "/logout") && r->post) {
 		session_end(w, r->session);
-		snprintf(r->cookie, sizeof r->cookie, "hansa_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+		snprintf(r->cookie, sizeof r->cookie,
+		         "hansa_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 		wb_redirect(r, "/");
 		return;
 	}
@@ -353,8 +367,8 @@ static void dispatch(struct wb_req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *data,
-				  size_t *size, void **con_cls)
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **con_cls)
 {
 	hx_web *w = cls;
 	struct wb_req *r = *con_cls;
@@ -367,11 +381,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->conn = conn;
 		r->url = url;
 		r->method = method;
-		r->post = !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "DELETE");
+		r->post =
+		    !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "DELETE");
 		if (!strcmp(method, "POST")) {
-			const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+			const char *ct =
+			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
 			if (ct && (!strncasecmp(ct, "application/x-www-form-urlencoded", 33) ||
-				   !strncasecmp(ct, "multipart/form-data", 19)))
+			           !strncasecmp(ct, "multipart/form-data", 19)))
 				r->pp = MHD_create_post_processor(conn, 65536, on_field, r);
 		}
 		*con_cls = r;
@@ -406,9 +422,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-		    enum MHD_RequestTerminationCode why)
+                    enum MHD_RequestTerminationCode why)
 {
-	(void)cls; (void)conn; (void)why;
+	(void)cls;
+	(void)conn;
+	(void)why;
 	if (*con_cls)
 		req_free(*con_cls);
 	*con_cls = NULL;
@@ -485,8 +503,10 @@ static int read_pwhash(hx_web *w, char *err, size_t errlen)
 	while (n && (w->pwhash[n - 1] == '\n' || w->pwhash[n - 1] == '\r'))
 		w->pwhash[--n] = 0;
 	if (!n || strncmp(w->pwhash, "$argon2id$", 10)) {
-		snprintf(err, errlen, "the web app is asked to listen beyond this computer, which needs "
-			 "a password: set one with 'hansa web-password' (or use --http 127.0.0.1:PORT)");
+		snprintf(
+		    err, errlen,
+		    "the web app is asked to listen beyond this computer, which needs "
+		    "a password: set one with 'hansa web-password' (or use --http 127.0.0.1:PORT)");
 		return -1;
 	}
 	return 0;
@@ -504,15 +524,16 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 		w->log(NULL, line);
 }
 
-int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_fn log,
-		 char *err, size_t errlen)
+int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_fn log, char *err,
+                 size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int lb;
 	*out = NULL;
 	if (parse_addr(addr, &ss, &sl, &lb)) {
-		snprintf(err, errlen, "--http: '%s' is not HOST:PORT (an IP address or localhost)", addr);
+		snprintf(err, errlen, "--http: '%s' is not HOST:PORT (an IP address or localhost)",
+		         addr);
 		return -1;
 	}
 	if (!ctx->store || !ctx->have_identity) {
@@ -534,20 +555,19 @@ int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_
 		return -1;
 	}
 	w->starting = 1;
-	w->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-				(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				0, NULL, NULL, on_request, w,
-				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, w,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-				MHD_OPTION_NOTIFY_COMPLETED, on_done, w,
-				MHD_OPTION_END);
+	w->d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	        (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	    0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, w,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)256, MHD_OPTION_NOTIFY_COMPLETED, on_done, w, MHD_OPTION_END);
 	w->starting = 0;
 	if (!w->d) {
-		snprintf(err, errlen, "cannot listen on %s for the web app (in use, or not an address "
-			 "of this computer)", addr);
+		snprintf(err, errlen,
+		         "cannot listen on %s for the web app (in use, or not an address "
+		         "of this computer)",
+		         addr);
 		hx_web_stop(&w);
 		return -1;
 	}

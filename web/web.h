@@ -25,8 +25,8 @@ typedef void (*hx_web_log_fn)(void *arg, const char *line);
  * address needs the password file (`hansa web-password`) in the home.
  * On failure returns non-zero with one line in err; *out is NULL.
  */
-int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_fn log,
-		 char *err, size_t errlen);
+int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_fn log, char *err,
+                 size_t errlen);
 /* Stops the threads and frees; NULL-safe, clears *w. */
 void hx_web_stop(hx_web **w);
 /* "http://HOST:PORT/", borrowed. */

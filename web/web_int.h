@@ -48,7 +48,7 @@ struct hx_web {
 	struct hx_ctx *ctx;
 	hx_web_log_fn log;
 	char url[128];
-	char hostport[96];  /* the Host header a loopback browser sends */
+	char hostport[96]; /* the Host header a loopback browser sends */
 	uint16_t port;
 	int loopback;       /* bound to a loopback address: no login */
 	char pwhash[128];   /* Argon2id string (crypto_pwhash_str) when not loopback */
@@ -58,7 +58,7 @@ struct hx_web {
 	hx_searcher *idle[8];
 	size_t nidle;
 	uint64_t requests;
-	int starting;       /* MHD's own bind errors are said once, by hx_web_start */
+	int starting; /* MHD's own bind errors are said once, by hx_web_start */
 };
 
 struct wb_field {
@@ -76,12 +76,12 @@ struct wb_req {
 	struct MHD_PostProcessor *pp;
 	struct wb_field *f;
 	size_t nf, capf;
-	char *raw;          /* body that is no form (JSON) */
+	char *raw; /* body that is no form (JSON) */
 	size_t nraw, capraw;
-	size_t total;       /* body bytes so far */
+	size_t total; /* body bytes so far */
 	int too_big, bad;
-	char csrf[65];      /* the token this request's forms carry */
-	char session[65];   /* the session id (hex) or "" */
+	char csrf[65];    /* the token this request's forms carry */
+	char session[65]; /* the session id (hex) or "" */
 	/* the response */
 	int status;
 	const char *ctype;
@@ -89,7 +89,7 @@ struct wb_req {
 	char location[512]; /* for a redirect */
 	char cookie[256];   /* Set-Cookie */
 	char disposition[256];
-	char *file;         /* serve this file instead of out (then unlink it) */
+	char *file; /* serve this file instead of out (then unlink it) */
 };
 
 /* Reading the request and the searcher pool (reply.c). */
@@ -107,8 +107,14 @@ void wb_searcher_put(hx_web *w, hx_searcher *sr);
 
 /* ---- building pages (the frame and links: html.c; the rest: reply.c) ---- */
 
-enum wb_nav { WB_NAV_SEARCH, WB_NAV_PUBLISH, WB_NAV_PARTNERS, WB_NAV_NETWORK,
-	      WB_NAV_TRANSFER, WB_NAV_NONE };
+enum wb_nav {
+	WB_NAV_SEARCH,
+	WB_NAV_PUBLISH,
+	WB_NAV_PARTNERS,
+	WB_NAV_NETWORK,
+	WB_NAV_TRANSFER,
+	WB_NAV_NONE
+};
 
 /* The page frame: doctype, head (title escaped), the navigation. */
 void wb_head(struct wb_req *r, const char *title, enum wb_nav nav);

@@ -40,7 +40,8 @@ static size_t bundle(const uint8_t *d, size_t n)
 			abort();
 		if (rec.event == HX_BUNDLE_END)
 			break;
-		if (rec.event == HX_BUNDLE_DAMAGED && (!rec.skipped || rec.offset + rec.skipped > n))
+		if (rec.event == HX_BUNDLE_DAMAGED &&
+		    (!rec.skipped || rec.offset + rec.skipped > n))
 			abort();
 		if (rec.entry && (rec.entry < d || rec.entry + rec.len > d + n || !rec.len))
 			abort();
@@ -58,7 +59,7 @@ static size_t bundle(const uint8_t *d, size_t n)
 
 static void built(const uint8_t *d, size_t n)
 {
-	static const uint8_t seed[32] = { 7 };
+	static const uint8_t seed[32] = {7};
 	uint8_t pk[HX_KEY_LEN], sk[HX_SECRET_LEN];
 	if (n < 3)
 		return;
@@ -86,7 +87,7 @@ static void built(const uint8_t *d, size_t n)
 		}
 		i = j + 1;
 	}
-	hx_bundle_manifest m = { .created = 1 };
+	hx_bundle_manifest m = {.created = 1};
 	if (hx_bundle_writer_finish(w, &m, sk, b))
 		abort();
 	hx_bundle_writer_free(&w);
@@ -100,13 +101,12 @@ static void built(const uint8_t *d, size_t n)
 	case 0: /* flip one byte: at most one record is lost */
 		b[at % len] ^= (uint8_t)(op | 1);
 		got = bundle(b, len);
-		if (!nested && (at % len >= HX_BUNDLE_HEADER_LEN ? got + 1 < chunks
-				: (at % len >= 10 && got != chunks)))
+		if (!nested &&
+		    (at % len >= HX_BUNDLE_HEADER_LEN ? got + 1 < chunks
+		                                      : (at % len >= 10 && got != chunks)))
 			abort();
 		break;
-	case 1: /* truncate */
-		bundle(b, at % (len + 1));
-		break;
+	case 1: /* truncate */ bundle(b, at % (len + 1)); break;
 	default: /* insert a byte */
 		at %= len + 1;
 		memmove(b + at + 1, b + at, len - at);
@@ -173,11 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(c);
 		break;
 	}
-	case 1:
-		bundle(data + 1, size - 1);
-		break;
-	default:
-		built(data + 1, size - 1);
+	case 1: bundle(data + 1, size - 1); break;
+	default: built(data + 1, size - 1);
 	}
 	return 0;
 }

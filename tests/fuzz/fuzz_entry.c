@@ -36,9 +36,8 @@ static int str_eq(const char *a, const char *b)
 
 static int same_fields(const hx_entry *a, const hx_entry *b)
 {
-	if (a->version != b->version || a->timestamp != b->timestamp ||
-	    !str_eq(a->path, b->path) || !str_eq(a->kind, b->kind) ||
-	    !str_eq(a->title, b->title) || !str_eq(a->body, b->body) ||
+	if (a->version != b->version || a->timestamp != b->timestamp || !str_eq(a->path, b->path) ||
+	    !str_eq(a->kind, b->kind) || !str_eq(a->title, b->title) || !str_eq(a->body, b->body) ||
 	    !str_eq(a->lang, b->lang) || a->ntags != b->ntags || a->nmeta != b->nmeta)
 		return 0;
 	for (size_t i = 0; i < a->ntags; i++)
@@ -59,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup();
 	rc = hx_entry_decode(&e, data, size);
 	if (rc != HX_OK) {
-		if (rc != HX_EPROTO && rc != HX_ELIMIT && rc != HX_EVERSION &&
-		    rc != HX_EINVAL && rc != HX_ENOMEM)
+		if (rc != HX_EPROTO && rc != HX_ELIMIT && rc != HX_EVERSION && rc != HX_EINVAL &&
+		    rc != HX_ENOMEM)
 			abort(); /* an undocumented answer */
 		/* on error, e holds nothing: clearing it is harmless */
 		hx_entry_clear(&e);
@@ -100,10 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t outlen = 0;
 	if (hx_entry_sign(&copy, sk, &out, &outlen) != HX_OK)
 		abort();
-	if (outlen != size || memcmp(out, data, 7) ||
-	    memcmp(out + 7, pk, HX_KEY_LEN) ||
-	    memcmp(out + 7 + HX_KEY_LEN, data + 7 + HX_KEY_LEN,
-		   size - 7 - HX_KEY_LEN - HX_SIG_LEN))
+	if (outlen != size || memcmp(out, data, 7) || memcmp(out + 7, pk, HX_KEY_LEN) ||
+	    memcmp(out + 7 + HX_KEY_LEN, data + 7 + HX_KEY_LEN, size - 7 - HX_KEY_LEN - HX_SIG_LEN))
 		abort();
 	/* and what it signed decodes and verifies */
 	if (hx_entry_open(&again, out, outlen) != HX_OK || !same_fields(&e, &again))

@@ -37,7 +37,7 @@ static int round_trip(const hx_wire_msg *m, const uint8_t *d, size_t n)
 	switch (m->type) {
 	case HX_MSG_HELLO:
 		len = hx_wire_hello(buf, m->caps, m->max_frame, m->ne_frame_limit, m->max_batch,
-				    m->key, m->time);
+		                    m->key, m->time);
 		return len <= n && !memcmp(buf, d, len); /* extra bytes are allowed */
 	case HX_MSG_PING: len = hx_wire_ping(buf, m->time); break;
 	case HX_MSG_NE_QUERY:
@@ -99,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!m.has_transport) {
 				uint8_t *out;
 				size_t ol;
-				if (hx_member_encode_local(&m, &out, &ol) || ol != n || memcmp(out, d, n))
+				if (hx_member_encode_local(&m, &out, &ol) || ol != n ||
+				    memcmp(out, d, n))
 					abort();
 				free(out);
 			}
