@@ -1,6 +1,6 @@
 # nodes-lib.sh: what the tests that run several `hansa serve` nodes on
 # 127.0.0.1 share (replication.t.sh, replication-refused.t.sh,
-# replication-live.t.sh): a temp
+# replication-live.t.sh, web.t.sh): a temp
 # dir with one home per node, starting and stopping nodes with their logs in
 # $T/NODE.log, waits that poll a condition with a deadline, and a sanitizer
 # check. Sourced, not run; the caller sets NAME first, and INTERVAL (the

@@ -43,39 +43,11 @@ if [ ! -f "$I/node_modules/puppeteer-core/package.json" ] ||
 	cp "$I/package-lock.json" "$I/node_modules/.package-lock.json.hansa"
 fi
 
-T=$(mktemp -d /tmp/hx-web.XXXXXX)
-declare -A PID=()
-cleanup() {
-	for n in "${!PID[@]}"; do kill "${PID[$n]}" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-unset HANSA_HOME HANSA_PASSPHRASE
-
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$T"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $(basename "$f") (last lines)" >&2
-		tail -n 20 "$f" >&2
-	done
-	exit 1
-}
-h() { local n=$1; shift; "$HANSA" --home "$T/$n" "$@"; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-until_ok() {
-	local limit=$1; shift
-	local end=$((SECONDS + limit))
-	while [ $SECONDS -lt $end ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-logged() { grep -q "$2" "$T/$1.log"; }
+# the temp dir, cleanup, fail (with the nodes' logs), h, free_port, until_ok,
+# logged: shared with the replication tests (start is this test's own)
+NAME=web
+# shellcheck source=tests/nodes-lib.sh
+source "$(dirname "$0")/nodes-lib.sh"
 start() { # start NODE ZMQPORT HTTPPORT
 	"$HANSA" --home "$T/$1" serve --bind "tcp://127.0.0.1:$2" --http "127.0.0.1:$3" \
 		--interval 1 2>>"$T/$1.log" &
