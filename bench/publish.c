@@ -92,7 +92,7 @@ static const char *str(const cJSON *o, const char *k)
 
 static int is_field(const char *k)
 {
-	static const char *const f[] = {"doc", "kind", "title", "body", "tags", "lang", NULL};
+	static const char *const f[] = { "doc", "kind", "title", "body", "tags", "lang", NULL };
 	for (int i = 0; f[i]; i++)
 		if (!strcmp(f[i], k))
 			return 1;
@@ -207,7 +207,7 @@ static double rate_lmdb(const char *base, size_t vsize, int per_commit, size_t *
 	if (per_commit) {
 		do {
 			for (int i = 0; i < 16; i++, n++) {
-				MDB_val k = {sizeof key, key}, v = {vsize, val};
+				MDB_val k = { sizeof key, key }, v = { vsize, val };
 				randombytes_buf(key, sizeof key);
 				if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) ||
 				    (rc = mdb_put(txn, dbi, &k, &v, 0)) ||
@@ -221,7 +221,7 @@ static double rate_lmdb(const char *base, size_t vsize, int per_commit, size_t *
 			die("lmdb anchor", mdb_strerror(rc));
 		do {
 			for (int i = 0; i < 1024; i++, n++) {
-				MDB_val k = {sizeof key, key}, v = {vsize, val};
+				MDB_val k = { sizeof key, key }, v = { vsize, val };
 				randombytes_buf(key, sizeof key);
 				if ((rc = mdb_put(txn, dbi, &k, &v, 0)))
 					die("lmdb anchor", mdb_strerror(rc));
@@ -261,7 +261,7 @@ static int sign_one(hx_store *s, draft *d, uint8_t **raw, hx_put *put, uint64_t 
 	*last_ts = d->e.timestamp;
 	if ((rc = hx_entry_sign(&d->e, sks[d->partner], raw, &len)))
 		return rc;
-	*put = (hx_put){.raw = *raw, .rawlen = len, .entry = &d->e};
+	*put = (hx_put){ .raw = *raw, .rawlen = len, .entry = &d->e };
 	return HX_OK;
 }
 
@@ -434,7 +434,7 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 	                 "tokenize = 'unicode61 remove_diacritics 2')",
 	                 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL) !=
-	        SQLITE_OK)
+	            SQLITE_OK)
 		die("sqlite", sqlite3_errmsg(db));
 	FILE *in = open_mem(buf, blen);
 	double t0 = now(), c0 = cpu();
@@ -452,7 +452,7 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 		for (size_t i = 0; i < d.e.ntags; i++)
 			tl += (size_t)snprintf(tags + tl, tl < sizeof tags ? sizeof tags - tl : 0,
 			                       "%s%s", i ? " " : "", d.e.tags[i]);
-		const char *col[6] = {d.e.path, d.e.kind, d.e.title, d.e.body, tags, d.e.lang};
+		const char *col[6] = { d.e.path, d.e.kind, d.e.title, d.e.body, tags, d.e.lang };
 		for (int i = 0; i < 6; i++)
 			sqlite3_bind_text(ins, i + 1, col[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(ins) != SQLITE_DONE)
@@ -502,7 +502,7 @@ static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
 		die("store sizes", mdb_strerror(rc));
 	double psize = ms.ms_psize, used = (double)(info.me_last_pgno + 1) * psize;
 	double tables =
-	    (double)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages) * psize;
+	        (double)(ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages) * psize;
 	printf("  store on disk: %.1f MB (data.mdb, %.1f MB allocated) = %.2f x the %.1f MB of JSON"
 	       " lines, %.0f B per entry\n",
 	       sb.st_size / 1e6, (double)sb.st_blocks * 512 / 1e6, sb.st_size / (double)json_bytes,
@@ -516,8 +516,8 @@ static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
 		snprintf(name, sizeof name, "%.*s", (int)k.mv_size, (char *)k.mv_data);
 		if (mdb_dbi_open(txn, name, 0, &dbi) || mdb_stat(txn, dbi, &ts))
 			continue;
-		double b =
-		    (double)(ts.ms_branch_pages + ts.ms_leaf_pages + ts.ms_overflow_pages) * psize;
+		double b = (double)(ts.ms_branch_pages + ts.ms_leaf_pages + ts.ms_overflow_pages) *
+		           psize;
 		tables += b;
 		printf("      %-10s %9zu %10.1f %10.0f\n", name, ts.ms_entries, b / 1e6,
 		       entries ? b / (double)entries : 0);
@@ -610,7 +610,7 @@ int main(int argc, char **argv)
 	double r_fsck = ss.entries / fsck_t;
 	size_t fts_rows, fts_bytes;
 	double fts_cpu,
-	    fts_t = fts5_load(base, cbuf, clen, st.lines, &fts_rows, &fts_bytes, &fts_cpu);
+	        fts_t = fts5_load(base, cbuf, clen, st.lines, &fts_rows, &fts_bytes, &fts_cpu);
 	free(cbuf);
 
 	/* anchors, with values of the imported entries' average size */

@@ -93,7 +93,7 @@ static void side_fill(struct side *s, const hx_ne_item *items, size_t n, const u
 		for (int b = 0; b < 8; b++)
 			key[b] = (uint8_t)(items[i].ts >> (56 - 8 * b));
 		memcpy(key + 8, items[i].id, 32);
-		MDB_val k = {40, key}, v = {0, ""};
+		MDB_val k = { 40, key }, v = { 0, "" };
 		if ((rc = mdb_put(txn, s->fpt.bytime, &k, &v, 0)))
 			die("put", rc);
 		if ((rc = hx_fpt_add(&s->fpt, txn, items[i].ts, items[i].id)))
@@ -126,9 +126,9 @@ struct result {
 
 static struct result reconcile(hx_ne_storage a, hx_ne_storage b, uint64_t limit)
 {
-	struct result r = {0};
+	struct result r = { 0 };
 	hx_ne *na, *nb;
-	hx_ne_ids have = {0}, need = {0};
+	hx_ne_ids have = { 0 }, need = { 0 };
 	uint8_t *m, *q;
 	size_t ml, ql;
 	int rc;
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	{
 		MDB_cursor *c;
 		MDB_val k, v;
-		uint8_t acc[32] = {0};
+		uint8_t acc[32] = { 0 };
 		if ((rc = mdb_txn_begin(A.env, NULL, MDB_RDONLY, &ta)) ||
 		    (rc = mdb_cursor_open(ta, A.fpt.bytime, &c)))
 			die("scan", rc);
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	/* anchor 2: SHA-256 of N fingerprint inputs (33-35 bytes each) */
 	c0 = cpu_now();
 	{
-		uint8_t in[35] = {0}, h[32];
+		uint8_t in[35] = { 0 }, h[32];
 		for (size_t i = 0; i < n; i++) {
 			memcpy(in, &i, sizeof i);
 			crypto_hash_sha256(h, in, sizeof in);

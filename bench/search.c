@@ -85,8 +85,8 @@ static char *dupstr(const cJSON *o, const char *k, const char *dflt)
 
 static size_t load_corpus(const char *file, size_t max, size_t stride, struct doc **out)
 {
-	char seen[16][8] = {{0}};
-	size_t seen_n[16] = {0}, nseen = 0;
+	char seen[16][8] = { { 0 } };
+	size_t seen_n[16] = { 0 }, nseen = 0;
 	char cmd[4200];
 	FILE *f;
 	int piped = 0;
@@ -192,11 +192,11 @@ static void *sign_range(void *arg)
 		e->lang = x->lang;
 		size_t nm = 0;
 		if (*x->org)
-			x->meta[nm++] = (hx_meta){"org", x->org};
+			x->meta[nm++] = (hx_meta){ "org", x->org };
 		if (*x->country)
-			x->meta[nm++] = (hx_meta){"country", x->country};
+			x->meta[nm++] = (hx_meta){ "country", x->country };
 		if (*x->url)
-			x->meta[nm++] = (hx_meta){"url", x->url};
+			x->meta[nm++] = (hx_meta){ "url", x->url };
 		e->meta = x->meta;
 		e->nmeta = nm;
 		if (hx_entry_sign(e, s->sk[x->partner], &x->raw, &x->rawlen)) {
@@ -297,59 +297,59 @@ static sqlite3 *fts_build(const char *file, struct doc *d, size_t n, int fold, d
 static const struct bq {
 	const char *cat, *hx, *fts, *where;
 } queries[] = {
-    {"common", "python", "python", NULL},
-    {"common", "library", "library", NULL},
-    {"common", "data", "data", NULL},
-    {"common", "file", "file", NULL},
-    {"common", "server", "server", NULL},
-    {"common", "support", "support", NULL},
-    {"common", "development", "development", NULL},
-    {"common", "til", "til", NULL},
-    {"common", "und", "und", NULL},
-    {"rare", "chargebee", "chargebee", NULL},
-    {"rare", "wxwidgets", "wxwidgets", NULL},
-    {"rare", "zeroconf", "zeroconf", NULL},
-    {"rare", "sudoku", "sudoku", NULL},
-    {"rare", "fiasco", "fiasco", NULL},
-    {"rare", "bittorrent", "bittorrent", NULL},
-    {"rare", "kerberos", "kerberos", NULL},
-    {"rare", "quaternion", "quaternion", NULL},
-    {"and", "python library", "python library", NULL},
-    {"and", "xml parser", "xml parser", NULL},
-    {"and", "web server", "web server", NULL},
-    {"and", "image viewer", "image viewer", NULL},
-    {"and", "audio player", "audio player", NULL},
-    {"and", "network monitor", "network monitor", NULL},
-    {"and", "file manager", "file manager", NULL},
-    {"and", "game engine", "game engine", NULL},
-    {"phrase", "\"command line\"", "\"command line\"", NULL},
-    {"phrase", "\"web browser\"", "\"web browser\"", NULL},
-    {"phrase", "\"text editor\"", "\"text editor\"", NULL},
-    {"phrase", "\"development files\"", "\"development files\"", NULL},
-    {"phrase", "\"shared library\"", "\"shared library\"", NULL},
-    {"phrase", "\"this package contains\"", "\"this package contains\"", NULL},
-    {"prefix", "lib*", "lib*", NULL},
-    {"prefix", "net*", "net*", NULL},
-    {"prefix", "pyth*", "pyth*", NULL},
-    {"prefix", "crypt*", "crypt*", NULL},
-    {"prefix", "compil*", "compil*", NULL},
-    {"prefix", "spil*", "spil*", NULL},
-    {"filter", "python lang:en", "python", "lang = 'en'"},
-    {"filter", "bibliotek lang:da", "bibliotek", "lang = 'da'"},
-    {"filter", "bibliothek lang:de", "bibliothek", "lang = 'de'"},
-    {"filter", "editor country:de", "editor", "country = 'DE'"},
-    {"filter", "server -lang:en", "server", "lang <> 'en'"},
-    {"filter", "game kind:toolkit", "game", "kind = 'toolkit'"},
-    {"places", "kobenhavn", "kobenhavn", NULL},
-    {"places", "nurnberg", "nurnberg", NULL},
-    {"places", "lubeck", "lubeck", NULL},
-    {"places", "sao paulo", "sao paulo", NULL},
-    {"places", "worterbuch", "worterbuch", NULL},
-    {"places", "vaerktoj", "vaerktoj", NULL},
-    {"places", "narzedzie", "narzedzie", NULL},
-    {"places", "oberflache", "oberflache", NULL},
-    {"other", "python -perl", "python NOT perl", NULL},
-    {"other", "perl OR ruby", "perl OR ruby", NULL},
+	{ "common", "python", "python", NULL },
+	{ "common", "library", "library", NULL },
+	{ "common", "data", "data", NULL },
+	{ "common", "file", "file", NULL },
+	{ "common", "server", "server", NULL },
+	{ "common", "support", "support", NULL },
+	{ "common", "development", "development", NULL },
+	{ "common", "til", "til", NULL },
+	{ "common", "und", "und", NULL },
+	{ "rare", "chargebee", "chargebee", NULL },
+	{ "rare", "wxwidgets", "wxwidgets", NULL },
+	{ "rare", "zeroconf", "zeroconf", NULL },
+	{ "rare", "sudoku", "sudoku", NULL },
+	{ "rare", "fiasco", "fiasco", NULL },
+	{ "rare", "bittorrent", "bittorrent", NULL },
+	{ "rare", "kerberos", "kerberos", NULL },
+	{ "rare", "quaternion", "quaternion", NULL },
+	{ "and", "python library", "python library", NULL },
+	{ "and", "xml parser", "xml parser", NULL },
+	{ "and", "web server", "web server", NULL },
+	{ "and", "image viewer", "image viewer", NULL },
+	{ "and", "audio player", "audio player", NULL },
+	{ "and", "network monitor", "network monitor", NULL },
+	{ "and", "file manager", "file manager", NULL },
+	{ "and", "game engine", "game engine", NULL },
+	{ "phrase", "\"command line\"", "\"command line\"", NULL },
+	{ "phrase", "\"web browser\"", "\"web browser\"", NULL },
+	{ "phrase", "\"text editor\"", "\"text editor\"", NULL },
+	{ "phrase", "\"development files\"", "\"development files\"", NULL },
+	{ "phrase", "\"shared library\"", "\"shared library\"", NULL },
+	{ "phrase", "\"this package contains\"", "\"this package contains\"", NULL },
+	{ "prefix", "lib*", "lib*", NULL },
+	{ "prefix", "net*", "net*", NULL },
+	{ "prefix", "pyth*", "pyth*", NULL },
+	{ "prefix", "crypt*", "crypt*", NULL },
+	{ "prefix", "compil*", "compil*", NULL },
+	{ "prefix", "spil*", "spil*", NULL },
+	{ "filter", "python lang:en", "python", "lang = 'en'" },
+	{ "filter", "bibliotek lang:da", "bibliotek", "lang = 'da'" },
+	{ "filter", "bibliothek lang:de", "bibliothek", "lang = 'de'" },
+	{ "filter", "editor country:de", "editor", "country = 'DE'" },
+	{ "filter", "server -lang:en", "server", "lang <> 'en'" },
+	{ "filter", "game kind:toolkit", "game", "kind = 'toolkit'" },
+	{ "places", "kobenhavn", "kobenhavn", NULL },
+	{ "places", "nurnberg", "nurnberg", NULL },
+	{ "places", "lubeck", "lubeck", NULL },
+	{ "places", "sao paulo", "sao paulo", NULL },
+	{ "places", "worterbuch", "worterbuch", NULL },
+	{ "places", "vaerktoj", "vaerktoj", NULL },
+	{ "places", "narzedzie", "narzedzie", NULL },
+	{ "places", "oberflache", "oberflache", NULL },
+	{ "other", "python -perl", "python NOT perl", NULL },
+	{ "other", "perl OR ruby", "perl OR ruby", NULL },
 };
 #define NQ (sizeof queries / sizeof queries[0])
 
@@ -453,7 +453,7 @@ static long pm_get(const struct pathmap *m, const char *k)
 static int hx_run(hx_searcher *sr, const char *q, const struct pathmap *pm, long *ids, int max,
                   int suggest)
 {
-	hx_search_opts o = {10, 0, 0, 1, !suggest}; /* no snippets */
+	hx_search_opts o = { 10, 0, 0, 1, !suggest }; /* no snippets */
 	hx_results r;
 	char err[256];
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
@@ -537,7 +537,7 @@ static int ascii_spelling(const char *s, size_t len, char *out, size_t cap);
 
 static int rarest2(struct dfmap *dm, const char *title, char w[2][WBUF], char *asc)
 {
-	uint32_t best[2] = {UINT32_MAX, UINT32_MAX};
+	uint32_t best[2] = { UINT32_MAX, UINT32_MAX };
 	hx_tokenizer tk;
 	hx_token k;
 	if (asc)
@@ -583,11 +583,11 @@ static int rarest2(struct dfmap *dm, const char *title, char w[2][WBUF], char *a
  * with the stemmer of the query's language. */
 
 enum { QT_KNOWN, QT_INFL, QT_ASCII, QT_TYPO, NQT };
-static const char *const qt_name[NQT] = {"known", "inflected", "ascii ae/oe/aa", "one typo"};
-static const char *const bench_langs[] = {"en", "da", "de", "pl", "fi", "sv"};
+static const char *const qt_name[NQT] = { "known", "inflected", "ascii ae/oe/aa", "one typo" };
+static const char *const bench_langs[] = { "en", "da", "de", "pl", "fi", "sv" };
 #define NBL (sizeof bench_langs / sizeof bench_langs[0])
 enum { SYS_HX, SYS_FTS, SYS_FOLD, SYS_XAP, NSYS };
-static const char *const sys_name[NSYS] = {"hansa", "fts5", "fts5-fold", "xapian"};
+static const char *const sys_name[NSYS] = { "hansa", "fts5", "fts5-fold", "xapian" };
 
 struct engines {
 	hx_searcher *sr;
@@ -686,9 +686,9 @@ static const char *sibling(const struct lvocab *v, const char *w)
  * oe ae, everything else folded as hansa does. 1 when it had such a letter. */
 static int ascii_spelling(const char *s, size_t len, char *out, size_t cap)
 {
-	static const char *const from[] = {"ä", "ö", "ü", "å", "ø", "æ",
-	                                   "Ä", "Ö", "Ü", "Å", "Ø", "Æ"};
-	static const char *const to[] = {"ae", "oe", "ue", "aa", "oe", "ae"};
+	static const char *const from[] = { "ä", "ö", "ü", "å", "ø", "æ",
+		                            "Ä", "Ö", "Ü", "Å", "Ø", "Æ" };
+	static const char *const to[] = { "ae", "oe", "ue", "aa", "oe", "ae" };
 	char tmp[HX_TOKEN_MAX * 4];
 	size_t n = 0;
 	int had = 0;
@@ -841,7 +841,8 @@ static int cmp_wstem(const void *a, const void *b)
 static void stem_merges(const struct doc *docs, size_t n)
 {
 	static const char *const lg[][2] = {
-	    {"de", "german"}, {"da", "danish"}, {"sv", "swedish"}, {"fi", "finnish"}};
+		{ "de", "german" }, { "da", "danish" }, { "sv", "swedish" }, { "fi", "finnish" }
+	};
 	hx_stemmers *hs;
 	if (hx_stemmers_new(&hs))
 		die("%s", "stemmers");
@@ -858,10 +859,10 @@ static void stem_merges(const struct doc *docs, size_t n)
 			size_t sl;
 			const char *ns = hx_stem(hs, li, v.w[i], strlen(v.w[i]), &sl);
 			const sb_symbol *os =
-			    sb_stemmer_stem(sb, (const sb_symbol *)v.w[i], (int)strlen(v.w[i]));
-			ws[i] = (struct wstem){v.w[i], strdup(os ? (const char *)os : v.w[i]),
-			                       strndup(ns ? ns : v.w[i], ns ? sl : strlen(v.w[i])),
-			                       v.df[i]};
+			        sb_stemmer_stem(sb, (const sb_symbol *)v.w[i], (int)strlen(v.w[i]));
+			ws[i] = (struct wstem){ v.w[i], strdup(os ? (const char *)os : v.w[i]),
+				                strndup(ns ? ns : v.w[i], ns ? sl : strlen(v.w[i])),
+				                v.df[i] };
 		}
 		qsort(ws, v.n, sizeof *ws, cmp_wstem);
 		size_t joined = 0, shown = 0;
@@ -910,7 +911,7 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 	double *lat[NSYS];
 	for (int s = 0; s < NSYS; s++)
 		lat[s] = calloc(qper * NQT * (size_t)reps + 1, sizeof **lat);
-	double mrr[NBL][NQT][NSYS] = {{{0}}}, p50[NBL][NSYS], p99[NBL][NSYS];
+	double mrr[NBL][NQT][NSYS] = { { { 0 } } }, p50[NBL][NSYS], p99[NBL][NSYS];
 
 	printf("per language: MRR@10 (queries)        ");
 	for (int s = 0; s < nsys; s++)
@@ -926,10 +927,10 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 		for (int qt = 0; qt < NQT; qt++) {
 			size_t m = make_queries(qt, lang, docs, n, dm, &v, qs, qper);
 			for (size_t i = 0; i < m; i++) {
-				int rank[NSYS] = {0};
+				int rank[NSYS] = { 0 };
 				for (int s = 0; s < nsys; s++) {
 					rank[s] =
-					    run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
+					        run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
 					for (int r = 0; r < reps; r++) {
 						double a = now_s();
 						run_sys(en, s, qs[i].q, lang, qs[i].doc);
@@ -1011,11 +1012,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = 1;
 		else {
-			fprintf(
-			    stderr,
-			    "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
-			    "[--reps N] [--known N] [--dir DIR] [--stride K | --full] [--queries "
-			    "N] [--verbose]\n");
+			fprintf(stderr,
+			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
+			        "[--reps N] [--known N] [--dir DIR] [--stride K | --full] [--queries "
+			        "N] [--verbose]\n");
 			return 2;
 		}
 	}
@@ -1042,7 +1042,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NPARTNERS; i++)
 		crypto_sign_keypair(pk, sk[i]);
 	t0 = now_s();
-	struct signer sg[2] = {{docs, 0, n / 2, sk, 0}, {docs, n / 2, n, sk, 0}};
+	struct signer sg[2] = { { docs, 0, n / 2, sk, 0 }, { docs, n / 2, n, sk, 0 } };
 	pthread_t th;
 	pthread_create(&th, NULL, sign_range, &sg[1]);
 	sign_range(&sg[0]);
@@ -1060,7 +1060,7 @@ int main(int argc, char **argv)
 
 	/* ---- builds ---- */
 	double fts_wall, fts_cpu, fold_wall, fold_cpu;
-	struct fts f = {0}, ff = {0};
+	struct fts f = { 0 }, ff = { 0 };
 	fts_open(&f, dir, docs, n, 0, &fts_wall, &fts_cpu);
 	fts_open(&ff, dir, docs, n, 1, &fold_wall, &fold_cpu);
 	void *xap = NULL;
@@ -1163,7 +1163,7 @@ int main(int argc, char **argv)
 	printf("\n");
 
 	/* ---- latency ---- */
-	struct pathmap pm = {0};
+	struct pathmap pm = { 0 };
 	pm.cap = 1;
 	while (pm.cap < 2 * n)
 		pm.cap <<= 1;
@@ -1213,7 +1213,7 @@ int main(int argc, char **argv)
 	printf("  p99                            %9.1f  %9.1f   %8.3f\n\n", h99, f99, h99 / f99);
 
 	/* ---- known items: MRR@10 ---- */
-	struct dfmap dm = {0};
+	struct dfmap dm = { 0 };
 	dm.cap = 1 << 22;
 	dm.keys = calloc(dm.cap, sizeof *dm.keys);
 	dm.df = calloc(dm.cap, sizeof *dm.df);
@@ -1279,7 +1279,7 @@ int main(int argc, char **argv)
 	       h50 / f50, h99 / f99, reindex / fts_wall, asked ? mrr_h / (double)asked : 0,
 	       asked ? mrr_f / (double)asked : 0);
 
-	struct engines en = {sr, &pm, &f, &ff, xap};
+	struct engines en = { sr, &pm, &f, &ff, xap };
 	lang_bench(&en, docs, n, &dm, qper, reps, verbose);
 	stem_merges(docs, n);
 	double la[3];

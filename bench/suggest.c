@@ -54,7 +54,7 @@ static int query_of(const char *title, char *out, size_t cap)
 {
 	hx_tokenizer t;
 	hx_token k;
-	char w[2][HX_TOKEN_MAX + 1] = {"", ""};
+	char w[2][HX_TOKEN_MAX + 1] = { "", "" };
 	hx_tok_init(&t, title, strlen(title));
 	while (hx_tok_next(&t, &k)) {
 		int letters = 1;
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	free(line);
 
-	hx_search_opts o = {10, 0, 0, 1, 0};
+	hx_search_opts o = { 10, 0, 0, 1, 0 };
 	hx_results r;
 	char err[256];
 	double *tn = calloc(n, sizeof *tn), *tt = calloc(n, sizeof *tt);
@@ -205,9 +205,8 @@ int main(int argc, char **argv)
 	printf("queries: %zu (two title words; the typo query has one edit in the first)\n", n);
 	printf("first correction of a searcher (walks the vocabulary): %.0f ms (%.0f ms CPU)\n",
 	       walk * 1e3, walk_cpu * 1e3);
-	printf(
-	    "typo index: %zu words, %.1f MB, built in %.0f ms (%.0f ms CPU; once per searcher)\n",
-	    words, (double)bytes / 1e6, build * 1e3, build_cpu * 1e3);
+	printf("typo index: %zu words, %.1f MB, built in %.0f ms (%.0f ms CPU; once per searcher)\n",
+	       words, (double)bytes / 1e6, build * 1e3, build_cpu * 1e3);
 	printf("%-22s %10s %10s\n", "", "median", "p90");
 	printf("%-22s %8.0f µs %8.0f µs\n", "as typed (anchor)", n50 * 1e6, n90 * 1e6);
 	printf("%-22s %8.0f µs %8.0f µs\n", "with a typo", t50 * 1e6, t90 * 1e6);

@@ -84,7 +84,7 @@ static void add_member(hx_store *s, const struct who *w)
 /* A local (authorship-only) member record. */
 static void add_author(hx_store *s, const uint8_t pk[32])
 {
-	hx_member m = {.timestamp = 1};
+	hx_member m = { .timestamp = 1 };
 	uint8_t *rec;
 	size_t len;
 	memcpy(m.key, pk, 32);
@@ -104,14 +104,14 @@ static int free_port(void)
 static void start(struct running *r, hx_store *s, const struct who *w, const char *bind, int once)
 {
 	hx_node_config cfg = {
-	    .pk = w->pk,
-	    .sk = w->sk,
-	    .curve_pk = w->cpk,
-	    .curve_sk = w->csk,
-	    .bind = bind,
-	    .once = once,
-	    .recon_interval_ms = 2000,
-	    .timeout_ms = 60000,
+		.pk = w->pk,
+		.sk = w->sk,
+		.curve_pk = w->cpk,
+		.curve_sk = w->csk,
+		.bind = bind,
+		.once = once,
+		.recon_interval_ms = 2000,
+		.timeout_ms = 60000,
 	};
 	int rc = tn_start(r, s, &cfg);
 	if (rc)
@@ -132,12 +132,12 @@ static int cmp_double(const void *a, const void *b)
 static uint8_t *sign_entry(const struct who *w, const char *path, const char *title,
                            const char *body, uint64_t ts, size_t *len, hx_entry *e)
 {
-	hx_entry d = {.path = (char *)path,
-	              .kind = "practice",
-	              .title = (char *)title,
-	              .body = (char *)body,
-	              .lang = "en",
-	              .timestamp = ts};
+	hx_entry d = { .path = (char *)path,
+		       .kind = "practice",
+		       .title = (char *)title,
+		       .body = (char *)body,
+		       .lang = "en",
+		       .timestamp = ts };
 	uint8_t *raw;
 	int rc = hx_entry_sign(&d, w->sk, &raw, len);
 	if (rc)
@@ -156,7 +156,7 @@ static void latency(int samples)
 	make_who(&b, "B");
 	make_who(&c, "C");
 	hx_store *sa = open_store("a"), *sb = open_store("b"), *sc = open_store("c");
-	hx_store *all[3] = {sa, sb, sc};
+	hx_store *all[3] = { sa, sb, sc };
 	for (int i = 0; i < 3; i++) {
 		add_member(all[i], &a);
 		add_member(all[i], &b);
@@ -183,7 +183,7 @@ static void latency(int samples)
 		hx_entry e;
 		size_t len, added;
 		uint8_t *raw = sign_entry(&a, path, title, "Measured.", hx_now_us(), &len, &e);
-		hx_put p = {.raw = raw, .rawlen = len, .entry = &e};
+		hx_put p = { .raw = raw, .rawlen = len, .entry = &e };
 		if (hx_store_put_batch(sa, &p, 1, 0, &added) || p.result)
 			die("publish", p.result);
 		for (;;) {
@@ -272,12 +272,12 @@ static void throughput(const char *corpus, long lines)
 				unsigned h = 5381;
 				for (const char *c = org; *c; c++)
 					h = h * 33 + (unsigned char)*c;
-				hx_entry dr = {.path = (char *)doc,
-				               .kind = "toolkit",
-				               .title = (char *)title,
-				               .body = (char *)str(o, "body", ""),
-				               .lang = (char *)str(o, "lang", "en"),
-				               .timestamp = ts++};
+				hx_entry dr = { .path = (char *)doc,
+					        .kind = "toolkit",
+					        .title = (char *)title,
+					        .body = (char *)str(o, "body", ""),
+					        .lang = (char *)str(o, "lang", "en"),
+					        .timestamp = ts++ };
 				if (total == cap) {
 					cap = cap ? 2 * cap : 4096;
 					raws = realloc(raws, cap * sizeof *raws);
@@ -287,9 +287,9 @@ static void throughput(const char *corpus, long lines)
 				    hx_entry_sign(&dr, partner[h % PARTNERS].sk, &raws[total],
 				                  &lens[total]) == HX_OK &&
 				    hx_entry_decode(&ent[n], raws[total], lens[total]) == HX_OK) {
-					put[n] = (hx_put){.raw = raws[total],
-					                  .rawlen = lens[total],
-					                  .entry = &ent[n]};
+					put[n] = (hx_put){ .raw = raws[total],
+						           .rawlen = lens[total],
+						           .entry = &ent[n] };
 					n++;
 					total++;
 				}
@@ -384,10 +384,9 @@ static void throughput(const char *corpus, long lines)
 	printf("  anchor: Ed25519 verification of the same entries: %.0f/s on 1 core, %.0f/s on %u "
 	       "threads\n",
 	       v1, vn, threads);
-	printf(
-	    "  anchor: storing the same entries at D (put_batch, 1000 per transaction, with the\n"
-	    "          search index and fingerprint table): %.0f/s\n",
-	    (double)total / store_s);
+	printf("  anchor: storing the same entries at D (put_batch, 1000 per transaction, with the\n"
+	       "          search index and fingerprint table): %.0f/s\n",
+	       (double)total / store_s);
 	printf("  ratio sync / verify (1 core) = %.2f, sync / verify (%u threads) = %.2f, sync / "
 	       "store = %.2f\n",
 	       rate / v1, threads, rate / vn, rate / ((double)total / store_s));
@@ -409,7 +408,7 @@ static void throughput(const char *corpus, long lines)
 
 static void item(uint64_t i, uint64_t *ts, uint8_t id[32])
 {
-	uint64_t seed[2] = {i, 0x5eed};
+	uint64_t seed[2] = { i, 0x5eed };
 	crypto_generichash(id, 32, (const uint8_t *)seed, sizeof seed, NULL, 0);
 	*ts = 1700000000000000ull + i * 1000 + (id[0] & 0x3f);
 }
@@ -437,7 +436,7 @@ static void recon_case(size_t n, size_t diff, uint64_t limit)
 	hx_ne *ia, *rb;
 	uint8_t *msg, *reply;
 	size_t len, rlen;
-	hx_ne_ids have = {0}, need = {0};
+	hx_ne_ids have = { 0 }, need = { 0 };
 	uint64_t up = 0, down = 0;
 	unsigned rounds = 0;
 	double c0 = cpu();
@@ -472,14 +471,14 @@ static void recon_case(size_t n, size_t diff, uint64_t limit)
 
 static void reconciliation(void)
 {
-	static const size_t sizes[] = {10000, 100000, 1000000};
+	static const size_t sizes[] = { 10000, 100000, 1000000 };
 	uint64_t limit = 256 * 1024;
 	printf("Negentropy reconciliation (frame size limit %llu, the node's default; bytes "
 	       "include the 6-byte wire header):\n",
 	       (unsigned long long)limit);
 	for (int s = 0; s < 3; s++) {
 		size_t n = sizes[s];
-		size_t diffs[3] = {0, 20, n / 100};
+		size_t diffs[3] = { 0, 20, n / 100 };
 		for (int d = 0; d < 3; d++)
 			recon_case(n, diffs[d], limit);
 	}

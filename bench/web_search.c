@@ -49,7 +49,7 @@ static void *run(void *arg)
 	hx_searcher *sr;
 	if (hx_searcher_new(&sr, w->s))
 		die("cannot make a searcher");
-	hx_search_opts o = {.limit = 10};
+	hx_search_opts o = { .limit = 10 };
 	char err[256];
 	for (size_t i = w->start; now_s() < w->until; i++) {
 		hx_results r;
@@ -108,7 +108,8 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	for (int i = 0; i < threads; i++) {
 		w[i] = (struct worker){
-		    .s = s, .q = q, .nq = nq, .start = (size_t)i * 7, .until = t0 + secs};
+			.s = s, .q = q, .nq = nq, .start = (size_t)i * 7, .until = t0 + secs
+		};
 		pthread_create(&w[i].th, NULL, run, &w[i]);
 	}
 	size_t total = 0;

@@ -13,7 +13,7 @@
 #define WIDTH 79   /* --help text is wrapped to this many columns */
 #define OPT_COL 24 /* option help starts here, or on the next line */
 
-static const struct hx_opt help_opt = {"help", 'h', NULL, "show this help and exit", 0};
+static const struct hx_opt help_opt = { "help", 'h', NULL, "show this help and exit", 0 };
 
 /* ---- parsing ------------------------------------------------------------ */
 
@@ -82,7 +82,7 @@ static void set(struct parse *p, const struct hx_opt *o, const char *value)
 		p->help = 1;
 		return;
 	}
-	p->a->set[p->a->nset++] = (struct hx_arg_set){o, value};
+	p->a->set[p->a->nset++] = (struct hx_arg_set){ o, value };
 }
 
 /* One "--name", "--name=value" or "--name value" at argv[*i]. */
@@ -157,7 +157,7 @@ static void check_count(struct parse *p)
 
 int hx_args_parse(const struct hx_cmd *cmd, int argc, char **argv, struct hx_args *a)
 {
-	struct parse p = {.a = a};
+	struct parse p = { .a = a };
 	int only_args = 0, stop = cmd->flags & HX_CMD_STOP_AT_ARG;
 
 	memset(a, 0, sizeof *a);
@@ -379,8 +379,8 @@ static void help_synopsis(FILE *f, const char *lead, const struct hx_cmd *top,
 	words(w, sizeof w, top, sub);
 	fprintf(f, "%s%s", lead, w);
 	int col = (int)(strlen(lead) + strlen(w));
-	struct help_line h = {f, col, col + 1};
-	struct synopsis_out out = {help_opt_item, help_args_item, &h};
+	struct help_line h = { f, col, col + 1 };
+	struct synopsis_out out = { help_opt_item, help_args_item, &h };
 	synopsis(sub ? sub : top, &out);
 	fputc('\n', f);
 }
@@ -530,7 +530,7 @@ static void man_args_item(void *arg, const char *text)
 static void man_synopsis(FILE *f, const struct hx_cmd *top, const struct hx_cmd *sub)
 {
 	char w[128];
-	struct synopsis_out out = {man_opt_item, man_args_item, f};
+	struct synopsis_out out = { man_opt_item, man_args_item, f };
 	words(w, sizeof w, top, sub);
 	fputs(".B ", f);
 	roff(f, w, 0);

@@ -120,7 +120,7 @@ int hx_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "hansa CMD: MESSAGE (try 'hansa CMD --help')" as one line on
  * stderr; returns HX_EXIT_USAGE. */
 int hx_usage_error(const struct hx_cmd *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* Opens the store of ctx->home (creating it only if create). Prints the
  * error and returns NULL on failure. */

@@ -51,8 +51,9 @@ static int copy_child(void *arg)
 static void remove_backup(const char *dir)
 {
 	static const char *const files[] = {
-	    "store/data.mdb", "store/lock.mdb",      "store", HX_KEYFILE, HX_KEYFILE ".tmp",
-	    HX_PROFILEFILE,   HX_PROFILEFILE ".tmp", NULL};
+		"store/data.mdb", "store/lock.mdb",      "store", HX_KEYFILE, HX_KEYFILE ".tmp",
+		HX_PROFILEFILE,   HX_PROFILEFILE ".tmp", NULL
+	};
 	char p[4600];
 	for (int i = 0; files[i]; i++) {
 		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
@@ -81,7 +82,7 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 	if (mkdir(tmp, 0700))
 		return hx_fail("cannot create %s: %s", tmp, strerror(errno));
 	snprintf(to, sizeof to, "%s/store", tmp);
-	struct copy_job job = {.from = from, .to = to};
+	struct copy_job job = { .from = from, .to = to };
 	char why[256];
 	if (hx_cli_run_child(copy_child, &job, &res, why, sizeof why)) {
 		remove_backup(tmp);
@@ -90,14 +91,14 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 	if (res == HX_ECORRUPT) {
 		remove_backup(tmp);
 		return hx_fail(
-		    "the store is damaged (LMDB reports corrupt pages); " HX_DAMAGED_ADVICE);
+		        "the store is damaged (LMDB reports corrupt pages); " HX_DAMAGED_ADVICE);
 	}
 	if (res) {
 		hx_cli_errtext(res, tmp, err, sizeof err); /* while tmp exists */
 		remove_backup(tmp);
 		return hx_fail("cannot copy the store to %s: %s", target, err);
 	}
-	static const char *const files[] = {HX_KEYFILE, HX_PROFILEFILE, NULL};
+	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, NULL };
 	for (int i = 0; files[i]; i++) {
 		hx_home_path(ctx, files[i], src, sizeof src);
 		snprintf(to, sizeof to, "%s/%s", tmp, files[i]);
@@ -199,7 +200,7 @@ static void prune(const char *dir, unsigned keep)
 
 static int every(struct hx_ctx *ctx, const char *dir, uint64_t interval, unsigned keep)
 {
-	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: sleeps end */
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: sleeps end */
 	char target[4300], line[4600], stamp[32];
 	int failures = 0;
 
@@ -227,7 +228,7 @@ static int every(struct hx_ctx *ctx, const char *dir, uint64_t interval, unsigne
 			         failures);
 			hx_log(HX_LOG_ERR, line);
 		}
-		struct timespec left = {(time_t)interval, 0};
+		struct timespec left = { (time_t)interval, 0 };
 		while (!stop && nanosleep(&left, &left) && errno == EINTR)
 			;
 	}
@@ -244,7 +245,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 
 	if ((v = hx_arg_value(a, "every")) && !(interval = parse_interval(v)))
 		return hx_usage_error(
-		    a->top, "--every: '%s' is not an interval like 24h, 30m, 90s or 7d", v);
+		        a->top, "--every: '%s' is not an interval like 24h, 30m, 90s or 7d", v);
 	if ((v = hx_arg_value(a, "keep"))) {
 		keep = strtol(v, &end, 10);
 		if (*end || end == v || keep < 1 || keep > 10000)
@@ -261,31 +262,32 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"every", 0, "INTERVAL",
-     "keep running (for a service): a backup into "
-     "DIR/hansa-YYYYmmddTHHMMSSZ now and after each INTERVAL (24h, 30m, 90s, 7d); logs one "
-     "line per backup",
-     0},
-    {"keep", 0, "N",
-     "with --every: how many backups to keep (default 7); older ones and "
-     "leftovers of interrupted runs are removed",
-     0},
-    {0}};
+	{ "every", 0, "INTERVAL",
+	  "keep running (for a service): a backup into "
+	  "DIR/hansa-YYYYmmddTHHMMSSZ now and after each INTERVAL (24h, 30m, 90s, 7d); logs one "
+	  "line per backup",
+	  0 },
+	{ "keep", 0, "N",
+	  "with --every: how many backups to keep (default 7); older ones and "
+	  "leftovers of interrupted runs are removed",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_backup = {
-    .name = "backup",
-    .summary = "copy the store, key and profile while the node serves",
-    .args = "DIR",
-    .args_min = 1,
-    .args_max = 1,
-    .args_error = "give one DIR",
-    .opts = opts,
-    .text = "Writes a consistent, compacted copy of the store (as of the moment the\n"
-            "copy starts; a running node goes on serving and writing) with the\n"
-            "identity key and the profile into the new folder DIR: DIR.tmp-PID first,\n"
-            "renamed to DIR once complete, so a DIR that exists is a whole backup.\n"
-            "The key is copied as it is (protected by its passphrase, if any): keep\n"
-            "backups where only this partner can read them. 'hansa restore DIR'\n"
-            "puts one back.\n",
-    .exec = exec,
+	.name = "backup",
+	.summary = "copy the store, key and profile while the node serves",
+	.args = "DIR",
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "give one DIR",
+	.opts = opts,
+	.text = "Writes a consistent, compacted copy of the store (as of the moment the\n"
+	        "copy starts; a running node goes on serving and writing) with the\n"
+	        "identity key and the profile into the new folder DIR: DIR.tmp-PID first,\n"
+	        "renamed to DIR once complete, so a DIR that exists is a whole backup.\n"
+	        "The key is copied as it is (protected by its passphrase, if any): keep\n"
+	        "backups where only this partner can read them. 'hansa restore DIR'\n"
+	        "puts one back.\n",
+	.exec = exec,
 };

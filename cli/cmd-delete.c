@@ -17,16 +17,17 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		return HX_EXIT_FAIL;
 	rc = hx_store_current(s, ctx->pk, path, &cur, &deleted);
 	if (rc == HX_ENOTFOUND)
-		return hx_fail(
-		    deleted ? "%s is already deleted" : "you have no document at path %s", path);
+		return hx_fail(deleted ? "%s is already deleted"
+		                       : "you have no document at path %s",
+		               path);
 	if (rc)
 		return hx_fail("cannot read %s: %s", path, hx_strerror(rc));
 	hx_entry t = {
-	    .path = cur.path,
-	    .kind = HX_KIND_TOMBSTONE,
-	    .title = "",
-	    .body = "",
-	    .lang = cur.lang,
+		.path = cur.path,
+		.kind = HX_KIND_TOMBSTONE,
+		.title = "",
+		.body = "",
+		.lang = cur.lang,
 	};
 	rc = hx_cli_publish(ctx, &t);
 	if (!rc) {
@@ -38,13 +39,13 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 const struct hx_cmd hx_cmd_delete = {
-    .name = "delete",
-    .summary = "delete one of your documents (history is kept)",
-    .args = "PATH",
-    .args_min = 1,
-    .args_max = 1,
-    .text = "Publishes a tombstone for your document at PATH: it disappears from list,\n"
-            "show and search on every node; its history stays. Prints the path and the\n"
-            "tombstone's id.\n",
-    .exec = exec,
+	.name = "delete",
+	.summary = "delete one of your documents (history is kept)",
+	.args = "PATH",
+	.args_min = 1,
+	.args_max = 1,
+	.text = "Publishes a tombstone for your document at PATH: it disappears from list,\n"
+	        "show and search on every node; its history stays. Prints the path and the\n"
+	        "tombstone's id.\n",
+	.exec = exec,
 };

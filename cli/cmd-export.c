@@ -48,8 +48,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		return HX_EXIT_FAIL;
 	if (!!format + !!bundle + !!markdown + !!html != 1)
 		return hx_usage_error(
-		    a->top,
-		    "choose one of --bundle FILE, --markdown DIR, --html DIR, --format jsonl");
+		        a->top,
+		        "choose one of --bundle FILE, --markdown DIR, --html DIR, --format jsonl");
 	if (state && !bundle)
 		return hx_usage_error(a->top, "--missing-from goes with --bundle");
 	if ((outname || have_author) && !format && !markdown)
@@ -88,42 +88,44 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"bundle", 0, "FILE",
-     "every entry (all versions, deletions included), signed by this "
-     "partner, in one file for 'hansa import FILE' at an office without a link",
-     0},
-    {"missing-from", 0, "STATE",
-     "with --bundle: only what the office of STATE (a file from "
-     "'hansa state' there) lacks, plus a small excess the summary states",
-     0},
-    {"markdown", 0, "DIR",
-     "one .md file per current document (YAML front matter, then the "
-     "body), in folders following the paths; a path that several partners use gets '~' and the "
-     "author's first 8 hex digits. Edit and re-import with 'hansa import DIR'.",
-     0},
-    {"html", 0, "DIR",
-     "a self-contained static web site: an index grouped by kind, tag and "
-     "partner, one page per document, and search that works from the file system without a "
-     "server",
-     0},
-    {"format", 0, "jsonl",
-     "the live documents as JSON lines in the format 'hansa import' reads, "
-     "to FILE or stdout",
-     0},
-    {"author", 0, "KEY", "with --format jsonl or --markdown: only this partner's documents", 0},
-    {"out", 'o', "FILE", "with --format jsonl: write to FILE instead of stdout", 0},
-    {"json", 0, NULL, "print the summary as one JSON object (not with --format jsonl)", 0},
-    {0}};
+	{ "bundle", 0, "FILE",
+	  "every entry (all versions, deletions included), signed by this "
+	  "partner, in one file for 'hansa import FILE' at an office without a link",
+	  0 },
+	{ "missing-from", 0, "STATE",
+	  "with --bundle: only what the office of STATE (a file from "
+	  "'hansa state' there) lacks, plus a small excess the summary states",
+	  0 },
+	{ "markdown", 0, "DIR",
+	  "one .md file per current document (YAML front matter, then the "
+	  "body), in folders following the paths; a path that several partners use gets '~' and the "
+	  "author's first 8 hex digits. Edit and re-import with 'hansa import DIR'.",
+	  0 },
+	{ "html", 0, "DIR",
+	  "a self-contained static web site: an index grouped by kind, tag and "
+	  "partner, one page per document, and search that works from the file system without a "
+	  "server",
+	  0 },
+	{ "format", 0, "jsonl",
+	  "the live documents as JSON lines in the format 'hansa import' reads, "
+	  "to FILE or stdout",
+	  0 },
+	{ "author", 0, "KEY", "with --format jsonl or --markdown: only this partner's documents",
+	  0 },
+	{ "out", 'o', "FILE", "with --format jsonl: write to FILE instead of stdout", 0 },
+	{ "json", 0, NULL, "print the summary as one JSON object (not with --format jsonl)", 0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_export = {
-    .name = "export",
-    .summary = "export a bundle, a Markdown folder, a static web site or JSON lines",
-    .opts = opts,
-    .text = "Writes the library in one of four forms, chosen by one of the options:\n"
-            "  hansa export --bundle FILE [--missing-from STATE] [--json]\n"
-            "  hansa export --markdown DIR [--author KEY] [--json]\n"
-            "  hansa export --html DIR [--json]\n"
-            "  hansa export --format jsonl [--author KEY] [-o FILE]\n"
-            "Files are written under a temporary name and renamed when complete.\n",
-    .exec = exec,
+	.name = "export",
+	.summary = "export a bundle, a Markdown folder, a static web site or JSON lines",
+	.opts = opts,
+	.text = "Writes the library in one of four forms, chosen by one of the options:\n"
+	        "  hansa export --bundle FILE [--missing-from STATE] [--json]\n"
+	        "  hansa export --markdown DIR [--author KEY] [--json]\n"
+	        "  hansa export --html DIR [--json]\n"
+	        "  hansa export --format jsonl [--author KEY] [-o FILE]\n"
+	        "Files are written under a temporary name and renamed when complete.\n",
+	.exec = exec,
 };

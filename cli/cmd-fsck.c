@@ -42,12 +42,12 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 const struct hx_cmd hx_cmd_fsck = {
-    .name = "fsck",
-    .summary = "verify every entry and index of the store",
-    .text = "Re-verifies every entry's signature and checks the time order, history,\n"
-            "current versions, change log and search index against the entries.\n"
-            "Names each problem on stderr and exits non-zero if there is any. Every\n"
-            "page of the store is read first in a child process, so a damaged file\n"
-            "(LMDB has no page checksums) gives one clear line instead of a crash.\n",
-    .exec = exec,
+	.name = "fsck",
+	.summary = "verify every entry and index of the store",
+	.text = "Re-verifies every entry's signature and checks the time order, history,\n"
+	        "current versions, change log and search index against the entries.\n"
+	        "Names each problem on stderr and exits non-zero if there is any. Every\n"
+	        "page of the store is read first in a child process, so a damaged file\n"
+	        "(LMDB has no page checksums) gives one clear line instead of a crash.\n",
+	.exec = exec,
 };

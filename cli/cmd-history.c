@@ -30,7 +30,7 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	struct hist h = {.json = hx_arg_count(a, "json")};
+	struct hist h = { .json = hx_arg_count(a, "json") };
 	uint8_t author[HX_KEY_LEN], found[2][HX_KEY_LEN];
 	const char *authorarg = hx_arg_value(a, "author"), *path = a->argv[0];
 	int have_author = !!authorarg;
@@ -53,8 +53,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 			memcpy(author, found[0], HX_KEY_LEN);
 		else if (!deleted && n > 1)
 			return hx_fail(
-			    "%zu partners have a document at %s; choose one with --author KEY", n,
-			    path);
+			        "%zu partners have a document at %s; choose one with --author KEY",
+			        n, path);
 	}
 	if (h.json)
 		h.out = cJSON_CreateArray();
@@ -73,24 +73,25 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"author", 0, "KEY",
-     "the document of this partner (64 hex digits), when several have one at "
-     "PATH",
-     0},
-    {"json", 0, NULL,
-     "an array of objects: id, path, author, timestamp, kind, title, tags, lang, "
-     "meta",
-     0},
-    {0}};
+	{ "author", 0, "KEY",
+	  "the document of this partner (64 hex digits), when several have one at "
+	  "PATH",
+	  0 },
+	{ "json", 0, NULL,
+	  "an array of objects: id, path, author, timestamp, kind, title, tags, lang, "
+	  "meta",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_history = {
-    .name = "history",
-    .summary = "list every version of a document",
-    .args = "PATH",
-    .args_min = 1,
-    .args_max = 1,
-    .opts = opts,
-    .text = "Lists every version of the document at PATH, oldest first, with time, id\n"
-            "and title; a deletion shows as (deleted).\n",
-    .exec = exec,
+	.name = "history",
+	.summary = "list every version of a document",
+	.args = "PATH",
+	.args_min = 1,
+	.args_max = 1,
+	.opts = opts,
+	.text = "Lists every version of the document at PATH, oldest first, with time, id\n"
+	        "and title; a deletion shows as (deleted).\n",
+	.exec = exec,
 };

@@ -19,18 +19,19 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	}
 	const cJSON *it;
 	cJSON_ArrayForEach(it, p) if (cJSON_IsString(it) && *it->valuestring)
-	    printf("%-15s %s\n", it->string, it->valuestring);
+	        printf("%-15s %s\n", it->string, it->valuestring);
 	cJSON_Delete(p);
 	return HX_EXIT_OK;
 }
 
 static const struct hx_opt opts[] = {
-    {"json", 0, NULL, "one JSON object with key, transport and the profile fields", 0}, {0}};
+	{ "json", 0, NULL, "one JSON object with key, transport and the profile fields", 0 }, { 0 }
+};
 
 const struct hx_cmd hx_cmd_id = {
-    .name = "id",
-    .summary = "show this partner's public key and profile",
-    .opts = opts,
-    .text = "Prints the public identity key, the transport key and the profile.\n",
-    .exec = exec,
+	.name = "id",
+	.summary = "show this partner's public key and profile",
+	.opts = opts,
+	.text = "Prints the public identity key, the transport key and the profile.\n",
+	.exec = exec,
 };

@@ -18,7 +18,7 @@
 #define IMPORT_BATCH 1000
 
 /* Corpus keys that are entry fields; every other string key is metadata. */
-static const char *const fields[] = {"doc", "kind", "title", "body", "tags", "lang", NULL};
+static const char *const fields[] = { "doc", "kind", "title", "body", "tags", "lang", NULL };
 
 static int is_field(const char *k)
 {
@@ -198,8 +198,9 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 				size_t rl;
 				if (hx_entry_sign(&b->ent[i], ctx->sk, &b->raw[i], &rl))
 					why = "cannot sign";
-				b->put[i] =
-				    (hx_put){.raw = b->raw[i], .rawlen = rl, .entry = &b->ent[i]};
+				b->put[i] = (hx_put){ .raw = b->raw[i],
+					              .rawlen = rl,
+					              .entry = &b->ent[i] };
 			}
 			if (why) {
 				if (prog.active)
@@ -263,43 +264,44 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"verbose", 0, NULL,
-     "(BUNDLE, FILE.jsonl) say on stderr after each committed batch how far "
-     "it got",
-     0},
-    {"json", 0, NULL, "print the summary as one JSON object", 0},
-    {"dry-run", 'n', NULL, "(DIR) say what would be published, change nothing", 0},
-    {0}};
+	{ "verbose", 0, NULL,
+	  "(BUNDLE, FILE.jsonl) say on stderr after each committed batch how far "
+	  "it got",
+	  0 },
+	{ "json", 0, NULL, "print the summary as one JSON object", 0 },
+	{ "dry-run", 'n', NULL, "(DIR) say what would be published, change nothing", 0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_import = {
-    .name = "import",
-    .summary = "import a bundle, a Markdown folder or a JSON-lines file",
-    .args = "BUNDLE|DIR|FILE.jsonl",
-    .args_min = 1,
-    .args_max = 1,
-    .args_error = "give one FILE or DIR",
-    .opts = opts,
-    .text = "BUNDLE (a file written by 'hansa export --bundle', recognised by its first\n"
-            "bytes): every entry is checked as one received from a peer (encoding and\n"
-            "limits, signature, at most 10 minutes in the future, author a member) and\n"
-            "stored; entries already here are skipped, so importing twice adds nothing.\n"
-            "Refusals are counted per reason; a damaged or truncated file imports its\n"
-            "intact entries and names the byte offsets where it broke.\n"
-            "\n"
-            "DIR (a Markdown folder, e.g. from 'hansa export --markdown'): every .md file\n"
-            "whose content differs from the current version of its path is published as\n"
-            "a new version signed by this partner; unchanged files are left alone. The\n"
-            "path comes from the front matter, else from the file's place in DIR. Bad\n"
-            "files are reported as FILE:LINE: reason and the rest still imports.\n"
-            "\n"
-            "FILE.jsonl: signs each line with this partner's identity and stores it. A\n"
-            "line is one JSON object: doc (the path), title, kind, body, tags (array),\n"
-            "lang; any other string field (org, country, url, ...) becomes metadata. A\n"
-            "line that says the same as the current version of its path is left alone,\n"
-            "so an import run again (after an interruption, say) adds only what is new.\n"
-            "Bad lines are reported as FILE:LINE: reason and skipped.\n"
-            "\n"
-            "Whenever something was refused or skipped the exit status is 1. A progress\n"
-            "bar shows on a terminal.\n",
-    .exec = exec,
+	.name = "import",
+	.summary = "import a bundle, a Markdown folder or a JSON-lines file",
+	.args = "BUNDLE|DIR|FILE.jsonl",
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "give one FILE or DIR",
+	.opts = opts,
+	.text = "BUNDLE (a file written by 'hansa export --bundle', recognised by its first\n"
+	        "bytes): every entry is checked as one received from a peer (encoding and\n"
+	        "limits, signature, at most 10 minutes in the future, author a member) and\n"
+	        "stored; entries already here are skipped, so importing twice adds nothing.\n"
+	        "Refusals are counted per reason; a damaged or truncated file imports its\n"
+	        "intact entries and names the byte offsets where it broke.\n"
+	        "\n"
+	        "DIR (a Markdown folder, e.g. from 'hansa export --markdown'): every .md file\n"
+	        "whose content differs from the current version of its path is published as\n"
+	        "a new version signed by this partner; unchanged files are left alone. The\n"
+	        "path comes from the front matter, else from the file's place in DIR. Bad\n"
+	        "files are reported as FILE:LINE: reason and the rest still imports.\n"
+	        "\n"
+	        "FILE.jsonl: signs each line with this partner's identity and stores it. A\n"
+	        "line is one JSON object: doc (the path), title, kind, body, tags (array),\n"
+	        "lang; any other string field (org, country, url, ...) becomes metadata. A\n"
+	        "line that says the same as the current version of its path is left alone,\n"
+	        "so an import run again (after an interruption, say) adds only what is new.\n"
+	        "Bad lines are reported as FILE:LINE: reason and skipped.\n"
+	        "\n"
+	        "Whenever something was refused or skipped the exit status is 1. A progress\n"
+	        "bar shows on a terminal.\n",
+	.exec = exec,
 };

@@ -79,7 +79,7 @@ static int get_passphrase(char *buf, size_t n)
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	const char *values[8] = {0};
+	const char *values[8] = { 0 };
 	char keypath[4200], pass[256] = "", hex[65];
 	uint8_t seed[32], curve_sk[32], pk[32], sk[64], cpk[32];
 	int protect = hx_arg_count(a, "passphrase"), rc = HX_EXIT_FAIL;
@@ -131,19 +131,20 @@ out:
 }
 
 static const struct hx_opt opts[] = {
-    HX_CLI_PROFILE_OPTS,
-    {"passphrase", 0, NULL,
-     "protect the secret key (Argon2id); the passphrase comes from "
-     "HANSA_PASSPHRASE or is asked on the terminal",
-     0},
-    {0}};
+	HX_CLI_PROFILE_OPTS,
+	{ "passphrase", 0, NULL,
+	  "protect the secret key (Argon2id); the passphrase comes from "
+	  "HANSA_PASSPHRASE or is asked on the terminal",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_init = {
-    .name = "init",
-    .summary = "create this partner's identity, profile and store",
-    .opts = opts,
-    .text = "Creates the home directory with a new Ed25519 identity, a CURVE transport\n"
-            "key, the partner profile and an empty store. The secret key file is\n"
-            "written with mode 0600.\n",
-    .exec = exec,
+	.name = "init",
+	.summary = "create this partner's identity, profile and store",
+	.opts = opts,
+	.text = "Creates the home directory with a new Ed25519 identity, a CURVE transport\n"
+	        "key, the partner profile and an empty store. The secret key file is\n"
+	        "written with mode 0600.\n",
+	.exec = exec,
 };

@@ -23,21 +23,22 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"endpoint", 0, "tcp://HOST:PORT",
-     "where partners reach this node (repeatable, at most 8); "
-     "default: the address 'hansa serve --bind' last used, with a wildcard host replaced by this "
-     "host's name",
-     HX_OPT_MULTI},
-    {0}};
+	{ "endpoint", 0, "tcp://HOST:PORT",
+	  "where partners reach this node (repeatable, at most 8); "
+	  "default: the address 'hansa serve --bind' last used, with a wildcard host replaced by this "
+	  "host's name",
+	  HX_OPT_MULTI },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_invite = {
-    .name = "invite",
-    .summary = "print this node's invite code for a new partner",
-    .opts = opts,
-    .text = "Prints one line, hansa1:..., that carries this partner's identity key, its\n"
-            "transport key and profile, and where its node listens, all signed. The\n"
-            "partner runs 'hansa join CODE' and sends its own code back; after\n"
-            "'hansa join' (or 'hansa member add') of that code here, the two nodes\n"
-            "replicate. The code holds no secret.\n",
-    .exec = exec,
+	.name = "invite",
+	.summary = "print this node's invite code for a new partner",
+	.opts = opts,
+	.text = "Prints one line, hansa1:..., that carries this partner's identity key, its\n"
+	        "transport key and profile, and where its node listens, all signed. The\n"
+	        "partner runs 'hansa join CODE' and sends its own code back; after\n"
+	        "'hansa join' (or 'hansa member add') of that code here, the two nodes\n"
+	        "replicate. The code holds no secret.\n",
+	.exec = exec,
 };

@@ -27,24 +27,24 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	return HX_EXIT_OK;
 }
 
-static const struct hx_opt opts[] = {
-    {"endpoint", 0, "tcp://HOST:PORT",
-     "where the partner reaches this node, for the code printed "
-     "(repeatable; default as for 'hansa invite')",
-     HX_OPT_MULTI},
-    {"no-peer", 0, NULL, "add the member only, without connecting to it", 0},
-    {0}};
+static const struct hx_opt opts[] = { { "endpoint", 0, "tcp://HOST:PORT",
+	                                "where the partner reaches this node, for the code printed "
+	                                "(repeatable; default as for 'hansa invite')",
+	                                HX_OPT_MULTI },
+	                              { "no-peer", 0, NULL,
+	                                "add the member only, without connecting to it", 0 },
+	                              { 0 } };
 
 const struct hx_cmd hx_cmd_join = {
-    .name = "join",
-    .summary = "become partners with the node of an invite code",
-    .args = "CODE",
-    .args_min = 1,
-    .args_max = 1,
-    .args_error = "give one invite CODE",
-    .opts = opts,
-    .text = "Checks the signatures of CODE (from 'hansa invite' on the partner's node),\n"
-            "adds that partner as a member and its first endpoint as a peer, and prints\n"
-            "this node's own invite code on stdout to send back.\n",
-    .exec = exec,
+	.name = "join",
+	.summary = "become partners with the node of an invite code",
+	.args = "CODE",
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "give one invite CODE",
+	.opts = opts,
+	.text = "Checks the signatures of CODE (from 'hansa invite' on the partner's node),\n"
+	        "adds that partner as a member and its first endpoint as a peer, and prints\n"
+	        "this node's own invite code on stdout to send back.\n",
+	.exec = exec,
 };

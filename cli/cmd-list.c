@@ -50,9 +50,9 @@ static int id_one(void *arg, uint64_t ts, const uint8_t id[HX_ID_LEN])
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	struct filter f = {
-	    .kind = hx_arg_value(a, "kind"),
-	    .tag = hx_arg_value(a, "tag"),
-	    .json = hx_arg_count(a, "json"),
+		.kind = hx_arg_value(a, "kind"),
+		.tag = hx_arg_value(a, "tag"),
+		.json = hx_arg_count(a, "json"),
 	};
 	const char *authorarg = hx_arg_value(a, "author");
 	uint8_t author[HX_KEY_LEN];
@@ -82,25 +82,26 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"author", 0, "KEY", "only this partner's documents (64 hex digits)", 0},
-    {"kind", 0, "K", "only documents of this kind (practice, toolkit, case, ...)", 0},
-    {"tag", 0, "T", "only documents with this tag", 0},
-    {"json", 0, NULL,
-     "an array of objects: id, path, author, timestamp, kind, title, tags, lang, "
-     "meta",
-     0},
-    {"ids", 0, NULL,
-     "the id of every stored entry instead (all versions and tombstones), one per "
-     "line in (timestamp, id) order: the set replication keeps equal; diff two nodes' lists to "
-     "compare them. Takes no other option.",
-     0},
-    {0}};
+	{ "author", 0, "KEY", "only this partner's documents (64 hex digits)", 0 },
+	{ "kind", 0, "K", "only documents of this kind (practice, toolkit, case, ...)", 0 },
+	{ "tag", 0, "T", "only documents with this tag", 0 },
+	{ "json", 0, NULL,
+	  "an array of objects: id, path, author, timestamp, kind, title, tags, lang, "
+	  "meta",
+	  0 },
+	{ "ids", 0, NULL,
+	  "the id of every stored entry instead (all versions and tombstones), one per "
+	  "line in (timestamp, id) order: the set replication keeps equal; diff two nodes' lists to "
+	  "compare them. Takes no other option.",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_list = {
-    .name = "list",
-    .summary = "list documents",
-    .opts = opts,
-    .text = "Lists the current version of every live document: path, kind, author\n"
-            "(first 12 hex digits) and title. Deleted documents are not listed.\n",
-    .exec = exec,
+	.name = "list",
+	.summary = "list documents",
+	.opts = opts,
+	.text = "Lists the current version of every live document: path, kind, author\n"
+	        "(first 12 hex digits) and title. Deleted documents are not listed.\n",
+	.exec = exec,
 };

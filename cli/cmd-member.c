@@ -12,7 +12,7 @@
 
 static int add(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	const char *values[8] = {0}, *what = a->argv[0];
+	const char *values[8] = { 0 }, *what = a->argv[0];
 	int nvalues = 0;
 
 	for (int i = 0; hx_profile_fields[i]; i++) {
@@ -51,8 +51,8 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 	size_t nf = 0;
 	for (int i = 0; hx_profile_fields[i]; i++)
 		if (values[i] && *values[i])
-			f[nf++] = (hx_meta){(char *)hx_profile_fields[i], (char *)values[i]};
-	m = (hx_member){.timestamp = hx_now_us(), .profile = f, .nprofile = nf};
+			f[nf++] = (hx_meta){ (char *)hx_profile_fields[i], (char *)values[i] };
+	m = (hx_member){ .timestamp = hx_now_us(), .profile = f, .nprofile = nf };
 	memcpy(m.key, key, HX_KEY_LEN);
 	uint8_t *rec;
 	size_t len;
@@ -137,45 +137,48 @@ static int list(struct hx_ctx *ctx, const struct hx_args *a)
 	return HX_EXIT_OK;
 }
 
-static const struct hx_opt add_opts[] = {HX_CLI_PROFILE_OPTS, {0}};
+static const struct hx_opt add_opts[] = { HX_CLI_PROFILE_OPTS, { 0 } };
 
 static const struct hx_opt list_opts[] = {
-    {"json", 0, NULL, "an array of {key, transport, self, signed, profile}", 0}, {0}};
+	{ "json", 0, NULL, "an array of {key, transport, self, signed, profile}", 0 }, { 0 }
+};
 
 static const struct hx_cmd subs[] = {
-    {.name = "add",
-     .args = "CODE|KEY",
-     .args_min = 1,
-     .args_max = 1,
-     .args_error = "member add takes one KEY or invite CODE",
-     .opts = add_opts,
-     .exec = add,
-     .summary =
-         "CODE: accept the partner of an invite code (hansa1:...), with its signed "
-         "transport key and profile; it can connect at once. KEY: accept entries authored by the "
-         "Ed25519 key KEY (64 hex digits), e.g. a partner whose entries reach us through another "
-         "node; it cannot connect until its invite code is added. The profile options go with a "
-         "KEY."},
-    {.name = "remove",
-     .alias = "rm",
-     .args = "KEY",
-     .args_min = 1,
-     .args_max = 1,
-     .args_error = "member remove takes one KEY",
-     .exec = remove_,
-     .summary = "stop accepting KEY (a key, a unique key prefix or a name); its entries already "
-                "stored stay"},
-    {.name = "list",
-     .alias = "ls",
-     .opts = list_opts,
-     .exec = list,
-     .summary = "key, name, town and country of every member"},
-    {0}};
+	{ .name = "add",
+	  .args = "CODE|KEY",
+	  .args_min = 1,
+	  .args_max = 1,
+	  .args_error = "member add takes one KEY or invite CODE",
+	  .opts = add_opts,
+	  .exec = add,
+	  .summary =
+	          "CODE: accept the partner of an invite code (hansa1:...), with its signed "
+	          "transport key and profile; it can connect at once. KEY: accept entries authored by the "
+	          "Ed25519 key KEY (64 hex digits), e.g. a partner whose entries reach us through another "
+	          "node; it cannot connect until its invite code is added. The profile options go with a "
+	          "KEY." },
+	{ .name = "remove",
+	  .alias = "rm",
+	  .args = "KEY",
+	  .args_min = 1,
+	  .args_max = 1,
+	  .args_error = "member remove takes one KEY",
+	  .exec = remove_,
+	  .summary =
+	          "stop accepting KEY (a key, a unique key prefix or a name); its entries already "
+	          "stored stay" },
+	{ .name = "list",
+	  .alias = "ls",
+	  .opts = list_opts,
+	  .exec = list,
+	  .summary = "key, name, town and country of every member" },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_member = {
-    .name = "member",
-    .summary = "add, remove or list the partners this node accepts",
-    .subs = subs,
-    .text = "Members are the partners this node accepts: only their transport keys may\n"
-            "connect, and only entries they authored are stored or relayed.\n",
+	.name = "member",
+	.summary = "add, remove or list the partners this node accepts",
+	.subs = subs,
+	.text = "Members are the partners this node accepts: only their transport keys may\n"
+	        "connect, and only entries they authored are stored or relayed.\n",
 };

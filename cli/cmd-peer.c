@@ -132,43 +132,46 @@ static int list(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt add_opts[] = {
-    {"key", 0, "KEY",
-     "the member expected there (a key, a unique key prefix or a name); "
-     "without it, the member whose invite code advertised ENDPOINT",
-     0},
-    {0}};
+	{ "key", 0, "KEY",
+	  "the member expected there (a key, a unique key prefix or a name); "
+	  "without it, the member whose invite code advertised ENDPOINT",
+	  0 },
+	{ 0 }
+};
 
 static const struct hx_opt list_opts[] = {
-    {"json", 0, NULL, "an array of {endpoint, key, name, member, can_connect}", 0}, {0}};
+	{ "json", 0, NULL, "an array of {endpoint, key, name, member, can_connect}", 0 }, { 0 }
+};
 
 static const struct hx_cmd subs[] = {
-    {.name = "add",
-     .args = "ENDPOINT",
-     .args_min = 1,
-     .args_max = 1,
-     .args_error = "peer add takes one ENDPOINT",
-     .opts = add_opts,
-     .exec = add,
-     .summary = "connect to ENDPOINT ('hansa join' adds the peer by itself)"},
-    {.name = "remove",
-     .alias = "rm",
-     .args = "ENDPOINT|KEY",
-     .args_min = 1,
-     .args_max = 1,
-     .args_error = "peer remove takes one ENDPOINT or KEY",
-     .exec = remove_,
-     .summary = "by endpoint, or every endpoint of a member"},
-    {.name = "list",
-     .alias = "ls",
-     .opts = list_opts,
-     .exec = list,
-     .summary = "endpoint and member of each peer"},
-    {0}};
+	{ .name = "add",
+	  .args = "ENDPOINT",
+	  .args_min = 1,
+	  .args_max = 1,
+	  .args_error = "peer add takes one ENDPOINT",
+	  .opts = add_opts,
+	  .exec = add,
+	  .summary = "connect to ENDPOINT ('hansa join' adds the peer by itself)" },
+	{ .name = "remove",
+	  .alias = "rm",
+	  .args = "ENDPOINT|KEY",
+	  .args_min = 1,
+	  .args_max = 1,
+	  .args_error = "peer remove takes one ENDPOINT or KEY",
+	  .exec = remove_,
+	  .summary = "by endpoint, or every endpoint of a member" },
+	{ .name = "list",
+	  .alias = "ls",
+	  .opts = list_opts,
+	  .exec = list,
+	  .summary = "endpoint and member of each peer" },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_peer = {
-    .name = "peer",
-    .summary = "add, remove or list the nodes this node connects to",
-    .subs = subs,
-    .text = "Peers are where this node connects to: 'hansa serve' keeps a connection to\n"
-            "each, 'hansa sync' reconciles with them. ENDPOINT is tcp://HOST:PORT.\n",
+	.name = "peer",
+	.summary = "add, remove or list the nodes this node connects to",
+	.subs = subs,
+	.text = "Peers are where this node connects to: 'hansa serve' keeps a connection to\n"
+	        "each, 'hansa sync' reconciles with them. ENDPOINT is tcp://HOST:PORT.\n",
 };

@@ -71,26 +71,27 @@ out:
 }
 
 static const struct hx_opt opts[] = {
-    {"path", 0, "P", "the document's path (e.g. practices/innovation-brokerage)", 0},
-    {"title", 0, "T", "its title", 0},
-    {"kind", 0, "K", "its kind: practice, toolkit, case, event, contact, note, ...", 0},
-    {"lang", 0, "L", "its language (en, da, de, pl, fi, sv, et, lv, lt, ...)", 0},
-    {"tag", 0, "T", "a tag; may repeat, and replaces the front matter's tags", HX_OPT_MULTI},
-    {0}};
+	{ "path", 0, "P", "the document's path (e.g. practices/innovation-brokerage)", 0 },
+	{ "title", 0, "T", "its title", 0 },
+	{ "kind", 0, "K", "its kind: practice, toolkit, case, event, contact, note, ...", 0 },
+	{ "lang", 0, "L", "its language (en, da, de, pl, fi, sv, et, lv, lt, ...)", 0 },
+	{ "tag", 0, "T", "a tag; may repeat, and replaces the front matter's tags", HX_OPT_MULTI },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_publish = {
-    .name = "publish",
-    .summary = "publish a Markdown document (new version if the path exists)",
-    .args = "FILE.md|-",
-    .args_min = 1,
-    .args_max = 1,
-    .args_error = "give one FILE (or - for stdin)",
-    .opts = opts,
-    .text = "Signs FILE (Markdown with an optional YAML front matter block) as an entry\n"
-            "of this partner and stores it. Front matter keys: path, title, kind, tags,\n"
-            "lang; any other key (org, country, region, url, licence, ...) becomes\n"
-            "metadata. The flags override the front matter; --tag may repeat and\n"
-            "replaces its tags. Defaults: kind practice, lang en, title from the first\n"
-            "'# heading'. '-' reads standard input. Prints the path and the entry id.\n",
-    .exec = exec,
+	.name = "publish",
+	.summary = "publish a Markdown document (new version if the path exists)",
+	.args = "FILE.md|-",
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "give one FILE (or - for stdin)",
+	.opts = opts,
+	.text = "Signs FILE (Markdown with an optional YAML front matter block) as an entry\n"
+	        "of this partner and stores it. Front matter keys: path, title, kind, tags,\n"
+	        "lang; any other key (org, country, region, url, licence, ...) becomes\n"
+	        "metadata. The flags override the front matter; --tag may repeat and\n"
+	        "replaces its tags. Defaults: kind practice, lang en, title from the first\n"
+	        "'# heading'. '-' reads standard input. Prints the path and the entry id.\n",
+	.exec = exec,
 };

@@ -85,7 +85,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	/* 1. a new store beside the old one, with what can be salvaged */
 	snprintf(fresh, sizeof fresh, "%s.rebuild-%ld", store, (long)getpid());
 	hx_cli_remove_store_dir(fresh); /* left by an earlier run with our pid */
-	struct salvage sv = {.from = store, .to = fresh};
+	struct salvage sv = { .from = store, .to = fresh };
 	int salvaged = 0;
 	if (!stat(store, &st)) {
 		if (hx_cli_run_child(salvage_child, &sv, &res, why, sizeof why))
@@ -123,7 +123,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 			return HX_EXIT_FAIL;
 		hx_invite_clear(&inv);
 	}
-	char *sargv[] = {"sync", "--timeout", (char *)timeout, NULL};
+	char *sargv[] = { "sync", "--timeout", (char *)timeout, NULL };
 	struct hx_args sa;
 	int rc = hx_args_parse(&hx_cmd_sync, timeout ? 3 : 1, sargv, &sa);
 	if (rc)
@@ -141,23 +141,25 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"timeout", 0, "SECONDS", "give up on a silent peer after SECONDS (as 'hansa sync')", 0}, {0}};
+	{ "timeout", 0, "SECONDS", "give up on a silent peer after SECONDS (as 'hansa sync')", 0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_rebuild = {
-    .name = "rebuild",
-    .summary = "make a new store and fill it from the partners",
-    .args = "[CODE...]",
-    .args_max = -1,
-    .opts = opts,
-    .text = "For a home whose store is damaged (and no backup is at hand): keeps the\n"
-            "identity, moves the old store aside (store.damaged-TIME), makes a new\n"
-            "one, and syncs once with every peer, which sends back every entry it\n"
-            "holds, this partner's own included. The old store's members and peers are\n"
-            "carried over as far as they can still be read (in a child process: a\n"
-            "damaged file cannot crash hansa); each CODE (from 'hansa invite' on a\n"
-            "partner's running node) adds a partner as member and peer. Members whose\n"
-            "records were lost must be added again ('hansa member add') before their\n"
-            "entries are accepted; run 'hansa sync' then. Refused while a node has the\n"
-            "store open.\n",
-    .exec = exec,
+	.name = "rebuild",
+	.summary = "make a new store and fill it from the partners",
+	.args = "[CODE...]",
+	.args_max = -1,
+	.opts = opts,
+	.text = "For a home whose store is damaged (and no backup is at hand): keeps the\n"
+	        "identity, moves the old store aside (store.damaged-TIME), makes a new\n"
+	        "one, and syncs once with every peer, which sends back every entry it\n"
+	        "holds, this partner's own included. The old store's members and peers are\n"
+	        "carried over as far as they can still be read (in a child process: a\n"
+	        "damaged file cannot crash hansa); each CODE (from 'hansa invite' on a\n"
+	        "partner's running node) adds a partner as member and peer. Members whose\n"
+	        "records were lost must be added again ('hansa member add') before their\n"
+	        "entries are accepted; run 'hansa sync' then. Refused while a node has the\n"
+	        "store open.\n",
+	.exec = exec,
 };

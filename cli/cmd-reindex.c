@@ -27,11 +27,11 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *args)
 }
 
 const struct hx_cmd hx_cmd_reindex = {
-    .name = "reindex",
-    .summary = "rebuild the search index from the documents",
-    .text = "Drops the search index and rebuilds it from the current version of\n"
-            "every document, in one transaction: if it fails, the old index stays.\n"
-            "Needed after an upgrade that changes the tokenizer (search then says\n"
-            "so), or when 'hansa fsck' reports the index out of step.\n",
-    .exec = exec,
+	.name = "reindex",
+	.summary = "rebuild the search index from the documents",
+	.text = "Drops the search index and rebuilds it from the current version of\n"
+	        "every document, in one transaction: if it fails, the old index stays.\n"
+	        "Needed after an upgrade that changes the tokenizer (search then says\n"
+	        "so), or when 'hansa fsck' reports the index out of step.\n",
+	.exec = exec,
 };

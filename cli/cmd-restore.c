@@ -45,7 +45,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	struct stat st;
 	int force = hx_arg_count(a, "force") > 0, rc;
 	const char *dir = a->argv[0];
-	static const char *const need[] = {"store/data.mdb", HX_KEYFILE, HX_PROFILEFILE, NULL};
+	static const char *const need[] = { "store/data.mdb", HX_KEYFILE, HX_PROFILEFILE, NULL };
 	for (int i = 0; need[i]; i++) {
 		snprintf(src, sizeof src, "%s/%s", dir, need[i]);
 		if (stat(src, &st))
@@ -110,15 +110,15 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		int e = errno;
 		if (had && rename(aside, store))
 			return hx_fail(
-			    "cannot put the store in place (%s), and the old one is now %s",
-			    strerror(e), aside);
+			        "cannot put the store in place (%s), and the old one is now %s",
+			        strerror(e), aside);
 		hx_cli_remove_store_dir(tmp);
 		return hx_fail("cannot put the store in place: %s; nothing was changed",
 		               strerror(e));
 	}
 	snprintf(src, sizeof src, "%s/lock.mdb", store);
 	unlink(src); /* the copy's lock file names no live reader */
-	static const char *const files[] = {HX_KEYFILE, HX_PROFILEFILE, NULL};
+	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, NULL };
 	for (int i = 0; files[i]; i++) {
 		snprintf(src, sizeof src, "%s/%s", dir, files[i]);
 		hx_home_path(ctx, files[i], to, sizeof to);
@@ -136,23 +136,24 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"force", 0, NULL, "restore although the home holds another partner's identity", 0}, {0}};
+	{ "force", 0, NULL, "restore although the home holds another partner's identity", 0 }, { 0 }
+};
 
 const struct hx_cmd hx_cmd_restore = {
-    .name = "restore",
-    .summary = "put a backup back into the home (checked first)",
-    .args = "DIR",
-    .args_min = 1,
-    .args_max = 1,
-    .args_error = "give the backup folder DIR",
-    .opts = opts,
-    .text = "Restores a backup written by 'hansa backup' (the store, the identity key\n"
-            "and the profile) into the home. The backup's store is first copied next\n"
-            "to the home's and checked there: every page is read (in a child process:\n"
-            "a damaged file cannot crash hansa), then fsck re-verifies every entry and\n"
-            "index. Only a copy that passes replaces anything; the replaced store is\n"
-            "kept as store.replaced-TIME. Refused while a node or another process has\n"
-            "the home's store open: stop 'hansa serve' first. Entries published or\n"
-            "received after the backup come back from the partners at the next sync.\n",
-    .exec = exec,
+	.name = "restore",
+	.summary = "put a backup back into the home (checked first)",
+	.args = "DIR",
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "give the backup folder DIR",
+	.opts = opts,
+	.text = "Restores a backup written by 'hansa backup' (the store, the identity key\n"
+	        "and the profile) into the home. The backup's store is first copied next\n"
+	        "to the home's and checked there: every page is read (in a child process:\n"
+	        "a damaged file cannot crash hansa), then fsck re-verifies every entry and\n"
+	        "index. Only a copy that passes replaces anything; the replaced store is\n"
+	        "kept as store.replaced-TIME. Refused while a node or another process has\n"
+	        "the home's store open: stop 'hansa serve' first. Entries published or\n"
+	        "received after the backup come back from the partners at the next sync.\n",
+	.exec = exec,
 };

@@ -134,7 +134,7 @@ static int parse_count(const struct hx_args *a, const char *opt, size_t *out)
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	hx_search_opts o = {10, 0, 0, 0, 0};
+	hx_search_opts o = { 10, 0, 0, 0, 0 };
 	int json = hx_arg_count(a, "json"), rc;
 	size_t qlen = 0;
 
@@ -244,52 +244,53 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"limit", 0, "N", "results to show (default 10)", 0},
-    {"offset", 0, "N", "skip the first N results", 0},
-    {"lang", 0, "L",
-     "show a document and its translations in language L (default: the "
-     "query's language, when it is clear)",
-     0},
-    {"json", 0, NULL,
-     "an array of {rank, id, path, author, org, title, kind, lang, score, "
-     "snippet, also_in, highlights}; with --facets, or when the query was corrected, an "
-     "object {results, total, facets, corrected_query, original_query, search_instead}",
-     0},
-    {"facets", 0, NULL, "counts per tag, kind, lang and country over all matches", 0},
-    {0}};
+	{ "limit", 0, "N", "results to show (default 10)", 0 },
+	{ "offset", 0, "N", "skip the first N results", 0 },
+	{ "lang", 0, "L",
+	  "show a document and its translations in language L (default: the "
+	  "query's language, when it is clear)",
+	  0 },
+	{ "json", 0, NULL,
+	  "an array of {rank, id, path, author, org, title, kind, lang, score, "
+	  "snippet, also_in, highlights}; with --facets, or when the query was corrected, an "
+	  "object {results, total, facets, corrected_query, original_query, search_instead}",
+	  0 },
+	{ "facets", 0, NULL, "counts per tag, kind, lang and country over all matches", 0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_search = {
-    .name = "search",
-    .summary = "full-text search of the library",
-    .args = "[--] QUERY...",
-    .args_min = 1,
-    .args_max = -1,
-    .args_error = "no query: what should I search for?",
-    .opts = opts,
-    .flags = HX_CMD_DASH_ARGS,
-    .text = "Searches the current version of every document, ranked by relevance\n"
-            "(BM25: title above tags above body; exact word forms above other forms\n"
-            "of the same stem). Case and diacritics do not matter: bialystok finds\n"
-            "Białystok. Words are stemmed in each document's language.\n"
-            "\n"
-            "Query language (words are ANDed):\n"
-            "  word            the word or another form of it (practices, practice)\n"
-            "  \"two words\"     the exact words, next to each other\n"
-            "  pref*           any word starting with pref (2 letters or more)\n"
-            "  -word           without this word (also -\"a phrase\", -lang:de)\n"
-            "  a OR b          either (binds tighter than AND)\n"
-            "  (a OR b) c      parentheses group; a group of several words cannot\n"
-            "                  be joined with OR\n"
-            "  tag:T kind:K lang:L org:O country:C author:HEX   filters; a trailing *\n"
-            "                  matches a prefix (tag:game::*); quote values with spaces\n"
-            "                  (org:\"Region Nord\")\n"
-            "  since:YYYY-MM-DD until:YYYY-MM-DD   by the document's timestamp (UTC)\n"
-            "\n"
-            "When nothing matches (or little, through another language's word\n"
-            "forms), a query with a typo is corrected and run: \"showing results for\n"
-            "...; search instead for ...\" (quoted words are never corrected). A\n"
-            "document and its translations (translation_of: PATH in the front\n"
-            "matter) are one result, \"also in: da, de\". A bad query gets one line\n"
-            "saying what is wrong and exit status 1.\n",
-    .exec = exec,
+	.name = "search",
+	.summary = "full-text search of the library",
+	.args = "[--] QUERY...",
+	.args_min = 1,
+	.args_max = -1,
+	.args_error = "no query: what should I search for?",
+	.opts = opts,
+	.flags = HX_CMD_DASH_ARGS,
+	.text = "Searches the current version of every document, ranked by relevance\n"
+	        "(BM25: title above tags above body; exact word forms above other forms\n"
+	        "of the same stem). Case and diacritics do not matter: bialystok finds\n"
+	        "Białystok. Words are stemmed in each document's language.\n"
+	        "\n"
+	        "Query language (words are ANDed):\n"
+	        "  word            the word or another form of it (practices, practice)\n"
+	        "  \"two words\"     the exact words, next to each other\n"
+	        "  pref*           any word starting with pref (2 letters or more)\n"
+	        "  -word           without this word (also -\"a phrase\", -lang:de)\n"
+	        "  a OR b          either (binds tighter than AND)\n"
+	        "  (a OR b) c      parentheses group; a group of several words cannot\n"
+	        "                  be joined with OR\n"
+	        "  tag:T kind:K lang:L org:O country:C author:HEX   filters; a trailing *\n"
+	        "                  matches a prefix (tag:game::*); quote values with spaces\n"
+	        "                  (org:\"Region Nord\")\n"
+	        "  since:YYYY-MM-DD until:YYYY-MM-DD   by the document's timestamp (UTC)\n"
+	        "\n"
+	        "When nothing matches (or little, through another language's word\n"
+	        "forms), a query with a typo is corrected and run: \"showing results for\n"
+	        "...; search instead for ...\" (quoted words are never corrected). A\n"
+	        "document and its translations (translation_of: PATH in the front\n"
+	        "matter) are one result, \"also in: da, de\". A bad query gets one line\n"
+	        "saying what is wrong and exit status 1.\n",
+	.exec = exec,
 };

@@ -45,7 +45,7 @@ static double number(const char *s)
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	hx_node_config cfg = {.log = log_line, .verbose = hx_arg_count(a, "verbose") > 0};
+	hx_node_config cfg = { .log = log_line, .verbose = hx_arg_count(a, "verbose") > 0 };
 	char bind[HX_ENDPOINT_MAX + 1] = "";
 	const char *bindarg = hx_arg_value(a, "bind"), *arg, *http = hx_arg_value(a, "http");
 	double v;
@@ -89,7 +89,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	if (bindarg && hx_setting_put(s, "bind", bind))
 		return hx_fail("cannot save the bind address");
 
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -139,31 +139,34 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"bind", 0, "tcp://ADDRESS:PORT",
-     "where to listen (default: the last --bind, else " HX_DEFAULT_BIND
-     "); remembered for 'hansa invite'",
-     0},
-    {"interval", 0, "SECONDS", "seconds between anti-entropy reconciliations (default 30)", 0},
-    {"frame-limit", 0, "BYTES", "Negentropy frame size limit in bytes (default 262144)", 0},
-    {"threads", 0, "N", "threads verifying signatures (default: all cores)", 0},
-    {"verbose", 'v', NULL, "log every transfer", 0},
-    {"http", 0, "HOST:PORT|off",
-     "where the web app listens (default " HX_WEB_DEFAULT ", see 'hansa web --help'); off: none",
-     0},
-    {0}};
+	{ "bind", 0, "tcp://ADDRESS:PORT",
+	  "where to listen (default: the last --bind, else " HX_DEFAULT_BIND
+	  "); remembered for 'hansa invite'",
+	  0 },
+	{ "interval", 0, "SECONDS", "seconds between anti-entropy reconciliations (default 30)",
+	  0 },
+	{ "frame-limit", 0, "BYTES", "Negentropy frame size limit in bytes (default 262144)", 0 },
+	{ "threads", 0, "N", "threads verifying signatures (default: all cores)", 0 },
+	{ "verbose", 'v', NULL, "log every transfer", 0 },
+	{ "http", 0, "HOST:PORT|off",
+	  "where the web app listens (default " HX_WEB_DEFAULT
+	  ", see 'hansa web --help'); off: none",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_serve = {
-    .name = "serve",
-    .summary = "run this node: replicate with the peers until stopped",
-    .opts = opts,
-    .text = "Runs in the foreground until SIGINT or SIGTERM. Listens for members (CURVE;\n"
-            "only members' transport keys get in), connects to every peer, reconciles\n"
-            "with each on connect and every --interval, pushes each new entry (also\n"
-            "those 'hansa publish' writes meanwhile) to the connected members, and\n"
-            "relays entries from one member to the others. Entries are verified before\n"
-            "they are stored or relayed; refusals are counted in 'hansa status'.\n"
-            "Logs one line per event on stderr, starting with the time; under systemd\n"
-            "(stderr is the journal) with a <N> syslog level instead, and READY=1 is\n"
-            "sent to NOTIFY_SOCKET once the node listens (Type=notify).\n",
-    .exec = exec,
+	.name = "serve",
+	.summary = "run this node: replicate with the peers until stopped",
+	.opts = opts,
+	.text = "Runs in the foreground until SIGINT or SIGTERM. Listens for members (CURVE;\n"
+	        "only members' transport keys get in), connects to every peer, reconciles\n"
+	        "with each on connect and every --interval, pushes each new entry (also\n"
+	        "those 'hansa publish' writes meanwhile) to the connected members, and\n"
+	        "relays entries from one member to the others. Entries are verified before\n"
+	        "they are stored or relayed; refusals are counted in 'hansa status'.\n"
+	        "Logs one line per event on stderr, starting with the time; under systemd\n"
+	        "(stderr is the journal) with a <N> syslog level instead, and READY=1 is\n"
+	        "sent to NOTIFY_SOCKET once the node listens (Type=notify).\n",
+	.exec = exec,
 };

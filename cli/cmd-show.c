@@ -48,26 +48,27 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"author", 0, "KEY",
-     "the document of this partner (64 hex digits), when several have one at "
-     "PATH",
-     0},
-    {"json", 0, NULL,
-     "one JSON object: id, path, author, timestamp, kind, title, tags, lang, "
-     "meta, body",
-     0},
-    {0}};
+	{ "author", 0, "KEY",
+	  "the document of this partner (64 hex digits), when several have one at "
+	  "PATH",
+	  0 },
+	{ "json", 0, NULL,
+	  "one JSON object: id, path, author, timestamp, kind, title, tags, lang, "
+	  "meta, body",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_show = {
-    .name = "show",
-    .summary = "show a document (current version) or an entry by id",
-    .args = "PATH|ID",
-    .args_min = 1,
-    .args_max = 1,
-    .args_error = "give one PATH or ID",
-    .opts = opts,
-    .text = "Shows the current version of the document at PATH (this partner's own, or\n"
-            "the only partner's with that path; --author chooses), or the entry with\n"
-            "ID (64 hex digits), with its body.\n",
-    .exec = exec,
+	.name = "show",
+	.summary = "show a document (current version) or an entry by id",
+	.args = "PATH|ID",
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "give one PATH or ID",
+	.opts = opts,
+	.text = "Shows the current version of the document at PATH (this partner's own, or\n"
+	        "the only partner's with that path; --author chooses), or the entry with\n"
+	        "ID (64 hex digits), with its body.\n",
+	.exec = exec,
 };

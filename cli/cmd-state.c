@@ -90,27 +90,28 @@ done:
 }
 
 static const struct hx_opt opts[] = {
-    {"out", 'o', "FILE", "where to write the state ('-': standard output)", HX_OPT_REQUIRED},
-    {"bucket", 0, "N",
-     "about N items per bucket (default 16): a smaller N makes a larger state "
-     "file and a smaller excess",
-     0},
-    {"json", 0, NULL,
-     "print the summary as one JSON object: file, entries, buckets, "
-     "bucket_size, bytes",
-     0},
-    {0}};
+	{ "out", 'o', "FILE", "where to write the state ('-': standard output)", HX_OPT_REQUIRED },
+	{ "bucket", 0, "N",
+	  "about N items per bucket (default 16): a smaller N makes a larger state "
+	  "file and a smaller excess",
+	  0 },
+	{ "json", 0, NULL,
+	  "print the summary as one JSON object: file, entries, buckets, "
+	  "bucket_size, bytes",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_state = {
-    .name = "state",
-    .summary = "describe what this store holds, for an incremental bundle",
-    .opts = opts,
-    .text = "Writes a compact description of the entries this store holds (their\n"
-            "(timestamp, id) items cut into buckets of about N, default 16, each with a\n"
-            "count and a fingerprint). Carry FILE to a connected office; there\n"
-            "'hansa export --bundle B --missing-from FILE' writes only the entries this\n"
-            "store lacks (plus at most N-1 it has per bucket that differs), and\n"
-            "'hansa import B' here catches up. A smaller N makes a larger state file and\n"
-            "a smaller excess. '--out -' writes the state to standard output.\n",
-    .exec = exec,
+	.name = "state",
+	.summary = "describe what this store holds, for an incremental bundle",
+	.opts = opts,
+	.text = "Writes a compact description of the entries this store holds (their\n"
+	        "(timestamp, id) items cut into buckets of about N, default 16, each with a\n"
+	        "count and a fingerprint). Carry FILE to a connected office; there\n"
+	        "'hansa export --bundle B --missing-from FILE' writes only the entries this\n"
+	        "store lacks (plus at most N-1 it has per bucket that differs), and\n"
+	        "'hansa import B' here catches up. A smaller N makes a larger state file and\n"
+	        "a smaller excess. '--out -' writes the state to standard output.\n",
+	.exec = exec,
 };

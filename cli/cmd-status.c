@@ -234,17 +234,19 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"json", 0, NULL, "one object: node, entries, documents, connections_refused, peers", 0}, {0}};
+	{ "json", 0, NULL, "one object: node, entries, documents, connections_refused, peers", 0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_status = {
-    .name = "status",
-    .summary = "show the node and every peer: connected, synced, behind",
-    .opts = opts,
-    .text = "Says whether 'hansa serve' runs for this home, how many entries the store\n"
-            "holds and how many connections were refused as non-members; then for\n"
-            "every peer: connected or not, when it was last seen and last synced,\n"
-            "entries sent, received and refused (by reason: malformed, over-limit,\n"
-            "bad-signature, not-member, future), and how many entries each side still\n"
-            "lacked at the last reconciliation, less what moved since.\n",
-    .exec = exec,
+	.name = "status",
+	.summary = "show the node and every peer: connected, synced, behind",
+	.opts = opts,
+	.text = "Says whether 'hansa serve' runs for this home, how many entries the store\n"
+	        "holds and how many connections were refused as non-members; then for\n"
+	        "every peer: connected or not, when it was last seen and last synced,\n"
+	        "entries sent, received and refused (by reason: malformed, over-limit,\n"
+	        "bad-signature, not-member, future), and how many entries each side still\n"
+	        "lacked at the last reconciliation, less what moved since.\n",
+	.exec = exec,
 };

@@ -38,7 +38,7 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	hx_node_config cfg = {.once = 1};
+	hx_node_config cfg = { .once = 1 };
 	int json = hx_arg_count(a, "json");
 	const char *arg, *peer = a->argc ? a->argv[0] : NULL;
 	char *end;
@@ -74,7 +74,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		}
 	}
 	cfg.progress = on_progress;
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -110,7 +110,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		if (!ok)
 			failed++;
 		const char *err =
-		    r[i].error[0] ? r[i].error : (stop ? "interrupted" : "unknown error");
+		        r[i].error[0] ? r[i].error : (stop ? "interrupted" : "unknown error");
 		if (json) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "endpoint", r[i].endpoint);
@@ -148,30 +148,31 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt opts[] = {
-    {"timeout", 0, "SECONDS", "give up on a peer silent this long (default 20 seconds)", 0},
-    {"frame-limit", 0, "BYTES",
-     "Negentropy frame size limit in bytes (default 262144; smaller "
-     "frames, more round trips)",
-     0},
-    {"json", 0, NULL,
-     "an array of {endpoint, key, ok, error, received, sent, refused, "
-     "we_lacked, they_lacked, round_trips, reconciliation_bytes}",
-     0},
-    {"verbose", 'v', NULL, "log every step on stderr", 0},
-    {0}};
+	{ "timeout", 0, "SECONDS", "give up on a peer silent this long (default 20 seconds)", 0 },
+	{ "frame-limit", 0, "BYTES",
+	  "Negentropy frame size limit in bytes (default 262144; smaller "
+	  "frames, more round trips)",
+	  0 },
+	{ "json", 0, NULL,
+	  "an array of {endpoint, key, ok, error, received, sent, refused, "
+	  "we_lacked, they_lacked, round_trips, reconciliation_bytes}",
+	  0 },
+	{ "verbose", 'v', NULL, "log every step on stderr", 0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_sync = {
-    .name = "sync",
-    .summary = "reconcile once with the peers, without a daemon",
-    .args = "[PEER]",
-    .args_max = 1,
-    .args_error = "give at most one PEER",
-    .opts = opts,
-    .text = "Connects to every peer (or only PEER: an endpoint, a key, a key prefix or a\n"
-            "name), reconciles with Negentropy, fetches the entries this node lacks and\n"
-            "sends those the peer lacks, then exits. The peers must be running 'hansa\n"
-            "serve'. Prints one line per peer: entries received, sent and refused, and\n"
-            "the reconciliation's round trips and bytes. Exit status 1 when a peer\n"
-            "could not be synced.\n",
-    .exec = exec,
+	.name = "sync",
+	.summary = "reconcile once with the peers, without a daemon",
+	.args = "[PEER]",
+	.args_max = 1,
+	.args_error = "give at most one PEER",
+	.opts = opts,
+	.text = "Connects to every peer (or only PEER: an endpoint, a key, a key prefix or a\n"
+	        "name), reconciles with Negentropy, fetches the entries this node lacks and\n"
+	        "sends those the peer lacks, then exits. The peers must be running 'hansa\n"
+	        "serve'. Prints one line per peer: entries received, sent and refused, and\n"
+	        "the reconciliation's round trips and bytes. Exit status 1 when a peer\n"
+	        "could not be synced.\n",
+	.exec = exec,
 };

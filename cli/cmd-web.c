@@ -101,9 +101,9 @@ static int exec_password(struct hx_ctx *ctx, const struct hx_args *a)
 		sodium_memzero(pw, sizeof pw);
 		return hx_fail("the password must be at least 8 characters long");
 	}
-	int rc =
-	    crypto_pwhash_str_alg(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                          crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13);
+	int rc = crypto_pwhash_str_alg(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                               crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	                               crypto_pwhash_ALG_ARGON2ID13);
 	sodium_memzero(pw, sizeof pw);
 	if (rc)
 		return hx_fail("cannot hash the password (out of memory)");
@@ -126,34 +126,36 @@ static int exec_password(struct hx_ctx *ctx, const struct hx_args *a)
 }
 
 static const struct hx_opt web_opts[] = {
-    {"http", 0, "HOST:PORT",
-     "where to listen (default " HX_WEB_DEFAULT "). On a loopback "
-     "address no login is needed; any other address needs a password set with 'hansa "
-     "web-password' first.",
-     0},
-    {0}};
-
-const struct hx_cmd hx_cmd_web = {
-    .name = "web",
-    .summary = "serve only the web app (the library in a browser), no node",
-    .opts = web_opts,
-    .text = "Serves the library of this home as a web app until Ctrl-C: search, read,\n"
-            "publish, edit and delete, partners, network and offline transfer, a JSON\n"
-            "API under /api/ and /metrics (docs/API.md). Nothing is exchanged with the\n"
-            "partners: 'hansa serve' runs the node and the same web app together.\n",
-    .exec = exec_web,
+	{ "http", 0, "HOST:PORT",
+	  "where to listen (default " HX_WEB_DEFAULT "). On a loopback "
+	  "address no login is needed; any other address needs a password set with 'hansa "
+	  "web-password' first.",
+	  0 },
+	{ 0 }
 };
 
-static const struct hx_opt password_opts[] = {{"off", 0, NULL, "remove the password", 0}, {0}};
+const struct hx_cmd hx_cmd_web = {
+	.name = "web",
+	.summary = "serve only the web app (the library in a browser), no node",
+	.opts = web_opts,
+	.text = "Serves the library of this home as a web app until Ctrl-C: search, read,\n"
+	        "publish, edit and delete, partners, network and offline transfer, a JSON\n"
+	        "API under /api/ and /metrics (docs/API.md). Nothing is exchanged with the\n"
+	        "partners: 'hansa serve' runs the node and the same web app together.\n",
+	.exec = exec_web,
+};
+
+static const struct hx_opt password_opts[] = { { "off", 0, NULL, "remove the password", 0 },
+	                                       { 0 } };
 
 const struct hx_cmd hx_cmd_web_password = {
-    .name = "web-password",
-    .summary = "set the password of the web app when it listens beyond this computer",
-    .opts = password_opts,
-    .text = "Reads a new password (8 characters or more) from the terminal without\n"
-            "echo, or the first line of standard input, and keeps its Argon2id hash in\n"
-            "HOME/web-password. The web app asks for it (and keeps the login in an\n"
-            "HttpOnly, SameSite=Strict cookie) when started with --http on an address\n"
-            "other than loopback; without it, it refuses to start there.\n",
-    .exec = exec_password,
+	.name = "web-password",
+	.summary = "set the password of the web app when it listens beyond this computer",
+	.opts = password_opts,
+	.text = "Reads a new password (8 characters or more) from the terminal without\n"
+	        "echo, or the first line of standard input, and keeps its Argon2id hash in\n"
+	        "HOME/web-password. The web app asks for it (and keeps the login in an\n"
+	        "HttpOnly, SameSite=Strict cookie) when started with --http on an address\n"
+	        "other than loopback; without it, it refuses to start there.\n",
+	.exec = exec_password,
 };

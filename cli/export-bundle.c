@@ -39,12 +39,12 @@ int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *statefile
 {
 	hx_store *s = hx_ctx_store(ctx, 0);
 	hx_ne_item *items = NULL;
-	uint8_t *send = NULL, head[HX_BUNDLE_REC_HEAD], man[HX_BUNDLE_HEADER_LEN] = {0};
+	uint8_t *send = NULL, head[HX_BUNDLE_REC_HEAD], man[HX_BUNDLE_HEADER_LEN] = { 0 };
 	hx_bundle_writer *w = NULL;
-	hx_bundle_manifest m = {0};
-	hx_state st = {0};
-	struct hx_outfile out = {0};
-	struct hx_progress prog = {0};
+	hx_bundle_manifest m = { 0 };
+	hx_state st = { 0 };
+	struct hx_outfile out = { 0 };
+	struct hx_progress prog = { 0 };
 	size_t n = 0, nsend = 0;
 	uint64_t excess = 0;
 	int rc, ret = HX_EXIT_FAIL;

@@ -124,7 +124,7 @@ static void doc_link(FILE *f, struct site *x, const char *rel, uint32_t d)
 
 static void partner_place(FILE *f, const struct partner *p)
 {
-	const char *parts[3] = {p->town, p->region, p->country};
+	const char *parts[3] = { p->town, p->region, p->country };
 	int any = 0;
 	for (int i = 0; i < 3; i++) {
 		if (!parts[i] || !parts[i][0])
@@ -297,8 +297,8 @@ static void write_doc_page(struct site *x, FILE *f, const hx_entry *e, const str
 		}
 		fputs("</ul>\n", f);
 	}
-	char *html =
-	    cmark_markdown_to_html(e->body, strlen(e->body), CMARK_OPT_DEFAULT | CMARK_OPT_SAFE);
+	char *html = cmark_markdown_to_html(e->body, strlen(e->body),
+	                                    CMARK_OPT_DEFAULT | CMARK_OPT_SAFE);
 	fputs("<div class=\"body\">\n", f);
 	if (html)
 		fputs(html, f);
@@ -527,12 +527,11 @@ static int write_groups_and_index(struct site *x)
 	head(f, "index.html", "Library", "en");
 	fprintf(f, "<h1>Library</h1>\n<p>%zu documents from %zu partner%s.</p>\n", x->ndocs,
 	        x->npartners, x->npartners == 1 ? "" : "s");
-	fputs(
-	    "<form id=\"search\" action=\"index.html\" method=\"get\" role=\"search\">\n"
-	    "<input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search the library\" "
-	    "aria-label=\"Search the library\">\n<button type=\"submit\">Search</button>\n</form>\n"
-	    "<p id=\"count\" class=\"meta\"></p>\n<ol id=\"results\"></ol>\n",
-	    f);
+	fputs("<form id=\"search\" action=\"index.html\" method=\"get\" role=\"search\">\n"
+	      "<input id=\"q\" name=\"q\" type=\"search\" placeholder=\"Search the library\" "
+	      "aria-label=\"Search the library\">\n<button type=\"submit\">Search</button>\n</form>\n"
+	      "<p id=\"count\" class=\"meta\"></p>\n<ol id=\"results\"></ol>\n",
+	      f);
 	fputs("<section id=\"by-kind\"><h2>By kind</h2>\n", f);
 	for (size_t i = 0; i < x->kinds.n; i++) {
 		snprintf(rel, sizeof rel, "kind/%s.html", kinds[i]->key);
@@ -682,7 +681,7 @@ static int check_dir(const char *dir)
 
 int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 {
-	struct site x = {.dir = dir};
+	struct site x = { .dir = dir };
 	hx_store_stats st;
 	int rc, ret = HX_EXIT_FAIL;
 	char marker[4200];
@@ -729,10 +728,9 @@ int hx_export_html(struct hx_ctx *ctx, const char *dir, int json)
 		hx_json_print(o);
 	} else {
 		size_t dl = strlen(dir);
-		printf(
-		    "wrote a site of %zu document%s from %zu partner%s to %s (open %s%sindex.html)",
-		    x.ndocs, x.ndocs == 1 ? "" : "s", x.npartners, x.npartners == 1 ? "" : "s", dir,
-		    dir, dl && dir[dl - 1] == '/' ? "" : "/");
+		printf("wrote a site of %zu document%s from %zu partner%s to %s (open %s%sindex.html)",
+		       x.ndocs, x.ndocs == 1 ? "" : "s", x.npartners, x.npartners == 1 ? "" : "s",
+		       dir, dir, dl && dir[dl - 1] == '/' ? "" : "/");
 		if (x.failed)
 			printf("; %llu files could not be written", (unsigned long long)x.failed);
 		printf("\n");

@@ -70,7 +70,7 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 
 int hx_export_markdown(struct hx_ctx *ctx, const char *dir, const uint8_t *author, int json)
 {
-	struct mdx x = {.dir = dir};
+	struct mdx x = { .dir = dir };
 	hx_store_stats st;
 	int rc;
 

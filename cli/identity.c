@@ -21,8 +21,8 @@
 	(5 + crypto_pwhash_SALTBYTES + 16 + crypto_secretbox_NONCEBYTES + 64 + \
 	 crypto_secretbox_MACBYTES)
 
-const char *const hx_profile_fields[] = {"name",           "town",  "region", "country",
-                                         "representative", "email", "web",    NULL};
+const char *const hx_profile_fields[] = { "name",           "town",  "region", "country",
+	                                  "representative", "email", "web",    NULL };
 
 static int derive(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass, const uint8_t *salt,
                   uint64_t ops, uint64_t mem)

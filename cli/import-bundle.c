@@ -30,17 +30,17 @@
 enum reason { R_DAMAGED, R_MALFORMED, R_VERSION, R_LIMIT, R_FORGED, R_FUTURE, R_MEMBER, R_COUNT };
 
 static const char *const reason_text[R_COUNT] = {
-    "damaged in transit",
-    "malformed",
-    "unknown entry format version",
-    "over a size limit",
-    "forged (signature does not verify)",
-    "dated more than 10 minutes in the future",
-    "author is not a member",
+	"damaged in transit",
+	"malformed",
+	"unknown entry format version",
+	"over a size limit",
+	"forged (signature does not verify)",
+	"dated more than 10 minutes in the future",
+	"author is not a member",
 };
 
 static const char *const reason_key[R_COUNT] = {
-    "damaged", "malformed", "version", "limit", "forged", "future", "not_member",
+	"damaged", "malformed", "version", "limit", "forged", "future", "not_member",
 };
 
 struct slot {
@@ -129,7 +129,7 @@ static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jo
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
-		jobs[i] = (hx_vjob){.raw = sl[i].raw, .len = sl[i].len};
+		jobs[i] = (hx_vjob){ .raw = sl[i].raw, .len = sl[i].len };
 	hx_vpool_run(pool, jobs, n, hx_now_us() + FUTURE_US);
 	for (size_t i = 0; i < n; i++) {
 		struct slot *x = &sl[i];
@@ -137,7 +137,7 @@ static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jo
 		hx_entry probe;
 		switch (j->rc) {
 		case HX_OK:
-			put[np] = (hx_put){.raw = x->raw, .rawlen = x->len, .entry = &j->e};
+			put[np] = (hx_put){ .raw = x->raw, .rawlen = x->len, .entry = &j->e };
 			who[np++] = i;
 			continue;
 		case HX_EFORGED:
@@ -265,8 +265,8 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 		munmap(buf, len);
 		if (rc == HX_EVERSION)
 			return hx_fail(
-			    "%s: a bundle of format version %u; this hansa reads version %d", file,
-			    m.version, HX_BUNDLE_VERSION);
+			        "%s: a bundle of format version %u; this hansa reads version %d",
+			        file, m.version, HX_BUNDLE_VERSION);
 		if (rc == HX_EPROTO && magic)
 			return hx_fail("%s: truncated or damaged inside the manifest (%zu bytes)",
 			               file, len);
@@ -274,7 +274,7 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 	}
 
 	struct hx_progress prog;
-	struct tally t = {.file = file, .prog = &prog};
+	struct tally t = { .file = file, .prog = &prog };
 	struct slot *slots = calloc(BATCH, sizeof *slots);
 	hx_vjob *jobs = calloc(BATCH, sizeof *jobs);
 	hx_vpool *pool = NULL;
@@ -301,10 +301,10 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 			break;
 		}
 		if (rec.event == HX_BUNDLE_ENTRY) {
-			slots[n++] = (struct slot){.raw = rec.entry,
-			                           .len = rec.len,
-			                           .offset = rec.offset,
-			                           .index = rec.index};
+			slots[n++] = (struct slot){ .raw = rec.entry,
+				                    .len = rec.len,
+				                    .offset = rec.offset,
+				                    .index = rec.index };
 			t.records++;
 		} else if (rec.event == HX_BUNDLE_DAMAGED) {
 			damaged(&t, &rec);
@@ -386,11 +386,10 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 		hx_json_print(o);
 	} else if (ret == HX_EXIT_OK) {
 		char name[400];
-		printf(
-		    "imported %llu new entr%s from %s (exported by %s on %s); %llu already present",
-		    (unsigned long long)t.added, t.added == 1 ? "y" : "ies", file,
-		    who(s, m.exporter, name, sizeof name),
-		    hx_time_text(when, sizeof when, m.created), (unsigned long long)t.present);
+		printf("imported %llu new entr%s from %s (exported by %s on %s); %llu already present",
+		       (unsigned long long)t.added, t.added == 1 ? "y" : "ies", file,
+		       who(s, m.exporter, name, sizeof name),
+		       hx_time_text(when, sizeof when, m.created), (unsigned long long)t.present);
 		if (refused) {
 			printf("; refused");
 			const char *sep = " ";

@@ -53,7 +53,7 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 		return hx_fail("%s: folders nested too deep", path);
 	}
 	struct stat self;
-	struct above here = {0, 0, up};
+	struct above here = { 0, 0, up };
 	if (!fstat(dirfd(d), &self)) {
 		here.dev = self.st_dev;
 		here.ino = self.st_ino;
@@ -68,7 +68,7 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 		if (name[0] == '.')
 			continue;
 		if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", name) >=
-		        (int)sizeof sub ||
+		            (int)sizeof sub ||
 		    snprintf(full, sizeof full, "%s/%s", root, sub) >= (int)sizeof full) {
 			rc = hx_fail("%s/%s: name too long", path, name);
 			break;
@@ -165,7 +165,7 @@ static int flush(hx_store *s, const char *home, struct pending *pb, size_t n, ui
 	static hx_put put[BATCH];
 	size_t added = 0;
 	for (size_t i = 0; i < n; i++)
-		put[i] = (hx_put){.raw = pb[i].raw, .rawlen = pb[i].len, .entry = &pb[i].d};
+		put[i] = (hx_put){ .raw = pb[i].raw, .rawlen = pb[i].len, .entry = &pb[i].d };
 	int rc = n ? hx_store_put_batch(s, put, n, 0, &added) : HX_OK;
 	for (size_t i = 0; i < n; i++) {
 		if (!rc && put[i].result && put[i].result != HX_EEXIST)
@@ -177,8 +177,8 @@ static int flush(hx_store *s, const char *home, struct pending *pb, size_t n, ui
 	char why[128];
 	if (rc)
 		return hx_fail(
-		    "cannot store the new versions: %s (none of the last %zu was written)",
-		    hx_cli_errtext(rc, home, why, sizeof why), n);
+		        "cannot store the new versions: %s (none of the last %zu was written)",
+		        hx_cli_errtext(rc, home, why, sizeof why), n);
 	return 0;
 }
 
@@ -272,7 +272,7 @@ static int find_conflicts(const char *dir, struct files *f, size_t *loser)
 		paths[i] = d.path;
 		d.path = NULL;
 		hx_entry_clear(&d);
-		c[nc++] = (struct claim){paths[i], i};
+		c[nc++] = (struct claim){ paths[i], i };
 	}
 	qsort(c, nc, sizeof *c, by_path);
 	for (size_t i = 0; i < nc;) {
@@ -286,8 +286,8 @@ static int find_conflicts(const char *dir, struct files *f, size_t *loser)
 			for (size_t k = i; k < j; k++)
 				if (homes != 1 || c[k].file != home)
 					loser[c[k].file] =
-					    1 +
-					    (c[k].file == c[i].file ? c[i + 1].file : c[i].file);
+					        1 + (c[k].file == c[i].file ? c[i + 1].file
+					                                    : c[i].file);
 		}
 		i = j;
 	}
@@ -300,7 +300,7 @@ static int find_conflicts(const char *dir, struct files *f, size_t *loser)
 
 int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 {
-	struct files f = {0};
+	struct files f = { 0 };
 	struct pending *pb = NULL;
 	struct hx_progress prog;
 	uint8_t own[HX_KEY_LEN];

@@ -51,8 +51,9 @@ static int starts(const char *s, const char *prefix)
 enum hx_log_level hx_log_level_of(const char *line)
 {
 	static const char *const warn[] = {
-	    "refused",   "bad message",         "malformed", "cannot",     "send to",
-	    "sync with", "reconciliation with", "clock of",  "hello from", NULL};
+		"refused",   "bad message",         "malformed", "cannot",     "send to",
+		"sync with", "reconciliation with", "clock of",  "hello from", NULL
+	};
 	if (starts(line, "cannot store"))
 		return HX_LOG_ERR;
 	for (int i = 0; warn[i]; i++)

@@ -16,54 +16,55 @@
 #endif
 
 extern const struct hx_cmd hx_cmd_init, hx_cmd_id, hx_cmd_publish, hx_cmd_show, hx_cmd_list,
-    hx_cmd_history, hx_cmd_delete, hx_cmd_import, hx_cmd_export, hx_cmd_fsck;
+        hx_cmd_history, hx_cmd_delete, hx_cmd_import, hx_cmd_export, hx_cmd_fsck;
 extern const struct hx_cmd hx_cmd_state;
 extern const struct hx_cmd hx_cmd_search, hx_cmd_reindex;
 extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild;
 
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join, hx_cmd_serve,
-    hx_cmd_sync, hx_cmd_status;
+        hx_cmd_sync, hx_cmd_status;
 extern const struct hx_cmd hx_cmd_web, hx_cmd_web_password; /* web app */
 
-static const struct hx_cmd *const commands[] = {&hx_cmd_init,    &hx_cmd_id,
-                                                &hx_cmd_publish, &hx_cmd_show,
-                                                &hx_cmd_list,    &hx_cmd_history,
-                                                &hx_cmd_delete,  &hx_cmd_import,
-                                                &hx_cmd_export,  &hx_cmd_fsck,
-                                                &hx_cmd_search,  &hx_cmd_reindex,
-                                                &hx_cmd_state,   &hx_cmd_member,
-                                                &hx_cmd_peer,    &hx_cmd_invite,
-                                                &hx_cmd_join,    &hx_cmd_serve,
-                                                &hx_cmd_sync,    &hx_cmd_status,
-                                                &hx_cmd_web,     &hx_cmd_web_password,
-                                                &hx_cmd_backup,  &hx_cmd_restore,
-                                                &hx_cmd_rebuild, NULL};
+static const struct hx_cmd *const commands[] = { &hx_cmd_init,    &hx_cmd_id,
+	                                         &hx_cmd_publish, &hx_cmd_show,
+	                                         &hx_cmd_list,    &hx_cmd_history,
+	                                         &hx_cmd_delete,  &hx_cmd_import,
+	                                         &hx_cmd_export,  &hx_cmd_fsck,
+	                                         &hx_cmd_search,  &hx_cmd_reindex,
+	                                         &hx_cmd_state,   &hx_cmd_member,
+	                                         &hx_cmd_peer,    &hx_cmd_invite,
+	                                         &hx_cmd_join,    &hx_cmd_serve,
+	                                         &hx_cmd_sync,    &hx_cmd_status,
+	                                         &hx_cmd_web,     &hx_cmd_web_password,
+	                                         &hx_cmd_backup,  &hx_cmd_restore,
+	                                         &hx_cmd_rebuild, NULL };
 
 /* hansa's own options, before the command; hansa(1) is made from this. */
 static const struct hx_opt prog_opts[] = {
-    {"home", 0, "DIR",
-     "the home: identity key, profile and store (default: $HANSA_HOME, "
-     "else $XDG_DATA_HOME/hansa, else ~/.local/share/hansa)",
-     0},
-    {"version", 0, NULL, "print the version and the store schema it writes, then exit", 0},
-    {0}};
+	{ "home", 0, "DIR",
+	  "the home: identity key, profile and store (default: $HANSA_HOME, "
+	  "else $XDG_DATA_HOME/hansa, else ~/.local/share/hansa)",
+	  0 },
+	{ "version", 0, NULL, "print the version and the store schema it writes, then exit", 0 },
+	{ 0 }
+};
 
 static const struct hx_cmd prog = {
-    .summary = "a peer-to-peer, offline-first knowledge base for partner organisations",
-    .args = "COMMAND [ARGS...]",
-    .args_max = -1,
-    .opts = prog_opts,
-    .flags = HX_CMD_STOP_AT_ARG,
-    .text = "A peer-to-peer, offline-first knowledge base for partner organisations\n"
-            "that share practices and toolkits without a central server. Every partner\n"
-            "runs its own node: what it publishes is a signed entry kept in a local\n"
-            "store with its full-text index; nodes replicate over ZeroMQ with CURVE,\n"
-            "and an office without a link catches up from a bundle.\n"
-            "\n"
-            "The home (identity, profile, store) is --home DIR, else $HANSA_HOME, else\n"
-            "$XDG_DATA_HOME/hansa (~/.local/share/hansa). A protected identity key\n"
-            "takes its passphrase from $HANSA_PASSPHRASE; $NO_COLOR turns colour off.\n"
-            "'hansa COMMAND --help' or hansa-COMMAND(1) describes one command.\n",
+	.summary = "a peer-to-peer, offline-first knowledge base for partner organisations",
+	.args = "COMMAND [ARGS...]",
+	.args_max = -1,
+	.opts = prog_opts,
+	.flags = HX_CMD_STOP_AT_ARG,
+	.text = "A peer-to-peer, offline-first knowledge base for partner organisations\n"
+	        "that share practices and toolkits without a central server. Every partner\n"
+	        "runs its own node: what it publishes is a signed entry kept in a local\n"
+	        "store with its full-text index; nodes replicate over ZeroMQ with CURVE,\n"
+	        "and an office without a link catches up from a bundle.\n"
+	        "\n"
+	        "The home (identity, profile, store) is --home DIR, else $HANSA_HOME, else\n"
+	        "$XDG_DATA_HOME/hansa (~/.local/share/hansa). A protected identity key\n"
+	        "takes its passphrase from $HANSA_PASSPHRASE; $NO_COLOR turns colour off.\n"
+	        "'hansa COMMAND --help' or hansa-COMMAND(1) describes one command.\n",
 };
 
 static void print_help(FILE *f)
@@ -115,8 +116,8 @@ static int resolve_home(struct hx_ctx *ctx, const char *opt)
 static void on_fault(int sig)
 {
 	static const char msg[] =
-	    "hansa: fatal memory fault: a damaged store file "
-	    "(run 'hansa fsck'; restore it from a backup or a partner) or a bug\n";
+	        "hansa: fatal memory fault: a damaged store file "
+	        "(run 'hansa fsck'; restore it from a backup or a partner) or a bug\n";
 	(void)sig;
 	if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
 		_exit(HX_EXIT_FAIL);
@@ -147,22 +148,23 @@ static int man_file(const char *dir, const struct hx_cmd *c)
 }
 
 static const struct hx_opt man_opts[] = {
-    {"out", 0, "DIR",
-     "write hansa.1 and hansa-COMMAND.1 of every command into DIR "
-     "instead",
-     0},
-    {0}};
+	{ "out", 0, "DIR",
+	  "write hansa.1 and hansa-COMMAND.1 of every command into DIR "
+	  "instead",
+	  0 },
+	{ 0 }
+};
 
 /* `hansa man`: not in the command list; the build runs it to write the
  * manual, and it needs no home. */
 static const struct hx_cmd man_cmd = {
-    .name = "man",
-    .summary = "the manual pages, made from the same tables as --help",
-    .args = "[COMMAND]",
-    .args_max = 1,
-    .opts = man_opts,
-    .text = "Prints hansa(1), or hansa-COMMAND(1), as roff (man(7)) on stdout, made\n"
-            "from the same option tables and text as 'hansa COMMAND --help'.\n",
+	.name = "man",
+	.summary = "the manual pages, made from the same tables as --help",
+	.args = "[COMMAND]",
+	.args_max = 1,
+	.opts = man_opts,
+	.text = "Prints hansa(1), or hansa-COMMAND(1), as roff (man(7)) on stdout, made\n"
+	        "from the same option tables and text as 'hansa COMMAND --help'.\n",
 };
 
 static int man(const struct hx_args *a)

@@ -19,7 +19,7 @@ int hx_strset(char **dst, const char *src)
 }
 
 static int errf(char *err, size_t errlen, int *line, int at, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+        __attribute__((format(printf, 5, 6)));
 static int errf(char *err, size_t errlen, int *line, int at, const char *fmt, ...)
 {
 	va_list ap;
@@ -158,9 +158,9 @@ static int load_front(const char *y, size_t ylen, hx_entry *d, char *err, size_t
 			if (qk->type == YAML_SCALAR_NODE &&
 			    !strcmp((const char *)qk->data.scalar.value, key)) {
 				rc = errf(
-				    err, errlen, line, at,
-				    "front matter: the key '%s' appears twice (first on line %d)",
-				    key, (int)qk->start_mark.line + 2);
+				        err, errlen, line, at,
+				        "front matter: the key '%s' appears twice (first on line %d)",
+				        key, (int)qk->start_mark.line + 2);
 				goto out;
 			}
 		}
@@ -201,8 +201,8 @@ static int load_front(const char *y, size_t ylen, hx_entry *d, char *err, size_t
 		}
 		const char *val = (const char *)v->data.scalar.value;
 		if (strlen(val) != v->data.scalar.length) {
-			rc =
-			    errf(err, errlen, line, at, "front matter: '%s' holds a NUL byte", key);
+			rc = errf(err, errlen, line, at, "front matter: '%s' holds a NUL byte",
+			          key);
 			goto out;
 		}
 		char **field = !strcmp(key, "path")    ? &d->path

@@ -45,8 +45,9 @@ int hx_cli_put_self_member(hx_store *s, const uint8_t sk[HX_SECRET_LEN], const u
                            const cJSON *profile)
 {
 	hx_meta f[HX_PROFILE_MAX];
-	hx_member m = {
-	    .profile = f, .nprofile = profile_fields(profile, f), .timestamp = hx_now_us()};
+	hx_member m = { .profile = f,
+		        .nprofile = profile_fields(profile, f),
+		        .timestamp = hx_now_us() };
 	uint8_t *rec;
 	size_t len;
 	int rc;
@@ -75,8 +76,8 @@ int hx_cli_ensure_self(struct hx_ctx *ctx)
 	size_t nf = profile_fields(p, f);
 	int same = 0;
 	if (hx_member_load(s, ctx->pk, &m) == HX_OK) {
-		same =
-		    m.has_transport && !memcmp(m.transport, ctx->curve_pk, 32) && m.nprofile == nf;
+		same = m.has_transport && !memcmp(m.transport, ctx->curve_pk, 32) &&
+		       m.nprofile == nf;
 		for (size_t i = 0; same && i < nf; i++) {
 			const char *v = hx_member_field(&m, f[i].key);
 			same = v && !strcmp(v, f[i].value);
@@ -125,7 +126,8 @@ int hx_cli_find_member(struct hx_ctx *ctx, const char *what, uint8_t key[HX_KEY_
 	if (wl == 64 && is_hex)
 		return hx_fail("%s is not a member (see 'hansa member list')", what);
 	return hx_fail(
-	    "no member '%s' (give a key, a key prefix or a name; see 'hansa member list')", what);
+	        "no member '%s' (give a key, a key prefix or a name; see 'hansa member list')",
+	        what);
 }
 
 void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char *out,
@@ -223,7 +225,7 @@ static void public_endpoint(const char *bind, char *out, size_t n)
 int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char **code)
 {
 	char bind[HX_ENDPOINT_MAX + 1], pub[HX_ENDPOINT_MAX + 1];
-	const char *def[1] = {pub};
+	const char *def[1] = { pub };
 	uint8_t *rec;
 	size_t len;
 	int rc;
@@ -245,9 +247,9 @@ int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char *
 		if (strstr(eps[i], "://*:") || strstr(eps[i], "://0.0.0.0:")) {
 			free(rec);
 			return hx_fail(
-			    "'%s' is a listening address, not one partners can connect to; "
-			    "give --endpoint tcp://HOST:PORT",
-			    eps[i]);
+			        "'%s' is a listening address, not one partners can connect to; "
+			        "give --endpoint tcp://HOST:PORT",
+			        eps[i]);
 		}
 	}
 	if (n > HX_ENDPOINTS_MAX) {

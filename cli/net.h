@@ -40,14 +40,14 @@ void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char
 
 /* The profile options of `init` and `member add`, one per field of
  * hx_profile_fields (cli/identity.h), for a command's option table. */
-#define HX_CLI_PROFILE_OPTS                                                                      \
-	{"name", 0, "N", "the partner organisation's name", 0}, {"town", 0, "T", "its town", 0}, \
-	    {"region", 0, "R", "its region", 0},                                                 \
-	    {"country", 0, "CC", "its country: two capital letters (ISO 3166), e.g. DK", 0},     \
-	    {"representative", 0, "P", "the person who represents it", 0},                       \
-	    {"email", 0, "E", "a contact e-mail address", 0},                                    \
-	{                                                                                        \
-		"web", 0, "URL", "its web site", 0                                               \
+#define HX_CLI_PROFILE_OPTS                                                                        \
+	{ "name", 0, "N", "the partner organisation's name", 0 },                                  \
+	        { "town", 0, "T", "its town", 0 }, { "region", 0, "R", "its region", 0 },          \
+	        { "country", 0, "CC", "its country: two capital letters (ISO 3166), e.g. DK", 0 }, \
+	        { "representative", 0, "P", "the person who represents it", 0 },                   \
+	        { "email", 0, "E", "a contact e-mail address", 0 },                                \
+	{                                                                                          \
+		"web", 0, "URL", "its web site", 0                                                 \
 	}
 /* Checks a profile value like `hansa init` does; 0 or prints, returns 1. */
 int hx_cli_check_profile(const char *field, const char *value);

@@ -29,7 +29,7 @@ static int add_item(void *arg, uint64_t ts, const uint8_t id[HX_ID_LEN])
 
 int hx_store_all_items(hx_store *s, hx_ne_item **items, size_t *n)
 {
-	struct items it = {0};
+	struct items it = { 0 };
 	int rc = hx_store_items(s, add_item, &it);
 	if (rc) {
 		free(it.v);

@@ -24,7 +24,7 @@
  * the sanitizers). Its stderr goes nowhere: the parent speaks for it. */
 static _Noreturn void child(hx_child_fn fn, void *arg, int out)
 {
-	struct rlimit nocore = {0, 0};
+	struct rlimit nocore = { 0, 0 };
 	int null = open("/dev/null", O_WRONLY);
 	int32_t res;
 
@@ -244,8 +244,8 @@ int hx_cli_store_idle(struct hx_ctx *ctx, char *store, size_t n)
 	long pid = stat(data, &st) ? 0 : hx_cli_file_user(data);
 	if (pid)
 		return hx_fail(
-		    "process %ld (a running node?) has the store in %s open; stop it first", pid,
-		    ctx->home);
+		        "process %ld (a running node?) has the store in %s open; stop it first",
+		        pid, ctx->home);
 	return 0;
 }
 

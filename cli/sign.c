@@ -23,7 +23,7 @@ int hx_cli_publish(struct hx_ctx *ctx, hx_entry *d)
 		return hx_fail("cannot read %s: %s", d->path, hx_strerror(rc));
 	if ((rc = hx_entry_sign(d, ctx->sk, &raw, &len)))
 		return hx_fail("cannot sign %s: %s", d->path, hx_strerror(rc));
-	hx_put put = {.raw = raw, .rawlen = len, .entry = d};
+	hx_put put = { .raw = raw, .rawlen = len, .entry = d };
 	rc = hx_store_put_batch(s, &put, 1, 0, &added);
 	free(raw);
 	if (!rc)

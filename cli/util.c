@@ -193,8 +193,8 @@ static int resolve(struct hx_ctx *ctx, const char *what, const uint8_t *author, 
 			return hx_fail("no document at path %s", what);
 		if (n > 1)
 			return hx_fail(
-			    "%zu partners have a document at %s; choose one with --author KEY", n,
-			    what);
+			        "%zu partners have a document at %s; choose one with --author KEY",
+			        n, what);
 		author = authors[0];
 	}
 	rc = hx_store_current(s, author, what, e, &deleted);
@@ -216,8 +216,8 @@ int hx_resolve_doc(struct hx_ctx *ctx, const char *what, const uint8_t *author, 
 		hx_hex(hex, e->id, HX_ID_LEN);
 		hx_entry_clear(e);
 		return hx_fail(
-		    "entry %s fails its signature check: the store is damaged (run 'hansa fsck')",
-		    hex);
+		        "entry %s fails its signature check: the store is damaged (run 'hansa fsck')",
+		        hex);
 	}
 	return 0;
 }

@@ -166,8 +166,8 @@ fail:
 
 int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len)
 {
-	const void *p[1] = {buf};
-	size_t l[1] = {len};
+	const void *p[1] = { buf };
+	size_t l[1] = { len };
 	return hx_nd_send_parts(n, c, p, l, 1);
 }
 
@@ -231,7 +231,7 @@ static void handover(hx_node *n, struct conn *c)
 	struct conn *to;
 	if ((!c->push_q.n && !c->want_q.n) || !(to = hx_nd_primary_conn(n, c->peer, c)))
 		return;
-	struct idq *from[2] = {&c->push_q, &c->want_q}, *into[2] = {&to->push_q, &to->want_q};
+	struct idq *from[2] = { &c->push_q, &c->want_q }, *into[2] = { &to->push_q, &to->want_q };
 	for (int j = 0; j < 2; j++)
 		for (size_t i = 0; i < from[j]->n; i++)
 			if (hx_nd_idq_push(into[j], from[j]->id[from[j]->head + i],
@@ -364,9 +364,9 @@ static int dealer_open(hx_node *n, struct conn *c)
 	snprintf(c->mon_ep, sizeof c->mon_ep, "inproc://hx-mon-%d", ++n->mon_seq);
 	if (zmq_socket_monitor(c->sock, c->mon_ep,
 	                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_CONNECT_RETRIED |
-	                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-	                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-	                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+	                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
 		sock_fail(n, "cannot monitor a DEALER socket");
 		goto fail;
 	}
@@ -386,8 +386,8 @@ static int dealer_open(hx_node *n, struct conn *c)
 		if (c->result)
 			snprintf(c->result->error, sizeof c->result->error, "bad endpoint: %s",
 			         zmq_strerror(e));
-		rc =
-		    e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ? HX_EINVAL : HX_EIO;
+		rc = e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ? HX_EINVAL
+		                                                                : HX_EIO;
 		goto fail;
 	}
 	return HX_OK;
@@ -578,9 +578,10 @@ void hx_nd_on_monitor(hx_node *n, struct conn *c)
 		} else if (event &
 		           (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 		            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
-			const char *why = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-			                      ? "refused by the peer (is this node a member there?)"
-			                      : "CURVE handshake failed (wrong transport key?)";
+			const char *why =
+			        event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+			                ? "refused by the peer (is this node a member there?)"
+			                : "CURVE handshake failed (wrong transport key?)";
 			if (!c->auth_failed++)
 				hx_nd_log(n, "cannot connect to %s at %s: %s", c->peer->name,
 				          c->endpoint, why);
@@ -628,8 +629,8 @@ void hx_nd_on_zap(hx_node *n)
 		const char *code = "400", *text = "not a member";
 		char uid[2 * HX_KEY_LEN + 1] = "";
 		char addr[64] = "?";
-		size_t al =
-		    zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
+		size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3])
+		                                                  : sizeof addr - 1;
 		memcpy(addr, zmq_msg_data(&f[3]), al);
 		addr[al] = 0;
 		if (zmq_msg_size(&f[0]) != 3 || memcmp(zmq_msg_data(&f[0]), "1.0", 3)) {

@@ -75,7 +75,7 @@ int hx_nd_idset_has(const struct idset *s, const uint8_t id[HX_ID_LEN])
 int hx_nd_idset_add(struct idset *s, const uint8_t id[HX_ID_LEN])
 {
 	if (2 * (s->n + 1) > s->cap) {
-		struct idset g = {.cap = s->cap ? 2 * s->cap : 1024};
+		struct idset g = { .cap = s->cap ? 2 * s->cap : 1024 };
 		if (!(g.id = malloc(g.cap * HX_ID_LEN)) || !(g.used = calloc(g.cap, 1))) {
 			free(g.id);
 			return -1;

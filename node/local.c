@@ -65,7 +65,7 @@ void hx_nd_poll_changes(hx_node *n)
 void hx_nd_wake_open(hx_node *n)
 {
 	const char *path = hx_store_wake_path(n->store);
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd = -1;
 	if (!path)

@@ -83,8 +83,9 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	}
 	if (rc) {
 		bad_message(n, c,
-		            hx_wire_type_name(
-		                zmq_msg_size(&f[0]) > 1 ? ((uint8_t *)zmq_msg_data(&f[0]))[1] : 0),
+		            hx_wire_type_name(zmq_msg_size(&f[0]) > 1
+		                                      ? ((uint8_t *)zmq_msg_data(&f[0]))[1]
+		                                      : 0),
 		            rc);
 		return;
 	}
@@ -625,7 +626,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 	if (rc)
 		goto out;
 	if (n->cfg.bind) {
-		hx_daemon_info d = {.pid = (uint64_t)getpid(), .started = hx_now_us()};
+		hx_daemon_info d = { .pid = (uint64_t)getpid(), .started = hx_now_us() };
 		snprintf(d.bind, sizeof d.bind, "%s", n->endpoint);
 		(void)!hx_daemon_put(n->store, &d);
 	}
@@ -642,24 +643,24 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			break;
 		}
 		if (n->zap) {
-			items[k] = (zmq_pollitem_t){.socket = n->zap, .events = ZMQ_POLLIN};
+			items[k] = (zmq_pollitem_t){ .socket = n->zap, .events = ZMQ_POLLIN };
 			owner[k++] = NULL;
 		}
 		if (n->router) {
-			items[k] = (zmq_pollitem_t){.socket = n->router, .events = ZMQ_POLLIN};
+			items[k] = (zmq_pollitem_t){ .socket = n->router, .events = ZMQ_POLLIN };
 			owner[k++] = NULL;
 		}
 		if (n->wake_fd >= 0) {
-			items[k] = (zmq_pollitem_t){.fd = n->wake_fd, .events = ZMQ_POLLIN};
+			items[k] = (zmq_pollitem_t){ .fd = n->wake_fd, .events = ZMQ_POLLIN };
 			owner[k++] = NULL;
 		}
 		for (size_t i = 0; i < n->nconns; i++) {
 			struct conn *c = n->conns[i];
 			if (!c->out || c->finished || !c->sock)
 				continue;
-			items[k] = (zmq_pollitem_t){.socket = c->sock, .events = ZMQ_POLLIN};
+			items[k] = (zmq_pollitem_t){ .socket = c->sock, .events = ZMQ_POLLIN };
 			owner[k++] = c;
-			items[k] = (zmq_pollitem_t){.socket = c->mon, .events = ZMQ_POLLIN};
+			items[k] = (zmq_pollitem_t){ .socket = c->mon, .events = ZMQ_POLLIN };
 			owner[k++] = c;
 		}
 		if (zmq_poll(items, (int)k, sleep_ms(n, hx_now_us())) < 0 && errno != EINTR) {

@@ -76,7 +76,7 @@ static int peer_step(void *arg, const char *key, const void *val, size_t len)
 
 int hx_peer_list(hx_store *s, hx_peer_conf **out, size_t *n)
 {
-	struct peer_walk w = {0};
+	struct peer_walk w = { 0 };
 	int rc = hx_store_kv_list(s, "peer/", peer_step, &w);
 	if (rc) {
 		free(w.a);
@@ -116,7 +116,7 @@ int hx_member_endpoints_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const ch
                             size_t n)
 {
 	char k[KEYBUF], hex[2 * HX_KEY_LEN + 1];
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	snprintf(k, sizeof k, "member-ep/%s", hx_hex(hex, key, HX_KEY_LEN));
 	for (size_t i = 0; i < n; i++) {
 		if (i)
@@ -154,7 +154,7 @@ static int ep_step(void *arg, const char *key, const void *val, size_t len)
 
 int hx_member_by_endpoint(hx_store *s, const char *endpoint, uint8_t key[HX_KEY_LEN])
 {
-	struct ep_find f = {.ep = endpoint};
+	struct ep_find f = { .ep = endpoint };
 	int rc = hx_store_kv_list(s, "member-ep/", ep_step, &f);
 	if (rc)
 		return rc;
@@ -194,7 +194,7 @@ static int mem_step(void *arg, const uint8_t key[HX_KEY_LEN], const uint8_t *rec
 
 int hx_members_load(hx_store *s, hx_member **out, size_t *n, size_t *bad)
 {
-	struct mem_walk w = {0};
+	struct mem_walk w = { 0 };
 	int rc = hx_store_member_list(s, mem_step, &w);
 	if (rc) {
 		hx_members_free(w.a, w.n);
@@ -236,7 +236,7 @@ int hx_member_load(hx_store *s, const uint8_t key[HX_KEY_LEN], hx_member *m)
 /* ---- statistics ----------------------------------------------------------- */
 
 static const char *const refuse_names[HX_REFUSE_N] = {
-    "malformed", "over-limit", "bad-signature", "not-member", "future",
+	"malformed", "over-limit", "bad-signature", "not-member", "future",
 };
 
 const char *hx_refuse_name(int r)
@@ -300,7 +300,7 @@ static uint64_t *stat_field(hx_peer_stats *st, uint64_t k)
 
 static int stats_decode(hx_peer_stats *st, const uint8_t *buf, size_t len)
 {
-	hx_rd r = {buf, buf + len};
+	hx_rd r = { buf, buf + len };
 	uint64_t n, k, v;
 	int rc;
 
@@ -356,7 +356,7 @@ int hx_stats_load(hx_store *s, const uint8_t key[HX_KEY_LEN], hx_peer_stats *st)
 int hx_stats_save(hx_store *s, const uint8_t key[HX_KEY_LEN], const hx_peer_stats *st)
 {
 	char k[KEYBUF];
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	hx_peer_stats c = *st;
 	size_t nerr = strnlen(c.last_error, sizeof c.last_error - 1);
 
@@ -393,7 +393,7 @@ static int stats_step(void *arg, const char *key, const void *val, size_t len)
 
 int hx_stats_list(hx_store *s, hx_stats_cb cb, void *arg)
 {
-	struct stats_walk w = {cb, arg};
+	struct stats_walk w = { cb, arg };
 	return hx_store_kv_list(s, "pstat/", stats_step, &w);
 }
 
@@ -468,8 +468,8 @@ int hx_daemon_clear(hx_store *s)
  * count u64 ‖ sum µs u64 ‖ 14 × count u64 (each bucket alone), BE --------- */
 
 const uint64_t hx_push_hist_le[HX_PUSH_HIST_N - 1] = {
-    5000,    10000,   25000,   50000,    100000,   250000,   500000,
-    1000000, 2500000, 5000000, 10000000, 30000000, 60000000,
+	5000,    10000,   25000,   50000,    100000,   250000,   500000,
+	1000000, 2500000, 5000000, 10000000, 30000000, 60000000,
 };
 
 void hx_push_hist_add(hx_push_hist *h, uint64_t us)

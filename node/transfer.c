@@ -42,7 +42,7 @@ void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_
  * at a fixed offset in the canonical encoding (docs/FORMAT.md). */
 static const uint8_t *raw_author(const uint8_t *raw, size_t len)
 {
-	static const uint8_t pre[7] = {0x82, 0xaa, 0x00, 0x01, 0x01, 0x58, 0x20};
+	static const uint8_t pre[7] = { 0x82, 0xaa, 0x00, 0x01, 0x01, 0x58, 0x20 };
 	if (len < 7 + HX_KEY_LEN || memcmp(raw, pre, 7))
 		return NULL;
 	return raw + 7;
@@ -117,8 +117,8 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t used,
-		    k = take_entries(n, c->peer, &c->push_q, maxb, raws, lens, ids, &live, &used);
+		size_t used, k = take_entries(n, c->peer, &c->push_q, maxb, raws, lens, ids, &live,
+		                              &used);
 		if (!k) {
 			hx_nd_idq_pop(&c->push_q, used);
 			continue;
@@ -130,8 +130,8 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return; /* the ids stay queued (or went to another connection) */
 		hx_nd_idq_pop(&c->push_q, used);
 		sent_mark(c->peer, ids, k);
-		c->pushes[c->npushes++] =
-		    (struct inflight){seq, now + ACK_TIMEOUT_MS * 1000ull, (uint32_t)k, !live};
+		c->pushes[c->npushes++] = (struct inflight){ seq, now + ACK_TIMEOUT_MS * 1000ull,
+			                                     (uint32_t)k, !live };
 		c->peer->st.sent += k;
 		c->peer->dirty = 1;
 		if (n->cfg.verbose)
@@ -152,13 +152,13 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return;
 		hx_nd_idq_pop(&c->want_q, k);
 		c->wants[c->nwants++] =
-		    (struct inflight){req, now + WANT_TIMEOUT_MS * 1000ull, (uint32_t)k, 0};
+		        (struct inflight){ req, now + WANT_TIMEOUT_MS * 1000ull, (uint32_t)k, 0 };
 	}
 }
 
 void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 {
-	struct idq q = {0};
+	struct idq q = { 0 };
 	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
 	for (size_t i = 0; i < w->count; i++)
 		if (hx_nd_idq_push(&q, w->ids + i * HX_ID_LEN, 0))
@@ -244,7 +244,7 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 			p->st.refused[r]++;
 			o->refused++;
 			int quiet =
-			    j->rc == HX_EPERM && hx_now_us() - p->not_member_logged < 60000000;
+			        j->rc == HX_EPERM && hx_now_us() - p->not_member_logged < 60000000;
 			if (j->rc == HX_EPERM && !quiet)
 				p->not_member_logged = hx_now_us();
 			if (!quiet && logged++ < REFUSED_LOG_PER_BATCH) {
@@ -253,7 +253,7 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 			}
 			continue;
 		}
-		n->puts[m++] = (hx_put){.raw = j->raw, .rawlen = j->len, .entry = &j->e};
+		n->puts[m++] = (hx_put){ .raw = j->raw, .rawlen = j->len, .entry = &j->e };
 	}
 	if (logged > REFUSED_LOG_PER_BATCH)
 		hx_nd_log(n, "refused %zu more entries from %s", logged - REFUSED_LOG_PER_BATCH,

@@ -183,7 +183,7 @@ int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf, size_t len,
 	memcpy(m->state_digest, buf + OFF_STATE, 32);
 	memcpy(m->sig, buf + sig_at, HX_SIG_LEN);
 	m->sig_ok =
-	    hl_ok && crypto_sign_ed25519_verify_detached(m->sig, buf, sig_at, m->exporter) == 0;
+	        hl_ok && crypto_sign_ed25519_verify_detached(m->sig, buf, sig_at, m->exporter) == 0;
 	if (!(r = calloc(1, sizeof *r)))
 		return HX_ENOMEM;
 	r->buf = buf;

@@ -96,7 +96,7 @@ int hx_cbor_read_head(hx_rd *r, int major, uint64_t *v)
 	for (size_t i = 0; i < n; i++)
 		x = (x << 8) | *r->p++;
 	/* Shortest form: the value must not fit a smaller head. */
-	static const uint64_t min[4] = {24, 0x100, 0x10000, 0x100000000ull};
+	static const uint64_t min[4] = { 24, 0x100, 0x10000, 0x100000000ull };
 	if (x < min[ai - 24])
 		return HX_EPROTO;
 	*v = x;

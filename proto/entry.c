@@ -108,7 +108,8 @@ int hx_entry_check_why(const hx_entry *e, const char **why)
 	    (e->nmeta && !e->meta))
 		WHY(HX_EINVAL, "a required field is missing");
 	if ((rc = path_ok(e->path)))
-		WHY(rc, rc == HX_ELIMIT
+		WHY(rc,
+		    rc == HX_ELIMIT
 		            ? "path longer than 256 bytes"
 		            : "path must be non-empty segments of [a-z0-9._+-] separated by '/'");
 	size_t kl = strlen(e->kind);
@@ -211,7 +212,7 @@ static int encode_fields(const hx_entry *e, hx_buf *b)
 
 int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out, size_t *outlen)
 {
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	int rc;
 
 	*out = NULL;
@@ -313,7 +314,7 @@ static int decode_fields(hx_entry *e, hx_rd *r)
 
 int hx_entry_decode(hx_entry *e, const uint8_t *buf, size_t len)
 {
-	hx_rd r = {buf, buf + len};
+	hx_rd r = { buf, buf + len };
 	uint64_t n;
 	const uint8_t *sig, *fields;
 	size_t siglen;

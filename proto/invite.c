@@ -81,7 +81,7 @@ int hx_invite_encode(const uint8_t *member_rec, size_t reclen, const char *const
                      char **out)
 {
 	hx_member m;
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	uint8_t sig[HX_SIG_LEN], pk[HX_KEY_LEN];
 	int rc;
 
@@ -137,7 +137,7 @@ int hx_invite_encode(const uint8_t *member_rec, size_t reclen, const char *const
 static int decode_blob(hx_invite *inv, const uint8_t *buf, size_t len, uint8_t **rec,
                        size_t *reclen)
 {
-	hx_rd r = {buf, buf + len};
+	hx_rd r = { buf, buf + len };
 	uint64_t n, v;
 	const uint8_t *map, *p, *sig;
 	size_t plen, siglen;

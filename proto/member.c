@@ -116,7 +116,7 @@ static int signed_message(const uint8_t *map, size_t n, uint8_t **msg)
 
 int hx_member_sign(hx_member *m, const uint8_t sk[HX_SECRET_LEN], uint8_t **out, size_t *outlen)
 {
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	uint8_t *msg;
 	int rc;
 
@@ -146,7 +146,7 @@ int hx_member_sign(hx_member *m, const uint8_t sk[HX_SECRET_LEN], uint8_t **out,
 
 int hx_member_encode_local(const hx_member *m, uint8_t **out, size_t *outlen)
 {
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	int rc;
 
 	*out = NULL;
@@ -223,7 +223,7 @@ static int decode_map(hx_member *m, hx_rd *r, int signed_rec)
 
 int hx_member_decode(hx_member *m, const uint8_t *buf, size_t len)
 {
-	hx_rd r = {buf, buf + len};
+	hx_rd r = { buf, buf + len };
 	uint64_t n;
 	const uint8_t *map, *sig;
 	size_t siglen;
@@ -261,8 +261,8 @@ int hx_member_decode(hx_member *m, const uint8_t *buf, size_t len)
 		uint8_t *msg;
 		if ((rc = signed_message(map, maplen, &msg)))
 			goto fail;
-		int bad =
-		    crypto_sign_ed25519_verify_detached(m->sig, msg, CONTEXT_LEN + maplen, m->key);
+		int bad = crypto_sign_ed25519_verify_detached(m->sig, msg, CONTEXT_LEN + maplen,
+		                                              m->key);
 		free(msg);
 		if (bad) {
 			rc = HX_EFORGED;

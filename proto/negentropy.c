@@ -348,7 +348,7 @@ int hx_ne_initiate(hx_ne *ne, uint8_t **msg, size_t *len)
 	ne->role = ROLE_INITIATOR;
 	ne->last_out = 0;
 
-	struct buf b = {0};
+	struct buf b = { 0 };
 	size_t n;
 	uint8_t v = HX_NE_VERSION;
 	struct bound inf = bound_ts(HX_NE_TS_INF);
@@ -395,7 +395,7 @@ static int idlist_initiator(hx_ne *ne, size_t lower, size_t upper, const uint8_t
 		if ((rc = st_item(ne, i, &it)))
 			goto out;
 		uint8_t(*hit)[HX_NE_ID_LEN] =
-		    nids ? bsearch(it.id, theirs, nids, HX_NE_ID_LEN, cmp_id) : NULL;
+		        nids ? bsearch(it.id, theirs, nids, HX_NE_ID_LEN, cmp_id) : NULL;
 		if (hit) {
 			/* mark every copy of a duplicated id */
 			size_t k = (size_t)(hit - theirs);
@@ -436,7 +436,7 @@ int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen, uint8_t **out, s
 
 	ne->last_in = ne->last_out = 0;
 	const uint8_t *p = in, *end = in + inlen;
-	struct buf full = {0}, o = {0};
+	struct buf full = { 0 }, o = { 0 };
 	uint8_t v = HX_NE_VERSION;
 	int rc = buf_put(&full, &v, 1);
 	if (rc)
@@ -469,8 +469,8 @@ int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen, uint8_t **out, s
 			goto fail;
 
 		size_t lower = prev_index, upper;
-		if ((rc =
-		         ne->st.ops->lower_bound(ne->st.ctx, prev_index, size, &curr.item, &upper)))
+		if ((rc = ne->st.ops->lower_bound(ne->st.ctx, prev_index, size, &curr.item,
+		                                  &upper)))
 			goto fail;
 		if (upper < lower || upper > size) {
 			rc = HX_ECORRUPT; /* storage broke its contract */
@@ -528,7 +528,7 @@ int hx_ne_reconcile(hx_ne *ne, const uint8_t *in, size_t inlen, uint8_t **out, s
 				}
 				struct bound end_bound = curr;
 				size_t nresp = 0;
-				struct buf idsb = {0};
+				struct buf idsb = { 0 };
 				for (size_t i = lower; i < upper; i++) {
 					hx_ne_item it;
 					if ((rc = st_item(ne, i, &it)))
@@ -714,14 +714,14 @@ static int vec_sum(void *ctx, size_t begin, size_t end, uint8_t sum[32])
 }
 
 static const hx_ne_storage_ops vec_ops = {
-    .size = vec_size,
-    .lower_bound = vec_lower_bound,
-    .item = vec_item,
-    .sum = vec_sum,
+	.size = vec_size,
+	.lower_bound = vec_lower_bound,
+	.item = vec_item,
+	.sum = vec_sum,
 };
 
 hx_ne_storage hx_ne_vec_storage(hx_ne_vec *v)
 {
-	hx_ne_storage s = {&vec_ops, v};
+	hx_ne_storage s = { &vec_ops, v };
 	return s;
 }

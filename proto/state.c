@@ -100,7 +100,7 @@ int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n, uint64_t buc
 		hx_state_bucket *b = &st->b[i];
 		size_t first = i * (size_t)bucket_size;
 		size_t end = first + (size_t)bucket_size < n ? first + (size_t)bucket_size : n;
-		uint8_t sum[32] = {0};
+		uint8_t sum[32] = { 0 };
 		if (i > 0)
 			bound_between(b, &items[first - 1], &items[first]);
 		for (size_t j = first; j < end; j++)
@@ -115,7 +115,7 @@ int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n, uint64_t buc
 
 int hx_state_encode(hx_state *st, uint8_t **out, size_t *len)
 {
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	uint64_t prev = 0;
 
 	*out = NULL;
@@ -199,7 +199,7 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 	if (memcmp(digest, buf + len - 32, 32))
 		FAIL(HX_EPROTO, "state file is damaged or truncated (checksum mismatch)");
 	memcpy(st->digest, digest, 32);
-	hx_rd r = {buf + HX_STATE_MAGIC_LEN, buf + len - 32};
+	hx_rd r = { buf + HX_STATE_MAGIC_LEN, buf + len - 32 };
 	if ((rc = hx_cbor_read_head(&r, HX_CBOR_MAP, &v)) || v != FIELDS)
 		FAIL(HX_EPROTO, "state file: not a map of 7 fields");
 	if (key(&r, 0) || hx_cbor_read_uint(&r, &v))
@@ -328,7 +328,7 @@ int hx_state_select(const hx_state *st, const hx_ne_item *items, size_t n, uint8
 	size_t i = 0;
 	for (size_t k = 0; k < st->n && i < n; k++) {
 		const hx_state_bucket *next = k + 1 < st->n ? &st->b[k + 1] : NULL;
-		uint8_t sum[32] = {0}, fp[HX_STATE_FP_LEN];
+		uint8_t sum[32] = { 0 }, fp[HX_STATE_FP_LEN];
 		size_t first = i;
 		while (i < n && (!next || below(items[i].ts, items[i].id, next)))
 			hx_ne_acc_add(sum, items[i++].id);

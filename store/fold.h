@@ -83,8 +83,8 @@ static inline int fold_char(int32_t c, char *out, size_t cap, size_t *n)
 	int32_t cps[16];
 	int bc = 0;
 	utf8proc_ssize_t k = utf8proc_decompose_char(
-	    c, cps, 16,
-	    UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK, &bc);
+	        c, cps, 16,
+	        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK, &bc);
 	if (k < 0 || k > 16) {
 		cps[0] = c;
 		k = 1;

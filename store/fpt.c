@@ -46,7 +46,7 @@ static int put_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t key[KEY_LEN],
 	uint8_t val[VAL_LEN];
 	hx_be32_put(val, count);
 	memcpy(val + 4, sum, 32);
-	MDB_val k = {KEY_LEN, (void *)key}, v = {VAL_LEN, val};
+	MDB_val k = { KEY_LEN, (void *)key }, v = { VAL_LEN, val };
 	return hx_mdb_err(mdb_put(txn, t->dbi, &k, &v, 0));
 }
 
@@ -73,7 +73,7 @@ int hx_fpt_rebuild(struct hx_fpt *t, MDB_txn *txn)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	uint8_t start[KEY_LEN] = {0}, sum[32] = {0};
+	uint8_t start[KEY_LEN] = { 0 }, sum[32] = { 0 };
 	uint32_t n = 0;
 	int rc = mdb_drop(txn, t->dbi, 0);
 	if (rc)
@@ -119,8 +119,8 @@ int hx_fpt_open(struct hx_fpt *t, MDB_txn *txn, int create)
 		return hx_mdb_err(rc);
 	t->ready = 1;
 	if (create) {
-		uint8_t zero[KEY_LEN] = {0};
-		MDB_val k = {KEY_LEN, zero}, v;
+		uint8_t zero[KEY_LEN] = { 0 };
+		MDB_val k = { KEY_LEN, zero }, v;
 		rc = mdb_get(txn, t->dbi, &k, &v);
 		if (rc == MDB_NOTFOUND)
 			return hx_fpt_rebuild(t, txn);
@@ -136,7 +136,7 @@ static int split_block(struct hx_fpt *t, MDB_txn *txn, const uint8_t bkey[KEY_LE
 {
 	MDB_cursor *c, *fc;
 	MDB_val k, v;
-	uint8_t sum1[32] = {0}, sum2[32], key2[KEY_LEN], next[KEY_LEN];
+	uint8_t sum1[32] = { 0 }, sum2[32], key2[KEY_LEN], next[KEY_LEN];
 	uint32_t half = count / 2;
 	int has_next = 0, rc;
 
@@ -283,7 +283,7 @@ int hx_fpt_check(struct hx_fpt *t, MDB_txn *txn, void (*report)(void *, const ch
 			PROBLEM("fpt: first block does not start at the zero key");
 	}
 	while (rc == 0) {
-		uint8_t start[KEY_LEN], want[32], got[32] = {0}, next[KEY_LEN];
+		uint8_t start[KEY_LEN], want[32], got[32] = { 0 }, next[KEY_LEN];
 		uint32_t count, n = 0;
 		int has_next;
 		if (fk.mv_size != KEY_LEN || fv.mv_size != VAL_LEN) {
@@ -493,7 +493,7 @@ static int load(hx_fpt_view *v, size_t b, struct slot **out)
 		s->cap = cap;
 	}
 	s->b = (size_t)-1; /* invalid until fully loaded */
-	MDB_val k = {KEY_LEN, v->keys[b]}, val;
+	MDB_val k = { KEY_LEN, v->keys[b] }, val;
 	const uint8_t *next = b + 1 < v->nb ? v->keys[b + 1] : NULL;
 	int rc = n ? mdb_cursor_get(v->cur, &k, &val, MDB_SET_RANGE) : 0;
 	memset(s->pre[0], 0, 32);
@@ -630,14 +630,14 @@ static int view_lower_bound(void *ctx, size_t begin, size_t end, const hx_ne_ite
 }
 
 static const hx_ne_storage_ops view_ops = {
-    .size = view_size,
-    .lower_bound = view_lower_bound,
-    .item = view_item,
-    .sum = view_sum,
+	.size = view_size,
+	.lower_bound = view_lower_bound,
+	.item = view_item,
+	.sum = view_sum,
 };
 
 hx_ne_storage hx_fpt_view_storage(hx_fpt_view *v)
 {
-	hx_ne_storage s = {&view_ops, v};
+	hx_ne_storage s = { &view_ops, v };
 	return s;
 }

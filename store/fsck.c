@@ -37,7 +37,7 @@ static void index_problem(void *arg, const char *line)
 
 static int exists(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl)
 {
-	MDB_val key = {kl, (void *)k}, v;
+	MDB_val key = { kl, (void *)k }, v;
 	return mdb_get(txn, dbi, &key, &v) == 0;
 }
 
@@ -149,13 +149,13 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
 		char path[HX_PATH_MAX + 1];
 		memcpy(path, doc + HX_KEY_LEN, dl - HX_KEY_LEN);
 		path[dl - HX_KEY_LEN] = 0;
-		MDB_val dk = {dl, doc}, dv;
+		MDB_val dk = { dl, doc }, dv;
 		if (mdb_get(txn, s->docs, &dk, &dv) || dv.mv_size != sizeof last ||
 		    memcmp(dv.mv_data, last, sizeof last)) {
 			problem(f, "document %s: current version is not its newest", path);
 			continue;
 		}
-		MDB_val ek = {HX_ID_LEN, last + 8}, ev;
+		MDB_val ek = { HX_ID_LEN, last + 8 }, ev;
 		hx_entry e;
 		if (mdb_get(txn, s->entries, &ek, &ev) ||
 		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
@@ -192,7 +192,7 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
 
 int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problems)
 {
-	struct fsck f = {report, arg, 0};
+	struct fsck f = { report, arg, 0 };
 	MDB_txn *txn;
 	uint64_t n_entries = 0, n = 0, live = 0;
 	int rc;
@@ -206,10 +206,10 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 		const char *name;
 		int in_value;
 	} refs[] = {
-	    {s->bytime, "time order", 0},
-	    {s->hist, "history", 0},
-	    {s->changes, "changes", 1},
-	    {s->docs, "documents", 1},
+		{ s->bytime, "time order", 0 },
+		{ s->hist, "history", 0 },
+		{ s->changes, "changes", 1 },
+		{ s->docs, "documents", 1 },
 	};
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
 		if ((rc = check_refs(s, txn, refs[i].dbi, refs[i].name, refs[i].in_value, &f, &n)))
@@ -251,7 +251,7 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		MDB_val ek = {HX_ID_LEN, (uint8_t *)v.mv_data + 8}, ev;
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
 		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(txn, s->entries, &ek, &ev) ||
 		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
 			rc = HX_ECORRUPT;

@@ -51,7 +51,7 @@ static void pending_free(struct hx_ix_pending **pp)
 
 int hx_ix_load_stats(struct hx_index *ix, MDB_txn *txn, hx_ix_stats *st)
 {
-	MDB_val k = {5, "stats"}, v;
+	MDB_val k = { 5, "stats" }, v;
 	int rc = mdb_get(txn, ix->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		memset(st, 0, sizeof *st);
@@ -223,7 +223,7 @@ struct attr_del {
 static int attr_del_cb(void *arg, const char *key, size_t klen)
 {
 	struct attr_del *a = arg;
-	MDB_val k = {klen, (void *)key}, v;
+	MDB_val k = { klen, (void *)key }, v;
 	int rc = mdb_get(a->txn, a->ix->attr, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return HX_ECORRUPT;
@@ -255,7 +255,7 @@ static int attr_del_cb(void *arg, const char *key, size_t klen)
 static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry *e)
 {
 	MDB_txn *txn = p->txn;
-	MDB_val ik = {HX_ID_LEN, (void *)e->id}, iv;
+	MDB_val ik = { HX_ID_LEN, (void *)e->id }, iv;
 	int rc;
 	if ((rc = hx_ix_drain(p)))
 		return rc;
@@ -274,8 +274,8 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	if (doc >= p->first_doc)
 		return HX_ECORRUPT;
 
-	struct ttab t = {0};
-	struct docterms dt = {0};
+	struct ttab t = { 0 };
+	struct docterms dt = { 0 };
 	t.on_grow = hx_ix_dt_remap;
 	t.grow_arg = &dt;
 	rc = hx_ix_doc_terms(&t, &dt, e, doc);
@@ -287,17 +287,17 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	free(dt.idx);
 	if (rc)
 		return rc;
-	struct attr_del ad = {ix, txn, doc};
+	struct attr_del ad = { ix, txn, doc };
 	if ((rc = hx_ix_doc_attrs(e, attr_del_cb, &ad)))
 		return rc;
 
 	uint8_t ck[4], buf[HX_IX_CHUNK * HX_IX_NORM_SIZE];
 	hx_be32_put(ck, doc / HX_IX_CHUNK);
-	MDB_val k = {4, ck}, v;
+	MDB_val k = { 4, ck }, v;
 	if ((rc = mdb_get(txn, ix->norms, &k, &v)) || v.mv_size != sizeof buf)
 		return rc && rc != MDB_NOTFOUND ? hx_ix_err(rc) : HX_ECORRUPT;
 	memcpy(buf, v.mv_data, sizeof buf);
-	hx_ix_norm nm, zero = {{0, 0, 0}, 0, -1};
+	hx_ix_norm nm, zero = { { 0, 0, 0 }, 0, -1 };
 	hx_ix_norm_get(&nm, buf, sizeof buf, doc);
 	hx_ix_norm_put(buf, doc, &zero);
 	v.mv_data = buf;
@@ -305,7 +305,7 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 		return hx_ix_err(rc);
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
-	MDB_val k1 = {4, dk};
+	MDB_val k1 = { 4, dk };
 	if ((rc = mdb_del(txn, ix->docs, &k1, NULL)) || (rc = mdb_del(txn, ix->ids, &ik, NULL)))
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
 
@@ -329,9 +329,9 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create)
 		const char *name;
 		MDB_dbi *dbi;
 	} t[] = {
-	    {"ix.meta", &ix->meta},   {"ix.docs", &ix->docs}, {"ix.ids", &ix->ids},
-	    {"ix.norms", &ix->norms}, {"ix.post", &ix->post}, {"ix.attr", &ix->attr},
-	    {"ix.stem", &ix->stem},
+		{ "ix.meta", &ix->meta },   { "ix.docs", &ix->docs }, { "ix.ids", &ix->ids },
+		{ "ix.norms", &ix->norms }, { "ix.post", &ix->post }, { "ix.attr", &ix->attr },
+		{ "ix.stem", &ix->stem },
 	};
 	int rc;
 	ix->stale = 0;
@@ -345,7 +345,7 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create)
 		if (rc)
 			return hx_ix_err(rc);
 	}
-	MDB_val k = {6, "schema"}, v;
+	MDB_val k = { 6, "schema" }, v;
 	uint8_t want[4];
 	hx_le32_put(want, HX_INDEX_SCHEMA);
 	rc = mdb_get(txn, ix->meta, &k, &v);
@@ -404,10 +404,11 @@ void hx_index_abort(struct hx_index *ix)
 
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn)
 {
-	MDB_dbi *t[] = {&ix->meta, &ix->docs, &ix->ids, &ix->norms,
-	                &ix->post, &ix->attr, &ix->stem};
-	const char *names[] = {"ix.meta", "ix.docs", "ix.ids", "ix.norms",
-	                       "ix.post", "ix.attr", "ix.stem"};
+	MDB_dbi *t[] = {
+		&ix->meta, &ix->docs, &ix->ids, &ix->norms, &ix->post, &ix->attr, &ix->stem
+	};
+	const char *names[] = { "ix.meta", "ix.docs", "ix.ids", "ix.norms",
+		                "ix.post", "ix.attr", "ix.stem" };
 	int rc;
 	pending_free(&ix->pend);
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -416,7 +417,7 @@ int hx_index_clear(struct hx_index *ix, MDB_txn *txn)
 		if ((rc = mdb_drop(txn, *t[i], 0)))
 			return hx_ix_err(rc);
 	}
-	MDB_val k = {6, "schema"}, v;
+	MDB_val k = { 6, "schema" }, v;
 	uint8_t want[4];
 	hx_le32_put(want, HX_INDEX_SCHEMA);
 	v.mv_size = 4;

@@ -91,7 +91,7 @@ static int check_stems(struct checker *ck)
 			const char *st = hx_stem(ck->stem, l, w, wl, &sl);
 			if (!st)
 				return HX_ENOMEM;
-			MDB_val k = {hx_ix_dkey(key, l, st, sl, w, wl), key}, v;
+			MDB_val k = { hx_ix_dkey(key, l, st, sl, w, wl), key }, v;
 			int rc = mdb_get(ck->txn, ck->ix->stem, &k, &v);
 			if (rc == MDB_NOTFOUND) {
 				if (!missing++)
@@ -128,7 +128,7 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 	uint32_t doc = hx_le32_get(iv.mv_data);
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
-	MDB_val k1 = {4, dk}, v1;
+	MDB_val k1 = { 4, dk }, v1;
 	if (mdb_get(txn, ix->docs, &k1, &v1) || v1.mv_size != HX_ID_LEN + HX_KEY_LEN ||
 	    memcmp(v1.mv_data, e->id, HX_ID_LEN) ||
 	    memcmp((uint8_t *)v1.mv_data + HX_ID_LEN, e->author, HX_KEY_LEN))
@@ -137,14 +137,14 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 		return rc;
 	for (size_t i = 0; i < ck->dt.n; i++) {
 		struct tent *te = &ck->t.e[ck->dt.idx[i]];
-		hx_posting q = {doc, {te->tf[0], te->tf[1], te->tf[2]}};
+		hx_posting q = { doc, { te->tf[0], te->tf[1], te->tf[2] } };
 		ck->want_sum += posting_hash(ck->t.arena + te->koff, te->klen, &q);
 		ck->want_post++;
 	}
 	hx_ix_norm nm;
 	uint8_t ckey[4];
 	hx_be32_put(ckey, doc / HX_IX_CHUNK);
-	MDB_val nk = {4, ckey}, nv;
+	MDB_val nk = { 4, ckey }, nv;
 	if (mdb_get(txn, ix->norms, &nk, &nv))
 		nv.mv_size = 0, nv.mv_data = NULL;
 	hx_ix_norm_get(&nm, nv.mv_data, nv.mv_size, doc);
@@ -180,7 +180,7 @@ static int check_documents(struct checker *ck, MDB_dbi docs, MDB_dbi entries)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		MDB_val ek = {HX_ID_LEN, (uint8_t *)v.mv_data + 8}, ev;
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
 		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(ck->txn, entries, &ek, &ev) ||
 		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
 			continue; /* the store's own check reports these */
@@ -335,10 +335,9 @@ static int check_postings(struct checker *ck)
 	if (rc != MDB_NOTFOUND)
 		return hx_ix_err(rc);
 	if (w.have_post != ck->want_post || w.have_sum != ck->want_sum)
-		problem(
-		    ck,
-		    "search index: postings disagree with the documents (%llu held, %llu expected)",
-		    (unsigned long long)w.have_post, (unsigned long long)ck->want_post);
+		problem(ck,
+		        "search index: postings disagree with the documents (%llu held, %llu expected)",
+		        (unsigned long long)w.have_post, (unsigned long long)ck->want_post);
 	return HX_OK;
 }
 
@@ -354,7 +353,7 @@ static int check_attrs(struct checker *ck)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		roaring_bitmap_t *bm =
-		    roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
+		        roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
 		if (!bm) {
 			problem(ck, "search index: damaged bitmap '%.*s'", (int)k.mv_size,
 			        (char *)k.mv_data);

@@ -20,7 +20,7 @@ int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
 	if (c != sr->nchunk || !sr->nbuf) {
 		uint8_t ck[4];
 		hx_be32_put(ck, c);
-		MDB_val k = {4, ck}, v;
+		MDB_val k = { 4, ck }, v;
 		int rc = mdb_get(sr->txn, sr->ix->norms, &k, &v);
 		if (rc) {
 			sr->nbuf = NULL;
@@ -113,7 +113,7 @@ struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
 		return NULL;
 	}
 	uint8_t key[HX_IX_KEY_MAX];
-	MDB_val k = {hx_ix_pkey(key, term, tl, 0), key}, v;
+	MDB_val k = { hx_ix_pkey(key, term, tl, 0), key }, v;
 	rc = mdb_cursor_get(pl->cur, &k, &v, MDB_SET_RANGE);
 	if (rc) {
 		*err = rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
@@ -192,7 +192,7 @@ void hx_pl_seek(struct plist *pl, uint32_t d)
 
 const uint32_t *hx_pl_tf(struct plist *pl)
 {
-	static const uint32_t zero[HX_NFIELDS] = {0, 0, 0};
+	static const uint32_t zero[HX_NFIELDS] = { 0, 0, 0 };
 	if (plist_decode(pl))
 		return zero;
 	return pl->p[pl->i].tf;
@@ -204,11 +204,11 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 {
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
-	MDB_val k = {4, dk}, val;
+	MDB_val k = { 4, dk }, val;
 	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
 	if (rc || val.mv_size < HX_ID_LEN + HX_KEY_LEN)
 		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_mdb_err(rc);
-	MDB_val ek = {HX_ID_LEN, val.mv_data}, ev;
+	MDB_val ek = { HX_ID_LEN, val.mv_data }, ev;
 	if ((rc = mdb_get(sr->txn, sr->s->entries, &ek, &ev)))
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 	if (id)
@@ -224,6 +224,6 @@ int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
 	if (!st)
 		return 0;
 	size_t kl = hx_ix_dkey(key, lang, st, sl, w, wl);
-	MDB_val k = {kl, key}, v;
+	MDB_val k = { kl, key }, v;
 	return kl && mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
 }

@@ -24,7 +24,7 @@ typedef int (*attr_cb)(void *arg, const char *value, size_t len, const roaring_b
 static int attr_walk(hx_searcher *sr, const char *prefix, size_t kl, attr_cb cb, void *arg)
 {
 	MDB_cursor *c;
-	MDB_val k = {kl, (void *)prefix}, v;
+	MDB_val k = { kl, (void *)prefix }, v;
 	int rc = mdb_cursor_open(sr->txn, sr->ix->attr, &c), stop = 0;
 	if (rc)
 		return hx_mdb_err(rc);
@@ -33,7 +33,7 @@ static int attr_walk(hx_searcher *sr, const char *prefix, size_t kl, attr_cb cb,
 		if (k.mv_size < kl || memcmp(k.mv_data, prefix, kl))
 			break;
 		roaring_bitmap_t *b =
-		    roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
+		        roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
 		if (!b) {
 			stop = HX_ECORRUPT;
 			break;
@@ -63,7 +63,7 @@ static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t
 	char key[HX_IX_KEY_MAX];
 	/* folding is idempotent: this cuts a long value where the index did */
 	size_t kl = hx_ix_akey(key, hx_q_field_name(f->field), f->value);
-	MDB_val k = {kl, key}, v;
+	MDB_val k = { kl, key }, v;
 	int rc;
 	if (f->prefix)
 		return attr_walk(sr, key, kl, or_into, out);
@@ -84,7 +84,7 @@ static int filter_bitmap(hx_searcher *sr, const hx_q_filter *f, roaring_bitmap_t
  * has one). */
 static int all_docs(hx_searcher *sr, roaring_bitmap_t *out)
 {
-	hx_q_filter f = {HX_QF_LANG, "", 1};
+	hx_q_filter f = { HX_QF_LANG, "", 1 };
 	return filter_bitmap(sr, &f, out);
 }
 
@@ -338,7 +338,7 @@ int hx_eval_run(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap, s
 			if (all)
 				roaring_bitmap_add(all, d);
 			if (k)
-				heap_push(heap, nheap, k, (struct cand){s, d});
+				heap_push(heap, nheap, k, (struct cand){ s, d });
 		}
 		if (d == END - 1)
 			break;
@@ -387,7 +387,7 @@ int hx_eval_filters(hx_searcher *sr, struct eval *ev, size_t k, struct cand *hea
 		if (all)
 			roaring_bitmap_add(all, docs[i - 1]);
 		if (*nheap < k)
-			heap[(*nheap)++] = (struct cand){0, docs[i - 1]};
+			heap[(*nheap)++] = (struct cand){ 0, docs[i - 1] };
 	}
 	*total = m;
 	free(docs);
@@ -432,12 +432,12 @@ static int facet_value(void *arg, const char *value, size_t len, const roaring_b
 
 int hx_facets(hx_searcher *sr, const roaring_bitmap_t *all, hx_results *res)
 {
-	static const char *names[HX_FACET_GROUPS] = {"tag", "kind", "lang", "country"};
+	static const char *names[HX_FACET_GROUPS] = { "tag", "kind", "lang", "country" };
 	for (int g = 0; g < HX_FACET_GROUPS; g++) {
 		hx_facet_group *fg = &res->facets[res->nfacets++];
 		char key[32];
 		size_t kl = (size_t)snprintf(key, sizeof key, "%s:", names[g]);
-		struct facet_walk w = {all, fg, 0};
+		struct facet_walk w = { all, fg, 0 };
 		fg->name = names[g];
 		int rc = attr_walk(sr, key, kl, facet_value, &w);
 		if (rc)

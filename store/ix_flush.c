@@ -44,7 +44,7 @@ static int write_norms(struct hx_index *ix, struct hx_ix_pending *p)
 		uint32_t chunk = d / HX_IX_CHUNK;
 		uint8_t ck[4], buf[HX_IX_CHUNK * HX_IX_NORM_SIZE];
 		hx_be32_put(ck, chunk);
-		MDB_val k = {4, ck}, v;
+		MDB_val k = { 4, ck }, v;
 		int rc = mdb_get(p->txn, ix->norms, &k, &v);
 		if (rc == 0 && v.mv_size == sizeof buf)
 			memcpy(buf, v.mv_data, sizeof buf);
@@ -66,8 +66,8 @@ int hx_ix_put_block(struct hx_index *ix, MDB_txn *txn, const char *term, size_t 
                     const hx_posting *ps, int n, float bound, unsigned flags)
 {
 	uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
-	MDB_val k = {hx_ix_pkey(key, term, tl, ps[0].doc), key};
-	MDB_val v = {hx_ix_block_encode(val, ps, n, bound), val};
+	MDB_val k = { hx_ix_pkey(key, term, tl, ps[0].doc), key };
+	MDB_val v = { hx_ix_block_encode(val, ps, n, bound), val };
 	return hx_ix_err(mdb_put(txn, ix->post, &k, &v, flags));
 }
 
@@ -92,7 +92,7 @@ static int fill_last(struct hx_index *ix, MDB_txn *txn, const char *term, size_t
 {
 	uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
 	hx_posting blk[HX_IX_BLOCK];
-	MDB_val k = {hx_ix_pkey(key, term, tl, first), key}, v;
+	MDB_val k = { hx_ix_pkey(key, term, tl, first), key }, v;
 	int rc;
 	if ((rc = mdb_get(txn, ix->post, &k, &v)))
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
@@ -123,7 +123,7 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 {
 	MDB_txn *txn = p->txn;
 	hx_posting blk[HX_IX_BLOCK];
-	hx_ix_term ti = {0, 0, 0, 0};
+	hx_ix_term ti = { 0, 0, 0, 0 };
 	int n = 0, rc; /* n: postings in the stored last block that has room */
 	unsigned flags = append ? MDB_APPEND : 0;
 
@@ -148,7 +148,7 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 		hx_ix_term_header(h, &nt);
 		memcpy(key, term, tl);
 		key[tl] = 0;
-		MDB_val k = {tl + 1, key}, v = {12, h};
+		MDB_val k = { tl + 1, key }, v = { 12, h };
 		if ((rc = mdb_put(txn, ix->post, &k, &v, flags)))
 			return hx_ix_err(rc);
 	}
@@ -181,12 +181,12 @@ static int flush_attrs(struct hx_index *ix, struct hx_ix_pending *p)
 		struct tent *e = &p->attrs.e[i];
 		if (!e->klen)
 			continue;
-		MDB_val k = {e->klen, p->attrs.arena + e->koff}, v;
+		MDB_val k = { e->klen, p->attrs.arena + e->koff }, v;
 		roaring_bitmap_t *bm = p->abm[e->aux];
 		rc = mdb_get(p->txn, ix->attr, &k, &v);
 		if (rc == 0) {
 			roaring_bitmap_t *old =
-			    roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
+			        roaring_bitmap_portable_deserialize_safe(v.mv_data, v.mv_size);
 			if (!old) {
 				rc = HX_ECORRUPT;
 				break;
@@ -217,7 +217,7 @@ static int put_stats(struct hx_index *ix, MDB_txn *txn, const hx_ix_stats *st)
 {
 	uint8_t b[HX_IX_STATS_SIZE];
 	hx_ix_stats_encode(b, st);
-	MDB_val k = {5, "stats"}, v = {sizeof b, b};
+	MDB_val k = { 5, "stats" }, v = { sizeof b, b };
 	return hx_ix_err(mdb_put(txn, ix->meta, &k, &v, 0));
 }
 
@@ -239,7 +239,7 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t dk[4];
 		hx_be32_put(dk, p->first_doc + (uint32_t)i);
-		MDB_val k = {4, dk}, v = {rl, p->recs + i * rl};
+		MDB_val k = { 4, dk }, v = { rl, p->recs + i * rl };
 		if ((rc = mdb_put(p->txn, ix->docs, &k, &v, MDB_APPEND)))
 			return hx_ix_err(rc);
 	}
@@ -260,7 +260,7 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t dv[4];
 		hx_le32_put(dv, ord[i].doc);
-		MDB_val k = {HX_ID_LEN, (void *)ord[i].id}, v = {4, dv};
+		MDB_val k = { HX_ID_LEN, (void *)ord[i].id }, v = { 4, dv };
 		rc = hx_ix_err(mdb_put(p->txn, ix->ids, &k, &v, flags));
 	}
 	free(ord);
@@ -304,7 +304,7 @@ int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p)
 		ref[f] = st->ref_avg[f];
 
 	/* The stem dictionary on a helper thread when there is much to do. */
-	struct stemjob sj = {p, NULL, NULL, 0, 0};
+	struct stemjob sj = { p, NULL, NULL, 0, 0 };
 	pthread_t th;
 	int threaded = p->terms.n > 4096 && !pthread_create(&th, NULL, hx_ix_stem_keys, &sj);
 	if (!threaded)

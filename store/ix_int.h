@@ -85,7 +85,7 @@ enum { HX_F_TITLE = 0, HX_F_TAGS = 1, HX_F_BODY = 2, HX_NFIELDS = 3 };
 #define HX_W_BODY 1.0
 #define HX_EXACT_BOOST 0.5
 
-static const double hx_ix_fw[HX_NFIELDS] = {HX_W_TITLE, HX_W_TAGS, HX_W_BODY};
+static const double hx_ix_fw[HX_NFIELDS] = { HX_W_TITLE, HX_W_TAGS, HX_W_BODY };
 
 typedef struct hx_ix_stats {
 	uint32_t next_doc;               /* next docnum to give */

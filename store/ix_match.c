@@ -59,7 +59,7 @@ static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELD
 {
 	uint32_t d = m->doc;
 	const uint32_t *e = m->qi >= 0 && m->l[m->qi]->doc == d ? hx_pl_tf(m->l[m->qi]) : NULL;
-	double ex[HX_NFIELDS] = {0, 0, 0}, st[HX_NFIELDS] = {0, 0, 0};
+	double ex[HX_NFIELDS] = { 0, 0, 0 }, st[HX_NFIELDS] = { 0, 0, 0 };
 	if (e)
 		for (int f = 0; f < HX_NFIELDS; f++)
 			ex[f] = e[f];
@@ -421,7 +421,7 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
 	int rc;
 	if (!pl)
 		return;
-	MDB_val k = {pl, key}, v;
+	MDB_val k = { pl, key }, v;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= pl || memcmp(k.mv_data, key, pl))
@@ -436,7 +436,7 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
 			char wk[HX_TOKEN_MAX + 2];
 			size_t wkl = n <= HX_TOKEN_MAX ? hx_ix_wkey(wk, w, n) : 0;
 			struct plist *pl2 =
-			    wkl && m->nl < TERM_LISTS ? hx_pl_open(sr, wk, wkl, err) : NULL;
+			        wkl && m->nl < TERM_LISTS ? hx_pl_open(sr, wk, wkl, err) : NULL;
 			if (!pl2)
 				continue; /* no longer in any document */
 			m->l[j] = pl2;

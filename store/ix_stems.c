@@ -60,10 +60,10 @@ int hx_ix_put_stems(struct hx_index *ix, struct hx_ix_pending *p, struct stemjob
 {
 	int rc = sj->rc;
 	MDB_stat ms;
-	unsigned flags =
-	    !mdb_stat(p->txn, ix->stem, &ms) && ms.ms_entries == 0 ? MDB_APPEND : MDB_NOOVERWRITE;
+	unsigned flags = !mdb_stat(p->txn, ix->stem, &ms) && ms.ms_entries == 0 ? MDB_APPEND
+	                                                                        : MDB_NOOVERWRITE;
 	for (size_t i = 0; i < sj->n && !rc; i++) {
-		MDB_val k = {sj->keys[i].len, (void *)sj->keys[i].k}, v = {0, ""};
+		MDB_val k = { sj->keys[i].len, (void *)sj->keys[i].k }, v = { 0, "" };
 		int r = mdb_put(p->txn, ix->stem, &k, &v, flags);
 		if (r && r != MDB_KEYEXIST)
 			rc = hx_ix_err(r);

@@ -22,7 +22,7 @@ static int text(hx_rd *r, const char **s, size_t *n)
 
 int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len)
 {
-	hx_rd r = {buf, buf + len};
+	hx_rd r = { buf, buf + len };
 	uint64_t n, key, u;
 	const uint8_t *p;
 	size_t pl;
@@ -96,7 +96,7 @@ int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len)
 
 int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s, size_t *n)
 {
-	hx_rd r = {*pos ? *pos : v->tags, v->tagsend};
+	hx_rd r = { *pos ? *pos : v->tags, v->tagsend };
 	if (r.p >= r.end)
 		return HX_ENOTFOUND;
 	if (text(&r, s, n))
@@ -107,7 +107,7 @@ int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s
 
 int hx_ix_view_meta(const hx_ix_view *v, const char *key, const char **val, size_t *n)
 {
-	hx_rd r = {v->meta, v->metaend};
+	hx_rd r = { v->meta, v->metaend };
 	size_t kl = strlen(key);
 	for (size_t i = 0; i < v->nmeta; i++) {
 		const char *k;

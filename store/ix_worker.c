@@ -64,7 +64,7 @@ int hx_ix_accumulate(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc)
 	memcpy(nm->len, p->dt.len, sizeof nm->len);
 	nm->day1 = hx_ix_day1(e->timestamp);
 	nm->lang = hx_stem_lang(e->lang);
-	struct attr_add aa = {p, doc};
+	struct attr_add aa = { p, doc };
 	return hx_ix_doc_attrs(e, attr_add_cb, &aa);
 }
 
@@ -73,7 +73,7 @@ static struct job *job_new(const hx_entry *e, uint32_t doc)
 {
 	size_t need = sizeof(struct job), nt = e->ntags;
 	const char *org = hx_entry_meta(e, "org"), *country = hx_entry_meta(e, "country");
-	const char *strs[6] = {e->title, e->body, e->lang, e->kind, org, country};
+	const char *strs[6] = { e->title, e->body, e->lang, e->kind, org, country };
 	for (int i = 0; i < 6; i++)
 		need += strs[i] ? strlen(strs[i]) + 1 : 0;
 	need += nt * sizeof(char *);
@@ -113,9 +113,9 @@ static struct job *job_new(const hx_entry *e, uint32_t doc)
 	j->e.ntags = nt;
 	j->e.meta = j->meta;
 	if (dst[4])
-		j->meta[j->e.nmeta++] = (hx_meta){"org", dst[4]};
+		j->meta[j->e.nmeta++] = (hx_meta){ "org", dst[4] };
 	if (dst[5])
-		j->meta[j->e.nmeta++] = (hx_meta){"country", dst[5]};
+		j->meta[j->e.nmeta++] = (hx_meta){ "country", dst[5] };
 	return j;
 }
 

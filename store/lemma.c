@@ -48,7 +48,7 @@ static int buf_put(struct buf *b, const char *s, size_t n)
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char chunk[1 << 16];
 	size_t n;
 	if (!f)
@@ -312,8 +312,8 @@ static int memfile(const struct buf *b)
 static int read_folded(const char *name, struct buf *aff, struct buf *dic)
 {
 	const char *env = getenv("HANSA_HUNSPELL_DIR");
-	const char *dirs[] = {env, "/usr/share/hunspell", "/usr/share/myspell/dicts",
-	                      "/usr/share/myspell"};
+	const char *dirs[] = { env, "/usr/share/hunspell", "/usr/share/myspell/dicts",
+		               "/usr/share/myspell" };
 	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
 		char pa[512], pd[512], cs[64];
 		size_t la, ld, ua, ud;
@@ -345,7 +345,7 @@ static int read_folded(const char *name, struct buf *aff, struct buf *dic)
 
 hx_lemma *hx_lemma_open(const char *name)
 {
-	struct buf aff = {0}, dic = {0};
+	struct buf aff = { 0 }, dic = { 0 };
 	hx_lemma *lm = NULL;
 	int fa = -1, fd = -1;
 	if (read_folded(name, &aff, &dic) == 0 && (fa = memfile(&aff)) >= 0 &&

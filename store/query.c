@@ -13,7 +13,7 @@
 #include "proto/entry.h"
 #include "store/tokenize.h"
 
-static const char *const field_names[] = {"tag", "kind", "lang", "org", "country", "author"};
+static const char *const field_names[] = { "tag", "kind", "lang", "org", "country", "author" };
 
 const char *hx_q_field_name(int f)
 {
@@ -164,7 +164,7 @@ static int parse_date(struct parser *p, const char *name, const char *v, size_t 
 {
 	int y, m, d;
 	char cb[48];
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	if (n != 10 || v[4] != '-' || v[7] != '-')
 		goto bad;
 	for (size_t i = 0; i < 10; i++)
@@ -449,10 +449,10 @@ static int group(struct parser *p, struct groups *g, const struct item *it, int 
 
 int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 {
-	struct parser p = {q, q ? strlen(q) : 0, 0, err, errlen, NULL, 0, 0};
+	struct parser p = { q, q ? strlen(q) : 0, 0, err, errlen, NULL, 0, 0 };
 	struct item it;
-	hx_q_clause cur = {0};
-	struct groups g = {0};
+	hx_q_clause cur = { 0 };
+	struct groups g = { 0 };
 	int rc = HX_OK, have_cur = 0, pending_or = 0, positive = 0, r;
 
 	*out = NULL;
@@ -523,8 +523,8 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 				rc = fail(&p, "'-' cannot be combined with OR");
 			} else if (cur_filter != it.is_filter) {
 				rc = fail(
-				    &p,
-				    "OR joins words with words or filters with filters, not both");
+				        &p,
+				        "OR joins words with words or filters with filters, not both");
 			} else {
 				rc = clause_take(&p, &cur, &it);
 			}
@@ -562,9 +562,9 @@ int hx_query_parse(hx_query **out, const char *q, char *err, size_t errlen)
 	clause_free(&cur);
 	if (!rc && !positive)
 		rc = p.len && p.out->nclauses
-		         ? fail(&p, "nothing to search for: add a word or a filter, "
-		                    "not only exclusions")
-		         : fail(&p, "empty query: nothing searchable in it");
+		             ? fail(&p, "nothing to search for: add a word or a filter, "
+		                        "not only exclusions")
+		             : fail(&p, "empty query: nothing searchable in it");
 	if (rc) {
 		if (rc == HX_EINVAL && !p.failed)
 			fail(&p, "bad query");

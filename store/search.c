@@ -95,7 +95,7 @@ static int begin(hx_searcher *sr)
 	sr->ndoc = END;
 	if (sr->dtx)
 		hx_doctext_reset(sr->dtx);
-	MDB_val k = {5, "stats"}, v;
+	MDB_val k = { 5, "stats" }, v;
 	rc = mdb_get(sr->txn, sr->ix->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		memset(&sr->st, 0, sizeof sr->st);
@@ -430,7 +430,7 @@ static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, si
 int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx_results *res,
               char *err, size_t errlen)
 {
-	hx_search_opts dflt = {10, 0, 0, 0, 0};
+	hx_search_opts dflt = { 10, 0, 0, 0, 0 };
 	struct run r;
 	struct group *g = NULL;
 	size_t ng = 0;
@@ -489,7 +489,7 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct group *gi = tr ? &g[opts->offset + i] : NULL;
-			struct cand c = gi ? (struct cand){gi->best.score, gi->shown.doc}
+			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc }
 			                   : r.heap[opts->offset + i];
 			if ((rc = fill_hit(sr, r.q, &c, opts->offset + i + 1, !opts->no_snippets,
 			                   &res->hits[i])))
@@ -526,7 +526,7 @@ int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc
 	int rc = hx_txn_begin(sr->s, MDB_RDONLY, &txn);
 	if (rc)
 		return rc;
-	MDB_val k = {HX_ID_LEN, (void *)id}, v;
+	MDB_val k = { HX_ID_LEN, (void *)id }, v;
 	rc = mdb_get(txn, sr->ix->ids, &k, &v);
 	if (!rc && v.mv_size == 4)
 		*doc = hx_le32_get(v.mv_data);
@@ -556,8 +556,9 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 		return rc;
 	struct hx_index *ix = &s->ix;
 	if (!ix->stale) {
-		MDB_dbi d[] = {ix->meta, ix->docs, ix->ids, ix->norms,
-		               ix->post, ix->attr, ix->stem};
+		MDB_dbi d[] = {
+			ix->meta, ix->docs, ix->ids, ix->norms, ix->post, ix->attr, ix->stem
+		};
 		for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 			*index_bytes += dbi_bytes(txn, d[i]);
 	}

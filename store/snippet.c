@@ -310,8 +310,8 @@ static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, 
 	for (size_t i = 0; i < nw; i++) {
 		w[i].stem = NULL;
 		if (w[i].kind == HX_Q_WORD && lang >= 0) {
-			const char *s =
-			    hx_stem(sr->stem, lang, w[i].word, strlen(w[i].word), &w[i].stemlen);
+			const char *s = hx_stem(sr->stem, lang, w[i].word, strlen(w[i].word),
+			                        &w[i].stemlen);
 			if (s && (w[i].stem = strndup(s, w[i].stemlen)) == NULL)
 				return HX_ENOMEM;
 		}

@@ -50,9 +50,9 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 		const char *name;
 		MDB_dbi *dbi;
 	} t[] = {
-	    {"meta", &s->meta},       {"entries", &s->entries}, {"bytime", &s->bytime},
-	    {"docs", &s->docs},       {"paths", &s->paths},     {"hist", &s->hist},
-	    {"changes", &s->changes}, {"members", &s->members}, {"kv", &s->kv},
+		{ "meta", &s->meta },       { "entries", &s->entries }, { "bytime", &s->bytime },
+		{ "docs", &s->docs },       { "paths", &s->paths },     { "hist", &s->hist },
+		{ "changes", &s->changes }, { "members", &s->members }, { "kv", &s->kv },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		int rc = mdb_dbi_open(txn, t[i].name, f, t[i].dbi);
@@ -69,8 +69,8 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 
 static int check_schema(hx_store *s, MDB_txn *txn, int create)
 {
-	MDB_val k = {6, "schema"}, v;
-	uint8_t want[4] = {0, 0, 0, HX_STORE_SCHEMA};
+	MDB_val k = { 6, "schema" }, v;
+	uint8_t want[4] = { 0, 0, 0, HX_STORE_SCHEMA };
 	int rc = mdb_get(txn, s->meta, &k, &v);
 
 	if (rc == MDB_NOTFOUND && create) {
@@ -190,7 +190,7 @@ static int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *
 static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, uint8_t **raw,
                      size_t *rawlen)
 {
-	MDB_val k = {HX_ID_LEN, (void *)id}, v;
+	MDB_val k = { HX_ID_LEN, (void *)id }, v;
 	int rc = mdb_get(txn, s->entries, &k, &v);
 	if (rc)
 		return hx_mdb_err(rc);
@@ -236,8 +236,8 @@ static int last_seq(hx_store *s, MDB_txn *txn, uint64_t *seq)
 static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 {
 	uint8_t k[KEYBUF], val[8 + HX_ID_LEN], pk[KEYBUF];
-	MDB_val key = {doc_key(k, e->author, e->path), k}, v;
-	hx_entry old = {0};
+	MDB_val key = { doc_key(k, e->author, e->path), k }, v;
+	hx_entry old = { 0 };
 	int have_old = 0, rc = mdb_get(txn, s->docs, &key, &v);
 
 	if (rc == 0) {
@@ -258,7 +258,7 @@ static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 	v.mv_data = val;
 	if ((rc = mdb_put(txn, s->docs, &key, &v, 0)))
 		goto out;
-	MDB_val p = {path_key(pk, e->path, e->author), pk}, empty = {0, ""};
+	MDB_val p = { path_key(pk, e->path, e->author), pk }, empty = { 0, "" };
 	int dead = hx_entry_is_tombstone(e);
 	if (dead)
 		rc = mdb_del(txn, s->paths, &p, NULL);
@@ -286,14 +286,14 @@ out:
 static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_t *seq)
 {
 	const hx_entry *e = p->entry;
-	MDB_val k = {HX_ID_LEN, (void *)e->id}, v, empty = {0, ""};
+	MDB_val k = { HX_ID_LEN, (void *)e->id }, v, empty = { 0, "" };
 	uint8_t key[KEYBUF];
 	int rc;
 
 	p->result = HX_OK;
 	p->seq = 0;
 	if (flags & HX_PUT_MEMBERS_ONLY) {
-		MDB_val mk = {HX_KEY_LEN, (void *)e->author};
+		MDB_val mk = { HX_KEY_LEN, (void *)e->author };
 		rc = mdb_get(txn, s->members, &mk, &v);
 		if (rc == MDB_NOTFOUND) {
 			p->result = HX_EPERM;
@@ -313,15 +313,15 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		return hx_mdb_err(rc);
 	hx_be64_put(key, e->timestamp);
 	memcpy(key + 8, e->id, HX_ID_LEN);
-	MDB_val tk = {8 + HX_ID_LEN, key};
+	MDB_val tk = { 8 + HX_ID_LEN, key };
 	if ((rc = mdb_put(txn, s->bytime, &tk, &empty, 0)))
 		return hx_mdb_err(rc);
-	MDB_val hk = {hist_key(key, e), key};
+	MDB_val hk = { hist_key(key, e), key };
 	if ((rc = mdb_put(txn, s->hist, &hk, &empty, 0)))
 		return hx_mdb_err(rc);
 	uint8_t sk[8];
 	hx_be64_put(sk, ++*seq);
-	MDB_val ck = {8, sk}, cv = {HX_ID_LEN, (void *)e->id};
+	MDB_val ck = { 8, sk }, cv = { HX_ID_LEN, (void *)e->id };
 	if ((rc = mdb_put(txn, s->changes, &ck, &cv, MDB_APPEND)))
 		return hx_mdb_err(rc);
 	if ((rc = hx_fpt_add(&s->fpt, txn, e->timestamp, e->id)))
@@ -386,7 +386,7 @@ int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN], const
 {
 	MDB_txn *txn;
 	uint8_t k[KEYBUF];
-	MDB_val key = {doc_key(k, author, path), k}, v;
+	MDB_val key = { doc_key(k, author, path), k }, v;
 	int rc;
 
 	if (strlen(path) > HX_PATH_MAX)
@@ -430,7 +430,7 @@ int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *
 		*deleted = 0;
 	if (strlen(path) > HX_PATH_MAX)
 		return HX_ENOTFOUND;
-	MDB_val key = {doc_key(k, author, path), k};
+	MDB_val key = { doc_key(k, author, path), k };
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
 	rc = mdb_get(txn, s->docs, &key, &v);
@@ -488,7 +488,7 @@ int hx_store_path_authors(hx_store *s, const char *path, uint8_t (*authors)[HX_K
 /* Calls cb for the entry with id; decoding failures are corruption. */
 static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, void *arg)
 {
-	MDB_val k = {HX_ID_LEN, (void *)id}, v;
+	MDB_val k = { HX_ID_LEN, (void *)id }, v;
 	hx_entry e;
 	int rc = mdb_get(txn, s->entries, &k, &v);
 	if (rc)
@@ -508,7 +508,7 @@ static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen, si
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
-	MDB_val k = {startlen, (void *)start}, v;
+	MDB_val k = { startlen, (void *)start }, v;
 	int rc;
 
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
@@ -529,7 +529,7 @@ static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen, si
 		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
 		if (only_live) {
 			/* docs: skip documents whose current version is a tombstone */
-			MDB_val ek = {HX_ID_LEN, (void *)id}, ev;
+			MDB_val ek = { HX_ID_LEN, (void *)id }, ev;
 			hx_entry e;
 			if (mdb_get(txn, s->entries, &ek, &ev) ||
 			    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
@@ -610,7 +610,7 @@ int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg, ui
 	MDB_txn *txn;
 	MDB_cursor *c;
 	uint8_t start[8];
-	MDB_val k = {8, start}, v;
+	MDB_val k = { 8, start }, v;
 	int rc, stop = 0;
 
 	*last = after;

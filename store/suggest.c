@@ -128,7 +128,7 @@ typedef int (*vocab_cb)(void *arg, const char *w, size_t n, uint32_t df);
 static int vocab_walk(hx_searcher *sr, vocab_cb cb, void *arg)
 {
 	MDB_cursor *c;
-	MDB_val k = {1, "W"}, v;
+	MDB_val k = { 1, "W" }, v;
 	char prev[HX_TOKEN_MAX + 1];
 	size_t prevl = (size_t)-1;
 	int rc = mdb_cursor_open(sr->txn, sr->ix->post, &c), stop = 0;
@@ -321,7 +321,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	struct near n = {sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest};
+	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest };
 	uint32_t h[SX_DELS];
 	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
 	int nseen = 0;

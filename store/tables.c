@@ -10,7 +10,7 @@
 static int put(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, const void *v, size_t vl)
 {
 	MDB_txn *txn;
-	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+	MDB_val key = { kl, (void *)k }, val = { vl, (void *)v };
 	int rc;
 
 	if (kl == 0 || kl > 511)
@@ -35,7 +35,7 @@ static int put(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, const void *v
 static int get(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, void **v, size_t *vl)
 {
 	MDB_txn *txn;
-	MDB_val key = {kl, (void *)k}, val;
+	MDB_val key = { kl, (void *)k }, val;
 	int rc;
 
 	*v = NULL;
@@ -62,7 +62,7 @@ static int get(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, void **v, siz
 static int del(hx_store *s, MDB_dbi dbi, const void *k, size_t kl)
 {
 	MDB_txn *txn;
-	MDB_val key = {kl, (void *)k};
+	MDB_val key = { kl, (void *)k };
 	int rc;
 
 	if (kl == 0 || kl > 511)
@@ -82,7 +82,7 @@ static int each(hx_store *s, MDB_dbi dbi, const void *prefix, size_t plen,
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
-	MDB_val k = {plen, (void *)prefix}, v;
+	MDB_val k = { plen, (void *)prefix }, v;
 	int rc, stop = 0;
 
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
@@ -141,7 +141,7 @@ static int member_step(void *arg, const MDB_val *k, const MDB_val *v)
 
 int hx_store_member_list(hx_store *s, hx_member_cb cb, void *arg)
 {
-	struct member_walk w = {cb, arg};
+	struct member_walk w = { cb, arg };
 	return each(s, s->members, NULL, 0, member_step, &w);
 }
 
@@ -178,6 +178,6 @@ static int kv_step(void *arg, const MDB_val *k, const MDB_val *v)
 
 int hx_store_kv_list(hx_store *s, const char *prefix, hx_kv_cb cb, void *arg)
 {
-	struct kv_walk w = {cb, arg};
+	struct kv_walk w = { cb, arg };
 	return each(s, s->kv, prefix, strlen(prefix), kv_step, &w);
 }

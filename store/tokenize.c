@@ -91,7 +91,7 @@ static int tok_next1(hx_tokenizer *t, hx_token *tok)
 				if (c < 0x80) {
 					if (n < HX_TOKEN_MAX)
 						out[n++] =
-						    (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+						        (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
 					else
 						full = 1;
 				} else if (fold_char(c, out, HX_TOKEN_MAX, &n) < 0) {
@@ -150,36 +150,36 @@ static const struct {
 	const char *code, *algo, *dict;
 	int conv, keep_em;
 } stem_langs[] = {
-    {"en", "english", NULL, 0, 0},
-    {"de", "german", NULL, CONV_UE | CONV_OE | CONV_AE, 1},
-    {"da", "danish", NULL, CONV_OE | CONV_AA, 0},
-    {"sv", "swedish", "sv_SE", CONV_OE | CONV_AE | CONV_AA, 0},
-    {"fi", "finnish", NULL, CONV_OE | CONV_AE, 0},
-    {"lt", "lithuanian", NULL, 0, 0},
-    {"no", "norwegian", NULL, CONV_OE | CONV_AA, 0},
-    {"nl", "dutch", NULL, 0, 0},
-    {"fr", "french", NULL, 0, 0},
-    {"es", "spanish", NULL, 0, 0},
-    {"it", "italian", NULL, 0, 0},
-    {"pt", "portuguese", NULL, 0, 0},
-    {"ru", "russian", NULL, 0, 0},
-    {"hu", "hungarian", NULL, 0, 0},
-    {"ro", "romanian", NULL, 0, 0},
-    {"tr", "turkish", NULL, 0, 0},
-    {"el", "greek", NULL, 0, 0},
-    {"ga", "irish", NULL, 0, 0},
-    {"ca", "catalan", NULL, 0, 0},
-    {"eu", "basque", NULL, 0, 0},
-    {"id", "indonesian", NULL, 0, 0},
-    {"ne", "nepali", NULL, 0, 0},
-    {"sr", "serbian", NULL, 0, 0},
-    {"ta", "tamil", NULL, 0, 0},
-    {"ar", "arabic", NULL, 0, 0},
-    {"hy", "armenian", NULL, 0, 0},
-    {"yi", "yiddish", NULL, 0, 0},
-    {"hi", "hindi", NULL, 0, 0},
-    {"pl", NULL, "pl_PL", 0, 0},
-    {"lv", NULL, "lv_LV", 0, 0},
+	{ "en", "english", NULL, 0, 0 },
+	{ "de", "german", NULL, CONV_UE | CONV_OE | CONV_AE, 1 },
+	{ "da", "danish", NULL, CONV_OE | CONV_AA, 0 },
+	{ "sv", "swedish", "sv_SE", CONV_OE | CONV_AE | CONV_AA, 0 },
+	{ "fi", "finnish", NULL, CONV_OE | CONV_AE, 0 },
+	{ "lt", "lithuanian", NULL, 0, 0 },
+	{ "no", "norwegian", NULL, CONV_OE | CONV_AA, 0 },
+	{ "nl", "dutch", NULL, 0, 0 },
+	{ "fr", "french", NULL, 0, 0 },
+	{ "es", "spanish", NULL, 0, 0 },
+	{ "it", "italian", NULL, 0, 0 },
+	{ "pt", "portuguese", NULL, 0, 0 },
+	{ "ru", "russian", NULL, 0, 0 },
+	{ "hu", "hungarian", NULL, 0, 0 },
+	{ "ro", "romanian", NULL, 0, 0 },
+	{ "tr", "turkish", NULL, 0, 0 },
+	{ "el", "greek", NULL, 0, 0 },
+	{ "ga", "irish", NULL, 0, 0 },
+	{ "ca", "catalan", NULL, 0, 0 },
+	{ "eu", "basque", NULL, 0, 0 },
+	{ "id", "indonesian", NULL, 0, 0 },
+	{ "ne", "nepali", NULL, 0, 0 },
+	{ "sr", "serbian", NULL, 0, 0 },
+	{ "ta", "tamil", NULL, 0, 0 },
+	{ "ar", "arabic", NULL, 0, 0 },
+	{ "hy", "armenian", NULL, 0, 0 },
+	{ "yi", "yiddish", NULL, 0, 0 },
+	{ "hi", "hindi", NULL, 0, 0 },
+	{ "pl", NULL, "pl_PL", 0, 0 },
+	{ "lv", NULL, "lv_LV", 0, 0 },
 };
 #define NLANGS ((int)(sizeof stem_langs / sizeof stem_langs[0]))
 
@@ -328,11 +328,11 @@ static size_t conv_fold(int conv, const char *w, size_t len, char *out)
 	for (size_t i = 0; i < len; i++) {
 		char c = w[i], d = i + 1 < len ? w[i + 1] : 0;
 		int two =
-		    (d == 'e' &&
-		     ((c == 'o' && (conv & CONV_OE)) || (c == 'a' && (conv & CONV_AE)) ||
-		      (c == 'u' && (conv & CONV_UE) &&
-		       !(i > 0 && (w[i - 1] == 'a' || w[i - 1] == 'e' || w[i - 1] == 'q'))))) ||
-		    (c == 'a' && d == 'a' && (conv & CONV_AA));
+		        (d == 'e' &&
+		         ((c == 'o' && (conv & CONV_OE)) || (c == 'a' && (conv & CONV_AE)) ||
+		          (c == 'u' && (conv & CONV_UE) &&
+		           !(i > 0 && (w[i - 1] == 'a' || w[i - 1] == 'e' || w[i - 1] == 'q'))))) ||
+		        (c == 'a' && d == 'a' && (conv & CONV_AA));
 		out[n++] = c;
 		i += two;
 	}
@@ -347,7 +347,7 @@ static struct {
 	pthread_mutex_t mu;
 	hx_lemma *lm[NLANGS];
 	int tried[NLANGS];
-} lemmas = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} lemmas = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static size_t lemma_of(int lang, const char *w, size_t len, char *out, size_t cap)
 {

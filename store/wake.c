@@ -29,7 +29,7 @@ const char *hx_store_wake_path(const hx_store *s)
 
 static void wake(hx_store *s, const char *what)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	if (!s->wake[0])
 		return;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -66,12 +66,12 @@ static void keygen(const char *file)
 
 static char *make_code(const struct keys *k, const char *ep)
 {
-	hx_meta prof[1] = {{"name", "badpeer"}};
-	hx_member m = {.timestamp = hx_now_us(), .profile = prof, .nprofile = 1};
+	hx_meta prof[1] = { { "name", "badpeer" } };
+	hx_member m = { .timestamp = hx_now_us(), .profile = prof, .nprofile = 1 };
 	uint8_t *rec;
 	size_t len;
 	char *code;
-	const char *eps[1] = {ep};
+	const char *eps[1] = { ep };
 	memcpy(m.transport, k->cpk, 32);
 	if (hx_member_sign(&m, k->sk, &rec, &len))
 		die("cannot sign the member record", NULL);
@@ -105,8 +105,8 @@ static int link_open(struct link *l, const struct keys *k, const char *code)
 	zmq_setsockopt(l->sock, ZMQ_CURVE_SECRETKEY, k->csk, 32);
 	zmq_socket_monitor(l->sock, "inproc://mon",
 	                   ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-	                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-	                       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+	                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
 	l->mon = zmq_socket(l->ctx, ZMQ_PAIR);
 	zmq_setsockopt(l->mon, ZMQ_LINGER, &linger, sizeof linger);
 	zmq_connect(l->mon, "inproc://mon");
@@ -116,7 +116,7 @@ static int link_open(struct link *l, const struct keys *k, const char *code)
 	/* wait for the handshake's outcome */
 	uint64_t deadline = hx_now_us() + 5000000;
 	for (;;) {
-		zmq_pollitem_t it = {.socket = l->mon, .events = ZMQ_POLLIN};
+		zmq_pollitem_t it = { .socket = l->mon, .events = ZMQ_POLLIN };
 		if (hx_now_us() > deadline)
 			return 4;
 		if (zmq_poll(&it, 1, 100) <= 0)
@@ -145,7 +145,7 @@ static int link_wait(struct link *l, uint8_t want, hx_wire_msg *m, uint8_t *buf,
 {
 	uint64_t deadline = hx_now_us() + 10000000;
 	while (hx_now_us() < deadline) {
-		zmq_pollitem_t it = {.socket = l->sock, .events = ZMQ_POLLIN};
+		zmq_pollitem_t it = { .socket = l->sock, .events = ZMQ_POLLIN };
 		if (zmq_poll(&it, 1, 100) <= 0)
 			continue;
 		int n = zmq_recv(l->sock, buf, cap, 0);
@@ -183,7 +183,7 @@ static uint8_t *raw_entry(const uint8_t author[32], const uint8_t *sign_sk, cons
                           uint64_t ts, const char *title, const char *body, size_t *len,
                           uint8_t id[32])
 {
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	uint8_t sig[64];
 	hx_buf_put(&b, "\x82", 1);
 	hx_cbor_head(&b, HX_CBOR_MAP, 10);

@@ -115,7 +115,7 @@ int main(void)
 			uint8_t *q = from_hex(line[3] ? line + 4 : "", &ql);
 			uint8_t *m;
 			size_t ml;
-			hx_ne_ids have = {0}, need = {0};
+			hx_ne_ids have = { 0 }, need = { 0 };
 			if (!ne)
 				die("not sealed", NULL);
 			if ((rc = hx_ne_reconcile(ne, q, ql, &m, &ml, &have, &need)))

@@ -38,7 +38,7 @@ struct blob {
 static struct blob make_entry(int i)
 {
 	char path[64], title[64], body[200];
-	hx_entry e = {0};
+	hx_entry e = { 0 };
 	struct blob b;
 	snprintf(path, sizeof path, "practices/p%d", i);
 	snprintf(title, sizeof title, "Practice %d", i);
@@ -58,11 +58,11 @@ static struct blob make_entry(int i)
 static struct blob make_bundle(struct blob *ents, int n)
 {
 	hx_bundle_writer *w;
-	hx_bundle_manifest m = {0};
+	hx_bundle_manifest m = { 0 };
 	size_t total = HX_BUNDLE_HEADER_LEN;
 	for (int i = 0; i < n; i++)
 		total += HX_BUNDLE_REC_HEAD + ents[i].n;
-	struct blob b = {calloc(1, total), total};
+	struct blob b = { calloc(1, total), total };
 	size_t at = HX_BUNDLE_HEADER_LEN;
 	CHECK_RC(hx_bundle_writer_new(&w), HX_OK);
 	for (int i = 0; i < n; i++) {
@@ -386,7 +386,7 @@ static void test_state(void)
 	CHECK_RC(hx_state_select(&st, v, 3, send, NULL), HX_OK);
 	CHECK(send[0] && send[1] && send[2]);
 	hx_state_clear(&st);
-	hx_ne_item w[2] = {v[1], v[0]};
+	hx_ne_item w[2] = { v[1], v[0] };
 	CHECK_RC(hx_state_build(&st, w, 2, 16), HX_EINVAL);
 	CHECK_RC(hx_state_build(&st, v, 3, 0), HX_EINVAL);
 	CHECK_RC(hx_state_decode(&st, (const uint8_t *)"nonsense", 8, NULL), HX_EPROTO);
@@ -423,9 +423,9 @@ static int slurp(const char *name, struct blob *b)
 static int spill(const char *name, struct blob *recs, size_t n)
 {
 	uint8_t tpk[HX_KEY_LEN], tsk[HX_SECRET_LEN], head[HX_BUNDLE_REC_HEAD];
-	uint8_t man[HX_BUNDLE_HEADER_LEN] = {0};
+	uint8_t man[HX_BUNDLE_HEADER_LEN] = { 0 };
 	hx_bundle_writer *w;
-	hx_bundle_manifest m = {.created = hx_now_us()};
+	hx_bundle_manifest m = { .created = hx_now_us() };
 	FILE *f = fopen(name, "wb");
 	if (!f || hx_bundle_writer_new(&w))
 		return 1;
@@ -467,7 +467,7 @@ static int records(const char *name, struct blob *file, struct blob **recs, size
 			*recs = realloc(*recs, cap * sizeof **recs);
 			*offsets = realloc(*offsets, cap * sizeof **offsets);
 		}
-		(*recs)[*n] = (struct blob){(uint8_t *)rec.entry, rec.len};
+		(*recs)[*n] = (struct blob){ (uint8_t *)rec.entry, rec.len };
 		(*offsets)[(*n)++] = rec.offset;
 	}
 	hx_bundle_reader_free(&r);
@@ -486,11 +486,11 @@ static int helper(int argc, char **argv)
 		struct blob b[2];
 		crypto_sign_keypair(pk, sk);
 		for (int i = 0; i < 2; i++) {
-			hx_entry e = {.path = i ? "notes/later" : "notes/now",
-			              .kind = "note",
-			              .title = i ? "From the future" : "From now",
-			              .body = "",
-			              .lang = "en"};
+			hx_entry e = { .path = i ? "notes/later" : "notes/now",
+				       .kind = "note",
+				       .title = i ? "From the future" : "From now",
+				       .body = "",
+				       .lang = "en" };
 			e.timestamp = hx_now_us() + (i ? 3600ull * 1000000u : 0);
 			if (hx_entry_sign(&e, sk, &b[i].p, &b[i].n))
 				return 1;

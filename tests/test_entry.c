@@ -20,22 +20,22 @@ static void keys(void)
 	crypto_sign_seed_keypair(pk, sk, seed);
 }
 
-static char *tags3[] = {"innovation", "smes", "brokerage"};
-static hx_meta meta2[] = {{"org", "Region Zealand"}, {"country", "DK"}};
+static char *tags3[] = { "innovation", "smes", "brokerage" };
+static hx_meta meta2[] = { { "org", "Region Zealand" }, { "country", "DK" } };
 
 static hx_entry sample(void)
 {
 	hx_entry e = {
-	    .path = "practices/innovation-brokerage",
-	    .timestamp = 1767225600000000ull,
-	    .kind = "practice",
-	    .title = "Innovation brokerage for SMEs",
-	    .body = "Brokers match SMEs in Białystok with research partners.",
-	    .tags = tags3,
-	    .ntags = 3,
-	    .lang = "en",
-	    .meta = meta2,
-	    .nmeta = 2,
+		.path = "practices/innovation-brokerage",
+		.timestamp = 1767225600000000ull,
+		.kind = "practice",
+		.title = "Innovation brokerage for SMEs",
+		.body = "Brokers match SMEs in Białystok with research partners.",
+		.tags = tags3,
+		.ntags = 3,
+		.lang = "en",
+		.meta = meta2,
+		.nmeta = 2,
 	};
 	return e;
 }
@@ -65,7 +65,7 @@ static void test_round_trip(void)
 static uint8_t *wrap(hx_buf *fields, size_t *len)
 {
 	uint8_t id[32], sig[64];
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	crypto_generichash(id, 32, fields->data, fields->len, NULL, 0);
 	crypto_sign_ed25519_detached(sig, NULL, id, 32, sk);
 	hx_buf_put(&b, "\x82", 1);
@@ -96,7 +96,7 @@ enum mutation {
 
 static uint8_t *build(enum mutation m, size_t *len)
 {
-	hx_buf b = {0};
+	hx_buf b = { 0 };
 	if (m == M_INDEF_MAP)
 		hx_buf_put(&b, "\xbf", 1);
 	else
@@ -169,21 +169,21 @@ static void test_canonical(void)
 		int want;
 		const char *what;
 	} cases[] = {
-	    {M_NONE, HX_OK, "the hand-built canonical entry"},
-	    {M_LONG_TS, HX_EPROTO, "timestamp in a longer head"},
-	    {M_INDEF_MAP, HX_EPROTO, "indefinite-length map"},
-	    {M_UNSORTED_META, HX_EPROTO, "unsorted metadata keys"},
-	    {M_DUP_META, HX_EPROTO, "duplicate metadata key"},
-	    {M_EXTRA_KEY, HX_EPROTO, "unknown field key"},
-	    {M_VERSION2, HX_EVERSION, "unknown format version"},
-	    {M_BAD_UTF8, HX_EPROTO, "invalid UTF-8"},
-	    {M_OVERLONG_UTF8, HX_EPROTO, "overlong UTF-8"},
-	    {M_SURROGATE, HX_EPROTO, "UTF-8 surrogate"},
-	    {M_NUL, HX_EPROTO, "NUL in text"},
-	    {M_SHORT_AUTHOR, HX_EPROTO, "31-byte author"},
-	    {M_KEY_ORDER, HX_EPROTO, "fields out of order"},
-	    {M_BAD_PATH, HX_EINVAL, "path with capitals and .."},
-	    {M_LONG_LEN, HX_EPROTO, "text length in a longer head"},
+		{ M_NONE, HX_OK, "the hand-built canonical entry" },
+		{ M_LONG_TS, HX_EPROTO, "timestamp in a longer head" },
+		{ M_INDEF_MAP, HX_EPROTO, "indefinite-length map" },
+		{ M_UNSORTED_META, HX_EPROTO, "unsorted metadata keys" },
+		{ M_DUP_META, HX_EPROTO, "duplicate metadata key" },
+		{ M_EXTRA_KEY, HX_EPROTO, "unknown field key" },
+		{ M_VERSION2, HX_EVERSION, "unknown format version" },
+		{ M_BAD_UTF8, HX_EPROTO, "invalid UTF-8" },
+		{ M_OVERLONG_UTF8, HX_EPROTO, "overlong UTF-8" },
+		{ M_SURROGATE, HX_EPROTO, "UTF-8 surrogate" },
+		{ M_NUL, HX_EPROTO, "NUL in text" },
+		{ M_SHORT_AUTHOR, HX_EPROTO, "31-byte author" },
+		{ M_KEY_ORDER, HX_EPROTO, "fields out of order" },
+		{ M_BAD_PATH, HX_EINVAL, "path with capitals and .." },
+		{ M_LONG_LEN, HX_EPROTO, "text length in a longer head" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t len;
@@ -240,7 +240,7 @@ static void test_limits(void)
 	path[HX_PATH_MAX + 1] = 0;
 	e.path = path;
 	expect_sign(&e, HX_ELIMIT);
-	const char *bad_paths[] = {"", "/a", "a/", "a//b", "a/./b", "a/../b", "A", "a b", "é"};
+	const char *bad_paths[] = { "", "/a", "a/", "a//b", "a/./b", "a/../b", "A", "a b", "é" };
 	for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
 		e.path = (char *)bad_paths[i];
 		expect_sign(&e, HX_EINVAL);
@@ -295,7 +295,7 @@ static void test_tamper(void)
 
 	CHECK_RC(hx_entry_sign(&e, sk, &raw, &len), HX_OK);
 	for (size_t i = 0; i < len; i++) {
-		static const uint8_t flips[] = {0x01, 0x80, 0xff};
+		static const uint8_t flips[] = { 0x01, 0x80, 0xff };
 		for (size_t f = 0; f < sizeof flips; f++) {
 			raw[i] ^= flips[f];
 			int rc = hx_entry_open(&d, raw, len);
@@ -366,16 +366,16 @@ static void check_vector(char v[][4096])
 		meta[nmeta++].value = eq + 1;
 	}
 	hx_entry e = {
-	    .path = v[1],
-	    .timestamp = strtoull(v[2], NULL, 10),
-	    .kind = v[3],
-	    .title = v[4],
-	    .body = v[5],
-	    .tags = tags,
-	    .ntags = ntags,
-	    .lang = v[7],
-	    .meta = meta,
-	    .nmeta = nmeta,
+		.path = v[1],
+		.timestamp = strtoull(v[2], NULL, 10),
+		.kind = v[3],
+		.title = v[4],
+		.body = v[5],
+		.tags = tags,
+		.ntags = ntags,
+		.lang = v[7],
+		.meta = meta,
+		.nmeta = nmeta,
 	};
 	CHECK_RC(hx_entry_sign(&e, vsk, &raw, &len), HX_OK);
 	wantlen = strlen(v[9]) / 2;
@@ -416,8 +416,8 @@ static void test_grow(void)
 
 static void test_vectors(void)
 {
-	static const char *names[] = {"seed", "path", "timestamp", "kind",  "title", "body",
-	                              "tags", "lang", "meta",      "bytes", "id",    "sig"};
+	static const char *names[] = { "seed", "path", "timestamp", "kind",  "title", "body",
+		                       "tags", "lang", "meta",      "bytes", "id",    "sig" };
 	FILE *f = fopen("vectors/entries.txt", "r");
 	static char v[12][4096];
 	char line[8192];

@@ -76,15 +76,15 @@ static void test_varint(void)
 		uint64_t v;
 		const char *hex;
 	} vec[] = {
-	    {0, "00"},
-	    {1, "01"},
-	    {127, "7f"},
-	    {128, "8100"},
-	    {255, "817f"},
-	    {16383, "ff7f"},
-	    {16384, "818000"},
-	    {4294967296ull, "9080808000"},
-	    {UINT64_MAX, "81ffffffffffffffff7f"},
+		{ 0, "00" },
+		{ 1, "01" },
+		{ 127, "7f" },
+		{ 128, "8100" },
+		{ 255, "817f" },
+		{ 16383, "ff7f" },
+		{ 16384, "818000" },
+		{ 4294967296ull, "9080808000" },
+		{ UINT64_MAX, "81ffffffffffffffff7f" },
 	};
 	for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
 		uint8_t buf[10], want[10];
@@ -99,7 +99,8 @@ static void test_varint(void)
 	}
 	/* malformed: empty, truncated, leading zero digit, over 64 bits */
 	static const char *bad[] = {
-	    "", "81", "ffff", "8001", "8000", "82808080808080808000", "ffffffffffffffffffff7f"};
+		"", "81", "ffff", "8001", "8000", "82808080808080808000", "ffffffffffffffffffff7f"
+	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		uint8_t b[16];
 		size_t n = strlen(bad[i]) / 2;
@@ -114,7 +115,7 @@ static void test_varint(void)
 
 static void test_fingerprint(void)
 {
-	uint8_t acc[32] = {0}, x[32], fp[16], want[16];
+	uint8_t acc[32] = { 0 }, x[32], fp[16], want[16];
 
 	hx_ne_fingerprint(acc, 0, fp);
 	unhex(want, "7f9c9e31ac8256ca2f258583df262dbc", 16);
@@ -142,7 +143,7 @@ static void test_fingerprint(void)
 	CHECK(!memcmp(fp, want, 16));
 
 	/* 1000 ids: SHA-256("hansa-ne" ‖ le32(i)) */
-	uint8_t sum[32] = {0}, wsum[32];
+	uint8_t sum[32] = { 0 }, wsum[32];
 	for (uint32_t i = 0; i < 1000; i++) {
 		uint8_t in[12] = "hansa-ne", id[32];
 		in[8] = (uint8_t)i;
@@ -195,7 +196,7 @@ static void test_hand_message(void)
 {
 	hx_ne_vec *v;
 	hx_ne *ne;
-	uint8_t id[32] = {0}, *m;
+	uint8_t id[32] = { 0 }, *m;
 	size_t len;
 
 	CHECK_RC(hx_ne_vec_new(&v), HX_OK);
@@ -213,7 +214,7 @@ static void test_hand_message(void)
 	CHECK(m[0] == 0x61);
 	const uint8_t *p = m + 1;
 	for (int k = 0; k < 16 && len == 320; k++) {
-		uint8_t sum[32] = {0}, fp[16];
+		uint8_t sum[32] = { 0 }, fp[16];
 		sum[0] = (uint8_t)(2 * k + 2 * k + 1); /* ids 2k and 2k+1 */
 		hx_ne_fingerprint(sum, 2, fp);
 		if (k < 15) {
@@ -249,9 +250,9 @@ static void test_hand_message(void)
 
 	/* responder: full-range empty IdList -> our one id, bound echoed */
 	CHECK_RC(hx_ne_new(&ne, &st, 0), HX_OK);
-	CHECK_RC(
-	    hx_ne_reconcile(ne, (const uint8_t *)"\x61\x00\x00\x02\x00", 5, &m, &len, NULL, NULL),
-	    HX_OK);
+	CHECK_RC(hx_ne_reconcile(ne, (const uint8_t *)"\x61\x00\x00\x02\x00", 5, &m, &len, NULL,
+	                         NULL),
+	         HX_OK);
 	CHECK(len == 37 && !memcmp(m, "\x61\x00\x00\x02\x01", 5));
 	free(m);
 	/* a newer protocol version: answer with ours alone */
@@ -303,7 +304,7 @@ static void test_reference_traces(void)
 	hx_ne_storage sa, sb;
 	uint8_t *last = NULL; /* the last message produced, awaiting its check */
 	size_t lastlen = 0;
-	hx_ne_ids have = {0}, need = {0};
+	hx_ne_ids have = { 0 }, need = { 0 };
 	char name[64] = "";
 	unsigned n = 0;
 
@@ -363,8 +364,8 @@ static void test_reference_traces(void)
 				         HX_OK);
 			else
 				CHECK_RC(
-				    hx_ne_reconcile(a, last, lastlen, &next, &nl, &have, &need),
-				    HX_OK);
+				        hx_ne_reconcile(a, last, lastlen, &next, &nl, &have, &need),
+				        HX_OK);
 			free(last);
 			last = next;
 			lastlen = nl;
@@ -373,7 +374,7 @@ static void test_reference_traces(void)
 			free(last);
 			last = NULL;
 			/* have = A \ B, need = B \ A */
-			hx_ne_ids wh = {0}, wn = {0};
+			hx_ne_ids wh = { 0 }, wn = { 0 };
 			for (uint32_t i = 0; i < n; i++) {
 				uint8_t id[32];
 				int ina = i % 7 != 3, inb = i % 11 != 5;
@@ -410,7 +411,7 @@ static void test_reference_traces(void)
 static void run_random(size_t n, int pa, int pb, uint64_t la, uint64_t lb, int same_ts)
 {
 	hx_ne_vec *va, *vb;
-	hx_ne_ids want_have = {0}, want_need = {0}, have = {0}, need = {0};
+	hx_ne_ids want_have = { 0 }, want_need = { 0 }, have = { 0 }, need = { 0 };
 	CHECK_RC(hx_ne_vec_new(&va), HX_OK);
 	CHECK_RC(hx_ne_vec_new(&vb), HX_OK);
 	for (size_t i = 0; i < n; i++) {
@@ -490,23 +491,23 @@ static void test_malformed(void)
 		const char *hex;
 		int rc;
 	} cases[] = {
-	    {"", HX_EPROTO},   /* no version byte */
-	    {"5f", HX_EPROTO}, /* not a version byte */
-	    {"70", HX_EPROTO},
-	    {"6100", HX_EPROTO},                         /* bound without id length */
-	    {"610000", HX_EPROTO},                       /* bound without mode */
-	    {"61000003", HX_EPROTO},                     /* unknown mode */
-	    {"6100000100", HX_EPROTO},                   /* truncated fingerprint */
-	    {"61000002", HX_EPROTO},                     /* IdList without count */
-	    {"6100000201", HX_EPROTO},                   /* count 1, no id */
-	    {"61000002ffffffffffffffffff7f", HX_EPROTO}, /* huge count */
-	    {"610021", HX_EPROTO},                       /* id prefix of 33 bytes */
-	    {"61000541", HX_EPROTO},                     /* prefix longer than message */
-	    {"61800100", HX_EPROTO},                     /* non-minimal varint */
-	    {"61ffffffffffffffffffff7f0000", HX_EPROTO}, /* varint > 64 bits */
-	    {"61", HX_OK},                               /* nothing to say: fine */
-	    {"6100000200", HX_OK},
-	    {"610000000a0000", HX_OK}, /* ranges after infinity */
+		{ "", HX_EPROTO },   /* no version byte */
+		{ "5f", HX_EPROTO }, /* not a version byte */
+		{ "70", HX_EPROTO },
+		{ "6100", HX_EPROTO },                         /* bound without id length */
+		{ "610000", HX_EPROTO },                       /* bound without mode */
+		{ "61000003", HX_EPROTO },                     /* unknown mode */
+		{ "6100000100", HX_EPROTO },                   /* truncated fingerprint */
+		{ "61000002", HX_EPROTO },                     /* IdList without count */
+		{ "6100000201", HX_EPROTO },                   /* count 1, no id */
+		{ "61000002ffffffffffffffffff7f", HX_EPROTO }, /* huge count */
+		{ "610021", HX_EPROTO },                       /* id prefix of 33 bytes */
+		{ "61000541", HX_EPROTO },                     /* prefix longer than message */
+		{ "61800100", HX_EPROTO },                     /* non-minimal varint */
+		{ "61ffffffffffffffffffff7f0000", HX_EPROTO }, /* varint > 64 bits */
+		{ "61", HX_OK },                               /* nothing to say: fine */
+		{ "6100000200", HX_OK },
+		{ "610000000a0000", HX_OK }, /* ranges after infinity */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint8_t msg[64], *out;
@@ -514,7 +515,7 @@ static void test_malformed(void)
 		unhex(msg, cases[i].hex, ml);
 		for (int init = 0; init < 2; init++) {
 			hx_ne *ne;
-			hx_ne_ids have = {0}, need = {0};
+			hx_ne_ids have = { 0 }, need = { 0 };
 			CHECK_RC(hx_ne_new(&ne, &st, 0), HX_OK);
 			if (init) {
 				CHECK_RC(hx_ne_initiate(ne, &out, &ol), HX_OK);
@@ -537,7 +538,7 @@ static void test_malformed(void)
 	hx_ne *ne;
 	uint8_t *out;
 	size_t ol;
-	hx_ne_ids have = {0}, need = {0};
+	hx_ne_ids have = { 0 }, need = { 0 };
 	CHECK_RC(hx_ne_new(&ne, &st, 0), HX_OK);
 	CHECK_RC(hx_ne_initiate(ne, &out, &ol), HX_OK);
 	free(out);
@@ -555,8 +556,8 @@ static void test_malformed(void)
 		for (size_t i = 1; i < ml; i++) {
 			uint64_t r = rnd();
 			/* mostly small bytes, so that structures parse deeper */
-			msg[i] =
-			    (uint8_t)(r % 4 ? r % 4 == 1 ? (r >> 8) & 3 : (r >> 8) & 0x21 : r >> 8);
+			msg[i] = (uint8_t)(r % 4 ? r % 4 == 1 ? (r >> 8) & 3 : (r >> 8) & 0x21
+			                         : r >> 8);
 		}
 		int init = k & 1;
 		CHECK_RC(hx_ne_new(&ne, &st, k % 3 ? 0 : 4096), HX_OK);
@@ -585,7 +586,7 @@ int main(void)
 	test_malformed();
 
 	/* random sets: sizes around the 32-item IdList threshold and larger */
-	static const size_t sizes[] = {0, 1, 2, 31, 32, 33, 100, 1000, 20000};
+	static const size_t sizes[] = { 0, 1, 2, 31, 32, 33, 100, 1000, 20000 };
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		run_random(sizes[i], 1, 1, 0, 0, 0);
 		run_random(sizes[i], 16, 0, 0, 0, 0); /* B empty */

@@ -60,7 +60,7 @@ static void put_item(MDB_txn *txn, struct hx_fpt *t, const hx_ne_item *it)
 	for (int i = 0; i < 8; i++)
 		key[i] = (uint8_t)(it->ts >> (56 - 8 * i));
 	memcpy(key + 8, it->id, 32);
-	MDB_val k = {40, key}, v = {0, ""};
+	MDB_val k = { 40, key }, v = { 0, "" };
 	CHECK(mdb_put(txn, t->bytime, &k, &v, 0) == 0);
 	CHECK_RC(hx_fpt_add(t, txn, it->ts, it->id), HX_OK);
 }
@@ -71,7 +71,7 @@ static void del_item(MDB_txn *txn, struct hx_fpt *t, const hx_ne_item *it)
 	for (int i = 0; i < 8; i++)
 		key[i] = (uint8_t)(it->ts >> (56 - 8 * i));
 	memcpy(key + 8, it->id, 32);
-	MDB_val k = {40, key};
+	MDB_val k = { 40, key };
 	CHECK(mdb_del(txn, t->bytime, &k, NULL) == 0);
 	CHECK_RC(hx_fpt_del(t, txn, it->ts, it->id), HX_OK);
 }
@@ -140,7 +140,7 @@ static void compare_storage(hx_ne_storage a, hx_ne_storage b, int probes)
 	size_t x;
 	uint8_t s[32];
 	CHECK_RC(a.ops->sum(a.ctx, 1, 0, s), HX_EINVAL);
-	CHECK_RC(a.ops->lower_bound(a.ctx, 0, na + 1, &(hx_ne_item){0}, &x), HX_EINVAL);
+	CHECK_RC(a.ops->lower_bound(a.ctx, 0, na + 1, &(hx_ne_item){ 0 }, &x), HX_EINVAL);
 }
 
 /* Reconciles two storages (a initiates) and returns have/need counts. */
@@ -148,7 +148,7 @@ static void reconcile(hx_ne_storage a, hx_ne_storage b, uint64_t limit, size_t *
                       size_t *nneed)
 {
 	hx_ne *na, *nb;
-	hx_ne_ids have = {0}, need = {0};
+	hx_ne_ids have = { 0 }, need = { 0 };
 	uint8_t *m, *r;
 	size_t ml, rl;
 	int rounds = 0;
@@ -205,7 +205,7 @@ static void test_fpt(void)
 			put_item(txn, &t, &items[k]);
 		CHECK(mdb_txn_commit(txn) == 0);
 	}
-	uint8_t inf_id[32] = {0};
+	uint8_t inf_id[32] = { 0 };
 	CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
 	CHECK_RC(hx_fpt_add(&t, txn, HX_NE_TS_INF, inf_id), HX_EINVAL);
 	mdb_txn_abort(txn);
@@ -281,7 +281,7 @@ static void test_fpt(void)
 	memcpy(val, v.mv_data, 36);
 	mdb_cursor_close(c);
 	val[3] ^= 1;
-	MDB_val nk = {40, key}, nv = {36, val};
+	MDB_val nk = { 40, key }, nv = { 36, val };
 	CHECK(mdb_put(txn, t.dbi, &nk, &nv, 0) == 0);
 	uint64_t np = 0;
 	CHECK_RC(hx_fpt_check(&t, txn, NULL, NULL, &np), HX_OK);
@@ -367,14 +367,14 @@ static void test_store(void)
 		snprintf(paths[i], sizeof paths[i], "notes/n%d", i % 300);
 		e[i].path = paths[i];
 		e[i].timestamp =
-		    1700000000000000ull + (uint64_t)i * 7919 % 10007; /* unique, unordered */
+		        1700000000000000ull + (uint64_t)i * 7919 % 10007; /* unique, unordered */
 		e[i].kind = "note";
 		e[i].title = "t";
 		e[i].body = "b";
 		e[i].lang = "en";
 		size_t len;
 		CHECK_RC(hx_entry_sign(&e[i], sk, &raw[i], &len), HX_OK);
-		put[i] = (hx_put){.raw = raw[i], .rawlen = len, .entry = &e[i]};
+		put[i] = (hx_put){ .raw = raw[i], .rawlen = len, .entry = &e[i] };
 	}
 	size_t added;
 	CHECK_RC(hx_store_put_batch(s, put, NE / 2, 0, &added), HX_OK);
@@ -382,7 +382,7 @@ static void test_store(void)
 	hx_recon_view *v;
 	CHECK_RC(hx_recon_view_open(&v, s), HX_OK);
 	CHECK(hx_recon_view_count(v) == NE);
-	struct walk w = {hx_recon_view_storage(v), 0, 0};
+	struct walk w = { hx_recon_view_storage(v), 0, 0 };
 	CHECK_RC(hx_store_items(s, walk_item, &w), HX_OK);
 	CHECK(w.i == NE && !w.bad);
 	hx_recon_view_close(&v);

@@ -47,11 +47,11 @@ static void doc_sign(doc *d)
 	for (size_t i = 0; i < d->ntags; i++)
 		d->tags[i] = d->tagbuf[i];
 	if (*d->org)
-		d->meta[nm++] = (hx_meta){"org", d->org};
+		d->meta[nm++] = (hx_meta){ "org", d->org };
 	if (*d->country)
-		d->meta[nm++] = (hx_meta){"country", d->country};
+		d->meta[nm++] = (hx_meta){ "country", d->country };
 	if (*d->tr)
-		d->meta[nm++] = (hx_meta){"translation_of", d->tr};
+		d->meta[nm++] = (hx_meta){ "translation_of", d->tr };
 	memset(&d->e, 0, sizeof d->e);
 	d->e.path = d->path;
 	d->e.timestamp = d->ts;
@@ -147,7 +147,7 @@ static const char *paths(hx_searcher *sr, const char *q)
 	static char out[4096];
 	hx_results r;
 	char err[256];
-	hx_search_opts o = {20, 0, 0, 1, 0};
+	hx_search_opts o = { 20, 0, 0, 1, 0 };
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
 	if (rc) {
 		snprintf(out, sizeof out, "ERR:%s", err);
@@ -200,9 +200,9 @@ static void fixed_cases(void)
 	d[3] = mkdoc(1, "places/stovring", 4000, "da", "Støvring erhvervsudvikling",
 	             "Erhvervsudvikling i Støvring med fokus på iværksættere.", "erhverv",
 	             "Rebild Kommune", "DK");
-	d[4] =
-	    mkdoc(2, "places/louna", 5000, "et", "Lõuna-Eesti koostöö",
-	          "Lõuna-Eesti ja Peipsiääre piirkonna koostöö.", "koostoo", "Tartu Agency", "EE");
+	d[4] = mkdoc(2, "places/louna", 5000, "et", "Lõuna-Eesti koostöö",
+	             "Lõuna-Eesti ja Peipsiääre piirkonna koostöö.", "koostoo", "Tartu Agency",
+	             "EE");
 	d[5] = mkdoc(2, "practices/one", 6000, "en", "One practice for SMEs",
 	             "A single practice, described once.", "smes", "Tartu Agency", "EE");
 	d[6] = mkdoc(2, "practices/many", 7000, "en", "Many practices for SMEs",
@@ -327,7 +327,7 @@ static void fixed_cases(void)
 	{
 		hx_results r;
 		char err[128];
-		hx_search_opts o = {1, 1, 1, 0, 0};
+		hx_search_opts o = { 1, 1, 1, 0, 0 };
 		CHECK_RC(hx_search(sr, "smes", &o, &r, err, sizeof err), HX_OK);
 		CHECK(r.nhits == 1 && r.hits[0].rank == 2 && r.total == 3 && r.total_exact);
 		CHECK(r.nfacets == 4 && !strcmp(r.facets[0].name, "tag") && r.facets[0].n >= 2 &&
@@ -335,7 +335,7 @@ static void fixed_cases(void)
 		CHECK(!strcmp(r.facets[2].name, "lang") && r.facets[2].n == 2 &&
 		      !strcmp(r.facets[2].v[0].value, "en") && r.facets[2].v[0].count == 2);
 		hx_results_clear(&r);
-		hx_search_opts o2 = {5, 0, 0, 0, 0};
+		hx_search_opts o2 = { 5, 0, 0, 0, 0 };
 		CHECK_RC(hx_search(sr, "cesis toolkit", &o2, &r, err, sizeof err), HX_OK);
 		CHECK(r.nhits == 1 && r.hits[0].org &&
 		      !strcmp(r.hits[0].org, "Cesis Municipality"));
@@ -361,14 +361,14 @@ static void fixed_cases(void)
 	CHECK(!strcmp(paths(sr, "tag:brokerage"), ""));
 	CHECK(fsck_problems(s) == 0);
 	/* An older version arriving late changes nothing. */
-	doc *v0 =
-	    mkdoc(0, "places/bialystok", 500, "pl", "Białystok ancient", "Old.", NULL, NULL, NULL);
+	doc *v0 = mkdoc(0, "places/bialystok", 500, "pl", "Białystok ancient", "Old.", NULL, NULL,
+	                NULL);
 	CHECK_RC(put_docs(s, &v0, 1), HX_OK);
 	CHECK(!strcmp(paths(sr, "ancient"), ""));
 	/* Two versions of one document in one batch: the last wins. */
 	doc *b1 = mkdoc(1, "notes/batch", 10000, "en", "Batch first", "alpha", NULL, NULL, NULL);
 	doc *b2 = mkdoc(1, "notes/batch", 10001, "en", "Batch second", "beta", NULL, NULL, NULL);
-	doc *bb[2] = {b1, b2};
+	doc *bb[2] = { b1, b2 };
 	CHECK_RC(put_docs(s, bb, 2), HX_OK);
 	CHECK(!strcmp(paths(sr, "alpha"), ""));
 	CHECK(!strcmp(paths(sr, "beta"), "notes/batch"));
@@ -399,8 +399,8 @@ static void fixed_cases(void)
 		for (int i = 0; i < 600; i++)
 			org[i] = (char)('a' + i % 26);
 		strcpy(org + 600, "Ą");
-		lo->meta[0] = (hx_meta){"org", org};
-		lo->meta[1] = (hx_meta){"country", "EE"};
+		lo->meta[0] = (hx_meta){ "org", org };
+		lo->meta[1] = (hx_meta){ "country", "EE" };
 		lo->e.meta = lo->meta;
 		lo->e.nmeta = 2;
 		free(lo->raw);
@@ -419,8 +419,8 @@ static void fixed_cases(void)
 		MDB_env *env;
 		MDB_txn *txn;
 		MDB_dbi dbi;
-		uint8_t old[4] = {1, 0, 0, 0};
-		MDB_val k = {6, "schema"}, v = {4, old};
+		uint8_t old[4] = { 1, 0, 0, 0 };
+		MDB_val k = { 6, "schema" }, v = { 4, old };
 		CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 64) &&
 		      !mdb_env_set_mapsize(env, (size_t)16 << 30) &&
 		      !mdb_env_open(env, dir, 0, 0600));
@@ -460,7 +460,7 @@ static const char *snippet_of(hx_searcher *sr, const char *q, char *buf, size_t 
 {
 	hx_results r;
 	char err[128];
-	hx_search_opts o = {1, 0, 0, 0, 1};
+	hx_search_opts o = { 1, 0, 0, 0, 1 };
 	snprintf(buf, cap, "ERR");
 	if (hx_search(sr, q, &o, &r, err, sizeof err) || r.nhits != 1)
 		return buf;
@@ -529,7 +529,7 @@ static size_t ndict, capdict;
 static void dict_add(const doc *d)
 {
 	int lang = hx_stem_lang(d->lang);
-	const char *texts[6] = {d->title, d->body, NULL, NULL, NULL, NULL};
+	const char *texts[6] = { d->title, d->body, NULL, NULL, NULL, NULL };
 	for (size_t i = 0; i < d->ntags && i < 4; i++)
 		texts[2 + i] = d->tagbuf[i];
 	if (lang < 0 || !strcmp(d->kind, "tombstone"))
@@ -628,7 +628,7 @@ static int same_stem(int lang, const char *a, const char *b)
 static double word_score(const struct model *md, const mdoc *m, const char *w, int exact_only,
                          int *match)
 {
-	double e[HX_NFIELDS] = {0}, st[HX_NFIELDS] = {0}, tf[HX_NFIELDS];
+	double e[HX_NFIELDS] = { 0 }, st[HX_NFIELDS] = { 0 }, tf[HX_NFIELDS];
 	int any = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		int ex = !strcmp(m->tok[i], w);
@@ -692,7 +692,7 @@ static double word_score(const struct model *md, const mdoc *m, const char *w, i
 
 static double prefix_score(const struct model *md, const mdoc *m, const char *p, int *match)
 {
-	double tf[HX_NFIELDS] = {0};
+	double tf[HX_NFIELDS] = { 0 };
 	size_t pl = strlen(p);
 	*match = 0;
 	for (size_t i = 0; i < m->n; i++)
@@ -820,16 +820,17 @@ static double model_score(const struct model *md, const mdoc *m, const hx_query 
 
 /* ---- the differential test ------------------------------------------------------------------ */
 
-static const char *base_en[] = {"practice",     "toolkit", "region",  "innovation", "broker",
-                                "municipality", "cluster", "network", "partner",    "library",
-                                "python",       "tool",    "case",    "event",      "contact",
-                                "peer",         "learn"};
-static const char *suf_en[] = {"", "", "s", "ing", "ed", "er"};
-static const char *base_de[] = {"kooperation", "gemeinde", "region", "werkzeug",
-                                "netz",        "bildung",  "stadt",  "praxis"};
-static const char *suf_de[] = {"", "", "en", "e", "ung", "s"};
-static const char *odd[] = {"Białystok", "Straße", "Cēsis", "Støvring", "Lõuna-Eesti", "Peipsiääre",
-                            "Œuvre",     "Þing",   "naïve", "x11",      "0ad"};
+static const char *base_en[] = { "practice",     "toolkit", "region",  "innovation", "broker",
+	                         "municipality", "cluster", "network", "partner",    "library",
+	                         "python",       "tool",    "case",    "event",      "contact",
+	                         "peer",         "learn" };
+static const char *suf_en[] = { "", "", "s", "ing", "ed", "er" };
+static const char *base_de[] = { "kooperation", "gemeinde", "region", "werkzeug",
+	                         "netz",        "bildung",  "stadt",  "praxis" };
+static const char *suf_de[] = { "", "", "en", "e", "ung", "s" };
+static const char *odd[] = { "Białystok",   "Straße",     "Cēsis", "Støvring",
+	                     "Lõuna-Eesti", "Peipsiääre", "Œuvre", "Þing",
+	                     "naïve",       "x11",        "0ad" };
 
 static unsigned rnd_state = 12345;
 static unsigned rnd(unsigned n)
@@ -866,10 +867,10 @@ static void rnd_text(char *out, size_t cap, int nwords, int de)
 	}
 }
 
-static const char *langs[] = {"en", "en", "de", "da", "pl", "et"};
-static const char *tagset[] = {"smes", "brokerage", "toolkit", "games", "role::program"};
-static const char *orgs[] = {"Region Nord", "Stadt Kiel", "Tartu Agency"};
-static const char *countries[] = {"DK", "DE", "EE"};
+static const char *langs[] = { "en", "en", "de", "da", "pl", "et" };
+static const char *tagset[] = { "smes", "brokerage", "toolkit", "games", "role::program" };
+static const char *orgs[] = { "Region Nord", "Stadt Kiel", "Tartu Agency" };
+static const char *countries[] = { "DK", "DE", "EE" };
 
 static void rnd_doc(doc *d, int i, uint64_t ts)
 {
@@ -971,10 +972,10 @@ static int cmp_score(const void *a, const void *b)
  * number of disagreements. */
 static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 {
-	struct model md = {0};
+	struct model md = { 0 };
 	int bad = 0;
 	md.m = calloc(nd, sizeof *md.m);
-	double sum[HX_NFIELDS] = {0};
+	double sum[HX_NFIELDS] = { 0 };
 	for (size_t i = 0; i < nd; i++) {
 		if (!docs[i].live)
 			continue;
@@ -1001,7 +1002,7 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 		char err[256];
 		hx_results r;
 		int prc = hx_query_parse(&q, qs, err, sizeof err);
-		hx_search_opts o = {limit, 0, qi % 5 == 0, 1, 1};
+		hx_search_opts o = { limit, 0, qi % 5 == 0, 1, 1 };
 		int src = hx_search(sr, qs, &o, &r, err, sizeof err);
 		if (prc) {
 			if (src != prc) {
@@ -1052,7 +1053,7 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 					int match;
 					double s = model_score(&md, &md.m[j], q, &match);
 					if (!match || (has_text && fabs(s - r.hits[i].score) >
-					                               1e-9 * (1 + fabs(s))))
+					                                   1e-9 * (1 + fabs(s))))
 						qbad = 1;
 				}
 		}
@@ -1226,9 +1227,9 @@ static void issue13(void)
 	               "A cross-platform recorder.", NULL, NULL, NULL);
 	/* One practice in three languages by partner 1, and partner 2's copy
 	 * that claims to translate it. */
-	d[n++] =
-	    mkdoc(1, "practices/cluster", 2000, "en", "Cluster management in Białystok",
-	          "How the cluster of Białystok is run (Danish: klyngeledelse).", NULL, NULL, NULL);
+	d[n++] = mkdoc(1, "practices/cluster", 2000, "en", "Cluster management in Białystok",
+	               "How the cluster of Białystok is run (Danish: klyngeledelse).", NULL, NULL,
+	               NULL);
 	d[n++] = mkdoc(1, "practices/cluster-da", 2001, "da", "Klyngeledelse i Białystok",
 	               "Sådan ledes klyngen i Białystok (cluster management).", NULL, NULL, NULL);
 	d[n++] = mkdoc(1, "practices/cluster-pl", 2002, "pl", "Zarządzanie klastrem w Białymstoku",
@@ -1255,7 +1256,7 @@ static void issue13(void)
 	      !strcmp(r.hits[0].path, "tools/ssh") && !strcmp(r.instead, "ssh \"clint\""));
 	hx_results_clear(&r);
 	/* Turned off (the benchmarks' setting): did-you-mean only. */
-	hx_search_opts nosug = {10, 0, 0, 0, 1};
+	hx_search_opts nosug = { 10, 0, 0, 0, 1 };
 	CHECK_RC(hx_search(sr, "pdf viewr", &nosug, &r, err, sizeof err), HX_OK);
 	CHECK(!r.corrected && r.nhits == 0 && r.nsuggest == 0);
 	hx_results_clear(&r);

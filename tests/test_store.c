@@ -38,24 +38,24 @@ typedef struct ent {
 static ent *mk(const uint8_t *sk, const char *path, uint64_t ts, const char *kind,
                const char *title)
 {
-	static char *tags[] = {"smes", "brokerage"};
-	static hx_meta meta[] = {{"org", "Region Test"}, {"country", "DK"}};
+	static char *tags[] = { "smes", "brokerage" };
+	static hx_meta meta[] = { { "org", "Region Test" }, { "country", "DK" } };
 	ent *x = calloc(1, sizeof *x);
 	if (!x)
 		abort();
 	snprintf(x->title, sizeof x->title, "%s", title);
 	snprintf(x->path, sizeof x->path, "%s", path);
 	x->e = (hx_entry){
-	    .path = x->path,
-	    .timestamp = ts,
-	    .kind = (char *)kind,
-	    .title = x->title,
-	    .body = "Some *Markdown* body.",
-	    .tags = tags,
-	    .ntags = 2,
-	    .lang = "en",
-	    .meta = meta,
-	    .nmeta = 2,
+		.path = x->path,
+		.timestamp = ts,
+		.kind = (char *)kind,
+		.title = x->title,
+		.body = "Some *Markdown* body.",
+		.tags = tags,
+		.ntags = 2,
+		.lang = "en",
+		.meta = meta,
+		.nmeta = 2,
 	};
 	if (hx_entry_sign(&x->e, sk, &x->raw, &x->len))
 		abort();
@@ -75,7 +75,7 @@ static void ent_free(ent **x)
  * the batch error). */
 static int put1(hx_store *s, const ent *x, unsigned flags)
 {
-	hx_put p = {.raw = x->raw, .rawlen = x->len, .entry = &x->e};
+	hx_put p = { .raw = x->raw, .rawlen = x->len, .entry = &x->e };
 	size_t added = 99;
 	int rc = hx_store_put_batch(s, &p, 1, flags, &added);
 	if (rc)
@@ -160,7 +160,7 @@ static void test_versions(void)
 	char *dir, t[64];
 	hx_store *s = open_new(&dir);
 	int deleted = -1;
-	struct got g = {0};
+	struct got g = { 0 };
 
 	ent *v1 = mk(sk_a, "practices/x", 1000, "practice", "v1");
 	ent *v2 = mk(sk_a, "practices/x", 2000, "practice", "v2");
@@ -262,14 +262,14 @@ static void test_versions(void)
 	CHECK(!strcmp(e.title, "v1") && !memcmp(e.id, v1->e.id, HX_ID_LEN));
 	hx_entry_clear(&e);
 	free(raw);
-	uint8_t nope[HX_ID_LEN] = {0};
+	uint8_t nope[HX_ID_LEN] = { 0 };
 	CHECK_RC(hx_store_get(s, nope, &e, NULL, NULL), HX_ENOTFOUND);
 
 	uint64_t problems = 99;
 	CHECK_RC(hx_store_fsck(s, NULL, NULL, &problems), HX_OK);
 	CHECK(problems == 0);
 
-	ent *all[] = {v0, v1, v2, p, q, p2, q2, b1};
+	ent *all[] = { v0, v1, v2, p, q, p2, q2, b1 };
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		ent_free(&all[i]);
 	hx_store_close(&s);
@@ -286,7 +286,7 @@ static void test_tombstones(void)
 	char *dir, t[64];
 	hx_store *s = open_new(&dir);
 	int deleted = -1;
-	struct got g = {0};
+	struct got g = { 0 };
 	uint8_t au[2][HX_KEY_LEN];
 	size_t na;
 
@@ -343,7 +343,7 @@ static void test_tombstones(void)
 	uint64_t problems = 99;
 	CHECK_RC(hx_store_fsck(s, NULL, NULL, &problems), HX_OK);
 	CHECK(problems == 0);
-	ent *all[] = {v1, other, dead, late, again, old_dead};
+	ent *all[] = { v1, other, dead, late, again, old_dead };
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		ent_free(&all[i]);
 	hx_store_close(&s);
@@ -433,7 +433,7 @@ static void test_batches(void)
 		x[i] = mk(i % 2 ? sk_b : sk_a, path, (uint64_t)(100 - i), "note", title);
 	}
 	for (int i = 0; i < 3; i++)
-		p[i] = (hx_put){.raw = x[i]->raw, .rawlen = x[i]->len, .entry = &x[i]->e};
+		p[i] = (hx_put){ .raw = x[i]->raw, .rawlen = x[i]->len, .entry = &x[i]->e };
 	/* the same entry twice in one batch: the second is "already there" */
 	p[3] = p[0];
 	CHECK_RC(hx_store_put_batch(s, p, 4, 0, &added), HX_OK);
@@ -460,8 +460,8 @@ static void test_batches(void)
 	CHECK(added == 0);
 
 	/* Members only: refused without a member row, each on its own. */
-	p[0] = (hx_put){.raw = x[3]->raw, .rawlen = x[3]->len, .entry = &x[3]->e}; /* b */
-	p[1] = (hx_put){.raw = x[4]->raw, .rawlen = x[4]->len, .entry = &x[4]->e}; /* a */
+	p[0] = (hx_put){ .raw = x[3]->raw, .rawlen = x[3]->len, .entry = &x[3]->e }; /* b */
+	p[1] = (hx_put){ .raw = x[4]->raw, .rawlen = x[4]->len, .entry = &x[4]->e }; /* a */
 	added = 99;
 	CHECK_RC(hx_store_put_batch(s, p, 2, HX_PUT_MEMBERS_ONLY, &added), HX_OK);
 	CHECK(added == 0);
@@ -498,8 +498,8 @@ static void test_batches(void)
 	CHECK_RC(hx_store_member_get(s, pk_a, &rec, &rl), HX_ENOTFOUND);
 
 	/* Changes: arrival order, sequence numbers 1..6 without gaps. */
-	const ent *order[] = {x[0], x[1], x[2], x[4], x[3], x[5]};
-	struct chg c = {0};
+	const ent *order[] = { x[0], x[1], x[2], x[4], x[3], x[5] };
+	struct chg c = { 0 };
 	uint64_t last = 0;
 	CHECK_RC(hx_store_changes(s, 0, chg_cb, &c, &last), HX_OK);
 	CHECK(c.n == 6 && last == 6);
@@ -522,7 +522,7 @@ static void test_batches(void)
 	/* The sequence goes on after a reopen. */
 	CHECK_RC(reopen(&s, dir), HX_OK);
 	ent *y = mk(sk_a, "b/after-reopen", 1, "note", "y");
-	hx_put py = {.raw = y->raw, .rawlen = y->len, .entry = &y->e};
+	hx_put py = { .raw = y->raw, .rawlen = y->len, .entry = &y->e };
 	CHECK_RC(hx_store_put_batch(s, &py, 1, 0, NULL), HX_OK);
 	CHECK(py.result == HX_OK && py.seq == 7);
 
@@ -559,7 +559,7 @@ static void raw_put(const char *dir, const char *db, const void *k, size_t kl, c
 	MDB_env *env = raw_open(dir);
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+	MDB_val key = { kl, (void *)k }, val = { vl, (void *)v };
 	CHECK_RC(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	CHECK_RC(mdb_dbi_open(txn, db, 0, &dbi), 0);
 	CHECK_RC(mdb_put(txn, dbi, &key, &val, 0), 0);
@@ -575,7 +575,7 @@ static void raw_del_first(const char *dir, const char *db, const void *prefix, s
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_cursor *c;
-	MDB_val k = {plen, (void *)prefix}, v;
+	MDB_val k = { plen, (void *)prefix }, v;
 	CHECK_RC(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	CHECK_RC(mdb_dbi_open(txn, db, 0, &dbi), 0);
 	CHECK_RC(mdb_cursor_open(txn, dbi, &c), 0);
@@ -613,9 +613,9 @@ static void test_open(void)
 	hx_store_close(&s);
 
 	/* another schema version: refused, never misread */
-	const uint8_t newer[4] = {0, 0, 0, HX_STORE_SCHEMA + 1};
-	const uint8_t older[4] = {0, 0, 0, 0};
-	const uint8_t mine[4] = {0, 0, 0, HX_STORE_SCHEMA};
+	const uint8_t newer[4] = { 0, 0, 0, HX_STORE_SCHEMA + 1 };
+	const uint8_t older[4] = { 0, 0, 0, 0 };
+	const uint8_t mine[4] = { 0, 0, 0, HX_STORE_SCHEMA };
 	raw_put(dir, "meta", "schema", 6, newer, 4);
 	s = (hx_store *)&s;
 	CHECK_RC(hx_store_open(&s, sub, 0), HX_EVERSION);
@@ -649,7 +649,7 @@ static void test_open(void)
 	CHECK_RC(mdb_env_open(env, sub, 0, 0600), 0);
 	CHECK_RC(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	CHECK_RC(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
-	MDB_val k = {3, "foo"}, v = {3, "bar"};
+	MDB_val k = { 3, "foo" }, v = { 3, "bar" };
 	CHECK_RC(mdb_put(txn, dbi, &k, &v, 0), 0);
 	CHECK_RC(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
@@ -727,7 +727,7 @@ static void build(char **dir, ent **e, size_t *n)
 static void expect_fsck(const char *dir, const char *want, const char *what)
 {
 	hx_store *s = NULL;
-	struct reports r = {"", 0};
+	struct reports r = { "", 0 };
 	uint64_t problems = 0;
 	char sub[4200];
 	snprintf(sub, sizeof sub, "%s/store", dir);
@@ -875,8 +875,8 @@ static void test_fsck(void)
 static void test_model(void)
 {
 	enum { N = 48 };
-	static const char *paths[] = {"m/a", "m/b", "m/a/b"};
-	const uint8_t *sks[] = {sk_a, sk_b}, *pks[] = {pk_a, pk_b};
+	static const char *paths[] = { "m/a", "m/b", "m/a/b" };
+	const uint8_t *sks[] = { sk_a, sk_b }, *pks[] = { pk_a, pk_b };
 
 	for (int round = 0; round < 12; round++) {
 		char *dir;
@@ -893,7 +893,7 @@ static void test_model(void)
 			order[i] = i;
 		}
 		/* identical entries (same tombstone twice) are one entry */
-		int dup[N] = {0}, distinct = 0;
+		int dup[N] = { 0 }, distinct = 0;
 		for (int i = 0; i < N; i++) {
 			for (int j = 0; j < i && !dup[i]; j++)
 				dup[i] = !memcmp(x[i]->e.id, x[j]->e.id, HX_ID_LEN);
@@ -910,7 +910,7 @@ static void test_model(void)
 			int k = 0, m = 1 + (int)randombytes_uniform(8);
 			for (; k < m && i < N; k++, i++) {
 				const ent *y = x[order[i]];
-				p[k] = (hx_put){.raw = y->raw, .rawlen = y->len, .entry = &y->e};
+				p[k] = (hx_put){ .raw = y->raw, .rawlen = y->len, .entry = &y->e };
 				if (randombytes_uniform(4) == 0 && k + 1 < 16) {
 					p[k + 1] = p[k];
 					k++;
@@ -950,7 +950,7 @@ static void test_model(void)
 				}
 				if (!rc)
 					hx_entry_clear(&e);
-				struct got g = {0};
+				struct got g = { 0 };
 				CHECK_RC(hx_store_history(s, pks[a], paths[q], collect, &g), HX_OK);
 				CHECK(g.n == versions);
 				if (best && g.n && g.n <= 64)
@@ -961,7 +961,7 @@ static void test_model(void)
 				CHECK(next == (best ? best->e.timestamp + 1 : 0));
 			}
 		}
-		struct got g = {0};
+		struct got g = { 0 };
 		CHECK_RC(hx_store_list(s, NULL, collect, &g), HX_OK);
 		CHECK(g.n == live);
 		hx_store_stats st;
@@ -1003,7 +1003,7 @@ static void test_kv(void)
 	hx_store *s = open_new(&dir);
 	void *v = NULL;
 	size_t len = 0;
-	struct kvs k = {0};
+	struct kvs k = { 0 };
 
 	CHECK_RC(hx_store_kv_put(s, "peer/one", "1", 1), HX_OK);
 	CHECK_RC(hx_store_kv_put(s, "peer/two", "22", 2), HX_OK);

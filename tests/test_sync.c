@@ -33,13 +33,13 @@ static void start(struct running *r, hx_store *s, const struct who *w, const cha
                   unsigned interval_ms, unsigned poll_ms)
 {
 	hx_node_config cfg = {
-	    .pk = w->pk,
-	    .sk = w->sk,
-	    .curve_pk = w->cpk,
-	    .curve_sk = w->csk,
-	    .bind = bind,
-	    .recon_interval_ms = interval_ms,
-	    .poll_ms = poll_ms,
+		.pk = w->pk,
+		.sk = w->sk,
+		.curve_pk = w->cpk,
+		.curve_sk = w->csk,
+		.bind = bind,
+		.recon_interval_ms = interval_ms,
+		.poll_ms = poll_ms,
 	};
 	CHECK_RC(tn_start(r, s, &cfg), HX_OK);
 }
@@ -54,12 +54,12 @@ static uint8_t *sign(const struct who *w, int i, size_t *len, hx_entry *e)
 	char path[64], title[64];
 	snprintf(path, sizeof path, "test/sync-%d", i);
 	snprintf(title, sizeof title, "Entry number %d", i);
-	hx_entry d = {.path = path,
-	              .kind = "note",
-	              .title = title,
-	              .body = "A body long enough to look like a note.",
-	              .lang = "en",
-	              .timestamp = hx_now_us() - 3600000000ull + (uint64_t)i};
+	hx_entry d = { .path = path,
+		       .kind = "note",
+		       .title = title,
+		       .body = "A body long enough to look like a note.",
+		       .lang = "en",
+		       .timestamp = hx_now_us() - 3600000000ull + (uint64_t)i };
 	uint8_t *raw = NULL;
 	if (hx_entry_sign(&d, w->sk, &raw, len) || hx_entry_decode(e, raw, *len))
 		return NULL;
@@ -78,7 +78,7 @@ static int put(hx_store *s, const struct who *w, int from, int n)
 	for (int i = 0; i < n; i++) {
 		if (!(raws[i] = sign(w, from + i, &len, &e[i])))
 			goto out;
-		p[i] = (hx_put){.raw = raws[i], .rawlen = len, .entry = &e[i]};
+		p[i] = (hx_put){ .raw = raws[i], .rawlen = len, .entry = &e[i] };
 	}
 	rc = hx_store_put_batch(s, p, (size_t)n, 0, &added);
 	if (!rc && added != (size_t)n)
@@ -119,7 +119,7 @@ static void quiet_initial_sync(void)
 	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
 	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
 	hx_store *sa = open_store("qa"), *sb = open_store("qb");
-	hx_store *all[2] = {sa, sb};
+	hx_store *all[2] = { sa, sb };
 	for (int i = 0; i < 2; i++) {
 		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
 		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
@@ -160,7 +160,7 @@ static void wake_pushes(void)
 	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
 	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
 	hx_store *sa = open_store("wa"), *sb = open_store("wb");
-	hx_store *all[2] = {sa, sb};
+	hx_store *all[2] = { sa, sb };
 	for (int i = 0; i < 2; i++) {
 		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
 		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
@@ -194,7 +194,7 @@ static void wake_pushes(void)
  * of another length, version or bucket count is read as empty. */
 static void push_hist_codec(void)
 {
-	hx_push_hist h = {0}, g;
+	hx_push_hist h = { 0 }, g;
 	uint8_t b[HX_PUSH_HIST_LEN + 1];
 	hx_push_hist_add(&h, 0);                    /* first bucket: le 0.005 */
 	hx_push_hist_add(&h, 5000);                 /* the bound belongs to its bucket */

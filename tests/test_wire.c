@@ -51,8 +51,8 @@ static void keys(void)
 /* The documented example record: "Example Agency", DK. */
 static void example_record(uint8_t **rec, size_t *len)
 {
-	hx_meta prof[2] = {{"name", "Example Agency"}, {"country", "DK"}};
-	hx_member m = {.timestamp = TS, .profile = prof, .nprofile = 2};
+	hx_meta prof[2] = { { "name", "Example Agency" }, { "country", "DK" } };
+	hx_member m = { .timestamp = TS, .profile = prof, .nprofile = 2 };
 	memcpy(m.transport, cpk, 32);
 	CHECK_RC(hx_member_sign(&m, sk, rec, len), HX_OK);
 }
@@ -117,8 +117,8 @@ static void test_member(void)
 	free(rec);
 
 	/* a local record: no transport key, no signature, re-encodes exactly */
-	hx_meta prof[1] = {{"name", "Far Office"}};
-	hx_member l = {.timestamp = TS, .profile = prof, .nprofile = 1};
+	hx_meta prof[1] = { { "name", "Far Office" } };
+	hx_member l = { .timestamp = TS, .profile = prof, .nprofile = 1 };
 	memcpy(l.key, pk, 32);
 	CHECK_RC(hx_member_encode_local(&l, &rec, &len), HX_OK);
 	CHECK(rec[0] == 0x81 && rec[1] == 0xa4);
@@ -128,18 +128,18 @@ static void test_member(void)
 	free(rec);
 
 	/* bad profiles */
-	hx_meta bad[2] = {{"Name", "x"}, {"name", "y"}};
-	hx_member b = {.timestamp = TS, .profile = bad, .nprofile = 1};
+	hx_meta bad[2] = { { "Name", "x" }, { "name", "y" } };
+	hx_member b = { .timestamp = TS, .profile = bad, .nprofile = 1 };
 	CHECK_RC(hx_member_sign(&b, sk, &rec, &len), HX_EINVAL);
 	b.profile = bad + 1;
-	hx_meta dup[2] = {{"name", "x"}, {"name", "y"}};
+	hx_meta dup[2] = { { "name", "x" }, { "name", "y" } };
 	b.profile = dup;
 	b.nprofile = 2;
 	CHECK_RC(hx_member_sign(&b, sk, &rec, &len), HX_EINVAL);
 	char big[300];
 	memset(big, 'a', sizeof big - 1);
 	big[sizeof big - 1] = 0;
-	hx_meta lim[1] = {{"name", big}};
+	hx_meta lim[1] = { { "name", big } };
 	b.profile = lim;
 	b.nprofile = 1;
 	CHECK_RC(hx_member_sign(&b, sk, &rec, &len), HX_ELIMIT);
@@ -150,7 +150,7 @@ static void test_invite(void)
 	uint8_t *rec, *rec2;
 	size_t len, len2;
 	char *code;
-	const char *eps[2] = {"tcp://192.0.2.10:7470", "tcp://[2001:db8::1]:7470"};
+	const char *eps[2] = { "tcp://192.0.2.10:7470", "tcp://[2001:db8::1]:7470" };
 	hx_invite inv;
 
 	example_record(&rec, &len);
@@ -206,7 +206,7 @@ static void test_invite(void)
 	uint8_t opk[32], osk[64];
 	crypto_sign_keypair(opk, osk);
 	CHECK_RC(hx_invite_encode(rec, len, eps, 1, TS, osk, &code), HX_EINVAL);
-	const char *bad_eps[1] = {"http://x:1"};
+	const char *bad_eps[1] = { "http://x:1" };
 	CHECK_RC(hx_invite_encode(rec, len, bad_eps, 1, TS, sk, &code), HX_EINVAL);
 	free(rec);
 
@@ -259,9 +259,9 @@ static void test_messages(void)
 	expect_hex(b, n, "010200060a24181e4000");
 	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
 
-	CHECK_RC(
-	    hx_wire_ne(&ne, &n, HX_MSG_NE_QUERY, 0x01020304, (const uint8_t *)"\x61\x00\x00", 3),
-	    HX_OK);
+	CHECK_RC(hx_wire_ne(&ne, &n, HX_MSG_NE_QUERY, 0x01020304, (const uint8_t *)"\x61\x00\x00",
+	                    3),
+	         HX_OK);
 	expect_hex(ne, n, "011001020304610000");
 	CHECK_RC(hx_wire_decode(&m, ne, n, 1), HX_OK);
 	CHECK(m.session == 0x01020304 && m.nelen == 3 && m.ne[0] == 0x61);
@@ -311,7 +311,7 @@ static void test_messages(void)
 	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
 	CHECK(m.stored == 1 && m.known == 0 && m.refused == 5);
 
-	uint8_t junk[2] = {1, 0x7f};
+	uint8_t junk[2] = { 1, 0x7f };
 	CHECK_RC(hx_wire_decode(&m, junk, 2, 1), HX_EPROTO);
 	CHECK_RC(hx_wire_decode(&m, junk, 1, 1), HX_EPROTO);
 	CHECK_RC(hx_wire_decode(&m, junk, 2, HX_WIRE_FRAMES_MAX + 1), HX_ELIMIT);

@@ -43,8 +43,8 @@ static inline double tn_wall(void)
 /* New identity and transport keys and the signed member record. */
 static inline int tn_make_who(struct who *w, const char *name)
 {
-	hx_meta prof[1] = {{"name", (char *)name}};
-	hx_member m = {.timestamp = hx_now_us(), .profile = prof, .nprofile = 1};
+	hx_meta prof[1] = { { "name", (char *)name } };
+	hx_member m = { .timestamp = hx_now_us(), .profile = prof, .nprofile = 1 };
 	crypto_sign_keypair(w->pk, w->sk);
 	randombytes_buf(w->csk, 32);
 	crypto_scalarmult_base(w->cpk, w->csk);
@@ -55,7 +55,7 @@ static inline int tn_make_who(struct who *w, const char *name)
 /* A TCP port free on 127.0.0.1 just now; 0 on failure. */
 static inline int tn_free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t l = sizeof a;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	int ok = fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof a) &&

@@ -34,9 +34,9 @@ static void api_search(struct wb_req *r)
 		wb_json_error(r, MHD_HTTP_BAD_REQUEST, "no query: give q=");
 		return;
 	}
-	hx_search_opts o = {.limit = arg_count(r, "limit", 10, 1000),
-	                    .offset = arg_count(r, "offset", 0, 100000),
-	                    .facets = facets && strcmp(facets, "0")};
+	hx_search_opts o = { .limit = arg_count(r, "limit", 10, 1000),
+		             .offset = arg_count(r, "offset", 0, 100000),
+		             .facets = facets && strcmp(facets, "0") };
 	if (!o.limit)
 		o.limit = 10;
 	hx_searcher *sr = wb_searcher_get(r->w);
@@ -50,8 +50,8 @@ static void api_search(struct wb_req *r)
 		snprintf(msg, sizeof msg, "%s: %s", rc == HX_EINVAL ? "bad query" : "search failed",
 		         err[0] ? err : hx_strerror(rc));
 		wb_json_error(
-		    r, rc == HX_EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    msg);
+		        r, rc == HX_EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
+		        msg);
 		return;
 	}
 	cJSON *out = hx_search_json(r->w->ctx->store, &res, o.facets, q);
@@ -84,9 +84,9 @@ static void api_document(struct wb_req *r)
 	}
 	if (rc) {
 		wb_json_error(
-		    r, rc == HX_ENOTFOUND ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    rc == HX_ENOTFOUND ? (deleted ? "deleted" : "no such document")
-		                       : hx_strerror(rc));
+		        r, rc == HX_ENOTFOUND ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
+		        rc == HX_ENOTFOUND ? (deleted ? "deleted" : "no such document")
+		                           : hx_strerror(rc));
 		return;
 	}
 	wb_json(r, MHD_HTTP_OK, hx_entry_json(&e, 1));
@@ -120,7 +120,7 @@ static void api_list(struct wb_req *r, int history)
 {
 	uint8_t author[HX_KEY_LEN];
 	int have_author = arg_key(r, "author", author);
-	struct listing l = {cJSON_CreateArray(), wb_arg(r, "kind"), wb_arg(r, "tag")};
+	struct listing l = { cJSON_CreateArray(), wb_arg(r, "kind"), wb_arg(r, "tag") };
 	int rc;
 	if (history) {
 		const char *path = wb_arg(r, "path");
@@ -151,8 +151,8 @@ static const char *jstr(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	return cJSON_IsString(v) && hx_utf8_valid(v->valuestring, strlen(v->valuestring))
-	           ? v->valuestring
-	           : NULL;
+	               ? v->valuestring
+	               : NULL;
 }
 
 static void api_publish(struct wb_req *r)
@@ -168,11 +168,11 @@ static void api_publish(struct wb_req *r)
 		return;
 	}
 	hx_entry d = {
-	    .path = (char *)jstr(in, "path"),
-	    .title = (char *)jstr(in, "title"),
-	    .kind = (char *)jstr(in, "kind"),
-	    .lang = (char *)jstr(in, "lang"),
-	    .body = (char *)jstr(in, "body"),
+		.path = (char *)jstr(in, "path"),
+		.title = (char *)jstr(in, "title"),
+		.kind = (char *)jstr(in, "kind"),
+		.lang = (char *)jstr(in, "lang"),
+		.body = (char *)jstr(in, "body"),
 	};
 	if (!d.kind)
 		d.kind = "practice";
@@ -185,8 +185,8 @@ static void api_publish(struct wb_req *r)
 	const char *problem = !d.path    ? "path: missing"
 	                      : !d.title ? "title: missing"
 	                      : hx_entry_is_tombstone(&d)
-	                          ? "kind 'tombstone' is reserved; use /api/delete"
-	                          : NULL;
+	                              ? "kind 'tombstone' is reserved; use /api/delete"
+	                              : NULL;
 	cJSON_ArrayForEach(t, tags)
 	{
 		if (!cJSON_IsString(t) || d.ntags == HX_TAGS_MAX) {

@@ -13,17 +13,17 @@
 #include "node/state.h"
 #include "proto/member.h"
 
-static const char *const nav_names[] = {"Search", "Publish", "Partners", "Network",
-                                        "Offline transfer"};
-static const char *const nav_urls[] = {"/", "/publish", "/partners", "/network", "/transfer"};
+static const char *const nav_names[] = { "Search", "Publish", "Partners", "Network",
+	                                 "Offline transfer" };
+static const char *const nav_urls[] = { "/", "/publish", "/partners", "/network", "/transfer" };
 
 void wb_head(struct wb_req *r, const char *title, enum wb_nav nav)
 {
 	wb_buf *b = &r->out;
 	r->ctype = "text/html; charset=utf-8";
-	wb_puts(
-	    b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+	wb_puts(b,
+	        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
 	wb_esc(b, title);
 	wb_puts(b, " · hansa</title>\n<link rel=\"stylesheet\" href=\"/assets/hansa.css\">\n"
 	           "<script src=\"/assets/hansa.js\" defer></script>\n</head>\n<body>\n"
@@ -44,11 +44,10 @@ void wb_head(struct wb_req *r, const char *title, enum wb_nav nav)
 
 void wb_foot(struct wb_req *r)
 {
-	wb_puts(
-	    &r->out,
-	    "</main>\n<footer>This library lives on your own computer and is shared "
-	    "directly with the partners. Everything in it is signed by the partner that wrote it."
-	    "</footer>\n</body>\n</html>\n");
+	wb_puts(&r->out,
+	        "</main>\n<footer>This library lives on your own computer and is shared "
+	        "directly with the partners. Everything in it is signed by the partner that wrote it."
+	        "</footer>\n</body>\n</html>\n");
 }
 
 void wb_message(struct wb_req *r, int status, const char *title, const char *text)
@@ -135,9 +134,9 @@ void wb_partner_name(struct hx_web *w, const uint8_t key[HX_KEY_LEN], char *out,
 void wb_profile_dl(wb_buf *b, const hx_member *m)
 {
 	static const char *const labels[][2] = {
-	    {"town", "Town"},       {"region", "Region"},
-	    {"country", "Country"}, {"representative", "Representative"},
-	    {"email", "E-mail"},    {"web", "Web"},
+		{ "town", "Town" },       { "region", "Region" },
+		{ "country", "Country" }, { "representative", "Representative" },
+		{ "email", "E-mail" },    { "web", "Web" },
 	};
 	wb_puts(b, "<dl>");
 	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
@@ -183,7 +182,7 @@ int wb_filter_href(wb_buf *b, const char *q, const char *name, const char *value
 		if (*p == ' ' || *p == '(' || *p == ')' || *p == ':' || *p == '*')
 			quote = 1;
 	}
-	wb_buf f = {0};
+	wb_buf f = { 0 };
 	wb_printf(&f, "%s%s%s:%s%s%s", q, *q ? " " : "", name, quote ? "\"" : "", value,
 	          quote ? "\"" : "");
 	wb_puts(b, "/?q=");

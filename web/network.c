@@ -27,11 +27,11 @@ cJSON *wb_status_json(hx_web *w)
 /* ---- the Network page -------------------------------------------------------- */
 
 static const char *const refuse_words[HX_REFUSE_N] = {
-    "damaged or unreadable",
-    "too large",
-    "signature did not match (forged or altered)",
-    "written by someone who is not a partner",
-    "dated in the future",
+	"damaged or unreadable",
+	"too large",
+	"signature did not match (forged or altered)",
+	"written by someone who is not a partner",
+	"dated in the future",
 };
 
 /* Why a peer is not in step, in plain words. */
@@ -91,9 +91,9 @@ static void rows_html(struct wb_req *r, const struct hx_status *pr)
 	wb_puts(b, "<div id=\"peers\">\n");
 	if (pr->running)
 		wb_printf(
-		    b,
-		    "<p class=\"node up\" id=\"node-state\">Your node is running (since %s).</p>\n",
-		    wb_when(when, sizeof when, pr->d.started));
+		        b,
+		        "<p class=\"node up\" id=\"node-state\">Your node is running (since %s).</p>\n",
+		        wb_when(when, sizeof when, pr->d.started));
 	else
 		wb_puts(b, "<p class=\"node down\" id=\"node-state\">Your node is not running: "
 		           "this computer "
@@ -181,10 +181,9 @@ void wb_page_network(struct wb_req *r, int rows_only)
 		rows_html(r, &pr);
 	} else {
 		wb_head(r, "Network", WB_NAV_NETWORK);
-		wb_puts(
-		    &r->out,
-		    "<h1>Network</h1>\n<p class=\"intro\">Every partner this computer exchanges "
-		    "documents with. This page updates itself every few seconds.</p>\n");
+		wb_puts(&r->out,
+		        "<h1>Network</h1>\n<p class=\"intro\">Every partner this computer exchanges "
+		        "documents with. This page updates itself every few seconds.</p>\n");
 		rows_html(r, &pr);
 		wb_foot(r);
 	}
@@ -312,12 +311,12 @@ void wb_metrics(struct wb_req *r)
 	       "Connections refused as not members.");
 	wb_printf(b, "hansa_connections_refused_total %llu\n", (unsigned long long)pr.zap);
 	static const char *const per[][2] = {
-	    {"hansa_entries_received_total", "Entries received from a peer and stored."},
-	    {"hansa_entries_sent_total", "Entries sent to a peer."},
-	    {"hansa_peer_connected", "1 while the peer is connected."},
-	    {"hansa_peer_we_lack",
-	     "Entries the peer has that we lack, as of the last reconciliation."},
-	    {"hansa_peer_they_lack", "Entries we have that the peer lacks, likewise."},
+		{ "hansa_entries_received_total", "Entries received from a peer and stored." },
+		{ "hansa_entries_sent_total", "Entries sent to a peer." },
+		{ "hansa_peer_connected", "1 while the peer is connected." },
+		{ "hansa_peer_we_lack",
+		  "Entries the peer has that we lack, as of the last reconciliation." },
+		{ "hansa_peer_they_lack", "Entries we have that the peer lacks, likewise." },
 	};
 	for (size_t k = 0; k < sizeof per / sizeof per[0]; k++) {
 		metric(b, per[k][0], k < 2 ? "counter" : "gauge", per[k][1]);

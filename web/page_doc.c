@@ -116,11 +116,11 @@ static void diff_html(wb_buf *b, const char *ta, const char *tb)
 		for (size_t i = m; i-- > 0;)
 			for (size_t j = k; j-- > 0;)
 				t[i * (k + 1) + j] =
-				    line_eq(&a[pre + i], &c[pre + j])
-				        ? t[(i + 1) * (k + 1) + j + 1] + 1
-				        : (t[(i + 1) * (k + 1) + j] > t[i * (k + 1) + j + 1]
-				               ? t[(i + 1) * (k + 1) + j]
-				               : t[i * (k + 1) + j + 1]);
+				        line_eq(&a[pre + i], &c[pre + j])
+				                ? t[(i + 1) * (k + 1) + j + 1] + 1
+				                : (t[(i + 1) * (k + 1) + j] > t[i * (k + 1) + j + 1]
+				                           ? t[(i + 1) * (k + 1) + j]
+				                           : t[i * (k + 1) + j + 1]);
 		size_t i = 0, j = 0;
 		while (i < m || j < k) {
 			if (i < m && j < k && line_eq(&a[pre + i], &c[pre + j])) {
@@ -221,7 +221,7 @@ static void history_html(struct wb_req *r, const struct versions *vs, const char
 		wb_puts(b, "<button type=\"submit\" id=\"compare\">Show the changes</button>");
 	wb_puts(b, "</form>\n");
 	if (a && c && a != c) {
-		wb_buf ta = {0}, tb = {0};
+		wb_buf ta = { 0 }, tb = { 0 };
 		version_text(&ta, a);
 		version_text(&tb, c);
 		wb_printf(b, "<h3>Changes from %s", wb_when(when, sizeof when, a->timestamp));
@@ -247,7 +247,7 @@ void wb_page_doc(struct wb_req *r)
 		           "This address does not name a document.");
 		return;
 	}
-	struct versions vs = {0};
+	struct versions vs = { 0 };
 	int rc = hx_store_history(w->ctx->store, author, path, version_cb, &vs);
 	if (rc || !vs.n) {
 		versions_free(&vs);
@@ -293,7 +293,7 @@ void wb_page_doc(struct wb_req *r)
 	if (shown->ntags) {
 		wb_puts(b, "<ul class=\"tags\">");
 		for (size_t i = 0; i < shown->ntags; i++) {
-			wb_buf link = {0};
+			wb_buf link = { 0 };
 			if (wb_filter_href(&link, "", "tag", shown->tags[i]) && !link.oom)
 				wb_printf(b, "<li><a href=\"%s\">", link.p);
 			else
@@ -305,12 +305,11 @@ void wb_page_doc(struct wb_req *r)
 		wb_puts(b, "</ul>\n");
 	}
 	if (own && !deleted) {
-		wb_puts(
-		    b,
-		    "<p class=\"actions\"><a class=\"button\" id=\"edit\" href=\"/publish?path=");
+		wb_puts(b,
+		        "<p class=\"actions\"><a class=\"button\" id=\"edit\" href=\"/publish?path=");
 		wb_url(b, path);
-		wb_puts(
-		    b, "\">Edit</a> <a class=\"button danger\" id=\"delete\" href=\"/delete?path=");
+		wb_puts(b,
+		        "\">Edit</a> <a class=\"button danger\" id=\"delete\" href=\"/delete?path=");
 		wb_url(b, path);
 		wb_puts(b, "\">Delete</a></p>\n");
 	}

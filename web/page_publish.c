@@ -38,8 +38,11 @@ int wb_delete(hx_web *w, const char *path, uint8_t id[HX_ID_LEN], char *err, siz
 		                            : "the store cannot be read");
 		return -1;
 	}
-	hx_entry t = {
-	    .path = cur.path, .kind = HX_KIND_TOMBSTONE, .title = "", .body = "", .lang = cur.lang};
+	hx_entry t = { .path = cur.path,
+		       .kind = HX_KIND_TOMBSTONE,
+		       .title = "",
+		       .body = "",
+		       .lang = cur.lang };
 	rc = wb_publish(w, &t, err, errlen);
 	if (!rc && id)
 		memcpy(id, t.id, HX_ID_LEN);
@@ -71,8 +74,8 @@ static void form_html(struct wb_req *r, const struct draft_form *f, int editing,
 	if (editing) {
 		wb_puts(b, "<input type=\"hidden\" name=\"path\" value=\"");
 		wb_esc(b, f->path);
-		wb_puts(
-		    b, "\"><input type=\"hidden\" name=\"editing\" value=\"1\"><p>Address: <code>");
+		wb_puts(b,
+		        "\"><input type=\"hidden\" name=\"editing\" value=\"1\"><p>Address: <code>");
 		wb_esc(b, f->path);
 		wb_puts(b, "</code></p>");
 	}
@@ -103,9 +106,9 @@ static void form_html(struct wb_req *r, const struct draft_form *f, int editing,
 	           "<code>country: DK</code>, <code>url: https://…</code>)</small>"
 	           "<textarea name=\"meta\" id=\"f-meta\" rows=\"3\">");
 	wb_esc(b, f->meta);
-	wb_puts(
-	    b, "</textarea></label>\n<label>Text <small>(Markdown: # heading, *emphasis*, - lists, "
-	       "[link](https://…))</small><textarea name=\"body\" id=\"f-body\" rows=\"14\">");
+	wb_puts(b,
+	        "</textarea></label>\n<label>Text <small>(Markdown: # heading, *emphasis*, - lists, "
+	        "[link](https://…))</small><textarea name=\"body\" id=\"f-body\" rows=\"14\">");
 	wb_esc(b, f->body);
 	wb_puts(b, "</textarea></label>\n<p class=\"actions\"><button type=\"submit\" "
 	           "name=\"action\" value=\"save\" id=\"save\">Save and share</button> "
@@ -250,7 +253,7 @@ static const char *draft_from_form(hx_web *w, struct draft_form *f, char *tags, 
 void wb_page_publish(struct wb_req *r)
 {
 	hx_web *w = r->w;
-	struct draft_form f = {0};
+	struct draft_form f = { 0 };
 	if (!r->post) {
 		const char *path = wb_arg(r, "path");
 		if (!path) {
@@ -262,11 +265,11 @@ void wb_page_publish(struct wb_req *r)
 		int deleted = 0;
 		if (hx_store_current(w->ctx->store, w->ctx->pk, path, &e, &deleted)) {
 			wb_message(
-			    r, MHD_HTTP_NOT_FOUND, "Nothing to edit",
-			    "You have no document at this address; you can only edit your own.");
+			        r, MHD_HTTP_NOT_FOUND, "Nothing to edit",
+			        "You have no document at this address; you can only edit your own.");
 			return;
 		}
-		wb_buf tags = {0}, meta = {0};
+		wb_buf tags = { 0 }, meta = { 0 };
 		tags_text(&tags, &e);
 		meta_text(&meta, &e);
 		f.path = e.path;
@@ -303,12 +306,12 @@ void wb_page_publish(struct wb_req *r)
 	char *tagv[HX_TAGS_MAX];
 	hx_meta metav[HX_META_MAX];
 	hx_entry d;
-	const char *problem =
-	    !tags || !meta ? "out of memory"
-	                   : draft_from_form(w, &f, tags, meta, &d, tagv, metav, path, sizeof path);
+	const char *problem = !tags || !meta ? "out of memory"
+	                                     : draft_from_form(w, &f, tags, meta, &d, tagv, metav,
+	                                                       path, sizeof path);
 	if (!problem && !wb_publish(w, &d, err, sizeof err)) {
 		char hex[2 * HX_KEY_LEN + 1];
-		wb_buf to = {0};
+		wb_buf to = { 0 };
 		wb_printf(&to, "/doc?author=%s&path=", hx_hex(hex, w->ctx->pk, HX_KEY_LEN));
 		wb_url(&to, d.path);
 		wb_puts(&to, "&saved=1");
@@ -337,7 +340,7 @@ void wb_page_delete(struct wb_req *r)
 			wb_message(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "Not deleted", err);
 			return;
 		}
-		wb_buf to = {0};
+		wb_buf to = { 0 };
 		wb_puts(&to, "/?deleted=");
 		wb_url(&to, path);
 		wb_redirect(r, to.oom ? "/" : to.p);

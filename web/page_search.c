@@ -14,10 +14,10 @@
 #define PARTNER_SCAN 1000 /* hits looked at for the partner facet */
 
 static const char *const facet_labels[][2] = {
-    {"kind", "Kind"},
-    {"tag", "Tag"},
-    {"lang", "Language"},
-    {"country", "Country"},
+	{ "kind", "Kind" },
+	{ "tag", "Tag" },
+	{ "lang", "Language" },
+	{ "country", "Country" },
 };
 
 static void snippet_html(wb_buf *b, const hx_hit *h)
@@ -56,7 +56,7 @@ static void partner_facet(struct wb_req *r, hx_searcher *sr, const char *q, cons
 	char err[256];
 	int have_all = 0;
 	if (res->total > res->nhits || res->hits[0].rank != 1) {
-		hx_search_opts o = {.limit = PARTNER_SCAN, .no_snippets = 1, .no_suggest = 1};
+		hx_search_opts o = { .limit = PARTNER_SCAN, .no_snippets = 1, .no_suggest = 1 };
 		if (hx_search(sr, q, &o, &all, err, sizeof err))
 			return;
 		src = &all;
@@ -94,19 +94,18 @@ static void partner_facet(struct wb_req *r, hx_searcher *sr, const char *q, cons
 
 static void search_help(wb_buf *b)
 {
-	wb_puts(
-	    b,
-	    "<details class=\"help\"><summary>How to search</summary><ul>"
-	    "<li>Words are all looked for, in any form: <code>brokerage smes</code>. Accents do "
-	    "not "
-	    "matter: <code>bialystok</code> finds Białystok.</li>"
-	    "<li>Exact words next to each other: <code>\"innovation brokerage\"</code></li>"
-	    "<li>Word beginnings: <code>cultur*</code> · leave a word out: <code>-archived</code> "
-	    "· "
-	    "either word: <code>toolkit OR casebook</code></li>"
-	    "<li>Only some documents: <code>kind:practice</code>, <code>tag:smes</code>, "
-	    "<code>lang:de</code>, <code>country:PL</code>, <code>org:\"Region Zealand\"</code>, "
-	    "<code>since:2025-01-01</code></li></ul></details>\n");
+	wb_puts(b,
+	        "<details class=\"help\"><summary>How to search</summary><ul>"
+	        "<li>Words are all looked for, in any form: <code>brokerage smes</code>. Accents do "
+	        "not "
+	        "matter: <code>bialystok</code> finds Białystok.</li>"
+	        "<li>Exact words next to each other: <code>\"innovation brokerage\"</code></li>"
+	        "<li>Word beginnings: <code>cultur*</code> · leave a word out: <code>-archived</code> "
+	        "· "
+	        "either word: <code>toolkit OR casebook</code></li>"
+	        "<li>Only some documents: <code>kind:practice</code>, <code>tag:smes</code>, "
+	        "<code>lang:de</code>, <code>country:PL</code>, <code>org:\"Region Zealand\"</code>, "
+	        "<code>since:2025-01-01</code></li></ul></details>\n");
 }
 
 void wb_page_search(struct wb_req *r)
@@ -136,10 +135,10 @@ void wb_page_search(struct wb_req *r)
 		hx_store_stats st;
 		if (!hx_store_stats_get(r->w->ctx->store, &st))
 			wb_printf(
-			    b,
-			    "<p class=\"intro\">The library holds %llu documents. Type what you "
-			    "are looking for above.</p>\n",
-			    (unsigned long long)st.documents);
+			        b,
+			        "<p class=\"intro\">The library holds %llu documents. Type what you "
+			        "are looking for above.</p>\n",
+			        (unsigned long long)st.documents);
 		wb_foot(r);
 		return;
 	}
@@ -149,7 +148,7 @@ void wb_page_search(struct wb_req *r)
 		           "The search index cannot be opened.");
 		return;
 	}
-	hx_search_opts opts = {.limit = PAGE_SIZE, .offset = offset, .facets = 1};
+	hx_search_opts opts = { .limit = PAGE_SIZE, .offset = offset, .facets = 1 };
 	hx_results res;
 	char err[512] = "";
 	int rc = hx_search(sr, q, &opts, &res, err, sizeof err);
@@ -168,9 +167,8 @@ void wb_page_search(struct wb_req *r)
 		/* the query had a typo and found nothing (or little): the corrected
 		 * one ran instead; "instead" is the query as typed, its words quoted
 		 * so that it is not corrected again */
-		wb_puts(
-		    b,
-		    "<p class=\"corrected\" id=\"corrected\">Showing results for <a href=\"/?q=");
+		wb_puts(b,
+		        "<p class=\"corrected\" id=\"corrected\">Showing results for <a href=\"/?q=");
 		wb_url(b, res.corrected);
 		wb_puts(b, "\"><strong>");
 		wb_esc(b, res.corrected);
@@ -248,7 +246,7 @@ void wb_page_search(struct wb_req *r)
 			wb_printf(b, "<section class=\"facet\" data-facet=\"%s\"><h3>%s</h3><ul>",
 			          fg->name, facet_labels[l][1]);
 			for (size_t i = 0; i < fg->n && i < 12; i++) {
-				wb_buf link = {0};
+				wb_buf link = { 0 };
 				if (wb_filter_href(&link, q, fg->name, fg->v[i].value) &&
 				    !link.oom) {
 					wb_printf(b, "<li><a href=\"%s\">", link.p);

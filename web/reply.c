@@ -92,7 +92,7 @@ void wb_url(wb_buf *b, const char *s)
 		    c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
 			wb_put(b, s, 1);
 		} else {
-			char e[3] = {'%', hexd[c >> 4], hexd[c & 15]};
+			char e[3] = { '%', hexd[c >> 4], hexd[c & 15] };
 			wb_put(b, e, 3);
 		}
 	}

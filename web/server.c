@@ -24,8 +24,8 @@
 #define SESSION_US (12ull * 3600 * 1000000) /* a login lasts 12 hours */
 
 static const char CSP[] =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /* ---- reading the body (the fields are read back through reply.c) ------------ */
 
@@ -147,7 +147,7 @@ static int host_ok(struct wb_req *r)
 		return 0;
 	char port[8];
 	snprintf(port, sizeof port, ":%u", r->w->port);
-	static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
+	static const char *const names[] = { "127.0.0.1", "localhost", "[::1]" };
 	for (size_t i = 0; i < 3; i++) {
 		size_t l = strlen(names[i]);
 		if (!strncasecmp(h, names[i], l) && !strcmp(h + l, port))
@@ -198,7 +198,7 @@ static enum MHD_Result respond(struct wb_req *r)
 		r->out.p = NULL;
 		r->out.n = r->out.cap = 0;
 		res = MHD_create_response_from_buffer(
-		    n, p ? p : (void *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		        n, p ? p : (void *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	}
 	if (!res)
 		return MHD_NO;
@@ -217,7 +217,7 @@ static enum MHD_Result respond(struct wb_req *r)
 	if (r->disposition[0])
 		MHD_add_response_header(res, "Content-Disposition", r->disposition);
 	enum MHD_Result ret =
-	    MHD_queue_response(r->conn, (unsigned)(r->status ? r->status : 200), res);
+	        MHD_queue_response(r->conn, (unsigned)(r->status ? r->status : 200), res);
 	MHD_destroy_response(res);
 	return ret;
 }
@@ -326,7 +326,7 @@ static void dispatch(struct wb_req *r)
 	/* who: loopback needs no login; beyond it a session cookie */
 	if (!w->loopback) {
 		const char *c =
-		    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hansa_session");
+		        MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "hansa_session");
 		if (c && session_valid(w, c))
 			snprintf(r->session, sizeof r->session, "%s", c);
 	}
@@ -381,11 +381,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->conn = conn;
 		r->url = url;
 		r->method = method;
-		r->post =
-		    !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "DELETE");
+		r->post = !strcmp(method, "POST") || !strcmp(method, "PUT") ||
+		          !strcmp(method, "DELETE");
 		if (!strcmp(method, "POST")) {
 			const char *ct =
-			    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+			        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
 			if (ct && (!strncasecmp(ct, "application/x-www-form-urlencoded", 33) ||
 			           !strncasecmp(ct, "multipart/form-data", 19)))
 				r->pp = MHD_create_post_processor(conn, 65536, on_field, r);
@@ -504,9 +504,9 @@ static int read_pwhash(hx_web *w, char *err, size_t errlen)
 		w->pwhash[--n] = 0;
 	if (!n || strncmp(w->pwhash, "$argon2id$", 10)) {
 		snprintf(
-		    err, errlen,
-		    "the web app is asked to listen beyond this computer, which needs "
-		    "a password: set one with 'hansa web-password' (or use --http 127.0.0.1:PORT)");
+		        err, errlen,
+		        "the web app is asked to listen beyond this computer, which needs "
+		        "a password: set one with 'hansa web-password' (or use --http 127.0.0.1:PORT)");
 		return -1;
 	}
 	return 0;
@@ -555,13 +555,14 @@ int hx_web_start(hx_web **out, struct hx_ctx *ctx, const char *addr, hx_web_log_
 		return -1;
 	}
 	w->starting = 1;
-	w->d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-	        (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-	    0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, w,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)256, MHD_OPTION_NOTIFY_COMPLETED, on_done, w, MHD_OPTION_END);
+	w->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	                                (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	                        0, NULL, NULL, on_request, w, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
+	                        w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+	                        MHD_OPTION_NOTIFY_COMPLETED, on_done, w, MHD_OPTION_END);
 	w->starting = 0;
 	if (!w->d) {
 		snprintf(err, errlen,

@@ -69,8 +69,8 @@ static int run_hansa(hx_web *w, const char *const *args, wb_buf *out, wb_buf *er
 		close(pe[0]);
 		return -1;
 	}
-	struct pollfd p[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-	wb_buf *dst[2] = {out, err};
+	struct pollfd p[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+	wb_buf *dst[2] = { out, err };
 	int open_fds = 2;
 	while (open_fds) {
 		if (poll(p, 2, -1) < 0) {
@@ -111,8 +111,8 @@ static int tmp_name(hx_web *w, char *out, size_t n, const char *what)
 		return -1;
 	randombytes_buf(rnd, sizeof rnd);
 	return snprintf(out, n, "%s/web-%s-%s", dir, hx_hex(hex, rnd, sizeof rnd), what) >= (int)n
-	           ? -1
-	           : 0;
+	               ? -1
+	               : 0;
 }
 
 static int save_upload(const struct wb_field *f, const char *path)
@@ -152,12 +152,11 @@ static void page(struct wb_req *r, const char *notice, const wb_buf *report, int
 		}
 		wb_puts(b, "</div>\n");
 	}
-	wb_puts(
-	    b,
-	    "<section class=\"transfer\"><h2>Bring in a bundle</h2><p>Choose a bundle file "
-	    "(<code>.hxb</code>) that another partner made. Every entry in it is checked: only "
-	    "documents signed by partners are taken in.</p>"
-	    "<form method=\"post\" action=\"/transfer/import\" enctype=\"multipart/form-data\">");
+	wb_puts(b,
+	        "<section class=\"transfer\"><h2>Bring in a bundle</h2><p>Choose a bundle file "
+	        "(<code>.hxb</code>) that another partner made. Every entry in it is checked: only "
+	        "documents signed by partners are taken in.</p>"
+	        "<form method=\"post\" action=\"/transfer/import\" enctype=\"multipart/form-data\">");
 	wb_csrf_field(r);
 	wb_puts(b, "<input type=\"file\" name=\"bundle\" required> <button type=\"submit\">Bring "
 	           "in</button>"
@@ -170,16 +169,15 @@ static void page(struct wb_req *r, const char *notice, const wb_buf *report, int
 	           "and choose it here.</p><form method=\"post\" action=\"/transfer/bundle\" "
 	           "enctype=\"multipart/form-data\">");
 	wb_csrf_field(r);
-	wb_puts(
-	    b,
-	    "<input type=\"file\" name=\"state\" required> <button type=\"submit\">Make the bundle"
-	    "</button></form></section>\n"
-	    "<section class=\"transfer\"><h2>The library as a web site</h2><p>A folder of web "
-	    "pages that "
-	    "opens in any browser without hansa, e.g. for a partner that has not installed it.</p>"
-	    "<p><a class=\"button\" href=\"/transfer/site\" download>Download the site "
-	    "(.tar.gz)</a></p>"
-	    "</section>\n");
+	wb_puts(b,
+	        "<input type=\"file\" name=\"state\" required> <button type=\"submit\">Make the bundle"
+	        "</button></form></section>\n"
+	        "<section class=\"transfer\"><h2>The library as a web site</h2><p>A folder of web "
+	        "pages that "
+	        "opens in any browser without hansa, e.g. for a partner that has not installed it.</p>"
+	        "<p><a class=\"button\" href=\"/transfer/site\" download>Download the site "
+	        "(.tar.gz)</a></p>"
+	        "</section>\n");
 	wb_foot(r);
 }
 
@@ -187,7 +185,7 @@ static void do_import(struct wb_req *r)
 {
 	const struct wb_field *f = wb_file(r, "bundle");
 	char path[4400];
-	wb_buf out = {0}, err = {0};
+	wb_buf out = { 0 }, err = { 0 };
 	if (!f || !f->len) {
 		r->status = MHD_HTTP_BAD_REQUEST;
 		page(r, "Choose a bundle file first.", NULL, 0);
@@ -198,11 +196,11 @@ static void do_import(struct wb_req *r)
 		page(r, "The file could not be saved for checking.", NULL, 0);
 		return;
 	}
-	const char *args[] = {"import", path, NULL};
+	const char *args[] = { "import", path, NULL };
 	int rc = run_hansa(r->w, args, &out, &err);
 	unlink(path);
 	/* the report: the summary line, then one line per refused entry */
-	wb_buf report = {0};
+	wb_buf report = { 0 };
 	if (out.n)
 		wb_put(&report, out.p, out.n);
 	if (err.n) {
@@ -224,7 +222,7 @@ static void do_import(struct wb_req *r)
 		/* replace the temporary name in the summary as well */
 		char *hit = report.p ? strstr(report.p, path) : NULL;
 		if (hit) {
-			wb_buf fixed = {0};
+			wb_buf fixed = { 0 };
 			wb_put(&fixed, report.p, (size_t)(hit - report.p));
 			wb_puts(&fixed, f->filename[0] ? f->filename : "the bundle");
 			wb_puts(&fixed, hit + strlen(path));
@@ -247,7 +245,7 @@ static void do_import(struct wb_req *r)
 static void do_bundle(struct wb_req *r)
 {
 	char path[4400], state[4400] = "";
-	wb_buf out = {0}, err = {0};
+	wb_buf out = { 0 }, err = { 0 };
 	const struct wb_field *sf = r->post ? wb_file(r, "state") : NULL;
 	if (r->post && (!sf || !sf->len)) {
 		r->status = MHD_HTTP_BAD_REQUEST;
@@ -261,8 +259,8 @@ static void do_bundle(struct wb_req *r)
 		page(r, "A temporary file could not be written.", NULL, 0);
 		return;
 	}
-	const char *full[] = {"export", "--bundle", path, NULL};
-	const char *part[] = {"export", "--bundle", path, "--missing-from", state, NULL};
+	const char *full[] = { "export", "--bundle", path, NULL };
+	const char *part[] = { "export", "--bundle", path, "--missing-from", state, NULL };
 	int rc = run_hansa(r->w, sf ? part : full, &out, &err);
 	if (state[0])
 		unlink(state);
@@ -285,21 +283,22 @@ static void do_bundle(struct wb_req *r)
 static void do_site(struct wb_req *r)
 {
 	char dir[4400], tgz[4400];
-	wb_buf out = {0}, err = {0};
+	wb_buf out = { 0 }, err = { 0 };
 	if (tmp_name(r->w, dir, sizeof dir, "site") ||
 	    tmp_name(r->w, tgz, sizeof tgz, "site.tar.gz")) {
 		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		page(r, "A temporary folder could not be made.", NULL, 0);
 		return;
 	}
-	const char *args[] = {"export", "--html", dir, NULL};
+	const char *args[] = { "export", "--html", dir, NULL };
 	int rc = run_hansa(r->w, args, &out, &err);
 	if (!rc) {
 		/* tar is in every Debian; pack, then remove the folder */
 		char *slash = strrchr(dir, '/');
 		const char *targv[] = {
-		    "tar",     "-czf", tgz, "-C", NULL, "--transform", "s,^[^/]*,library,",
-		    slash + 1, NULL};
+			"tar",     "-czf", tgz, "-C", NULL, "--transform", "s,^[^/]*,library,",
+			slash + 1, NULL
+		};
 		*slash = 0;
 		targv[4] = dir;
 		pid_t pid;
@@ -312,7 +311,7 @@ static void do_site(struct wb_req *r)
 				;
 		posix_spawn_file_actions_destroy(&fa);
 		*slash = '/';
-		const char *rmargv[] = {"rm", "-rf", dir, NULL};
+		const char *rmargv[] = { "rm", "-rf", dir, NULL };
 		if (!posix_spawnp(&pid, "rm", NULL, NULL, (char *const *)rmargv, environ))
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 				;

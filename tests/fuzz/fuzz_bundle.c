@@ -59,7 +59,7 @@ static size_t bundle(const uint8_t *d, size_t n)
 
 static void built(const uint8_t *d, size_t n)
 {
-	static const uint8_t seed[32] = {7};
+	static const uint8_t seed[32] = { 7 };
 	uint8_t pk[HX_KEY_LEN], sk[HX_SECRET_LEN];
 	if (n < 3)
 		return;
@@ -87,7 +87,7 @@ static void built(const uint8_t *d, size_t n)
 		}
 		i = j + 1;
 	}
-	hx_bundle_manifest m = {.created = 1};
+	hx_bundle_manifest m = { .created = 1 };
 	if (hx_bundle_writer_finish(w, &m, sk, b))
 		abort();
 	hx_bundle_writer_free(&w);

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hx_ne_storage st = hx_ne_vec_storage(vec);
 	for (int limited = 0; limited < 2; limited++) {
 		hx_ne *resp = NULL, *init = NULL;
-		hx_ne_ids have = {0}, need = {0};
+		hx_ne_ids have = { 0 }, need = { 0 };
 		uint8_t *out = NULL, *first = NULL, *reply = NULL;
 		size_t ol, fl;
 		uint64_t limit = limited ? HX_NE_FRAME_MIN : 0;
