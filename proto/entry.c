@@ -18,6 +18,12 @@
  *   7    tags       array of text
  *   8    lang       text
  *   9    meta       map text -> text, keys in canonical order
+ *   10   signer     bytes(32), format 2 only, optional: the device key
+ *   11   attachments array of map{0 name, 1 size, 2 type, 3 hash}, format 2,
+ *                   optional, at least one element
+ *
+ * Format 1 has exactly keys 0..9 (map(10)); format 2 has 0..9 and at least
+ * one of 10 and 11 (map(11) or map(12)), so each entry has one encoding.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +42,13 @@ enum {
 	K_TAGS,
 	K_LANG,
 	K_META,
-	K_COUNT
+	K_COUNT, /* format 1's fields; format 2's optional keys follow */
+	K_SIGNER = K_COUNT,
+	K_ATTACH,
 };
+
+/* Keys of one attachment's map. */
+enum { A_NAME, A_SIZE, A_TYPE, A_HASH, A_COUNT };
 
 static int chars_ok(const char *s, const char *extra)
 {
@@ -93,12 +104,68 @@ static int meta_cmp(const void *a, const void *b)
 	return memcmp(x->key, y->key, lx);
 }
 
+/* A media type: type "/" subtype, each of [a-z0-9!#$&^_.+-]. */
+static int media_type_ok(const char *t)
+{
+	const char *slash = strchr(t, '/');
+	if (!slash || slash == t || !slash[1] || strchr(slash + 1, '/'))
+		return 0;
+	for (const char *c = t; *c; c++)
+		if (c != slash && !((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		                    strchr("!#$&^_.+-", *c)))
+			return 0;
+	return 1;
+}
+
+/* A file name a user can save as is on any system: no separators, no
+ * control characters, not hidden, not "." or "..". */
+static int attach_name_ok(const char *n)
+{
+	if (!n[0] || n[0] == '.')
+		return 0;
+	for (const unsigned char *c = (const unsigned char *)n; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || *c == '/' || *c == '\\')
+			return 0;
+	return 1;
+}
+
 #define WHY(code, text)                \
 	do {                           \
 		if (why)               \
 			*why = (text); \
 		return (code);         \
 	} while (0)
+
+static int check_attach(const hx_entry *e, const char **why)
+{
+	int rc;
+
+	if (e->has_signer && !memcmp(e->signer, e->author, HX_KEY_LEN))
+		WHY(HX_EINVAL, "signer equals author (leave it out)");
+	if (e->nattach && !e->attach)
+		WHY(HX_EINVAL, "a required field is missing");
+	if (e->nattach > HX_ATTACH_MAX)
+		WHY(HX_ELIMIT, "more than 32 attachments");
+	for (size_t i = 0; i < e->nattach; i++) {
+		const hx_attach *a = &e->attach[i];
+		if (!a->name || !a->type)
+			WHY(HX_EINVAL, "a required field is missing");
+		if ((rc = text_ok(a->name, HX_ATTACH_NAME_MAX)))
+			WHY(rc, rc == HX_ELIMIT ? "attachment name longer than 255 bytes"
+			                        : "attachment name is not valid UTF-8");
+		if (!attach_name_ok(a->name))
+			WHY(HX_EINVAL, "attachment name must be a plain file name (no '/', "
+			               "no control characters, not starting with '.')");
+		if (strlen(a->type) > HX_ATTACH_TYPE_MAX || !media_type_ok(a->type))
+			WHY(HX_EINVAL, "attachment type must be a media type like application/pdf");
+		if (a->size > HX_ATTACH_SIZE_MAX)
+			WHY(HX_ELIMIT, "attachment larger than 1 TiB");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(a->name, e->attach[j].name))
+				WHY(HX_EINVAL, "duplicate attachment name");
+	}
+	return HX_OK;
+}
 
 int hx_entry_check_why(const hx_entry *e, const char **why)
 {
@@ -154,7 +221,7 @@ int hx_entry_check_why(const hx_entry *e, const char **why)
 			if (!strcmp(k, e->meta[j].key))
 				WHY(HX_EINVAL, "duplicate metadata key");
 	}
-	return HX_OK;
+	return check_attach(e, why);
 }
 
 int hx_entry_check(const hx_entry *e)
@@ -179,7 +246,7 @@ static int encode_fields(const hx_entry *e, hx_buf *b)
 		memcpy(meta, e->meta, e->nmeta * sizeof *meta);
 		qsort(meta, e->nmeta, sizeof *meta, meta_cmp);
 	}
-	hx_cbor_head(b, HX_CBOR_MAP, K_COUNT);
+	hx_cbor_head(b, HX_CBOR_MAP, K_COUNT + !!e->has_signer + !!e->nattach);
 	hx_cbor_uint(b, K_VERSION);
 	hx_cbor_uint(b, e->version);
 	hx_cbor_uint(b, K_AUTHOR);
@@ -207,18 +274,38 @@ static int encode_fields(const hx_entry *e, hx_buf *b)
 		put_text(b, meta[i].value);
 	}
 	free(meta);
+	if (e->has_signer) {
+		hx_cbor_uint(b, K_SIGNER);
+		hx_cbor_bytes(b, e->signer, HX_KEY_LEN);
+	}
+	if (e->nattach) {
+		hx_cbor_uint(b, K_ATTACH);
+		hx_cbor_head(b, HX_CBOR_ARRAY, e->nattach);
+		for (size_t i = 0; i < e->nattach; i++) {
+			const hx_attach *a = &e->attach[i];
+			hx_cbor_head(b, HX_CBOR_MAP, A_COUNT);
+			hx_cbor_uint(b, A_NAME);
+			put_text(b, a->name);
+			hx_cbor_uint(b, A_SIZE);
+			hx_cbor_uint(b, a->size);
+			hx_cbor_uint(b, A_TYPE);
+			put_text(b, a->type);
+			hx_cbor_uint(b, A_HASH);
+			hx_cbor_bytes(b, a->hash, HX_ID_LEN);
+		}
+	}
 	return b->err;
 }
 
-int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out, size_t *outlen)
+/* Encodes, hashes and signs e, whose author and signer are already set. */
+static int sign_encoded(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out, size_t *outlen)
 {
 	hx_buf b = { 0 };
 	int rc;
 
 	*out = NULL;
 	*outlen = 0;
-	e->version = HX_ENTRY_VERSION;
-	crypto_sign_ed25519_sk_to_pk(e->author, sk);
+	e->version = e->has_signer || e->nattach ? HX_ENTRY_VERSION_2 : HX_ENTRY_VERSION;
 	if ((rc = hx_entry_check(e)))
 		return rc;
 	hx_buf_put(&b, "\x82", 1);
@@ -238,6 +325,110 @@ int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out, s
 	return HX_OK;
 }
 
+int hx_entry_sign(hx_entry *e, const uint8_t sk[HX_SECRET_LEN], uint8_t **out, size_t *outlen)
+{
+	crypto_sign_ed25519_sk_to_pk(e->author, sk);
+	e->has_signer = 0;
+	return sign_encoded(e, sk, out, outlen);
+}
+
+int hx_entry_sign_for(hx_entry *e, const uint8_t author[HX_KEY_LEN],
+                      const uint8_t sk[HX_SECRET_LEN], uint8_t **out, size_t *outlen)
+{
+	crypto_sign_ed25519_sk_to_pk(e->signer, sk);
+	memcpy(e->author, author, HX_KEY_LEN);
+	e->has_signer = memcmp(e->signer, author, HX_KEY_LEN) != 0;
+	return sign_encoded(e, sk, out, outlen);
+}
+
+const uint8_t *hx_entry_signer(const hx_entry *e)
+{
+	return e->has_signer ? e->signer : e->author;
+}
+
+uint64_t hx_blob_chunks(uint64_t size)
+{
+	return (size + HX_CHUNK_SIZE - 1) / HX_CHUNK_SIZE;
+}
+
+void hx_blob_hash(uint8_t out[HX_ID_LEN], uint64_t size, const uint8_t *chunk_hashes)
+{
+	crypto_generichash_state st;
+	uint8_t be[8];
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(size >> (56 - 8 * i));
+	crypto_generichash_init(&st, NULL, 0, HX_ID_LEN);
+	crypto_generichash_update(&st, be, sizeof be);
+	crypto_generichash_update(&st, chunk_hashes, hx_blob_chunks(size) * HX_ID_LEN);
+	crypto_generichash_final(&st, out, HX_ID_LEN);
+}
+
+static int decode_attach(hx_attach *a, hx_rd *r)
+{
+	uint64_t n;
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	if ((rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
+		return rc;
+	if (n != A_COUNT)
+		return HX_EPROTO;
+	if ((rc = hx_cbor_read_key(r, A_NAME)) ||
+	    (rc = hx_cbor_read_text(r, HX_ATTACH_NAME_MAX, &a->name)) ||
+	    (rc = hx_cbor_read_key(r, A_SIZE)) || (rc = hx_cbor_read_uint(r, &a->size)) ||
+	    (rc = hx_cbor_read_key(r, A_TYPE)) ||
+	    (rc = hx_cbor_read_text(r, HX_ATTACH_TYPE_MAX, &a->type)) ||
+	    (rc = hx_cbor_read_key(r, A_HASH)) ||
+	    (rc = hx_cbor_read_str(r, HX_CBOR_BYTES, &p, &len)))
+		return rc;
+	if (len != HX_ID_LEN)
+		return HX_EPROTO;
+	memcpy(a->hash, p, HX_ID_LEN);
+	return HX_OK;
+}
+
+/* Format 2's optional keys, nextra of them, each present at most once and
+ * in increasing order; an empty attachment list is not canonical. */
+static int decode_optional(hx_entry *e, hx_rd *r, uint64_t nextra)
+{
+	uint64_t key, n, last = K_META;
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	for (uint64_t i = 0; i < nextra; i++) {
+		if ((rc = hx_cbor_read_uint(r, &key)))
+			return rc;
+		if (key <= last)
+			return HX_EPROTO;
+		last = key;
+		if (key == K_SIGNER) {
+			if ((rc = hx_cbor_read_str(r, HX_CBOR_BYTES, &p, &len)))
+				return rc;
+			if (len != HX_KEY_LEN)
+				return HX_EPROTO;
+			memcpy(e->signer, p, HX_KEY_LEN);
+			e->has_signer = 1;
+		} else if (key == K_ATTACH) {
+			if ((rc = hx_cbor_read_head(r, HX_CBOR_ARRAY, &n)))
+				return rc;
+			if (n == 0)
+				return HX_EPROTO;
+			if (n > HX_ATTACH_MAX)
+				return HX_ELIMIT;
+			if (!(e->attach = calloc(n, sizeof *e->attach)))
+				return HX_ENOMEM;
+			for (; e->nattach < n;)
+				if ((rc = decode_attach(&e->attach[e->nattach++], r)))
+					return rc;
+		} else {
+			return HX_EPROTO;
+		}
+	}
+	return HX_OK;
+}
+
 static int decode_fields(hx_entry *e, hx_rd *r)
 {
 	uint64_t n;
@@ -247,12 +438,16 @@ static int decode_fields(hx_entry *e, hx_rd *r)
 
 	if ((rc = hx_cbor_read_head(r, HX_CBOR_MAP, &n)))
 		return rc;
-	if (n != K_COUNT)
+	if (n < K_COUNT || n > K_ATTACH + 1)
 		return HX_EPROTO;
 	if ((rc = hx_cbor_read_key(r, K_VERSION)) || (rc = hx_cbor_read_uint(r, &e->version)))
 		return rc;
-	if (e->version != HX_ENTRY_VERSION)
+	if (e->version != HX_ENTRY_VERSION && e->version != HX_ENTRY_VERSION_2)
 		return HX_EVERSION;
+	/* Format 1 has exactly the ten fields, format 2 at least one more. */
+	if ((e->version == HX_ENTRY_VERSION) != (n == K_COUNT))
+		return HX_EPROTO;
+	uint64_t nextra = n - K_COUNT;
 	if ((rc = hx_cbor_read_key(r, K_AUTHOR)) ||
 	    (rc = hx_cbor_read_str(r, HX_CBOR_BYTES, &p, &len)))
 		return rc;
@@ -309,7 +504,7 @@ static int decode_fields(hx_entry *e, hx_rd *r)
 			return HX_EPROTO; /* unsorted or duplicate key */
 		}
 	}
-	return HX_OK;
+	return decode_optional(e, r, nextra);
 }
 
 int hx_entry_decode(hx_entry *e, const uint8_t *buf, size_t len)
@@ -353,7 +548,7 @@ fail:
 
 int hx_entry_verify(const hx_entry *e)
 {
-	if (crypto_sign_ed25519_verify_detached(e->sig, e->id, HX_ID_LEN, e->author))
+	if (crypto_sign_ed25519_verify_detached(e->sig, e->id, HX_ID_LEN, hx_entry_signer(e)))
 		return HX_EFORGED;
 	return HX_OK;
 }
@@ -385,6 +580,11 @@ void hx_entry_clear(hx_entry *e)
 		free(e->meta[i].value);
 	}
 	free(e->meta);
+	for (size_t i = 0; i < e->nattach; i++) {
+		free(e->attach[i].name);
+		free(e->attach[i].type);
+	}
+	free(e->attach);
 	memset(e, 0, sizeof *e);
 }
 
@@ -396,9 +596,27 @@ const char *hx_entry_meta(const hx_entry *e, const char *key)
 	return NULL;
 }
 
+const hx_attach *hx_entry_attach(const hx_entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->nattach; i++)
+		if (!strcmp(e->attach[i].name, name))
+			return &e->attach[i];
+	return NULL;
+}
+
+int hx_entry_is_system(const hx_entry *e)
+{
+	return e->path && !strncmp(e->path, HX_SYSTEM_PREFIX, strlen(HX_SYSTEM_PREFIX));
+}
+
 int hx_entry_is_tombstone(const hx_entry *e)
 {
 	return e->kind && !strcmp(e->kind, HX_KIND_TOMBSTONE);
+}
+
+int hx_entry_is_listed(const hx_entry *e)
+{
+	return !hx_entry_is_tombstone(e) && !hx_entry_is_system(e);
 }
 
 char *hx_hex(char *out, const uint8_t *bin, size_t n)

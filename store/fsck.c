@@ -166,7 +166,7 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
 		pk[pl] = 0;
 		memcpy(pk + pl + 1, doc, HX_KEY_LEN);
 		int listed = exists(txn, s->paths, pk, pl + 1 + HX_KEY_LEN);
-		int dead = hx_entry_is_tombstone(&e);
+		int dead = !hx_entry_is_listed(&e);
 		if (listed == dead)
 			problem(f, "document %s: %s", path,
 			        dead ? "deleted but still listed" : "live but not listed");
@@ -257,7 +257,7 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 			rc = HX_ECORRUPT;
 			break;
 		}
-		if (!hx_entry_is_tombstone(&e)) {
+		if (hx_entry_is_listed(&e)) {
 			rc = hx_index_update(&s->ix, txn, NULL, &e);
 			++*documents;
 		}

@@ -184,7 +184,7 @@ static int check_documents(struct checker *ck, MDB_dbi docs, MDB_dbi entries)
 		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(ck->txn, entries, &ek, &ev) ||
 		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
 			continue; /* the store's own check reports these */
-		if (!hx_entry_is_tombstone(&e)) {
+		if (hx_entry_is_listed(&e)) {
 			int r2 = check_doc(ck, &e, &ek);
 			if (r2) {
 				hx_entry_clear(&e);

@@ -248,7 +248,7 @@ static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 			return HX_OK; /* an older version arrived late: history only */
 		if ((rc = get_entry(s, txn, cur + 8, &old, NULL, NULL)))
 			return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
-		have_old = !hx_entry_is_tombstone(&old);
+		have_old = hx_entry_is_listed(&old);
 	} else if (rc != MDB_NOTFOUND) {
 		return hx_mdb_err(rc);
 	}
@@ -259,7 +259,9 @@ static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 	if ((rc = mdb_put(txn, s->docs, &key, &v, 0)))
 		goto out;
 	MDB_val p = { path_key(pk, e->path, e->author), pk }, empty = { 0, "" };
-	int dead = hx_entry_is_tombstone(e);
+	/* System records (FORMAT.md §1.8) have a current version but are not
+	 * documents: no path row, nothing in the search index. */
+	int dead = !hx_entry_is_listed(e);
 	if (dead)
 		rc = mdb_del(txn, s->paths, &p, NULL);
 	else
@@ -536,7 +538,7 @@ static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen, si
 				rc = HX_ECORRUPT;
 				goto out;
 			}
-			int live = !hx_entry_is_tombstone(&e);
+			int live = hx_entry_is_listed(&e);
 			rc = live ? cb(arg, &e, ev.mv_data, ev.mv_size) : 0;
 			hx_entry_clear(&e);
 		} else {

@@ -40,6 +40,14 @@ static hx_entry sample(void)
 	return e;
 }
 
+static void expect_sign_rc(hx_entry *e, int want)
+{
+	uint8_t *raw = NULL;
+	size_t len;
+	CHECK_RC(hx_entry_sign(e, sk, &raw, &len), want);
+	free(raw);
+}
+
 static void test_round_trip(void)
 {
 	hx_entry e = sample(), d;
@@ -83,7 +91,14 @@ enum mutation {
 	M_UNSORTED_META,
 	M_DUP_META,
 	M_EXTRA_KEY,
-	M_VERSION2,
+	M_VERSION3,
+	M_V2_BARE,
+	M_V1_SIGNER,
+	M_SIGNER_IS_AUTHOR,
+	M_EMPTY_ATTACH,
+	M_ATTACH_SLASH,
+	M_ATTACH_OK,
+	M_ATTACH_BEFORE_SIGNER,
 	M_BAD_UTF8,
 	M_SHORT_AUTHOR,
 	M_KEY_ORDER,
@@ -94,15 +109,75 @@ enum mutation {
 	M_LONG_LEN,
 };
 
+static uint64_t npairs(enum mutation m)
+{
+	switch (m) {
+	case M_EXTRA_KEY:
+	case M_V1_SIGNER:
+	case M_SIGNER_IS_AUTHOR:
+	case M_EMPTY_ATTACH:
+	case M_ATTACH_SLASH:
+	case M_ATTACH_OK: return 11;
+	case M_ATTACH_BEFORE_SIGNER: return 12;
+	default: return 10;
+	}
+}
+
+static void put_attach(hx_buf *b, const char *name)
+{
+	static const uint8_t hash[32] = { 7 };
+	hx_cbor_uint(b, 11);
+	hx_cbor_head(b, HX_CBOR_ARRAY, 1);
+	hx_cbor_head(b, HX_CBOR_MAP, 4);
+	hx_cbor_uint(b, 0);
+	hx_cbor_text(b, name, strlen(name));
+	hx_cbor_uint(b, 1);
+	hx_cbor_uint(b, 1000);
+	hx_cbor_uint(b, 2);
+	hx_cbor_text(b, "application/pdf", 15);
+	hx_cbor_uint(b, 3);
+	hx_cbor_bytes(b, hash, 32);
+}
+
+/* Format 2's optional keys after the ten fields. */
+static void build_v2(hx_buf *b, enum mutation m)
+{
+	static const uint8_t other[32] = { 1, 2, 3 };
+	switch (m) {
+	case M_V1_SIGNER:
+		hx_cbor_uint(b, 10);
+		hx_cbor_bytes(b, other, 32);
+		break;
+	case M_SIGNER_IS_AUTHOR:
+		hx_cbor_uint(b, 10);
+		hx_cbor_bytes(b, pk, 32);
+		break;
+	case M_EMPTY_ATTACH:
+		hx_cbor_uint(b, 11);
+		hx_cbor_head(b, HX_CBOR_ARRAY, 0);
+		break;
+	case M_ATTACH_SLASH: put_attach(b, "../toolkit.pdf"); break;
+	case M_ATTACH_OK: put_attach(b, "toolkit.pdf"); break;
+	case M_ATTACH_BEFORE_SIGNER:
+		put_attach(b, "toolkit.pdf");
+		hx_cbor_uint(b, 10);
+		hx_cbor_bytes(b, other, 32);
+		break;
+	default: break;
+	}
+}
+
 static uint8_t *build(enum mutation m, size_t *len)
 {
 	hx_buf b = { 0 };
 	if (m == M_INDEF_MAP)
 		hx_buf_put(&b, "\xbf", 1);
 	else
-		hx_cbor_head(&b, HX_CBOR_MAP, m == M_EXTRA_KEY ? 11 : 10);
+		hx_cbor_head(&b, HX_CBOR_MAP, npairs(m));
 	hx_cbor_uint(&b, 0);
-	hx_cbor_uint(&b, m == M_VERSION2 ? 2 : 1);
+	hx_cbor_uint(&b, m == M_VERSION3                                                     ? 3
+	                 : m >= M_V2_BARE && m <= M_ATTACH_BEFORE_SIGNER && m != M_V1_SIGNER ? 2
+	                                                                                     : 1);
 	hx_cbor_uint(&b, 1);
 	hx_cbor_bytes(&b, pk, m == M_SHORT_AUTHOR ? 31 : 32);
 	if (m == M_KEY_ORDER) {
@@ -157,9 +232,52 @@ static uint8_t *build(enum mutation m, size_t *len)
 		hx_cbor_uint(&b, 10);
 		hx_cbor_uint(&b, 0);
 	}
+	build_v2(&b, m);
 	if (m == M_INDEF_MAP)
 		hx_buf_put(&b, "\xff", 1);
 	return wrap(&b, len);
+}
+
+/* A device signs for its organisation: format 2, the signer's signature,
+ * and neither the signer nor the author can be swapped afterwards. Signing
+ * with the organisation's own key stays format 1. */
+static void test_device(void)
+{
+	uint8_t dpk[32], dsk[64], *raw;
+	size_t len;
+	hx_entry e = sample(), d;
+
+	crypto_sign_keypair(dpk, dsk);
+	CHECK_RC(hx_entry_sign_for(&e, pk, dsk, &raw, &len), HX_OK);
+	CHECK(e.version == 2 && e.has_signer && !memcmp(hx_entry_signer(&e), dpk, 32));
+	CHECK_RC(hx_entry_open(&d, raw, len), HX_OK);
+	CHECK(d.has_signer && !memcmp(d.signer, dpk, 32) && !memcmp(d.author, pk, 32));
+	hx_entry_clear(&d);
+	/* the signer's key sits 32 bytes before the signature's head */
+	raw[len - 66 - 1] ^= 1;
+	CHECK(hx_entry_open(&d, raw, len) != HX_OK);
+	free(raw);
+
+	e = sample();
+	CHECK_RC(hx_entry_sign_for(&e, pk, sk, &raw, &len), HX_OK);
+	CHECK(e.version == 1 && !e.has_signer);
+	free(raw);
+
+	hx_attach a[2] = { { "toolkit.pdf", 10, "application/pdf", { 1 } },
+		           { "toolkit.pdf", 20, "application/pdf", { 2 } } };
+	e = sample();
+	e.attach = a;
+	e.nattach = 2;
+	expect_sign_rc(&e, HX_EINVAL); /* duplicate name */
+	a[1].name = "casebook.pdf";
+	a[1].type = "PDF";
+	expect_sign_rc(&e, HX_EINVAL);
+	a[1].type = "application/pdf";
+	a[1].size = HX_ATTACH_SIZE_MAX + 1;
+	expect_sign_rc(&e, HX_ELIMIT);
+	a[1].size = 20;
+	expect_sign_rc(&e, HX_OK);
+	CHECK(e.version == 2);
 }
 
 static void test_canonical(void)
@@ -175,7 +293,14 @@ static void test_canonical(void)
 		{ M_UNSORTED_META, HX_EPROTO, "unsorted metadata keys" },
 		{ M_DUP_META, HX_EPROTO, "duplicate metadata key" },
 		{ M_EXTRA_KEY, HX_EPROTO, "unknown field key" },
-		{ M_VERSION2, HX_EVERSION, "unknown format version" },
+		{ M_VERSION3, HX_EVERSION, "unknown format version" },
+		{ M_V2_BARE, HX_EPROTO, "format 2 without an optional field" },
+		{ M_V1_SIGNER, HX_EPROTO, "format 1 with a signer" },
+		{ M_SIGNER_IS_AUTHOR, HX_EINVAL, "signer equal to the author" },
+		{ M_EMPTY_ATTACH, HX_EPROTO, "empty attachment list" },
+		{ M_ATTACH_SLASH, HX_EINVAL, "attachment name with a slash" },
+		{ M_ATTACH_OK, HX_OK, "format 2 with one attachment" },
+		{ M_ATTACH_BEFORE_SIGNER, HX_EPROTO, "optional keys out of order" },
 		{ M_BAD_UTF8, HX_EPROTO, "invalid UTF-8" },
 		{ M_OVERLONG_UTF8, HX_EPROTO, "overlong UTF-8" },
 		{ M_SURROGATE, HX_EPROTO, "UTF-8 surrogate" },
@@ -205,14 +330,6 @@ static void test_canonical(void)
 	}
 }
 
-static void expect_sign(hx_entry *e, int want)
-{
-	uint8_t *raw = NULL;
-	size_t len;
-	CHECK_RC(hx_entry_sign(e, sk, &raw, &len), want);
-	free(raw);
-}
-
 static void test_limits(void)
 {
 	hx_entry e = sample();
@@ -222,16 +339,16 @@ static void test_limits(void)
 
 	big[HX_TITLE_MAX] = 0;
 	e.title = big;
-	expect_sign(&e, HX_OK); /* exactly at the limit */
+	expect_sign_rc(&e, HX_OK); /* exactly at the limit */
 	big[HX_TITLE_MAX] = 'a';
 	big[HX_TITLE_MAX + 1] = 0;
-	expect_sign(&e, HX_ELIMIT);
+	expect_sign_rc(&e, HX_ELIMIT);
 	e = sample();
 	big[HX_TITLE_MAX + 1] = 'a';
 	e.body = big; /* HX_BODY_MAX + 1 */
-	expect_sign(&e, HX_ELIMIT);
+	expect_sign_rc(&e, HX_ELIMIT);
 	big[HX_BODY_MAX] = 0;
-	expect_sign(&e, HX_OK);
+	expect_sign_rc(&e, HX_OK);
 	big[HX_BODY_MAX] = 'a';
 
 	e = sample();
@@ -239,11 +356,11 @@ static void test_limits(void)
 	memset(path, 'p', sizeof path);
 	path[HX_PATH_MAX + 1] = 0;
 	e.path = path;
-	expect_sign(&e, HX_ELIMIT);
+	expect_sign_rc(&e, HX_ELIMIT);
 	const char *bad_paths[] = { "", "/a", "a/", "a//b", "a/./b", "a/../b", "A", "a b", "é" };
 	for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
 		e.path = (char *)bad_paths[i];
-		expect_sign(&e, HX_EINVAL);
+		expect_sign_rc(&e, HX_EINVAL);
 	}
 
 	e = sample();
@@ -254,19 +371,19 @@ static void test_limits(void)
 	}
 	e.tags = many;
 	e.ntags = HX_TAGS_MAX;
-	expect_sign(&e, HX_OK);
+	expect_sign_rc(&e, HX_OK);
 	e.ntags = HX_TAGS_MAX + 1;
-	expect_sign(&e, HX_ELIMIT);
+	expect_sign_rc(&e, HX_ELIMIT);
 	char longtag[HX_TAG_MAX + 2];
 	memset(longtag, 'x', sizeof longtag);
 	longtag[HX_TAG_MAX + 1] = 0;
 	many[0] = longtag;
 	e.ntags = 1;
-	expect_sign(&e, HX_ELIMIT);
+	expect_sign_rc(&e, HX_ELIMIT);
 	many[0] = "same";
 	many[1] = "same";
 	e.ntags = 2;
-	expect_sign(&e, HX_EINVAL);
+	expect_sign_rc(&e, HX_EINVAL);
 
 	e = sample();
 	hx_meta m[HX_META_MAX + 1];
@@ -278,12 +395,12 @@ static void test_limits(void)
 	}
 	e.meta = m;
 	e.nmeta = HX_META_MAX;
-	expect_sign(&e, HX_OK);
+	expect_sign_rc(&e, HX_OK);
 	e.nmeta = HX_META_MAX + 1;
-	expect_sign(&e, HX_ELIMIT);
+	expect_sign_rc(&e, HX_ELIMIT);
 	m[0].key = "Org";
 	e.nmeta = 1;
-	expect_sign(&e, HX_EINVAL);
+	expect_sign_rc(&e, HX_EINVAL);
 	free(big);
 }
 
@@ -345,6 +462,23 @@ static void unescape(char *s)
 	*o = 0;
 }
 
+/* Format 2's optional vector lines: author-seed (a device signs for that
+ * organisation) and attach (name|size|type|hash;...). Empty when absent. */
+static char v_author_seed[4096], v_attach[4096];
+
+static size_t parse_attach(char *s, hx_attach *a)
+{
+	size_t n = 0;
+	char *save, *save2;
+	for (char *one = strtok_r(s, ";", &save); one; one = strtok_r(NULL, ";", &save), n++) {
+		a[n].name = strtok_r(one, "|", &save2);
+		a[n].size = strtoull(strtok_r(NULL, "|", &save2), NULL, 10);
+		a[n].type = strtok_r(NULL, "|", &save2);
+		CHECK_RC(hx_unhex(a[n].hash, 32, strtok_r(NULL, "|", &save2)), HX_OK);
+	}
+	return n;
+}
+
 static void check_vector(char v[][4096])
 {
 	/* v: seed path timestamp kind title body tags lang meta bytes id sig */
@@ -377,7 +511,18 @@ static void check_vector(char v[][4096])
 		.meta = meta,
 		.nmeta = nmeta,
 	};
-	CHECK_RC(hx_entry_sign(&e, vsk, &raw, &len), HX_OK);
+	hx_attach att[HX_ATTACH_MAX];
+	e.attach = att;
+	e.nattach = parse_attach(v_attach, att);
+	if (v_author_seed[0]) {
+		uint8_t oseed[32], opk[32], osk[64];
+		CHECK_RC(hx_unhex(oseed, 32, v_author_seed), HX_OK);
+		crypto_sign_seed_keypair(opk, osk, oseed);
+		CHECK_RC(hx_entry_sign_for(&e, opk, vsk, &raw, &len), HX_OK);
+		CHECK(e.has_signer && !memcmp(e.signer, vpk, 32) && !memcmp(e.author, opk, 32));
+	} else {
+		CHECK_RC(hx_entry_sign(&e, vsk, &raw, &len), HX_OK);
+	}
 	wantlen = strlen(v[9]) / 2;
 	CHECK(wantlen <= sizeof want && !hx_unhex(want, wantlen, v[9]));
 	if (len != wantlen || memcmp(raw, want, len))
@@ -387,8 +532,36 @@ static void check_vector(char v[][4096])
 	CHECK(!strcmp(hx_hex(hex, e.sig, 64), v[11]));
 	hx_entry d;
 	CHECK_RC(hx_entry_open(&d, want, wantlen), HX_OK);
+	CHECK(d.nattach == e.nattach && d.has_signer == e.has_signer);
+	for (size_t i = 0; i < d.nattach; i++)
+		CHECK(!strcmp(d.attach[i].name, att[i].name) && d.attach[i].size == att[i].size &&
+		      !memcmp(d.attach[i].hash, att[i].hash, 32));
 	hx_entry_clear(&d);
 	free(raw);
+}
+
+/* The "blob: SIZE HASH" vector: SIZE bytes of i % 251, hashed as §1.7 says. */
+static void check_blob_vector(const char *line)
+{
+	uint64_t size = strtoull(line, NULL, 10);
+	const char *hex = strchr(line, ' ');
+	uint64_t n = hx_blob_chunks(size);
+	uint8_t *data = malloc(size + 1), *hashes = malloc(n * 32 + 1), got[32], want[32];
+	char out[65];
+	for (uint64_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i % 251);
+	for (uint64_t c = 0; c < n; c++) {
+		uint64_t off = c * HX_CHUNK_SIZE,
+		         len = size - off < HX_CHUNK_SIZE ? size - off : HX_CHUNK_SIZE;
+		crypto_generichash(hashes + c * 32, 32, data + off, len, NULL, 0);
+	}
+	hx_blob_hash(got, size, hashes);
+	CHECK(hex && !hx_unhex(want, 32, hex + 1));
+	if (memcmp(got, want, 32))
+		fprintf(stderr, "blob vector: got %s\n", hx_hex(out, got, 32));
+	CHECK(n == 2 && !memcmp(got, want, 32));
+	free(data);
+	free(hashes);
 }
 
 /* hx_grow: room for what is asked, power-of-two steps, and on overflow a
@@ -421,12 +594,21 @@ static void test_vectors(void)
 	FILE *f = fopen("vectors/entries.txt", "r");
 	static char v[12][4096];
 	char line[8192];
-	int have = 0, count = 0;
+	int have = 0, count = 0, blobs = 0;
 
 	CHECK(f != NULL);
 	if (!f)
 		return;
 	while (fgets(line, sizeof line, f)) {
+		char *opt;
+		if ((opt = field(line, "blob"))) {
+			check_blob_vector(opt);
+			blobs++;
+		}
+		if ((opt = field(line, "author-seed")))
+			snprintf(v_author_seed, sizeof v_author_seed, "%s", opt);
+		if ((opt = field(line, "attach")))
+			snprintf(v_attach, sizeof v_attach, "%s", opt);
 		for (int i = 0; i < 12; i++) {
 			char *val = field(line, names[i]);
 			if (val) {
@@ -439,10 +621,11 @@ static void test_vectors(void)
 			count++;
 			have = 0;
 			memset(v, 0, sizeof v);
+			v_author_seed[0] = v_attach[0] = 0;
 		}
 	}
 	fclose(f);
-	CHECK(count >= 3);
+	CHECK(count >= 6 && blobs == 1);
 }
 
 int main(void)
@@ -451,6 +634,7 @@ int main(void)
 		return 1;
 	keys();
 	test_round_trip();
+	test_device();
 	test_canonical();
 	test_limits();
 	test_tamper();
