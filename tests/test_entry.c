@@ -606,9 +606,9 @@ static void test_vectors(void)
 			blobs++;
 		}
 		if ((opt = field(line, "author-seed")))
-			snprintf(v_author_seed, sizeof v_author_seed, "%s", opt);
+			snprintf(v_author_seed, sizeof v_author_seed, "%.4000s", opt);
 		if ((opt = field(line, "attach")))
-			snprintf(v_attach, sizeof v_attach, "%s", opt);
+			snprintf(v_attach, sizeof v_attach, "%.4000s", opt);
 		for (int i = 0; i < 12; i++) {
 			char *val = field(line, names[i]);
 			if (val) {
