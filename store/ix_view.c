@@ -29,8 +29,10 @@ int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len)
 	const char *s;
 
 	memset(v, 0, sizeof *v);
+	/* Format 1 has ten fields, format 2 one or two more after them
+	 * (signer, attachments), which the view does not need. */
 	if (hx_cbor_read_head(&r, HX_CBOR_ARRAY, &n) || n != 2 ||
-	    hx_cbor_read_head(&r, HX_CBOR_MAP, &n) || n != 10)
+	    hx_cbor_read_head(&r, HX_CBOR_MAP, &n) || n < 10 || n > 12)
 		return HX_ECORRUPT;
 	for (uint64_t k = 0; k < 10; k++) {
 		if (hx_cbor_read_uint(&r, &key) || key != k)

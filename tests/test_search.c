@@ -1302,6 +1302,34 @@ static void issue13(void)
 	free(dir);
 }
 
+/* Format 2 entries (a device's signature, attachments) are searchable like
+ * format 1 ones: the result view reads past the optional fields. */
+static void format2(void)
+{
+	char *dir = tmpdir(), sub[512];
+	hx_store *s = NULL;
+	hx_searcher *sr = NULL;
+	snprintf(sub, sizeof sub, "%s/store", dir);
+	CHECK_RC(hx_store_open(&s, sub, HX_STORE_CREATE), HX_OK);
+	doc *d = mkdoc(0, "toolkits/laptop", 100, "en", "Resilience toolkit", "from the laptop",
+	               NULL, NULL, NULL);
+	hx_attach a = { "toolkit.pdf", 3, "application/pdf", { 9 } };
+	d->e.attach = &a;
+	d->e.nattach = 1;
+	free(d->raw);
+	CHECK_RC(hx_entry_sign_for(&d->e, pk[0], sk[2], &d->raw, &d->rawlen), HX_OK);
+	CHECK(d->e.version == 2 && d->e.has_signer);
+	CHECK_RC(put_docs(s, &d, 1), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK(!strcmp(paths(sr, "resilience"), "toolkits/laptop"));
+	hx_searcher_free(&sr);
+	CHECK(fsck_problems(s) == 0);
+	hx_store_close(&s);
+	doc_free(d);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1309,6 +1337,7 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		crypto_sign_keypair(pk[i], sk[i]);
 	fixed_cases();
+	format2();
 	issue13();
 	markdown_snippets();
 	differential();
