@@ -44,7 +44,15 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 		hx_nd_log(n, "clock of %s is %+.0f s off ours", c->peer->name, (double)skew / 1e6);
 	if (!c->out)
 		hx_nd_send_hello(n, c);
-	int was_up = c->up;
+	/* A second HELLO on an open connection (the listening side repeats
+	 * its own when a message came before the HELLO, as it ignored that
+	 * message) updates the limits and, on the connecting side, asks for
+	 * a reconciliation, so that whatever was ignored is found again. The
+	 * connection's start stays when it was. */
+	if (c->out)
+		c->recon_due = 1;
+	if (c->up)
+		return;
 	c->up = 1;
 	c->connected = 1;
 	c->connected_at = now;
@@ -54,12 +62,8 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 	c->peer->st.last_connect = now;
 	c->peer->st.last_error[0] = 0; /* status shows current problems only */
 	c->peer->dirty = 1;
-	if (!was_up) {
-		hx_nd_log(n, "peer %s up (%s)", c->peer->name, c->out ? c->endpoint : "incoming");
-		hx_nd_peer_flush(n, c->peer, now); /* so that `hansa status` says so at once */
-	}
-	if (c->out)
-		c->recon_due = 1;
+	hx_nd_log(n, "peer %s up (%s)", c->peer->name, c->out ? c->endpoint : "incoming");
+	hx_nd_peer_flush(n, c->peer, now); /* so that `hansa status` says so at once */
 }
 
 static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int over)
