@@ -53,6 +53,10 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 		c->recon_due = 1;
 	if (c->up)
 		return;
+	/* A new connection of the member: what went out on its others may be
+	 * lost (the member reconnected after a cut that the older connection
+	 * has not noticed yet), so it may be sent again. */
+	hx_nd_idset_free(&c->peer->sent);
 	c->up = 1;
 	c->connected = 1;
 	c->connected_at = now;
