@@ -244,7 +244,8 @@ const struct hx_cmd hx_cmd_status = {
 	.opts = opts,
 	.text = "Says whether 'hansa serve' runs for this home, how many entries the store\n"
 	        "holds and how many connections were refused as non-members; then for\n"
-	        "every peer: connected or not, when it was last seen and last synced,\n"
+	        "every peer: connected or not, when it was last seen (to the minute while\n"
+	        "it is connected) and last synced,\n"
 	        "entries sent, received and refused (by reason: malformed, over-limit,\n"
 	        "bad-signature, not-member, future), and how many entries each side still\n"
 	        "lacked at the last reconciliation, less what moved since.\n",

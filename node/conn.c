@@ -104,8 +104,10 @@ void hx_nd_peer_flush(hx_node *n, struct peer *p, uint64_t now)
 	p->st.updated = now;
 	if (!p->st.pid || p->st.connected)
 		p->st.pid = (uint64_t)getpid();
-	if (hx_stats_save(n->store, p->key, &p->st) == HX_OK)
+	if (hx_stats_save(n->store, p->key, &p->st) == HX_OK) {
 		p->dirty = 0;
+		p->seen_saved = p->st.last_seen;
+	}
 }
 
 void hx_nd_progress(hx_node *n)
@@ -321,14 +323,14 @@ void hx_nd_sock_close(hx_node *n, void **s)
  * RECONNECT_IVL_MS), so traffic flows again within about 2 s. */
 static int sockopts_common(hx_node *n, void *s)
 {
-	int linger = 0, hb = 2000, hbt = 6000, hs = 10000, rc = RECONNECT_IVL_MS,
+	int linger = 0, hb = 5000, hbt = 5000, hbttl = 15000, hs = 10000, rc = RECONNECT_IVL_MS,
 	    rcmax = RECONNECT_IVL_MAX_MS, cto = CONNECT_TIMEOUT_MS, hwm = 4000;
 	int64_t maxmsg = HX_WIRE_FRAME_MAX;
 	if (SETOPT(n, s, ZMQ_LINGER, &linger, sizeof linger) ||
 	    SETOPT(n, s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
 	    SETOPT(n, s, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) ||
 	    SETOPT(n, s, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt) ||
-	    SETOPT(n, s, ZMQ_HEARTBEAT_TTL, &hbt, sizeof hbt) ||
+	    SETOPT(n, s, ZMQ_HEARTBEAT_TTL, &hbttl, sizeof hbttl) ||
 	    SETOPT(n, s, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
 	    SETOPT(n, s, ZMQ_RECONNECT_IVL, &rc, sizeof rc) ||
 	    SETOPT(n, s, ZMQ_RECONNECT_IVL_MAX, &rcmax, sizeof rcmax) ||

@@ -44,7 +44,19 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 		hx_nd_log(n, "clock of %s is %+.0f s off ours", c->peer->name, (double)skew / 1e6);
 	if (!c->out)
 		hx_nd_send_hello(n, c);
-	int was_up = c->up;
+	/* A second HELLO on an open connection (the listening side repeats
+	 * its own when a message came before the HELLO, as it ignored that
+	 * message) updates the limits and, on the connecting side, asks for
+	 * a reconciliation, so that whatever was ignored is found again. The
+	 * connection's start stays when it was. */
+	if (c->out)
+		c->recon_due = 1;
+	if (c->up)
+		return;
+	/* A new connection of the member: what went out on its others may be
+	 * lost (the member reconnected after a cut that the older connection
+	 * has not noticed yet), so it may be sent again. */
+	hx_nd_idset_free(&c->peer->sent);
 	c->up = 1;
 	c->connected = 1;
 	c->connected_at = now;
@@ -54,12 +66,8 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 	c->peer->st.last_connect = now;
 	c->peer->st.last_error[0] = 0; /* status shows current problems only */
 	c->peer->dirty = 1;
-	if (!was_up) {
-		hx_nd_log(n, "peer %s up (%s)", c->peer->name, c->out ? c->endpoint : "incoming");
-		hx_nd_peer_flush(n, c->peer, now); /* so that `hansa status` says so at once */
-	}
-	if (c->out)
-		c->recon_due = 1;
+	hx_nd_log(n, "peer %s up (%s)", c->peer->name, c->out ? c->endpoint : "incoming");
+	hx_nd_peer_flush(n, c->peer, now); /* so that `hansa status` says so at once */
 }
 
 static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int over)
@@ -68,8 +76,9 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	hx_wire_msg w;
 
 	c->last_rx = now;
+	/* not dirty: last_seen alone is written once a minute (SEEN_FLUSH_MS),
+	 * with other news, and when the connection drops */
 	c->peer->st.last_seen = now;
-	c->peer->dirty = 1;
 	if (over) {
 		bad_message(n, c, "too many frames", HX_ELIMIT);
 		return;
@@ -187,6 +196,21 @@ static void flush_stats(hx_node *n, uint64_t now)
 		n->push_hist_dirty = 0;
 }
 
+/* Periodic work (pings, re-reads) runs early when the loop is awake
+ * anyway and it is due within SLACK_MS, so that timers close to each
+ * other share one wake-up. The polling fallback (a short period) runs on
+ * time. */
+static int due(uint64_t now, uint64_t at)
+{
+	return now + SLACK_MS * 1000ull >= at;
+}
+
+/* The peer's last_seen moved since it was last written. */
+static int seen_unsaved(const struct peer *p)
+{
+	return p->st.last_seen != p->seen_saved;
+}
+
 static int peer_session_active(hx_node *n, const struct peer *p)
 {
 	for (size_t i = 0; i < n->nconns; i++)
@@ -301,7 +325,8 @@ static uint64_t conn_deadline(hx_node *n, struct conn *c, uint64_t now)
 	if (recon_now(n, c, now, &at))
 		return now;
 	t = earliest(t, at);
-	t = earliest(t, c->last_tx + PING_MS * 1000ull + 1);
+	if (c->out)
+		t = earliest(t, c->last_tx + PING_MS * 1000ull + 1);
 	if (!c->out)
 		t = earliest(t, c->last_rx + IN_IDLE_MS * 1000ull + 1);
 	return t;
@@ -322,9 +347,12 @@ static int sleep_ms(hx_node *n, uint64_t now)
 		t = earliest(t, n->next_changes);
 	if (n->zap_refused)
 		t = earliest(t, n->next_flush);
-	for (size_t i = 0; i < n->npeers; i++)
+	for (size_t i = 0; i < n->npeers; i++) {
 		if (n->peers[i]->dirty)
 			t = earliest(t, n->next_flush);
+		if (seen_unsaved(n->peers[i]))
+			t = earliest(t, n->next_seen);
+	}
 	for (size_t i = 0; i < n->nconns; i++)
 		t = earliest(t, conn_deadline(n, n->conns[i], now));
 	if (t <= now)
@@ -374,7 +402,7 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 		hx_nd_recon_start(n, c, now);
 	if (n->cfg.once && c->synced && !c->ine && transfers_idle(c))
 		hx_nd_finish(n, c, 1, NULL);
-	if (now - c->last_tx > PING_MS * 1000ull) {
+	if (c->out && due(now, c->last_tx + PING_MS * 1000ull)) {
 		uint8_t p[HX_PING_LEN];
 		hx_wire_ping(p, now);
 		hx_nd_send1(n, c, p, sizeof p);
@@ -427,10 +455,10 @@ static void reload_peers(hx_node *n)
 static void tick(hx_node *n, uint64_t now)
 {
 	hx_nd_flush_pending(n);
-	if (!n->cfg.once && (n->changes_due || now >= n->next_changes)) {
+	if (!n->cfg.once && (n->changes_due || due(now, n->next_changes))) {
 		n->changes_due = 0;
 		hx_nd_poll_changes(n);
-		if (now >= n->next_changes) /* a wake-up leaves the timer alone */
+		if (due(now, n->next_changes)) /* a wake-up leaves the timer alone */
 			n->next_changes = now + n->cfg.poll_ms * 1000ull;
 	}
 	/* what a member was sent may go again once its transfers rested (a
@@ -452,7 +480,7 @@ static void tick(hx_node *n, uint64_t now)
 			i++;
 		}
 	}
-	if (n->reload_due || now >= n->next_reload) {
+	if (n->reload_due || due(now, n->next_reload)) {
 		n->reload_due = 0;
 		hx_nd_members_reload(n);
 		if (!n->cfg.once)
@@ -462,6 +490,12 @@ static void tick(hx_node *n, uint64_t now)
 	if (now >= n->next_flush) {
 		flush_stats(n, now);
 		n->next_flush = now + STATS_FLUSH_MS * 1000ull;
+	}
+	if (now + SLACK_MS * 1000ull >= n->next_seen) {
+		for (size_t i = 0; i < n->npeers; i++)
+			if (seen_unsaved(n->peers[i]))
+				hx_nd_peer_flush(n, n->peers[i], now);
+		n->next_seen = now + SEEN_FLUSH_MS * 1000ull;
 	}
 }
 

@@ -29,6 +29,8 @@
 #define SESSION_TIMEOUT_MS 60000
 #define FUTURE_US (10ull * 60 * 1000000)
 #define STATS_FLUSH_MS 1000
+#define SEEN_FLUSH_MS 60000     /* last_seen alone is written this often while connected */
+#define SLACK_MS 5000           /* periodic work (pings, re-reads) due this soon runs now */
 #define MEMBERS_RELOAD_MS 10000 /* members and peers re-read without a wake-up */
 #define MEMBERS_POLL_MS 2000    /* ... when the wake-up socket is missing */
 #define CHANGES_SAFETY_MS 10000 /* change log re-read without a wake-up */
@@ -63,6 +65,7 @@ struct peer {
 	char name[80];
 	hx_peer_stats st;
 	int dirty;
+	uint64_t seen_saved;           /* st.last_seen as last written */
 	uint64_t last_recon_any;       /* µs of the last reconciliation, either role */
 	uint64_t not_member_logged;    /* µs: such refusals are logged once a minute */
 	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
@@ -161,7 +164,7 @@ struct hx_node {
 	struct idq fresh;
 	size_t fresh_over;
 	uint32_t next_session;
-	uint64_t next_flush, next_reload, next_changes;
+	uint64_t next_flush, next_reload, next_changes, next_seen;
 	uint64_t zap_refused;   /* not yet added to the stored counter */
 	hx_push_hist push_hist; /* latencies of LIVE pushes (state.h) */
 	int push_hist_loaded;   /* push_hist holds the stored record */

@@ -48,15 +48,17 @@ static const uint8_t *raw_author(const uint8_t *raw, size_t len)
 	return raw + 7;
 }
 
-/* Reads up to max entries of q for member p (skipping ones we no longer
- * have, whose author is no longer a member, or that p was sent since its
+/* Reads up to max entries of q for c's member p (skipping ones we no
+ * longer have, whose author is no longer a member, that are longer than
+ * the frames c's other side accepts, or that p was sent since its
  * transfers last rested) into raws, and their ids into ids. *used: how many
  * ids of q that consumed; the caller pops them, and marks the ids as sent
  * (sent_mark) once the batch is out, so that what a failed send leaves in
  * the queue can still go out, on this connection or another. */
-static size_t take_entries(hx_node *n, struct peer *p, struct idq *q, size_t max, uint8_t **raws,
+static size_t take_entries(hx_node *n, struct conn *c, struct idq *q, size_t max, uint8_t **raws,
                            size_t *lens, uint8_t (*ids)[HX_ID_LEN], int *live, size_t *used_out)
 {
+	struct peer *p = c->peer;
 	size_t k = 0, bytes = 0, used = 0;
 	*live = 0;
 	while (used < q->n && k < max && bytes < HX_WIRE_BATCH_BYTES) {
@@ -68,7 +70,7 @@ static size_t take_entries(hx_node *n, struct peer *p, struct idq *q, size_t max
 		if (hx_nd_idset_has(&p->sent, id) || hx_store_get(n->store, id, NULL, &raw, &len))
 			continue;
 		const uint8_t *a = raw_author(raw, len);
-		if (a && !hx_nd_member_by_key(n, a)) {
+		if ((a && !hx_nd_member_by_key(n, a)) || len > c->peer_max_frame) {
 			free(raw);
 			continue;
 		}
@@ -117,8 +119,8 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t used, k = take_entries(n, c->peer, &c->push_q, maxb, raws, lens, ids, &live,
-		                              &used);
+		size_t used,
+		        k = take_entries(n, c, &c->push_q, maxb, raws, lens, ids, &live, &used);
 		if (!k) {
 			hx_nd_idq_pop(&c->push_q, used);
 			continue;
@@ -167,7 +169,7 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
-		size_t used, k = take_entries(n, c->peer, &q, maxb, raws, lens, ids, &live, &used);
+		size_t used, k = take_entries(n, c, &q, maxb, raws, lens, ids, &live, &used);
 		hx_nd_idq_pop(&q, used);
 		uint8_t h[HX_ENTRIES_LEN];
 		hx_wire_entries(h, w->request, (uint16_t)k, q.n ? 0 : HX_ENTRIES_LAST);

@@ -170,7 +170,7 @@ int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
 		m->max_batch = hx_be16_get(h + 14);
 		memcpy(m->key, h + 16, HX_KEY_LEN);
 		m->time = hx_be64_get(h + 48);
-		if (m->max_batch == 0 || m->max_frame < 4096)
+		if (m->max_batch == 0 || m->max_frame < HX_WIRE_FRAME_MIN)
 			return HX_EPROTO;
 		return HX_OK;
 	case HX_MSG_PING:

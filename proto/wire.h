@@ -16,8 +16,11 @@
 #define HX_WIRE_VERSION 1
 
 /* Limits every node enforces on what it receives. */
-#define HX_WIRE_FRAME_MAX (1u << 20)               /* bytes per frame (ZMQ_MAXMSGSIZE) */
-#define HX_WIRE_BATCH_MAX 256                      /* entries per ENTRIES/PUSH message */
+#define HX_WIRE_FRAME_MAX (1u << 20) /* bytes per frame (ZMQ_MAXMSGSIZE) */
+#define HX_WIRE_FRAME_MIN                                                                       \
+	4102                  /* least max_frame in a HELLO: a 4096-byte Negentropy message + 6 \
+	                       */
+#define HX_WIRE_BATCH_MAX 256 /* entries per ENTRIES/PUSH message */
 #define HX_WIRE_FRAMES_MAX (1 + HX_WIRE_BATCH_MAX) /* frames per message */
 #define HX_WIRE_WANT_MAX 1024                      /* ids per WANT */
 #define HX_WIRE_BATCH_BYTES (4u << 20)             /* a sender's target bytes per batch */

@@ -18,9 +18,10 @@ HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmd
 # check and the web app's browser test (chromium, puppeteer-core from npm),
 # JSON checks (jq), HTTP checks (curl), python3 for small test helpers, wrk
 # for bench/web.sh; dpkg-dev (dpkg-shlibdeps for CPack's Depends), fakeroot,
-# systemd (systemd-analyze verify) and man-db for the package test.
+# systemd (systemd-analyze verify) and man-db for the package test; iptables
+# for tests/heal.t.sh.
 HX_PKGS_TEST="clang-14 libclang-rt-14-dev clang-format chromium jq curl python3 procps psmisc wrk
-  dpkg-dev fakeroot systemd man-db"
+  dpkg-dev fakeroot systemd man-db iptables"
 # Some images ship Node.js with its own npm (which conflicts with Debian's
 # npm package): ask for Debian's only when there is no npm at all.
 if ! command -v npm >/dev/null 2>&1; then

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "proto/invite.h"
+#include "proto/negentropy.h"
 #include "proto/wire.h"
 
 #define TS 1700000000000000ull
@@ -249,6 +250,12 @@ static void test_messages(void)
 	CHECK(m.caps == 7 && m.max_frame == HX_WIRE_FRAME_MAX && m.ne_frame_limit == 262144 &&
 	      m.max_batch == 256 && m.time == TS && !memcmp(m.key, key, 32));
 	CHECK_RC(hx_wire_decode(&m, b, n, 2), HX_EPROTO); /* one frame only */
+	/* max_frame must hold a 4096-byte Negentropy message and its 6-byte header */
+	n = hx_wire_hello(b, 7, HX_WIRE_FRAME_MIN - 1, 0, 256, key, TS);
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_EPROTO);
+	n = hx_wire_hello(b, 7, HX_WIRE_FRAME_MIN, 0, 256, key, TS);
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
+	CHECK(m.max_frame == 4102 && HX_WIRE_FRAME_MIN - HX_NE_HDR_LEN == HX_NE_FRAME_MIN);
 	CHECK_RC(hx_wire_decode(&m, b, n - 1, 1), HX_EPROTO);
 	b[0] = 2;
 	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_EVERSION);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # gen-negentropy.py: writes tests/vectors/negentropy.txt, the expected
 # Negentropy v1 message traces that tests/test_negentropy.c replays. The
-# item sets come from a formula (below, repeated in the C test); the
+# item sets come from a formula (below) and are written into the file, so
+# that the file alone is enough to replay the traces; the
 # messages come from any harness speaking the reference test suite's line
 # protocol, e.g. the reference C++ implementation's test harness:
 #   python3 gen-negentropy.py CMD > negentropy.txt
@@ -28,6 +29,17 @@ def item(i, rule):
 def in_a(i): return i % 7 != 3    # A lacks every 7th item (from 3)
 def in_b(i): return i % 11 != 5   # B lacks every 11th item (from 5)
 
+HEADER = """\
+# Negentropy v1 traces (tests/vectors/gen-negentropy.py); per case:
+# case NAME N RULE LIMIT (LIMIT: both sides' frame size limit, 0 = none;
+#   N and RULE: how the generator made the items),
+# then the items, one a line: item TIMESTAMP ID-HEX SIDES
+#   (SIDES: a = only the initiator holds it, b = only the responder, ab = both),
+# then the messages in order, one a line:
+# i|r (initiator|responder) LENGTH SHA-256(message) [HEX, when under 400 bytes]
+# end: the initiator is done; it found have = the a items, need = the b items.
+"""
+
 def start(cmd, limit):
     env = dict(os.environ)
     env.pop("FRAMESIZELIMIT", None)
@@ -42,9 +54,7 @@ def show(who, hexmsg):
 
 def main():
     cmd = sys.argv[1]
-    print("# Negentropy v1 traces (tests/vectors/gen-negentropy.py); per case:")
-    print("# case NAME N RULE LIMIT, then the messages in order, one a line:")
-    print("# i|r (initiator|responder) LENGTH SHA-256(message) [HEX, when under 400 bytes]")
+    print(HEADER, end="")
     for name, n, rule, limit in CASES:
         a, b = start(cmd, limit), start(cmd, limit)
         for i in range(n):
@@ -54,6 +64,11 @@ def main():
         a.stdin.write("seal\ninitiate\n"); a.stdin.flush()
         b.stdin.write("seal\n"); b.stdin.flush()
         print(f"case {name} {n} {rule} {limit}")
+        for i in range(n):
+            ts, ident = item(i, rule)
+            sides = ("a" if in_a(i) else "") + ("b" if in_b(i) else "")
+            if sides:
+                print(f"item {ts} {ident} {sides}")
         while True:
             line = a.stdout.readline().strip()
             if line.startswith(("have,", "need,")): continue
