@@ -240,17 +240,14 @@ int ex_office(struct ex_sink *s, int fd, enum hx_extract_format *fmt)
 {
 	zip_error_t ze;
 	int err = 0, found = 0, rc;
-	int zfd = dup(fd);
 	zip_t *z;
 
-	if (zfd < 0)
-		return ex_fail(s, "cannot read the file");
-	/* (zip_fdopen owns zfd from here) */
-	if (!(z = zip_fdopen(zfd, ZIP_RDONLY | ZIP_CHECKCONS, &err))) {
+	/* (zip_fdopen owns fd from here on success: the child has no
+	 * descriptor to spare for a dup) */
+	if (!(z = zip_fdopen(fd, ZIP_RDONLY | ZIP_CHECKCONS, &err))) {
 		zip_error_init_with_code(&ze, err);
 		ex_fail(s, "a damaged zip archive (%s)", zip_error_strerror(&ze));
 		zip_error_fini(&ze);
-		close(zfd);
 		return -1;
 	}
 	struct walk w = { .s = s, .d = OOXML };

@@ -2,8 +2,9 @@
  * worker.c: the extractor's child process (`hansa extract-worker`). It
  * limits itself before it reads a byte of the file (CPU time, address
  * space, no new files or processes, no sockets: rlimits, no_new_privs and
- * a seccomp filter), finds the format from the file's bytes, and writes
- * the text to fd 1 as frames. The parent (extract.c) trusts none of it.
+ * a seccomp filter; docs/SEARCH.md "Text inside attachments" has the list), finds the format from
+ * the file's bytes, and writes the text to fd 1 as frames. The parent (extract.c) trusts none of
+ * it.
  *
  * A frame, every integer big-endian:
  *   offset size  field
@@ -75,7 +76,9 @@ static int sandbox(void)
 		                      deny[i] == SCMP_SYS(clone3) ? SCMP_ACT_ERRNO(ENOSYS)
 		                                                  : SCMP_ACT_ERRNO(EPERM),
 		                      deny[i], 0);
-	/* open for writing (flags in argument 1 of open, 2 of openat) */
+#ifdef EX_ASAN
+	/* open for writing (flags in argument 1 of open, 2 of openat);
+	 * LeakSanitizer reads /proc at exit */
 	static const int wflags[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC };
 	for (size_t i = 0; !rc && i < sizeof wflags / sizeof *wflags; i++) {
 		scmp_datum_t m = (scmp_datum_t)wflags[i];
@@ -85,6 +88,15 @@ static int sandbox(void)
 			rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1,
 			                      SCMP_A2(SCMP_CMP_MASKED_EQ, m, m));
 	}
+#else
+	/* no open at all: the readers work on the descriptors they have */
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(open), 0);
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 0);
+	if (!rc)
+		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+#endif
 	/* clone without CLONE_THREAD is a fork */
 #ifndef EX_ASAN
 	if (!rc)
@@ -284,7 +296,7 @@ int hx_extract_worker_main(int argc, char **argv)
 #ifdef EX_ASAN
 	limit(RLIMIT_NOFILE, 3 + 16); /* LeakSanitizer reads /proc at exit */
 #else
-	limit(RLIMIT_NOFILE, 3); /* no new descriptor: no file, socket or pipe */
+	limit(RLIMIT_NOFILE, 4); /* stdin, stdout, stderr and libzip's dup */
 #endif
 
 	enum hx_extract_format fmt = HX_EXTRACT_UNKNOWN;
