@@ -55,20 +55,22 @@ static int make_pdf(const char *dir, char *pdf, size_t n)
 	for (int p = 1; p <= 400; p++) {
 		fprintf(f, "<div style=\"page-break-after: always\"><h2>Chapter %d</h2>", p);
 		for (int k = 0; k < 12; k++)
-			fprintf(f, "<p>Culture-driven social resilience in municipality %d: the "
-			           "toolkit describes peer learning between regions, innovation "
-			           "brokerage for SMEs, smart specialisation and the evaluation of "
-			           "impact in Białystok, Cēsis and Peipsiääre (case %d).</p>",
+			fprintf(f,
+			        "<p>Culture-driven social resilience in municipality %d: the "
+			        "toolkit describes peer learning between regions, innovation "
+			        "brokerage for SMEs, smart specialisation and the evaluation of "
+			        "impact in Białystok, Cēsis and Peipsiääre (case %d).</p>",
 			        p, k);
 		fputs("</div>", f);
 	}
 	fputs("</body></html>", f);
 	if (fclose(f))
 		return -1;
-	snprintf(cmd, sizeof cmd,
-	         "HOME=%s chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer "
-	         "--user-data-dir=%s/chromium --print-to-pdf=%s %s >/dev/null 2>&1",
-	         dir, dir, pdf, html);
+	snprintf(
+	        cmd, sizeof cmd,
+	        "HOME=%.400s chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer "
+	        "--user-data-dir=%.400s/chromium --print-to-pdf=%.400s %.400s >/dev/null 2>&1",
+	        dir, dir, pdf, html);
 	return system(cmd) == 0 && access(pdf, R_OK) == 0 ? 0 : -1;
 }
 
@@ -87,7 +89,8 @@ int main(int argc, char **argv)
 		snprintf(pdf, sizeof pdf, "%s", argv[1]);
 	} else {
 		if (!mkdtemp(dir) || make_pdf(dir, pdf, sizeof pdf)) {
-			fprintf(stderr, "bench_extract: cannot make a PDF with chromium (give one)\n");
+			fprintf(stderr,
+			        "bench_extract: cannot make a PDF with chromium (give one)\n");
 			return 1;
 		}
 		made = 1;
@@ -104,7 +107,7 @@ int main(int argc, char **argv)
 	lim.wall_ms = 600000;
 	lim.cpu_s = 600;
 
-	snprintf(cmd, sizeof cmd, "pdftotext '%s' - >/dev/null 2>&1", pdf);
+	snprintf(cmd, sizeof cmd, "pdftotext '%.4000s' - >/dev/null 2>&1", pdf);
 	for (int i = 0; i < runs; i++) {
 		hx_extract_result r;
 		double t0 = now();
@@ -119,7 +122,8 @@ int main(int argc, char **argv)
 		hx_extract_result_free(&r);
 		t0 = now();
 		if (system(cmd) != 0) {
-			fprintf(stderr, "bench_extract: pdftotext failed (apt-get install poppler-utils)\n");
+			fprintf(stderr,
+			        "bench_extract: pdftotext failed (apt-get install poppler-utils)\n");
 			return 1;
 		}
 		theirs[i] = now() - t0;

@@ -85,8 +85,9 @@ void hx_extract_limits_default(struct hx_extract_limits *lim);
 int hx_extract_path(const char *path, const char *name, const char *media_type,
                     const struct hx_extract_limits *lim, hx_extract_result *out) HX_WUR;
 
-/* As hx_extract_path, from an open file descriptor (read from offset 0;
- * the caller keeps it and closes it). */
+/* As hx_extract_path, from an open file descriptor of a regular file (read
+ * from offset 0 by the child, which moves the shared file offset; the
+ * caller keeps the descriptor and closes it). */
 int hx_extract_fd(int fd, const char *name, const char *media_type,
                   const struct hx_extract_limits *lim, hx_extract_result *out) HX_WUR;
 
