@@ -181,6 +181,20 @@ static int ext_is(const char *name, const char *const *list)
 	return 0;
 }
 
+/* How many bytes at the end of p[0..n) begin a UTF-8 character that the
+ * next read completes (0 to 3). */
+static size_t cut_tail(const uint8_t *p, size_t n)
+{
+	for (size_t i = 1; i <= 3 && i <= n; i++) {
+		uint8_t b = p[n - i];
+		if ((b & 0xc0) == 0x80)
+			continue;
+		size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+		return need > i ? i : 0;
+	}
+	return 0;
+}
+
 /* Plain text or Markdown: UTF-8 when the first 64 KiB are (a cut
  * character at the end aside), else Latin-1; a NUL byte there means
  * binary, refused. */
@@ -203,16 +217,19 @@ static int text(struct ex_sink *s, int fd, const char *head, size_t headlen)
 	}
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return ex_fail(s, "cannot read the file: %s", strerror(errno));
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+	for (size_t carry = 0;;) {
+		ssize_t n = read(fd, buf + carry, sizeof buf - carry);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return ex_fail(s, "cannot read the file: %s", strerror(errno));
-		if (n == 0)
-			return 0;
-		if (ex_emit(s, 0, buf, (size_t)n, latin1))
+		if (n == 0) /* (a character cut at the end becomes U+FFFD) */
+			return carry ? ex_emit(s, 0, buf, carry, latin1) : 0;
+		size_t all = carry + (size_t)n;
+		carry = latin1 ? 0 : cut_tail((const uint8_t *)buf, all);
+		if (ex_emit(s, 0, buf, all - carry, latin1))
 			return -1;
+		memmove(buf, buf + all - carry, carry);
 	}
 }
 
