@@ -2,9 +2,11 @@
 """extract-files.py DIR: writes the office files tests/extract.t.sh reads:
 a .docx, .odt, .odp, .pptx, .xlsx with known words, a .docx whose XML has a
 DOCTYPE with entities (billion laughs), a zip bomb named .docx (word/
-document.xml inflating to 1 GiB of zeros), a zip that is no office file and
-a Latin-1 text file. Standard library only."""
+document.xml inflating to 1 GiB of zeros), a zip that is no office file, a .docx
+whose member inflates past the size its headers declare, and a Latin-1
+text file. Standard library only."""
 import os
+import struct
 import sys
 import zipfile
 
@@ -67,6 +69,21 @@ with zipfile.ZipFile(os.path.join(D, "bomb.docx"), "w", zipfile.ZIP_DEFLATED, co
         chunk = b"\0" * (1 << 20)
         for _ in range(1024):
             m.write(chunk)
+
+# a liar: word/document.xml inflates to 4 MiB but its headers say 200 bytes
+body = docx_xml('<w:p><w:r><w:t>%s</w:t></w:r></w:p>' % ("x" * (4 << 20))).encode()
+z("liar.docx", [("[Content_Types].xml", CT), ("word/document.xml", body)])
+with open(os.path.join(D, "liar.docx"), "r+b") as f:
+    data = bytearray(f.read())
+    real, n = struct.pack("<I", len(body)), 0
+    i = data.find(real)
+    while i >= 0:  # the local header and the central directory
+        data[i:i + 4] = struct.pack("<I", 200)
+        n += 1
+        i = data.find(real, i + 4)
+    assert n == 2, n
+    f.seek(0)
+    f.write(data)
 
 with open(os.path.join(D, "latin1.txt"), "wb") as f:
     f.write("caf\u00e9 na\u00efve S\u00f8r\u00f8\n".encode("latin-1"))
