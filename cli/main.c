@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "cli/offline.h"
+#include "extract/extract.h"
 
 #ifndef HX_VERSION
 #define HX_VERSION "0.1.0" /* CMakeLists.txt sets it */
@@ -24,20 +25,19 @@ extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild;
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join, hx_cmd_serve,
         hx_cmd_sync, hx_cmd_status;
 extern const struct hx_cmd hx_cmd_web, hx_cmd_web_password; /* web app */
+extern const struct hx_cmd hx_cmd_extract;
 
-static const struct hx_cmd *const commands[] = { &hx_cmd_init,    &hx_cmd_id,
-	                                         &hx_cmd_publish, &hx_cmd_show,
-	                                         &hx_cmd_list,    &hx_cmd_history,
-	                                         &hx_cmd_delete,  &hx_cmd_import,
-	                                         &hx_cmd_export,  &hx_cmd_fsck,
-	                                         &hx_cmd_search,  &hx_cmd_reindex,
-	                                         &hx_cmd_state,   &hx_cmd_member,
-	                                         &hx_cmd_peer,    &hx_cmd_invite,
-	                                         &hx_cmd_join,    &hx_cmd_serve,
-	                                         &hx_cmd_sync,    &hx_cmd_status,
-	                                         &hx_cmd_web,     &hx_cmd_web_password,
-	                                         &hx_cmd_backup,  &hx_cmd_restore,
-	                                         &hx_cmd_rebuild, NULL };
+static const struct hx_cmd *const commands[] = {
+	&hx_cmd_init,         &hx_cmd_id,      &hx_cmd_publish,
+	&hx_cmd_show,         &hx_cmd_list,    &hx_cmd_history,
+	&hx_cmd_delete,       &hx_cmd_import,  &hx_cmd_export,
+	&hx_cmd_fsck,         &hx_cmd_search,  &hx_cmd_reindex,
+	&hx_cmd_state,        &hx_cmd_member,  &hx_cmd_peer,
+	&hx_cmd_invite,       &hx_cmd_join,    &hx_cmd_serve,
+	&hx_cmd_sync,         &hx_cmd_status,  &hx_cmd_web,
+	&hx_cmd_web_password, &hx_cmd_backup,  &hx_cmd_restore,
+	&hx_cmd_rebuild,      &hx_cmd_extract, NULL
+};
 
 /* hansa's own options, before the command; hansa(1) is made from this. */
 static const struct hx_opt prog_opts[] = {
@@ -196,6 +196,10 @@ int main(int argc, char **argv)
 	struct hx_args g, a;
 	int rc;
 
+	/* The extractor's sandboxed child (extract/worker.c): before anything
+	 * else, so that it sets up its limits first. */
+	if (argc > 1 && !strcmp(argv[1], HX_EXTRACT_WORKER_ARG))
+		return hx_extract_worker_main(argc, argv);
 	memset(&ctx, 0, sizeof ctx);
 #ifndef HX_ASAN
 	signal(SIGBUS, on_fault);

@@ -9,19 +9,23 @@ HX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmdb-dev
   libutf8proc-dev libstemmer-dev libcjson-dev libyaml-dev libcmark-dev libsqlite3-dev
   libroaring-dev libmicrohttpd-dev libsystemd-dev xz-utils ca-certificates
-  libhunspell-dev hunspell-pl hunspell-lv hunspell-sv libxapian-dev"
+  libhunspell-dev hunspell-pl hunspell-lv hunspell-sv libxapian-dev
+  libpoppler-glib-dev libzip-dev libxml2-dev libseccomp-dev"
 # (libmicrohttpd: the web app; libsystemd: sd_notify readiness for the
 # service; Hunspell and its pl/lv/sv dictionaries: lemmas for search,
-# store/lemma.c; Xapian: an anchor of bench_search, which builds without it.)
+# store/lemma.c; Xapian: an anchor of bench_search, which builds without it;
+# poppler-glib, libzip, libxml2, libseccomp: text from attachments in a
+# sandboxed child, extract/.)
 # Needed by the test suite as well: libFuzzer (clang), the style check
 # (clang-format), the Negentropy interop peer (node + npm), the static site
 # check and the web app's browser test (chromium, puppeteer-core from npm),
 # JSON checks (jq), HTTP checks (curl), python3 for small test helpers, wrk
 # for bench/web.sh; dpkg-dev (dpkg-shlibdeps for CPack's Depends), fakeroot,
 # systemd (systemd-analyze verify) and man-db for the package test; iptables
-# for tests/heal.t.sh.
+# for tests/heal.t.sh; poppler-utils (pdftotext, the anchor of bench_extract;
+# chromium also makes the PDFs of tests/extract.t.sh).
 HX_PKGS_TEST="clang-14 libclang-rt-14-dev clang-format chromium jq curl python3 procps psmisc wrk
-  dpkg-dev fakeroot systemd man-db iptables"
+  dpkg-dev fakeroot systemd man-db iptables poppler-utils"
 # Some images ship Node.js with its own npm (which conflicts with Debian's
 # npm package): ask for Debian's only when there is no npm at all.
 if ! command -v npm >/dev/null 2>&1; then
