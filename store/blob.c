@@ -101,7 +101,8 @@ static int parse(const MDB_val *v, struct hx_bstate *b)
 	b->state = p[0];
 	b->size = hx_be64_get(p + 1);
 	b->added = hx_be64_get(p + 9);
-	if (b->size > HX_ATTACH_SIZE_MAX || (b->state != HX_BLOB_PARTIAL && b->state != HX_BLOB_WHOLE))
+	if (b->size > HX_ATTACH_SIZE_MAX ||
+	    (b->state != HX_BLOB_PARTIAL && b->state != HX_BLOB_WHOLE))
 		return HX_ECORRUPT;
 	uint64_t n = hx_blob_chunks(b->size);
 	size_t want = HDR + (size_t)n * HX_ID_LEN;
@@ -141,10 +142,11 @@ int hx_bl_load(hx_store *s, MDB_txn *txn, const uint8_t *hash, struct hx_bstate 
 /* Writes a state record; for a partial blob bits holds (n+7)/8 bytes, or
  * is NULL for none present. */
 int hx_bl_put_state(hx_store *s, MDB_txn *txn, const uint8_t *hash, int state, uint64_t size,
-                       uint64_t added, const uint8_t *hashes, const uint8_t *bits)
+                    uint64_t added, const uint8_t *hashes, const uint8_t *bits)
 {
 	uint64_t n = hx_blob_chunks(size);
-	size_t len = HDR + (size_t)n * HX_ID_LEN + (state == HX_BLOB_PARTIAL ? (size_t)(n + 7) / 8 : 0);
+	size_t len =
+	        HDR + (size_t)n * HX_ID_LEN + (state == HX_BLOB_PARTIAL ? (size_t)(n + 7) / 8 : 0);
 	MDB_val k = { HX_ID_LEN, (void *)hash }, v = { len, NULL };
 	uint8_t *tmp = malloc(len);
 	if (!tmp)

@@ -13,8 +13,8 @@
 
 /* Default limits (options: hx_blob_set_limits). Anything over a limit is
  * refused with HX_ELIMIT, counted (hx_blob_stats.refused), never stored. */
-#define HX_BLOB_FILE_MAX ((uint64_t)512 << 20)  /* largest file */
-#define HX_BLOB_SPACE_MAX ((uint64_t)64 << 30)  /* all blobs, whole and partial */
+#define HX_BLOB_FILE_MAX ((uint64_t)512 << 20) /* largest file */
+#define HX_BLOB_SPACE_MAX ((uint64_t)64 << 30) /* all blobs, whole and partial */
 /* gc leaves blobs younger than this alone, so that a blob added for an
  * entry that is being published (or received) is not taken first. */
 #define HX_BLOB_GC_GRACE_US ((uint64_t)600 * 1000000)
@@ -62,8 +62,8 @@ int hx_blob_begin(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t size,
  * HX_ENOTFOUND when no receive was begun, HX_EEXIST when the chunk (or the
  * whole blob) is already here. The chunk is on disk (synced) when HX_OK
  * returns. */
-int hx_blob_write_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i,
-                        const uint8_t *data, size_t len) HX_WUR;
+int hx_blob_write_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, const uint8_t *data,
+                        size_t len) HX_WUR;
 
 /* Up to max indexes of chunks a partial blob still lacks, in order, into
  * idx; *count is the total missing. A whole blob has none; HX_ENOTFOUND
@@ -82,8 +82,7 @@ int hx_blob_finish(hx_store *s, const uint8_t hash[HX_ID_LEN]) HX_WUR;
  * whole blob, hashing while copying: *hash and *size (may be NULL) say
  * what it became. HX_ELIMIT (counted) when it is over a limit, HX_EIO when
  * it cannot be read. Adding a blob that is already whole is HX_OK. */
-int hx_blob_add_file(hx_store *s, const char *path, uint8_t hash[HX_ID_LEN],
-                     uint64_t *size) HX_WUR;
+int hx_blob_add_file(hx_store *s, const char *path, uint8_t hash[HX_ID_LEN], uint64_t *size) HX_WUR;
 int hx_blob_add_fd(hx_store *s, int fd, uint8_t hash[HX_ID_LEN], uint64_t *size) HX_WUR;
 /* The same for bytes in memory. */
 int hx_blob_add_mem(hx_store *s, const void *data, size_t len, uint8_t hash[HX_ID_LEN]) HX_WUR;
@@ -96,6 +95,10 @@ int hx_blob_open(hx_store *s, const uint8_t hash[HX_ID_LEN], int *fd, uint64_t *
  * temporary file and renamed), checking every chunk on the way:
  * HX_ECORRUPT when the blob on disk does not match its hash. */
 int hx_blob_copy_out(hx_store *s, const uint8_t hash[HX_ID_LEN], const char *out) HX_WUR;
+
+/* Writes a whole blob to fd, checking every chunk first: HX_ECORRUPT
+ * (some bytes may already be written) when it does not match its hash. */
+int hx_blob_write_fd(hx_store *s, const uint8_t hash[HX_ID_LEN], int fd) HX_WUR;
 
 /* Removes a blob (whole or partial). HX_ENOTFOUND when absent. */
 int hx_blob_drop(hx_store *s, const uint8_t hash[HX_ID_LEN]) HX_WUR;

@@ -13,8 +13,6 @@
 #include <unistd.h>
 #include "store/blob_int.h"
 
-
-
 typedef int (*reader_fn)(void *arg, uint8_t *buf, size_t cap, size_t *got);
 
 static int add(hx_store *s, reader_fn rd, void *arg, uint8_t hash[HX_ID_LEN], uint64_t *size_out)
@@ -214,35 +212,23 @@ int hx_blob_open(hx_store *s, const uint8_t hash[HX_ID_LEN], int *fd, uint64_t *
 	return HX_OK;
 }
 
-int hx_blob_copy_out(hx_store *s, const uint8_t hash[HX_ID_LEN], const char *out)
+int hx_blob_write_fd(hx_store *s, const uint8_t hash[HX_ID_LEN], int fd)
 {
 	uint8_t *hashes = NULL, *buf = NULL, got[HX_ID_LEN];
 	uint32_t n;
 	uint64_t size;
-	int in = -1, fd = -1, rc;
-	char tmp[4096];
+	int in = -1, rc;
 
-	tmp[0] = 0;
 	if ((rc = hx_blob_hashes(s, hash, &size, &hashes, &n)) ||
 	    (rc = hx_blob_open(s, hash, &in, &size)))
 		goto out;
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out) >= sizeof tmp) {
-		tmp[0] = 0;
-		rc = HX_ELIMIT;
-		goto out;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		tmp[0] = 0;
-		rc = HX_EIO;
-		goto out;
-	}
 	if (!(buf = malloc(HX_CHUNK_SIZE))) {
 		rc = HX_ENOMEM;
 		goto out;
 	}
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		size_t len = hx_bl_chunk_len(size, i);
-		if ((rc = hx_bl_pread(in, buf, len, (uint64_t)i * HX_CHUNK_SIZE))) {
+		if (hx_bl_pread(in, buf, len, (uint64_t)i * HX_CHUNK_SIZE)) {
 			rc = HX_ECORRUPT;
 			break;
 		}
@@ -252,20 +238,30 @@ int hx_blob_copy_out(hx_store *s, const uint8_t hash[HX_ID_LEN], const char *out
 		else
 			rc = hx_bl_write(fd, buf, len);
 	}
-	if (!rc && (fchmod(fd, 0644) || fsync(fd)))
-		rc = HX_EIO;
-	if (!rc && rename(tmp, out))
-		rc = HX_EIO;
-	if (!rc)
-		tmp[0] = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	if (in >= 0)
 		close(in);
-	if (tmp[0])
-		unlink(tmp);
 	free(buf);
 	free(hashes);
+	return rc;
+}
+
+int hx_blob_copy_out(hx_store *s, const uint8_t hash[HX_ID_LEN], const char *out)
+{
+	char tmp[4096];
+	int fd, rc;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out) >= sizeof tmp)
+		return HX_ELIMIT;
+	if ((fd = mkstemp(tmp)) < 0)
+		return HX_EIO;
+	rc = hx_blob_write_fd(s, hash, fd);
+	if (!rc && (fchmod(fd, 0644) || fsync(fd)))
+		rc = HX_EIO;
+	close(fd);
+	if (!rc && rename(tmp, out))
+		rc = HX_EIO;
+	if (rc)
+		unlink(tmp);
 	return rc;
 }

@@ -51,8 +51,10 @@ static int fsck_one(void *arg, const uint8_t hash[HX_ID_LEN], int state, uint64_
 	if (state == HX_BLOB_WHOLE) {
 		int fd;
 		if ((rc = hx_blob_open(f->s, hash, &fd, &size))) {
-			problem(f, hash, rc == HX_ECORRUPT ? "whole, but its file is missing or of the wrong size"
-			                                   : "whole, but its file cannot be opened");
+			problem(f, hash,
+			        rc == HX_ECORRUPT
+			                ? "whole, but its file is missing or of the wrong size"
+			                : "whole, but its file cannot be opened");
 			return 0;
 		}
 		close(fd);

@@ -14,8 +14,6 @@
 #include <unistd.h>
 #include "store/blob_int.h"
 
-
-
 int hx_blob_begin(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t size, const uint8_t *hashes)
 {
 	uint8_t h[HX_ID_LEN];
@@ -51,7 +49,8 @@ int hx_blob_begin(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t size, con
 		return HX_EIO;
 	}
 	close(fd);
-	if ((rc = hx_bl_put_state(s, txn, hash, HX_BLOB_PARTIAL, size, hx_now_us(), hashes, NULL))) {
+	if ((rc = hx_bl_put_state(s, txn, hash, HX_BLOB_PARTIAL, size, hx_now_us(), hashes,
+	                          NULL))) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
@@ -98,7 +97,8 @@ int hx_blob_write_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, 
 		return HX_EIO;
 	size_t done = 0;
 	while (done < len && !rc) {
-		ssize_t w = pwrite(fd, data + done, len - done, (off_t)i * HX_CHUNK_SIZE + (off_t)done);
+		ssize_t w =
+		        pwrite(fd, data + done, len - done, (off_t)i * HX_CHUNK_SIZE + (off_t)done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -130,8 +130,8 @@ int hx_blob_write_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, 
 					rc = HX_ENOMEM;
 				} else {
 					memcpy(hashes, b.hashes, (size_t)b.n * HX_ID_LEN);
-					rc = hx_bl_put_state(s, txn, hash, HX_BLOB_PARTIAL, b.size, b.added,
-					                 hashes, bits);
+					rc = hx_bl_put_state(s, txn, hash, HX_BLOB_PARTIAL, b.size,
+					                     b.added, hashes, bits);
 					free(hashes);
 				}
 				free(bits);
@@ -174,7 +174,8 @@ int hx_blob_finish(hx_store *s, const uint8_t hash[HX_ID_LEN])
 
 	if (!s->has_blobs)
 		return HX_ENOTFOUND;
-	if ((rc = hx_bl_part_path(s, hash, from, sizeof from)) || (rc = hx_bl_whole_path(s, hash, to, sizeof to)))
+	if ((rc = hx_bl_part_path(s, hash, from, sizeof from)) ||
+	    (rc = hx_bl_whole_path(s, hash, to, sizeof to)))
 		return rc;
 	char sub[3];
 	snprintf(sub, sizeof sub, "%.2s", strrchr(to, '/') + 1);
