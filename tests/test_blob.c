@@ -42,7 +42,8 @@ static uint8_t *hash_list(const uint8_t *data, size_t len, uint8_t hash[HX_ID_LE
 	if (!h)
 		abort();
 	for (uint64_t i = 0; i < n; i++) {
-		size_t off = i * HX_CHUNK_SIZE, l = len - off < HX_CHUNK_SIZE ? len - off : HX_CHUNK_SIZE;
+		size_t off = i * HX_CHUNK_SIZE,
+		       l = len - off < HX_CHUNK_SIZE ? len - off : HX_CHUNK_SIZE;
 		crypto_generichash(h + i * HX_ID_LEN, HX_ID_LEN, data + off, l, NULL, 0);
 	}
 	hx_blob_hash(hash, len, h);
@@ -366,8 +367,14 @@ static void test_fsck_gc(void)
 	CHECK_RC(hx_blob_add_mem(s, b, 2000, lose), HX_OK);
 	hx_attach at = { .name = "a.bin", .size = 1000, .type = "application/octet-stream" };
 	memcpy(at.hash, keep, HX_ID_LEN);
-	hx_entry e = { .path = "t/a", .timestamp = 1, .kind = "toolkit", .title = "A", .body = "",
-		       .lang = "en", .attach = &at, .nattach = 1 };
+	hx_entry e = { .path = "t/a",
+		       .timestamp = 1,
+		       .kind = "toolkit",
+		       .title = "A",
+		       .body = "",
+		       .lang = "en",
+		       .attach = &at,
+		       .nattach = 1 };
 	uint8_t *raw;
 	size_t rawlen;
 	CHECK_RC(hx_entry_sign(&e, sk, &raw, &rawlen), HX_OK);
