@@ -26,7 +26,8 @@ static const struct {
 	{ "odp", "application/vnd.oasis.opendocument.presentation", 'z' },
 	{ "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 'z' },
 	{ "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 'z' },
-	{ "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", 'z' },
+	{ "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+	  'z' },
 	{ "epub", "application/epub+zip", 'z' },
 	{ "zip", "application/zip", 'z' },
 	{ "png", "image/png", 'm' },
@@ -115,7 +116,8 @@ int hx_cli_attach_file(struct hx_ctx *ctx, hx_entry *d, const char *path, const 
 	if (rc)
 		return hx_fail("%s: cannot store it: %s", path, hx_strerror(rc));
 	a.size = size;
-	if (!(a.name = strdup(name)) || !(a.type = strdup(hx_cli_media_type(name, head, (size_t)n))))
+	if (!(a.name = strdup(name)) ||
+	    !(a.type = strdup(hx_cli_media_type(name, head, (size_t)n))))
 		goto oom;
 	for (size_t i = 0; i < d->nattach; i++) {
 		if (strcmp(d->attach[i].name, name))
@@ -165,8 +167,9 @@ int hx_cli_attach_resolve(struct hx_ctx *ctx, hx_entry *d, const char *dir, cons
 		if (rc || !is_zero(old[i].hash))
 			continue;
 		if (rel[0] == '/' || !strncmp(rel, "../", 3) || strstr(rel, "/../"))
-			rc = hx_fail("%s: attachment '%s' must be a path inside the document's folder",
-			             mdname, rel);
+			rc = hx_fail(
+			        "%s: attachment '%s' must be a path inside the document's folder",
+			        mdname, rel);
 		else if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path)
 			rc = hx_fail("%s: attachment path too long", mdname);
 		else if (access(path, R_OK))

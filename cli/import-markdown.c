@@ -32,7 +32,8 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Collects the .md files under dir (relative names, without hidden files
- * and folders or temporary files). Prints and returns non-zero on error. */
+ * and folders, NAME.files folders of attached files, or temporary files). Prints and returns
+ * non-zero on error. */
 /* The folders from DIR down to the one being read, to find links that
  * lead back up (a loop): each is skipped with a warning. */
 struct above {
@@ -81,6 +82,8 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 				        full);
 			continue; /* else a dangling link */
 		}
+		if (S_ISDIR(st.st_mode) && nl > 6 && !strcmp(name + nl - 6, ".files"))
+			continue; /* a document's attached files (export --markdown) */
 		if (S_ISDIR(st.st_mode)) {
 			const struct above *a = &here;
 			while (a && (a->dev != st.st_dev || a->ino != st.st_ino))

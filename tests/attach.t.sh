@@ -94,6 +94,19 @@ check "the toolkit is kept" cmp -s "$T/tk2.pdf" "$T/docs/files/toolkit.pdf"
 run h fsck
 check "fsck clean after gc: $(cat "$T/err")" [ "$rc" = 0 ]
 
+# export --markdown writes the files into NAME.files/ beside NAME.md, and
+# importing the exported folder changes nothing
+run h export --markdown "$T/md"
+check "export --markdown: $(cat "$T/err")" [ "$rc" = 0 ]
+md=$(grep -rl 'toolkits/resilience' "$T/md" | head -1)
+check "the exported toolkit.pdf is the same file" cmp -s "${md%.md}.files/toolkit.pdf" "$T/docs/files/toolkit.pdf"
+check "the front matter names it" grep -q 'attachments: \[".*\.files/toolkit.pdf"' "$md"
+n4=$(h history toolkits/resilience | grep -c .)
+run h import "$T/md"
+check "import of the export: $(cat "$T/err")" [ "$rc" = 0 ]
+n5=$(h history toolkits/resilience | grep -c .)
+check "importing the export changes nothing ($n4 -> $n5)" [ "$n5" = "$n4" ]
+
 # a fresh home with the entries but not the files (bundles carry no blobs yet)
 run h export --bundle "$T/nofiles.hxb"
 check "export --bundle (entries only): $(cat "$T/err")" [ "$rc" = 0 ]
