@@ -83,8 +83,9 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 		snprintf(names[i], sizeof names[i], "%.*s.files/%s", baselen, base,
 		         e->attach[i].name);
 		at[i].name = names[i];
-		snprintf(dst, sizeof dst, "%.*s/%s", (int)(slash - full), full, names[i]);
-		if (write_file(x, dst, &e->attach[i]))
+		if (snprintf(dst, sizeof dst, "%.*s/%s", (int)(slash - full), full, names[i]) >=
+		            (int)sizeof dst ||
+		    write_file(x, dst, &e->attach[i]))
 			x->failed++;
 	}
 	ex.attach = at;

@@ -4,7 +4,7 @@
 # writes one out byte for byte; a missing file says to fetch it; importing
 # a folder again makes a new version only when a file changed; fsck finds
 # a damaged blob; gc removes blobs no current version names; limits.
-# Needs: HANSA, python3, cmp.
+# Needs: HANSA, python3, cmp (curl for the web part).
 NAME=attach
 . "$(dirname "$0")/cli-lib.sh"
 h() { "$HANSA" --home "$T/home" "$@"; }
@@ -107,6 +107,13 @@ check "import of the export: $(cat "$T/err")" [ "$rc" = 0 ]
 n5=$(h history toolkits/resilience | grep -c .)
 check "importing the export changes nothing ($n4 -> $n5)" [ "$n5" = "$n4" ]
 
+# export --html copies the files beside the page and links them
+run h export --html "$T/site"
+check "export --html: $(cat "$T/err")" [ "$rc" = 0 ]
+page=$(grep -rl 'toolkits/resilience' "$T/site/doc" | head -1)
+check "the page links its file" grep -q 'href="[^"]*\.files/toolkit\.pdf"' "$page"
+check "the site holds the file" cmp -s "${page%.html}.files/toolkit.pdf" "$T/docs/files/toolkit.pdf"
+
 # a fresh home with the entries but not the files (bundles carry no blobs yet)
 run h export --bundle "$T/nofiles.hxb"
 check "export --bundle (entries only): $(cat "$T/err")" [ "$rc" = 0 ]
@@ -119,6 +126,41 @@ check "show says missing" grep -q 'toolkit.pdf .* missing$' "$T/out"
 run "$HANSA" --home "$T/fresh" get toolkits/resilience toolkit.pdf
 check "get of a missing file names hansa fetch" \
 	sh -c "[ $rc = 1 ] && grep -q 'hansa fetch toolkits/resilience' '$T/err'"
+
+# the web app: the document's page links the file; /file sends it as a
+# download, byte for byte, never as something the browser renders
+if command -v curl >/dev/null; then
+	port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+	PZ=$(port); PW=$(port)
+	"$HANSA" --home "$T/home" serve --bind "tcp://127.0.0.1:$PZ" --http "127.0.0.1:$PW" 2>"$T/serve.log" &
+	SPID=$!
+	trap 'kill $SPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+	for _ in $(seq 300); do grep -q 'web app on' "$T/serve.log" && break; sleep 0.1; done
+	U="http://127.0.0.1:$PW"
+	KEY=$(h id | awk '$1 == "key" { print $2 }')
+	curl -s "$U/doc?author=$KEY&path=toolkits/resilience" >"$T/page.html"
+	check "the doc page links toolkit.pdf" grep -q 'href="/file?author=[0-9a-f]*&amp;path=toolkits/resilience&amp;name=toolkit.pdf"' "$T/page.html"
+	curl -s -D "$T/hdr" -o "$T/web.pdf" "$U/file?author=$KEY&path=toolkits%2Fresilience&name=toolkit.pdf"
+	check "/file sends the same bytes" cmp -s "$T/web.pdf" "$T/docs/files/toolkit.pdf"
+	check "/file: Content-Disposition attachment" grep -qi '^Content-Disposition: attachment; filename="toolkit.pdf"' "$T/hdr"
+	check "/file: nosniff" grep -qi '^X-Content-Type-Options: nosniff' "$T/hdr"
+	check "/file: octet-stream" grep -qi '^Content-Type: application/octet-stream' "$T/hdr"
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$U/file?author=$KEY&path=toolkits%2Fresilience&name=nosuch")
+	check "/file of an unknown name: 404 ($code)" [ "$code" = 404 ]
+	# the publish form takes a file
+	CSRF=$(curl -s "$U/publish" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"$//')
+	code=$(curl -s -o /dev/null -w '%{http_code}' -F "csrf=$CSRF" -F title=Uploaded -F kind=toolkit \
+		-F lang=en -F path=toolkits/uploaded -F body=text -F action=save \
+		-F "file=@$T/docs/files/toolkit.pdf" "$U/publish")
+	check "the publish form with a file: $code" [ "$code" = 303 ]
+	run h get toolkits/uploaded toolkit.pdf -o "$T/up.pdf"
+	check "the uploaded file is attached" cmp -s "$T/up.pdf" "$T/docs/files/toolkit.pdf"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -F "csrf=$CSRF" -F title=Uploaded2 -F kind=toolkit \
+		-F lang=en -F path=toolkits/uploaded -F body=text2 -F action=save -F editing=1 "$U/publish")
+	run h show toolkits/uploaded
+	check "editing without a new file keeps the file" grep -q 'toolkit.pdf .* present$' "$T/out"
+	kill $SPID; wait $SPID 2>/dev/null
+fi
 
 # damage a blob: fsck and get say so
 f=$(find "$T/home/store/blobs" -path '*/blobs/[0-9a-f][0-9a-f]/*' -size +700k | head -1)
