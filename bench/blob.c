@@ -95,7 +95,8 @@ int main(int argc, char **argv)
 		             !mdb_env_set_maxdbs(env, 4) && !mdb_env_open(env, p, 0, 0600),
 		     "lmdb open");
 		t0 = now();
-		must(!mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "c", MDB_CREATE, &dbi),
+		must(!mdb_txn_begin(env, NULL, 0, &txn) &&
+		             !mdb_dbi_open(txn, "c", MDB_CREATE, &dbi),
 		     "lmdb txn");
 		for (size_t off = 0, i = 0; off < len; off += HX_CHUNK_SIZE, i++) {
 			size_t n = len - off < HX_CHUNK_SIZE ? len - off : HX_CHUNK_SIZE;
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 	}
 	const char *names[3] = { "plain file (anchor)", "blob folder", "LMDB values" };
 	printf("bench_blob: %zu MiB, best of %d rounds\n", mib, rounds);
-	printf("%-22s %10s %8s %10s %8s\n", "", "write MiB/s", "x anchor", "read MiB/s", "x anchor");
+	printf("%-22s %10s %8s %10s %8s\n", "", "write MiB/s", "x anchor", "read MiB/s",
+	       "x anchor");
 	for (int i = 0; i < 3; i++)
 		printf("%-22s %10.0f %8.2f %10.0f %8.2f\n", names[i], (double)mib / best[i][0],
 		       best[0][0] / best[i][0], (double)mib / best[i][1], best[0][1] / best[i][1]);

@@ -55,15 +55,15 @@ static void disposition(char *out, size_t n, const char *name)
 {
 	char ascii[HX_ATTACH_NAME_MAX + 1], *q = ascii;
 	int len = snprintf(out, n, "attachment; filename=\"");
-	for (const unsigned char *p = (const unsigned char *)name; *p && q < ascii + sizeof ascii - 1;
-	     p++)
+	for (const unsigned char *p = (const unsigned char *)name;
+	     *p && q < ascii + sizeof ascii - 1; p++)
 		*q++ = (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%') ? (char)*p
-		                                                                        : '_';
+		                                                                         : '_';
 	*q = 0;
 	len += snprintf(out + len, n - (size_t)len, "%s\"; filename*=UTF-8''", ascii);
 	for (const unsigned char *p = (const unsigned char *)name; *p && (size_t)len + 4 < n; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-._~", *p))
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
 			out[len++] = (char)*p;
 		else
 			len += snprintf(out + len, n - (size_t)len, "%%%02X", *p);
@@ -73,7 +73,8 @@ static void disposition(char *out, size_t n, const char *name)
 
 void wb_page_file(struct wb_req *r)
 {
-	const char *ahex = wb_arg(r, "author"), *path = wb_arg(r, "path"), *name = wb_arg(r, "name");
+	const char *ahex = wb_arg(r, "author"), *path = wb_arg(r, "path"),
+	           *name = wb_arg(r, "name");
 	uint8_t author[HX_KEY_LEN];
 	hx_store *s = r->w->ctx->store;
 	hx_entry e;
