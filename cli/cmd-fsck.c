@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "cli/ops.h"
+#include "store/blob.h"
 
 static void report(void *arg, const char *problem)
 {
@@ -32,12 +33,19 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		return hx_fail("the store is damaged (fsck cannot read it); " HX_DAMAGED_ADVICE);
 	if (rc)
 		return hx_fail("fsck could not finish: %s", hx_strerror(rc));
+	if ((rc = hx_blob_fsck(s, report, NULL, &problems)))
+		return hx_fail("fsck could not check the attached files: %s", hx_strerror(rc));
 	if (problems)
 		return hx_fail("%llu problem%s found", (unsigned long long)problems,
 		               problems == 1 ? "" : "s");
 	if (!hx_store_stats_get(s, &st))
 		printf("ok: %llu entries, %llu documents\n", (unsigned long long)st.entries,
 		       (unsigned long long)st.documents);
+	hx_blob_stats bs;
+	if (!hx_blob_stats_get(s, &bs) && (bs.whole || bs.partial))
+		printf("ok: %llu attached files (%llu bytes), %llu partly received\n",
+		       (unsigned long long)bs.whole, (unsigned long long)bs.bytes,
+		       (unsigned long long)bs.partial);
 	return HX_EXIT_OK;
 }
 
@@ -48,6 +56,7 @@ const struct hx_cmd hx_cmd_fsck = {
 	        "current versions, change log and search index against the entries.\n"
 	        "Names each problem on stderr and exits non-zero if there is any. Every\n"
 	        "page of the store is read first in a child process, so a damaged file\n"
-	        "(LMDB has no page checksums) gives one clear line instead of a crash.\n",
+	        "(LMDB has no page checksums) gives one clear line instead of a crash.\n"
+	        "Then re-hashes every attached file (blob) against its hash list.\n",
 	.exec = exec,
 };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/attach.h"
 #include "cli/markdown.h"
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
@@ -12,11 +13,15 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	const char *path = hx_arg_value(a, "path"), *title = hx_arg_value(a, "title");
 	const char *kind = hx_arg_value(a, "kind"), *lang = hx_arg_value(a, "lang");
 	const char *tags[HX_TAGS_MAX], *name = a->argv[0], *why;
+	const char *files[HX_ATTACH_MAX + 1];
 	size_t ntags = hx_arg_values(a, "tag", tags, HX_TAGS_MAX), len;
+	size_t nfiles = hx_arg_values(a, "attach", files, HX_ATTACH_MAX + 1);
 	char *text;
 
 	if (ntags > HX_TAGS_MAX)
 		return hx_fail("more than %d tags", HX_TAGS_MAX);
+	if (nfiles > HX_ATTACH_MAX)
+		return hx_fail("more than %d attachments", HX_ATTACH_MAX);
 	int frc = hx_file_read(name, HX_MD_FILE_MAX, &text, &len, &why);
 	if (frc == HX_ELIMIT)
 		return hx_fail("%s: larger than the %d KiB body limit", name, HX_BODY_MAX / 1024);
@@ -56,6 +61,19 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		hx_fail("%s: no title (set 'title:', a '# heading', or --title)", name);
 		goto out;
 	}
+	if (d.nattach) { /* front matter: relative to the file's folder */
+		char dir[4096];
+		const char *slash = strrchr(name, '/');
+		if (!strcmp(name, "-") || !slash)
+			snprintf(dir, sizeof dir, ".");
+		else
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - name), name);
+		if (hx_cli_attach_resolve(ctx, &d, dir, name))
+			goto out;
+	}
+	for (size_t i = 0; i < nfiles && i < HX_ATTACH_MAX + 1; i++)
+		if (hx_cli_attach_file(ctx, &d, files[i], NULL))
+			goto out;
 	if (hx_entry_is_tombstone(&d)) {
 		hx_fail("%s: kind 'tombstone' is reserved; use 'hansa delete'", name);
 		goto out;
@@ -76,6 +94,10 @@ static const struct hx_opt opts[] = {
 	{ "kind", 0, "K", "its kind: practice, toolkit, case, event, contact, note, ...", 0 },
 	{ "lang", 0, "L", "its language (en, da, de, pl, fi, sv, et, lv, lt, ...)", 0 },
 	{ "tag", 0, "T", "a tag; may repeat, and replaces the front matter's tags", HX_OPT_MULTI },
+	{ "attach", 'a', "FILE",
+	  "attach FILE (stored as a blob, named by its base name, replacing an attachment of that "
+	  "name); may repeat",
+	  HX_OPT_MULTI },
 	{ 0 }
 };
 
@@ -92,6 +114,9 @@ const struct hx_cmd hx_cmd_publish = {
 	        "lang; any other key (org, country, region, url, licence, ...) becomes\n"
 	        "metadata. The flags override the front matter; --tag may repeat and\n"
 	        "replaces its tags. Defaults: kind practice, lang en, title from the first\n"
-	        "'# heading'. '-' reads standard input. Prints the path and the entry id.\n",
+	        "'# heading'. '-' reads standard input. Prints the path and the entry id.\n"
+	        "Files named in the front matter's 'attachments:' list (relative to FILE's\n"
+	        "folder) and given with --attach are stored as blobs and listed in the\n"
+	        "entry with their size, media type and hash.\n",
 	.exec = exec,
 };

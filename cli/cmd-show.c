@@ -4,9 +4,10 @@
  */
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "cli/attach.h"
 #include "cli/cli.h"
 
-static void print_entry(const hx_entry *e)
+static void print_entry(struct hx_ctx *ctx, const hx_entry *e)
 {
 	char hex[2 * HX_ID_LEN + 1], when[40];
 	printf("%s\n", e->title);
@@ -24,6 +25,7 @@ static void print_entry(const hx_entry *e)
 	printf("author:    %s\n", hx_hex(hex, e->author, HX_KEY_LEN));
 	printf("time:      %s\n", hx_time_text(when, sizeof when, e->timestamp));
 	printf("id:        %s\n", hx_hex(hex, e->id, HX_ID_LEN));
+	hx_cli_attach_print(ctx, e);
 	if (*e->body)
 		printf("\n%s\n", e->body);
 }
@@ -42,7 +44,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	if (json)
 		hx_json_print(hx_entry_json(&e, 1));
 	else
-		print_entry(&e);
+		print_entry(ctx, &e);
 	hx_entry_clear(&e);
 	return HX_EXIT_OK;
 }

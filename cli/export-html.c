@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include "cli/docmap.h"
 #include "cli/site-assets.h"
+#include "cli/site-files.h"
 #include "cli/offline.h"
 #include "cli/profile.h"
 #include "proto/member.h"
@@ -61,16 +62,7 @@ struct site {
 
 static void esc(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
+	hx_site_esc(f, s);
 }
 
 /* "../" once per folder level of rel (a path relative to DIR). */
@@ -323,6 +315,7 @@ static void write_doc_page(struct site *x, FILE *f, const hx_entry *e, const str
 		}
 		fputs("</table>\n", f);
 	}
+	hx_site_files(f, x->s, x->dir, rel, e, &x->failed);
 	fputs("<p class=\"sig\">Path <code>", f);
 	esc(f, e->path);
 	fputs("</code> · entry <code>", f);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
+#include "cli/attach.h"
 #include "cli/markdown.h"
 #include "cli/offline.h"
 #include "cli/ops.h"
@@ -31,7 +32,8 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Collects the .md files under dir (relative names, without hidden files
- * and folders or temporary files). Prints and returns non-zero on error. */
+ * and folders, NAME.files folders of attached files, or temporary files). Prints and returns
+ * non-zero on error. */
 /* The folders from DIR down to the one being read, to find links that
  * lead back up (a loop): each is skipped with a warning. */
 struct above {
@@ -80,6 +82,8 @@ static int walk(const char *root, const char *rel, int depth, struct files *f,
 				        full);
 			continue; /* else a dangling link */
 		}
+		if (S_ISDIR(st.st_mode) && nl > 6 && !strcmp(name + nl - 6, ".files"))
+			continue; /* a document's attached files (export --markdown) */
 		if (S_ISDIR(st.st_mode)) {
 			const struct above *a = &here;
 			while (a && (a->dev != st.st_dev || a->ino != st.st_ino))
@@ -219,7 +223,13 @@ static const char *load(const char *dir, const char *rel, hx_entry *d, int *line
 		      "heading')";
 	if (!why && hx_entry_is_tombstone(d))
 		why = "kind 'tombstone' is reserved; use 'hansa delete'";
-	if (!why && hx_entry_check_why(d, &why) && named && !strncmp(why, "path must", 9))
+	/* the attachments are still file paths (hx_cli_attach_resolve checks
+	 * them when it adds the files): leave them out of this check */
+	size_t nattach = d->nattach;
+	d->nattach = 0;
+	int bad = !why && hx_entry_check_why(d, &why);
+	d->nattach = nattach;
+	if (bad && named && !strncmp(why, "path must", 9))
 		why = "no 'path:' in the front matter, and the file's place in the folder is "
 		      "not a valid path ([a-z0-9._+-] and '/')";
 	if (why)
@@ -350,6 +360,17 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 			fprintf(stderr, "%s:%d: %s\n", full, line, why);
 			bad++;
 			continue;
+		}
+		if (d.nattach) { /* the front matter's files, relative to the .md */
+			char mddir[4096];
+			snprintf(mddir, sizeof mddir, "%s", full);
+			*strrchr(mddir, '/') = 0;
+			bar_break(&prog);
+			if (hx_cli_attach_resolve(ctx, &d, mddir, full)) {
+				hx_entry_clear(&d);
+				bad++;
+				continue;
+			}
 		}
 		if (hx_md_unchanged(s, own, &d) || (has_fa && hx_md_unchanged(s, fa, &d))) {
 			same_n++;

@@ -111,6 +111,40 @@ static int tagged(yaml_document_t *doc, const yaml_node_t *n, char *buf, size_t 
 	return 0;
 }
 
+/* attachments: a list of file paths (or one path), kept as attachments
+ * named by the path with a zero hash until hx_cli_attach_resolve. */
+static int load_attachments(yaml_document_t *doc, yaml_node_t *v, hx_entry *d, char *err,
+                            size_t errlen, int *line, int at)
+{
+	yaml_node_item_t one, *it = &one, *end = &one + 1;
+	if (v->type == YAML_SEQUENCE_NODE) {
+		it = v->data.sequence.items.start;
+		end = v->data.sequence.items.top;
+	} else if (v->type != YAML_SCALAR_NODE) {
+		return errf(err, errlen, line, at,
+		            "front matter: attachments must be a list of files");
+	}
+	for (; it < end; it++) {
+		yaml_node_t *t = it == &one ? v : yaml_document_get_node(doc, *it);
+		if (t->type != YAML_SCALAR_NODE || !t->data.scalar.length ||
+		    strlen((char *)t->data.scalar.value) != t->data.scalar.length)
+			return errf(err, errlen, line, at,
+			            "front matter: each attachment must be a file name");
+		if (d->nattach >= HX_ATTACH_MAX)
+			return errf(err, errlen, line, at, "front matter: more than %d attachments",
+			            HX_ATTACH_MAX);
+		hx_attach *na = realloc(d->attach, (d->nattach + 1) * sizeof *na);
+		if (!na)
+			return errf(err, errlen, line, 1, "out of memory");
+		d->attach = na;
+		memset(&na[d->nattach], 0, sizeof *na);
+		if (!(na[d->nattach].name = strdup((char *)t->data.scalar.value)))
+			return errf(err, errlen, line, 1, "out of memory");
+		d->nattach++;
+	}
+	return 0;
+}
+
 static int load_front(const char *y, size_t ylen, hx_entry *d, char *err, size_t errlen, int *line)
 {
 	yaml_parser_t p;
@@ -163,6 +197,11 @@ static int load_front(const char *y, size_t ylen, hx_entry *d, char *err, size_t
 				        key, (int)qk->start_mark.line + 2);
 				goto out;
 			}
+		}
+		if (!strcmp(key, "attachments")) {
+			if ((rc = load_attachments(&doc, v, d, err, errlen, line, at)))
+				goto out;
+			continue;
 		}
 		if (!strcmp(key, "tags")) {
 			if (v->type == YAML_SEQUENCE_NODE) {
@@ -331,6 +370,15 @@ int hx_md_write(FILE *f, const hx_entry *e, int with_ids)
 		yaml_quote(f, e->tags[i]);
 	}
 	fputs("]\n", f);
+	if (e->nattach) { /* the files, written beside the .md by export */
+		fputs("attachments: [", f);
+		for (size_t i = 0; i < e->nattach; i++) {
+			if (i)
+				fputs(", ", f);
+			yaml_quote(f, e->attach[i].name);
+		}
+		fputs("]\n", f);
+	}
 	for (size_t i = 0; i < e->nmeta; i++) {
 		fprintf(f, "%s: ", e->meta[i].key);
 		yaml_quote(f, e->meta[i].value);
@@ -372,6 +420,13 @@ int hx_md_same(const hx_entry *d, const hx_entry *e)
 		return 0;
 	for (size_t i = 0; i < d->ntags; i++)
 		if (strcmp(d->tags[i], e->tags[i]))
+			return 0;
+	if (d->nattach != e->nattach)
+		return 0;
+	for (size_t i = 0; i < d->nattach; i++)
+		if (strcmp(d->attach[i].name, e->attach[i].name) ||
+		    memcmp(d->attach[i].hash, e->attach[i].hash, HX_ID_LEN) ||
+		    strcmp(d->attach[i].type ? d->attach[i].type : "", e->attach[i].type))
 			return 0;
 	for (size_t i = 0; i < e->nmeta; i++) {
 		if (!e->meta[i].value[0])

@@ -16,7 +16,10 @@
 
 /*
  * Parses text (len bytes) into *draft: front matter keys path, title,
- * kind, tags (a list, or one comma-separated string), lang; the keys
+ * kind, tags (a list, or one comma-separated string), lang, attachments
+ * (a list of files relative to the Markdown file: each becomes an
+ * attachment named by that path with an all-zero hash, which
+ * hx_cli_attach_resolve turns into a blob); the keys
  * author, id and timestamp (written by export) are ignored; every other
  * scalar key goes into the metadata. The body is what follows the block.
  * Without a title, the first "# heading" is used. Every string in draft is
@@ -28,7 +31,8 @@ int hx_md_parse(const char *text, size_t len, hx_entry *draft, char *err, size_t
 /* Writes e as front matter + body. with_ids adds author, id, timestamp. */
 int hx_md_write(FILE *f, const hx_entry *e, int with_ids);
 
-/* 1 when draft d says the same as entry e: title, kind, lang, tags, body
+/* 1 when draft d says the same as entry e: title, kind, lang, tags,
+ * attachments (name, type and hash, in order), body
  * (without leading and trailing line breaks) and the metadata (empty
  * values, which front matter cannot carry, are ignored). */
 int hx_md_same(const hx_entry *d, const hx_entry *e);

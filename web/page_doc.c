@@ -336,6 +336,7 @@ void wb_page_doc(struct wb_req *r)
 		}
 		wb_puts(b, "</table>\n");
 	}
+	wb_files_html(b, w->ctx->store, author, path, shown);
 	wb_puts(b, "<p class=\"sig\">Address <code>");
 	wb_esc(b, path);
 	wb_printf(b, "</code> · version <code>%.16s</code> · signed by the author's key</p>\n",

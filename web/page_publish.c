@@ -69,7 +69,8 @@ static void form_html(struct wb_req *r, const struct draft_form *f, int editing,
 		wb_esc(b, problem);
 		wb_puts(b, "</p>\n");
 	}
-	wb_puts(b, "<form method=\"post\" action=\"/publish\" class=\"publish\" id=\"publish\">");
+	wb_puts(b, "<form method=\"post\" action=\"/publish\" class=\"publish\" id=\"publish\" "
+	           "enctype=\"multipart/form-data\">");
 	wb_csrf_field(r);
 	if (editing) {
 		wb_puts(b, "<input type=\"hidden\" name=\"path\" value=\"");
@@ -110,7 +111,10 @@ static void form_html(struct wb_req *r, const struct draft_form *f, int editing,
 	        "</textarea></label>\n<label>Text <small>(Markdown: # heading, *emphasis*, - lists, "
 	        "[link](https://…))</small><textarea name=\"body\" id=\"f-body\" rows=\"14\">");
 	wb_esc(b, f->body);
-	wb_puts(b, "</textarea></label>\n<p class=\"actions\"><button type=\"submit\" "
+	wb_puts(b, "</textarea></label>\n<label>Attach a file <small>(a toolkit, a casebook: PDF, "
+	           "office documents, ...; it is kept with this version and shared with the "
+	           "partners)</small><input type=\"file\" name=\"file\" id=\"f-file\"></label>\n");
+	wb_puts(b, "<p class=\"actions\"><button type=\"submit\" "
 	           "name=\"action\" value=\"save\" id=\"save\">Save and share</button> "
 	           "<button type=\"submit\" name=\"action\" value=\"preview\" "
 	           "id=\"preview-button\" class=\"secondary\">Preview</button></p>"
@@ -309,6 +313,18 @@ void wb_page_publish(struct wb_req *r)
 	const char *problem = !tags || !meta ? "out of memory"
 	                                     : draft_from_form(w, &f, tags, meta, &d, tagv, metav,
 	                                                       path, sizeof path);
+	/* the files of the version being replaced stay, an upload is added
+	 * (or replaces the one of its name) */
+	hx_entry cur;
+	hx_attach files[HX_ATTACH_MAX];
+	int have_cur = !problem && !hx_store_current(w->ctx->store, w->ctx->pk, d.path, &cur, NULL);
+	if (!problem) {
+		d.nattach = 0;
+		for (size_t i = 0; have_cur && i < cur.nattach && i < HX_ATTACH_MAX; i++)
+			files[d.nattach++] = cur.attach[i];
+		d.attach = files;
+		problem = wb_attach_upload(w, wb_file(r, "file"), files, &d.nattach);
+	}
 	if (!problem && !wb_publish(w, &d, err, sizeof err)) {
 		char hex[2 * HX_KEY_LEN + 1];
 		wb_buf to = { 0 };
@@ -321,6 +337,8 @@ void wb_page_publish(struct wb_req *r)
 		r->status = MHD_HTTP_UNPROCESSABLE_CONTENT;
 		form_html(r, &f, editing, problem ? problem : err, 0);
 	}
+	if (have_cur)
+		hx_entry_clear(&cur);
 	free(tags);
 	free(meta);
 }

@@ -272,6 +272,8 @@ static void route(struct wb_req *r)
 		wb_page_publish(r);
 	else if (!strcmp(u, "/delete"))
 		wb_page_delete(r);
+	else if (!strcmp(u, "/file"))
+		wb_page_file(r);
 	else if (!strcmp(u, "/partners"))
 		wb_page_partners(r);
 	else if (!strcmp(u, "/network"))

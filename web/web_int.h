@@ -88,7 +88,7 @@ struct wb_req {
 	wb_buf out;
 	char location[512]; /* for a redirect */
 	char cookie[256];   /* Set-Cookie */
-	char disposition[256];
+	char disposition[1024];
 	char *file; /* serve this file instead of out (then unlink it) */
 };
 
@@ -161,6 +161,14 @@ void wb_page_delete(struct wb_req *r);
 void wb_page_partners(struct wb_req *r);
 void wb_page_network(struct wb_req *r, int rows_only);
 void wb_page_transfer(struct wb_req *r);
+/* Attached files (page_file.c): /file sends one; the list on a doc page. */
+void wb_page_file(struct wb_req *r);
+void wb_files_html(wb_buf *b, hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path,
+                   const hx_entry *e);
+/* The publish form's upload f (NULL or empty: nothing) stored as a blob
+ * and put into files (*n of HX_ATTACH_MAX used), replacing one of its
+ * name. Borrows f's name. NULL, or what went wrong. */
+const char *wb_attach_upload(hx_web *w, const struct wb_field *f, hx_attach *files, size_t *n);
 void wb_metrics(struct wb_req *r);
 void wb_api(struct wb_req *r);
 /* The compiled-in assets: 1 when url named one (response set). */
