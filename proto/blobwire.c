@@ -37,8 +37,8 @@ size_t hx_bwire_get(uint8_t out[HX_BLOB_GET_LEN], uint32_t request, const uint8_
 	return HX_BLOB_GET_LEN;
 }
 
-size_t hx_bwire_list(uint8_t out[HX_BLOB_LIST_LEN], uint32_t request,
-                     const uint8_t hash[HX_ID_LEN], uint64_t size, uint8_t flags)
+size_t hx_bwire_list(uint8_t out[HX_BLOB_LIST_LEN], uint32_t request, const uint8_t hash[HX_ID_LEN],
+                     uint64_t size, uint8_t flags)
 {
 	head(out, HX_MSG_BLOB_LIST, request, hash);
 	hx_be64_put(out + 38, size);
@@ -46,8 +46,8 @@ size_t hx_bwire_list(uint8_t out[HX_BLOB_LIST_LEN], uint32_t request,
 	return HX_BLOB_LIST_LEN;
 }
 
-size_t hx_bwire_none(uint8_t out[HX_BLOB_NONE_LEN], uint32_t request,
-                     const uint8_t hash[HX_ID_LEN], uint8_t reason)
+size_t hx_bwire_none(uint8_t out[HX_BLOB_NONE_LEN], uint32_t request, const uint8_t hash[HX_ID_LEN],
+                     uint8_t reason)
 {
 	head(out, HX_MSG_BLOB_NONE, request, hash);
 	out[38] = reason;
@@ -140,8 +140,7 @@ int hx_bwire_decode(hx_bwire_msg *m, const uint8_t *const *frames, const size_t 
 		memcpy(m->hash, h + 6, HX_ID_LEN);
 	}
 	switch (m->type) {
-	case HX_MSG_BLOB_GET:
-		return len == HX_BLOB_GET_LEN && nframes == 1 ? HX_OK : HX_EPROTO;
+	case HX_MSG_BLOB_GET: return len == HX_BLOB_GET_LEN && nframes == 1 ? HX_OK : HX_EPROTO;
 	case HX_MSG_BLOB_LIST:
 		if (len != HX_BLOB_LIST_LEN || nframes < 2)
 			return HX_EPROTO;

@@ -48,15 +48,15 @@ typedef struct hx_bwire_msg {
 	uint8_t hash[HX_ID_LEN]; /* the blob */
 	/* BLOB_LIST */
 	uint64_t size;
-	uint8_t flags;            /* BLOB_LIST, CHUNK */
-	uint32_t nchunks;         /* hx_blob_chunks(size) */
-	const uint8_t *hashes;    /* nchunks * 32 bytes */
-	const uint8_t *bitmap;    /* (nchunks + 7) / 8 bytes, or NULL when WHOLE */
-	uint8_t reason;           /* BLOB_NONE */
-	uint16_t count;           /* CHUNK_WANT */
-	const uint8_t *indexes;   /* CHUNK_WANT: count u32 BE */
-	uint32_t index;           /* CHUNK */
-	const uint8_t *data;      /* CHUNK: the bytes (NULL with HX_CHUNK_NONE) */
+	uint8_t flags;          /* BLOB_LIST, CHUNK */
+	uint32_t nchunks;       /* hx_blob_chunks(size) */
+	const uint8_t *hashes;  /* nchunks * 32 bytes */
+	const uint8_t *bitmap;  /* (nchunks + 7) / 8 bytes, or NULL when WHOLE */
+	uint8_t reason;         /* BLOB_NONE */
+	uint16_t count;         /* CHUNK_WANT */
+	const uint8_t *indexes; /* CHUNK_WANT: count u32 BE */
+	uint32_t index;         /* CHUNK */
+	const uint8_t *data;    /* CHUNK: the bytes (NULL with HX_CHUNK_NONE) */
 	size_t datalen;
 } hx_bwire_msg;
 
@@ -74,10 +74,10 @@ int hx_bwire_decode(hx_bwire_msg *m, const uint8_t *const *frames, const size_t 
 size_t hx_bwire_get(uint8_t out[HX_BLOB_GET_LEN], uint32_t request, const uint8_t hash[HX_ID_LEN]);
 /* Followed by a frame of the chunk hashes and, unless flags has
  * HX_BLIST_WHOLE, one of the bitmap (bit i = byte i / 8, bit i % 8). */
-size_t hx_bwire_list(uint8_t out[HX_BLOB_LIST_LEN], uint32_t request,
-                     const uint8_t hash[HX_ID_LEN], uint64_t size, uint8_t flags);
-size_t hx_bwire_none(uint8_t out[HX_BLOB_NONE_LEN], uint32_t request,
-                     const uint8_t hash[HX_ID_LEN], uint8_t reason);
+size_t hx_bwire_list(uint8_t out[HX_BLOB_LIST_LEN], uint32_t request, const uint8_t hash[HX_ID_LEN],
+                     uint64_t size, uint8_t flags);
+size_t hx_bwire_none(uint8_t out[HX_BLOB_NONE_LEN], uint32_t request, const uint8_t hash[HX_ID_LEN],
+                     uint8_t reason);
 size_t hx_bwire_want(uint8_t *out, uint32_t request, const uint8_t hash[HX_ID_LEN],
                      const uint32_t *indexes, uint16_t count);
 /* Followed by a frame of the chunk's bytes unless flags has HX_CHUNK_NONE. */
