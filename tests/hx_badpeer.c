@@ -16,6 +16,9 @@
  *   hx_badpeer fill FILE DIR FROM TO       store entries FROM..TO-1 (deterministic:
  *                                          same numbers give the same ids) in the
  *                                          store directory DIR, signed by FILE
+ *   hx_badpeer attach FILE DIR PATH BLOB   store in DIR a document at PATH by FILE's key
+ *                                          with the file BLOB attached, and the blob;
+ *                                          prints the blob hash
  *   hx_badpeer blobserve FILE CODE BLOB SECONDS
  *                                          connect to CODE's node and serve the
  *                                          file BLOB as an attachment blob
@@ -37,6 +40,7 @@
 #include "proto/wire.h"
 #include "proto/blobwire.h"
 #include "store/store.h"
+#include "node/blobio.h"
 
 struct keys {
 	uint8_t pk[32], sk[64], cpk[32], csk[32];
@@ -353,6 +357,38 @@ static int fill(const char *dir, const struct keys *k, long from, long to)
 	return 0;
 }
 
+static int attach(const struct keys *k, const char *dir, const char *path, const char *file)
+{
+	hx_store *s;
+	const char *base = strrchr(file, '/');
+	hx_attach at = { .name = (char *)(base ? base + 1 : file),
+		         .type = "application/octet-stream" };
+	hx_entry e = { .path = (char *)path,
+		       .kind = "toolkit",
+		       .title = "Attached",
+		       .body = "",
+		       .lang = "en",
+		       .timestamp = hx_now_us(),
+		       .attach = &at,
+		       .nattach = 1 };
+	uint8_t *raw;
+	size_t len;
+	char hex[65];
+	if (hx_store_open(&s, dir, 0))
+		die("cannot open the store", dir);
+	if (hx_bio_put_file(s, file, at.hash, &at.size))
+		die("cannot add the blob", file);
+	if (hx_entry_sign(&e, k->sk, &raw, &len))
+		die("cannot sign", path);
+	hx_put put = { .raw = raw, .rawlen = len, .entry = &e };
+	if (hx_store_put_batch(s, &put, 1, 0, NULL) || (put.result && put.result != HX_EEXIST))
+		die("cannot store the entry", path);
+	puts(hx_hex(hex, at.hash, 32));
+	free(raw);
+	hx_store_close(&s);
+	return 0;
+}
+
 /* ---- a blob server that lies ------------------------------------------- */
 
 static int blobserve(const struct keys *k, const char *code, const char *file, double seconds)
@@ -460,6 +496,8 @@ int main(int argc, char **argv)
 		/* argv: fill FILE DIR FROM TO (FILE first like the others) */
 		return fill(argv[3], &k, atol(argv[4]), atol(argv[5]));
 	}
+	if (argc == 6 && !strcmp(argv[1], "attach"))
+		return attach(&k, argv[3], argv[4], argv[5]);
 	if (argc == 6 && !strcmp(argv[1], "blobserve"))
 		return blobserve(&k, argv[3], argv[4], atof(argv[5]));
 	die("bad usage", argv[1]);
