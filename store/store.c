@@ -13,6 +13,7 @@
  *   changes  seq u64 -> id[32]                local arrival order
  *   members  key[32] -> member record (opaque here)
  *   kv       name -> value                    peers, counters, settings
+ *   blobs    hash[32] -> blob state (store/blob.c); since schema 2
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "store/store_int.h"
+#include "store/blob.h"
 
 #define MAP_SIZE_INITIAL ((size_t)16 << 30) /* sparse on 64-bit */
 #define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
@@ -61,7 +63,15 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 		if (rc)
 			return hx_mdb_err(rc);
 	}
-	int rc = hx_index_open(&s->ix, txn, create);
+	/* The blobs table came with schema 2: created on any writable open
+	 * (the upgrade from 1), absent from a read-only open of a schema 1
+	 * store (blob.c then sees no blobs). */
+	int rc = mdb_dbi_open(txn, "blobs", (s->flags & HX_STORE_RDONLY) ? 0 : MDB_CREATE,
+	                      &s->blobs);
+	if (rc && rc != MDB_NOTFOUND)
+		return hx_mdb_err(rc);
+	s->has_blobs = rc == 0;
+	rc = hx_index_open(&s->ix, txn, create);
 	if (!rc)
 		rc = hx_fpt_open(&s->fpt, txn, create);
 	return rc;
@@ -84,6 +94,16 @@ static int check_schema(hx_store *s, MDB_txn *txn, int create)
 		return hx_mdb_err(rc);
 	if (v.mv_size != 4)
 		return HX_ECORRUPT;
+	uint32_t have = hx_be32_get(v.mv_data);
+	if (have == 1 && !(s->flags & HX_STORE_RDONLY)) {
+		/* In-place upgrade 1 -> 2: open_dbs created the empty blobs
+		 * table in this transaction; record the new version. */
+		v.mv_size = 4;
+		v.mv_data = want;
+		return hx_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+	}
+	if (have == 1)
+		return HX_OK; /* read-only: a schema 1 store reads as one without blobs */
 	if (memcmp(v.mv_data, want, 4))
 		return HX_EVERSION;
 	return HX_OK;
@@ -106,6 +126,12 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	if (!(s = calloc(1, sizeof *s)))
 		return HX_ENOMEM;
 	s->flags = flags;
+	s->blob_file_max = HX_BLOB_FILE_MAX;
+	s->blob_space_max = HX_BLOB_SPACE_MAX;
+	if (!(s->dir = strdup(dir))) {
+		free(s);
+		return HX_ENOMEM;
+	}
 	hx_store_wake_init(s, dir);
 	if ((rc = mdb_env_create(&s->env)))
 		goto fail_mdb;
@@ -138,6 +164,7 @@ fail_mdb:
 fail:
 	if (s->env)
 		mdb_env_close(s->env);
+	free(s->dir);
 	free(s);
 	return rc;
 }
@@ -147,6 +174,7 @@ void hx_store_close(hx_store **s)
 	if (!s || !*s)
 		return;
 	mdb_env_close((*s)->env);
+	free((*s)->dir);
 	free(*s);
 	*s = NULL;
 }

@@ -12,7 +12,9 @@
 
 typedef struct hx_store hx_store;
 
-#define HX_STORE_SCHEMA 1
+/* 2: the blobs table (store/blob.c); a schema 1 store is upgraded in place
+ * when opened for writing. */
+#define HX_STORE_SCHEMA 2
 
 enum hx_store_flags {
 	HX_STORE_RDONLY = 1 << 0,

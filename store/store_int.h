@@ -27,6 +27,10 @@ struct hx_store {
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
+	char *dir;          /* the store's directory (blob.c keeps blobs/ in it) */
+	MDB_dbi blobs;      /* hash[32] -> blob state (store/blob.c) */
+	int has_blobs;      /* 0 for a read-only open of a schema 1 store */
+	uint64_t blob_file_max, blob_space_max; /* limits (blob.h) */
 };
 
 /* Sets s->wake from the store's directory (wake.c). */
