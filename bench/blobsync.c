@@ -21,7 +21,7 @@
 #include <zmq.h>
 
 #include "node/blobsync.h"
-#include "node/blobio.h"
+#include "store/blob.h"
 #include "tests/threadnodes.h"
 
 static char tmpdir[] = "/tmp/hx-bench-blobsync.XXXXXX";
@@ -158,7 +158,7 @@ static double nodes(const char *file, int round)
 	if ((rc = hx_peer_add(sb, ep, wa.pk)))
 		die("peer", rc);
 	hx_attach at = { .name = "big.bin", .type = "application/octet-stream" };
-	if ((rc = hx_bio_put_file(sa, file, at.hash, &at.size)))
+	if ((rc = hx_blob_add_file(sa, file, at.hash, &at.size)))
 		die("blob put", rc);
 	struct running ra, rb;
 	start(&ra, sa, &wa, bind);
@@ -170,8 +170,14 @@ static double nodes(const char *file, int round)
 			break;
 		usleep(10000);
 	}
-	hx_entry e = { .path = "bench/blob", .kind = "toolkit", .title = "Blob", .body = "",
-		       .lang = "en", .timestamp = hx_now_us(), .attach = &at, .nattach = 1 };
+	hx_entry e = { .path = "bench/blob",
+		       .kind = "toolkit",
+		       .title = "Blob",
+		       .body = "",
+		       .lang = "en",
+		       .timestamp = hx_now_us(),
+		       .attach = &at,
+		       .nattach = 1 };
 	uint8_t *raw;
 	size_t rawlen;
 	if ((rc = hx_entry_sign(&e, wa.sk, &raw, &rawlen)))
@@ -180,7 +186,7 @@ static double nodes(const char *file, int round)
 	double t0 = tn_wall();
 	if ((rc = hx_store_put_batch(sa, &put, 1, 0, NULL)))
 		die("publish", rc);
-	while (hx_bio_has(sb, at.hash) != HX_OK) {
+	while (!hx_blob_is_whole(sb, at.hash)) {
 		if (tn_wall() - t0 > 600)
 			die("the blob did not arrive", 0);
 		usleep(2000);

@@ -14,7 +14,7 @@
 #include <time.h>
 #include "cli/net.h"
 #include "node/blobsync.h"
-#include "node/blobio.h"
+#include "store/blob.h"
 
 static void nap_ms(long ms)
 {
@@ -58,7 +58,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	size_t asked = 0;
 	for (size_t i = 0; i < e.nattach; i++) {
 		const hx_attach *t = &e.attach[i];
-		if ((name && strcmp(t->name, name)) || hx_bio_has(s, t->hash) == HX_OK)
+		if ((name && strcmp(t->name, name)) || hx_blob_is_whole(s, t->hash))
 			continue;
 		if (hx_blob_request(s, t->hash, t->size)) {
 			hx_entry_clear(&e);
@@ -81,8 +81,9 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		if (name && strcmp(t->name, name))
 			continue;
 		for (;;) {
-			if (hx_bio_has(s, t->hash) == HX_OK) {
-				printf("%s: here (%llu bytes)\n", t->name, (unsigned long long)t->size);
+			if (hx_blob_is_whole(s, t->hash)) {
+				printf("%s: here (%llu bytes)\n", t->name,
+				       (unsigned long long)t->size);
 				break;
 			}
 			if (hx_blob_refusal(s, t->hash, why, sizeof why) == HX_OK) {

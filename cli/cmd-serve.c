@@ -187,7 +187,7 @@ static const struct hx_opt opts[] = {
 	  "larger ones with 'hansa fetch')",
 	  0 },
 	{ "blob-max", 0, "SIZE", "the largest attached file fetched at all (default 512M)", 0 },
-	{ "blob-space", 0, "SIZE", "the space all attached files may take (default 20G)", 0 },
+	{ "blob-space", 0, "SIZE", "the space all attached files may take (default 64G)", 0 },
 	{ "blob-transfers", 0, "N", "attached files fetched at once (default 4)", 0 },
 	{ "blob-rate", 0, "SIZE",
 	  "bytes per second of file chunks served to peers (default: no limit)", 0 },

@@ -9,16 +9,16 @@
 #include "node/node_int.h"
 #include "node/blobsync.h"
 #include "proto/blobwire.h"
-#include "node/blobio.h"
+#include "store/blob.h"
 
-#define BL_WINDOW 16          /* chunks in flight per member */
-#define BL_SEND_PER_PASS 4    /* chunks a connection is sent per pass of the loop */
-#define BL_SERVE_QUEUE 64     /* chunk requests queued per connection */
+#define BL_WINDOW 16       /* chunks in flight per member */
+#define BL_SEND_PER_PASS 4 /* chunks a connection is sent per pass of the loop */
+#define BL_SERVE_QUEUE 64  /* chunk requests queued per connection */
 #define BL_CHUNK_TIMEOUT_MS 30000
 #define BL_ASK_TIMEOUT_MS 30000
-#define BL_REASK_MS 5000      /* BLOB_GET again after NONE or a partial list */
-#define BL_SCAN_MS 200        /* new entries looked at for attachments at most this often */
-#define BL_REQUESTS_MS 10000  /* `hansa fetch` requests re-read without a wake-up */
+#define BL_REASK_MS 5000     /* BLOB_GET again after NONE or a partial list */
+#define BL_SCAN_MS 200       /* new entries looked at for attachments at most this often */
+#define BL_REQUESTS_MS 10000 /* `hansa fetch` requests re-read without a wake-up */
 
 enum { SRC_NEW, SRC_ASKED, SRC_LIST, SRC_NONE };
 enum { CH_MISSING, CH_FLIGHT, CH_DONE };
@@ -73,15 +73,19 @@ struct hx_nd_blobs {
 	/* not yet added to the stored counters */
 	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad;
 	int dirty;
-	uint8_t *buf;     /* one chunk */
-	double tokens;    /* with cfg.blob_rate: bytes that may be sent now */
-	uint64_t refill;  /* µs tokens were last added */
+	uint8_t *buf;    /* one chunk */
+	double tokens;   /* with cfg.blob_rate: bytes that may be sent now */
+	uint64_t refill; /* µs tokens were last added */
 };
 
 /* ---- blobstate.c ---- */
 
 /* out = prefix followed by the 64 hex digits of hash (a kv key). */
 void hx_nd_blob_key(char *out, size_t len, const char *prefix, const uint8_t hash[HX_ID_LEN]);
+/* The chunks of a partial blob of n chunks that are present, as a bitmap
+ * (bit i = byte i / 8, bit i % 8; caller frees). */
+int hx_nd_blob_held(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t n,
+                    uint8_t **bitmap) HX_WUR;
 /* Adds the counters gathered to the store's and writes "blob/status". */
 void hx_nd_blob_flush(hx_node *n, uint64_t now);
 

@@ -21,16 +21,19 @@ int hx_nd_blob_conn_alive(hx_node *n, const struct conn *c, uint64_t c_at)
 void hx_nd_blob_on_get(hx_node *n, struct conn *c, const hx_bwire_msg *m)
 {
 	uint8_t h[HX_BLOB_LIST_LEN], *hashes = NULL, *held = NULL;
-	uint64_t size;
-	int whole = hx_bio_has(n->store, m->hash) == HX_OK;
-	int rc = hx_bio_list(n->store, m->hash, &size, &hashes, whole ? NULL : &held);
+	uint64_t size = 0;
+	uint32_t nch = 0;
+	int whole = hx_blob_is_whole(n->store, m->hash);
+	int rc = hx_blob_hashes(n->store, m->hash, &size, &hashes, &nch);
+	if (!rc && !whole)
+		rc = hx_nd_blob_held(n->store, m->hash, nch, &held);
 	if (rc) {
+		free(hashes);
 		uint8_t no[HX_BLOB_NONE_LEN];
 		hx_bwire_none(no, m->request, m->hash, HX_BNONE_ABSENT);
 		hx_nd_send1(n, c, no, sizeof no);
 		return;
 	}
-	uint64_t nch = hx_blob_chunks(size);
 	const void *parts[3] = { h, hashes, held };
 	size_t lens[3] = { hx_bwire_list(h, m->request, m->hash, size, whole ? HX_BLIST_WHOLE : 0),
 		           (size_t)nch * HX_ID_LEN, (size_t)(nch + 7) / 8 };
@@ -65,7 +68,7 @@ static size_t serve_one(hx_node *n, const struct bserve *e)
 {
 	uint8_t h[HX_CHUNK_LEN];
 	size_t len = 0;
-	int rc = hx_bio_read_chunk(n->store, e->hash, e->index, n->bl->buf, &len);
+	int rc = hx_blob_read_chunk(n->store, e->hash, e->index, n->bl->buf, &len);
 	const void *parts[2] = { h, n->bl->buf };
 	size_t lens[2] = { 0, len };
 	lens[0] = hx_bwire_chunk(h, e->request, e->hash, e->index, rc ? HX_CHUNK_NONE : 0);
@@ -84,8 +87,8 @@ void hx_nd_blob_serve(hx_node *n, uint64_t now)
 	struct hx_nd_blobs *b = n->bl;
 	size_t w = 0;
 	if (n->cfg.blob_rate) { /* a token bucket of at most one second */
-		double cap = n->cfg.blob_rate > HX_CHUNK_SIZE ? (double)n->cfg.blob_rate
-		                                              : HX_CHUNK_SIZE;
+		double cap =
+		        n->cfg.blob_rate > HX_CHUNK_SIZE ? (double)n->cfg.blob_rate : HX_CHUNK_SIZE;
 		b->tokens += (double)n->cfg.blob_rate * (double)(now - b->refill) / 1e6;
 		b->tokens = b->tokens > cap ? cap : b->tokens;
 		b->refill = now;
@@ -109,4 +112,3 @@ void hx_nd_blob_serve(hx_node *n, uint64_t now)
 			b->q[w++] = b->q[i];
 	b->nq = w;
 }
-

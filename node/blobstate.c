@@ -78,6 +78,34 @@ int hx_blob_status_get(hx_store *s, hx_blob_status *st)
 	return HX_OK;
 }
 
+int hx_blob_is_whole(hx_store *s, const uint8_t hash[HX_ID_LEN])
+{
+	int st;
+	return hx_blob_state(s, hash, &st, NULL, NULL) == HX_OK && st == HX_BLOB_WHOLE;
+}
+
+int hx_nd_blob_held(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t n, uint8_t **bitmap)
+{
+	size_t bl = ((size_t)n + 7) / 8, count;
+	uint32_t *miss = malloc(((size_t)n + 1) * sizeof *miss);
+	uint8_t *bm = malloc(bl + 1);
+	int rc = miss && bm ? hx_blob_missing(s, hash, miss, n, &count) : HX_ENOMEM;
+	if (rc) {
+		free(miss);
+		free(bm);
+		return rc;
+	}
+	memset(bm, 0xff, bl);
+	if (n % 8)
+		bm[bl - 1] = (uint8_t)((1u << (n % 8)) - 1);
+	for (size_t i = 0; i < count && i < n; i++)
+		if (miss[i] < n)
+			bm[miss[i] / 8] &= (uint8_t) ~(1u << (miss[i] % 8));
+	free(miss);
+	*bitmap = bm;
+	return HX_OK;
+}
+
 int hx_blob_bad_get(hx_store *s, const uint8_t key[HX_KEY_LEN], uint64_t *v)
 {
 	char k[128];
@@ -88,7 +116,7 @@ int hx_blob_bad_get(hx_store *s, const uint8_t key[HX_KEY_LEN], uint64_t *v)
 void hx_nd_blob_flush(hx_node *n, uint64_t now)
 {
 	struct hx_nd_blobs *b = n->bl;
-	uint64_t *c[] = { &b->done, &b->refused, &b->bytes_in, &b->chunks_in,
+	uint64_t *c[] = { &b->done,      &b->refused,    &b->bytes_in, &b->chunks_in,
 		          &b->bytes_out, &b->chunks_out, &b->bad };
 	uint8_t v[40] = { 0 };
 	uint64_t active = 0, bytes = 0, held = 0;
@@ -108,4 +136,3 @@ void hx_nd_blob_flush(hx_node *n, uint64_t now)
 	if (hx_store_kv_put(n->store, "blob/status", v, sizeof v) == HX_OK)
 		b->dirty = 0;
 }
-

@@ -75,7 +75,7 @@ static void want(hx_node *n, const uint8_t hash[HX_ID_LEN], uint64_t size, int o
 		x->ondemand |= ondemand;
 		return;
 	}
-	if (hx_bio_has(n->store, hash) == HX_OK)
+	if (hx_blob_is_whole(n->store, hash))
 		return;
 	if (!ondemand && size > n->cfg.blob_auto)
 		return; /* over the policy: fetched on demand only */
@@ -135,7 +135,7 @@ static int request_cb(void *arg, const char *key, const void *val, size_t len)
 	uint8_t hash[HX_ID_LEN];
 	if (len != 8 || hx_unhex(hash, HX_ID_LEN, key + strlen("blob-want/")))
 		return 0;
-	if (hx_bio_has(n->store, hash) == HX_OK) {
+	if (hx_blob_is_whole(n->store, hash)) {
 		char k[128];
 		hx_nd_blob_key(k, sizeof k, "blob-want/", hash);
 		(void)!hx_store_kv_del(n->store, k);
@@ -182,7 +182,7 @@ static void bit_set(uint8_t *m, uint32_t i, int v)
 	if (v)
 		m[i / 8] |= (uint8_t)(1u << (i % 8));
 	else
-		m[i / 8] &= (uint8_t)~(1u << (i % 8));
+		m[i / 8] &= (uint8_t) ~(1u << (i % 8));
 }
 
 static struct bsrc *src_get(struct bx *x, struct peer *p)
@@ -220,9 +220,13 @@ static int bx_begin(hx_node *n, struct bx *x, const uint8_t *hashes)
 	    !(x->deadline = calloc(x->n + 1, sizeof *x->deadline)))
 		return HX_ENOMEM;
 	memcpy(x->hashes, hashes, (size_t)x->n * HX_ID_LEN);
-	if ((rc = hx_bio_recv_begin(n->store, x->hash, x->size, hashes)))
-		return rc;
-	if ((rc = hx_bio_held(n->store, x->hash, &held)))
+	rc = hx_blob_begin(n->store, x->hash, x->size, hashes);
+	if (rc == HX_EEXIST) { /* whole meanwhile (e.g. `hansa publish` of the same file) */
+		x->left = 0;
+		memset(x->st, CH_DONE, x->n);
+		return HX_OK;
+	}
+	if (rc || (rc = hx_nd_blob_held(n->store, x->hash, x->n, &held)))
 		return rc;
 	x->left = x->n;
 	x->held = 0;
@@ -239,29 +243,34 @@ static int bx_begin(hx_node *n, struct bx *x, const uint8_t *hashes)
 static void bx_fail(hx_node *n, struct bx *x, int rc)
 {
 	char hex[17];
+	if (rc == HX_ELIMIT) { /* the blob store's --blob-max or --blob-space */
+		refuse(n, x->hash, x->size, "over the largest file or the blob space");
+		bx_remove(n->bl, x);
+		return;
+	}
 	hx_nd_log(n, "blob %s: %s; dropped", hx_nd_short_hex(hex, x->hash), hx_strerror(rc));
 	bx_remove(n->bl, x);
 }
 
-/* Starts a wanted blob: refused when the space is short; resumed from
- * what the blob store holds. 1 when it became active. */
+/* Starts a wanted blob, resumed from what the blob store holds when it
+ * was begun before (the blob store refuses one over a limit when it is
+ * begun, before anything is written). 1 when it became active. */
 static int activate(hx_node *n, struct bx *x, uint64_t now)
 {
-	uint64_t used = 0;
 	uint8_t *hashes = NULL;
-	int rc = hx_bio_partial(n->store, x->hash, &hashes);
-	if (rc == HX_ENOTFOUND) {
-		if (hx_bio_space_used(n->store, &used) == HX_OK &&
-		    used + x->size > n->cfg.blob_space) {
-			refuse(n, x->hash, x->size, "the blob space is full");
-			bx_remove(n->bl, x);
-			return 0;
-		}
-	} else if (rc) {
+	uint64_t size;
+	uint32_t nch;
+	int st, rc = hx_blob_state(n->store, x->hash, &st, NULL, NULL);
+	if (rc) {
 		bx_fail(n, x, rc);
 		return 0;
-	} else {
-		rc = bx_begin(n, x, hashes);
+	}
+	if (st == HX_BLOB_PARTIAL) {
+		if ((rc = hx_blob_hashes(n->store, x->hash, &size, &hashes, &nch)) == HX_OK &&
+		    (size != x->size || nch != x->n))
+			rc = HX_ECORRUPT;
+		if (!rc)
+			rc = bx_begin(n, x, hashes);
 		free(hashes);
 		if (rc) {
 			bx_fail(n, x, rc);
@@ -276,7 +285,7 @@ static int activate(hx_node *n, struct bx *x, uint64_t now)
 static void finish(hx_node *n, struct bx *x, uint64_t now)
 {
 	char hex[17], k[128];
-	int rc = hx_bio_recv_finish(n->store, x->hash);
+	int rc = hx_blob_finish(n->store, x->hash);
 	if (rc) {
 		bx_fail(n, x, rc);
 		return;
@@ -346,7 +355,8 @@ static void bx_tick(hx_node *n, struct bx *x, uint64_t now)
 		if (!s)
 			return;
 		int partial = s->state == SRC_LIST && s->have;
-		if (s->state == SRC_NEW || (s->state == SRC_ASKED && now - s->at > BL_ASK_TIMEOUT_MS * 1000ull) ||
+		if (s->state == SRC_NEW ||
+		    (s->state == SRC_ASKED && now - s->at > BL_ASK_TIMEOUT_MS * 1000ull) ||
 		    ((s->state == SRC_NONE || partial) && now >= s->at))
 			ask(n, x, s, c, now);
 	}
@@ -462,8 +472,8 @@ static void on_chunk(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t
 		hx_nd_stats_error(c->peer, "sent a chunk that does not match its hash");
 		return;
 	}
-	int rc = hx_bio_recv_chunk(n->store, x->hash, m->index, m->data, m->datalen);
-	if (rc) {
+	int rc = hx_blob_write_chunk(n->store, x->hash, m->index, m->data, m->datalen);
+	if (rc && rc != HX_EEXIST) {
 		hx_nd_log(n, "cannot keep a chunk of a blob: %s", hx_strerror(rc));
 		return;
 	}
@@ -517,9 +527,10 @@ int hx_nd_blob_new(hx_node *n)
 	if (!n->cfg.blob_auto)
 		n->cfg.blob_auto = HX_BLOB_AUTO_DEFAULT;
 	if (!n->cfg.blob_max)
-		n->cfg.blob_max = HX_BLOB_MAX_DEFAULT;
+		n->cfg.blob_max = HX_BLOB_FILE_MAX;
 	if (!n->cfg.blob_space)
-		n->cfg.blob_space = HX_BLOB_SPACE_DEFAULT;
+		n->cfg.blob_space = HX_BLOB_SPACE_MAX;
+	hx_blob_set_limits(n->store, n->cfg.blob_max, n->cfg.blob_space);
 	if (!n->cfg.blob_transfers)
 		n->cfg.blob_transfers = HX_BLOB_TRANSFERS_DEFAULT;
 	if (!(n->bl = calloc(1, sizeof *n->bl)) || !(n->bl->buf = malloc(HX_CHUNK_SIZE)))
@@ -597,7 +608,8 @@ uint64_t hx_nd_blob_deadline(hx_node *n, uint64_t now)
 		if (!x->active)
 			continue;
 		for (size_t k = 0; k < x->nsrc; k++) {
-			uint64_t a = x->src[k].state == SRC_ASKED ? x->src[k].at + BL_ASK_TIMEOUT_MS * 1000ull
+			uint64_t a = x->src[k].state == SRC_ASKED
+			                     ? x->src[k].at + BL_ASK_TIMEOUT_MS * 1000ull
 			             : x->src[k].state == SRC_NONE || x->src[k].have ? x->src[k].at
 			                                                             : UINT64_MAX;
 			if (a < t)

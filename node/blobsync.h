@@ -13,10 +13,10 @@
 
 /* Default limits (hansa serve --blob-auto, --blob-max, --blob-space,
  * --blob-transfers). */
-#define HX_BLOB_AUTO_DEFAULT (25ull << 20)   /* fetched without being asked */
-#define HX_BLOB_MAX_DEFAULT (512ull << 20)   /* largest file fetched at all */
-#define HX_BLOB_SPACE_DEFAULT (20ull << 30)  /* all blobs together */
-#define HX_BLOB_TRANSFERS_DEFAULT 4          /* blobs fetched at once */
+#define HX_BLOB_AUTO_DEFAULT (25ull << 20) /* fetched without being asked */
+#define HX_BLOB_TRANSFERS_DEFAULT 4        /* blobs fetched at once */
+/* The largest file and the space of all: store/blob.h's HX_BLOB_FILE_MAX
+ * and HX_BLOB_SPACE_MAX. */
 
 /* Asks the node serving this store to fetch a blob (kept until the blob
  * is whole or refused, so it survives restarts) and wakes it. */
@@ -25,16 +25,19 @@ int hx_blob_request(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t size) H
  * HX_ENOTFOUND when it did not. */
 int hx_blob_refusal(hx_store *s, const uint8_t hash[HX_ID_LEN], char *why, size_t whylen) HX_WUR;
 
+/* Whether the blob is here whole. */
+int hx_blob_is_whole(hx_store *s, const uint8_t hash[HX_ID_LEN]);
+
 /* What the node's blob replication is doing, and what it did. */
 typedef struct hx_blob_status {
-	uint64_t updated;       /* µs; 0: never written */
-	uint64_t wanted;        /* blobs to fetch (queued and in flight) */
-	uint64_t active;        /* blobs being fetched now */
-	uint64_t bytes_wanted;  /* their total size */
-	uint64_t bytes_held;    /* of which held already */
+	uint64_t updated;      /* µs; 0: never written */
+	uint64_t wanted;       /* blobs to fetch (queued and in flight) */
+	uint64_t active;       /* blobs being fetched now */
+	uint64_t bytes_wanted; /* their total size */
+	uint64_t bytes_held;   /* of which held already */
 	/* counters since the store was made */
-	uint64_t done;          /* blobs fetched whole */
-	uint64_t refused;       /* blobs refused (over a limit) */
+	uint64_t done;                  /* blobs fetched whole */
+	uint64_t refused;               /* blobs refused (over a limit) */
 	uint64_t bytes_in, chunks_in;   /* verified chunks received */
 	uint64_t bytes_out, chunks_out; /* chunks served */
 	uint64_t bad_chunks;            /* chunks that did not match their hash */

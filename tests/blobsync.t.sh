@@ -34,8 +34,9 @@ doc() { # doc NAME FILE: a document at A with FILE attached
 		fail "publish $1 at a"
 }
 blob_json() { h "$1" status --json | jq -r ".blobs.$2"; }
-has_file() { # has_file NODE DOC NAME: NODE holds the file, and it is the original
-	cmp -s "$T/$1/store/blobs/${HASH[$3]}" "$T/$3"
+has_file() { # has_file NODE DOC NAME: NODE holds the file whole, and it is the original
+	local x=${HASH[$3]}
+	cmp -s "$T/$1/store/blobs/${x:0:2}/$x" "$T/$3"
 }
 peer_bad() { # peer_bad NODE KEY: bad chunks NODE counted for the member KEY
 	h "$1" status --json | jq -r --arg k "$2" '.peers[] | select(.key == $k) | .bad_chunks'

@@ -40,7 +40,7 @@
 #include "proto/wire.h"
 #include "proto/blobwire.h"
 #include "store/store.h"
-#include "node/blobio.h"
+#include "store/blob.h"
 
 struct keys {
 	uint8_t pk[32], sk[64], cpk[32], csk[32];
@@ -376,7 +376,7 @@ static int attach(const struct keys *k, const char *dir, const char *path, const
 	char hex[65];
 	if (hx_store_open(&s, dir, 0))
 		die("cannot open the store", dir);
-	if (hx_bio_put_file(s, file, at.hash, &at.size))
+	if (hx_blob_add_file(s, file, at.hash, &at.size))
 		die("cannot add the blob", file);
 	if (hx_entry_sign(&e, k->sk, &raw, &len))
 		die("cannot sign", path);
