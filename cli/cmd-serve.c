@@ -43,6 +43,38 @@ static double number(const char *s)
 	return *s && !*end && v > 0 && v < 1e9 ? v : 0;
 }
 
+/* Parses a size: bytes, or with a K, M or G suffix (binary); 0 on error. */
+static uint64_t size_arg(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mul = !*end               ? 1
+	             : !strcmp(end, "K") ? 1024.0
+	             : !strcmp(end, "M") ? 1048576.0
+	             : !strcmp(end, "G") ? 1073741824.0
+	                                 : 0;
+	return *s && mul && v > 0 && v * mul < 1e15 ? (uint64_t)(v * mul) : 0;
+}
+
+/* --blob-auto, --blob-max, --blob-space, --blob-transfers. */
+static int blob_opts(const struct hx_args *a, hx_node_config *cfg)
+{
+	const char *names[] = { "blob-auto", "blob-max", "blob-space", "blob-rate" };
+	uint64_t *dst[] = { &cfg->blob_auto, &cfg->blob_max, &cfg->blob_space, &cfg->blob_rate };
+	const char *arg;
+	for (int i = 0; i < 4; i++)
+		if ((arg = hx_arg_value(a, names[i])) && !(*dst[i] = size_arg(arg)))
+			return hx_fail("--%s: '%s' is not a size (bytes, or with K, M or G)",
+			               names[i], arg);
+	if ((arg = hx_arg_value(a, "blob-transfers"))) {
+		double v = number(arg);
+		if (!v || v > 64 || v != (int)v)
+			return hx_fail("--blob-transfers: a number from 1 to 64");
+		cfg->blob_transfers = (unsigned)v;
+	}
+	return HX_EXIT_OK;
+}
+
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	hx_node_config cfg = { .log = log_line, .verbose = hx_arg_count(a, "verbose") > 0 };
@@ -66,6 +98,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 			return hx_fail("--threads: a number from 1 to 64");
 		cfg.threads = (unsigned)v;
 	}
+	if (blob_opts(a, &cfg))
+		return HX_EXIT_FAIL;
 	if (http && hx_web_addr_check(http) < 0)
 		return hx_fail("--http: '%s' is not HOST:PORT (an IP address or localhost) or off",
 		               http);
@@ -148,6 +182,15 @@ static const struct hx_opt opts[] = {
 	{ "frame-limit", 0, "BYTES", "Negentropy frame size limit in bytes (default 262144)", 0 },
 	{ "threads", 0, "N", "threads verifying signatures (default: all cores)", 0 },
 	{ "verbose", 'v', NULL, "log every transfer", 0 },
+	{ "blob-auto", 0, "SIZE",
+	  "attached files up to this size are fetched without being asked (default 25M; "
+	  "larger ones with 'hansa fetch')",
+	  0 },
+	{ "blob-max", 0, "SIZE", "the largest attached file fetched at all (default 512M)", 0 },
+	{ "blob-space", 0, "SIZE", "the space all attached files may take (default 64G)", 0 },
+	{ "blob-transfers", 0, "N", "attached files fetched at once (default 4)", 0 },
+	{ "blob-rate", 0, "SIZE",
+	  "bytes per second of file chunks served to peers (default: no limit)", 0 },
 	{ "http", 0, "HOST:PORT|off",
 	  "where the web app listens (default " HX_WEB_DEFAULT
 	  ", see 'hansa web --help'); off: none",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/net.h"
+#include "node/blobsync.h"
 
 static struct hx_status_row *row_get(struct hx_status *r, const uint8_t key[HX_KEY_LEN])
 {
@@ -126,6 +127,21 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 			cJSON_AddItemToArray(bk, bo);
 		}
 	}
+	hx_blob_status bs;
+	if (hx_blob_status_get(ctx->store, &bs) == HX_OK) {
+		cJSON *bo = cJSON_AddObjectToObject(root, "blobs");
+		cJSON_AddNumberToObject(bo, "wanted", (double)bs.wanted);
+		cJSON_AddNumberToObject(bo, "in_flight", (double)bs.active);
+		cJSON_AddNumberToObject(bo, "bytes_wanted", (double)bs.bytes_wanted);
+		cJSON_AddNumberToObject(bo, "bytes_held", (double)bs.bytes_held);
+		cJSON_AddNumberToObject(bo, "done", (double)bs.done);
+		cJSON_AddNumberToObject(bo, "refused", (double)bs.refused);
+		cJSON_AddNumberToObject(bo, "bytes_in", (double)bs.bytes_in);
+		cJSON_AddNumberToObject(bo, "chunks_in", (double)bs.chunks_in);
+		cJSON_AddNumberToObject(bo, "bytes_out", (double)bs.bytes_out);
+		cJSON_AddNumberToObject(bo, "chunks_out", (double)bs.chunks_out);
+		cJSON_AddNumberToObject(bo, "bad_chunks", (double)bs.bad_chunks);
+	}
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct hx_status_row *x = &r->peers[i];
@@ -150,6 +166,9 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 		for (int k = 0; k < HX_REFUSE_N; k++)
 			cJSON_AddNumberToObject(rf, hx_refuse_name(k), (double)st->refused[k]);
 		cJSON_AddNumberToObject(o, "bad_messages", (double)st->bad_messages);
+		uint64_t bad = 0;
+		(void)!hx_blob_bad_get(ctx->store, x->key, &bad);
+		cJSON_AddNumberToObject(o, "bad_chunks", (double)bad);
 		if (st->lack_known) {
 			cJSON_AddNumberToObject(o, "we_lack", (double)st->we_lack);
 			cJSON_AddNumberToObject(o, "they_lack", (double)st->they_lack);
@@ -191,6 +210,15 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	printf("store: %llu entries, %llu documents\n", (unsigned long long)r.ss.entries,
 	       (unsigned long long)r.ss.documents);
 	printf("connections refused (not members): %llu\n", (unsigned long long)r.zap);
+	hx_blob_status bs;
+	if (hx_blob_status_get(ctx->store, &bs) == HX_OK)
+		printf("files: wanted %llu (%llu in flight, %llu of %llu bytes here), done %llu, "
+		       "refused %llu; received %llu bytes, sent %llu bytes, bad chunks %llu\n",
+		       (unsigned long long)bs.wanted, (unsigned long long)bs.active,
+		       (unsigned long long)bs.bytes_held, (unsigned long long)bs.bytes_wanted,
+		       (unsigned long long)bs.done, (unsigned long long)bs.refused,
+		       (unsigned long long)bs.bytes_in, (unsigned long long)bs.bytes_out,
+		       (unsigned long long)bs.bad_chunks);
 	if (!r.n)
 		printf("no peers (add one with 'hansa join CODE' or 'hansa peer add')\n");
 	for (size_t i = 0; i < r.n; i++) {
@@ -220,6 +248,10 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		if (st->bad_messages)
 			printf("  malformed messages: %llu\n",
 			       (unsigned long long)st->bad_messages);
+		uint64_t bad = 0;
+		if (hx_blob_bad_get(ctx->store, x->key, &bad) == HX_OK && bad)
+			printf("  bad chunks: %llu (file chunks that did not match their hash)\n",
+			       (unsigned long long)bad);
 		if (st->lack_known)
 			printf("  behind:     we lack %llu, they lack %llu (as of the last sync)\n",
 			       (unsigned long long)st->we_lack, (unsigned long long)st->they_lack);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "node/node_int.h"
 #include "store/blob.h"
+#include "proto/blobwire.h"
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
@@ -82,6 +83,12 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	c->peer->st.last_seen = now;
 	if (over) {
 		bad_message(n, c, "too many frames", HX_ELIMIT);
+		return;
+	}
+	if (c->up && zmq_msg_size(&f[0]) >= 2 &&
+	    ((uint8_t *)zmq_msg_data(&f[0]))[1] >= HX_BWIRE_FIRST &&
+	    ((uint8_t *)zmq_msg_data(&f[0]))[1] <= HX_BWIRE_LAST) {
+		hx_nd_blob_on_msg(n, c, f, k); /* blobsync.c */
 		return;
 	}
 	int rc = hx_wire_decode(&w, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), k);
@@ -356,6 +363,7 @@ static int sleep_ms(hx_node *n, uint64_t now)
 	}
 	for (size_t i = 0; i < n->nconns; i++)
 		t = earliest(t, conn_deadline(n, n->conns[i], now));
+	t = earliest(t, hx_nd_blob_deadline(n, now));
 	if (t <= now)
 		return 0;
 	uint64_t ms = (t - now + 999) / 1000;
@@ -484,10 +492,13 @@ static void tick(hx_node *n, uint64_t now)
 	if (n->reload_due || due(now, n->next_reload)) {
 		n->reload_due = 0;
 		hx_nd_members_reload(n);
-		if (!n->cfg.once)
+		if (!n->cfg.once) {
 			reload_peers(n);
+			hx_nd_blob_requests(n);
+		}
 		n->next_reload = now + reload_ms(n) * 1000ull;
 	}
+	hx_nd_blob_tick(n, now, now >= n->next_flush);
 	if (now >= n->next_flush) {
 		flush_stats(n, now);
 		n->next_flush = now + STATS_FLUSH_MS * 1000ull;
@@ -540,7 +551,8 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 		hx_node_destroy(&n);
 		return HX_ENOMEM;
 	}
-	if ((rc = hx_vpool_new(&n->pool, cfg->threads)) || (rc = hx_nd_members_reload(n))) {
+	if ((rc = hx_vpool_new(&n->pool, cfg->threads)) || (rc = hx_nd_members_reload(n)) ||
+	    (rc = hx_nd_blob_new(n))) {
 		hx_node_destroy(&n);
 		return rc;
 	}
@@ -556,6 +568,7 @@ void hx_node_destroy(hx_node **np)
 	hx_node *n = *np;
 	if (n->pool)
 		hx_nd_flush_pending(n);
+	hx_nd_blob_destroy(n);
 	while (n->nconns)
 		hx_nd_conn_remove(n, n->nconns - 1);
 	free(n->conns);

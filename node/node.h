@@ -41,6 +41,13 @@ typedef struct hx_node_config {
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
 	int verbose; /* log every transfer, not only events */
+	/* attachment blobs (docs/PROTOCOL.md §9); 0 = the defaults of
+	 * node/blobsync.h */
+	uint64_t blob_auto;      /* fetched without being asked up to this size */
+	uint64_t blob_max;       /* the largest file fetched at all */
+	uint64_t blob_space;     /* all blobs together */
+	unsigned blob_transfers; /* blobs fetched at once */
+	uint64_t blob_rate;      /* bytes/s of chunks served; 0 = no limit */
 } hx_node_config;
 
 /* Creates the node over an open store (borrowed; it must outlive the

@@ -174,8 +174,9 @@ struct hx_node {
 	hx_sync_result *results;
 	size_t nresults;
 	int mon_seq;
-	char error[300];      /* why hx_node_run failed */
-	char sock_error[160]; /* the last socket call that failed, and why */
+	struct hx_nd_blobs *bl; /* blob replication (blobsync.c) */
+	char error[300];        /* why hx_node_run failed */
+	char sock_error[160];   /* the last socket call that failed, and why */
 };
 
 /* ---- idq.c: the id queue ------------------------------------------------- */
@@ -275,6 +276,19 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w);
 void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w);
+
+/* ---- blobsync.c: attachment blobs (docs/PROTOCOL.md §9) ---- */
+
+int hx_nd_blob_new(hx_node *n) HX_WUR; /* also sets the cfg.blob_* defaults */
+void hx_nd_blob_destroy(hx_node *n);
+/* A message of type 0x50-0x5f from an up connection (f: its k frames). */
+void hx_nd_blob_on_msg(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k);
+/* Finds wanted blobs, fetches, serves; flush_now: write the counters. */
+void hx_nd_blob_tick(hx_node *n, uint64_t now, int flush_now);
+/* Re-reads the `hansa fetch` requests (after a wake-up). */
+void hx_nd_blob_requests(hx_node *n);
+/* When hx_nd_blob_tick has something to do without a message. */
+uint64_t hx_nd_blob_deadline(hx_node *n, uint64_t now);
 
 /* ---- local.c: local changes ---- */
 

@@ -16,6 +16,13 @@
  *   hx_badpeer fill FILE DIR FROM TO       store entries FROM..TO-1 (deterministic:
  *                                          same numbers give the same ids) in the
  *                                          store directory DIR, signed by FILE
+ *   hx_badpeer blobserve FILE CODE BLOB SECONDS
+ *                                          connect to CODE's node and serve the
+ *                                          file BLOB as an attachment blob
+ *                                          (docs/PROTOCOL.md §9) for SECONDS, with
+ *                                          every chunk it sends corrupted (one
+ *                                          byte flipped); prints the number of
+ *                                          chunks sent on exit
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +35,7 @@
 #include "proto/cbor.h"
 #include "proto/invite.h"
 #include "proto/wire.h"
+#include "proto/blobwire.h"
 #include "store/store.h"
 
 struct keys {
@@ -345,6 +353,82 @@ static int fill(const char *dir, const struct keys *k, long from, long to)
 	return 0;
 }
 
+/* ---- a blob server that lies ------------------------------------------- */
+
+static int blobserve(const struct keys *k, const char *code, const char *file, double seconds)
+{
+	FILE *f = fopen(file, "rb");
+	if (!f)
+		die("cannot open", file);
+	fseek(f, 0, SEEK_END);
+	uint64_t size = (uint64_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *data = malloc(size + 1);
+	if (!data || fread(data, 1, size, f) != size)
+		die("cannot read", file);
+	fclose(f);
+	uint64_t n = hx_blob_chunks(size);
+	uint8_t *hashes = malloc(n * 32 + 1), hash[32];
+	for (uint64_t i = 0; i < n; i++)
+		crypto_generichash(hashes + 32 * i, 32, data + i * HX_CHUNK_SIZE,
+		                   hx_bwire_chunk_len(size, (uint32_t)i), NULL, 0);
+	hx_blob_hash(hash, size, hashes);
+
+	struct link l;
+	int rc = link_open(&l, k, code);
+	if (rc)
+		return rc;
+	uint64_t end = hx_now_us() + (uint64_t)(seconds * 1e6), sent = 0;
+	static uint8_t buf[HX_WIRE_FRAME_MAX];
+	uint8_t *chunk = malloc(HX_CHUNK_SIZE);
+	while (hx_now_us() < end) {
+		zmq_pollitem_t it = { .socket = l.sock, .events = ZMQ_POLLIN };
+		if (zmq_poll(&it, 1, 100) <= 0)
+			continue;
+		int len = zmq_recv(l.sock, buf, sizeof buf, 0), more;
+		size_t ml = sizeof more;
+		zmq_getsockopt(l.sock, ZMQ_RCVMORE, &more, &ml);
+		while (more) {
+			char tmp[16];
+			zmq_recv(l.sock, tmp, sizeof tmp, 0);
+			zmq_getsockopt(l.sock, ZMQ_RCVMORE, &more, &ml);
+		}
+		if (len < 2 || len > (int)sizeof buf)
+			continue;
+		const uint8_t *fr[1] = { buf };
+		size_t fl[1] = { (size_t)len };
+		hx_bwire_msg m;
+		if (hx_bwire_decode(&m, fr, fl, 1) || memcmp(m.hash, hash, 32))
+			continue;
+		if (m.type == HX_MSG_BLOB_GET) {
+			uint8_t h[HX_BLOB_LIST_LEN];
+			hx_bwire_list(h, m.request, hash, size, HX_BLIST_WHOLE);
+			zmq_send(l.sock, h, sizeof h, ZMQ_SNDMORE);
+			zmq_send(l.sock, hashes, n * 32, 0);
+		} else if (m.type == HX_MSG_CHUNK_WANT) {
+			for (uint16_t i = 0; i < m.count; i++) {
+				uint32_t ix = hx_be32_get(m.indexes + 4 * (size_t)i);
+				size_t cl = hx_bwire_chunk_len(size, ix);
+				uint8_t h[HX_CHUNK_LEN];
+				if (!cl)
+					continue;
+				memcpy(chunk, data + (uint64_t)ix * HX_CHUNK_SIZE, cl);
+				chunk[cl / 2] ^= 0x01; /* the lie */
+				hx_bwire_chunk(h, m.request, hash, ix, 0);
+				zmq_send(l.sock, h, sizeof h, ZMQ_SNDMORE);
+				zmq_send(l.sock, chunk, cl, 0);
+				sent++;
+			}
+		}
+	}
+	printf("%llu\n", (unsigned long long)sent);
+	free(chunk);
+	free(hashes);
+	free(data);
+	link_close(&l);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct keys k;
@@ -376,6 +460,8 @@ int main(int argc, char **argv)
 		/* argv: fill FILE DIR FROM TO (FILE first like the others) */
 		return fill(argv[3], &k, atol(argv[4]), atol(argv[5]));
 	}
+	if (argc == 6 && !strcmp(argv[1], "blobserve"))
+		return blobserve(&k, argv[3], argv[4], atof(argv[5]));
 	die("bad usage", argv[1]);
 	return 1;
 }

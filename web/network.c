@@ -14,6 +14,7 @@
 #include "web/web_int.h"
 #include "cli/net.h"
 #include "node/state.h"
+#include "node/blobsync.h"
 #include "proto/member.h"
 
 cJSON *wb_status_json(hx_web *w)
@@ -358,6 +359,28 @@ void wb_metrics(struct wb_req *r)
 	}
 	wb_printf(b, "hansa_push_latency_seconds_sum %.6f\n", (double)ph.sum_us / 1e6);
 	wb_printf(b, "hansa_push_latency_seconds_count %llu\n", (unsigned long long)ph.count);
+	hx_blob_status bs;
+	if (hx_blob_status_get(r->w->ctx->store, &bs) != HX_OK)
+		memset(&bs, 0, sizeof bs);
+	static const char *const bm[][3] = {
+		{ "hansa_blobs_wanted", "gauge",
+		  "Attached files to fetch (queued and in flight)." },
+		{ "hansa_blobs_in_flight", "gauge", "Attached files being fetched now." },
+		{ "hansa_blobs_fetched_total", "counter", "Attached files fetched whole." },
+		{ "hansa_blobs_refused_total", "counter",
+		  "Attached files refused (over a limit)." },
+		{ "hansa_blob_bytes_received_total", "counter",
+		  "Verified file chunk bytes received." },
+		{ "hansa_blob_bytes_sent_total", "counter", "File chunk bytes served to peers." },
+		{ "hansa_blob_bad_chunks_total", "counter",
+		  "File chunks that did not match their hash." },
+	};
+	uint64_t bv[] = { bs.wanted,   bs.active,    bs.done,      bs.refused,
+		          bs.bytes_in, bs.bytes_out, bs.bad_chunks };
+	for (size_t k = 0; k < sizeof bm / sizeof bm[0]; k++) {
+		metric(b, bm[k][0], bm[k][1], bm[k][2]);
+		wb_printf(b, "%s %llu\n", bm[k][0], (unsigned long long)bv[k]);
+	}
 	pthread_mutex_lock(&r->w->mu);
 	uint64_t reqs = r->w->requests;
 	pthread_mutex_unlock(&r->w->mu);

@@ -1,0 +1,283 @@
+/*
+ * blobsync.c (bench_blobsync): attachment blob throughput between two
+ * nodes on 127.0.0.1 (docs/PROTOCOL.md §9), against the anchor of raw
+ * ZeroMQ CURVE throughput measured in the same run: a plain DEALER/ROUTER
+ * pair with CURVE carrying the same bytes in frames of the same size
+ * (256 KiB), as fast as the pair goes. Node A holds a blob and publishes
+ * an entry with it attached; node B (A's peer, policy large enough) fetches
+ * it; the clock runs from the publish to the moment B's blob store holds
+ * the blob whole (entry replication included). Prints MiB/s of both and
+ * their ratio (goal >= 0.5). A second anchor is the blob store alone:
+ * the same chunks begun, written (each checked and synced, as replication
+ * writes them) and finished in a fresh store without any network, the
+ * ceiling the store sets. Nodes run in threads of this process.
+ *
+ *   bench_blobsync [MIB [ROUNDS]]     defaults: 64 MiB, 3 rounds (best of)
+ *
+ * Nothing here fails on speed.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "node/blobsync.h"
+#include "store/blob.h"
+#include "proto/blobwire.h"
+#include "tests/threadnodes.h"
+
+static char tmpdir[] = "/tmp/hx-bench-blobsync.XXXXXX";
+
+static void die(const char *what, int rc) __attribute__((noreturn));
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "bench_blobsync: %s: %s\n", what, rc ? hx_strerror(rc) : "failed");
+	exit(1);
+}
+
+/* ---- the anchor: raw CURVE ------------------------------------------------------------ */
+
+struct raw {
+	void *ctx;
+	uint8_t spk[32], ssk[32];
+	int port;
+	const uint8_t *data;
+	size_t size;
+};
+
+static void *raw_server(void *arg)
+{
+	struct raw *r = arg;
+	void *s = zmq_socket(r->ctx, ZMQ_ROUTER);
+	int one = 1, linger = 0;
+	char ep[64], id[256], go[8];
+	zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one);
+	zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, r->ssk, 32);
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", r->port);
+	if (zmq_bind(s, ep))
+		die("raw bind", 0);
+	int il = zmq_recv(s, id, sizeof id, 0);
+	if (il <= 0 || zmq_recv(s, go, sizeof go, 0) < 0)
+		die("raw go", 0);
+	for (size_t off = 0; off < r->size; off += HX_CHUNK_SIZE) {
+		size_t l = r->size - off < HX_CHUNK_SIZE ? r->size - off : HX_CHUNK_SIZE;
+		zmq_send(s, id, (size_t)il, ZMQ_SNDMORE);
+		zmq_send(s, r->data + off, l, 0);
+	}
+	zmq_recv(s, id, sizeof id, 0); /* the client's "done" */
+	zmq_recv(s, go, sizeof go, 0);
+	zmq_close(s);
+	return NULL;
+}
+
+/* Seconds to move size bytes over one CURVE DEALER/ROUTER pair. */
+static double raw_curve(const uint8_t *data, size_t size)
+{
+	struct raw r = { .ctx = zmq_ctx_new(), .data = data, .size = size };
+	uint8_t cpk[32], csk[32];
+	char ep[64];
+	pthread_t t;
+	crypto_box_keypair(r.spk, r.ssk);
+	crypto_box_keypair(cpk, csk);
+	if (!(r.port = tn_free_port()))
+		die("port", 0);
+	pthread_create(&t, NULL, raw_server, &r);
+	void *c = zmq_socket(r.ctx, ZMQ_DEALER);
+	int linger = 0;
+	zmq_setsockopt(c, ZMQ_CURVE_SERVERKEY, r.spk, 32);
+	zmq_setsockopt(c, ZMQ_CURVE_PUBLICKEY, cpk, 32);
+	zmq_setsockopt(c, ZMQ_CURVE_SECRETKEY, csk, 32);
+	zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof linger);
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", r.port);
+	zmq_connect(c, ep);
+	uint8_t *buf = malloc(HX_CHUNK_SIZE);
+	zmq_send(c, "go", 2, 0);
+	double t0 = tn_wall();
+	size_t got = 0;
+	while (got < size) {
+		int l = zmq_recv(c, buf, HX_CHUNK_SIZE, 0);
+		if (l < 0)
+			die("raw recv", 0);
+		got += (size_t)l;
+	}
+	double dt = tn_wall() - t0;
+	zmq_send(c, "done", 4, 0);
+	pthread_join(t, NULL);
+	zmq_close(c);
+	zmq_ctx_term(r.ctx);
+	free(buf);
+	return dt;
+}
+
+static hx_store *open_store(const char *name);
+
+/* ---- the second anchor: the blob store alone ------------------------------------------ */
+
+/* Seconds to receive the blob into a fresh store without a network: begin,
+ * every chunk written (checked and synced one by one, as replication
+ * does), finish. The ceiling the blob store sets. */
+static double store_only(const uint8_t *data, size_t size, int round)
+{
+	char name[32];
+	uint64_t n = hx_blob_chunks(size);
+	uint8_t *hs = malloc((size_t)n * HX_ID_LEN + 1), hash[HX_ID_LEN];
+	if (!hs)
+		die("memory", HX_ENOMEM);
+	for (uint64_t i = 0; i < n; i++)
+		crypto_generichash(hs + i * HX_ID_LEN, HX_ID_LEN, data + i * HX_CHUNK_SIZE,
+		                   hx_bwire_chunk_len(size, (uint32_t)i), NULL, 0);
+	hx_blob_hash(hash, size, hs);
+	snprintf(name, sizeof name, "s%d", round);
+	hx_store *s = open_store(name);
+	double t0 = tn_wall();
+	int rc = hx_blob_begin(s, hash, size, hs);
+	for (uint64_t i = 0; !rc && i < n; i++)
+		rc = hx_blob_write_chunk(s, hash, (uint32_t)i, data + i * HX_CHUNK_SIZE,
+		                         hx_bwire_chunk_len(size, (uint32_t)i));
+	if (rc || (rc = hx_blob_finish(s, hash)))
+		die("store only", rc);
+	double dt = tn_wall() - t0;
+	hx_store_close(&s);
+	free(hs);
+	return dt;
+}
+
+/* ---- two nodes ------------------------------------------------------------------------- */
+
+static hx_store *open_store(const char *name)
+{
+	char dir[256];
+	hx_store *s;
+	snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+	int rc = hx_store_open(&s, dir, HX_STORE_CREATE);
+	if (rc)
+		die("store", rc);
+	return s;
+}
+
+static void start(struct running *r, hx_store *s, const struct who *w, const char *bind)
+{
+	hx_node_config cfg = { .pk = w->pk,
+		               .sk = w->sk,
+		               .curve_pk = w->cpk,
+		               .curve_sk = w->csk,
+		               .bind = bind,
+		               .blob_auto = 1ull << 40,
+		               .blob_max = 1ull << 40 };
+	int rc = tn_start(r, s, &cfg);
+	if (rc)
+		die("node", rc);
+}
+
+/* Seconds from publishing an entry with the blob attached at a node to the
+ * moment its peer holds the blob whole. */
+static double nodes(const char *file, int round)
+{
+	struct who wa, wb;
+	char na[32], nb[32], bind[64], ep[64];
+	int rc;
+	snprintf(na, sizeof na, "a%d", round);
+	snprintf(nb, sizeof nb, "b%d", round);
+	if (tn_make_who(&wa, "A") || tn_make_who(&wb, "B"))
+		die("keys", 0);
+	hx_store *sa = open_store(na), *sb = open_store(nb);
+	if ((rc = hx_store_member_put(sa, wb.pk, wb.rec, wb.reclen)) ||
+	    (rc = hx_store_member_put(sa, wa.pk, wa.rec, wa.reclen)) ||
+	    (rc = hx_store_member_put(sb, wa.pk, wa.rec, wa.reclen)) ||
+	    (rc = hx_store_member_put(sb, wb.pk, wb.rec, wb.reclen)))
+		die("members", rc);
+	int port = tn_free_port();
+	snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", port);
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	if ((rc = hx_peer_add(sb, ep, wa.pk)))
+		die("peer", rc);
+	hx_attach at = { .name = "big.bin", .type = "application/octet-stream" };
+	if ((rc = hx_blob_add_file(sa, file, at.hash, &at.size)))
+		die("blob put", rc);
+	struct running ra, rb;
+	start(&ra, sa, &wa, bind);
+	start(&rb, sb, &wb, NULL);
+	/* connected: wait for the first reconciliation to be done */
+	for (double t = tn_wall(); tn_wall() - t < 30;) {
+		hx_peer_stats st;
+		if (hx_stats_load(sb, wa.pk, &st) == HX_OK && st.recon_ok)
+			break;
+		usleep(10000);
+	}
+	hx_entry e = { .path = "bench/blob",
+		       .kind = "toolkit",
+		       .title = "Blob",
+		       .body = "",
+		       .lang = "en",
+		       .timestamp = hx_now_us(),
+		       .attach = &at,
+		       .nattach = 1 };
+	uint8_t *raw;
+	size_t rawlen;
+	if ((rc = hx_entry_sign(&e, wa.sk, &raw, &rawlen)))
+		die("sign", rc);
+	hx_put put = { .raw = raw, .rawlen = rawlen, .entry = &e };
+	double t0 = tn_wall();
+	if ((rc = hx_store_put_batch(sa, &put, 1, 0, NULL)))
+		die("publish", rc);
+	while (!hx_blob_is_whole(sb, at.hash)) {
+		if (tn_wall() - t0 > 600)
+			die("the blob did not arrive", 0);
+		usleep(2000);
+	}
+	double dt = tn_wall() - t0;
+	free(raw);
+	tn_stop(&rb);
+	tn_stop(&ra);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(wa.rec);
+	free(wb.rec);
+	return dt;
+}
+
+int main(int argc, char **argv)
+{
+	size_t mib = argc > 1 ? (size_t)atol(argv[1]) : 64;
+	int rounds = argc > 2 ? atoi(argv[2]) : 3;
+	char file[300], cmd[400];
+	if (sodium_init() < 0 || !mib || rounds < 1)
+		die("usage: bench_blobsync [MIB [ROUNDS]]", 0);
+	if (!mkdtemp(tmpdir))
+		die("temp dir", 0);
+	size_t size = mib << 20;
+	uint8_t *data = malloc(size);
+	if (!data)
+		die("memory", HX_ENOMEM);
+	randombytes_buf(data, size);
+	snprintf(file, sizeof file, "%s/big.bin", tmpdir);
+	FILE *f = fopen(file, "wb");
+	if (!f || fwrite(data, 1, size, f) != size || fclose(f))
+		die("write the file", 0);
+	double best_raw = 1e9, best_node = 1e9, best_store = 1e9;
+	for (int i = 0; i < rounds; i++) {
+		double r = raw_curve(data, size), w = store_only(data, size, i), n = nodes(file, i);
+		best_raw = r < best_raw ? r : best_raw;
+		best_store = w < best_store ? w : best_store;
+		best_node = n < best_node ? n : best_node;
+		printf("round %d: raw CURVE %.1f MiB/s, blob store alone %.1f MiB/s, blob between "
+		       "nodes %.1f MiB/s\n",
+		       i + 1, (double)mib / r, (double)mib / w, (double)mib / n);
+		fflush(stdout);
+	}
+	printf("blob of %zu MiB, best of %d: raw ZeroMQ CURVE %.1f MiB/s; blob store alone "
+	       "(chunks written and synced one by one) %.1f MiB/s; node to node %.1f MiB/s\n",
+	       mib, rounds, (double)mib / best_raw, (double)mib / best_store,
+	       (double)mib / best_node);
+	printf("ratio node to node / raw CURVE: %.2f (goal >= 0.5); node to node / blob store "
+	       "alone: %.2f\n",
+	       best_raw / best_node, best_store / best_node);
+	free(data);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd))
+		fprintf(stderr, "bench_blobsync: could not remove %s\n", tmpdir);
+	return 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * blob_int.h: what the node's blob files share (blobstate.c: the kv records
+ * and counters; blobserve.c: serving chunks; blobsync.c: finding wanted
+ * blobs and fetching them, on top of both). docs/PROTOCOL.md §9.
+ */
+#ifndef HX_NODE_BLOB_INT_H
+#define HX_NODE_BLOB_INT_H
+
+#include "node/node_int.h"
+#include "node/blobsync.h"
+#include "proto/blobwire.h"
+#include "store/blob.h"
+
+#define BL_WINDOW 16       /* chunks in flight per member */
+#define BL_SEND_PER_PASS 4 /* chunks a connection is sent per pass of the loop */
+#define BL_SERVE_QUEUE 64  /* chunk requests queued per connection */
+#define BL_CHUNK_TIMEOUT_MS 30000
+#define BL_ASK_TIMEOUT_MS 30000
+#define BL_REASK_MS 5000     /* BLOB_GET again after NONE or a partial list */
+#define BL_SCAN_MS 200       /* new entries looked at for attachments at most this often */
+#define BL_REQUESTS_MS 10000 /* `hansa fetch` requests re-read without a wake-up */
+
+enum { SRC_NEW, SRC_ASKED, SRC_LIST, SRC_NONE };
+enum { CH_MISSING, CH_FLIGHT, CH_DONE };
+
+/* A member as a source of one blob. */
+struct bsrc {
+	struct peer *peer;
+	struct conn *c; /* the connection it was asked on, and when that came up */
+	uint64_t c_at;
+	int state;
+	uint64_t at;     /* SRC_ASKED: when; SRC_NONE/partial: ask again then */
+	uint8_t *have;   /* bitmap of chunks it holds; NULL: all (with SRC_LIST) */
+	uint8_t *bad;    /* bitmap of chunks it sent that did not match */
+	unsigned flight; /* chunks asked of it, not answered */
+};
+
+/* A blob this node wants. */
+struct bx {
+	uint8_t hash[HX_ID_LEN];
+	uint64_t size;
+	uint32_t n; /* chunks */
+	int ondemand, active;
+	uint8_t *hashes;    /* the chunk hash list, once known */
+	uint8_t *st;        /* CH_* per chunk */
+	uint16_t *who;      /* CH_FLIGHT: index into src */
+	uint64_t *deadline; /* CH_FLIGHT: µs */
+	struct bsrc *src;
+	size_t nsrc, capsrc;
+	uint32_t left, cursor;
+	uint64_t held; /* bytes held */
+	uint64_t started;
+};
+
+/* A chunk a member asked for, to be sent. */
+struct bserve {
+	struct conn *c;
+	uint64_t c_at;
+	uint32_t request, index;
+	uint8_t hash[HX_ID_LEN];
+	int sent; /* in this pass */
+};
+
+struct hx_nd_blobs {
+	struct bx **x;
+	size_t nx, capx;
+	struct bserve *q;
+	size_t nq, capq;
+	uint64_t seq; /* change log read up to here */
+	uint64_t last_scan, next_requests;
+	int scan_due, scanned_all;
+	uint32_t next_req;
+	/* not yet added to the stored counters */
+	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad;
+	int dirty;
+	uint8_t *buf;    /* one chunk */
+	double tokens;   /* with cfg.blob_rate: bytes that may be sent now */
+	uint64_t refill; /* µs tokens were last added */
+};
+
+/* ---- blobstate.c ---- */
+
+/* out = prefix followed by the 64 hex digits of hash (a kv key). */
+void hx_nd_blob_key(char *out, size_t len, const char *prefix, const uint8_t hash[HX_ID_LEN]);
+/* The chunks of a partial blob of n chunks that are present, as a bitmap
+ * (bit i = byte i / 8, bit i % 8; caller frees). */
+int hx_nd_blob_held(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t n,
+                    uint8_t **bitmap) HX_WUR;
+/* Adds the counters gathered to the store's and writes "blob/status". */
+void hx_nd_blob_flush(hx_node *n, uint64_t now);
+
+/* ---- blobserve.c ---- */
+
+/* Whether c is still an up connection of n, the one that was up at c_at. */
+int hx_nd_blob_conn_alive(hx_node *n, const struct conn *c, uint64_t c_at);
+void hx_nd_blob_on_get(hx_node *n, struct conn *c, const hx_bwire_msg *m);
+void hx_nd_blob_on_want(hx_node *n, struct conn *c, const hx_bwire_msg *m);
+/* Sends queued chunks: a few per connection, within cfg.blob_rate. */
+void hx_nd_blob_serve(hx_node *n, uint64_t now);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * blobserve.c: serving attachment blobs to members (docs/PROTOCOL.md §9.2):
+ * the hash list (with the bitmap of held chunks for a partial blob) for a
+ * BLOB_GET, and the chunks asked for in CHUNK_WANTs, queued per connection
+ * (at most BL_SERVE_QUEUE) and sent a few per connection per pass of the
+ * loop, within the --blob-rate budget, so that entries are not starved.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "node/blob_int.h"
+
+/* Whether c is still an up connection of the node, the same one as at c_at. */
+int hx_nd_blob_conn_alive(hx_node *n, const struct conn *c, uint64_t c_at)
+{
+	for (size_t i = 0; i < n->nconns; i++)
+		if (n->conns[i] == c)
+			return c->up && c->connected_at == c_at;
+	return 0;
+}
+
+void hx_nd_blob_on_get(hx_node *n, struct conn *c, const hx_bwire_msg *m)
+{
+	uint8_t h[HX_BLOB_LIST_LEN], *hashes = NULL, *held = NULL;
+	uint64_t size = 0;
+	uint32_t nch = 0;
+	int whole = hx_blob_is_whole(n->store, m->hash);
+	int rc = hx_blob_hashes(n->store, m->hash, &size, &hashes, &nch);
+	if (!rc && !whole)
+		rc = hx_nd_blob_held(n->store, m->hash, nch, &held);
+	if (rc) {
+		free(hashes);
+		uint8_t no[HX_BLOB_NONE_LEN];
+		hx_bwire_none(no, m->request, m->hash, HX_BNONE_ABSENT);
+		hx_nd_send1(n, c, no, sizeof no);
+		return;
+	}
+	const void *parts[3] = { h, hashes, held };
+	size_t lens[3] = { hx_bwire_list(h, m->request, m->hash, size, whole ? HX_BLIST_WHOLE : 0),
+		           (size_t)nch * HX_ID_LEN, (size_t)(nch + 7) / 8 };
+	hx_nd_send_parts(n, c, parts, lens, whole ? 2 : 3);
+	free(hashes);
+	free(held);
+}
+
+void hx_nd_blob_on_want(hx_node *n, struct conn *c, const hx_bwire_msg *m)
+{
+	struct hx_nd_blobs *b = n->bl;
+	size_t queued = 0;
+	for (size_t i = 0; i < b->nq; i++)
+		queued += b->q[i].c == c;
+	for (uint16_t i = 0; i < m->count && queued < BL_SERVE_QUEUE; i++, queued++) {
+		struct bserve *a = hx_grow(b->q, &b->capq, b->nq + 1, sizeof *a);
+		if (!a)
+			return;
+		b->q = a;
+		struct bserve *e = &b->q[b->nq++];
+		e->c = c;
+		e->c_at = c->connected_at;
+		e->request = m->request;
+		e->index = hx_be32_get(m->indexes + 4 * (size_t)i);
+		e->sent = 0;
+		memcpy(e->hash, m->hash, HX_ID_LEN);
+	}
+}
+
+/* Sends one chunk (or NONE); returns the bytes sent. */
+static size_t serve_one(hx_node *n, const struct bserve *e)
+{
+	uint8_t h[HX_CHUNK_LEN];
+	size_t len = 0;
+	int rc = hx_blob_read_chunk(n->store, e->hash, e->index, n->bl->buf, &len);
+	const void *parts[2] = { h, n->bl->buf };
+	size_t lens[2] = { 0, len };
+	lens[0] = hx_bwire_chunk(h, e->request, e->hash, e->index, rc ? HX_CHUNK_NONE : 0);
+	if (hx_nd_send_parts(n, e->c, parts, lens, rc ? 1 : 2) || rc)
+		return 0;
+	n->bl->bytes_out += len;
+	n->bl->chunks_out++;
+	n->bl->dirty = 1;
+	return len;
+}
+
+/* Sends up to BL_SEND_PER_PASS queued chunks per connection, in the order
+ * asked; drops those of connections that went away. */
+void hx_nd_blob_serve(hx_node *n, uint64_t now)
+{
+	struct hx_nd_blobs *b = n->bl;
+	size_t w = 0;
+	if (n->cfg.blob_rate) { /* a token bucket of at most one second */
+		double cap =
+		        n->cfg.blob_rate > HX_CHUNK_SIZE ? (double)n->cfg.blob_rate : HX_CHUNK_SIZE;
+		b->tokens += (double)n->cfg.blob_rate * (double)(now - b->refill) / 1e6;
+		b->tokens = b->tokens > cap ? cap : b->tokens;
+		b->refill = now;
+	}
+	for (size_t i = 0; i < b->nq; i++) {
+		struct bserve *e = &b->q[i];
+		if (!hx_nd_blob_conn_alive(n, e->c, e->c_at))
+			continue;
+		unsigned sent = 0;
+		for (size_t j = 0; j < i; j++)
+			sent += b->q[j].c == e->c && b->q[j].sent;
+		if (n->cfg.blob_rate && b->tokens < HX_CHUNK_SIZE)
+			break;
+		if (sent < BL_SEND_PER_PASS) {
+			b->tokens -= (double)serve_one(n, e);
+			e->sent = 1;
+		}
+	}
+	for (size_t i = 0; i < b->nq; i++)
+		if (!b->q[i].sent && hx_nd_blob_conn_alive(n, b->q[i].c, b->q[i].c_at))
+			b->q[w++] = b->q[i];
+	b->nq = w;
+}
