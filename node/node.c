@@ -39,9 +39,16 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 	c->peer_max_frame = w->max_frame < HX_WIRE_FRAME_MAX ? w->max_frame : HX_WIRE_FRAME_MAX;
 	c->peer_ne_limit = w->ne_frame_limit;
 	c->peer_max_batch = w->max_batch;
+	c->peer_caps = w->caps;
 	int64_t skew = (int64_t)(w->time - now);
-	if (skew > 300000000 || skew < -300000000)
-		hx_nd_log(n, "clock of %s is %+.0f s off ours", c->peer->name, (double)skew / 1e6);
+	c->peer->st.skew_us = skew;
+	c->peer->st.skew_at = now;
+	if (skew > (int64_t)SKEW_WARN_US || skew < -(int64_t)SKEW_WARN_US)
+		hx_nd_log(n,
+		          "clock of %s is %.0f s %s ours: entries dated more than 10 minutes "
+		          "ahead are refused",
+		          c->peer->name, (double)(skew < 0 ? -skew : skew) / 1e6,
+		          skew < 0 ? "behind" : "ahead of");
 	if (!c->out)
 		hx_nd_send_hello(n, c);
 	int was_up = c->up;
@@ -113,6 +120,7 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	case HX_MSG_ENTRIES: hx_nd_on_entries(n, c, &w, f); break;
 	case HX_MSG_PUSH: hx_nd_on_push(n, c, &w, f); break;
 	case HX_MSG_ACK: hx_nd_on_ack(n, c, &w); break;
+	case HX_MSG_REFUSED: hx_nd_on_refused(n, c, &w, now); break;
 	}
 }
 
@@ -526,6 +534,7 @@ void hx_node_destroy(hx_node **np)
 	free(n->conns);
 	for (size_t i = 0; i < n->npeers; i++) {
 		hx_nd_idset_free(&n->peers[i]->sent);
+		hx_nd_idset_free(&n->peers[i]->refused_ids);
 		free(n->peers[i]);
 	}
 	free(n->peers);
