@@ -104,6 +104,18 @@ struct hx_peer_warning {
 size_t hx_cli_peer_warnings(const char *label, const hx_peer_stats *st, struct hx_peer_warning *w,
                             size_t max);
 
+/* ---- the roster (cli/roster.c; docs/PROTOCOL.md §4.1) ---- */
+/* Publishes an introduction of member key (its signed record and
+ * endpoints) unless this node's current one says the same; *done = 1 when
+ * it published. 0, or 1 with the error printed. */
+int hx_cli_introduce(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], int *done);
+/* The same for every member with a signed record; *count published. */
+int hx_cli_introduce_all(struct hx_ctx *ctx, size_t *count);
+/* Publishes a removal of key when this node had introduced it. */
+int hx_cli_announce_removal(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], int *done);
+/* Applies the roster to the members table now (node/roster.c). */
+int hx_cli_roster_apply(struct hx_ctx *ctx);
+
 /* Whether process pid is alive. */
 int hx_cli_pid_alive(uint64_t pid);
 

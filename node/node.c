@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "node/node_int.h"
+#include "node/roster.h"
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
@@ -462,6 +463,13 @@ static void tick(hx_node *n, uint64_t now)
 	}
 	if (n->reload_due || now >= n->next_reload) {
 		n->reload_due = 0;
+		size_t changed = 0;
+		int rc = n->cfg.once ? HX_OK : hx_roster_apply(n->store, n->cfg.pk, &changed);
+		if (rc)
+			hx_nd_log(n, "cannot apply the roster: %s", hx_strerror(rc));
+		else if (changed)
+			hx_nd_log(n, "roster: %zu member%s added or removed", changed,
+			          changed == 1 ? "" : "s");
 		hx_nd_members_reload(n);
 		if (!n->cfg.once)
 			reload_peers(n);

@@ -37,7 +37,8 @@ int hx_policy_get(hx_store *s, hx_policy *p)
 		p->mode = HX_POLICY_FROM;
 		for (char *sv, *t = strtok_r(v + 5, " ", &sv); t && p->nfrom < HX_POLICY_FROM_MAX;
 		     t = strtok_r(NULL, " ", &sv))
-			if (strlen(t) == 2 * HX_KEY_LEN && !hx_unhex(p->from[p->nfrom], HX_KEY_LEN, t))
+			if (strlen(t) == 2 * HX_KEY_LEN &&
+			    !hx_unhex(p->from[p->nfrom], HX_KEY_LEN, t))
 				p->nfrom++;
 	} else if (strcmp(v, "none")) {
 		return HX_OK; /* not ours to read: none */

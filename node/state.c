@@ -131,6 +131,31 @@ int hx_member_endpoints_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const ch
 	return rc;
 }
 
+int hx_member_endpoints_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
+                            char (*eps)[HX_ENDPOINT_MAX + 1], size_t max, size_t *n)
+{
+	char k[KEYBUF], hex[2 * HX_KEY_LEN + 1];
+	void *v;
+	size_t len;
+	*n = 0;
+	snprintf(k, sizeof k, "member-ep/%s", hx_hex(hex, key, HX_KEY_LEN));
+	int rc = hx_store_kv_get(s, k, &v, &len);
+	if (rc)
+		return rc;
+	const char *p = v, *end = p + len;
+	while (p < end && *n < max) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l && l <= HX_ENDPOINT_MAX) {
+			memcpy(eps[*n], p, l);
+			eps[(*n)++][l] = 0;
+		}
+		p += l + 1;
+	}
+	free(v);
+	return *n ? HX_OK : HX_ENOTFOUND;
+}
+
 struct ep_find {
 	const char *ep;
 	uint8_t key[HX_KEY_LEN];

@@ -39,6 +39,10 @@ int hx_setting_put(hx_store *s, const char *name, const char *value) HX_WUR;
 /* Endpoints a member advertised in its invite code ("\n"-separated). */
 int hx_member_endpoints_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const char *const *eps,
                             size_t n) HX_WUR;
+/* The endpoints key advertised, into eps (up to max, each with room for
+ * HX_ENDPOINT_MAX + 1 bytes); *n how many. HX_ENOTFOUND when none. */
+int hx_member_endpoints_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
+                            char (*eps)[HX_ENDPOINT_MAX + 1], size_t max, size_t *n) HX_WUR;
 /* Finds the member that advertised endpoint: HX_OK and *key, HX_ENOTFOUND,
  * or HX_EEXIST when several did. */
 int hx_member_by_endpoint(hx_store *s, const char *endpoint, uint8_t key[HX_KEY_LEN]) HX_WUR;

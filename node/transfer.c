@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "proto/roster.h"
 #include "node/node_int.h"
 
 /* ---- sending: hx_nd_relay, push and want queues ------------------------------------ */
@@ -300,6 +301,9 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 			for (size_t i = 0; i < m; i++) {
 				int r = n->puts[i].result;
 				if (r == HX_OK) {
+					if (!strncmp(n->puts[i].entry->path, HX_ROSTER_PREFIX,
+					             strlen(HX_ROSTER_PREFIX)))
+						n->reload_due = 1; /* the roster changed */
 					if (ids)
 						memcpy(ids[o->stored], n->puts[i].entry->id,
 						       HX_ID_LEN);

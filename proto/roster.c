@@ -36,17 +36,17 @@ static int is_hex64(const char *s)
 	return s[2 * HX_KEY_LEN] == 0;
 }
 
-/* Splits "a b c" into r->endpoints; 0 or -1 (bad endpoint), HX_ENOMEM. */
+/* Splits "a b c" into r->endpoints; 0, 1 (a bad endpoint) or HX_ENOMEM. */
 static int split_endpoints(hx_roster *r, const char *v)
 {
 	const char *p = v;
 	if (!*p)
-		return -1;
+		return 1;
 	while (*p) {
 		const char *sp = strchr(p, ' ');
 		size_t l = sp ? (size_t)(sp - p) : strlen(p);
 		if (!l || l > HX_ENDPOINT_MAX || r->nendpoints == HX_ENDPOINTS_MAX)
-			return -1;
+			return 1;
 		char *ep = malloc(l + 1);
 		if (!ep)
 			return HX_ENOMEM;
@@ -54,23 +54,24 @@ static int split_endpoints(hx_roster *r, const char *v)
 		ep[l] = 0;
 		r->endpoints[r->nendpoints++] = ep;
 		if (hx_endpoint_check(ep))
-			return -1;
+			return 1;
 		p += l;
 		if (*p == ' ' && !*++p)
-			return -1; /* a trailing space */
+			return 1; /* a trailing space */
 	}
 	return 0;
 }
 
-/* Decodes the body of an introduction into r->member; 0, -1 or HX_ENOMEM. */
+/* Decodes the body of an introduction into r->member; 0, 1 (bad) or
+ * HX_ENOMEM. */
 static int body_record(hx_roster *r, const char *body)
 {
 	size_t blen = strlen(body), len;
 	if (!blen || blen > 2 * HX_MEMBER_MAX)
-		return -1;
+		return 1;
 	uint8_t *rec = malloc(blen);
 	char *again = malloc(blen + 4);
-	int rc = -1;
+	int rc = 1;
 	if (!rec || !again) {
 		rc = HX_ENOMEM;
 		goto out;
@@ -82,7 +83,7 @@ static int body_record(hx_roster *r, const char *body)
 	sodium_bin2base64(again, blen + 4, rec, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (strcmp(again, body) || hx_member_decode(&r->member, rec, len))
 		goto out;
-	rc = r->member.has_transport ? 0 : -1;
+	rc = r->member.has_transport ? 0 : 1;
 	if (!rc) {
 		r->rec = rec;
 		r->reclen = len;
@@ -179,9 +180,9 @@ int hx_roster_make(hx_entry *e, const uint8_t subject[HX_KEY_LEN], const uint8_t
                    size_t reclen, const char *const *eps, size_t neps, const char *title)
 {
 	char path[sizeof HX_ROSTER_PREFIX + 2 * HX_KEY_LEN];
-	size_t blen = rec ? sodium_base64_ENCODED_LEN(reclen,
-	                                              sodium_base64_VARIANT_URLSAFE_NO_PADDING)
-	                  : 1;
+	size_t blen =
+	        rec ? sodium_base64_ENCODED_LEN(reclen, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+	            : 1;
 	size_t elen = 1;
 
 	memset(e, 0, sizeof *e);
