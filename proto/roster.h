@@ -47,7 +47,8 @@ int hx_roster_check(const hx_entry *e) HX_WUR;
  * reclen: the partner's signed member record; eps: its endpoints, 0..8)
  * or, with rec NULL, a removal. title is borrowed (a label for people).
  * The caller sets author and timestamp, signs it and frees it with
- * hx_entry_clear. HX_EINVAL for a record that would not parse. */
+ * hx_entry_clear. HX_EINVAL for more than 8 endpoints or endpoints with
+ * a removal; what the store refuses it still makes (hx_roster_check). */
 int hx_roster_make(hx_entry *e, const uint8_t subject[HX_KEY_LEN], const uint8_t *rec,
                    size_t reclen, const char *const *eps, size_t neps, const char *title) HX_WUR;
 
