@@ -71,9 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = piece(&p, end), *value = piece(&p, end), *pkey = piece(&p, end);
 	char path[sizeof HX_ROSTER_PREFIX + 2 * HX_KEY_LEN + 64], hex[2 * HX_KEY_LEN + 1];
 	hx_meta meta[1] = { { (f & 4) ? "removed" : "endpoints", value } };
-	hx_entry e = { .version = 1, .kind = (f & 1) ? HX_ROSTER_KIND : "note", .title = "t",
-		       .body = (f & 16) ? valid_body : text, .lang = "und",
-		       .meta = (f & 2) ? meta : NULL, .nmeta = (f & 2) ? 1 : 0 };
+	hx_entry e = { .version = 1,
+		       .kind = (f & 1) ? HX_ROSTER_KIND : "note",
+		       .title = "t",
+		       .body = (f & 16) ? valid_body : text,
+		       .lang = "und",
+		       .meta = (f & 2) ? meta : NULL,
+		       .nmeta = (f & 2) ? 1 : 0 };
 	memcpy(e.author, (f & 8) ? spk : apk, HX_KEY_LEN);
 	snprintf(path, sizeof path, "%s%.70s", HX_ROSTER_PREFIX,
 	         (f & 32) ? pkey : hx_hex(hex, spk, HX_KEY_LEN));
