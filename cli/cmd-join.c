@@ -28,6 +28,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		rc = hx_policy_get(ctx->store, &p);
 	if (!rc && !p.set && !hx_arg_count(a, "no-introducer")) {
 		p.mode = HX_POLICY_FROM;
+		p.by_join = 1;
 		p.nfrom = 1;
 		memcpy(p.from[0], inv.member.key, HX_KEY_LEN);
 		if (!(rc = hx_policy_put(ctx->store, &p)))

@@ -40,9 +40,12 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 		hx_invite_clear(&inv);
 		if (rc)
 			return hx_fail("cannot store the decision: %s", hx_strerror(rc));
-		/* the invite exchange is done: tell the network (and the newcomer
-		 * about the others) unless asked not to */
-		if (!hx_arg_count(a, "no-introduce") &&
+		/* the invite exchange is done: a node that takes part in the
+		 * roster tells the network (and the newcomer about the others) */
+		hx_policy p;
+		if ((rc = hx_policy_get(s, &p)))
+			return hx_fail("cannot read the policy: %s", hx_strerror(rc));
+		if (hx_policy_introduces(&p) && !hx_arg_count(a, "no-introduce") &&
 		    (hx_cli_introduce(ctx, k, &done) || hx_cli_introduce_all(ctx, &more)))
 			return HX_EXIT_FAIL;
 		return HX_EXIT_OK;
@@ -257,7 +260,8 @@ static const struct hx_opt add_opts[] = {
 	HX_CLI_PROFILE_OPTS,
 	{ "no-introduce", 0, NULL,
 	  "with a CODE: do not publish an introduction of the partner (and of the other members) "
-	  "to the network",
+	  "to the network (published when this node's member policy is any or from, chosen with "
+	  "'member policy')",
 	  0 },
 	{ 0 }
 };

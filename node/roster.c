@@ -3,6 +3,7 @@
  * (see roster.h). Layouts in the store's kv table:
  *
  *   "setting/member-policy"  "none" | "any" | "from" (" " HEXKEY)+
+ *   "setting/member-policy-by" "join" when `hansa join` set it, else "user"
  *   "member-local/" HEXKEY   "add" | "remove": what `hansa member` did here
  *   "member-roster/" HEXKEY  introducer[32] ‖ record id[32]: the member was
  *                            made by that roster record (not by hand)
@@ -44,12 +45,22 @@ int hx_policy_get(hx_store *s, hx_policy *p)
 		return HX_OK; /* not ours to read: none */
 	}
 	p->set = 1;
+	p->by_join =
+	        hx_setting_get(s, "member-policy-by", v, sizeof v) == HX_OK && !strcmp(v, "join");
 	return HX_OK;
+}
+
+int hx_policy_introduces(const hx_policy *p)
+{
+	return p->set && !p->by_join && p->mode != HX_POLICY_NONE;
 }
 
 int hx_policy_put(hx_store *s, const hx_policy *p)
 {
 	char v[HX_POLICY_FROM_MAX * (2 * HX_KEY_LEN + 1) + 16];
+	int rc = hx_setting_put(s, "member-policy-by", p->by_join ? "join" : "user");
+	if (rc)
+		return rc;
 	if (p->mode == HX_POLICY_ANY)
 		return hx_setting_put(s, "member-policy", "any");
 	if (p->mode != HX_POLICY_FROM || !p->nfrom)

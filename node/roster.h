@@ -17,7 +17,8 @@ enum { HX_POLICY_NONE, HX_POLICY_ANY, HX_POLICY_FROM };
 #define HX_POLICY_FROM_MAX 32
 typedef struct hx_policy {
 	int mode;
-	int set; /* 0: never set (reads as none) */
+	int set;     /* 0: never set (reads as none) */
+	int by_join; /* set by `hansa join`, not chosen by the operator */
 	uint8_t from[HX_POLICY_FROM_MAX][HX_KEY_LEN];
 	size_t nfrom;
 } hx_policy;
@@ -25,6 +26,9 @@ typedef struct hx_policy {
 /* HX_OK (an unset or damaged setting reads as none, set = 0). */
 int hx_policy_get(hx_store *s, hx_policy *p) HX_WUR;
 int hx_policy_put(hx_store *s, const hx_policy *p) HX_WUR;
+/* 1 when this node publishes introductions on its own (`member add CODE`):
+ * its operator chose a policy other than none (PROTOCOL.md §4.1). */
+int hx_policy_introduces(const hx_policy *p);
 
 /* ---- local decisions: kv "member-local/" HEXKEY = "add" | "remove" ------- */
 

@@ -60,7 +60,7 @@ logged v 'clock of Partner A.* is 3[56][0-9][0-9] s ahead of ours' || fail "V di
 logged a 'Vidzeme Planning Region.* refused 1 entry we sent (1 of ours), e.g. dated in the future' ||
 	fail "A did not log the refusal"
 # the refused entry is not at V
-[ "$(h v list --ids | wc -l)" = 0 ] || fail "V stored an entry from the future"
+h v show practices/innovation-vouchers >/dev/null 2>&1 && fail "V stored an entry from the future"
 
 for n in a v; do stop $n; done
 sanitizer_clean || fail "sanitizer report in a node's log"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # roster.t.sh: membership that replicates (PROTOCOL.md §4.1). Five nodes on
-# loopback joined B by invite; B's `member add CODE` publishes introductions.
-# Policies: A "any", C and D "from B" (what `join` sets), E "none". A sixth
+# loopback joined B by invite; B's `member add CODE` publishes introductions
+# (B's operator chose policy "any": it takes part in the roster). Policies:
+# A "any", C and D "from B" (what `join` sets), E "none". A sixth
 # partner F joins by one invite exchange with B. Then every node whose
 # policy trusts B has F as a member, connects to it and stores its entries;
 # E does not, until it adds F by hand. A removal by B drops F at A, C, D, and
@@ -18,6 +19,8 @@ for n in a b c d e f; do
 	K[$n]=$(h $n id --json | jq -r .key)
 done
 CB=$(h b invite --endpoint "tcp://127.0.0.1:${P[b]}") || fail "invite b"
+# B takes part in the roster (a policy chosen by its operator): it introduces
+h b member policy any 2>/dev/null || fail "policy any at b"
 for n in a c d e; do
 	code=$(h $n join "$CB" --endpoint "tcp://127.0.0.1:${P[$n]}" 2>"$T/join-$n.err") ||
 		fail "$n joins b"
