@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/net.h"
+#include "node/roster.h"
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
@@ -18,7 +19,25 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	char *code;
 	if (hx_cli_accept_invite(ctx, a->argv[0], !no_peer, &inv))
 		return HX_EXIT_FAIL;
+	/* A node that joins a network follows the introductions of the partner
+	 * that invited it, unless its policy was set: it trusts that partner
+	 * already, and knows nobody else (PROTOCOL.md §4.1). */
+	hx_policy p;
+	int rc = hx_member_local_put(ctx->store, inv.member.key, 'a');
+	if (!rc)
+		rc = hx_policy_get(ctx->store, &p);
+	if (!rc && !p.set && !hx_arg_count(a, "no-introducer")) {
+		p.mode = HX_POLICY_FROM;
+		p.by_join = 1;
+		p.nfrom = 1;
+		memcpy(p.from[0], inv.member.key, HX_KEY_LEN);
+		if (!(rc = hx_policy_put(ctx->store, &p)))
+			fprintf(stderr, "following the introductions of this partner "
+			                "('hansa member policy' changes it)\n");
+	}
 	hx_invite_clear(&inv);
+	if (rc)
+		return hx_fail("cannot store the decision: %s", hx_strerror(rc));
 	if (hx_cli_own_code(ctx, eps, n, &code))
 		return HX_EXIT_FAIL;
 	fprintf(stderr, "send this code back to your partner (they run 'hansa join' with it):\n");
@@ -27,13 +46,18 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	return HX_EXIT_OK;
 }
 
-static const struct hx_opt opts[] = { { "endpoint", 0, "tcp://HOST:PORT",
-	                                "where the partner reaches this node, for the code printed "
-	                                "(repeatable; default as for 'hansa invite')",
-	                                HX_OPT_MULTI },
-	                              { "no-peer", 0, NULL,
-	                                "add the member only, without connecting to it", 0 },
-	                              { 0 } };
+static const struct hx_opt opts[] = {
+	{ "endpoint", 0, "tcp://HOST:PORT",
+	  "where the partner reaches this node, for the code printed "
+	  "(repeatable; default as for 'hansa invite')",
+	  HX_OPT_MULTI },
+	{ "no-peer", 0, NULL, "add the member only, without connecting to it", 0 },
+	{ "no-introducer", 0, NULL,
+	  "do not follow this partner's introductions (when no member "
+	  "policy is set, joining sets 'from' this partner)",
+	  0 },
+	{ 0 }
+};
 
 const struct hx_cmd hx_cmd_join = {
 	.name = "join",

@@ -79,6 +79,71 @@ void hx_cli_status_free(struct hx_status *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* "61 minutes" or "75 seconds" of a skew in seconds. */
+static void span_text(char *out, size_t n, double s)
+{
+	if (s < 0)
+		s = -s;
+	if (s < 120)
+		snprintf(out, n, "%.0f seconds", s);
+	else
+		snprintf(out, n, "%.0f minutes", s / 60);
+}
+
+size_t hx_cli_peer_warnings(const char *label, const hx_peer_stats *st, struct hx_peer_warning *w,
+                            size_t max)
+{
+	size_t k = 0;
+	int skew_known = st->skew_at != 0;
+	double ahead = -(double)st->skew_us / 1e6;
+	int off = skew_known && (ahead > 60 || ahead < -60);
+	int clock_said = 0;
+	char span[40];
+	span_text(span, sizeof span, ahead);
+	for (int r = 0; r < HX_REFUSE_N && k < max; r++) {
+		uint64_t c = st->they_refused[r], o = st->they_refused_ours[r];
+		if (!c)
+			continue;
+		struct hx_peer_warning *x = &w[k++];
+		memset(x, 0, sizeof *x);
+		x->reason = r;
+		x->count = c;
+		x->ours = o;
+		x->skew_known = skew_known;
+		x->ahead_s = ahead;
+		size_t l;
+		if (o == c)
+			l = (size_t)snprintf(x->text, sizeof x->text,
+			                     "%s refuses %llu of your entries: %s", label,
+			                     (unsigned long long)c, hx_refuse_words(r));
+		else
+			l = (size_t)snprintf(
+			        x->text, sizeof x->text,
+			        "%s refuses %llu entr%s this node sent (%llu of them yours): %s",
+			        label, (unsigned long long)c, c == 1 ? "y" : "ies",
+			        (unsigned long long)o, hx_refuse_words(r));
+		if (r == HX_REFUSE_FUTURE && off && ahead > 0 && l < sizeof x->text) {
+			snprintf(x->text + l, sizeof x->text - l, " — your clock is %s ahead",
+			         span);
+			clock_said = 1;
+		}
+	}
+	if (off && !clock_said && k < max) {
+		struct hx_peer_warning *x = &w[k++];
+		memset(x, 0, sizeof *x);
+		x->reason = -1;
+		x->skew_known = 1;
+		x->ahead_s = ahead;
+		if (ahead > 0)
+			snprintf(x->text, sizeof x->text, "your clock is %s ahead of %s's", span,
+			         label);
+		else
+			snprintf(x->text, sizeof x->text, "%s's clock is %s ahead of yours", label,
+			         span);
+	}
+	return k;
+}
+
 static const char *when(char *out, size_t n, uint64_t us)
 {
 	if (!us)
@@ -142,6 +207,7 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 		cJSON_AddNumberToObject(bo, "chunks_out", (double)bs.chunks_out);
 		cJSON_AddNumberToObject(bo, "bad_chunks", (double)bs.bad_chunks);
 	}
+	cJSON *warns = cJSON_AddArrayToObject(root, "warnings");
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct hx_status_row *x = &r->peers[i];
@@ -179,6 +245,37 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 		if (st->last_error[0]) {
 			cJSON_AddStringToObject(o, "last_error", st->last_error);
 			cJSON_AddItemToObject(o, "last_error_at", json_time(st->last_error_at));
+		}
+		if (st->skew_at)
+			cJSON_AddNumberToObject(o, "our_clock_ahead_s", -(double)st->skew_us / 1e6);
+		else
+			cJSON_AddNullToObject(o, "our_clock_ahead_s");
+		rf = cJSON_AddObjectToObject(o, "refused_by_them");
+		cJSON *ro = cJSON_AddObjectToObject(o, "refused_by_them_ours");
+		for (int k = 0; k < HX_REFUSE_N; k++) {
+			cJSON_AddNumberToObject(rf, hx_refuse_name(k), (double)st->they_refused[k]);
+			cJSON_AddNumberToObject(ro, hx_refuse_name(k),
+			                        (double)st->they_refused_ours[k]);
+		}
+		struct hx_peer_warning w[HX_WARN_MAX];
+		size_t nw = hx_cli_peer_warnings(label, st, w, HX_WARN_MAX);
+		for (size_t j = 0; j < nw; j++) {
+			cJSON *wo = cJSON_CreateObject();
+			cJSON_AddStringToObject(wo, "key", hex);
+			cJSON_AddStringToObject(wo, "name", label);
+			if (w[j].reason >= 0) {
+				cJSON_AddStringToObject(wo, "reason", hx_refuse_name(w[j].reason));
+				cJSON_AddNumberToObject(wo, "count", (double)w[j].count);
+				cJSON_AddNumberToObject(wo, "yours", (double)w[j].ours);
+			} else {
+				cJSON_AddStringToObject(wo, "reason", "clock");
+			}
+			if (w[j].skew_known)
+				cJSON_AddNumberToObject(wo, "our_clock_ahead_s", w[j].ahead_s);
+			else
+				cJSON_AddNullToObject(wo, "our_clock_ahead_s");
+			cJSON_AddStringToObject(wo, "text", w[j].text);
+			cJSON_AddItemToArray(warns, wo);
 		}
 		cJSON_AddItemToArray(peers, o);
 	}
@@ -260,6 +357,10 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		if (st->last_error[0])
 			printf("  last error: %s (%s)\n", st->last_error,
 			       when(t, sizeof t, st->last_error_at));
+		struct hx_peer_warning w[HX_WARN_MAX];
+		size_t nw = hx_cli_peer_warnings(label, st, w, HX_WARN_MAX);
+		for (size_t j = 0; j < nw; j++)
+			printf("  warning:    %s\n", w[j].text);
 	}
 	hx_cli_status_free(&r);
 	return HX_EXIT_OK;

@@ -88,6 +88,34 @@ void hx_cli_status_free(struct hx_status *st);
 /* The object of `hansa status --json`; caller owns it. */
 struct cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *st);
 
+/* The problems a peer reported, in sentences for people (cmd-status.c):
+ * each reason it refuses entries we sent ("Vidzeme refuses 3 of your
+ * entries: dated in the future — your clock is 61 minutes ahead"), and a
+ * clock more than a minute off. label: the peer's name. Writes up to max
+ * items into w; returns how many. */
+#define HX_WARN_MAX 8
+struct hx_peer_warning {
+	int reason;           /* HX_REFUSE_*, or -1 for the clock alone */
+	uint64_t count, ours; /* entries refused, and of them authored here */
+	int skew_known;
+	double ahead_s; /* our clock minus the peer's, seconds */
+	char text[320];
+};
+size_t hx_cli_peer_warnings(const char *label, const hx_peer_stats *st, struct hx_peer_warning *w,
+                            size_t max);
+
+/* ---- the roster (cli/roster.c; docs/PROTOCOL.md §4.1) ---- */
+/* Publishes an introduction of member key (its signed record and
+ * endpoints) unless this node's current one says the same; *done = 1 when
+ * it published. 0, or 1 with the error printed. */
+int hx_cli_introduce(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], int *done);
+/* The same for every member with a signed record; *count published. */
+int hx_cli_introduce_all(struct hx_ctx *ctx, size_t *count);
+/* Publishes a removal of key when this node had introduced it. */
+int hx_cli_announce_removal(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], int *done);
+/* Applies the roster to the members table now (node/roster.c). */
+int hx_cli_roster_apply(struct hx_ctx *ctx);
+
 /* Whether process pid is alive. */
 int hx_cli_pid_alive(uint64_t pid);
 

@@ -78,6 +78,9 @@ struct peer *hx_nd_peer_get(hx_node *n, const uint8_t key[HX_KEY_LEN])
 	memcpy(p->key, key, HX_KEY_LEN);
 	if (hx_stats_load(n->store, key, &p->st))
 		memset(&p->st, 0, sizeof p->st);
+	/* counted against refused_ids, which starts empty in this process */
+	memset(p->st.they_refused, 0, sizeof p->st.they_refused);
+	memset(p->st.they_refused_ours, 0, sizeof p->st.they_refused_ours);
 	const hx_member *m = hx_nd_member_by_key(n, key);
 	const char *name = m ? hx_member_field(m, "name") : NULL;
 	char hex[17];
@@ -176,7 +179,8 @@ int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len)
 int hx_nd_send_hello(hx_node *n, struct conn *c)
 {
 	uint8_t h[HX_HELLO_LEN];
-	uint32_t caps = HX_CAP_NEGENTROPY | HX_CAP_PUSH | (n->cfg.once ? 0 : HX_CAP_RELAY);
+	uint32_t caps =
+	        HX_CAP_NEGENTROPY | HX_CAP_PUSH | HX_CAP_REFUSED | (n->cfg.once ? 0 : HX_CAP_RELAY);
 	hx_wire_hello(h, caps, HX_WIRE_FRAME_MAX, n->cfg.ne_frame_limit, n->cfg.max_batch,
 	              n->cfg.pk, hx_now_us());
 	return hx_nd_send1(n, c, h, sizeof h);

@@ -18,6 +18,7 @@
 #include "node/node_int.h"
 #include "store/blob.h"
 #include "proto/blobwire.h"
+#include "node/roster.h"
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
@@ -41,9 +42,16 @@ static void on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t 
 	c->peer_max_frame = w->max_frame < HX_WIRE_FRAME_MAX ? w->max_frame : HX_WIRE_FRAME_MAX;
 	c->peer_ne_limit = w->ne_frame_limit;
 	c->peer_max_batch = w->max_batch;
+	c->peer_caps = w->caps;
 	int64_t skew = (int64_t)(w->time - now);
-	if (skew > 300000000 || skew < -300000000)
-		hx_nd_log(n, "clock of %s is %+.0f s off ours", c->peer->name, (double)skew / 1e6);
+	c->peer->st.skew_us = skew;
+	c->peer->st.skew_at = now;
+	if (skew > (int64_t)SKEW_WARN_US || skew < -(int64_t)SKEW_WARN_US)
+		hx_nd_log(n,
+		          "clock of %s is %.0f s %s ours: entries dated more than 10 minutes "
+		          "ahead are refused",
+		          c->peer->name, (double)(skew < 0 ? -skew : skew) / 1e6,
+		          skew < 0 ? "behind" : "ahead of");
 	if (!c->out)
 		hx_nd_send_hello(n, c);
 	/* A second HELLO on an open connection (the listening side repeats
@@ -130,6 +138,7 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	case HX_MSG_ENTRIES: hx_nd_on_entries(n, c, &w, f); break;
 	case HX_MSG_PUSH: hx_nd_on_push(n, c, &w, f); break;
 	case HX_MSG_ACK: hx_nd_on_ack(n, c, &w); break;
+	case HX_MSG_REFUSED: hx_nd_on_refused(n, c, &w, now); break;
 	}
 }
 
@@ -491,6 +500,13 @@ static void tick(hx_node *n, uint64_t now)
 	}
 	if (n->reload_due || due(now, n->next_reload)) {
 		n->reload_due = 0;
+		size_t changed = 0;
+		int rc = n->cfg.once ? HX_OK : hx_roster_apply(n->store, n->cfg.pk, &changed);
+		if (rc)
+			hx_nd_log(n, "cannot apply the roster: %s", hx_strerror(rc));
+		else if (changed)
+			hx_nd_log(n, "roster: %zu member%s added or removed", changed,
+			          changed == 1 ? "" : "s");
 		hx_nd_members_reload(n);
 		if (!n->cfg.once) {
 			reload_peers(n);
@@ -574,6 +590,7 @@ void hx_node_destroy(hx_node **np)
 	free(n->conns);
 	for (size_t i = 0; i < n->npeers; i++) {
 		hx_nd_idset_free(&n->peers[i]->sent);
+		hx_nd_idset_free(&n->peers[i]->refused_ids);
 		free(n->peers[i]);
 	}
 	free(n->peers);

@@ -37,6 +37,8 @@
 #define CHANGES_POLL_MS 20      /* ... when the wake-up socket is missing */
 #define BUSY_MS 2000            /* no reconciliation until a member's transfers rest this long */
 #define REFUSED_LOG_PER_BATCH 5
+#define REFUSED_IDS_MAX 65536          /* distinct refused ids remembered per member */
+#define SKEW_WARN_US (60ull * 1000000) /* a clock this far off is warned about */
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define MAXF (HX_WIRE_FRAMES_MAX + 1) /* + the ROUTER's routing id */
 #define RECONNECT_IVL_MS 250          /* libzmq's reconnect interval, doubling to */
@@ -71,6 +73,8 @@ struct peer {
 	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
 	uint64_t busy_until; /* µs: entries moved with this member until shortly before */
 	struct idset sent;   /* ids sent to it since its transfers last rested: not sent again */
+	struct idset refused_ids; /* ids it said it refused (REFUSED), counted once each */
+	uint64_t refused_logged;  /* µs: its REFUSED messages are logged once a minute */
 };
 
 struct inflight {
@@ -98,6 +102,7 @@ struct conn {
 	uint64_t created, connected_at, last_rx, last_tx;
 	uint32_t peer_max_frame, peer_ne_limit;
 	uint16_t peer_max_batch;
+	uint32_t peer_caps; /* HELLO capabilities (HX_CAP_*) */
 	/* initiator session */
 	hx_ne *ine;
 	hx_recon_view *iview;
@@ -276,6 +281,8 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w);
 void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w);
+/* The peer says what it refused of what we sent (PROTOCOL.md §5 REFUSED). */
+void hx_nd_on_refused(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
 
 /* ---- blobsync.c: attachment blobs (docs/PROTOCOL.md §9) ---- */
 

@@ -13,12 +13,15 @@
  * pstat keys: 0 connected, 1 pid, 2 last_seen, 3 last_connect, 4 last_recon,
  * 5 recon_ok, 6 sent, 7 received, 8 bad_messages, 9 lack_known, 10 we_lack,
  * 11 they_lack, 12 updated, 13 last_error_at, 15 last_error (text),
- * 16 + r refused[r]. Unknown keys with uint values are skipped when read.
+ * 16 + r refused[r], 32 skew_at, 33 skew_us (zigzag: 2|x| - (x < 0)),
+ * 34 they_refused_at, 64 + r they_refused[r], 96 + r they_refused_ours[r].
+ * Unknown keys with uint values are skipped when read.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "proto/cbor.h"
+#include "proto/wire.h"
 #include "node/state.h"
 
 #define KEYBUF 600
@@ -126,6 +129,31 @@ int hx_member_endpoints_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const ch
 	int rc = b.err ? b.err : hx_store_kv_put(s, k, b.data ? (void *)b.data : (void *)"", b.len);
 	free(b.data);
 	return rc;
+}
+
+int hx_member_endpoints_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
+                            char (*eps)[HX_ENDPOINT_MAX + 1], size_t max, size_t *n)
+{
+	char k[KEYBUF], hex[2 * HX_KEY_LEN + 1];
+	void *v;
+	size_t len;
+	*n = 0;
+	snprintf(k, sizeof k, "member-ep/%s", hx_hex(hex, key, HX_KEY_LEN));
+	int rc = hx_store_kv_get(s, k, &v, &len);
+	if (rc)
+		return rc;
+	const char *p = v, *end = p + len;
+	while (p < end && *n < max) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l && l <= HX_ENDPOINT_MAX) {
+			memcpy(eps[*n], p, l);
+			eps[(*n)++][l] = 0;
+		}
+		p += l + 1;
+	}
+	free(v);
+	return *n ? HX_OK : HX_ENOTFOUND;
 }
 
 struct ep_find {
@@ -236,8 +264,42 @@ int hx_member_load(hx_store *s, const uint8_t key[HX_KEY_LEN], hx_member *m)
 /* ---- statistics ----------------------------------------------------------- */
 
 static const char *const refuse_names[HX_REFUSE_N] = {
-	"malformed", "over-limit", "bad-signature", "not-member", "future",
+	"malformed", "over-limit", "bad-signature", "not-member", "future", "bad-record",
 };
+
+/* HX_WREFUSE_* of each reason, in the enum's order. */
+static const uint8_t refuse_wire[HX_REFUSE_N] = {
+	HX_WREFUSE_MALFORMED,  HX_WREFUSE_LIMIT,  HX_WREFUSE_SIGNATURE,
+	HX_WREFUSE_NOT_MEMBER, HX_WREFUSE_FUTURE, HX_WREFUSE_RECORD,
+};
+
+static const char *const refuse_words[HX_REFUSE_N] = {
+	"damaged or unreadable",
+	"too large",
+	"signature did not match (forged or altered)",
+	"written by someone who is not a partner",
+	"dated in the future",
+	"a system record that breaks its rules",
+};
+
+const char *hx_refuse_words(int r)
+{
+	return r >= 0 && r < HX_REFUSE_N ? refuse_words[r]
+	                                 : "for a reason this version does not know";
+}
+
+uint8_t hx_refuse_wire(int r)
+{
+	return r >= 0 && r < HX_REFUSE_N ? refuse_wire[r] : HX_WREFUSE_MALFORMED;
+}
+
+int hx_refuse_from_wire(uint8_t code)
+{
+	for (int r = 0; r < HX_REFUSE_N; r++)
+		if (refuse_wire[r] == code)
+			return r;
+	return -1;
+}
 
 const char *hx_refuse_name(int r)
 {
@@ -251,6 +313,7 @@ int hx_refuse_reason(int err)
 	case HX_EFORGED: return HX_REFUSE_SIGNATURE;
 	case HX_EPERM: return HX_REFUSE_NOT_MEMBER;
 	case HX_EFUTURE: return HX_REFUSE_FUTURE;
+	case HX_ERECORD: return HX_REFUSE_RECORD;
 	default: return HX_REFUSE_MALFORMED;
 	}
 }
@@ -272,7 +335,12 @@ enum {
 	S_ERROR_AT,
 	S_UNUSED,
 	S_ERROR,
-	S_REFUSED
+	S_REFUSED,
+	S_SKEW_AT = 32,
+	S_SKEW = 33,
+	S_THEY_REFUSED_AT = 34,
+	S_THEY_REFUSED = 64,
+	S_THEY_REFUSED_OURS = 96,
 };
 
 static uint64_t *stat_field(hx_peer_stats *st, uint64_t k)
@@ -292,9 +360,15 @@ static uint64_t *stat_field(hx_peer_stats *st, uint64_t k)
 	case S_THEY_LACK: return &st->they_lack;
 	case S_UPDATED: return &st->updated;
 	case S_ERROR_AT: return &st->last_error_at;
+	case S_SKEW_AT: return &st->skew_at;
+	case S_THEY_REFUSED_AT: return &st->they_refused_at;
 	}
 	if (k >= S_REFUSED && k < S_REFUSED + HX_REFUSE_N)
 		return &st->refused[k - S_REFUSED];
+	if (k >= S_THEY_REFUSED && k < S_THEY_REFUSED + HX_REFUSE_N)
+		return &st->they_refused[k - S_THEY_REFUSED];
+	if (k >= S_THEY_REFUSED_OURS && k < S_THEY_REFUSED_OURS + HX_REFUSE_N)
+		return &st->they_refused_ours[k - S_THEY_REFUSED_OURS];
 	return NULL;
 }
 
@@ -326,6 +400,8 @@ static int stats_decode(hx_peer_stats *st, const uint8_t *buf, size_t len)
 		uint64_t *f = stat_field(st, k);
 		if (f)
 			*f = v;
+		else if (k == S_SKEW)
+			st->skew_us = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 	}
 	return r.p == r.end ? HX_OK : HX_ECORRUPT;
 }
@@ -361,7 +437,7 @@ int hx_stats_save(hx_store *s, const uint8_t key[HX_KEY_LEN], const hx_peer_stat
 	size_t nerr = strnlen(c.last_error, sizeof c.last_error - 1);
 
 	stats_key(k, sizeof k, key);
-	hx_cbor_head(&b, HX_CBOR_MAP, (S_REFUSED + HX_REFUSE_N) - 1);
+	hx_cbor_head(&b, HX_CBOR_MAP, (S_REFUSED + HX_REFUSE_N) - 1 + 3 + 2 * HX_REFUSE_N);
 	for (uint64_t i = 0; i < S_REFUSED + HX_REFUSE_N; i++) {
 		if (i == S_UNUSED)
 			continue;
@@ -370,6 +446,19 @@ int hx_stats_save(hx_store *s, const uint8_t key[HX_KEY_LEN], const hx_peer_stat
 			hx_cbor_text(&b, c.last_error, nerr);
 		else
 			hx_cbor_uint(&b, *stat_field(&c, i));
+	}
+	hx_cbor_uint(&b, S_SKEW_AT);
+	hx_cbor_uint(&b, c.skew_at);
+	hx_cbor_uint(&b, S_SKEW);
+	hx_cbor_uint(&b, c.skew_us < 0 ? ((uint64_t) - (c.skew_us + 1) << 1) | 1
+	                               : (uint64_t)c.skew_us << 1);
+	hx_cbor_uint(&b, S_THEY_REFUSED_AT);
+	hx_cbor_uint(&b, c.they_refused_at);
+	for (uint64_t i = 0; i < 2 * HX_REFUSE_N; i++) {
+		uint64_t key_i = i < HX_REFUSE_N ? S_THEY_REFUSED + i
+		                                 : S_THEY_REFUSED_OURS + i - HX_REFUSE_N;
+		hx_cbor_uint(&b, key_i);
+		hx_cbor_uint(&b, *stat_field(&c, key_i));
 	}
 	int rc = b.err ? b.err : hx_store_kv_put(s, k, b.data, b.len);
 	free(b.data);

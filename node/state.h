@@ -39,6 +39,10 @@ int hx_setting_put(hx_store *s, const char *name, const char *value) HX_WUR;
 /* Endpoints a member advertised in its invite code ("\n"-separated). */
 int hx_member_endpoints_put(hx_store *s, const uint8_t key[HX_KEY_LEN], const char *const *eps,
                             size_t n) HX_WUR;
+/* The endpoints key advertised, into eps (up to max, each with room for
+ * HX_ENDPOINT_MAX + 1 bytes); *n how many. HX_ENOTFOUND when none. */
+int hx_member_endpoints_get(hx_store *s, const uint8_t key[HX_KEY_LEN],
+                            char (*eps)[HX_ENDPOINT_MAX + 1], size_t max, size_t *n) HX_WUR;
 /* Finds the member that advertised endpoint: HX_OK and *key, HX_ENOTFOUND,
  * or HX_EEXIST when several did. */
 int hx_member_by_endpoint(hx_store *s, const char *endpoint, uint8_t key[HX_KEY_LEN]) HX_WUR;
@@ -62,12 +66,20 @@ enum hx_refuse {
 	HX_REFUSE_SIGNATURE,  /* signature does not verify (forged, tampered) */
 	HX_REFUSE_NOT_MEMBER, /* author is not a member */
 	HX_REFUSE_FUTURE,     /* timestamp more than 10 minutes ahead */
+	HX_REFUSE_RECORD,     /* a system record that breaks its rules */
 	HX_REFUSE_N
 };
-/* "malformed", "over-limit", "bad-signature", "not-member", "future". */
+/* "malformed", "over-limit", "bad-signature", "not-member", "future",
+ * "bad-record". */
 const char *hx_refuse_name(int reason);
 /* The reason for an hx_err from decoding/verifying an entry. */
 int hx_refuse_reason(int err);
+/* The reason's code in a REFUSED message (HX_WREFUSE_*), and back (-1 for
+ * a code this build does not know). */
+uint8_t hx_refuse_wire(int reason);
+/* The reason in plain words ("dated in the future"), for people. */
+const char *hx_refuse_words(int reason);
+int hx_refuse_from_wire(uint8_t code);
 
 /* Counters of one peer (a member this node exchanged messages with).
  * Written by the daemon about once a second and by `hansa sync`. */
@@ -89,6 +101,16 @@ typedef struct hx_peer_stats {
 	uint64_t updated;       /* µs of this record */
 	uint64_t last_error_at; /* µs of the last failure (connect, sync) */
 	char last_error[128];   /* what it was, or "" */
+	/* The peer's clock: skew_us = its clock minus ours, as of skew_at
+	 * (µs; 0 = unknown), from its HELLO or REFUSED. */
+	uint64_t skew_at;
+	int64_t skew_us;
+	/* What the peer said it refused of the entries we sent it (REFUSED
+	 * messages): distinct entries per reason, and of those the ones we
+	 * authored, since the writing process started; when it last did. */
+	uint64_t they_refused[HX_REFUSE_N];
+	uint64_t they_refused_ours[HX_REFUSE_N];
+	uint64_t they_refused_at;
 } hx_peer_stats;
 
 /* Zeroes *st when there is no record yet. */

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "proto/roster.h"
 #include "node/node_int.h"
 
 /* ---- sending: hx_nd_relay, push and want queues ------------------------------------ */
@@ -39,11 +40,13 @@ void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_
 }
 
 /* A fast author check on a stored (hence valid) entry: the author key is
- * at a fixed offset in the canonical encoding (docs/FORMAT.md). */
+ * at a fixed offset in the canonical encoding (docs/FORMAT.md §1.2: map of
+ * 10 to 12 pairs, version 1 or 2). */
 static const uint8_t *raw_author(const uint8_t *raw, size_t len)
 {
-	static const uint8_t pre[7] = { 0x82, 0xaa, 0x00, 0x01, 0x01, 0x58, 0x20 };
-	if (len < 7 + HX_KEY_LEN || memcmp(raw, pre, 7))
+	static const uint8_t pre[4] = { 0x01, 0x58, 0x20 };
+	if (len < 7 + HX_KEY_LEN || raw[0] != 0x82 || raw[1] < 0xaa || raw[1] > 0xac ||
+	    raw[2] != 0x00 || raw[3] < 1 || raw[3] > 2 || memcmp(raw + 4, pre, 3))
 		return NULL;
 	return raw + 7;
 }
@@ -192,7 +195,35 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 
 struct batch_out {
 	unsigned stored, known, refused;
+	/* what was refused, for the REFUSED message */
+	uint8_t reason[HX_WIRE_BATCH_MAX];
+	uint8_t ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 };
+
+static void refused_add(struct batch_out *o, int reason, const uint8_t id[HX_ID_LEN])
+{
+	if (o->refused < HX_WIRE_BATCH_MAX) {
+		o->reason[o->refused] = hx_refuse_wire(reason);
+		memcpy(o->ids[o->refused], id, HX_ID_LEN);
+	}
+	o->refused++;
+}
+
+/* Tells the sender of a batch what we refused of it and why, when it
+ * understands REFUSED (older nodes would count it as malformed). */
+static void refused_send(hx_node *n, struct conn *c, const struct batch_out *o)
+{
+	if (!o->refused || !(c->peer_caps & HX_CAP_REFUSED))
+		return;
+	uint16_t k = o->refused < HX_WIRE_REFUSED_MAX ? (uint16_t)o->refused : HX_WIRE_REFUSED_MAX;
+	uint8_t *b = malloc(HX_REFUSED_HDR_LEN + (size_t)k * HX_REFUSED_ITEM_LEN);
+	if (!b)
+		return;
+	size_t len =
+	        hx_wire_refused(b, hx_now_us(), o->reason, (const uint8_t(*)[HX_ID_LEN])o->ids, k);
+	(void)hx_nd_send1(n, c, b, len);
+	free(b);
+}
 
 static void handled_add(hx_node *n, uint64_t seq)
 {
@@ -244,7 +275,7 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 		if (j->rc) {
 			int r = hx_refuse_reason(j->rc);
 			p->st.refused[r]++;
-			o->refused++;
+			refused_add(o, r, j->id);
 			int quiet =
 			        j->rc == HX_EPERM && hx_now_us() - p->not_member_logged < 60000000;
 			if (j->rc == HX_EPERM && !quiet)
@@ -272,6 +303,9 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 			for (size_t i = 0; i < m; i++) {
 				int r = n->puts[i].result;
 				if (r == HX_OK) {
+					if (!strncmp(n->puts[i].entry->path, HX_ROSTER_PREFIX,
+					             strlen(HX_ROSTER_PREFIX)))
+						n->reload_due = 1; /* the roster changed */
 					if (ids)
 						memcpy(ids[o->stored], n->puts[i].entry->id,
 						       HX_ID_LEN);
@@ -283,7 +317,7 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 					o->known++;
 				} else {
 					p->st.refused[hx_refuse_reason(r)]++;
-					o->refused++;
+					refused_add(o, hx_refuse_reason(r), n->puts[i].entry->id);
 					hx_nd_log(n, "refused entry from %s: %s", p->name,
 					          hx_refuse_name(hx_refuse_reason(r)));
 				}
@@ -309,6 +343,7 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 		c->result->received += o->stored;
 		c->result->refused += o->refused;
 	}
+	refused_send(n, c, o);
 }
 
 /* Verifies (on every core) and stores a batch, now. */
@@ -413,5 +448,58 @@ void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w)
 			c->result->sent += c->pushes[i].count;
 		c->pushes[i] = c->pushes[--c->npushes];
 		return;
+	}
+}
+
+/* ---- refusals reported by the peer ----------------------------------------------- */
+
+/* 1 when the stored entry id was authored by this node. */
+static int ours(hx_node *n, const uint8_t id[HX_ID_LEN])
+{
+	uint8_t *raw;
+	size_t len;
+	if (hx_store_get(n->store, id, NULL, &raw, &len))
+		return 0;
+	const uint8_t *a = raw_author(raw, len);
+	int r = a && !memcmp(a, n->cfg.pk, HX_KEY_LEN);
+	free(raw);
+	return r;
+}
+
+void hx_nd_on_refused(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
+{
+	struct peer *p = c->peer;
+	hx_peer_stats *st = &p->st;
+	unsigned fresh = 0, mine = 0;
+	int last = -1;
+
+	st->skew_us = (int64_t)(w->time - now);
+	st->skew_at = now;
+	st->they_refused_at = now;
+	for (size_t i = 0; i < w->count; i++) {
+		const uint8_t *it = w->items + i * HX_REFUSED_ITEM_LEN;
+		int r = hx_refuse_from_wire(it[0]);
+		if (r < 0 || p->refused_ids.n >= REFUSED_IDS_MAX ||
+		    hx_nd_idset_add(&p->refused_ids, it + 1))
+			continue; /* a reason we do not know, or counted already */
+		st->they_refused[r]++;
+		fresh++;
+		last = r;
+		if (ours(n, it + 1)) {
+			st->they_refused_ours[r]++;
+			mine++;
+		}
+	}
+	p->dirty = 1;
+	if (fresh && now - p->refused_logged >= 60000000) {
+		p->refused_logged = now;
+		int64_t ahead = -st->skew_us;
+		hx_nd_log(
+		        n,
+		        "%s refused %u entr%s we sent (%u of ours), e.g. %s; our clock is %.0f s %s "
+		        "theirs",
+		        p->name, fresh, fresh == 1 ? "y" : "ies", mine, hx_refuse_words(last),
+		        (double)(ahead < 0 ? -ahead : ahead) / 1e6,
+		        ahead < 0 ? "behind" : "ahead of");
 	}
 }

@@ -8,7 +8,9 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <sodium.h>
 #include "node/verify.h"
 
 #define MAX_WORKERS 7
@@ -31,8 +33,11 @@ struct hx_vpool {
 static void one(hx_vpool *p, hx_vjob *j, uint64_t max_ts)
 {
 	j->rc = hx_entry_decode(&j->e, j->raw, j->len);
-	if (j->rc)
+	if (j->rc) {
+		crypto_generichash(j->id, HX_ID_LEN, j->raw, j->len, NULL, 0);
 		return;
+	}
+	memcpy(j->id, j->e.id, HX_ID_LEN);
 	/* a hash and a lookup are cheaper than a verification */
 	if (p->known && p->known(p->known_arg, j->e.id)) {
 		hx_entry_clear(&j->e);

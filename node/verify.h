@@ -18,6 +18,9 @@ typedef struct hx_vjob {
 	size_t len;
 	hx_entry e;
 	int rc;
+	/* out: the entry's id when it decoded, else BLAKE2b-256 of raw (so a
+	 * refusal can name what it refused) */
+	uint8_t id[HX_ID_LEN];
 } hx_vjob;
 
 /* threads: how many threads work on a batch, the caller's included (so

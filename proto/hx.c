@@ -25,6 +25,7 @@ const char *hx_strerror(int err)
 	case HX_EBUSY: return "busy";
 	case HX_ECRYPTO: return "cryptographic check failed";
 	case HX_ETIMEOUT: return "timed out";
+	case HX_ERECORD: return "a system record that breaks its rules";
 	}
 	return "unknown error";
 }

@@ -30,6 +30,7 @@ enum hx_err {
 	HX_EBUSY = -14,    /* locked or in use by another process */
 	HX_ECRYPTO = -15,  /* wrong passphrase or a crypto primitive failed */
 	HX_ETIMEOUT = -16, /* a peer did not answer in time */
+	HX_ERECORD = -17,  /* a system record (.hansa/...) that breaks its kind's rules */
 };
 
 /* A short English description of an hx_err; never NULL, static storage. */

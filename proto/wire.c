@@ -22,6 +22,8 @@
  * PUSH 0x30 (13)               2 seq u64 | 10 count u16 (1..256) | 12 flags u8
  *                              + count frames, one signed entry each
  * ACK 0x31 (16)                2 seq u64 | 10 stored u16 | 12 known u16 | 14 refused u16
+ * REFUSED 0x40 (12 + 33n)      2 time u64 (the refusing node's clock) | 10 count u16 (1..256) |
+ *                              12 count x (reason u8 (>= 1) | entry id[32])
  */
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +131,20 @@ size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored, uint1
 	return HX_ACK_LEN;
 }
 
+size_t hx_wire_refused(uint8_t *out, uint64_t now, const uint8_t *reasons,
+                       const uint8_t (*ids)[HX_ID_LEN], uint16_t count)
+{
+	head(out, HX_MSG_REFUSED);
+	hx_be64_put(out + 2, now);
+	hx_be16_put(out + 10, count);
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *p = out + HX_REFUSED_HDR_LEN + i * HX_REFUSED_ITEM_LEN;
+		p[0] = reasons[i];
+		memcpy(p + 1, ids[i], HX_ID_LEN);
+	}
+	return HX_REFUSED_HDR_LEN + (size_t)count * HX_REFUSED_ITEM_LEN;
+}
+
 const char *hx_wire_type_name(uint8_t type)
 {
 	switch (type) {
@@ -142,6 +158,7 @@ const char *hx_wire_type_name(uint8_t type)
 	case HX_MSG_ENTRIES: return "entries";
 	case HX_MSG_PUSH: return "push";
 	case HX_MSG_ACK: return "ack";
+	case HX_MSG_REFUSED: return "refused";
 	}
 	return "?";
 }
@@ -241,6 +258,22 @@ int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
 		m->stored = hx_be16_get(h + 10);
 		m->known = hx_be16_get(h + 12);
 		m->refused = hx_be16_get(h + 14);
+		return HX_OK;
+	case HX_MSG_REFUSED:
+		if (len < HX_REFUSED_HDR_LEN)
+			return HX_EPROTO;
+		m->time = hx_be64_get(h + 2);
+		m->count = hx_be16_get(h + 10);
+		if (m->count == 0)
+			return HX_EPROTO;
+		if (m->count > HX_WIRE_REFUSED_MAX)
+			return HX_ELIMIT;
+		if (len != HX_REFUSED_HDR_LEN + (size_t)m->count * HX_REFUSED_ITEM_LEN)
+			return HX_EPROTO;
+		m->items = h + HX_REFUSED_HDR_LEN;
+		for (size_t i = 0; i < m->count; i++)
+			if (m->items[i * HX_REFUSED_ITEM_LEN] == 0)
+				return HX_EPROTO;
 		return HX_OK;
 	}
 	return HX_EPROTO;

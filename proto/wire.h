@@ -36,6 +36,7 @@ enum hx_wire_type {
 	HX_MSG_ENTRIES = 0x21,
 	HX_MSG_PUSH = 0x30,
 	HX_MSG_ACK = 0x31,
+	HX_MSG_REFUSED = 0x40, /* receiver of a batch -> its sender: why entries were refused */
 };
 
 /* HELLO capabilities (bit set = supported). */
@@ -43,7 +44,20 @@ enum {
 	HX_CAP_NEGENTROPY = 1u << 0, /* Negentropy v1 over (timestamp, id) */
 	HX_CAP_PUSH = 1u << 1,       /* live PUSH / ACK */
 	HX_CAP_RELAY = 1u << 2,      /* stores and forwards others' entries */
+	HX_CAP_REFUSED = 1u << 3,    /* understands REFUSED (older nodes count it as malformed) */
 };
+
+/* REFUSED reasons on the wire (a receiver keeps codes it does not know
+ * under their number). */
+enum {
+	HX_WREFUSE_MALFORMED = 1,  /* not the canonical encoding, unknown version */
+	HX_WREFUSE_LIMIT = 2,      /* a field or the entry over its limit */
+	HX_WREFUSE_SIGNATURE = 3,  /* the signature does not verify */
+	HX_WREFUSE_NOT_MEMBER = 4, /* the author is not a member of the refusing node */
+	HX_WREFUSE_FUTURE = 5,     /* dated more than 10 minutes after the refusing node's clock */
+	HX_WREFUSE_RECORD = 6,     /* a system record (.hansa/...) that breaks its rules */
+};
+#define HX_WIRE_REFUSED_MAX HX_WIRE_BATCH_MAX /* ids per REFUSED */
 
 /* ENTRIES flags. */
 enum { HX_ENTRIES_LAST = 1u << 0 };
@@ -67,6 +81,8 @@ enum {
 #define HX_ENTRIES_LEN 9
 #define HX_PUSH_LEN 13
 #define HX_ACK_LEN 16
+#define HX_REFUSED_HDR_LEN 12
+#define HX_REFUSED_ITEM_LEN (1 + HX_ID_LEN)
 
 /* A decoded message: the fields of its type are set; pointers borrow the
  * header frame. */
@@ -95,6 +111,9 @@ typedef struct hx_wire_msg {
 	/* PUSH / ACK */
 	uint64_t seq;
 	uint16_t stored, known, refused; /* ACK */
+	/* REFUSED: time is the refusing node's clock; count items of
+	 * HX_REFUSED_ITEM_LEN bytes (reason u8, entry id) at items */
+	const uint8_t *items;
 } hx_wire_msg;
 
 /*
@@ -127,6 +146,11 @@ size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t c
 size_t hx_wire_push(uint8_t out[HX_PUSH_LEN], uint64_t seq, uint16_t count, uint8_t flags);
 size_t hx_wire_ack(uint8_t out[HX_ACK_LEN], uint64_t seq, uint16_t stored, uint16_t known,
                    uint16_t refused);
+
+/* REFUSED: count (1..HX_WIRE_REFUSED_MAX) items, reasons[i] (>= 1) for
+ * ids[i]; out has room for HX_REFUSED_HDR_LEN + count * HX_REFUSED_ITEM_LEN. */
+size_t hx_wire_refused(uint8_t *out, uint64_t now, const uint8_t *reasons,
+                       const uint8_t (*ids)[HX_ID_LEN], uint16_t count);
 
 /* A short name of a message type ("hello", "push", ...; "?" if unknown). */
 const char *hx_wire_type_name(uint8_t type);

@@ -50,7 +50,8 @@ typedef struct hx_put {
 /*
  * Stores n entries in one write transaction: entry, time order, history,
  * current version, search index and reconciliation tree. Entries refused
- * one by one (HX_EPERM not a member, ...) get their own result and do not
+ * one by one (HX_EPERM not a member, HX_ERECORD a system record that
+ * breaks its rules (proto/roster.h), ...) get their own result and do not
  * stop the batch. Returns HX_OK when the transaction committed (then every
  * put[i].result says what happened to it), else an error and nothing was
  * written. *added (may be NULL) counts the new entries. After a commit

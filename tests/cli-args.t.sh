@@ -82,7 +82,7 @@ usage "hansa show" "give one PATH or ID" h show notes/a notes/b
 usage "hansa show" "give one PATH or ID" h show
 usage "hansa fsck" "unexpected argument 'extra'.*takes no arguments" h fsck extra
 usage "hansa sync" "at most one PEER" h sync a b
-usage "hansa member" "give add, remove or list" h member
+usage "hansa member" "give add, remove, list, policy or introduce" h member
 usage "hansa member" "unknown subcommand 'frob'" h member frob
 usage "hansa member" "member remove takes one KEY" h member remove
 usage "hansa peer" "unknown option '--json'" h peer add --json tcp://127.0.0.1:1

@@ -324,6 +324,50 @@ static void test_messages(void)
 	CHECK_RC(hx_wire_decode(&m, junk, 2, HX_WIRE_FRAMES_MAX + 1), HX_ELIMIT);
 }
 
+/* REFUSED: the byte layout of PROTOCOL.md §5, and every way it can be wrong. */
+static void test_refused(void)
+{
+	uint8_t b[HX_REFUSED_HDR_LEN + HX_WIRE_REFUSED_MAX * HX_REFUSED_ITEM_LEN + 1];
+	uint8_t reasons[HX_WIRE_REFUSED_MAX], ids[HX_WIRE_REFUSED_MAX][HX_ID_LEN];
+	hx_wire_msg m;
+
+	memset(ids[0], 0x11, HX_ID_LEN);
+	memset(ids[1], 0x22, HX_ID_LEN);
+	reasons[0] = HX_WREFUSE_FUTURE;
+	reasons[1] = HX_WREFUSE_NOT_MEMBER;
+	size_t n = hx_wire_refused(b, 1700000000000000ull, reasons,
+	                           (const uint8_t(*)[HX_ID_LEN])ids, 2);
+	CHECK(n == 12 + 2 * 33);
+	expect_hex(b, 12, "014000060a24181e40000002");
+	CHECK(b[12] == 5 && b[13] == 0x11 && b[45] == 4 && b[46] == 0x22);
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
+	CHECK(m.type == HX_MSG_REFUSED && m.time == 1700000000000000ull && m.count == 2);
+	CHECK(m.items[0] == 5 && m.items[33] == 4 && m.items[34] == 0x22);
+	CHECK(!strcmp(hx_wire_type_name(HX_MSG_REFUSED), "refused"));
+
+	CHECK_RC(hx_wire_decode(&m, b, n, 2), HX_EPROTO);     /* one frame only */
+	CHECK_RC(hx_wire_decode(&m, b, n - 1, 1), HX_EPROTO); /* short */
+	b[n] = 0;
+	CHECK_RC(hx_wire_decode(&m, b, n + 1, 1), HX_EPROTO); /* trailing byte */
+	CHECK_RC(hx_wire_decode(&m, b, 11, 1), HX_EPROTO);    /* no count */
+	b[45] = 0;
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_EPROTO); /* reason 0 */
+	b[45] = 200;
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK); /* a reason of a later version */
+	b[11] = 0;
+	CHECK_RC(hx_wire_decode(&m, b, 12, 1), HX_EPROTO); /* empty */
+
+	for (size_t i = 0; i < HX_WIRE_REFUSED_MAX; i++) {
+		reasons[i] = HX_WREFUSE_SIGNATURE;
+		memset(ids[i], (int)i, HX_ID_LEN);
+	}
+	n = hx_wire_refused(b, 1, reasons, (const uint8_t(*)[HX_ID_LEN])ids, HX_WIRE_REFUSED_MAX);
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
+	CHECK(m.count == HX_WIRE_REFUSED_MAX);
+	hx_be16_put(b + 10, HX_WIRE_REFUSED_MAX + 1);
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_ELIMIT);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -332,5 +376,6 @@ int main(void)
 	test_member();
 	test_invite();
 	test_messages();
+	test_refused();
 	return check_done();
 }

@@ -27,14 +27,6 @@ cJSON *wb_status_json(hx_web *w)
 
 /* ---- the Network page -------------------------------------------------------- */
 
-static const char *const refuse_words[HX_REFUSE_N] = {
-	"damaged or unreadable",
-	"too large",
-	"signature did not match (forged or altered)",
-	"written by someone who is not a partner",
-	"dated in the future",
-};
-
 /* Why a peer is not in step, in plain words. */
 static void peer_reason(wb_buf *b, const struct hx_status_row *x, int running)
 {
@@ -122,7 +114,15 @@ static void rows_html(struct wb_req *r, const struct hx_status *pr)
 		          : x->st.last_seen ? "Down"
 		                            : "Not connected yet");
 		peer_reason(b, x, pr->running);
-		wb_puts(b, "</p>\n<dl>");
+		wb_puts(b, "</p>\n");
+		struct hx_peer_warning warn[HX_WARN_MAX];
+		size_t nw = hx_cli_peer_warnings(name, &x->st, warn, HX_WARN_MAX);
+		for (size_t j = 0; j < nw; j++) {
+			wb_puts(b, "<p class=\"reason warning\">");
+			wb_esc(b, warn[j].text);
+			wb_puts(b, "</p>\n");
+		}
+		wb_puts(b, "<dl>");
 		wb_puts(b, "<dt>Last heard from</dt><dd>");
 		wb_ago(b, x->st.last_seen);
 		wb_puts(b, "</dd><dt>Last compared</dt><dd>");
@@ -145,7 +145,7 @@ static void rows_html(struct wb_req *r, const struct hx_status *pr)
 				if (!x->st.refused[k])
 					continue;
 				wb_printf(b, "%s%llu %s", sep, (unsigned long long)x->st.refused[k],
-				          refuse_words[k]);
+				          hx_refuse_words(k));
 				sep = "; ";
 			}
 			wb_puts(b, ")");

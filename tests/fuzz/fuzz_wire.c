@@ -2,7 +2,7 @@
  * fuzz_wire.c: libFuzzer target for what a node decodes from the network
  * besides entries and Negentropy messages: wire message headers
  * (proto/wire.c), member records (proto/member.c) and invite codes
- * (proto/invite.c). The first input byte chooses the decoder:
+ * (proto/invite.c), REFUSED included. The first input byte chooses the decoder:
  *   0..127   a wire message: its low 3 bits + 1 is the frame count; the rest
  *            is the header frame (entry frames are empty: only the count
  *            matters to the header decoder)
@@ -53,6 +53,22 @@ static int round_trip(const hx_wire_msg *m, const uint8_t *d, size_t n)
 	case HX_MSG_ENTRIES: len = hx_wire_entries(buf, m->request, m->count, m->flags); break;
 	case HX_MSG_PUSH: len = hx_wire_push(buf, m->seq, m->count, m->flags); break;
 	case HX_MSG_ACK: len = hx_wire_ack(buf, m->seq, m->stored, m->known, m->refused); break;
+	case HX_MSG_REFUSED: {
+		uint8_t reasons[HX_WIRE_REFUSED_MAX], ids[HX_WIRE_REFUSED_MAX][HX_ID_LEN];
+		uint8_t *out =
+		        malloc(HX_REFUSED_HDR_LEN + HX_WIRE_REFUSED_MAX * HX_REFUSED_ITEM_LEN);
+		if (!out)
+			return 0;
+		for (size_t i = 0; i < m->count; i++) {
+			reasons[i] = m->items[i * HX_REFUSED_ITEM_LEN];
+			memcpy(ids[i], m->items + i * HX_REFUSED_ITEM_LEN + 1, HX_ID_LEN);
+		}
+		len = hx_wire_refused(out, m->time, reasons, (const uint8_t(*)[HX_ID_LEN])ids,
+		                      m->count);
+		ok = len == n && !memcmp(out, d, n);
+		free(out);
+		return ok;
+	}
 	default: return 0;
 	}
 	return len == n && !memcmp(buf, d, n);
