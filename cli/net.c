@@ -75,6 +75,16 @@ int hx_cli_ensure_self(struct hx_ctx *ctx)
 	hx_meta f[HX_PROFILE_MAX];
 	size_t nf = profile_fields(p, f);
 	int same = 0;
+	if (ctx->has_signer) {
+		/* only the organisation key signs its member record: a device
+		 * or a rotated home keeps the one it has */
+		cJSON_Delete(p);
+		if (hx_member_load(s, ctx->pk, &m))
+			return hx_fail("this home signs for an organisation whose member "
+			               "record it does not hold");
+		hx_member_clear(&m);
+		return 0;
+	}
 	if (hx_member_load(s, ctx->pk, &m) == HX_OK) {
 		same = m.has_transport && !memcmp(m.transport, ctx->curve_pk, 32) &&
 		       m.nprofile == nf;

@@ -37,15 +37,16 @@ cJSON *hx_profile_load(const char *home)
 	return j;
 }
 
-int hx_profile_save(const char *home, const cJSON *profile)
+/* Writes a JSON file home/name (temp file + rename + fsync). */
+static int json_save(const char *home, const char *name, const cJSON *j)
 {
 	char path[4200], tmp[4300];
-	char *text = cJSON_Print(profile);
+	char *text = cJSON_Print(j);
 	FILE *f;
 
 	if (!text)
 		return hx_fail("out of memory");
-	snprintf(path, sizeof path, "%s/%s", home, HX_PROFILEFILE);
+	snprintf(path, sizeof path, "%s/%s", home, name);
 	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
 	f = fopen(tmp, "wx");
 	int bad = !f || fputs(text, f) < 0 || fputc('\n', f) < 0;
@@ -59,4 +60,42 @@ int hx_profile_save(const char *home, const cJSON *profile)
 		return hx_fail("cannot write %s", path);
 	}
 	return 0;
+}
+
+int hx_profile_save(const char *home, const cJSON *profile)
+{
+	return json_save(home, HX_PROFILEFILE, profile);
+}
+
+int hx_org_file_load(const char *home, uint8_t org[HX_KEY_LEN], int *device)
+{
+	char path[4200], *buf;
+	const char *why;
+	size_t n;
+	int rc = -1;
+
+	snprintf(path, sizeof path, "%s/%s", home, HX_ORGFILE);
+	if (hx_file_read(path, 4096, &buf, &n, &why))
+		return -1;
+	cJSON *j = cJSON_ParseWithLength(buf, n);
+	free(buf);
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "org");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "device");
+	if (cJSON_IsString(k) && !hx_unhex(org, HX_KEY_LEN, k->valuestring) && cJSON_IsBool(d)) {
+		*device = cJSON_IsTrue(d);
+		rc = 0;
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+int hx_org_file_save(const char *home, const uint8_t org[HX_KEY_LEN], int device)
+{
+	char hex[2 * HX_KEY_LEN + 1];
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "org", hx_hex(hex, org, HX_KEY_LEN));
+	cJSON_AddBoolToObject(j, "device", device);
+	int rc = json_save(home, HX_ORGFILE, j) ? -1 : 0;
+	cJSON_Delete(j);
+	return rc;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "node/node_int.h"
+#include "store/org.h"
 
 void hx_nd_log(hx_node *n, const char *fmt, ...)
 {
@@ -645,10 +646,18 @@ void hx_nd_on_zap(hx_node *n)
 			const hx_member *m = member_by_transport(n, ck);
 			if (!m && !hx_nd_members_reload(n))
 				m = member_by_transport(n, ck);
+			uint8_t org[HX_KEY_LEN], dev[HX_KEY_LEN];
 			if (m) {
 				code = "200";
 				text = "OK";
 				hx_hex(uid, m->key, HX_KEY_LEN);
+			} else if (hx_store_device_by_transport(n->store, ck, hx_now_us(), org,
+			                                        dev) == HX_OK) {
+				/* a current device of a member (FORMAT.md §1.8): its
+				 * node speaks as the device key */
+				code = "200";
+				text = "OK";
+				hx_hex(uid, dev, HX_KEY_LEN);
 			} else {
 				uint64_t now = hx_now_us();
 				n->zap_refused++;

@@ -89,6 +89,7 @@ struct conn {
 	int connected;     /* transport up (out: handshake done) */
 	int up;            /* HELLOs exchanged */
 	int auth_failed;   /* logged once per failure streak */
+	int device;        /* incoming from a device of a member (store/org.h) */
 	unsigned retry_ms; /* out: backoff after refused handshakes, or 0 */
 	uint64_t retry_at; /* out: µs to reopen the DEALER at, or 0 */
 	int unreachable;   /* likewise */

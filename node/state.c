@@ -236,7 +236,8 @@ int hx_member_load(hx_store *s, const uint8_t key[HX_KEY_LEN], hx_member *m)
 /* ---- statistics ----------------------------------------------------------- */
 
 static const char *const refuse_names[HX_REFUSE_N] = {
-	"malformed", "over-limit", "bad-signature", "not-member", "future",
+	"malformed", "over-limit",     "bad-signature",  "not-member",
+	"future",    "unknown-device", "revoked-device", "bad-record",
 };
 
 const char *hx_refuse_name(int r)
@@ -251,6 +252,9 @@ int hx_refuse_reason(int err)
 	case HX_EFORGED: return HX_REFUSE_SIGNATURE;
 	case HX_EPERM: return HX_REFUSE_NOT_MEMBER;
 	case HX_EFUTURE: return HX_REFUSE_FUTURE;
+	case HX_EDEVICE: return HX_REFUSE_UNKNOWN_DEVICE;
+	case HX_EREVOKED: return HX_REFUSE_REVOKED;
+	case HX_ERECORD: return HX_REFUSE_BAD_RECORD;
 	default: return HX_REFUSE_MALFORMED;
 	}
 }

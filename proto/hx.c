@@ -25,6 +25,9 @@ const char *hx_strerror(int err)
 	case HX_EBUSY: return "busy";
 	case HX_ECRYPTO: return "cryptographic check failed";
 	case HX_ETIMEOUT: return "timed out";
+	case HX_EDEVICE: return "unknown device";
+	case HX_EREVOKED: return "revoked device";
+	case HX_ERECORD: return "bad device or rotation record";
 	}
 	return "unknown error";
 }

@@ -30,6 +30,11 @@ enum hx_err {
 	HX_EBUSY = -14,    /* locked or in use by another process */
 	HX_ECRYPTO = -15,  /* wrong passphrase or a crypto primitive failed */
 	HX_ETIMEOUT = -16, /* a peer did not answer in time */
+	/* Devices and organisation keys (store/device.c, FORMAT.md §1.8); apart
+	 * from the numbers before them so that other branches can add theirs. */
+	HX_EDEVICE = -20,  /* signed by a key that is no device of the author */
+	HX_EREVOKED = -21, /* signed by a revoked device or a retired organisation key */
+	HX_ERECORD = -22,  /* a device or rotation record that breaks its rules */
 };
 
 /* A short English description of an hx_err; never NULL, static storage. */

@@ -32,6 +32,9 @@ static const char *const refuse_words[HX_REFUSE_N] = {
 	"signature did not match (forged or altered)",
 	"written by someone who is not a partner",
 	"dated in the future",
+	"signed by a key that is not one of the partner's devices",
+	"signed by a revoked device or a retired organisation key",
+	"a device or key record that breaks its rules",
 };
 
 /* Why a peer is not in step, in plain words. */
