@@ -13,6 +13,13 @@
 /* In a home whose key signs for an organisation (a device home, or the
  * organisation's home after `org rotate`): {"org": KEY, "device": bool}. */
 #define HX_ORGFILE "org.json"
+/* In a device home: the organisation's invite code it was made with,
+ * handed on by `device add` on an admin device. */
+#define HX_ORGINVITE "org-invite"
+/* Printable codes (proto/device.h): a device (`device add`) and the
+ * organisation's recovery code (`org export-key`). */
+#define HX_DEVICE_CODE_PREFIX "hxdev1-"
+#define HX_ORG_CODE_PREFIX "hxorg1-"
 /* profile.json is a few hundred bytes; more is not a profile. */
 #define HX_PROFILE_FILE_MAX ((size_t)1 << 20)
 

@@ -139,6 +139,8 @@ cJSON *hx_entry_json(const hx_entry *e, int with_body)
 	cJSON_AddStringToObject(o, "id", hx_hex(hex, e->id, HX_ID_LEN));
 	cJSON_AddStringToObject(o, "path", e->path);
 	cJSON_AddStringToObject(o, "author", hx_hex(hex, e->author, HX_KEY_LEN));
+	if (e->has_signer) /* a device (or the rotated organisation key) signed */
+		cJSON_AddStringToObject(o, "signer", hx_hex(hex, e->signer, HX_KEY_LEN));
 	/* as a raw integer: a double would round microseconds */
 	char ts[24];
 	snprintf(ts, sizeof ts, "%llu", (unsigned long long)e->timestamp);

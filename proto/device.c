@@ -52,11 +52,11 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
-#define BAD(reason)                   \
-	do {                          \
-		if (why)              \
+#define BAD(reason)                    \
+	do {                           \
+		if (why)               \
 			*why = reason; \
-		return HX_ERECORD;    \
+		return HX_ERECORD;     \
 	} while (0)
 
 int hx_device_rec_parse(const hx_entry *e, hx_device_rec *r, const char **why)
@@ -83,7 +83,8 @@ int hx_device_rec_parse(const hx_entry *e, hx_device_rec *r, const char **why)
 			BAD("a device record's transport key is 64 hex digits");
 		r->has_transport = 1;
 	}
-	if ((v = hx_entry_meta(e, "revoked")) && (parse_u64(v, &r->revoked) || r->revoked == HX_NEVER))
+	if ((v = hx_entry_meta(e, "revoked")) &&
+	    (parse_u64(v, &r->revoked) || r->revoked == HX_NEVER))
 		BAD("a device record's revoked is a time in microseconds");
 	return HX_OK;
 }
@@ -96,7 +97,8 @@ int hx_rotate_rec_parse(const hx_entry *e, uint8_t successor[HX_KEY_LEN], const 
 		BAD("a rotation record's kind is hansa-rotate");
 	if (key_hex(successor, hx_entry_meta(e, "successor")))
 		BAD("a rotation record's successor is a 64-hex-digit key");
-	if (!memcmp(successor, e->author, HX_KEY_LEN) || !memcmp(successor, hx_entry_signer(e), HX_KEY_LEN))
+	if (!memcmp(successor, e->author, HX_KEY_LEN) ||
+	    !memcmp(successor, hx_entry_signer(e), HX_KEY_LEN))
 		BAD("a rotation record names a new key as successor");
 	return HX_OK;
 }

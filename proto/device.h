@@ -21,10 +21,10 @@
 
 /* A device record's fields. name is borrowed from the entry. */
 typedef struct hx_device_rec {
-	uint8_t device[HX_KEY_LEN];   /* from the path */
-	const char *name;             /* meta "name", 1-200 bytes */
-	int admin;                    /* meta "admin" "1" (else "0" or absent) */
-	uint8_t transport[32];        /* meta "transport", 64 hex: its node's CURVE key */
+	uint8_t device[HX_KEY_LEN]; /* from the path */
+	const char *name;           /* meta "name", 1-200 bytes */
+	int admin;                  /* meta "admin" "1" (else "0" or absent) */
+	uint8_t transport[32];      /* meta "transport", 64 hex: its node's CURVE key */
 	int has_transport;
 	uint64_t revoked; /* meta "revoked", decimal µs; HX_NEVER when absent */
 } hx_device_rec;
@@ -46,7 +46,7 @@ char *hx_device_path(char *out, const uint8_t dev[HX_KEY_LEN]);
 /* A code is prefix, then base32 (RFC 4648 alphabet, no padding) of
  * payload ‖ check in groups of five separated by '-', where check is the
  * first 4 bytes of BLAKE2b-256(prefix ‖ payload). */
-#define HX_CODE_PAYLOAD_MAX 128
+#define HX_CODE_PAYLOAD_MAX 2048
 /* *out: caller frees (sodium_memzero first: it is a secret). */
 int hx_code_encode(const char *prefix, const uint8_t *payload, size_t n, char **out) HX_WUR;
 /* Decodes a code made with prefix: letters in either case; '-', spaces and

@@ -28,8 +28,8 @@ static int loop_end(int rc)
 }
 
 /* Calls cb for every stored version of (org, path), oldest first. */
-static int versions(hx_store *s, MDB_txn *txn, const uint8_t *org, const char *path,
-                    version_cb cb, void *arg)
+static int versions(hx_store *s, MDB_txn *txn, const uint8_t *org, const char *path, version_cb cb,
+                    void *arg)
 {
 	uint8_t k[KEYBUF];
 	size_t n = doc_key(k, org, path);
@@ -45,7 +45,8 @@ static int versions(hx_store *s, MDB_txn *txn, const uint8_t *org, const char *p
 			break;
 		MDB_val ek = { HX_ID_LEN, (uint8_t *)key.mv_data + n + 8 }, ev;
 		hx_entry e;
-		if (mdb_get(txn, s->entries, &ek, &ev) || hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+		if (mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
 			rc = HX_ECORRUPT;
 			break;
 		}
@@ -190,8 +191,7 @@ int hx_org_check(hx_store *s, MDB_txn *txn, const hx_entry *e, int *refuse, uint
 			return HX_OK;
 		}
 		return may_sign(s, txn, e->author, signer, e->timestamp, ORG_SIGNER, refuse);
-	default:
-		return may_sign(s, txn, e->author, signer, e->timestamp, ANY_SIGNER, refuse);
+	default: return may_sign(s, txn, e->author, signer, e->timestamp, ANY_SIGNER, refuse);
 	}
 }
 
@@ -317,7 +317,8 @@ static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *ke
 	for (size_t i = 0; !rc && i < n; i++) {
 		MDB_val ek = { HX_ID_LEN, ids[i] }, ev;
 		hx_entry e;
-		if (mdb_get(txn, s->entries, &ek, &ev) || hx_entry_decode(&e, ev.mv_data, ev.mv_size))
+		if (mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
 			rc = HX_ECORRUPT;
 		else {
 			rc = remove_entry(s, txn, &e);
@@ -332,7 +333,8 @@ static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *ke
 		}
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-			if (v.mv_size == HX_ID_LEN && bsearch(v.mv_data, ids, n, HX_ID_LEN, id_cmp) &&
+			if (v.mv_size == HX_ID_LEN &&
+			    bsearch(v.mv_data, ids, n, HX_ID_LEN, id_cmp) &&
 			    (rc = mdb_cursor_del(c, 0)))
 				break;
 		mdb_cursor_close(c);
@@ -449,7 +451,8 @@ int hx_store_device_by_transport(hx_store *s, const uint8_t t[32], uint64_t now,
 		if (k.mv_size != HX_KEY_LEN || list_txn(s, txn, k.mv_data, &d, &n))
 			continue;
 		for (size_t i = 0; i < n && !found; i++)
-			if (d[i].has_transport && !memcmp(d[i].transport, t, 32) && now < d[i].revoked) {
+			if (d[i].has_transport && !memcmp(d[i].transport, t, 32) &&
+			    now < d[i].revoked) {
 				memcpy(org, k.mv_data, HX_KEY_LEN);
 				memcpy(dev, d[i].key, HX_KEY_LEN);
 				found = 1;

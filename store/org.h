@@ -20,8 +20,8 @@ typedef struct hx_device {
 	int admin;
 	int has_transport;
 	uint8_t transport[32];
-	uint64_t since;   /* µs, timestamp of its first record */
-	uint64_t revoked; /* µs, earliest revocation; HX_NEVER when none */
+	uint64_t since;                   /* µs, timestamp of its first record */
+	uint64_t revoked;                 /* µs, earliest revocation; HX_NEVER when none */
 	uint8_t certified_by[HX_KEY_LEN]; /* signer of its first record */
 } hx_device;
 
