@@ -243,7 +243,8 @@ static int list(struct hx_ctx *ctx, const struct hx_args *a)
 		printf("%.16s  %-5s  since %s  %s%s  %s\n", hex, d[i].admin ? "admin" : "-",
 		       hx_time_text(t1, sizeof t1, d[i].since),
 		       d[i].revoked != HX_NEVER ? "revoked since " : "",
-		       d[i].revoked != HX_NEVER ? hx_time_text(t2, sizeof t2, d[i].revoked) : "active",
+		       d[i].revoked != HX_NEVER ? hx_time_text(t2, sizeof t2, d[i].revoked)
+		                                : "active",
 		       d[i].name);
 	}
 	free(d);
@@ -264,8 +265,8 @@ static const struct hx_opt add_opts[] = {
 static const struct hx_opt revoke_opts[] = {
 	{ "from", 0, "TIME",
 	  "revoke from this time (microseconds or YYYY-MM-DDTHH:MM:SSZ; default now)", 0 },
-	{ "from-first", 0, NULL, "revoke from the device's first record: every entry it signed goes",
-	  0 },
+	{ "from-first", 0, NULL,
+	  "revoke from the device's first record: every entry it signed goes", 0 },
 	{ 0 }
 };
 static const struct hx_opt list_opts[] = { { "json", 0, NULL, "print JSON", 0 }, { 0 } };
