@@ -246,7 +246,8 @@ const struct hx_cmd hx_cmd_status = {
 	        "holds and how many connections were refused as non-members; then for\n"
 	        "every peer: connected or not, when it was last seen and last synced,\n"
 	        "entries sent, received and refused (by reason: malformed, over-limit,\n"
-	        "bad-signature, not-member, future), and how many entries each side still\n"
+	        "bad-signature, not-member, future, unknown-device, revoked-device,\n"
+	        "bad-record), and how many entries each side still\n"
 	        "lacked at the last reconciliation, less what moved since.\n",
 	.exec = exec,
 };

@@ -146,9 +146,9 @@ static void test_parse(void)
 	struct {
 		const char *key, *value;
 	} bad[] = {
-		{ "admin", "2" },       { "admin", "yes" },      { "revoked", "01" },
-		{ "revoked", "abc" },   { "revoked", "" },       { "revoked", "99999999999999999999" },
-		{ "transport", "00" },  { "name", "" },
+		{ "admin", "2" },      { "admin", "yes" }, { "revoked", "01" },
+		{ "revoked", "abc" },  { "revoked", "" },  { "revoked", "99999999999999999999" },
+		{ "transport", "00" }, { "name", "" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		hx_meta m[4];
@@ -296,7 +296,7 @@ static void test_store(const char *dir)
 	CHECK(!strcmp(title_of(s, "practices/a"), "v4 by Ben"));
 	CHECK_RC(put(s, device_rec(d2_pk, "Ben", 0, 3500, 5000, org_sk)), HX_OK);
 	CHECK(!strcmp(title_of(s, "practices/a"), "v3 by Ben")); /* falls back */
-	CHECK(!*title_of(s, "notes/ben"));                     /* no version left */
+	CHECK(!*title_of(s, "notes/ben"));                       /* no version left */
 	CHECK_RC(hx_store_stats_get(s, &st1), HX_OK);
 	CHECK(st1.entries == st0.entries - 2 + 1);
 	CHECK(fsck_problems(s) == 0);
