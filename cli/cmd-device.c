@@ -69,6 +69,20 @@ static char *org_invite(struct hx_ctx *ctx)
 	return buf;
 }
 
+/* This device's own record as stored (its newest version). */
+static int own_record(struct hx_ctx *ctx, uint8_t **raw, size_t *len)
+{
+	char path[HX_PATH_MAX + 1];
+	hx_entry e;
+	int rc = hx_store_current(ctx->store, ctx->pk, hx_device_path(path, ctx->signer_pk), &e,
+	                          NULL);
+	if (!rc) {
+		rc = hx_store_get(ctx->store, e.id, NULL, raw, len);
+		hx_entry_clear(&e);
+	}
+	return rc ? hx_fail("cannot read this device's own record: %s", hx_strerror(rc)) : 0;
+}
+
 static int add(struct hx_ctx *ctx, const struct hx_args *a)
 {
 	const char *name = hx_arg_value(a, "name");
@@ -101,16 +115,28 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 	crypto_scalarmult_base(cpk, curve_sk);
 	if (put_record(ctx, pk, name, hx_arg_count(a, "admin"), cpk, HX_NEVER, &raw, &rawlen))
 		goto out;
-	/* the code: device seed ‖ transport secret ‖ its signed record, then
-	 * '+' and the organisation's invite code */
-	if (rawlen > HX_CODE_PAYLOAD_MAX - 64 || !(payload = malloc(64 + rawlen))) {
+	/* the code: device seed ‖ transport secret ‖ u16 BE length ‖ its
+	 * signed record ‖ (issued by an admin device) that device's record, so
+	 * that the new home accepts its own record at once; then '+' and the
+	 * organisation's invite code (FORMAT.md §2.2) */
+	uint8_t *mine = NULL;
+	size_t minelen = 0;
+	if (ctx->is_device && own_record(ctx, &mine, &minelen))
+		goto out;
+	size_t plen = 66 + rawlen + minelen;
+	if (plen > HX_CODE_PAYLOAD_MAX || !(payload = malloc(plen))) {
+		free(mine);
 		hx_fail("the device record is too long for a code");
 		goto out;
 	}
 	memcpy(payload, seed, 32);
 	memcpy(payload + 32, curve_sk, 32);
-	memcpy(payload + 64, raw, rawlen);
-	if (hx_code_encode(code_prefix, payload, 64 + rawlen, &code)) {
+	hx_be16_put(payload + 64, (uint16_t)rawlen);
+	memcpy(payload + 66, raw, rawlen);
+	if (minelen)
+		memcpy(payload + 66 + rawlen, mine, minelen);
+	free(mine);
+	if (hx_code_encode(code_prefix, payload, plen, &code)) {
 		hx_fail("cannot make the device code");
 		goto out;
 	}

@@ -114,7 +114,8 @@ static int init_device(struct hx_ctx *ctx, const char *keypath, const char *text
 	sodium_memzero(keys, sizeof keys);
 	if (drc)
 		return code_error("device code", HX_DEVICE_CODE_PREFIX, drc, bad);
-	if (n <= 64 || hx_entry_open(&e, payload + 64, n - 64)) {
+	size_t rl = n >= 66 ? hx_be16_get(payload + 64) : 0;
+	if (n < 66 + rl || !rl || hx_entry_open(&e, payload + 66, rl)) {
 		hx_fail("the device code holds no valid device record");
 		goto out;
 	}
@@ -150,16 +151,27 @@ static int init_device(struct hx_ctx *ctx, const char *keypath, const char *text
 	cJSON_Delete(p);
 	if (bad_home)
 		goto out;
-	hx_put put = { .raw = payload + 64, .rawlen = n - 64, .entry = &e };
+	/* the certifying admin device's record first, when there is one */
+	hx_put put[2] = { { .raw = payload + 66 + rl, .rawlen = n - 66 - rl },
+		          { .raw = payload + 66, .rawlen = rl, .entry = &e } };
+	hx_entry issuer = { 0 };
+	int have_issuer = n > 66 + rl && !hx_entry_open(&issuer, payload + 66 + rl, n - 66 - rl);
+	put[0].entry = &issuer;
 	size_t added;
 	if ((drc = hx_store_member_put(ctx->store, e.author, rec, len)) ||
 	    (drc = hx_member_endpoints_put(ctx->store, e.author, (const char *const *)inv.endpoints,
 	                                   inv.nendpoints)) ||
 	    (drc = hx_peer_add(ctx->store, inv.endpoints[0], e.author)) ||
-	    (drc = hx_store_put_batch(ctx->store, &put, 1, 0, &added))) {
+	    (drc = hx_store_put_batch(ctx->store, put + !have_issuer, 1 + have_issuer, 0,
+	                              &added))) {
+		hx_entry_clear(&issuer);
 		hx_fail("cannot store the organisation: %s", hx_strerror(drc));
 		goto out;
 	}
+	hx_entry_clear(&issuer);
+	if (put[1].result != HX_OK)
+		fprintf(stderr, "the device's record waits for the organisation's records: "
+		                "publish once 'hansa sync' or 'hansa serve' has run\n");
 	hx_home_path(ctx, HX_ORGINVITE, path, sizeof path);
 	FILE *f = fopen(path, "w");
 	int werr = !f || fprintf(f, "%s\n", plus + 1) < 0;

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include "cli/identity.h"
 #include "cli/net.h"
+#include "store/org.h"
 #include "cli/profile.h"
 #include "node/state.h"
 
@@ -140,6 +141,29 @@ int hx_cli_find_member(struct hx_ctx *ctx, const char *what, uint8_t key[HX_KEY_
 	        what);
 }
 
+/* "NAME, device of ORG (01234567)" when key is a device of a member (its
+ * node connects as the device key): 1, else 0. */
+static int device_label(hx_store *s, const uint8_t key[HX_KEY_LEN], char *out, size_t outlen)
+{
+	hx_member *m;
+	size_t n;
+	hx_device d;
+	char hex[2 * HX_KEY_LEN + 1];
+	int found = 0;
+	if (hx_members_load(s, &m, &n, NULL))
+		return 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (hx_store_device_get(s, m[i].key, key, &d))
+			continue;
+		const char *org = hx_member_field(&m[i], "name");
+		snprintf(out, outlen, "%s, device of %s (%.8s)", d.name, org && *org ? org : "?",
+		         hx_hex(hex, key, HX_KEY_LEN));
+		found = 1;
+	}
+	hx_members_free(m, n);
+	return found;
+}
+
 void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char *out,
                          size_t outlen)
 {
@@ -155,6 +179,8 @@ void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char
 		hx_member_clear(&m);
 		return;
 	}
+	if (ctx->store && device_label(ctx->store, key, out, outlen))
+		return;
 	snprintf(out, outlen, "%.16s", hex);
 }
 

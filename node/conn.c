@@ -82,6 +82,15 @@ struct peer *hx_nd_peer_get(hx_node *n, const uint8_t key[HX_KEY_LEN])
 	const hx_member *m = hx_nd_member_by_key(n, key);
 	const char *name = m ? hx_member_field(m, "name") : NULL;
 	char hex[17];
+	hx_device d;
+	for (size_t i = 0; !m && !name && i < n->nmembers; i++)
+		if (!hx_store_device_get(n->store, n->members[i].key, key, &d)) {
+			/* a device's node (FORMAT.md §1.8.1): its name */
+			snprintf(p->name, sizeof p->name, "%.*s (%s)", (int)sizeof p->name - 20,
+			         d.name, hx_nd_short_hex(hex, key));
+			n->peers[n->npeers++] = p;
+			return p;
+		}
 	if (name && *name)
 		snprintf(p->name, sizeof p->name, "%s (%s)", name, hx_nd_short_hex(hex, key));
 	else

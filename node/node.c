@@ -117,6 +117,9 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	}
 }
 
+/* How often an open connection of a device is checked against its record. */
+#define DEVICE_RECHECK_US 10000000u
+
 /* key is a current (not revoked) device of a member (store/org.h). */
 static int device_ok(hx_node *n, const uint8_t key[HX_KEY_LEN])
 {
@@ -161,6 +164,22 @@ static void on_router(hx_node *n)
 			hx_nd_close_frames(f, k);
 			continue; /* its member was removed since it connected */
 		}
+		if (c && c->device && !c->device_revoked &&
+		    hx_now_us() - c->device_checked > DEVICE_RECHECK_US) {
+			/* a device revoked while connected loses its connection,
+			 * and nothing it sends on it counts any more */
+			c->device_checked = hx_now_us();
+			if (!device_ok(n, key)) {
+				hx_nd_log(n, "%s: device revoked; dropping its connection",
+				          c->peer->name);
+				hx_nd_conn_down(n, c, "device revoked");
+				c->device_revoked = 1;
+			}
+		}
+		if (c && c->device_revoked) {
+			hx_nd_close_frames(f, k);
+			continue;
+		}
 		if (!c && rl <= sizeof c->rid) {
 			struct peer *p = hx_nd_peer_get(n, key);
 			if (p && (c = hx_nd_conn_new(n, p, 0))) {
@@ -168,6 +187,7 @@ static void on_router(hx_node *n)
 				c->ridlen = rl;
 				c->connected = 1;
 				c->device = !hx_nd_member_by_key(n, key);
+				c->device_checked = hx_now_us();
 				snprintf(c->endpoint, sizeof c->endpoint, "incoming");
 			}
 		}

@@ -65,6 +65,30 @@ done
 h c history practices/brokerage --author "$KA" | grep -q "(by Anna, communication manager" ||
 	fail "history text does not name Anna"
 
+# A's status names the laptop's node by its device name
+anna_seen() { h a status --json | jq -e '[.peers[].name | select(test("^Anna, communication manager"))] | length >= 1' >/dev/null; }
+until_ok 60 anna_seen || fail "A's status does not name Anna's node"
+
+# an admin device certifies another: Carl (admin) adds Dora's tablet; Dora
+# publishes at once (her code carries Carl's record too), and once Carl's
+# node has brought Dora's record to A, Dora's node connects and her entry
+# reaches C through A and B
+P3=$(free_port); P4=$(free_port)
+CODE3=$(h a device add --name "Carl, project manager" --admin \
+	--endpoint "tcp://127.0.0.1:$PA" 2>/dev/null) || fail "device add --admin"
+h c2 init --device "$CODE3" >/dev/null || fail "init carl"
+CODE4=$(h c2 device add --name "Dora, legal representative, tablet" 2>/dev/null) ||
+	fail "an admin device cannot add a device"
+h d2 init --device "$CODE4" >/dev/null 2>"$T/err" || fail "init dora"
+[ -s "$T/err" ] && fail "dora's home did not take its records: $(cat "$T/err")"
+doc dora.md notes/dora "Dora's note" "From the tablet."
+h d2 publish "$T/dora.md" >/dev/null || fail "Dora cannot publish"
+start c2 "$P3"; start d2 "$P4"
+until_ok 120 title_is c notes/dora "Dora's note" || fail "Dora's note did not reach C"
+h c show notes/dora --author "$KA" --json | jq -e '.signed_by == "Dora, legal representative, tablet"' >/dev/null ||
+	fail "C does not name Dora"
+stop c2; stop d2
+
 # ---- a lost laptop -----------------------------------------------------------
 doc late.md practices/brokerage "Brokerage v3 (thief)" "Signed on the lost laptop."
 h a2 publish "$T/late.md" >/dev/null || fail "publish late at a2"
