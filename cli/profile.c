@@ -67,28 +67,6 @@ int hx_profile_save(const char *home, const cJSON *profile)
 	return json_save(home, HX_PROFILEFILE, profile);
 }
 
-int hx_org_file_load(const char *home, uint8_t org[HX_KEY_LEN], int *device)
-{
-	char path[4200], *buf;
-	const char *why;
-	size_t n;
-	int rc = -1;
-
-	snprintf(path, sizeof path, "%s/%s", home, HX_ORGFILE);
-	if (hx_file_read(path, 4096, &buf, &n, &why))
-		return -1;
-	cJSON *j = cJSON_ParseWithLength(buf, n);
-	free(buf);
-	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "org");
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "device");
-	if (cJSON_IsString(k) && !hx_unhex(org, HX_KEY_LEN, k->valuestring) && cJSON_IsBool(d)) {
-		*device = cJSON_IsTrue(d);
-		rc = 0;
-	}
-	cJSON_Delete(j);
-	return rc;
-}
-
 int hx_org_file_save(const char *home, const uint8_t org[HX_KEY_LEN], int device)
 {
 	char hex[2 * HX_KEY_LEN + 1];

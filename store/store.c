@@ -31,17 +31,6 @@ uint64_t hx_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn)
-{
-	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
-	if (rc == MDB_MAP_RESIZED) {
-		/* Another process grew the map: adopt its size and retry. */
-		if (mdb_env_set_mapsize(s->env, 0) == 0)
-			rc = mdb_txn_begin(s->env, NULL, flags, txn);
-	}
-	return hx_mdb_err(rc);
-}
-
 static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 {
 	unsigned f = create ? MDB_CREATE : 0;
