@@ -69,18 +69,46 @@ static char *org_invite(struct hx_ctx *ctx)
 	return buf;
 }
 
-/* This device's own record as stored (its newest version). */
-static int own_record(struct hx_ctx *ctx, uint8_t **raw, size_t *len)
+/* The records a new device's home needs besides its own to accept it:
+ * the organisation's rotation records and, from an admin device, that
+ * device's own record; each as u16 BE length ‖ bytes, appended to *buf. */
+struct extras {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static int extra_cb(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
+{
+	struct extras *x = arg;
+	(void)e;
+	uint8_t *a = hx_grow(x->buf, &x->cap, x->len + 2 + len, 1);
+	if (!a || len > 0xffff)
+		return HX_ENOMEM;
+	x->buf = a;
+	hx_be16_put(x->buf + x->len, (uint16_t)len);
+	memcpy(x->buf + x->len + 2, raw, len);
+	x->len += 2 + len;
+	return 0;
+}
+
+static int extra_records(struct hx_ctx *ctx, struct extras *x)
 {
 	char path[HX_PATH_MAX + 1];
 	hx_entry e;
-	int rc = hx_store_current(ctx->store, ctx->pk, hx_device_path(path, ctx->signer_pk), &e,
-	                          NULL);
-	if (!rc) {
-		rc = hx_store_get(ctx->store, e.id, NULL, raw, len);
+	int rc = hx_store_history(ctx->store, ctx->pk, HX_ORGKEY_PATH, extra_cb, x);
+	if (!rc && ctx->is_device &&
+	    !(rc = hx_store_current(ctx->store, ctx->pk, hx_device_path(path, ctx->signer_pk), &e,
+	                            NULL))) {
+		uint8_t *raw;
+		size_t len;
+		if (!(rc = hx_store_get(ctx->store, e.id, NULL, &raw, &len))) {
+			rc = extra_cb(x, &e, raw, len);
+			free(raw);
+		}
 		hx_entry_clear(&e);
 	}
-	return rc ? hx_fail("cannot read this device's own record: %s", hx_strerror(rc)) : 0;
+	return rc ? hx_fail("cannot read this home's records for the code: %s", hx_strerror(rc))
+	          : 0;
 }
 
 static int add(struct hx_ctx *ctx, const struct hx_args *a)
@@ -101,9 +129,10 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 		return hx_fail("at most %d endpoints", HX_ENDPOINTS_MAX);
 	if (!hx_ctx_store(ctx, 0) || hx_ctx_identity(ctx))
 		return HX_EXIT_FAIL;
-	if (ctx->is_device)
+	if (ctx->has_signer)
 		/* the new device needs the organisation's invite, which only
-		 * its key signs; an admin device hands on the one it got */
+		 * its key signs; an admin device hands on the one it got, a
+		 * rotated home the one it made before rotating */
 		invite = org_invite(ctx);
 	else if (hx_cli_own_code(ctx, eps, neps, &invite))
 		return HX_EXIT_FAIL;
@@ -116,16 +145,15 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 	if (put_record(ctx, pk, name, hx_arg_count(a, "admin"), cpk, HX_NEVER, &raw, &rawlen))
 		goto out;
 	/* the code: device seed ‖ transport secret ‖ u16 BE length ‖ its
-	 * signed record ‖ (issued by an admin device) that device's record, so
-	 * that the new home accepts its own record at once; then '+' and the
-	 * organisation's invite code (FORMAT.md §2.2) */
-	uint8_t *mine = NULL;
-	size_t minelen = 0;
-	if (ctx->is_device && own_record(ctx, &mine, &minelen))
+	 * signed record ‖ the records its home needs to accept it (rotations,
+	 * the certifying admin device), each u16 BE length ‖ bytes; then '+'
+	 * and the organisation's invite code (FORMAT.md §2.2) */
+	struct extras x = { 0 };
+	if (extra_records(ctx, &x))
 		goto out;
-	size_t plen = 66 + rawlen + minelen;
+	size_t plen = 66 + rawlen + x.len;
 	if (plen > HX_CODE_PAYLOAD_MAX || !(payload = malloc(plen))) {
-		free(mine);
+		free(x.buf);
 		hx_fail("the device record is too long for a code");
 		goto out;
 	}
@@ -133,9 +161,9 @@ static int add(struct hx_ctx *ctx, const struct hx_args *a)
 	memcpy(payload + 32, curve_sk, 32);
 	hx_be16_put(payload + 64, (uint16_t)rawlen);
 	memcpy(payload + 66, raw, rawlen);
-	if (minelen)
-		memcpy(payload + 66 + rawlen, mine, minelen);
-	free(mine);
+	if (x.len)
+		memcpy(payload + 66 + rawlen, x.buf, x.len);
+	free(x.buf);
 	if (hx_code_encode(code_prefix, payload, plen, &code)) {
 		hx_fail("cannot make the device code");
 		goto out;

@@ -92,13 +92,16 @@ static int code_error(const char *what, const char *prefix, int rc, size_t bad)
 	return hx_fail("the %s is too long", what);
 }
 
+/* Records a device code may carry besides the device's own. */
+#define EXTRAS_MAX 8
+
 /* A new home from a `hansa device add` code: the device's keys and
  * record, then '+' and the organisation's invite code. */
 static int init_device(struct hx_ctx *ctx, const char *keypath, const char *text)
 {
 	static uint8_t payload[HX_CODE_PAYLOAD_MAX];
 	uint8_t pk[32], sk[64], cpk[32], *rec = NULL;
-	char keys[HX_CODE_PAYLOAD_MAX * 2], hex[65], path[4200];
+	char keys[HX_CODE_PAYLOAD_MAX * 2], hex[65];
 	const char *plus = strchr(text, '+');
 	size_t n, bad, len;
 	hx_invite inv = { 0 };
@@ -151,34 +154,37 @@ static int init_device(struct hx_ctx *ctx, const char *keypath, const char *text
 	cJSON_Delete(p);
 	if (bad_home)
 		goto out;
-	/* the certifying admin device's record first, when there is one */
-	hx_put put[2] = { { .raw = payload + 66 + rl, .rawlen = n - 66 - rl },
-		          { .raw = payload + 66, .rawlen = rl, .entry = &e } };
-	hx_entry issuer = { 0 };
-	int have_issuer = n > 66 + rl && !hx_entry_open(&issuer, payload + 66 + rl, n - 66 - rl);
-	put[0].entry = &issuer;
-	size_t added;
+	/* the records it needs first (rotations, the certifying admin
+	 * device), then its own; each is judged by the store like any entry */
+	hx_put put[EXTRAS_MAX + 1];
+	hx_entry extra[EXTRAS_MAX];
+	size_t nx = 0, added;
+	for (size_t o = 66 + rl; o + 2 <= n && nx < EXTRAS_MAX;) {
+		size_t l = hx_be16_get(payload + o);
+		if (o + 2 + l > n || hx_entry_open(&extra[nx], payload + o + 2, l))
+			break;
+		put[nx] = (hx_put){ .raw = payload + o + 2, .rawlen = l, .entry = &extra[nx] };
+		nx++;
+		o += 2 + l;
+	}
+	put[nx] = (hx_put){ .raw = payload + 66, .rawlen = rl, .entry = &e };
 	if ((drc = hx_store_member_put(ctx->store, e.author, rec, len)) ||
 	    (drc = hx_member_endpoints_put(ctx->store, e.author, (const char *const *)inv.endpoints,
 	                                   inv.nendpoints)) ||
 	    (drc = hx_peer_add(ctx->store, inv.endpoints[0], e.author)) ||
-	    (drc = hx_store_put_batch(ctx->store, put + !have_issuer, 1 + have_issuer, 0,
-	                              &added))) {
-		hx_entry_clear(&issuer);
+	    (drc = hx_store_put_batch(ctx->store, put, nx + 1, 0, &added))) {
+		for (size_t i = 0; i < nx; i++)
+			hx_entry_clear(&extra[i]);
 		hx_fail("cannot store the organisation: %s", hx_strerror(drc));
 		goto out;
 	}
-	hx_entry_clear(&issuer);
-	if (put[1].result != HX_OK)
+	for (size_t i = 0; i < nx; i++)
+		hx_entry_clear(&extra[i]);
+	if (put[nx].result != HX_OK)
 		fprintf(stderr, "the device's record waits for the organisation's records: "
 		                "publish once 'hansa sync' or 'hansa serve' has run\n");
-	hx_home_path(ctx, HX_ORGINVITE, path, sizeof path);
-	FILE *f = fopen(path, "w");
-	int werr = !f || fprintf(f, "%s\n", plus + 1) < 0;
-	if ((f && fclose(f)) || werr || hx_org_file_save(ctx->home, e.author, 1)) {
-		hx_fail("cannot write %s", path);
+	if (hx_org_invite_save(ctx->home, plus + 1) || hx_org_file_save(ctx->home, e.author, 1))
 		goto out;
-	}
 	if ((drc = hx_keyfile_create(keypath, payload, payload + 32, NULL))) {
 		hx_fail("cannot write %s: %s", keypath, hx_strerror(drc));
 		goto out;

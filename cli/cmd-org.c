@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include "cli/cli.h"
 #include "cli/identity.h"
+#include "cli/net.h"
 #include "proto/device.h"
 
 static int export_key(struct hx_ctx *ctx, const struct hx_args *a)
@@ -63,6 +64,17 @@ static int rotate(struct hx_ctx *ctx, const struct hx_args *a)
 	snprintf(old, sizeof old, "%s.retired", path);
 	if (access(old, F_OK) == 0)
 		return hx_fail("%s exists: a rotation was interrupted; move it away first", old);
+	/* the last invite code the organisation key signs: `device add`
+	 * hands it on after the rotation (FORMAT.md §2) */
+	char *code = NULL;
+	if (!ctx->has_signer) {
+		if (hx_cli_own_code(ctx, NULL, 0, &code))
+			return HX_EXIT_FAIL;
+		int bad = hx_org_invite_save(ctx->home, code);
+		free(code);
+		if (bad)
+			return HX_EXIT_FAIL;
+	}
 	randombytes_buf(seed, sizeof seed);
 	crypto_sign_seed_keypair(pk, sk, seed);
 	meta[0] = (hx_meta){ "successor", hx_hex(hex, pk, 32) };

@@ -40,6 +40,8 @@ int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
 
 /* Reads home/org.json: 0, or -1 when missing or damaged. */
 int hx_org_file_load(const char *home, uint8_t org[HX_KEY_LEN], int *device);
+/* Writes home/org-invite; 0, or prints the error and returns 1. */
+int hx_org_invite_save(const char *home, const char *code);
 /* Writes it (0600, temp file + rename): 0 or -1. */
 int hx_org_file_save(const char *home, const uint8_t org[HX_KEY_LEN], int device);
 

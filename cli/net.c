@@ -266,6 +266,14 @@ int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char *
 	size_t len;
 	int rc;
 
+	if (hx_ctx_identity(ctx))
+		return 1;
+	if (ctx->has_signer)
+		/* an invite is signed by the organisation key itself */
+		return hx_fail("only the organisation key signs invite codes, and this home %s",
+		               ctx->is_device
+		                       ? "is a device's: the organisation's home makes them"
+		                       : "has rotated it: its code from before is in org-invite");
 	if (hx_cli_self_record(ctx, &rec, &len))
 		return 1;
 	if (!n) {

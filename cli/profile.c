@@ -67,6 +67,17 @@ int hx_profile_save(const char *home, const cJSON *profile)
 	return json_save(home, HX_PROFILEFILE, profile);
 }
 
+int hx_org_invite_save(const char *home, const char *code)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%s", home, HX_ORGINVITE);
+	FILE *f = fopen(path, "w");
+	int bad = !f || fprintf(f, "%s\n", code) < 0;
+	if ((f && fclose(f)) || bad)
+		return hx_fail("cannot write %s", path);
+	return 0;
+}
+
 int hx_org_file_save(const char *home, const uint8_t org[HX_KEY_LEN], int device)
 {
 	char hex[2 * HX_KEY_LEN + 1];

@@ -147,6 +147,15 @@ for n in a b c; do
 done
 h c show practices/brokerage --author "$KA" --json | jq -e '.signer != null' >/dev/null ||
 	fail "v4 was not signed by the successor"
+# the new key certifies devices (the code hands on the invite from before)
+CODE5=$(h a device add --name "Eve, financial manager" 2>/dev/null) ||
+	fail "device add after the rotation"
+h e2 init --device "$CODE5" >/dev/null 2>"$T/err" || fail "init eve"
+[ -s "$T/err" ] && fail "eve's home did not take its record: $(cat "$T/err")"
+doc eve.md notes/eve "Eve's note" "Certified by the new key."
+h e2 publish "$T/eve.md" >/dev/null || fail "Eve cannot publish"
+h a invite 2>"$T/err" && fail "a rotated home signed an invite"
+grep -q "only the organisation key signs invite codes" "$T/err" || fail "invite: $(cat "$T/err")"
 # the old key's later signatures are refused: a copy of A's home (a
 # backup keeps org.json) given the retired key cannot publish
 h a backup "$T/old" >/dev/null 2>&1 || fail "backup of a"
