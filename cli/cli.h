@@ -22,8 +22,13 @@ struct hx_ctx {
 	char home[4096]; /* resolved home directory */
 	hx_store *store; /* opened lazily by hx_ctx_store() */
 	int have_identity;
-	uint8_t pk[HX_KEY_LEN]; /* loaded by hx_ctx_identity() */
-	uint8_t sk[HX_SECRET_LEN];
+	uint8_t pk[HX_KEY_LEN];    /* loaded by hx_ctx_identity(): the organisation */
+	uint8_t sk[HX_SECRET_LEN]; /* the key this home signs with */
+	/* A home whose key is not the organisation key (org.json): a device
+	 * of it (is_device), or the organisation's home after a rotation.
+	 * signer_pk is then the public half of sk. */
+	int has_signer, is_device;
+	uint8_t signer_pk[HX_KEY_LEN];
 	uint8_t curve_pk[32]; /* this node's CURVE transport key pair */
 	uint8_t curve_sk[32];
 };
@@ -175,6 +180,13 @@ struct hx_progress {
 void hx_progress_start(struct hx_progress *p, const char *what, uint64_t total);
 void hx_progress_update(struct hx_progress *p, uint64_t done);
 void hx_progress_end(struct hx_progress *p);
+
+/* Signs e as this home does: with the organisation key, or for it with
+ * this device's (or the rotated organisation's) key. */
+int hx_cli_sign(struct hx_ctx *ctx, hx_entry *e, uint8_t **raw, size_t *len) HX_WUR;
+/* The key this home's node speaks as: the device key in a device home,
+ * else the organisation key. */
+const uint8_t *hx_ctx_node_key(const struct hx_ctx *ctx);
 
 /* Signs draft with this node's identity as the next version of its path
  * (timestamp max(now, previous + 1)) and stores it. Prints the error and

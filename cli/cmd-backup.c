@@ -50,10 +50,16 @@ static int copy_child(void *arg)
 /* Removes a backup folder this command wrote: only the names it writes. */
 static void remove_backup(const char *dir)
 {
-	static const char *const files[] = {
-		"store/data.mdb", "store/lock.mdb",      "store", HX_KEYFILE, HX_KEYFILE ".tmp",
-		HX_PROFILEFILE,   HX_PROFILEFILE ".tmp", NULL
-	};
+	static const char *const files[] = { "store/data.mdb",
+		                             "store/lock.mdb",
+		                             "store",
+		                             HX_KEYFILE,
+		                             HX_KEYFILE ".tmp",
+		                             HX_PROFILEFILE,
+		                             HX_PROFILEFILE ".tmp",
+		                             HX_ORGFILE,
+		                             HX_ORGINVITE,
+		                             NULL };
 	char p[4600];
 	for (int i = 0; files[i]; i++) {
 		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
@@ -98,9 +104,13 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 		remove_backup(tmp);
 		return hx_fail("cannot copy the store to %s: %s", target, err);
 	}
-	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, NULL };
+	/* org.json and org-invite only in a device home or after a rotation */
+	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, HX_ORGFILE, HX_ORGINVITE,
+		                             NULL };
 	for (int i = 0; files[i]; i++) {
 		hx_home_path(ctx, files[i], src, sizeof src);
+		if (i >= 2 && access(src, F_OK))
+			continue;
 		snprintf(to, sizeof to, "%s/%s", tmp, files[i]);
 		if ((res = hx_cli_copy_file(src, to))) {
 			hx_cli_errtext(res, tmp, err, sizeof err);

@@ -5,8 +5,10 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
+#include "store/org.h"
 
 struct hist {
+	hx_store *s;
 	int json;
 	cJSON *out;
 	size_t n;
@@ -18,13 +20,20 @@ static int one(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
 	char hex[2 * HX_ID_LEN + 1], when[40];
 	(void)raw;
 	(void)len;
+	char by[HX_DEVICE_NAME_MAX + 40];
 	h->n++;
-	if (h->json)
-		cJSON_AddItemToArray(h->out, hx_entry_json(e, 0));
-	else
-		printf("%s  %s  %s\n", hx_time_text(when, sizeof when, e->timestamp),
+	/* who signed it: a device's name, "" for the organisation key */
+	hx_store_signer_name(h->s, e, by, sizeof by);
+	if (h->json) {
+		cJSON *o = hx_entry_json(e, 0);
+		cJSON_AddStringToObject(o, "signed_by", by);
+		cJSON_AddItemToArray(h->out, o);
+	} else {
+		printf("%s  %s  %s%s%s%s\n", hx_time_text(when, sizeof when, e->timestamp),
 		       hx_hex(hex, e->id, HX_ID_LEN),
-		       hx_entry_is_tombstone(e) ? "(deleted)" : e->title);
+		       hx_entry_is_tombstone(e) ? "(deleted)" : e->title, *by ? "  (by " : "", by,
+		       *by ? ")" : "");
+	}
 	return 0;
 }
 
@@ -58,6 +67,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	}
 	if (h.json)
 		h.out = cJSON_CreateArray();
+	h.s = s;
 	int rc = hx_store_history(s, author, path, one, &h);
 	if (rc) {
 		cJSON_Delete(h.out);

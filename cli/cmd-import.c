@@ -196,7 +196,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 				b->ent[i].timestamp = ts > last_ts ? ts : last_ts + 1;
 				last_ts = b->ent[i].timestamp;
 				size_t rl;
-				if (hx_entry_sign(&b->ent[i], ctx->sk, &b->raw[i], &rl))
+				if (hx_cli_sign(ctx, &b->ent[i], &b->raw[i], &rl))
 					why = "cannot sign";
 				b->put[i] = (hx_put){ .raw = b->raw[i],
 					              .rawlen = rl,

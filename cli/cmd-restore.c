@@ -118,10 +118,17 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	}
 	snprintf(src, sizeof src, "%s/lock.mdb", store);
 	unlink(src); /* the copy's lock file names no live reader */
-	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, NULL };
+	/* org.json and org-invite go with the key: present in the backup or
+	 * absent from the home */
+	static const char *const files[] = { HX_KEYFILE, HX_PROFILEFILE, HX_ORGFILE, HX_ORGINVITE,
+		                             NULL };
 	for (int i = 0; files[i]; i++) {
 		snprintf(src, sizeof src, "%s/%s", dir, files[i]);
 		hx_home_path(ctx, files[i], to, sizeof to);
+		if (i >= 2 && access(src, F_OK)) {
+			unlink(to);
+			continue;
+		}
 		if ((rc = hx_cli_copy_file(src, to)))
 			return hx_fail("the store is restored but %s is not: %s", to,
 			               hx_cli_errtext(rc, ctx->home, err, sizeof err));

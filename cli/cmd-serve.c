@@ -129,7 +129,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	cfg.pk = ctx->pk;
+	cfg.pk = hx_ctx_node_key(ctx);
 	cfg.sk = ctx->sk;
 	cfg.curve_pk = ctx->curve_pk;
 	cfg.curve_sk = ctx->curve_sk;

@@ -6,8 +6,9 @@
 #include <cjson/cJSON.h>
 #include "cli/attach.h"
 #include "cli/cli.h"
+#include "store/org.h"
 
-static void print_entry(struct hx_ctx *ctx, const hx_entry *e)
+static void print_entry(struct hx_ctx *ctx, const hx_entry *e, const char *by)
 {
 	char hex[2 * HX_ID_LEN + 1], when[40];
 	printf("%s\n", e->title);
@@ -23,6 +24,8 @@ static void print_entry(struct hx_ctx *ctx, const hx_entry *e)
 	for (size_t i = 0; i < e->nmeta; i++)
 		printf("%-10s %s\n", e->meta[i].key, e->meta[i].value);
 	printf("author:    %s\n", hx_hex(hex, e->author, HX_KEY_LEN));
+	if (*by)
+		printf("signed by: %s\n", by);
 	printf("time:      %s\n", hx_time_text(when, sizeof when, e->timestamp));
 	printf("id:        %s\n", hx_hex(hex, e->id, HX_ID_LEN));
 	hx_cli_attach_print(ctx, e);
@@ -41,10 +44,15 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		return HX_EXIT_FAIL;
 	if (hx_resolve_doc(ctx, a->argv[0], authorarg ? author : NULL, &e))
 		return HX_EXIT_FAIL;
-	if (json)
-		hx_json_print(hx_entry_json(&e, 1));
-	else
-		print_entry(ctx, &e);
+	char by[HX_DEVICE_NAME_MAX + 40];
+	hx_store_signer_name(ctx->store, &e, by, sizeof by);
+	if (json) {
+		cJSON *o = hx_entry_json(&e, 1);
+		cJSON_AddStringToObject(o, "signed_by", by);
+		hx_json_print(o);
+	} else {
+		print_entry(ctx, &e, by);
+	}
 	hx_entry_clear(&e);
 	return HX_EXIT_OK;
 }

@@ -380,7 +380,8 @@ const struct hx_cmd hx_cmd_status = {
 	        "every peer: connected or not, when it was last seen (to the minute while\n"
 	        "it is connected) and last synced,\n"
 	        "entries sent, received and refused (by reason: malformed, over-limit,\n"
-	        "bad-signature, not-member, future), and how many entries each side still\n"
+	        "bad-signature, not-member, future, unknown-device, revoked-device,\n"
+	        "bad-record), and how many entries each side still\n"
 	        "lacked at the last reconciliation, less what moved since.\n",
 	.exec = exec,
 };

@@ -79,7 +79,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	cfg.pk = ctx->pk;
+	cfg.pk = hx_ctx_node_key(ctx);
 	cfg.sk = ctx->sk;
 	cfg.curve_pk = ctx->curve_pk;
 	cfg.curve_sk = ctx->curve_sk;

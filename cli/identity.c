@@ -3,6 +3,8 @@
  *   "HXK1" ‖ 00 ‖ seed[32] ‖ curve_sk[32]                        plain
  *   "HXK1" ‖ 01 ‖ salt[16] ‖ opslimit u64 BE ‖ memlimit u64 BE ‖
  *          nonce[24] ‖ secretbox(seed ‖ curve_sk)[64+16]         protected
+ * and reading org.json, which says for which organisation the key signs
+ * when it is not the organisation key itself (docs/FORMAT.md §2).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
+#include <cjson/cJSON.h>
 #include "cli/file.h"
 #include "cli/identity.h"
 
@@ -137,5 +140,27 @@ int hx_keyfile_load(const char *path, const char *passphrase, uint8_t seed[32],
 	sodium_memzero(buf, sizeof buf);
 	sodium_memzero(secret, sizeof secret);
 	sodium_memzero(key, sizeof key);
+	return rc;
+}
+
+int hx_org_file_load(const char *home, uint8_t org[HX_KEY_LEN], int *device)
+{
+	char path[4200], *buf;
+	const char *why;
+	size_t n;
+	int rc = -1;
+
+	snprintf(path, sizeof path, "%s/%s", home, HX_ORGFILE);
+	if (hx_file_read(path, 4096, &buf, &n, &why))
+		return -1;
+	cJSON *j = cJSON_ParseWithLength(buf, n);
+	free(buf);
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "org");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "device");
+	if (cJSON_IsString(k) && !hx_unhex(org, HX_KEY_LEN, k->valuestring) && cJSON_IsBool(d)) {
+		*device = cJSON_IsTrue(d);
+		rc = 0;
+	}
+	cJSON_Delete(j);
 	return rc;
 }

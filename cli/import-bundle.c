@@ -27,7 +27,19 @@
 #define SHOW_MAX 20                   /* lines printed per reason */
 #define AUTHORS_MAX 64                /* non-members named one by one */
 
-enum reason { R_DAMAGED, R_MALFORMED, R_VERSION, R_LIMIT, R_FORGED, R_FUTURE, R_MEMBER, R_COUNT };
+enum reason {
+	R_DAMAGED,
+	R_MALFORMED,
+	R_VERSION,
+	R_LIMIT,
+	R_FORGED,
+	R_FUTURE,
+	R_MEMBER,
+	R_DEVICE,
+	R_REVOKED,
+	R_RECORD,
+	R_COUNT
+};
 
 static const char *const reason_text[R_COUNT] = {
 	"damaged in transit",
@@ -37,10 +49,14 @@ static const char *const reason_text[R_COUNT] = {
 	"forged (signature does not verify)",
 	"dated more than 10 minutes in the future",
 	"author is not a member",
+	"signed by a key that is no device of the author",
+	"signed by a revoked device or a retired organisation key",
+	"a device or key record that breaks its rules",
 };
 
 static const char *const reason_key[R_COUNT] = {
-	"damaged", "malformed", "version", "limit", "forged", "future", "not_member",
+	"damaged", "malformed",  "version",        "limit",          "forged",
+	"future",  "not_member", "unknown_device", "revoked_device", "bad_record",
 };
 
 struct slot {
@@ -171,6 +187,9 @@ static int store_batch(hx_store *s, hx_vpool *pool, struct slot *sl, hx_vjob *jo
 		case HX_OK: t->added++; break;
 		case HX_EEXIST: t->present++; break;
 		case HX_EPERM: non_member(t, jobs[who[k]].e.author); break;
+		case HX_EDEVICE: refuse(t, R_DEVICE, x, &jobs[who[k]].e); break;
+		case HX_EREVOKED: refuse(t, R_REVOKED, x, &jobs[who[k]].e); break;
+		case HX_ERECORD: refuse(t, R_RECORD, x, &jobs[who[k]].e); break;
 		default: refuse(t, R_MALFORMED, x, &jobs[who[k]].e); break;
 		}
 	}

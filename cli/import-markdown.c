@@ -398,7 +398,7 @@ int hx_import_markdown(struct hx_ctx *ctx, const char *dir, int json, int dry)
 		last_ts = d.timestamp;
 		pb[np].d = d;
 		pb[np].file = f.v[i];
-		if ((rc = hx_entry_sign(&pb[np].d, ctx->sk, &pb[np].raw, &pb[np].len))) {
+		if ((rc = hx_cli_sign(ctx, &pb[np].d, &pb[np].raw, &pb[np].len))) {
 			bar_break(&prog);
 			fprintf(stderr, "%s:1: cannot sign: %s\n", full, hx_strerror(rc));
 			hx_entry_clear(&pb[np].d);

@@ -25,6 +25,7 @@ extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild;
 
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join, hx_cmd_serve,
         hx_cmd_sync, hx_cmd_status;
+extern const struct hx_cmd hx_cmd_device, hx_cmd_org;       /* organisation */
 extern const struct hx_cmd hx_cmd_fetch;                    /* blobs from the peers */
 extern const struct hx_cmd hx_cmd_web, hx_cmd_web_password; /* web app */
 extern const struct hx_cmd hx_cmd_extract;
@@ -61,6 +62,8 @@ static const struct hx_cmd *const commands[] = {
 	&hx_cmd_get,
 	&hx_cmd_gc,
 	&hx_cmd_fetch,
+	&hx_cmd_device,
+	&hx_cmd_org,
 	NULL
 };
 /* clang-format on */

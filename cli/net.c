@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include "cli/identity.h"
 #include "cli/net.h"
+#include "store/org.h"
 #include "cli/profile.h"
 #include "node/state.h"
 
@@ -75,6 +76,16 @@ int hx_cli_ensure_self(struct hx_ctx *ctx)
 	hx_meta f[HX_PROFILE_MAX];
 	size_t nf = profile_fields(p, f);
 	int same = 0;
+	if (ctx->has_signer) {
+		/* only the organisation key signs its member record: a device
+		 * or a rotated home keeps the one it has */
+		cJSON_Delete(p);
+		if (hx_member_load(s, ctx->pk, &m))
+			return hx_fail("this home signs for an organisation whose member "
+			               "record it does not hold");
+		hx_member_clear(&m);
+		return 0;
+	}
 	if (hx_member_load(s, ctx->pk, &m) == HX_OK) {
 		same = m.has_transport && !memcmp(m.transport, ctx->curve_pk, 32) &&
 		       m.nprofile == nf;
@@ -130,6 +141,29 @@ int hx_cli_find_member(struct hx_ctx *ctx, const char *what, uint8_t key[HX_KEY_
 	        what);
 }
 
+/* "NAME, device of ORG (01234567)" when key is a device of a member (its
+ * node connects as the device key): 1, else 0. */
+static int device_label(hx_store *s, const uint8_t key[HX_KEY_LEN], char *out, size_t outlen)
+{
+	hx_member *m;
+	size_t n;
+	hx_device d;
+	char hex[2 * HX_KEY_LEN + 1];
+	int found = 0;
+	if (hx_members_load(s, &m, &n, NULL))
+		return 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (hx_store_device_get(s, m[i].key, key, &d))
+			continue;
+		const char *org = hx_member_field(&m[i], "name");
+		snprintf(out, outlen, "%s, device of %s (%.8s)", d.name, org && *org ? org : "?",
+		         hx_hex(hex, key, HX_KEY_LEN));
+		found = 1;
+	}
+	hx_members_free(m, n);
+	return found;
+}
+
 void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char *out,
                          size_t outlen)
 {
@@ -145,6 +179,8 @@ void hx_cli_member_label(struct hx_ctx *ctx, const uint8_t key[HX_KEY_LEN], char
 		hx_member_clear(&m);
 		return;
 	}
+	if (ctx->store && device_label(ctx->store, key, out, outlen))
+		return;
 	snprintf(out, outlen, "%.16s", hex);
 }
 
@@ -230,6 +266,14 @@ int hx_cli_own_code(struct hx_ctx *ctx, const char *const *eps, size_t n, char *
 	size_t len;
 	int rc;
 
+	if (hx_ctx_identity(ctx))
+		return 1;
+	if (ctx->has_signer)
+		/* an invite is signed by the organisation key itself */
+		return hx_fail("only the organisation key signs invite codes, and this home %s",
+		               ctx->is_device
+		                       ? "is a device's: the organisation's home makes them"
+		                       : "has rotated it: its code from before is in org-invite");
 	if (hx_cli_self_record(ctx, &rec, &len))
 		return 1;
 	if (!n) {

@@ -37,15 +37,16 @@ cJSON *hx_profile_load(const char *home)
 	return j;
 }
 
-int hx_profile_save(const char *home, const cJSON *profile)
+/* Writes a JSON file home/name (temp file + rename + fsync). */
+static int json_save(const char *home, const char *name, const cJSON *j)
 {
 	char path[4200], tmp[4300];
-	char *text = cJSON_Print(profile);
+	char *text = cJSON_Print(j);
 	FILE *f;
 
 	if (!text)
 		return hx_fail("out of memory");
-	snprintf(path, sizeof path, "%s/%s", home, HX_PROFILEFILE);
+	snprintf(path, sizeof path, "%s/%s", home, name);
 	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
 	f = fopen(tmp, "wx");
 	int bad = !f || fputs(text, f) < 0 || fputc('\n', f) < 0;
@@ -59,4 +60,31 @@ int hx_profile_save(const char *home, const cJSON *profile)
 		return hx_fail("cannot write %s", path);
 	}
 	return 0;
+}
+
+int hx_profile_save(const char *home, const cJSON *profile)
+{
+	return json_save(home, HX_PROFILEFILE, profile);
+}
+
+int hx_org_invite_save(const char *home, const char *code)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%s", home, HX_ORGINVITE);
+	FILE *f = fopen(path, "w");
+	int bad = !f || fprintf(f, "%s\n", code) < 0;
+	if ((f && fclose(f)) || bad)
+		return hx_fail("cannot write %s", path);
+	return 0;
+}
+
+int hx_org_file_save(const char *home, const uint8_t org[HX_KEY_LEN], int device)
+{
+	char hex[2 * HX_KEY_LEN + 1];
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "org", hx_hex(hex, org, HX_KEY_LEN));
+	cJSON_AddBoolToObject(j, "device", device);
+	int rc = json_save(home, HX_ORGFILE, j) ? -1 : 0;
+	cJSON_Delete(j);
+	return rc;
 }

@@ -21,7 +21,7 @@ int hx_cli_publish(struct hx_ctx *ctx, hx_entry *d)
 		return 1;
 	if ((rc = hx_store_next_timestamp(s, ctx->pk, d->path, hx_now_us(), &d->timestamp)))
 		return hx_fail("cannot read %s: %s", d->path, hx_strerror(rc));
-	if ((rc = hx_entry_sign(d, ctx->sk, &raw, &len)))
+	if ((rc = hx_cli_sign(ctx, d, &raw, &len)))
 		return hx_fail("cannot sign %s: %s", d->path, hx_strerror(rc));
 	hx_put put = { .raw = raw, .rawlen = len, .entry = d };
 	rc = hx_store_put_batch(s, &put, 1, 0, &added);
@@ -33,6 +33,18 @@ int hx_cli_publish(struct hx_ctx *ctx, hx_entry *d)
 		return hx_fail("cannot store %s: %s", d->path,
 		               hx_cli_errtext(rc, ctx->home, err, sizeof err));
 	return 0;
+}
+
+int hx_cli_sign(struct hx_ctx *ctx, hx_entry *e, uint8_t **raw, size_t *len)
+{
+	if (ctx->has_signer)
+		return hx_entry_sign_for(e, ctx->pk, ctx->sk, raw, len);
+	return hx_entry_sign(e, ctx->sk, raw, len);
+}
+
+const uint8_t *hx_ctx_node_key(const struct hx_ctx *ctx)
+{
+	return ctx->is_device ? ctx->signer_pk : ctx->pk;
 }
 
 char *hx_time_text(char *out, size_t n, uint64_t us)

@@ -81,6 +81,19 @@ int hx_ctx_identity(struct hx_ctx *ctx)
 	crypto_sign_seed_keypair(ctx->pk, ctx->sk, seed);
 	crypto_scalarmult_base(ctx->curve_pk, ctx->curve_sk);
 	sodium_memzero(seed, sizeof seed);
+	/* org.json: this key signs for an organisation (a device, or the
+	 * organisation's own home after a rotation) */
+	hx_home_path(ctx, HX_ORGFILE, path, sizeof path);
+	if (access(path, F_OK) == 0) {
+		uint8_t org[HX_KEY_LEN];
+		int device;
+		if (hx_org_file_load(ctx->home, org, &device))
+			return hx_fail("%s is damaged (no organisation key)", path);
+		memcpy(ctx->signer_pk, ctx->pk, HX_KEY_LEN);
+		memcpy(ctx->pk, org, HX_KEY_LEN);
+		ctx->has_signer = 1;
+		ctx->is_device = device;
+	}
 	ctx->have_identity = 1;
 	return 0;
 }
@@ -126,6 +139,8 @@ cJSON *hx_entry_json(const hx_entry *e, int with_body)
 	cJSON_AddStringToObject(o, "id", hx_hex(hex, e->id, HX_ID_LEN));
 	cJSON_AddStringToObject(o, "path", e->path);
 	cJSON_AddStringToObject(o, "author", hx_hex(hex, e->author, HX_KEY_LEN));
+	if (e->has_signer) /* a device (or the rotated organisation key) signed */
+		cJSON_AddStringToObject(o, "signer", hx_hex(hex, e->signer, HX_KEY_LEN));
 	/* as a raw integer: a double would round microseconds */
 	char ts[24];
 	snprintf(ts, sizeof ts, "%llu", (unsigned long long)e->timestamp);

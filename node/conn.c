@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "node/node_int.h"
+#include "store/org.h"
 
 void hx_nd_log(hx_node *n, const char *fmt, ...)
 {
@@ -84,6 +85,15 @@ struct peer *hx_nd_peer_get(hx_node *n, const uint8_t key[HX_KEY_LEN])
 	const hx_member *m = hx_nd_member_by_key(n, key);
 	const char *name = m ? hx_member_field(m, "name") : NULL;
 	char hex[17];
+	hx_device d;
+	for (size_t i = 0; !m && !name && i < n->nmembers; i++)
+		if (!hx_store_device_get(n->store, n->members[i].key, key, &d)) {
+			/* a device's node (FORMAT.md §1.8.1): its name */
+			snprintf(p->name, sizeof p->name, "%.*s (%s)", (int)sizeof p->name - 20,
+			         d.name, hx_nd_short_hex(hex, key));
+			n->peers[n->npeers++] = p;
+			return p;
+		}
 	if (name && *name)
 		snprintf(p->name, sizeof p->name, "%s (%s)", name, hx_nd_short_hex(hex, key));
 	else
@@ -651,10 +661,18 @@ void hx_nd_on_zap(hx_node *n)
 			const hx_member *m = member_by_transport(n, ck);
 			if (!m && !hx_nd_members_reload(n))
 				m = member_by_transport(n, ck);
+			uint8_t org[HX_KEY_LEN], dev[HX_KEY_LEN];
 			if (m) {
 				code = "200";
 				text = "OK";
 				hx_hex(uid, m->key, HX_KEY_LEN);
+			} else if (hx_store_device_by_transport(n->store, ck, hx_now_us(), org,
+			                                        dev) == HX_OK) {
+				/* a current device of a member (FORMAT.md §1.8): its
+				 * node speaks as the device key */
+				code = "200";
+				text = "OK";
+				hx_hex(uid, dev, HX_KEY_LEN);
 			} else {
 				uint64_t now = hx_now_us();
 				n->zap_refused++;

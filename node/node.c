@@ -19,6 +19,7 @@
 #include "store/blob.h"
 #include "proto/blobwire.h"
 #include "node/roster.h"
+#include "store/org.h"
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
@@ -142,6 +143,20 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	}
 }
 
+/* How often an open connection of a device is checked against its record. */
+#define DEVICE_RECHECK_US 10000000u
+
+/* key is a current (not revoked) device of a member (store/org.h). */
+static int device_ok(hx_node *n, const uint8_t key[HX_KEY_LEN])
+{
+	hx_device d;
+	uint64_t now = hx_now_us();
+	for (size_t i = 0; i < n->nmembers; i++)
+		if (!hx_store_device_get(n->store, n->members[i].key, key, &d) && now < d.revoked)
+			return 1;
+	return 0;
+}
+
 static void on_router(hx_node *n)
 {
 	zmq_msg_t *f = malloc(MAXF * sizeof *f);
@@ -156,9 +171,9 @@ static void on_router(hx_node *n)
 		}
 		const char *uid = zmq_msg_gets(&f[1], "User-Id");
 		uint8_t key[HX_KEY_LEN];
-		if (!uid || hx_unhex(key, HX_KEY_LEN, uid) || !hx_nd_member_by_key(n, key)) {
+		if (!uid || hx_unhex(key, HX_KEY_LEN, uid)) {
 			hx_nd_close_frames(f, k);
-			continue; /* its member was removed since it connected */
+			continue;
 		}
 		struct conn *c = NULL;
 		size_t rl = zmq_msg_size(&f[0]);
@@ -169,12 +184,36 @@ static void on_router(hx_node *n)
 		}
 		if (c && memcmp(c->peer->key, key, HX_KEY_LEN))
 			c = NULL;
+		/* a member, or a current device of one (its connection was
+		 * admitted by its device record; checked again when it is new) */
+		if (!hx_nd_member_by_key(n, key) && (!c || !c->device) && !device_ok(n, key)) {
+			hx_nd_close_frames(f, k);
+			continue; /* its member was removed since it connected */
+		}
+		if (c && c->device && !c->device_revoked &&
+		    hx_now_us() - c->device_checked > DEVICE_RECHECK_US) {
+			/* a device revoked while connected loses its connection,
+			 * and nothing it sends on it counts any more */
+			c->device_checked = hx_now_us();
+			if (!device_ok(n, key)) {
+				hx_nd_log(n, "%s: device revoked; dropping its connection",
+				          c->peer->name);
+				hx_nd_conn_down(n, c, "device revoked");
+				c->device_revoked = 1;
+			}
+		}
+		if (c && c->device_revoked) {
+			hx_nd_close_frames(f, k);
+			continue;
+		}
 		if (!c && rl <= sizeof c->rid) {
 			struct peer *p = hx_nd_peer_get(n, key);
 			if (p && (c = hx_nd_conn_new(n, p, 0))) {
 				memcpy(c->rid, zmq_msg_data(&f[0]), rl);
 				c->ridlen = rl;
 				c->connected = 1;
+				c->device = !hx_nd_member_by_key(n, key);
+				c->device_checked = hx_now_us();
 				snprintf(c->endpoint, sizeof c->endpoint, "incoming");
 			}
 		}

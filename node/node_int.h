@@ -93,12 +93,15 @@ struct conn {
 	char endpoint[HX_ENDPOINT_MAX + 1];
 	uint8_t server_key[32]; /* out: the transport key we expect there */
 	struct peer *peer;
-	int connected;     /* transport up (out: handshake done) */
-	int up;            /* HELLOs exchanged */
-	int auth_failed;   /* logged once per failure streak */
-	unsigned retry_ms; /* out: backoff after refused handshakes, or 0 */
-	uint64_t retry_at; /* out: µs to reopen the DEALER at, or 0 */
-	int unreachable;   /* likewise */
+	int connected;           /* transport up (out: handshake done) */
+	int up;                  /* HELLOs exchanged */
+	int auth_failed;         /* logged once per failure streak */
+	int device;              /* incoming from a device of a member (store/org.h) */
+	uint64_t device_checked; /* µs its device record was last checked */
+	int device_revoked;      /* ... and found revoked: ignored from then on */
+	unsigned retry_ms;       /* out: backoff after refused handshakes, or 0 */
+	uint64_t retry_at;       /* out: µs to reopen the DEALER at, or 0 */
+	int unreachable;         /* likewise */
 	uint64_t created, connected_at, last_rx, last_tx;
 	uint32_t peer_max_frame, peer_ne_limit;
 	uint16_t peer_max_batch;

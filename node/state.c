@@ -264,13 +264,14 @@ int hx_member_load(hx_store *s, const uint8_t key[HX_KEY_LEN], hx_member *m)
 /* ---- statistics ----------------------------------------------------------- */
 
 static const char *const refuse_names[HX_REFUSE_N] = {
-	"malformed", "over-limit", "bad-signature", "not-member", "future", "bad-record",
+	"malformed", "over-limit", "bad-signature",  "not-member",
+	"future",    "bad-record", "unknown-device", "revoked-device",
 };
 
 /* HX_WREFUSE_* of each reason, in the enum's order. */
 static const uint8_t refuse_wire[HX_REFUSE_N] = {
-	HX_WREFUSE_MALFORMED,  HX_WREFUSE_LIMIT,  HX_WREFUSE_SIGNATURE,
-	HX_WREFUSE_NOT_MEMBER, HX_WREFUSE_FUTURE, HX_WREFUSE_RECORD,
+	HX_WREFUSE_MALFORMED, HX_WREFUSE_LIMIT,  HX_WREFUSE_SIGNATURE, HX_WREFUSE_NOT_MEMBER,
+	HX_WREFUSE_FUTURE,    HX_WREFUSE_RECORD, HX_WREFUSE_DEVICE,    HX_WREFUSE_REVOKED,
 };
 
 static const char *const refuse_words[HX_REFUSE_N] = {
@@ -280,6 +281,8 @@ static const char *const refuse_words[HX_REFUSE_N] = {
 	"written by someone who is not a partner",
 	"dated in the future",
 	"a system record that breaks its rules",
+	"signed by a key that is not one of the partner's devices",
+	"signed by a revoked device or a retired organisation key",
 };
 
 const char *hx_refuse_words(int r)
@@ -314,6 +317,8 @@ int hx_refuse_reason(int err)
 	case HX_EPERM: return HX_REFUSE_NOT_MEMBER;
 	case HX_EFUTURE: return HX_REFUSE_FUTURE;
 	case HX_ERECORD: return HX_REFUSE_RECORD;
+	case HX_EDEVICE: return HX_REFUSE_UNKNOWN_DEVICE;
+	case HX_EREVOKED: return HX_REFUSE_REVOKED;
 	default: return HX_REFUSE_MALFORMED;
 	}
 }

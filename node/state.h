@@ -61,16 +61,18 @@ int hx_member_load(hx_store *s, const uint8_t key[HX_KEY_LEN], hx_member *m) HX_
 
 /* Why a received entry was refused. */
 enum hx_refuse {
-	HX_REFUSE_MALFORMED,  /* not the canonical encoding, unknown version */
-	HX_REFUSE_LIMIT,      /* a field or the entry over its limit */
-	HX_REFUSE_SIGNATURE,  /* signature does not verify (forged, tampered) */
-	HX_REFUSE_NOT_MEMBER, /* author is not a member */
-	HX_REFUSE_FUTURE,     /* timestamp more than 10 minutes ahead */
-	HX_REFUSE_RECORD,     /* a system record that breaks its rules */
+	HX_REFUSE_MALFORMED,      /* not the canonical encoding, unknown version */
+	HX_REFUSE_LIMIT,          /* a field or the entry over its limit */
+	HX_REFUSE_SIGNATURE,      /* signature does not verify (forged, tampered) */
+	HX_REFUSE_NOT_MEMBER,     /* author is not a member */
+	HX_REFUSE_FUTURE,         /* timestamp more than 10 minutes ahead */
+	HX_REFUSE_RECORD,         /* a system record that breaks its kind's rules */
+	HX_REFUSE_UNKNOWN_DEVICE, /* signed by a key that is no device of the author */
+	HX_REFUSE_REVOKED,        /* by a revoked device or a retired organisation key */
 	HX_REFUSE_N
 };
 /* "malformed", "over-limit", "bad-signature", "not-member", "future",
- * "bad-record". */
+ * "bad-record", "unknown-device", "revoked-device". */
 const char *hx_refuse_name(int reason);
 /* The reason for an hx_err from decoding/verifying an entry. */
 int hx_refuse_reason(int err);

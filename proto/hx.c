@@ -26,6 +26,8 @@ const char *hx_strerror(int err)
 	case HX_ECRYPTO: return "cryptographic check failed";
 	case HX_ETIMEOUT: return "timed out";
 	case HX_ERECORD: return "a system record that breaks its rules";
+	case HX_EDEVICE: return "unknown device";
+	case HX_EREVOKED: return "revoked device";
 	}
 	return "unknown error";
 }

@@ -31,6 +31,10 @@ enum hx_err {
 	HX_ECRYPTO = -15,  /* wrong passphrase or a crypto primitive failed */
 	HX_ETIMEOUT = -16, /* a peer did not answer in time */
 	HX_ERECORD = -17,  /* a system record (.hansa/...) that breaks its kind's rules */
+	/* Devices and organisation keys (store/device.c, FORMAT.md §1.8); apart
+	 * from the numbers before them so that other branches can add theirs. */
+	HX_EDEVICE = -20,  /* signed by a key that is no device of the author */
+	HX_EREVOKED = -21, /* signed by a revoked device or a retired organisation key */
 };
 
 /* A short English description of an hx_err; never NULL, static storage. */

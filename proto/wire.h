@@ -56,6 +56,8 @@ enum {
 	HX_WREFUSE_NOT_MEMBER = 4, /* the author is not a member of the refusing node */
 	HX_WREFUSE_FUTURE = 5,     /* dated more than 10 minutes after the refusing node's clock */
 	HX_WREFUSE_RECORD = 6,     /* a system record (.hansa/...) that breaks its rules */
+	HX_WREFUSE_DEVICE = 7,     /* signed by a key that is no device of the author */
+	HX_WREFUSE_REVOKED = 8,    /* by a revoked device or a retired organisation key */
 };
 #define HX_WIRE_REFUSED_MAX HX_WIRE_BATCH_MAX /* ids per REFUSED */
 

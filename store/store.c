@@ -26,7 +26,6 @@
 #include "store/blob.h"
 
 #define MAP_SIZE_INITIAL ((size_t)16 << 30) /* sparse on 64-bit */
-#define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
 
 /* HX_TEST_CLOCK_OFFSET_S (tests only, documented in README "Tests"): a
  * signed number of seconds added to the wall clock of this process, so
@@ -52,17 +51,6 @@ uint64_t hx_now_us(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u +
 	       (uint64_t)clock_offset_us();
-}
-
-int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn)
-{
-	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
-	if (rc == MDB_MAP_RESIZED) {
-		/* Another process grew the map: adopt its size and retry. */
-		if (mdb_env_set_mapsize(s->env, 0) == 0)
-			rc = mdb_txn_begin(s->env, NULL, flags, txn);
-	}
-	return hx_mdb_err(rc);
 }
 
 static int open_dbs(hx_store *s, MDB_txn *txn, int create)
@@ -199,42 +187,6 @@ void hx_store_close(hx_store **s)
 	*s = NULL;
 }
 
-/* ---- keys ------------------------------------------------------------- */
-
-static size_t doc_key(uint8_t *k, const uint8_t *author, const char *path)
-{
-	size_t n = strlen(path);
-	memcpy(k, author, HX_KEY_LEN);
-	memcpy(k + HX_KEY_LEN, path, n);
-	return HX_KEY_LEN + n;
-}
-
-static size_t hist_key(uint8_t *k, const hx_entry *e)
-{
-	size_t n = doc_key(k, e->author, e->path);
-	k[n++] = 0;
-	hx_be64_put(k + n, e->timestamp);
-	memcpy(k + n + 8, e->id, HX_ID_LEN);
-	return n + 8 + HX_ID_LEN;
-}
-
-static size_t path_key(uint8_t *k, const char *path, const uint8_t *author)
-{
-	size_t n = strlen(path);
-	memcpy(k, path, n);
-	k[n] = 0;
-	memcpy(k + n + 1, author, HX_KEY_LEN);
-	return n + 1 + HX_KEY_LEN;
-}
-
-/* (ts, id) order: the order of document versions and of reconciliation. */
-static int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *ib)
-{
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
-	return memcmp(ia, ib, HX_ID_LEN);
-}
-
 static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, uint8_t **raw,
                      size_t *rawlen)
 {
@@ -352,6 +304,24 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		if (rc)
 			return hx_mdb_err(rc);
 	}
+	/* The signer must be the author's current key or one of its devices
+	 * at the entry's time; device and rotation records follow their rules
+	 * (org.c). An entry refused here is not stored, so reconciliation asks
+	 * for it again once the record it needs has arrived. */
+	int refuse;
+	uint64_t prev_revoked;
+	if ((rc = mdb_get(txn, s->entries, &k, &v)) == 0) {
+		p->result = HX_EEXIST;
+		return HX_OK;
+	}
+	if (rc != MDB_NOTFOUND)
+		return hx_mdb_err(rc);
+	if ((rc = hx_org_check(s, txn, e, &refuse, &prev_revoked)))
+		return rc;
+	if (refuse) {
+		p->result = refuse;
+		return HX_OK;
+	}
 	/* system records are checked by their kind's rules (FORMAT.md §1.8) */
 	if ((rc = hx_roster_check(e)) != HX_OK) {
 		if (rc == HX_ENOMEM)
@@ -393,6 +363,8 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 	if ((rc = hx_fpt_add(&s->fpt, txn, e->timestamp, e->id)))
 		return rc;
 	if ((rc = update_current(s, txn, e)))
+		return rc;
+	if ((rc = hx_org_after_put(s, txn, e, prev_revoked)))
 		return rc;
 	p->seq = *seq;
 	return HX_OK;

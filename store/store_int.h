@@ -41,4 +41,53 @@ int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;
 
 /* Big-endian key helpers (hx_be64_put, ...) are in proto/hx.h. */
 
+#include <string.h>
+#define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
+
+/* ---- keys of docs, hist and paths (store.c, device.c)
+ * ------------------------------------------------------------- */
+
+static inline size_t doc_key(uint8_t *k, const uint8_t *author, const char *path)
+{
+	size_t n = strlen(path);
+	memcpy(k, author, HX_KEY_LEN);
+	memcpy(k + HX_KEY_LEN, path, n);
+	return HX_KEY_LEN + n;
+}
+
+static inline size_t hist_key(uint8_t *k, const hx_entry *e)
+{
+	size_t n = doc_key(k, e->author, e->path);
+	k[n++] = 0;
+	hx_be64_put(k + n, e->timestamp);
+	memcpy(k + n + 8, e->id, HX_ID_LEN);
+	return n + 8 + HX_ID_LEN;
+}
+
+static inline size_t path_key(uint8_t *k, const char *path, const uint8_t *author)
+{
+	size_t n = strlen(path);
+	memcpy(k, path, n);
+	k[n] = 0;
+	memcpy(k + n + 1, author, HX_KEY_LEN);
+	return n + 1 + HX_KEY_LEN;
+}
+
+/* (ts, id) order: the order of document versions and of reconciliation. */
+static inline int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *ib)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return memcmp(ia, ib, HX_ID_LEN);
+}
+
+/* Devices and rotation (org.c), called by put_one in the entry's write
+ * transaction. hx_org_check sets *refuse to HX_OK or the reason to refuse
+ * e (HX_EDEVICE, HX_EREVOKED, HX_ERECORD) and *prev to the earliest
+ * revocation stored for the device e certifies (HX_NEVER); after e is
+ * stored, hx_org_after_put hides what it makes invalid. Both return an
+ * error only when the transaction must fail. */
+int hx_org_check(hx_store *s, MDB_txn *txn, const hx_entry *e, int *refuse, uint64_t *prev) HX_WUR;
+int hx_org_after_put(hx_store *s, MDB_txn *txn, const hx_entry *e, uint64_t prev) HX_WUR;
+
 #endif

@@ -54,9 +54,13 @@ for c in $cmds; do
 		check "hansa-$c(1) has $o" grep -qF -- "\\fB$(echo "$o" | sed 's/-/\\-/g')\\fR" "$T/out"
 	done
 	case $c in
-	member | peer)
+	member | peer | device)
 		usage "hansa $c" "unknown option '--no-such-option'" h "$c" list --no-such-option
 		usage "hansa $c" "unknown option '-Z'" h "$c" list -Z
+		;;
+	org)
+		usage "hansa $c" "unknown option '--no-such-option'" h "$c" rotate --no-such-option
+		usage "hansa $c" "unknown option '-Z'" h "$c" rotate -Z
 		;;
 	search) # -Z is a query word there (excludes Z)
 		usage "hansa $c" "unknown option '--no-such-option'" h "$c" --no-such-option ;;

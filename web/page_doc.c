@@ -10,6 +10,7 @@
 #include "web/web_int.h"
 #include "node/state.h"
 #include "proto/member.h"
+#include "store/org.h"
 
 struct versions {
 	hx_entry *v;
@@ -181,6 +182,19 @@ static const hx_entry *find_version(const struct versions *vs, const char *idhex
 	return NULL;
 }
 
+/* "pre NAME post" when a device (or a rotated organisation key) signed e:
+ * the device's name from its record (FORMAT.md §1.8.1), escaped. */
+static void signed_by(struct wb_req *r, const hx_entry *e, const char *pre, const char *post)
+{
+	char by[HX_DEVICE_NAME_MAX + 40];
+	hx_store_signer_name(r->w->ctx->store, e, by, sizeof by);
+	if (!*by)
+		return;
+	wb_puts(&r->out, pre);
+	wb_esc(&r->out, by);
+	wb_puts(&r->out, post);
+}
+
 static void history_html(struct wb_req *r, const struct versions *vs, const char *authorhex,
                          const char *path, const hx_entry *a, const hx_entry *c)
 {
@@ -213,6 +227,7 @@ static void history_html(struct wb_req *r, const struct versions *vs, const char
 			wb_puts(b, "\">");
 			wb_esc(b, e->title[0] ? e->title : "(untitled)");
 			wb_puts(b, "</a>");
+			signed_by(r, e, " · by ", "");
 		}
 		wb_puts(b, "</td></tr>\n");
 	}
@@ -339,8 +354,11 @@ void wb_page_doc(struct wb_req *r)
 	wb_files_html(b, w->ctx->store, author, path, shown);
 	wb_puts(b, "<p class=\"sig\">Address <code>");
 	wb_esc(b, path);
-	wb_printf(b, "</code> · version <code>%.16s</code> · signed by the author's key</p>\n",
-	          hx_hex(hex, shown->id, HX_ID_LEN));
+	wb_printf(b, "</code> · version <code>%.16s</code> · ", hx_hex(hex, shown->id, HX_ID_LEN));
+	if (shown->has_signer)
+		signed_by(r, shown, "signed by ", " for the author</p>\n");
+	else
+		wb_puts(b, "signed by the author's key</p>\n");
 	history_html(r, &vs, ahex, path, a, c);
 	wb_puts(b, "</article>\n");
 	profile_box(r, author);

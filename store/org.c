@@ -1,0 +1,493 @@
+/*
+ * org.c: devices, revocation and rotation in the store (docs/FORMAT.md
+ * §1.8). put_one (store.c) asks hx_org_check whether an entry's signer may
+ * sign for its author at the entry's time, and after storing a device or
+ * rotation record calls hx_org_after_put, which hides (removes from every
+ * table and the index, in the same transaction) the entries that the
+ * record makes invalid: a revoked device's entries dated at or after its
+ * revocation, a retired organisation key's entries dated after the
+ * rotation. A document whose current version goes falls back to its newest
+ * remaining version. Nothing here calls store.c (the key helpers are
+ * inline in store_int.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store/org.h"
+#include "store/store_int.h"
+
+typedef int (*version_cb)(void *arg, const hx_entry *e);
+
+/* The end of a cursor loop: MDB_NOTFOUND is the end, an hx_err (small
+ * negative) passes, any other LMDB code or errno is translated. */
+static int loop_end(int rc)
+{
+	if (rc == MDB_NOTFOUND)
+		return HX_OK;
+	return rc < 0 && rc > -1000 ? rc : hx_mdb_err(rc);
+}
+
+/* Calls cb for every stored version of (org, path), oldest first. */
+static int versions(hx_store *s, MDB_txn *txn, const uint8_t *org, const char *path, version_cb cb,
+                    void *arg)
+{
+	uint8_t k[KEYBUF];
+	size_t n = doc_key(k, org, path);
+	k[n++] = 0;
+	MDB_cursor *c;
+	MDB_val key = { n, k }, v;
+	int rc = mdb_cursor_open(txn, s->hist, &c);
+	if (rc)
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		if (key.mv_size != n + 8 + HX_ID_LEN || memcmp(key.mv_data, k, n))
+			break;
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)key.mv_data + n + 8 }, ev;
+		hx_entry e;
+		if (mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+			rc = HX_ECORRUPT;
+			break;
+		}
+		int stop = cb(arg, &e);
+		hx_entry_clear(&e);
+		if (stop) {
+			rc = stop > 0 ? MDB_NOTFOUND : stop; /* > 0: done, no error */
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	return loop_end(rc);
+}
+
+static int device_cb(void *arg, const hx_entry *e)
+{
+	hx_device *d = arg;
+	hx_device_rec r;
+	if (hx_device_rec_parse(e, &r, NULL))
+		return HX_OK; /* refused when it arrived; cannot be here */
+	if (!d->since) {
+		d->since = e->timestamp ? e->timestamp : 1;
+		memcpy(d->certified_by, hx_entry_signer(e), HX_KEY_LEN);
+	}
+	snprintf(d->name, sizeof d->name, "%s", r.name);
+	d->admin = r.admin;
+	d->has_transport = r.has_transport;
+	memcpy(d->transport, r.transport, 32);
+	if (r.revoked < d->revoked)
+		d->revoked = r.revoked;
+	return HX_OK;
+}
+
+static int device_state(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *dev,
+                        hx_device *d)
+{
+	char path[HX_PATH_MAX + 1];
+	memset(d, 0, sizeof *d);
+	memcpy(d->key, dev, HX_KEY_LEN);
+	d->revoked = HX_NEVER;
+	int rc = versions(s, txn, org, hx_device_path(path, dev), device_cb, d);
+	if (!rc && !d->since)
+		rc = HX_ENOTFOUND;
+	return rc;
+}
+
+struct chain {
+	uint64_t t;
+	uint8_t key[HX_KEY_LEN];
+	int retired; /* the signer asked about was a signing key before t */
+	const uint8_t *ask;
+};
+
+static int chain_cb(void *arg, const hx_entry *e)
+{
+	struct chain *ch = arg;
+	uint8_t next[HX_KEY_LEN];
+	if (e->timestamp >= ch->t)
+		return 1; /* versions come oldest first: the rest are later */
+	if (hx_rotate_rec_parse(e, next, NULL) || memcmp(hx_entry_signer(e), ch->key, HX_KEY_LEN))
+		return HX_OK; /* not signed by the key current then: no link */
+	if (ch->ask && !memcmp(ch->ask, ch->key, HX_KEY_LEN))
+		ch->retired = 1;
+	memcpy(ch->key, next, HX_KEY_LEN);
+	return HX_OK;
+}
+
+/* The organisation's signing key at t: each rotation record dated before t
+ * that the key current at its place signed hands over to its successor. */
+static int key_at(hx_store *s, MDB_txn *txn, const uint8_t *org, uint64_t t, const uint8_t *ask,
+                  struct chain *ch)
+{
+	memset(ch, 0, sizeof *ch);
+	ch->t = t;
+	ch->ask = ask;
+	memcpy(ch->key, org, HX_KEY_LEN);
+	return versions(s, txn, org, HX_ORGKEY_PATH, chain_cb, ch);
+}
+
+enum { ANY_SIGNER, ADMIN_SIGNER, ORG_SIGNER };
+
+/* Whether signer may sign for org at t: *refuse HX_OK, HX_EDEVICE,
+ * HX_EREVOKED or HX_ERECORD (a device where only an admin device or the
+ * organisation key may sign). Returns an error only when reading fails. */
+static int may_sign(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *signer,
+                    uint64_t t, int need, int *refuse)
+{
+	struct chain ch;
+	hx_device d;
+	int rc = key_at(s, txn, org, t, signer, &ch);
+	*refuse = HX_OK;
+	if (rc)
+		return rc;
+	if (!memcmp(signer, ch.key, HX_KEY_LEN))
+		return HX_OK;
+	if (ch.retired) {
+		*refuse = HX_EREVOKED;
+		return HX_OK;
+	}
+	if (need == ORG_SIGNER) {
+		*refuse = HX_ERECORD;
+		return HX_OK;
+	}
+	rc = device_state(s, txn, org, signer, &d);
+	if (rc == HX_ENOTFOUND) {
+		*refuse = HX_EDEVICE;
+		return HX_OK;
+	}
+	if (rc)
+		return rc;
+	if (t >= d.revoked)
+		*refuse = HX_EREVOKED;
+	else if (need == ADMIN_SIGNER && !d.admin)
+		*refuse = HX_ERECORD;
+	return HX_OK;
+}
+
+int hx_org_check(hx_store *s, MDB_txn *txn, const hx_entry *e, int *refuse, uint64_t *prev)
+{
+	const uint8_t *signer = hx_entry_signer(e);
+	hx_device_rec r;
+	uint8_t next[HX_KEY_LEN];
+	hx_device d;
+	int rc;
+
+	*prev = HX_NEVER;
+	switch (hx_org_record_type(e)) {
+	case 1:
+		if (hx_device_rec_parse(e, &r, NULL)) {
+			*refuse = HX_ERECORD;
+			return HX_OK;
+		}
+		rc = device_state(s, txn, e->author, r.device, &d);
+		if (rc && rc != HX_ENOTFOUND)
+			return rc;
+		if (!rc)
+			*prev = d.revoked;
+		return may_sign(s, txn, e->author, signer, e->timestamp, ADMIN_SIGNER, refuse);
+	case 2:
+		if (hx_rotate_rec_parse(e, next, NULL)) {
+			*refuse = HX_ERECORD;
+			return HX_OK;
+		}
+		return may_sign(s, txn, e->author, signer, e->timestamp, ORG_SIGNER, refuse);
+	default: return may_sign(s, txn, e->author, signer, e->timestamp, ANY_SIGNER, refuse);
+	}
+}
+
+/* ---- hiding --------------------------------------------------------------- */
+
+/* Removes entry e (stored, decoded) from every table and the index; its
+ * document falls back to its newest remaining version. The change row is
+ * removed by the caller (one pass for all hidden entries). */
+static int remove_entry(hx_store *s, MDB_txn *txn, const hx_entry *e)
+{
+	uint8_t k[KEYBUF], tk[8 + HX_ID_LEN], pk[KEYBUF];
+	MDB_val key = { HX_ID_LEN, (void *)e->id }, v;
+	int rc;
+
+	if ((rc = mdb_del(txn, s->entries, &key, NULL)))
+		return hx_mdb_err(rc);
+	hx_be64_put(tk, e->timestamp);
+	memcpy(tk + 8, e->id, HX_ID_LEN);
+	key = (MDB_val){ sizeof tk, tk };
+	if ((rc = mdb_del(txn, s->bytime, &key, NULL)))
+		return hx_mdb_err(rc);
+	if ((rc = hx_fpt_del(&s->fpt, txn, e->timestamp, e->id)))
+		return rc;
+	key = (MDB_val){ hist_key(k, e), k };
+	if ((rc = mdb_del(txn, s->hist, &key, NULL)))
+		return hx_mdb_err(rc);
+	size_t dl = doc_key(k, e->author, e->path);
+	key = (MDB_val){ dl, k };
+	if ((rc = mdb_get(txn, s->docs, &key, &v)))
+		return hx_mdb_err(rc);
+	if (v.mv_size != 8 + HX_ID_LEN)
+		return HX_ECORRUPT;
+	if (memcmp((uint8_t *)v.mv_data + 8, e->id, HX_ID_LEN))
+		return HX_OK; /* an older version: history only */
+
+	/* the newest remaining version: the last hist key of this document */
+	MDB_cursor *c;
+	hx_entry nw = { 0 };
+	int have_new = 0;
+	k[dl] = 0;
+	memset(k + dl + 1, 0xff, 8 + HX_ID_LEN);
+	MDB_val hk = { dl + 9 + HX_ID_LEN, k }, hv;
+	if ((rc = mdb_cursor_open(txn, s->hist, &c)))
+		return hx_mdb_err(rc);
+	rc = mdb_cursor_get(c, &hk, &hv, MDB_SET_RANGE);
+	rc = mdb_cursor_get(c, &hk, &hv, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+	if (rc == 0 && hk.mv_size == dl + 9 + HX_ID_LEN && !memcmp(hk.mv_data, k, dl)) {
+		const uint8_t *tsid = (uint8_t *)hk.mv_data + dl + 1;
+		MDB_val ek = { HX_ID_LEN, (void *)(tsid + 8) }, ev;
+		if (mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&nw, ev.mv_data, ev.mv_size)) {
+			mdb_cursor_close(c);
+			return HX_ECORRUPT;
+		}
+		have_new = 1;
+		memcpy(tk, tsid, sizeof tk);
+	}
+	mdb_cursor_close(c);
+	key = (MDB_val){ dl, k };
+	MDB_val p = { path_key(pk, e->path, e->author), pk }, empty = { 0, "" };
+	if (have_new) {
+		MDB_val nv = { sizeof tk, tk };
+		rc = mdb_put(txn, s->docs, &key, &nv, 0);
+		if (!rc)
+			rc = hx_entry_is_listed(&nw) ? mdb_put(txn, s->paths, &p, &empty, 0)
+			                             : mdb_del(txn, s->paths, &p, NULL);
+	} else {
+		rc = mdb_del(txn, s->docs, &key, NULL);
+		if (!rc)
+			rc = mdb_del(txn, s->paths, &p, NULL);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	rc = hx_mdb_err(rc);
+	int was = hx_entry_is_listed(e), now = have_new && hx_entry_is_listed(&nw);
+	if (!rc && (was || now))
+		rc = hx_index_update(&s->ix, txn, was ? e : NULL, now ? &nw : NULL);
+	hx_entry_clear(&nw);
+	return rc;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, HX_ID_LEN);
+}
+
+/* Hides the entries of org signed by key and dated at or after from. */
+static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *key, uint64_t from)
+{
+	uint8_t(*ids)[HX_ID_LEN] = NULL, start[8];
+	size_t n = 0, cap = 0;
+	MDB_cursor *c;
+	MDB_val k = { 8, start }, v;
+	int rc;
+
+	hx_be64_put(start, from);
+	if ((rc = mdb_cursor_open(txn, s->bytime, &c)))
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)k.mv_data + 8 }, ev;
+		hx_entry e;
+		if (k.mv_size != 8 + HX_ID_LEN || mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+			rc = HX_ECORRUPT;
+			break;
+		}
+		int match = !memcmp(e.author, org, HX_KEY_LEN) &&
+		            !memcmp(hx_entry_signer(&e), key, HX_KEY_LEN);
+		hx_entry_clear(&e);
+		if (!match)
+			continue;
+		void *a = hx_grow(ids, &cap, n + 1, sizeof *ids);
+		if (!a) {
+			rc = HX_ENOMEM;
+			break;
+		}
+		ids = a;
+		memcpy(ids[n++], ek.mv_data, HX_ID_LEN);
+	}
+	mdb_cursor_close(c);
+	rc = loop_end(rc);
+	for (size_t i = 0; !rc && i < n; i++) {
+		MDB_val ek = { HX_ID_LEN, ids[i] }, ev;
+		hx_entry e;
+		if (mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
+			rc = HX_ECORRUPT;
+		else {
+			rc = remove_entry(s, txn, &e);
+			hx_entry_clear(&e);
+		}
+	}
+	if (!rc && n) { /* their change rows, in one pass */
+		qsort(ids, n, HX_ID_LEN, id_cmp);
+		if ((rc = mdb_cursor_open(txn, s->changes, &c))) {
+			free(ids);
+			return hx_mdb_err(rc);
+		}
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+			if (v.mv_size == HX_ID_LEN &&
+			    bsearch(v.mv_data, ids, n, HX_ID_LEN, id_cmp) &&
+			    (rc = mdb_cursor_del(c, 0)))
+				break;
+		mdb_cursor_close(c);
+		rc = loop_end(rc);
+	}
+	free(ids);
+	return rc;
+}
+
+int hx_org_after_put(hx_store *s, MDB_txn *txn, const hx_entry *e, uint64_t prev)
+{
+	hx_device_rec r;
+	switch (hx_org_record_type(e)) {
+	case 1:
+		if (hx_device_rec_parse(e, &r, NULL) || r.revoked >= prev)
+			return HX_OK;
+		return hide(s, txn, e->author, r.device, r.revoked);
+	case 2: /* the key that signed it is retired after its time */
+		return e->timestamp == UINT64_MAX
+		               ? HX_OK
+		               : hide(s, txn, e->author, hx_entry_signer(e), e->timestamp + 1);
+	default: return HX_OK;
+	}
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+int hx_store_device_get(hx_store *s, const uint8_t org[HX_KEY_LEN], const uint8_t dev[HX_KEY_LEN],
+                        hx_device *d)
+{
+	MDB_txn *txn;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = device_state(s, txn, org, dev, d);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Every device of org, from the docs table (one row per device record). */
+static int list_txn(hx_store *s, MDB_txn *txn, const uint8_t *org, hx_device **out, size_t *n)
+{
+	uint8_t k[KEYBUF];
+	size_t pl = doc_key(k, org, HX_DEVICE_PREFIX), cap = 0;
+	MDB_cursor *c;
+	MDB_val key = { pl, k }, v;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mdb_cursor_open(txn, s->docs, &c)))
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
+		uint8_t dev[HX_KEY_LEN];
+		char hex[2 * HX_KEY_LEN + 1];
+		if (key.mv_size < pl || memcmp(key.mv_data, k, pl))
+			break;
+		if (key.mv_size != pl + 2 * HX_KEY_LEN)
+			continue;
+		memcpy(hex, (uint8_t *)key.mv_data + pl, 2 * HX_KEY_LEN);
+		hex[2 * HX_KEY_LEN] = 0;
+		if (hx_unhex(dev, HX_KEY_LEN, hex))
+			continue;
+		hx_device *a = hx_grow(*out, &cap, *n + 1, sizeof **out);
+		if (!a) {
+			rc = HX_ENOMEM;
+			break;
+		}
+		*out = a;
+		if ((rc = device_state(s, txn, org, dev, &(*out)[*n])) == HX_OK)
+			++*n;
+		else if (rc != HX_ENOTFOUND)
+			break;
+	}
+	mdb_cursor_close(c);
+	rc = rc == HX_ENOTFOUND ? HX_OK : loop_end(rc);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int hx_store_device_list(hx_store *s, const uint8_t org[HX_KEY_LEN], hx_device **out, size_t *n)
+{
+	MDB_txn *txn;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = list_txn(s, txn, org, out, n);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int hx_store_device_by_transport(hx_store *s, const uint8_t t[32], uint64_t now,
+                                 uint8_t org[HX_KEY_LEN], uint8_t dev[HX_KEY_LEN])
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn), found = 0;
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->members, &c))) {
+		mdb_txn_abort(txn);
+		return hx_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !found;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		hx_device *d;
+		size_t n;
+		if (k.mv_size != HX_KEY_LEN || list_txn(s, txn, k.mv_data, &d, &n))
+			continue;
+		for (size_t i = 0; i < n && !found; i++)
+			if (d[i].has_transport && !memcmp(d[i].transport, t, 32) &&
+			    now < d[i].revoked) {
+				memcpy(org, k.mv_data, HX_KEY_LEN);
+				memcpy(dev, d[i].key, HX_KEY_LEN);
+				found = 1;
+			}
+		free(d);
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return found ? HX_OK : HX_ENOTFOUND;
+}
+
+int hx_store_signing_key(hx_store *s, const uint8_t org[HX_KEY_LEN], uint64_t t,
+                         uint8_t key[HX_KEY_LEN])
+{
+	MDB_txn *txn;
+	struct chain ch;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = key_at(s, txn, org, t, NULL, &ch);
+	mdb_txn_abort(txn);
+	if (!rc)
+		memcpy(key, ch.key, HX_KEY_LEN);
+	return rc;
+}
+
+void hx_store_signer_name(hx_store *s, const hx_entry *e, char *out, size_t n)
+{
+	hx_device d;
+	char hex[2 * HX_KEY_LEN + 1];
+	*out = 0;
+	if (!e->has_signer)
+		return;
+	if (!hx_store_device_get(s, e->author, e->signer, &d))
+		snprintf(out, n, "%s", d.name);
+	else
+		snprintf(out, n, "organisation key %.16s", hx_hex(hex, e->signer, HX_KEY_LEN));
+}
