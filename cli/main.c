@@ -19,25 +19,23 @@ extern const struct hx_cmd hx_cmd_init, hx_cmd_id, hx_cmd_publish, hx_cmd_show, 
         hx_cmd_history, hx_cmd_delete, hx_cmd_import, hx_cmd_export, hx_cmd_fsck;
 extern const struct hx_cmd hx_cmd_state;
 extern const struct hx_cmd hx_cmd_search, hx_cmd_reindex;
-extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild;
+extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild, hx_cmd_purge;
 
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join, hx_cmd_serve,
         hx_cmd_sync, hx_cmd_status;
 extern const struct hx_cmd hx_cmd_web, hx_cmd_web_password; /* web app */
 
-static const struct hx_cmd *const commands[] = { &hx_cmd_init,    &hx_cmd_id,
-	                                         &hx_cmd_publish, &hx_cmd_show,
-	                                         &hx_cmd_list,    &hx_cmd_history,
-	                                         &hx_cmd_delete,  &hx_cmd_import,
-	                                         &hx_cmd_export,  &hx_cmd_fsck,
-	                                         &hx_cmd_search,  &hx_cmd_reindex,
-	                                         &hx_cmd_state,   &hx_cmd_member,
-	                                         &hx_cmd_peer,    &hx_cmd_invite,
-	                                         &hx_cmd_join,    &hx_cmd_serve,
-	                                         &hx_cmd_sync,    &hx_cmd_status,
-	                                         &hx_cmd_web,     &hx_cmd_web_password,
-	                                         &hx_cmd_backup,  &hx_cmd_restore,
-	                                         &hx_cmd_rebuild, NULL };
+static const struct hx_cmd *const commands[] = {
+	&hx_cmd_init,         &hx_cmd_id,     &hx_cmd_publish,
+	&hx_cmd_show,         &hx_cmd_list,   &hx_cmd_history,
+	&hx_cmd_delete,       &hx_cmd_import, &hx_cmd_export,
+	&hx_cmd_fsck,         &hx_cmd_search, &hx_cmd_reindex,
+	&hx_cmd_state,        &hx_cmd_member, &hx_cmd_peer,
+	&hx_cmd_invite,       &hx_cmd_join,   &hx_cmd_serve,
+	&hx_cmd_sync,         &hx_cmd_status, &hx_cmd_web,
+	&hx_cmd_web_password, &hx_cmd_backup, &hx_cmd_restore,
+	&hx_cmd_rebuild,      &hx_cmd_purge,  NULL
+};
 
 /* hansa's own options, before the command; hansa(1) is made from this. */
 static const struct hx_opt prog_opts[] = {

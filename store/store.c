@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include "proto/purge.h"
 #include "store/store_int.h"
 
 #define MAP_SIZE_INITIAL ((size_t)16 << 30) /* sparse on 64-bit */
-#define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
 
 uint64_t hx_now_us(void)
 {
@@ -67,26 +69,93 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 	return rc;
 }
 
-static int check_schema(hx_store *s, MDB_txn *txn, int create)
+/* The schema version the store says it has: 0 when it has none yet. */
+static int read_schema(hx_store *s, MDB_txn *txn, uint32_t *ver)
 {
 	MDB_val k = { 6, "schema" }, v;
-	uint8_t want[4] = { 0, 0, 0, HX_STORE_SCHEMA };
 	int rc = mdb_get(txn, s->meta, &k, &v);
-
-	if (rc == MDB_NOTFOUND && create) {
-		v.mv_size = 4;
-		v.mv_data = want;
-		return hx_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
-	}
+	*ver = 0;
 	if (rc == MDB_NOTFOUND)
-		return HX_ECORRUPT;
+		return HX_OK;
 	if (rc)
 		return hx_mdb_err(rc);
 	if (v.mv_size != 4)
 		return HX_ECORRUPT;
-	if (memcmp(v.mv_data, want, 4))
+	*ver = hx_be32_get(v.mv_data);
+	return *ver ? HX_OK : HX_EVERSION;
+}
+
+/* One upgrade step from schema version from to from + 1, in txn. Every
+ * schema change adds its step here. */
+static int upgrade_step(hx_store *s, MDB_txn *txn, uint32_t from)
+{
+	switch (from) {
+	case 1: return hx_purge_open(s, txn, 1); /* 2: the "purged" table */
+	default: return HX_EVERSION;
+	}
+}
+
+/* Checks the schema version in a write (or, when current, read) txn:
+ * writes it into a new store, upgrades an older one step by step. */
+static int check_schema(hx_store *s, MDB_txn *txn, int create)
+{
+	uint8_t want[4];
+	uint32_t ver;
+	int rc = read_schema(s, txn, &ver);
+
+	hx_be32_put(want, HX_STORE_SCHEMA);
+	if (rc)
+		return rc;
+	if (!ver && !create)
+		return HX_ECORRUPT;
+	if (ver > HX_STORE_SCHEMA)
 		return HX_EVERSION;
-	return HX_OK;
+	if (ver && ver < HX_STORE_SCHEMA && (s->flags & HX_STORE_RDONLY))
+		return HX_EVERSION; /* hx_store_open upgrades before */
+	for (; ver && ver < HX_STORE_SCHEMA; ver++)
+		if ((rc = upgrade_step(s, txn, ver)))
+			return rc;
+	if ((rc = hx_purge_open(s, txn, create)))
+		return rc;
+	MDB_val k = { 6, "schema" }, v = { 4, want };
+	return (s->flags & HX_STORE_RDONLY) ? HX_OK : hx_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+/* Before an upgrade: a compacted copy of the data file as it is, at
+ * dir/data.mdb.schema<N>.bak (written to a temporary name, then renamed,
+ * so a copy that exists is whole). */
+static int backup_before_upgrade(hx_store *s, const char *dir, uint32_t ver)
+{
+	char tmp[4200], bak[4200];
+	snprintf(bak, sizeof bak, "%s/data.mdb.schema%u.bak", dir, (unsigned)ver);
+	snprintf(tmp, sizeof tmp, "%s/data.mdb.schema%u.tmp", dir, (unsigned)ver);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return HX_EIO;
+	int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	if (!rc && fsync(fd))
+		rc = EIO;
+	if (close(fd) && !rc)
+		rc = EIO;
+	if (!rc && rename(tmp, bak))
+		rc = EIO;
+	if (rc)
+		unlink(tmp);
+	return hx_mdb_err(rc);
+}
+
+/* The schema version of an open environment, read in its own txn. */
+static int peek_schema(hx_store *s, uint32_t *ver)
+{
+	MDB_txn *txn;
+	*ver = 0;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
+	rc = rc == MDB_NOTFOUND ? HX_OK : rc ? hx_mdb_err(rc) : read_schema(s, txn, ver);
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 int hx_store_open(hx_store **out, const char *dir, unsigned flags)
@@ -123,6 +192,22 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		goto fail_mdb;
 	int dead;
 	mdb_reader_check(s->env, &dead); /* clear slots of crashed processes */
+	uint32_t ver;
+	if ((rc = peek_schema(s, &ver)))
+		goto fail;
+	if (ver && ver < HX_STORE_SCHEMA) {
+		if (flags & HX_STORE_RDONLY) {
+			/* upgrade with a writable open first, then open as asked */
+			mdb_env_close(s->env);
+			free(s);
+			if ((rc = hx_store_open(out, dir, flags & ~(unsigned)HX_STORE_RDONLY)))
+				return rc;
+			hx_store_close(out);
+			return hx_store_open(out, dir, flags);
+		}
+		if ((rc = backup_before_upgrade(s, dir, ver)))
+			goto fail;
+	}
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
 	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create))) {
@@ -149,42 +234,6 @@ void hx_store_close(hx_store **s)
 	mdb_env_close((*s)->env);
 	free(*s);
 	*s = NULL;
-}
-
-/* ---- keys ------------------------------------------------------------- */
-
-static size_t doc_key(uint8_t *k, const uint8_t *author, const char *path)
-{
-	size_t n = strlen(path);
-	memcpy(k, author, HX_KEY_LEN);
-	memcpy(k + HX_KEY_LEN, path, n);
-	return HX_KEY_LEN + n;
-}
-
-static size_t hist_key(uint8_t *k, const hx_entry *e)
-{
-	size_t n = doc_key(k, e->author, e->path);
-	k[n++] = 0;
-	hx_be64_put(k + n, e->timestamp);
-	memcpy(k + n + 8, e->id, HX_ID_LEN);
-	return n + 8 + HX_ID_LEN;
-}
-
-static size_t path_key(uint8_t *k, const char *path, const uint8_t *author)
-{
-	size_t n = strlen(path);
-	memcpy(k, path, n);
-	k[n] = 0;
-	memcpy(k + n + 1, author, HX_KEY_LEN);
-	return n + 1 + HX_KEY_LEN;
-}
-
-/* (ts, id) order: the order of document versions and of reconciliation. */
-static int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *ib)
-{
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
-	return memcmp(ia, ib, HX_ID_LEN);
 }
 
 static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, uint8_t **raw,
@@ -294,6 +343,7 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 
 	p->result = HX_OK;
 	p->seq = 0;
+	p->why = NULL;
 	if (flags & HX_PUT_MEMBERS_ONLY) {
 		MDB_val mk = { HX_KEY_LEN, (void *)e->author };
 		rc = mdb_get(txn, s->members, &mk, &v);
@@ -304,6 +354,9 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		if (rc)
 			return hx_mdb_err(rc);
 	}
+	int done;
+	if ((rc = hx_purge_before(s, txn, p, &done)) || done)
+		return rc;
 	v.mv_size = p->rawlen;
 	v.mv_data = (void *)p->raw;
 	rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE);
@@ -330,6 +383,8 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		return rc;
 	if ((rc = update_current(s, txn, e)))
 		return rc;
+	if (hx_purge_is(e) && (rc = hx_purge_after(s, txn, e)))
+		return rc;
 	p->seq = *seq;
 	return HX_OK;
 }
@@ -353,6 +408,7 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		uint64_t seq;
 		if ((rc = hx_txn_begin(s, 0, &txn)))
 			return rc;
+		s->scrub_due = 0;
 		if ((rc = last_seq(s, txn, &seq)))
 			goto abort;
 		for (size_t i = 0; i < n; i++) {
@@ -367,6 +423,8 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		/* the map, not the disk (ENOSPC is HX_EFULL too) */
 		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
 			continue;
+		if (!rc && s->scrub_due)
+			rc = hx_store_scrub(s);
 		if (!rc && added)
 			*added = count;
 		if (!rc && count && !(flags & HX_PUT_NO_WAKE))
@@ -492,7 +550,10 @@ static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, v
 {
 	MDB_val k = { HX_ID_LEN, (void *)id }, v;
 	hx_entry e;
+	hx_purged st;
 	int rc = mdb_get(txn, s->entries, &k, &v);
+	if (rc == MDB_NOTFOUND && !hx_purge_stub_get(s, txn, id, &st))
+		return 0; /* a purged version: only its stub is left */
 	if (rc)
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 	if (hx_entry_decode(&e, v.mv_data, v.mv_size))
@@ -660,4 +721,15 @@ int hx_store_stats_get(hx_store *s, hx_store_stats *st)
 		st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	mdb_txn_abort(txn);
 	return rc ? hx_mdb_err(rc) : r2;
+}
+
+int hx_store_purged(hx_store *s, const uint8_t id[HX_ID_LEN], hx_purged *out)
+{
+	MDB_txn *txn;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = hx_purge_stub_get(s, txn, id, out);
+	mdb_txn_abort(txn);
+	return rc;
 }

@@ -7,6 +7,7 @@
 #define HX_STORE_INT_H
 
 #include <lmdb.h>
+#include <string.h>
 #include "store/store.h"
 #include "store/index.h"
 #include "store/fpt.h"
@@ -24,8 +25,10 @@ struct hx_store {
 	MDB_dbi changes;    /* seq u64 BE -> id[32] */
 	MDB_dbi members;    /* key[32] -> member record */
 	MDB_dbi kv;         /* name -> value */
+	MDB_dbi purged;     /* id[32] -> purged stub (store/purge.c) */
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
+	int scrub_due;      /* a commit purged content: scrub free pages (scrub.c) */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
 };
 
@@ -34,6 +37,57 @@ void hx_store_wake_init(hx_store *s, const char *dir);
 
 /* Begins a transaction, handling MDB_MAP_RESIZED. */
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;
+
+#define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
+
+/* ---- keys of store.c's tables (also used by purge.c)
+ * ------------------------------------------------------------- */
+
+static inline size_t doc_key(uint8_t *k, const uint8_t *author, const char *path)
+{
+	size_t n = strlen(path);
+	memcpy(k, author, HX_KEY_LEN);
+	memcpy(k + HX_KEY_LEN, path, n);
+	return HX_KEY_LEN + n;
+}
+
+static inline size_t hist_key(uint8_t *k, const hx_entry *e)
+{
+	size_t n = doc_key(k, e->author, e->path);
+	k[n++] = 0;
+	hx_be64_put(k + n, e->timestamp);
+	memcpy(k + n + 8, e->id, HX_ID_LEN);
+	return n + 8 + HX_ID_LEN;
+}
+
+static inline size_t path_key(uint8_t *k, const char *path, const uint8_t *author)
+{
+	size_t n = strlen(path);
+	memcpy(k, path, n);
+	k[n] = 0;
+	memcpy(k + n + 1, author, HX_KEY_LEN);
+	return n + 1 + HX_KEY_LEN;
+}
+
+/* (ts, id) order: the order of document versions and of reconciliation. */
+static inline int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *ib)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return memcmp(ia, ib, HX_ID_LEN);
+}
+
+/* ---- purge records (purge.c) ---- */
+/* Opens (creates) the "purged" table. */
+int hx_purge_open(hx_store *s, MDB_txn *txn, int create) HX_WUR;
+/* The stub of a purged version: HX_OK, HX_ENOTFOUND or error. */
+int hx_purge_stub_get(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_purged *out) HX_WUR;
+/* Before p is stored: refuses a purged version (HX_EEXIST) and a purge
+ * record that breaks its rules (p->why says which). *done when p->result is
+ * final and p must not be stored. */
+int hx_purge_before(hx_store *s, MDB_txn *txn, hx_put *p, int *done) HX_WUR;
+/* After a purge record was stored: purges what it lists; sets scrub_due. */
+int hx_purge_after(hx_store *s, MDB_txn *txn, const hx_entry *rec) HX_WUR;
 
 /* Big-endian key helpers (hx_be64_put, ...) are in proto/hx.h. */
 
