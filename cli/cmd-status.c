@@ -45,6 +45,7 @@ int hx_cli_status_load(struct hx_ctx *ctx, struct hx_status *r)
 	if ((rc = hx_store_stats_get(s, &r->ss)))
 		return rc;
 	(void)!hx_counter_get(s, "zap-refused", &r->zap);
+	(void)!hx_counter_get(s, "junk", &r->junk);
 	if ((rc = hx_peer_list(s, &pc, &npc)))
 		return rc;
 	for (size_t i = 0; i < npc; i++) {
@@ -108,6 +109,7 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 	cJSON_AddNumberToObject(root, "entries", (double)r->ss.entries);
 	cJSON_AddNumberToObject(root, "documents", (double)r->ss.documents);
 	cJSON_AddNumberToObject(root, "connections_refused", (double)r->zap);
+	cJSON_AddNumberToObject(root, "connections_junk", (double)r->junk);
 	hx_push_hist ph;
 	if (hx_push_hist_get(ctx->store, &ph) == HX_OK) {
 		cJSON *pl = cJSON_AddObjectToObject(root, "push_latency");
@@ -191,6 +193,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	printf("store: %llu entries, %llu documents\n", (unsigned long long)r.ss.entries,
 	       (unsigned long long)r.ss.documents);
 	printf("connections refused (not members): %llu\n", (unsigned long long)r.zap);
+	printf("junk connections (failed before authentication): %llu\n",
+	       (unsigned long long)r.junk);
 	if (!r.n)
 		printf("no peers (add one with 'hansa join CODE' or 'hansa peer add')\n");
 	for (size_t i = 0; i < r.n; i++) {

@@ -497,6 +497,17 @@ int hx_nd_listen(hx_node *n)
 		         zmq_strerror(errno));
 		return HX_EIO;
 	}
+	/* junk before authentication: libzmq reports it only to a monitor */
+	int zero2 = 0;
+	if (zmq_socket_monitor(n->router, "inproc://hx-router-mon",
+	                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_DISCONNECTED) ||
+	    !(n->router_mon = zmq_socket(n->zctx, ZMQ_PAIR)) ||
+	    SETOPT(n, n->router_mon, ZMQ_LINGER, &zero2, sizeof zero2) ||
+	    zmq_connect(n->router_mon, "inproc://hx-router-mon")) {
+		snprintf(n->error, sizeof n->error, "cannot monitor the ROUTER socket: %s",
+		         zmq_strerror(errno));
+		return HX_EIO;
+	}
 	size_t el = sizeof n->endpoint;
 	if (zmq_getsockopt(n->router, ZMQ_LAST_ENDPOINT, n->endpoint, &el))
 		snprintf(n->endpoint, sizeof n->endpoint, "%s", n->cfg.bind);
@@ -538,26 +549,90 @@ void hx_nd_close_frames(zmq_msg_t *f, size_t k)
 		zmq_msg_close(&f[i]);
 }
 
-void hx_nd_on_monitor(hx_node *n, struct conn *c)
+/* The next event of monitor socket mon without blocking: 0 with *event,
+ * 1 when there is none. */
+static int mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value)
 {
-	for (;;) {
-		zmq_msg_t ev, addr;
-		zmq_msg_init(&ev);
-		if (zmq_msg_recv(&ev, c->mon, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&ev);
+	zmq_msg_t ev, addr;
+	zmq_msg_init(&ev);
+	if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&ev);
+		return 1;
+	}
+	*event = 0;
+	*value = 0;
+	if (zmq_msg_size(&ev) >= 6) {
+		memcpy(event, zmq_msg_data(&ev), 2);
+		memcpy(value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+	}
+	int more = zmq_msg_more(&ev);
+	zmq_msg_close(&ev);
+	if (more) { /* the endpoint */
+		zmq_msg_init(&addr);
+		if (zmq_msg_recv(&addr, mon, 0) < 0)
+			sock_fail(n, "cannot read a monitor event");
+		zmq_msg_close(&addr);
+	}
+	return 0;
+}
+
+void hx_nd_router_authed(hx_node *n, int fd)
+{
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < n->nauthed; i++)
+		if (n->authed[i] == fd)
+			return;
+	int *a = hx_grow(n->authed, &n->capauthed, n->nauthed + 1, sizeof *a);
+	if (a) {
+		n->authed = a;
+		n->authed[n->nauthed++] = fd;
+	}
+}
+
+/* A ROUTER connection ended: junk unless it authenticated (sent a message)
+ * or the ZAP handler refused it (counted as refused). libzmq tells the
+ * descriptor only on accept and disconnect, hence the bookkeeping. */
+static void router_gone(hx_node *n, int fd)
+{
+	for (size_t i = 0; i < n->nauthed; i++)
+		if (n->authed[i] == fd) {
+			n->authed[i] = n->authed[--n->nauthed];
 			return;
 		}
-		uint16_t event = 0;
-		if (zmq_msg_size(&ev) >= 2)
-			memcpy(&event, zmq_msg_data(&ev), 2);
-		int more = zmq_msg_more(&ev);
-		zmq_msg_close(&ev);
-		if (more) { /* the endpoint */
-			zmq_msg_init(&addr);
-			if (zmq_msg_recv(&addr, c->mon, 0) < 0)
-				sock_fail(n, "cannot read a monitor event");
-			zmq_msg_close(&addr);
-		}
+	if (n->auth_failed)
+		n->auth_failed--;
+	else
+		n->junk++;
+}
+
+void hx_nd_on_router_monitor(hx_node *n)
+{
+	uint16_t event;
+	uint32_t value;
+	while (!mon_event(n, n->router_mon, &event, &value)) {
+		if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+			n->auth_failed++;
+		else if (event == ZMQ_EVENT_DISCONNECTED)
+			router_gone(n, (int)value);
+	}
+}
+
+void hx_nd_router_mon_close(hx_node *n)
+{
+	if (n->router_mon && n->router && zmq_socket_monitor(n->router, NULL, 0))
+		sock_fail(n, "cannot stop a monitor");
+	hx_nd_sock_close(n, &n->router_mon);
+	free(n->authed);
+	n->authed = NULL;
+	n->nauthed = n->capauthed = 0;
+}
+
+void hx_nd_on_monitor(hx_node *n, struct conn *c)
+{
+	uint16_t event;
+	uint32_t value;
+	while (!mon_event(n, c->mon, &event, &value)) {
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			c->connected = 1;
 			c->connected_at = hx_now_us();

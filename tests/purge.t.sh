@@ -105,5 +105,8 @@ stop a
 for n in a b c; do
 	h $n fsck >/dev/null 2>"$T/fsck.err" || fail "fsck at $n: $(cat "$T/fsck.err")"
 done
+for n in a b c; do # partners' own connections are never junk (status-net.t.sh)
+	[ "$(h $n status --json | jq .connections_junk)" = 0 ] || fail "$n counted junk connections"
+done
 sanitizer_clean || fail "sanitizer report in a node log"
 echo "purge.t.sh: ok"

@@ -34,8 +34,12 @@ static ent *mk(const uint8_t *sk, const char *path, uint64_t ts, const char *bod
 		abort();
 	snprintf(x->path, sizeof x->path, "%s", path);
 	snprintf(x->body, sizeof x->body, "%s", body);
-	x->e = (hx_entry){ .path = x->path, .timestamp = ts, .kind = "note", .title = "T",
-		           .body = x->body, .lang = "en" };
+	x->e = (hx_entry){ .path = x->path,
+		           .timestamp = ts,
+		           .kind = "note",
+		           .title = "T",
+		           .body = x->body,
+		           .lang = "en" };
 	if (hx_entry_sign(&x->e, sk, &x->raw, &x->len))
 		abort();
 	return x;
@@ -56,10 +60,17 @@ static ent *mk_purge(const uint8_t *sk, const char *doc, uint64_t ts, ent **v, s
 	char *b = hx_purge_body(pv, n);
 	snprintf(x->body, sizeof x->body, "%s", b);
 	free(b);
-	snprintf(x->path, sizeof x->path, "%s%s", HX_PURGE_PREFIX, hx_hex(hex, pv[0].id, HX_ID_LEN));
+	snprintf(x->path, sizeof x->path, "%s%s", HX_PURGE_PREFIX,
+	         hx_hex(hex, pv[0].id, HX_ID_LEN));
 	x->meta = (hx_meta){ "path", (char *)doc };
-	x->e = (hx_entry){ .path = x->path, .timestamp = ts, .kind = HX_KIND_PURGE, .title = "",
-		           .body = x->body, .lang = "und", .meta = &x->meta, .nmeta = 1 };
+	x->e = (hx_entry){ .path = x->path,
+		           .timestamp = ts,
+		           .kind = HX_KIND_PURGE,
+		           .title = "",
+		           .body = x->body,
+		           .lang = "und",
+		           .meta = &x->meta,
+		           .nmeta = 1 };
 	if (hx_entry_sign(&x->e, sk, &x->raw, &x->len))
 		abort();
 	return x;
@@ -160,7 +171,7 @@ int main(void)
 	CHECK(!memcmp(cur.id, v2->e.id, HX_ID_LEN));
 	hx_entry_clear(&cur);
 	CHECK_RC(hx_store_items(s, item_cb, v1->e.id), 7); /* still reconciled */
-	CHECK_RC(put1(s, v1, NULL), HX_EEXIST);              /* refused when it comes back */
+	CHECK_RC(put1(s, v1, NULL), HX_EEXIST);            /* refused when it comes back */
 	CHECK_RC(put1(s, p1, NULL), HX_EEXIST);
 	fsck_clean(s);
 
