@@ -55,8 +55,8 @@ int hx_purge_parse(const hx_entry *e, const char **path, hx_purge_ver **out, siz
 		return bad(why, "not a purge record");
 	if (strcmp(e->kind, HX_KIND_PURGE))
 		return bad(why, "purge record: kind is not " HX_KIND_PURGE);
-	if (!(*path = hx_entry_meta(e, "path")) || !**path || hx_entry_is_system(&(hx_entry){
-	                                                               .path = (char *)*path }))
+	if (!(*path = hx_entry_meta(e, "path")) || !**path ||
+	    hx_entry_is_system(&(hx_entry){ .path = (char *)*path }))
 		return bad(why, "purge record: no document path (meta path)");
 	for (const char *p = e->body, *nl; *p; p = nl + 1) {
 		if (!(nl = strchr(p, '\n'))) {
@@ -71,7 +71,8 @@ int hx_purge_parse(const hx_entry *e, const char **path, hx_purge_ver **out, siz
 		v = g;
 		if (parse_line(p, nl, &v[k])) {
 			free(v);
-			return bad(why, "purge record: a body line is not \"<64-hex id> <timestamp>\"");
+			return bad(why,
+			           "purge record: a body line is not \"<64-hex id> <timestamp>\"");
 		}
 		for (size_t i = 0; i < k; i++)
 			if (!memcmp(v[i].id, v[k].id, HX_ID_LEN)) {

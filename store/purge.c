@@ -39,8 +39,8 @@ int hx_purge_stub_get(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_purged *o
 	return HX_OK;
 }
 
-static int stub_put(hx_store *s, MDB_txn *txn, const uint8_t *id, uint64_t ts,
-                    const hx_entry *rec, const char *path)
+static int stub_put(hx_store *s, MDB_txn *txn, const uint8_t *id, uint64_t ts, const hx_entry *rec,
+                    const char *path)
 {
 	uint8_t buf[STUB_HEAD + HX_PATH_MAX];
 	size_t n = strlen(path);
@@ -163,7 +163,8 @@ static int fall_back(hx_store *s, MDB_txn *txn, const hx_entry *old)
 	v = (MDB_val){ sizeof val, val };
 	rc = found ? mdb_put(txn, s->docs, &dk, &v, 0) : mdb_del(txn, s->docs, &dk, NULL);
 	if (!rc)
-		rc = live ? mdb_put(txn, s->paths, &p, &empty, 0) : mdb_del(txn, s->paths, &p, NULL);
+		rc = live ? mdb_put(txn, s->paths, &p, &empty, 0)
+		          : mdb_del(txn, s->paths, &p, NULL);
 	rc = rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 	int was = hx_entry_is_listed(old);
 	if (!rc && (was || live))

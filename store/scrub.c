@@ -12,8 +12,9 @@
 #include "store/store_int.h"
 
 #define ROUNDS 3
-#define PAGE_HEAD 16 /* LMDB's page header on 64-bit builds: one value of
-                      * psize - PAGE_HEAD bytes fills one overflow page */
+#define PAGE_HEAD                                               \
+	16 /* LMDB's page header on 64-bit builds: one value of \
+	    * psize - PAGE_HEAD bytes fills one overflow page */
 
 /* Pages on the free list (LMDB reads it only in a read-only txn). */
 static int free_pages(MDB_env *env, size_t *n)
