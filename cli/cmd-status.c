@@ -46,6 +46,7 @@ int hx_cli_status_load(struct hx_ctx *ctx, struct hx_status *r)
 	if ((rc = hx_store_stats_get(s, &r->ss)))
 		return rc;
 	(void)!hx_counter_get(s, "zap-refused", &r->zap);
+	(void)!hx_counter_get(s, "junk", &r->junk);
 	if ((rc = hx_peer_list(s, &pc, &npc)))
 		return rc;
 	for (size_t i = 0; i < npc; i++) {
@@ -174,6 +175,7 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 	cJSON_AddNumberToObject(root, "entries", (double)r->ss.entries);
 	cJSON_AddNumberToObject(root, "documents", (double)r->ss.documents);
 	cJSON_AddNumberToObject(root, "connections_refused", (double)r->zap);
+	cJSON_AddNumberToObject(root, "connections_junk", (double)r->junk);
 	hx_push_hist ph;
 	if (hx_push_hist_get(ctx->store, &ph) == HX_OK) {
 		cJSON *pl = cJSON_AddObjectToObject(root, "push_latency");
@@ -316,6 +318,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		       (unsigned long long)bs.done, (unsigned long long)bs.refused,
 		       (unsigned long long)bs.bytes_in, (unsigned long long)bs.bytes_out,
 		       (unsigned long long)bs.bad_chunks);
+	printf("junk connections (failed before authentication): %llu\n",
+	       (unsigned long long)r.junk);
 	if (!r.n)
 		printf("no peers (add one with 'hansa join CODE' or 'hansa peer add')\n");
 	for (size_t i = 0; i < r.n; i++) {

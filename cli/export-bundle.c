@@ -88,7 +88,12 @@ int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *statefile
 		hx_entry e;
 		uint8_t *raw;
 		size_t len;
-		if ((rc = hx_store_get(s, items[i].id, &e, &raw, &len))) {
+		rc = hx_store_get(s, items[i].id, &e, &raw, &len);
+		if (rc == HX_ENOTFOUND) {
+			hx_progress_update(&prog, ++done); /* purged: a stub only */
+			continue;
+		}
+		if (rc) {
 			hx_progress_end(&prog);
 			hx_fail("cannot read an entry from the store: %s", hx_strerror(rc));
 			goto out;

@@ -21,7 +21,7 @@ extern const struct hx_cmd hx_cmd_init, hx_cmd_id, hx_cmd_publish, hx_cmd_show, 
 extern const struct hx_cmd hx_cmd_get, hx_cmd_gc; /* attached files */
 extern const struct hx_cmd hx_cmd_state;
 extern const struct hx_cmd hx_cmd_search, hx_cmd_reindex;
-extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild;
+extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild, hx_cmd_purge;
 
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join, hx_cmd_serve,
         hx_cmd_sync, hx_cmd_status;
@@ -64,6 +64,7 @@ static const struct hx_cmd *const commands[] = {
 	&hx_cmd_fetch,
 	&hx_cmd_device,
 	&hx_cmd_org,
+	&hx_cmd_purge,
 	NULL
 };
 /* clang-format on */

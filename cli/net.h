@@ -77,7 +77,8 @@ struct hx_status {
 	int running; /* a node serves this home */
 	hx_daemon_info d;
 	hx_store_stats ss;
-	uint64_t zap; /* connections refused as not members */
+	uint64_t zap;  /* connections refused as not members */
+	uint64_t junk; /* connections that failed before authentication */
 	struct hx_status_row *peers;
 	size_t n, cap;
 };

@@ -26,6 +26,8 @@ int hx_cli_publish(struct hx_ctx *ctx, hx_entry *d)
 	hx_put put = { .raw = raw, .rawlen = len, .entry = d };
 	rc = hx_store_put_batch(s, &put, 1, 0, &added);
 	free(raw);
+	if (!rc && put.result && put.why)
+		return hx_fail("cannot store %s: %s", d->path, put.why);
 	if (!rc)
 		rc = put.result;
 	char err[128]; /* ops: "disk full (N MiB free)" */

@@ -513,6 +513,17 @@ int hx_nd_listen(hx_node *n)
 		         zmq_strerror(errno));
 		return HX_EIO;
 	}
+	/* junk before authentication: libzmq reports it only to a monitor */
+	int zero2 = 0;
+	if (zmq_socket_monitor(n->router, "inproc://hx-router-mon",
+	                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_DISCONNECTED) ||
+	    !(n->router_mon = zmq_socket(n->zctx, ZMQ_PAIR)) ||
+	    SETOPT(n, n->router_mon, ZMQ_LINGER, &zero2, sizeof zero2) ||
+	    zmq_connect(n->router_mon, "inproc://hx-router-mon")) {
+		snprintf(n->error, sizeof n->error, "cannot monitor the ROUTER socket: %s",
+		         zmq_strerror(errno));
+		return HX_EIO;
+	}
 	size_t el = sizeof n->endpoint;
 	if (zmq_getsockopt(n->router, ZMQ_LAST_ENDPOINT, n->endpoint, &el))
 		snprintf(n->endpoint, sizeof n->endpoint, "%s", n->cfg.bind);
@@ -554,26 +565,90 @@ void hx_nd_close_frames(zmq_msg_t *f, size_t k)
 		zmq_msg_close(&f[i]);
 }
 
-void hx_nd_on_monitor(hx_node *n, struct conn *c)
+/* The next event of monitor socket mon without blocking: 0 with *event,
+ * 1 when there is none. */
+static int mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value)
 {
-	for (;;) {
-		zmq_msg_t ev, addr;
-		zmq_msg_init(&ev);
-		if (zmq_msg_recv(&ev, c->mon, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&ev);
+	zmq_msg_t ev, addr;
+	zmq_msg_init(&ev);
+	if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&ev);
+		return 1;
+	}
+	*event = 0;
+	*value = 0;
+	if (zmq_msg_size(&ev) >= 6) {
+		memcpy(event, zmq_msg_data(&ev), 2);
+		memcpy(value, (uint8_t *)zmq_msg_data(&ev) + 2, 4);
+	}
+	int more = zmq_msg_more(&ev);
+	zmq_msg_close(&ev);
+	if (more) { /* the endpoint */
+		zmq_msg_init(&addr);
+		if (zmq_msg_recv(&addr, mon, 0) < 0)
+			sock_fail(n, "cannot read a monitor event");
+		zmq_msg_close(&addr);
+	}
+	return 0;
+}
+
+void hx_nd_router_authed(hx_node *n, int fd)
+{
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < n->nauthed; i++)
+		if (n->authed[i] == fd)
+			return;
+	int *a = hx_grow(n->authed, &n->capauthed, n->nauthed + 1, sizeof *a);
+	if (a) {
+		n->authed = a;
+		n->authed[n->nauthed++] = fd;
+	}
+}
+
+/* A ROUTER connection ended: junk unless it authenticated (sent a message)
+ * or the ZAP handler refused it (counted as refused). libzmq tells the
+ * descriptor only on accept and disconnect, hence the bookkeeping. */
+static void router_gone(hx_node *n, int fd)
+{
+	for (size_t i = 0; i < n->nauthed; i++)
+		if (n->authed[i] == fd) {
+			n->authed[i] = n->authed[--n->nauthed];
 			return;
 		}
-		uint16_t event = 0;
-		if (zmq_msg_size(&ev) >= 2)
-			memcpy(&event, zmq_msg_data(&ev), 2);
-		int more = zmq_msg_more(&ev);
-		zmq_msg_close(&ev);
-		if (more) { /* the endpoint */
-			zmq_msg_init(&addr);
-			if (zmq_msg_recv(&addr, c->mon, 0) < 0)
-				sock_fail(n, "cannot read a monitor event");
-			zmq_msg_close(&addr);
-		}
+	if (n->auth_failed)
+		n->auth_failed--;
+	else
+		n->junk++;
+}
+
+void hx_nd_on_router_monitor(hx_node *n)
+{
+	uint16_t event;
+	uint32_t value;
+	while (!mon_event(n, n->router_mon, &event, &value)) {
+		if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+			n->auth_failed++;
+		else if (event == ZMQ_EVENT_DISCONNECTED)
+			router_gone(n, (int)value);
+	}
+}
+
+void hx_nd_router_mon_close(hx_node *n)
+{
+	if (n->router_mon && n->router && zmq_socket_monitor(n->router, NULL, 0))
+		sock_fail(n, "cannot stop a monitor");
+	hx_nd_sock_close(n, &n->router_mon);
+	free(n->authed);
+	n->authed = NULL;
+	n->nauthed = n->capauthed = 0;
+}
+
+void hx_nd_on_monitor(hx_node *n, struct conn *c)
+{
+	uint16_t event;
+	uint32_t value;
+	while (!mon_event(n, c->mon, &event, &value)) {
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			c->connected = 1;
 			c->connected_at = hx_now_us();
@@ -692,56 +767,4 @@ void hx_nd_on_zap(hx_node *n)
 			sock_fail(n, "cannot answer a ZAP request");
 		hx_nd_close_frames(f, k);
 	}
-}
-
-/* A HELLO: the peer's limits and clock, and the connection is up. */
-void hx_nd_on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
-{
-	if (memcmp(w->key, c->peer->key, HX_KEY_LEN)) {
-		char a[17], b[17];
-		hx_nd_log(n, "hello from %s claims identity %s but the connection is %s's: dropped",
-		          c->out ? c->endpoint : "incoming", hx_nd_short_hex(a, w->key),
-		          hx_nd_short_hex(b, c->peer->key));
-		c->peer->st.bad_messages++;
-		return;
-	}
-	c->peer_max_frame = w->max_frame < HX_WIRE_FRAME_MAX ? w->max_frame : HX_WIRE_FRAME_MAX;
-	c->peer_ne_limit = w->ne_frame_limit;
-	c->peer_max_batch = w->max_batch;
-	c->peer_caps = w->caps;
-	int64_t skew = (int64_t)(w->time - now);
-	c->peer->st.skew_us = skew;
-	c->peer->st.skew_at = now;
-	if (skew > (int64_t)SKEW_WARN_US || skew < -(int64_t)SKEW_WARN_US)
-		hx_nd_log(n,
-		          "clock of %s is %.0f s %s ours: entries dated more than 10 minutes "
-		          "ahead are refused",
-		          c->peer->name, (double)(skew < 0 ? -skew : skew) / 1e6,
-		          skew < 0 ? "behind" : "ahead of");
-	if (!c->out)
-		hx_nd_send_hello(n, c);
-	/* A second HELLO on an open connection (the listening side repeats
-	 * its own when a message came before the HELLO, as it ignored that
-	 * message) updates the limits and, on the connecting side, asks for
-	 * a reconciliation, so that whatever was ignored is found again. The
-	 * connection's start stays when it was. */
-	if (c->out)
-		c->recon_due = 1;
-	if (c->up)
-		return;
-	/* A new connection of the member: what went out on its others may be
-	 * lost (the member reconnected after a cut that the older connection
-	 * has not noticed yet), so it may be sent again. */
-	hx_nd_idset_free(&c->peer->sent);
-	c->up = 1;
-	c->connected = 1;
-	c->connected_at = now;
-	c->auth_failed = 0;
-	c->peer->st.connected = 1;
-	c->peer->st.pid = (uint64_t)getpid();
-	c->peer->st.last_connect = now;
-	c->peer->st.last_error[0] = 0; /* status shows current problems only */
-	c->peer->dirty = 1;
-	hx_nd_log(n, "peer %s up (%s)", c->peer->name, c->out ? c->endpoint : "incoming");
-	hx_nd_peer_flush(n, c->peer, now); /* so that `hansa status` says so at once */
 }

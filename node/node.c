@@ -118,6 +118,7 @@ static void on_router(hx_node *n)
 			hx_nd_close_frames(f, k);
 			continue;
 		}
+		hx_nd_router_authed(n, zmq_msg_get(&f[1], ZMQ_SRCFD));
 		const char *uid = zmq_msg_gets(&f[1], "User-Id");
 		uint8_t key[HX_KEY_LEN];
 		if (!uid || hx_unhex(key, HX_KEY_LEN, uid)) {
@@ -197,6 +198,8 @@ static void flush_stats(hx_node *n, uint64_t now)
 			hx_nd_peer_flush(n, n->peers[i], now);
 	if (n->zap_refused && hx_counter_add(n->store, "zap-refused", n->zap_refused) == HX_OK)
 		n->zap_refused = 0;
+	if (n->junk && hx_counter_add(n->store, "junk", n->junk) == HX_OK)
+		n->junk = 0;
 	if (n->push_hist_dirty && hx_push_hist_put(n->store, &n->push_hist) == HX_OK)
 		n->push_hist_dirty = 0;
 }
@@ -350,7 +353,7 @@ static int sleep_ms(hx_node *n, uint64_t now)
 	uint64_t t = n->next_reload;
 	if (!n->cfg.once)
 		t = earliest(t, n->next_changes);
-	if (n->zap_refused)
+	if (n->zap_refused || n->junk)
 		t = earliest(t, n->next_flush);
 	for (size_t i = 0; i < n->npeers; i++) {
 		if (n->peers[i]->dirty)
@@ -582,6 +585,7 @@ void hx_node_destroy(hx_node **np)
 		free(n->peers[i]);
 	}
 	free(n->peers);
+	hx_nd_router_mon_close(n);
 	hx_nd_sock_close(n, &n->router);
 	hx_nd_sock_close(n, &n->zap);
 	hx_nd_wake_close(n);
@@ -687,7 +691,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		(void)!hx_blob_gc(n->store, HX_BLOB_GC_GRACE_US, NULL, NULL);
 	}
 	while (!*stop) {
-		size_t k = 0, need = 3 + 2 * n->nconns;
+		size_t k = 0, need = 4 + 2 * n->nconns;
 		zmq_pollitem_t *a = hx_grow(items, &cap, need, sizeof *a);
 		if (a)
 			items = a;
@@ -704,6 +708,11 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		}
 		if (n->router) {
 			items[k] = (zmq_pollitem_t){ .socket = n->router, .events = ZMQ_POLLIN };
+			owner[k++] = NULL;
+		}
+		if (n->router_mon) {
+			items[k] =
+			        (zmq_pollitem_t){ .socket = n->router_mon, .events = ZMQ_POLLIN };
 			owner[k++] = NULL;
 		}
 		if (n->wake_fd >= 0) {
@@ -734,6 +743,8 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 				hx_nd_on_zap(n);
 			else if (items[i].socket == n->router)
 				on_router(n);
+			else if (items[i].socket == n->router_mon)
+				hx_nd_on_router_monitor(n);
 			else if (items[i].socket == owner[i]->mon)
 				hx_nd_on_monitor(n, owner[i]);
 			else

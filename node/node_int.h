@@ -173,7 +173,12 @@ struct hx_node {
 	size_t fresh_over;
 	uint32_t next_session;
 	uint64_t next_flush, next_reload, next_changes, next_seen;
-	uint64_t zap_refused;   /* not yet added to the stored counter */
+	uint64_t zap_refused; /* not yet added to the stored counter */
+	void *router_mon;     /* monitor of the ROUTER: handshakes that failed */
+	uint64_t junk;        /* pre-authentication junk, not yet added to "junk" */
+	int *authed;          /* descriptors of ROUTER connections that sent a message */
+	size_t nauthed, capauthed;
+	uint64_t auth_failed;   /* ZAP refusals whose disconnect is still to come */
 	hx_push_hist push_hist; /* latencies of LIVE pushes (state.h) */
 	int push_hist_loaded;   /* push_hist holds the stored record */
 	int push_hist_dirty;    /* push_hist has news to write at the stats flush */
@@ -259,6 +264,14 @@ int hx_nd_recv_msg(void *sock, zmq_msg_t *f, size_t max, size_t *k, int *over);
 void hx_nd_close_frames(zmq_msg_t *f, size_t k);
 /* Handles what the monitor of c's DEALER reported. */
 void hx_nd_on_monitor(hx_node *n, struct conn *c);
+/* Events of the ROUTER's monitor: connections that failed before their
+ * CURVE handshake ended (junk, port scans, wrong protocol) are counted. */
+void hx_nd_on_router_monitor(hx_node *n);
+/* A message came in on the ROUTER connection with descriptor fd (-1:
+ * unknown): it authenticated, so its end is not junk. */
+void hx_nd_router_authed(hx_node *n, int fd);
+/* Stops the ROUTER's monitor and closes its socket. */
+void hx_nd_router_mon_close(hx_node *n);
 /* Answers the ZAP requests waiting. */
 void hx_nd_on_zap(hx_node *n);
 

@@ -122,7 +122,9 @@ int hx_stats_save(hx_store *s, const uint8_t key[HX_KEY_LEN], const hx_peer_stat
 typedef int (*hx_stats_cb)(void *arg, const uint8_t key[HX_KEY_LEN], const hx_peer_stats *st);
 int hx_stats_list(hx_store *s, hx_stats_cb cb, void *arg) HX_WUR;
 
-/* Node-wide counters: "zap-refused" (connections refused by the ZAP
+/* Node-wide counters: "junk" (connections to the listening socket that
+ * failed before their CURVE handshake ended: junk bytes, a scan, another
+ * protocol), "zap-refused" (connections refused by the ZAP
  * handler), ... */
 int hx_counter_add(hx_store *s, const char *name, uint64_t delta) HX_WUR;
 int hx_counter_get(hx_store *s, const char *name, uint64_t *v) HX_WUR;

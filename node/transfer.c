@@ -319,7 +319,9 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 					p->st.refused[hx_refuse_reason(r)]++;
 					refused_add(o, hx_refuse_reason(r), n->puts[i].entry->id);
 					hx_nd_log(n, "refused entry from %s: %s", p->name,
-					          hx_refuse_name(hx_refuse_reason(r)));
+					          n->puts[i].why
+					                  ? n->puts[i].why
+					                  : hx_refuse_name(hx_refuse_reason(r)));
 				}
 			}
 		}

@@ -88,9 +88,11 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 }
 
-/* The number of keys in dbi, and that each one's trailing id is an entry. */
+/* The number of keys in dbi, and that each one's trailing id is an entry
+ * or, where a purged stub may stand in (purged not NULL), a stub: *purged
+ * counts those. */
 static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, int id_in_value,
-                      struct fsck *f, uint64_t *n)
+                      struct fsck *f, uint64_t *n, uint64_t *purged)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -108,11 +110,45 @@ static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, 
 			continue;
 		}
 		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
+		if (purged && !exists(txn, s->entries, id, HX_ID_LEN) &&
+		    exists(txn, s->purged, id, HX_ID_LEN)) {
+			++*purged;
+			continue;
+		}
 		if (!exists(txn, s->entries, id, HX_ID_LEN)) {
 			char hex[2 * HX_ID_LEN + 1];
 			problem(f, "%s: refers to missing entry %s", name,
 			        hx_hex(hex, id, HX_ID_LEN));
 		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
+/* Each purged stub has its time order row and no entry left. */
+static int check_purged(hx_store *s, MDB_txn *txn, struct fsck *f)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	char hex[2 * HX_ID_LEN + 1];
+	uint8_t key[8 + HX_ID_LEN];
+	int rc = mdb_cursor_open(txn, s->purged, &c);
+
+	if (rc)
+		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != HX_ID_LEN || v.mv_size <= 8 + HX_KEY_LEN + HX_ID_LEN) {
+			problem(f, "purged: malformed record");
+			continue;
+		}
+		hx_hex(hex, k.mv_data, HX_ID_LEN);
+		memcpy(key, v.mv_data, 8);
+		memcpy(key + 8, k.mv_data, HX_ID_LEN);
+		if (!exists(txn, s->bytime, key, sizeof key))
+			problem(f, "purged %s: missing from the time order", hex);
+		if (exists(txn, s->entries, k.mv_data, HX_ID_LEN))
+			problem(f, "purged %s: its content is still stored", hex);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
@@ -212,13 +248,16 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 		{ s->docs, "documents", 1 },
 	};
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
-		if ((rc = check_refs(s, txn, refs[i].dbi, refs[i].name, refs[i].in_value, &f, &n)))
+		uint64_t purged = 0;
+		if ((rc = check_refs(s, txn, refs[i].dbi, refs[i].name, refs[i].in_value, &f, &n,
+		                     i == 0 || i == 2 ? &purged : NULL)))
 			goto out;
+		n -= purged; /* purged versions keep their time order and change rows */
 		if (i < 3 && n != n_entries)
 			problem(&f, "%s: %llu records for %llu entries", refs[i].name,
 			        (unsigned long long)n, (unsigned long long)n_entries);
 	}
-	if ((rc = check_docs(s, txn, &f, &live)))
+	if ((rc = check_docs(s, txn, &f, &live)) || (rc = check_purged(s, txn, &f)))
 		goto out;
 	uint64_t ix = 0;
 	rc = hx_index_check(&s->ix, txn, s->docs, s->entries, index_problem, &f, &ix);

@@ -19,9 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include "proto/roster.h"
+#include <unistd.h>
+#include "proto/purge.h"
 #include "store/store_int.h"
 #include "store/blob.h"
 
@@ -85,36 +88,94 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 	return rc;
 }
 
-static int check_schema(hx_store *s, MDB_txn *txn, int create)
+/* The schema version the store says it has: 0 when it has none yet. */
+static int read_schema(hx_store *s, MDB_txn *txn, uint32_t *ver)
 {
 	MDB_val k = { 6, "schema" }, v;
-	uint8_t want[4] = { 0, 0, 0, HX_STORE_SCHEMA };
 	int rc = mdb_get(txn, s->meta, &k, &v);
-
-	if (rc == MDB_NOTFOUND && create) {
-		v.mv_size = 4;
-		v.mv_data = want;
-		return hx_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
-	}
+	*ver = 0;
 	if (rc == MDB_NOTFOUND)
-		return HX_ECORRUPT;
+		return HX_OK;
 	if (rc)
 		return hx_mdb_err(rc);
 	if (v.mv_size != 4)
 		return HX_ECORRUPT;
-	uint32_t have = hx_be32_get(v.mv_data);
-	if (have == 1 && !(s->flags & HX_STORE_RDONLY)) {
-		/* In-place upgrade 1 -> 2: open_dbs created the empty blobs
-		 * table in this transaction; record the new version. */
-		v.mv_size = 4;
-		v.mv_data = want;
-		return hx_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+	*ver = hx_be32_get(v.mv_data);
+	return *ver ? HX_OK : HX_EVERSION;
+}
+
+/* One upgrade step from schema version from to from + 1, in txn. Every
+ * schema change adds its step here. */
+static int upgrade_step(hx_store *s, MDB_txn *txn, uint32_t from)
+{
+	switch (from) {
+	case 1: return HX_OK;                    /* 2: the "blobs" table, which open_dbs creates */
+	case 2: return hx_purge_open(s, txn, 1); /* 3: the "purged" table */
+	default: return HX_EVERSION;
 	}
-	if (have == 1)
-		return HX_OK; /* read-only: a schema 1 store reads as one without blobs */
-	if (memcmp(v.mv_data, want, 4))
+}
+
+/* Checks the schema version in a write (or, when current, read) txn:
+ * writes it into a new store, upgrades an older one step by step. */
+static int check_schema(hx_store *s, MDB_txn *txn, int create)
+{
+	uint8_t want[4];
+	uint32_t ver;
+	int rc = read_schema(s, txn, &ver);
+
+	hx_be32_put(want, HX_STORE_SCHEMA);
+	if (rc)
+		return rc;
+	if (!ver && !create)
+		return HX_ECORRUPT;
+	if (ver > HX_STORE_SCHEMA)
 		return HX_EVERSION;
-	return HX_OK;
+	if (ver && ver < HX_STORE_SCHEMA && (s->flags & HX_STORE_RDONLY))
+		return HX_EVERSION; /* hx_store_open upgrades before */
+	for (; ver && ver < HX_STORE_SCHEMA; ver++)
+		if ((rc = upgrade_step(s, txn, ver)))
+			return rc;
+	if ((rc = hx_purge_open(s, txn, create)))
+		return rc;
+	MDB_val k = { 6, "schema" }, v = { 4, want };
+	return (s->flags & HX_STORE_RDONLY) ? HX_OK : hx_mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+/* Before an upgrade: a compacted copy of the data file as it is, at
+ * dir/data.mdb.schema<N>.bak (written to a temporary name, then renamed,
+ * so a copy that exists is whole). */
+static int backup_before_upgrade(hx_store *s, const char *dir, uint32_t ver)
+{
+	char tmp[4200], bak[4200];
+	snprintf(bak, sizeof bak, "%s/data.mdb.schema%u.bak", dir, (unsigned)ver);
+	snprintf(tmp, sizeof tmp, "%s/data.mdb.schema%u.tmp", dir, (unsigned)ver);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return HX_EIO;
+	int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	if (!rc && fsync(fd))
+		rc = EIO;
+	if (close(fd) && !rc)
+		rc = EIO;
+	if (!rc && rename(tmp, bak))
+		rc = EIO;
+	if (rc)
+		unlink(tmp);
+	return hx_mdb_err(rc);
+}
+
+/* The schema version of an open environment, read in its own txn. */
+static int peek_schema(hx_store *s, uint32_t *ver)
+{
+	MDB_txn *txn;
+	*ver = 0;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
+	rc = rc == MDB_NOTFOUND ? HX_OK : rc ? hx_mdb_err(rc) : read_schema(s, txn, ver);
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 int hx_store_open(hx_store **out, const char *dir, unsigned flags)
@@ -157,6 +218,22 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		goto fail_mdb;
 	int dead;
 	mdb_reader_check(s->env, &dead); /* clear slots of crashed processes */
+	uint32_t ver;
+	if ((rc = peek_schema(s, &ver)))
+		goto fail;
+	if (ver && ver < HX_STORE_SCHEMA) {
+		if (flags & HX_STORE_RDONLY) {
+			/* upgrade with a writable open first, then open as asked */
+			mdb_env_close(s->env);
+			free(s);
+			if ((rc = hx_store_open(out, dir, flags & ~(unsigned)HX_STORE_RDONLY)))
+				return rc;
+			hx_store_close(out);
+			return hx_store_open(out, dir, flags);
+		}
+		if ((rc = backup_before_upgrade(s, dir, ver)))
+			goto fail;
+	}
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
 	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create))) {
@@ -294,6 +371,7 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 
 	p->result = HX_OK;
 	p->seq = 0;
+	p->why = NULL;
 	if (flags & HX_PUT_MEMBERS_ONLY) {
 		MDB_val mk = { HX_KEY_LEN, (void *)e->author };
 		rc = mdb_get(txn, s->members, &mk, &v);
@@ -304,6 +382,9 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		if (rc)
 			return hx_mdb_err(rc);
 	}
+	int done;
+	if ((rc = hx_purge_before(s, txn, p, &done)) || done)
+		return rc;
 	/* The signer must be the author's current key or one of its devices
 	 * at the entry's time; device and rotation records follow their rules
 	 * (org.c). An entry refused here is not stored, so reconciliation asks
@@ -366,6 +447,8 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		return rc;
 	if ((rc = hx_org_after_put(s, txn, e, prev_revoked)))
 		return rc;
+	if (hx_purge_is(e) && (rc = hx_purge_after(s, txn, e)))
+		return rc;
 	p->seq = *seq;
 	return HX_OK;
 }
@@ -389,6 +472,7 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		uint64_t seq;
 		if ((rc = hx_txn_begin(s, 0, &txn)))
 			return rc;
+		s->scrub_due = 0;
 		if ((rc = last_seq(s, txn, &seq)))
 			goto abort;
 		for (size_t i = 0; i < n; i++) {
@@ -403,6 +487,8 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		/* the map, not the disk (ENOSPC is HX_EFULL too) */
 		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
 			continue;
+		if (!rc && s->scrub_due)
+			rc = hx_store_scrub(s);
 		if (!rc && added)
 			*added = count;
 		if (!rc && count && !(flags & HX_PUT_NO_WAKE))
@@ -528,7 +614,10 @@ static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, v
 {
 	MDB_val k = { HX_ID_LEN, (void *)id }, v;
 	hx_entry e;
+	hx_purged st;
 	int rc = mdb_get(txn, s->entries, &k, &v);
+	if (rc == MDB_NOTFOUND && !hx_purge_stub_get(s, txn, id, &st))
+		return 0; /* a purged version: only its stub is left */
 	if (rc)
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 	if (hx_entry_decode(&e, v.mv_data, v.mv_size))
@@ -696,4 +785,15 @@ int hx_store_stats_get(hx_store *s, hx_store_stats *st)
 		st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	mdb_txn_abort(txn);
 	return rc ? hx_mdb_err(rc) : r2;
+}
+
+int hx_store_purged(hx_store *s, const uint8_t id[HX_ID_LEN], hx_purged *out)
+{
+	MDB_txn *txn;
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = hx_purge_stub_get(s, txn, id, out);
+	mdb_txn_abort(txn);
+	return rc;
 }

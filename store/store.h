@@ -12,9 +12,11 @@
 
 typedef struct hx_store hx_store;
 
-/* 2: the blobs table (store/blob.c); a schema 1 store is upgraded in place
- * when opened for writing. */
-#define HX_STORE_SCHEMA 2
+/* 2: the blobs table (store/blob.c); 3: the "purged" table (store/purge.c).
+ * Opening a store of an older schema first copies its data file to
+ * data.mdb.schema<N>.bak (compacted), then upgrades it in place step by step
+ * (store.c, upgrade_step). */
+#define HX_STORE_SCHEMA 3
 
 enum hx_store_flags {
 	HX_STORE_RDONLY = 1 << 0,
@@ -43,8 +45,9 @@ typedef struct hx_put {
 	const uint8_t *raw;
 	size_t rawlen;
 	const hx_entry *entry;
-	int result;   /* out: HX_OK (stored), HX_EEXIST (already had it) or error */
-	uint64_t seq; /* out: change sequence number when stored */
+	int result;      /* out: HX_OK (stored), HX_EEXIST (already had it) or error */
+	uint64_t seq;    /* out: change sequence number when stored */
+	const char *why; /* out: a static one-line reason for some refusals, or NULL */
 } hx_put;
 
 /*
@@ -129,6 +132,23 @@ typedef struct hx_store_stats {
 	uint64_t map_used; /* bytes in use in the LMDB map */
 } hx_store_stats;
 int hx_store_stats_get(hx_store *s, hx_store_stats *st) HX_WUR;
+
+/* ---- purged versions (docs/FORMAT.md §1.8.4) -------------------------- */
+/* What a store keeps of a purged version. */
+typedef struct hx_purged {
+	uint64_t timestamp;
+	uint8_t author[HX_KEY_LEN];
+	uint8_t purge[HX_ID_LEN]; /* the purge record's id */
+	char path[HX_PATH_MAX + 1];
+} hx_purged;
+/* HX_OK with the stub when id was purged, else HX_ENOTFOUND. hx_store_get
+ * says HX_ENOTFOUND for a purged version. */
+int hx_store_purged(hx_store *s, const uint8_t id[HX_ID_LEN], hx_purged *out) HX_WUR;
+/* Writes zeros over the free pages of the data file, so that the bytes of
+ * purged versions are gone from it. hx_store_put_batch calls it after a
+ * commit that purged; best effort while other processes hold old
+ * snapshots. */
+int hx_store_scrub(hx_store *s) HX_WUR;
 
 /* ---- members ---------------------------------------------------------- */
 /* A member record is opaque bytes to the store (its format belongs to the

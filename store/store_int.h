@@ -7,6 +7,7 @@
 #define HX_STORE_INT_H
 
 #include <lmdb.h>
+#include <string.h>
 #include "store/store.h"
 #include "store/index.h"
 #include "store/fpt.h"
@@ -24,8 +25,10 @@ struct hx_store {
 	MDB_dbi changes;    /* seq u64 BE -> id[32] */
 	MDB_dbi members;    /* key[32] -> member record */
 	MDB_dbi kv;         /* name -> value */
+	MDB_dbi purged;     /* id[32] -> purged stub (store/purge.c) */
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
+	int scrub_due;      /* a commit purged content: scrub free pages (scrub.c) */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
 	char *dir;          /* the store's directory (blob.c keeps blobs/ in it) */
 	MDB_dbi blobs;      /* hash[32] -> blob state (store/blob.c) */
@@ -39,12 +42,9 @@ void hx_store_wake_init(hx_store *s, const char *dir);
 /* Begins a transaction, handling MDB_MAP_RESIZED. */
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;
 
-/* Big-endian key helpers (hx_be64_put, ...) are in proto/hx.h. */
-
-#include <string.h>
 #define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
 
-/* ---- keys of docs, hist and paths (store.c, device.c)
+/* ---- keys of store.c's tables (also used by purge.c and device.c)
  * ------------------------------------------------------------- */
 
 static inline size_t doc_key(uint8_t *k, const uint8_t *author, const char *path)
@@ -80,6 +80,20 @@ static inline int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const ui
 		return ta < tb ? -1 : 1;
 	return memcmp(ia, ib, HX_ID_LEN);
 }
+
+/* ---- purge records (purge.c) ---- */
+/* Opens (creates) the "purged" table. */
+int hx_purge_open(hx_store *s, MDB_txn *txn, int create) HX_WUR;
+/* The stub of a purged version: HX_OK, HX_ENOTFOUND or error. */
+int hx_purge_stub_get(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_purged *out) HX_WUR;
+/* Before p is stored: refuses a purged version (HX_EEXIST) and a purge
+ * record that breaks its rules (p->why says which). *done when p->result is
+ * final and p must not be stored. */
+int hx_purge_before(hx_store *s, MDB_txn *txn, hx_put *p, int *done) HX_WUR;
+/* After a purge record was stored: purges what it lists; sets scrub_due. */
+int hx_purge_after(hx_store *s, MDB_txn *txn, const hx_entry *rec) HX_WUR;
+
+/* Big-endian key helpers (hx_be64_put, ...) are in proto/hx.h. */
 
 /* Devices and rotation (org.c), called by put_one in the entry's write
  * transaction. hx_org_check sets *refuse to HX_OK or the reason to refuse

@@ -666,6 +666,22 @@ static void test_open(void)
 	CHECK_RC(hx_store_open(&s, sub, 0), HX_OK);
 	CHECK_RC(current_title(s, pk_a, "o/x", t, sizeof t, NULL), HX_OK);
 	hx_store_close(&s);
+	/* schema 1 (before "purged"): a backup copy of the data file first,
+	 * then upgraded in place, also when opened read-only */
+	const uint8_t one[4] = { 0, 0, 0, 1 };
+	char bak[4300];
+	struct stat bst;
+	snprintf(bak, sizeof bak, "%s/data.mdb.schema1.bak", sub);
+	raw_put(dir, "meta", "schema", 6, one, 4);
+	CHECK(stat(bak, &bst) != 0);
+	CHECK_RC(hx_store_open(&s, sub, HX_STORE_RDONLY), HX_OK);
+	CHECK(stat(bak, &bst) == 0 && bst.st_size > 0);
+	CHECK_RC(current_title(s, pk_a, "o/x", t, sizeof t, NULL), HX_OK);
+	hx_store_close(&s);
+	unlink(bak);
+	CHECK_RC(hx_store_open(&s, sub, 0), HX_OK); /* upgraded: no second backup */
+	CHECK(stat(bak, &bst) != 0);
+	hx_store_close(&s);
 	/* no schema row at all */
 	raw_del_first(dir, "meta", "schema", 6);
 	CHECK_RC(hx_store_open(&s, sub, 0), HX_ECORRUPT);

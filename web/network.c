@@ -311,6 +311,9 @@ void wb_metrics(struct wb_req *r)
 	metric(b, "hansa_connections_refused_total", "counter",
 	       "Connections refused as not members.");
 	wb_printf(b, "hansa_connections_refused_total %llu\n", (unsigned long long)pr.zap);
+	metric(b, "hansa_connections_junk_total", "counter",
+	       "Connections that failed before authentication (junk, scans).");
+	wb_printf(b, "hansa_connections_junk_total %llu\n", (unsigned long long)pr.junk);
 	static const char *const per[][2] = {
 		{ "hansa_entries_received_total", "Entries received from a peer and stored." },
 		{ "hansa_entries_sent_total", "Entries sent to a peer." },
