@@ -17,7 +17,7 @@
 struct hx_ix_pending; /* work gathered during one write transaction */
 
 struct hx_index {
-	MDB_dbi meta, docs, ids, norms, post, attr, stem;
+	MDB_dbi meta, docs, ids, norms, post, attr, stem, wstem;
 	int stale; /* schema differs or index missing: run reindex */
 	struct hx_ix_pending *pend;
 };

@@ -29,6 +29,7 @@ int hx_searcher_new(hx_searcher **out, hx_store *s)
 	}
 	sr->s = s;
 	sr->ix = &s->ix;
+	hx_stemmers_set_lookup(sr->stem, hx_sr_stem_lookup, sr);
 	*out = sr;
 	return HX_OK;
 }
@@ -556,9 +557,8 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 		return rc;
 	struct hx_index *ix = &s->ix;
 	if (!ix->stale) {
-		MDB_dbi d[] = {
-			ix->meta, ix->docs, ix->ids, ix->norms, ix->post, ix->attr, ix->stem
-		};
+		MDB_dbi d[] = { ix->meta, ix->docs, ix->ids,  ix->norms,
+			        ix->post, ix->attr, ix->stem, ix->wstem };
 		for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 			*index_bytes += dbi_bytes(txn, d[i]);
 	}

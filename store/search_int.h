@@ -72,6 +72,11 @@ int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
 /* Whether the folded word w occurs in a document of stemming language
  * lang (its stem dictionary has it). */
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
+/* The searcher's hx_stem_lookup (arg is the searcher; tokenize.h): the
+ * stem ix.wstem keeps for a word, read in the current read transaction;
+ * 0 when the word has postings (another language's word), -1 when it
+ * has none. */
+int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap);
 /* The stored entry behind a docnum, as a view into the transaction's
  * memory; id (when not NULL) gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;

@@ -20,6 +20,7 @@
 #include "store/query.h"
 #include "store/tokenize.h"
 #include "store/ix_int.h"
+#include "store/lemma.h"
 #include "tests/check.h"
 
 static uint8_t sk[3][HX_SECRET_LEN], pk[3][HX_KEY_LEN];
@@ -1302,6 +1303,57 @@ static void issue13(void)
 	free(dir);
 }
 
+/* A search for words the index knows takes their stems from the index
+ * (ix.wstem): neither the query nor the snippets of Polish and Swedish
+ * documents go to Hunspell; a form the index does not know does. */
+static void known_words(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	hx_results r;
+	char err[256];
+	hx_search_opts o = { 10, 0, 0, 0, 1 };
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	doc *d[2];
+	d[0] = mkdoc(0, "pl/przegladarka", 1000, "pl", "Przeglądarka plików",
+	             "Prosta przeglądarka plików dla urzędów gminy.", NULL, NULL, NULL);
+	d[1] = mkdoc(0, "sv/arkiv", 1001, "sv", "Ett arkiv för kommunen",
+	             "Kommunens arkiv och bibliotek samlade.", NULL, NULL, NULL);
+	unsigned long before = hx_lemma_calls;
+	CHECK_RC(put_docs(s, d, 2), HX_OK);
+	if (hx_lemma_calls == before) {
+		fprintf(stderr, "known_words: no Hunspell dictionaries (pl_PL, sv_SE), skipped\n");
+	} else {
+		CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+		const char *known[] = { "przeglądarka plików", "przegladarka", "arkiv kommunen",
+			                "kommunens bibliotek" };
+		const char *want[] = { "pl/przegladarka", "pl/przegladarka", "sv/arkiv",
+			               "sv/arkiv" };
+		for (size_t i = 0; i < 4; i++) {
+			before = hx_lemma_calls;
+			CHECK_RC(hx_search(sr, known[i], &o, &r, err, sizeof err), HX_OK);
+			CHECK(r.nhits == 1 && !strcmp(r.hits[0].path, want[i]) &&
+			      r.hits[0].snippet && r.hits[0].nhl > 0);
+			CHECK(hx_lemma_calls == before);
+			hx_results_clear(&r);
+		}
+		/* An inflected form no document has needs its lemma. */
+		before = hx_lemma_calls;
+		CHECK_RC(hx_search(sr, "przegladarki", &o, &r, err, sizeof err), HX_OK);
+		CHECK(r.nhits == 1 && !strcmp(r.hits[0].path, "pl/przegladarka"));
+		CHECK(hx_lemma_calls > before);
+		hx_results_clear(&r);
+		CHECK(fsck_problems(s) == 0);
+		hx_searcher_free(&sr);
+	}
+	doc_free(d[0]);
+	doc_free(d[1]);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1310,6 +1362,7 @@ int main(void)
 		crypto_sign_keypair(pk[i], sk[i]);
 	fixed_cases();
 	issue13();
+	known_words();
 	markdown_snippets();
 	differential();
 	return check_done();
