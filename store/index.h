@@ -40,6 +40,12 @@ void hx_index_abort(struct hx_index *ix);
 /* Empties the index (before a rebuild) and makes it current. */
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn) HX_WUR;
 
+/* Empties the index and indexes every current document of the store's
+ * docs and entries tables again, all in txn (ix_rebuild.c); *documents
+ * gets how many. On error the caller aborts txn. */
+int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+                     uint64_t *documents) HX_WUR;
+
 /* fsck: checks the index against the live documents, reporting problems. */
 int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
                    void (*report)(void *, const char *), void *arg, uint64_t *problems) HX_WUR;

@@ -89,6 +89,26 @@ static int check_schema(hx_store *s, MDB_txn *txn, int create)
 	return HX_OK;
 }
 
+/* An index from another schema is rebuilt in the open's write transaction:
+ * a second process opening the store waits for it and finds it current. */
+static int upgrade_index(hx_store *s, MDB_txn *txn)
+{
+	if (!s->ix.stale || (s->flags & HX_STORE_RDONLY))
+		return HX_OK;
+	uint64_t t0 = hx_now_us();
+	int rc = hx_index_rebuild(&s->ix, txn, s->docs, s->entries, &s->reindexed_docs);
+	s->reindexed = !rc;
+	s->reindexed_s = (double)(hx_now_us() - t0) / 1e6;
+	return rc;
+}
+
+int hx_store_reindexed(const hx_store *s, uint64_t *documents, double *seconds)
+{
+	*documents = s->reindexed ? s->reindexed_docs : 0;
+	*seconds = s->reindexed ? s->reindexed_s : 0;
+	return s->reindexed;
+}
+
 int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 {
 	hx_store *s;
@@ -125,7 +145,8 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	mdb_reader_check(s->env, &dead); /* clear slots of crashed processes */
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
-	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create))) {
+	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create)) ||
+	    (rc = upgrade_index(s, txn))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}

@@ -27,6 +27,9 @@ struct hx_store {
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
+	int reindexed;      /* the open rebuilt the search index */
+	uint64_t reindexed_docs;
+	double reindexed_s;
 };
 
 /* Sets s->wake from the store's directory (wake.c). */
