@@ -453,7 +453,7 @@ static long pm_get(const struct pathmap *m, const char *k)
 static int hx_run(hx_searcher *sr, const char *q, const struct pathmap *pm, long *ids, int max,
                   int suggest)
 {
-	hx_search_opts o = { 10, 0, 0, 1, !suggest }; /* no snippets */
+	hx_search_opts o = { 10, 0, 0, 1, !suggest, 0 }; /* no snippets */
 	hx_results r;
 	char err[256];
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);

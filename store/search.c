@@ -431,7 +431,7 @@ static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, si
 int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx_results *res,
               char *err, size_t errlen)
 {
-	hx_search_opts dflt = { 10, 0, 0, 0, 0 };
+	hx_search_opts dflt = { 10, 0, 0, 0, 0, 0 };
 	struct run r;
 	struct group *g = NULL;
 	size_t ng = 0;
@@ -459,17 +459,23 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 	}
 	if ((rc = hx_query_parse(&r.q, qtext, err, errlen)))
 		return rc;
-	if ((rc = begin(sr)) || (rc = run_eval(sr, &r, k, opts->facets)))
+	/* At least the candidates the proximity boost re-ranks, so that the
+	 * order of a page does not depend on its size. */
+	size_t ke = k < HX_PROX_DEPTH ? HX_PROX_DEPTH : k;
+	if ((rc = begin(sr)) || (rc = run_eval(sr, &r, ke, opts->facets)))
 		goto out;
 	if (!opts->no_suggest &&
 	    (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))
 		goto out;
+	if (!opts->no_proximity && (rc = hx_prox_rerank(sr, r.q, r.heap, r.nheap)))
+		goto out;
 	/* Translations: when a candidate is one, look at more candidates and
 	 * collapse; else each candidate is its own hit. */
 	int tr = has_translations(sr, &r, &rc);
-	if (!rc && tr && r.nheap == k && k < 100000) {
-		size_t k2 = k * TR_WIDEN < 100000 ? k * TR_WIDEN : 100000;
-		rc = run_eval(sr, &r, k2, 0);
+	if (!rc && tr && r.nheap == r.k && r.k < 100000) {
+		size_t k2 = r.k * TR_WIDEN < 100000 ? r.k * TR_WIDEN : 100000;
+		if (!(rc = run_eval(sr, &r, k2, 0)) && !opts->no_proximity)
+			rc = hx_prox_rerank(sr, r.q, r.heap, r.nheap);
 	}
 	if (!rc && tr) {
 		query_lang(sr, r.q, lang, sizeof lang);

@@ -144,6 +144,17 @@ struct cand {
 	double score;
 	uint32_t doc;
 };
+/* qsort order of candidates: the best first (ix_eval.c). */
+int hx_cand_cmp(const void *a, const void *b);
+
+/* ---- the proximity boost (ix_prox.c) ---------------------------------------- */
+
+#define HX_PROX_DEPTH 20 /* candidates re-ranked */
+#define HX_PROX_W 0.3    /* boost of all query words side by side */
+/* Re-ranks the best HX_PROX_DEPTH of the n sorted candidates of q (two
+ * query words or more) by how near their words are in the title or the
+ * start of the body; the list stays sorted. */
+int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t n) HX_WUR;
 
 struct eval {
 	struct matcher *cl[HX_QUERY_CLAUSES];

@@ -148,7 +148,7 @@ static const char *paths(hx_searcher *sr, const char *q)
 	static char out[4096];
 	hx_results r;
 	char err[256];
-	hx_search_opts o = { 20, 0, 0, 1, 0 };
+	hx_search_opts o = { 20, 0, 0, 1, 0, 0 };
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
 	if (rc) {
 		snprintf(out, sizeof out, "ERR:%s", err);
@@ -328,7 +328,7 @@ static void fixed_cases(void)
 	{
 		hx_results r;
 		char err[128];
-		hx_search_opts o = { 1, 1, 1, 0, 0 };
+		hx_search_opts o = { 1, 1, 1, 0, 0, 0 };
 		CHECK_RC(hx_search(sr, "smes", &o, &r, err, sizeof err), HX_OK);
 		CHECK(r.nhits == 1 && r.hits[0].rank == 2 && r.total == 3 && r.total_exact);
 		CHECK(r.nfacets == 4 && !strcmp(r.facets[0].name, "tag") && r.facets[0].n >= 2 &&
@@ -336,7 +336,7 @@ static void fixed_cases(void)
 		CHECK(!strcmp(r.facets[2].name, "lang") && r.facets[2].n == 2 &&
 		      !strcmp(r.facets[2].v[0].value, "en") && r.facets[2].v[0].count == 2);
 		hx_results_clear(&r);
-		hx_search_opts o2 = { 5, 0, 0, 0, 0 };
+		hx_search_opts o2 = { 5, 0, 0, 0, 0, 0 };
 		CHECK_RC(hx_search(sr, "cesis toolkit", &o2, &r, err, sizeof err), HX_OK);
 		CHECK(r.nhits == 1 && r.hits[0].org &&
 		      !strcmp(r.hits[0].org, "Cesis Municipality"));
@@ -476,7 +476,7 @@ static const char *snippet_of(hx_searcher *sr, const char *q, char *buf, size_t 
 {
 	hx_results r;
 	char err[128];
-	hx_search_opts o = { 1, 0, 0, 0, 1 };
+	hx_search_opts o = { 1, 0, 0, 0, 1, 0 };
 	snprintf(buf, cap, "ERR");
 	if (hx_search(sr, q, &o, &r, err, sizeof err) || r.nhits != 1)
 		return buf;
@@ -1018,7 +1018,7 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 		char err[256];
 		hx_results r;
 		int prc = hx_query_parse(&q, qs, err, sizeof err);
-		hx_search_opts o = { limit, 0, qi % 5 == 0, 1, 1 };
+		hx_search_opts o = { limit, 0, qi % 5 == 0, 1, 1, 1 };
 		int src = hx_search(sr, qs, &o, &r, err, sizeof err);
 		if (prc) {
 			if (src != prc) {
@@ -1272,7 +1272,7 @@ static void issue13(void)
 	      !strcmp(r.hits[0].path, "tools/ssh") && !strcmp(r.instead, "ssh \"clint\""));
 	hx_results_clear(&r);
 	/* Turned off (the benchmarks' setting): did-you-mean only. */
-	hx_search_opts nosug = { 10, 0, 0, 0, 1 };
+	hx_search_opts nosug = { 10, 0, 0, 0, 1, 0 };
 	CHECK_RC(hx_search(sr, "pdf viewr", &nosug, &r, err, sizeof err), HX_OK);
 	CHECK(!r.corrected && r.nhits == 0 && r.nsuggest == 0);
 	hx_results_clear(&r);
@@ -1310,6 +1310,25 @@ static void issue13(void)
 	CHECK(!strcmp(paths(sr, "bialystok lang:da"), "practices/cluster-da"));
 	CHECK(hx_searcher_set_lang(sr, "a-language-code-far-too-long") == HX_EINVAL);
 
+	/* Proximity: BM25F alone puts the shorter text first; the one with
+	 * the query's words side by side wins with the boost. */
+	doc *px[2];
+	px[0] = mkdoc(0, "notes/far", 3000, "en", "Notes B",
+	              "solar words of cluster panel things and other guide to read later", NULL,
+	              NULL, NULL);
+	px[1] = mkdoc(0, "notes/near", 3001, "en", "Notes A",
+	              "cluster of words solar panel guide and other things to read later on", NULL,
+	              NULL, NULL);
+	CHECK_RC(put_docs(s, px, 2), HX_OK);
+	hx_search_opts bm25 = { 10, 0, 0, 1, 1, 1 };
+	CHECK_RC(hx_search(sr, "solar panel", &bm25, &r, err, sizeof err), HX_OK);
+	CHECK(r.nhits == 2 && !strcmp(r.hits[0].path, "notes/far"));
+	hx_results_clear(&r);
+	CHECK(!strcmp(paths(sr, "solar panel"), "notes/near notes/far"));
+	CHECK(!strcmp(paths(sr, "panel solar"), "notes/near notes/far"));
+	doc_free(px[0]);
+	doc_free(px[1]);
+
 	for (size_t i = 0; i < n; i++)
 		doc_free(d[i]);
 	hx_searcher_free(&sr);
@@ -1328,7 +1347,7 @@ static void known_words(void)
 	hx_searcher *sr;
 	hx_results r;
 	char err[256];
-	hx_search_opts o = { 10, 0, 0, 0, 1 };
+	hx_search_opts o = { 10, 0, 0, 0, 1, 0 };
 	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
 	doc *d[2];
 	d[0] = mkdoc(0, "pl/przegladarka", 1000, "pl", "Przeglądarka plików",
