@@ -5,10 +5,10 @@
  * tokenized, each word that is a query word (its exact form, or its stem
  * in the document's language) is marked, and the shortest stretch of one
  * field holding the most distinct query words gives a factor
- *   1 + PROX_W * (m - 1) / (nq - 1) * m / span
+ *   1 + HX_PROX_W * (m - 1) / (nq - 1) * m / span
  * (m distinct words of nq within span words), so all the words side by
- * side count PROX_W more than the same words scattered. Only the best
- * PROX_DEPTH candidates are read: the cost is fixed per query and the
+ * side count HX_PROX_W more than the same words scattered. Only the best
+ * HX_PROX_DEPTH candidates are read: the cost is fixed per query and the
  * index does not grow.
  */
 #include <stdlib.h>

@@ -459,10 +459,7 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 	}
 	if ((rc = hx_query_parse(&r.q, qtext, err, errlen)))
 		return rc;
-	/* At least the candidates the proximity boost re-ranks, so that the
-	 * order of a page does not depend on its size. */
-	size_t ke = k < HX_PROX_DEPTH ? HX_PROX_DEPTH : k;
-	if ((rc = begin(sr)) || (rc = run_eval(sr, &r, ke, opts->facets)))
+	if ((rc = begin(sr)) || (rc = run_eval(sr, &r, k, opts->facets)))
 		goto out;
 	if (!opts->no_suggest &&
 	    (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))

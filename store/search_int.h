@@ -149,8 +149,11 @@ int hx_cand_cmp(const void *a, const void *b);
 
 /* ---- the proximity boost (ix_prox.c) ---------------------------------------- */
 
-#define HX_PROX_DEPTH 20 /* candidates re-ranked */
-#define HX_PROX_W 0.3    /* boost of all query words side by side */
+/* Candidates re-ranked: the first page. The best 10 by BM25F are the
+ * same whatever k is (ties go to the lower docnum), so a page's order
+ * does not depend on the page size, and a first page is no dearer. */
+#define HX_PROX_DEPTH 10
+#define HX_PROX_W 0.3 /* boost of all query words side by side */
 /* Re-ranks the best HX_PROX_DEPTH of the n sorted candidates of q (two
  * query words or more) by how near their words are in the title or the
  * start of the body; the list stays sorted. */
