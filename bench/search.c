@@ -9,7 +9,7 @@
  * of known-item queries made from a document's rarest title words.
  *
  *   bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N]
- *                [--reps N] [--known N] [--dir DIR] [--verbose]
+ *                [--reps N] [--known N] [--dir DIR] [--verbose] [--no-proximity]
  *
  * The corpus defaults to ../shared/data/tools-corpus.jsonl.xz (run from the
  * repository root). Latencies are wall-clock per query (parse, rank, and
@@ -448,12 +448,15 @@ static long pm_get(const struct pathmap *m, const char *k)
 	return -1;
 }
 
+/* --no-proximity: hansa ranks by BM25F alone (to measure the boost). */
+static int no_proximity;
+
 /* With suggest, a query that finds nothing runs its typo correction, as
  * the CLI does (the per-language sets); without, it is like FTS5. */
 static int hx_run(hx_searcher *sr, const char *q, const struct pathmap *pm, long *ids, int max,
                   int suggest)
 {
-	hx_search_opts o = { 10, 0, 0, 1, !suggest }; /* no snippets */
+	hx_search_opts o = { 10, 0, 0, 1, !suggest, no_proximity }; /* no snippets */
 	hx_results r;
 	char err[256];
 	int rc = hx_search(sr, q, &o, &r, err, sizeof err);
@@ -1011,11 +1014,13 @@ int main(int argc, char **argv)
 			qper = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = 1;
+		else if (!strcmp(argv[i], "--no-proximity"))
+			no_proximity = 1;
 		else {
 			fprintf(stderr,
 			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
 			        "[--reps N] [--known N] [--dir DIR] [--stride K | --full] [--queries "
-			        "N] [--verbose]\n");
+			        "N] [--verbose] [--no-proximity]\n");
 			return 2;
 		}
 	}

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	free(line);
 
-	hx_search_opts o = { 10, 0, 0, 1, 0 };
+	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
 	hx_results r;
 	char err[256];
 	double *tn = calloc(n, sizeof *tn), *tt = calloc(n, sizeof *tt);

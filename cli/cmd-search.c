@@ -134,7 +134,7 @@ static int parse_count(const struct hx_args *a, const char *opt, size_t *out)
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
-	hx_search_opts o = { 10, 0, 0, 0, 0 };
+	hx_search_opts o = { 10, 0, 0, 0, 0, 0 };
 	int json = hx_arg_count(a, "json"), rc;
 	size_t qlen = 0;
 

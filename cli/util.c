@@ -51,6 +51,13 @@ hx_store *hx_ctx_store(struct hx_ctx *ctx, int create)
 		hx_fail("the store in %s is damaged or not a hansa store", dir);
 	else if (rc)
 		hx_fail("cannot open the store in %s: %s", dir, hx_strerror(rc));
+	uint64_t nd;
+	double secs;
+	if (!rc && hx_store_reindexed(ctx->store, &nd, &secs))
+		fprintf(stderr,
+		        "hansa: the search index was from an older version: rebuilt it (%llu "
+		        "documents, %.1f s)\n",
+		        (unsigned long long)nd, secs);
 	return rc ? NULL : ctx->store;
 }
 

@@ -276,45 +276,16 @@ out:
 int hx_store_reindex(hx_store *s, uint64_t *documents)
 {
 	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
 	int rc;
 
 	*documents = 0;
 	if ((rc = hx_txn_begin(s, 0, &txn)))
 		return rc;
-	if ((rc = hx_index_clear(&s->ix, txn)))
-		goto abort;
-	if ((rc = hx_mdb_err(mdb_cursor_open(txn, s->docs, &c))))
-		goto abort;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		hx_entry e;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
-		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(txn, s->entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
-			rc = HX_ECORRUPT;
-			break;
-		}
-		if (hx_entry_is_listed(&e)) {
-			rc = hx_index_update(&s->ix, txn, NULL, &e);
-			++*documents;
-		}
-		hx_entry_clear(&e);
-		if (rc)
-			break;
+	if ((rc = hx_index_rebuild(&s->ix, txn, s->docs, s->entries, documents))) {
+		mdb_txn_abort(txn);
+		return rc;
 	}
-	mdb_cursor_close(c);
-	if (rc != MDB_NOTFOUND)
-		goto abort;
-	if ((rc = hx_index_commit(&s->ix, txn)))
-		goto abort;
 	return hx_mdb_err(mdb_txn_commit(txn));
-abort:
-	hx_index_abort(&s->ix); /* before the abort, see store.c */
-	mdb_txn_abort(txn);
-	/* LMDB's own codes sit far below ours (around -30790) */
-	return (rc > 0 || rc < -1000) ? hx_mdb_err(rc) : rc;
 }
 
 /* ---- the walk of every page ------------------------------------------- */

@@ -329,9 +329,9 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create)
 		const char *name;
 		MDB_dbi *dbi;
 	} t[] = {
-		{ "ix.meta", &ix->meta },   { "ix.docs", &ix->docs }, { "ix.ids", &ix->ids },
-		{ "ix.norms", &ix->norms }, { "ix.post", &ix->post }, { "ix.attr", &ix->attr },
-		{ "ix.stem", &ix->stem },
+		{ "ix.meta", &ix->meta },   { "ix.docs", &ix->docs },   { "ix.ids", &ix->ids },
+		{ "ix.norms", &ix->norms }, { "ix.post", &ix->post },   { "ix.attr", &ix->attr },
+		{ "ix.stem", &ix->stem },   { "ix.wstem", &ix->wstem },
 	};
 	int rc;
 	ix->stale = 0;
@@ -404,11 +404,10 @@ void hx_index_abort(struct hx_index *ix)
 
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn)
 {
-	MDB_dbi *t[] = {
-		&ix->meta, &ix->docs, &ix->ids, &ix->norms, &ix->post, &ix->attr, &ix->stem
-	};
-	const char *names[] = { "ix.meta", "ix.docs", "ix.ids", "ix.norms",
-		                "ix.post", "ix.attr", "ix.stem" };
+	MDB_dbi *t[] = { &ix->meta, &ix->docs, &ix->ids,  &ix->norms,
+		         &ix->post, &ix->attr, &ix->stem, &ix->wstem };
+	const char *names[] = { "ix.meta", "ix.docs", "ix.ids",  "ix.norms",
+		                "ix.post", "ix.attr", "ix.stem", "ix.wstem" };
 	int rc;
 	pending_free(&ix->pend);
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

@@ -17,7 +17,7 @@
 struct hx_ix_pending; /* work gathered during one write transaction */
 
 struct hx_index {
-	MDB_dbi meta, docs, ids, norms, post, attr, stem;
+	MDB_dbi meta, docs, ids, norms, post, attr, stem, wstem;
 	int stale; /* schema differs or index missing: run reindex */
 	struct hx_ix_pending *pend;
 };
@@ -39,6 +39,12 @@ void hx_index_abort(struct hx_index *ix);
 
 /* Empties the index (before a rebuild) and makes it current. */
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn) HX_WUR;
+
+/* Empties the index and indexes every current document of the store's
+ * docs and entries tables again, all in txn (ix_rebuild.c); *documents
+ * gets how many. On error the caller aborts txn. */
+int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+                     uint64_t *documents) HX_WUR;
 
 /* fsck: checks the index against the live documents, reporting problems. */
 int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,

@@ -72,11 +72,12 @@ static int attr_sum_cb(void *arg, const char *key, size_t klen)
 }
 
 /* Every word of a live document of a stemming language must be in the
- * stem dictionary under that language. */
+ * stem dictionary under that language, and in a language stemmed through
+ * Hunspell, in ix.wstem with its stem. */
 static int check_stems(struct checker *ck)
 {
 	char key[2 * HX_TOKEN_MAX + 16];
-	uint64_t missing = 0;
+	uint64_t missing = 0, wrong = 0;
 	const struct ttab *t = &ck->t;
 	for (uint32_t i = 0; i < t->nslots; i++) {
 		const struct tent *e = &t->e[i];
@@ -102,8 +103,22 @@ static int check_stems(struct checker *ck)
 			} else if (rc) {
 				return hx_ix_err(rc);
 			}
+			if (!hx_stem_lang_dict(l))
+				continue;
+			MDB_val wk = { hx_ix_wskey(key, l, w, wl), key }, wv;
+			rc = mdb_get(ck->txn, ck->ix->wstem, &wk, &wv);
+			if (rc && rc != MDB_NOTFOUND)
+				return hx_ix_err(rc);
+			if (rc || wv.mv_size != sl || memcmp(wv.mv_data, st, sl))
+				if (!wrong++)
+					problem(ck, "search index: the stem of '%.*s' (%s) is %s",
+					        (int)wl, w, hx_stem_lang_code(l),
+					        rc ? "missing" : "wrong");
 		}
 	}
+	if (wrong > 1)
+		problem(ck, "search index: %llu more words with a missing or wrong stem",
+		        (unsigned long long)wrong - 1);
 	if (missing > 1)
 		problem(ck, "search index: %llu more words missing from the stem dictionary",
 		        (unsigned long long)missing - 1);

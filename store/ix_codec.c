@@ -218,6 +218,18 @@ size_t hx_ix_dkey(char *out, int lang, const char *stem, size_t slen, const char
 	return cl + 2 + slen + wlen;
 }
 
+size_t hx_ix_wskey(char *out, int lang, const char *word, size_t wlen)
+{
+	const char *code = hx_stem_lang_code(lang);
+	size_t cl = strlen(code);
+	if (wlen == 0 || wlen > HX_TOKEN_MAX || cl == 0)
+		return 0;
+	memcpy(out, code, cl);
+	out[cl] = ':';
+	memcpy(out + cl + 1, word, wlen);
+	return cl + 1 + wlen;
+}
+
 size_t hx_ix_pkey(uint8_t *out, const char *term, size_t tlen, uint32_t first)
 {
 	memcpy(out, term, tlen);

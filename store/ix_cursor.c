@@ -216,10 +216,33 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);
 }
 
+int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap)
+{
+	hx_searcher *sr = arg;
+	char key[HX_TOKEN_MAX + 16];
+	size_t kl = hx_ix_wskey(key, lang, w, wl);
+	MDB_val k = { kl, key }, v;
+	hx_ix_term ti;
+	if (!sr->txn || !kl)
+		return -1;
+	if (!mdb_get(sr->txn, sr->ix->wstem, &k, &v) && v.mv_size > 0 && v.mv_size < cap &&
+	    v.mv_size <= HX_TOKEN_MAX && !memchr(v.mv_data, 0, v.mv_size)) {
+		memcpy(out, v.mv_data, v.mv_size);
+		out[v.mv_size] = 0;
+		return (int)v.mv_size;
+	}
+	kl = hx_ix_wkey(key, w, wl);
+	return kl && hx_ix_term_lookup(sr->txn, sr->ix->post, key, kl, &ti) == HX_OK ? 0 : -1;
+}
+
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
 {
 	char key[2 * HX_TOKEN_MAX + 16];
 	size_t sl;
+	if (hx_stem_lang_dict(lang)) { /* ix.wstem has every word of the language */
+		char st[HX_TOKEN_MAX + 8];
+		return hx_sr_stem_lookup(sr, lang, w, wl, st, sizeof st) > 0;
+	}
 	const char *st = hx_stem(sr->stem, lang, w, wl, &sl);
 	if (!st)
 		return 0;

@@ -128,7 +128,7 @@ static void heap_push(struct cand *h, size_t *n, size_t k, struct cand c)
 	h[i] = c;
 }
 
-static int cmp_cand(const void *a, const void *b)
+int hx_cand_cmp(const void *a, const void *b)
 {
 	const struct cand *x = a, *y = b;
 	if (worse(x, y))
@@ -347,7 +347,7 @@ int hx_eval_run(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap, s
 	for (int i = 0; i < ev->ncl; i++)
 		if ((rc = hx_m_err(ev->cl[i])))
 			return rc;
-	qsort(heap, *nheap, sizeof *heap, cmp_cand);
+	qsort(heap, *nheap, sizeof *heap, hx_cand_cmp);
 	return HX_OK;
 }
 

@@ -304,7 +304,7 @@ int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p)
 		ref[f] = st->ref_avg[f];
 
 	/* The stem dictionary on a helper thread when there is much to do. */
-	struct stemjob sj = { p, NULL, NULL, 0, 0 };
+	struct stemjob sj = { .p = p };
 	pthread_t th;
 	int threaded = p->terms.n > 4096 && !pthread_create(&th, NULL, hx_ix_stem_keys, &sj);
 	if (!threaded)
@@ -360,8 +360,7 @@ stems:
 	if (threaded)
 		pthread_join(th, NULL);
 	if (rc) {
-		free(sj.keys);
-		free(sj.buf);
+		hx_ix_stemjob_free(&sj);
 		return rc;
 	}
 	if ((rc = hx_ix_put_stems(ix, p, &sj)) || (rc = write_norms(ix, p)) ||

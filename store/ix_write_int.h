@@ -64,6 +64,7 @@ void hx_ix_tab_free(struct ttab *t);
 struct skey {
 	const char *k;
 	uint32_t len, idx;
+	uint32_t vlen; /* ix.wstem keys: the value's length (it follows the key) */
 };
 /* qsort comparison of struct skey: bytewise, shorter first. */
 int hx_ix_cmp_skey(const void *a, const void *b);
@@ -171,15 +172,17 @@ void hx_ix_worker_stop(struct hx_ix_pending *p);
  * while the postings are written. */
 struct stemjob {
 	struct hx_ix_pending *p;
-	struct skey *keys;
+	struct skey *keys, *wkeys; /* ix.stem, ix.wstem */
 	char *buf;
-	size_t n;
+	size_t n, nw;
 	int rc;
 };
 /* Fills sj (a pthread start routine: arg is the stemjob); sets sj->rc. */
 void *hx_ix_stem_keys(void *arg);
-/* Writes sj's keys into ix.stem and frees them; returns sj->rc or the
- * first write error. */
+/* Frees sj's keys (after an error; hx_ix_put_stems frees them itself). */
+void hx_ix_stemjob_free(struct stemjob *sj);
+/* Writes sj's keys into ix.stem and ix.wstem and frees them; returns
+ * sj->rc or the first write error. */
 int hx_ix_put_stems(struct hx_index *ix, struct hx_ix_pending *p, struct stemjob *sj) HX_WUR;
 
 /* ---- writing postings (ix_flush.c) -------------------------------------------- */

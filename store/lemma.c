@@ -27,6 +27,8 @@ struct hx_lemma {
 	Hunhandle *h;
 };
 
+unsigned long hx_lemma_calls;
+
 /* A growing byte buffer. */
 struct buf {
 	char *p;
@@ -348,6 +350,7 @@ hx_lemma *hx_lemma_open(const char *name)
 	struct buf aff = { 0 }, dic = { 0 };
 	hx_lemma *lm = NULL;
 	int fa = -1, fd = -1;
+	hx_lemma_calls++;
 	if (read_folded(name, &aff, &dic) == 0 && (fa = memfile(&aff)) >= 0 &&
 	    (fd = memfile(&dic)) >= 0 && (lm = calloc(1, sizeof *lm))) {
 		char pa[64], pd[64];
@@ -382,6 +385,7 @@ size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t c
 {
 	char word[HX_TOKEN_MAX + 1];
 	char **list = NULL;
+	hx_lemma_calls++;
 	if (!lm || len == 0 || len > HX_TOKEN_MAX || cap == 0)
 		return 0;
 	memcpy(word, w, len);

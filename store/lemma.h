@@ -31,4 +31,9 @@ void hx_lemma_free(hx_lemma **lm);
  * sakerhetsalternativen: sakerhetsalternativ, not alternativ). */
 size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t cap);
 
+/* Calls of hx_lemma_open and hx_lemma_get so far in this process (the
+ * callers hold tokenize.c's lock), so that tests can prove a search did
+ * not go to Hunspell. */
+extern unsigned long hx_lemma_calls;
+
 #endif

@@ -29,6 +29,7 @@ int hx_searcher_new(hx_searcher **out, hx_store *s)
 	}
 	sr->s = s;
 	sr->ix = &s->ix;
+	hx_stemmers_set_lookup(sr->stem, hx_sr_stem_lookup, sr);
 	*out = sr;
 	return HX_OK;
 }
@@ -430,7 +431,7 @@ static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, si
 int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx_results *res,
               char *err, size_t errlen)
 {
-	hx_search_opts dflt = { 10, 0, 0, 0, 0 };
+	hx_search_opts dflt = { 10, 0, 0, 0, 0, 0 };
 	struct run r;
 	struct group *g = NULL;
 	size_t ng = 0;
@@ -463,12 +464,15 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 	if (!opts->no_suggest &&
 	    (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))
 		goto out;
+	if (!opts->no_proximity && (rc = hx_prox_rerank(sr, r.q, r.heap, r.nheap)))
+		goto out;
 	/* Translations: when a candidate is one, look at more candidates and
 	 * collapse; else each candidate is its own hit. */
 	int tr = has_translations(sr, &r, &rc);
-	if (!rc && tr && r.nheap == k && k < 100000) {
-		size_t k2 = k * TR_WIDEN < 100000 ? k * TR_WIDEN : 100000;
-		rc = run_eval(sr, &r, k2, 0);
+	if (!rc && tr && r.nheap == r.k && r.k < 100000) {
+		size_t k2 = r.k * TR_WIDEN < 100000 ? r.k * TR_WIDEN : 100000;
+		if (!(rc = run_eval(sr, &r, k2, 0)) && !opts->no_proximity)
+			rc = hx_prox_rerank(sr, r.q, r.heap, r.nheap);
 	}
 	if (!rc && tr) {
 		query_lang(sr, r.q, lang, sizeof lang);
@@ -556,9 +560,8 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 		return rc;
 	struct hx_index *ix = &s->ix;
 	if (!ix->stale) {
-		MDB_dbi d[] = {
-			ix->meta, ix->docs, ix->ids, ix->norms, ix->post, ix->attr, ix->stem
-		};
+		MDB_dbi d[] = { ix->meta, ix->docs, ix->ids,  ix->norms,
+			        ix->post, ix->attr, ix->stem, ix->wstem };
 		for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 			*index_bytes += dbi_bytes(txn, d[i]);
 	}

@@ -22,7 +22,9 @@ typedef struct hx_search_opts {
 	size_t offset; /* skip this many first */
 	int facets;    /* count tags, kinds, languages, countries of all matches */
 	int no_snippets;
-	int no_suggest; /* no typo correction and no did-you-mean */
+	int no_suggest;   /* no typo correction and no did-you-mean */
+	int no_proximity; /* BM25F alone, no proximity boost (tests compare
+	                     the ranking with a model of it) */
 } hx_search_opts;
 
 typedef struct hx_range {

@@ -72,6 +72,11 @@ int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
 /* Whether the folded word w occurs in a document of stemming language
  * lang (its stem dictionary has it). */
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
+/* The searcher's hx_stem_lookup (arg is the searcher; tokenize.h): the
+ * stem ix.wstem keeps for a word, read in the current read transaction;
+ * 0 when the word has postings (another language's word), -1 when it
+ * has none. */
+int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap);
 /* The stored entry behind a docnum, as a view into the transaction's
  * memory; id (when not NULL) gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
@@ -139,6 +144,20 @@ struct cand {
 	double score;
 	uint32_t doc;
 };
+/* qsort order of candidates: the best first (ix_eval.c). */
+int hx_cand_cmp(const void *a, const void *b);
+
+/* ---- the proximity boost (ix_prox.c) ---------------------------------------- */
+
+/* Candidates re-ranked: the first page. The best 10 by BM25F are the
+ * same whatever k is (ties go to the lower docnum), so a page's order
+ * does not depend on the page size, and a first page is no dearer. */
+#define HX_PROX_DEPTH 10
+#define HX_PROX_W 0.3 /* boost of all query words side by side */
+/* Re-ranks the best HX_PROX_DEPTH of the n sorted candidates of q (two
+ * query words or more) by how near their words are in the title or the
+ * start of the body; the list stays sorted. */
+int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t n) HX_WUR;
 
 struct eval {
 	struct matcher *cl[HX_QUERY_CLAUSES];

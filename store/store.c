@@ -14,6 +14,8 @@
  *   members  key[32] -> member record (opaque here)
  *   kv       name -> value                    peers, counters, settings
  *   blobs    hash[32] -> blob state (store/blob.c); since schema 2
+ *   purged   id[32] -> stub of a purged version (store/purge.c); since schema 3
+ * Reading in order (items, changes, stubs) is in store_read.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -178,6 +180,26 @@ static int peek_schema(hx_store *s, uint32_t *ver)
 	return rc;
 }
 
+/* An index from another schema is rebuilt in the open's write transaction:
+ * a second process opening the store waits for it and finds it current. */
+static int upgrade_index(hx_store *s, MDB_txn *txn)
+{
+	if (!s->ix.stale || (s->flags & HX_STORE_RDONLY))
+		return HX_OK;
+	uint64_t t0 = hx_now_us();
+	int rc = hx_index_rebuild(&s->ix, txn, s->docs, s->entries, &s->reindexed_docs);
+	s->reindexed = !rc;
+	s->reindexed_s = (double)(hx_now_us() - t0) / 1e6;
+	return rc;
+}
+
+int hx_store_reindexed(const hx_store *s, uint64_t *documents, double *seconds)
+{
+	*documents = s->reindexed ? s->reindexed_docs : 0;
+	*seconds = s->reindexed ? s->reindexed_s : 0;
+	return s->reindexed;
+}
+
 int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 {
 	hx_store *s;
@@ -236,7 +258,8 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	}
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
-	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create))) {
+	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create)) ||
+	    (rc = upgrade_index(s, txn))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -703,68 +726,6 @@ int hx_store_scan(hx_store *s, uint64_t from, hx_entry_cb cb, void *arg)
 	return walk(s, s->bytime, k, 8, 0, 0, 0, cb, arg);
 }
 
-int hx_store_items(hx_store *s, hx_item_cb cb, void *arg)
-{
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, stop = 0;
-
-	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->bytime, &c))) {
-		mdb_txn_abort(txn);
-		return hx_mdb_err(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 + HX_ID_LEN) {
-			rc = HX_ECORRUPT;
-			break;
-		}
-		if ((stop = cb(arg, hx_be64_get(k.mv_data), (uint8_t *)k.mv_data + 8)))
-			break;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	if (stop)
-		return stop;
-	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
-}
-
-int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg, uint64_t *last)
-{
-	MDB_txn *txn;
-	MDB_cursor *c;
-	uint8_t start[8];
-	MDB_val k = { 8, start }, v;
-	int rc, stop = 0;
-
-	*last = after;
-	hx_be64_put(start, after + 1);
-	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->changes, &c))) {
-		mdb_txn_abort(txn);
-		return hx_mdb_err(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size != HX_ID_LEN) {
-			rc = HX_ECORRUPT;
-			break;
-		}
-		*last = hx_be64_get(k.mv_data);
-		if ((stop = cb(arg, *last, v.mv_data)))
-			break;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	if (stop)
-		return stop;
-	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
-}
-
 int hx_store_stats_get(hx_store *s, hx_store_stats *st)
 {
 	MDB_txn *txn;
@@ -785,15 +746,4 @@ int hx_store_stats_get(hx_store *s, hx_store_stats *st)
 		st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	mdb_txn_abort(txn);
 	return rc ? hx_mdb_err(rc) : r2;
-}
-
-int hx_store_purged(hx_store *s, const uint8_t id[HX_ID_LEN], hx_purged *out)
-{
-	MDB_txn *txn;
-	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
-	if (rc)
-		return rc;
-	rc = hx_purge_stub_get(s, txn, id, out);
-	mdb_txn_abort(txn);
-	return rc;
 }

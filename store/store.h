@@ -194,6 +194,13 @@ int hx_store_copy(hx_store *s, const char *dir) HX_WUR;
 /* Drops and rebuilds the search index from the current documents. */
 int hx_store_reindex(hx_store *s, uint64_t *documents) HX_WUR;
 
+/* 1 when hx_store_open found the search index missing or written by
+ * another index schema (an older hansa) and rebuilt it, in the open's own
+ * write transaction; *documents and *seconds then say how many it indexed
+ * and how long it took. 0 when it did not (a read-only open never does:
+ * its searches fail until `hansa reindex` or a writable open). */
+int hx_store_reindexed(const hx_store *s, uint64_t *documents, double *seconds);
+
 /* Microseconds since the epoch (wall clock). */
 uint64_t hx_now_us(void);
 

@@ -34,6 +34,9 @@ struct hx_store {
 	MDB_dbi blobs;      /* hash[32] -> blob state (store/blob.c) */
 	int has_blobs;      /* 0 for a read-only open of a schema 1 store */
 	uint64_t blob_file_max, blob_space_max; /* limits (blob.h) */
+	int reindexed;                          /* the open rebuilt the search index */
+	uint64_t reindexed_docs;
+	double reindexed_s;
 };
 
 /* Sets s->wake from the store's directory (wake.c). */

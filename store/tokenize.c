@@ -193,6 +193,11 @@ const char *hx_stem_lang_code(int idx)
 	return idx >= 0 && idx < NLANGS ? stem_langs[idx].code : "";
 }
 
+int hx_stem_lang_dict(int idx)
+{
+	return idx >= 0 && idx < NLANGS && stem_langs[idx].dict != NULL;
+}
+
 int hx_stem_lang(const char *lang)
 {
 	char base[8];
@@ -233,7 +238,15 @@ struct hx_stemmers {
 	struct centry *ent;
 	char *arena;
 	size_t alen, acap;
+	hx_stem_lookup lookup; /* the index's stems, tried before Hunspell */
+	void *lookup_arg;
 };
+
+void hx_stemmers_set_lookup(hx_stemmers *st, hx_stem_lookup fn, void *arg)
+{
+	st->lookup = fn;
+	st->lookup_arg = arg;
+}
 
 int hx_stemmers_new(hx_stemmers **out)
 {
@@ -363,29 +376,56 @@ static size_t lemma_of(int lang, const char *w, size_t len, char *out, size_t ca
 	return r;
 }
 
-const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len, size_t *outlen)
+/* The cached stem of w in cache language key ckey (lang, or lang + LIGHT
+ * for a stem made without the dictionary); NULL when not cached. */
+#define LIGHT 64
+static const char *cache_get(hx_stemmers *st, int ckey, const char *w, size_t len, size_t *outlen)
 {
-	if (lang < 0 || lang >= NLANGS || len > HX_TOKEN_MAX) {
-		*outlen = len;
-		return w; /* not reached by callers; keeps the contract total */
-	}
-	uint64_t h = hash_word(lang, w, len);
+	uint64_t h = hash_word(ckey, w, len);
 	uint32_t j = (uint32_t)h & (st->nslots - 1);
 	while (st->slots[j]) {
 		struct centry *e = &st->ent[st->slots[j] - 1];
-		if (e->hash == h && e->lang == lang && e->wlen == len &&
+		if (e->hash == h && e->lang == ckey && e->wlen == len &&
 		    !memcmp(st->arena + e->woff, w, len)) {
 			*outlen = e->slen;
 			return st->arena + e->soff;
 		}
 		j = (j + 1) & (st->nslots - 1);
 	}
+	return NULL;
+}
 
-	/* Miss: ASCII spellings, lemma (words of 4 letters or more: Hunspell
-	 * reads short ones as abbreviations), Snowball, fold again. */
+static const char *cache_put(hx_stemmers *st, int ckey, const char *w, size_t len, const char *stem,
+                             size_t slen, size_t *outlen);
+
+const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len, size_t *outlen)
+{
+	if (lang < 0 || lang >= NLANGS || len > HX_TOKEN_MAX) {
+		*outlen = len;
+		return w; /* not reached by callers; keeps the contract total */
+	}
+	const char *hit = cache_get(st, lang, w, len, outlen);
+	if (hit)
+		return hit;
+
+	/* Miss: the index's stem of a word it knows, or ASCII spellings,
+	 * lemma (words of 4 letters or more: Hunspell reads short ones as
+	 * abbreviations), Snowball, fold again. */
 	char stem[HX_TOKEN_MAX + 8], lem[HX_TOKEN_MAX + 8];
+	int ckey = lang, use_dict = stem_langs[lang].dict != NULL;
+	if (use_dict && st->lookup) {
+		int r = st->lookup(st->lookup_arg, lang, w, len, stem, HX_TOKEN_MAX + 1);
+		if (r > 0)
+			return cache_put(st, lang, w, len, stem, (size_t)r, outlen);
+		if (r == 0) { /* known in another language only */
+			ckey = lang + LIGHT;
+			use_dict = 0;
+			if ((hit = cache_get(st, ckey, w, len, outlen)))
+				return hit;
+		}
+	}
 	size_t slen = conv_fold(stem_langs[lang].conv, w, len, stem);
-	if (stem_langs[lang].dict && slen >= 4) {
+	if (use_dict && slen >= 4) {
 		size_t ll = lemma_of(lang, stem, slen, lem, HX_TOKEN_MAX + 1);
 		if (ll) {
 			memcpy(stem, lem, ll);
@@ -415,7 +455,14 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len, size_t
 			slen = tok.len;
 		}
 	}
+	return cache_put(st, ckey, w, len, stem, slen, outlen);
+}
 
+static const char *cache_put(hx_stemmers *st, int ckey, const char *w, size_t len, const char *stem,
+                             size_t slen, size_t *outlen)
+{
+	uint64_t h = hash_word(ckey, w, len);
+	uint32_t j;
 	if (st->nent >= CACHE_MAX)
 		cache_reset(st);
 	if (st->nent + 1 > st->nslots / 2 && cache_grow(st) < 0)
@@ -438,7 +485,7 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len, size_t
 	e->soff = (uint32_t)so;
 	e->wlen = (uint16_t)len;
 	e->slen = (uint16_t)slen;
-	e->lang = (int16_t)lang;
+	e->lang = (int16_t)ckey;
 	j = (uint32_t)h & (st->nslots - 1);
 	while (st->slots[j])
 		j = (j + 1) & (st->nslots - 1);

@@ -65,8 +65,22 @@ int hx_stem_lang(const char *lang);
 const char *hx_stem_lang_code(int idx);
 /* Number of stemming languages (idx ranges over 0..n-1). */
 int hx_stem_lang_count(void);
+/* 1 when language idx is stemmed through a Hunspell dictionary (slow to
+ * load): the index keeps the stems of its words (ix.wstem). */
+int hx_stem_lang_dict(int idx);
 
-/* Stems a folded word in language idx. Returns the stem (NUL-terminated,
+/* Where a set of stemmers looks for a word's stem before it goes to a
+ * Hunspell dictionary (language idx has one): fills out (cap bytes, NUL
+ * terminated) with the stem the index keeps for the folded word w in
+ * language idx and returns its length; returns 0 when the index knows
+ * the word only in other languages (the stemmers then stem it without
+ * the dictionary, so that a search for words the index knows never loads
+ * one), and -1 when the index does not know the word at all. */
+typedef int (*hx_stem_lookup)(void *arg, int idx, const char *w, size_t len, char *out, size_t cap);
+void hx_stemmers_set_lookup(hx_stemmers *st, hx_stem_lookup fn, void *arg);
+
+/* Stems a folded word in language idx (with the lookup when one is set:
+ * see hx_stemmers_set_lookup). Returns the stem (NUL-terminated,
  * *outlen bytes), borrowed from st and valid until st is freed; NULL on
  * allocation failure. The stem is folded again, so it is a valid term. */
 const char *hx_stem(hx_stemmers *st, int idx, const char *word, size_t len, size_t *outlen);

@@ -1,0 +1,143 @@
+/*
+ * ix_prox.c: the proximity boost. The index keeps no word positions, so
+ * a query of two or more words re-ranks its best candidates by reading
+ * them: the title and the first PROX_BODY words of the body are
+ * tokenized, each word that is a query word (its exact form, or its stem
+ * in the document's language) is marked, and the shortest stretch of one
+ * field holding the most distinct query words gives a factor
+ *   1 + HX_PROX_W * (m - 1) / (nq - 1) * m / span
+ * (m distinct words of nq within span words), so all the words side by
+ * side count HX_PROX_W more than the same words scattered. Only the best
+ * HX_PROX_DEPTH candidates are read: the cost is fixed per query and the
+ * index does not grow.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "store/search_int.h"
+
+#define PROX_BODY 200 /* body words read per candidate */
+#define PROX_MAXQ 8   /* query words looked at */
+
+struct qword {
+	const char *w;
+	size_t len;
+};
+
+/* The query's positive single words (at most PROX_MAXQ, distinct). */
+static size_t prox_words(const hx_query *q, struct qword *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < q->nclauses; i++) {
+		const hx_q_clause *c = &q->clauses[i];
+		if (c->negated || c->ntext != 1 || c->text[0].kind != HX_Q_WORD)
+			continue;
+		const char *w = c->text[0].words[0];
+		size_t l = strlen(w), j;
+		for (j = 0; j < n && !(out[j].len == l && !memcmp(out[j].w, w, l)); j++)
+			;
+		if (j == n && n < PROX_MAXQ)
+			out[n++] = (struct qword){ w, l };
+	}
+	return n;
+}
+
+/* Which query word the token is (-1: none): exact, or the same stem in
+ * language lang (checked only when the first two letters agree, which
+ * the forms of a word nearly always do). */
+static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq, const char *stems[],
+                 const size_t slen[], const char *t, size_t tl)
+{
+	for (size_t i = 0; i < nq; i++)
+		if (qw[i].len == tl && !memcmp(qw[i].w, t, tl))
+			return (int)i;
+	if (lang < 0 || tl < 2)
+		return -1;
+	for (size_t i = 0; i < nq; i++) {
+		if (!stems[i] || memcmp(qw[i].w, t, 2))
+			continue;
+		size_t sl;
+		const char *s = hx_stem(sr->stem, lang, t, tl, &sl);
+		if (s && sl == slen[i] && !memcmp(s, stems[i], sl))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The best (m, span) over the marked positions of one field: the most
+ * distinct words, then the shortest stretch. */
+static void best_window(const int *id, const uint32_t *pos, size_t n, size_t nq, size_t *bm,
+                        uint32_t *bspan)
+{
+	int cnt[PROX_MAXQ] = { 0 };
+	size_t distinct = 0, lo = 0;
+	for (size_t hi = 0; hi < n; hi++) {
+		if (!cnt[id[hi]]++)
+			distinct++;
+		while (lo < hi && cnt[id[lo]] > 1)
+			cnt[id[lo++]]--;
+		uint32_t span = pos[hi] - pos[lo] + 1;
+		if (distinct > *bm || (distinct == *bm && span < *bspan)) {
+			*bm = distinct;
+			*bspan = span;
+		}
+	}
+	(void)nq;
+}
+
+/* The proximity factor of one document. */
+static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, size_t nq,
+                      double *factor)
+{
+	hx_ix_view v;
+	hx_ix_norm nm;
+	int rc = hx_sr_doc(sr, doc, &v, NULL);
+	*factor = 1.0;
+	if (rc || (rc = hx_sr_norm(sr, doc, &nm)))
+		return rc;
+	const char *stems[PROX_MAXQ];
+	size_t slen[PROX_MAXQ];
+	for (size_t i = 0; i < nq; i++)
+		stems[i] = nm.lang >= 0 ? hx_stem(sr->stem, nm.lang, qw[i].w, qw[i].len, &slen[i])
+		                        : NULL;
+	size_t bm = 0;
+	uint32_t bspan = UINT32_MAX;
+	for (int f = 0; f < 2; f++) {
+		int id[PROX_BODY];
+		uint32_t pos[PROX_BODY];
+		size_t n = 0;
+		hx_tokenizer t;
+		hx_token k;
+		hx_tok_init(&t, f ? v.body : v.title, f ? v.bodylen : v.titlelen);
+		while (n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
+			int w = which(sr, nm.lang, qw, nq, stems, slen, k.word, k.len);
+			if (w >= 0) {
+				id[n] = w;
+				pos[n++] = k.pos;
+			}
+		}
+		best_window(id, pos, n, nq, &bm, &bspan);
+	}
+	if (bm >= 2)
+		*factor = 1.0 + HX_PROX_W * (double)(bm - 1) / (double)(nq - 1) * (double)bm /
+		                        (double)bspan;
+	return HX_OK;
+}
+
+int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t n)
+{
+	struct qword qw[PROX_MAXQ];
+	size_t nq = prox_words(q, qw);
+	if (nq < 2 || n < 2)
+		return HX_OK;
+	if (n > HX_PROX_DEPTH)
+		n = HX_PROX_DEPTH;
+	for (size_t i = 0; i < n; i++) {
+		double f;
+		int rc = doc_factor(sr, heap[i].doc, qw, nq, &f);
+		if (rc)
+			return rc;
+		heap[i].score *= f;
+	}
+	qsort(heap, n, sizeof *heap, hx_cand_cmp);
+	return HX_OK;
+}
