@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cli/net.h"
+#include "cli/probe.h"
 #include "node/blobsync.h"
 
 static struct hx_status_row *row_get(struct hx_status *r, const uint8_t key[HX_KEY_LEN])
@@ -158,6 +159,47 @@ static cJSON *json_time(uint64_t us)
 	return us ? cJSON_CreateString(hx_time_text(t, sizeof t, us)) : cJSON_CreateNull();
 }
 
+/* The endpoints of the peers that are not connected, probed at once
+ * (cli/probe.c): why each cannot be reached. owner[k] is the peer row of
+ * probe k. Nothing when probing is off. */
+struct probes {
+	struct hx_probe *p;
+	size_t *owner, n, capp, capo;
+};
+
+static void probe_peers(const struct hx_status *r, struct probes *pr)
+{
+	memset(pr, 0, sizeof *pr);
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->peers[i].connected)
+			continue;
+		char buf[512];
+		snprintf(buf, sizeof buf, "%s", r->peers[i].endpoints);
+		for (char *sv, *tok = strtok_r(buf, " ", &sv); tok;
+		     tok = strtok_r(NULL, " ", &sv)) {
+			struct hx_probe *np = hx_grow(pr->p, &pr->capp, pr->n + 1, sizeof *np);
+			if (!np)
+				return;
+			pr->p = np;
+			size_t *no = hx_grow(pr->owner, &pr->capo, pr->n + 1, sizeof *no);
+			if (!no)
+				return;
+			pr->owner = no;
+			memset(&pr->p[pr->n], 0, sizeof *pr->p);
+			snprintf(pr->p[pr->n].endpoint, sizeof pr->p[pr->n].endpoint, "%s", tok);
+			pr->owner[pr->n++] = i;
+		}
+	}
+	hx_probe_endpoints(pr->p, pr->n, HX_PROBE_TIMEOUT_MS);
+}
+
+static void probes_free(struct probes *pr)
+{
+	free(pr->p);
+	free(pr->owner);
+	memset(pr, 0, sizeof *pr);
+}
+
 cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 {
 	char label[128], hex[2 * HX_KEY_LEN + 1];
@@ -295,8 +337,26 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		hx_cli_status_free(&r);
 		return hx_fail("cannot read the store: %s", hx_strerror(rc));
 	}
+	struct probes pr = { 0 };
+	if (!hx_arg_count(a, "no-probe"))
+		probe_peers(&r, &pr);
 	if (json) {
-		hx_json_print(hx_cli_status_json(ctx, &r));
+		cJSON *root = hx_cli_status_json(ctx, &r);
+		cJSON *peers = cJSON_GetObjectItem(root, "peers");
+		for (size_t k = 0; k < pr.n; k++) {
+			cJSON *o = cJSON_GetArrayItem(peers, (int)pr.owner[k]), *arr;
+			if (!o)
+				continue;
+			if (!(arr = cJSON_GetObjectItem(o, "probe")))
+				arr = cJSON_AddArrayToObject(o, "probe");
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "endpoint", pr.p[k].endpoint);
+			cJSON_AddStringToObject(x, "result", hx_probe_name(pr.p[k].result));
+			cJSON_AddStringToObject(x, "text", pr.p[k].text);
+			cJSON_AddItemToArray(arr, x);
+		}
+		hx_json_print(root);
+		probes_free(&pr);
 		hx_cli_status_free(&r);
 		return HX_EXIT_OK;
 	}
@@ -361,17 +421,26 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		if (st->last_error[0])
 			printf("  last error: %s (%s)\n", st->last_error,
 			       when(t, sizeof t, st->last_error_at));
+		for (size_t k = 0; k < pr.n; k++)
+			if (pr.owner[k] == i)
+				printf("  reachable:  %s: %s\n", pr.p[k].endpoint, pr.p[k].text);
 		struct hx_peer_warning w[HX_WARN_MAX];
 		size_t nw = hx_cli_peer_warnings(label, st, w, HX_WARN_MAX);
 		for (size_t j = 0; j < nw; j++)
 			printf("  warning:    %s\n", w[j].text);
 	}
+	probes_free(&pr);
 	hx_cli_status_free(&r);
 	return HX_EXIT_OK;
 }
 
 static const struct hx_opt opts[] = {
 	{ "json", 0, NULL, "one object: node, entries, documents, connections_refused, peers", 0 },
+	{ "no-probe", 0, NULL,
+	  "do not probe the endpoints of peers that are not connected (by default each is "
+	  "resolved and tried for up to 2 s, to tell a name that does not resolve from a "
+	  "refused connection and from a timeout)",
+	  0 },
 	{ 0 }
 };
 
@@ -386,6 +455,9 @@ const struct hx_cmd hx_cmd_status = {
 	        "entries sent, received and refused (by reason: malformed, over-limit,\n"
 	        "bad-signature, not-member, future, unknown-device, revoked-device,\n"
 	        "bad-record), and how many entries each side still\n"
-	        "lacked at the last reconciliation, less what moved since.\n",
+	        "lacked at the last reconciliation, less what moved since.\n"
+	        "For a peer that is not connected it says why each endpoint cannot be\n"
+	        "reached: the name does not resolve (DNS), the connection is refused\n"
+	        "(nothing listens there), or nothing answers within 2 s (timeout).\n",
 	.exec = exec,
 };

@@ -247,6 +247,7 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		if (flags & HX_STORE_RDONLY) {
 			/* upgrade with a writable open first, then open as asked */
 			mdb_env_close(s->env);
+			free(s->dir);
 			free(s);
 			if ((rc = hx_store_open(out, dir, flags & ~(unsigned)HX_STORE_RDONLY)))
 				return rc;
