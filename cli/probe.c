@@ -163,8 +163,9 @@ void hx_probe_endpoints(struct hx_probe *p, size_t n, unsigned timeout_ms)
 			continue;
 		char secs[32];
 		snprintf(secs, sizeof secs, "%.1f", timeout_ms / 1000.0);
-		say(&p[i], HX_PROBE_TIMEOUT, "%s does not answer within %s s (timeout: the host is "
-		                             "down, or a firewall drops the connection)",
+		say(&p[i], HX_PROBE_TIMEOUT,
+		    "%s does not answer within %s s (timeout: the host is "
+		    "down, or a firewall drops the connection)",
 		    p[i].host, secs);
 		close(pf[i].fd);
 	}
