@@ -511,8 +511,12 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		/* the map, not the disk (ENOSPC is HX_EFULL too) */
 		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
 			continue;
-		if (!rc && s->scrub_due)
-			rc = hx_store_scrub(s);
+		/* The batch is committed: zeroing the free pages after a purge is
+		 * best effort and never turns a stored batch into a failure; when
+		 * it fails (a full map), the next commit of this handle tries
+		 * again. */
+		if (!rc && (s->scrub_due || s->scrub_retry))
+			s->scrub_retry = hx_store_scrub(s) != HX_OK;
 		if (!rc && added)
 			*added = count;
 		if (!rc && count && !(flags & HX_PUT_NO_WAKE))

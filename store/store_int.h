@@ -29,6 +29,7 @@ struct hx_store {
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
 	int scrub_due;      /* a commit purged content: scrub free pages (scrub.c) */
+	int scrub_retry;    /* the last scrub failed: try again after the next commit */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
 	char *dir;          /* the store's directory (blob.c keeps blobs/ in it) */
 	MDB_dbi blobs;      /* hash[32] -> blob state (store/blob.c) */
