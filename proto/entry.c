@@ -355,8 +355,7 @@ void hx_blob_hash(uint8_t out[HX_ID_LEN], uint64_t size, const uint8_t *chunk_ha
 {
 	crypto_generichash_state st;
 	uint8_t be[8];
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t)(size >> (56 - 8 * i));
+	hx_be64_put(be, size);
 	crypto_generichash_init(&st, NULL, 0, HX_ID_LEN);
 	crypto_generichash_update(&st, be, sizeof be);
 	crypto_generichash_update(&st, chunk_hashes, hx_blob_chunks(size) * HX_ID_LEN);
