@@ -52,11 +52,13 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		        "choose one of --bundle FILE, --markdown DIR, --html DIR, --format jsonl");
 	if (state && !bundle)
 		return hx_usage_error(a->top, "--missing-from goes with --bundle");
+	if (hx_arg_count(a, "without-files") && !bundle)
+		return hx_usage_error(a->top, "--without-files goes with --bundle");
 	if ((outname || have_author) && !format && !markdown)
 		return hx_usage_error(a->top, "%s goes with --format jsonl",
 		                      outname ? "-o" : "--author");
 	if (bundle)
-		return hx_export_bundle(ctx, bundle, state, json);
+		return hx_export_bundle(ctx, bundle, state, hx_arg_count(a, "without-files"), json);
 	if (markdown)
 		return hx_export_markdown(ctx, markdown, have_author ? author : NULL, json);
 	if (html)
@@ -96,6 +98,10 @@ static const struct hx_opt opts[] = {
 	  "with --bundle: only what the office of STATE (a file from "
 	  "'hansa state' there) lacks, plus a small excess the summary states",
 	  0 },
+	{ "without-files", 0, NULL,
+	  "with --bundle: leave the attached files out (entries only; the importing "
+	  "office lists the files as missing until a partner sends them)",
+	  0 },
 	{ "markdown", 0, "DIR",
 	  "one .md file per current document (YAML front matter, then the "
 	  "body), in folders following the paths; a path that several partners use gets '~' and the "
@@ -122,7 +128,9 @@ const struct hx_cmd hx_cmd_export = {
 	.summary = "export a bundle, a Markdown folder, a static web site or JSON lines",
 	.opts = opts,
 	.text = "Writes the library in one of four forms, chosen by one of the options:\n"
-	        "  hansa export --bundle FILE [--missing-from STATE] [--json]\n"
+	        "  hansa export --bundle FILE [--missing-from STATE] [--without-files] [--json]\n"
+	        "A bundle carries the files the current versions attach that this node has\n"
+	        "(with --missing-from, only those the office lacks).\n"
 	        "  hansa export --markdown DIR [--author KEY] [--json]\n"
 	        "  hansa export --html DIR [--json]\n"
 	        "  hansa export --format jsonl [--author KEY] [-o FILE]\n"

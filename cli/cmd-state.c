@@ -9,6 +9,28 @@
 #include <cjson/cJSON.h>
 #include "cli/offline.h"
 #include "proto/state.h"
+#include "store/blob.h"
+
+struct wholes {
+	hx_state *st;
+	size_t cap;
+};
+
+/* Collects the whole blobs (hx_blob_list gives them in hash order). */
+static int whole_blob(void *arg, const uint8_t hash[HX_ID_LEN], int state, uint64_t size)
+{
+	struct wholes *w = arg;
+	hx_state *st = w->st;
+	(void)size;
+	if (state != HX_BLOB_WHOLE)
+		return 0;
+	uint8_t *nb = hx_grow(st->blobs, &w->cap, st->nblobs + 1, HX_ID_LEN);
+	if (!nb)
+		return HX_ENOMEM;
+	st->blobs = nb;
+	memcpy(st->blobs + st->nblobs++ * HX_ID_LEN, hash, HX_ID_LEN);
+	return 0;
+}
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 {
@@ -46,6 +68,11 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		hx_fail("cannot build the state: %s", hx_strerror(rc));
 		goto done;
 	}
+	struct wholes wh = { &st, 0 };
+	if ((rc = hx_blob_list(s, whole_blob, &wh))) {
+		hx_fail("cannot list the attached files: %s", hx_strerror(rc));
+		goto done;
+	}
 	memcpy(st.owner, owner, HX_KEY_LEN);
 	st.created = hx_now_us();
 	if ((rc = hx_state_encode(&st, &bytes, &len))) {
@@ -75,11 +102,14 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		cJSON_AddNumberToObject(o, "entries", (double)n);
 		cJSON_AddNumberToObject(o, "buckets", (double)st.n);
 		cJSON_AddNumberToObject(o, "bucket_size", (double)bucket);
+		cJSON_AddNumberToObject(o, "files", (double)st.nblobs);
 		cJSON_AddNumberToObject(o, "bytes", (double)len);
 		hx_json_print(o);
 	} else {
-		printf("wrote the state of %zu entr%s (%zu bucket%s, %zu bytes) to %s\n", n,
-		       n == 1 ? "y" : "ies", st.n, st.n == 1 ? "" : "s", len, outname);
+		printf("wrote the state of %zu entr%s and %zu attached file%s (%zu bucket%s, %zu "
+		       "bytes) to %s\n",
+		       n, n == 1 ? "y" : "ies", st.nblobs, st.nblobs == 1 ? "" : "s", st.n,
+		       st.n == 1 ? "" : "s", len, outname);
 	}
 	ret = HX_EXIT_OK;
 done:
@@ -97,7 +127,7 @@ static const struct hx_opt opts[] = {
 	  0 },
 	{ "json", 0, NULL,
 	  "print the summary as one JSON object: file, entries, buckets, "
-	  "bucket_size, bytes",
+	  "bucket_size, files, bytes",
 	  0 },
 	{ 0 }
 };
@@ -108,7 +138,8 @@ const struct hx_cmd hx_cmd_state = {
 	.opts = opts,
 	.text = "Writes a compact description of the entries this store holds (their\n"
 	        "(timestamp, id) items cut into buckets of about N, default 16, each with a\n"
-	        "count and a fingerprint). Carry FILE to a connected office; there\n"
+	        "count and a fingerprint) and the hashes of its whole attached files.\n"
+	        "Carry FILE to a connected office; there\n"
 	        "'hansa export --bundle B --missing-from FILE' writes only the entries this\n"
 	        "store lacks (plus at most N-1 it has per bucket that differs), and\n"
 	        "'hansa import B' here catches up. A smaller N makes a larger state file and\n"

@@ -6,7 +6,8 @@
  * file are named by byte offset and skipped, refusals are counted per
  * reason. Importing twice adds nothing. Entries go through the node's own
  * checks (node/verify.h: all cores, since verification is the ceiling for
- * ingest) and the store's member check, exactly as received ones.
+ * ingest) and the store's member check, exactly as received ones. The
+ * attached files that follow the entries go to import-blobs.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "cli/import-blobs.h"
 #include "cli/offline.h"
 #include "node/verify.h"
 #include "proto/bundle.h"
@@ -91,6 +93,11 @@ static void say(struct tally *t, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static void say_line(void *t, const char *line)
+{
+	say(t, "%s", line);
 }
 
 /* "PATH by AUTHOR8 (id ID16)" for a decoded entry. */
@@ -229,6 +236,13 @@ static void damaged(struct tally *t, const hx_bundle_rec *r)
 	hx_entry e;
 	t->damaged_regions++;
 	t->damaged_bytes += r->skipped;
+	if (r->kind == HX_BUNDLE_KIND_BLOB || r->kind == HX_BUNDLE_KIND_CHUNK) {
+		/* named when its blob ends with chunks missing */
+		say(t, "record #%llu at byte %zu: %s of an attached file damaged in transit",
+		    (unsigned long long)r->index, r->offset,
+		    r->kind == HX_BUNDLE_KIND_BLOB ? "the chunk list" : "a chunk");
+		return;
+	}
 	t->records++;
 	if (r->entry) {
 		t->refused[R_DAMAGED]++;
@@ -284,8 +298,9 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 		munmap(buf, len);
 		if (rc == HX_EVERSION)
 			return hx_fail(
-			        "%s: a bundle of format version %u; this hansa reads version %d",
-			        file, m.version, HX_BUNDLE_VERSION);
+			        "%s: a bundle of format version %u; this hansa reads versions "
+			        "%d and %d",
+			        file, m.version, HX_BUNDLE_VERSION_1, HX_BUNDLE_VERSION);
 		if (rc == HX_EPROTO && magic)
 			return hx_fail("%s: truncated or damaged inside the manifest (%zu bytes)",
 			               file, len);
@@ -297,14 +312,17 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 	struct slot *slots = calloc(BATCH, sizeof *slots);
 	hx_vjob *jobs = calloc(BATCH, sizeof *jobs);
 	hx_vpool *pool = NULL;
+	hx_bimport *bi = NULL;
 	size_t n = 0;
 	int ret = HX_EXIT_OK, truncated = 0, checksum_ok = 0;
 	size_t trunc_at = 0, trailing = 0;
 	char hex[2 * HX_KEY_LEN + 1], when[32];
 
-	if (!slots || !jobs || hx_vpool_new(&pool, 0)) {
+	if (!slots || !jobs || hx_vpool_new(&pool, 0) || hx_bimport_new(&bi, s, say_line, &t)) {
 		free(slots);
 		free(jobs);
+		hx_vpool_destroy(&pool);
+		hx_bimport_free(&bi);
 		hx_bundle_reader_free(&r);
 		munmap(buf, len);
 		return hx_fail("out of memory");
@@ -332,7 +350,10 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 			trunc_at = rec.offset;
 		}
 		int end = rec.event == HX_BUNDLE_END;
-		if (n == BATCH || (end && n)) {
+		int blob = rec.event == HX_BUNDLE_BLOB || rec.event == HX_BUNDLE_CHUNK;
+		/* the entries before a blob first: they say which blobs are
+		 * wanted */
+		if (n == BATCH || ((end || blob) && n)) {
 			if (store_batch(s, pool, slots, jobs, n, &t)) {
 				ret = HX_EXIT_FAIL;
 				break;
@@ -342,12 +363,18 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 				say(&t, "committed through byte %zu", hx_bundle_reader_pos(r));
 			hx_progress_update(&prog, hx_bundle_reader_pos(r));
 		}
+		if (blob && hx_bimport_record(bi, &rec)) {
+			ret = HX_EXIT_FAIL;
+			break;
+		}
 		if (end) {
+			hx_bimport_end(bi);
 			checksum_ok = rec.checksum_ok;
 			trailing = rec.trailing;
 			break;
 		}
 	}
+	const struct hx_bimport_stats *fs = hx_bimport_stats(bi);
 	hx_progress_update(&prog, len);
 	hx_progress_end(&prog);
 	hx_bundle_reader_free(&r);
@@ -371,7 +398,7 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 			say(&t, "the manifest announces %llu records, the file holds %llu",
 			    (unsigned long long)m.count, (unsigned long long)t.records);
 		if (m.sig_ok && !truncated && !checksum_ok)
-			say(&t, "the entries section does not match the manifest's checksum");
+			say(&t, "the records section does not match the manifest's checksum");
 		if (trailing)
 			say(&t, "%zu bytes after the end of the entries section were ignored",
 			    trailing);
@@ -379,7 +406,8 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 	uint64_t refused = 0;
 	for (int k = 0; k < R_COUNT; k++)
 		refused += t.refused[k];
-	int clean = !refused && !truncated && m.sig_ok && checksum_ok && !trailing;
+	int clean = !refused && !truncated && m.sig_ok && checksum_ok && !trailing &&
+	            !fs->damaged && !fs->limit;
 
 	if (ret == HX_EXIT_OK && json) {
 		cJSON *o = cJSON_CreateObject(), *ref;
@@ -398,6 +426,14 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 		for (int k = 0; k < R_COUNT; k++)
 			cJSON_AddNumberToObject(ref, reason_key[k], (double)t.refused[k]);
 		cJSON_AddNumberToObject(o, "damaged_bytes", (double)t.damaged_bytes);
+		cJSON *f = cJSON_AddObjectToObject(o, "files");
+		cJSON_AddNumberToObject(f, "announced", (double)m.blobs);
+		cJSON_AddNumberToObject(f, "added", (double)fs->added);
+		cJSON_AddNumberToObject(f, "present", (double)fs->present);
+		cJSON_AddNumberToObject(f, "damaged", (double)fs->damaged);
+		cJSON_AddNumberToObject(f, "limit", (double)fs->limit);
+		cJSON_AddNumberToObject(f, "ignored", (double)fs->ignored);
+		cJSON_AddNumberToObject(f, "bytes", (double)fs->bytes);
 		if (truncated)
 			cJSON_AddNumberToObject(o, "truncated_at", (double)trunc_at);
 		else
@@ -419,6 +455,15 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 					sep = ", ";
 				}
 		}
+		if (m.blobs || fs->added || fs->present || fs->damaged || fs->limit)
+			printf("; took %llu attached file%s (%llu bytes), %llu already here",
+			       (unsigned long long)fs->added, fs->added == 1 ? "" : "s",
+			       (unsigned long long)fs->bytes, (unsigned long long)fs->present);
+		if (fs->damaged || fs->limit)
+			printf(", refused %llu damaged and %llu over a limit",
+			       (unsigned long long)fs->damaged, (unsigned long long)fs->limit);
+		if (fs->ignored)
+			printf(", ignored %llu no entry attaches", (unsigned long long)fs->ignored);
 		if (truncated)
 			printf("; the file is truncated");
 		printf("\n");
@@ -426,6 +471,7 @@ int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose
 	free(slots);
 	free(jobs);
 	hx_vpool_destroy(&pool);
+	hx_bimport_free(&bi);
 	munmap(buf, len);
 	if (ret == HX_EXIT_OK && !clean)
 		ret = HX_EXIT_FAIL;

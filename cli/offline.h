@@ -10,8 +10,9 @@
 #include "cli/cli.h"
 #include "proto/negentropy.h"
 
-/* `hansa export --bundle FILE [--missing-from STATE]` */
-int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *state, int json);
+/* `hansa export --bundle FILE [--missing-from STATE] [--without-files]` */
+int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *state, int without_files,
+                     int json);
 /* `hansa import FILE` when FILE is a bundle */
 int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose);
 /* `hansa export --markdown DIR` */

@@ -1,28 +1,37 @@
 /*
  * bundle.c: the bundle file format (see bundle.h; docs/FORMAT.md §4).
  *
- * File = manifest ‖ entries section. Integers big-endian.
+ * File = manifest ‖ records section. Integers big-endian.
  *
- *   manifest (version 1, 200 bytes)
+ *   manifest (version 2, 216 bytes; version 1: 200 bytes, no blob fields,
+ *   the signature at 136)
  *   off len field
  *     0   8  magic 89 48 58 42 0d 0a 1a 0a  ("\x89HXB\r\n\x1a\n")
- *     8   2  format version = 1
- *    10   2  header_len H = 200 (the entries section starts at H)
+ *     8   2  format version = 2 (1 when the bundle carries no blob)
+ *    10   2  header_len H = 216 (200) (the records section starts at H)
  *    12   4  flags: bit 0 = incremental (written against a state file)
  *    16  32  exporter's Ed25519 public key
  *    48   8  created, microseconds since the epoch
- *    56   8  count: number of records
- *    64   8  entries_len: bytes of the entries section
- *    72  32  checksum: BLAKE2b-256 of the entries section [H, H+entries_len)
+ *    56   8  count: number of entry records
+ *    64   8  entries_len: bytes of the records section
+ *    72  32  checksum: BLAKE2b-256 of the records section [H, H+entries_len)
  *   104  32  state digest: the checksum of the state file used, or zeros
- *   136  64  Ed25519 signature by the exporter over bytes [0, H-64)
+ *   136   8  blobs: number of blob records (version 2)
+ *   144   8  blob bytes: the sum of their sizes (version 2)
+ *   152  64  Ed25519 signature by the exporter over bytes [0, H-64)
  *
- *   record (one per entry)
- *     0   4  marker 1e 48 58 52  ("\x1eHXR")
- *     4   4  n: entry length, 1 <= n <= HX_ENTRY_MAX
- *     8   8  entry check: first 8 bytes of BLAKE2b-128(entry)
+ *   record: a 20-byte head, then a body of n bytes
+ *     0   4  marker 1e 48 58 xx  ("\x1eHX" and the kind: R, F or C)
+ *     4   4  n: body length (range by kind, below)
+ *     8   8  body check: first 8 bytes of BLAKE2b-128(body)
  *    16   4  head check: first 4 bytes of BLAKE2b-128(record bytes 0..15)
- *    20   n  the signed entry, exactly as stored (docs/FORMAT.md §1)
+ *    20   n  body
+ *   R (entry), 1 <= n <= HX_ENTRY_MAX: the signed entry exactly as stored
+ *   F (blob), n = 40 + 32 * ceil(size / 262144): blob hash (32), size (8),
+ *             the chunk hash list (docs/FORMAT.md §1.7)
+ *   C (chunk), 37 <= n <= 36 + 262144: blob hash (32), index (4), bytes
+ * A writer puts the entries first, then each blob record followed by its
+ * chunk records in index order.
  *
  * The manifest is a fixed-width binary block rather than CBOR so that the
  * exporter can stream the entries and write the manifest last, in place:
@@ -45,7 +54,12 @@
 #define OFF_ELEN 64
 #define OFF_CHECKSUM 72
 #define OFF_STATE 104
-#define OFF_SIG 136
+#define OFF_SIG_1 136 /* version 1 */
+#define OFF_BLOBS 136
+#define OFF_BLOB_BYTES 144
+#define BLOB_BODY_MIN 40                                /* hash, size */
+#define CHUNK_BODY_MIN 36                               /* hash, index */
+#define CHUNKS_MAX (HX_ATTACH_SIZE_MAX / HX_CHUNK_SIZE) /* 2^22 */
 #define HEADER_MAX 4096 /* a later minor version may grow the manifest */
 
 int hx_bundle_is_bundle(const uint8_t *buf, size_t len)
@@ -61,11 +75,26 @@ static void check128(uint8_t *out, size_t n, const uint8_t *p, size_t len)
 	memcpy(out, h, n);
 }
 
+/* The same of a ‖ b (b may be empty). */
+static void check128_2(uint8_t *out, size_t n, const uint8_t *a, size_t alen, const uint8_t *b,
+                       size_t blen)
+{
+	crypto_generichash_state st;
+	uint8_t h[16];
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	crypto_generichash_update(&st, a, alen);
+	if (blen)
+		crypto_generichash_update(&st, b, blen);
+	crypto_generichash_final(&st, h, sizeof h);
+	memcpy(out, h, n);
+}
+
 /* ---- writing ----------------------------------------------------------- */
 
 struct hx_bundle_writer {
 	crypto_generichash_state st; /* needs 64-byte alignment */
-	uint64_t count, len;
+	uint64_t count, len, blobs, blob_bytes;
+	int v2;
 };
 
 int hx_bundle_writer_new(hx_bundle_writer **out)
@@ -114,13 +143,71 @@ int hx_bundle_writer_record(hx_bundle_writer *w, const uint8_t *entry, size_t le
 	return HX_OK;
 }
 
-int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
-                            const uint8_t sk[HX_SECRET_LEN], uint8_t out[HX_BUNDLE_HEADER_LEN])
+void hx_bundle_writer_v2(hx_bundle_writer *w)
 {
-	m->version = HX_BUNDLE_VERSION;
-	m->header_len = HX_BUNDLE_HEADER_LEN;
+	w->v2 = 1;
+}
+
+size_t hx_bundle_writer_header_len(const hx_bundle_writer *w)
+{
+	return w->v2 ? HX_BUNDLE_HEADER_LEN : HX_BUNDLE_HEADER_LEN_1;
+}
+
+/* Fills the head of a blob or chunk record whose body is pre ‖ rest (pre is
+ * the head's own tail) and adds the record to the checksum. */
+static void part_record(hx_bundle_writer *w, const char *mark, uint8_t *head, size_t prelen,
+                        const uint8_t *rest, size_t restlen)
+{
+	uint8_t *body = head + HX_BUNDLE_REC_HEAD;
+	memcpy(head, mark, 4);
+	hx_be32_put(head + 4, (uint32_t)(prelen + restlen));
+	check128_2(head + 8, 8, body, prelen, rest, restlen);
+	check128(head + 16, 4, head, 16);
+	crypto_generichash_update(&w->st, head, HX_BUNDLE_REC_HEAD + prelen);
+	if (restlen)
+		crypto_generichash_update(&w->st, rest, restlen);
+	w->len += HX_BUNDLE_REC_HEAD + prelen + restlen;
+}
+
+int hx_bundle_writer_blob(hx_bundle_writer *w, const uint8_t hash[HX_ID_LEN], uint64_t size,
+                          const uint8_t *hashes, uint8_t pre[HX_BUNDLE_BLOB_PRE])
+{
+	if (!w->v2)
+		return HX_EINVAL;
+	if (size > HX_ATTACH_SIZE_MAX)
+		return HX_ELIMIT;
+	memcpy(pre + HX_BUNDLE_REC_HEAD, hash, HX_ID_LEN);
+	hx_be64_put(pre + HX_BUNDLE_REC_HEAD + HX_ID_LEN, size);
+	part_record(w, HX_BUNDLE_BLOB_MARK, pre, BLOB_BODY_MIN, hashes,
+	            (size_t)hx_blob_chunks(size) * HX_ID_LEN);
+	w->blobs++;
+	w->blob_bytes += size;
+	return HX_OK;
+}
+
+int hx_bundle_writer_chunk(hx_bundle_writer *w, const uint8_t hash[HX_ID_LEN], uint32_t i,
+                           const uint8_t *data, size_t len, uint8_t pre[HX_BUNDLE_CHUNK_PRE])
+{
+	if (!w->v2)
+		return HX_EINVAL;
+	if (len == 0 || len > HX_CHUNK_SIZE)
+		return HX_ELIMIT;
+	memcpy(pre + HX_BUNDLE_REC_HEAD, hash, HX_ID_LEN);
+	hx_be32_put(pre + HX_BUNDLE_REC_HEAD + HX_ID_LEN, i);
+	part_record(w, HX_BUNDLE_CHUNK_MARK, pre, CHUNK_BODY_MIN, data, len);
+	return HX_OK;
+}
+
+int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
+                            const uint8_t sk[HX_SECRET_LEN], uint8_t *out)
+{
+	size_t sig_at = hx_bundle_writer_header_len(w) - HX_SIG_LEN;
+	m->version = w->v2 ? HX_BUNDLE_VERSION : HX_BUNDLE_VERSION_1;
+	m->header_len = (uint16_t)hx_bundle_writer_header_len(w);
 	m->count = w->count;
 	m->entries_len = w->len;
+	m->blobs = w->blobs;
+	m->blob_bytes = w->blob_bytes;
 	crypto_sign_ed25519_sk_to_pk(m->exporter, sk);
 	if (crypto_generichash_final(&w->st, m->checksum, 32))
 		return HX_ECRYPTO;
@@ -134,8 +221,12 @@ int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
 	hx_be64_put(out + OFF_ELEN, m->entries_len);
 	memcpy(out + OFF_CHECKSUM, m->checksum, 32);
 	memcpy(out + OFF_STATE, m->state_digest, 32);
-	crypto_sign_ed25519_detached(m->sig, NULL, out, OFF_SIG, sk);
-	memcpy(out + OFF_SIG, m->sig, HX_SIG_LEN);
+	if (w->v2) {
+		hx_be64_put(out + OFF_BLOBS, m->blobs);
+		hx_be64_put(out + OFF_BLOB_BYTES, m->blob_bytes);
+	}
+	crypto_sign_ed25519_detached(m->sig, NULL, out, sig_at, sk);
+	memcpy(out + sig_at, m->sig, HX_SIG_LEN);
 	m->sig_ok = 1;
 	return HX_OK;
 }
@@ -163,17 +254,21 @@ int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf, size_t len,
 
 	*out = NULL;
 	memset(m, 0, sizeof *m);
-	if (!hx_bundle_is_bundle(buf, len) || len < HX_BUNDLE_HEADER_LEN)
+	if (!hx_bundle_is_bundle(buf, len) || len < HX_BUNDLE_HEADER_LEN_1)
 		return HX_EPROTO; /* not a bundle, or it ends inside the manifest */
 	m->version = hx_be16_get(buf + OFF_VERSION);
-	if (m->version != HX_BUNDLE_VERSION)
+	if (m->version != HX_BUNDLE_VERSION && m->version != HX_BUNDLE_VERSION_1)
 		return HX_EVERSION;
+	size_t hmin =
+	        m->version == HX_BUNDLE_VERSION ? HX_BUNDLE_HEADER_LEN : HX_BUNDLE_HEADER_LEN_1;
+	if (len < hmin)
+		return HX_EPROTO;
 	size_t hl = (size_t)hx_be16_get(buf + OFF_HLEN);
 	/* A damaged header length must not cost the entries: fall back to
-	 * version 1's layout; the signature then fails. */
-	int hl_ok = hl >= HX_BUNDLE_HEADER_LEN && hl <= HEADER_MAX && hl <= len;
-	size_t sig_at = (hl_ok ? hl : HX_BUNDLE_HEADER_LEN) - HX_SIG_LEN;
-	m->header_len = (uint16_t)(hl_ok ? hl : HX_BUNDLE_HEADER_LEN);
+	 * the version's own layout; the signature then fails. */
+	int hl_ok = hl >= hmin && hl <= HEADER_MAX && hl <= len;
+	size_t sig_at = (hl_ok ? hl : hmin) - HX_SIG_LEN;
+	m->header_len = (uint16_t)(hl_ok ? hl : hmin);
 	m->flags = hx_be32_get(buf + OFF_FLAGS);
 	memcpy(m->exporter, buf + OFF_EXPORTER, HX_KEY_LEN);
 	m->created = hx_be64_get(buf + OFF_CREATED);
@@ -181,6 +276,10 @@ int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf, size_t len,
 	m->entries_len = hx_be64_get(buf + OFF_ELEN);
 	memcpy(m->checksum, buf + OFF_CHECKSUM, 32);
 	memcpy(m->state_digest, buf + OFF_STATE, 32);
+	if (m->version == HX_BUNDLE_VERSION) {
+		m->blobs = hx_be64_get(buf + OFF_BLOBS);
+		m->blob_bytes = hx_be64_get(buf + OFF_BLOB_BYTES);
+	}
 	memcpy(m->sig, buf + sig_at, HX_SIG_LEN);
 	m->sig_ok =
 	        hl_ok && crypto_sign_ed25519_verify_detached(m->sig, buf, sig_at, m->exporter) == 0;
@@ -191,7 +290,7 @@ int hx_bundle_reader_new(hx_bundle_reader **out, const uint8_t *buf, size_t len,
 	r->trusted = m->sig_ok;
 	/* Untrusted: read from the end of the smallest manifest; anything
 	 * before the first intact record is reported as damage. */
-	r->start = r->trusted ? hl : HX_BUNDLE_HEADER_LEN;
+	r->start = r->trusted ? hl : hmin;
 	if (r->trusted && m->entries_len <= SIZE_MAX - r->start)
 		r->section_end = r->start + (size_t)m->entries_len;
 	else
@@ -220,18 +319,35 @@ size_t hx_bundle_reader_pos(const hx_bundle_reader *r)
 	return r->pos;
 }
 
-/* The entry length of a valid record head at p (avail bytes readable from
- * p), or 0 when there is none: marker, length in range, head check. */
-static size_t head_ok(const uint8_t *p, size_t avail)
+/* Whether n is a body length the record kind allows. */
+static int length_ok(int kind, uint64_t n)
+{
+	switch (kind) {
+	case HX_BUNDLE_KIND_ENTRY: return n >= 1 && n <= HX_ENTRY_MAX;
+	case HX_BUNDLE_KIND_BLOB:
+		return n >= BLOB_BODY_MIN && (n - BLOB_BODY_MIN) % HX_ID_LEN == 0 &&
+		       (n - BLOB_BODY_MIN) / HX_ID_LEN <= CHUNKS_MAX;
+	case HX_BUNDLE_KIND_CHUNK: return n > CHUNK_BODY_MIN && n <= CHUNK_BODY_MIN + HX_CHUNK_SIZE;
+	default: return 0;
+	}
+}
+
+/* The body length of a valid record head at p (avail bytes readable from
+ * p), or 0 when there is none: marker, length in range for the kind, head
+ * check. *kind gets the record's hx_bundle_kind. */
+static size_t head_ok(const uint8_t *p, size_t avail, int *kind)
 {
 	uint8_t hc[4];
-	if (avail < HX_BUNDLE_REC_HEAD || memcmp(p, HX_BUNDLE_REC_MARK, 4))
+	if (avail < HX_BUNDLE_REC_HEAD || memcmp(p, HX_BUNDLE_REC_MARK, 3))
 		return 0;
 	uint64_t n = hx_be32_get(p + 4);
-	if (n == 0 || n > HX_ENTRY_MAX)
+	if (!length_ok(p[3], n))
 		return 0;
 	check128(hc, 4, p, 16);
-	return memcmp(hc, p + 16, 4) ? 0 : (size_t)n;
+	if (memcmp(hc, p + 16, 4))
+		return 0;
+	*kind = p[3];
+	return (size_t)n;
 }
 
 /* The offset of the next valid record head in (from, limit), or limit. */
@@ -246,7 +362,8 @@ static size_t resync(const hx_bundle_reader *r, size_t from)
 		if (!p)
 			break;
 		at = (size_t)(p - r->buf);
-		if (head_ok(p, r->limit - at))
+		int kind;
+		if (head_ok(p, r->limit - at, &kind))
 			return at;
 		at++;
 	}
@@ -310,25 +427,45 @@ int hx_bundle_next(hx_bundle_reader *r, hx_bundle_rec *rec)
 			damaged(r, rec, r->limit);
 		return HX_OK;
 	}
-	size_t n = head_ok(p, avail);
+	int kind = 0;
+	size_t n = head_ok(p, avail, &kind);
 	if (n && n <= avail - HX_BUNDLE_REC_HEAD) {
 		uint8_t ec[8];
-		const uint8_t *entry = p + HX_BUNDLE_REC_HEAD;
-		check128(ec, 8, entry, n);
-		if (memcmp(ec, p + 8, 8)) {
-			/* The head is intact, so its length is: only the entry
+		const uint8_t *body = p + HX_BUNDLE_REC_HEAD;
+		check128(ec, 8, body, n);
+		/* A blob record whose size and list disagree checks but is
+		 * no record a writer makes: damaged like a failed check. */
+		if (memcmp(ec, p + 8, 8) ||
+		    (kind == HX_BUNDLE_KIND_BLOB && hx_blob_chunks(hx_be64_get(body + HX_ID_LEN)) !=
+		                                            (n - BLOB_BODY_MIN) / HX_ID_LEN)) {
+			/* The head is intact, so its length is: only the body
 			 * is damaged. Hand its bytes out for naming. */
 			damaged(r, rec, r->pos + HX_BUNDLE_REC_HEAD + n);
-			rec->entry = entry;
+			rec->kind = kind;
+			rec->entry = body;
 			rec->len = n;
 			return HX_OK;
 		}
-		rec->event = HX_BUNDLE_ENTRY;
 		rec->offset = r->pos;
 		rec->index = r->index++;
-		rec->entry = entry;
-		rec->len = n;
 		r->pos += HX_BUNDLE_REC_HEAD + n;
+		if (kind == HX_BUNDLE_KIND_ENTRY) {
+			rec->event = HX_BUNDLE_ENTRY;
+			rec->entry = body;
+			rec->len = n;
+		} else if (kind == HX_BUNDLE_KIND_BLOB) {
+			rec->event = HX_BUNDLE_BLOB;
+			rec->hash = body;
+			rec->size = hx_be64_get(body + HX_ID_LEN);
+			rec->hashes = body + BLOB_BODY_MIN;
+			rec->nchunks = (uint32_t)((n - BLOB_BODY_MIN) / HX_ID_LEN);
+		} else {
+			rec->event = HX_BUNDLE_CHUNK;
+			rec->hash = body;
+			rec->chunk = hx_be32_get(body + HX_ID_LEN);
+			rec->entry = body + CHUNK_BODY_MIN;
+			rec->len = n - CHUNK_BODY_MIN;
+		}
 		return HX_OK;
 	}
 	if (n && n > r->len - r->pos - HX_BUNDLE_REC_HEAD) {

@@ -2,8 +2,9 @@
  * state.c: the state file (see state.h; docs/FORMAT.md §5).
  *
  *   magic[8]  89 48 58 53 0d 0a 1a 0a   ("\x89HXS\r\n\x1a\n")
- *   body      deterministic CBOR (proto/cbor.h), map(7):
- *               0: version          uint, 1
+ *   body      deterministic CBOR (proto/cbor.h), map(8) (version 1: map(7)
+ *             without key 7):
+ *               0: version          uint, 2 (1 is still read)
  *               1: owner            bytes(32)
  *               2: created          uint, microseconds
  *               3: items            uint
@@ -12,6 +13,8 @@
  *               6: buckets          array(N) of array(5):
  *                    [ts_delta uint, prefix bytes(0..32), count uint,
  *                     fp bytes(8), sum uint]
+ *               7: blobs            bytes(32 * k): the hashes of the whole
+ *                                   blobs the office has, strictly increasing
  *   digest[32] BLAKE2b-256 of magic ‖ body
  *
  * ts_delta is the bound's timestamp minus the previous bucket's (the first
@@ -26,7 +29,8 @@
 #include "proto/cbor.h"
 #include "proto/state.h"
 
-#define FIELDS 7
+#define FIELDS_1 7
+#define FIELDS 8
 #define PAIRS_MAX 256 /* look for two missing items in buckets up to this size */
 
 void hx_state_fp(const uint8_t sum[32], uint64_t count, uint8_t fp[HX_STATE_FP_LEN])
@@ -49,7 +53,27 @@ void hx_state_clear(hx_state *st)
 	if (!st)
 		return;
 	free(st->b);
+	free(st->blobs);
 	memset(st, 0, sizeof *st);
+}
+
+static int cmp_hash(const void *a, const void *b)
+{
+	return memcmp(a, b, HX_ID_LEN);
+}
+
+int hx_state_has_blob(const hx_state *st, const uint8_t hash[HX_ID_LEN])
+{
+	return st->nblobs && bsearch(hash, st->blobs, st->nblobs, HX_ID_LEN, cmp_hash) != NULL;
+}
+
+/* 1 when the n hashes at h are strictly increasing. */
+static int blobs_increasing(const uint8_t *h, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(h + (i - 1) * HX_ID_LEN, h + i * HX_ID_LEN, HX_ID_LEN) >= 0)
+			return 0;
+	return 1;
 }
 
 /* 1 when item (ts, id) sorts below bucket b's lower bound. */
@@ -120,6 +144,8 @@ int hx_state_encode(hx_state *st, uint8_t **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
+	if (!blobs_increasing(st->blobs, st->nblobs))
+		return HX_EINVAL;
 	hx_buf_put(&b, HX_STATE_MAGIC, HX_STATE_MAGIC_LEN);
 	hx_cbor_head(&b, HX_CBOR_MAP, FIELDS);
 	hx_cbor_uint(&b, 0);
@@ -146,6 +172,8 @@ int hx_state_encode(hx_state *st, uint8_t **out, size_t *len)
 		hx_cbor_uint(&b, k->sum64);
 		prev = k->ts;
 	}
+	hx_cbor_uint(&b, 7);
+	hx_cbor_bytes(&b, st->nblobs ? st->blobs : (const uint8_t *)"", st->nblobs * HX_ID_LEN);
 	if (!b.err) {
 		crypto_generichash(st->digest, 32, b.data, b.len, NULL, 0);
 		hx_buf_put(&b, st->digest, 32);
@@ -185,7 +213,7 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 {
 	const char *reason = NULL;
 	uint8_t digest[32];
-	uint64_t v, nb, total = 0;
+	uint64_t v, nb, fields, total = 0;
 	const uint8_t *p;
 	size_t n;
 	int rc;
@@ -200,12 +228,16 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 		FAIL(HX_EPROTO, "state file is damaged or truncated (checksum mismatch)");
 	memcpy(st->digest, digest, 32);
 	hx_rd r = { buf + HX_STATE_MAGIC_LEN, buf + len - 32 };
-	if ((rc = hx_cbor_read_head(&r, HX_CBOR_MAP, &v)) || v != FIELDS)
-		FAIL(HX_EPROTO, "state file: not a map of 7 fields");
+	if ((rc = hx_cbor_read_head(&r, HX_CBOR_MAP, &fields)))
+		FAIL(HX_EPROTO, "state file: not a map");
 	if (key(&r, 0) || hx_cbor_read_uint(&r, &v))
 		FAIL(HX_EPROTO, "state file: bad version field");
-	if (v != HX_STATE_VERSION)
+	if (v != HX_STATE_VERSION && v != HX_STATE_VERSION_1)
 		FAIL(HX_EVERSION, "state file of an unknown version");
+	if (fields != (v == HX_STATE_VERSION ? FIELDS : FIELDS_1))
+		FAIL(HX_EPROTO, v == HX_STATE_VERSION ? "state file: not a map of 8 fields"
+		                                      : "state file: not a map of 7 fields");
+	st->has_blobs = v == HX_STATE_VERSION;
 	if (key(&r, 1) || hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n != HX_KEY_LEN)
 		FAIL(HX_EPROTO, "state file: bad owner key");
 	memcpy(st->owner, p, HX_KEY_LEN);
@@ -255,6 +287,17 @@ int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **w
 	}
 	if (total != st->items)
 		FAIL(HX_EPROTO, "state file: bucket counts do not add up");
+	if (st->has_blobs) {
+		if (key(&r, 7) || hx_cbor_read_str(&r, HX_CBOR_BYTES, &p, &n) || n % HX_ID_LEN)
+			FAIL(HX_EPROTO, "state file: bad blob list");
+		if (!blobs_increasing(p, n / HX_ID_LEN))
+			FAIL(HX_EPROTO, "state file: blob list out of order");
+		if (n && !(st->blobs = malloc(n)))
+			FAIL(HX_ENOMEM, "out of memory");
+		if (n)
+			memcpy(st->blobs, p, n);
+		st->nblobs = n / HX_ID_LEN;
+	}
 	if (r.p != r.end)
 		FAIL(HX_EPROTO, "state file: trailing bytes");
 	return HX_OK;

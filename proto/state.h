@@ -23,7 +23,8 @@
 
 #define HX_STATE_MAGIC "\x89HXS\r\n\x1a\n"
 #define HX_STATE_MAGIC_LEN 8
-#define HX_STATE_VERSION 1
+#define HX_STATE_VERSION 2 /* written; version 1 (no blob list) is still read */
+#define HX_STATE_VERSION_1 1
 #define HX_STATE_FP_LEN 8
 #define HX_STATE_BUCKET_DEFAULT 16
 #define HX_STATE_BUCKET_MAX 65536
@@ -46,6 +47,12 @@ typedef struct hx_state {
 	uint64_t bucket_size;      /* the target size used to cut buckets */
 	hx_state_bucket *b;        /* owned; hx_state_clear frees */
 	size_t n;
+	/* Version 2: the hashes of the whole blobs the office has, HX_ID_LEN
+	 * bytes each, strictly increasing (owned; hx_state_clear frees). A
+	 * version 1 file has none and has_blobs 0: it cannot say. */
+	uint8_t *blobs;
+	size_t nblobs;
+	int has_blobs;
 	uint8_t digest[32]; /* decode/encode: the file's checksum */
 } hx_state;
 
@@ -59,7 +66,8 @@ void hx_state_fp(const uint8_t sum[32], uint64_t count, uint8_t fp[HX_STATE_FP_L
 int hx_state_build(hx_state *st, const hx_ne_item *items, size_t n, uint64_t bucket_size) HX_WUR;
 
 /* The file bytes of st in *out (caller frees with free()); sets
- * st->digest. */
+ * st->digest. Always version 2: st->blobs must be strictly increasing
+ * (else HX_EINVAL); an empty list says the office has no blob. */
 int hx_state_encode(hx_state *st, uint8_t **out, size_t *len) HX_WUR;
 
 /* Decodes a state file into *st (zeroed first; on error nothing to free).
@@ -68,6 +76,9 @@ int hx_state_encode(hx_state *st, uint8_t **out, size_t *len) HX_WUR;
 int hx_state_decode(hx_state *st, const uint8_t *buf, size_t len, const char **why) HX_WUR;
 
 void hx_state_clear(hx_state *st); /* NULL-safe */
+
+/* 1 when st lists blob hash among the office's whole blobs. */
+int hx_state_has_blob(const hx_state *st, const uint8_t hash[HX_ID_LEN]);
 
 /*
  * The exporter's side: items are its own (strictly increasing, else

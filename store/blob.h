@@ -120,6 +120,21 @@ int hx_blob_stats_get(hx_store *s, hx_blob_stats *st) HX_WUR;
  * counts them. */
 int hx_blob_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problems) HX_WUR;
 
+/* One attachment of a current version: the blob, the version's id and the
+ * file's name. */
+typedef struct hx_blob_ref {
+	uint8_t hash[HX_ID_LEN];
+	uint8_t id[HX_ID_LEN];
+	char name[256];
+} hx_blob_ref;
+
+/* Every attachment of every current, live version, sorted by hash (a blob
+ * attached twice has two rows): *refs (caller frees) and *n. */
+int hx_blob_refs(hx_store *s, hx_blob_ref **refs, size_t *n) HX_WUR;
+/* The first row of refs[n] (sorted) for hash, or NULL. */
+const hx_blob_ref *hx_blob_ref_find(const hx_blob_ref *refs, size_t n,
+                                    const uint8_t hash[HX_ID_LEN]);
+
 /* Removes blobs that no current version references (older than
  * HX_BLOB_GC_GRACE_US unless grace_us says otherwise; pass 0 for none) and
  * stray files in the folder. *removed and *bytes (may be NULL) say what

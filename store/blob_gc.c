@@ -89,7 +89,7 @@ int hx_blob_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problems
 /* ---- gc ----------------------------------------------------------------- */
 
 struct refs {
-	uint8_t *h; /* sorted hashes */
+	hx_blob_ref *v;
 	size_t n, cap;
 };
 
@@ -99,23 +99,59 @@ static int ref_step(void *arg, const hx_entry *e, const uint8_t *raw, size_t raw
 	(void)raw;
 	(void)rawlen;
 	for (size_t i = 0; i < e->nattach; i++) {
-		uint8_t *nh = hx_grow(r->h, &r->cap, r->n + 1, HX_ID_LEN);
-		if (!nh)
+		hx_blob_ref *nv = hx_grow(r->v, &r->cap, r->n + 1, sizeof *nv);
+		if (!nv)
 			return HX_ENOMEM;
-		r->h = nh;
-		memcpy(r->h + r->n++ * HX_ID_LEN, e->attach[i].hash, HX_ID_LEN);
+		r->v = nv;
+		memcpy(nv[r->n].hash, e->attach[i].hash, HX_ID_LEN);
+		memcpy(nv[r->n].id, e->id, HX_ID_LEN);
+		snprintf(nv[r->n].name, sizeof nv[r->n].name, "%s", e->attach[i].name);
+		r->n++;
 	}
 	return 0;
 }
 
-static int cmp_hash(const void *a, const void *b)
+static int cmp_ref(const void *a, const void *b)
 {
-	return memcmp(a, b, HX_ID_LEN);
+	const hx_blob_ref *x = a, *y = b;
+	int c = memcmp(x->hash, y->hash, HX_ID_LEN);
+	return c ? c : memcmp(x->id, y->id, HX_ID_LEN);
+}
+
+int hx_blob_refs(hx_store *s, hx_blob_ref **refs, size_t *n)
+{
+	struct refs r = { 0 };
+	int rc = hx_store_list(s, NULL, ref_step, &r);
+	*refs = NULL;
+	*n = 0;
+	if (rc) {
+		free(r.v);
+		return rc;
+	}
+	if (r.n)
+		qsort(r.v, r.n, sizeof *r.v, cmp_ref);
+	*refs = r.v;
+	*n = r.n;
+	return HX_OK;
+}
+
+const hx_blob_ref *hx_blob_ref_find(const hx_blob_ref *refs, size_t n,
+                                    const uint8_t hash[HX_ID_LEN])
+{
+	size_t lo = 0, hi = n; /* the first row whose hash >= hash */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(refs[mid].hash, hash, HX_ID_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !memcmp(refs[lo].hash, hash, HX_ID_LEN) ? &refs[lo] : NULL;
 }
 
 static int referenced(const struct refs *r, const uint8_t *hash)
 {
-	return r->n && bsearch(hash, r->h, r->n, HX_ID_LEN, cmp_hash) != NULL;
+	return hx_blob_ref_find(r->v, r->n, hash) != NULL;
 }
 
 struct gc {
@@ -194,10 +230,8 @@ int hx_blob_gc(hx_store *s, uint64_t grace_us, uint64_t *removed, uint64_t *byte
 		*bytes = 0;
 	if (!s->has_blobs)
 		return HX_OK;
-	if ((rc = hx_store_list(s, NULL, ref_step, &r)))
+	if ((rc = hx_blob_refs(s, &r.v, &r.n)))
 		goto out;
-	if (r.n)
-		qsort(r.h, r.n, HX_ID_LEN, cmp_hash);
 	if ((rc = hx_blob_list(s, gc_step, &g)))
 		goto out;
 	for (size_t i = 0; i < g.n; i++) {
@@ -236,7 +270,7 @@ int hx_blob_gc(hx_store *s, uint64_t grace_us, uint64_t *removed, uint64_t *byte
 out:
 	if (removed)
 		*removed = gone;
-	free(r.h);
+	free(r.v);
 	free(g.drop);
 	return rc;
 }

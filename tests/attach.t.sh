@@ -114,8 +114,8 @@ page=$(grep -rl 'toolkits/resilience' "$T/site/doc" | head -1)
 check "the page links its file" grep -q 'href="[^"]*\.files/toolkit\.pdf"' "$page"
 check "the site holds the file" cmp -s "${page%.html}.files/toolkit.pdf" "$T/docs/files/toolkit.pdf"
 
-# a fresh home with the entries but not the files (bundles carry no blobs yet)
-run h export --bundle "$T/nofiles.hxb"
+# a fresh home with the entries but not the files
+run h export --bundle "$T/nofiles.hxb" --without-files
 check "export --bundle (entries only): $(cat "$T/err")" [ "$rc" = 0 ]
 run "$HANSA" --home "$T/fresh" init --name Fresh
 run "$HANSA" --home "$T/fresh" member add "$(h id | awk '$1 == "key" { print $2 }')"

@@ -59,11 +59,11 @@ static struct blob make_bundle(struct blob *ents, int n)
 {
 	hx_bundle_writer *w;
 	hx_bundle_manifest m = { 0 };
-	size_t total = HX_BUNDLE_HEADER_LEN;
+	size_t total = HX_BUNDLE_HEADER_LEN_1;
 	for (int i = 0; i < n; i++)
 		total += HX_BUNDLE_REC_HEAD + ents[i].n;
 	struct blob b = { calloc(1, total), total };
-	size_t at = HX_BUNDLE_HEADER_LEN;
+	size_t at = HX_BUNDLE_HEADER_LEN_1;
 	CHECK_RC(hx_bundle_writer_new(&w), HX_OK);
 	for (int i = 0; i < n; i++) {
 		CHECK_RC(hx_bundle_writer_record(w, ents[i].p, ents[i].n, b.p + at), HX_OK);
@@ -148,11 +148,12 @@ static void test_bundle_roundtrip(struct blob *ents)
 	hx_bundle_reader *r = NULL;
 	CHECK_RC(hx_bundle_reader_new(&r, junk, sizeof junk, &m), HX_EPROTO);
 	CHECK(r == NULL);
-	uint8_t *v2 = malloc(b.n);
-	memcpy(v2, b.p, b.n);
-	v2[9] = 2;
-	CHECK_RC(hx_bundle_reader_new(&r, v2, b.n, &m), HX_EVERSION);
-	free(v2);
+	uint8_t *v3 = malloc(b.n);
+	memcpy(v3, b.p, b.n);
+	v3[9] = 3;
+	CHECK_RC(hx_bundle_reader_new(&r, v3, b.n, &m), HX_EVERSION);
+	CHECK(m.version == 3);
+	free(v3);
 	/* an empty bundle */
 	struct blob e = make_bundle(ents, 0);
 	CHECK_RC(read_all(e.p, e.n, ents, &s, &m), HX_OK);
@@ -164,7 +165,7 @@ static void test_bundle_roundtrip(struct blob *ents)
 /* Record i's offset in a bundle of ents. */
 static size_t rec_at(struct blob *ents, int i)
 {
-	size_t at = HX_BUNDLE_HEADER_LEN;
+	size_t at = HX_BUNDLE_HEADER_LEN_1;
 	for (int k = 0; k < i; k++)
 		at += HX_BUNDLE_REC_HEAD + ents[k].n;
 	return at;
@@ -186,7 +187,7 @@ static void test_bundle_flips(struct blob *ents)
 			bad += rc == HX_OK;
 			continue;
 		}
-		if (at < HX_BUNDLE_HEADER_LEN) {
+		if (at < HX_BUNDLE_HEADER_LEN_1) {
 			/* the manifest no longer verifies, but every entry
 			 * still comes out */
 			bad += rc != HX_OK || m.sig_ok || s.truncated;
@@ -219,7 +220,7 @@ static void test_bundle_truncation(struct blob *ents)
 		hx_bundle_manifest m;
 		struct seen s;
 		int rc = read_all(c, n, ents, &s, &m);
-		if (n < HX_BUNDLE_HEADER_LEN) {
+		if (n < HX_BUNDLE_HEADER_LEN_1) {
 			bad += rc != HX_EPROTO;
 		} else {
 			/* every record wholly inside the file comes out */
@@ -423,7 +424,7 @@ static int slurp(const char *name, struct blob *b)
 static int spill(const char *name, struct blob *recs, size_t n)
 {
 	uint8_t tpk[HX_KEY_LEN], tsk[HX_SECRET_LEN], head[HX_BUNDLE_REC_HEAD];
-	uint8_t man[HX_BUNDLE_HEADER_LEN] = { 0 };
+	uint8_t man[HX_BUNDLE_HEADER_LEN_1] = { 0 };
 	hx_bundle_writer *w;
 	hx_bundle_manifest m = { .created = hx_now_us() };
 	FILE *f = fopen(name, "wb");
