@@ -48,7 +48,8 @@ static void make_file(struct file *f, uint64_t size, uint8_t seed)
 	for (uint32_t i = 0; i < f->n; i++) {
 		uint64_t off = (uint64_t)i * HX_CHUNK_SIZE;
 		uint64_t len = size - off < HX_CHUNK_SIZE ? size - off : HX_CHUNK_SIZE;
-		crypto_generichash(f->hashes + i * HX_ID_LEN, HX_ID_LEN, f->data + off, len, NULL, 0);
+		crypto_generichash(f->hashes + i * HX_ID_LEN, HX_ID_LEN, f->data + off, len, NULL,
+		                   0);
 	}
 	hx_blob_hash(f->hash, size, f->hashes);
 }
@@ -71,8 +72,12 @@ static struct bytes make_bundle(const struct file *fs, int nf)
 	struct bytes b = { 0 }, ent;
 	size_t cap = 0;
 	uint8_t head[HX_BUNDLE_REC_HEAD], man[HX_BUNDLE_HEADER_LEN] = { 0 };
-	hx_entry e = { .path = "toolkits/t", .kind = "toolkit", .title = "T", .body = "b",
-		       .lang = "en", .timestamp = 1767225600000000ull };
+	hx_entry e = { .path = "toolkits/t",
+		       .kind = "toolkit",
+		       .title = "T",
+		       .body = "b",
+		       .lang = "en",
+		       .timestamp = 1767225600000000ull };
 
 	if (hx_entry_sign(&e, sk, &ent.p, &ent.n) || hx_bundle_writer_new(&w))
 		abort();
@@ -152,7 +157,8 @@ static void read_all(const struct bytes *b, const struct file *fs, struct seen *
 		uint8_t h[HX_ID_LEN];
 		crypto_generichash(h, HX_ID_LEN, rec.entry, rec.len, NULL, 0);
 		CHECK(rec.chunk < fs[k].n);
-		if (rec.chunk < fs[k].n && !memcmp(h, fs[k].hashes + rec.chunk * HX_ID_LEN, HX_ID_LEN))
+		if (rec.chunk < fs[k].n &&
+		    !memcmp(h, fs[k].hashes + rec.chunk * HX_ID_LEN, HX_ID_LEN))
 			s->got[k][rec.chunk] = 1;
 		s->chunks++;
 	}
@@ -342,17 +348,13 @@ static int helper(int argc, char **argv)
 	return 2;
 }
 
-int main(int argc, char **argv)
+static int unit_tests(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	if (argc > 1)
-		return helper(argc, argv);
 	struct file fs[NFILE];
 	crypto_sign_keypair(pk, sk);
 	make_file(&fs[0], 2 * HX_CHUNK_SIZE + 12345, 1); /* 3 chunks */
-	make_file(&fs[1], 1000, 2);                        /* 1 short chunk */
-	make_file(&fs[2], 0, 3);                           /* empty: no chunk */
+	make_file(&fs[1], 1000, 2);                      /* 1 short chunk */
+	make_file(&fs[2], 0, 3);                         /* empty: no chunk */
 	test_roundtrip(fs);
 	test_flips(fs);
 	test_truncation(fs);
@@ -362,4 +364,11 @@ int main(int argc, char **argv)
 		free(fs[k].hashes);
 	}
 	return check_done();
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		return 1;
+	return argc > 1 ? helper(argc, argv) : unit_tests();
 }
