@@ -138,7 +138,8 @@ static int blob_record(hx_bimport *b, const hx_bundle_rec *rec)
 		return HX_OK;
 	case HX_EFORGED:
 		b->st.damaged++;
-		tell(b, "attached file %s: its chunk list does not match its hash %.16s; not imported",
+		tell(b,
+		     "attached file %s: its chunk list does not match its hash %.16s; not imported",
 		     name, hx_hex(hex, rec->hash, HX_ID_LEN));
 		return HX_OK;
 	default: break;

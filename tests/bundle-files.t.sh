@@ -124,8 +124,7 @@ grep -q "0 partly received" "$T/out" || fail "no half file left: $(out)"
 # ---- a chunk damaged in transit (its record check fails) ----
 at=$((off + 56 + 5000))
 cp "$T/full.hxb" "$T/flip.hxb"
-byte=$(od -An -tu1 -j "$at" -N1 "$T/flip.hxb" | tr -d ' ')
-printf "\\$(printf %03o $((byte ^ 1)))" | dd of="$T/flip.hxb" bs=1 seek="$at" conv=notrunc status=none
+flip_byte "$T/flip.hxb" "$at"
 new_home g
 add_member g "$A"
 run hx g import --json "$T/flip.hxb"

@@ -57,8 +57,7 @@ K=700
 read -r _ off len id path < <(sed -n "$((K + 1))p" "$T/recs")
 at=$((off + 20 + len / 2))
 cp "$T/full.hxb" "$T/tampered.hxb"
-byte=$(od -An -tu1 -j "$at" -N1 "$T/tampered.hxb" | tr -d ' ')
-printf "\\$(printf %03o $((byte ^ 1)))" | dd of="$T/tampered.hxb" bs=1 seek="$at" conv=notrunc status=none
+flip_byte "$T/tampered.hxb" "$at"
 new_home c
 add_member c "$A"
 run hx c import --json "$T/tampered.hxb"

@@ -63,6 +63,11 @@ corpus() {
 	[ -r "$CORPUS" ] || { echo "$NAME: corpus not found: $CORPUS" >&2; exit 1; }
 	xz -dc "$CORPUS" | grep '"lang": "en"' | head -n "$1" >"$2"
 }
+flip_byte() { # flip_byte FILE OFFSET: flips the lowest bit of one byte in place
+	local byte
+	byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf %03o $((byte ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 entries() { # entries HOME: number of entries in the store (fsck line)
 	hx "$1" fsck | sed -n 's/^ok: \([0-9]*\) entries.*/\1/p'
 }
