@@ -120,6 +120,9 @@ void hx_cmd_man(const struct hx_cmd *cmd, FILE *f);
  * of the NULL-terminated list with its summary. */
 void hx_main_man(const struct hx_cmd *prog, const struct hx_cmd *const *cmds, FILE *f);
 
+/* Parses a size: bytes, or with a K, M or G suffix (binary); 0 on error. */
+uint64_t hx_size_arg(const char *s);
+
 /* Prints "hansa: MESSAGE" as one line on stderr; returns HX_EXIT_FAIL. */
 int hx_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "hansa CMD: MESSAGE (try 'hansa CMD --help')" as one line on

@@ -132,12 +132,22 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	const char *name = a->argv[0];
 	struct stat dst;
 
+	const char *bmax = hx_arg_value(a, "blob-max");
+	uint64_t blob_max = bmax ? hx_size_arg(bmax) : 0;
+	if (bmax && !blob_max)
+		return hx_usage_error(a->top,
+		                      "--blob-max: '%s' is not a size (bytes, or with K, M "
+		                      "or G)",
+		                      bmax);
 	if (strcmp(name, "-") && !stat(name, &dst) && S_ISDIR(dst.st_mode))
-		return hx_import_markdown(ctx, name, json, dry);
+		return bmax ? hx_usage_error(a->top, "--blob-max goes with a BUNDLE")
+		            : hx_import_markdown(ctx, name, json, dry);
 	if (dry)
 		return hx_usage_error(a->top, "--dry-run applies to a Markdown folder");
 	if (strcmp(name, "-") && is_bundle(name))
-		return hx_import_bundle(ctx, name, json, verbose);
+		return hx_import_bundle(ctx, name, blob_max, json, verbose);
+	if (bmax)
+		return hx_usage_error(a->top, "--blob-max goes with a BUNDLE");
 	FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
 	if (!f)
 		return hx_fail("%s: %s", name, strerror(errno));
@@ -270,6 +280,10 @@ static const struct hx_opt opts[] = {
 	  0 },
 	{ "json", 0, NULL, "print the summary as one JSON object", 0 },
 	{ "dry-run", 'n', NULL, "(DIR) say what would be published, change nothing", 0 },
+	{ "blob-max", 0, "SIZE",
+	  "(BUNDLE) the largest attached file to take (default 512M); larger ones "
+	  "are refused and counted",
+	  0 },
 	{ 0 }
 };
 

@@ -43,19 +43,6 @@ static double number(const char *s)
 	return *s && !*end && v > 0 && v < 1e9 ? v : 0;
 }
 
-/* Parses a size: bytes, or with a K, M or G suffix (binary); 0 on error. */
-static uint64_t size_arg(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	double mul = !*end               ? 1
-	             : !strcmp(end, "K") ? 1024.0
-	             : !strcmp(end, "M") ? 1048576.0
-	             : !strcmp(end, "G") ? 1073741824.0
-	                                 : 0;
-	return *s && mul && v > 0 && v * mul < 1e15 ? (uint64_t)(v * mul) : 0;
-}
-
 /* --blob-auto, --blob-max, --blob-space, --blob-transfers. */
 static int blob_opts(const struct hx_args *a, hx_node_config *cfg)
 {
@@ -63,7 +50,7 @@ static int blob_opts(const struct hx_args *a, hx_node_config *cfg)
 	uint64_t *dst[] = { &cfg->blob_auto, &cfg->blob_max, &cfg->blob_space, &cfg->blob_rate };
 	const char *arg;
 	for (int i = 0; i < 4; i++)
-		if ((arg = hx_arg_value(a, names[i])) && !(*dst[i] = size_arg(arg)))
+		if ((arg = hx_arg_value(a, names[i])) && !(*dst[i] = hx_size_arg(arg)))
 			return hx_fail("--%s: '%s' is not a size (bytes, or with K, M or G)",
 			               names[i], arg);
 	if ((arg = hx_arg_value(a, "blob-transfers"))) {

@@ -23,6 +23,7 @@
 #include "node/verify.h"
 #include "proto/bundle.h"
 #include "proto/member.h"
+#include "store/blob.h"
 
 #define BATCH 1024
 #define FUTURE_US (600ull * 1000000u) /* 10 minutes */
@@ -271,12 +272,13 @@ static void damaged(struct tally *t, const hx_bundle_rec *r)
 	    r->offset, r->offset + r->skipped);
 }
 
-int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose)
+int hx_import_bundle(struct hx_ctx *ctx, const char *file, uint64_t blob_max, int json, int verbose)
 {
 	struct stat st;
 	hx_store *s = hx_ctx_store(ctx, 0);
 	if (!s)
 		return HX_EXIT_FAIL;
+	hx_blob_set_limits(s, blob_max, 0);
 	int fd = open(file, O_RDONLY);
 	if (fd < 0)
 		return hx_fail("%s: %s", file, strerror(errno));

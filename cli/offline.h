@@ -13,8 +13,10 @@
 /* `hansa export --bundle FILE [--missing-from STATE] [--without-files]` */
 int hx_export_bundle(struct hx_ctx *ctx, const char *file, const char *state, int without_files,
                      int json);
-/* `hansa import FILE` when FILE is a bundle */
-int hx_import_bundle(struct hx_ctx *ctx, const char *file, int json, int verbose);
+/* `hansa import FILE` when FILE is a bundle; blob_max (0: the default)
+ * is the largest attached file it takes. */
+int hx_import_bundle(struct hx_ctx *ctx, const char *file, uint64_t blob_max, int json,
+                     int verbose);
 /* `hansa export --markdown DIR` */
 int hx_export_markdown(struct hx_ctx *ctx, const char *dir, const uint8_t *author, int json);
 /* `hansa import DIR` */

@@ -293,3 +293,16 @@ void hx_progress_end(struct hx_progress *p)
 		fputc('\n', stderr);
 	}
 }
+
+/* Parses a size: bytes, or with a K, M or G suffix (binary); 0 on error. */
+uint64_t hx_size_arg(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mul = !*end               ? 1
+	             : !strcmp(end, "K") ? 1024.0
+	             : !strcmp(end, "M") ? 1048576.0
+	             : !strcmp(end, "G") ? 1073741824.0
+	                                 : 0;
+	return *s && mul && v > 0 && v * mul < 1e15 ? (uint64_t)(v * mul) : 0;
+}

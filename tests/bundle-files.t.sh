@@ -156,4 +156,34 @@ run hx k fsck
 expect "fsck clean after a cut: $(err)" "$rc" -eq 0
 grep -q "0 partly received" "$T/out" || fail "no half file after a cut: $(out)"
 
+# ---- over the blob limit: refused and counted, never half-stored ----
+new_home l
+add_member l "$A"
+run hx l import --json --blob-max 500K "$T/full.hxb"
+expect "over the limit: exit 1" "$rc" -eq 1
+expect "over the limit: every entry" "$(out | jq .added)" -eq "$N"
+expect "over the limit: two refused" "$(out | jq .files.limit)" -eq 2
+expect "over the limit: the small one taken" "$(out | jq .files.added)" -eq 1
+expect "one line per refused file" "$(grep -c 'over this node.s blob limits; not imported' "$T/err")" -eq 2
+run hx l fsck
+expect "fsck clean after refusals: $(err)" "$rc" -eq 0
+grep -q "ok: 1 attached files .*, 0 partly received" "$T/out" || fail "only the small file stored: $(out)"
+run hx l import --blob-max lots "$T/full.hxb"
+expect "a bad --blob-max is a usage error" "$rc" -eq 2
+
+# ---- a file no current version attaches is ignored ----
+doc toolkits/one
+run hx a publish "$T/doc.md"
+expect "publish one again, without its file: $(err)" "$rc" -eq 0
+run hx a export --bundle "$T/now.hxb" --without-files
+new_home m
+add_member m "$A"
+run hx m import "$T/now.hxb"
+expect "m has the newest versions" "$rc" -eq 0
+run hx m import --json "$T/first.hxb"
+expect "an older bundle: exit 0: $(err)" "$rc" -eq 0
+expect "f1 is no current version's: ignored" "$(out | jq .files.ignored)" -eq 1
+expect "f1 not taken" "$(out | jq .files.added)" -eq 0
+fsck_ok m
+
 finish
