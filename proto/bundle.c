@@ -350,6 +350,15 @@ static size_t head_ok(const uint8_t *p, size_t avail, int *kind)
 	return (size_t)n;
 }
 
+/* Whether a blob record's size is within the format's limit and agrees
+ * with the length of its hash list. */
+static int blob_body_ok(const uint8_t *body, size_t n)
+{
+	uint64_t size = hx_be64_get(body + HX_ID_LEN);
+	return size <= HX_ATTACH_SIZE_MAX &&
+	       hx_blob_chunks(size) == (n - BLOB_BODY_MIN) / HX_ID_LEN;
+}
+
 /* The offset of the next valid record head in (from, limit), or limit. */
 static size_t resync(const hx_bundle_reader *r, size_t from)
 {
@@ -433,11 +442,11 @@ int hx_bundle_next(hx_bundle_reader *r, hx_bundle_rec *rec)
 		uint8_t ec[8];
 		const uint8_t *body = p + HX_BUNDLE_REC_HEAD;
 		check128(ec, 8, body, n);
-		/* A blob record whose size and list disagree checks but is
-		 * no record a writer makes: damaged like a failed check. */
+		/* A blob record whose size and list disagree (or whose size
+		 * is over the format's limit) checks but is no record a
+		 * writer makes: damaged like a failed check. */
 		if (memcmp(ec, p + 8, 8) ||
-		    (kind == HX_BUNDLE_KIND_BLOB && hx_blob_chunks(hx_be64_get(body + HX_ID_LEN)) !=
-		                                            (n - BLOB_BODY_MIN) / HX_ID_LEN)) {
+		    (kind == HX_BUNDLE_KIND_BLOB && !blob_body_ok(body, n))) {
 			/* The head is intact, so its length is: only the body
 			 * is damaged. Hand its bytes out for naming. */
 			damaged(r, rec, r->pos + HX_BUNDLE_REC_HEAD + n);

@@ -239,6 +239,41 @@ static void test_truncation(const struct file *fs)
 	free(b.p);
 }
 
+/* A blob record whose checks hold but whose size is over the format's
+ * limit (its chunk count would wrap) or disagrees with its list is damage. */
+static void test_bad_blob_record(void)
+{
+	static const uint64_t sizes[] = { UINT64_MAX, HX_CHUNK_SIZE + 1, 0 };
+	for (int k = 0; k < 3; k++) {
+		struct bytes b = make_bundle(NULL, 0);
+		size_t cap = b.n, at = b.n;
+		uint8_t rec[HX_BUNDLE_REC_HEAD + 40] = { 0 }, h[16];
+		memcpy(rec, HX_BUNDLE_BLOB_MARK, 4);
+		hx_be32_put(rec + 4, 40);
+		hx_be64_put(rec + HX_BUNDLE_REC_HEAD + HX_ID_LEN, sizes[k]);
+		crypto_generichash(h, 16, rec + HX_BUNDLE_REC_HEAD, 40, NULL, 0);
+		memcpy(rec + 8, h, 8);
+		crypto_generichash(h, 16, rec, 16, NULL, 0);
+		memcpy(rec + 16, h, 4);
+		put(&b, &cap, rec, sizeof rec);
+		hx_bundle_manifest m;
+		hx_bundle_reader *r;
+		hx_bundle_rec ev;
+		CHECK_RC(hx_bundle_reader_new(&r, b.p, b.n, &m), HX_OK);
+		CHECK_RC(hx_bundle_next(r, &ev), HX_OK);
+		CHECK(ev.event == HX_BUNDLE_ENTRY);
+		CHECK_RC(hx_bundle_next(r, &ev), HX_OK);
+		/* an empty file's record (size 0, no chunk) is fine */
+		if (sizes[k] == 0)
+			CHECK(ev.event == HX_BUNDLE_BLOB && ev.nchunks == 0 && ev.offset == at);
+		else
+			CHECK(ev.event == HX_BUNDLE_DAMAGED && ev.kind == HX_BUNDLE_KIND_BLOB &&
+			      ev.offset == at && ev.skipped == sizeof rec);
+		hx_bundle_reader_free(&r);
+		free(b.p);
+	}
+}
+
 static void test_state_blobs(void)
 {
 	hx_ne_item items[40];
@@ -358,6 +393,7 @@ static int unit_tests(void)
 	test_roundtrip(fs);
 	test_flips(fs);
 	test_truncation(fs);
+	test_bad_blob_record();
 	test_state_blobs();
 	for (int k = 0; k < NFILE; k++) {
 		free(fs[k].data);
