@@ -88,10 +88,9 @@ void hx_bundle_writer_v2(hx_bundle_writer *w);
 /* HX_BUNDLE_HEADER_LEN for version 2, else HX_BUNDLE_HEADER_LEN_1. */
 size_t hx_bundle_writer_header_len(const hx_bundle_writer *w);
 /* Fills m's version, header_len, exporter (from sk), count, entries_len,
- * blobs, blob_bytes,
- * checksum and sig (the caller sets flags, created, state_digest) and
- * encodes the signed manifest into out (hx_bundle_writer_header_len()
- * bytes, at most HX_BUNDLE_HEADER_LEN). */
+ * blobs, blob_bytes, checksum and sig (the caller sets flags, created,
+ * state_digest) and encodes the signed manifest into out
+ * (hx_bundle_writer_header_len() bytes, at most HX_BUNDLE_HEADER_LEN). */
 int hx_bundle_writer_finish(hx_bundle_writer *w, hx_bundle_manifest *m,
                             const uint8_t sk[HX_SECRET_LEN], uint8_t *out) HX_WUR;
 
@@ -103,8 +102,9 @@ enum hx_bundle_event {
 	HX_BUNDLE_DAMAGED,   /* bytes [offset, offset+skipped) are not intact
 	                      * records; kind and entry/len are the record's
 	                      * kind and suspect body when only the body failed
-	                      * its check (or a blob record's size and list
-	                      * disagree), else 0 and NULL */
+	                      * its check (or a blob record's size is over
+	                      * the format's limit or disagrees with its
+	                      * list), else 0 and NULL */
 	HX_BUNDLE_TRUNCATED, /* the file ends inside the entries section */
 	HX_BUNDLE_END,       /* done (also after TRUNCATED) */
 	HX_BUNDLE_BLOB,      /* an intact blob record: hash, size, hashes */
