@@ -13,6 +13,7 @@
 
 #define BL_WINDOW 16       /* chunks in flight per member */
 #define BL_SEND_PER_PASS 4 /* chunks a connection is sent per pass of the loop */
+#define BL_BATCH_MAX 32    /* chunks received before one sync marks them present */
 #define BL_SERVE_QUEUE 64  /* chunk requests queued per connection */
 #define BL_CHUNK_TIMEOUT_MS 30000
 #define BL_ASK_TIMEOUT_MS 30000
@@ -73,9 +74,10 @@ struct hx_nd_blobs {
 	/* not yet added to the stored counters */
 	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad;
 	int dirty;
-	uint8_t *buf;    /* one chunk */
-	double tokens;   /* with cfg.blob_rate: bytes that may be sent now */
-	uint64_t refill; /* µs tokens were last added */
+	uint8_t *buf;         /* one chunk */
+	hx_blob_batch *batch; /* chunks written, not yet synced and marked present */
+	double tokens;        /* with cfg.blob_rate: bytes that may be sent now */
+	uint64_t refill;      /* µs tokens were last added */
 };
 
 /* ---- blobstate.c ---- */
