@@ -83,6 +83,17 @@ static uint64_t fsck(hx_store *s)
 	return p;
 }
 
+/* The blob copied out to the file name in dir holds data; fsck is clean. */
+static void check_copy(hx_store *s, const uint8_t *hash, const char *name, const uint8_t *data,
+                       size_t len)
+{
+	char out[4200];
+	snprintf(out, sizeof out, "%s/%s", dir, name);
+	CHECK_RC(hx_blob_copy_out(s, hash, out), HX_OK);
+	CHECK(same_file(out, data, len));
+	CHECK(fsck(s) == 0);
+}
+
 static void test_add_read(hx_store *s)
 {
 	size_t len = 3 * HX_CHUNK_SIZE + 1234;
@@ -177,11 +188,7 @@ static void test_receive(void)
 	CHECK_RC(hx_blob_state(s, hash, &state, NULL, &have), HX_OK);
 	CHECK(state == HX_BLOB_WHOLE && have == 6);
 	CHECK_RC(hx_blob_begin(s, hash, len, hl), HX_EEXIST);
-	char out[4200];
-	snprintf(out, sizeof out, "%s/out2.bin", dir);
-	CHECK_RC(hx_blob_copy_out(s, hash, out), HX_OK);
-	CHECK(same_file(out, data, len));
-	CHECK(fsck(s) == 0);
+	check_copy(s, hash, "out2.bin", data, len);
 	hx_store_close(&s);
 	free(hl);
 	free(data);
@@ -279,11 +286,7 @@ static void test_batch(void)
 	CHECK(hx_blob_batch_pending(b) == 6);
 	CHECK_RC(hx_blob_batch_commit(s, b), HX_OK);
 	CHECK_RC(hx_blob_finish(s, hash), HX_OK);
-	char out[4200];
-	snprintf(out, sizeof out, "%s/out-batch.bin", dir);
-	CHECK_RC(hx_blob_copy_out(s, hash, out), HX_OK);
-	CHECK(same_file(out, data, len));
-	CHECK(fsck(s) == 0);
+	check_copy(s, hash, "out-batch.bin", data, len);
 	hx_store_close(&s);
 	hx_blob_batch_free(b);
 	free(hl);
