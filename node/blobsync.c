@@ -503,6 +503,8 @@ static void on_chunk(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t
 		hx_nd_log(n, "cannot keep a chunk of a blob: %s", hx_strerror(rc));
 		return;
 	}
+	if (!rc)
+		hx_nd_blob_mark_checked(n, x->hash, m->index); /* served unhashed */
 	x->st[m->index] = CH_DONE;
 	x->left--;
 	x->held += m->datalen;
@@ -583,6 +585,7 @@ void hx_nd_blob_destroy(hx_node *n)
 	free(b->q);
 	free(b->buf);
 	hx_blob_batch_free(b->batch);
+	hx_nd_blob_checked_free(b);
 	free(b);
 	n->bl = NULL;
 }
