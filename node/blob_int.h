@@ -11,9 +11,11 @@
 #include "proto/blobwire.h"
 #include "store/blob.h"
 
-#define BL_WINDOW 16       /* chunks in flight per member */
-#define BL_SEND_PER_PASS 4 /* chunks a connection is sent per pass of the loop */
-#define BL_SERVE_QUEUE 64  /* chunk requests queued per connection */
+#define BL_WINDOW 16        /* chunks in flight per member */
+#define BL_SEND_PER_PASS 4  /* chunks a connection is sent per pass of the loop */
+#define BL_BATCH_MAX 32     /* chunks received before one sync marks them present */
+#define BL_SERVE_QUEUE 64   /* chunk requests queued per connection */
+#define BL_CHECKED_BLOBS 16 /* blobs whose chunks checked in this run are remembered */
 #define BL_CHUNK_TIMEOUT_MS 30000
 #define BL_ASK_TIMEOUT_MS 30000
 #define BL_REASK_MS 5000     /* BLOB_GET again after NONE or a partial list */
@@ -61,6 +63,14 @@ struct bserve {
 	int sent; /* in this pass */
 };
 
+/* The chunks of a blob that this node checked against their hashes in
+ * this run (when it served or received them): served again unhashed. */
+struct bchecked {
+	uint8_t hash[HX_ID_LEN];
+	uint8_t *bits; /* chunk i checked iff bit i % 8 of byte i / 8 */
+	size_t cap;    /* bytes of bits */
+};
+
 struct hx_nd_blobs {
 	struct bx **x;
 	size_t nx, capx;
@@ -73,7 +83,10 @@ struct hx_nd_blobs {
 	/* not yet added to the stored counters */
 	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad;
 	int dirty;
-	uint8_t *buf;    /* one chunk */
+	uint8_t *buf;         /* one chunk */
+	hx_blob_batch *batch; /* chunks written, not yet synced and marked present */
+	struct bchecked *chk; /* the last BL_CHECKED_BLOBS blobs served or received */
+	size_t nchk, capchk;
 	double tokens;   /* with cfg.blob_rate: bytes that may be sent now */
 	uint64_t refill; /* µs tokens were last added */
 };
@@ -95,6 +108,9 @@ void hx_nd_blob_flush(hx_node *n, uint64_t now);
 int hx_nd_blob_conn_alive(hx_node *n, const struct conn *c, uint64_t c_at);
 void hx_nd_blob_on_get(hx_node *n, struct conn *c, const hx_bwire_msg *m);
 void hx_nd_blob_on_want(hx_node *n, struct conn *c, const hx_bwire_msg *m);
+/* Notes that chunk i of blob hash was checked against its hash in this run. */
+void hx_nd_blob_mark_checked(hx_node *n, const uint8_t hash[HX_ID_LEN], uint32_t i);
+void hx_nd_blob_checked_free(struct hx_nd_blobs *b);
 /* Sends queued chunks: a few per connection, within cfg.blob_rate. */
 void hx_nd_blob_serve(hx_node *n, uint64_t now);
 

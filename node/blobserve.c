@@ -4,6 +4,7 @@
  * BLOB_GET, and the chunks asked for in CHUNK_WANTs, queued per connection
  * (at most BL_SERVE_QUEUE) and sent a few per connection per pass of the
  * loop, within the --blob-rate budget, so that entries are not starved.
+ * Each chunk is checked against its hash once per run of the node.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +64,74 @@ void hx_nd_blob_on_want(hx_node *n, struct conn *c, const hx_bwire_msg *m)
 	}
 }
 
-/* Sends one chunk (or NONE); returns the bytes sent. */
+/* ---- chunks checked once per run --------------------------------------------------- */
+
+static struct bchecked *checked_find(struct hx_nd_blobs *b, const uint8_t *hash)
+{
+	for (size_t k = 0; k < b->nchk; k++)
+		if (!memcmp(b->chk[k].hash, hash, HX_ID_LEN))
+			return &b->chk[k];
+	return NULL;
+}
+
+static int was_checked(hx_node *n, const uint8_t *hash, uint32_t i)
+{
+	struct bchecked *c = checked_find(n->bl, hash);
+	return c && i / 8 < c->cap && c->bits[i / 8] >> (i % 8) & 1;
+}
+
+void hx_nd_blob_mark_checked(hx_node *n, const uint8_t hash[HX_ID_LEN], uint32_t i)
+{
+	struct hx_nd_blobs *b = n->bl;
+	struct bchecked *c = checked_find(b, hash);
+	if (!c) {
+		if (b->nchk == BL_CHECKED_BLOBS) { /* forget the oldest */
+			free(b->chk[0].bits);
+			memmove(b->chk, b->chk + 1, --b->nchk * sizeof *b->chk);
+		}
+		struct bchecked *a = hx_grow(b->chk, &b->capchk, b->nchk + 1, sizeof *a);
+		if (!a)
+			return;
+		b->chk = a;
+		c = &a[b->nchk++];
+		memset(c, 0, sizeof *c);
+		memcpy(c->hash, hash, HX_ID_LEN);
+	}
+	size_t old = c->cap;
+	if (i / 8 >= old) {
+		uint8_t *bits = hx_grow(c->bits, &c->cap, (size_t)i / 8 + 1, 1);
+		if (!bits)
+			return;
+		c->bits = bits;
+		memset(bits + old, 0, c->cap - old);
+	}
+	c->bits[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+void hx_nd_blob_checked_free(struct hx_nd_blobs *b)
+{
+	for (size_t k = 0; k < b->nchk; k++)
+		free(b->chk[k].bits);
+	free(b->chk);
+	b->chk = NULL;
+	b->nchk = b->capchk = 0;
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+/* Sends one chunk (or NONE); returns the bytes sent. A chunk is hashed
+ * when read (disk damage is not passed on) unless this node checked it
+ * earlier in this run: once per run, whatever the number of members. */
 static size_t serve_one(hx_node *n, const struct bserve *e)
 {
 	uint8_t h[HX_CHUNK_LEN];
 	size_t len = 0;
-	int rc = hx_blob_read_chunk(n->store, e->hash, e->index, n->bl->buf, &len);
+	int checked = was_checked(n, e->hash, e->index);
+	int rc = checked ? hx_blob_read_chunk_checked_before(n->store, e->hash, e->index,
+	                                                     n->bl->buf, &len)
+	                 : hx_blob_read_chunk(n->store, e->hash, e->index, n->bl->buf, &len);
+	if (!rc && !checked)
+		hx_nd_blob_mark_checked(n, e->hash, e->index);
 	const void *parts[2] = { h, n->bl->buf };
 	size_t lens[2] = { 0, len };
 	lens[0] = hx_bwire_chunk(h, e->request, e->hash, e->index, rc ? HX_CHUNK_NONE : 0);

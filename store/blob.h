@@ -45,6 +45,11 @@ int hx_blob_hashes(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t *size, u
  * file on disk was damaged. HX_ENOTFOUND when the blob or chunk is absent. */
 int hx_blob_read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, uint8_t *buf,
                        size_t *len) HX_WUR;
+/* The same without hashing the bytes, for a caller that checked this chunk
+ * of this blob before (a serving node checks each chunk once per run). A
+ * short file is still HX_ECORRUPT. */
+int hx_blob_read_chunk_checked_before(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i,
+                                      uint8_t *buf, size_t *len) HX_WUR;
 
 /* ---- receiving (blob replication) -------------------------------------- */
 
@@ -60,10 +65,33 @@ int hx_blob_begin(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t size,
  * length and hash to its entry in the hash list: HX_EFORGED (nothing
  * written) when it does not, HX_EINVAL for a wrong index or length,
  * HX_ENOTFOUND when no receive was begun, HX_EEXIST when the chunk (or the
- * whole blob) is already here. The chunk is on disk (synced) when HX_OK
- * returns. */
+ * whole blob) is already here. The chunk is on disk (synced) and present
+ * when HX_OK returns: a batch of one (below). */
 int hx_blob_write_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, const uint8_t *data,
                         size_t len) HX_WUR;
+
+/* Receiving in batches: one sync and one LMDB commit for many chunks.
+ * hx_blob_batch_write checks chunk i as hx_blob_write_chunk does and writes
+ * it at its offset, but the chunk is not present yet: it counts (for
+ * hx_blob_missing, hx_blob_finish, hx_blob_read_chunk) only once
+ * hx_blob_batch_commit synced every file written to and then marked all
+ * the batch's chunks present in one LMDB commit. A crash, a failed commit
+ * or hx_blob_batch_free without a commit leaves them absent: the blob stays
+ * partial without them and they are fetched again. A batch is used with
+ * one store handle. */
+typedef struct hx_blob_batch hx_blob_batch;
+int hx_blob_batch_new(hx_blob_batch **b) HX_WUR;
+/* As hx_blob_write_chunk, and HX_EEXIST also for a chunk already in b. */
+int hx_blob_batch_write(hx_store *s, hx_blob_batch *b, const uint8_t hash[HX_ID_LEN], uint32_t i,
+                        const uint8_t *data, size_t len) HX_WUR;
+/* Chunks written to b and not yet committed. */
+size_t hx_blob_batch_pending(const hx_blob_batch *b);
+/* Syncs and marks b's chunks present; b is empty afterwards, also on error
+ * (then none of them is present). Chunks of a blob that was dropped or
+ * became whole meanwhile are left out. */
+int hx_blob_batch_commit(hx_store *s, hx_blob_batch *b) HX_WUR;
+/* Frees b; chunks not committed stay absent. NULL is fine. */
+void hx_blob_batch_free(hx_blob_batch *b);
 
 /* Up to max indexes of chunks a partial blob still lacks, in order, into
  * idx; *count is the total missing. A whole blob has none; HX_ENOTFOUND

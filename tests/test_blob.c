@@ -1,7 +1,8 @@
 /*
  * test_blob.c: the blob store (store/blob.h): adding and reading back,
  * receiving chunk by chunk with a wrong hash list and a wrong chunk
- * refused, resume after reopening, limits refused and counted, a child
+ * refused, resume after reopening, batched writes present only once
+ * committed (also across a SIGKILL), limits refused and counted, a child
  * killed with SIGKILL in the middle of adding and of receiving (no half
  * blob passes as whole, fsck stays clean), fsck finding a damaged file,
  * gc keeping referenced blobs, and the in-place upgrade from schema 1.
@@ -80,6 +81,17 @@ static uint64_t fsck(hx_store *s)
 	uint64_t p = 0;
 	CHECK_RC(hx_blob_fsck(s, report, NULL, &p), HX_OK);
 	return p;
+}
+
+/* The blob copied out to the file name in dir holds data; fsck is clean. */
+static void check_copy(hx_store *s, const uint8_t *hash, const char *name, const uint8_t *data,
+                       size_t len)
+{
+	char out[4200];
+	snprintf(out, sizeof out, "%s/%s", dir, name);
+	CHECK_RC(hx_blob_copy_out(s, hash, out), HX_OK);
+	CHECK(same_file(out, data, len));
+	CHECK(fsck(s) == 0);
 }
 
 static void test_add_read(hx_store *s)
@@ -176,12 +188,107 @@ static void test_receive(void)
 	CHECK_RC(hx_blob_state(s, hash, &state, NULL, &have), HX_OK);
 	CHECK(state == HX_BLOB_WHOLE && have == 6);
 	CHECK_RC(hx_blob_begin(s, hash, len, hl), HX_EEXIST);
-	char out[4200];
-	snprintf(out, sizeof out, "%s/out2.bin", dir);
-	CHECK_RC(hx_blob_copy_out(s, hash, out), HX_OK);
-	CHECK(same_file(out, data, len));
-	CHECK(fsck(s) == 0);
+	check_copy(s, hash, "out2.bin", data, len);
 	hx_store_close(&s);
+	free(hl);
+	free(data);
+}
+
+static uint32_t have_now(const uint8_t *hash)
+{
+	hx_store *s;
+	uint32_t have = UINT32_MAX;
+	int state;
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_blob_state(s, hash, &state, NULL, &have), HX_OK);
+	CHECK(state == HX_BLOB_PARTIAL);
+	hx_store_close(&s);
+	return have;
+}
+
+/* Batched writes: a chunk written to a batch is present only once the
+ * batch is committed. A child that commits two chunks and is killed with
+ * SIGKILL after writing two more leaves exactly the two committed present
+ * (their bytes on disk do not count), fsck clean; a batch freed without a
+ * commit leaves nothing; a batch whose blob was dropped and begun again
+ * meanwhile marks nothing in the new one. */
+static void test_batch(void)
+{
+	hx_store *s;
+	hx_blob_batch *b;
+	size_t len = 6 * HX_CHUNK_SIZE;
+	uint8_t *data = pattern(len, 5), hash[HX_ID_LEN], buf[HX_CHUNK_SIZE];
+	uint8_t *hl = hash_list(data, len, hash);
+	uint32_t idx[8];
+	size_t n, got;
+
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_blob_begin(s, hash, len, hl), HX_OK);
+	hx_store_close(&s);
+	pid_t pid = fork();
+	if (pid == 0) {
+		hx_store *c;
+		hx_blob_batch *cb;
+		if (hx_store_open(&c, dir, 0) || hx_blob_batch_new(&cb))
+			_exit(1);
+		for (uint32_t i = 0; i < 4; i++) {
+			if (hx_blob_batch_write(c, cb, hash, i, data + (size_t)i * HX_CHUNK_SIZE,
+			                        HX_CHUNK_SIZE))
+				_exit(1);
+			if (i == 1 && hx_blob_batch_commit(c, cb))
+				_exit(1);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(have_now(hash) == 2);
+
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_blob_missing(s, hash, idx, 8, &n), HX_OK);
+	CHECK(n == 4 && idx[0] == 2 && idx[3] == 5);
+	CHECK_RC(hx_blob_read_chunk(s, hash, 2, buf, &got), HX_ENOTFOUND);
+	CHECK(fsck(s) == 0);
+	/* written, not committed: absent, and gone with the batch */
+	CHECK_RC(hx_blob_batch_new(&b), HX_OK);
+	CHECK_RC(hx_blob_batch_write(s, b, hash, 2, data + 2 * HX_CHUNK_SIZE, HX_CHUNK_SIZE),
+	         HX_OK);
+	CHECK_RC(hx_blob_batch_write(s, b, hash, 2, data + 2 * HX_CHUNK_SIZE, HX_CHUNK_SIZE),
+	         HX_EEXIST);
+	CHECK_RC(hx_blob_batch_write(s, b, hash, 0, data, HX_CHUNK_SIZE), HX_EEXIST);
+	CHECK_RC(hx_blob_batch_write(s, b, hash, 3, data, HX_CHUNK_SIZE), HX_EFORGED);
+	CHECK(hx_blob_batch_pending(b) == 1);
+	CHECK_RC(hx_blob_finish(s, hash), HX_EBUSY);
+	hx_blob_batch_free(b);
+	hx_store_close(&s);
+	CHECK(have_now(hash) == 2);
+
+	/* dropped and begun again between the write and the commit */
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_blob_batch_new(&b), HX_OK);
+	CHECK_RC(hx_blob_batch_write(s, b, hash, 2, data + 2 * HX_CHUNK_SIZE, HX_CHUNK_SIZE),
+	         HX_OK);
+	CHECK_RC(hx_blob_drop(s, hash), HX_OK);
+	CHECK_RC(hx_blob_begin(s, hash, len, hl), HX_OK);
+	CHECK_RC(hx_blob_batch_commit(s, b), HX_OK);
+	CHECK(hx_blob_batch_pending(b) == 0);
+	hx_store_close(&s);
+	CHECK(have_now(hash) == 0);
+
+	/* the rest in one batch, one commit */
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	for (uint32_t i = 0; i < 6; i++)
+		CHECK_RC(hx_blob_batch_write(s, b, hash, i, data + (size_t)i * HX_CHUNK_SIZE,
+		                             HX_CHUNK_SIZE),
+		         HX_OK);
+	CHECK(hx_blob_batch_pending(b) == 6);
+	CHECK_RC(hx_blob_batch_commit(s, b), HX_OK);
+	CHECK_RC(hx_blob_finish(s, hash), HX_OK);
+	check_copy(s, hash, "out-batch.bin", data, len);
+	hx_store_close(&s);
+	hx_blob_batch_free(b);
 	free(hl);
 	free(data);
 }
@@ -463,6 +570,7 @@ int main(void)
 	test_add_read(s);
 	hx_store_close(&s);
 	test_receive();
+	test_batch();
 	test_limits();
 	test_crash();
 	test_fsck_gc();
