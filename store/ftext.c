@@ -28,7 +28,6 @@
 #include "store/ftext_int.h"
 #include "store/blob.h"
 
-
 /* ---- the row ------------------------------------------------------------ */
 
 /* Encodes a row into *out (caller frees). */
@@ -191,8 +190,8 @@ static int hint_cb(void *arg, hx_entry *e, const hx_attach *a)
 	return 1; /* the first one will do */
 }
 
-int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN], const struct hx_extract_limits *lim,
-                     int *failed, char *why, size_t whylen)
+int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN],
+                     const struct hx_extract_limits *lim, int *failed, char *why, size_t whylen)
 {
 	struct hint h = { "", "" };
 	hx_extract_result r = { 0 };
@@ -211,7 +210,8 @@ int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN], const struct hx
 		return rc;
 	if ((rc = hx_blob_open(s, hash, &fd, &size)))
 		return rc;
-	int xrc = hx_extract_fd(fd, h.name[0] ? h.name : "file", h.type[0] ? h.type : NULL, lim, &r);
+	int xrc =
+	        hx_extract_fd(fd, h.name[0] ? h.name : "file", h.type[0] ? h.type : NULL, lim, &r);
 	close(fd);
 	if (xrc == HX_ENOMEM)
 		return xrc;

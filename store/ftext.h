@@ -26,12 +26,12 @@ typedef struct hx_ftext_part {
 } hx_ftext_part;
 
 typedef struct hx_ftext {
-	int ok;                           /* 1: text was extracted; 0: it failed */
-	enum hx_extract_format format;    /* what was found (ok only) */
-	char why[HX_FTEXT_WHY_MAX + 1];   /* failed: the reason, one line */
-	size_t nparts;                    /* ok: parts in file order */
-	hx_ftext_part *parts;             /* owned; hx_ftext_clear */
-	char *buf;                        /* owned: the parts' text */
+	int ok;                         /* 1: text was extracted; 0: it failed */
+	enum hx_extract_format format;  /* what was found (ok only) */
+	char why[HX_FTEXT_WHY_MAX + 1]; /* failed: the reason, one line */
+	size_t nparts;                  /* ok: parts in file order */
+	hx_ftext_part *parts;           /* owned; hx_ftext_clear */
+	char *buf;                      /* owned: the parts' text */
 } hx_ftext;
 
 /* The row of blob hash into *out (free with hx_ftext_clear): HX_OK,
@@ -54,8 +54,9 @@ int hx_ftext_put(hx_store *s, const uint8_t hash[HX_ID_LEN], int rc, const hx_ex
  * time, outside any transaction. *failed (may be NULL) is set when
  * extraction failed, with the reason in why (may be NULL). HX_OK when a
  * row was stored. */
-int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN], const struct hx_extract_limits *lim,
-                     int *failed, char *why, size_t whylen) HX_WUR;
+int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN],
+                     const struct hx_extract_limits *lim, int *failed, char *why,
+                     size_t whylen) HX_WUR;
 
 /* Whole blobs that have no row yet (what a node extracts at start, and
  * how a store written before the table catches up): *n hashes of

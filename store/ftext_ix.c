@@ -86,4 +86,3 @@ int hx_ix_files(struct hx_index *ix, MDB_txn *txn, const hx_entry *e, char **out
 		*out = b.p;
 	return rc;
 }
-

@@ -14,7 +14,7 @@
 /* The bytes are searched for the hash before anything is
  * decoded, so a scan of a large store costs little more than reading it. */
 int hx_ft_each_attacher(hx_store *s, MDB_txn *txn, const uint8_t *hash,
-                         int (*cb)(void *, hx_entry *, const hx_attach *), void *arg)
+                        int (*cb)(void *, hx_entry *, const hx_attach *), void *arg)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -91,7 +91,8 @@ int hx_ft_set(hx_store *s, MDB_txn *txn, const uint8_t *hash, const uint8_t *row
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		hx_entry e;
 		MDB_val ek = { HX_ID_LEN, l.ids + i * HX_ID_LEN }, ev;
-		if (mdb_get(txn, s->entries, &ek, &ev) || hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+		if (mdb_get(txn, s->entries, &ek, &ev) ||
+		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
 			rc = HX_ECORRUPT;
 			break;
 		}
@@ -102,4 +103,3 @@ out:
 	free(l.ids);
 	return rc;
 }
-
