@@ -190,7 +190,7 @@ static int hint_cb(void *arg, hx_entry *e, const hx_attach *a)
 	return 1; /* the first one will do */
 }
 
-int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN],
+int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN], const char *name, const char *type,
                      const struct hx_extract_limits *lim, int *failed, char *why, size_t whylen)
 {
 	struct hint h = { "", "" };
@@ -202,12 +202,17 @@ int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN],
 		*failed = 0;
 	if (why && whylen)
 		why[0] = 0;
-	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
-		return rc;
-	rc = hx_ft_each_attacher(s, txn, hash, hint_cb, &h);
-	mdb_txn_abort(txn);
-	if (rc < 0)
-		return rc;
+	if (name) {
+		snprintf(h.name, sizeof h.name, "%s", name);
+		snprintf(h.type, sizeof h.type, "%s", type ? type : "");
+	} else {
+		if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+			return rc;
+		rc = hx_ft_each_attacher(s, txn, hash, hint_cb, &h);
+		mdb_txn_abort(txn);
+		if (rc < 0)
+			return rc;
+	}
 	if ((rc = hx_blob_open(s, hash, &fd, &size)))
 		return rc;
 	int xrc =

@@ -48,13 +48,14 @@ void hx_ftext_clear(hx_ftext *f);
 int hx_ftext_put(hx_store *s, const uint8_t hash[HX_ID_LEN], int rc, const hx_extract_result *r,
                  const char *why) HX_WUR;
 
-/* Extracts the whole blob hash (lim NULL: the defaults; the file name and
- * media type hints are taken from a current document attaching it) and
+/* Extracts the whole blob hash (lim NULL: the defaults; name and type are
+ * the file name and media type hints, NULL: taken from a current document
+ * attaching it) and
  * stores its row with hx_ftext_put; blocks for up to the extractor's wall
  * time, outside any transaction. *failed (may be NULL) is set when
  * extraction failed, with the reason in why (may be NULL). HX_OK when a
  * row was stored. */
-int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN],
+int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN], const char *name, const char *type,
                      const struct hx_extract_limits *lim, int *failed, char *why,
                      size_t whylen) HX_WUR;
 

@@ -144,7 +144,8 @@ static void test_pages(hx_store *s)
 	/* a failed extraction: found by name only, the reason kept */
 	CHECK_RC(hx_blob_add_mem(s, "PK\3\4 bomb", 9, bad), HX_OK);
 	publish(s, "t/bomb", "Office file.", "report-bomb.docx", bad);
-	CHECK_RC(hx_ftext_put(s, bad, HX_ELIMIT, NULL, "zip entry word/document.xml would inflate\n"),
+	CHECK_RC(hx_ftext_put(s, bad, HX_ELIMIT, NULL,
+	                      "zip entry word/document.xml would inflate\n"),
 	         HX_OK);
 	CHECK_RC(hx_ftext_get(s, bad, &ft), HX_OK);
 	CHECK(!ft.ok && !strcmp(ft.why, "zip entry word/document.xml would inflate "));
@@ -190,7 +191,7 @@ static void test_extract(hx_store *s)
 	publish(s, "t/notes", "Notes attached.", "notes.md", h);
 	CHECK(search(s, "ostracon", &res) == 0);
 	hx_results_clear(&res);
-	CHECK_RC(hx_ftext_extract(s, h, NULL, &failed, why, sizeof why), HX_OK);
+	CHECK_RC(hx_ftext_extract(s, h, NULL, NULL, NULL, &failed, why, sizeof why), HX_OK);
 	CHECK(!failed);
 	CHECK(search(s, "ostracon", &res) == 1 && res.hits[0].file &&
 	      !strcmp(res.hits[0].file, "notes.md"));
