@@ -168,8 +168,8 @@ int hx_ftext_put(hx_store *s, const uint8_t hash[HX_ID_LEN], int xrc, const hx_e
 	if (!(rc = hx_ft_set(s, txn, hash, row, len)) && !(rc = hx_index_commit(&s->ix, txn)))
 		rc = hx_mdb_err(mdb_txn_commit(txn));
 	else {
+		hx_index_abort(&s->ix); /* before the abort lets another writer in */
 		mdb_txn_abort(txn);
-		hx_index_abort(&s->ix);
 	}
 	free(row);
 	return rc;
