@@ -114,7 +114,15 @@ static int add_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	 * a second thread so that tokenizing overlaps the store's own work. */
 	if (!p->have_worker && p->ndocs_txn >= HX_IX_SYNC_DOCS && sysconf(_SC_NPROCESSORS_ONLN) > 1)
 		hx_ix_worker_start(p); /* on failure, go on inline */
-	if (p->have_worker) {
+	/* A document with much attachment text is tokenized here, once the
+	 * worker is idle, so that the queued copies stay small (up to
+	 * HX_IX_QCAP * HX_IX_BATCH of them). */
+	int big = files && strlen(files) > HX_IX_QUEUE_FILES;
+	if (p->have_worker && big && (rc = hx_ix_drain(p))) {
+		free(files);
+		return rc;
+	}
+	if (p->have_worker && !big) {
 		size_t nlog;
 		if ((rc = hx_ix_worker_add(p, e, files, doc, &nlog)))
 			return rc;

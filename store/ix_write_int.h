@@ -108,9 +108,10 @@ struct job {
 	hx_meta meta[2];
 };
 
-#define HX_IX_QCAP 64       /* chains of jobs waiting at most */
-#define HX_IX_BATCH 32      /* jobs per chain: one hand-over per chain */
-#define HX_IX_SYNC_DOCS 256 /* documents per transaction tokenized inline */
+#define HX_IX_QCAP 64                 /* chains of jobs waiting at most */
+#define HX_IX_BATCH 32                /* jobs per chain: one hand-over per chain */
+#define HX_IX_SYNC_DOCS 256           /* documents per transaction tokenized inline */
+#define HX_IX_QUEUE_FILES (64u << 10) /* more files text is tokenized inline */
 
 struct hx_ix_pending {
 	MDB_txn *txn;

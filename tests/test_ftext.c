@@ -199,6 +199,40 @@ static void test_extract(hx_store *s)
 	CHECK(fsck(s) == 0);
 }
 
+/* A rebuild of many documents (the index's worker thread) with one whose
+ * attachment has much text (tokenized inline, index.c): the same index as
+ * the updates one at a time (fsck), and the words found. */
+static void test_rebuild(hx_store *s)
+{
+	enum { NDOCS = 300, PAGES = 40 };
+	uint8_t h[HX_ID_LEN];
+	static struct hx_extract_part parts[PAGES];
+	static char text[PAGES][4096];
+	hx_results res;
+	CHECK_RC(hx_blob_add_mem(s, "%PDF-1.4 the big one", 20, h), HX_OK);
+	for (int i = 0; i < PAGES; i++) {
+		size_t o = 0;
+		while (o + 40 < sizeof text[i])
+			o += (size_t)snprintf(text[i] + o, sizeof text[i] - o, "municipal word%d ",
+			                      i);
+		parts[i] = (struct hx_extract_part){ (uint32_t)i + 1, o, text[i] };
+	}
+	hx_extract_result r = { .format = HX_EXTRACT_PDF, .nparts = PAGES, .parts = parts };
+	CHECK_RC(hx_ftext_put(s, h, HX_OK, &r, NULL), HX_OK);
+	for (int i = 0; i < NDOCS; i++) {
+		char path[32];
+		snprintf(path, sizeof path, "bulk/%d", i);
+		publish(s, path, "Bulk.", i == NDOCS / 2 ? "big.pdf" : NULL,
+		        i == NDOCS / 2 ? h : NULL);
+	}
+	uint64_t docs = 0;
+	CHECK_RC(hx_store_reindex(s, &docs), HX_OK);
+	CHECK(docs >= NDOCS);
+	CHECK(fsck(s) == 0);
+	CHECK(search(s, "word33", &res) == 1 && res.hits[0].file && res.hits[0].page == 34);
+	hx_results_clear(&res);
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/hx-test-ftext-XXXXXX";
@@ -214,6 +248,7 @@ int main(int argc, char **argv)
 	if (s) {
 		test_pages(s);
 		test_extract(s);
+		test_rebuild(s);
 		hx_store_close(&s);
 	}
 	rmtree(dir);
