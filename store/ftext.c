@@ -2,7 +2,7 @@
  * ftext.c: the text inside attached files (ftext.h): encoding, storing and
  * reading rows, extracting a blob. ftext_set.c re-indexes the documents
  * attaching a blob when its row changes; ftext_ix.c builds the index's
- * files field (hx_ix_files). Layout (ftext_int.h):
+ * files field (hx_ix_files).
  *
  * Table ftext: blob hash[32] -> row, integers big-endian:
  *   offset  size  field
@@ -15,7 +15,7 @@
  *                 status 2: the reason, UTF-8, one line
  * A row exists only for a whole blob: hx_blob_drop removes it. Every
  * change of a row re-indexes the current documents attaching the blob in
- * the same write transaction (ft_set), and every index update of a
+ * the same write transaction (hx_ft_set), and every index update of a
  * document reads the rows through hx_ix_files, so the index and the rows
  * never disagree.
  */
@@ -150,13 +150,9 @@ int hx_ftext_put(hx_store *s, const uint8_t hash[HX_ID_LEN], int xrc, const hx_e
 	uint8_t *row;
 	size_t len;
 	MDB_txn *txn;
-	int state, rc;
-	if (s->flags & HX_STORE_RDONLY || !s->ix.has_ftext)
+	int rc;
+	if (s->flags & HX_STORE_RDONLY || !s->ix.has_ftext || !s->has_blobs)
 		return HX_EPERM;
-	if ((rc = hx_blob_state(s, hash, &state, NULL, NULL)))
-		return rc;
-	if (state != HX_BLOB_WHOLE)
-		return HX_ENOTFOUND;
 	if (xrc == HX_OK && !r)
 		return HX_EINVAL;
 	if ((rc = row_encode(xrc, r, why, &row, &len)))
@@ -165,7 +161,16 @@ int hx_ftext_put(hx_store *s, const uint8_t hash[HX_ID_LEN], int xrc, const hx_e
 		free(row);
 		return rc;
 	}
-	if (!(rc = hx_ft_set(s, txn, hash, row, len)) && !(rc = hx_index_commit(&s->ix, txn)))
+	/* The blob must be whole, in this transaction (gc may drop it). */
+	MDB_val bk = { HX_ID_LEN, (void *)hash }, bv;
+	rc = mdb_get(txn, s->blobs, &bk, &bv);
+	if (rc == MDB_NOTFOUND ||
+	    (!rc && (bv.mv_size < 1 || *(uint8_t *)bv.mv_data != HX_BLOB_WHOLE)))
+		rc = HX_ENOTFOUND;
+	else
+		rc = hx_mdb_err(rc);
+	if (!rc && !(rc = hx_ft_set(s, txn, hash, row, len)) &&
+	    !(rc = hx_index_commit(&s->ix, txn)))
 		rc = hx_mdb_err(mdb_txn_commit(txn));
 	else {
 		hx_index_abort(&s->ix); /* before the abort lets another writer in */
