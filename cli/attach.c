@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include "cli/attach.h"
+#include "store/ftext.h"
 #include "cli/markdown.h"
 #include "store/blob.h"
 
@@ -87,6 +88,26 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* The text of a new blob for the search index, before the entry's write
+ * transaction (store/ftext.h). A file the extractor cannot read is only a
+ * warning: it is then found by its name. */
+static int extract(hx_store *s, const hx_attach *a)
+{
+	hx_ftext ft;
+	char why[HX_FTEXT_WHY_MAX + 1];
+	int failed, rc = hx_ftext_get(s, a->hash, &ft);
+	hx_ftext_clear(&ft);
+	if (rc != HX_ENOTFOUND)
+		return 0; /* extracted before (or a damaged row fsck will report) */
+	rc = hx_ftext_extract(s, a->hash, a->name, a->type, NULL, &failed, why, sizeof why);
+	if (rc)
+		return hx_fail("%s: cannot store its text: %s", a->name, hx_strerror(rc));
+	if (failed)
+		fprintf(stderr, "warning: %s: text not extracted (%s); found by its name only\n",
+		        a->name, why);
+	return 0;
+}
+
 int hx_cli_attach_file(struct hx_ctx *ctx, hx_entry *d, const char *path, const char *name)
 {
 	uint8_t head[16];
@@ -119,6 +140,8 @@ int hx_cli_attach_file(struct hx_ctx *ctx, hx_entry *d, const char *path, const 
 	if (!(a.name = strdup(name)) ||
 	    !(a.type = strdup(hx_cli_media_type(name, head, (size_t)n))))
 		goto oom;
+	if ((rc = extract(s, &a)))
+		goto fail;
 	for (size_t i = 0; i < d->nattach; i++) {
 		if (strcmp(d->attach[i].name, name))
 			continue;
@@ -139,9 +162,11 @@ int hx_cli_attach_file(struct hx_ctx *ctx, hx_entry *d, const char *path, const 
 	d->attach[d->nattach++] = a;
 	return 0;
 oom:
+	rc = hx_fail("out of memory");
+fail:
 	free(a.name);
 	free(a.type);
-	return hx_fail("out of memory");
+	return rc;
 }
 
 static int is_zero(const uint8_t *h)
@@ -204,5 +229,9 @@ void hx_cli_attach_print(struct hx_ctx *ctx, const hx_entry *e)
 			snprintf(where, sizeof where, "missing");
 		printf("%-10s %s  %llu bytes  %s  %s\n", i ? "" : "files:", a->name,
 		       (unsigned long long)a->size, a->type, where);
+		hx_ftext ft = { 0 };
+		if (s && state == HX_BLOB_WHOLE && !hx_ftext_get(s, a->hash, &ft) && !ft.ok)
+			printf("%-10s   text: not extracted (%s)\n", "", ft.why);
+		hx_ftext_clear(&ft);
 	}
 }

@@ -79,6 +79,11 @@ static cJSON *hit_json(hx_store *s, const hx_hit *h)
 	cJSON_AddStringToObject(o, "lang", h->lang);
 	cJSON_AddNumberToObject(o, "score", h->score);
 	cJSON_AddStringToObject(o, "snippet", h->snippet ? h->snippet : "");
+	if (h->file)
+		cJSON_AddStringToObject(o, "file", h->file);
+	else
+		cJSON_AddNullToObject(o, "file");
+	cJSON_AddNumberToObject(o, "page", h->page);
 	cJSON *al = cJSON_AddArrayToObject(o, "also_in");
 	for (size_t i = 0; i < h->nalso; i++)
 		cJSON_AddItemToArray(al, cJSON_CreateString(h->also_in[i]));
@@ -219,6 +224,10 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		       colour ? C_OFF : "");
 		printf("     %s%s  ·  %s  ·  %.2f", colour ? C_DIM : "", h->path, org ? org : "",
 		       h->score);
+		if (h->file && h->page)
+			printf("  ·  %s, page %u", h->file, (unsigned)h->page);
+		else if (h->file)
+			printf("  ·  %s", h->file);
 		for (size_t j = 0; j < h->nalso; j++)
 			printf("%s%s", j ? ", " : "  ·  also in: ", h->also_in[j]);
 		printf("%s\n", colour ? C_OFF : "");
@@ -252,7 +261,8 @@ static const struct hx_opt opts[] = {
 	  0 },
 	{ "json", 0, NULL,
 	  "an array of {rank, id, path, author, org, title, kind, lang, score, "
-	  "snippet, also_in, highlights}; with --facets, or when the query was corrected, an "
+	  "snippet, file, page, also_in, highlights} (file: the attachment the words are in, "
+	  "null when in the entry; page: its page, 0 when none); with --facets, or when the query was corrected, an "
 	  "object {results, total, facets, corrected_query, original_query, search_instead}",
 	  0 },
 	{ "facets", 0, NULL, "counts per tag, kind, lang and country over all matches", 0 },

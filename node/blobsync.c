@@ -324,6 +324,7 @@ static void finish(hx_node *n, struct bx *x, uint64_t now)
 	          hx_nd_short_hex(hex, x->hash), (unsigned long long)x->size,
 	          (double)(now - x->started) / 1e6, nsrc, nsrc == 1 ? "" : "s");
 	n->bl->done++;
+	hx_nd_ftext_want(n, x->hash); /* its text, on the extraction thread (ftextq.c) */
 	hx_nd_blob_key(k, sizeof k, "blob-want/", x->hash);
 	(void)!hx_store_kv_del(n->store, k);
 	bx_remove(n->bl, x);

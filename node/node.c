@@ -575,6 +575,7 @@ void hx_node_destroy(hx_node **np)
 	hx_node *n = *np;
 	if (n->pool)
 		hx_nd_flush_pending(n);
+	hx_nd_ftext_stop(n, 0);
 	hx_nd_blob_destroy(n);
 	while (n->nconns)
 		hx_nd_conn_remove(n, n->nconns - 1);
@@ -680,7 +681,7 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 	size_t cap = 0, capo = 0;
 	int rc = start(n);
 
-	if (rc)
+	if (rc || (rc = hx_nd_ftext_start(n, n->cfg.bind != NULL)))
 		goto out;
 	if (n->cfg.bind) {
 		hx_daemon_info d = { .pid = (uint64_t)getpid(), .started = hx_now_us() };
@@ -761,6 +762,8 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 	}
 out:
 	hx_nd_flush_pending(n);
+	/* a sync's fetched blobs are searchable when it returns */
+	hx_nd_ftext_stop(n, n->cfg.once);
 	for (size_t i = 0; i < n->npeers; i++) {
 		n->peers[i]->st.connected = 0;
 		n->peers[i]->dirty = 1;

@@ -188,6 +188,7 @@ struct hx_node {
 	size_t nresults;
 	int mon_seq;
 	struct hx_nd_blobs *bl; /* blob replication (blobsync.c) */
+	struct hx_nd_ftq *ftq;  /* text extraction thread (ftextq.c) */
 	char error[300];        /* why hx_node_run failed */
 	char sock_error[160];   /* the last socket call that failed, and why */
 };
@@ -304,6 +305,17 @@ void hx_nd_on_refused(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t
 /* ---- blobsync.c: attachment blobs (docs/PROTOCOL.md §9) ---- */
 
 int hx_nd_blob_new(hx_node *n) HX_WUR; /* also sets the cfg.blob_* defaults */
+
+/* ---- ftextq.c: text extraction on a background thread -------------------- */
+
+/* Starts the thread; with catchup it first extracts every whole blob
+ * that has no text row yet. */
+int hx_nd_ftext_start(hx_node *n, int catchup) HX_WUR;
+/* Queues a blob that became whole (no-op when the thread is not running). */
+void hx_nd_ftext_want(hx_node *n, const uint8_t hash[HX_ID_LEN]);
+/* Stops the thread after the blob it is on (drain: after the whole
+ * queue) and frees the queue; NULL-safe as to a thread never started. */
+void hx_nd_ftext_stop(hx_node *n, int drain);
 void hx_nd_blob_destroy(hx_node *n);
 /* A message of type 0x50-0x5f from an up connection (f: its k frames). */
 void hx_nd_blob_on_msg(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k);

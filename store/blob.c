@@ -394,7 +394,10 @@ int hx_blob_drop(hx_store *s, const uint8_t hash[HX_ID_LEN])
 
 	if ((rc = hx_bl_write_begin(s, &txn)))
 		return rc;
-	if ((rc = hx_mdb_err(mdb_del(txn, s->blobs, &k, NULL)))) {
+	/* Its text goes with it (re-indexing whatever still attaches it). */
+	if ((rc = hx_mdb_err(mdb_del(txn, s->blobs, &k, NULL))) ||
+	    (rc = hx_ft_set(s, txn, hash, NULL, 0)) || (rc = hx_index_commit(&s->ix, txn))) {
+		hx_index_abort(&s->ix); /* before the abort lets another writer in */
 		mdb_txn_abort(txn);
 		return rc;
 	}

@@ -94,13 +94,18 @@ static int pending_get(struct hx_index *ix, MDB_txn *txn, struct hx_ix_pending *
 static int add_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry *e)
 {
 	uint32_t doc = p->st.next_doc;
+	char *files;
 	int rc;
 	if (doc == UINT32_MAX)
 		return HX_ELIMIT; /* reindex renumbers */
+	if ((rc = hx_ix_files(ix, p->txn, e, &files)))
+		return rc;
 	size_t k = doc - p->first_doc, rl = HX_ID_LEN + HX_KEY_LEN;
 	uint8_t *nr = hx_grow(p->recs, &p->caprecs, k + 1, rl);
-	if (!nr)
+	if (!nr) {
+		free(files);
 		return HX_ENOMEM;
+	}
 	p->recs = nr;
 	memcpy(p->recs + k * rl, e->id, HX_ID_LEN);
 	memcpy(p->recs + k * rl + HX_ID_LEN, e->author, HX_KEY_LEN);
@@ -109,15 +114,24 @@ static int add_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	 * a second thread so that tokenizing overlaps the store's own work. */
 	if (!p->have_worker && p->ndocs_txn >= HX_IX_SYNC_DOCS && sysconf(_SC_NPROCESSORS_ONLN) > 1)
 		hx_ix_worker_start(p); /* on failure, go on inline */
-	if (p->have_worker) {
+	/* A document with much attachment text is tokenized here, once the
+	 * worker is idle, so that the queued copies stay small (up to
+	 * HX_IX_QCAP * HX_IX_BATCH of them). */
+	int big = files && strlen(files) > HX_IX_QUEUE_FILES;
+	if (p->have_worker && big && (rc = hx_ix_drain(p))) {
+		free(files);
+		return rc;
+	}
+	if (p->have_worker && !big) {
 		size_t nlog;
-		if ((rc = hx_ix_worker_add(p, e, doc, &nlog)))
+		if ((rc = hx_ix_worker_add(p, e, files, doc, &nlog)))
 			return rc;
 		p->st.next_doc = doc + 1;
 		if (nlog >= hx_ix_flush_postings)
 			rc = hx_ix_flush(ix, p);
 	} else {
-		rc = hx_ix_accumulate(p, e, doc);
+		rc = hx_ix_accumulate(p, e, files, doc);
+		free(files);
 		p->st.next_doc = doc + 1;
 		if (!rc && p->nlog >= hx_ix_flush_postings)
 			rc = hx_ix_flush(ix, p);
@@ -276,9 +290,13 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 
 	struct ttab t = { 0 };
 	struct docterms dt = { 0 };
+	char *files;
 	t.on_grow = hx_ix_dt_remap;
 	t.grow_arg = &dt;
-	rc = hx_ix_doc_terms(&t, &dt, e, doc);
+	if ((rc = hx_ix_files(ix, txn, e, &files)))
+		return rc;
+	rc = hx_ix_doc_terms(&t, &dt, e, files, doc);
+	free(files);
 	for (size_t i = 0; i < dt.n && !rc; i++) {
 		struct tent *te = &t.e[dt.idx[i]];
 		rc = remove_posting(ix, txn, t.arena + te->koff, te->klen, doc);
@@ -297,7 +315,7 @@ static int del_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 	if ((rc = mdb_get(txn, ix->norms, &k, &v)) || v.mv_size != sizeof buf)
 		return rc && rc != MDB_NOTFOUND ? hx_ix_err(rc) : HX_ECORRUPT;
 	memcpy(buf, v.mv_data, sizeof buf);
-	hx_ix_norm nm, zero = { { 0, 0, 0 }, 0, -1 };
+	hx_ix_norm nm, zero = { { 0, 0, 0, 0 }, 0, -1 };
 	hx_ix_norm_get(&nm, buf, sizeof buf, doc);
 	hx_ix_norm_put(buf, doc, &zero);
 	v.mv_data = buf;

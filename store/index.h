@@ -18,7 +18,9 @@ struct hx_ix_pending; /* work gathered during one write transaction */
 
 struct hx_index {
 	MDB_dbi meta, docs, ids, norms, post, attr, stem, wstem;
-	int stale; /* schema differs or index missing: run reindex */
+	MDB_dbi ftext; /* the store's "ftext" table (ftext.c), set by the store */
+	int has_ftext; /* 0: no such table (a read-only open of an older store) */
+	int stale;     /* schema differs or index missing: run reindex */
 	struct hx_ix_pending *pend;
 };
 
@@ -29,6 +31,13 @@ int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create) HX_WUR;
  * NULL (new document; deleted document). Tombstones are never passed. */
 int hx_index_update(struct hx_index *ix, MDB_txn *txn, const hx_entry *old,
                     const hx_entry *new_) HX_WUR;
+
+/* The files field of e: its attachments' names, then the text extracted
+ * from each (the "ftext" table, ftext.c), "\n" between them; *out gets
+ * NULL when e has no attachments, else a string the caller frees. The one
+ * place that says what the index holds of attachments: every writer and
+ * fsck go through it, so they all see the same text. */
+int hx_ix_files(struct hx_index *ix, MDB_txn *txn, const hx_entry *e, char **out) HX_WUR;
 
 /* Writes what the updates of txn gathered; call just before
  * mdb_txn_commit(txn). On error abort the transaction. */

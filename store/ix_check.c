@@ -148,11 +148,16 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 	    memcmp(v1.mv_data, e->id, HX_ID_LEN) ||
 	    memcmp((uint8_t *)v1.mv_data + HX_ID_LEN, e->author, HX_KEY_LEN))
 		problem(ck, "search index: docnum %u does not point back to %s", doc, e->path);
-	if ((rc = hx_ix_doc_terms(&ck->t, &ck->dt, e, doc)))
+	char *files;
+	if ((rc = hx_ix_files(ix, txn, e, &files)))
+		return rc;
+	rc = hx_ix_doc_terms(&ck->t, &ck->dt, e, files, doc);
+	free(files);
+	if (rc)
 		return rc;
 	for (size_t i = 0; i < ck->dt.n; i++) {
 		struct tent *te = &ck->t.e[ck->dt.idx[i]];
-		hx_posting q = { doc, { te->tf[0], te->tf[1], te->tf[2] } };
+		hx_posting q = { doc, { te->tf[0], te->tf[1], te->tf[2], te->tf[3] } };
 		ck->want_sum += posting_hash(ck->t.arena + te->koff, te->klen, &q);
 		ck->want_post++;
 	}
@@ -164,12 +169,14 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 		nv.mv_size = 0, nv.mv_data = NULL;
 	hx_ix_norm_get(&nm, nv.mv_data, nv.mv_size, doc);
 	uint32_t w0 = hx_ix_sat16(ck->dt.len[0]), w1 = hx_ix_sat16(ck->dt.len[1]);
+	uint32_t w3 = ck->dt.len[3] > 0xffffff ? 0xffffff : ck->dt.len[3];
 	if (nm.day1 != hx_ix_day1(e->timestamp) || nm.len[0] != w0 || nm.len[1] != w1 ||
-	    nm.len[2] != ck->dt.len[2] || nm.lang != hx_stem_lang(e->lang))
+	    nm.len[2] != ck->dt.len[2] || nm.len[3] != w3 || nm.lang != hx_stem_lang(e->lang))
 		problem(ck, "search index: lengths, date or language of %s are wrong", e->path);
 	ck->sumlen[0] += w0;
 	ck->sumlen[1] += w1;
 	ck->sumlen[2] += ck->dt.len[2];
+	ck->sumlen[3] += w3;
 	int sl = hx_stem_lang(e->lang);
 	if (sl >= 0 && sl < HX_IX_NLANG)
 		ck->langs[sl]++;

@@ -46,15 +46,19 @@ static uint8_t *postings_put(uint8_t *w, const hx_posting *p, int n, uint32_t pr
 {
 	for (int i = 0; i < n; i++) {
 		uint32_t t = p[i].tf[HX_F_TITLE], g = p[i].tf[HX_F_TAGS], b = p[i].tf[HX_F_BODY];
+		uint32_t f = p[i].tf[HX_F_FILES];
 		w = varint_put(w, p[i].doc - prev);
 		prev = p[i].doc;
-		*w++ = (uint8_t)((t < 3 ? t : 3) | (g < 3 ? g : 3) << 2 | (b < 15 ? b : 15) << 4);
+		*w++ = (uint8_t)((t < 3 ? t : 3) | (g < 3 ? g : 3) << 2 | (b < 7 ? b : 7) << 4 |
+		                 (f ? 1 : 0) << 7);
 		if (t >= 3)
 			w = varint_put(w, t - 3);
 		if (g >= 3)
 			w = varint_put(w, g - 3);
-		if (b >= 15)
-			w = varint_put(w, b - 15);
+		if (b >= 7)
+			w = varint_put(w, b - 7);
+		if (f)
+			w = varint_put(w, f - 1);
 	}
 	return w;
 }
@@ -94,7 +98,7 @@ int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first, hx_posting 
 			return HX_ECORRUPT;
 		doc += d;
 		uint8_t f = *p++;
-		uint32_t t = f & 3, g = (f >> 2) & 3, bt = f >> 4;
+		uint32_t t = f & 3, g = (f >> 2) & 3, bt = (f >> 4) & 7, ft = f >> 7;
 		if (t == 3) {
 			if (varint_get(&p, end, &v) || v > UINT32_MAX - 3)
 				return HX_ECORRUPT;
@@ -105,17 +109,23 @@ int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first, hx_posting 
 				return HX_ECORRUPT;
 			g += v;
 		}
-		if (bt == 15) {
-			if (varint_get(&p, end, &v) || v > UINT32_MAX - 15)
+		if (bt == 7) {
+			if (varint_get(&p, end, &v) || v > UINT32_MAX - 7)
 				return HX_ECORRUPT;
 			bt += v;
 		}
-		if (t + (uint64_t)g + bt == 0)
+		if (ft) {
+			if (varint_get(&p, end, &v) || v > UINT32_MAX - 1)
+				return HX_ECORRUPT;
+			ft += v;
+		}
+		if (t + (uint64_t)g + bt + ft == 0)
 			return HX_ECORRUPT;
 		out[i].doc = doc;
 		out[i].tf[HX_F_TITLE] = t;
 		out[i].tf[HX_F_TAGS] = g;
 		out[i].tf[HX_F_BODY] = bt;
+		out[i].tf[HX_F_FILES] = ft;
 	}
 	if (p != end || doc != hx_ix_block_last(b))
 		return HX_ECORRUPT;
@@ -178,6 +188,7 @@ void hx_ix_norm_get(hx_ix_norm *nm, const uint8_t *chunk, size_t len, uint32_t d
 	nm->len[HX_F_BODY] = hx_le32_get(p + 4);
 	nm->day1 = hx_le32_get(p + 8);
 	nm->lang = (int)p[12] - 1;
+	nm->len[HX_F_FILES] = (uint32_t)p[13] | (uint32_t)p[14] << 8 | (uint32_t)p[15] << 16;
 }
 
 void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm)
@@ -192,7 +203,10 @@ void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm)
 	hx_le32_put(p + 4, nm->len[HX_F_BODY]);
 	hx_le32_put(p + 8, nm->day1);
 	p[12] = (uint8_t)(nm->lang >= 0 && nm->lang < 255 ? nm->lang + 1 : 0);
-	p[13] = p[14] = p[15] = 0;
+	uint32_t f = nm->len[HX_F_FILES] > 0xffffff ? 0xffffff : nm->len[HX_F_FILES];
+	p[13] = (uint8_t)f;
+	p[14] = (uint8_t)(f >> 8);
+	p[15] = (uint8_t)(f >> 16);
 }
 
 size_t hx_ix_wkey(char *out, const char *word, size_t len)

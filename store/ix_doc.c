@@ -51,7 +51,8 @@ static int tokenize_field(struct ttab *t, struct docterms *dt, int lang, uint32_
 	return HX_OK;
 }
 
-int hx_ix_doc_terms(struct ttab *t, struct docterms *dt, const hx_entry *e, uint32_t doc)
+int hx_ix_doc_terms(struct ttab *t, struct docterms *dt, const hx_entry *e, const char *files,
+                    uint32_t doc)
 {
 	int lang = hx_stem_lang(e->lang), rc;
 	uint32_t doc1 = doc + 1;
@@ -62,7 +63,9 @@ int hx_ix_doc_terms(struct ttab *t, struct docterms *dt, const hx_entry *e, uint
 	for (size_t i = 0; i < e->ntags; i++)
 		if ((rc = tokenize_field(t, dt, lang, doc1, HX_F_TAGS, e->tags[i])))
 			return rc;
-	return tokenize_field(t, dt, lang, doc1, HX_F_BODY, e->body ? e->body : "");
+	if ((rc = tokenize_field(t, dt, lang, doc1, HX_F_BODY, e->body ? e->body : "")))
+		return rc;
+	return files ? tokenize_field(t, dt, lang, doc1, HX_F_FILES, files) : HX_OK;
 }
 
 int hx_ix_doc_attrs(const hx_entry *e, int (*cb)(void *, const char *, size_t), void *arg)

@@ -80,7 +80,10 @@ static float posting_of(hx_posting *q, const struct plog *l, const double (*nf)[
 	q->doc = l->doc;
 	memcpy(q->tf, l->tf, sizeof q->tf);
 	const double *w = nf[q->doc - first_doc];
-	return bound_up(q->tf[0] * w[0] + q->tf[1] * w[1] + q->tf[2] * w[2]);
+	double b = 0;
+	for (int f = 0; f < HX_NFIELDS; f++)
+		b += q->tf[f] * w[f];
+	return bound_up(b);
 }
 
 /* Fills the room left in the term's stored last block (key first, n
@@ -294,7 +297,8 @@ int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p)
 	for (uint32_t d = p->first_doc; d < st->next_doc; d++)
 		for (int f = 0; f < HX_NFIELDS; f++)
 			st->sumlen[f] += p->norms[d - p->first_doc].len[f];
-	if (st->ndocs && st->ref_avg[0] == 0 && st->ref_avg[1] == 0 && st->ref_avg[2] == 0)
+	if (st->ndocs && st->ref_avg[0] == 0 && st->ref_avg[1] == 0 && st->ref_avg[2] == 0 &&
+	    st->ref_avg[3] == 0)
 		for (int f = 0; f < HX_NFIELDS; f++) {
 			double a = (double)st->sumlen[f] / (double)st->ndocs;
 			st->ref_avg[f] = (float)(a < 1.0 ? 1.0 : a);

@@ -18,7 +18,7 @@
  *               8 u32 day of the timestamp + 1 (days since 1970-01-01 UTC);
  *                 0 = no live document with this docnum
  *              12 u8  stemming language index + 1 (0 = none; tokenize.h)
- *              13 u8,u8,u8 reserved (0)
+ *              13 u24 files length (attachment names and text; saturated)
  *   ix.post   term ‖ 00 -> term header (12 bytes), only for terms with more
  *             than one block (a term with one block has none: its df is the
  *             block's n and that block is its last):
@@ -33,10 +33,12 @@
  *                      the block under the reference averages of the stats
  *               9 ...  n postings: varint(docnum - previous docnum; the
  *                      first is relative to the key's first docnum, so 0),
- *                      then one byte t | g << 2 | b << 4 with t, g the title
- *                      and tags tf (3 = 3 or more: varint(tf - 3) follows)
- *                      and b the body tf (15 = 15 or more: varint(tf - 15)
- *                      follows), escapes in the order t, g, b.
+ *                      then one byte t | g << 2 | b << 4 | f << 7 with t, g
+ *                      the title and tags tf (3 = 3 or more: varint(tf - 3)
+ *                      follows), b the body tf (7 = 7 or more: varint(tf -
+ *                      7) follows) and f set when the files tf is not 0
+ *                      (varint(tf - 1) follows), escapes in the order t, g,
+ *                      b, f.
  *   ix.attr   name ":" folded value -> CRoaring portable bitmap of docnums
  *             (names: kind lang tag org country author)
  *   ix.stem   language code ‖ ":" ‖ stem ‖ 00 ‖ word -> ""   the stem
@@ -70,10 +72,11 @@
 #include "proto/entry.h"
 #include "store/tokenize.h"
 
-#define HX_INDEX_SCHEMA \
-	4 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em; 4: ix.wstem */
+#define HX_INDEX_SCHEMA                                                               \
+	5 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em; 4: ix.wstem; \
+	   * 5: the files field (attachment names and text) */
 #define HX_IX_BLOCK 128 /* postings per block */
-#define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 21)
+#define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 26)
 #define HX_IX_CHUNK 1024 /* norm records per ix.norms value */
 #define HX_IX_NORM_SIZE 16
 #define HX_IX_NLANG 32           /* stemming language slots in the stats */
@@ -81,7 +84,7 @@
 #define HX_IX_ATTR_VALUE_MAX 400 /* folded attribute values are cut here */
 #define HX_IX_NOTERM UINT32_MAX
 
-enum { HX_F_TITLE = 0, HX_F_TAGS = 1, HX_F_BODY = 2, HX_NFIELDS = 3 };
+enum { HX_F_TITLE = 0, HX_F_TAGS = 1, HX_F_BODY = 2, HX_F_FILES = 3, HX_NFIELDS = 4 };
 
 /* Ranking constants (BM25F). The exact boost adds that share of the
  * exact-form tf to the stemmed tf, so an exact match ranks higher. */
@@ -90,9 +93,10 @@ enum { HX_F_TITLE = 0, HX_F_TAGS = 1, HX_F_BODY = 2, HX_NFIELDS = 3 };
 #define HX_W_TITLE 4.0
 #define HX_W_TAGS 2.0
 #define HX_W_BODY 1.0
+#define HX_W_FILES 0.5 /* attachment names and extracted text (store/ftext.c) */
 #define HX_EXACT_BOOST 0.5
 
-static const double hx_ix_fw[HX_NFIELDS] = { HX_W_TITLE, HX_W_TAGS, HX_W_BODY };
+static const double hx_ix_fw[HX_NFIELDS] = { HX_W_TITLE, HX_W_TAGS, HX_W_BODY, HX_W_FILES };
 
 typedef struct hx_ix_stats {
 	uint32_t next_doc;               /* next docnum to give */

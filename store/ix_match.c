@@ -108,7 +108,7 @@ static void m_advance(struct matcher *m, uint32_t d)
 			hx_sr_norm(m->sr, best, &nm);
 			term_tf(m, &nm, m->tf);
 			m->tfdoc = best;
-			if (m->tf[0] + m->tf[1] + m->tf[2] > 0 || best == END - 1)
+			if (m->tf[0] + m->tf[1] + m->tf[2] + m->tf[3] > 0 || best == END - 1)
 				return;
 			d = best + 1;
 		}
@@ -588,7 +588,7 @@ static struct matcher *m_prefix(hx_searcher *sr, const char *prefix, int *err)
 				*err = HX_ECORRUPT;
 				goto out;
 			}
-			if (acc[d][0] + acc[d][1] + acc[d][2] == 0) {
+			if (acc[d][0] + acc[d][1] + acc[d][2] + acc[d][3] == 0) {
 				uint32_t *nds = hx_grow(docs, &capd, nd + 1, sizeof *nds);
 				if (!nds) {
 					*err = HX_ENOMEM;

@@ -38,10 +38,10 @@ static int attr_add_cb(void *arg, const char *key, size_t klen)
 	return HX_OK;
 }
 
-int hx_ix_accumulate(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc)
+int hx_ix_accumulate(struct hx_ix_pending *p, const hx_entry *e, const char *files, uint32_t doc)
 {
 	int rc;
-	if ((rc = hx_ix_doc_terms(&p->terms, &p->dt, e, doc)))
+	if ((rc = hx_ix_doc_terms(&p->terms, &p->dt, e, files, doc)))
 		return rc;
 	struct plog *nl = hx_grow(p->log, &p->caplog, p->nlog + p->dt.n, sizeof *nl);
 	if (!nl)
@@ -62,6 +62,8 @@ int hx_ix_accumulate(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc)
 	p->norms = nn;
 	hx_ix_norm *nm = &p->norms[k];
 	memcpy(nm->len, p->dt.len, sizeof nm->len);
+	if (nm->len[HX_F_FILES] > 0xffffff) /* as the norm record keeps it */
+		nm->len[HX_F_FILES] = 0xffffff;
 	nm->day1 = hx_ix_day1(e->timestamp);
 	nm->lang = hx_stem_lang(e->lang);
 	struct attr_add aa = { p, doc };
@@ -138,7 +140,8 @@ static void *worker_main(void *arg)
 		while (j) {
 			struct job *nx = j->next;
 			if (!rc && !p->werr)
-				rc = hx_ix_accumulate(p, &j->e, j->doc);
+				rc = hx_ix_accumulate(p, &j->e, j->files, j->doc);
+			free(j->files);
 			free(j);
 			j = nx;
 		}
@@ -189,13 +192,17 @@ int hx_ix_worker_start(struct hx_ix_pending *p)
 	return 0;
 }
 
-int hx_ix_worker_add(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc, size_t *nlog)
+int hx_ix_worker_add(struct hx_ix_pending *p, const hx_entry *e, char *files, uint32_t doc,
+                     size_t *nlog)
 {
 	struct job *j = job_new(e, doc);
 	int werr = 0;
 	*nlog = 0;
-	if (!j)
+	if (!j) {
+		free(files);
 		return HX_ENOMEM;
+	}
+	j->files = files;
 	if (p->btail)
 		p->btail->next = j;
 	else
@@ -236,6 +243,7 @@ void hx_ix_worker_stop(struct hx_ix_pending *p)
 		struct job *j = i < p->qlen ? p->q[(p->qhead + i) % HX_IX_QCAP] : p->bhead;
 		while (j) {
 			struct job *nx = j->next;
+			free(j->files);
 			free(j);
 			j = nx;
 		}

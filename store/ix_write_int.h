@@ -78,9 +78,11 @@ struct docterms {
 	uint32_t len[HX_NFIELDS];
 };
 
-/* Tokenizes e's title, tags and body as document doc into t; dt gets the
+/* Tokenizes e's title, tags and body, and files (its attachments' names
+ * and text, hx_ix_files; may be NULL), as document doc into t; dt gets the
  * terms (fresh tfs in t->e[...].tf) and the field lengths. */
-int hx_ix_doc_terms(struct ttab *t, struct docterms *dt, const hx_entry *e, uint32_t doc) HX_WUR;
+int hx_ix_doc_terms(struct ttab *t, struct docterms *dt, const hx_entry *e, const char *files,
+                    uint32_t doc) HX_WUR;
 /* An on_grow callback for a ttab whose indices only a docterms holds
  * (arg is the docterms). */
 void hx_ix_dt_remap(void *arg, const uint32_t *remap, uint32_t nold);
@@ -101,13 +103,15 @@ struct plog {
 struct job {
 	struct job *next; /* jobs travel in chains of up to HX_IX_BATCH */
 	uint32_t doc;
+	char *files; /* owned: hx_ix_files of the entry */
 	hx_entry e;
 	hx_meta meta[2];
 };
 
-#define HX_IX_QCAP 64       /* chains of jobs waiting at most */
-#define HX_IX_BATCH 32      /* jobs per chain: one hand-over per chain */
-#define HX_IX_SYNC_DOCS 256 /* documents per transaction tokenized inline */
+#define HX_IX_QCAP 64                 /* chains of jobs waiting at most */
+#define HX_IX_BATCH 32                /* jobs per chain: one hand-over per chain */
+#define HX_IX_SYNC_DOCS 256           /* documents per transaction tokenized inline */
+#define HX_IX_QUEUE_FILES (64u << 10) /* more files text is tokenized inline */
 
 struct hx_ix_pending {
 	MDB_txn *txn;
@@ -151,13 +155,16 @@ int hx_ix_load_stats(struct hx_index *ix, MDB_txn *txn, hx_ix_stats *st) HX_WUR;
 
 /* Tokenizes a new document into the pending postings, norms and filter
  * bitmaps (on the worker thread, or inline). */
-int hx_ix_accumulate(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc) HX_WUR;
+int hx_ix_accumulate(struct hx_ix_pending *p, const hx_entry *e, const char *files,
+                     uint32_t doc) HX_WUR;
 /* Starts the worker thread; -1 when it could not (go on inline). */
 int hx_ix_worker_start(struct hx_ix_pending *p);
-/* Queues a copy of e as document doc for the worker; *nlog gets the
+/* Queues a copy of e as document doc for the worker, which takes files
+ * (freed even on error); *nlog gets the
  * postings the worker has gathered so far when a chain was handed over
  * (else 0). Returns the worker's first error, or HX_ENOMEM. */
-int hx_ix_worker_add(struct hx_ix_pending *p, const hx_entry *e, uint32_t doc, size_t *nlog) HX_WUR;
+int hx_ix_worker_add(struct hx_ix_pending *p, const hx_entry *e, char *files, uint32_t doc,
+                     size_t *nlog) HX_WUR;
 /* Waits until the worker has tokenized every queued document; returns
  * its first error. */
 int hx_ix_drain(struct hx_ix_pending *p) HX_WUR;

@@ -68,6 +68,7 @@ void hx_results_clear(hx_results *res)
 		free(h->lang);
 		free(h->org);
 		free(h->snippet);
+		free(h->file);
 		free(h->hl);
 		for (size_t j = 0; j < h->nalso; j++)
 			free(h->also_in[j]);

@@ -40,6 +40,10 @@ typedef struct hx_hit {
 	char *org; /* metadata "org"; NULL when absent */
 	uint64_t timestamp;
 	char *snippet; /* plain text, one line */
+	char *file;    /* the attachment where the words are (the snippet comes
+	                  from it when page is set); NULL: in the entry itself */
+	uint32_t page; /* 1-based page of file; 0: none (a name match, or a
+	                  format without pages) */
 	hx_range *hl;  /* matched words in the snippet */
 	size_t nhl;
 	char **also_in; /* languages of its translations that

@@ -3,12 +3,14 @@
  * body with the densest run of the query's words (exact, stemmed in the
  * document's language, or by prefix), Markdown markup left out by a small
  * stripper, white space collapsed, and the byte ranges of the matched
- * words for highlighting.
+ * words for highlighting. A hit whose body lacks the words takes its
+ * snippet from the page of an attachment that has the most of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "store/search_int.h"
+#include "store/ftext_int.h"
 
 #define SNIPPET_TOKENS 28
 #define SNIPPET_BYTES 220
@@ -291,15 +293,11 @@ static void md_markup(const char *s, size_t from, size_t stop, size_t n, uint8_t
 	}
 }
 
-/* A one-line excerpt of body around the densest run of matched words. */
-static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, size_t nw,
-                        hx_hit *h)
+/* A one-line excerpt of body (blen bytes; Markdown when markdown is set)
+ * around the densest run of matched words (their stems in w already). */
+static int make_snippet(hx_searcher *sr, int lang, const char *body, size_t blen, int markdown,
+                        const struct hlword *w, size_t nw, hx_hit *h)
 {
-	const char *body = e->body;
-	char lcode[HX_LANG_MAX + 1];
-	snprintf(lcode, sizeof lcode, "%.*s",
-	         (int)(e->langlen < HX_LANG_MAX ? e->langlen : HX_LANG_MAX), e->lang);
-	int lang = hx_stem_lang(lcode);
 	struct tk {
 		size_t start, end;
 		int match;
@@ -307,17 +305,8 @@ static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, 
 	size_t n = 0, cap = 0;
 	hx_tokenizer tz;
 	hx_token k;
-	for (size_t i = 0; i < nw; i++) {
-		w[i].stem = NULL;
-		if (w[i].kind == HX_Q_WORD && lang >= 0) {
-			const char *s = hx_stem(sr->stem, lang, w[i].word, strlen(w[i].word),
-			                        &w[i].stemlen);
-			if (s && (w[i].stem = strndup(s, w[i].stemlen)) == NULL)
-				return HX_ENOMEM;
-		}
-	}
 	int rc = HX_OK;
-	hx_tok_init(&tz, body, e->bodylen);
+	hx_tok_init(&tz, body, blen);
 	while (hx_tok_next(&tz, &k)) {
 		struct tk *nt = hx_grow(t, &cap, n + 1, sizeof *nt);
 		if (!nt) {
@@ -349,7 +338,7 @@ static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, 
 	if (from < best)
 		from = best;
 	size_t bstart = n ? (from ? t[from].start : 0) : 0;
-	size_t blen = e->bodylen, bend = blen;
+	size_t bend = blen;
 	if (bend - bstart > SNIPPET_BYTES) {
 		bend = bstart + SNIPPET_BYTES;
 		/* end at a token end */
@@ -382,7 +371,8 @@ static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, 
 		mfrom--;
 	if (mfrom > 0 && body[mfrom - 1] != '\n')
 		mfrom = bstart;
-	md_markup(body, mfrom, bend, blen, skip);
+	if (markdown)
+		md_markup(body, mfrom, bend, blen, skip);
 	size_t o = 0, nhl = 0, ti = from, hl_end = 0;
 	int space = 0, open = 0;
 	if (bstart > 0) {
@@ -424,13 +414,79 @@ static int make_snippet(hx_searcher *sr, const hx_ix_view *e, struct hlword *w, 
 		o += 3;
 	}
 	out[o] = 0;
+	free(h->snippet);
+	free(h->hl);
 	h->snippet = out;
 	h->hl = hl;
 	h->nhl = nhl;
 out:
-	for (size_t i = 0; i < nw; i++)
-		free((char *)w[i].stem);
 	free(t);
+	return rc;
+}
+
+/* Matched words in text (len bytes). */
+static size_t count_matches(hx_searcher *sr, int lang, const char *text, size_t len,
+                            const struct hlword *w, size_t nw)
+{
+	hx_tokenizer tz;
+	hx_token k;
+	size_t c = 0;
+	hx_tok_init(&tz, text, len);
+	while (hx_tok_next(&tz, &k))
+		c += (size_t)word_matches(sr, lang, w, nw, k.word, k.len);
+	return c;
+}
+
+/* A hit whose body has none of the words: the attachment (name and page)
+ * where they are, with the snippet from the page with the most of them
+ * (the ftext rows, store/ftext_int.h), or only the name when that is what
+ * matched. */
+static int file_snippet(hx_searcher *sr, int lang, const struct hlword *w, size_t nw, hx_hit *h)
+{
+	MDB_val k = { HX_ID_LEN, h->id }, v;
+	hx_entry e;
+	int rc = mdb_get(sr->txn, sr->s->entries, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if (hx_entry_decode(&e, v.mv_data, v.mv_size))
+		return HX_ECORRUPT;
+	const char *best = NULL;
+	size_t bestc = 0, bestlen = 0, named = SIZE_MAX;
+	uint32_t page = 0;
+	for (size_t i = 0; i < e.nattach; i++) {
+		const hx_attach *a = &e.attach[i];
+		uint32_t n;
+		if (named == SIZE_MAX && count_matches(sr, lang, a->name, strlen(a->name), w, nw))
+			named = i;
+		MDB_val rk = { HX_ID_LEN, (void *)a->hash }, rv;
+		if (!sr->ix->has_ftext || mdb_get(sr->txn, sr->ix->ftext, &rk, &rv) ||
+		    hx_ft_row_check(rv.mv_data, rv.mv_size, &n) ||
+		    ((uint8_t *)rv.mv_data)[1] != ST_OK)
+			continue;
+		const uint8_t *row = rv.mv_data;
+		for (size_t at = ROW_HEAD; at < rv.mv_size;) {
+			uint32_t pl = hx_be32_get(row + at + 4);
+			const char *txt = (const char *)row + at + 8;
+			size_t c = count_matches(sr, lang, txt, pl, w, nw);
+			if (c > bestc) {
+				bestc = c;
+				best = txt;
+				bestlen = pl;
+				page = hx_be32_get(row + at);
+				named = i;
+			}
+			at += 8 + pl;
+		}
+	}
+	rc = HX_OK;
+	if (named != SIZE_MAX) {
+		if (!(h->file = strdup(e.attach[named].name)))
+			rc = HX_ENOMEM;
+		h->page = best ? page : 0;
+	}
+	if (!rc && best)
+		rc = make_snippet(sr, lang, best, bestlen, 0, w, nw, h);
+	hx_entry_clear(&e);
 	return rc;
 }
 
@@ -457,5 +513,24 @@ int hx_snippet(hx_searcher *sr, const hx_query *q, const hx_ix_view *e, hx_hit *
 {
 	struct hlword w[HX_QUERY_CLAUSES * 4];
 	size_t nw = hl_words(q, w, sizeof w / sizeof w[0]);
-	return make_snippet(sr, e, w, nw, h);
+	char lcode[HX_LANG_MAX + 1];
+	snprintf(lcode, sizeof lcode, "%.*s",
+	         (int)(e->langlen < HX_LANG_MAX ? e->langlen : HX_LANG_MAX), e->lang);
+	int lang = hx_stem_lang(lcode), rc = HX_OK;
+	for (size_t i = 0; i < nw && !rc; i++) {
+		w[i].stem = NULL;
+		if (w[i].kind == HX_Q_WORD && lang >= 0) {
+			const char *s = hx_stem(sr->stem, lang, w[i].word, strlen(w[i].word),
+			                        &w[i].stemlen);
+			if (s && (w[i].stem = strndup(s, w[i].stemlen)) == NULL)
+				rc = HX_ENOMEM;
+		}
+	}
+	if (!rc)
+		rc = make_snippet(sr, lang, e->body, e->bodylen, 1, w, nw, h);
+	if (!rc && !h->nhl && nw)
+		rc = file_snippet(sr, lang, w, nw, h);
+	for (size_t i = 0; i < nw; i++)
+		free((char *)w[i].stem);
+	return rc;
 }

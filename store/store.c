@@ -84,6 +84,12 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 	if (rc && rc != MDB_NOTFOUND)
 		return hx_mdb_err(rc);
 	s->has_blobs = rc == 0;
+	/* The ftext table came with schema 4, the same way. */
+	rc = mdb_dbi_open(txn, "ftext", (s->flags & HX_STORE_RDONLY) ? 0 : MDB_CREATE,
+	                  &s->ix.ftext);
+	if (rc && rc != MDB_NOTFOUND)
+		return hx_mdb_err(rc);
+	s->ix.has_ftext = rc == 0;
 	rc = hx_index_open(&s->ix, txn, create);
 	if (!rc)
 		rc = hx_fpt_open(&s->fpt, txn, create);
@@ -113,6 +119,9 @@ static int upgrade_step(hx_store *s, MDB_txn *txn, uint32_t from)
 	switch (from) {
 	case 1: return HX_OK;                    /* 2: the "blobs" table, which open_dbs creates */
 	case 2: return hx_purge_open(s, txn, 1); /* 3: the "purged" table */
+	case 3:
+		return HX_OK; /* 4: the "ftext" table, which open_dbs creates; a node
+		               * extracts the blobs it has at its start (ftext.c) */
 	default: return HX_EVERSION;
 	}
 }

@@ -97,6 +97,14 @@ int hx_purge_before(hx_store *s, MDB_txn *txn, hx_put *p, int *done) HX_WUR;
 /* After a purge record was stored: purges what it lists; sets scrub_due. */
 int hx_purge_after(hx_store *s, MDB_txn *txn, const hx_entry *rec) HX_WUR;
 
+/* ---- text inside attachments (ftext.c) ---- */
+/* Sets (row non-NULL) or removes the ftext row of hash in txn, taking the
+ * current documents that attach the blob out of the index first and
+ * putting them back after, so they are indexed with the new row. The
+ * caller calls hx_index_commit before committing txn. */
+int hx_ft_set(hx_store *s, MDB_txn *txn, const uint8_t *hash, const uint8_t *row,
+              size_t len) HX_WUR;
+
 /* Big-endian key helpers (hx_be64_put, ...) are in proto/hx.h. */
 
 /* Devices and rotation (org.c), called by put_one in the entry's write

@@ -212,6 +212,13 @@ void wb_page_search(struct wb_req *r)
 			wb_puts(b, j ? ", " : " · also in: ");
 			wb_esc(b, h->also_in[j]);
 		}
+		if (h->file) { /* the attachment the words are in: hostile text, escaped */
+			wb_puts(b, " · <span class=\"infile\">in ");
+			wb_esc(b, h->file);
+			if (h->page)
+				wb_printf(b, ", page %u", (unsigned)h->page);
+			wb_puts(b, "</span>");
+		}
 		wb_puts(b, "</p>\n");
 		snippet_html(b, h);
 		wb_puts(b, "</li>\n");
