@@ -201,7 +201,8 @@ static void run(const struct mesh *m, struct who *w, int publishes, int no_annou
 		have[at] = 1;
 		while (left && tn_wall() - start < 10) {
 			for (int i = 0; i < n; i++) {
-				if (!have[i] && hx_store_get(st[i], e.id, NULL, NULL, NULL) == HX_OK) {
+				if (!have[i] &&
+				    hx_store_get(st[i], e.id, NULL, NULL, NULL) == HX_OK) {
 					have[i] = 1;
 					left--;
 					last = tn_wall();
@@ -211,8 +212,9 @@ static void run(const struct mesh *m, struct who *w, int publishes, int no_annou
 				usleep(200);
 		}
 		if (left)
-			fprintf(stderr, "bench_fanout: publish %d reached only %d of %d nodes in 10 s\n",
-			        p, n - left, n);
+			fprintf(stderr,
+			        "bench_fanout: publish %d reached only %d of %d nodes in 10 s\n", p,
+			        n - left, n);
 		else
 			lat[got++] = (last - start) * 1e3;
 		hx_entry_clear(&e);
