@@ -301,7 +301,9 @@ void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 
 /* ---- transfer.c: want/entries/push/ack, relay, storing -------------------- */
 
-/* Queues ids for every connected member except source (live: a new entry). */
+/* Queues ids for every connected member except source (live: a new
+ * entry) as PUSH; relays (source set, live) skip the members that
+ * understand ANNOUNCE, which store_batch reached before its commit. */
 void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN], size_t k,
                  int live);
 /* Sends what c's queues hold, as far as the windows allow. */

@@ -3,7 +3,9 @@
  * connection (local changes, relays, reconciliation results) goes out as
  * PUSH batches acknowledged by ACK; the want queue as WANT requests answered
  * by ENTRIES. Received batches are verified on every core and stored, and
- * what was new is relayed to the other members. ENTRIES are pipelined: the
+ * what was new is relayed to the other members: before the commit, as PUSH
+ * to eager members and ANNOUNCE to lazy ones (those that understand it),
+ * after it as PUSH to older nodes. ENTRIES are pipelined: the
  * pool verifies one batch while this thread stores the previous one. Calls
  * conn.c and idq.c.
  */
