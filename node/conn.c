@@ -169,6 +169,13 @@ int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const
 		}
 	}
 	c->last_tx = hx_now_us();
+	uint8_t t = k && lens[0] >= 2 ? ((const uint8_t *)parts[0])[1] : 0;
+	if (t == HX_MSG_WANT || t == HX_MSG_ENTRIES || t == HX_MSG_ANNOUNCE || t == HX_MSG_PUSH) {
+		size_t bytes = 0;
+		for (size_t i = 0; i < k; i++)
+			bytes += lens[i];
+		__atomic_fetch_add(&n->entry_bytes, bytes, __ATOMIC_RELAXED);
+	}
 	return 0;
 fail:
 	if (errno == EHOSTUNREACH || (c->out && errno == EAGAIN && !c->connected)) {
@@ -189,8 +196,9 @@ int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len)
 int hx_nd_send_hello(hx_node *n, struct conn *c)
 {
 	uint8_t h[HX_HELLO_LEN];
-	uint32_t caps =
-	        HX_CAP_NEGENTROPY | HX_CAP_PUSH | HX_CAP_REFUSED | (n->cfg.once ? 0 : HX_CAP_RELAY);
+	uint32_t caps = HX_CAP_NEGENTROPY | HX_CAP_PUSH | HX_CAP_REFUSED |
+	                (n->cfg.no_announce ? 0 : HX_CAP_ANNOUNCE) |
+	                (n->cfg.once ? 0 : HX_CAP_RELAY);
 	hx_wire_hello(h, caps, HX_WIRE_FRAME_MAX, n->cfg.ne_frame_limit, n->cfg.max_batch,
 	              n->cfg.pk, hx_now_us());
 	return hx_nd_send1(n, c, h, sizeof h);
@@ -226,6 +234,8 @@ static void conn_reset(hx_node *n, struct conn *c)
 	hx_nd_session_end_responder(c);
 	hx_nd_idq_clear(&c->want_q);
 	hx_nd_idq_clear(&c->push_q);
+	hx_nd_idq_clear(&c->ann_q);
+	hx_nd_idq_clear(&c->later_q);
 	c->nwants = c->npushes = 0;
 	c->synced = 0; /* once: what was cleared must be reconciled again */
 	int was_up = c->up;
@@ -245,10 +255,15 @@ static void conn_reset(hx_node *n, struct conn *c)
 static void handover(hx_node *n, struct conn *c)
 {
 	struct conn *to;
-	if ((!c->push_q.n && !c->want_q.n) || !(to = hx_nd_primary_conn(n, c->peer, c)))
+	if ((!c->push_q.n && !c->want_q.n && !c->ann_q.n) ||
+	    !(to = hx_nd_primary_conn(n, c->peer, c)))
 		return;
-	struct idq *from[2] = { &c->push_q, &c->want_q }, *into[2] = { &to->push_q, &to->want_q };
-	for (int j = 0; j < 2; j++)
+	/* announcements go as pushes when the other connection does not
+	 * understand them (a member may run two versions at once) */
+	struct idq *ann = to->peer_caps & HX_CAP_ANNOUNCE ? &to->ann_q : &to->push_q;
+	struct idq *from[3] = { &c->push_q, &c->want_q, &c->ann_q },
+	           *into[3] = { &to->push_q, &to->want_q, ann };
+	for (int j = 0; j < 3; j++)
 		for (size_t i = 0; i < from[j]->n; i++)
 			if (hx_nd_idq_push(into[j], from[j]->id[from[j]->head + i],
 			                   from[j]->live[from[j]->head + i]))
@@ -277,6 +292,8 @@ static void conn_free(hx_node *n, struct conn *c)
 		dealer_close(n, c);
 	hx_nd_idq_free(&c->want_q);
 	hx_nd_idq_free(&c->push_q);
+	hx_nd_idq_free(&c->ann_q);
+	hx_nd_idq_free(&c->later_q);
 	free(c);
 }
 

@@ -21,7 +21,7 @@ void hx_nd_on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t n
 	c->peer_max_frame = w->max_frame < HX_WIRE_FRAME_MAX ? w->max_frame : HX_WIRE_FRAME_MAX;
 	c->peer_ne_limit = w->ne_frame_limit;
 	c->peer_max_batch = w->max_batch;
-	c->peer_caps = w->caps;
+	c->peer_caps = w->caps & (n->cfg.no_announce ? ~(uint32_t)HX_CAP_ANNOUNCE : ~0u);
 	int64_t skew = (int64_t)(w->time - now);
 	c->peer->st.skew_us = skew;
 	c->peer->st.skew_at = now;

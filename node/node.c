@@ -88,6 +88,7 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	case HX_MSG_ENTRIES: hx_nd_on_entries(n, c, &w, f); break;
 	case HX_MSG_PUSH: hx_nd_on_push(n, c, &w, f); break;
 	case HX_MSG_ACK: hx_nd_on_ack(n, c, &w); break;
+	case HX_MSG_ANNOUNCE: hx_nd_on_announce(n, c, &w, now); break;
 	case HX_MSG_REFUSED: hx_nd_on_refused(n, c, &w, now); break;
 	}
 }
@@ -237,7 +238,8 @@ static int peer_responding(hx_node *n, const struct peer *p)
 
 static int transfers_idle(const struct conn *c)
 {
-	return !c->want_q.n && !c->push_q.n && !c->nwants && !c->npushes;
+	return !c->want_q.n && !c->push_q.n && !c->ann_q.n && !c->later_q.n && !c->nwants &&
+	       !c->npushes;
 }
 
 static int member_idle(hx_node *n, const struct peer *p)
@@ -326,6 +328,8 @@ static uint64_t conn_deadline(hx_node *n, struct conn *c, uint64_t now)
 		t = earliest(t, c->pushes[i].deadline + 1);
 	for (unsigned i = 0; i < c->nwants; i++)
 		t = earliest(t, c->wants[i].deadline + 1);
+	if (c->later_q.n)
+		t = earliest(t, c->later_at);
 	if (c->ine)
 		t = earliest(t, c->istarted + SESSION_TIMEOUT_MS * 1000ull + 1);
 	if (c->rne)
@@ -405,6 +409,7 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 	}
 	if (c->rne && now - c->rlast > SESSION_TIMEOUT_MS * 1000ull)
 		hx_nd_session_end_responder(c);
+	hx_nd_announced_due(n, c, now);
 	hx_nd_pump(n, c, now);
 	uint64_t at;
 	if (recon_now(n, c, now, &at))
@@ -608,6 +613,11 @@ size_t hx_node_results(const hx_node *n, const hx_sync_result **out)
 {
 	*out = n->results;
 	return n->nresults;
+}
+
+uint64_t hx_node_entry_bytes(const hx_node *n)
+{
+	return __atomic_load_n(&n->entry_bytes, __ATOMIC_RELAXED);
 }
 
 const char *hx_node_error(const hx_node *n)

@@ -40,7 +40,9 @@ typedef struct hx_node_config {
 	 * total as found by the reconciliations so far); may be NULL */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
-	int verbose; /* log every transfer, not only events */
+	int verbose;     /* log every transfer, not only events */
+	int no_announce; /* tests, benchmarks: act as a node without ANNOUNCE
+	                  * (HX_CAP_ANNOUNCE), relaying by PUSH alone */
 	/* attachment blobs (docs/PROTOCOL.md §9); 0 = the defaults of
 	 * node/blobsync.h */
 	uint64_t blob_auto;      /* fetched without being asked up to this size */
@@ -75,6 +77,11 @@ typedef struct hx_sync_result {
 } hx_sync_result;
 /* Borrowed; valid until hx_node_destroy. */
 size_t hx_node_results(const hx_node *n, const hx_sync_result **out);
+
+/* Bytes the node has sent in messages that move entries (WANT, ENTRIES,
+ * ANNOUNCE, PUSH: header and entry frames) since it was created; may be
+ * read from another thread while it runs (for benchmarks and tests). */
+uint64_t hx_node_entry_bytes(const hx_node *n);
 
 /* Why hx_node_run failed (one line), or NULL. Valid while n lives. */
 const char *hx_node_error(const hx_node *n);

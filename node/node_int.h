@@ -46,6 +46,9 @@
 #define CONNECT_TIMEOUT_MS 1000 /* a TCP connect that hangs longer is retried */
 #define RETRY_MIN_MS 1000       /* after a refused handshake: retry in 1 s, */
 #define RETRY_MAX_MS 30000      /* doubling up to 30 s */
+#define WANTED_SLOTS 1024       /* announced ids recently asked for (a cache) */
+#define WANTED_MS 1000          /* ... not asked for again from another peer this long */
+#define GRAFT_MS 5              /* an announced entry is asked for when no push brought it */
 
 /* A FIFO of ids, each with a "live" flag. */
 struct idq {
@@ -72,7 +75,9 @@ struct peer {
 	uint64_t not_member_logged;    /* µs: such refusals are logged once a minute */
 	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
 	uint64_t busy_until; /* µs: entries moved with this member until shortly before */
-	struct idset sent;   /* ids sent to it since its transfers last rested: not sent again */
+	int lazy;          /* relays reach it by ANNOUNCE alone: a relayed PUSH found it had them */
+	int pushed;        /* transfer.c's forward(): pushed to just now */
+	struct idset sent; /* ids sent to it since its transfers last rested: not sent again */
 	struct idset refused_ids; /* ids it said it refused (REFUSED), counted once each */
 	uint64_t refused_logged;  /* µs: its REFUSED messages are logged once a minute */
 };
@@ -125,6 +130,9 @@ struct conn {
 	uint64_t rlast;
 	/* transfers */
 	struct idq want_q, push_q;
+	struct idq ann_q;   /* ids of relayed entries to ANNOUNCE (HX_CAP_ANNOUNCE) */
+	struct idq later_q; /* ids it announced: asked for (WANT) at later_at unless held */
+	uint64_t later_at;  /* µs */
 	struct inflight wants[WINDOW], pushes[WINDOW];
 	unsigned nwants, npushes;
 	uint32_t next_req;
@@ -189,8 +197,15 @@ struct hx_node {
 	int mon_seq;
 	struct hx_nd_blobs *bl; /* blob replication (blobsync.c) */
 	struct hx_nd_ftq *ftq;  /* text extraction thread (ftextq.c) */
-	char error[300];        /* why hx_node_run failed */
-	char sock_error[160];   /* the last socket call that failed, and why */
+	/* announced ids this node asked for (WANT) lately: a direct-mapped
+	 * cache, so that an entry announced by several peers is fetched once */
+	struct {
+		uint8_t id[HX_ID_LEN];
+		uint64_t at; /* µs */
+	} wanted[WANTED_SLOTS];
+	uint64_t entry_bytes; /* sent in WANT, ENTRIES, ANNOUNCE, PUSH (atomic) */
+	char error[300];      /* why hx_node_run failed */
+	char sock_error[160]; /* the last socket call that failed, and why */
 };
 
 /* ---- idq.c: the id queue ------------------------------------------------- */
@@ -287,7 +302,9 @@ void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 
 /* ---- transfer.c: want/entries/push/ack, relay, storing -------------------- */
 
-/* Queues ids for every connected member except source (live: a new entry). */
+/* Queues ids for every connected member except source (live: a new
+ * entry) as PUSH; relays (source set, live) skip the members that
+ * understand ANNOUNCE, which store_batch reached before its commit. */
 void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN], size_t k,
                  int live);
 /* Sends what c's queues hold, as far as the windows allow. */
@@ -299,6 +316,11 @@ void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w);
 void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w);
+/* ids of new entries c's member holds: not pushed or announced to that
+ * member; asked for (WANT) GRAFT_MS later unless held or asked for by then
+ * (hx_nd_announced_due). */
+void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
+void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now);
 /* The peer says what it refused of what we sent (PROTOCOL.md §5 REFUSED). */
 void hx_nd_on_refused(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
 

@@ -3,7 +3,9 @@
  * connection (local changes, relays, reconciliation results) goes out as
  * PUSH batches acknowledged by ACK; the want queue as WANT requests answered
  * by ENTRIES. Received batches are verified on every core and stored, and
- * what was new is relayed to the other members. ENTRIES are pipelined: the
+ * what was new is relayed to the other members: before the commit, as PUSH
+ * to eager members and ANNOUNCE to lazy ones (those that understand it),
+ * after it as PUSH to older nodes. ENTRIES are pipelined: the
  * pool verifies one batch while this thread stores the previous one. Calls
  * conn.c and idq.c.
  */
@@ -14,29 +16,43 @@
 
 /* ---- sending: hx_nd_relay, push and want queues ------------------------------------ */
 
-/* Queues ids for every connected member except source. */
-void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN], size_t k,
-                 int live)
+/* Queues ids for every connected member except source (and itself): with
+ * ann, on the announce queue of the members that understand ANNOUNCE;
+ * else on the push queue, of all of them, or (source set, live: a relay
+ * after the commit) of those that do not understand ANNOUNCE, as
+ * forward() reached the others before the commit. */
+static void enqueue(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
+                    size_t k, int live, int ann)
 {
 	if (!k || n->cfg.once)
 		return;
 	for (size_t i = 0; i < n->npeers; i++) {
 		struct peer *p = n->peers[i];
-		if (p == source || !memcmp(p->key, n->cfg.pk, HX_KEY_LEN))
+		if (p == source || (ann && p->pushed) || !memcmp(p->key, n->cfg.pk, HX_KEY_LEN))
 			continue;
 		struct conn *c = hx_nd_primary_conn(n, p, NULL);
-		if (!c)
+		int cap = c && (c->peer_caps & HX_CAP_ANNOUNCE);
+		if (!c || (ann ? !cap : source && live && cap))
 			continue;
-		if (c->push_q.n + k > PUSH_BACKLOG_MAX) {
+		struct idq *q = ann ? &c->ann_q : &c->push_q;
+		if (q->n + k > PUSH_BACKLOG_MAX) {
 			/* Too much to push one by one: reconcile instead. */
-			hx_nd_idq_clear(&c->push_q);
+			hx_nd_idq_clear(q);
 			c->recon_due = 2;
 			continue;
 		}
 		for (size_t j = 0; j < k; j++)
-			if (hx_nd_idq_push(&c->push_q, ids[j], live))
+			if (hx_nd_idq_push(q, ids[j], live))
 				break;
+		if (ann)
+			hx_nd_pump(n, c, hx_now_us());
 	}
+}
+
+void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN], size_t k,
+                 int live)
+{
+	enqueue(n, source, ids, k, live, 0);
 }
 
 /* A fast author check on a stored (hence valid) entry: the author key is
@@ -118,6 +134,26 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 	if (!c->up)
 		return;
 	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
+	while (c->ann_q.n) {
+		/* ids the member is not known to have; no window, no answer */
+		size_t max = c->ann_q.n < HX_WIRE_WANT_MAX ? c->ann_q.n : HX_WIRE_WANT_MAX;
+		uint8_t *ids = malloc(max * HX_ID_LEN),
+		        *buf = malloc(HX_ANNOUNCE_HDR_LEN + max * HX_ID_LEN);
+		size_t k = 0, used = 0;
+		int rc = !ids || !buf;
+		while (!rc && used < c->ann_q.n && k < max) {
+			const uint8_t *id = c->ann_q.id[c->ann_q.head + used++];
+			if (!hx_nd_idset_has(&c->peer->sent, id))
+				memcpy(ids + k++ * HX_ID_LEN, id, HX_ID_LEN);
+		}
+		if (!rc && k)
+			rc = hx_nd_send1(n, c, buf, hx_wire_announce(buf, ids, (uint16_t)k));
+		free(ids);
+		free(buf);
+		if (rc)
+			return;
+		hx_nd_idq_pop(&c->ann_q, used);
+	}
 	while (c->npushes < WINDOW && c->push_q.n) {
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
@@ -163,6 +199,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 
 void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 {
+	c->peer->lazy = 0; /* it lacked what we announced: push to it again */
 	struct idq q = { 0 };
 	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
 	for (size_t i = 0; i < w->count; i++)
@@ -244,6 +281,66 @@ static void push_latency(hx_node *n, uint64_t timestamp)
 	hx_push_hist_add(&n->push_hist, now > timestamp ? now - timestamp : 0);
 }
 
+/* Pushes entries verified but not yet committed to c's member at once
+ * (LIVE), those it is not known to have; 0 when sent or nothing to send,
+ * -1 when not (too many, or the send failed). */
+static int push_now(hx_node *n, struct conn *c, const uint8_t (*ids)[HX_ID_LEN], const hx_put *puts,
+                    size_t k, uint64_t now)
+{
+	const void *parts[MAXF];
+	size_t pl[MAXF], m = 0;
+	uint8_t sent[HX_WIRE_BATCH_MAX][HX_ID_LEN], h[HX_PUSH_LEN];
+	if (k > c->peer_max_batch || k > HX_WIRE_BATCH_MAX)
+		return -1;
+	for (size_t i = 0; i < k; i++) {
+		if (hx_nd_idset_has(&c->peer->sent, ids[i]) || puts[i].rawlen > c->peer_max_frame)
+			continue;
+		memcpy(sent[m], ids[i], HX_ID_LEN);
+		parts[1 + m] = puts[i].raw;
+		pl[1 + m++] = puts[i].rawlen;
+	}
+	if (!m)
+		return 0;
+	uint64_t seq = ++c->next_seq;
+	parts[0] = h;
+	pl[0] = hx_wire_push(h, seq, (uint16_t)m, HX_PUSH_LIVE);
+	if (hx_nd_send_parts(n, c, parts, pl, 1 + m))
+		return -1;
+	sent_mark(c->peer, sent, m);
+	c->pushes[c->npushes++] =
+	        (struct inflight){ seq, now + ACK_TIMEOUT_MS * 1000ull, (uint32_t)m, 0 };
+	c->peer->st.sent += m;
+	c->peer->dirty = 1;
+	return 0;
+}
+
+/* Relays entries from source, verified and about to be committed, to the
+ * members that understand ANNOUNCE, at once, so that the next hop does not
+ * wait for this one's disk: as PUSH to those not lazy (a spanning tree
+ * forms as members whose ACK says they had the entries already turn
+ * lazy), as ANNOUNCE to the others, who ask for what they lack (WANT, read
+ * after the commit). What the commit then refuses is left out of the
+ * ENTRIES, as any id a node does not hold. */
+static void forward(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
+                    const hx_put *puts, size_t k)
+{
+	if (!k || n->cfg.once)
+		return;
+	uint64_t now = hx_now_us();
+	for (size_t i = 0; i < n->npeers; i++) {
+		struct peer *p = n->peers[i];
+		if (p == source || p->lazy || !memcmp(p->key, n->cfg.pk, HX_KEY_LEN))
+			continue;
+		struct conn *c = hx_nd_primary_conn(n, p, NULL);
+		if (c && (c->peer_caps & HX_CAP_ANNOUNCE) && c->npushes < WINDOW &&
+		    !push_now(n, c, ids, puts, k, now))
+			p->pushed = 1; /* no ANNOUNCE as well */
+	}
+	enqueue(n, source, ids, k, 1, 1);
+	for (size_t i = 0; i < n->npeers; i++)
+		n->peers[i]->pushed = 0;
+}
+
 /* Stores the verified entries of a batch from c (jobs as hx_vpool left
  * them) and relays what was new to the other members. */
 static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int live,
@@ -259,6 +356,8 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 	int reloaded = 0;
 	for (size_t i = 0; i < k; i++) {
 		hx_vjob *j = &jobs[i];
+		if (!j->rc || j->rc == HX_EEXIST) /* p has it: not sent back to it */
+			(void)hx_nd_idset_add(&p->sent, j->id);
 		if (j->rc == HX_EEXIST) { /* found stored before its verification */
 			o->known++;
 			continue;
@@ -293,13 +392,18 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 		          p->name);
 	if (m) {
 		size_t added;
+		ids = malloc(m * sizeof *ids);
+		if (ids) {
+			for (size_t i = 0; i < m; i++)
+				memcpy(ids[i], n->puts[i].entry->id, HX_ID_LEN);
+			forward(n, p, (const uint8_t(*)[HX_ID_LEN])ids, n->puts, m);
+		}
 		int rc = hx_store_put_batch(n->store, n->puts, m,
 		                            HX_PUT_MEMBERS_ONLY | HX_PUT_NO_WAKE, &added);
 		if (rc) {
 			hx_nd_log(n, "cannot store entries from %s: %s", p->name, hx_strerror(rc));
 			hx_nd_stats_error(p, "store failed: %s", hx_strerror(rc));
 		} else {
-			ids = malloc(m * sizeof *ids);
 			for (size_t i = 0; i < m; i++) {
 				int r = n->puts[i].result;
 				if (r == HX_OK) {
@@ -337,8 +441,9 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 	if (o->stored && (n->cfg.verbose || live))
 		hx_nd_log(n, "received %u new entr%s from %s%s", o->stored,
 		          o->stored == 1 ? "y" : "ies", p->name, live ? " (live)" : "");
-	if (ids)
-		/* a relay is always LIVE, however the entry came (PROTOCOL.md §6.3) */
+	if (ids && o->stored)
+		/* a relay is always LIVE, however the entry came (PROTOCOL.md
+		 * §6.3); to members without ANNOUNCE, after the commit */
 		hx_nd_relay(n, p, (const uint8_t(*)[HX_ID_LEN])ids, o->stored, 1);
 	free(ids);
 	if (c->result) {
@@ -441,6 +546,8 @@ void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w)
 	for (unsigned i = 0; i < c->npushes; i++) {
 		if (c->pushes[i].id != w->seq)
 			continue;
+		if (!c->pushes[i].transfer && w->known && !w->stored)
+			c->peer->lazy = 1; /* it had them: announce, not push, from now on */
 		if (c->pushes[i].transfer) {
 			uint64_t got = c->pushes[i].count;
 			hx_peer_stats *st = &c->peer->st;
@@ -451,6 +558,50 @@ void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w)
 		c->pushes[i] = c->pushes[--c->npushes];
 		return;
 	}
+}
+
+void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
+{
+	struct peer *p = c->peer;
+	for (size_t i = 0; i < w->count; i++) {
+		const uint8_t *id = w->ids + i * HX_ID_LEN;
+		/* it has it: not pushed or announced to it (bounded: announcing
+		 * is no way to make us hold memory) */
+		if (p->sent.n < PUSH_BACKLOG_MAX)
+			(void)hx_nd_idset_add(&p->sent, id);
+		if (c->later_q.n >= PUSH_BACKLOG_MAX ||
+		    hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK)
+			continue;
+		if (!c->later_q.n)
+			c->later_at = now + GRAFT_MS * 1000ull;
+		if (hx_nd_idq_push(&c->later_q, id, 1))
+			break;
+	}
+}
+
+/* The announced ids whose push did not come within GRAFT_MS: asked for
+ * from the member that announced them, unless held or asked for already
+ * (from another member: a direct-mapped cache of recent requests). The
+ * WANT also makes us a member it pushes to again (hx_nd_on_want). */
+void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now)
+{
+	if (!c->later_q.n || now < c->later_at)
+		return;
+	for (size_t i = 0; i < c->later_q.n; i++) {
+		const uint8_t *id = c->later_q.id[c->later_q.head + i];
+		if (c->want_q.n >= PUSH_BACKLOG_MAX ||
+		    hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK)
+			continue;
+		size_t h = ((size_t)id[0] << 8 | id[1]) % WANTED_SLOTS; /* ids are hashes */
+		if (!memcmp(n->wanted[h].id, id, HX_ID_LEN) &&
+		    now - n->wanted[h].at < WANTED_MS * 1000ull)
+			continue;
+		memcpy(n->wanted[h].id, id, HX_ID_LEN);
+		n->wanted[h].at = now;
+		if (hx_nd_idq_push(&c->want_q, id, 1))
+			break;
+	}
+	hx_nd_idq_clear(&c->later_q);
 }
 
 /* ---- refusals reported by the peer ----------------------------------------------- */

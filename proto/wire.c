@@ -19,6 +19,7 @@
  * WANT 0x20 (8 + 32n)          2 request u32 | 6 count u16 (1..1024) | 8 ids[count][32]
  * ENTRIES 0x21 (9)             2 request u32 | 6 count u16 (0..256) | 8 flags u8
  *                              + count frames, one signed entry each
+ * ANNOUNCE 0x22 (4 + 32n)      2 count u16 (1..1024) | 4 ids[count][32]
  * PUSH 0x30 (13)               2 seq u64 | 10 count u16 (1..256) | 12 flags u8
  *                              + count frames, one signed entry each
  * ACK 0x31 (16)                2 seq u64 | 10 stored u16 | 12 known u16 | 14 refused u16
@@ -102,6 +103,14 @@ size_t hx_wire_want(uint8_t *out, uint32_t request, const uint8_t *ids, uint16_t
 	return HX_WANT_HDR_LEN + (size_t)count * HX_ID_LEN;
 }
 
+size_t hx_wire_announce(uint8_t *out, const uint8_t *ids, uint16_t count)
+{
+	head(out, HX_MSG_ANNOUNCE);
+	hx_be16_put(out + 2, count);
+	memcpy(out + HX_ANNOUNCE_HDR_LEN, ids, (size_t)count * HX_ID_LEN);
+	return HX_ANNOUNCE_HDR_LEN + (size_t)count * HX_ID_LEN;
+}
+
 size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t count, uint8_t flags)
 {
 	head(out, HX_MSG_ENTRIES);
@@ -157,6 +166,7 @@ const char *hx_wire_type_name(uint8_t type)
 	case HX_MSG_WANT: return "want";
 	case HX_MSG_ENTRIES: return "entries";
 	case HX_MSG_PUSH: return "push";
+	case HX_MSG_ANNOUNCE: return "announce";
 	case HX_MSG_ACK: return "ack";
 	case HX_MSG_REFUSED: return "refused";
 	}
@@ -228,6 +238,18 @@ int hx_wire_decode(hx_wire_msg *m, const uint8_t *h, size_t len, size_t nframes)
 		if (len != HX_WANT_HDR_LEN + (size_t)m->count * HX_ID_LEN)
 			return HX_EPROTO;
 		m->ids = h + HX_WANT_HDR_LEN;
+		return HX_OK;
+	case HX_MSG_ANNOUNCE:
+		if (len < HX_ANNOUNCE_HDR_LEN)
+			return HX_EPROTO;
+		m->count = hx_be16_get(h + 2);
+		if (m->count == 0)
+			return HX_EPROTO;
+		if (m->count > HX_WIRE_WANT_MAX)
+			return HX_ELIMIT;
+		if (len != HX_ANNOUNCE_HDR_LEN + (size_t)m->count * HX_ID_LEN)
+			return HX_EPROTO;
+		m->ids = h + HX_ANNOUNCE_HDR_LEN;
 		return HX_OK;
 	case HX_MSG_ENTRIES:
 		if (len != HX_ENTRIES_LEN)

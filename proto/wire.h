@@ -34,6 +34,7 @@ enum hx_wire_type {
 	HX_MSG_NE_ERROR = 0x13, /* either side: the session is abandoned */
 	HX_MSG_WANT = 0x20,
 	HX_MSG_ENTRIES = 0x21,
+	HX_MSG_ANNOUNCE = 0x22, /* ids of new entries the sender holds, bodies on WANT */
 	HX_MSG_PUSH = 0x30,
 	HX_MSG_ACK = 0x31,
 	HX_MSG_REFUSED = 0x40, /* receiver of a batch -> its sender: why entries were refused */
@@ -45,6 +46,7 @@ enum {
 	HX_CAP_PUSH = 1u << 1,       /* live PUSH / ACK */
 	HX_CAP_RELAY = 1u << 2,      /* stores and forwards others' entries */
 	HX_CAP_REFUSED = 1u << 3,    /* understands REFUSED (older nodes count it as malformed) */
+	HX_CAP_ANNOUNCE = 1u << 4,   /* understands ANNOUNCE: relays offered by id, not pushed */
 };
 
 /* REFUSED reasons on the wire (a receiver keeps codes it does not know
@@ -81,6 +83,7 @@ enum {
 #define HX_NE_ERROR_LEN 7
 #define HX_WANT_HDR_LEN 8
 #define HX_ENTRIES_LEN 9
+#define HX_ANNOUNCE_HDR_LEN 4
 #define HX_PUSH_LEN 13
 #define HX_ACK_LEN 16
 #define HX_REFUSED_HDR_LEN 12
@@ -107,8 +110,8 @@ typedef struct hx_wire_msg {
 	uint8_t reason;      /* NE_ERROR */
 	/* WANT / ENTRIES */
 	uint32_t request;
-	uint16_t count;     /* WANT ids; ENTRIES/PUSH entry frames */
-	const uint8_t *ids; /* WANT: count * 32 bytes */
+	uint16_t count;     /* WANT/ANNOUNCE ids; ENTRIES/PUSH entry frames */
+	const uint8_t *ids; /* WANT, ANNOUNCE: count * 32 bytes */
 	uint8_t flags;      /* ENTRIES, PUSH */
 	/* PUSH / ACK */
 	uint64_t seq;
@@ -143,6 +146,9 @@ size_t hx_wire_ne_done(uint8_t out[HX_NE_DONE_LEN], uint32_t session, uint32_t h
 size_t hx_wire_ne_error(uint8_t out[HX_NE_ERROR_LEN], uint32_t session, uint8_t reason);
 /* WANT: count <= HX_WIRE_WANT_MAX ids (32 bytes each, consecutive). */
 size_t hx_wire_want(uint8_t *out, uint32_t request, const uint8_t *ids, uint16_t count);
+/* ANNOUNCE: count (1..HX_WIRE_WANT_MAX) ids; out has room for
+ * HX_ANNOUNCE_HDR_LEN + 32 * count. */
+size_t hx_wire_announce(uint8_t *out, const uint8_t *ids, uint16_t count);
 size_t hx_wire_entries(uint8_t out[HX_ENTRIES_LEN], uint32_t request, uint16_t count,
                        uint8_t flags);
 size_t hx_wire_push(uint8_t out[HX_PUSH_LEN], uint64_t seq, uint16_t count, uint8_t flags);

@@ -190,6 +190,82 @@ static void wake_pushes(void)
 	free(b.rec);
 }
 
+/* Bodies (entries in PUSH or ENTRIES) all nodes sent to each other. */
+static uint64_t bodies_sent(hx_store **s, struct who *w, int n)
+{
+	uint64_t t = 0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			hx_peer_stats st;
+			if (i != j && hx_stats_load(s[i], w[j].pk, &st) == HX_OK)
+				t += st.sent;
+		}
+	return t;
+}
+
+/* A triangle A, B, C (B and C connect to A, C to B); N entries published
+ * at A one after the other, each awaited everywhere. A relay is not pushed
+ * to a member that sent the entry already, and ANNOUNCE makes redundant
+ * edges carry ids only: close to 2 bodies per entry (A to B and to C),
+ * where pushing every relay sends 4. With old_c, C acts as a node without
+ * ANNOUNCE (PUSH alone) and still gets everything. */
+static void triangle(int old_c)
+{
+	enum { N = 20 };
+	struct who w[3];
+	hx_store *s[3];
+	struct running r[3];
+	char ep[3][64], name[16];
+	for (int i = 0; i < 3; i++) {
+		CHECK_RC(tn_make_who(&w[i], "N"), HX_OK);
+		snprintf(name, sizeof name, "t%d%c", old_c, 'a' + i);
+		s[i] = open_store(name);
+		snprintf(ep[i], sizeof ep[i], "tcp://127.0.0.1:%d", tn_free_port());
+	}
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			CHECK_RC(hx_store_member_put(s[i], w[j].pk, w[j].rec, w[j].reclen), HX_OK);
+	CHECK_RC(hx_peer_add(s[1], ep[0], w[0].pk), HX_OK);
+	CHECK_RC(hx_peer_add(s[2], ep[0], w[0].pk), HX_OK);
+	CHECK_RC(hx_peer_add(s[2], ep[1], w[1].pk), HX_OK);
+	for (int i = 0; i < 3; i++) {
+		hx_node_config cfg = { .pk = w[i].pk,
+			               .sk = w[i].sk,
+			               .curve_pk = w[i].cpk,
+			               .curve_sk = w[i].csk,
+			               .bind = ep[i],
+			               .no_announce = old_c && i == 2 };
+		CHECK_RC(tn_start(&r[i], s[i], &cfg), HX_OK);
+	}
+	double t0 = tn_wall();
+	for (int up = 0; up < 3 && tn_wall() - t0 < 60; usleep(20000)) {
+		hx_peer_stats x;
+		up = 0;
+		for (int j = 1; j < 3; j++)
+			up += !hx_stats_load(s[j], w[0].pk, &x) && x.connected;
+		up += !hx_stats_load(s[2], w[1].pk, &x) && x.connected;
+	}
+	uint64_t base = entries(s[0]); /* the member records, if counted */
+	for (int i = 0; i < N; i++) {
+		CHECK_RC(put(s[0], &w[0], 100 * old_c + i, 1), HX_OK);
+		CHECK(wait_entries(s[1], base + (uint64_t)i + 1, 60));
+		CHECK(wait_entries(s[2], base + (uint64_t)i + 1, 60));
+	}
+	for (int i = 2; i >= 0; i--)
+		finish(&r[i]);
+	uint64_t sent = bodies_sent(s, w, 3);
+	printf("triangle%s: %d entries from A, %llu bodies sent in all\n",
+	       old_c ? " (C without ANNOUNCE)" : "", N, (unsigned long long)sent);
+	CHECK(sent >= 2 * N);
+	if (!old_c)
+		CHECK(sent <= 2 * N + N / 2); /* pushing every relay: 4 N */
+	for (int i = 0; i < 3; i++) {
+		CHECK(entries(s[i]) == base + N);
+		hx_store_close(&s[i]);
+		free(w[i].rec);
+	}
+}
+
 /* The push-latency record (docs/FORMAT.md §3): a round trip, and a record
  * of another length, version or bucket count is read as empty. */
 static void push_hist_codec(void)
@@ -235,6 +311,8 @@ int main(void)
 	push_hist_codec();
 	wake_pushes();
 	quiet_initial_sync();
+	triangle(0);
+	triangle(1);
 	rmtree(tmpdir);
 	return check_done();
 }

@@ -295,6 +295,17 @@ static void test_messages(void)
 	b[7] = 0;
 	CHECK_RC(hx_wire_decode(&m, b, 8, 1), HX_EPROTO); /* zero ids */
 
+	n = hx_wire_announce(b, ids, 2);
+	CHECK(n == 4 + 64);
+	expect_hex(b, 4, "01220002");
+	CHECK_RC(hx_wire_decode(&m, b, n, 1), HX_OK);
+	CHECK(m.type == HX_MSG_ANNOUNCE && m.count == 2 && m.ids[0] == 0x11 && m.ids[32] == 0x22);
+	CHECK_RC(hx_wire_decode(&m, b, n - 1, 1), HX_EPROTO);
+	CHECK_RC(hx_wire_decode(&m, b, n, 2), HX_EPROTO); /* one frame only */
+	b[3] = 0;
+	CHECK_RC(hx_wire_decode(&m, b, 4, 1), HX_EPROTO); /* zero ids */
+	CHECK(!strcmp(hx_wire_type_name(HX_MSG_ANNOUNCE), "announce"));
+
 	n = hx_wire_entries(b, 9, 2, HX_ENTRIES_LAST);
 	expect_hex(b, n, "012100000009000201");
 	CHECK_RC(hx_wire_decode(&m, b, n, 3), HX_OK);

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -50,6 +51,14 @@ static inline int tn_make_who(struct who *w, const char *name)
 	crypto_scalarmult_base(w->cpk, w->csk);
 	memcpy(m.transport, w->cpk, 32);
 	return hx_member_sign(&m, w->sk, &w->rec, &w->reclen);
+}
+
+/* Opens (creating) the store ROOT/NAME. */
+static inline int tn_open_store(hx_store **s, const char *root, const char *name)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/%s", root, name);
+	return hx_store_open(s, dir, HX_STORE_CREATE);
 }
 
 /* A TCP port free on 127.0.0.1 just now; 0 on failure. */
