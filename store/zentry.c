@@ -24,10 +24,10 @@
 #include "store/zentry.h"
 #include "store/mdb_err.h"
 
-#define ZLEVEL 3                    /* zstd level: small values, a dictionary */
-#define DICT_CAP (32 * 1024)        /* bytes of dictionary */
-#define SAMPLES_MAX 8192            /* entries read to train it */
-#define RAW_MAX ((size_t)1 << 20)   /* no entry is larger (proto/entry.h limits) */
+#define ZLEVEL 3                  /* zstd level: small values, a dictionary */
+#define DICT_CAP (32 * 1024)      /* bytes of dictionary */
+#define SAMPLES_MAX 8192          /* entries read to train it */
+#define RAW_MAX ((size_t)1 << 20) /* no entry is larger (proto/entry.h limits) */
 #define ZTAG 0x00
 #define DICT_KEY "zdict"
 
@@ -202,8 +202,7 @@ int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out
 
 /* Up to SAMPLES_MAX stored values (all uncompressed: there is no
  * dictionary yet), concatenated for the trainer. */
-static int samples_read(struct hx_zent *z, MDB_txn *txn, uint8_t **buf, size_t **sizes,
-                        unsigned *n)
+static int samples_read(struct hx_zent *z, MDB_txn *txn, uint8_t **buf, size_t **sizes, unsigned *n)
 {
 	MDB_cursor *c;
 	MDB_val k, v;

@@ -20,14 +20,14 @@ struct hx_zent {
 	MDB_dbi entries, meta; /* the store's tables */
 	/* reading: the dictionary, loaded at first need (under mu) */
 	pthread_mutex_t mu;
-	void *ddict;   /* ZSTD_DDict */
-	void *dspare;  /* a ZSTD_DCtx kept for the next read */
+	void *ddict;  /* ZSTD_DDict */
+	void *dspare; /* a ZSTD_DCtx kept for the next read */
 	uint32_t dict_id;
 	/* writing (only inside a write transaction, which LMDB serializes) */
-	void *cdict;    /* ZSTD_CDict of the committed dictionary, or NULL */
+	void *cdict;     /* ZSTD_CDict of the committed dictionary, or NULL */
 	void *cdict_new; /* trained in the open write txn; adopted at commit */
-	void *cctx;     /* ZSTD_CCtx */
-	uint8_t *wbuf;  /* the last packed value */
+	void *cctx;      /* ZSTD_CCtx */
+	uint8_t *wbuf;   /* the last packed value */
 	size_t wcap;
 	uint64_t retrain_at; /* entries at which to try training again */
 };

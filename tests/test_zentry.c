@@ -27,7 +27,7 @@ static uint8_t *raws[N];
 static size_t lens[N];
 static uint8_t ids[N][HX_ID_LEN];
 
-static const char *words[] = { "innovation", "brokerage", "municipal", "toolkit", "region",
+static const char *words[] = { "innovation", "brokerage", "municipal", "toolkit",  "region",
 	                       "partners",   "Białystok", "Cēsis",     "learning", "casebook" };
 
 /* Entry i: a document of its own, with a body that varies. */
@@ -70,7 +70,9 @@ static void put_all(hx_store *s, size_t from, size_t to)
 		for (size_t j = 0; j < n; j++) {
 			if (hx_entry_decode(&e[j], raws[i + j], lens[i + j]))
 				abort();
-			p[j] = (hx_put){ .raw = raws[i + j], .rawlen = lens[i + j], .entry = &e[j] };
+			p[j] = (hx_put){ .raw = raws[i + j],
+				         .rawlen = lens[i + j],
+				         .entry = &e[j] };
 		}
 		CHECK_RC(hx_store_put_batch(s, p, n, HX_PUT_NO_WAKE, &added), HX_OK);
 		CHECK(added == n);
@@ -90,9 +92,9 @@ static void raw_stats(const char *dir, size_t *packed, size_t *bytes, int *dict)
 	MDB_val k, v;
 	*packed = *bytes = 0;
 	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
-	    mdb_env_open(env, dir, MDB_RDONLY, 0600) || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) ||
-	    mdb_dbi_open(txn, "entries", 0, &dbi) || mdb_dbi_open(txn, "meta", 0, &meta) ||
-	    mdb_cursor_open(txn, dbi, &c))
+	    mdb_env_open(env, dir, MDB_RDONLY, 0600) ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "entries", 0, &dbi) ||
+	    mdb_dbi_open(txn, "meta", 0, &meta) || mdb_cursor_open(txn, dbi, &c))
 		abort();
 	while (!mdb_cursor_get(c, &k, &v, *bytes ? MDB_NEXT : MDB_FIRST)) {
 		*packed += ((uint8_t *)v.mv_data)[0] == 0;
