@@ -156,22 +156,24 @@ static void *cdict_of(const MDB_val *v)
 	return ZSTD_createCDict(v->mv_data, v->mv_size, ZLEVEL);
 }
 
+/* The writer of the last transaction may still be in hx_zent_end (after
+ * its commit released LMDB's write lock): z->cdict changes under z->mu,
+ * and a transaction packs with its own z->cur. */
 int hx_zent_begin(struct hx_zent *z, MDB_txn *txn)
 {
 	MDB_val v;
-	if (z->cdict)
-		return HX_OK;
-	int rc = dict_get(z, txn, &v);
-	if (rc == HX_ENOTFOUND)
-		return HX_OK;
-	if (rc)
-		return rc;
-	return (z->cdict = cdict_of(&v)) ? HX_OK : HX_ENOMEM;
+	int rc = HX_OK;
+	pthread_mutex_lock(&z->mu);
+	if (!z->cdict && !(rc = dict_get(z, txn, &v)) && !(z->cdict = cdict_of(&v)))
+		rc = HX_ENOMEM;
+	z->cur = z->cdict;
+	pthread_mutex_unlock(&z->mu);
+	return rc == HX_ENOTFOUND ? HX_OK : rc;
 }
 
 int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out)
 {
-	ZSTD_CDict *cd = z->cdict_new ? z->cdict_new : z->cdict;
+	ZSTD_CDict *cd = z->cur;
 	out->mv_data = (void *)raw;
 	out->mv_size = len;
 	if (!cd || !len || len > RAW_MAX)
@@ -273,7 +275,7 @@ int hx_zent_train(struct hx_zent *z, MDB_txn *txn)
 {
 	MDB_stat st;
 	int rc;
-	if (z->cdict || z->cdict_new)
+	if (z->cur)
 		return HX_OK;
 	if ((rc = mdb_stat(txn, z->entries, &st)))
 		return hx_mdb_err(rc);
@@ -302,7 +304,7 @@ int hx_zent_train(struct hx_zent *z, MDB_txn *txn)
 	dv.mv_size = dl;
 	if ((rc = hx_mdb_err(mdb_put(txn, z->meta, &k, &dv, MDB_NOOVERWRITE))))
 		goto out;
-	if (!(z->cdict_new = cdict_of(&dv))) {
+	if (!(z->cur = z->cdict_new = cdict_of(&dv))) {
 		rc = HX_ENOMEM;
 		goto out;
 	}
@@ -318,9 +320,12 @@ void hx_zent_end(struct hx_zent *z, int committed)
 {
 	if (!z->cdict_new)
 		return;
+	pthread_mutex_lock(&z->mu);
 	if (committed && !z->cdict)
 		z->cdict = z->cdict_new;
 	else
 		ZSTD_freeCDict(z->cdict_new);
-	z->cdict_new = NULL; /* hx_zent_pack refers the context to a dictionary each time */
+	z->cdict_new = NULL;
+	pthread_mutex_unlock(
+	        &z->mu); /* hx_zent_pack refers the context to a dictionary each time */
 }

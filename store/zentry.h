@@ -24,7 +24,8 @@ struct hx_zent {
 	void *dspare; /* a ZSTD_DCtx kept for the next read */
 	uint32_t dict_id;
 	/* writing (only inside a write transaction, which LMDB serializes) */
-	void *cdict;     /* ZSTD_CDict of the committed dictionary, or NULL */
+	void *cdict;     /* ZSTD_CDict of the committed dictionary, or NULL (under mu) */
+	void *cur;       /* the one this write txn packs with, or NULL */
 	void *cdict_new; /* trained in the open write txn; adopted at commit */
 	void *cctx;      /* ZSTD_CCtx */
 	uint8_t *wbuf;   /* the last packed value */
