@@ -20,7 +20,7 @@ extern const struct hx_cmd hx_cmd_init, hx_cmd_id, hx_cmd_publish, hx_cmd_show, 
         hx_cmd_history, hx_cmd_delete, hx_cmd_import, hx_cmd_export, hx_cmd_fsck;
 extern const struct hx_cmd hx_cmd_get, hx_cmd_gc; /* attached files */
 extern const struct hx_cmd hx_cmd_state;
-extern const struct hx_cmd hx_cmd_search, hx_cmd_reindex;
+extern const struct hx_cmd hx_cmd_search, hx_cmd_reindex, hx_cmd_compact;
 extern const struct hx_cmd hx_cmd_backup, hx_cmd_restore, hx_cmd_rebuild, hx_cmd_purge;
 
 extern const struct hx_cmd hx_cmd_member, hx_cmd_peer, hx_cmd_invite, hx_cmd_join, hx_cmd_serve,
@@ -45,6 +45,7 @@ static const struct hx_cmd *const commands[] = {
 	&hx_cmd_fsck,
 	&hx_cmd_search,
 	&hx_cmd_reindex,
+	&hx_cmd_compact,
 	&hx_cmd_state,
 	&hx_cmd_member,
 	&hx_cmd_peer,

@@ -10,7 +10,7 @@ HX_PKGS_BUILD="build-essential cmake pkg-config libsodium-dev libzmq3-dev liblmd
   libutf8proc-dev libstemmer-dev libcjson-dev libyaml-dev libcmark-dev libsqlite3-dev
   libroaring-dev libmicrohttpd-dev libsystemd-dev xz-utils ca-certificates
   libhunspell-dev hunspell-pl hunspell-lv hunspell-sv libxapian-dev
-  libpoppler-glib-dev libzip-dev libxml2-dev libseccomp-dev"
+  libpoppler-glib-dev libzip-dev libxml2-dev libseccomp-dev libzstd-dev"
 # (libmicrohttpd: the web app; libsystemd: sd_notify readiness for the
 # service; Hunspell and its pl/lv/sv dictionaries: lemmas for search,
 # store/lemma.c; Xapian: an anchor of bench_search, which builds without it;

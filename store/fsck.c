@@ -63,7 +63,20 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 			continue;
 		}
 		hx_hex(hex, k.mv_data, HX_ID_LEN);
-		int erc = hx_entry_open(&e, v.mv_data, v.mv_size);
+		MDB_val raw;
+		uint8_t *owned;
+		int erc = hx_zent_unpack(&s->z, txn, &v, &raw, &owned);
+		if (erc == HX_ENOMEM) {
+			rc = erc;
+			break;
+		}
+		if (erc) {
+			problem(f, "entry %s: damaged compressed value (%s)", hex,
+			        hx_strerror(erc));
+			continue;
+		}
+		erc = hx_entry_open(&e, raw.mv_data, raw.mv_size);
+		free(owned);
 		if (erc) {
 			problem(f, "entry %s: %s", hex, hx_strerror(erc));
 			continue;
@@ -85,7 +98,7 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 		hx_entry_clear(&e);
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ENOMEM ? rc : hx_mdb_err(rc);
 }
 
 /* The number of keys in dbi, and that each one's trailing id is an entry
@@ -191,10 +204,8 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
 			problem(f, "document %s: current version is not its newest", path);
 			continue;
 		}
-		MDB_val ek = { HX_ID_LEN, last + 8 }, ev;
 		hx_entry e;
-		if (mdb_get(txn, s->entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
+		if (hx_zent_decode(&s->z, txn, last + 8, &e))
 			continue; /* reported by check_entries/check_refs */
 		uint8_t pk[HX_PATH_MAX + 1 + HX_KEY_LEN];
 		size_t pl = dl - HX_KEY_LEN;
@@ -260,7 +271,7 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 	if ((rc = check_docs(s, txn, &f, &live)) || (rc = check_purged(s, txn, &f)))
 		goto out;
 	uint64_t ix = 0;
-	rc = hx_index_check(&s->ix, txn, s->docs, s->entries, index_problem, &f, &ix);
+	rc = hx_index_check(&s->ix, txn, s->docs, &s->z, index_problem, &f, &ix);
 	f.problems += ix;
 	if (!rc) { /* the reconciliation table against the time order */
 		uint64_t fp = 0;
@@ -281,7 +292,7 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 	*documents = 0;
 	if ((rc = hx_txn_begin(s, 0, &txn)))
 		return rc;
-	if ((rc = hx_index_rebuild(&s->ix, txn, s->docs, s->entries, documents))) {
+	if ((rc = hx_index_rebuild(&s->ix, txn, s->docs, &s->z, documents))) {
 		mdb_txn_abort(txn);
 		return rc;
 	}

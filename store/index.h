@@ -13,6 +13,7 @@
 
 #include <lmdb.h>
 #include "proto/entry.h"
+#include "store/zentry.h"
 
 struct hx_ix_pending; /* work gathered during one write transaction */
 
@@ -52,11 +53,11 @@ int hx_index_clear(struct hx_index *ix, MDB_txn *txn) HX_WUR;
 /* Empties the index and indexes every current document of the store's
  * docs and entries tables again, all in txn (ix_rebuild.c); *documents
  * gets how many. On error the caller aborts txn. */
-int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, struct hx_zent *entries,
                      uint64_t *documents) HX_WUR;
 
 /* fsck: checks the index against the live documents, reporting problems. */
-int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, struct hx_zent *entries,
                    void (*report)(void *, const char *), void *arg, uint64_t *problems) HX_WUR;
 
 #endif

@@ -192,7 +192,7 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 }
 
 /* 1. From the documents: what the index must hold. */
-static int check_documents(struct checker *ck, MDB_dbi docs, MDB_dbi entries)
+static int check_documents(struct checker *ck, MDB_dbi docs, struct hx_zent *entries)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -202,9 +202,8 @@ static int check_documents(struct checker *ck, MDB_dbi docs, MDB_dbi entries)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
-		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(ck->txn, entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 };
+		if (v.mv_size != 8 + HX_ID_LEN || hx_zent_decode(entries, ck->txn, ek.mv_data, &e))
 			continue; /* the store's own check reports these */
 		if (hx_entry_is_listed(&e)) {
 			int r2 = check_doc(ck, &e, &ek);
@@ -399,7 +398,7 @@ static int check_attrs(struct checker *ck)
 	return HX_OK;
 }
 
-int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+int hx_index_check(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, struct hx_zent *entries,
                    void (*report)(void *, const char *), void *arg, uint64_t *problems)
 {
 	struct checker ck;

@@ -208,9 +208,16 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
 	if (rc || val.mv_size < HX_ID_LEN + HX_KEY_LEN)
 		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_mdb_err(rc);
-	MDB_val ek = { HX_ID_LEN, val.mv_data }, ev;
-	if ((rc = mdb_get(sr->txn, sr->s->entries, &ek, &ev)))
-		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	MDB_val ev;
+	uint8_t *owned;
+	if ((rc = hx_zent_get(&sr->s->z, sr->txn, val.mv_data, &ev, &owned)))
+		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
+	if (owned) {
+		/* kept for the view: freed HX_SR_DBUFS calls later */
+		unsigned i = sr->dnext++ % HX_SR_DBUFS;
+		free(sr->dbuf[i]);
+		sr->dbuf[i] = owned;
+	}
 	if (id)
 		*id = val.mv_data;
 	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);

@@ -7,7 +7,7 @@
  */
 #include "store/ix_write_int.h"
 
-int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi entries,
+int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, struct hx_zent *entries,
                      uint64_t *documents)
 {
 	MDB_cursor *c;
@@ -22,9 +22,8 @@ int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, MDB_dbi en
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
-		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(txn, entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+		if (v.mv_size != 8 + HX_ID_LEN ||
+		    hx_zent_decode(entries, txn, (uint8_t *)v.mv_data + 8, &e)) {
 			rc = HX_ECORRUPT;
 			break;
 		}

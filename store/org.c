@@ -43,10 +43,9 @@ static int versions(hx_store *s, MDB_txn *txn, const uint8_t *org, const char *p
 	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
 		if (key.mv_size != n + 8 + HX_ID_LEN || memcmp(key.mv_data, k, n))
 			break;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)key.mv_data + n + 8 }, ev;
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)key.mv_data + n + 8 };
 		hx_entry e;
-		if (mdb_get(txn, s->entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+		if (hx_zent_decode(&s->z, txn, ek.mv_data, &e)) {
 			rc = HX_ECORRUPT;
 			break;
 		}
@@ -240,9 +239,8 @@ static int remove_entry(hx_store *s, MDB_txn *txn, const hx_entry *e)
 	rc = mdb_cursor_get(c, &hk, &hv, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
 	if (rc == 0 && hk.mv_size == dl + 9 + HX_ID_LEN && !memcmp(hk.mv_data, k, dl)) {
 		const uint8_t *tsid = (uint8_t *)hk.mv_data + dl + 1;
-		MDB_val ek = { HX_ID_LEN, (void *)(tsid + 8) }, ev;
-		if (mdb_get(txn, s->entries, &ek, &ev) ||
-		    hx_entry_decode(&nw, ev.mv_data, ev.mv_size)) {
+		MDB_val ek = { HX_ID_LEN, (void *)(tsid + 8) };
+		if (hx_zent_decode(&s->z, txn, ek.mv_data, &nw)) {
 			mdb_cursor_close(c);
 			return HX_ECORRUPT;
 		}
@@ -292,10 +290,9 @@ static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *ke
 		return hx_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)k.mv_data + 8 }, ev;
+		MDB_val ek = { HX_ID_LEN, (uint8_t *)k.mv_data + 8 };
 		hx_entry e;
-		if (k.mv_size != 8 + HX_ID_LEN || mdb_get(txn, s->entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+		if (k.mv_size != 8 + HX_ID_LEN || hx_zent_decode(&s->z, txn, ek.mv_data, &e)) {
 			rc = HX_ECORRUPT;
 			break;
 		}
@@ -315,10 +312,9 @@ static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *ke
 	mdb_cursor_close(c);
 	rc = loop_end(rc);
 	for (size_t i = 0; !rc && i < n; i++) {
-		MDB_val ek = { HX_ID_LEN, ids[i] }, ev;
+		MDB_val ek = { HX_ID_LEN, ids[i] };
 		hx_entry e;
-		if (mdb_get(txn, s->entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size))
+		if (hx_zent_decode(&s->z, txn, ek.mv_data, &e))
 			rc = HX_ECORRUPT;
 		else {
 			rc = remove_entry(s, txn, &e);

@@ -67,11 +67,7 @@ static int recon_row(hx_store *s, MDB_txn *txn, uint64_t ts, const uint8_t *id, 
 /* The stored entry with id decoded into *e: HX_OK, HX_ENOTFOUND or error. */
 static int entry_get(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e)
 {
-	MDB_val k = { HX_ID_LEN, (void *)id }, v;
-	int rc = mdb_get(txn, s->entries, &k, &v);
-	if (rc)
-		return hx_mdb_err(rc);
-	return hx_entry_decode(e, v.mv_data, v.mv_size) ? HX_ECORRUPT : HX_OK;
+	return hx_zent_decode(&s->z, txn, id, e);
 }
 
 int hx_purge_before(hx_store *s, MDB_txn *txn, hx_put *p, int *done)

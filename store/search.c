@@ -42,6 +42,8 @@ void hx_searcher_free(hx_searcher **psr)
 	hx_stemmers_free(&sr->stem);
 	hx_doctext_free(&sr->dtx);
 	hx_sugix_free(&sr->sx);
+	for (unsigned i = 0; i < HX_SR_DBUFS; i++)
+		free(sr->dbuf[i]);
 	free(sr);
 	*psr = NULL;
 }

@@ -20,6 +20,7 @@
 struct doctext;
 struct hx_sugix;
 
+#define HX_SR_DBUFS 4 /* views of hx_sr_doc stay valid for this many calls */
 struct hx_searcher {
 	hx_store *s;
 	struct hx_index *ix;
@@ -35,8 +36,11 @@ struct hx_searcher {
 	size_t nlen;
 	uint32_t ndoc; /* the last norm record read */
 	hx_ix_norm nlast;
-	struct doctext *dtx;        /* text of the document being checked */
-	struct hx_sugix *sx;        /* the typo index, built at second need */
+	struct doctext *dtx; /* text of the document being checked */
+	struct hx_sugix *sx; /* the typo index, built at second need */
+	/* decompressed entries behind the last views hx_sr_doc gave out */
+	uint8_t *dbuf[HX_SR_DBUFS];
+	unsigned dnext;
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
 };
@@ -78,7 +82,8 @@ int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
  * has none. */
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap);
 /* The stored entry behind a docnum, as a view into the transaction's
- * memory; id (when not NULL) gets its id. */
+ * memory or, for a compressed value, into a buffer of sr valid for the
+ * next HX_SR_DBUFS - 1 calls; id (when not NULL) gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
 
 /* ---- matchers (ix_match.c) ------------------------------------------------ */

@@ -5,7 +5,8 @@
  *
  * Tables (keys and values, integers big-endian so byte order = numeric):
  *   meta     "schema" -> u32 schema version
- *   entries  id[32] -> signed canonical entry bytes (docs/FORMAT.md)
+ *   entries  id[32] -> signed canonical entry bytes (docs/FORMAT.md), or
+ *            since schema 4 00 ‖ those bytes compressed (zentry.c)
  *   bytime   ts u64 ‖ id[32] -> ""            all entries, reconciliation order
  *   docs     author[32] ‖ path -> ts u64 ‖ id[32]    current version
  *   paths    path ‖ 00 ‖ author[32] -> ""     live (not deleted) documents
@@ -122,6 +123,7 @@ static int upgrade_step(hx_store *s, MDB_txn *txn, uint32_t from)
 	case 3:
 		return HX_OK; /* 4: the "ftext" table, which open_dbs creates; a node
 		               * extracts the blobs it has at its start (ftext.c) */
+	case 4: return hx_zent_train(&s->z, txn); /* 5: entry values compressed */
 	default: return HX_EVERSION;
 	}
 }
@@ -196,7 +198,7 @@ static int upgrade_index(hx_store *s, MDB_txn *txn)
 	if (!s->ix.stale || (s->flags & HX_STORE_RDONLY))
 		return HX_OK;
 	uint64_t t0 = hx_now_us();
-	int rc = hx_index_rebuild(&s->ix, txn, s->docs, s->entries, &s->reindexed_docs);
+	int rc = hx_index_rebuild(&s->ix, txn, s->docs, &s->z, &s->reindexed_docs);
 	s->reindexed = !rc;
 	s->reindexed_s = (double)(hx_now_us() - t0) / 1e6;
 	return rc;
@@ -225,6 +227,10 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		return HX_ENOTFOUND;
 	if (!(s = calloc(1, sizeof *s)))
 		return HX_ENOMEM;
+	if (hx_zent_init(&s->z, 0, 0)) {
+		free(s);
+		return HX_ENOMEM;
+	}
 	s->flags = flags;
 	s->blob_file_max = HX_BLOB_FILE_MAX;
 	s->blob_space_max = HX_BLOB_SPACE_MAX;
@@ -256,6 +262,7 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		if (flags & HX_STORE_RDONLY) {
 			/* upgrade with a writable open first, then open as asked */
 			mdb_env_close(s->env);
+			hx_zent_free(&s->z);
 			free(s->dir);
 			free(s);
 			if ((rc = hx_store_open(out, dir, flags & ~(unsigned)HX_STORE_RDONLY)))
@@ -268,12 +275,18 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	}
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
-	if ((rc = open_dbs(s, txn, create)) || (rc = check_schema(s, txn, create)) ||
-	    (rc = upgrade_index(s, txn))) {
+	if (!(rc = open_dbs(s, txn, create))) {
+		s->z.entries = s->entries;
+		s->z.meta = s->meta;
+	}
+	if (rc || (rc = check_schema(s, txn, create)) || (rc = upgrade_index(s, txn))) {
 		mdb_txn_abort(txn);
+		hx_zent_end(&s->z, 0);
 		goto fail;
 	}
-	if ((rc = hx_mdb_err(mdb_txn_commit(txn))))
+	rc = hx_mdb_err(mdb_txn_commit(txn));
+	hx_zent_end(&s->z, !rc);
+	if (rc)
 		goto fail;
 	*out = s;
 	return HX_OK;
@@ -282,6 +295,7 @@ fail_mdb:
 fail:
 	if (s->env)
 		mdb_env_close(s->env);
+	hx_zent_free(&s->z);
 	free(s->dir);
 	free(s);
 	return rc;
@@ -292,6 +306,7 @@ void hx_store_close(hx_store **s)
 	if (!s || !*s)
 		return;
 	mdb_env_close((*s)->env);
+	hx_zent_free(&(*s)->z);
 	free((*s)->dir);
 	free(*s);
 	*s = NULL;
@@ -300,20 +315,27 @@ void hx_store_close(hx_store **s)
 static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, uint8_t **raw,
                      size_t *rawlen)
 {
-	MDB_val k = { HX_ID_LEN, (void *)id }, v;
-	int rc = mdb_get(txn, s->entries, &k, &v);
+	MDB_val v;
+	uint8_t *owned;
+	int rc = hx_zent_get(&s->z, txn, id, &v, &owned);
 	if (rc)
-		return hx_mdb_err(rc);
-	if (e && (rc = hx_entry_decode(e, v.mv_data, v.mv_size)))
+		return rc;
+	if (e && hx_entry_decode(e, v.mv_data, v.mv_size)) {
+		free(owned);
 		return HX_ECORRUPT;
+	}
 	if (raw) {
-		if (!(*raw = malloc(v.mv_size))) {
+		if (!owned && (owned = malloc(v.mv_size)))
+			memcpy(owned, v.mv_data, v.mv_size);
+		if (!owned) {
 			if (e)
 				hx_entry_clear(e);
 			return HX_ENOMEM;
 		}
-		memcpy(*raw, v.mv_data, v.mv_size);
+		*raw = owned;
 		*rawlen = v.mv_size;
+	} else {
+		free(owned);
 	}
 	return HX_OK;
 }
@@ -452,8 +474,8 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		if ((rc = mdb_put(txn, s->kv, &kk, &empty, 0)))
 			return hx_mdb_err(rc);
 	}
-	v.mv_size = p->rawlen;
-	v.mv_data = (void *)p->raw;
+	if ((rc = hx_zent_pack(&s->z, p->raw, p->rawlen, &v)))
+		return rc;
 	rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		p->result = HX_EEXIST;
@@ -506,17 +528,18 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		if ((rc = hx_txn_begin(s, 0, &txn)))
 			return rc;
 		s->scrub_due = 0;
-		if ((rc = last_seq(s, txn, &seq)))
+		if ((rc = last_seq(s, txn, &seq)) || (rc = hx_zent_begin(&s->z, txn)))
 			goto abort;
 		for (size_t i = 0; i < n; i++) {
 			if ((rc = put_one(s, txn, &put[i], flags, &seq)))
 				goto abort;
 			count += put[i].result == HX_OK;
 		}
-		if ((rc = hx_index_commit(&s->ix, txn)))
+		if ((rc = hx_zent_train(&s->z, txn)) || (rc = hx_index_commit(&s->ix, txn)))
 			goto abort;
 		int mrc = mdb_txn_commit(txn);
 		rc = hx_mdb_err(mrc);
+		hx_zent_end(&s->z, !rc);
 		/* the map, not the disk (ENOSPC is HX_EFULL too) */
 		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
 			continue;
@@ -535,6 +558,7 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		/* before the abort: another thread may start a write at once */
 		hx_index_abort(&s->ix);
 		mdb_txn_abort(txn);
+		hx_zent_end(&s->z, 0);
 		if (rc == HX_EFULL && grow_map(s) == HX_OK)
 			continue;
 		return rc;
@@ -649,18 +673,22 @@ int hx_store_path_authors(hx_store *s, const char *path, uint8_t (*authors)[HX_K
 /* Calls cb for the entry with id; decoding failures are corruption. */
 static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, void *arg)
 {
-	MDB_val k = { HX_ID_LEN, (void *)id }, v;
+	MDB_val v;
+	uint8_t *owned;
 	hx_entry e;
 	hx_purged st;
-	int rc = mdb_get(txn, s->entries, &k, &v);
-	if (rc == MDB_NOTFOUND && !hx_purge_stub_get(s, txn, id, &st))
+	int rc = hx_zent_get(&s->z, txn, id, &v, &owned);
+	if (rc == HX_ENOTFOUND && !hx_purge_stub_get(s, txn, id, &st))
 		return 0; /* a purged version: only its stub is left */
 	if (rc)
-		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
-	if (hx_entry_decode(&e, v.mv_data, v.mv_size))
+		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
+	if (hx_entry_decode(&e, v.mv_data, v.mv_size)) {
+		free(owned);
 		return HX_ECORRUPT;
+	}
 	rc = cb(arg, &e, v.mv_data, v.mv_size);
 	hx_entry_clear(&e);
+	free(owned);
 	return rc;
 }
 
@@ -693,16 +721,19 @@ static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen, si
 		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
 		if (only_live) {
 			/* docs: skip documents whose current version is a tombstone */
-			MDB_val ek = { HX_ID_LEN, (void *)id }, ev;
+			MDB_val ev;
+			uint8_t *owned = NULL;
 			hx_entry e;
-			if (mdb_get(txn, s->entries, &ek, &ev) ||
+			if (hx_zent_get(&s->z, txn, id, &ev, &owned) ||
 			    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+				free(owned);
 				rc = HX_ECORRUPT;
 				goto out;
 			}
 			int live = hx_entry_is_listed(&e);
 			rc = live ? cb(arg, &e, ev.mv_data, ev.mv_size) : 0;
 			hx_entry_clear(&e);
+			free(owned);
 		} else {
 			rc = visit(s, txn, id, cb, arg);
 		}

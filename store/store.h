@@ -13,11 +13,12 @@
 typedef struct hx_store hx_store;
 
 /* 2: the blobs table (store/blob.c); 3: the "purged" table (store/purge.c);
- * 4: the "ftext" table (store/ftext.c).
+ * 4: the "ftext" table (store/ftext.c); 5: entry values compressed with a
+ * dictionary of the store (zentry.c).
  * Opening a store of an older schema first copies its data file to
  * data.mdb.schema<N>.bak (compacted), then upgrades it in place step by step
  * (store.c, upgrade_step). */
-#define HX_STORE_SCHEMA 4
+#define HX_STORE_SCHEMA 5
 
 enum hx_store_flags {
 	HX_STORE_RDONLY = 1 << 0,

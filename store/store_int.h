@@ -11,13 +11,14 @@
 #include "store/store.h"
 #include "store/index.h"
 #include "store/fpt.h"
+#include "store/zentry.h"
 #include "store/mdb_err.h" /* hx_mdb_err, for the modules that include this file */
 
 struct hx_store {
 	MDB_env *env;
 	unsigned flags;
 	MDB_dbi meta;       /* "schema" etc. -> value */
-	MDB_dbi entries;    /* id[32] -> signed canonical bytes */
+	MDB_dbi entries;    /* id[32] -> signed canonical bytes, maybe compressed (zentry.c) */
 	MDB_dbi bytime;     /* ts u64 BE ‖ id[32] -> "" */
 	MDB_dbi docs;       /* author[32] ‖ path -> ts u64 BE ‖ id[32] of the current version */
 	MDB_dbi paths;      /* path ‖ 0x00 ‖ author[32] -> "" for live documents */
@@ -28,6 +29,7 @@ struct hx_store {
 	MDB_dbi purged;     /* id[32] -> purged stub (store/purge.c) */
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
+	struct hx_zent z;   /* entry values, compressed (store/zentry.c) */
 	int scrub_due;      /* a commit purged content: scrub free pages (scrub.c) */
 	int scrub_retry;    /* the last scrub failed: try again after the next commit */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */

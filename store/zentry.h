@@ -1,0 +1,65 @@
+/*
+ * zentry.h: how the store keeps entry values (internal to store/): the
+ * signed canonical bytes as they are, or compressed with zstd and a
+ * dictionary trained from the store's own entries and kept in its meta
+ * table. Readers always get the exact signed bytes back; what is verified,
+ * hashed and relayed never changes. Layout in zentry.c and FORMAT.md §3.
+ */
+#ifndef HX_ZENTRY_H
+#define HX_ZENTRY_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include "proto/entry.h"
+
+/* Entries a store holds before it trains its dictionary: below this the
+ * entries stay as they are. */
+#define HX_ZENT_TRAIN_MIN 2048
+
+struct hx_zent {
+	MDB_dbi entries, meta; /* the store's tables */
+	/* reading: the dictionary, loaded at first need (under mu) */
+	pthread_mutex_t mu;
+	void *ddict;  /* ZSTD_DDict */
+	void *dspare; /* a ZSTD_DCtx kept for the next read */
+	uint32_t dict_id;
+	/* writing (only inside a write transaction, which LMDB serializes) */
+	void *cdict;     /* ZSTD_CDict of the committed dictionary, or NULL (under mu) */
+	void *cur;       /* the one this write txn packs with, or NULL */
+	void *cdict_new; /* trained in the open write txn; adopted at commit */
+	void *cctx;      /* ZSTD_CCtx */
+	uint8_t *wbuf;   /* the last packed value */
+	size_t wcap;
+	uint64_t retrain_at; /* entries at which to try training again */
+};
+
+/* Sets up z for the tables entries and meta. */
+int hx_zent_init(struct hx_zent *z, MDB_dbi entries, MDB_dbi meta) HX_WUR;
+/* Frees what z holds. */
+void hx_zent_free(struct hx_zent *z);
+
+/* The signed bytes of a stored value: *raw points at them; *owned is NULL
+ * when they are the stored bytes themselves (valid as long as the txn),
+ * else a buffer the caller frees. HX_ECORRUPT for a value that does not
+ * decompress. */
+int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_val *raw,
+                   uint8_t **owned) HX_WUR;
+/* mdb_get of the entry with id, then hx_zent_unpack. HX_ENOTFOUND. */
+int hx_zent_get(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, MDB_val *raw,
+                uint8_t **owned) HX_WUR;
+/* The same, decoded into *e (caller clears): HX_ECORRUPT when the bytes
+ * do not decode. */
+int hx_zent_decode(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, hx_entry *e) HX_WUR;
+
+/* Writing, in a write txn. hx_zent_begin loads the committed dictionary
+ * if another process trained it. hx_zent_pack sets *out to the value to
+ * store for raw (valid until the next call). hx_zent_train trains the
+ * dictionary when the table has grown enough and none exists, and packs
+ * every stored value with it. hx_zent_end after the commit (committed 1)
+ * or the abort (0). */
+int hx_zent_begin(struct hx_zent *z, MDB_txn *txn) HX_WUR;
+int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out) HX_WUR;
+int hx_zent_train(struct hx_zent *z, MDB_txn *txn) HX_WUR;
+void hx_zent_end(struct hx_zent *z, int committed);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * test_zentry.c: compressed entry values (store/zentry.c). A store that
+ * grows past HX_ZENT_TRAIN_MIN entries trains its dictionary and
+ * compresses every value, and still gives back byte-identical signed
+ * entries through get, scan, history and search; a store written without
+ * compression (schema 3) is upgraded in place and compressed; a damaged
+ * compressed value is reported by fsck and refused by get, never crashed
+ * on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include "store/store.h"
+#include "store/search.h"
+#include "store/zentry.h"
+#include "tests/check.h"
+#include "tests/rmtree.h"
+
+#define N (HX_ZENT_TRAIN_MIN + 700)
+#define BATCH 500
+
+static uint8_t sk[HX_SECRET_LEN], pk[HX_KEY_LEN];
+static uint8_t *raws[N];
+static size_t lens[N];
+static uint8_t ids[N][HX_ID_LEN];
+
+static const char *words[] = { "innovation", "brokerage", "municipal", "toolkit",  "region",
+	                       "partners",   "Białystok", "Cēsis",     "learning", "casebook" };
+
+/* Entry i: a document of its own, with a body that varies. */
+static void make(size_t i)
+{
+	char path[64], title[96], body[900];
+	size_t bl = 0;
+	snprintf(path, sizeof path, "z/doc-%zu", i);
+	snprintf(title, sizeof title, "%s %s number %zu", words[i % 10], words[(i / 10) % 10], i);
+	for (size_t w = 0; w < 60; w++)
+		bl += (size_t)snprintf(body + bl, sizeof body - bl, "%s ",
+		                       words[(i * 7 + w * (i % 5 + 1)) % 10]);
+	static char *tags[] = { "smes", "peer-learning" };
+	hx_meta meta[] = { { "org", "Region Test" }, { "country", "DK" } };
+	hx_entry e = { .path = path,
+		       .timestamp = 1000 + i,
+		       .kind = "practice",
+		       .title = title,
+		       .body = body,
+		       .tags = tags,
+		       .ntags = 2,
+		       .lang = "en",
+		       .meta = meta,
+		       .nmeta = 2 };
+	if (hx_entry_sign(&e, sk, &raws[i], &lens[i]))
+		abort();
+	hx_entry d;
+	if (hx_entry_decode(&d, raws[i], lens[i]))
+		abort();
+	memcpy(ids[i], d.id, HX_ID_LEN);
+	hx_entry_clear(&d);
+}
+
+static void put_all(hx_store *s, size_t from, size_t to)
+{
+	hx_put p[BATCH];
+	hx_entry e[BATCH];
+	for (size_t i = from; i < to; i += BATCH) {
+		size_t n = to - i < BATCH ? to - i : BATCH, added = 0;
+		for (size_t j = 0; j < n; j++) {
+			if (hx_entry_decode(&e[j], raws[i + j], lens[i + j]))
+				abort();
+			p[j] = (hx_put){ .raw = raws[i + j],
+				         .rawlen = lens[i + j],
+				         .entry = &e[j] };
+		}
+		CHECK_RC(hx_store_put_batch(s, p, n, HX_PUT_NO_WAKE, &added), HX_OK);
+		CHECK(added == n);
+		for (size_t j = 0; j < n; j++)
+			hx_entry_clear(&e[j]);
+	}
+}
+
+/* Through liblmdb: how many values are compressed, their bytes, and
+ * whether the dictionary is there. */
+static void raw_stats(const char *dir, size_t *packed, size_t *bytes, int *dict)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi, meta;
+	MDB_cursor *c;
+	MDB_val k, v;
+	*packed = *bytes = 0;
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+	    mdb_env_open(env, dir, MDB_RDONLY, 0600) ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "entries", 0, &dbi) ||
+	    mdb_dbi_open(txn, "meta", 0, &meta) || mdb_cursor_open(txn, dbi, &c))
+		abort();
+	while (!mdb_cursor_get(c, &k, &v, *bytes ? MDB_NEXT : MDB_FIRST)) {
+		*packed += ((uint8_t *)v.mv_data)[0] == 0;
+		*bytes += v.mv_size;
+	}
+	k.mv_size = 5;
+	k.mv_data = "zdict";
+	*dict = !mdb_get(txn, meta, &k, &v);
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
+/* Through liblmdb: rewrites every value as the signed bytes, drops the
+ * dictionary and says schema 3: a store as schema 3 wrote it. */
+static void make_schema3(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi, meta;
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
+	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "entries", 0, &dbi) ||
+	    mdb_dbi_open(txn, "meta", 0, &meta))
+		abort();
+	for (size_t i = 0; i < N; i++) {
+		MDB_val k = { HX_ID_LEN, ids[i] }, v = { lens[i], raws[i] };
+		CHECK_RC(mdb_put(txn, dbi, &k, &v, 0), 0);
+	}
+	uint8_t three[4] = { 0, 0, 0, 3 };
+	MDB_val dk = { 5, "zdict" }, sk3 = { 6, "schema" }, sv = { 4, three };
+	CHECK_RC(mdb_del(txn, meta, &dk, NULL), 0);
+	CHECK_RC(mdb_put(txn, meta, &sk3, &sv, 0), 0);
+	CHECK_RC(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Every entry reads back byte-identical through get, scan and history. */
+struct scan {
+	size_t n, bad;
+};
+static int scan_cb(void *arg, const hx_entry *e, const uint8_t *raw, size_t len)
+{
+	struct scan *sc = arg;
+	size_t i = (size_t)(e->timestamp - 1000);
+	sc->bad += i >= N || len != lens[i] || memcmp(raw, raws[i], len);
+	sc->n++;
+	return 0;
+}
+
+static void check_exact(hx_store *s)
+{
+	size_t bad = 0;
+	for (size_t i = 0; i < N; i++) {
+		uint8_t *raw = NULL;
+		size_t len = 0;
+		hx_entry e;
+		int rc = hx_store_get(s, ids[i], &e, &raw, &len);
+		bad += rc || len != lens[i] || memcmp(raw, raws[i], len);
+		if (!rc)
+			hx_entry_clear(&e);
+		free(raw);
+	}
+	CHECK(bad == 0);
+	struct scan sc = { 0, 0 };
+	CHECK_RC(hx_store_scan(s, 0, scan_cb, &sc), HX_OK);
+	CHECK(sc.n == N && sc.bad == 0);
+	sc = (struct scan){ 0, 0 };
+	CHECK_RC(hx_store_history(s, pk, "z/doc-7", scan_cb, &sc), HX_OK);
+	CHECK(sc.n == 1 && sc.bad == 0);
+	sc = (struct scan){ 0, 0 };
+	CHECK_RC(hx_store_list(s, pk, scan_cb, &sc), HX_OK);
+	CHECK(sc.n == N && sc.bad == 0);
+	uint64_t problems = 99;
+	CHECK_RC(hx_store_fsck(s, NULL, NULL, &problems), HX_OK);
+	CHECK(problems == 0);
+	/* search reads titles and snippets from the entries */
+	hx_searcher *sr;
+	hx_results res;
+	char err[200];
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	hx_search_opts o = { .limit = 20 };
+	CHECK_RC(hx_search(sr, "casebook number 2049", &o, &res, err, sizeof err), HX_OK);
+	CHECK(res.nhits > 0 && strstr(res.hits[0].title, "2049"));
+	hx_results_clear(&res);
+	hx_searcher_free(&sr);
+}
+
+static void report(void *arg, const char *line)
+{
+	char *out = arg;
+	size_t l = strlen(out);
+	snprintf(out + l, 4096 - l, "%s\n", line);
+}
+
+int main(void)
+{
+	char base[] = "/tmp/hx-test-zentry.XXXXXX", dir[4200];
+	if (sodium_init() < 0 || !mkdtemp(base))
+		return 1;
+	crypto_sign_keypair(pk, sk);
+	for (size_t i = 0; i < N; i++)
+		make(i);
+	snprintf(dir, sizeof dir, "%s/store", base);
+	hx_store *s = NULL;
+	size_t packed, bytes, rawbytes = 0;
+	int dict;
+	for (size_t i = 0; i < N; i++)
+		rawbytes += lens[i];
+
+	/* below the threshold nothing is compressed */
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	put_all(s, 0, HX_ZENT_TRAIN_MIN - BATCH);
+	raw_stats(dir, &packed, &bytes, &dict);
+	CHECK(packed == 0 && !dict);
+	/* past it, everything is, the entries from before too */
+	put_all(s, HX_ZENT_TRAIN_MIN - BATCH, N);
+	raw_stats(dir, &packed, &bytes, &dict);
+	CHECK(dict && packed == N);
+	CHECK(bytes < rawbytes * 3 / 4);
+	printf("%zu entries: %zu bytes signed, %zu stored (%.2f)\n", (size_t)N, rawbytes, bytes,
+	       (double)bytes / (double)rawbytes);
+	check_exact(s);
+	/* another handle (as another process) reads and writes with it */
+	hx_store *s2 = NULL;
+	CHECK_RC(hx_store_open(&s2, dir, 0), HX_OK);
+	check_exact(s2);
+	hx_store_close(&s2);
+	hx_store_close(&s);
+
+	/* a schema 3 store upgrades in place and comes out compressed */
+	make_schema3(dir);
+	raw_stats(dir, &packed, &bytes, &dict);
+	CHECK(packed == 0 && !dict);
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	raw_stats(dir, &packed, &bytes, &dict);
+	CHECK(dict && packed == N);
+	check_exact(s);
+	hx_store_close(&s);
+
+	/* a damaged compressed value: fsck names it, get refuses it */
+	{
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		MDB_val k = { HX_ID_LEN, ids[5] }, v;
+		uint8_t copy[4096];
+		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+		    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
+		    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "entries", 0, &dbi) ||
+		    mdb_get(txn, dbi, &k, &v) || v.mv_size > sizeof copy)
+			abort();
+		memcpy(copy, v.mv_data, v.mv_size);
+		copy[v.mv_size / 2] ^= 0x5a;
+		v.mv_data = copy;
+		CHECK_RC(mdb_put(txn, dbi, &k, &v, 0), 0);
+		CHECK_RC(mdb_txn_commit(txn), 0);
+		mdb_env_close(env);
+	}
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	static char out[4096];
+	uint64_t problems = 0;
+	CHECK_RC(hx_store_fsck(s, report, out, &problems), HX_OK);
+	CHECK(problems >= 1);
+	char hex[2 * HX_ID_LEN + 1];
+	hx_hex(hex, ids[5], HX_ID_LEN);
+	CHECK(strstr(out, hex) != NULL);
+	hx_entry e;
+	uint8_t *raw = NULL;
+	size_t len;
+	int rc = hx_store_get(s, ids[5], &e, &raw, &len);
+	CHECK(rc == HX_ECORRUPT);
+	if (!rc) {
+		hx_entry_clear(&e);
+		free(raw);
+	}
+	hx_store_close(&s);
+
+	for (size_t i = 0; i < N; i++)
+		free(raws[i]);
+	rmtree(base);
+	return check_done();
+}
