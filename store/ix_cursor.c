@@ -202,6 +202,13 @@ const uint32_t *hx_pl_tf(struct plist *pl)
  * memory; id gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 {
+	struct hx_vcache *c = &sr->vc[doc % HX_VIEW_CACHE];
+	if (c->doc == doc && doc != END) {
+		*v = c->v;
+		if (id)
+			*id = c->id;
+		return HX_OK;
+	}
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
 	MDB_val k = { 4, dk }, val;
@@ -213,7 +220,12 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 	if (id)
 		*id = val.mv_data;
-	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);
+	if ((rc = hx_ix_view_parse(v, ev.mv_data, ev.mv_size)))
+		return rc;
+	c->doc = doc;
+	c->id = val.mv_data;
+	c->v = *v;
+	return HX_OK;
 }
 
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap)

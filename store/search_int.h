@@ -20,6 +20,16 @@
 struct doctext;
 struct hx_sugix;
 
+/* Parsed entries of the current read transaction, by docnum (a search
+ * reads its best candidates up to three times: proximity, translations,
+ * hits). */
+#define HX_VIEW_CACHE 16
+struct hx_vcache {
+	uint32_t doc; /* END: empty */
+	const uint8_t *id;
+	hx_ix_view v;
+};
+
 struct hx_searcher {
 	hx_store *s;
 	struct hx_index *ix;
@@ -39,7 +49,29 @@ struct hx_searcher {
 	struct hx_sugix *sx;        /* the typo index, built at second need */
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
+	struct hx_vcache vc[HX_VIEW_CACHE];
+	hx_rank rk;    /* ranking constants (hx_rank_default) */
+	int rk_noskip; /* rk's w or b differ from the index's */
 };
+
+/* BM25F under the searcher's constants: the weighted, length-normalised
+ * tf of one document (hx_ix_tfn) and its saturation (hx_ix_sat). */
+static inline double hx_sr_tfn(const hx_searcher *sr, const double tf[HX_NFIELDS],
+                               const uint32_t len[HX_NFIELDS])
+{
+	double s = 0;
+	for (int f = 0; f < HX_NFIELDS; f++) {
+		if (tf[f] <= 0)
+			continue;
+		double a = sr->avg[f] > 0 ? sr->avg[f] : 1.0;
+		s += sr->rk.w[f] * tf[f] / (1.0 - sr->rk.b + sr->rk.b * (double)len[f] / a);
+	}
+	return s;
+}
+static inline double hx_sr_sat(const hx_searcher *sr, double tfn)
+{
+	return tfn <= 0 ? 0 : tfn * (sr->rk.k1 + 1.0) / (tfn + sr->rk.k1);
+}
 
 /* ---- posting list cursors and document reads (ix_cursor.c) ---------------- */
 
@@ -153,7 +185,7 @@ int hx_cand_cmp(const void *a, const void *b);
  * same whatever k is (ties go to the lower docnum), so a page's order
  * does not depend on the page size, and a first page is no dearer. */
 #define HX_PROX_DEPTH 10
-#define HX_PROX_W 0.3 /* boost of all query words side by side */
+#define HX_PROX_W 0.3 /* boost of all query words side by side (ix_int.h: tuning) */
 /* Re-ranks the best HX_PROX_DEPTH of the n sorted candidates of q (two
  * query words or more) by how near their words are in the title or the
  * start of the body; the list stays sorted. */
