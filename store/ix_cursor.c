@@ -202,6 +202,13 @@ const uint32_t *hx_pl_tf(struct plist *pl)
  * memory; id gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 {
+	struct hx_vcache *c = &sr->vc[doc % HX_VIEW_CACHE];
+	if (c->doc == doc && doc != END) {
+		*v = c->v;
+		if (id)
+			*id = c->id;
+		return HX_OK;
+	}
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
 	MDB_val k = { 4, dk }, val;
@@ -212,15 +219,36 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	uint8_t *owned;
 	if ((rc = hx_zent_get(&sr->s->z, sr->txn, val.mv_data, &ev, &owned)))
 		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
-	if (owned) {
-		/* kept for the view: freed HX_SR_DBUFS calls later */
+	/* the slot's old bytes may still be behind a view the caller holds:
+	 * they wait HX_SR_DBUFS evictions before they are freed */
+	if (c->buf) {
 		unsigned i = sr->dnext++ % HX_SR_DBUFS;
 		free(sr->dbuf[i]);
-		sr->dbuf[i] = owned;
+		sr->dbuf[i] = c->buf;
 	}
+	c->doc = END;
+	c->buf = owned;
 	if (id)
 		*id = val.mv_data;
-	return hx_ix_view_parse(v, ev.mv_data, ev.mv_size);
+	if ((rc = hx_ix_view_parse(v, ev.mv_data, ev.mv_size)))
+		return rc;
+	c->doc = doc;
+	c->id = val.mv_data;
+	c->v = *v;
+	return HX_OK;
+}
+
+void hx_sr_vc_clear(hx_searcher *sr)
+{
+	for (int i = 0; i < HX_VIEW_CACHE; i++) {
+		free(sr->vc[i].buf);
+		sr->vc[i].buf = NULL;
+		sr->vc[i].doc = END;
+	}
+	for (unsigned i = 0; i < HX_SR_DBUFS; i++) {
+		free(sr->dbuf[i]);
+		sr->dbuf[i] = NULL;
+	}
 }
 
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap)

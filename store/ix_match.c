@@ -17,7 +17,7 @@ static double score_tf(hx_searcher *sr, double idf, const double tf[HX_NFIELDS],
 {
 	hx_ix_norm nm;
 	hx_sr_norm(sr, doc, &nm);
-	return idf * hx_ix_sat(hx_ix_tfn(tf, nm.len, sr->avg));
+	return idf * hx_sr_sat(sr, hx_sr_tfn(sr, tf, nm.len));
 }
 
 /* ---- matchers ---------------------------------------------------------------- */
@@ -58,6 +58,7 @@ int hx_m_err(const struct matcher *m)
 static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELDS])
 {
 	uint32_t d = m->doc;
+	double boost = m->sr->rk.exact;
 	const uint32_t *e = m->qi >= 0 && m->l[m->qi]->doc == d ? hx_pl_tf(m->l[m->qi]) : NULL;
 	double ex[HX_NFIELDS] = { 0, 0, 0 }, st[HX_NFIELDS] = { 0, 0, 0 };
 	if (e)
@@ -65,7 +66,7 @@ static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELD
 			ex[f] = e[f];
 	if (m->exact_only || nm->lang < 0 || nm->lang >= 32) {
 		for (int f = 0; f < HX_NFIELDS; f++)
-			tf[f] = (1.0 + HX_EXACT_BOOST) * ex[f];
+			tf[f] = (1.0 + boost) * ex[f];
 		return;
 	}
 	uint32_t bit = 1u << nm->lang;
@@ -76,7 +77,7 @@ static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELD
 				st[f] += t[f];
 		}
 	for (int f = 0; f < HX_NFIELDS; f++)
-		tf[f] = st[f] + HX_EXACT_BOOST * ex[f];
+		tf[f] = st[f] + boost * ex[f];
 }
 
 /* Moves m to its first candidate docnum >= d (phrases unchecked). */
@@ -162,7 +163,7 @@ double hx_m_score(hx_searcher *sr, struct matcher *m)
 			term_tf(m, &nm, m->tf);
 			m->tfdoc = d;
 		}
-		return m->idf * hx_ix_sat(hx_ix_tfn(m->tf, nm.len, sr->avg));
+		return m->idf * hx_sr_sat(sr, hx_sr_tfn(sr, m->tf, nm.len));
 	}
 	case M_PREFIX: return m->pscore[m->pi];
 	case M_AND:
@@ -196,8 +197,8 @@ double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto)
 				if (i == m->qi)
 					bq = m->l[i]->bbound;
 			}
-		t = m->exact_only ? (1.0 + HX_EXACT_BOOST) * bq : t + HX_EXACT_BOOST * bq;
-		b = m->idf * hx_ix_sat(t * sr->F * (1.0 + 1e-6));
+		t = m->exact_only ? (1.0 + sr->rk.exact) * bq : t + sr->rk.exact * bq;
+		b = m->idf * hx_sr_sat(sr, t * sr->F * (1.0 + 1e-6));
 		break;
 	}
 	case M_PREFIX: {
@@ -530,7 +531,7 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 		df = sr->st.ndocs;
 	m->df = (uint32_t)df;
 	m->idf = hx_ix_idf((double)sr->st.ndocs, (double)m->df);
-	m->ub = m->idf * (HX_BM25_K1 + 1.0);
+	m->ub = m->idf * (sr->rk.k1 + 1.0);
 	m_advance(m, 0);
 	return m;
 }
@@ -628,7 +629,7 @@ static struct matcher *m_prefix(hx_searcher *sr, const char *prefix, int *err)
 	for (size_t i = 0; i < nd; i++) {
 		double tf[HX_NFIELDS];
 		for (int f = 0; f < HX_NFIELDS; f++)
-			tf[f] = (1.0 + HX_EXACT_BOOST) * acc[m->pdocs[i]][f];
+			tf[f] = (1.0 + sr->rk.exact) * acc[m->pdocs[i]][f];
 		double s = score_tf(sr, m->idf, tf, m->pdocs[i]);
 		m->pscore[i] = s;
 		if (s > m->pbmax[i / HX_IX_BLOCK])

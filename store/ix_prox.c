@@ -101,7 +101,8 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, siz
 		                        : NULL;
 	size_t bm = 0;
 	uint32_t bspan = UINT32_MAX;
-	for (int f = 0; f < 2; f++) {
+	/* all the words side by side in the title: the body cannot do better */
+	for (int f = 0; f < 2 && !(bm == nq && bspan == nq); f++) {
 		int id[PROX_BODY];
 		uint32_t pos[PROX_BODY];
 		size_t n = 0;
@@ -118,7 +119,7 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, siz
 		best_window(id, pos, n, nq, &bm, &bspan);
 	}
 	if (bm >= 2)
-		*factor = 1.0 + HX_PROX_W * (double)(bm - 1) / (double)(nq - 1) * (double)bm /
+		*factor = 1.0 + sr->rk.prox * (double)(bm - 1) / (double)(nq - 1) * (double)bm /
 		                        (double)bspan;
 	return HX_OK;
 }
@@ -127,7 +128,7 @@ int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t
 {
 	struct qword qw[PROX_MAXQ];
 	size_t nq = prox_words(q, qw);
-	if (nq < 2 || n < 2)
+	if (nq < 2 || n < 2 || sr->rk.prox == 0)
 		return HX_OK;
 	if (n > HX_PROX_DEPTH)
 		n = HX_PROX_DEPTH;

@@ -29,6 +29,8 @@ int hx_searcher_new(hx_searcher **out, hx_store *s)
 	}
 	sr->s = s;
 	sr->ix = &s->ix;
+	hx_rank_default(&sr->rk);
+	hx_sr_vc_clear(sr);
 	hx_stemmers_set_lookup(sr->stem, hx_sr_stem_lookup, sr);
 	*out = sr;
 	return HX_OK;
@@ -42,10 +44,27 @@ void hx_searcher_free(hx_searcher **psr)
 	hx_stemmers_free(&sr->stem);
 	hx_doctext_free(&sr->dtx);
 	hx_sugix_free(&sr->sx);
-	for (unsigned i = 0; i < HX_SR_DBUFS; i++)
-		free(sr->dbuf[i]);
+	hx_sr_vc_clear(sr);
 	free(sr);
 	*psr = NULL;
+}
+
+void hx_rank_default(hx_rank *r)
+{
+	r->k1 = HX_BM25_K1;
+	r->b = HX_BM25_B;
+	for (int f = 0; f < HX_NFIELDS; f++)
+		r->w[f] = hx_ix_fw[f];
+	r->exact = HX_EXACT_BOOST;
+	r->prox = HX_PROX_W;
+}
+
+void hx_searcher_set_rank(hx_searcher *sr, const hx_rank *r)
+{
+	sr->rk = *r;
+	sr->rk_noskip = r->b != HX_BM25_B;
+	for (int f = 0; f < HX_NFIELDS; f++)
+		sr->rk_noskip |= r->w[f] != hx_ix_fw[f];
 }
 
 int hx_searcher_set_lang(hx_searcher *sr, const char *lang)
@@ -97,6 +116,7 @@ static int begin(hx_searcher *sr)
 		return rc;
 	sr->nbuf = NULL;
 	sr->ndoc = END;
+	hx_sr_vc_clear(sr);
 	if (sr->dtx)
 		hx_doctext_reset(sr->dtx);
 	MDB_val k = { 5, "stats" }, v;
@@ -113,6 +133,8 @@ static int begin(hx_searcher *sr)
 		if (ref > 0 && sr->avg[f] / ref > sr->F)
 			sr->F = sr->avg[f] / ref;
 	}
+	if (sr->rk_noskip)
+		sr->F = 1e30; /* every bound idf × (k1 + 1): no block is skipped */
 	sr->nlangs = 0;
 	for (int i = 0; i < HX_IX_NLANG && i < hx_stem_lang_count(); i++)
 		if (sr->st.lang_docs[i])
@@ -128,6 +150,7 @@ static void end(hx_searcher *sr)
 		mdb_txn_abort(sr->txn);
 	sr->txn = NULL;
 	sr->nbuf = NULL;
+	hx_sr_vc_clear(sr);
 }
 
 /* One evaluation of a parsed query: the best k, and every match in all

@@ -79,6 +79,18 @@ typedef struct hx_results {
 	                    words quoted, to search as typed */
 } hx_results;
 
+/* Ranking constants: BM25F's k1 and b, the field weights (title, tags,
+ * body) and the exact-form boost (the share of a word's exact-form tf
+ * added again to the tf of all its forms). */
+typedef struct hx_rank {
+	double k1, b, w[3], exact;
+	double prox; /* proximity boost of all query words side by side */
+} hx_rank;
+
+/* The constants every search uses (those the index's block bounds are
+ * computed with; store/ix_int.h says how they were chosen). */
+void hx_rank_default(hx_rank *r);
+
 /* A searcher holds a read transaction slot, stemmers and caches for one
  * thread; it sees the store as of the start of each search. */
 int hx_searcher_new(hx_searcher **out, hx_store *s) HX_WUR;
@@ -95,6 +107,12 @@ int hx_searcher_set_lang(hx_searcher *sr, const char *lang) HX_WUR;
 int hx_search(hx_searcher *sr, const char *query, const hx_search_opts *opts, hx_results *res,
               char *err, size_t errlen) HX_WUR;
 void hx_results_clear(hx_results *res);
+
+/* For benchmarks (tuning the constants): sr ranks with r from its next
+ * search on. Where b or a weight differs from the defaults, the block
+ * bounds stored in the index no longer hold, so sr evaluates without
+ * skipping blocks: slower, same results. */
+void hx_searcher_set_rank(hx_searcher *sr, const hx_rank *r);
 
 /* For tests: the docnum order tie-break of a hit is the order in which its
  * version was indexed. Exposed so a brute-force model can rank alike. */

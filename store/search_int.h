@@ -20,7 +20,20 @@
 struct doctext;
 struct hx_sugix;
 
-#define HX_SR_DBUFS 4 /* views of hx_sr_doc stay valid for this many calls */
+/* Parsed entries of the current read transaction, by docnum (a search
+ * reads its best candidates up to three times: proximity, translations,
+ * hits). A view handed out by hx_sr_doc stays valid for at least
+ * HX_SR_DBUFS further calls: the decompressed bytes behind an evicted slot
+ * (buf) wait in dbuf before they are freed. */
+#define HX_VIEW_CACHE 16
+#define HX_SR_DBUFS 4
+struct hx_vcache {
+	uint32_t doc; /* END: empty */
+	const uint8_t *id;
+	hx_ix_view v;
+	uint8_t *buf; /* decompressed entry behind v, or NULL (v points into the txn) */
+};
+
 struct hx_searcher {
 	hx_store *s;
 	struct hx_index *ix;
@@ -38,12 +51,34 @@ struct hx_searcher {
 	hx_ix_norm nlast;
 	struct doctext *dtx; /* text of the document being checked */
 	struct hx_sugix *sx; /* the typo index, built at second need */
-	/* decompressed entries behind the last views hx_sr_doc gave out */
+	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
 	unsigned dnext;
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
+	struct hx_vcache vc[HX_VIEW_CACHE];
+	hx_rank rk;    /* ranking constants (hx_rank_default) */
+	int rk_noskip; /* rk's w or b differ from the index's */
 };
+
+/* BM25F under the searcher's constants: the weighted, length-normalised
+ * tf of one document (hx_ix_tfn) and its saturation (hx_ix_sat). */
+static inline double hx_sr_tfn(const hx_searcher *sr, const double tf[HX_NFIELDS],
+                               const uint32_t len[HX_NFIELDS])
+{
+	double s = 0;
+	for (int f = 0; f < HX_NFIELDS; f++) {
+		if (tf[f] <= 0)
+			continue;
+		double a = sr->avg[f] > 0 ? sr->avg[f] : 1.0;
+		s += sr->rk.w[f] * tf[f] / (1.0 - sr->rk.b + sr->rk.b * (double)len[f] / a);
+	}
+	return s;
+}
+static inline double hx_sr_sat(const hx_searcher *sr, double tfn)
+{
+	return tfn <= 0 ? 0 : tfn * (sr->rk.k1 + 1.0) / (tfn + sr->rk.k1);
+}
 
 /* ---- posting list cursors and document reads (ix_cursor.c) ---------------- */
 
@@ -83,8 +118,10 @@ int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap);
 /* The stored entry behind a docnum, as a view into the transaction's
  * memory or, for a compressed value, into a buffer of sr valid for the
- * next HX_SR_DBUFS - 1 calls; id (when not NULL) gets its id. */
+ * next HX_SR_DBUFS calls at least; id (when not NULL) gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
+/* Empties the entry cache and frees its bytes (a new read transaction). */
+void hx_sr_vc_clear(hx_searcher *sr);
 
 /* ---- matchers (ix_match.c) ------------------------------------------------ */
 
@@ -158,7 +195,7 @@ int hx_cand_cmp(const void *a, const void *b);
  * same whatever k is (ties go to the lower docnum), so a page's order
  * does not depend on the page size, and a first page is no dearer. */
 #define HX_PROX_DEPTH 10
-#define HX_PROX_W 0.3 /* boost of all query words side by side */
+#define HX_PROX_W 0.3 /* boost of all query words side by side (ix_int.h: tuning) */
 /* Re-ranks the best HX_PROX_DEPTH of the n sorted candidates of q (two
  * query words or more) by how near their words are in the title or the
  * start of the body; the list stays sorted. */

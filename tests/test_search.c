@@ -1417,6 +1417,52 @@ static void known_words(void)
 	free(dir);
 }
 
+/* hx_searcher_set_rank: other field weights change the order (and, the
+ * stored block bounds no longer holding, nothing is skipped: every
+ * document of a long list stays reachable); the defaults restore it. */
+static void rank_constants(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	enum { N = 300 };
+	doc *d[N];
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	d[0] = mkdoc(0, "t/title", 1000, "en", "Kiosk", "A kiosk toolkit.", NULL, NULL, NULL);
+	d[1] = mkdoc(0, "t/body", 1001, "en", "A toolkit", "Kiosk kiosk kiosk toolkit.", NULL, NULL,
+	             NULL);
+	for (int i = 2; i < N; i++) {
+		char path[32];
+		snprintf(path, sizeof path, "t/other%d", i);
+		d[i] = mkdoc(0, path, 1000 + (uint64_t)i, "en", "Other",
+		             "A kiosk among many words.", NULL, NULL, NULL);
+	}
+	CHECK_RC(put_docs(s, d, N), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK(!strncmp(paths(sr, "kiosk"), "t/title t/body", 14));
+	hx_rank rk, def;
+	hx_rank_default(&def);
+	rk = def;
+	rk.w[0] = 0.1; /* title next to nothing */
+	rk.w[2] = 4;
+	hx_searcher_set_rank(sr, &rk);
+	CHECK(!strncmp(paths(sr, "kiosk"), "t/body t/title", 14));
+	hx_results r;
+	char err[256];
+	hx_search_opts o = { 1000, 0, 0, 1, 1, 0 };
+	CHECK_RC(hx_search(sr, "kiosk", &o, &r, err, sizeof err), HX_OK);
+	CHECK(r.nhits == N && r.total == N);
+	hx_results_clear(&r);
+	hx_searcher_set_rank(sr, &def);
+	CHECK(!strncmp(paths(sr, "kiosk"), "t/title t/body", 14));
+	hx_searcher_free(&sr);
+	for (int i = 0; i < N; i++)
+		doc_free(d[i]);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1427,6 +1473,7 @@ int main(void)
 	format2();
 	issue13();
 	known_words();
+	rank_constants();
 	markdown_snippets();
 	differential();
 	return check_done();
