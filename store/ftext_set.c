@@ -23,15 +23,22 @@ int hx_ft_each_attacher(hx_store *s, MDB_txn *txn, const uint8_t *hash,
 		return hx_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 }, ev;
-		if (v.mv_size != 8 + HX_ID_LEN || mdb_get(txn, s->entries, &ek, &ev)) {
+		MDB_val ev;
+		uint8_t *owned = NULL;
+		if (v.mv_size != 8 + HX_ID_LEN ||
+		    hx_zent_get(&s->z, txn, (uint8_t *)v.mv_data + 8, &ev, &owned)) {
 			rc = HX_ECORRUPT;
 			break;
 		}
-		if (!memmem(ev.mv_data, ev.mv_size, hash, HX_ID_LEN))
+		/* the signed bytes (decompressed when stored compressed) */
+		if (!memmem(ev.mv_data, ev.mv_size, hash, HX_ID_LEN)) {
+			free(owned);
 			continue;
+		}
 		hx_entry e;
-		if (hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+		int bad = hx_entry_decode(&e, ev.mv_data, ev.mv_size);
+		free(owned);
+		if (bad) {
 			rc = HX_ECORRUPT;
 			break;
 		}
@@ -90,9 +97,7 @@ int hx_ft_set(hx_store *s, MDB_txn *txn, const uint8_t *hash, const uint8_t *row
 		goto out;
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		hx_entry e;
-		MDB_val ek = { HX_ID_LEN, l.ids + i * HX_ID_LEN }, ev;
-		if (mdb_get(txn, s->entries, &ek, &ev) ||
-		    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
+		if (hx_zent_decode(&s->z, txn, l.ids + i * HX_ID_LEN, &e)) {
 			rc = HX_ECORRUPT;
 			break;
 		}

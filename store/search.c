@@ -49,6 +49,9 @@ void hx_searcher_free(hx_searcher **psr)
 	*psr = NULL;
 }
 
+_Static_assert(sizeof((hx_rank *)0)->w / sizeof(double) == HX_NFIELDS,
+               "hx_rank.w has a weight per field");
+
 void hx_rank_default(hx_rank *r)
 {
 	r->k1 = HX_BM25_K1;
@@ -521,10 +524,10 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 			struct group *gi = tr ? &g[opts->offset + i] : NULL;
 			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc }
 			                   : r.heap[opts->offset + i];
+			res->nhits++; /* counted first, so an error frees what it holds */
 			if ((rc = fill_hit(sr, r.q, &c, opts->offset + i + 1, !opts->no_snippets,
 			                   &res->hits[i])))
 				goto out;
-			res->nhits++;
 			if (gi && (rc = also_in(gi, &res->hits[i])))
 				goto out;
 		}

@@ -83,8 +83,8 @@ typedef struct hx_results {
  * body) and the exact-form boost (the share of a word's exact-form tf
  * added again to the tf of all its forms). */
 typedef struct hx_rank {
-	double k1, b, w[3], exact;
-	double prox; /* proximity boost of all query words side by side */
+	double k1, b, w[4], exact; /* w: title, tags, body, files (HX_NFIELDS) */
+	double prox;               /* proximity boost of all query words side by side */
 } hx_rank;
 
 /* The constants every search uses (those the index's block bounds are

@@ -443,13 +443,10 @@ static size_t count_matches(hx_searcher *sr, int lang, const char *text, size_t 
  * matched. */
 static int file_snippet(hx_searcher *sr, int lang, const struct hlword *w, size_t nw, hx_hit *h)
 {
-	MDB_val k = { HX_ID_LEN, h->id }, v;
 	hx_entry e;
-	int rc = mdb_get(sr->txn, sr->s->entries, &k, &v);
+	int rc = hx_zent_decode(&sr->s->z, sr->txn, h->id, &e);
 	if (rc)
-		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
-	if (hx_entry_decode(&e, v.mv_data, v.mv_size))
-		return HX_ECORRUPT;
+		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
 	const char *best = NULL;
 	size_t bestc = 0, bestlen = 0, named = SIZE_MAX;
 	uint32_t page = 0;

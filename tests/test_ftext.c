@@ -233,6 +233,49 @@ static void test_rebuild(hx_store *s)
 	hx_results_clear(&res);
 }
 
+/* With entry values compressed (zentry.c: from 2,048 entries on), the
+ * attachers of a blob are still found and the hit still names the page. */
+static void test_compressed(hx_store *s)
+{
+	enum { N = 2100, BATCH = 300 };
+	static hx_entry es[BATCH];
+	static hx_put puts[BATCH];
+	static char paths[BATCH][32];
+	for (int done = 0; done < N; done += BATCH) {
+		for (int i = 0; i < BATCH; i++) {
+			snprintf(paths[i], sizeof paths[i], "many/%d", done + i);
+			es[i] = (hx_entry){
+				.path = paths[i],
+				.timestamp = ts++,
+				.kind = "toolkit",
+				.title = "Filler practice",
+				.body = "A practice of regional agencies around the sea.",
+				.lang = "en"
+			};
+			puts[i] = (hx_put){ .entry = &es[i] };
+			CHECK_RC(hx_entry_sign(&es[i], sk, (uint8_t **)&puts[i].raw,
+			                       &puts[i].rawlen),
+			         HX_OK);
+		}
+		CHECK_RC(hx_store_put_batch(s, puts, BATCH, HX_PUT_NO_WAKE, NULL), HX_OK);
+		for (int i = 0; i < BATCH; i++)
+			free((void *)puts[i].raw);
+	}
+	uint8_t pdf[HX_ID_LEN];
+	hx_extract_result r;
+	struct hx_extract_part parts[14];
+	char bufs[14][128];
+	hx_results res;
+	CHECK_RC(hx_blob_add_mem(s, "%PDF-1.4 compressed store", 25, pdf), HX_OK);
+	publish(s, "z/casebook", "The casebook, compressed in the store.", "casebook.pdf", pdf);
+	fake_pages(&r, parts, bufs, "zymurgy");
+	CHECK_RC(hx_ftext_put(s, pdf, HX_OK, &r, NULL), HX_OK);
+	CHECK(search(s, "zymurgy", &res) == 1 && res.hits[0].file &&
+	      !strcmp(res.hits[0].file, "casebook.pdf") && res.hits[0].page == 12);
+	hx_results_clear(&res);
+	CHECK(fsck(s) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/hx-test-ftext-XXXXXX";
@@ -249,6 +292,7 @@ int main(int argc, char **argv)
 		test_pages(s);
 		test_extract(s);
 		test_rebuild(s);
+		test_compressed(s);
 		hx_store_close(&s);
 	}
 	rmtree(dir);
