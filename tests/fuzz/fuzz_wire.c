@@ -50,6 +50,7 @@ static int round_trip(const hx_wire_msg *m, const uint8_t *d, size_t n)
 	case HX_MSG_NE_DONE: len = hx_wire_ne_done(buf, m->session, m->have, m->need); break;
 	case HX_MSG_NE_ERROR: len = hx_wire_ne_error(buf, m->session, m->reason); break;
 	case HX_MSG_WANT: len = hx_wire_want(buf, m->request, m->ids, m->count); break;
+	case HX_MSG_ANNOUNCE: len = hx_wire_announce(buf, m->ids, m->count); break;
 	case HX_MSG_ENTRIES: len = hx_wire_entries(buf, m->request, m->count, m->flags); break;
 	case HX_MSG_PUSH: len = hx_wire_push(buf, m->seq, m->count, m->flags); break;
 	case HX_MSG_ACK: len = hx_wire_ack(buf, m->seq, m->stored, m->known, m->refused); break;
