@@ -356,7 +356,8 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 	int reloaded = 0;
 	for (size_t i = 0; i < k; i++) {
 		hx_vjob *j = &jobs[i];
-		if (!j->rc || j->rc == HX_EEXIST) /* p has it: not sent back to it */
+		/* p has it: not sent back to it (bounded, as for ANNOUNCE) */
+		if ((!j->rc || j->rc == HX_EEXIST) && p->sent.n < PUSH_BACKLOG_MAX)
 			(void)hx_nd_idset_add(&p->sent, j->id);
 		if (j->rc == HX_EEXIST) { /* found stored before its verification */
 			o->known++;

@@ -18,16 +18,20 @@ int hx_ft_each_attacher(hx_store *s, MDB_txn *txn, const uint8_t *hash,
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->docs, &c);
+	int rc = mdb_cursor_open(txn, s->docs, &c), err = HX_OK; /* err: ours, not LMDB's */
 	if (rc)
 		return hx_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		MDB_val ev;
 		uint8_t *owned = NULL;
-		if (v.mv_size != 8 + HX_ID_LEN ||
-		    hx_zent_get(&s->z, txn, (uint8_t *)v.mv_data + 8, &ev, &owned)) {
-			rc = HX_ECORRUPT;
+		if (v.mv_size != 8 + HX_ID_LEN) {
+			err = HX_ECORRUPT;
+			break;
+		}
+		if ((err = hx_zent_get(&s->z, txn, (uint8_t *)v.mv_data + 8, &ev, &owned))) {
+			if (err == HX_ENOTFOUND)
+				err = HX_ECORRUPT; /* a current version without its entry */
 			break;
 		}
 		/* the signed bytes (decompressed when stored compressed) */
@@ -39,7 +43,7 @@ int hx_ft_each_attacher(hx_store *s, MDB_txn *txn, const uint8_t *hash,
 		int bad = hx_entry_decode(&e, ev.mv_data, ev.mv_size);
 		free(owned);
 		if (bad) {
-			rc = HX_ECORRUPT;
+			err = HX_ECORRUPT;
 			break;
 		}
 		const hx_attach *a = NULL;
@@ -54,7 +58,9 @@ int hx_ft_each_attacher(hx_store *s, MDB_txn *txn, const uint8_t *hash,
 		}
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
+	if (err)
+		return err;
+	return rc == MDB_NOTFOUND || rc == 0 ? HX_OK : hx_mdb_err(rc);
 }
 
 struct idlist {
@@ -90,6 +96,14 @@ int hx_ft_set(hx_store *s, MDB_txn *txn, const uint8_t *hash, const uint8_t *row
 	int rc;
 	if (!s->ix.has_ftext)
 		return HX_OK;
+	if (!row) { /* a blob without text (gc, a give-up) has nothing indexed */
+		MDB_val cur;
+		rc = mdb_get(txn, s->ix.ftext, &k, &cur);
+		if (rc == MDB_NOTFOUND)
+			return HX_OK;
+		if (rc)
+			return hx_mdb_err(rc);
+	}
 	if ((rc = hx_ft_each_attacher(s, txn, hash, unindex_cb, &l)))
 		goto out;
 	rc = row ? mdb_put(txn, s->ix.ftext, &k, &v, 0) : mdb_del(txn, s->ix.ftext, &k, NULL);

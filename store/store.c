@@ -317,6 +317,11 @@ static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, 
 {
 	MDB_val v;
 	uint8_t *owned;
+	if (!e && !raw) { /* whether it is here: no need to decompress */
+		MDB_val k = { HX_ID_LEN, (void *)id };
+		int r = mdb_get(txn, s->entries, &k, &v);
+		return r == MDB_NOTFOUND ? HX_ENOTFOUND : r ? hx_mdb_err(r) : HX_OK;
+	}
 	int rc = hx_zent_get(&s->z, txn, id, &v, &owned);
 	if (rc)
 		return rc;
