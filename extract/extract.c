@@ -228,12 +228,13 @@ static int reap(pid_t pid, int pidfd, int64_t deadline, int kill_now)
 
 /* The worker's environment: this one, and in ASan builds the worker's
  * memory limit as ASan options (ASan's shadow memory rules out RLIMIT_AS). */
-static char **worker_env(const struct hx_extract_limits *lim, char *asan, size_t asanlen)
+static char **worker_env(const struct hx_extract_limits *lim, char *asan, size_t asanlen,
+                         char *parent, size_t parentlen)
 {
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **env = calloc(n + 2, sizeof *env);
+	char **env = calloc(n + 3, sizeof *env);
 	if (!env)
 		return NULL;
 	size_t k = 0;
@@ -241,6 +242,9 @@ static char **worker_env(const struct hx_extract_limits *lim, char *asan, size_t
 	for (size_t i = 0; i < n; i++) {
 		if (!strncmp(environ[i], "ASAN_OPTIONS=", 13))
 			old = environ[i] + 13;
+		else if (!strncmp(environ[i], HX_EXTRACT_PARENT_ENV "=",
+		                  sizeof HX_EXTRACT_PARENT_ENV))
+			continue;
 		else
 			env[k++] = environ[i];
 	}
@@ -256,13 +260,15 @@ static char **worker_env(const struct hx_extract_limits *lim, char *asan, size_t
 #endif
 	if (*old || asan[13])
 		env[k++] = asan;
+	snprintf(parent, parentlen, "%s=%ld", HX_EXTRACT_PARENT_ENV, (long)getpid());
+	env[k++] = parent;
 	return env;
 }
 
 static int spawn(struct run *x, int fd, const char *name, const char *media, pid_t *pid, int *rfd)
 {
 	const struct hx_extract_limits *lim = x->lim;
-	char a[4][24], nm[256], asan[1024];
+	char a[4][24], nm[256], asan[1024], parent[64];
 	int p[2];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -275,7 +281,7 @@ static int spawn(struct run *x, int fd, const char *name, const char *media, pid
 	snprintf(a[3], sizeof a[3], "%u", lim->cpu_s);
 	char *argv[] = { "hansa", HX_EXTRACT_WORKER_ARG,        a[0], a[1], a[2], a[3],
 		         nm,      (char *)(media ? media : ""), NULL };
-	char **env = worker_env(lim, asan, sizeof asan);
+	char **env = worker_env(lim, asan, sizeof asan, parent, sizeof parent);
 	if (!env)
 		return fail(x, HX_ENOMEM, "out of memory");
 	if (pipe2(p, O_CLOEXEC)) {

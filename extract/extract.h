@@ -14,13 +14,15 @@
 #include "proto/hx.h"
 
 /* Default limits (each a field of struct hx_extract_limits). */
-#define HX_EXTRACT_WALL_MS 20000                      /* wall time, then SIGKILL */
-#define HX_EXTRACT_CPU_S 20                           /* RLIMIT_CPU of the child */
-#define HX_EXTRACT_MEMORY ((size_t)512 << 20)         /* RLIMIT_AS of the child */
-#define HX_EXTRACT_TEXT ((size_t)4 << 20)             /* text returned, in bytes */
-#define HX_EXTRACT_INFLATE ((size_t)256 << 20)        /* zip members inflated, in all */
-#define HX_EXTRACT_FILE ((uint64_t)512 << 20)         /* the input file */
-#define HX_EXTRACT_WORKER_ARG "extract-worker"        /* argv[1] of the child */
+#define HX_EXTRACT_WALL_MS 20000               /* wall time, then SIGKILL */
+#define HX_EXTRACT_CPU_S 20                    /* RLIMIT_CPU of the child */
+#define HX_EXTRACT_MEMORY ((size_t)512 << 20)  /* RLIMIT_AS of the child */
+#define HX_EXTRACT_TEXT ((size_t)4 << 20)      /* text returned, in bytes */
+#define HX_EXTRACT_INFLATE ((size_t)256 << 20) /* zip members inflated, in all */
+#define HX_EXTRACT_FILE ((uint64_t)512 << 20)  /* the input file */
+#define HX_EXTRACT_WORKER_ARG "extract-worker" /* argv[1] of the child */
+/* The pid of the process that started a worker: the worker dies with it */
+#define HX_EXTRACT_PARENT_ENV "HANSA_EXTRACT_PARENT"
 #define HX_EXTRACT_HOOK_ENV "HANSA_EXTRACT_TEST_HOOK" /* tests only: see worker.c */
 
 struct hx_extract_limits {

@@ -271,6 +271,19 @@ static enum hx_extract_format extract(struct ex_sink *s, int fd, const char *nam
 	return fmt;
 }
 
+/* A worker whose node was killed must not run on to its CPU limit (which
+ * under load can be minutes of wall time, in a process group of its own):
+ * the kernel kills it when the thread that started it goes. The pid it
+ * was started by is checked after the prctl, so a parent that died before
+ * it is caught too. */
+static void die_with_parent(const char *want)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+		return;
+	if (want && *want && strtol(want, NULL, 10) != (long)getppid())
+		_exit(1);
+}
+
 /* argv: PROG extract-worker TEXT INFLATE MEMORY CPU_S NAME MEDIA_TYPE */
 int hx_extract_worker_main(int argc, char **argv)
 {
@@ -293,6 +306,7 @@ int hx_extract_worker_main(int argc, char **argv)
 	s.limit = (size_t)v[0];
 	s.inflate = (size_t)v[1];
 	signal(SIGPIPE, SIG_IGN);
+	die_with_parent(getenv(HX_EXTRACT_PARENT_ENV));
 
 	/* Limits and sandbox first, before any byte of the file. */
 	limit(RLIMIT_CORE, 0);

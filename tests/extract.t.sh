@@ -102,6 +102,33 @@ hook flood "over the 4 MiB text limit" "$W"
 hook badutf8 "invalid UTF-8" "$W"
 hook badframe "malformed frame" "$W"
 hook hog "out of memory" "$W" --memory 256
+
+# ---- a child whose parent is killed dies with it (it does not spin on to
+# its CPU limit in a process group of its own) ----
+cp "$F/doc.md" "$F/orphan-$$.md"
+HANSA_EXTRACT_TEST_HOOK=spin "$HANSA" extract --timeout 600 --cpu 600 "$F/orphan-$$.md" >/dev/null 2>&1 &
+parent=$!
+wpid=
+for _ in $(seq 1 400); do # up to 40 s on a busy machine
+	wpid=$(pgrep -f "extract-worker .*orphan-$$.md" | head -1)
+	[ -n "$wpid" ] && break
+	sleep 0.1
+done
+check "orphan: the worker started" test -n "$wpid"
+kill -9 "$parent"
+wait "$parent" 2>/dev/null
+gone=0
+for _ in $(seq 1 400); do
+	# (gone, or a zombie that nobody has reaped yet)
+	if [ -z "$wpid" ] || ! kill -0 "$wpid" 2>/dev/null ||
+		[ "$(awk '{print $3}' "/proc/$wpid/stat" 2>/dev/null)" = Z ]; then
+		gone=1
+		break
+	fi
+	sleep 0.1
+done
+check "orphan: the worker died with its parent" test "$gone" -eq 1
+[ "$gone" -eq 1 ] || kill -9 "$wpid" 2>/dev/null
 HANSA_EXTRACT_TEST_HOOK=escape run "$HANSA" extract "$F/doc.md"
 check "escape: the child answers (exit $rc)" test "$rc" -eq 0
 has "create denied" && has "socket denied" && has "exec denied"
