@@ -76,8 +76,9 @@ static int make_pdf(const char *dir, char *pdf, size_t n)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], HX_EXTRACT_WORKER_ARG))
-		return hx_extract_worker_main(argc, argv);
+	int rc;
+	if (hx_extract_dispatch(argc, argv, &rc))
+		return rc;
 
 	char dir[] = "/tmp/hx-bench-extract.XXXXXX", pdf[4200], cmd[8400];
 	int runs = argc > 2 ? atoi(argv[2]) : 5, made = 0;
@@ -111,7 +112,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < runs; i++) {
 		hx_extract_result r;
 		double t0 = now();
-		int rc = hx_extract_path(pdf, NULL, NULL, &lim, &r);
+		rc = hx_extract_path(pdf, NULL, NULL, &lim, &r);
 		ours[i] = now() - t0;
 		if (rc) {
 			fprintf(stderr, "bench_extract: %s: %s\n", pdf, r.why);

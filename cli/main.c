@@ -229,8 +229,8 @@ int main(int argc, char **argv)
 
 	/* The extractor's sandboxed child (extract/worker.c): before anything
 	 * else, so that it sets up its limits first. */
-	if (argc > 1 && !strcmp(argv[1], HX_EXTRACT_WORKER_ARG))
-		return hx_extract_worker_main(argc, argv);
+	if (hx_extract_dispatch(argc, argv, &rc))
+		return rc;
 	memset(&ctx, 0, sizeof ctx);
 #ifndef HX_ASAN
 	signal(SIGBUS, on_fault);

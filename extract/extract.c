@@ -265,6 +265,19 @@ static char **worker_env(const struct hx_extract_limits *lim, char *asan, size_t
 	return env;
 }
 
+/* Set by hx_extract_dispatch: this program's own binary is a worker. */
+static _Atomic int self_hosts_worker;
+
+int hx_extract_dispatch(int argc, char **argv, int *rc)
+{
+	if (argc > 1 && !strcmp(argv[1], HX_EXTRACT_WORKER_ARG)) {
+		*rc = hx_extract_worker_main(argc, argv);
+		return 1;
+	}
+	self_hosts_worker = 1;
+	return 0;
+}
+
 static int spawn(struct run *x, int fd, const char *name, const char *media, pid_t *pid, int *rfd)
 {
 	const struct hx_extract_limits *lim = x->lim;
@@ -302,7 +315,13 @@ static int spawn(struct run *x, int fd, const char *name, const char *media, pid
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 	                                      POSIX_SPAWN_SETPGROUP);
-	const char *prog = lim->worker ? lim->worker : "/proc/self/exe";
+	const char *prog = lim->worker ? lim->worker : self_hosts_worker ? "/proc/self/exe" : NULL;
+	if (!prog) {
+		free(env);
+		close(p[0]);
+		close(p[1]);
+		return fail(x, HX_EINVAL, "no extractor: this program does not host the worker");
+	}
 	int e = posix_spawn(pid, prog, &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);

@@ -33,7 +33,8 @@ struct hx_extract_limits {
 	size_t inflate;     /* HX_EXTRACT_INFLATE */
 	uint64_t file;      /* HX_EXTRACT_FILE */
 	const char *worker; /* the program run as `WORKER extract-worker ...`;
-	                     * NULL: /proc/self/exe (the hansa binary itself) */
+	                     * NULL: /proc/self/exe, when this program hosts the
+	                     * worker (hx_extract_dispatch), else an error */
 };
 
 /* What was found in the file, from its bytes (never from the declared
@@ -104,5 +105,13 @@ const char *hx_extract_format_name(enum hx_extract_format f);
  * it reads the file on fd 0, writes frames on fd 1 (extract/worker.c
  * describes them), after setting its limits and sandbox. */
 int hx_extract_worker_main(int argc, char **argv);
+
+/* What a program that hosts the worker calls first thing in main: when
+ * argv[1] is HX_EXTRACT_WORKER_ARG it runs the worker, puts its exit code
+ * in *rc and returns 1 (main returns *rc); otherwise it records that
+ * /proc/self/exe can be the worker and returns 0. A program that never
+ * calls it (a test or benchmark running a node in-process) does not run
+ * itself as a worker: it would start its own main again, and again. */
+int hx_extract_dispatch(int argc, char **argv, int *rc);
 
 #endif

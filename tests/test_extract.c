@@ -34,8 +34,9 @@ static void empty_on_error(const hx_extract_result *r)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], HX_EXTRACT_WORKER_ARG))
-		return hx_extract_worker_main(argc, argv);
+	int rc;
+	if (hx_extract_dispatch(argc, argv, &rc))
+		return rc;
 	struct hx_extract_limits lim;
 	hx_extract_result r;
 	const char *p;

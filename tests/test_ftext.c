@@ -282,8 +282,9 @@ int main(int argc, char **argv)
 	char *dir;
 	hx_store *s;
 
-	if (argc > 1 && !strcmp(argv[1], HX_EXTRACT_WORKER_ARG))
-		return hx_extract_worker_main(argc, argv);
+	int rc;
+	if (hx_extract_dispatch(argc, argv, &rc))
+		return rc;
 	if (sodium_init() < 0 || !(dir = mkdtemp(tmpl)))
 		return 1;
 	crypto_sign_keypair(pk, sk);

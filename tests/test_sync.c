@@ -17,6 +17,7 @@
 #include "rmtree.h"
 #include "threadnodes.h"
 #include "node/state.h"
+#include "extract/extract.h"
 
 static char tmpdir[] = "/tmp/hx-test-sync.XXXXXX";
 
@@ -304,10 +305,33 @@ static void push_hist_codec(void)
 	hx_store_close(&s);
 }
 
+/* This binary runs nodes in-process but does not host the extractor's
+ * worker (no hx_extract_dispatch): an extraction is one clear error, not
+ * this program started again as its own worker (which re-ran main, whose
+ * nodes extracted again, and so on). */
+static void no_self_worker(void)
+{
+	char path[600];
+	struct hx_extract_limits lim;
+	hx_extract_result r;
+	snprintf(path, sizeof path, "%s/note.txt", tmpdir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("plain text\n", f);
+	fclose(f);
+	hx_extract_limits_default(&lim);
+	CHECK(hx_extract_path(path, NULL, NULL, &lim, &r) != HX_OK);
+	CHECK(strstr(r.why, "does not host the worker") != NULL);
+	hx_extract_result_free(&r);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
 		return 1;
+	no_self_worker();
 	push_hist_codec();
 	wake_pushes();
 	quiet_initial_sync();
