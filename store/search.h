@@ -23,7 +23,7 @@ typedef struct hx_search_opts {
 	int facets;    /* count tags, kinds, languages, countries of all matches */
 	int no_snippets;
 	int no_suggest;   /* no typo correction and no did-you-mean */
-	int no_proximity; /* BM25F alone, no proximity boost (tests compare
+	int no_proximity; /* BM25F alone, no re-rank (proximity, title as typed; tests compare
 	                     the ranking with a model of it) */
 } hx_search_opts;
 
