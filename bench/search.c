@@ -10,7 +10,7 @@
  *
  *   bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N]
  *                [--reps N] [--known N] [--dir DIR] [--verbose] [--no-proximity]
- *                [--stride K | --full] [--queries N] [--tune]
+ *                [--stride K | --full] [--queries N] [--tune] [--variant K=V,...]...
  *
  * The corpus defaults to ../shared/data/tools-corpus.jsonl.xz (run from the
  * repository root). Latencies are wall-clock per query (parse, rank, and
@@ -1042,15 +1042,56 @@ static double tune_mrr(const struct engines *en, const struct tq *t, size_t n, i
 static void tune_print(const char *what, const hx_rank *r, double tr[NBL][NQT], double ho[NBL][NQT],
                        double mtr, double mho)
 {
-	printf("  %-9s k1 %.2f b %.2f title %.1f tags %.1f body %.1f exact %.2f prox %.2f: "
-	       "train %.4f, held out %.4f\n",
-	       what, r->k1, r->b, r->w[0], r->w[1], r->w[2], r->exact, r->prox, mtr, mho);
+	printf("  %-9s k1 %.2f b %.2f title %.1f tags %.1f body %.1f exact %.2f prox %.2f texact "
+	       "%.2f: train %.4f, held out %.4f\n",
+	       what, r->k1, r->b, r->w[0], r->w[1], r->w[2], r->exact, r->prox, r->title_exact, mtr,
+	       mho);
 	for (size_t l = 0; l < NBL; l++)
 		for (int q = 0; q < QT_TYPO; q++)
 			if (tr[l][q] >= 0)
 				printf("    %s %-14s train %.3f held out %.3f\n", bench_langs[l],
 				       qt_name[q], tr[l][q], ho[l][q]);
 }
+
+/* --variant K=V,K=V (repeatable; keys k1 b title tags body exact prox
+ * texact): instead of the grid, the defaults and each variant of them on
+ * both halves, with every set's margin over its best anchor (all its
+ * queries) and its training/held-out MRR@10; then the program ends. */
+#define MAXVAR 32
+static const char *variant_spec[MAXVAR];
+static int nvariants;
+
+static void variant_set(hx_rank *r, const char *spec)
+{
+	char buf[256], *save = NULL;
+	snprintf(buf, sizeof buf, "%s", spec);
+	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			die("variant: %s", kv);
+		*eq = 0;
+		double v = atof(eq + 1);
+		if (!strcmp(kv, "k1"))
+			r->k1 = v;
+		else if (!strcmp(kv, "b"))
+			r->b = v;
+		else if (!strcmp(kv, "title"))
+			r->w[0] = v;
+		else if (!strcmp(kv, "tags"))
+			r->w[1] = v;
+		else if (!strcmp(kv, "body"))
+			r->w[2] = v;
+		else if (!strcmp(kv, "exact"))
+			r->exact = v;
+		else if (!strcmp(kv, "prox"))
+			r->prox = v;
+		else if (!strcmp(kv, "texact"))
+			r->title_exact = v;
+		else
+			die("variant: unknown %s", kv);
+	}
+}
+static int do_variants;
 
 static void tune(const struct engines *en, const struct doc *docs, size_t n, struct dfmap *dm,
                  size_t qper)
@@ -1076,6 +1117,7 @@ static void tune(const struct engines *en, const struct doc *docs, size_t n, str
 	}
 	/* the best anchor per set and half, for comparison */
 	double an[2][NBL][NQT] = { { { 0 } } }, ac[2][NBL][NQT] = { { { 0 } } };
+	double anall[NBL][NQT] = { { 0 } };
 	int nsys = en->xap ? NSYS : NSYS - 1;
 	for (size_t i = 0; i < nt; i++)
 		ac[t[i].doc & 1][t[i].l][t[i].qt]++;
@@ -1090,18 +1132,73 @@ static void tune(const struct engines *en, const struct doc *docs, size_t n, str
 				for (int q = 0; q < QT_TYPO; q++)
 					if (ac[h][l][q] && m[h][l][q] / ac[h][l][q] > an[h][l][q])
 						an[h][l][q] = m[h][l][q] / ac[h][l][q];
+		for (size_t l = 0; l < NBL; l++)
+			for (int q = 0; q < QT_TYPO; q++) {
+				double c = ac[0][l][q] + ac[1][l][q];
+				if (c && (m[0][l][q] + m[1][l][q]) / c > anall[l][q])
+					anall[l][q] = (m[0][l][q] + m[1][l][q]) / c;
+			}
 	}
 
-	static const double grid[6][8] = {
+	if (do_variants) {
+		printf("A best anchor train/held:");
+		for (size_t l = 0; l < NBL; l++)
+			for (int q = 0; q < QT_TYPO; q++)
+				if (ac[0][l][q] && ac[1][l][q])
+					printf(" %s%c %.3f/%.3f", bench_langs[l], "kia"[q],
+					       an[0][l][q], an[1][l][q]);
+		printf("\n");
+		for (int vi = -1; vi < nvariants; vi++) {
+			hx_rank r;
+			double tr[NBL][NQT], ho[NBL][NQT];
+			hx_rank_default(&r);
+			if (vi >= 0)
+				variant_set(&r, variant_spec[vi]);
+			hx_searcher_set_rank(en->sr, &r);
+			double mtr = tune_mrr(en, t, nt, 0, tr), mho = tune_mrr(en, t, nt, 1, ho);
+			printf("V %-24s train %.4f held %.4f |",
+			       vi < 0 ? "default" : variant_spec[vi], mtr, mho);
+			double worst = 9;
+			for (size_t l = 0; l < NBL; l++)
+				for (int q = 0; q < QT_TYPO; q++) {
+					if (!ac[0][l][q] || !ac[1][l][q])
+						continue;
+					double c0 = ac[0][l][q], c1 = ac[1][l][q];
+					double h = (tr[l][q] * c0 + ho[l][q] * c1) / (c0 + c1);
+					double a = anall[l][q]; /* best anchor, all queries */
+					printf(" %s%c %+.3f", bench_langs[l], "kia"[q], h - a);
+					if (h - a < worst)
+						worst = h - a;
+				}
+			printf(" | worst %+.3f\n  train/held:", worst);
+			for (size_t l = 0; l < NBL; l++)
+				for (int q = 0; q < QT_TYPO; q++)
+					if (ac[0][l][q] && ac[1][l][q])
+						printf(" %s%c %.3f/%.3f", bench_langs[l], "kia"[q],
+						       tr[l][q], ho[l][q]);
+			printf("\n");
+			fflush(stdout);
+		}
+		hx_rank def;
+		hx_rank_default(&def);
+		hx_searcher_set_rank(en->sr, &def);
+		free(t);
+		free(qs);
+		return;
+	}
+	static const double grid[7][8] = {
 		{ 0.6, 0.9, 1.2, 1.6, 2.0, 3.0 },  /* k1 */
 		{ 0.3, 0.5, 0.6, 0.75, 0.9, 1.0 }, /* b */
 		{ 2, 3, 4, 6, 8, 12 },             /* title weight */
 		{ 0.5, 1, 2, 3, 4 },               /* tags weight */
 		{ 0, 0.25, 0.5, 1, 2, 4 },         /* exact boost */
 		{ 0.05, 0.1, 0.2, 0.3, 0.5 },      /* proximity (kept on: 0 is no boost) */
+		{ 0, 0.1, 0.2, 0.4 },              /* title as typed */
 	};
-	static const int ngrid[6] = { 6, 6, 6, 5, 6, 5 };
-	static const char *const gname[6] = { "k1", "b", "title", "tags", "exact", "prox" };
+	static const int ngrid[7] = { 6, 6, 6, 5, 6, 5, 4 };
+	static const char *const gname[7] = {
+		"k1", "b", "title", "tags", "exact", "prox", "texact"
+	};
 	hx_rank r, def;
 	hx_rank_default(&def);
 	r = def;
@@ -1114,13 +1211,14 @@ static void tune(const struct engines *en, const struct doc *docs, size_t n, str
 	double best = tune_mrr(en, t, nt, 0, tr);
 	for (int round = 0; round < 3; round++) {
 		int moved = 0;
-		for (int g = 0; g < 6; g++) {
+		for (int g = 0; g < 7; g++) {
 			double *slot = g == 0   ? &r.k1
 			               : g == 1 ? &r.b
 			               : g == 2 ? &r.w[0]
 			               : g == 3 ? &r.w[1]
 			               : g == 4 ? &r.exact
-			                        : &r.prox;
+			               : g == 5 ? &r.prox
+			                        : &r.title_exact;
 			double keep = *slot, bestv = keep;
 			for (int j = 0; j < ngrid[g]; j++) {
 				if (grid[g][j] == keep)
@@ -1205,11 +1303,13 @@ int main(int argc, char **argv)
 			no_proximity = 1;
 		else if (!strcmp(argv[i], "--tune"))
 			do_tune = 1;
+		else if (!strcmp(argv[i], "--variant") && i + 1 < argc && nvariants < MAXVAR)
+			do_tune = do_variants = 1, variant_spec[nvariants++] = argv[++i];
 		else {
 			fprintf(stderr,
 			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
 			        "[--reps N] [--known N] [--dir DIR] [--stride K | --full] [--queries "
-			        "N] [--verbose] [--no-proximity] [--tune]\n");
+			        "N] [--verbose] [--no-proximity] [--tune] [--variant K=V,...]\n");
 			return 2;
 		}
 	}
@@ -1476,6 +1576,8 @@ int main(int argc, char **argv)
 	struct engines en = { sr, &pm, &f, &ff, xap };
 	if (do_tune)
 		tune(&en, docs, n, &dm, qper);
+	if (do_variants)
+		return 0;
 	lang_bench(&en, docs, n, &dm, qper, reps, verbose);
 	stem_merges(docs, n);
 	double la[3];

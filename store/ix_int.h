@@ -96,7 +96,10 @@ enum { HX_F_TITLE = 0, HX_F_TAGS = 1, HX_F_BODY = 2, HX_F_FILES = 3, HX_NFIELDS 
  * HX_PROX_W 0.05-0.5). The best on the training half (k1 3, b 0.6, title
  * 8, tags 2, exact 1, proximity 0.05) gained 0.010 MRR@10 there and
  * nothing held out (0.8030 both), so these, the first ones, stay: the
- * surface is flat around them and the grid's optimum fits noise. Changing
+ * surface is flat around them and the grid's optimum fits noise. The
+ * re-rank's constants (HX_PROX_W 0.1, HX_TITLE_EXACT 0.2: search_int.h)
+ * were chosen with `bench_search --variant` on both halves of the sample
+ * and of the whole corpus (docs/SEARCH.md, fourth session). Changing
  * w or b changes the block bounds the index stores: bump HX_INDEX_SCHEMA. */
 #define HX_BM25_K1 1.2
 #define HX_BM25_B 0.75

@@ -7,9 +7,11 @@
  * field holding the most distinct query words gives a factor
  *   1 + HX_PROX_W * (m - 1) / (nq - 1) * m / span
  * (m distinct words of nq within span words), so all the words side by
- * side count HX_PROX_W more than the same words scattered. Only the best
- * HX_PROX_DEPTH candidates are read: the cost is fixed per query and the
- * index does not grow.
+ * side count HX_PROX_W more than the same words scattered; and a title
+ * that holds every query word in the form typed (a known item: the user
+ * types words of the title they remember) multiplies it by
+ * 1 + HX_TITLE_EXACT. Only the best HX_PROX_DEPTH candidates are read: the
+ * cost is fixed per query and the index does not grow.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,15 +43,18 @@ static size_t prox_words(const hx_query *q, struct qword *out)
 	return n;
 }
 
-/* Which query word the token is (-1: none): exact, or the same stem in
- * language lang (checked only when the first two letters agree, which
- * the forms of a word nearly always do). */
+/* Which query word the token is (-1: none): exact (*exact set), or the
+ * same stem in language lang (checked only when the first two letters
+ * agree, which the forms of a word nearly always do). */
 static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq, const char *stems[],
-                 const size_t slen[], const char *t, size_t tl)
+                 const size_t slen[], const char *t, size_t tl, int *exact)
 {
+	*exact = 0;
 	for (size_t i = 0; i < nq; i++)
-		if (qw[i].len == tl && !memcmp(qw[i].w, t, tl))
+		if (qw[i].len == tl && !memcmp(qw[i].w, t, tl)) {
+			*exact = 1;
 			return (int)i;
+		}
 	if (lang < 0 || tl < 2)
 		return -1;
 	for (size_t i = 0; i < nq; i++) {
@@ -101,6 +106,7 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, siz
 		                        : NULL;
 	size_t bm = 0;
 	uint32_t bspan = UINT32_MAX;
+	unsigned exact = 0; /* bit i: query word i is in the title as typed */
 	/* all the words side by side in the title: the body cannot do better */
 	for (int f = 0; f < 2 && !(bm == nq && bspan == nq); f++) {
 		int id[PROX_BODY];
@@ -110,10 +116,12 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, siz
 		hx_token k;
 		hx_tok_init(&t, f ? v.body : v.title, f ? v.bodylen : v.titlelen);
 		while (n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
-			int w = which(sr, nm.lang, qw, nq, stems, slen, k.word, k.len);
+			int ex, w = which(sr, nm.lang, qw, nq, stems, slen, k.word, k.len, &ex);
 			if (w >= 0) {
 				id[n] = w;
 				pos[n++] = k.pos;
+				if (!f && ex)
+					exact |= 1u << w;
 			}
 		}
 		best_window(id, pos, n, nq, &bm, &bspan);
@@ -121,6 +129,8 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, siz
 	if (bm >= 2)
 		*factor = 1.0 + sr->rk.prox * (double)(bm - 1) / (double)(nq - 1) * (double)bm /
 		                        (double)bspan;
+	if (exact == (1u << nq) - 1)
+		*factor *= 1.0 + sr->rk.title_exact;
 	return HX_OK;
 }
 
@@ -128,7 +138,7 @@ int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t
 {
 	struct qword qw[PROX_MAXQ];
 	size_t nq = prox_words(q, qw);
-	if (nq < 2 || n < 2 || sr->rk.prox == 0)
+	if (nq < 2 || n < 2 || (sr->rk.prox == 0 && sr->rk.title_exact == 0))
 		return HX_OK;
 	if (n > HX_PROX_DEPTH)
 		n = HX_PROX_DEPTH;

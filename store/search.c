@@ -60,6 +60,7 @@ void hx_rank_default(hx_rank *r)
 		r->w[f] = hx_ix_fw[f];
 	r->exact = HX_EXACT_BOOST;
 	r->prox = HX_PROX_W;
+	r->title_exact = HX_TITLE_EXACT;
 }
 
 void hx_searcher_set_rank(hx_searcher *sr, const hx_rank *r)

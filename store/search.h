@@ -23,7 +23,7 @@ typedef struct hx_search_opts {
 	int facets;    /* count tags, kinds, languages, countries of all matches */
 	int no_snippets;
 	int no_suggest;   /* no typo correction and no did-you-mean */
-	int no_proximity; /* BM25F alone, no proximity boost (tests compare
+	int no_proximity; /* BM25F alone, no re-rank (proximity, title as typed; tests compare
 	                     the ranking with a model of it) */
 } hx_search_opts;
 
@@ -81,10 +81,12 @@ typedef struct hx_results {
 
 /* Ranking constants: BM25F's k1 and b, the field weights (title, tags,
  * body) and the exact-form boost (the share of a word's exact-form tf
- * added again to the tf of all its forms). */
+ * added again to the tf of all its forms); then the two factors of the
+ * re-rank of a multi-word query's best candidates (store/ix_prox.c). */
 typedef struct hx_rank {
 	double k1, b, w[4], exact; /* w: title, tags, body, files (HX_NFIELDS) */
 	double prox;               /* proximity boost of all query words side by side */
+	double title_exact;        /* boost of a title holding every query word as typed */
 } hx_rank;
 
 /* The constants every search uses (those the index's block bounds are

@@ -195,10 +195,12 @@ int hx_cand_cmp(const void *a, const void *b);
  * same whatever k is (ties go to the lower docnum), so a page's order
  * does not depend on the page size, and a first page is no dearer. */
 #define HX_PROX_DEPTH 10
-#define HX_PROX_W 0.3 /* boost of all query words side by side (ix_int.h: tuning) */
+#define HX_PROX_W 0.1      /* boost of all query words side by side (ix_int.h: tuning) */
+#define HX_TITLE_EXACT 0.2 /* boost of a title with every query word as typed (same) */
 /* Re-ranks the best HX_PROX_DEPTH of the n sorted candidates of q (two
  * query words or more) by how near their words are in the title or the
- * start of the body; the list stays sorted. */
+ * start of the body, and whether the title holds them all as typed; the
+ * list stays sorted. */
 int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t n) HX_WUR;
 
 struct eval {

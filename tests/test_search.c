@@ -1463,6 +1463,47 @@ static void rank_constants(void)
 	free(dir);
 }
 
+/* A title holding every query word as typed (a known item) ranks above
+ * a shorter title with other forms of them; without the title boost the
+ * shorter title wins, so the boost is what decides. */
+static void title_as_typed(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	doc *d[12];
+	size_t n = 0;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	d[n++] = mkdoc(0, "t/data", 1000, "en", "Data files for pingus, a free clone of lemmings",
+	               "The data of the game.", NULL, NULL, NULL);
+	d[n++] = mkdoc(0, "t/game", 1001, "en", "Pingus: clones of Lemming", "The game.", NULL,
+	               NULL, NULL);
+	for (int i = 0; i < 10; i++) {
+		char path[32];
+		snprintf(path, sizeof path, "t/other%d", i);
+		d[n++] = mkdoc(0, path, 1002 + (uint64_t)i, "en", "Another game",
+		               "A game with levels and sounds.", NULL, NULL, NULL);
+	}
+	CHECK_RC(put_docs(s, d, n), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK(!strcmp(paths(sr, "clone lemmings"), "t/data t/game"));
+	hx_rank rk, def;
+	hx_rank_default(&def);
+	rk = def;
+	rk.title_exact = 0;
+	hx_searcher_set_rank(sr, &rk);
+	CHECK(!strcmp(paths(sr, "clone lemmings"), "t/game t/data"));
+	hx_searcher_set_rank(sr, &def);
+	/* the other forms, typed: the other title is now the one as typed */
+	CHECK(!strcmp(paths(sr, "clones lemming"), "t/game t/data"));
+	hx_searcher_free(&sr);
+	for (size_t i = 0; i < n; i++)
+		doc_free(d[i]);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1474,6 +1515,7 @@ int main(void)
 	issue13();
 	known_words();
 	rank_constants();
+	title_as_typed();
 	markdown_snippets();
 	differential();
 	return check_done();
