@@ -72,8 +72,10 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 			hx_nd_send_hello(n, c); /* it may have missed ours */
 		return;
 	}
-	if (w.type != HX_MSG_ENTRIES)
-		hx_nd_flush_pending(n); /* keep the order of everything else */
+	/* keep the order of everything else (what the pipeline holds is
+	 * committed first), bar what does not touch the store */
+	if (w.type != HX_MSG_ENTRIES && w.type != HX_MSG_PING && w.type != HX_MSG_ACK)
+		hx_nd_flush_pending(n);
 	if (w.type == HX_MSG_WANT || w.type == HX_MSG_ENTRIES || w.type == HX_MSG_PUSH ||
 	    w.type == HX_MSG_ACK)
 		c->peer->busy_until = now + BUSY_MS * 1000ull;
@@ -368,6 +370,7 @@ static int sleep_ms(hx_node *n, uint64_t now)
 	for (size_t i = 0; i < n->nconns; i++)
 		t = earliest(t, conn_deadline(n, n->conns[i], now));
 	t = earliest(t, hx_nd_blob_deadline(n, now));
+	t = earliest(t, hx_nd_pipe_deadline(n, now));
 	if (t <= now)
 		return 0;
 	uint64_t ms = (t - now + 999) / 1000;
@@ -412,8 +415,10 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 	hx_nd_announced_due(n, c, now);
 	hx_nd_pump(n, c, now);
 	uint64_t at;
-	if (recon_now(n, c, now, &at))
+	if (recon_now(n, c, now, &at)) {
+		hx_nd_flush_pending(n); /* what came is in the store's item set */
 		hx_nd_recon_start(n, c, now);
+	}
 	if (n->cfg.once && c->synced && !c->ine && transfers_idle(c))
 		hx_nd_finish(n, c, 1, NULL);
 	if (c->out && due(now, c->last_tx + PING_MS * 1000ull)) {
@@ -447,6 +452,7 @@ static void reload_peers(hx_node *n)
 			continue;
 		}
 		hx_nd_log(n, "no longer connecting to %s at %s", c->peer->name, c->endpoint);
+		hx_nd_flush_pending(n); /* the pipeline may hold its entries */
 		hx_nd_conn_down(n, c, "peer removed or its key changed");
 		hx_nd_conn_remove(n, i);
 	}
@@ -468,7 +474,7 @@ static void reload_peers(hx_node *n)
 
 static void tick(hx_node *n, uint64_t now)
 {
-	hx_nd_flush_pending(n);
+	hx_nd_pipe_work(n, now);
 	if (!n->cfg.once && (n->changes_due || due(now, n->next_changes))) {
 		n->changes_due = 0;
 		hx_nd_poll_changes(n);
@@ -488,6 +494,7 @@ static void tick(hx_node *n, uint64_t now)
 	for (size_t i = 0; i < n->nconns;) {
 		struct conn *c = n->conns[i];
 		if (!c->out && now - c->last_rx > IN_IDLE_MS * 1000ull) {
+			hx_nd_flush_pending(n); /* the pipeline may hold its entries */
 			hx_nd_conn_down(n, c, "silent");
 			hx_nd_conn_remove(n, i);
 		} else {
@@ -557,9 +564,10 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 	if (!n->cfg.timeout_ms)
 		n->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
 	n->next_session = (uint32_t)hx_now_us();
+	n->capputs = HX_WIRE_BATCH_MAX;
+	n->entry_mean = 2048; /* until entries come */
 	if (!(n->jobs = calloc(HX_WIRE_BATCH_MAX, sizeof *n->jobs)) ||
-	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts)) ||
-	    !(n->pend = calloc(2, sizeof *n->pend))) {
+	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts))) {
 		hx_node_destroy(&n);
 		return HX_ENOMEM;
 	}
@@ -580,6 +588,7 @@ void hx_node_destroy(hx_node **np)
 	hx_node *n = *np;
 	if (n->pool)
 		hx_nd_flush_pending(n);
+	hx_nd_pipe_free(n);
 	hx_nd_ftext_stop(n, 0);
 	hx_nd_blob_destroy(n);
 	while (n->nconns)
@@ -601,7 +610,6 @@ void hx_node_destroy(hx_node **np)
 	hx_vpool_destroy(&n->pool);
 	free(n->jobs);
 	free(n->puts);
-	free(n->pend);
 	free(n->handled);
 	hx_nd_idq_free(&n->fresh);
 	free(n->results);
