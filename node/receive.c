@@ -8,8 +8,9 @@
  * verification of the next batches overlaps the commit of these. A PUSH
  * (live) is verified and committed at once. What was new is relayed to the
  * other members: before the commit, as PUSH to eager members and ANNOUNCE
- * to lazy ones (those that understand it), after it as PUSH to older
- * nodes. Calls transfer.c, conn.c and idq.c.
+ * to lazy ones (those that understand it), unless the commit may refuse it
+ * for records it reads (then after the commit, when stored); after it as
+ * PUSH to older nodes. Calls transfer.c, conn.c and idq.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,13 +102,12 @@ static int push_now(hx_node *n, struct conn *c, const uint8_t (*ids)[HX_ID_LEN],
 	return 0;
 }
 
-/* Relays entries from source, verified and about to be committed, to the
- * members that understand ANNOUNCE, at once, so that the next hop does not
- * wait for this one's disk: as PUSH to those not lazy (a spanning tree
- * forms as members whose ACK says they had the entries already turn
- * lazy), as ANNOUNCE to the others, who ask for what they lack (WANT, read
- * after the commit). What the commit then refuses is left out of the
- * ENTRIES, as any id a node does not hold. */
+/* Relays entries from source, verified and about to be committed (see
+ * forward_early) or just stored, to the members that understand ANNOUNCE,
+ * at once, so that the next hop does not wait for this one's disk: as PUSH
+ * to those not lazy (a spanning tree forms as members whose ACK says they
+ * had the entries already turn lazy), as ANNOUNCE to the others, who ask
+ * for what they lack (WANT, read after the commit). */
 static void forward(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
                     const hx_put *puts, size_t k)
 {
@@ -134,10 +134,62 @@ struct stage {
 	hx_vjob *jobs; /* as the pool left them */
 	size_t k;
 	int live;
-	size_t first, m;           /* its entries to store: n->puts[first, first + m) */
-	uint8_t (*ids)[HX_ID_LEN]; /* their ids (then those stored), or NULL */
+	size_t first, m;                 /* its entries to store: n->puts[first, first + m) */
+	uint8_t (*ids)[HX_ID_LEN];       /* their ids (then those stored), or NULL */
+	int fwd;                         /* there are members to forward to (forward) */
+	uint8_t late[HX_WIRE_BATCH_MAX]; /* 1: forwarded after the commit, if stored */
 	struct batch_out o;
 };
+
+/* Whether a member other than source (and this node) would get a
+ * forward() now. */
+static int forward_targets(hx_node *n, const struct peer *source)
+{
+	if (n->cfg.once)
+		return 0;
+	for (size_t i = 0; i < n->npeers; i++) {
+		struct peer *p = n->peers[i];
+		if (p == source || !memcmp(p->key, n->cfg.pk, HX_KEY_LEN))
+			continue;
+		struct conn *c = hx_nd_primary_conn(n, p, NULL);
+		if (c && (c->peer_caps & HX_CAP_ANNOUNCE))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether an entry may be forwarded before its commit: when the commit
+ * can refuse it only for what prepare checked already (a member's plain
+ * entry, signed by the member's own key). Entries signed by a device,
+ * system records (devices, key rotations, roster, purges) and purged
+ * versions depend on records the commit reads, and are forwarded after
+ * it, only when stored, so that a node never relays what it refused.
+ * One case is left: a plain entry signed by an organisation key that a
+ * rotation retired before the entry's time; that is refused at the next
+ * hop as here, by the same records (PROTOCOL.md §6.3). */
+static int forward_early(hx_node *n, const hx_entry *e)
+{
+	hx_purged st;
+	return !memcmp(hx_entry_signer(e), e->author, HX_KEY_LEN) &&
+	       strncmp(e->path, HX_SYSTEM_PREFIX, strlen(HX_SYSTEM_PREFIX)) &&
+	       hx_store_purged(n->store, e->id, &st) == HX_ENOTFOUND;
+}
+
+/* Forwards the k entries of s (indexes idx into its puts and ids). */
+static void forward_some(hx_node *n, struct stage *s, const size_t *idx, size_t k)
+{
+	uint8_t(*ids)[HX_ID_LEN] = malloc(k * sizeof *ids);
+	hx_put *puts = malloc(k * sizeof *puts);
+	if (k && ids && puts) {
+		for (size_t i = 0; i < k; i++) {
+			puts[i] = n->puts[s->first + idx[i]];
+			memcpy(ids[i], puts[i].entry->id, HX_ID_LEN);
+		}
+		forward(n, s->c->peer, (const uint8_t(*)[HX_ID_LEN])ids, puts, k);
+	}
+	free(ids);
+	free(puts);
+}
 
 /* Sorts out a batch before its commit: entries known or refused are
  * counted, the others appended to n->puts and forwarded (see forward). */
@@ -190,10 +242,18 @@ static void prepare(hx_node *n, struct stage *s, size_t first)
 	if (logged > REFUSED_LOG_PER_BATCH)
 		hx_nd_log(n, "refused %zu more entries from %s", logged - REFUSED_LOG_PER_BATCH,
 		          p->name);
-	if (s->m && (s->ids = malloc(s->m * sizeof *s->ids))) {
+	if (s->m && (s->ids = malloc(s->m * sizeof *s->ids)))
 		for (size_t i = 0; i < s->m; i++)
 			memcpy(s->ids[i], n->puts[first + i].entry->id, HX_ID_LEN);
-		forward(n, p, (const uint8_t(*)[HX_ID_LEN])s->ids, n->puts + first, s->m);
+	s->fwd = s->m && forward_targets(n, p);
+	if (s->fwd) {
+		size_t idx[HX_WIRE_BATCH_MAX], k = 0;
+		for (size_t i = 0; i < s->m; i++) {
+			s->late[i] = !forward_early(n, n->puts[first + i].entry);
+			if (!s->late[i])
+				idx[k++] = i;
+		}
+		forward_some(n, s, idx, k);
 	}
 }
 
@@ -208,9 +268,12 @@ static void settle(hx_node *n, struct stage *s, int rc)
 		hx_nd_log(n, "cannot store entries from %s: %s", p->name, hx_strerror(rc));
 		hx_nd_stats_error(p, "store failed: %s", hx_strerror(rc));
 	}
+	size_t late[HX_WIRE_BATCH_MAX], nlate = 0;
 	for (size_t i = 0; s->m && !rc && i < s->m; i++) {
 		hx_put *put = &n->puts[s->first + i];
 		int r = put->result;
+		if (r == HX_OK && s->fwd && s->late[i])
+			late[nlate++] = i;
 		if (r == HX_OK) {
 			if (!strncmp(put->entry->path, HX_ROSTER_PREFIX, strlen(HX_ROSTER_PREFIX)))
 				n->reload_due = 1; /* the roster changed */
@@ -229,6 +292,7 @@ static void settle(hx_node *n, struct stage *s, int rc)
 			          put->why ? put->why : hx_refuse_name(hx_refuse_reason(r)));
 		}
 	}
+	forward_some(n, s, late, nlate);
 	for (size_t i = 0; i < s->k; i++)
 		if (!s->jobs[i].rc)
 			hx_entry_clear(&s->jobs[i].e);
@@ -397,7 +461,14 @@ static void commit_head(hx_node *n, size_t np)
 		bs[i] = b;
 		s[i] = (struct stage){ .c = b->c, .jobs = b->jobs, .k = b->k };
 	}
+	uint64_t t0 = hx_now_us();
+	size_t ke = 0;
+	for (size_t i = 0; i < np; i++)
+		ke += s[i].k;
 	commit(n, s, np);
+	if (n->cfg.verbose)
+		hx_nd_log(n, "committed %zu received entries (%zu batches) in %.1f ms; %zu wait",
+		          ke, np, (double)(hx_now_us() - t0) / 1000, n->pipe_n);
 	for (size_t i = 0; i < np; i++) {
 		struct pend *b = bs[i];
 		struct conn *c = b->c;
