@@ -28,9 +28,12 @@ static uint8_t *sign(const uint8_t sk[64], int i, uint64_t ts, size_t *len)
 {
 	char path[64];
 	snprintf(path, sizeof path, "notes/n%d", i);
-	hx_entry d = {
-		.path = path, .kind = "note", .title = "T", .body = "B", .lang = "en", .timestamp = ts
-	};
+	hx_entry d = { .path = path,
+		       .kind = "note",
+		       .title = "T",
+		       .body = "B",
+		       .lang = "en",
+		       .timestamp = ts };
 	uint8_t *raw = NULL;
 	CHECK_RC(hx_entry_sign(&d, sk, &raw, len), HX_OK);
 	return raw;
