@@ -238,20 +238,6 @@ static int peer_responding(hx_node *n, const struct peer *p)
 	return 0;
 }
 
-static int transfers_idle(const struct conn *c)
-{
-	return !c->want_q.n && !c->push_q.n && !c->ann_q.n && !c->later_q.n && !c->nwants &&
-	       !c->npushes;
-}
-
-static int member_idle(hx_node *n, const struct peer *p)
-{
-	for (size_t i = 0; i < n->nconns; i++)
-		if (n->conns[i]->peer == p && !transfers_idle(n->conns[i]))
-			return 0;
-	return 1;
-}
-
 /* Whether c starts a reconciliation now: on connect and every interval from
  * the connecting side; from the accepting side only when pushing fell
  * behind or when nobody reconciled for two intervals. If not now, *at is
@@ -264,12 +250,17 @@ static int recon_now(hx_node *n, struct conn *c, uint64_t now, uint64_t *at)
 	*at = UINT64_MAX;
 	if (c->ine || peer_session_active(n, p) || peer_responding(n, p))
 		return 0;
-	if (n->cfg.once)
-		return c->recon_due && !c->synced && transfers_idle(c);
+	if (n->cfg.once) {
+		if (now < c->next_recon) { /* the peer was busy (NE_ERROR) */
+			*at = c->next_recon;
+			return 0;
+		}
+		return c->recon_due && !c->synced && hx_nd_transfers_idle(c);
+	}
 	/* Not while entries move with that member on any connection (ours or
 	 * its): what is queued or in flight would be found missing and asked
 	 * for, or pushed, a second time. */
-	if (!member_idle(n, p))
+	if (!hx_nd_member_idle(n, p))
 		return 0;
 	if (now < p->busy_until) {
 		*at = p->busy_until;
@@ -419,7 +410,7 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 		hx_nd_flush_pending(n); /* what came is in the store's item set */
 		hx_nd_recon_start(n, c, now);
 	}
-	if (n->cfg.once && c->synced && !c->ine && transfers_idle(c))
+	if (n->cfg.once && c->synced && !c->ine && hx_nd_transfers_idle(c))
 		hx_nd_finish(n, c, 1, NULL);
 	if (c->out && due(now, c->last_tx + PING_MS * 1000ull)) {
 		uint8_t p[HX_PING_LEN];
@@ -485,7 +476,7 @@ static void tick(hx_node *n, uint64_t now)
 	 * reconciliation then says what it still lacks) */
 	for (size_t i = 0; i < n->npeers; i++) {
 		struct peer *p = n->peers[i];
-		if (p->sent.n && now >= p->busy_until && member_idle(n, p))
+		if (p->sent.n && now >= p->busy_until && hx_nd_member_idle(n, p))
 			hx_nd_idset_free(&p->sent);
 	}
 	for (size_t i = 0; i < n->nconns; i++)
@@ -566,6 +557,7 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 	n->next_session = (uint32_t)hx_now_us();
 	n->capputs = HX_WIRE_BATCH_MAX;
 	n->entry_mean = 2048; /* until entries come */
+	n->commit_max = COMMIT_ENTRIES;
 	if (!(n->jobs = calloc(HX_WIRE_BATCH_MAX, sizeof *n->jobs)) ||
 	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts))) {
 		hx_node_destroy(&n);

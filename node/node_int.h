@@ -27,6 +27,7 @@
 #define COMMIT_ENTRIES 2048           /* a bulk commit (ENTRIES) stores this many entries, */
 #define COMMIT_BYTES (8u << 20)       /* ... or bytes, when the backlog has them */
 #define COMMIT_WAIT_MS 200            /* ... and waits for more at most this long */
+#define COMMIT_SLOW_MS 500            /* a commit slower than this halves the next ones */
 #define PUSH_BACKLOG_MAX 8192         /* larger relay backlogs go to reconciliation */
 #define PING_MS 10000
 #define IN_IDLE_MS 35000 /* a silent incoming connection is gone */
@@ -182,6 +183,7 @@ struct hx_node {
 	struct pend *pipe, *pipe_tail, *pipe_spare;
 	size_t pipe_n, pipe_bytes; /* entries and bytes in it */
 	uint64_t entry_mean;       /* mean size of the entries received */
+	size_t commit_max;         /* entries per bulk commit, now (receive.c) */
 	/* local change log */
 	int wake_fd;                           /* our wake-up socket (store's node.sock), or -1 */
 	unsigned long long wake_dev, wake_ino; /* what we bound, to unlink only ours */
@@ -306,6 +308,10 @@ void hx_nd_on_zap(hx_node *n);
 
 /* ---- session.c: reconciliation -------------------------------------------- */
 
+/* No entries queued or in flight on c (both ways); on any connection of
+ * p's member. A reconciliation waits for them (PROTOCOL.md §6.2). */
+int hx_nd_transfers_idle(const struct conn *c);
+int hx_nd_member_idle(hx_node *n, const struct peer *p);
 /* Starts a reconciliation as initiator on c. */
 void hx_nd_recon_start(hx_node *n, struct conn *c, uint64_t now);
 void hx_nd_on_ne_query(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);

@@ -4,7 +4,8 @@
  * queued for verification on every core as it arrives (an entry already
  * stored is dropped before its signature is checked), and this thread
  * commits the verified batches in order of arrival, many in one
- * transaction while a backlog exists (COMMIT_ENTRIES), so that the
+ * transaction while a backlog exists (COMMIT_ENTRIES, fewer while commits
+ * are slow), so that the
  * verification of the next batches overlaps the commit of these. A PUSH
  * (live) is verified and committed at once. What was new is relayed to the
  * other members: before the commit, as PUSH to eager members and ANNOUNCE
@@ -410,7 +411,7 @@ static int ready(hx_node *n, size_t *np, int *full)
 	*np = 0;
 	*full = 0;
 	for (struct pend *b = n->pipe; b; b = b->next) {
-		if (k >= COMMIT_ENTRIES || bytes >= COMMIT_BYTES) {
+		if (k >= n->commit_max || bytes >= COMMIT_BYTES) {
 			*full = 1;
 			return 0;
 		}
@@ -420,7 +421,7 @@ static int ready(hx_node *n, size_t *np, int *full)
 		bytes += b->bytes;
 		(*np)++;
 	}
-	*full = k >= COMMIT_ENTRIES || bytes >= COMMIT_BYTES;
+	*full = k >= n->commit_max || bytes >= COMMIT_BYTES;
 	return 1;
 }
 
@@ -466,9 +467,19 @@ static void commit_head(hx_node *n, size_t np)
 	for (size_t i = 0; i < np; i++)
 		ke += s[i].k;
 	commit(n, s, np);
+	uint64_t took = hx_now_us() - t0;
 	if (n->cfg.verbose)
 		hx_nd_log(n, "committed %zu received entries (%zu batches) in %.1f ms; %zu wait",
-		          ke, np, (double)(hx_now_us() - t0) / 1000, n->pipe_n);
+		          ke, np, (double)took / 1000, n->pipe_n);
+	/* Commits stay short on a slow or busy machine: a long one delays
+	 * the next WANTs (the window frees at commit), and a sender whose
+	 * transfers seem to rest for 2 s reconciles and pushes again what is
+	 * still on its way (PROTOCOL.md §6.2). */
+	if (took > COMMIT_SLOW_MS * 1000ull && ke > HX_WIRE_BATCH_MAX)
+		n->commit_max = ke / 2 > HX_WIRE_BATCH_MAX ? ke / 2 : HX_WIRE_BATCH_MAX;
+	else if (took < COMMIT_SLOW_MS * 500ull && ke >= n->commit_max)
+		n->commit_max =
+		        n->commit_max * 2 < COMMIT_ENTRIES ? n->commit_max * 2 : COMMIT_ENTRIES;
 	for (size_t i = 0; i < np; i++) {
 		struct pend *b = bs[i];
 		struct conn *c = b->c;
