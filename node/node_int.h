@@ -28,7 +28,9 @@
 #define COMMIT_BYTES (8u << 20)       /* ... or bytes, when the backlog has them */
 #define COMMIT_WAIT_MS 200            /* ... and waits for more at most this long */
 #define COMMIT_SLOW_MS 500            /* a commit slower than this halves the next ones */
-#define PUSH_BACKLOG_MAX 8192         /* larger relay backlogs go to reconciliation */
+#define PIPE_MAX_ENTRIES (2 * WANT_WINDOW_IDS) /* received, not committed: at most */
+#define PIPE_MAX_BYTES (2 * WANT_WINDOW_BYTES)
+#define PUSH_BACKLOG_MAX 8192 /* larger relay backlogs go to reconciliation */
 #define PING_MS 10000
 #define IN_IDLE_MS 35000 /* a silent incoming connection is gone */
 #define ACK_TIMEOUT_MS 15000

@@ -512,6 +512,11 @@ static void commit_head(hx_node *n, size_t np)
 
 void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
 {
+	/* The windows bound what members send when asked; ENTRIES that answer
+	 * no request (or a peer that ignores the window) must not make the
+	 * pipeline grow without end: it is emptied first. */
+	if (n->pipe_n >= PIPE_MAX_ENTRIES || n->pipe_bytes >= PIPE_MAX_BYTES)
+		hx_nd_flush_pending(n);
 	struct pend *b = pend_new(n);
 	if (!b) {
 		/* dropped: the request times out and a reconciliation follows */
