@@ -72,8 +72,10 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 			hx_nd_send_hello(n, c); /* it may have missed ours */
 		return;
 	}
-	if (w.type != HX_MSG_ENTRIES)
-		hx_nd_flush_pending(n); /* keep the order of everything else */
+	/* keep the order of everything else (what the pipeline holds is
+	 * committed first), bar what does not touch the store */
+	if (w.type != HX_MSG_ENTRIES && w.type != HX_MSG_PING && w.type != HX_MSG_ACK)
+		hx_nd_flush_pending(n);
 	if (w.type == HX_MSG_WANT || w.type == HX_MSG_ENTRIES || w.type == HX_MSG_PUSH ||
 	    w.type == HX_MSG_ACK)
 		c->peer->busy_until = now + BUSY_MS * 1000ull;
@@ -236,20 +238,6 @@ static int peer_responding(hx_node *n, const struct peer *p)
 	return 0;
 }
 
-static int transfers_idle(const struct conn *c)
-{
-	return !c->want_q.n && !c->push_q.n && !c->ann_q.n && !c->later_q.n && !c->nwants &&
-	       !c->npushes;
-}
-
-static int member_idle(hx_node *n, const struct peer *p)
-{
-	for (size_t i = 0; i < n->nconns; i++)
-		if (n->conns[i]->peer == p && !transfers_idle(n->conns[i]))
-			return 0;
-	return 1;
-}
-
 /* Whether c starts a reconciliation now: on connect and every interval from
  * the connecting side; from the accepting side only when pushing fell
  * behind or when nobody reconciled for two intervals. If not now, *at is
@@ -262,12 +250,17 @@ static int recon_now(hx_node *n, struct conn *c, uint64_t now, uint64_t *at)
 	*at = UINT64_MAX;
 	if (c->ine || peer_session_active(n, p) || peer_responding(n, p))
 		return 0;
-	if (n->cfg.once)
-		return c->recon_due && !c->synced && transfers_idle(c);
+	if (n->cfg.once) {
+		if (now < c->next_recon) { /* the peer was busy (NE_ERROR) */
+			*at = c->next_recon;
+			return 0;
+		}
+		return c->recon_due && !c->synced && hx_nd_transfers_idle(c);
+	}
 	/* Not while entries move with that member on any connection (ours or
 	 * its): what is queued or in flight would be found missing and asked
 	 * for, or pushed, a second time. */
-	if (!member_idle(n, p))
+	if (!hx_nd_member_idle(n, p))
 		return 0;
 	if (now < p->busy_until) {
 		*at = p->busy_until;
@@ -368,6 +361,7 @@ static int sleep_ms(hx_node *n, uint64_t now)
 	for (size_t i = 0; i < n->nconns; i++)
 		t = earliest(t, conn_deadline(n, n->conns[i], now));
 	t = earliest(t, hx_nd_blob_deadline(n, now));
+	t = earliest(t, hx_nd_pipe_deadline(n, now));
 	if (t <= now)
 		return 0;
 	uint64_t ms = (t - now + 999) / 1000;
@@ -412,9 +406,11 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 	hx_nd_announced_due(n, c, now);
 	hx_nd_pump(n, c, now);
 	uint64_t at;
-	if (recon_now(n, c, now, &at))
+	if (recon_now(n, c, now, &at)) {
+		hx_nd_flush_pending(n); /* what came is in the store's item set */
 		hx_nd_recon_start(n, c, now);
-	if (n->cfg.once && c->synced && !c->ine && transfers_idle(c))
+	}
+	if (n->cfg.once && c->synced && !c->ine && hx_nd_transfers_idle(c))
 		hx_nd_finish(n, c, 1, NULL);
 	if (c->out && due(now, c->last_tx + PING_MS * 1000ull)) {
 		uint8_t p[HX_PING_LEN];
@@ -447,6 +443,7 @@ static void reload_peers(hx_node *n)
 			continue;
 		}
 		hx_nd_log(n, "no longer connecting to %s at %s", c->peer->name, c->endpoint);
+		hx_nd_flush_pending(n); /* the pipeline may hold its entries */
 		hx_nd_conn_down(n, c, "peer removed or its key changed");
 		hx_nd_conn_remove(n, i);
 	}
@@ -468,7 +465,7 @@ static void reload_peers(hx_node *n)
 
 static void tick(hx_node *n, uint64_t now)
 {
-	hx_nd_flush_pending(n);
+	hx_nd_pipe_work(n, now);
 	if (!n->cfg.once && (n->changes_due || due(now, n->next_changes))) {
 		n->changes_due = 0;
 		hx_nd_poll_changes(n);
@@ -479,7 +476,7 @@ static void tick(hx_node *n, uint64_t now)
 	 * reconciliation then says what it still lacks) */
 	for (size_t i = 0; i < n->npeers; i++) {
 		struct peer *p = n->peers[i];
-		if (p->sent.n && now >= p->busy_until && member_idle(n, p))
+		if (p->sent.n && now >= p->busy_until && hx_nd_member_idle(n, p))
 			hx_nd_idset_free(&p->sent);
 	}
 	for (size_t i = 0; i < n->nconns; i++)
@@ -488,6 +485,7 @@ static void tick(hx_node *n, uint64_t now)
 	for (size_t i = 0; i < n->nconns;) {
 		struct conn *c = n->conns[i];
 		if (!c->out && now - c->last_rx > IN_IDLE_MS * 1000ull) {
+			hx_nd_flush_pending(n); /* the pipeline may hold its entries */
 			hx_nd_conn_down(n, c, "silent");
 			hx_nd_conn_remove(n, i);
 		} else {
@@ -557,9 +555,11 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 	if (!n->cfg.timeout_ms)
 		n->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
 	n->next_session = (uint32_t)hx_now_us();
+	n->capputs = HX_WIRE_BATCH_MAX;
+	n->entry_mean = 2048; /* until entries come */
+	n->commit_max = COMMIT_ENTRIES;
 	if (!(n->jobs = calloc(HX_WIRE_BATCH_MAX, sizeof *n->jobs)) ||
-	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts)) ||
-	    !(n->pend = calloc(2, sizeof *n->pend))) {
+	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts))) {
 		hx_node_destroy(&n);
 		return HX_ENOMEM;
 	}
@@ -580,6 +580,7 @@ void hx_node_destroy(hx_node **np)
 	hx_node *n = *np;
 	if (n->pool)
 		hx_nd_flush_pending(n);
+	hx_nd_pipe_free(n);
 	hx_nd_ftext_stop(n, 0);
 	hx_nd_blob_destroy(n);
 	while (n->nconns)
@@ -601,7 +602,6 @@ void hx_node_destroy(hx_node **np)
 	hx_vpool_destroy(&n->pool);
 	free(n->jobs);
 	free(n->puts);
-	free(n->pend);
 	free(n->handled);
 	hx_nd_idq_free(&n->fresh);
 	free(n->results);

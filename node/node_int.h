@@ -20,7 +20,16 @@
 #define DEFAULT_INTERVAL_MS 30000
 #define DEFAULT_NE_LIMIT (256u * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
-#define WINDOW 4              /* WANTs / PUSHes in flight per connection */
+#define WINDOW 4                      /* PUSHes in flight per connection */
+#define WANTS_MAX 32                  /* WANTs in flight per connection, at most, */
+#define WANT_WINDOW_IDS 6144          /* ... asking for at most this many entries */
+#define WANT_WINDOW_BYTES (16u << 20) /* ... of about this many bytes */
+#define COMMIT_ENTRIES 2048           /* a bulk commit (ENTRIES) stores this many entries, */
+#define COMMIT_BYTES (8u << 20)       /* ... or bytes, when the backlog has them */
+#define COMMIT_WAIT_MS 200            /* ... and waits for more at most this long */
+#define COMMIT_SLOW_MS 500            /* a commit slower than this halves the next ones */
+#define PIPE_MAX_ENTRIES (2 * WANT_WINDOW_IDS) /* received, not committed: at most */
+#define PIPE_MAX_BYTES (2 * WANT_WINDOW_BYTES)
 #define PUSH_BACKLOG_MAX 8192 /* larger relay backlogs go to reconciliation */
 #define PING_MS 10000
 #define IN_IDLE_MS 35000 /* a silent incoming connection is gone */
@@ -87,6 +96,7 @@ struct inflight {
 	uint64_t deadline; /* µs */
 	uint32_t count;
 	int transfer; /* PUSH of reconciliation results (not live) */
+	int got_last; /* WANT: its last ENTRIES came (and waits in the pipeline) */
 };
 
 struct conn {
@@ -133,7 +143,7 @@ struct conn {
 	struct idq ann_q;   /* ids of relayed entries to ANNOUNCE (HX_CAP_ANNOUNCE) */
 	struct idq later_q; /* ids it announced: asked for (WANT) at later_at unless held */
 	uint64_t later_at;  /* µs */
-	struct inflight wants[WINDOW], pushes[WINDOW];
+	struct inflight wants[WANTS_MAX], pushes[WINDOW];
 	unsigned nwants, npushes;
 	uint32_t next_req;
 	uint64_t next_seq;
@@ -143,12 +153,15 @@ struct conn {
 	hx_sync_result *result;
 };
 
-/* A batch of ENTRIES being verified or waiting to be stored. */
+/* A batch of ENTRIES in the pipeline (receive.c): being verified, or
+ * verified and waiting to be committed. */
 struct pend {
+	struct pend *next;
 	struct conn *c;
 	zmq_msg_t f[HX_WIRE_BATCH_MAX]; /* owned: the entries' frames */
 	hx_vjob jobs[HX_WIRE_BATCH_MAX];
-	size_t k;
+	size_t k, bytes;
+	uint64_t arrived; /* µs */
 	uint32_t request;
 	int last;
 };
@@ -167,8 +180,12 @@ struct hx_node {
 	hx_vpool *pool;
 	hx_vjob *jobs;
 	hx_put *puts;
-	struct pend *pend;      /* two: one verifying, one storing */
-	struct pend *verifying; /* the one in the pool, or NULL */
+	size_t capputs;
+	/* the pipeline of received ENTRIES, oldest first, and spare batches */
+	struct pend *pipe, *pipe_tail, *pipe_spare;
+	size_t pipe_n, pipe_bytes; /* entries and bytes in it */
+	uint64_t entry_mean;       /* mean size of the entries received */
+	size_t commit_max;         /* entries per bulk commit, now (receive.c) */
 	/* local change log */
 	int wake_fd;                           /* our wake-up socket (store's node.sock), or -1 */
 	unsigned long long wake_dev, wake_ino; /* what we bound, to unlink only ours */
@@ -293,6 +310,10 @@ void hx_nd_on_zap(hx_node *n);
 
 /* ---- session.c: reconciliation -------------------------------------------- */
 
+/* No entries queued or in flight on c (both ways); on any connection of
+ * p's member. A reconciliation waits for them (PROTOCOL.md §6.2). */
+int hx_nd_transfers_idle(const struct conn *c);
+int hx_nd_member_idle(hx_node *n, const struct peer *p);
 /* Starts a reconciliation as initiator on c. */
 void hx_nd_recon_start(hx_node *n, struct conn *c, uint64_t now);
 void hx_nd_on_ne_query(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
@@ -300,21 +321,23 @@ void hx_nd_on_ne_reply(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
 void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
 
-/* ---- transfer.c: want/entries/push/ack, relay, storing -------------------- */
+/* ---- transfer.c: sending (want/push/ack/announce), relay queues ---------- */
 
 /* Queues ids for every connected member except source (live: a new
  * entry) as PUSH; relays (source set, live) skip the members that
- * understand ANNOUNCE, which store_batch reached before its commit. */
+ * understand ANNOUNCE, which receive.c reached before its commit. */
 void hx_nd_relay(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN], size_t k,
                  int live);
+/* Queues ids for ANNOUNCE to the connected members that understand it
+ * (except source and those with pushed set) and sends them. */
+void hx_nd_announce(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
+                    size_t k);
+/* The k ids of a batch that went out: not sent to p again until its
+ * transfers rest (out of memory: one may go twice, which is harmless). */
+void hx_nd_sent_mark(struct peer *p, uint8_t (*ids)[HX_ID_LEN], size_t k);
 /* Sends what c's queues hold, as far as the windows allow. */
 void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now);
-/* Finishes the ENTRIES batch being verified, if any, and stores it. */
-void hx_nd_flush_pending(hx_node *n);
 void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w);
-/* f: the message's frames, the header first; the entries are taken. */
-void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
-void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w);
 /* ids of new entries c's member holds: not pushed or announced to that
  * member; asked for (WANT) GRAFT_MS later unless held or asked for by then
@@ -323,6 +346,26 @@ void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now);
 /* The peer says what it refused of what we sent (PROTOCOL.md §5 REFUSED). */
 void hx_nd_on_refused(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
+
+/* ---- receive.c: verifying and storing received entries -------------------- */
+
+/* f: the message's frames, the header first; the entries are taken into
+ * the pipeline (verified on every core as they come, committed in order
+ * by hx_nd_pipe_work). */
+void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
+/* A PUSH is verified and committed at once (live: latency first), after
+ * what the pipeline holds. */
+void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
+/* Verifies and commits everything in the pipeline, now. */
+void hx_nd_flush_pending(hx_node *n);
+/* Moves the pipeline on without waiting for the network: helps verify,
+ * commits when a bulk batch is ready or nothing more is coming. */
+void hx_nd_pipe_work(hx_node *n, uint64_t now);
+/* When hx_nd_pipe_work has something to do (now: at once), UINT64_MAX
+ * when the pipeline is empty. */
+uint64_t hx_nd_pipe_deadline(hx_node *n, uint64_t now);
+/* Frees the pipeline's spare batches (after a flush). */
+void hx_nd_pipe_free(hx_node *n);
 
 /* ---- blobsync.c: attachment blobs (docs/PROTOCOL.md §9) ---- */
 

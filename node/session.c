@@ -8,6 +8,20 @@
 #include <string.h>
 #include "node/node_int.h"
 
+int hx_nd_transfers_idle(const struct conn *c)
+{
+	return !c->want_q.n && !c->push_q.n && !c->ann_q.n && !c->later_q.n && !c->nwants &&
+	       !c->npushes;
+}
+
+int hx_nd_member_idle(hx_node *n, const struct peer *p)
+{
+	for (size_t i = 0; i < n->nconns; i++)
+		if (n->conns[i]->peer == p && !hx_nd_transfers_idle(n->conns[i]))
+			return 0;
+	return 1;
+}
+
 static uint32_t frame_limit(hx_node *n, const struct conn *c)
 {
 	uint32_t lim = n->cfg.ne_frame_limit;
@@ -146,6 +160,14 @@ void hx_nd_on_ne_query(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 	int rc;
 
 	if (!c->rne || c->rsession != w->session) {
+		if (!hx_nd_member_idle(n, c->peer)) {
+			/* Entries still move between us (we asked for them, or
+			 * push them): a reconciliation now would find them
+			 * missing and send them again. Later (§6.2). */
+			hx_wire_ne_error(e, w->session, HX_NEERR_BUSY);
+			hx_nd_send1(n, c, e, sizeof e);
+			return;
+		}
 		hx_nd_session_end_responder(c);
 		if ((rc = hx_recon_view_open(&c->rview, n->store)))
 			goto internal;
@@ -203,11 +225,16 @@ void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t
 void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
 {
 	if (c->ine && w->session == c->isession) {
-		hx_nd_log(n, "%s abandoned our reconciliation (reason %u)", c->peer->name,
-		          w->reason);
+		int busy = w->reason == HX_NEERR_BUSY;
+		if (!busy || n->cfg.verbose)
+			hx_nd_log(n, "%s abandoned our reconciliation (%s)", c->peer->name,
+			          busy ? "busy: entries still move between us; again in 5 s"
+			               : "an error on its side");
 		hx_nd_session_end_initiator(c);
 		c->next_recon = now + 5000000;
-		if (n->cfg.once)
+		if (n->cfg.once && busy)
+			c->recon_due = 1; /* hx_nd_recon_start cleared it */
+		else if (n->cfg.once)
 			hx_nd_finish(n, c, 0, "the peer abandoned the reconciliation");
 	} else if (c->rne && w->session == c->rsession) {
 		hx_nd_session_end_responder(c);

@@ -28,6 +28,10 @@ struct hx_vpool {
 	uint64_t max_ts;
 	hx_vknown_fn known;
 	void *known_arg;
+	/* the stream (hx_vpool_submit): jobs queued, taken from qhead on */
+	hx_vjob **q;
+	size_t qhead, qn, qcap;
+	unsigned waiting; /* threads in hx_vpool_wait */
 };
 
 static void one(hx_vpool *p, hx_vjob *j, uint64_t max_ts)
@@ -64,16 +68,36 @@ static void drain(hx_vpool *p)
 	}
 }
 
+/* Takes and does one job of the stream, with mu held (released while
+ * working); 0 when none is queued. */
+static int stream_one(hx_vpool *p)
+{
+	if (p->qhead == p->qn)
+		return 0;
+	hx_vjob *j = p->q[p->qhead++];
+	if (p->qhead == p->qn)
+		p->qhead = p->qn = 0;
+	pthread_mutex_unlock(&p->mu);
+	one(p, j, j->max_ts);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&p->mu);
+	if (p->waiting)
+		pthread_cond_broadcast(&p->finished);
+	return 1;
+}
+
 static void *worker(void *arg)
 {
 	hx_vpool *p = arg;
 	uint64_t seen = 0;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->quit && p->generation == seen)
+		while (!p->quit && p->generation == seen && p->qhead == p->qn)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->quit)
 			break;
+		if (stream_one(p))
+			continue;
 		seen = p->generation;
 		drain(p);
 	}
@@ -118,6 +142,7 @@ void hx_vpool_destroy(hx_vpool **pp)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->finished);
+	free(p->q);
 	free(p);
 	*pp = NULL;
 }
@@ -166,4 +191,63 @@ void hx_vpool_set_known(hx_vpool *p, hx_vknown_fn known, void *arg)
 unsigned hx_vpool_threads(const hx_vpool *p)
 {
 	return p->nthreads + 1;
+}
+
+int hx_vpool_submit(hx_vpool *p, hx_vjob *jobs, size_t n)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->qhead) { /* what was taken makes room */
+		memmove(p->q, p->q + p->qhead, (p->qn - p->qhead) * sizeof *p->q);
+		p->qn -= p->qhead;
+		p->qhead = 0;
+	}
+	hx_vjob **q = hx_grow(p->q, &p->qcap, p->qn + n, sizeof *q);
+	if (!q) {
+		pthread_mutex_unlock(&p->mu);
+		return HX_ENOMEM;
+	}
+	p->q = q;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i].done = 0;
+		p->q[p->qn++] = &jobs[i];
+	}
+	if (p->nthreads)
+		pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return HX_OK;
+}
+
+int hx_vpool_help(hx_vpool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	int r = stream_one(p);
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+int hx_vjob_done(const hx_vjob *j)
+{
+	return __atomic_load_n(&j->done, __ATOMIC_ACQUIRE);
+}
+
+void hx_vpool_wait(hx_vpool *p, hx_vjob *j)
+{
+	pthread_mutex_lock(&p->mu);
+	while (!hx_vjob_done(j)) {
+		if (stream_one(p))
+			continue;
+		p->waiting++;
+		if (!hx_vjob_done(j))
+			pthread_cond_wait(&p->finished, &p->mu);
+		p->waiting--;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+size_t hx_vpool_queued(hx_vpool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	size_t k = p->qn - p->qhead;
+	pthread_mutex_unlock(&p->mu);
+	return k;
 }

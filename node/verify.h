@@ -21,6 +21,8 @@ typedef struct hx_vjob {
 	/* out: the entry's id when it decoded, else BLAKE2b-256 of raw (so a
 	 * refusal can name what it refused) */
 	uint8_t id[HX_ID_LEN];
+	uint64_t max_ts; /* in (hx_vpool_submit): see hx_vpool_run */
+	int done;        /* out (hx_vpool_submit): 1 once rc and e are set (atomic) */
 } hx_vjob;
 
 /* threads: how many threads work on a batch, the caller's included (so
@@ -41,6 +43,20 @@ void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
  * finish before the next start or run. */
 void hx_vpool_start(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts);
 void hx_vpool_finish(hx_vpool *p);
+
+/* A stream of jobs, for a pipeline: submit queues jobs (with their
+ * max_ts set) behind those queued before, and the workers take them in
+ * that order as they come; each job's done turns 1 when it is finished
+ * (read it with hx_vjob_done). The jobs must stay valid and in place until
+ * done; n consecutive jobs are queued at once. help does one queued job on the calling thread and
+ * returns 1, or 0 when none is queued; wait returns once j is done, helping meanwhile. Streams and
+ * batches (run, start/finish) must not be mixed at once. */
+int hx_vpool_submit(hx_vpool *p, hx_vjob *jobs, size_t n) HX_WUR; /* HX_ENOMEM: none queued */
+int hx_vpool_help(hx_vpool *p);
+void hx_vpool_wait(hx_vpool *p, hx_vjob *j);
+int hx_vjob_done(const hx_vjob *j);
+/* Jobs submitted and not yet taken by a thread. */
+size_t hx_vpool_queued(hx_vpool *p);
 
 /* Optional (NULL to unset): known(arg, id) is 1 when the entry is stored
  * already. A job whose entry is known gets rc HX_EEXIST after decoding,

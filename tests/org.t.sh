@@ -10,7 +10,7 @@
 #    which every node had: that entry is hidden everywhere (the document
 #    falls back to the version before), fsck stays clean; an entry the
 #    laptop signs afterwards is refused by A (counted as revoked-device)
-#    and by C when it comes in a bundle;
+#    and by C when it comes in a bundle; what B refuses it does not relay;
 #  - A rotates its key: old documents still verify, a new version signed
 #    by the successor reaches every node.
 #  - the recovery code rebuilds A's identity; a wrong character is one
@@ -117,6 +117,18 @@ refused_revoked() {
 	h "$1" status --json | jq -e '[.peers[].refused["revoked-device"] // 0] | add >= 1' >/dev/null
 }
 until_ok 90 refused_revoked b || fail "B did not count a revoked-device refusal"
+# B relays only what its commit accepts: the entries it refused from C
+# never reach A (B used to relay a batch ahead of its commit, refused
+# entries included, and A refused them in turn). The sync point: an entry
+# C publishes now reaches A through B after them, on the same connection.
+received_a() { h a status --json | jq '[.peers[].received] | add'; }
+R0=$(received_a)
+doc sync.md notes/sync "Sync point" "Published after the refused ones."
+h c publish "$T/sync.md" >/dev/null || fail "publish the sync point at c"
+a_has_sync() { h a show notes/sync --author "$KC" >/dev/null 2>&1 && [ "$(received_a)" -gt "$R0" ]; }
+until_ok 90 a_has_sync || fail "the sync point did not reach A (or A did not count it)"
+h a status --json | jq -e '[.peers[].refused["revoked-device"] // 0] | add == 0' >/dev/null ||
+	fail "B relayed entries its commit refused to A"
 for n in a b c; do
 	until_ok 90 title_is $n practices/brokerage "Brokerage v2" ||
 		fail "$n still shows the revoked laptop's version"
