@@ -18,7 +18,7 @@ typedef struct hx_store hx_store;
  * Opening a store of an older schema first copies its data file to
  * data.mdb.schema<N>.bak (compacted), then upgrades it in place step by step
  * (store.c, upgrade_step). */
-#define HX_STORE_SCHEMA 5
+#define HX_STORE_SCHEMA 6
 
 enum hx_store_flags {
 	HX_STORE_RDONLY = 1 << 0,
