@@ -57,15 +57,23 @@ static int has_version(hx_store *s, MDB_txn *txn, const hx_entry *e)
 	return rc == 0;
 }
 
-/* Every entry decodes, verifies, sits under its own id, and has its time
- * order and version rows. */
+/* Whether the entry with id is stored (its ids row finds its log row). */
+static int stored(hx_store *s, MDB_txn *txn, const uint8_t *id)
+{
+	uint64_t seq;
+	return hx_zent_find(&s->z, txn, id, &seq, NULL) == HX_OK;
+}
+
+/* Every log row is an entry that decodes, verifies, carries its own id,
+ * is found by it, and has its time order and version rows; or the id of
+ * a purged version alone. *n counts the entries. */
 static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
 	char hex[2 * HX_ID_LEN + 1];
 	uint8_t key[8 + HX_ID_LEN];
-	int rc = mdb_cursor_open(txn, s->entries, &c);
+	int rc = mdb_cursor_open(txn, s->z.log, &c);
 
 	if (rc)
 		return hx_mdb_err(rc);
@@ -73,12 +81,25 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		++*n;
-		if (k.mv_size != HX_ID_LEN) {
-			problem(f, "entries: key of %zu bytes", k.mv_size);
+		uint64_t seq;
+		if (k.mv_size != 8 || v.mv_size < HX_ID_LEN) {
+			problem(f, "log: malformed row");
 			continue;
 		}
-		hx_hex(hex, k.mv_data, HX_ID_LEN);
+		hx_hex(hex, v.mv_data, HX_ID_LEN);
+		if (v.mv_size == HX_ID_LEN) { /* a purged version */
+			if (!exists(txn, s->purged, v.mv_data, HX_ID_LEN))
+				problem(f, "log: %s has neither content nor a purged stub", hex);
+			continue;
+		}
+		++*n;
+		if (hx_zent_find(&s->z, txn, v.mv_data, &seq, NULL) ||
+		    seq != hx_be64_get(k.mv_data))
+			problem(f, "entry %s: missing from ids", hex);
+		uint8_t id[HX_ID_LEN];
+		memcpy(id, v.mv_data, HX_ID_LEN);
+		v.mv_data = (uint8_t *)v.mv_data + HX_ID_LEN;
+		v.mv_size -= HX_ID_LEN;
 		MDB_val raw;
 		uint8_t *owned;
 		int erc = hx_zent_unpack(&s->z, txn, &v, &raw, &owned);
@@ -97,7 +118,7 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 			problem(f, "entry %s: %s", hex, hx_strerror(erc));
 			continue;
 		}
-		if (memcmp(e.id, k.mv_data, HX_ID_LEN))
+		if (memcmp(e.id, id, HX_ID_LEN))
 			problem(f, "entry %s: stored under the wrong id", hex);
 		hx_be64_put(key, e.timestamp);
 		memcpy(key + 8, e.id, HX_ID_LEN);
@@ -133,12 +154,11 @@ static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, 
 			continue;
 		}
 		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
-		if (purged && !exists(txn, s->entries, id, HX_ID_LEN) &&
-		    exists(txn, s->purged, id, HX_ID_LEN)) {
+		if (purged && !stored(s, txn, id) && exists(txn, s->purged, id, HX_ID_LEN)) {
 			++*purged;
 			continue;
 		}
-		if (!exists(txn, s->entries, id, HX_ID_LEN)) {
+		if (!stored(s, txn, id)) {
 			char hex[2 * HX_ID_LEN + 1];
 			problem(f, "%s: refers to missing entry %s", name,
 			        hx_hex(hex, id, HX_ID_LEN));
@@ -170,7 +190,7 @@ static int check_purged(hx_store *s, MDB_txn *txn, struct fsck *f)
 		memcpy(key + 8, k.mv_data, HX_ID_LEN);
 		if (!exists(txn, s->bytime, key, sizeof key))
 			problem(f, "purged %s: missing from the time order", hex);
-		if (exists(txn, s->entries, k.mv_data, HX_ID_LEN))
+		if (stored(s, txn, k.mv_data))
 			problem(f, "purged %s: its content is still stored", hex);
 	}
 	mdb_cursor_close(c);
@@ -208,7 +228,7 @@ static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *versi
 				        (char *)k.mv_data);
 				continue;
 			}
-			if (!exists(txn, s->entries, ver + 8, HX_ID_LEN))
+			if (!stored(s, txn, ver + 8))
 				problem(f, "history of %.*s: refers to missing entry %s", (int)pl,
 				        (char *)k.mv_data, hx_hex(hex, ver + 8, HX_ID_LEN));
 			last = ver[8 + HX_ID_LEN];
@@ -247,7 +267,6 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 		int in_value;
 	} refs[] = {
 		{ s->bytime, "time order", 0 },
-		{ s->changes, "changes", 1 },
 	};
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
 		uint64_t purged = 0;
@@ -263,6 +282,12 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 		goto out;
 	if (n != n_entries)
 		problem(&f, "history: %llu versions for %llu entries", (unsigned long long)n,
+		        (unsigned long long)n_entries);
+	MDB_stat ist;
+	if ((rc = hx_mdb_err(mdb_stat(txn, s->z.ids, &ist))))
+		goto out;
+	if (ist.ms_entries != n_entries)
+		problem(&f, "ids: %llu rows for %llu entries", (unsigned long long)ist.ms_entries,
 		        (unsigned long long)n_entries);
 	uint64_t ix = 0;
 	rc = hx_index_check(&s->ix, txn, s->versions, &s->z, index_problem, &f, &ix);

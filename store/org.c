@@ -196,29 +196,22 @@ int hx_org_check(hx_store *s, MDB_txn *txn, const hx_entry *e, int *refuse, uint
 /* ---- hiding --------------------------------------------------------------- */
 
 /* Removes entry e (stored, decoded) from every table and the index; its
- * document falls back to its newest remaining version. The change row is
- * removed by the caller (one pass for all hidden entries). */
+ * document falls back to its newest remaining version. */
 static int remove_entry(hx_store *s, MDB_txn *txn, const hx_entry *e)
 {
 	uint8_t tk[8 + HX_ID_LEN];
-	MDB_val key = { HX_ID_LEN, (void *)e->id };
 	int rc;
 
-	if ((rc = mdb_del(txn, s->entries, &key, NULL)))
-		return hx_mdb_err(rc);
+	if ((rc = hx_zent_del(&s->z, txn, e->id, 0)))
+		return rc;
 	hx_be64_put(tk, e->timestamp);
 	memcpy(tk + 8, e->id, HX_ID_LEN);
-	key = (MDB_val){ sizeof tk, tk };
+	MDB_val key = { sizeof tk, tk };
 	if ((rc = mdb_del(txn, s->bytime, &key, NULL)))
 		return hx_mdb_err(rc);
 	if ((rc = hx_fpt_del(&s->fpt, txn, e->timestamp, e->id)))
 		return rc;
 	return hx_doc_drop(s, txn, e);
-}
-
-static int id_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, HX_ID_LEN);
 }
 
 /* Hides the entries of org signed by key and dated at or after from. */
@@ -269,21 +262,6 @@ static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *ke
 			rc = remove_entry(s, txn, &e);
 			hx_entry_clear(&e);
 		}
-	}
-	if (!rc && n) { /* their change rows, in one pass */
-		qsort(ids, n, HX_ID_LEN, id_cmp);
-		if ((rc = mdb_cursor_open(txn, s->changes, &c))) {
-			free(ids);
-			return hx_mdb_err(rc);
-		}
-		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-			if (v.mv_size == HX_ID_LEN &&
-			    bsearch(v.mv_data, ids, n, HX_ID_LEN, id_cmp) &&
-			    (rc = mdb_cursor_del(c, 0)))
-				break;
-		mdb_cursor_close(c);
-		rc = loop_end(rc);
 	}
 	free(ids);
 	return rc;

@@ -144,21 +144,12 @@ int hx_doc_drop(hx_store *s, MDB_txn *txn, const hx_entry *old)
 	return rc;
 }
 
-/* Deletes a stored version's content: zeros over its bytes first (in this
- * transaction's own copy of the page), then the rows. */
+/* Deletes a stored version's content (zentry.c zeros its bytes first and
+ * keeps the id in its log row), then its version. */
 static int purge_entry(hx_store *s, MDB_txn *txn, const hx_entry *old)
 {
-	MDB_val ek = { HX_ID_LEN, (void *)old->id }, v;
-	int rc = mdb_get(txn, s->entries, &ek, &v);
-	if (rc)
-		return hx_mdb_err(rc);
-	v.mv_data = NULL;
-	if ((rc = mdb_put(txn, s->entries, &ek, &v, MDB_RESERVE)))
-		return hx_mdb_err(rc);
-	memset(v.mv_data, 0, v.mv_size);
-	if ((rc = mdb_del(txn, s->entries, &ek, NULL)))
-		return hx_mdb_err(rc);
-	return hx_doc_drop(s, txn, old);
+	int rc = hx_zent_del(&s->z, txn, old->id, 1);
+	return rc ? rc : hx_doc_drop(s, txn, old);
 }
 
 int hx_purge_after(hx_store *s, MDB_txn *txn, const hx_entry *rec)

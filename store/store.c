@@ -5,14 +5,17 @@
  *
  * Tables (keys and values, integers big-endian so byte order = numeric):
  *   meta     "schema" -> u32 schema version
- *   entries  id[32] -> signed canonical entry bytes (docs/FORMAT.md), or
- *            since schema 4 00 ‖ those bytes compressed (zentry.c)
+ *   log      seq u64 -> id[32] ‖ signed canonical entry bytes
+ *            (docs/FORMAT.md), or 00 ‖ those bytes compressed: every entry
+ *            in local arrival order; since schema 6 (zentry.c)
+ *   ids      id[0..8) -> seq u64 (MDB_DUPSORT): finding an entry by id;
+ *            since schema 6, before it "entries" (id -> value) and
+ *            "changes" (seq -> id)
  *   bytime   ts u64 ‖ id[32] -> ""            all entries, reconciliation order
  *   versions path ‖ 00 ‖ author number -> ts u64 ‖ id[32] ‖ flags, one
  *            value per version (MDB_DUPSORT), the last current (docs.c);
  *            since schema 6, before it the tables docs, paths and hist
  *   authors  author[32] <-> author number (docs.c); since schema 6
- *   changes  seq u64 -> id[32]                local arrival order
  *   members  key[32] -> member record (opaque here)
  *   kv       name -> value                    peers, counters, settings
  *   blobs    hash[32] -> blob state (store/blob.c); since schema 2
@@ -67,8 +70,10 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 		const char *name;
 		MDB_dbi *dbi;
 	} t[] = {
-		{ "meta", &s->meta },       { "entries", &s->entries }, { "bytime", &s->bytime },
-		{ "changes", &s->changes }, { "members", &s->members }, { "kv", &s->kv },
+		{ "meta", &s->meta },
+		{ "bytime", &s->bytime },
+		{ "members", &s->members },
+		{ "kv", &s->kv },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		int rc = mdb_dbi_open(txn, t[i].name, f, t[i].dbi);
@@ -77,10 +82,15 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 		if (rc)
 			return hx_mdb_err(rc);
 	}
-	/* The versions and authors tables came with schema 6: created on any
-	 * writable open (the upgrade fills them). */
-	int rc = hx_docs_open(s, txn, (s->flags & HX_STORE_RDONLY) ? 0 : MDB_CREATE);
+	/* The log, ids, versions and authors tables came with schema 6:
+	 * created on any writable open (the upgrade fills them). */
+	unsigned c6 = (s->flags & HX_STORE_RDONLY) ? 0 : MDB_CREATE;
+	int rc = mdb_dbi_open(txn, "log", c6, &s->z.log);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "ids", MDB_DUPSORT | MDB_DUPFIXED | c6, &s->z.ids);
 	if (rc)
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if ((rc = hx_docs_open(s, txn, c6)))
 		return rc;
 	/* The blobs table came with schema 2: created on any writable open
 	 * (the upgrade from 1), absent from a read-only open of a schema 1
@@ -127,8 +137,8 @@ static int upgrade_step(hx_store *s, MDB_txn *txn, uint32_t from)
 	case 3:
 		return HX_OK; /* 4: the "ftext" table, which open_dbs creates; a node
 		               * extracts the blobs it has at its start (ftext.c) */
-	case 4: return hx_zent_train(&s->z, txn); /* 5: entry values compressed */
-	case 5: return hx_upgrade_docs(s, txn);   /* 6: versions and authors */
+	case 4: return HX_OK; /* 5: entry values compressed, by the last step's end */
+	case 5: return hx_upgrade_6(s, txn); /* 6: log, ids, versions, authors */
 	default: return HX_EVERSION;
 	}
 }
@@ -232,7 +242,7 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		return HX_ENOTFOUND;
 	if (!(s = calloc(1, sizeof *s)))
 		return HX_ENOMEM;
-	if (hx_zent_init(&s->z, 0, 0)) {
+	if (hx_zent_init(&s->z)) {
 		free(s);
 		return HX_ENOMEM;
 	}
@@ -280,10 +290,8 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	}
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
-	if (!(rc = open_dbs(s, txn, create))) {
-		s->z.entries = s->entries;
+	if (!(rc = open_dbs(s, txn, create)))
 		s->z.meta = s->meta;
-	}
 	if (rc || (rc = check_schema(s, txn, create)) || (rc = upgrade_index(s, txn))) {
 		mdb_txn_abort(txn);
 		hx_zent_end(&s->z, 0);
@@ -323,9 +331,8 @@ static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, 
 	MDB_val v;
 	uint8_t *owned;
 	if (!e && !raw) { /* whether it is here: no need to decompress */
-		MDB_val k = { HX_ID_LEN, (void *)id };
-		int r = mdb_get(txn, s->entries, &k, &v);
-		return r == MDB_NOTFOUND ? HX_ENOTFOUND : r ? hx_mdb_err(r) : HX_OK;
+		uint64_t seq;
+		return hx_zent_find(&s->z, txn, id, &seq, NULL);
 	}
 	int rc = hx_zent_get(&s->z, txn, id, &v, &owned);
 	if (rc)
@@ -356,7 +363,7 @@ static int last_seq(hx_store *s, MDB_txn *txn, uint64_t *seq)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->changes, &c);
+	int rc = mdb_cursor_open(txn, s->z.log, &c);
 	if (rc)
 		return hx_mdb_err(rc);
 	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
@@ -401,7 +408,7 @@ static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_t *seq)
 {
 	const hx_entry *e = p->entry;
-	MDB_val k = { HX_ID_LEN, (void *)e->id }, v, empty = { 0, "" };
+	MDB_val v, empty = { 0, "" };
 	uint8_t key[8 + HX_ID_LEN];
 	int rc;
 
@@ -427,12 +434,13 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 	 * for it again once the record it needs has arrived. */
 	int refuse;
 	uint64_t prev_revoked;
-	if ((rc = mdb_get(txn, s->entries, &k, &v)) == 0) {
+	uint64_t had;
+	if ((rc = hx_zent_find(&s->z, txn, e->id, &had, NULL)) == HX_OK) {
 		p->result = HX_EEXIST;
 		return HX_OK;
 	}
-	if (rc != MDB_NOTFOUND)
-		return hx_mdb_err(rc);
+	if (rc != HX_ENOTFOUND)
+		return rc;
 	if ((rc = hx_org_check(s, txn, e, &refuse, &prev_revoked)))
 		return rc;
 	if (refuse) {
@@ -455,24 +463,13 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		if ((rc = mdb_put(txn, s->kv, &kk, &empty, 0)))
 			return hx_mdb_err(rc);
 	}
-	if ((rc = hx_zent_pack(&s->z, p->raw, p->rawlen, &v)))
+	if ((rc = hx_zent_pack(&s->z, p->raw, p->rawlen, &v)) ||
+	    (rc = hx_zent_put(&s->z, txn, ++*seq, e->id, &v)))
 		return rc;
-	rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		p->result = HX_EEXIST;
-		return HX_OK;
-	}
-	if (rc)
-		return hx_mdb_err(rc);
 	hx_be64_put(key, e->timestamp);
 	memcpy(key + 8, e->id, HX_ID_LEN);
 	MDB_val tk = { 8 + HX_ID_LEN, key };
 	if ((rc = mdb_put(txn, s->bytime, &tk, &empty, 0)))
-		return hx_mdb_err(rc);
-	uint8_t sk[8];
-	hx_be64_put(sk, ++*seq);
-	MDB_val ck = { 8, sk }, cv = { HX_ID_LEN, (void *)e->id };
-	if ((rc = mdb_put(txn, s->changes, &ck, &cv, MDB_APPEND)))
 		return hx_mdb_err(rc);
 	if ((rc = hx_fpt_add(&s->fpt, txn, e->timestamp, e->id)))
 		return rc;
@@ -779,7 +776,7 @@ int hx_store_stats_get(hx_store *s, hx_store_stats *st)
 	memset(st, 0, sizeof *st);
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
-	if ((rc = mdb_stat(txn, s->entries, &ms)))
+	if ((rc = mdb_stat(txn, s->z.ids, &ms)))
 		rc = hx_mdb_err(rc);
 	else
 		st->entries = ms.ms_entries;

@@ -19,17 +19,15 @@ struct hx_store {
 	MDB_env *env;
 	unsigned flags;
 	MDB_dbi meta;       /* "schema" etc. -> value */
-	MDB_dbi entries;    /* id[32] -> signed canonical bytes, maybe compressed (zentry.c) */
 	MDB_dbi bytime;     /* ts u64 BE ‖ id[32] -> "" */
 	MDB_dbi versions;   /* path ‖ 00 ‖ author number -> every version (docs.c) */
 	MDB_dbi authors;    /* author[32] <-> author number (docs.c) */
-	MDB_dbi changes;    /* seq u64 BE -> id[32] */
 	MDB_dbi members;    /* key[32] -> member record */
 	MDB_dbi kv;         /* name -> value */
 	MDB_dbi purged;     /* id[32] -> purged stub (store/purge.c) */
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
-	struct hx_zent z;   /* entry values, compressed (store/zentry.c) */
+	struct hx_zent z;   /* the entries: log and ids tables (store/zentry.c) */
 	int scrub_due;      /* a commit purged content: scrub free pages (scrub.c) */
 	int scrub_retry;    /* the last scrub failed: try again after the next commit */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
@@ -84,7 +82,7 @@ int hx_ver_del(hx_store *s, MDB_txn *txn, const hx_entry *e, int *was_current,
 int hx_live_add(hx_store *s, MDB_txn *txn, int64_t delta) HX_WUR;
 int hx_live_get(hx_store *s, MDB_txn *txn, uint64_t *n) HX_WUR;
 /* The schema 5 -> 6 step (upgrade6.c). */
-int hx_upgrade_docs(hx_store *s, MDB_txn *txn) HX_WUR;
+int hx_upgrade_6(hx_store *s, MDB_txn *txn) HX_WUR;
 
 /* (ts, id) order: the order of document versions and of reconciliation. */
 static inline int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *ib)

@@ -601,6 +601,19 @@ static void raw_put(const char *dir, const char *db, const void *k, size_t kl, c
 	mdb_env_close(env);
 }
 
+/* Writes log row seq as id ‖ bytes. */
+static void raw_put_entry(const char *dir, uint64_t seq, const uint8_t *id, const void *b, size_t n)
+{
+	uint8_t k[8], *v = malloc(HX_ID_LEN + n);
+	if (!v)
+		abort();
+	hx_be64_put(k, seq);
+	memcpy(v, id, HX_ID_LEN);
+	memcpy(v + HX_ID_LEN, b, n);
+	raw_put(dir, "log", k, sizeof k, v, HX_ID_LEN + n);
+	free(v);
+}
+
 /* Deletes the first key (or the first with a key of exactly klen bytes
  * starting with prefix) of table db. */
 static void raw_del_first(const char *dir, const char *db, const void *prefix, size_t plen)
@@ -834,19 +847,19 @@ static void test_fsck(void)
 	CHECK(at != NULL);
 	if (at)
 		at[5] = 'X';
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, bad, e[0]->len);
+	raw_put_entry(dir, 1, e[0]->e.id, bad, e[0]->len); /* e[0] came first: log row 1 */
 	expect_fsck(dir, hx_hex(hex, e[0]->e.id, HX_ID_LEN), "changing an entry's title");
 	expect_fsck(dir, hx_strerror(HX_EFORGED), "changing an entry's title");
 	/* the signature itself changed */
 	memcpy(bad, e[0]->raw, e[0]->len);
 	bad[e[0]->len - 1] ^= 1;
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, bad, e[0]->len);
+	raw_put_entry(dir, 1, e[0]->e.id, bad, e[0]->len);
 	expect_fsck(dir, hx_strerror(HX_EFORGED), "changing an entry's signature");
 	/* not an entry at all */
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, "junk", 4);
+	raw_put_entry(dir, 1, e[0]->e.id, "junk", 4);
 	expect_fsck(dir, hx_hex(hex, e[0]->e.id, HX_ID_LEN), "replacing an entry with junk");
 	/* a valid entry stored under another's id */
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, e[1]->raw, e[1]->len);
+	raw_put_entry(dir, 1, e[0]->e.id, e[1]->raw, e[1]->len);
 	expect_fsck(dir, "wrong id", "storing an entry under another id");
 	free(bad);
 	rmtree(dir);
@@ -854,10 +867,11 @@ static void test_fsck(void)
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* an entries row deleted: the tables that refer to it are named */
+	/* an ids row deleted: the tables that refer to the entry are named */
 	build(&dir, e, &n);
-	raw_del_first(dir, "entries", e[2]->e.id, HX_ID_LEN);
-	expect_fsck(dir, "missing entry", "deleting an entries row");
+	raw_del_first(dir, "ids", e[2]->e.id, 8);
+	expect_fsck(dir, "missing entry", "deleting an ids row");
+	expect_fsck(dir, "missing from ids", "deleting an ids row");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)
@@ -896,10 +910,10 @@ static void test_fsck(void)
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* a changes row deleted */
+	/* a log row deleted */
 	build(&dir, e, &n);
-	raw_del_first(dir, "changes", NULL, 0);
-	expect_fsck(dir, "changes", "deleting a changes row");
+	raw_del_first(dir, "log", NULL, 0);
+	expect_fsck(dir, "ids: 5 rows for 4 entries", "deleting a log row");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)
