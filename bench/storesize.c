@@ -7,8 +7,8 @@
  *   bench_storesize STORE_DIR [ENTRIES]
  *
  * STORE_DIR is a store directory (HOME/store, or the one bench_publish
- * keeps with HX_BENCH_KEEP=1); ENTRIES (default: the rows of the largest
- * table) is what "B/entry" divides by. Read-only; a running node may keep
+ * keeps with HX_BENCH_KEEP=1); ENTRIES (default: the rows of "bytime",
+ * one per entry) is what "B/entry" divides by. Read-only; a running node may keep
  * writing meanwhile.
  */
 #include <stdio.h>
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 		struct tab t;
 		MDB_stat st;
 	} tabs[64];
-	size_t nt = 0, entries = argc > 2 ? strtoull(argv[2], NULL, 10) : 0, biggest = 0;
+	size_t nt = 0, entries = argc > 2 ? strtoull(argv[2], NULL, 10) : 0, biggest = 1;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && nt < 64;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		MDB_dbi dbi;
@@ -124,13 +124,13 @@ int main(int argc, char **argv)
 		if (mdb_dbi_open(txn, tabs[nt].name, 0, &dbi) || mdb_stat(txn, dbi, &tabs[nt].st) ||
 		    walk(txn, dbi, psize, &tabs[nt].t))
 			continue;
-		if (tabs[nt].t.rows > biggest)
+		if (!strcmp(tabs[nt].name, "bytime"))
 			biggest = tabs[nt].t.rows;
 		nt++;
 	}
 	mdb_cursor_close(c);
 	if (!entries)
-		entries = biggest ? biggest : 1;
+		entries = biggest ? biggest : 1; /* "bytime"'s rows */
 	double used = (double)(info.me_last_pgno + 1) * (double)psize, tables = 0;
 	printf("store %s: data.mdb %.1f MB, %zu-byte pages; per entry over %zu entries\n", argv[1],
 	       sb.st_size / 1e6, psize, entries);
@@ -139,13 +139,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nt; i++) {
 		const struct tab *t = &tabs[i].t;
 		const MDB_stat *st = &tabs[i].st;
-		double pages = (double)(st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages);
+		double pages =
+		        (double)(st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages);
 		tables += pages * (double)psize;
 		double fill = st->ms_leaf_pages
 		                      ? (double)t->nodebytes / ((double)st->ms_leaf_pages * psize)
 		                      : 0;
-		printf("%-10s %8zu %8zu %6.1f %6.1f %7.1f %7zu %7zu %5.0f%% %5zu %8.1f\n", tabs[i].name,
-		       t->keys, t->rows, t->keys ? (double)t->keybytes / t->keys : 0,
+		printf("%-10s %8zu %8zu %6.1f %6.1f %7.1f %7zu %7zu %5.0f%% %5zu %8.1f\n",
+		       tabs[i].name, t->keys, t->rows, t->keys ? (double)t->keybytes / t->keys : 0,
 		       t->rows ? (double)t->valbytes / t->rows : 0,
 		       t->rows ? (double)t->nodebytes / t->rows : 0, st->ms_leaf_pages,
 		       st->ms_overflow_pages, fill * 100, t->big, pages * (double)psize / entries);
