@@ -21,6 +21,9 @@
  *
  *   bench_publish [CORPUS.jsonl.xz [LINES [BATCH]]]
  *
+ * With HX_BENCH_KEEP=1 in the environment the imported store is kept
+ * (its directory is printed) for bench_storesize.
+ *
  * Defaults: the corpus next to the repository
  * (../shared/data/tools-corpus.jsonl.xz), all lines. Corpus `org` values
  * are mapped onto 5 partner keys, as the brief asks for publishing.
@@ -659,6 +662,9 @@ int main(int argc, char **argv)
 	       st.lines, fts_rows, st.total, fts_t, st.total / fts_t, st.cpu, fts_cpu,
 	       st.cpu / fts_cpu, fts_bytes / 1e6, fts_bytes / (double)st.bytes);
 	store_sizes(dir, st.bytes, st.added);
-	rmtree(base);
+	if (getenv("HX_BENCH_KEEP")) /* for bench_storesize */
+		printf("  kept: %s\n", dir);
+	else
+		rmtree(base);
 	return 0;
 }

@@ -41,15 +41,39 @@ static int exists(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl)
 	return mdb_get(txn, dbi, &key, &v) == 0;
 }
 
-/* Every entry decodes, verifies, sits under its own id, and has its time
- * order and history keys. */
+/* Whether e has its row in versions, with the right flags. */
+static int has_version(hx_store *s, MDB_txn *txn, const hx_entry *e)
+{
+	uint8_t k[HX_VER_KEYMAX], val[HX_VER_LEN];
+	size_t kl;
+	MDB_cursor *c;
+	if (hx_ver_doc_key(s, txn, e->author, e->path, 0, k, &kl) ||
+	    mdb_cursor_open(txn, s->versions, &c))
+		return 0;
+	hx_ver_val(val, e);
+	MDB_val key = { kl, k }, v = { HX_VER_LEN, val };
+	int rc = mdb_cursor_get(c, &key, &v, MDB_GET_BOTH);
+	mdb_cursor_close(c);
+	return rc == 0;
+}
+
+/* Whether the entry with id is stored (its ids row finds its log row). */
+static int stored(hx_store *s, MDB_txn *txn, const uint8_t *id)
+{
+	uint64_t seq;
+	return hx_zent_find(&s->z, txn, id, &seq, NULL) == HX_OK;
+}
+
+/* Every log row is an entry that decodes, verifies, carries its own id,
+ * is found by it, and has its time order and version rows; or the id of
+ * a purged version alone. *n counts the entries. */
 static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
 	char hex[2 * HX_ID_LEN + 1];
-	uint8_t key[HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN];
-	int rc = mdb_cursor_open(txn, s->entries, &c);
+	uint8_t key[8 + HX_ID_LEN];
+	int rc = mdb_cursor_open(txn, s->z.log, &c);
 
 	if (rc)
 		return hx_mdb_err(rc);
@@ -57,12 +81,25 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		hx_entry e;
-		++*n;
-		if (k.mv_size != HX_ID_LEN) {
-			problem(f, "entries: key of %zu bytes", k.mv_size);
+		uint64_t seq;
+		if (k.mv_size != 8 || v.mv_size < HX_ID_LEN) {
+			problem(f, "log: malformed row");
 			continue;
 		}
-		hx_hex(hex, k.mv_data, HX_ID_LEN);
+		hx_hex(hex, v.mv_data, HX_ID_LEN);
+		if (v.mv_size == HX_ID_LEN) { /* a purged version */
+			if (!exists(txn, s->purged, v.mv_data, HX_ID_LEN))
+				problem(f, "log: %s has neither content nor a purged stub", hex);
+			continue;
+		}
+		++*n;
+		if (hx_zent_find(&s->z, txn, v.mv_data, &seq, NULL) ||
+		    seq != hx_be64_get(k.mv_data))
+			problem(f, "entry %s: missing from ids", hex);
+		uint8_t id[HX_ID_LEN];
+		memcpy(id, v.mv_data, HX_ID_LEN);
+		v.mv_data = (uint8_t *)v.mv_data + HX_ID_LEN;
+		v.mv_size -= HX_ID_LEN;
 		MDB_val raw;
 		uint8_t *owned;
 		int erc = hx_zent_unpack(&s->z, txn, &v, &raw, &owned);
@@ -81,19 +118,13 @@ static int check_entries(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *n)
 			problem(f, "entry %s: %s", hex, hx_strerror(erc));
 			continue;
 		}
-		if (memcmp(e.id, k.mv_data, HX_ID_LEN))
+		if (memcmp(e.id, id, HX_ID_LEN))
 			problem(f, "entry %s: stored under the wrong id", hex);
 		hx_be64_put(key, e.timestamp);
 		memcpy(key + 8, e.id, HX_ID_LEN);
 		if (!exists(txn, s->bytime, key, 8 + HX_ID_LEN))
 			problem(f, "entry %s: missing from the time order", hex);
-		size_t pl = strlen(e.path);
-		memcpy(key, e.author, HX_KEY_LEN);
-		memcpy(key + HX_KEY_LEN, e.path, pl);
-		key[HX_KEY_LEN + pl] = 0;
-		hx_be64_put(key + HX_KEY_LEN + pl + 1, e.timestamp);
-		memcpy(key + HX_KEY_LEN + pl + 9, e.id, HX_ID_LEN);
-		if (!exists(txn, s->hist, key, HX_KEY_LEN + pl + 9 + HX_ID_LEN))
+		if (!has_version(s, txn, &e))
 			problem(f, "entry %s: missing from the history of %s", hex, e.path);
 		hx_entry_clear(&e);
 	}
@@ -123,12 +154,11 @@ static int check_refs(hx_store *s, MDB_txn *txn, MDB_dbi dbi, const char *name, 
 			continue;
 		}
 		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
-		if (purged && !exists(txn, s->entries, id, HX_ID_LEN) &&
-		    exists(txn, s->purged, id, HX_ID_LEN)) {
+		if (purged && !stored(s, txn, id) && exists(txn, s->purged, id, HX_ID_LEN)) {
 			++*purged;
 			continue;
 		}
-		if (!exists(txn, s->entries, id, HX_ID_LEN)) {
+		if (!stored(s, txn, id)) {
 			char hex[2 * HX_ID_LEN + 1];
 			problem(f, "%s: refers to missing entry %s", name,
 			        hx_hex(hex, id, HX_ID_LEN));
@@ -160,80 +190,63 @@ static int check_purged(hx_store *s, MDB_txn *txn, struct fsck *f)
 		memcpy(key + 8, k.mv_data, HX_ID_LEN);
 		if (!exists(txn, s->bytime, key, sizeof key))
 			problem(f, "purged %s: missing from the time order", hex);
-		if (exists(txn, s->entries, k.mv_data, HX_ID_LEN))
+		if (stored(s, txn, k.mv_data))
 			problem(f, "purged %s: its content is still stored", hex);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 }
 
-/* Each document's current version is its newest history entry, and paths
- * lists exactly the live documents. */
-static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *live)
+/* Each document's key names a numbered author, each of its versions an
+ * entry, and the live documents (those whose last version is listed) are
+ * as many as the store counts; *versions counts the versions. */
+static int check_docs(hx_store *s, MDB_txn *txn, struct fsck *f, uint64_t *versions)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->hist, &c);
-	uint64_t docs = 0;
+	uint64_t live = 0, counted;
+	char hex[2 * HX_ID_LEN + 1];
+	int rc = mdb_cursor_open(txn, s->versions, &c);
 
 	if (rc)
 		return hx_mdb_err(rc);
-	*live = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (rc == 0) {
-		/* k = author ‖ path ‖ 00 ‖ ts ‖ id; find the last key of this doc */
-		size_t dl = k.mv_size - 9 - HX_ID_LEN;
-		uint8_t doc[HX_KEY_LEN + HX_PATH_MAX + 1], last[8 + HX_ID_LEN];
-		if (k.mv_size < HX_KEY_LEN + 2 + 8 + HX_ID_LEN || dl > sizeof doc) {
-			problem(f, "hist: malformed key");
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	*versions = 0;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
+		size_t pl;
+		uint32_t num, back;
+		uint8_t author[HX_KEY_LEN], last = 0;
+		if (hx_ver_key_split(&k, &pl, &num)) {
+			problem(f, "versions: malformed key");
 			continue;
 		}
-		memcpy(doc, k.mv_data, dl);
-		do {
-			memcpy(last, (uint8_t *)k.mv_data + dl + 1, sizeof last);
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		} while (rc == 0 && k.mv_size == dl + 9 + HX_ID_LEN && !memcmp(k.mv_data, doc, dl));
-		docs++;
-		char path[HX_PATH_MAX + 1];
-		memcpy(path, doc + HX_KEY_LEN, dl - HX_KEY_LEN);
-		path[dl - HX_KEY_LEN] = 0;
-		MDB_val dk = { dl, doc }, dv;
-		if (mdb_get(txn, s->docs, &dk, &dv) || dv.mv_size != sizeof last ||
-		    memcmp(dv.mv_data, last, sizeof last)) {
-			problem(f, "document %s: current version is not its newest", path);
-			continue;
+		for (int r = 0; r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+			const uint8_t *ver = v.mv_data;
+			++*versions;
+			if (v.mv_size != HX_VER_LEN) {
+				problem(f, "history of %.*s: malformed version", (int)pl,
+				        (char *)k.mv_data);
+				continue;
+			}
+			if (!stored(s, txn, ver + 8))
+				problem(f, "history of %.*s: refers to missing entry %s", (int)pl,
+				        (char *)k.mv_data, hx_hex(hex, ver + 8, HX_ID_LEN));
+			last = ver[8 + HX_ID_LEN];
 		}
-		hx_entry e;
-		if (hx_zent_decode(&s->z, txn, last + 8, &e))
-			continue; /* reported by check_entries/check_refs */
-		uint8_t pk[HX_PATH_MAX + 1 + HX_KEY_LEN];
-		size_t pl = dl - HX_KEY_LEN;
-		memcpy(pk, path, pl);
-		pk[pl] = 0;
-		memcpy(pk + pl + 1, doc, HX_KEY_LEN);
-		int listed = exists(txn, s->paths, pk, pl + 1 + HX_KEY_LEN);
-		int dead = !hx_entry_is_listed(&e);
-		if (listed == dead)
-			problem(f, "document %s: %s", path,
-			        dead ? "deleted but still listed" : "live but not listed");
-		*live += !dead;
-		hx_entry_clear(&e);
+		live += (last & HX_VER_LISTED) != 0;
+		if (hx_author_key(s, txn, num, author) || hx_author_num(s, txn, author, 0, &back) ||
+		    back != num)
+			problem(f, "document %.*s: author number %u is not in authors", (int)pl,
+			        (char *)k.mv_data, (unsigned)num);
 	}
 	mdb_cursor_close(c);
 	if (rc != MDB_NOTFOUND)
 		return hx_mdb_err(rc);
-	MDB_stat st;
-	if ((rc = mdb_stat(txn, s->docs, &st)))
-		return hx_mdb_err(rc);
-	if (st.ms_entries != docs)
-		problem(f, "docs: %zu documents, history has %llu", st.ms_entries,
-		        (unsigned long long)docs);
-	if ((rc = mdb_stat(txn, s->paths, &st)))
-		return hx_mdb_err(rc);
-	if (st.ms_entries != *live)
-		problem(f, "paths: %zu live documents listed, %llu expected", st.ms_entries,
-		        (unsigned long long)*live);
+	if ((rc = hx_live_get(s, txn, &counted)))
+		return rc;
+	if (counted != live)
+		problem(f, "documents: %llu live, the store counts %llu", (unsigned long long)live,
+		        (unsigned long long)counted);
 	return HX_OK;
 }
 
@@ -241,7 +254,7 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 {
 	struct fsck f = { report, arg, 0 };
 	MDB_txn *txn;
-	uint64_t n_entries = 0, n = 0, live = 0;
+	uint64_t n_entries = 0, n = 0;
 	int rc;
 
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
@@ -254,24 +267,30 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 		int in_value;
 	} refs[] = {
 		{ s->bytime, "time order", 0 },
-		{ s->hist, "history", 0 },
-		{ s->changes, "changes", 1 },
-		{ s->docs, "documents", 1 },
 	};
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
 		uint64_t purged = 0;
 		if ((rc = check_refs(s, txn, refs[i].dbi, refs[i].name, refs[i].in_value, &f, &n,
-		                     i == 0 || i == 2 ? &purged : NULL)))
+		                     &purged)))
 			goto out;
 		n -= purged; /* purged versions keep their time order and change rows */
-		if (i < 3 && n != n_entries)
+		if (n != n_entries)
 			problem(&f, "%s: %llu records for %llu entries", refs[i].name,
 			        (unsigned long long)n, (unsigned long long)n_entries);
 	}
-	if ((rc = check_docs(s, txn, &f, &live)) || (rc = check_purged(s, txn, &f)))
+	if ((rc = check_docs(s, txn, &f, &n)) || (rc = check_purged(s, txn, &f)))
 		goto out;
+	if (n != n_entries)
+		problem(&f, "history: %llu versions for %llu entries", (unsigned long long)n,
+		        (unsigned long long)n_entries);
+	MDB_stat ist;
+	if ((rc = hx_mdb_err(mdb_stat(txn, s->z.ids, &ist))))
+		goto out;
+	if (ist.ms_entries != n_entries)
+		problem(&f, "ids: %llu rows for %llu entries", (unsigned long long)ist.ms_entries,
+		        (unsigned long long)n_entries);
 	uint64_t ix = 0;
-	rc = hx_index_check(&s->ix, txn, s->docs, &s->z, index_problem, &f, &ix);
+	rc = hx_index_check(&s->ix, txn, s->versions, &s->z, index_problem, &f, &ix);
 	f.problems += ix;
 	if (!rc) { /* the reconciliation table against the time order */
 		uint64_t fp = 0;
@@ -292,7 +311,7 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 	*documents = 0;
 	if ((rc = hx_txn_begin(s, 0, &txn)))
 		return rc;
-	if ((rc = hx_index_rebuild(&s->ix, txn, s->docs, &s->z, documents))) {
+	if ((rc = hx_index_rebuild(&s->ix, txn, s->versions, &s->z, documents))) {
 		mdb_txn_abort(txn);
 		return rc;
 	}

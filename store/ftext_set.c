@@ -11,56 +11,50 @@
 
 /* ---- documents attaching a blob ------------------------------------------ */
 
+struct attachers {
+	hx_store *s;
+	MDB_txn *txn;
+	const uint8_t *hash;
+	int (*cb)(void *, hx_entry *, const hx_attach *);
+	void *arg;
+};
+
+static int attacher_one(void *arg, const MDB_val *key, const uint8_t *cur)
+{
+	struct attachers *w = arg;
+	MDB_val ev;
+	uint8_t *owned = NULL;
+	(void)key;
+	int err = hx_zent_get(&w->s->z, w->txn, cur + 8, &ev, &owned);
+	if (err)
+		return err == HX_ENOTFOUND ? HX_ECORRUPT
+		                           : err; /* a current version without its entry */
+	/* the signed bytes (decompressed when stored compressed) */
+	if (!memmem(ev.mv_data, ev.mv_size, w->hash, HX_ID_LEN)) {
+		free(owned);
+		return HX_OK;
+	}
+	hx_entry e;
+	int bad = hx_entry_decode(&e, ev.mv_data, ev.mv_size);
+	free(owned);
+	if (bad)
+		return HX_ECORRUPT;
+	const hx_attach *a = NULL;
+	for (size_t i = 0; i < e.nattach && !a; i++)
+		if (!memcmp(e.attach[i].hash, w->hash, HX_ID_LEN))
+			a = &e.attach[i];
+	int stop = a ? w->cb(w->arg, &e, a) : 0;
+	hx_entry_clear(&e);
+	return stop;
+}
+
 /* The bytes are searched for the hash before anything is
  * decoded, so a scan of a large store costs little more than reading it. */
 int hx_ft_each_attacher(hx_store *s, MDB_txn *txn, const uint8_t *hash,
                         int (*cb)(void *, hx_entry *, const hx_attach *), void *arg)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->docs, &c), err = HX_OK; /* err: ours, not LMDB's */
-	if (rc)
-		return hx_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		MDB_val ev;
-		uint8_t *owned = NULL;
-		if (v.mv_size != 8 + HX_ID_LEN) {
-			err = HX_ECORRUPT;
-			break;
-		}
-		if ((err = hx_zent_get(&s->z, txn, (uint8_t *)v.mv_data + 8, &ev, &owned))) {
-			if (err == HX_ENOTFOUND)
-				err = HX_ECORRUPT; /* a current version without its entry */
-			break;
-		}
-		/* the signed bytes (decompressed when stored compressed) */
-		if (!memmem(ev.mv_data, ev.mv_size, hash, HX_ID_LEN)) {
-			free(owned);
-			continue;
-		}
-		hx_entry e;
-		int bad = hx_entry_decode(&e, ev.mv_data, ev.mv_size);
-		free(owned);
-		if (bad) {
-			err = HX_ECORRUPT;
-			break;
-		}
-		const hx_attach *a = NULL;
-		for (size_t i = 0; i < e.nattach && !a; i++)
-			if (!memcmp(e.attach[i].hash, hash, HX_ID_LEN))
-				a = &e.attach[i];
-		int stop = a ? cb(arg, &e, a) : 0;
-		hx_entry_clear(&e);
-		if (stop) {
-			mdb_cursor_close(c);
-			return stop;
-		}
-	}
-	mdb_cursor_close(c);
-	if (err)
-		return err;
-	return rc == MDB_NOTFOUND || rc == 0 ? HX_OK : hx_mdb_err(rc);
+	struct attachers w = { s, txn, hash, cb, arg };
+	return hx_docs_each(txn, s->versions, NULL, 0, attacher_one, &w);
 }
 
 struct idlist {

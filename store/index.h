@@ -50,8 +50,9 @@ void hx_index_abort(struct hx_index *ix);
 /* Empties the index (before a rebuild) and makes it current. */
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn) HX_WUR;
 
-/* Empties the index and indexes every current document of the store's
- * docs and entries tables again, all in txn (ix_rebuild.c); *documents
+/* Empties the index and indexes every current document of the store (docs:
+ * its versions table, walked with hx_docs_each of docs.h; entries: its
+ * entries) again, all in txn (ix_rebuild.c); *documents
  * gets how many. On error the caller aborts txn. */
 int hx_index_rebuild(struct hx_index *ix, MDB_txn *txn, MDB_dbi docs, struct hx_zent *entries,
                      uint64_t *documents) HX_WUR;

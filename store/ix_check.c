@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store/ix_write_int.h"
+#include "store/docs.h"
 
 struct attr_sum {
 	uint64_t sum, n;
@@ -192,33 +193,30 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 }
 
 /* 1. From the documents: what the index must hold. */
+struct check_walk {
+	struct checker *ck;
+	struct hx_zent *entries;
+};
+
+static int check_one(void *arg, const MDB_val *key, const uint8_t *cur)
+{
+	struct check_walk *w = arg;
+	hx_entry e;
+	MDB_val ek = { HX_ID_LEN, (void *)(cur + 8) };
+	(void)key;
+	if (!(cur[8 + HX_ID_LEN] & HX_VER_LISTED) ||
+	    hx_zent_decode(w->entries, w->ck->txn, ek.mv_data, &e))
+		return HX_OK; /* the store's own check reports a missing entry */
+	int rc = hx_entry_is_listed(&e) ? check_doc(w->ck, &e, &ek) : HX_OK;
+	hx_entry_clear(&e);
+	return rc;
+}
+
 static int check_documents(struct checker *ck, MDB_dbi docs, struct hx_zent *entries)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc;
-	if ((rc = mdb_cursor_open(ck->txn, docs, &c)))
-		return hx_ix_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		hx_entry e;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)v.mv_data + 8 };
-		if (v.mv_size != 8 + HX_ID_LEN || hx_zent_decode(entries, ck->txn, ek.mv_data, &e))
-			continue; /* the store's own check reports these */
-		if (hx_entry_is_listed(&e)) {
-			int r2 = check_doc(ck, &e, &ek);
-			if (r2) {
-				hx_entry_clear(&e);
-				mdb_cursor_close(c);
-				return r2;
-			}
-		}
-		hx_entry_clear(&e);
-	}
-	mdb_cursor_close(c);
-	if (rc != MDB_NOTFOUND)
-		return hx_ix_err(rc);
-	return check_stems(ck);
+	struct check_walk w = { ck, entries };
+	int rc = hx_docs_each(ck->txn, docs, NULL, 0, check_one, &w);
+	return rc ? rc : check_stems(ck);
 }
 
 static int count_entries(MDB_txn *txn, MDB_dbi dbi, uint64_t *n)

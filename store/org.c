@@ -31,21 +31,20 @@ static int loop_end(int rc)
 static int versions(hx_store *s, MDB_txn *txn, const uint8_t *org, const char *path, version_cb cb,
                     void *arg)
 {
-	uint8_t k[KEYBUF];
-	size_t n = doc_key(k, org, path);
-	k[n++] = 0;
+	uint8_t k[HX_VER_KEYMAX];
+	size_t kl;
 	MDB_cursor *c;
-	MDB_val key = { n, k }, v;
-	int rc = mdb_cursor_open(txn, s->hist, &c);
+	int rc = hx_ver_doc_key(s, txn, org, path, 0, k, &kl);
 	if (rc)
+		return rc == HX_ENOTFOUND ? HX_OK : rc;
+	if ((rc = mdb_cursor_open(txn, s->versions, &c)))
 		return hx_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
-		if (key.mv_size != n + 8 + HX_ID_LEN || memcmp(key.mv_data, k, n))
-			break;
-		MDB_val ek = { HX_ID_LEN, (uint8_t *)key.mv_data + n + 8 };
+	MDB_val key = { kl, k }, v;
+	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY); rc == 0;
+	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT_DUP)) {
 		hx_entry e;
-		if (hx_zent_decode(&s->z, txn, ek.mv_data, &e)) {
+		if (v.mv_size != HX_VER_LEN ||
+		    hx_zent_decode(&s->z, txn, (uint8_t *)v.mv_data + 8, &e)) {
 			rc = HX_ECORRUPT;
 			break;
 		}
@@ -197,83 +196,22 @@ int hx_org_check(hx_store *s, MDB_txn *txn, const hx_entry *e, int *refuse, uint
 /* ---- hiding --------------------------------------------------------------- */
 
 /* Removes entry e (stored, decoded) from every table and the index; its
- * document falls back to its newest remaining version. The change row is
- * removed by the caller (one pass for all hidden entries). */
+ * document falls back to its newest remaining version. */
 static int remove_entry(hx_store *s, MDB_txn *txn, const hx_entry *e)
 {
-	uint8_t k[KEYBUF], tk[8 + HX_ID_LEN], pk[KEYBUF];
-	MDB_val key = { HX_ID_LEN, (void *)e->id }, v;
+	uint8_t tk[8 + HX_ID_LEN];
 	int rc;
 
-	if ((rc = mdb_del(txn, s->entries, &key, NULL)))
-		return hx_mdb_err(rc);
+	if ((rc = hx_zent_del(&s->z, txn, e->id, 0)))
+		return rc;
 	hx_be64_put(tk, e->timestamp);
 	memcpy(tk + 8, e->id, HX_ID_LEN);
-	key = (MDB_val){ sizeof tk, tk };
+	MDB_val key = { sizeof tk, tk };
 	if ((rc = mdb_del(txn, s->bytime, &key, NULL)))
 		return hx_mdb_err(rc);
 	if ((rc = hx_fpt_del(&s->fpt, txn, e->timestamp, e->id)))
 		return rc;
-	key = (MDB_val){ hist_key(k, e), k };
-	if ((rc = mdb_del(txn, s->hist, &key, NULL)))
-		return hx_mdb_err(rc);
-	size_t dl = doc_key(k, e->author, e->path);
-	key = (MDB_val){ dl, k };
-	if ((rc = mdb_get(txn, s->docs, &key, &v)))
-		return hx_mdb_err(rc);
-	if (v.mv_size != 8 + HX_ID_LEN)
-		return HX_ECORRUPT;
-	if (memcmp((uint8_t *)v.mv_data + 8, e->id, HX_ID_LEN))
-		return HX_OK; /* an older version: history only */
-
-	/* the newest remaining version: the last hist key of this document */
-	MDB_cursor *c;
-	hx_entry nw = { 0 };
-	int have_new = 0;
-	k[dl] = 0;
-	memset(k + dl + 1, 0xff, 8 + HX_ID_LEN);
-	MDB_val hk = { dl + 9 + HX_ID_LEN, k }, hv;
-	if ((rc = mdb_cursor_open(txn, s->hist, &c)))
-		return hx_mdb_err(rc);
-	rc = mdb_cursor_get(c, &hk, &hv, MDB_SET_RANGE);
-	rc = mdb_cursor_get(c, &hk, &hv, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
-	if (rc == 0 && hk.mv_size == dl + 9 + HX_ID_LEN && !memcmp(hk.mv_data, k, dl)) {
-		const uint8_t *tsid = (uint8_t *)hk.mv_data + dl + 1;
-		MDB_val ek = { HX_ID_LEN, (void *)(tsid + 8) };
-		if (hx_zent_decode(&s->z, txn, ek.mv_data, &nw)) {
-			mdb_cursor_close(c);
-			return HX_ECORRUPT;
-		}
-		have_new = 1;
-		memcpy(tk, tsid, sizeof tk);
-	}
-	mdb_cursor_close(c);
-	key = (MDB_val){ dl, k };
-	MDB_val p = { path_key(pk, e->path, e->author), pk }, empty = { 0, "" };
-	if (have_new) {
-		MDB_val nv = { sizeof tk, tk };
-		rc = mdb_put(txn, s->docs, &key, &nv, 0);
-		if (!rc)
-			rc = hx_entry_is_listed(&nw) ? mdb_put(txn, s->paths, &p, &empty, 0)
-			                             : mdb_del(txn, s->paths, &p, NULL);
-	} else {
-		rc = mdb_del(txn, s->docs, &key, NULL);
-		if (!rc)
-			rc = mdb_del(txn, s->paths, &p, NULL);
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	rc = hx_mdb_err(rc);
-	int was = hx_entry_is_listed(e), now = have_new && hx_entry_is_listed(&nw);
-	if (!rc && (was || now))
-		rc = hx_index_update(&s->ix, txn, was ? e : NULL, now ? &nw : NULL);
-	hx_entry_clear(&nw);
-	return rc;
-}
-
-static int id_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, HX_ID_LEN);
+	return hx_doc_drop(s, txn, e);
 }
 
 /* Hides the entries of org signed by key and dated at or after from. */
@@ -292,8 +230,12 @@ static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *ke
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		MDB_val ek = { HX_ID_LEN, (uint8_t *)k.mv_data + 8 };
 		hx_entry e;
-		if (k.mv_size != 8 + HX_ID_LEN || hx_zent_decode(&s->z, txn, ek.mv_data, &e)) {
-			rc = HX_ECORRUPT;
+		int erc = k.mv_size == 8 + HX_ID_LEN ? hx_zent_decode(&s->z, txn, ek.mv_data, &e)
+		                                     : HX_ECORRUPT;
+		if (erc == HX_ENOTFOUND)
+			continue; /* a purged version: only its stub is left */
+		if (erc) {
+			rc = erc;
 			break;
 		}
 		int match = !memcmp(e.author, org, HX_KEY_LEN) &&
@@ -320,21 +262,6 @@ static int hide(hx_store *s, MDB_txn *txn, const uint8_t *org, const uint8_t *ke
 			rc = remove_entry(s, txn, &e);
 			hx_entry_clear(&e);
 		}
-	}
-	if (!rc && n) { /* their change rows, in one pass */
-		qsort(ids, n, HX_ID_LEN, id_cmp);
-		if ((rc = mdb_cursor_open(txn, s->changes, &c))) {
-			free(ids);
-			return hx_mdb_err(rc);
-		}
-		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-			if (v.mv_size == HX_ID_LEN &&
-			    bsearch(v.mv_data, ids, n, HX_ID_LEN, id_cmp) &&
-			    (rc = mdb_cursor_del(c, 0)))
-				break;
-		mdb_cursor_close(c);
-		rc = loop_end(rc);
 	}
 	free(ids);
 	return rc;
@@ -370,49 +297,57 @@ int hx_store_device_get(hx_store *s, const uint8_t org[HX_KEY_LEN], const uint8_
 	return rc;
 }
 
-/* Every device of org, from the docs table (one row per device record). */
+/* Every device of org, from the versions table (one key per device
+ * record: HX_DEVICE_PREFIX, 64 hex digits, 00, the org's number). */
+struct devices {
+	hx_store *s;
+	MDB_txn *txn;
+	const uint8_t *org;
+	uint32_t num;
+	hx_device *out;
+	size_t n, cap;
+};
+
+static int device_one(void *arg, const MDB_val *k, const uint8_t *cur)
+{
+	struct devices *d = arg;
+	size_t pl, pre = strlen(HX_DEVICE_PREFIX);
+	uint32_t num;
+	uint8_t dev[HX_KEY_LEN];
+	char hex[2 * HX_KEY_LEN + 1];
+	(void)cur;
+	if (hx_ver_key_split(k, &pl, &num) || num != d->num || pl != pre + 2 * HX_KEY_LEN)
+		return HX_OK;
+	memcpy(hex, (uint8_t *)k->mv_data + pre, 2 * HX_KEY_LEN);
+	hex[2 * HX_KEY_LEN] = 0;
+	if (hx_unhex(dev, HX_KEY_LEN, hex))
+		return HX_OK;
+	hx_device *a = hx_grow(d->out, &d->cap, d->n + 1, sizeof *d->out);
+	if (!a)
+		return HX_ENOMEM;
+	d->out = a;
+	int rc = device_state(d->s, d->txn, d->org, dev, &d->out[d->n]);
+	if (rc == HX_OK)
+		d->n++;
+	return rc == HX_ENOTFOUND ? HX_OK : rc;
+}
+
 static int list_txn(hx_store *s, MDB_txn *txn, const uint8_t *org, hx_device **out, size_t *n)
 {
-	uint8_t k[KEYBUF];
-	size_t pl = doc_key(k, org, HX_DEVICE_PREFIX), cap = 0;
-	MDB_cursor *c;
-	MDB_val key = { pl, k }, v;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = mdb_cursor_open(txn, s->docs, &c)))
-		return hx_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
-		uint8_t dev[HX_KEY_LEN];
-		char hex[2 * HX_KEY_LEN + 1];
-		if (key.mv_size < pl || memcmp(key.mv_data, k, pl))
-			break;
-		if (key.mv_size != pl + 2 * HX_KEY_LEN)
-			continue;
-		memcpy(hex, (uint8_t *)key.mv_data + pl, 2 * HX_KEY_LEN);
-		hex[2 * HX_KEY_LEN] = 0;
-		if (hx_unhex(dev, HX_KEY_LEN, hex))
-			continue;
-		hx_device *a = hx_grow(*out, &cap, *n + 1, sizeof **out);
-		if (!a) {
-			rc = HX_ENOMEM;
-			break;
-		}
-		*out = a;
-		if ((rc = device_state(s, txn, org, dev, &(*out)[*n])) == HX_OK)
-			++*n;
-		else if (rc != HX_ENOTFOUND)
-			break;
-	}
-	mdb_cursor_close(c);
-	rc = rc == HX_ENOTFOUND ? HX_OK : loop_end(rc);
+	struct devices d = { s, txn, org, 0, NULL, 0, 0 };
+	int rc = hx_author_num(s, txn, org, 0, &d.num);
+	if (!rc)
+		rc = hx_docs_each(txn, s->versions, HX_DEVICE_PREFIX, strlen(HX_DEVICE_PREFIX),
+		                  device_one, &d);
+	if (rc == HX_ENOTFOUND)
+		rc = HX_OK; /* no document of org at all */
 	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
+		free(d.out);
+		d.out = NULL;
+		d.n = 0;
 	}
+	*out = d.out;
+	*n = d.n;
 	return rc;
 }
 

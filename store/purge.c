@@ -3,7 +3,7 @@
  * proto/purge.h). A purged version keeps only a stub in the "purged" table
  * and its (timestamp, id) row in "bytime" and the reconciliation tree, so
  * that partners agree it is there and never ask for it again; its signed
- * bytes, history row, search terms and current-version row go. Pages
+ * bytes, its version row and its search terms go. Pages
  * LMDB freed still hold the old bytes, so after such a commit
  * hx_store_scrub writes zeros over every free page.
  *
@@ -127,73 +127,29 @@ int hx_purge_before(hx_store *s, MDB_txn *txn, hx_put *p, int *done)
 	return rc == HX_ENOTFOUND ? HX_OK : rc;
 }
 
-/* After the current version was purged: the newest version left becomes
- * current, or the document goes. old is the purged version. */
-static int fall_back(hx_store *s, MDB_txn *txn, const hx_entry *old)
+int hx_doc_drop(hx_store *s, MDB_txn *txn, const hx_entry *old)
 {
-	uint8_t k[KEYBUF], pk[KEYBUF], last[8 + HX_ID_LEN], val[8 + HX_ID_LEN];
-	size_t n = doc_key(k, old->author, old->path);
-	MDB_val key = { n + 1, k }, v, dk = { n, k };
-	MDB_val p = { path_key(pk, old->path, old->author), pk }, empty = { 0, "" };
-	MDB_cursor *c;
+	uint8_t next[HX_VER_LEN];
 	hx_entry cur = { 0 };
-	int found = 0, rc;
-
-	k[n] = 0;
-	if ((rc = mdb_cursor_open(txn, s->hist, &c)))
-		return hx_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT)) {
-		if (key.mv_size != n + 1 + sizeof last || memcmp(key.mv_data, k, n + 1))
-			break;
-		memcpy(last, (uint8_t *)key.mv_data + n + 1, sizeof last);
-		found = 1;
-	}
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return hx_mdb_err(rc);
-	if (found && (rc = entry_get(s, txn, last + 8, &cur)))
+	int was_current, has_next, rc = hx_ver_del(s, txn, old, &was_current, next, &has_next);
+	if (rc || !was_current)
+		return rc; /* an older version: history only */
+	int live = has_next && (next[8 + HX_ID_LEN] & HX_VER_LISTED);
+	if (live && (rc = entry_get(s, txn, next + 8, &cur)))
 		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
-	int live = found && hx_entry_is_listed(&cur);
-	memcpy(val, last, sizeof val);
-	v = (MDB_val){ sizeof val, val };
-	rc = found ? mdb_put(txn, s->docs, &dk, &v, 0) : mdb_del(txn, s->docs, &dk, NULL);
-	if (!rc)
-		rc = live ? mdb_put(txn, s->paths, &p, &empty, 0)
-		          : mdb_del(txn, s->paths, &p, NULL);
-	rc = rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 	int was = hx_entry_is_listed(old);
-	if (!rc && (was || live))
+	if (was || live)
 		rc = hx_index_update(&s->ix, txn, was ? old : NULL, live ? &cur : NULL);
 	hx_entry_clear(&cur);
 	return rc;
 }
 
-/* Deletes a stored version's content: zeros over its bytes first (in this
- * transaction's own copy of the page), then the rows. */
+/* Deletes a stored version's content (zentry.c zeros its bytes first and
+ * keeps the id in its log row), then its version. */
 static int purge_entry(hx_store *s, MDB_txn *txn, const hx_entry *old)
 {
-	uint8_t k[KEYBUF], cur[8 + HX_ID_LEN];
-	MDB_val ek = { HX_ID_LEN, (void *)old->id }, v;
-	int rc = mdb_get(txn, s->entries, &ek, &v);
-	if (rc)
-		return hx_mdb_err(rc);
-	v.mv_data = NULL;
-	if ((rc = mdb_put(txn, s->entries, &ek, &v, MDB_RESERVE)))
-		return hx_mdb_err(rc);
-	memset(v.mv_data, 0, v.mv_size);
-	if ((rc = mdb_del(txn, s->entries, &ek, NULL)))
-		return hx_mdb_err(rc);
-	MDB_val hk = { hist_key(k, old), k };
-	if ((rc = mdb_del(txn, s->hist, &hk, NULL)) && rc != MDB_NOTFOUND)
-		return hx_mdb_err(rc);
-	MDB_val dk = { doc_key(k, old->author, old->path), k };
-	if ((rc = mdb_get(txn, s->docs, &dk, &v)))
-		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
-	if (v.mv_size != sizeof cur)
-		return HX_ECORRUPT;
-	memcpy(cur, v.mv_data, sizeof cur);
-	return memcmp(cur + 8, old->id, HX_ID_LEN) ? HX_OK : fall_back(s, txn, old);
+	int rc = hx_zent_del(&s->z, txn, old->id, 1);
+	return rc ? rc : hx_doc_drop(s, txn, old);
 }
 
 int hx_purge_after(hx_store *s, MDB_txn *txn, const hx_entry *rec)

@@ -5,13 +5,17 @@
  *
  * Tables (keys and values, integers big-endian so byte order = numeric):
  *   meta     "schema" -> u32 schema version
- *   entries  id[32] -> signed canonical entry bytes (docs/FORMAT.md), or
- *            since schema 4 00 ‖ those bytes compressed (zentry.c)
+ *   log      seq u64 -> id[32] ‖ signed canonical entry bytes
+ *            (docs/FORMAT.md), or 00 ‖ those bytes compressed: every entry
+ *            in local arrival order; since schema 6 (zentry.c)
+ *   ids      id[0..8) -> seq u64 (MDB_DUPSORT): finding an entry by id;
+ *            since schema 6, before it "entries" (id -> value) and
+ *            "changes" (seq -> id)
  *   bytime   ts u64 ‖ id[32] -> ""            all entries, reconciliation order
- *   docs     author[32] ‖ path -> ts u64 ‖ id[32]    current version
- *   paths    path ‖ 00 ‖ author[32] -> ""     live (not deleted) documents
- *   hist     author[32] ‖ path ‖ 00 ‖ ts u64 ‖ id[32] -> ""   every version
- *   changes  seq u64 -> id[32]                local arrival order
+ *   versions path ‖ 00 ‖ author number -> ts u64 ‖ id[32] ‖ flags, one
+ *            value per version (MDB_DUPSORT), the last current (docs.c);
+ *            since schema 6, before it the tables docs, paths and hist
+ *   authors  author[32] <-> author number (docs.c); since schema 6
  *   members  key[32] -> member record (opaque here)
  *   kv       name -> value                    peers, counters, settings
  *   blobs    hash[32] -> blob state (store/blob.c); since schema 2
@@ -66,9 +70,10 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 		const char *name;
 		MDB_dbi *dbi;
 	} t[] = {
-		{ "meta", &s->meta },       { "entries", &s->entries }, { "bytime", &s->bytime },
-		{ "docs", &s->docs },       { "paths", &s->paths },     { "hist", &s->hist },
-		{ "changes", &s->changes }, { "members", &s->members }, { "kv", &s->kv },
+		{ "meta", &s->meta },
+		{ "bytime", &s->bytime },
+		{ "members", &s->members },
+		{ "kv", &s->kv },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		int rc = mdb_dbi_open(txn, t[i].name, f, t[i].dbi);
@@ -77,11 +82,20 @@ static int open_dbs(hx_store *s, MDB_txn *txn, int create)
 		if (rc)
 			return hx_mdb_err(rc);
 	}
+	/* The log, ids, versions and authors tables came with schema 6:
+	 * created on any writable open (the upgrade fills them). */
+	unsigned c6 = (s->flags & HX_STORE_RDONLY) ? 0 : MDB_CREATE;
+	int rc = mdb_dbi_open(txn, "log", c6, &s->z.log);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "ids", MDB_DUPSORT | MDB_DUPFIXED | c6, &s->z.ids);
+	if (rc)
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if ((rc = hx_docs_open(s, txn, c6)))
+		return rc;
 	/* The blobs table came with schema 2: created on any writable open
 	 * (the upgrade from 1), absent from a read-only open of a schema 1
 	 * store (blob.c then sees no blobs). */
-	int rc = mdb_dbi_open(txn, "blobs", (s->flags & HX_STORE_RDONLY) ? 0 : MDB_CREATE,
-	                      &s->blobs);
+	rc = mdb_dbi_open(txn, "blobs", (s->flags & HX_STORE_RDONLY) ? 0 : MDB_CREATE, &s->blobs);
 	if (rc && rc != MDB_NOTFOUND)
 		return hx_mdb_err(rc);
 	s->has_blobs = rc == 0;
@@ -123,7 +137,8 @@ static int upgrade_step(hx_store *s, MDB_txn *txn, uint32_t from)
 	case 3:
 		return HX_OK; /* 4: the "ftext" table, which open_dbs creates; a node
 		               * extracts the blobs it has at its start (ftext.c) */
-	case 4: return hx_zent_train(&s->z, txn); /* 5: entry values compressed */
+	case 4: return HX_OK; /* 5: entry values compressed, by the last step's end */
+	case 5: return hx_upgrade_6(s, txn); /* 6: log, ids, versions, authors */
 	default: return HX_EVERSION;
 	}
 }
@@ -198,7 +213,7 @@ static int upgrade_index(hx_store *s, MDB_txn *txn)
 	if (!s->ix.stale || (s->flags & HX_STORE_RDONLY))
 		return HX_OK;
 	uint64_t t0 = hx_now_us();
-	int rc = hx_index_rebuild(&s->ix, txn, s->docs, &s->z, &s->reindexed_docs);
+	int rc = hx_index_rebuild(&s->ix, txn, s->versions, &s->z, &s->reindexed_docs);
 	s->reindexed = !rc;
 	s->reindexed_s = (double)(hx_now_us() - t0) / 1e6;
 	return rc;
@@ -227,7 +242,7 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		return HX_ENOTFOUND;
 	if (!(s = calloc(1, sizeof *s)))
 		return HX_ENOMEM;
-	if (hx_zent_init(&s->z, 0, 0)) {
+	if (hx_zent_init(&s->z)) {
 		free(s);
 		return HX_ENOMEM;
 	}
@@ -275,10 +290,8 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	}
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
-	if (!(rc = open_dbs(s, txn, create))) {
-		s->z.entries = s->entries;
+	if (!(rc = open_dbs(s, txn, create)))
 		s->z.meta = s->meta;
-	}
 	if (rc || (rc = check_schema(s, txn, create)) || (rc = upgrade_index(s, txn))) {
 		mdb_txn_abort(txn);
 		hx_zent_end(&s->z, 0);
@@ -318,9 +331,8 @@ static int get_entry(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry *e, 
 	MDB_val v;
 	uint8_t *owned;
 	if (!e && !raw) { /* whether it is here: no need to decompress */
-		MDB_val k = { HX_ID_LEN, (void *)id };
-		int r = mdb_get(txn, s->entries, &k, &v);
-		return r == MDB_NOTFOUND ? HX_ENOTFOUND : r ? hx_mdb_err(r) : HX_OK;
+		uint64_t seq;
+		return hx_zent_find(&s->z, txn, id, &seq, NULL);
 	}
 	int rc = hx_zent_get(&s->z, txn, id, &v, &owned);
 	if (rc)
@@ -351,7 +363,7 @@ static int last_seq(hx_store *s, MDB_txn *txn, uint64_t *seq)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->changes, &c);
+	int rc = mdb_cursor_open(txn, s->z.log, &c);
 	if (rc)
 		return hx_mdb_err(rc);
 	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
@@ -368,54 +380,25 @@ static int last_seq(hx_store *s, MDB_txn *txn, uint64_t *seq)
 	return HX_OK;
 }
 
-/* Makes e the current version of its document if it is newer than the
- * current one, keeping paths and the search index in step. */
+/* Adds e to the versions of its document; when it is newer than the
+ * current version it becomes current, and the search index follows. */
 static int update_current(hx_store *s, MDB_txn *txn, const hx_entry *e)
 {
-	uint8_t k[KEYBUF], val[8 + HX_ID_LEN], pk[KEYBUF];
-	MDB_val key = { doc_key(k, e->author, e->path), k }, v;
+	uint8_t prev[HX_VER_LEN];
 	hx_entry old = { 0 };
-	int have_old = 0, rc = mdb_get(txn, s->docs, &key, &v);
-
-	if (rc == 0) {
-		if (v.mv_size != sizeof val)
-			return HX_ECORRUPT;
-		const uint8_t *cur = v.mv_data;
-		if (tsid_cmp(e->timestamp, e->id, hx_be64_get(cur), cur + 8) <= 0)
-			return HX_OK; /* an older version arrived late: history only */
-		if ((rc = get_entry(s, txn, cur + 8, &old, NULL, NULL)))
-			return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
-		have_old = hx_entry_is_listed(&old);
-	} else if (rc != MDB_NOTFOUND) {
-		return hx_mdb_err(rc);
-	}
-	hx_be64_put(val, e->timestamp);
-	memcpy(val + 8, e->id, HX_ID_LEN);
-	v.mv_size = sizeof val;
-	v.mv_data = val;
-	if ((rc = mdb_put(txn, s->docs, &key, &v, 0)))
-		goto out;
-	MDB_val p = { path_key(pk, e->path, e->author), pk }, empty = { 0, "" };
+	int had_prev, current, rc = hx_ver_add(s, txn, e, prev, &had_prev, &current);
+	if (rc || !current)
+		return rc; /* an older version arrived late: history only */
+	int have_old = had_prev && (prev[8 + HX_ID_LEN] & HX_VER_LISTED);
+	if (have_old && (rc = hx_zent_decode(&s->z, txn, prev + 8, &old)))
+		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
 	/* System records (FORMAT.md §1.8) have a current version but are not
-	 * documents: no path row, nothing in the search index. */
+	 * documents: nothing of them in the search index. */
 	int dead = !hx_entry_is_listed(e);
-	if (dead)
-		rc = mdb_del(txn, s->paths, &p, NULL);
-	else
-		rc = mdb_put(txn, s->paths, &p, &empty, 0);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (rc)
-		goto out;
 	if (have_old || !dead)
 		rc = hx_index_update(&s->ix, txn, have_old ? &old : NULL, dead ? NULL : e);
-	else
-		rc = HX_OK;
 	hx_entry_clear(&old);
 	return rc;
-out:
-	hx_entry_clear(&old);
-	return hx_mdb_err(rc);
 }
 
 /* Stores one entry in txn. A refusal of this entry alone (not a member,
@@ -425,8 +408,8 @@ out:
 static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_t *seq)
 {
 	const hx_entry *e = p->entry;
-	MDB_val k = { HX_ID_LEN, (void *)e->id }, v, empty = { 0, "" };
-	uint8_t key[KEYBUF];
+	MDB_val v, empty = { 0, "" };
+	uint8_t key[8 + HX_ID_LEN];
 	int rc;
 
 	p->result = HX_OK;
@@ -451,12 +434,13 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 	 * for it again once the record it needs has arrived. */
 	int refuse;
 	uint64_t prev_revoked;
-	if ((rc = mdb_get(txn, s->entries, &k, &v)) == 0) {
+	uint64_t had;
+	if ((rc = hx_zent_find(&s->z, txn, e->id, &had, NULL)) == HX_OK) {
 		p->result = HX_EEXIST;
 		return HX_OK;
 	}
-	if (rc != MDB_NOTFOUND)
-		return hx_mdb_err(rc);
+	if (rc != HX_ENOTFOUND)
+		return rc;
 	if ((rc = hx_org_check(s, txn, e, &refuse, &prev_revoked)))
 		return rc;
 	if (refuse) {
@@ -479,27 +463,13 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 		if ((rc = mdb_put(txn, s->kv, &kk, &empty, 0)))
 			return hx_mdb_err(rc);
 	}
-	if ((rc = hx_zent_pack(&s->z, p->raw, p->rawlen, &v)))
+	if ((rc = hx_zent_pack(&s->z, p->raw, p->rawlen, &v)) ||
+	    (rc = hx_zent_put(&s->z, txn, ++*seq, e->id, &v)))
 		return rc;
-	rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		p->result = HX_EEXIST;
-		return HX_OK;
-	}
-	if (rc)
-		return hx_mdb_err(rc);
 	hx_be64_put(key, e->timestamp);
 	memcpy(key + 8, e->id, HX_ID_LEN);
 	MDB_val tk = { 8 + HX_ID_LEN, key };
 	if ((rc = mdb_put(txn, s->bytime, &tk, &empty, 0)))
-		return hx_mdb_err(rc);
-	MDB_val hk = { hist_key(key, e), key };
-	if ((rc = mdb_put(txn, s->hist, &hk, &empty, 0)))
-		return hx_mdb_err(rc);
-	uint8_t sk[8];
-	hx_be64_put(sk, ++*seq);
-	MDB_val ck = { 8, sk }, cv = { HX_ID_LEN, (void *)e->id };
-	if ((rc = mdb_put(txn, s->changes, &ck, &cv, MDB_APPEND)))
 		return hx_mdb_err(rc);
 	if ((rc = hx_fpt_add(&s->fpt, txn, e->timestamp, e->id)))
 		return rc;
@@ -575,23 +545,22 @@ int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN], const
                             uint64_t now, uint64_t *ts)
 {
 	MDB_txn *txn;
-	uint8_t k[KEYBUF];
-	MDB_val key = { doc_key(k, author, path), k }, v;
+	uint8_t k[HX_VER_KEYMAX], cur[HX_VER_LEN];
+	size_t kl;
 	int rc;
 
 	if (strlen(path) > HX_PATH_MAX)
 		return HX_ELIMIT;
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
-	rc = mdb_get(txn, s->docs, &key, &v);
+	rc = hx_ver_doc_key(s, txn, author, path, 0, k, &kl);
+	if (!rc)
+		rc = hx_ver_current(txn, s->versions, k, kl, cur);
 	*ts = now;
-	if (rc == 0 && v.mv_size == 8 + HX_ID_LEN) {
-		uint64_t prev = hx_be64_get(v.mv_data);
-		if (prev >= now)
-			*ts = prev + 1;
-	}
+	if (rc == 0 && hx_be64_get(cur) >= now)
+		*ts = hx_be64_get(cur) + 1;
 	mdb_txn_abort(txn);
-	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+	return rc == HX_ENOTFOUND ? HX_OK : rc;
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -612,24 +581,20 @@ int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *
                      int *deleted)
 {
 	MDB_txn *txn;
-	uint8_t k[KEYBUF];
-	MDB_val v;
+	uint8_t k[HX_VER_KEYMAX], cur[HX_VER_LEN];
+	size_t kl;
 	int rc;
 
 	if (deleted)
 		*deleted = 0;
 	if (strlen(path) > HX_PATH_MAX)
 		return HX_ENOTFOUND;
-	MDB_val key = { doc_key(k, author, path), k };
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
-	rc = mdb_get(txn, s->docs, &key, &v);
-	if (rc) {
-		rc = hx_mdb_err(rc);
-	} else if (v.mv_size != 8 + HX_ID_LEN) {
-		rc = HX_ECORRUPT;
-	} else if (!(rc = get_entry(s, txn, (uint8_t *)v.mv_data + 8, e, NULL, NULL)) &&
-	           hx_entry_is_tombstone(e)) {
+	rc = hx_ver_doc_key(s, txn, author, path, 0, k, &kl);
+	if (!rc)
+		rc = hx_ver_current(txn, s->versions, k, kl, cur);
+	if (!rc && !(rc = get_entry(s, txn, cur + 8, e, NULL, NULL)) && hx_entry_is_tombstone(e)) {
 		hx_entry_clear(e);
 		if (deleted)
 			*deleted = 1;
@@ -639,40 +604,42 @@ int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *
 	return rc;
 }
 
+struct path_authors {
+	hx_store *s;
+	MDB_txn *txn;
+	uint8_t (*authors)[HX_KEY_LEN];
+	size_t max, *count;
+};
+
+static int path_author(void *arg, const MDB_val *k, const uint8_t *cur)
+{
+	struct path_authors *a = arg;
+	size_t pl;
+	uint32_t num;
+	int rc = hx_ver_key_split(k, &pl, &num);
+	if (rc || !(cur[8 + HX_ID_LEN] & HX_VER_LISTED))
+		return rc;
+	if (*a->count < a->max && (rc = hx_author_key(a->s, a->txn, num, a->authors[*a->count])))
+		return rc;
+	++*a->count;
+	return HX_OK;
+}
+
 int hx_store_path_authors(hx_store *s, const char *path, uint8_t (*authors)[HX_KEY_LEN], size_t max,
                           size_t *count)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
+	struct path_authors a = { s, NULL, authors, max, count };
 	size_t n = strlen(path);
-	uint8_t pre[HX_PATH_MAX + 1];
-	MDB_val k, v;
 	int rc;
 
 	*count = 0;
-	if (n > HX_PATH_MAX)
+	if (n > HX_PATH_MAX || !n)
 		return HX_OK;
-	memcpy(pre, path, n);
-	pre[n] = 0;
-	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &a.txn)))
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->paths, &c))) {
-		mdb_txn_abort(txn);
-		return hx_mdb_err(rc);
-	}
-	k.mv_size = n + 1;
-	k.mv_data = pre;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != n + 1 + HX_KEY_LEN || memcmp(k.mv_data, pre, n + 1))
-			break;
-		if (*count < max)
-			memcpy(authors[*count], (uint8_t *)k.mv_data + n + 1, HX_KEY_LEN);
-		++*count;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+	rc = hx_docs_each(a.txn, s->versions, path, n + 1, path_author, &a); /* path ‖ 00 */
+	mdb_txn_abort(a.txn);
+	return rc;
 }
 
 /* Calls cb for the entry with id; decoding failures are corruption. */
@@ -697,83 +664,106 @@ static int visit(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_entry_cb cb, v
 	return rc;
 }
 
-/* Walks table dbi from key start (or the first key) while keys begin with
- * prefix; for each, the entry id is taken at offset id_at from the end of
- * the key (key_id) or of the value (val_id). */
-static int walk(hx_store *s, MDB_dbi dbi, const void *start, size_t startlen, size_t prefixlen,
-                int id_in_value, int only_live, hx_entry_cb cb, void *arg)
+/* Walks bytime from timestamp from, visiting each entry. */
+static int walk(hx_store *s, uint64_t from, hx_entry_cb cb, void *arg)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
-	MDB_val k = { startlen, (void *)start }, v;
+	uint8_t start[8];
+	MDB_val k = { 8, start }, v;
 	int rc;
 
+	hx_be64_put(start, from);
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
-	if ((rc = mdb_cursor_open(txn, dbi, &c))) {
+	if ((rc = mdb_cursor_open(txn, s->bytime, &c))) {
 		mdb_txn_abort(txn);
 		return hx_mdb_err(rc);
 	}
-	rc = mdb_cursor_get(c, &k, &v, startlen ? MDB_SET_RANGE : MDB_FIRST);
-	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (prefixlen && (k.mv_size < prefixlen || memcmp(k.mv_data, start, prefixlen)))
-			break;
-		const MDB_val *src = id_in_value ? &v : &k;
-		if (src->mv_size < HX_ID_LEN) {
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 + HX_ID_LEN) {
 			rc = HX_ECORRUPT;
-			goto out;
+			break;
 		}
-		const uint8_t *id = (uint8_t *)src->mv_data + src->mv_size - HX_ID_LEN;
-		if (only_live) {
-			/* docs: skip documents whose current version is a tombstone */
-			MDB_val ev;
-			uint8_t *owned = NULL;
-			hx_entry e;
-			if (hx_zent_get(&s->z, txn, id, &ev, &owned) ||
-			    hx_entry_decode(&e, ev.mv_data, ev.mv_size)) {
-				free(owned);
-				rc = HX_ECORRUPT;
-				goto out;
-			}
-			int live = hx_entry_is_listed(&e);
-			rc = live ? cb(arg, &e, ev.mv_data, ev.mv_size) : 0;
-			hx_entry_clear(&e);
-			free(owned);
-		} else {
-			rc = visit(s, txn, id, cb, arg);
-		}
-		if (rc)
-			goto out;
+		if ((rc = visit(s, txn, (uint8_t *)k.mv_data + 8, cb, arg)))
+			break;
 	}
-	rc = rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
-out:
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
-	return rc;
+	return rc == MDB_NOTFOUND ? HX_OK : rc < 0 && rc > -1000 ? rc : hx_mdb_err(rc);
+}
+
+struct listing {
+	hx_store *s;
+	MDB_txn *txn;
+	uint32_t num; /* only this author's documents; 0: all */
+	hx_entry_cb cb;
+	void *arg;
+};
+
+static int list_one(void *arg, const MDB_val *k, const uint8_t *cur)
+{
+	struct listing *l = arg;
+	size_t pl;
+	uint32_t num;
+	if (hx_ver_key_split(k, &pl, &num))
+		return HX_ECORRUPT;
+	if ((l->num && num != l->num) || !(cur[8 + HX_ID_LEN] & HX_VER_LISTED))
+		return HX_OK;
+	return visit(l->s, l->txn, cur + 8, l->cb, l->arg);
 }
 
 int hx_store_list(hx_store *s, const uint8_t *author, hx_entry_cb cb, void *arg)
 {
-	return walk(s, s->docs, author, author ? HX_KEY_LEN : 0, author ? HX_KEY_LEN : 0, 1, 1, cb,
-	            arg);
+	struct listing l = { s, NULL, 0, cb, arg };
+	int rc = hx_txn_begin(s, MDB_RDONLY, &l.txn);
+	if (rc)
+		return rc;
+	if (author)
+		rc = hx_author_num(s, l.txn, author, 0, &l.num);
+	if (!rc)
+		rc = hx_docs_each(l.txn, s->versions, NULL, 0, list_one, &l);
+	mdb_txn_abort(l.txn);
+	return rc == HX_ENOTFOUND && author ? HX_OK : rc;
 }
 
 int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *path,
                      hx_entry_cb cb, void *arg)
 {
-	uint8_t k[KEYBUF];
+	MDB_txn *txn;
+	MDB_cursor *c;
+	uint8_t k[HX_VER_KEYMAX];
+	size_t kl;
+	int rc;
+
 	if (strlen(path) > HX_PATH_MAX)
 		return HX_OK;
-	size_t n = doc_key(k, author, path);
-	k[n++] = 0;
-	return walk(s, s->hist, k, n, n, 0, 0, cb, arg);
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
+		return rc;
+	if ((rc = hx_ver_doc_key(s, txn, author, path, 0, k, &kl)) ||
+	    (rc = hx_mdb_err(mdb_cursor_open(txn, s->versions, &c)))) {
+		mdb_txn_abort(txn);
+		return rc == HX_ENOTFOUND ? HX_OK : rc;
+	}
+	MDB_val key = { kl, k }, v;
+	for (rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY); rc == 0;
+	     rc = mdb_cursor_get(c, &key, &v, MDB_NEXT_DUP)) {
+		if (v.mv_size != HX_VER_LEN) {
+			rc = HX_ECORRUPT;
+			break;
+		}
+		if ((rc = visit(s, txn, (uint8_t *)v.mv_data + 8, cb, arg)))
+			break;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? HX_OK : rc < 0 && rc > -1000 ? rc : hx_mdb_err(rc);
 }
 
 int hx_store_scan(hx_store *s, uint64_t from, hx_entry_cb cb, void *arg)
 {
-	uint8_t k[8];
-	hx_be64_put(k, from);
-	return walk(s, s->bytime, k, 8, 0, 0, 0, cb, arg);
+	return walk(s, from, cb, arg);
 }
 
 int hx_store_stats_get(hx_store *s, hx_store_stats *st)
@@ -786,14 +776,15 @@ int hx_store_stats_get(hx_store *s, hx_store_stats *st)
 	memset(st, 0, sizeof *st);
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
-	if (!(rc = mdb_stat(txn, s->entries, &ms)))
+	if ((rc = mdb_stat(txn, s->z.ids, &ms)))
+		rc = hx_mdb_err(rc);
+	else
 		st->entries = ms.ms_entries;
-	if (!rc && !(rc = mdb_stat(txn, s->paths, &ms)))
-		st->documents = ms.ms_entries;
-	int r2 = rc ? rc : last_seq(s, txn, &st->last_seq);
+	if (!rc && !(rc = hx_live_get(s, txn, &st->documents)))
+		rc = last_seq(s, txn, &st->last_seq);
 	mdb_env_info(s->env, &info);
 	if (!mdb_env_stat(s->env, &ms))
 		st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
 	mdb_txn_abort(txn);
-	return rc ? hx_mdb_err(rc) : r2;
+	return rc;
 }

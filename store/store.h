@@ -18,7 +18,7 @@ typedef struct hx_store hx_store;
  * Opening a store of an older schema first copies its data file to
  * data.mdb.schema<N>.bak (compacted), then upgrades it in place step by step
  * (store.c, upgrade_step). */
-#define HX_STORE_SCHEMA 5
+#define HX_STORE_SCHEMA 6
 
 enum hx_store_flags {
 	HX_STORE_RDONLY = 1 << 0,
@@ -106,8 +106,8 @@ int hx_store_path_authors(hx_store *s, const char *path, uint8_t (*authors)[HX_K
  * is then returned by the iterator). e is valid only during the call. */
 typedef int (*hx_entry_cb)(void *arg, const hx_entry *e, const uint8_t *raw, size_t rawlen);
 
-/* Current, live documents in (author, path) order; author may be NULL for
- * all authors. */
+/* Current, live documents in path order (a path of several authors in the
+ * order the store first met them); author may be NULL for all authors. */
 int hx_store_list(hx_store *s, const uint8_t *author, hx_entry_cb cb, void *arg) HX_WUR;
 
 /* Every version of (author, path), oldest first, tombstones included. */

@@ -12,24 +12,22 @@
 #include "store/index.h"
 #include "store/fpt.h"
 #include "store/zentry.h"
+#include "store/docs.h"
 #include "store/mdb_err.h" /* hx_mdb_err, for the modules that include this file */
 
 struct hx_store {
 	MDB_env *env;
 	unsigned flags;
 	MDB_dbi meta;       /* "schema" etc. -> value */
-	MDB_dbi entries;    /* id[32] -> signed canonical bytes, maybe compressed (zentry.c) */
 	MDB_dbi bytime;     /* ts u64 BE ‖ id[32] -> "" */
-	MDB_dbi docs;       /* author[32] ‖ path -> ts u64 BE ‖ id[32] of the current version */
-	MDB_dbi paths;      /* path ‖ 0x00 ‖ author[32] -> "" for live documents */
-	MDB_dbi hist;       /* author[32] ‖ path ‖ 0x00 ‖ ts u64 BE ‖ id[32] -> "" */
-	MDB_dbi changes;    /* seq u64 BE -> id[32] */
+	MDB_dbi versions;   /* path ‖ 00 ‖ author number -> every version (docs.c) */
+	MDB_dbi authors;    /* author[32] <-> author number (docs.c) */
 	MDB_dbi members;    /* key[32] -> member record */
 	MDB_dbi kv;         /* name -> value */
 	MDB_dbi purged;     /* id[32] -> purged stub (store/purge.c) */
 	struct hx_index ix; /* search index tables (store/index.c) */
 	struct hx_fpt fpt;  /* reconciliation fingerprint tree (store/fpt.c) */
-	struct hx_zent z;   /* entry values, compressed (store/zentry.c) */
+	struct hx_zent z;   /* the entries: log and ids tables (store/zentry.c) */
 	int scrub_due;      /* a commit purged content: scrub free pages (scrub.c) */
 	int scrub_retry;    /* the last scrub failed: try again after the next commit */
 	char wake[108];     /* the node's wake-up socket, "" when too long (wake.c) */
@@ -48,36 +46,43 @@ void hx_store_wake_init(hx_store *s, const char *dir);
 /* Begins a transaction, handling MDB_MAP_RESIZED. */
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;
 
-#define KEYBUF (HX_KEY_LEN + HX_PATH_MAX + 1 + 8 + HX_ID_LEN)
+/* ---- documents: the versions and authors tables (docs.c) ---------------- */
 
-/* ---- keys of store.c's tables (also used by purge.c and device.c)
- * ------------------------------------------------------------- */
+#define HX_LIVE_KEY "live" /* meta: u64 BE count of live documents */
 
-static inline size_t doc_key(uint8_t *k, const uint8_t *author, const char *path)
-{
-	size_t n = strlen(path);
-	memcpy(k, author, HX_KEY_LEN);
-	memcpy(k + HX_KEY_LEN, path, n);
-	return HX_KEY_LEN + n;
-}
-
-static inline size_t hist_key(uint8_t *k, const hx_entry *e)
-{
-	size_t n = doc_key(k, e->author, e->path);
-	k[n++] = 0;
-	hx_be64_put(k + n, e->timestamp);
-	memcpy(k + n + 8, e->id, HX_ID_LEN);
-	return n + 8 + HX_ID_LEN;
-}
-
-static inline size_t path_key(uint8_t *k, const char *path, const uint8_t *author)
-{
-	size_t n = strlen(path);
-	memcpy(k, path, n);
-	k[n] = 0;
-	memcpy(k + n + 1, author, HX_KEY_LEN);
-	return n + 1 + HX_KEY_LEN;
-}
+/* Opens (creates, with create MDB_CREATE) the versions and authors tables. */
+int hx_docs_open(hx_store *s, MDB_txn *txn, unsigned create) HX_WUR;
+/* The versions key of (path, author number num) into k; returns its length. */
+size_t hx_ver_key(uint8_t *k, const char *path, uint32_t num);
+/* Splits a versions key: the path is its first *pathlen bytes. */
+int hx_ver_key_split(const MDB_val *k, size_t *pathlen, uint32_t *num) HX_WUR;
+/* The versions value of e. */
+void hx_ver_val(uint8_t v[HX_VER_LEN], const hx_entry *e);
+/* The number of author; a new one when create. HX_ENOTFOUND otherwise. */
+int hx_author_num(hx_store *s, MDB_txn *txn, const uint8_t *author, int create,
+                  uint32_t *num) HX_WUR;
+/* The author with number num (HX_ECORRUPT when there is none). */
+int hx_author_key(hx_store *s, MDB_txn *txn, uint32_t num, uint8_t author[HX_KEY_LEN]) HX_WUR;
+/* The versions key of (author, path) into k (HX_VER_KEYMAX bytes):
+ * HX_ENOTFOUND when the author has no number and create is 0. */
+int hx_ver_doc_key(hx_store *s, MDB_txn *txn, const uint8_t *author, const char *path, int create,
+                   uint8_t *k, size_t *kl) HX_WUR;
+/* The current (last) version under key k: HX_OK or HX_ENOTFOUND. */
+int hx_ver_current(MDB_txn *txn, MDB_dbi versions, const uint8_t *k, size_t kl,
+                   uint8_t cur[HX_VER_LEN]) HX_WUR;
+/* Adds version e: *had_prev and prev the current version before, *current
+ * whether e is the current version now; keeps the live count. */
+int hx_ver_add(hx_store *s, MDB_txn *txn, const hx_entry *e, uint8_t prev[HX_VER_LEN],
+               int *had_prev, int *current) HX_WUR;
+/* Removes version e: when it was current (*was_current), *has_next and
+ * next the version current now; keeps the live count. */
+int hx_ver_del(hx_store *s, MDB_txn *txn, const hx_entry *e, int *was_current,
+               uint8_t next[HX_VER_LEN], int *has_next) HX_WUR;
+/* The live documents counter in meta. */
+int hx_live_add(hx_store *s, MDB_txn *txn, int64_t delta) HX_WUR;
+int hx_live_get(hx_store *s, MDB_txn *txn, uint64_t *n) HX_WUR;
+/* The schema 5 -> 6 step (upgrade6.c). */
+int hx_upgrade_6(hx_store *s, MDB_txn *txn) HX_WUR;
 
 /* (ts, id) order: the order of document versions and of reconciliation. */
 static inline int tsid_cmp(uint64_t ta, const uint8_t *ia, uint64_t tb, const uint8_t *ib)
@@ -98,6 +103,10 @@ int hx_purge_stub_get(hx_store *s, MDB_txn *txn, const uint8_t *id, hx_purged *o
 int hx_purge_before(hx_store *s, MDB_txn *txn, hx_put *p, int *done) HX_WUR;
 /* After a purge record was stored: purges what it lists; sets scrub_due. */
 int hx_purge_after(hx_store *s, MDB_txn *txn, const hx_entry *rec) HX_WUR;
+/* Takes version old (stored, decoded) out of its document; when it was
+ * the current version, the newest remaining one becomes current, and the
+ * search index follows. */
+int hx_doc_drop(hx_store *s, MDB_txn *txn, const hx_entry *old) HX_WUR;
 
 /* ---- text inside attachments (ftext.c) ---- */
 /* Sets (row non-NULL) or removes the ftext row of hash in txn, taking the

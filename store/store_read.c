@@ -1,6 +1,6 @@
 /*
  * store_read.c: reading the store's tables in order: every (timestamp, id)
- * for reconciliation, the local change log, and purged
+ * for reconciliation, the local change log (the log table), and purged
  * stubs (store.c has the tables' layout).
  */
 #include <string.h>
@@ -48,13 +48,13 @@ int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg, ui
 	hx_be64_put(start, after + 1);
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
-	if ((rc = mdb_cursor_open(txn, s->changes, &c))) {
+	if ((rc = mdb_cursor_open(txn, s->z.log, &c))) {
 		mdb_txn_abort(txn);
 		return hx_mdb_err(rc);
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size != HX_ID_LEN) {
+		if (k.mv_size != 8 || v.mv_size < HX_ID_LEN) { /* id[32] ‖ stored value */
 			rc = HX_ECORRUPT;
 			break;
 		}

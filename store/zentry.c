@@ -1,6 +1,15 @@
 /*
- * zentry.c: entry values in the `entries` table (zentry.h). Since store
- * schema 5 a value is either
+ * zentry.c: how the store keeps entries (zentry.h). Since schema 6 two
+ * tables, integers big-endian:
+ *
+ *   log   seq u64 -> id[32] ‖ stored value: every entry in local arrival
+ *         order (1, 2, ...; always appended, so its pages are full);
+ *         id[32] alone for a purged version
+ *   ids   id[0..8) -> seq u64, MDB_DUPSORT|MDB_DUPFIXED: the log rows of
+ *         the entries whose id starts so (a collision of 8 bytes holds
+ *         several; a lookup compares the whole id in the log row)
+ *
+ * Since store schema 5 a stored value is either
  *
  *   offset size  field
  *   0      n     the signed canonical entry bytes (FORMAT.md §1), whose
@@ -31,11 +40,11 @@
 #define ZTAG 0x00
 #define DICT_KEY "zdict"
 
-int hx_zent_init(struct hx_zent *z, MDB_dbi entries, MDB_dbi meta)
+#define ID_KEY 8 /* bytes of an id in an ids key */
+
+int hx_zent_init(struct hx_zent *z)
 {
 	memset(z, 0, sizeof *z);
-	z->entries = entries;
-	z->meta = meta;
 	return pthread_mutex_init(&z->mu, NULL) ? HX_ENOMEM : HX_OK;
 }
 
@@ -127,13 +136,46 @@ int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_v
 	return HX_OK;
 }
 
-int hx_zent_get(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, MDB_val *raw, uint8_t **owned)
+int hx_zent_find(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, uint64_t *seq, MDB_val *stored)
 {
-	MDB_val k = { HX_ID_LEN, (void *)id }, v;
-	int rc = mdb_get(txn, z->entries, &k, &v);
-	*owned = NULL;
+	MDB_cursor *c;
+	MDB_val k = { ID_KEY, (void *)id }, v;
+	int rc = mdb_cursor_open(txn, z->ids, &c);
 	if (rc)
 		return hx_mdb_err(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		MDB_val lv;
+		if (v.mv_size != 8) {
+			rc = HX_ECORRUPT;
+			break;
+		}
+		MDB_val lk = { 8, v.mv_data };
+		if ((rc = mdb_get(txn, z->log, &lk, &lv)) && rc != MDB_NOTFOUND)
+			break;
+		if (!rc && lv.mv_size > HX_ID_LEN && !memcmp(lv.mv_data, id, HX_ID_LEN)) {
+			*seq = hx_be64_get(v.mv_data);
+			if (stored) {
+				stored->mv_data = (uint8_t *)lv.mv_data + HX_ID_LEN;
+				stored->mv_size = lv.mv_size - HX_ID_LEN;
+			}
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return HX_ENOTFOUND;
+	return rc < 0 && rc > -1000 ? rc : hx_mdb_err(rc);
+}
+
+int hx_zent_get(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, MDB_val *raw, uint8_t **owned)
+{
+	MDB_val v;
+	uint64_t seq;
+	int rc = hx_zent_find(z, txn, id, &seq, &v);
+	*owned = NULL;
+	if (rc)
+		return rc;
 	return hx_zent_unpack(z, txn, &v, raw, owned);
 }
 
@@ -150,6 +192,44 @@ int hx_zent_decode(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, hx_entry 
 }
 
 /* ---- writing ---------------------------------------------------------- */
+
+int hx_zent_put(struct hx_zent *z, MDB_txn *txn, uint64_t seq, const uint8_t *id, const MDB_val *v)
+{
+	uint8_t sk[8];
+	hx_be64_put(sk, seq);
+	MDB_val k = { 8, sk }, lv = { HX_ID_LEN + v->mv_size, NULL };
+	int rc = mdb_put(txn, z->log, &k, &lv, MDB_APPEND | MDB_RESERVE);
+	if (rc)
+		return rc == MDB_KEYEXIST ? HX_ECORRUPT : hx_mdb_err(rc);
+	memcpy(lv.mv_data, id, HX_ID_LEN);
+	memcpy((uint8_t *)lv.mv_data + HX_ID_LEN, v->mv_data, v->mv_size);
+	MDB_val ik = { ID_KEY, (void *)id }, iv = { 8, sk };
+	return hx_mdb_err(mdb_put(txn, z->ids, &ik, &iv, 0));
+}
+
+int hx_zent_del(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, int keep_id)
+{
+	uint64_t seq;
+	uint8_t sk[8];
+	MDB_val v;
+	int rc = hx_zent_find(z, txn, id, &seq, &v);
+	if (rc)
+		return rc;
+	hx_be64_put(sk, seq);
+	MDB_val k = { 8, sk }, ik = { ID_KEY, (void *)id }, iv = { 8, sk };
+	if ((rc = mdb_del(txn, z->ids, &ik, &iv)))
+		return hx_mdb_err(rc);
+	if (!keep_id)
+		return hx_mdb_err(mdb_del(txn, z->log, &k, NULL));
+	/* zeros over the bytes in this transaction's own copy of the page,
+	 * then the row shrinks to the id */
+	MDB_val lv = { HX_ID_LEN + v.mv_size, NULL };
+	if ((rc = mdb_put(txn, z->log, &k, &lv, MDB_RESERVE)))
+		return hx_mdb_err(rc);
+	memset((uint8_t *)lv.mv_data + HX_ID_LEN, 0, lv.mv_size - HX_ID_LEN);
+	MDB_val idv = { HX_ID_LEN, (void *)id };
+	return hx_mdb_err(mdb_put(txn, z->log, &k, &idv, 0));
+}
 
 static void *cdict_of(const MDB_val *v)
 {
@@ -209,7 +289,7 @@ static int samples_read(struct hx_zent *z, MDB_txn *txn, uint8_t **buf, size_t *
 	MDB_cursor *c;
 	MDB_val k, v;
 	size_t len = 0, cap = 0;
-	int rc = mdb_cursor_open(txn, z->entries, &c);
+	int rc = mdb_cursor_open(txn, z->log, &c);
 	*buf = NULL;
 	*n = 0;
 	if (rc)
@@ -220,8 +300,10 @@ static int samples_read(struct hx_zent *z, MDB_txn *txn, uint8_t **buf, size_t *
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < SAMPLES_MAX;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (!v.mv_size || ((uint8_t *)v.mv_data)[0] == ZTAG)
+		if (v.mv_size <= HX_ID_LEN || ((uint8_t *)v.mv_data)[HX_ID_LEN] == ZTAG)
 			continue;
+		v.mv_data = (uint8_t *)v.mv_data + HX_ID_LEN;
+		v.mv_size -= HX_ID_LEN;
 		uint8_t *nb = hx_grow(*buf, &cap, len + v.mv_size, 1);
 		if (!nb) {
 			rc = HX_ENOMEM;
@@ -236,38 +318,49 @@ static int samples_read(struct hx_zent *z, MDB_txn *txn, uint8_t **buf, size_t *
 	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : rc == HX_ENOMEM ? rc : hx_mdb_err(rc);
 }
 
-/* Packs every uncompressed value of the table with the new dictionary. */
+/* Packs every uncompressed value of the log with the new dictionary. */
 static int repack_all(struct hx_zent *z, MDB_txn *txn)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	uint8_t(*ids)[HX_ID_LEN] = NULL;
+	uint64_t *seqs = NULL;
 	size_t n = 0, cap = 0;
-	int rc = mdb_cursor_open(txn, z->entries, &c);
+	int rc = mdb_cursor_open(txn, z->log, &c);
 	if (rc)
 		return hx_mdb_err(rc);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != HX_ID_LEN || !v.mv_size || ((uint8_t *)v.mv_data)[0] == ZTAG)
+		if (k.mv_size != 8 || v.mv_size <= HX_ID_LEN ||
+		    ((uint8_t *)v.mv_data)[HX_ID_LEN] == ZTAG)
 			continue;
-		void *a = hx_grow(ids, &cap, n + 1, sizeof *ids);
+		uint64_t *a = hx_grow(seqs, &cap, n + 1, sizeof *seqs);
 		if (!a) {
 			rc = HX_ENOMEM;
 			break;
 		}
-		ids = a;
-		memcpy(ids[n++], k.mv_data, HX_ID_LEN);
+		seqs = a;
+		seqs[n++] = hx_be64_get(k.mv_data);
 	}
 	mdb_cursor_close(c);
 	rc = rc == MDB_NOTFOUND ? HX_OK : rc == HX_ENOMEM ? rc : hx_mdb_err(rc);
 	for (size_t i = 0; i < n && !rc; i++) {
-		MDB_val ik = { HX_ID_LEN, ids[i] }, pv;
-		if ((rc = hx_mdb_err(mdb_get(txn, z->entries, &ik, &v))))
+		uint8_t sk[8], id[HX_ID_LEN];
+		hx_be64_put(sk, seqs[i]);
+		MDB_val ik = { 8, sk }, pv;
+		if ((rc = hx_mdb_err(mdb_get(txn, z->log, &ik, &v))))
 			break;
-		if (!(rc = hx_zent_pack(z, v.mv_data, v.mv_size, &pv)) && pv.mv_data != v.mv_data)
-			rc = hx_mdb_err(mdb_put(txn, z->entries, &ik, &pv, 0));
+		memcpy(id, v.mv_data, HX_ID_LEN);
+		uint8_t *raw = (uint8_t *)v.mv_data + HX_ID_LEN;
+		if ((rc = hx_zent_pack(z, raw, v.mv_size - HX_ID_LEN, &pv)) || pv.mv_data == raw)
+			continue;
+		/* pv is in z->wbuf, not in the page the put may move */
+		MDB_val nv = { HX_ID_LEN + pv.mv_size, NULL };
+		if (!(rc = hx_mdb_err(mdb_put(txn, z->log, &ik, &nv, MDB_RESERVE)))) {
+			memcpy(nv.mv_data, id, HX_ID_LEN);
+			memcpy((uint8_t *)nv.mv_data + HX_ID_LEN, pv.mv_data, pv.mv_size);
+		}
 	}
-	free(ids);
+	free(seqs);
 	return rc;
 }
 
@@ -277,7 +370,7 @@ int hx_zent_train(struct hx_zent *z, MDB_txn *txn)
 	int rc;
 	if (z->cur)
 		return HX_OK;
-	if ((rc = mdb_stat(txn, z->entries, &st)))
+	if ((rc = mdb_stat(txn, z->ids, &st)))
 		return hx_mdb_err(rc);
 	if (st.ms_entries < HX_ZENT_TRAIN_MIN || st.ms_entries < z->retrain_at)
 		return HX_OK;

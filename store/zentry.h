@@ -3,7 +3,9 @@
  * signed canonical bytes as they are, or compressed with zstd and a
  * dictionary trained from the store's own entries and kept in its meta
  * table. Readers always get the exact signed bytes back; what is verified,
- * hashed and relayed never changes. Layout in zentry.c and FORMAT.md §3.
+ * hashed and relayed never changes. Since schema 6 the values are kept in
+ * local arrival order in "log" and found by id through "ids". Layout in
+ * zentry.c and FORMAT.md §3.
  */
 #ifndef HX_ZENTRY_H
 #define HX_ZENTRY_H
@@ -17,7 +19,7 @@
 #define HX_ZENT_TRAIN_MIN 2048
 
 struct hx_zent {
-	MDB_dbi entries, meta; /* the store's tables */
+	MDB_dbi log, ids, meta; /* the store's tables (since schema 6; FORMAT.md §3) */
 	/* reading: the dictionary, loaded at first need (under mu) */
 	pthread_mutex_t mu;
 	void *ddict;  /* ZSTD_DDict */
@@ -33,8 +35,8 @@ struct hx_zent {
 	uint64_t retrain_at; /* entries at which to try training again */
 };
 
-/* Sets up z for the tables entries and meta. */
-int hx_zent_init(struct hx_zent *z, MDB_dbi entries, MDB_dbi meta) HX_WUR;
+/* Sets up z; the caller sets its tables once they are open. */
+int hx_zent_init(struct hx_zent *z) HX_WUR;
 /* Frees what z holds. */
 void hx_zent_free(struct hx_zent *z);
 
@@ -44,7 +46,11 @@ void hx_zent_free(struct hx_zent *z);
  * decompress. */
 int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_val *raw,
                    uint8_t **owned) HX_WUR;
-/* mdb_get of the entry with id, then hx_zent_unpack. HX_ENOTFOUND. */
+/* Where the entry with id is: its log row's *seq and, if stored is not
+ * NULL, its stored value (valid as long as the txn). HX_ENOTFOUND. */
+int hx_zent_find(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, uint64_t *seq,
+                 MDB_val *stored) HX_WUR;
+/* hx_zent_find of the entry with id, then hx_zent_unpack. HX_ENOTFOUND. */
 int hx_zent_get(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, MDB_val *raw,
                 uint8_t **owned) HX_WUR;
 /* The same, decoded into *e (caller clears): HX_ECORRUPT when the bytes
@@ -58,6 +64,13 @@ int hx_zent_decode(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, hx_entry 
  * every stored value with it. hx_zent_end after the commit (committed 1)
  * or the abort (0). */
 int hx_zent_begin(struct hx_zent *z, MDB_txn *txn) HX_WUR;
+/* Stores the entry id with stored value v (from hx_zent_pack) as log row
+ * seq, greater than every row's, and its ids row. */
+int hx_zent_put(struct hx_zent *z, MDB_txn *txn, uint64_t seq, const uint8_t *id,
+                const MDB_val *v) HX_WUR;
+/* Deletes the entry id: its ids row, and its log row, or with keep_id
+ * (a purge) its bytes, zeroed first, keeping the row's id. */
+int hx_zent_del(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, int keep_id) HX_WUR;
 int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out) HX_WUR;
 int hx_zent_train(struct hx_zent *z, MDB_txn *txn) HX_WUR;
 void hx_zent_end(struct hx_zent *z, int committed);

@@ -601,6 +601,19 @@ static void raw_put(const char *dir, const char *db, const void *k, size_t kl, c
 	mdb_env_close(env);
 }
 
+/* Writes log row seq as id ‖ bytes. */
+static void raw_put_entry(const char *dir, uint64_t seq, const uint8_t *id, const void *b, size_t n)
+{
+	uint8_t k[8], *v = malloc(HX_ID_LEN + n);
+	if (!v)
+		abort();
+	hx_be64_put(k, seq);
+	memcpy(v, id, HX_ID_LEN);
+	memcpy(v + HX_ID_LEN, b, n);
+	raw_put(dir, "log", k, sizeof k, v, HX_ID_LEN + n);
+	free(v);
+}
+
 /* Deletes the first key (or the first with a key of exactly klen bytes
  * starting with prefix) of table db. */
 static void raw_del_first(const char *dir, const char *db, const void *prefix, size_t plen)
@@ -815,13 +828,12 @@ static void test_fsck(void)
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* a docs row deleted (the current version of b's f/live) */
+	/* a version row deleted (the current version of b's f/live; a is
+	 * author number 1, b number 2) */
 	build(&dir, e, &n);
-	uint8_t dk[HX_KEY_LEN + 6];
-	memcpy(dk, pk_b, HX_KEY_LEN);
-	memcpy(dk + HX_KEY_LEN, "f/live", 6);
-	raw_del_first(dir, "docs", dk, sizeof dk);
-	expect_fsck(dir, "f/live", "deleting a docs row");
+	raw_del_first(dir, "versions", "f/live\0\2", 8);
+	expect_fsck(dir, "f/live", "deleting a version row");
+	expect_fsck(dir, "live", "deleting a version row");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)
@@ -835,19 +847,19 @@ static void test_fsck(void)
 	CHECK(at != NULL);
 	if (at)
 		at[5] = 'X';
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, bad, e[0]->len);
+	raw_put_entry(dir, 1, e[0]->e.id, bad, e[0]->len); /* e[0] came first: log row 1 */
 	expect_fsck(dir, hx_hex(hex, e[0]->e.id, HX_ID_LEN), "changing an entry's title");
 	expect_fsck(dir, hx_strerror(HX_EFORGED), "changing an entry's title");
 	/* the signature itself changed */
 	memcpy(bad, e[0]->raw, e[0]->len);
 	bad[e[0]->len - 1] ^= 1;
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, bad, e[0]->len);
+	raw_put_entry(dir, 1, e[0]->e.id, bad, e[0]->len);
 	expect_fsck(dir, hx_strerror(HX_EFORGED), "changing an entry's signature");
 	/* not an entry at all */
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, "junk", 4);
+	raw_put_entry(dir, 1, e[0]->e.id, "junk", 4);
 	expect_fsck(dir, hx_hex(hex, e[0]->e.id, HX_ID_LEN), "replacing an entry with junk");
 	/* a valid entry stored under another's id */
-	raw_put(dir, "entries", e[0]->e.id, HX_ID_LEN, e[1]->raw, e[1]->len);
+	raw_put_entry(dir, 1, e[0]->e.id, e[1]->raw, e[1]->len);
 	expect_fsck(dir, "wrong id", "storing an entry under another id");
 	free(bad);
 	rmtree(dir);
@@ -855,61 +867,65 @@ static void test_fsck(void)
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* an entries row deleted: the tables that refer to it are named */
+	/* an ids row deleted: the tables that refer to the entry are named */
 	build(&dir, e, &n);
-	raw_del_first(dir, "entries", e[2]->e.id, HX_ID_LEN);
-	expect_fsck(dir, "missing entry", "deleting an entries row");
+	raw_del_first(dir, "ids", e[2]->e.id, 8);
+	expect_fsck(dir, "missing entry", "deleting an ids row");
+	expect_fsck(dir, "missing from ids", "deleting an ids row");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* a history row deleted */
+	/* a history row deleted (the first version of a's f/gone) */
 	build(&dir, e, &n);
-	uint8_t hk[HX_KEY_LEN + 6];
-	memcpy(hk, pk_a, HX_KEY_LEN);
-	memcpy(hk + HX_KEY_LEN, "f/gone", 6);
-	raw_del_first(dir, "hist", hk, sizeof hk);
+	raw_del_first(dir, "versions", "f/gone\0\1", 8);
 	expect_fsck(dir, "history", "deleting a history row");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* a paths row deleted: a live document no longer listed */
+	/* the live documents miscounted */
 	build(&dir, e, &n);
-	raw_del_first(dir, "paths", "f/live", 7);
-	expect_fsck(dir, "not listed", "deleting a paths row");
-	/* and a deleted document listed again */
-	uint8_t pk[7 + HX_KEY_LEN];
-	memcpy(pk, "f/gone", 7);
-	memcpy(pk + 7, pk_a, HX_KEY_LEN);
-	raw_put(dir, "paths", pk, sizeof pk, "", 0);
-	expect_fsck(dir, "deleted but still listed", "listing a deleted document");
+	uint8_t five[8];
+	hx_be64_put(five, 5);
+	raw_put(dir, "meta", "live", 4, five, sizeof five);
+	expect_fsck(dir, "the store counts 5", "miscounting the live documents");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* a changes row deleted */
+	/* a deleted document's tombstone flagged as listed */
 	build(&dir, e, &n);
-	raw_del_first(dir, "changes", NULL, 0);
-	expect_fsck(dir, "changes", "deleting a changes row");
+	uint8_t ver[8 + HX_ID_LEN + 1];
+	hx_be64_put(ver, e[3]->e.timestamp);
+	memcpy(ver + 8, e[3]->e.id, HX_ID_LEN);
+	ver[8 + HX_ID_LEN] = 1;
+	raw_put(dir, "versions", "f/gone\0\1", 8, ver, sizeof ver);
+	expect_fsck(dir, "3 live, the store counts 2", "listing a deleted document");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)
 		ent_free(&e[i]);
 
-	/* the current version pointing at an older version */
+	/* a log row deleted */
 	build(&dir, e, &n);
-	uint8_t cur[8 + HX_ID_LEN];
-	hx_be64_put(cur, e[0]->e.timestamp);
-	memcpy(cur + 8, e[0]->e.id, HX_ID_LEN);
-	uint8_t ak[HX_KEY_LEN + 6];
-	memcpy(ak, pk_a, HX_KEY_LEN);
-	memcpy(ak + HX_KEY_LEN, "f/live", 6);
-	raw_put(dir, "docs", ak, sizeof ak, cur, sizeof cur);
-	expect_fsck(dir, "not its newest", "pointing docs at an older version");
+	raw_del_first(dir, "log", NULL, 0);
+	expect_fsck(dir, "ids: 5 rows for 4 entries", "deleting a log row");
+	rmtree(dir);
+	free(dir);
+	for (size_t i = 0; i < n; i++)
+		ent_free(&e[i]);
+
+	/* a document of an author number that names nobody */
+	build(&dir, e, &n);
+	hx_be64_put(ver, e[0]->e.timestamp);
+	memcpy(ver + 8, e[0]->e.id, HX_ID_LEN);
+	ver[8 + HX_ID_LEN] = 1;
+	raw_put(dir, "versions", "f/live\0\x09", 8, ver, sizeof ver);
+	expect_fsck(dir, "author number 9", "a version of an unknown author");
 	rmtree(dir);
 	free(dir);
 	for (size_t i = 0; i < n; i++)

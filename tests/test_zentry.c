@@ -93,12 +93,13 @@ static void raw_stats(const char *dir, size_t *packed, size_t *bytes, int *dict)
 	*packed = *bytes = 0;
 	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
 	    mdb_env_open(env, dir, MDB_RDONLY, 0600) ||
-	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "entries", 0, &dbi) ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "log", 0, &dbi) ||
 	    mdb_dbi_open(txn, "meta", 0, &meta) || mdb_cursor_open(txn, dbi, &c))
 		abort();
+	/* log rows: id[32] ‖ stored value */
 	while (!mdb_cursor_get(c, &k, &v, *bytes ? MDB_NEXT : MDB_FIRST)) {
-		*packed += ((uint8_t *)v.mv_data)[0] == 0;
-		*bytes += v.mv_size;
+		*packed += ((uint8_t *)v.mv_data)[HX_ID_LEN] == 0;
+		*bytes += v.mv_size - HX_ID_LEN;
 	}
 	k.mv_size = 5;
 	k.mv_data = "zdict";
@@ -108,21 +109,28 @@ static void raw_stats(const char *dir, size_t *packed, size_t *bytes, int *dict)
 	mdb_env_close(env);
 }
 
-/* Through liblmdb: rewrites every value as the signed bytes, drops the
- * dictionary and says schema 3: a store as schema 3 wrote it. */
+/* Through liblmdb: writes every entry as the signed bytes into the
+ * tables "entries" (id -> value) and "changes" (seq -> id) of schema 5 and
+ * before, empties "log" and "ids", drops the dictionary and says schema
+ * 3: the entries as schema 3 kept them (the upgrade rebuilds the rest). */
 static void make_schema3(const char *dir)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi dbi, meta;
+	MDB_dbi dbi, chg, log, idx, meta;
 	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
 	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
-	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "entries", 0, &dbi) ||
+	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "entries", MDB_CREATE, &dbi) ||
+	    mdb_dbi_open(txn, "changes", MDB_CREATE, &chg) || mdb_dbi_open(txn, "log", 0, &log) ||
+	    mdb_dbi_open(txn, "ids", 0, &idx) || mdb_drop(txn, log, 0) || mdb_drop(txn, idx, 0) ||
 	    mdb_dbi_open(txn, "meta", 0, &meta))
 		abort();
 	for (size_t i = 0; i < N; i++) {
-		MDB_val k = { HX_ID_LEN, ids[i] }, v = { lens[i], raws[i] };
+		uint8_t seq[8];
+		hx_be64_put(seq, i + 1);
+		MDB_val k = { HX_ID_LEN, ids[i] }, v = { lens[i], raws[i] }, seqk = { 8, seq };
 		CHECK_RC(mdb_put(txn, dbi, &k, &v, 0), 0);
+		CHECK_RC(mdb_put(txn, chg, &seqk, &k, 0), 0);
 	}
 	uint8_t three[4] = { 0, 0, 0, 3 };
 	MDB_val dk = { 5, "zdict" }, sk3 = { 6, "schema" }, sv = { 4, three };
@@ -240,13 +248,27 @@ int main(void)
 		MDB_env *env;
 		MDB_txn *txn;
 		MDB_dbi dbi;
-		MDB_val k = { HX_ID_LEN, ids[5] }, v;
-		uint8_t copy[4096];
+		MDB_cursor *c;
+		MDB_val k, v;
+		uint8_t copy[4096], seq[8];
 		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
 		    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
-		    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "entries", 0, &dbi) ||
-		    mdb_get(txn, dbi, &k, &v) || v.mv_size > sizeof copy)
+		    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "log", 0, &dbi) ||
+		    mdb_cursor_open(txn, dbi, &c))
 			abort();
+		/* the log row of ids[5] */
+		int found = 0;
+		for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !r;
+		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+			if (v.mv_size > HX_ID_LEN && !memcmp(v.mv_data, ids[5], HX_ID_LEN)) {
+				found = 1;
+				break;
+			}
+		mdb_cursor_close(c);
+		if (!found || v.mv_size > sizeof copy || k.mv_size != 8)
+			abort();
+		memcpy(seq, k.mv_data, 8);
+		k.mv_data = seq;
 		memcpy(copy, v.mv_data, v.mv_size);
 		copy[v.mv_size / 2] ^= 0x5a;
 		v.mv_data = copy;
