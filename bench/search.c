@@ -938,6 +938,28 @@ static void lat_rows(double p50[NBL][NSYS], double p99[NBL][NSYS], int nsys, int
 	}
 }
 
+/* One table of p50/p99 (what: wall or CPU): over all kinds, without the
+ * typo kind, and hansa's typo kind against the others. */
+static void lat_table(const char *what, double p50[NBL][NSYS], double p99[NBL][NSYS],
+                      double q50[NBL][NSYS], double q99[NBL][NSYS], const double t50[NBL], int nsys,
+                      int anchor)
+{
+	printf("\nper language: %s, p50 / p99", what);
+	for (int s = 0; s < nsys; s++)
+		printf(" %15s", sys_name[s]);
+	printf("   hansa/%s\n", anchor == SYS_XAP ? "xapian" : "fts5");
+	lat_rows(p50, p99, nsys, anchor);
+	/* Xapian and FTS5 correct no typos: like with like, without that kind */
+	printf("without the typo kind (hansa corrects, the anchors do not)\n");
+	lat_rows(q50, q99, nsys, anchor);
+	/* A query with a typo finds nothing as typed, is corrected and runs
+	 * again (issue 13: it costs at most 2x a normal query) */
+	printf("hansa, one typo (no hits as typed) against the other kinds, p50\n");
+	for (size_t l = 0; l < NBL; l++)
+		printf("  %s  %7.0f / %7.0f = %.2f\n", bench_langs[l], t50[l], q50[l][SYS_HX],
+		       t50[l] / q50[l][SYS_HX]);
+}
+
 /* Prints MRR@10 per language, query type and system, latency p50/p99 per
  * language and system, and hansa's ratio to Xapian. */
 static void lang_bench(const struct engines *en, const struct doc *docs, size_t n, struct dfmap *dm,
@@ -1019,34 +1041,11 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 		lvocab_free(&lm, &v);
 	}
 
-	printf("\nper language: latency us, p50 / p99   ");
-	for (int s = 0; s < nsys; s++)
-		printf(" %15s", sys_name[s]);
-	printf("   hansa/%s\n", en->xap ? "xapian" : "fts5");
 	int anchor = en->xap ? SYS_XAP : SYS_FTS;
-	lat_rows(p50, p99, nsys, anchor);
-	/* Xapian and FTS5 correct no typos: like with like, without that kind */
-	printf("without the typo kind (hansa corrects, the anchors do not)\n");
-	lat_rows(q50, q99, nsys, anchor);
-	/* A query with a typo finds nothing as typed, is corrected and runs
-	 * again (issue 13: it costs at most 2x a normal query) */
-	printf("hansa, one typo (no hits as typed) against the other kinds, p50 us\n");
-	for (size_t l = 0; l < NBL; l++)
-		printf("  %s  %7.0f / %7.0f = %.2f\n", bench_langs[l], t50[l], q50[l][SYS_HX],
-		       t50[l] / q50[l][SYS_HX]);
+	lat_table("latency us", p50, p99, q50, q99, t50, nsys, anchor);
 	/* the same in thread CPU time, which a loaded machine disturbs less
 	 * (a preempted query's wall time counts the other processes' turn) */
-	printf("\nper language: thread CPU us, p50 / p99");
-	for (int s = 0; s < nsys; s++)
-		printf(" %15s", sys_name[s]);
-	printf("   hansa/%s\n", en->xap ? "xapian" : "fts5");
-	lat_rows(c50, c99, nsys, anchor);
-	printf("without the typo kind\n");
-	lat_rows(cq50, cq99, nsys, anchor);
-	printf("hansa, one typo against the other kinds, CPU p50 us\n");
-	for (size_t l = 0; l < NBL; l++)
-		printf("  %s  %7.0f / %7.0f = %.2f\n", bench_langs[l], ct50[l], cq50[l][SYS_HX],
-		       ct50[l] / cq50[l][SYS_HX]);
+	lat_table("thread CPU us", c50, c99, cq50, cq99, ct50, nsys, anchor);
 	for (int s = 0; s < NSYS; s++) {
 		free(lat[s]);
 		free(cpu[s]);
