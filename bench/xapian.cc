@@ -35,12 +35,14 @@ static const Xapian::Stem &stem_for(hxb_xapian *x, const char *lang)
 	return x->stems.emplace(base, s).first->second;
 }
 
-hxb_xapian *hxb_xapian_new(const char *dir)
+hxb_xapian *hxb_xapian_new(const char *dir, int reuse, unsigned long *ndocs)
 {
 	try {
 		hxb_xapian *x = new hxb_xapian;
 		x->dir = dir;
-		x->db = Xapian::WritableDatabase(dir, Xapian::DB_CREATE_OR_OVERWRITE);
+		x->db = Xapian::WritableDatabase(dir, reuse ? Xapian::DB_CREATE_OR_OPEN
+		                                            : Xapian::DB_CREATE_OR_OVERWRITE);
+		*ndocs = x->db.get_doccount();
 		return x;
 	} catch (const Xapian::Error &e) {
 		fprintf(stderr, "bench_search: xapian: %s\n", e.get_description().c_str());

@@ -18,8 +18,10 @@ extern "C" {
 
 typedef struct hxb_xapian hxb_xapian;
 
-/* A new database in folder dir (created). NULL on failure (printed). */
-hxb_xapian *hxb_xapian_new(const char *dir);
+/* A new database in folder dir (created), or with reuse the one already
+ * there (*ndocs gets its document count: 0 when it was created). NULL on
+ * failure (printed). */
+hxb_xapian *hxb_xapian_new(const char *dir, int reuse, unsigned long *ndocs);
 /* Adds a document with docid id (> 0). lang: its language tag. */
 int hxb_xapian_add(hxb_xapian *x, unsigned id, const char *title, const char *tags,
                    const char *body, const char *lang);

@@ -268,38 +268,34 @@ void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti)
 	h[8] = (uint8_t)ti->lastn;
 }
 
-int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl, hx_ix_term *ti)
+int hx_ix_term_seek(MDB_cursor *c, const char *term, size_t tl, hx_ix_term *ti, MDB_val *k,
+                    MDB_val *v)
 {
 	uint8_t key[HX_IX_KEY_MAX];
-	MDB_cursor *c;
-	MDB_val k, v;
 	int rc;
 	if (tl == 0 || tl + 5 > sizeof key)
 		return HX_ENOTFOUND;
 	memcpy(key, term, tl);
 	key[tl] = 0;
-	k.mv_size = tl + 1;
-	k.mv_data = key;
-	if ((rc = mdb_cursor_open(txn, post, &c)))
-		return hx_mdb_err(rc);
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	mdb_cursor_close(c);
+	k->mv_size = tl + 1;
+	k->mv_data = key;
+	rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
 	if (rc == MDB_NOTFOUND)
 		return HX_ENOTFOUND;
 	if (rc)
 		return hx_mdb_err(rc);
-	const uint8_t *kb = k.mv_data, *vb = v.mv_data;
-	if (k.mv_size < tl + 1 || memcmp(kb, key, tl + 1))
+	const uint8_t *kb = k->mv_data, *vb = v->mv_data;
+	if (k->mv_size < tl + 1 || memcmp(kb, key, tl + 1))
 		return HX_ENOTFOUND;
-	if (k.mv_size == tl + 1) {
-		if (v.mv_size != 12)
+	if (k->mv_size == tl + 1) {
+		if (v->mv_size != 12)
 			return HX_ECORRUPT;
 		ti->df = hx_le32_get(vb);
 		ti->lastfirst = hx_le32_get(vb + 4);
 		ti->lastn = vb[8];
 		ti->header = 1;
-	} else if (k.mv_size == tl + 5) {
-		if (v.mv_size < 9 || vb[0] < 1 || vb[0] > HX_IX_BLOCK)
+	} else if (k->mv_size == tl + 5) {
+		if (v->mv_size < 9 || vb[0] < 1 || vb[0] > HX_IX_BLOCK)
 			return HX_ECORRUPT;
 		ti->df = vb[0];
 		ti->lastfirst = hx_be32_get(kb + tl + 1);
@@ -311,4 +307,18 @@ int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl, h
 	if (ti->lastn < 1 || ti->lastn > HX_IX_BLOCK || ti->df < (uint32_t)ti->lastn)
 		return HX_ECORRUPT;
 	return HX_OK;
+}
+
+int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl, hx_ix_term *ti)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+	if (tl == 0 || tl + 5 > HX_IX_KEY_MAX)
+		return HX_ENOTFOUND;
+	if ((rc = mdb_cursor_open(txn, post, &c)))
+		return hx_mdb_err(rc);
+	rc = hx_ix_term_seek(c, term, tl, ti, &k, &v);
+	mdb_cursor_close(c);
+	return rc;
 }

@@ -86,15 +86,46 @@ static int plist_decode(struct plist *pl)
 	return 0;
 }
 
+/* The searcher's spare cursor on ix.post, opened at first need in the
+ * current read transaction (closed at its end). */
+static int spare_cursor(hx_searcher *sr)
+{
+	int rc;
+	if (!sr->pcur && (rc = mdb_cursor_open(sr->txn, sr->ix->post, &sr->pcur))) {
+		sr->pcur = NULL;
+		return hx_mdb_err(rc);
+	}
+	return HX_OK;
+}
+
+int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti)
+{
+	MDB_val k, v;
+	int rc = spare_cursor(sr);
+	return rc ? rc : hx_ix_term_seek(sr->pcur, term, tl, ti, &k, &v);
+}
+
 /* Opens the list of term; NULL when it has no postings (or on error,
- * with *err set). */
+ * with *err set). The term is looked up with the searcher's spare cursor,
+ * which the list then keeps (already at its first block). */
 struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
 {
 	hx_ix_term ti;
-	int rc = hx_ix_term_lookup(sr->txn, sr->ix->post, term, tl, &ti);
+	MDB_val k, v;
+	int rc;
+	if ((rc = spare_cursor(sr))) {
+		*err = rc;
+		return NULL;
+	}
+	rc = hx_ix_term_seek(sr->pcur, term, tl, &ti, &k, &v);
 	if (rc) {
 		if (rc != HX_ENOTFOUND)
 			*err = rc;
+		return NULL;
+	}
+	/* the header comes first; the first block is the next key */
+	if (ti.header && (rc = mdb_cursor_get(sr->pcur, &k, &v, MDB_NEXT))) {
+		*err = rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
 		return NULL;
 	}
 	struct plist *pl = malloc(sizeof *pl);
@@ -102,24 +133,12 @@ struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
 		*err = HX_ENOMEM;
 		return NULL;
 	}
-	pl->cur = NULL;
+	pl->cur = sr->pcur;
+	sr->pcur = NULL;
 	pl->err = 0;
 	memcpy(pl->term, term, tl);
 	pl->tl = tl;
 	pl->df = ti.df;
-	if ((rc = mdb_cursor_open(sr->txn, sr->ix->post, &pl->cur))) {
-		*err = hx_mdb_err(rc);
-		hx_pl_close(&pl);
-		return NULL;
-	}
-	uint8_t key[HX_IX_KEY_MAX];
-	MDB_val k = { hx_ix_pkey(key, term, tl, 0), key }, v;
-	rc = mdb_cursor_get(pl->cur, &k, &v, MDB_SET_RANGE);
-	if (rc) {
-		*err = rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
-		hx_pl_close(&pl);
-		return NULL;
-	}
 	plist_take(pl, &k, &v);
 	if (pl->doc == END) {
 		*err = HX_ECORRUPT;
@@ -267,7 +286,7 @@ int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, 
 		return (int)v.mv_size;
 	}
 	kl = hx_ix_wkey(key, w, wl);
-	return kl && hx_ix_term_lookup(sr->txn, sr->ix->post, key, kl, &ti) == HX_OK ? 0 : -1;
+	return kl && hx_sr_term(sr, key, kl, &ti) == HX_OK ? 0 : -1;
 }
 
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)

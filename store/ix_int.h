@@ -221,6 +221,10 @@ typedef struct hx_ix_term {
 } hx_ix_term;
 int hx_ix_term_lookup(MDB_txn *txn, MDB_dbi post, const char *term, size_t tl,
                       hx_ix_term *ti) HX_WUR;
+/* The same through cursor c of ix.post, left at the term's first key (its
+ * header, or its only block), which *k and *v get (valid as LMDB's). */
+int hx_ix_term_seek(MDB_cursor *c, const char *term, size_t tl, hx_ix_term *ti, MDB_val *k,
+                    MDB_val *v) HX_WUR;
 void hx_ix_term_header(uint8_t h[12], const hx_ix_term *ti);
 
 /* A stored entry's fields, borrowed from its bytes (ix_view.c): strings

@@ -96,7 +96,8 @@ static void m_advance(struct matcher *m, uint32_t d)
 		for (;;) {
 			uint32_t best = END;
 			for (int i = 0; i < m->nl; i++) {
-				hx_pl_seek(m->l[i], d);
+				if (m->l[i]->doc < d) /* most lists are past d already */
+					hx_pl_seek(m->l[i], d);
 				if (m->l[i]->doc < best)
 					best = m->l[i]->doc;
 			}
@@ -500,9 +501,12 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 		m->nl = 1;
 	}
 	if (!exact_only && !*err) {
-		int rc = mdb_cursor_open(sr->txn, sr->ix->stem, &c), en = hx_stem_lang("en");
-		if (rc)
+		int rc = 0, en = hx_stem_lang("en");
+		if (!sr->scur && (rc = mdb_cursor_open(sr->txn, sr->ix->stem, &sr->scur))) {
+			sr->scur = NULL;
 			*err = hx_mdb_err(rc);
+		}
+		c = sr->scur;
 		for (int i = 0; i < sr->nlangs && !*err; i++) {
 			int lang = sr->langs[i];
 			size_t sl;
@@ -517,8 +521,6 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 			for (int j = 0; j < nj && !*err; j++)
 				stem_forms(sr, m, c, lang, js[j], jl[j], err);
 		}
-		if (c)
-			mdb_cursor_close(c);
 	}
 	if (*err || !m->nl) {
 		hx_m_free(&m);

@@ -150,6 +150,11 @@ static void end(hx_searcher *sr)
 {
 	if (sr->dtx)
 		hx_doctext_reset(sr->dtx);
+	if (sr->pcur)
+		mdb_cursor_close(sr->pcur);
+	if (sr->scur)
+		mdb_cursor_close(sr->scur);
+	sr->pcur = sr->scur = NULL;
 	if (sr->txn)
 		mdb_txn_abort(sr->txn);
 	sr->txn = NULL;
@@ -258,7 +263,7 @@ static int stems_only(hx_searcher *sr, const hx_query *q)
 			if (t->kind != HX_Q_WORD ||
 			    !(kl = hx_ix_wkey(key, t->words[0], strlen(t->words[0]))))
 				continue;
-			if (hx_ix_term_lookup(sr->txn, sr->ix->post, key, kl, &ti) == HX_ENOTFOUND)
+			if (hx_sr_term(sr, key, kl, &ti) == HX_ENOTFOUND)
 				return 1;
 		}
 	}

@@ -51,6 +51,8 @@ struct hx_searcher {
 	hx_ix_norm nlast;
 	struct doctext *dtx; /* text of the document being checked */
 	struct hx_sugix *sx; /* the typo index, built at second need */
+	MDB_cursor *pcur;    /* ix.post, for the next list opened (hx_pl_open) */
+	MDB_cursor *scur;    /* ix.stem, for the stem dictionary (ix_match.c) */
 	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
 	unsigned dnext;
@@ -106,6 +108,9 @@ void hx_pl_seek(struct plist *pl, uint32_t d);
 /* The tfs of the current posting (zeroes on a corrupt block). */
 const uint32_t *hx_pl_tf(struct plist *pl);
 
+/* hx_ix_term_lookup in the searcher's read transaction (through a cursor
+ * it keeps for the transaction). */
+int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti) HX_WUR;
 /* The norm record of doc (cached per ix.norms chunk); zeroes when absent. */
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
 /* Whether the folded word w occurs in a document of stemming language

@@ -34,7 +34,8 @@ struct hx_sugix {
 	char *pool; /* words, NUL-terminated */
 	size_t plen, pcap;
 	uint32_t *woff, *df; /* per word: offset in pool, document frequency */
-	size_t nw, wcap, dcap;
+	uint8_t *wlen;       /* per word: its length */
+	size_t nw, wcap, dcap, lcap;
 	uint32_t nb;    /* buckets (a power of two) */
 	uint32_t *boff; /* nb + 1 offsets into ids */
 	uint32_t *ids;  /* word numbers, bucket after bucket */
@@ -48,6 +49,7 @@ void hx_sugix_free(struct hx_sugix **px)
 	free(x->pool);
 	free(x->woff);
 	free(x->df);
+	free(x->wlen);
 	free(x->boff);
 	free(x->ids);
 	free(x);
@@ -113,6 +115,11 @@ static int sugix_add(struct hx_sugix *x, const char *w, size_t n, uint32_t df)
 	if (!nd)
 		return HX_ENOMEM;
 	x->df = nd;
+	uint8_t *nl = hx_grow(x->wlen, &x->lcap, x->nw + 1, 1);
+	if (!nl)
+		return HX_ENOMEM;
+	x->wlen = nl;
+	x->wlen[x->nw] = (uint8_t)n; /* n <= HX_TOKEN_MAX */
 	memcpy(x->pool + x->plen, w, n);
 	x->pool[x->plen + n] = 0;
 	x->woff[x->nw] = (uint32_t)x->plen;
@@ -232,21 +239,29 @@ fail:
 	return rc;
 }
 
-/* Optimal string alignment distance, or max + 1 once it is over max. */
+/* Optimal string alignment distance, or max + 1 once it is over max.
+ * Only the band |i - j| <= max of the table is filled: a cell outside
+ * it is over max (d[i][j] >= |i - j|) and counts as max + 1, which leaves
+ * every value up to max exact (a path to it never leaves the band, its
+ * values only grow along the way) and every other one over max. */
 static int edit_distance(const char *a, size_t la, const char *b, size_t lb, int max)
 {
 	int d[HX_TOKEN_MAX + 2][HX_TOKEN_MAX + 2];
+	int inf = max + 1;
 	if (la > HX_TOKEN_MAX || lb > HX_TOKEN_MAX)
-		return max + 1;
+		return inf;
 	if ((la > lb ? la - lb : lb - la) > (size_t)max)
-		return max + 1;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = (int)i;
-	for (size_t j = 0; j <= lb; j++)
+		return inf;
+	for (size_t j = 0; j <= lb && j <= (size_t)inf; j++)
 		d[0][j] = (int)j;
 	for (size_t i = 1; i <= la; i++) {
-		int rowmin = max + 1;
-		for (size_t j = 1; j <= lb; j++) {
+		int rowmin = inf;
+		size_t lo = i > (size_t)max ? i - (size_t)max : 1;
+		size_t hi = i + (size_t)max < lb ? i + (size_t)max : lb;
+		d[i][lo - 1] = lo == 1 && i <= (size_t)max ? (int)i : inf;
+		if (hi < lb)
+			d[i][hi + 1] = inf;
+		for (size_t j = lo; j <= hi; j++) {
 			int cost = a[i - 1] != b[j - 1];
 			int v = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < v)
@@ -256,12 +271,14 @@ static int edit_distance(const char *a, size_t la, const char *b, size_t lb, int
 			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
 			    d[i - 2][j - 2] + 1 < v)
 				v = d[i - 2][j - 2] + 1;
+			if (v > inf)
+				v = inf;
 			d[i][j] = v;
 			if (v < rowmin)
 				rowmin = v;
 		}
 		if (rowmin > max)
-			return max + 1;
+			return inf;
 	}
 	return d[la][lb];
 }
@@ -283,6 +300,26 @@ struct near {
 	int *nbest;
 };
 
+/* A lower bound of the distance between a and b: the letters of one that
+ * the other lacks, counted with repeats (bytes bucketed by their low 5
+ * bits, which can only lower it). An edit changes each count by at most
+ * one (a swap by none), so the bound never exceeds the OSA distance. */
+static int bag_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	int cnt[32] = { 0 }, over = 0, under = 0;
+	for (size_t i = 0; i < la; i++)
+		cnt[(uint8_t)a[i] & 31]++;
+	for (size_t i = 0; i < lb; i++)
+		cnt[(uint8_t)b[i] & 31]--;
+	for (int i = 0; i < 32; i++) {
+		if (cnt[i] > 0)
+			over += cnt[i];
+		else
+			under -= cnt[i];
+	}
+	return over > under ? over : under;
+}
+
 /* Keeps c (df documents) among the best when it is near enough: ranked by
  * distance, document frequency, length (a dropped letter is the commonest
  * typo) and, when n->lang >= 0, whether c occurs in that language. */
@@ -290,6 +327,8 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 {
 	struct near *n = arg;
 	struct cand_word *best = n->best;
+	if (bag_distance(n->word, n->wl, c, cl) > n->max)
+		return 0; /* cheaper than the distance, and most fail it */
 	int dist = edit_distance(n->word, n->wl, c, cl, n->max);
 	if (dist > n->max || dist == 0)
 		return 0;
@@ -298,8 +337,11 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 	cw.word[cl] = 0;
 	cw.dist = dist;
 	cw.df = df;
-	cw.score = log(1.0 + df) - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0) +
-	           (n->lang >= 0 && hx_sr_in_lang(n->sr, n->lang, c, cl) ? 1.5 : 0.0);
+	cw.score = log(1.0 + df) - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0);
+	/* the language's bonus only when it could let c in (a look-up in
+	 * the index): with it c must beat the last kept */
+	if (n->lang >= 0 && (*n->nbest < SX_CANDS || best[SX_CANDS - 1].score < cw.score + 1.5))
+		cw.score += hx_sr_in_lang(n->sr, n->lang, c, cl) ? 1.5 : 0.0;
 	int at = *n->nbest;
 	while (at > 0 && best[at - 1].score < cw.score)
 		at--;
@@ -336,6 +378,9 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 		uint32_t b = h[j] & (x->nb - 1);
 		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
 			uint32_t id = x->ids[e], slot = (id * 2654435761u) & (SX_SEEN - 1);
+			size_t cl = x->wlen[id];
+			if ((cl > wl ? cl - wl : wl - cl) > (size_t)n.max)
+				continue; /* too long or short to be near */
 			while (seen[slot] && seen[slot] != id + 1)
 				slot = (slot + 1) & (SX_SEEN - 1);
 			if (seen[slot])
@@ -344,8 +389,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 				seen[slot] = id + 1;
 				nseen++;
 			}
-			const char *c = x->pool + x->woff[id];
-			consider(&n, c, strlen(c), x->df[id]);
+			consider(&n, x->pool + x->woff[id], cl, x->df[id]);
 		}
 	}
 	return HX_OK;
@@ -360,7 +404,7 @@ static int known(hx_searcher *sr, const char *word, uint32_t *df, int *err)
 	*df = 0;
 	if (!kl)
 		return 0;
-	int rc = hx_ix_term_lookup(sr->txn, sr->ix->post, key, kl, &ti);
+	int rc = hx_sr_term(sr, key, kl, &ti);
 	if (rc && rc != HX_ENOTFOUND)
 		*err = rc;
 	if (rc)
@@ -503,5 +547,7 @@ void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes)
 {
 	const struct hx_sugix *x = sr->sx;
 	*words = x ? x->nw : 0;
-	*bytes = x ? x->pcap + (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4 : 0;
+	*bytes =
+	        x ? x->pcap + x->lcap + (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4
+	          : 0;
 }
