@@ -416,6 +416,8 @@ static void store_batch(hx_node *n, struct conn *c, hx_vjob *jobs, size_t k, int
 						       HX_ID_LEN);
 					o->stored++;
 					handled_add(n, n->puts[i].seq);
+					if (n->puts[i].entry->nattach)
+						hx_nd_blob_news(n);
 					if (live)
 						push_latency(n, n->puts[i].entry->timestamp);
 				} else if (r == HX_EEXIST) {
