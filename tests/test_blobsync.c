@@ -108,7 +108,9 @@ static void round_drop(const char *name, int rebegin)
 	uint64_t size = 0;
 	uint32_t nch = 0;
 	randombytes_buf(data, BLOB_SIZE);
-	hx_attach at = { .name = "file.bin", .type = "application/octet-stream", .size = BLOB_SIZE };
+	hx_attach at = { .name = "file.bin",
+		         .type = "application/octet-stream",
+		         .size = BLOB_SIZE };
 	CHECK_RC(hx_blob_add_mem(sa, data, BLOB_SIZE, at.hash), HX_OK);
 	CHECK_RC(hx_blob_hashes(sa, at.hash, &size, &hashes, &nch), HX_OK);
 
