@@ -13,7 +13,16 @@
  * one) and finished in a fresh store without any network, the ceiling the
  * store sets. Nodes run in threads of this process.
  *
- *   bench_blobsync [MIB [ROUNDS]]     defaults: 64 MiB, 3 rounds (best of)
+ *   bench_blobsync [MIB [ROUNDS [nodes|raw]]]   defaults: 64 MiB, 3 rounds (best of)
+ *
+ * With "nodes" (or "raw") only the transfer between the nodes (or the raw
+ * CURVE anchor) runs, for `perf record -g` of one path alone;
+ * HX_BENCH_LOG=1 prints the nodes' log lines with the time since the
+ * publish. The anchor is a fair one: the same socket types as the nodes
+ * (the bound ROUTER sends, the connecting DEALER receives), one direction,
+ * one 256 KiB frame per chunk where a node sends the same frame after a
+ * 43-byte header frame; its clock includes the CURVE handshake, the
+ * nodes' clock the entry push and the BLOB_GET round trip.
  *
  * Nothing here fails on speed.
  */
@@ -165,6 +174,14 @@ static hx_store *open_store(const char *name)
 	return s;
 }
 
+static double log_t0;
+
+/* HX_BENCH_LOG=1: the nodes' log lines on stderr, with seconds since the publish. */
+static void log_line(void *arg, const char *line)
+{
+	fprintf(stderr, "%8.3f %s: %s\n", tn_wall() - log_t0, (const char *)arg, line);
+}
+
 static void start(struct running *r, hx_store *s, const struct who *w, const char *bind)
 {
 	hx_node_config cfg = { .pk = w->pk,
@@ -174,6 +191,11 @@ static void start(struct running *r, hx_store *s, const struct who *w, const cha
 		               .bind = bind,
 		               .blob_auto = 1ull << 40,
 		               .blob_max = 1ull << 40 };
+	if (getenv("HX_BENCH_LOG")) {
+		cfg.log = log_line;
+		cfg.log_arg = bind ? "A" : "B";
+		cfg.verbose = 1;
+	}
 	int rc = tn_start(r, s, &cfg);
 	if (rc)
 		die("node", rc);
@@ -227,7 +249,7 @@ static double nodes(const char *file, int round)
 	if ((rc = hx_entry_sign(&e, wa.sk, &raw, &rawlen)))
 		die("sign", rc);
 	hx_put put = { .raw = raw, .rawlen = rawlen, .entry = &e };
-	double t0 = tn_wall();
+	double t0 = log_t0 = tn_wall();
 	if ((rc = hx_store_put_batch(sa, &put, 1, 0, NULL)))
 		die("publish", rc);
 	while (!hx_blob_is_whole(sb, at.hash)) {
@@ -250,6 +272,8 @@ int main(int argc, char **argv)
 {
 	size_t mib = argc > 1 ? (size_t)atol(argv[1]) : 64;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3;
+	const char *only = argc > 3 ? argv[3] : "";
+	int only_nodes = !strcmp(only, "nodes"), only_raw = !strcmp(only, "raw");
 	char file[300], cmd[400];
 	if (sodium_init() < 0 || !mib || rounds < 1)
 		die("usage: bench_blobsync [MIB [ROUNDS]]", 0);
@@ -265,7 +289,13 @@ int main(int argc, char **argv)
 	if (!f || fwrite(data, 1, size, f) != size || fclose(f))
 		die("write the file", 0);
 	double best_raw = 1e9, best_node = 1e9, best_one = 1e9, best_store = 1e9;
-	for (int i = 0; i < rounds; i++) {
+	for (int i = 0; i < rounds && only_nodes; i++)
+		printf("round %d: blob between nodes %.1f MiB/s\n", i + 1,
+		       (double)mib / nodes(file, i));
+	for (int i = 0; i < rounds && only_raw; i++)
+		printf("round %d: raw CURVE %.1f MiB/s\n", i + 1,
+		       (double)mib / raw_curve(data, size));
+	for (int i = 0; i < rounds && !only_nodes && !only_raw; i++) {
 		double r = raw_curve(data, size), o = store_only(data, size, i, 1),
 		       w = store_only(data, size, i, 32), n = nodes(file, i);
 		best_raw = r < best_raw ? r : best_raw;
@@ -277,14 +307,19 @@ int main(int argc, char **argv)
 		       i + 1, (double)mib / r, (double)mib / w, (double)mib / o, (double)mib / n);
 		fflush(stdout);
 	}
-	printf("blob of %zu MiB, best of %d: raw ZeroMQ CURVE %.1f MiB/s; blob store alone "
-	       "(synced 32 chunks at a time) %.1f MiB/s, chunk by chunk %.1f MiB/s; node to node "
-	       "%.1f MiB/s\n",
-	       mib, rounds, (double)mib / best_raw, (double)mib / best_store,
-	       (double)mib / best_one, (double)mib / best_node);
-	printf("ratio node to node / raw CURVE: %.2f (goal >= 0.5); node to node / blob store "
-	       "alone: %.2f\n",
-	       best_raw / best_node, best_store / best_node);
+	if (!only_nodes && !only_raw) {
+		printf("blob of %zu MiB, best of %d: raw ZeroMQ CURVE %.1f MiB/s; blob store alone "
+		       "(synced 32 chunks at a time) %.1f MiB/s, chunk by chunk %.1f MiB/s; node to node "
+		       "%.1f MiB/s\n",
+		       mib, rounds, (double)mib / best_raw, (double)mib / best_store,
+		       (double)mib / best_one, (double)mib / best_node);
+		printf("ratio node to node / raw CURVE: %.2f (goal >= 0.5); node to node / blob store "
+		       "alone: %.2f\n",
+		       best_raw / best_node, best_store / best_node);
+		printf("(raw CURVE: one ROUTER -> DEALER pair on 127.0.0.1, the same 256 KiB "
+		       "frames one way, handshake included; node to node: from the publish at A "
+		       "to the blob whole and committed at B)\n");
+	}
 	free(data);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd))

@@ -23,7 +23,10 @@
 #define BL_REQUESTS_MS 10000 /* `hansa fetch` requests re-read without a wake-up */
 
 enum { SRC_NEW, SRC_ASKED, SRC_LIST, SRC_NONE };
-enum { CH_MISSING, CH_FLIGHT, CH_DONE };
+/* A chunk is MISSING, asked for (FLIGHT), received and written but not yet
+ * committed (WRITTEN: absent for the store until its batch commits), or
+ * present (DONE). */
+enum { CH_MISSING, CH_FLIGHT, CH_WRITTEN, CH_DONE };
 
 /* A member as a source of one blob. */
 struct bsrc {
@@ -49,8 +52,8 @@ struct bx {
 	uint64_t *deadline; /* CH_FLIGHT: µs */
 	struct bsrc *src;
 	size_t nsrc, capsrc;
-	uint32_t left, cursor;
-	uint64_t held; /* bytes held */
+	uint32_t left, cursor; /* left: chunks not DONE */
+	uint64_t held;         /* bytes held (DONE) */
 	uint64_t started;
 };
 
@@ -79,13 +82,14 @@ struct hx_nd_blobs {
 	uint64_t seq; /* change log read up to here */
 	uint64_t last_scan, next_requests;
 	int scan_due, scanned_all;
+	int news; /* entries with attachments stored since the last scan */
 	uint32_t next_req;
 	/* not yet added to the stored counters */
 	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad;
 	int dirty;
-	uint8_t *buf;         /* one chunk */
-	hx_blob_batch *batch; /* chunks written, not yet synced and marked present */
-	struct bchecked *chk; /* the last BL_CHECKED_BLOBS blobs served or received */
+	uint8_t *buf;             /* one chunk */
+	struct hx_nd_bcommit *bc; /* chunks written, synced and marked present (blobcommit.c) */
+	struct bchecked *chk;     /* the last BL_CHECKED_BLOBS blobs served or received */
 	size_t nchk, capchk;
 	double tokens;   /* with cfg.blob_rate: bytes that may be sent now */
 	uint64_t refill; /* µs tokens were last added */
@@ -101,6 +105,37 @@ int hx_nd_blob_held(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t n,
                     uint8_t **bitmap) HX_WUR;
 /* Adds the counters gathered to the store's and writes "blob/status". */
 void hx_nd_blob_flush(hx_node *n, uint64_t now);
+
+/* ---- blobcommit.c ---- */
+
+/* A chunk of a batch. */
+struct hx_nd_bchunk {
+	uint8_t hash[HX_ID_LEN];
+	uint32_t index;
+};
+
+int hx_nd_bc_new(struct hx_nd_bcommit **c, hx_store *s) HX_WUR;
+/* Stops the thread (after the commit it is on) and frees; NULL-safe. */
+void hx_nd_bc_free(struct hx_nd_bcommit **c);
+/* The eventfd that becomes readable when a commit is done (-1: none). */
+int hx_nd_bc_fd(const struct hx_nd_bcommit *c);
+/* hx_blob_batch_write into the batch being filled (same results); a chunk
+ * written or HX_EEXIST is listed with the batch for hx_nd_bc_take. */
+int hx_nd_bc_write(struct hx_nd_bcommit *c, const uint8_t hash[HX_ID_LEN], uint32_t i,
+                   const uint8_t *data, size_t len) HX_WUR;
+/* Chunks in the batch being filled; whether a commit is under way. */
+size_t hx_nd_bc_filling(const struct hx_nd_bcommit *c);
+int hx_nd_bc_busy(const struct hx_nd_bcommit *c);
+/* Hands the filled batch to the thread unless it is still committing the
+ * previous one (or the batch is empty). */
+int hx_nd_bc_kick(struct hx_nd_bcommit *c) HX_WUR;
+/* 1 when the thread finished a commit since the last call: its result in
+ * *rc and its chunks in *chunks[*k] (valid until the next kick); 0 else. */
+int hx_nd_bc_take(struct hx_nd_bcommit *c, const struct hx_nd_bchunk **chunks, size_t *k,
+                  int *rc) HX_WUR;
+/* Waits for the thread's commit and commits the batch being filled here;
+ * for the end of the node (its chunks are not reported). */
+int hx_nd_bc_drain(struct hx_nd_bcommit *c) HX_WUR;
 
 /* ---- blobserve.c ---- */
 

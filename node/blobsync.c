@@ -162,6 +162,12 @@ static void scan(hx_node *n, uint64_t now)
 		b->seq = last;
 	b->last_scan = now;
 	b->scan_due = 0;
+	b->news = 0;
+}
+
+void hx_nd_blob_news(hx_node *n)
+{
+	n->bl->news = 1;
 }
 
 void hx_nd_blob_requests(hx_node *n)
@@ -282,37 +288,59 @@ static int activate(hx_node *n, struct bx *x, uint64_t now)
 	return 1;
 }
 
-/* Syncs the chunks received since the last call and marks them present,
- * one sync and one LMDB commit for all of them (docs/FORMAT.md §3.2). When
- * that fails they are missing again, to be asked for anew. */
-static void commit_chunks(hx_node *n)
+/* The blob's state went away under the transfer (dropped, e.g. by gc in
+ * another process): starts it again from its hash list, every source asked
+ * anew. */
+static void bx_restart(hx_node *n, struct bx *x)
 {
-	struct hx_nd_blobs *b = n->bl;
-	if (!b->batch || !hx_blob_batch_pending(b->batch))
-		return;
-	int rc = hx_blob_batch_commit(n->store, b->batch);
-	if (!rc)
-		return;
-	hx_nd_log(n, "cannot keep received chunks: %s; asking for them again", hx_strerror(rc));
-	for (size_t j = 0; j < b->nx; j++) {
-		struct bx *x = b->x[j];
-		uint8_t *held = NULL;
-		if (!x->st || hx_nd_blob_held(n->store, x->hash, x->n, &held))
-			continue;
-		for (uint32_t i = 0; i < x->n; i++)
-			if (x->st[i] == CH_DONE && !bit(held, i)) {
-				x->st[i] = CH_MISSING;
-				x->left++;
-				x->held -= hx_bwire_chunk_len(x->size, i);
-			}
-		free(held);
+	char hex[17];
+	hx_nd_log(n, "blob %s went away while it was fetched; starting again",
+	          hx_nd_short_hex(hex, x->hash));
+	for (size_t k = 0; k < x->nsrc; k++) {
+		src_drop(x, k);
+		x->src[k].state = SRC_NEW;
 	}
+	free(x->hashes);
+	free(x->st);
+	free(x->who);
+	free(x->deadline);
+	x->hashes = x->st = NULL;
+	x->who = NULL;
+	x->deadline = NULL;
+	x->held = 0;
+	x->active = 0;
+}
+
+/* Chunks taken as present that the store no longer holds (the blob was
+ * dropped and begun again meanwhile) are missing again. */
+static void forget_lost(struct bx *x, const uint8_t *held)
+{
+	for (uint32_t i = 0; i < x->n; i++)
+		if (x->st[i] == CH_DONE && !bit(held, i)) {
+			x->st[i] = CH_MISSING;
+			x->left++;
+			x->held -= hx_bwire_chunk_len(x->size, i);
+		}
 }
 
 static void finish(hx_node *n, struct bx *x, uint64_t now)
 {
 	char hex[17], k[128];
 	int rc = hx_blob_finish(n->store, x->hash);
+	if (rc == HX_ENOTFOUND) { /* dropped meanwhile */
+		bx_restart(n, x);
+		return;
+	}
+	if (rc == HX_EBUSY) { /* dropped and begun again: ask for what it lacks */
+		uint8_t *held = NULL;
+		if ((rc = hx_nd_blob_held(n->store, x->hash, x->n, &held)) == HX_OK) {
+			forget_lost(x, held);
+			free(held);
+			if (x->left)
+				return;
+			rc = HX_ECORRUPT; /* the store lacks what its bitmap holds */
+		}
+	}
 	if (rc) {
 		bx_fail(n, x, rc);
 		return;
@@ -328,6 +356,75 @@ static void finish(hx_node *n, struct bx *x, uint64_t now)
 	hx_nd_blob_key(k, sizeof k, "blob-want/", x->hash);
 	(void)!hx_store_kv_del(n->store, k);
 	bx_remove(n->bl, x);
+}
+
+/* The chunks of a batch the commit thread synced and committed (rc its
+ * result): those the store now holds are DONE, the others (a failed
+ * commit, a blob dropped and begun again meanwhile) are missing again and
+ * asked for at once; a blob whose state is gone starts again. */
+static void resolve(hx_node *n, const struct hx_nd_bchunk *ch, size_t k, int rc, uint64_t now)
+{
+	struct hx_nd_blobs *b = n->bl;
+	if (rc)
+		hx_nd_log(n, "cannot keep received chunks: %s; asking for them again",
+		          hx_strerror(rc));
+	for (size_t j = 0; j < k; j++) {
+		struct bx *x = bx_find(b, ch[j].hash);
+		int seen = 0;
+		for (size_t p = 0; p < j && !seen; p++)
+			seen = !memcmp(ch[p].hash, ch[j].hash, HX_ID_LEN);
+		if (seen || !x || !x->st)
+			continue; /* each blob once; one no longer wanted */
+		uint8_t *held = NULL;
+		int r = hx_nd_blob_held(n->store, x->hash, x->n, &held);
+		if (r == HX_ENOTFOUND) {
+			bx_restart(n, x);
+			continue;
+		}
+		for (size_t p = j; p < k; p++) {
+			uint32_t i = ch[p].index;
+			if (memcmp(ch[p].hash, x->hash, HX_ID_LEN) || i >= x->n ||
+			    x->st[i] != CH_WRITTEN)
+				continue;
+			if (!r && bit(held, i)) {
+				x->st[i] = CH_DONE;
+				x->left--;
+				x->held += hx_bwire_chunk_len(x->size, i);
+			} else {
+				x->st[i] = CH_MISSING;
+			}
+		}
+		if (!r)
+			forget_lost(x, held);
+		free(held);
+		b->dirty = 1;
+		if (!x->left)
+			finish(n, x, now);
+	}
+}
+
+/* Takes the result of a commit the thread finished, and hands it the
+ * chunks written since. */
+static void commit_step(hx_node *n, uint64_t now)
+{
+	struct hx_nd_blobs *b = n->bl;
+	const struct hx_nd_bchunk *ch;
+	size_t k;
+	int rc;
+	if (hx_nd_bc_take(b->bc, &ch, &k, &rc))
+		resolve(n, ch, k, rc, now);
+	if (hx_nd_bc_kick(b->bc))
+		hx_nd_log(n, "cannot start the thread that keeps received chunks");
+}
+
+void hx_nd_blob_on_commit(hx_node *n)
+{
+	commit_step(n, hx_now_us());
+}
+
+int hx_nd_blob_fd(const hx_node *n)
+{
+	return n->bl ? hx_nd_bc_fd(n->bl->bc) : -1;
 }
 
 static void ask(hx_node *n, struct bx *x, struct bsrc *s, struct conn *c, uint64_t now)
@@ -348,6 +445,8 @@ static void assign(hx_node *n, struct bx *x, size_t k, uint64_t now)
 	struct bsrc *s = &x->src[k];
 	uint32_t ix[HX_BWIRE_WANT_MAX];
 	uint16_t cnt = 0;
+	if (hx_nd_bc_busy(n->bl->bc) && hx_nd_bc_filling(n->bl->bc) >= BL_BATCH_MAX)
+		return; /* the disk lags: asked again once the commit is done */
 	for (uint32_t j = 0; j < x->n && s->flight + cnt < BL_WINDOW; j++) {
 		uint32_t i = (x->cursor + j) % x->n;
 		if (x->st[i] != CH_MISSING || (s->have && !bit(s->have, i)) ||
@@ -486,8 +585,7 @@ static void on_chunk(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t
 		return;
 	}
 	/* the blob store checks the length and the hash (once) before it writes */
-	int rc =
-	        hx_blob_batch_write(n->store, n->bl->batch, x->hash, m->index, m->data, m->datalen);
+	int rc = hx_nd_bc_write(n->bl->bc, x->hash, m->index, m->data, m->datalen);
 	if (rc == HX_EFORGED || rc == HX_EINVAL) {
 		char hex[17], k2[128];
 		bit_set(s->bad, m->index, 1);
@@ -500,20 +598,22 @@ static void on_chunk(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t
 		hx_nd_stats_error(c->peer, "sent a chunk that does not match its hash");
 		return;
 	}
+	if (rc == HX_ENOTFOUND) { /* dropped under the transfer */
+		bx_restart(n, x);
+		return;
+	}
 	if (rc && rc != HX_EEXIST) {
 		hx_nd_log(n, "cannot keep a chunk of a blob: %s", hx_strerror(rc));
 		return;
 	}
 	if (!rc)
 		hx_nd_blob_mark_checked(n, x->hash, m->index); /* served unhashed */
-	x->st[m->index] = CH_DONE;
-	x->left--;
-	x->held += m->datalen;
+	/* present once the store says so, after its batch's commit (resolve) */
+	x->st[m->index] = CH_WRITTEN;
 	n->bl->bytes_in += m->datalen;
 	n->bl->chunks_in++;
 	n->bl->dirty = 1;
-	if (!x->left || hx_blob_batch_pending(n->bl->batch) >= BL_BATCH_MAX)
-		commit_chunks(n);
+	commit_step(n, now); /* to the thread at once when it is idle */
 	if (!x->left)
 		finish(n, x, now);
 	else
@@ -565,7 +665,7 @@ int hx_nd_blob_new(hx_node *n)
 	if (!n->cfg.blob_transfers)
 		n->cfg.blob_transfers = HX_BLOB_TRANSFERS_DEFAULT;
 	if (!(n->bl = calloc(1, sizeof *n->bl)) || !(n->bl->buf = malloc(HX_CHUNK_SIZE)) ||
-	    hx_blob_batch_new(&n->bl->batch))
+	    hx_nd_bc_new(&n->bl->bc, n->store))
 		return HX_ENOMEM;
 	n->bl->next_req = (uint32_t)randombytes_random();
 	n->bl->refill = hx_now_us();
@@ -577,7 +677,8 @@ void hx_nd_blob_destroy(hx_node *n)
 	struct hx_nd_blobs *b = n->bl;
 	if (!b)
 		return;
-	commit_chunks(n);
+	if (b->bc && hx_nd_bc_drain(b->bc))
+		hx_nd_log(n, "cannot keep the last received chunks; they are fetched again");
 	if (b->dirty || b->nx)
 		hx_nd_blob_flush(n, hx_now_us());
 	for (size_t i = 0; i < b->nx; i++)
@@ -585,7 +686,7 @@ void hx_nd_blob_destroy(hx_node *n)
 	free(b->x);
 	free(b->q);
 	free(b->buf);
-	hx_blob_batch_free(b->batch);
+	hx_nd_bc_free(&b->bc);
 	hx_nd_blob_checked_free(b);
 	free(b);
 	n->bl = NULL;
@@ -594,12 +695,12 @@ void hx_nd_blob_destroy(hx_node *n)
 void hx_nd_blob_tick(hx_node *n, uint64_t now, int flush_now)
 {
 	struct hx_nd_blobs *b = n->bl;
-	commit_chunks(n); /* what arrived in this pass of the loop */
+	commit_step(n, now); /* what arrived in this pass of the loop */
 	if (n->cfg.once)
 		return;
 	if (now >= b->next_requests)
 		hx_nd_blob_requests(n);
-	if (now - b->last_scan >= BL_SCAN_MS * 1000ull)
+	if (b->news || now - b->last_scan >= BL_SCAN_MS * 1000ull)
 		scan(n, now);
 	else
 		b->scan_due = 1;
@@ -637,7 +738,9 @@ uint64_t hx_nd_blob_deadline(hx_node *n, uint64_t now)
 		t = now + (uint64_t)((HX_CHUNK_SIZE - b->tokens) * 1e6 / (double)n->cfg.blob_rate);
 	else if (b->nq)
 		return now;
-	if (b->scan_due)
+	if (b->news)
+		return now;
+	if (b->scan_due && b->last_scan + BL_SCAN_MS * 1000ull < t)
 		t = b->last_scan + BL_SCAN_MS * 1000ull;
 	for (size_t i = 0; i < b->nx; i++) {
 		struct bx *x = b->x[i];

@@ -702,7 +702,8 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		(void)!hx_blob_gc(n->store, HX_BLOB_GC_GRACE_US, NULL, NULL);
 	}
 	while (!*stop) {
-		size_t k = 0, need = 4 + 2 * n->nconns;
+		size_t k = 0, need = 5 + 2 * n->nconns;
+		int bfd = hx_nd_blob_fd(n);
 		zmq_pollitem_t *a = hx_grow(items, &cap, need, sizeof *a);
 		if (a)
 			items = a;
@@ -730,6 +731,10 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			items[k] = (zmq_pollitem_t){ .fd = n->wake_fd, .events = ZMQ_POLLIN };
 			owner[k++] = NULL;
 		}
+		if (bfd >= 0) {
+			items[k] = (zmq_pollitem_t){ .fd = bfd, .events = ZMQ_POLLIN };
+			owner[k++] = NULL;
+		}
 		for (size_t i = 0; i < n->nconns; i++) {
 			struct conn *c = n->conns[i];
 			if (!c->out || c->finished || !c->sock)
@@ -748,7 +753,9 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		for (size_t i = 0; i < k && !*stop; i++) {
 			if (!(items[i].revents & ZMQ_POLLIN))
 				continue;
-			if (!items[i].socket)
+			if (!items[i].socket && items[i].fd == bfd)
+				hx_nd_blob_on_commit(n); /* blobcommit.c */
+			else if (!items[i].socket)
 				hx_nd_on_wake(n);
 			else if (items[i].socket == n->zap)
 				hx_nd_on_zap(n);

@@ -388,6 +388,13 @@ void hx_nd_blob_on_msg(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k);
 void hx_nd_blob_tick(hx_node *n, uint64_t now, int flush_now);
 /* Re-reads the `hansa fetch` requests (after a wake-up). */
 void hx_nd_blob_requests(hx_node *n);
+/* Entries that attach files were stored: the next tick looks for their
+ * blobs at once rather than at the next periodic scan (BL_SCAN_MS). */
+void hx_nd_blob_news(hx_node *n);
+/* The descriptor that becomes readable when received chunks were made
+ * durable (-1: none), and what to do then. */
+int hx_nd_blob_fd(const hx_node *n);
+void hx_nd_blob_on_commit(hx_node *n);
 /* When hx_nd_blob_tick has something to do without a message. */
 uint64_t hx_nd_blob_deadline(hx_node *n, uint64_t now);
 

@@ -282,6 +282,8 @@ static void settle(hx_node *n, struct stage *s, int rc)
 				memcpy(s->ids[o->stored], put->entry->id, HX_ID_LEN);
 			o->stored++;
 			handled_add(n, put->seq);
+			if (put->entry->nattach)
+				hx_nd_blob_news(n);
 			if (s->live)
 				push_latency(n, put->entry->timestamp);
 		} else if (r == HX_EEXIST) {

@@ -1,0 +1,171 @@
+/*
+ * test_blobsync.c: blob replication between two nodes in threads of this
+ * process, on 127.0.0.1 (docs/PROTOCOL.md §9): while B fetches A's blob
+ * (A serving slowly, --blob-rate), B's partial blob is taken away under the
+ * running transfer, as gc in another process may do:
+ *   1. dropped and begun again (an empty partial blob with the same hash
+ *      list): the chunks B took as present are asked for again, and the
+ *      blob becomes whole without a restart;
+ *   2. dropped for good: B begins it again and fetches it whole.
+ * Before, B kept those chunks as done, its finish failed, and the blob was
+ * given up until the node restarted. Waits are conditions with deadlines.
+ * HX_TEST_LOG=1 prints the nodes' log lines.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "check.h"
+#include "rmtree.h"
+#include "threadnodes.h"
+#include "node/blobsync.h"
+#include "node/state.h"
+#include "store/blob.h"
+
+static char tmpdir[] = "/tmp/hx-test-blobsync.XXXXXX";
+
+#define BLOB_SIZE (16u * HX_CHUNK_SIZE) /* 4 MiB */
+#define RATE (1u << 20)                 /* A serves 1 MiB/s: 4 s for the blob */
+
+static hx_store *open_store(const char *name)
+{
+	hx_store *s = NULL;
+	CHECK_RC(tn_open_store(&s, tmpdir, name), HX_OK);
+	return s;
+}
+
+static double t_start;
+
+static void log_line(void *arg, const char *line)
+{
+	fprintf(stderr, "%7.3f %s: %s\n", tn_wall() - t_start, (const char *)arg, line);
+}
+
+static void start(struct running *r, hx_store *s, const struct who *w, const char *bind)
+{
+	hx_node_config cfg = { .pk = w->pk,
+		               .sk = w->sk,
+		               .curve_pk = w->cpk,
+		               .curve_sk = w->csk,
+		               .bind = bind,
+		               .blob_auto = 1ull << 30,
+		               .blob_rate = bind ? RATE : 0 };
+	if (getenv("HX_TEST_LOG")) {
+		cfg.log = log_line;
+		cfg.log_arg = bind ? "A" : "B";
+	}
+	CHECK_RC(tn_start(r, s, &cfg), HX_OK);
+}
+
+static uint32_t present(hx_store *s, const uint8_t *hash)
+{
+	int st;
+	uint32_t have = 0;
+	if (hx_blob_state(s, hash, &st, NULL, &have))
+		return 0;
+	return st == HX_BLOB_PARTIAL ? have : 0;
+}
+
+/* Waits (up to secs) until B holds at least k chunks of the partial blob. */
+static int wait_present(hx_store *s, const uint8_t *hash, uint32_t k, double secs)
+{
+	for (double t0 = tn_wall(); tn_wall() - t0 < secs; usleep(5000))
+		if (present(s, hash) >= k)
+			return 1;
+	return 0;
+}
+
+static int wait_whole(hx_store *s, const uint8_t *hash, double secs)
+{
+	for (double t0 = tn_wall(); tn_wall() - t0 < secs; usleep(10000))
+		if (hx_blob_is_whole(s, hash))
+			return 1;
+	return 0;
+}
+
+/* One round: A publishes a new random blob, B starts fetching it; once B
+ * holds a few chunks its partial blob is dropped (and begun again when
+ * rebegin); B must end with the whole blob, every chunk checked. */
+static void round_drop(const char *name, int rebegin)
+{
+	struct who wa, wb;
+	char na[32], nb[32], ep[64];
+	snprintf(na, sizeof na, "%s-a", name);
+	snprintf(nb, sizeof nb, "%s-b", name);
+	CHECK_RC(tn_make_who(&wa, "A"), HX_OK);
+	CHECK_RC(tn_make_who(&wb, "B"), HX_OK);
+	hx_store *sa = open_store(na), *sb = open_store(nb);
+	CHECK_RC(hx_store_member_put(sa, wa.pk, wa.rec, wa.reclen), HX_OK);
+	CHECK_RC(hx_store_member_put(sa, wb.pk, wb.rec, wb.reclen), HX_OK);
+	CHECK_RC(hx_store_member_put(sb, wa.pk, wa.rec, wa.reclen), HX_OK);
+	CHECK_RC(hx_store_member_put(sb, wb.pk, wb.rec, wb.reclen), HX_OK);
+	int port = tn_free_port();
+	CHECK(port != 0);
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	CHECK_RC(hx_peer_add(sb, ep, wa.pk), HX_OK);
+
+	uint8_t *data = malloc(BLOB_SIZE), *hashes = NULL;
+	uint64_t size = 0;
+	uint32_t nch = 0;
+	randombytes_buf(data, BLOB_SIZE);
+	hx_attach at = { .name = "file.bin",
+		         .type = "application/octet-stream",
+		         .size = BLOB_SIZE };
+	CHECK_RC(hx_blob_add_mem(sa, data, BLOB_SIZE, at.hash), HX_OK);
+	CHECK_RC(hx_blob_hashes(sa, at.hash, &size, &hashes, &nch), HX_OK);
+
+	struct running ra, rb;
+	t_start = tn_wall();
+	start(&ra, sa, &wa, ep);
+	start(&rb, sb, &wb, NULL);
+	hx_entry e = { .path = "files/one",
+		       .kind = "toolkit",
+		       .title = "A file",
+		       .body = "",
+		       .lang = "en",
+		       .timestamp = hx_now_us(),
+		       .attach = &at,
+		       .nattach = 1 };
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	CHECK_RC(hx_entry_sign(&e, wa.sk, &raw, &rawlen), HX_OK);
+	hx_put put = { .raw = raw, .rawlen = rawlen, .entry = &e };
+	CHECK_RC(hx_store_put_batch(sa, &put, 1, 0, NULL), HX_OK);
+
+	/* mid-transfer: a few chunks present, far from all (1 MiB/s) */
+	CHECK(wait_present(sb, at.hash, 3, 120));
+	CHECK(!hx_blob_is_whole(sb, at.hash));
+	CHECK_RC(hx_blob_drop(sb, at.hash), HX_OK);
+	if (rebegin)
+		CHECK_RC(hx_blob_begin(sb, at.hash, size, hashes), HX_OK);
+
+	double t0 = tn_wall();
+	CHECK(wait_whole(sb, at.hash, 180));
+	fprintf(stderr, "%s: whole %.1f s after the drop\n", name, tn_wall() - t0);
+	uint8_t *buf = malloc(HX_CHUNK_SIZE);
+	for (uint32_t i = 0; i < nch; i++) {
+		size_t len = 0;
+		CHECK_RC(hx_blob_read_chunk(sb, at.hash, i, buf, &len), HX_OK);
+		CHECK(len == HX_CHUNK_SIZE && !memcmp(buf, data + (size_t)i * HX_CHUNK_SIZE, len));
+	}
+	free(buf);
+	CHECK_RC(tn_stop(&rb), HX_OK);
+	CHECK_RC(tn_stop(&ra), HX_OK);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(raw);
+	free(hashes);
+	free(data);
+	free(wa.rec);
+	free(wb.rec);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0 || !mkdtemp(tmpdir))
+		return 1;
+	round_drop("rebegin", 1);
+	round_drop("dropped", 0);
+	rmtree(tmpdir);
+	return check_done();
+}
