@@ -378,6 +378,8 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		rc = rc ? rc : r;
 	}
 	hx_writer_stop(&w);
+	if (!rc)
+		hx_progress_update(&prog, read_bytes); /* all of it is in */
 	hx_progress_end(&prog);
 	if (ferror(f))
 		rc = hx_fail("%s: read error after line %zu", name, lineno);
