@@ -4,8 +4,9 @@
  *   - publish: the `hansa publish` path per entry (next timestamp, sign,
  *     one put_batch = one fully synced write transaction);
  *   - import: the `hansa import` path over the corpus (xz -dc | JSON parse,
- *     next timestamp, sign, put_batch of 1000 entries per transaction, or
- *     BATCH);
+ *     next timestamp, sign; batches of HX_BULK_BYTES or HX_BULK_ENTRIES, or
+ *     BATCH entries, per transaction, each stored by a writer thread while
+ *     the next is built);
  *   - fsck of the imported store (re-verifies every signature);
  *   - the import's cost per entry over its first 10,000 entries and over
  *     all of them (goal: no more than 1.15x), and the store's size on disk,
@@ -36,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <cjson/cJSON.h>
 #include <lmdb.h>
 #include <sodium.h>
@@ -45,9 +47,10 @@
 #include "tests/rmtree.h"
 
 #define PARTNERS 5
-/* entries per import transaction: 1000 as cli/cmd-import.c, or the third
- * argument (the FTS5 anchor keeps 1000 rows per transaction) */
-static size_t batch = 1000;
+/* entries per import transaction: 0 for the rule of cli/cmd-import.c
+ * (HX_BULK_BYTES or HX_BULK_ENTRIES), or the third argument (the FTS5
+ * anchor keeps 1000 rows per transaction) */
+static size_t batch = 0;
 #define ANCHOR_SECONDS 1.5 /* each rate anchor runs about this long */
 #define PUBLISH_SECONDS 3.0
 #define EARLY 10000 /* entries of the early cost per entry */
@@ -276,70 +279,112 @@ struct import_stats {
 	double early_total, early_store, early_cpu, cpu;
 };
 
+/* One batch of the import: built while the writer stores the other. */
+struct ibatch {
+	draft *d;
+	uint8_t **raw;
+	hx_put *put;
+	size_t n, bytes;
+};
+
+static void ibatch_clear(struct ibatch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->raw[i]);
+		draft_free(&b->d[i]);
+	}
+	b->n = b->bytes = 0;
+}
+
+/* Waits for the writer's batch b, counts it and frees its entries. */
+static void ibatch_done(hx_writer *w, struct ibatch *b, struct import_stats *st, double t0,
+                        double c0)
+{
+	size_t added;
+	double t = now();
+	int rc = hx_writer_wait(w, &added);
+	st->store += now() - t;
+	if (rc)
+		die("import put_batch", hx_strerror(rc));
+	st->added += added;
+	if (!st->early_n && st->added >= EARLY) {
+		st->early_n = st->added;
+		st->early_total = now() - t0;
+		st->early_store = st->store;
+		st->early_cpu = cpu() - c0;
+	}
+	ibatch_clear(b);
+}
+
+/* As `hansa import`: batches of HX_BULK_BYTES or HX_BULK_ENTRIES (or of
+ * `batch` entries when given), each stored by the writer thread while the
+ * next is parsed and signed. */
 static void import(hx_store *s, FILE *in, size_t max_lines, struct import_stats *st)
 {
-	draft *d = calloc(batch, sizeof *d);
-	uint8_t **raw = calloc(batch, sizeof *raw);
-	hx_put *put = calloc(batch, sizeof *put);
+	size_t cap_n = batch ? batch : HX_BULK_ENTRIES;
+	struct ibatch bb[2], *b = &bb[0], *prev = NULL;
 	char *line = NULL;
-	size_t cap = 0, n = 0;
+	size_t cap = 0;
 	uint64_t last_ts = 0;
 	ssize_t len;
 	double t0 = now(), c0 = cpu(), t;
+	hx_writer *w;
 
-	if (!d || !raw || !put)
+	for (int i = 0; i < 2; i++) {
+		bb[i] = (struct ibatch){ calloc(cap_n, sizeof(draft)),
+			                 calloc(cap_n, sizeof(uint8_t *)),
+			                 calloc(cap_n, sizeof(hx_put)), 0, 0 };
+		if (!bb[i].d || !bb[i].raw || !bb[i].put)
+			die("import", "out of memory");
+	}
+	if (hx_writer_start(&w, s, 0))
 		die("import", "out of memory");
 	memset(st, 0, sizeof *st);
 	for (;;) {
 		len = (st->lines < max_lines) ? getline(&line, &cap, in) : -1;
 		if (len > 0) {
+			size_t n = b->n;
 			st->lines++;
 			st->bytes += (size_t)len;
 			t = now();
-			int bad = draft_parse(&d[n], line, (size_t)len);
+			int bad = draft_parse(&b->d[n], line, (size_t)len);
 			st->parse += now() - t;
 			if (!bad) {
 				t = now();
-				bad = sign_one(s, &d[n], &raw[n], &put[n], &last_ts);
+				bad = sign_one(s, &b->d[n], &b->raw[n], &b->put[n], &last_ts);
 				st->sign += now() - t;
 			}
 			if (bad) {
 				st->bad++;
-				draft_free(&d[n]);
+				draft_free(&b->d[n]);
 				continue;
 			}
-			st->entry_bytes += put[n].rawlen;
-			n++;
+			st->entry_bytes += b->put[n].rawlen;
+			b->bytes += b->put[n].rawlen;
+			b->n++;
 		}
-		if (n == batch || (len < 0 && n)) {
-			size_t added;
-			t = now();
-			int rc = hx_store_put_batch(s, put, n, 0, &added);
-			st->store += now() - t;
-			if (rc)
-				die("import put_batch", hx_strerror(rc));
-			st->added += added;
-			if (!st->early_n && st->added >= EARLY) {
-				st->early_n = st->added;
-				st->early_total = now() - t0;
-				st->early_store = st->store;
-				st->early_cpu = cpu() - c0;
-			}
-			for (size_t i = 0; i < n; i++) {
-				free(raw[i]);
-				draft_free(&d[i]);
-			}
-			n = 0;
+		int full = b->n == cap_n || (!batch && b->bytes >= HX_BULK_BYTES);
+		if (full || (len < 0 && b->n)) {
+			if (prev)
+				ibatch_done(w, prev, st, t0, c0);
+			hx_writer_submit(w, b->put, b->n);
+			prev = b;
+			b = b == &bb[0] ? &bb[1] : &bb[0];
 		}
 		if (len < 0)
 			break;
 	}
+	if (prev)
+		ibatch_done(w, prev, st, t0, c0);
+	hx_writer_stop(&w);
 	st->total = now() - t0;
 	st->cpu = cpu() - c0;
 	free(line);
-	free(d);
-	free(raw);
-	free(put);
+	for (int i = 0; i < 2; i++) {
+		free(bb[i].d);
+		free(bb[i].raw);
+		free(bb[i].put);
+	}
 }
 
 /* `hansa publish`: one entry per transaction, as many as fit in the time. */
@@ -482,7 +527,7 @@ static double fts5_load(const char *base, char *buf, size_t blen, size_t max_lin
 
 /* Where the store's bytes go: each table's pages, and the pages no table
  * holds (LMDB's free list), from the environment in dir. */
-static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
+static void store_sizes(const char *dir, size_t json_bytes, size_t entries, double import_s)
 {
 	char path[4300];
 	struct stat sb;
@@ -529,15 +574,25 @@ static void store_sizes(const char *dir, size_t json_bytes, size_t entries)
 	       "", (used - tables) / 1e6, entries ? (used - tables) / (double)entries : 0);
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
-	/* what a compacting copy (mdb_env_copy2 MDB_CP_COMPACT) would keep */
+	/* what a compacting copy (mdb_env_copy2 MDB_CP_COMPACT) would keep,
+	 * and what it costs: `hansa import` ends with it when the free pages
+	 * are over 15 % (cli/cmd-import.c), fsync included as there */
 	snprintf(path, sizeof path, "%s.compact", dir);
 	mkdir(path, 0700);
+	double t0 = now();
 	if (!mdb_env_copy2(env, path, MDB_CP_COMPACT)) {
 		char f[4400];
 		snprintf(f, sizeof f, "%s/data.mdb", path);
+		int fd = open(f, O_RDONLY);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+		double t = now() - t0;
 		if (!stat(f, &sb))
-			printf("      compacted copy: %.1f MB = %.2f x the JSON lines\n",
-			       sb.st_size / 1e6, sb.st_size / (double)json_bytes);
+			printf("      compacted copy: %.1f MB = %.2f x the JSON lines; written and synced "
+			       "in %.2f s = %.2f x the import's time\n",
+			       sb.st_size / 1e6, sb.st_size / (double)json_bytes, t, t / import_s);
 	}
 	mdb_env_close(env);
 }
@@ -633,12 +688,16 @@ int main(int argc, char **argv)
 	printf("  publish (1 entry per txn, %zu)        %10.0f /s   = %.2f x LMDB commit each, "
 	       "%.4f x sign\n",
 	       published, r_publish, r_publish / r_lmdb_commit, r_publish / r_sign);
-	printf("  import  (%zu of %zu lines, batches of %zu)\n", st.added, st.lines, batch);
+	if (batch)
+		printf("  import  (%zu of %zu lines, batches of %zu)\n", st.added, st.lines, batch);
+	else
+		printf("  import  (%zu of %zu lines, batches of %zu MiB or %d entries)\n", st.added,
+		       st.lines, HX_BULK_BYTES >> 20, HX_BULK_ENTRIES);
 	printf("                                       %10.0f /s   = %.2f x sign, %.2f x verify, "
 	       "%.3f x LMDB one-txn put\n",
 	       r_import, r_import / r_sign, r_import / r_verify, r_import / r_lmdb_txn);
 	printf("      time: %.1f s total; in this process: JSON %.1f s, next timestamp + sign %.1f "
-	       "s, put_batch %.1f s\n",
+	       "s, waiting for the writer thread %.1f s\n",
 	       st.total, st.parse, st.sign, st.store);
 	printf("      %.1f MB of JSON lines, %.0f B per signed entry, %zu bad lines, store map "
 	       "%.0f MB\n",
@@ -661,7 +720,7 @@ int main(int argc, char **argv)
 	       "      FTS5 file %.1f MB = %.2f x the JSON\n",
 	       st.lines, fts_rows, st.total, fts_t, st.total / fts_t, st.cpu, fts_cpu,
 	       st.cpu / fts_cpu, fts_bytes / 1e6, fts_bytes / (double)st.bytes);
-	store_sizes(dir, st.bytes, st.added);
+	store_sizes(dir, st.bytes, st.added, st.total);
 	if (getenv("HX_BENCH_KEEP")) /* for bench_storesize */
 		printf("  kept: %s\n", dir);
 	else

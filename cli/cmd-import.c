@@ -1,7 +1,9 @@
 /*
  * cmd-import.c: `hansa import FILE.jsonl`: signs each line of the corpus
- * format with this node's identity and stores them in batches of
- * IMPORT_BATCH entries per write transaction. Bad lines are reported as
+ * format with this node's identity and stores them in bulk batches
+ * (HX_BULK_BYTES or HX_BULK_ENTRIES per write transaction), each written
+ * by a writer thread (hx_writer) while the next one is parsed and signed.
+ * Bad lines are reported as
  * FILE:LINE: reason and skipped. A FILE that starts with the bundle magic
  * goes to import-bundle.c, a directory to import-markdown.c.
  */
@@ -14,8 +16,6 @@
 #include "cli/offline.h"
 #include "cli/ops.h"
 #include "proto/bundle.h"
-
-#define IMPORT_BATCH 1000
 
 /* Corpus keys that are entry fields; every other string key is metadata. */
 static const char *const fields[] = { "doc", "kind", "title", "body", "tags", "lang", NULL };
@@ -95,22 +95,84 @@ static void draft_free(hx_entry *e)
 	e->ntags = e->nmeta = 0;
 }
 
+/* One line on its way into the store: the signed bytes and the entry,
+ * whose strings are borrowed from the parsed line. */
+struct item {
+	hx_entry ent;
+	uint8_t *raw;
+	size_t rawlen;
+	cJSON *json;
+};
+
+/* A batch of lines: built while the writer thread stores the one before. */
 struct batch {
-	hx_put put[IMPORT_BATCH];
-	hx_entry ent[IMPORT_BATCH];
-	uint8_t *raw[IMPORT_BATCH];
-	cJSON *json[IMPORT_BATCH];
-	size_t n;
+	struct item *it;
+	hx_put *put;
+	size_t n, cap, pcap, bytes;
+	size_t lineno; /* its last line */
 };
 
 static void batch_clear(struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		free(b->raw[i]);
-		draft_free(&b->ent[i]);
-		cJSON_Delete(b->json[i]);
+		free(b->it[i].raw);
+		draft_free(&b->it[i].ent);
+		cJSON_Delete(b->it[i].json);
 	}
 	b->n = 0;
+	b->bytes = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+	batch_clear(b);
+	free(b->it);
+	free(b->put);
+}
+
+/* A free slot at the end of b (zeroed), or NULL when out of memory. */
+static struct item *batch_slot(struct batch *b)
+{
+	struct item *ni = hx_grow(b->it, &b->cap, b->n + 1, sizeof *ni);
+	if (!ni)
+		return NULL;
+	b->it = ni;
+	memset(&b->it[b->n], 0, sizeof b->it[b->n]);
+	return &b->it[b->n];
+}
+
+/* The batch's puts, pointing at its items (which may have moved while it
+ * grew). */
+static int batch_puts(struct batch *b)
+{
+	hx_put *np = hx_grow(b->put, &b->pcap, b->n, sizeof *np);
+	if (!np)
+		return HX_ENOMEM;
+	b->put = np;
+	for (size_t i = 0; i < b->n; i++)
+		b->put[i] = (hx_put){ .raw = b->it[i].raw,
+			              .rawlen = b->it[i].rawlen,
+			              .entry = &b->it[i].ent };
+	return HX_OK;
+}
+
+/* Waits for the batch b the writer has, then forgets it: HX_EXIT_OK, or
+ * the exit status after saying why it failed. */
+static int batch_done(hx_writer *w, struct batch *b, struct hx_ctx *ctx, const char *name,
+                      int verbose, size_t *added_total)
+{
+	size_t added;
+	int src = hx_writer_wait(w, &added);
+	batch_clear(b);
+	if (src) {
+		char why[128];
+		return hx_fail("%s: store failed near line %zu: %s", name, b->lineno,
+		               hx_cli_errtext(src, ctx->home, why, sizeof why));
+	}
+	*added_total += added;
+	if (verbose)
+		fprintf(stderr, "committed through line %zu\n", b->lineno);
+	return HX_EXIT_OK;
 }
 
 /* 1 when the file name starts with the bundle magic. */
@@ -123,6 +185,52 @@ static int is_bundle(const char *name)
 	size_t n = fread(magic, 1, sizeof magic, f);
 	fclose(f);
 	return hx_bundle_is_bundle(magic, n);
+}
+
+/* After a large import: when free pages are more than COMPACT_SHARE of
+ * the data file and at least COMPACT_MIN bytes, the store is compacted in
+ * place (hx_cli_compact) if no other process has it open, and the import
+ * says so on stderr with the time it took; with a node running it says
+ * how much `hansa compact` would return. always: whatever the free pages
+ * (--compact always). *c gets the sizes. */
+#define COMPACT_SHARE 0.15
+#define COMPACT_MIN ((uint64_t)32 << 20)
+enum { COMPACT_AUTO, COMPACT_ALWAYS, COMPACT_NEVER };
+
+struct compacted {
+	int done;
+	uint64_t before, after;
+	double seconds;
+};
+
+static void compact_after(struct hx_ctx *ctx, int always, struct compacted *c)
+{
+	char data[4200];
+	uint64_t file, free_b, entries;
+	memset(c, 0, sizeof *c);
+	if (!ctx->store || hx_store_space(ctx->store, &file, &free_b))
+		return;
+	if (!always && (free_b < COMPACT_MIN || (double)free_b < COMPACT_SHARE * (double)file))
+		return;
+	if (hx_home_path(ctx, "store/data.mdb", data, sizeof data))
+		return;
+	if (hx_cli_file_user(data)) {
+		fprintf(stderr,
+		        "the store has %.0f MB of free pages (%.0f %% of its file); 'hansa compact' "
+		        "with the node stopped returns them to the disk\n",
+		        free_b / 1e6, 100.0 * (double)free_b / (double)file);
+		return;
+	}
+	hx_store_close(&ctx->store);
+	uint64_t t0 = hx_now_us();
+	if (hx_cli_compact(ctx, 1, &c->before, &c->after, &entries))
+		return; /* it said why; the import itself stands */
+	c->done = 1;
+	c->seconds = (double)(hx_now_us() - t0) / 1e6;
+	fprintf(stderr,
+	        "compacted the store after the import: %.1f MB -> %.1f MB (free pages returned "
+	        "to the disk) in %.1f s\n",
+	        c->before / 1e6, c->after / 1e6, c->seconds);
 }
 
 static int exec(struct hx_ctx *ctx, const struct hx_args *a)
@@ -139,7 +247,22 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		                      "--blob-max: '%s' is not a size (bytes, or with K, M "
 		                      "or G)",
 		                      bmax);
-	if (strcmp(name, "-") && !stat(name, &dst) && S_ISDIR(dst.st_mode))
+	const char *bs = hx_arg_value(a, "batch"), *cw = hx_arg_value(a, "compact");
+	char *end;
+	unsigned long long nb = bs ? strtoull(bs, &end, 10) : 0;
+	if (bs && (!*bs || *end || !nb || nb > 1000000))
+		return hx_usage_error(a->top, "--batch: '%s' is not a number from 1 to 1000000",
+		                      bs);
+	int when = !cw || !strcmp(cw, "auto") ? COMPACT_AUTO
+	           : !strcmp(cw, "always")    ? COMPACT_ALWAYS
+	           : !strcmp(cw, "never")     ? COMPACT_NEVER
+	                                      : -1;
+	if (when < 0)
+		return hx_usage_error(a->top, "--compact: '%s' is not auto, always or never", cw);
+	int isdir = strcmp(name, "-") && !stat(name, &dst) && S_ISDIR(dst.st_mode);
+	if ((bs || cw) && (isdir || (strcmp(name, "-") && is_bundle(name))))
+		return hx_usage_error(a->top, "--batch and --compact go with a FILE.jsonl");
+	if (isdir)
 		return bmax ? hx_usage_error(a->top, "--blob-max goes with a BUNDLE")
 		            : hx_import_markdown(ctx, name, json, dry);
 	if (dry)
@@ -158,7 +281,7 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		return HX_EXIT_FAIL;
 	}
 
-	struct batch *b = calloc(1, sizeof *b);
+	struct batch bb[2] = { { 0 }, { 0 } }, *b = &bb[0], *prev = NULL;
 	struct hx_progress prog;
 	struct stat st;
 	char *line = NULL;
@@ -166,9 +289,13 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	uint64_t last_ts = 0, read_bytes = 0;
 	ssize_t len;
 	int rc = HX_EXIT_OK;
+	hx_writer *w;
 
-	if (!b)
+	if (hx_writer_start(&w, s, 0)) {
+		if (f != stdin)
+			fclose(f);
 		return hx_fail("out of memory");
+	}
 	hx_progress_start(&prog, "importing",
 	                  f != stdin && !fstat(fileno(f), &st) ? (uint64_t)st.st_size : 0);
 	for (;;) {
@@ -176,80 +303,94 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		if (len > 0) {
 			lineno++;
 			read_bytes += (uint64_t)len;
+			if (!(lineno & 1023))
+				hx_progress_update(&prog, read_bytes);
 			while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 				line[--len] = 0;
 			if (!len)
 				continue;
 			const char *why = NULL;
-			size_t i = b->n;
+			struct item *it = batch_slot(b);
 			cJSON *o = NULL;
+			if (!it) {
+				rc = hx_fail("out of memory");
+				break;
+			}
 			if (memchr(line, 0, (size_t)len) || !hx_utf8_valid(line, (size_t)len))
 				why = "not valid UTF-8";
 			else if (!(o = cJSON_ParseWithLength(line, (size_t)len)))
 				why = "not valid JSON";
 			else
-				why = draft_from_json(o, &b->ent[i]);
-			if (!why && hx_md_unchanged(s, ctx->pk, &b->ent[i])) {
+				why = draft_from_json(o, &it->ent);
+			if (!why && hx_md_unchanged(s, ctx->pk, &it->ent)) {
 				/* as the current version: a second run adds nothing */
 				same++;
-				draft_free(&b->ent[i]);
+				draft_free(&it->ent);
 				cJSON_Delete(o);
 				continue;
 			}
 			uint64_t ts = 0;
 			if (!why &&
-			    hx_store_next_timestamp(s, ctx->pk, b->ent[i].path, hx_now_us(), &ts))
+			    hx_store_next_timestamp(s, ctx->pk, it->ent.path, hx_now_us(), &ts))
 				why = "cannot read the store";
 			if (!why) {
 				/* strictly increasing within the import, so that versions
 				 * of one path in the same batch keep their order */
-				b->ent[i].timestamp = ts > last_ts ? ts : last_ts + 1;
-				last_ts = b->ent[i].timestamp;
-				size_t rl;
-				if (hx_cli_sign(ctx, &b->ent[i], &b->raw[i], &rl))
+				it->ent.timestamp = ts > last_ts ? ts : last_ts + 1;
+				last_ts = it->ent.timestamp;
+				if (hx_cli_sign(ctx, &it->ent, &it->raw, &it->rawlen))
 					why = "cannot sign";
-				b->put[i] = (hx_put){ .raw = b->raw[i],
-					              .rawlen = rl,
-					              .entry = &b->ent[i] };
 			}
 			if (why) {
 				if (prog.active)
 					fputc('\n', stderr);
 				fprintf(stderr, "%s:%zu: %s\n", name, lineno, why);
 				bad++;
-				draft_free(&b->ent[i]);
+				free(it->raw);
+				draft_free(&it->ent);
 				cJSON_Delete(o);
 				continue;
 			}
-			b->json[i] = o;
+			it->json = o;
 			b->n++;
+			b->bytes += it->rawlen;
 		}
-		if (b->n == IMPORT_BATCH || (len < 0 && b->n)) {
-			size_t added;
-			int src = hx_store_put_batch(s, b->put, b->n, 0, &added);
-			if (src) {
-				char why[128];
-				rc = hx_fail("%s: store failed near line %zu: %s", name, lineno,
-				             hx_cli_errtext(src, ctx->home, why, sizeof why));
+		int full = nb ? b->n >= nb : b->n >= HX_BULK_ENTRIES || b->bytes >= HX_BULK_BYTES;
+		if (full || (len < 0 && b->n)) {
+			/* this batch goes to the writer once the one before is in */
+			b->lineno = lineno;
+			if (prev && (rc = batch_done(w, prev, ctx, name, verbose, &added_total)))
+				break;
+			prev = NULL;
+			if (batch_puts(b)) {
+				rc = hx_fail("out of memory");
 				break;
 			}
-			added_total += added;
-			batch_clear(b);
-			if (verbose)
-				fprintf(stderr, "committed through line %zu\n", lineno);
-			hx_progress_update(&prog, read_bytes);
+			hx_writer_submit(w, b->put, b->n);
+			prev = b;
+			b = b == &bb[0] ? &bb[1] : &bb[0];
 		}
 		if (len < 0)
 			break;
 	}
+	if (prev) {
+		int r = batch_done(w, prev, ctx, name, verbose, &added_total);
+		rc = rc ? rc : r;
+	}
+	hx_writer_stop(&w);
+	if (!rc)
+		hx_progress_update(&prog, read_bytes); /* all of it is in */
 	hx_progress_end(&prog);
 	if (ferror(f))
 		rc = hx_fail("%s: read error after line %zu", name, lineno);
-	batch_clear(b);
-	free(b);
+	batch_free(&bb[0]);
+	batch_free(&bb[1]);
 	free(line);
 	if (f != stdin)
 		fclose(f);
+	struct compacted cp = { 0 };
+	if (rc == HX_EXIT_OK && added_total && when != COMPACT_NEVER)
+		compact_after(ctx, when == COMPACT_ALWAYS, &cp);
 	if (rc == HX_EXIT_OK && json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "file", name);
@@ -257,6 +398,12 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 		cJSON_AddNumberToObject(o, "added", (double)added_total);
 		cJSON_AddNumberToObject(o, "unchanged", (double)same);
 		cJSON_AddNumberToObject(o, "bad", (double)bad);
+		if (cp.done) {
+			cJSON *c = cJSON_AddObjectToObject(o, "compacted");
+			cJSON_AddNumberToObject(c, "bytes_before", (double)cp.before);
+			cJSON_AddNumberToObject(c, "bytes_after", (double)cp.after);
+			cJSON_AddNumberToObject(c, "seconds", cp.seconds);
+		}
 		hx_json_print(o);
 		if (bad)
 			rc = HX_EXIT_FAIL;
@@ -280,6 +427,14 @@ static const struct hx_opt opts[] = {
 	  0 },
 	{ "json", 0, NULL, "print the summary as one JSON object", 0 },
 	{ "dry-run", 'n', NULL, "(DIR) say what would be published, change nothing", 0 },
+	{ "batch", 0, "N",
+	  "(FILE.jsonl) entries per write transaction (default: 16 MiB of entries, at "
+	  "most 30000)",
+	  0 },
+	{ "compact", 0, "WHEN",
+	  "(FILE.jsonl) afterwards, return the store's free pages to the disk: auto (when "
+	  "they are over 15 % of its file and 32 MB; the default), always, never",
+	  0 },
 	{ "blob-max", 0, "SIZE",
 	  "(BUNDLE) the largest attached file to take (default 512M); larger ones "
 	  "are refused and counted",
@@ -316,7 +471,12 @@ const struct hx_cmd hx_cmd_import = {
 	        "lang; any other string field (org, country, url, ...) becomes metadata. A\n"
 	        "line that says the same as the current version of its path is left alone,\n"
 	        "so an import run again (after an interruption, say) adds only what is new.\n"
-	        "Bad lines are reported as FILE:LINE: reason and skipped.\n"
+	        "Bad lines are reported as FILE:LINE: reason and skipped. Lines are stored\n"
+	        "in large transactions (16 MiB of entries), each written while the next is\n"
+	        "signed; an interruption loses at most the lines not yet committed (see\n"
+	        "--verbose). A large import leaves free pages in the store's file: when no\n"
+	        "node has the store open, import then compacts it (as 'hansa compact') and\n"
+	        "says so with the time it took.\n"
 	        "\n"
 	        "Whenever something was refused or skipped the exit status is 1. A progress\n"
 	        "bar shows on a terminal.\n",

@@ -7,6 +7,7 @@
 #define HX_CLI_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "cli/cli.h"
 
 /* What to do about a damaged store, as the messages say it. */
@@ -50,6 +51,17 @@ void hx_cli_remove_store_dir(const char *dir);
 /* Puts the path of the home's store in store (n bytes) and checks that no
  * other process has it open. 0, or prints the error and returns 1. */
 int hx_cli_store_idle(struct hx_ctx *ctx, char *store, size_t n);
+
+/* Rewrites the home's store without its free pages (compact.c): a
+ * compacted copy, fsynced and checked, renamed over data.mdb. The store
+ * must not be open, in this process or another (refused, one line
+ * printed). Every page of the store and of the copy is read first in a
+ * child process (hx_cli_store_check), unless fresh says this process has
+ * just written the store (the end of an import). 0 with the file's size
+ * before and after and the entries it holds, or prints why and returns
+ * HX_EXIT_FAIL; nothing changed then. */
+int hx_cli_compact(struct hx_ctx *ctx, int fresh, uint64_t *before, uint64_t *after,
+                   uint64_t *entries);
 
 /* The current UTC time as YYYYmmddTHHMMSSZ (for file names). Returns out. */
 char *hx_cli_stamp(char out[32]);

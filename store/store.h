@@ -65,6 +65,31 @@ typedef struct hx_put {
  */
 int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_t *added) HX_WUR;
 
+/* Bulk loads (hansa import, a bundle): entries per write transaction are
+ * sized for throughput. Each commit copies every page it touched, and a
+ * batch of new documents touches the last posting block of most terms, so
+ * small batches rewrite most of the index again and again; a transaction
+ * of HX_BULK_BYTES of entries (or HX_BULK_ENTRIES) writes each of those
+ * pages once per many thousand entries. */
+#define HX_BULK_BYTES ((size_t)16 << 20)
+#define HX_BULK_ENTRIES 30000
+
+/* A writer thread for bulk loads (writer.c): hx_store_put_batch of one
+ * batch runs on it while the caller builds the next one. */
+typedef struct hx_writer hx_writer;
+/* Starts the thread (flags as for hx_store_put_batch). HX_ENOMEM only;
+ * without a thread, hx_writer_submit writes the batch at once. */
+int hx_writer_start(hx_writer **out, hx_store *s, unsigned flags) HX_WUR;
+/* Hands put[0..n) over and returns at once. One batch at a time: the
+ * caller calls hx_writer_wait before the next submit, and keeps put and
+ * everything it points to unchanged until then. */
+void hx_writer_submit(hx_writer *w, hx_put *put, size_t n);
+/* Waits for the batch handed over (HX_OK when there was none) and returns
+ * what hx_store_put_batch returned for it; *added (may be NULL) its count. */
+int hx_writer_wait(hx_writer *w, size_t *added) HX_WUR;
+/* Waits for a batch in flight, stops the thread, frees; NULL-safe. */
+void hx_writer_stop(hx_writer **w);
+
 /* The path of the wake-up socket of the node serving this store (a UNIX
  * datagram socket, node.sock in the store's directory), or NULL when that
  * path is too long for a socket address. Borrowed from s. */
@@ -192,6 +217,11 @@ int hx_store_walk(hx_store *s, uint64_t *records) HX_WUR;
  * keep reading and writing it: the copy is the store as of its start.
  * HX_EFULL when the disk is full. */
 int hx_store_copy(hx_store *s, const char *dir) HX_WUR;
+
+/* The size of the data file, and how much of it is free pages (LMDB's
+ * free list and pages past the last in use) that a compacted copy
+ * (hx_store_copy, `hansa compact`) would leave out. */
+int hx_store_space(hx_store *s, uint64_t *file_bytes, uint64_t *free_bytes) HX_WUR;
 
 /* Drops and rebuilds the search index from the current documents. */
 int hx_store_reindex(hx_store *s, uint64_t *documents) HX_WUR;

@@ -8,7 +8,10 @@
 # leave exactly the slice's documents.
 # Environment: HANSA (binary), HX_SRC (source dir; the corpus is
 # $HX_SRC/../shared/data/tools-corpus.jsonl.xz, or HX_CORPUS), optional
-# HX_CRASH_LINES (default 15000), HX_CRASH_KILLS (20), HX_CRASH_SEED.
+# HX_CRASH_LINES (default 15000), HX_CRASH_KILLS (20), HX_CRASH_SEED,
+# HX_CRASH_IMPORT_ARGS (options of every import; default --batch 1000, so
+# that a run commits many times: the default batch of 16 MiB would hold
+# the whole slice; crash-bulk.t.sh runs the bulk path).
 set -u
 : "${HANSA:?set HANSA to the hansa binary}"
 SRC=${HX_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -16,6 +19,7 @@ CORPUS=${HX_CORPUS:-$SRC/../shared/data/tools-corpus.jsonl.xz}
 LINES=${HX_CRASH_LINES:-15000}
 KILLS=${HX_CRASH_KILLS:-20}
 SEED=${HX_CRASH_SEED:-$$}
+read -r -a IARGS <<<"${HX_CRASH_IMPORT_ARGS:---batch 1000}"
 
 command -v xz >/dev/null || { echo "crash.t.sh: needs xz (apt-get install xz-utils)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "crash.t.sh: needs jq (apt-get install jq)" >&2; exit 1; }
@@ -32,7 +36,7 @@ H="$T/home"
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 RANDOM=$SEED
-echo "crash.t.sh: $LINES lines, $KILLS kills, seed $SEED (HX_CRASH_SEED=$SEED to repeat the delays)"
+echo "crash.t.sh: $LINES lines, $KILLS kills, import ${IARGS[*]}, seed $SEED (HX_CRASH_SEED=$SEED to repeat the delays)"
 
 xz -dc "$CORPUS" 2>/dev/null | head -n "$LINES" >"$T/slice.jsonl"
 have=$(wc -l <"$T/slice.jsonl")
@@ -71,19 +75,21 @@ sane_log() {
 }
 
 done_lines=0 # lines committed so far (absolute)
-kills=0 finished_early=0 docs_before=0
+kills=0 finished_early=0 docs_before=0 in_compact=0
 run_ms=0 run_lines=0 # for the rate of this machine
 for ((k = 1; k <= KILLS && done_lines < LINES; k++)); do
 	tail -n +"$((done_lines + 1))" "$T/slice.jsonl" >"$T/part.jsonl"
-	"$HANSA" --home "$H" import --verbose "$T/part.jsonl" >"$T/import.out" 2>"$T/import.log" &
+	"$HANSA" --home "$H" import --verbose "${IARGS[@]}" "$T/part.jsonl" >"$T/import.out" 2>"$T/import.log" &
 	pid=$!
 	# A random moment from 30 ms (before the store opens) to about twice
 	# the time this machine takes for its share of the remaining lines, so
 	# that the kills spread over the slice: between batches, mid-commit.
+	# Until a run has committed anything, the span doubles after each run
+	# (a busy machine, or large batches, take longer to the first commit).
 	if [ "$run_lines" -gt 0 ]; then
 		span=$((2 * (LINES - done_lines) / (KILLS - k + 1) * run_ms / run_lines))
 	else
-		span=600
+		span=$((600 << (k - 1 < 6 ? k - 1 : 6)))
 	fi
 	[ "$span" -ge 50 ] || span=50
 	ms=$((30 + (RANDOM * 32768 + RANDOM) % span))
@@ -96,6 +102,8 @@ for ((k = 1; k <= KILLS && done_lines < LINES; k++)); do
 	wait "$pid" 2>/dev/null
 	st=$?
 	pid=
+	# a compacted copy left behind: the kill came while the store was compacted
+	[ -d "$H/store/data.mdb.compact" ] && in_compact=$((in_compact + 1))
 	sane_log "$T/import.log" "import run $k"
 	[ $st -eq 0 ] || [ $st -eq 137 ] || [ $st -eq 1 ] || fail "import run $k: exit $st"
 	# bad lines of this run, as absolute line numbers
@@ -123,7 +131,7 @@ done
 # The rest, without a kill: then the store holds exactly the slice.
 if [ "$done_lines" -lt "$LINES" ]; then
 	tail -n +"$((done_lines + 1))" "$T/slice.jsonl" >"$T/part.jsonl"
-	"$HANSA" --home "$H" import --verbose "$T/part.jsonl" >"$T/import.out" 2>"$T/import.log"
+	"$HANSA" --home "$H" import --verbose "${IARGS[@]}" "$T/part.jsonl" >"$T/import.out" 2>"$T/import.log"
 	st=$?
 	sane_log "$T/import.log" "final import"
 	grep -oE "^$T/part\\.jsonl:[0-9]+: " "$T/import.log" | cut -d: -f2 |
@@ -140,5 +148,5 @@ if fsck_ok "at the end" && stored; then
 	cmp -s "$T/expected" "$T/stored" || fail "at the end: the store does not hold exactly the slice ($(wc -l <"$T/stored") documents, $(wc -l <"$T/expected") expected; $(diff "$T/expected" "$T/stored" | head -n3 | tr '\n' ' '))"
 fi
 [ "$kills" -ge $((KILLS / 2)) ] || fail "only $kills of $KILLS runs were killed: the slice is too small for the machine"
-echo "crash.t.sh: $kills kills, $finished_early runs finished first, $(wc -l <"$T/bad-lines") bad lines, $fails failed"
+echo "crash.t.sh: $kills kills ($in_compact while compacting), $finished_early runs finished first, $(wc -l <"$T/bad-lines") bad lines, $fails failed"
 [ "$fails" -eq 0 ]

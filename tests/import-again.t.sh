@@ -54,7 +54,8 @@ H=killed
 h init --name "Killed" >/dev/null || { echo "FAIL: init" >&2; exit 1; }
 N=20000
 gen $N "$T/big.jsonl"
-"$HANSA" --home "$T/killed" import "$T/big.jsonl" >/dev/null 2>"$T/kill.err" &
+# --batch 1000: several commits (the default batch of 16 MiB holds the whole file)
+"$HANSA" --home "$T/killed" import --batch 1000 "$T/big.jsonl" >/dev/null 2>"$T/kill.err" &
 IPID=$!
 end=$((SECONDS + 300))
 got=0
