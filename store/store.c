@@ -287,6 +287,15 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 		}
 		if ((rc = backup_before_upgrade(s, dir, ver)))
 			goto fail;
+		/* An upgrade copies tables before it drops the old ones, in the
+		 * open's one transaction, whose freed pages are not reused until
+		 * it commits: room for three times the file (no transaction is
+		 * active here, so the map may change). */
+		MDB_envinfo ei;
+		if (!stat(path, &st) && !mdb_env_info(s->env, &ei) &&
+		    (size_t)st.st_size * 3 > ei.me_mapsize &&
+		    (rc = mdb_env_set_mapsize(s->env, (size_t)st.st_size * 3)))
+			goto fail_mdb;
 	}
 	if ((rc = hx_txn_begin(s, (flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0, &txn)))
 		goto fail;
