@@ -294,6 +294,9 @@ static int spawn(struct run *x, int fd, const char *name, const char *media, pid
 	snprintf(a[3], sizeof a[3], "%u", lim->cpu_s);
 	char *argv[] = { "hansa", HX_EXTRACT_WORKER_ARG,        a[0], a[1], a[2], a[3],
 		         nm,      (char *)(media ? media : ""), NULL };
+	const char *prog = lim->worker ? lim->worker : self_hosts_worker ? "/proc/self/exe" : NULL;
+	if (!prog)
+		return fail(x, HX_EINVAL, "no extractor: this program does not host the worker");
 	char **env = worker_env(lim, asan, sizeof asan, parent, sizeof parent);
 	if (!env)
 		return fail(x, HX_ENOMEM, "out of memory");
@@ -315,13 +318,6 @@ static int spawn(struct run *x, int fd, const char *name, const char *media, pid
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 	                                      POSIX_SPAWN_SETPGROUP);
-	const char *prog = lim->worker ? lim->worker : self_hosts_worker ? "/proc/self/exe" : NULL;
-	if (!prog) {
-		free(env);
-		close(p[0]);
-		close(p[1]);
-		return fail(x, HX_EINVAL, "no extractor: this program does not host the worker");
-	}
 	int e = posix_spawn(pid, prog, &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
