@@ -41,7 +41,7 @@ int hx_store_space(hx_store *s, uint64_t *file_bytes, uint64_t *free_bytes)
 		return rc;
 	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) || (rc = mdb_stat(txn, main, &ms)) ||
 	    (rc = mdb_env_info(s->env, &info)) || (rc = mdb_cursor_open(txn, main, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	/* the pages of every table (the main table names them), and the two
@@ -62,7 +62,7 @@ int hx_store_space(hx_store *s, uint64_t *file_bytes, uint64_t *free_bytes)
 		pages += ts.ms_branch_pages + ts.ms_leaf_pages + ts.ms_overflow_pages;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (rc != MDB_NOTFOUND)
 		return hx_mdb_err(rc);
 	uint64_t held = pages * psize;

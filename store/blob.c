@@ -183,9 +183,9 @@ void hx_bl_count(hx_store *s, const char *name)
 	v.mv_size = 8;
 	v.mv_data = be;
 	if (mdb_put(txn, s->meta, &k, &v, 0))
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 	else
-		mdb_txn_commit(txn);
+		hx_txn_commit(s, txn); /* a counter: best effort */
 }
 
 static uint64_t counter(hx_store *s, MDB_txn *txn, const char *name)
@@ -254,7 +254,7 @@ int hx_bl_get(hx_store *s, const uint8_t *hash, struct hx_bstate *b, uint8_t **m
 				b->bits = *mem + (size_t)b->n * HX_ID_LEN;
 		}
 	}
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -349,7 +349,7 @@ static int read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, ui
 	}
 	state = b.state;
 	size = b.size;
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (rc)
 		return rc;
 	rc = state == HX_BLOB_WHOLE ? hx_bl_whole_path(s, hash, path, sizeof path)
@@ -398,11 +398,11 @@ int hx_blob_drop(hx_store *s, const uint8_t hash[HX_ID_LEN])
 	if ((rc = hx_mdb_err(mdb_del(txn, s->blobs, &k, NULL))) ||
 	    (rc = hx_ft_set(s, txn, hash, NULL, 0)) || (rc = hx_index_commit(&s->ix, txn))) {
 		hx_index_abort(&s->ix); /* before the abort lets another writer in */
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return rc;
 	}
 	/* State first: a file without state is a stray that gc removes. */
-	if ((rc = hx_mdb_err(mdb_txn_commit(txn))))
+	if ((rc = hx_mdb_err(hx_txn_commit(s, txn))))
 		return rc;
 	if (!hx_bl_whole_path(s, hash, path, sizeof path))
 		unlink(path);
@@ -424,7 +424,7 @@ int hx_blob_list(hx_store *s, hx_blob_cb cb, void *arg)
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
 	if ((rc = mdb_cursor_open(txn, s->blobs, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
@@ -436,7 +436,7 @@ int hx_blob_list(hx_store *s, hx_blob_cb cb, void *arg)
 			break;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (stop)
 		return stop;
 	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
@@ -466,6 +466,6 @@ int hx_blob_stats_get(hx_store *s, hx_blob_stats *st)
 		return rc;
 	st->refused = counter(s, txn, "blob_refused");
 	st->bad_chunks = counter(s, txn, "blob_badchunk");
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return HX_OK;
 }

@@ -94,7 +94,7 @@ static int add(hx_store *s, reader_fn rd, void *arg, uint8_t hash[HX_ID_LEN], ui
 		goto fail;
 	if (!had_partial && (rc = hx_bl_limits(s, txn, size))) {
 		if (rc == HX_ELIMIT) {
-			mdb_txn_abort(txn);
+			hx_txn_abort(s, txn);
 			txn = NULL;
 			hx_bl_count(s, "blob_refused");
 		}
@@ -108,7 +108,7 @@ static int add(hx_store *s, reader_fn rd, void *arg, uint8_t hash[HX_ID_LEN], ui
 	if ((rc = hx_bl_sync_dir(to)) ||
 	    (rc = hx_bl_put_state(s, txn, hash, HX_BLOB_WHOLE, size, hx_now_us(), hashes, NULL)))
 		goto fail;
-	rc = hx_mdb_err(mdb_txn_commit(txn));
+	rc = hx_mdb_err(hx_txn_commit(s, txn));
 	txn = NULL;
 	if (!rc && had_partial) {
 		char part[4096];
@@ -117,7 +117,7 @@ static int add(hx_store *s, reader_fn rd, void *arg, uint8_t hash[HX_ID_LEN], ui
 	}
 fail:
 	if (txn)
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 	if (fd >= 0)
 		close(fd);
 	if (tmp[0])

@@ -34,11 +34,11 @@ int hx_blob_begin(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t size, con
 		return rc;
 	rc = hx_bl_load(s, txn, hash, &b);
 	if (!rc) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return b.state == HX_BLOB_WHOLE ? HX_EEXIST : HX_OK;
 	}
 	if (rc != HX_ENOTFOUND || (rc = hx_bl_limits(s, txn, size))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		if (rc == HX_ELIMIT)
 			hx_bl_count(s, "blob_refused");
 		return rc;
@@ -46,16 +46,16 @@ int hx_blob_begin(hx_store *s, const uint8_t hash[HX_ID_LEN], uint64_t size, con
 	/* The file first, then the state that names it. */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return HX_EIO;
 	}
 	close(fd);
 	if ((rc = hx_bl_put_state(s, txn, hash, HX_BLOB_PARTIAL, size, hx_now_us(), hashes,
 	                          NULL))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return rc;
 	}
-	return hx_mdb_err(mdb_txn_commit(txn));
+	return hx_mdb_err(hx_txn_commit(s, txn));
 }
 
 /* ---- writing chunks in batches ------------------------------------------ */
@@ -176,7 +176,7 @@ static int chunk_check(hx_store *s, const uint8_t *hash, uint32_t i, const uint8
 				rc = HX_EFORGED;
 		}
 	}
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (rc == HX_EFORGED)
 		hx_bl_count(s, "blob_badchunk");
 	return rc;
@@ -267,9 +267,9 @@ int hx_blob_batch_commit(hx_store *s, hx_blob_batch *b)
 		for (size_t k = 0; k < b->n && !rc; k++)
 			rc = bb_mark(s, txn, &b->f[k]);
 		if (rc)
-			mdb_txn_abort(txn);
+			hx_txn_abort(s, txn);
 		else
-			rc = hx_mdb_err(mdb_txn_commit(txn));
+			rc = hx_mdb_err(hx_txn_commit(s, txn));
 	}
 	bb_clear(b);
 	return rc;
@@ -357,8 +357,8 @@ int hx_blob_finish(hx_store *s, const uint8_t hash[HX_ID_LEN])
 	free(hashes);
 	if (rc)
 		goto out;
-	return hx_mdb_err(mdb_txn_commit(txn));
+	return hx_mdb_err(hx_txn_commit(s, txn));
 out:
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }

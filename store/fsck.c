@@ -298,7 +298,7 @@ int hx_store_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problem
 		f.problems += fp;
 	}
 out:
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	*problems = f.problems;
 	return rc;
 }
@@ -312,10 +312,10 @@ int hx_store_reindex(hx_store *s, uint64_t *documents)
 	if ((rc = hx_txn_begin(s, 0, &txn)))
 		return rc;
 	if ((rc = hx_index_rebuild(&s->ix, txn, s->versions, &s->z, documents))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return rc;
 	}
-	return hx_mdb_err(mdb_txn_commit(txn));
+	return hx_mdb_err(hx_txn_commit(s, txn));
 }
 
 /* ---- the walk of every page ------------------------------------------- */
@@ -365,7 +365,7 @@ int hx_store_walk(hx_store *s, uint64_t *records)
 		return rc;
 	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) ||
 	    (rc = mdb_cursor_open(txn, main_dbi, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	/* the main table names the others */
@@ -384,7 +384,7 @@ int hx_store_walk(hx_store *s, uint64_t *records)
 		wrc = walk_table(txn, dbi, records, &sum);
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (wrc)
 		return wrc == HX_ENOTFOUND ? HX_ECORRUPT : wrc;
 	walk_sink = sum;

@@ -140,7 +140,7 @@ int hx_ftext_get(hx_store *s, const uint8_t hash[HX_ID_LEN], hx_ftext *out)
 	MDB_val k = { HX_ID_LEN, (void *)hash }, v;
 	rc = mdb_get(txn, s->ix.ftext, &k, &v);
 	rc = rc ? hx_mdb_err(rc) : row_decode(out, v.mv_data, v.mv_size);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -171,10 +171,10 @@ int hx_ftext_put(hx_store *s, const uint8_t hash[HX_ID_LEN], int xrc, const hx_e
 		rc = hx_mdb_err(rc);
 	if (!rc && !(rc = hx_ft_set(s, txn, hash, row, len)) &&
 	    !(rc = hx_index_commit(&s->ix, txn)))
-		rc = hx_mdb_err(mdb_txn_commit(txn));
+		rc = hx_mdb_err(hx_txn_commit(s, txn));
 	else {
 		hx_index_abort(&s->ix); /* before the abort lets another writer in */
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 	}
 	free(row);
 	return rc;
@@ -214,7 +214,7 @@ int hx_ftext_extract(hx_store *s, const uint8_t hash[HX_ID_LEN], const char *nam
 		if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 			return rc;
 		rc = hx_ft_each_attacher(s, txn, hash, hint_cb, &h);
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		if (rc < 0)
 			return rc;
 	}
@@ -269,7 +269,7 @@ int hx_ftext_pending(hx_store *s, uint8_t **hashes, size_t *n)
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &p.txn)))
 		return rc;
 	rc = hx_blob_list(s, pend_cb, &p);
-	mdb_txn_abort(p.txn);
+	hx_txn_abort(s, p.txn);
 	if (rc) {
 		free(p.h);
 		return rc;

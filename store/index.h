@@ -41,7 +41,7 @@ int hx_index_update(struct hx_index *ix, MDB_txn *txn, const hx_entry *old,
 int hx_ix_files(struct hx_index *ix, MDB_txn *txn, const hx_entry *e, char **out) HX_WUR;
 
 /* Writes what the updates of txn gathered; call just before
- * mdb_txn_commit(txn). On error abort the transaction. */
+ * committing txn. On error abort the transaction. */
 int hx_index_commit(struct hx_index *ix, MDB_txn *txn) HX_WUR;
 
 /* Forgets what the updates of an aborted write transaction gathered. */

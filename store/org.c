@@ -293,7 +293,7 @@ int hx_store_device_get(hx_store *s, const uint8_t org[HX_KEY_LEN], const uint8_
 	if (rc)
 		return rc;
 	rc = device_state(s, txn, org, dev, d);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -358,7 +358,7 @@ int hx_store_device_list(hx_store *s, const uint8_t org[HX_KEY_LEN], hx_device *
 	if (rc)
 		return rc;
 	rc = list_txn(s, txn, org, out, n);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -372,7 +372,7 @@ int hx_store_device_by_transport(hx_store *s, const uint8_t t[32], uint64_t now,
 	if (rc)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, s->members, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !found;
@@ -391,7 +391,7 @@ int hx_store_device_by_transport(hx_store *s, const uint8_t t[32], uint64_t now,
 		free(d);
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return found ? HX_OK : HX_ENOTFOUND;
 }
 
@@ -404,7 +404,7 @@ int hx_store_signing_key(hx_store *s, const uint8_t org[HX_KEY_LEN], uint64_t t,
 	if (rc)
 		return rc;
 	rc = key_at(s, txn, org, t, NULL, &ch);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (!rc)
 		memcpy(key, ch.key, HX_KEY_LEN);
 	return rc;

@@ -8,6 +8,7 @@
 #include "store/store_int.h"
 
 struct hx_recon_view {
+	hx_store *s;
 	MDB_txn *txn;
 	hx_fpt_view *fv;
 };
@@ -18,6 +19,7 @@ int hx_recon_view_open(hx_recon_view **out, hx_store *s)
 	hx_recon_view *v = calloc(1, sizeof *v);
 	if (!v)
 		return HX_ENOMEM;
+	v->s = s;
 	int rc = hx_txn_begin(s, MDB_RDONLY, &v->txn);
 	if (!rc)
 		rc = hx_fpt_view_open(&v->fv, v->txn, &s->fpt);
@@ -35,7 +37,7 @@ void hx_recon_view_close(hx_recon_view **vp)
 		return;
 	hx_fpt_view_close(&(*vp)->fv);
 	if ((*vp)->txn)
-		mdb_txn_abort((*vp)->txn);
+		hx_txn_abort((*vp)->s, (*vp)->txn);
 	free(*vp);
 	*vp = NULL;
 }
@@ -59,10 +61,10 @@ int hx_recon_rebuild(hx_store *s)
 	/* a copy, so that a failed transaction leaves s->fpt as it was */
 	struct hx_fpt t;
 	if ((rc = hx_fpt_open(&t, txn, 1)) || (rc = hx_fpt_rebuild(&t, txn))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return rc;
 	}
-	if ((rc = hx_mdb_err(mdb_txn_commit(txn))))
+	if ((rc = hx_mdb_err(hx_txn_commit(s, txn))))
 		return rc;
 	s->fpt = t;
 	return HX_OK;

@@ -17,18 +17,18 @@
 	    * psize - PAGE_HEAD bytes fills one overflow page */
 
 /* Pages on the free list (LMDB reads it only in a read-only txn). */
-static int free_pages(MDB_env *env, size_t *n)
+static int free_pages(hx_store *s, size_t *n)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	int rc = hx_txn_begin(s, MDB_RDONLY, &txn);
 	*n = 0;
 	if (rc)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, 0 /* FREE_DBI */, &c))) {
-		mdb_txn_abort(txn);
-		return rc;
+		hx_txn_abort(s, txn);
+		return hx_mdb_err(rc);
 	}
 	while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
 		size_t count;
@@ -38,16 +38,16 @@ static int free_pages(MDB_env *env, size_t *n)
 		*n += count;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	hx_txn_abort(s, txn);
+	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
 }
 
-static int fill(MDB_env *env, MDB_dbi *dbi, size_t psize)
+static int fill(hx_store *s, MDB_dbi *dbi, size_t psize)
 {
 	MDB_txn *txn;
 	size_t n;
-	int rc = free_pages(env, &n);
-	if (rc || (rc = mdb_txn_begin(env, NULL, 0, &txn)))
+	int rc = free_pages(s, &n);
+	if (rc || (rc = hx_txn_begin(s, 0, &txn)))
 		return rc;
 	if ((rc = mdb_dbi_open(txn, "scrub", MDB_CREATE, dbi)))
 		goto abort;
@@ -61,10 +61,10 @@ static int fill(MDB_env *env, MDB_dbi *dbi, size_t psize)
 			goto abort;
 		memset(v.mv_data, 0, v.mv_size);
 	}
-	return mdb_txn_commit(txn);
+	return hx_mdb_err(hx_txn_commit(s, txn));
 abort:
-	mdb_txn_abort(txn);
-	return rc;
+	hx_txn_abort(s, txn);
+	return hx_mdb_err(rc);
 }
 
 int hx_store_scrub(hx_store *s)
@@ -72,16 +72,16 @@ int hx_store_scrub(hx_store *s)
 	MDB_stat ms;
 	MDB_dbi dbi;
 	MDB_txn *txn;
-	int rc = mdb_env_stat(s->env, &ms);
+	int rc = hx_mdb_err(mdb_env_stat(s->env, &ms));
 	for (int r = 0; !rc && r < ROUNDS; r++) {
-		if ((rc = fill(s->env, &dbi, ms.ms_psize)))
+		if ((rc = fill(s, &dbi, ms.ms_psize)))
 			break;
-		if (!(rc = mdb_txn_begin(s->env, NULL, 0, &txn))) {
-			if ((rc = mdb_drop(txn, dbi, 0)))
-				mdb_txn_abort(txn);
+		if (!(rc = hx_txn_begin(s, 0, &txn))) {
+			if ((rc = hx_mdb_err(mdb_drop(txn, dbi, 0))))
+				hx_txn_abort(s, txn);
 			else
-				rc = mdb_txn_commit(txn);
+				rc = hx_mdb_err(hx_txn_commit(s, txn));
 		}
 	}
-	return hx_mdb_err(rc);
+	return rc;
 }

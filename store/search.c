@@ -156,7 +156,7 @@ static void end(hx_searcher *sr)
 		mdb_cursor_close(sr->scur);
 	sr->pcur = sr->scur = NULL;
 	if (sr->txn)
-		mdb_txn_abort(sr->txn);
+		hx_txn_abort(sr->s, sr->txn);
 	sr->txn = NULL;
 	sr->nbuf = NULL;
 	hx_sr_vc_clear(sr);
@@ -571,7 +571,7 @@ int hx_search_docnum(hx_searcher *sr, const uint8_t id[HX_ID_LEN], uint32_t *doc
 		*doc = hx_le32_get(v.mv_data);
 	else
 		rc = rc ? hx_mdb_err(rc) : HX_ECORRUPT;
-	mdb_txn_abort(txn);
+	hx_txn_abort(sr->s, txn);
 	return rc;
 }
 
@@ -616,6 +616,6 @@ int hx_search_sizes(hx_store *s, uint64_t *index_bytes, uint64_t *store_bytes)
 		}
 		mdb_cursor_close(c);
 	}
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc ? hx_mdb_err(rc) : HX_OK;
 }

@@ -35,7 +35,7 @@
 #include "store/store_int.h"
 #include "store/blob.h"
 
-#define MAP_SIZE_INITIAL ((size_t)16 << 30) /* sparse on 64-bit */
+size_t hx_store_map_initial = (size_t)16 << 30; /* sparse on 64-bit */
 
 /* HX_TEST_CLOCK_OFFSET_S (tests only, documented in README "Tests"): a
  * signed number of seconds added to the wall clock of this process, so
@@ -202,7 +202,7 @@ static int peek_schema(hx_store *s, uint32_t *ver)
 		return rc;
 	rc = mdb_dbi_open(txn, "meta", 0, &s->meta);
 	rc = rc == MDB_NOTFOUND ? HX_OK : rc ? hx_mdb_err(rc) : read_schema(s, txn, ver);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -249,7 +249,9 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	s->flags = flags;
 	s->blob_file_max = HX_BLOB_FILE_MAX;
 	s->blob_space_max = HX_BLOB_SPACE_MAX;
-	if (!(s->dir = strdup(dir))) {
+	if (!(s->dir = strdup(dir)) || hx_store_lock_init(s)) {
+		free(s->dir);
+		hx_zent_free(&s->z);
 		free(s);
 		return HX_ENOMEM;
 	}
@@ -261,10 +263,10 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	/* A large sparse map from the start avoids most MDB_MAP_FULL
 	 * resizes; put_batch still grows it when needed. Never shrink a map
 	 * another process has grown. */
-	if (!stat(path, &st) && (size_t)st.st_size > MAP_SIZE_INITIAL)
+	if (!stat(path, &st) && (size_t)st.st_size > hx_store_map_initial)
 		mdb_env_set_mapsize(s->env, (size_t)st.st_size * 2);
 	else
-		mdb_env_set_mapsize(s->env, MAP_SIZE_INITIAL);
+		mdb_env_set_mapsize(s->env, hx_store_map_initial);
 	unsigned ef = MDB_NOTLS | ((flags & HX_STORE_RDONLY) ? MDB_RDONLY : 0);
 	if ((rc = mdb_env_open(s->env, dir, ef, 0600)))
 		goto fail_mdb;
@@ -278,6 +280,7 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 			/* upgrade with a writable open first, then open as asked */
 			mdb_env_close(s->env);
 			hx_zent_free(&s->z);
+			pthread_rwlock_destroy(&s->maplock);
 			free(s->dir);
 			free(s);
 			if ((rc = hx_store_open(out, dir, flags & ~(unsigned)HX_STORE_RDONLY)))
@@ -302,11 +305,11 @@ int hx_store_open(hx_store **out, const char *dir, unsigned flags)
 	if (!(rc = open_dbs(s, txn, create)))
 		s->z.meta = s->meta;
 	if (rc || (rc = check_schema(s, txn, create)) || (rc = upgrade_index(s, txn))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		hx_zent_end(&s->z, 0);
 		goto fail;
 	}
-	rc = hx_mdb_err(mdb_txn_commit(txn));
+	rc = hx_mdb_err(hx_txn_commit(s, txn));
 	hx_zent_end(&s->z, !rc);
 	if (rc)
 		goto fail;
@@ -318,6 +321,7 @@ fail:
 	if (s->env)
 		mdb_env_close(s->env);
 	hx_zent_free(&s->z);
+	pthread_rwlock_destroy(&s->maplock);
 	free(s->dir);
 	free(s);
 	return rc;
@@ -329,6 +333,7 @@ void hx_store_close(hx_store **s)
 		return;
 	mdb_env_close((*s)->env);
 	hx_zent_free(&(*s)->z);
+	pthread_rwlock_destroy(&(*s)->maplock);
 	free((*s)->dir);
 	free(*s);
 	*s = NULL;
@@ -492,13 +497,6 @@ static int put_one(hx_store *s, MDB_txn *txn, hx_put *p, unsigned flags, uint64_
 	return HX_OK;
 }
 
-static int grow_map(hx_store *s)
-{
-	MDB_envinfo info;
-	mdb_env_info(s->env, &info);
-	return hx_mdb_err(mdb_env_set_mapsize(s->env, info.me_mapsize * 2));
-}
-
 int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_t *added)
 {
 	MDB_txn *txn;
@@ -521,11 +519,11 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 		}
 		if ((rc = hx_zent_train(&s->z, txn)) || (rc = hx_index_commit(&s->ix, txn)))
 			goto abort;
-		int mrc = mdb_txn_commit(txn);
+		int mrc = hx_txn_commit(s, txn);
 		rc = hx_mdb_err(mrc);
 		hx_zent_end(&s->z, !rc);
 		/* the map, not the disk (ENOSPC is HX_EFULL too) */
-		if (mrc == MDB_MAP_FULL && grow_map(s) == HX_OK)
+		if (mrc == MDB_MAP_FULL && hx_store_grow_map(s) == HX_OK)
 			continue;
 		/* The batch is committed: zeroing the free pages after a purge is
 		 * best effort and never turns a stored batch into a failure; when
@@ -541,9 +539,9 @@ int hx_store_put_batch(hx_store *s, hx_put *put, size_t n, unsigned flags, size_
 	abort:
 		/* before the abort: another thread may start a write at once */
 		hx_index_abort(&s->ix);
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		hx_zent_end(&s->z, 0);
-		if (rc == HX_EFULL && grow_map(s) == HX_OK)
+		if (rc == HX_EFULL && hx_store_grow_map(s) == HX_OK)
 			continue;
 		return rc;
 	}
@@ -568,7 +566,7 @@ int hx_store_next_timestamp(hx_store *s, const uint8_t author[HX_KEY_LEN], const
 	*ts = now;
 	if (rc == 0 && hx_be64_get(cur) >= now)
 		*ts = hx_be64_get(cur) + 1;
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc == HX_ENOTFOUND ? HX_OK : rc;
 }
 
@@ -582,7 +580,7 @@ int hx_store_get(hx_store *s, const uint8_t id[HX_ID_LEN], hx_entry *e, uint8_t 
 	if (rc)
 		return rc;
 	rc = get_entry(s, txn, id, e, raw, rawlen);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -609,7 +607,7 @@ int hx_store_current(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *
 			*deleted = 1;
 		rc = HX_ENOTFOUND;
 	}
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -647,7 +645,7 @@ int hx_store_path_authors(hx_store *s, const char *path, uint8_t (*authors)[HX_K
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &a.txn)))
 		return rc;
 	rc = hx_docs_each(a.txn, s->versions, path, n + 1, path_author, &a); /* path ‖ 00 */
-	mdb_txn_abort(a.txn);
+	hx_txn_abort(s, a.txn);
 	return rc;
 }
 
@@ -686,7 +684,7 @@ static int walk(hx_store *s, uint64_t from, hx_entry_cb cb, void *arg)
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
 	if ((rc = mdb_cursor_open(txn, s->bytime, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
@@ -699,7 +697,7 @@ static int walk(hx_store *s, uint64_t from, hx_entry_cb cb, void *arg)
 			break;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc == MDB_NOTFOUND ? HX_OK : rc < 0 && rc > -1000 ? rc : hx_mdb_err(rc);
 }
 
@@ -733,7 +731,7 @@ int hx_store_list(hx_store *s, const uint8_t *author, hx_entry_cb cb, void *arg)
 		rc = hx_author_num(s, l.txn, author, 0, &l.num);
 	if (!rc)
 		rc = hx_docs_each(l.txn, s->versions, NULL, 0, list_one, &l);
-	mdb_txn_abort(l.txn);
+	hx_txn_abort(s, l.txn);
 	return rc == HX_ENOTFOUND && author ? HX_OK : rc;
 }
 
@@ -752,7 +750,7 @@ int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *
 		return rc;
 	if ((rc = hx_ver_doc_key(s, txn, author, path, 0, k, &kl)) ||
 	    (rc = hx_mdb_err(mdb_cursor_open(txn, s->versions, &c)))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return rc == HX_ENOTFOUND ? HX_OK : rc;
 	}
 	MDB_val key = { kl, k }, v;
@@ -766,7 +764,7 @@ int hx_store_history(hx_store *s, const uint8_t author[HX_KEY_LEN], const char *
 			break;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc == MDB_NOTFOUND ? HX_OK : rc < 0 && rc > -1000 ? rc : hx_mdb_err(rc);
 }
 
@@ -794,6 +792,6 @@ int hx_store_stats_get(hx_store *s, hx_store_stats *st)
 	mdb_env_info(s->env, &info);
 	if (!mdb_env_stat(s->env, &ms))
 		st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #define HX_STORE_INT_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <string.h>
 #include "store/store.h"
 #include "store/index.h"
@@ -38,13 +39,27 @@ struct hx_store {
 	int reindexed;                          /* the open rebuilt the search index */
 	uint64_t reindexed_docs;
 	double reindexed_s;
+	pthread_rwlock_t maplock; /* shared by transactions, exclusive by a resize (txn.c) */
 };
 
 /* Sets s->wake from the store's directory (wake.c). */
 void hx_store_wake_init(hx_store *s, const char *dir);
 
-/* Begins a transaction, handling MDB_MAP_RESIZED. */
+/* Transactions (txn.c). Every transaction on s->env begins with
+ * hx_txn_begin (which adopts a map another process grew) and ends with
+ * hx_txn_commit (LMDB's return code, as mdb_txn_commit) or hx_txn_abort,
+ * never with mdb_txn_* directly: they hold s->maplock shared meanwhile. */
 int hx_txn_begin(hx_store *s, unsigned flags, MDB_txn **txn) HX_WUR;
+int hx_txn_commit(hx_store *s, MDB_txn *txn);
+void hx_txn_abort(hx_store *s, MDB_txn *txn);
+/* Doubles the map once no other thread holds a transaction (HX_EFULL if
+ * one is kept open for seconds, or the caller holds one). */
+int hx_store_grow_map(hx_store *s) HX_WUR;
+/* The map a store opens with (16 GiB; twice the file if that is larger).
+ * Tests lower it, so that commits grow the map (test_maplock.c). */
+extern size_t hx_store_map_initial;
+/* Initialises s->maplock (hx_store_open). */
+int hx_store_lock_init(hx_store *s) HX_WUR;
 
 /* ---- documents: the versions and authors tables (docs.c) ---------------- */
 

@@ -17,7 +17,7 @@ int hx_store_items(hx_store *s, hx_item_cb cb, void *arg)
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
 	if ((rc = mdb_cursor_open(txn, s->bytime, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
@@ -30,7 +30,7 @@ int hx_store_items(hx_store *s, hx_item_cb cb, void *arg)
 			break;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (stop)
 		return stop;
 	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
@@ -49,7 +49,7 @@ int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg, ui
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
 	if ((rc = mdb_cursor_open(txn, s->z.log, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
@@ -63,7 +63,7 @@ int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg, ui
 			break;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (stop)
 		return stop;
 	return rc == MDB_NOTFOUND ? HX_OK : rc == HX_ECORRUPT ? rc : hx_mdb_err(rc);
@@ -76,6 +76,6 @@ int hx_store_purged(hx_store *s, const uint8_t id[HX_ID_LEN], hx_purged *out)
 	if (rc)
 		return rc;
 	rc = hx_purge_stub_get(s, txn, id, out);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }

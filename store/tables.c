@@ -19,15 +19,12 @@ static int put(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, const void *v
 		if ((rc = hx_txn_begin(s, 0, &txn)))
 			return rc;
 		if ((rc = mdb_put(txn, dbi, &key, &val, 0))) {
-			mdb_txn_abort(txn);
+			hx_txn_abort(s, txn);
 			return hx_mdb_err(rc);
 		}
-		rc = hx_mdb_err(mdb_txn_commit(txn));
-		if (rc != HX_EFULL)
+		rc = hx_mdb_err(hx_txn_commit(s, txn));
+		if (rc != HX_EFULL || hx_store_grow_map(s))
 			return rc;
-		MDB_envinfo info;
-		mdb_env_info(s->env, &info);
-		mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
 	}
 	return rc;
 }
@@ -55,7 +52,7 @@ static int get(hx_store *s, MDB_dbi dbi, const void *k, size_t kl, void **v, siz
 			*vl = val.mv_size;
 		}
 	}
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	return rc;
 }
 
@@ -70,10 +67,10 @@ static int del(hx_store *s, MDB_dbi dbi, const void *k, size_t kl)
 	if ((rc = hx_txn_begin(s, 0, &txn)))
 		return rc;
 	if ((rc = mdb_del(txn, dbi, &key, NULL))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
-	return hx_mdb_err(mdb_txn_commit(txn));
+	return hx_mdb_err(hx_txn_commit(s, txn));
 }
 
 /* Calls cb for each key starting with prefix (all keys when plen is 0). */
@@ -88,7 +85,7 @@ static int each(hx_store *s, MDB_dbi dbi, const void *prefix, size_t plen,
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &txn)))
 		return rc;
 	if ((rc = mdb_cursor_open(txn, dbi, &c))) {
-		mdb_txn_abort(txn);
+		hx_txn_abort(s, txn);
 		return hx_mdb_err(rc);
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
@@ -99,7 +96,7 @@ static int each(hx_store *s, MDB_dbi dbi, const void *prefix, size_t plen,
 			break;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
+	hx_txn_abort(s, txn);
 	if (stop)
 		return stop;
 	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
