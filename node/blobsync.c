@@ -677,6 +677,7 @@ void hx_nd_blob_destroy(hx_node *n)
 	struct hx_nd_blobs *b = n->bl;
 	if (!b)
 		return;
+	hx_nd_scrub_stop(b);
 	if (b->bc && hx_nd_bc_drain(b->bc))
 		hx_nd_log(n, "cannot keep the last received chunks; they are fetched again");
 	if (b->dirty || b->nx)
@@ -724,6 +725,7 @@ void hx_nd_blob_tick(hx_node *n, uint64_t now, int flush_now)
 			i--;
 	}
 	hx_nd_blob_serve(n, now);
+	hx_nd_scrub_tick(n);
 	if (flush_now && b->dirty)
 		hx_nd_blob_flush(n, now);
 }
