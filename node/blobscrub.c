@@ -153,9 +153,12 @@ void hx_nd_scrub_tick(hx_node *n)
 	}
 	if (!sc)
 		return;
+	/* moving: chunks queued to send, or asked of a member and not in yet
+	 * (a fetch that waits for a source does not hold the scrub up) */
 	int busy = b->nq > 0;
 	for (size_t i = 0; i < b->nx && !busy; i++)
-		busy = b->x[i]->active;
+		for (size_t k = 0; b->x[i]->active && k < b->x[i]->nsrc && !busy; k++)
+			busy = b->x[i]->src[k].flight > 0;
 	atomic_store(&sc->busy, busy);
 }
 
