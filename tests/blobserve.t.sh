@@ -20,16 +20,6 @@ INTERVAL=2
 . "$(dirname "$0")/nodes-lib.sh"
 
 three_in_line # C is never started
-mkfile() { head -c "$2" /dev/urandom >"$T/$1"; }
-doc() { # doc NAME FILE: a document at A with FILE attached
-	printf -- '---\npath: files/%s\ntitle: %s\nkind: toolkit\nlang: en\n---\nThe %s toolkit.\n' \
-		"$1" "$1" "$1" >"$T/$1.md"
-	h a publish "$T/$1.md" --attach "$T/$2" >/dev/null || fail "publish $1 at a"
-}
-blob_json() { h "$1" status --json | jq -r ".blobs.$2"; }
-has_file() { # has_file NODE DOC NAME: NODE holds the file whole, and it is the original
-	h "$1" get "files/$2" "$3" -o "$T/out-$1-$3" >/dev/null 2>&1 && cmp -s "$T/out-$1-$3" "$T/$3"
-}
 blob_path() { # blob_path FILE: where A keeps FILE whole (found by its bytes)
 	local f
 	for f in "$T"/a/store/blobs/??/*; do
