@@ -87,7 +87,6 @@ struct hx_nd_blobs {
 	/* not yet added to the stored counters */
 	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad, hashed_out;
 	int dirty;
-	uint8_t *buf;             /* one chunk */
 	struct hx_nd_bcommit *bc; /* chunks written, synced and marked present (blobcommit.c) */
 	struct bchecked *chk;     /* the last BL_CHECKED_BLOBS blobs served or received */
 	size_t nchk, capchk;

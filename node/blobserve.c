@@ -133,21 +133,30 @@ static size_t serve_one(hx_node *n, const struct bserve *e)
 {
 	uint8_t h[HX_CHUNK_LEN];
 	size_t len = 0;
+	/* read into a buffer of its own that zmq sends from and frees (no copy
+	 * into a message) */
+	uint8_t *buf = malloc(HX_CHUNK_SIZE);
 	int hashed = 0, checked = was_checked(n, e->hash, e->index);
-	int rc = checked ? hx_blob_read_chunk_checked_before(n->store, e->hash, e->index,
-	                                                     n->bl->buf, &len)
-	                 : hx_blob_read_chunk_serve(n->store, e->hash, e->index, n->bl->buf, &len,
-	                                            &hashed);
+	int rc =
+	        !buf ? HX_ENOMEM
+	        : checked
+	                ? hx_blob_read_chunk_checked_before(n->store, e->hash, e->index, buf, &len)
+	                : hx_blob_read_chunk_serve(n->store, e->hash, e->index, buf, &len, &hashed);
 	if (hashed) {
 		n->bl->hashed_out++;
 		n->bl->dirty = 1;
 		if (!rc)
 			hx_nd_blob_mark_checked(n, e->hash, e->index);
 	}
-	const void *parts[2] = { h, n->bl->buf };
+	const void *parts[2] = { h, buf };
 	size_t lens[2] = { 0, len };
 	lens[0] = hx_bwire_chunk(h, e->request, e->hash, e->index, rc ? HX_CHUNK_NONE : 0);
-	if (hx_nd_send_parts(n, e->c, parts, lens, rc ? 1 : 2) || rc)
+	if (rc) {
+		free(buf);
+		(void)!hx_nd_send_parts(n, e->c, parts, lens, 1);
+		return 0;
+	}
+	if (hx_nd_send_parts_owned(n, e->c, parts, lens, 2, buf))
 		return 0;
 	n->bl->bytes_out += len;
 	n->bl->chunks_out++;

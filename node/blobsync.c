@@ -664,8 +664,7 @@ int hx_nd_blob_new(hx_node *n)
 	hx_blob_set_limits(n->store, n->cfg.blob_max, n->cfg.blob_space);
 	if (!n->cfg.blob_transfers)
 		n->cfg.blob_transfers = HX_BLOB_TRANSFERS_DEFAULT;
-	if (!(n->bl = calloc(1, sizeof *n->bl)) || !(n->bl->buf = malloc(HX_CHUNK_SIZE)) ||
-	    hx_nd_bc_new(&n->bl->bc, n->store))
+	if (!(n->bl = calloc(1, sizeof *n->bl)) || hx_nd_bc_new(&n->bl->bc, n->store))
 		return HX_ENOMEM;
 	n->bl->next_req = (uint32_t)randombytes_random();
 	n->bl->refill = hx_now_us();
@@ -686,7 +685,6 @@ void hx_nd_blob_destroy(hx_node *n)
 		bx_free(b->x[i]);
 	free(b->x);
 	free(b->q);
-	free(b->buf);
 	hx_nd_bc_free(&b->bc);
 	hx_nd_blob_checked_free(b);
 	free(b);
