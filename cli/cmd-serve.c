@@ -43,13 +43,15 @@ static double number(const char *s)
 	return *s && !*end && v > 0 && v < 1e9 ? v : 0;
 }
 
-/* --blob-auto, --blob-max, --blob-space, --blob-transfers. */
+/* --blob-auto, --blob-max, --blob-space, --blob-transfers, --blob-rate,
+ * --scrub-rate, --scrub-every. */
 static int blob_opts(const struct hx_args *a, hx_node_config *cfg)
 {
-	const char *names[] = { "blob-auto", "blob-max", "blob-space", "blob-rate" };
-	uint64_t *dst[] = { &cfg->blob_auto, &cfg->blob_max, &cfg->blob_space, &cfg->blob_rate };
+	const char *names[] = { "blob-auto", "blob-max", "blob-space", "blob-rate", "scrub-rate" };
+	uint64_t *dst[] = { &cfg->blob_auto, &cfg->blob_max, &cfg->blob_space, &cfg->blob_rate,
+		            &cfg->scrub_rate };
 	const char *arg;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if ((arg = hx_arg_value(a, names[i])) && !(*dst[i] = hx_size_arg(arg)))
 			return hx_fail("--%s: '%s' is not a size (bytes, or with K, M or G)",
 			               names[i], arg);
@@ -58,6 +60,12 @@ static int blob_opts(const struct hx_args *a, hx_node_config *cfg)
 		if (!v || v > 64 || v != (int)v)
 			return hx_fail("--blob-transfers: a number from 1 to 64");
 		cfg->blob_transfers = (unsigned)v;
+	}
+	if ((arg = hx_arg_value(a, "scrub-every"))) {
+		double v = number(arg);
+		if (!v || v != (uint64_t)v)
+			return hx_fail("--scrub-every: '%s' is not a whole number of seconds", arg);
+		cfg->scrub_every_s = (uint64_t)v;
 	}
 	return HX_EXIT_OK;
 }
@@ -178,6 +186,12 @@ static const struct hx_opt opts[] = {
 	{ "blob-transfers", 0, "N", "attached files fetched at once (default 4)", 0 },
 	{ "blob-rate", 0, "SIZE",
 	  "bytes per second of file chunks served to peers (default: no limit)", 0 },
+	{ "scrub-rate", 0, "SIZE",
+	  "bytes per second the background scrub re-hashes attached files (default 16M)", 0 },
+	{ "scrub-every", 0, "SECONDS",
+	  "each attached file is re-hashed by the scrub again after this (default 604800: "
+	  "a week)",
+	  0 },
 	{ "http", 0, "HOST:PORT|off",
 	  "where the web app listens (default " HX_WEB_DEFAULT
 	  ", see 'hansa web --help'); off: none",

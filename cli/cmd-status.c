@@ -250,6 +250,9 @@ cJSON *hx_cli_status_json(struct hx_ctx *ctx, const struct hx_status *r)
 		cJSON_AddNumberToObject(bo, "bytes_out", (double)bs.bytes_out);
 		cJSON_AddNumberToObject(bo, "chunks_out", (double)bs.chunks_out);
 		cJSON_AddNumberToObject(bo, "bad_chunks", (double)bs.bad_chunks);
+		cJSON_AddNumberToObject(bo, "chunks_hashed_out", (double)bs.hashed_out);
+		cJSON_AddNumberToObject(bo, "scrubbed", (double)bs.scrubbed);
+		cJSON_AddNumberToObject(bo, "scrub_damaged", (double)bs.scrub_bad);
 	}
 	cJSON *warns = cJSON_AddArrayToObject(root, "warnings");
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
@@ -372,12 +375,14 @@ static int exec(struct hx_ctx *ctx, const struct hx_args *a)
 	hx_blob_status bs;
 	if (hx_blob_status_get(ctx->store, &bs) == HX_OK)
 		printf("files: wanted %llu (%llu in flight, %llu of %llu bytes here), done %llu, "
-		       "refused %llu; received %llu bytes, sent %llu bytes, bad chunks %llu\n",
+		       "refused %llu; received %llu bytes, sent %llu bytes (%llu chunks hashed "
+		       "when sent), bad chunks %llu; scrubbed %llu, found damaged %llu\n",
 		       (unsigned long long)bs.wanted, (unsigned long long)bs.active,
 		       (unsigned long long)bs.bytes_held, (unsigned long long)bs.bytes_wanted,
 		       (unsigned long long)bs.done, (unsigned long long)bs.refused,
 		       (unsigned long long)bs.bytes_in, (unsigned long long)bs.bytes_out,
-		       (unsigned long long)bs.bad_chunks);
+		       (unsigned long long)bs.hashed_out, (unsigned long long)bs.bad_chunks,
+		       (unsigned long long)bs.scrubbed, (unsigned long long)bs.scrub_bad);
 	printf("junk connections (failed before authentication): %llu\n",
 	       (unsigned long long)r.junk);
 	if (!r.n)

@@ -85,12 +85,13 @@ struct hx_nd_blobs {
 	int news; /* entries with attachments stored since the last scan */
 	uint32_t next_req;
 	/* not yet added to the stored counters */
-	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad;
+	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad, hashed_out;
 	int dirty;
-	uint8_t *buf;             /* one chunk */
 	struct hx_nd_bcommit *bc; /* chunks written, synced and marked present (blobcommit.c) */
 	struct bchecked *chk;     /* the last BL_CHECKED_BLOBS blobs served or received */
 	size_t nchk, capchk;
+	struct hx_nd_scrub *scrub; /* the scrub thread (blobscrub.c), once started */
+	int scrub_failed;
 	double tokens;   /* with cfg.blob_rate: bytes that may be sent now */
 	uint64_t refill; /* µs tokens were last added */
 };
@@ -148,5 +149,13 @@ void hx_nd_blob_mark_checked(hx_node *n, const uint8_t hash[HX_ID_LEN], uint32_t
 void hx_nd_blob_checked_free(struct hx_nd_blobs *b);
 /* Sends queued chunks: a few per connection, within cfg.blob_rate. */
 void hx_nd_blob_serve(hx_node *n, uint64_t now);
+
+/* ---- blobscrub.c ---- */
+
+/* Starts the scrub thread on the first call, and tells it whether the
+ * node is moving blobs now (it pauses then). */
+void hx_nd_scrub_tick(hx_node *n);
+/* Stops the scrub thread (after the chunk it is on) and frees it. */
+void hx_nd_scrub_stop(struct hx_nd_blobs *b);
 
 #endif

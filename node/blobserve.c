@@ -4,7 +4,8 @@
  * BLOB_GET, and the chunks asked for in CHUNK_WANTs, queued per connection
  * (at most BL_SERVE_QUEUE) and sent a few per connection per pass of the
  * loop, within the --blob-rate budget, so that entries are not starved.
- * Each chunk is checked against its hash once per run of the node.
+ * A chunk of a whole blob marked checked in the store is sent unhashed
+ * while its file's stat is unchanged; others are hashed once per run.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -119,23 +120,43 @@ void hx_nd_blob_checked_free(struct hx_nd_blobs *b)
 
 /* ---- sending ---------------------------------------------------------------------- */
 
-/* Sends one chunk (or NONE); returns the bytes sent. A chunk is hashed
- * when read (disk damage is not passed on) unless this node checked it
- * earlier in this run: once per run, whatever the number of members. */
+/* Sends one chunk (or NONE); returns the bytes sent. Like Syncthing's
+ * sender, which does not re-hash the blocks it serves (the puller verifies
+ * each and asks another device when one does not match, as blobsync.c
+ * does), a chunk of a whole blob marked checked in the store whose file's
+ * stat is unchanged is read without hashing (hx_blob_read_chunk_serve);
+ * any other chunk is hashed when read, so that damage is not passed on,
+ * unless this node checked it earlier in this run (a relay serving what it
+ * received). The scrub (blobscrub.c) catches damage the stat does not
+ * show. */
 static size_t serve_one(hx_node *n, const struct bserve *e)
 {
 	uint8_t h[HX_CHUNK_LEN];
 	size_t len = 0;
-	int checked = was_checked(n, e->hash, e->index);
-	int rc = checked ? hx_blob_read_chunk_checked_before(n->store, e->hash, e->index,
-	                                                     n->bl->buf, &len)
-	                 : hx_blob_read_chunk(n->store, e->hash, e->index, n->bl->buf, &len);
-	if (!rc && !checked)
-		hx_nd_blob_mark_checked(n, e->hash, e->index);
-	const void *parts[2] = { h, n->bl->buf };
+	/* read into a buffer of its own that zmq sends from and frees (no copy
+	 * into a message) */
+	uint8_t *buf = malloc(HX_CHUNK_SIZE);
+	int hashed = 0, checked = was_checked(n, e->hash, e->index);
+	int rc =
+	        !buf ? HX_ENOMEM
+	        : checked
+	                ? hx_blob_read_chunk_checked_before(n->store, e->hash, e->index, buf, &len)
+	                : hx_blob_read_chunk_serve(n->store, e->hash, e->index, buf, &len, &hashed);
+	if (hashed) {
+		n->bl->hashed_out++;
+		n->bl->dirty = 1;
+		if (!rc)
+			hx_nd_blob_mark_checked(n, e->hash, e->index);
+	}
+	const void *parts[2] = { h, buf };
 	size_t lens[2] = { 0, len };
 	lens[0] = hx_bwire_chunk(h, e->request, e->hash, e->index, rc ? HX_CHUNK_NONE : 0);
-	if (hx_nd_send_parts(n, e->c, parts, lens, rc ? 1 : 2) || rc)
+	if (rc) {
+		free(buf);
+		(void)!hx_nd_send_parts(n, e->c, parts, lens, 1);
+		return 0;
+	}
+	if (hx_nd_send_parts_owned(n, e->c, parts, lens, 2, buf))
 		return 0;
 	n->bl->bytes_out += len;
 	n->bl->chunks_out++;

@@ -47,16 +47,18 @@ int hx_blob_refusal(hx_store *s, const uint8_t hash[HX_ID_LEN], char *why, size_
 	return HX_OK;
 }
 
-static const char *const COUNTERS[] = { "blob-done",      "blob-refused",   "blob-bytes-in",
-	                                "blob-chunks-in", "blob-bytes-out", "blob-chunks-out",
-	                                "blob-bad-chunks" };
+static const char *const COUNTERS[] = { "blob-done",       "blob-refused",    "blob-bytes-in",
+	                                "blob-chunks-in",  "blob-bytes-out",  "blob-chunks-out",
+	                                "blob-bad-chunks", "blob-hashed-out", "blob-scrubbed",
+	                                "blob-scrub-bad" };
 
 int hx_blob_status_get(hx_store *s, hx_blob_status *st)
 {
 	void *v;
 	size_t len;
-	uint64_t *c[] = { &st->done,      &st->refused,    &st->bytes_in,  &st->chunks_in,
-		          &st->bytes_out, &st->chunks_out, &st->bad_chunks };
+	uint64_t *c[] = { &st->done,      &st->refused,    &st->bytes_in,   &st->chunks_in,
+		          &st->bytes_out, &st->chunks_out, &st->bad_chunks, &st->hashed_out,
+		          &st->scrubbed,  &st->scrub_bad };
 	memset(st, 0, sizeof *st);
 	int rc = hx_store_kv_get(s, "blob/status", &v, &len);
 	if (rc == HX_OK) {
@@ -117,7 +119,7 @@ void hx_nd_blob_flush(hx_node *n, uint64_t now)
 {
 	struct hx_nd_blobs *b = n->bl;
 	uint64_t *c[] = { &b->done,      &b->refused,    &b->bytes_in, &b->chunks_in,
-		          &b->bytes_out, &b->chunks_out, &b->bad };
+		          &b->bytes_out, &b->chunks_out, &b->bad,      &b->hashed_out };
 	uint8_t v[40] = { 0 };
 	uint64_t active = 0, bytes = 0, held = 0;
 	for (size_t i = 0; i < sizeof c / sizeof *c; i++)

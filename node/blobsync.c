@@ -664,8 +664,7 @@ int hx_nd_blob_new(hx_node *n)
 	hx_blob_set_limits(n->store, n->cfg.blob_max, n->cfg.blob_space);
 	if (!n->cfg.blob_transfers)
 		n->cfg.blob_transfers = HX_BLOB_TRANSFERS_DEFAULT;
-	if (!(n->bl = calloc(1, sizeof *n->bl)) || !(n->bl->buf = malloc(HX_CHUNK_SIZE)) ||
-	    hx_nd_bc_new(&n->bl->bc, n->store))
+	if (!(n->bl = calloc(1, sizeof *n->bl)) || hx_nd_bc_new(&n->bl->bc, n->store))
 		return HX_ENOMEM;
 	n->bl->next_req = (uint32_t)randombytes_random();
 	n->bl->refill = hx_now_us();
@@ -677,6 +676,7 @@ void hx_nd_blob_destroy(hx_node *n)
 	struct hx_nd_blobs *b = n->bl;
 	if (!b)
 		return;
+	hx_nd_scrub_stop(b);
 	if (b->bc && hx_nd_bc_drain(b->bc))
 		hx_nd_log(n, "cannot keep the last received chunks; they are fetched again");
 	if (b->dirty || b->nx)
@@ -685,7 +685,6 @@ void hx_nd_blob_destroy(hx_node *n)
 		bx_free(b->x[i]);
 	free(b->x);
 	free(b->q);
-	free(b->buf);
 	hx_nd_bc_free(&b->bc);
 	hx_nd_blob_checked_free(b);
 	free(b);
@@ -724,6 +723,7 @@ void hx_nd_blob_tick(hx_node *n, uint64_t now, int flush_now)
 			i--;
 	}
 	hx_nd_blob_serve(n, now);
+	hx_nd_scrub_tick(n);
 	if (flush_now && b->dirty)
 		hx_nd_blob_flush(n, now);
 }

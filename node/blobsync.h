@@ -15,6 +15,11 @@
  * --blob-transfers). */
 #define HX_BLOB_AUTO_DEFAULT (25ull << 20) /* fetched without being asked */
 #define HX_BLOB_TRANSFERS_DEFAULT 4        /* blobs fetched at once */
+/* The scrub (hansa serve --scrub-rate, --scrub-every): whole blobs are
+ * re-hashed in the background at most this fast, each again after this
+ * long (the first time as soon as a node serves a blob never checked). */
+#define HX_SCRUB_RATE_DEFAULT (16ull << 20)       /* bytes/s */
+#define HX_SCRUB_EVERY_DEFAULT (7ull * 24 * 3600) /* seconds */
 /* The largest file and the space of all: store/blob.h's HX_BLOB_FILE_MAX
  * and HX_BLOB_SPACE_MAX. */
 
@@ -41,6 +46,8 @@ typedef struct hx_blob_status {
 	uint64_t bytes_in, chunks_in;   /* verified chunks received */
 	uint64_t bytes_out, chunks_out; /* chunks served */
 	uint64_t bad_chunks;            /* chunks that did not match their hash */
+	uint64_t hashed_out;            /* chunks hashed when served (not marked checked) */
+	uint64_t scrubbed, scrub_bad;   /* blobs re-hashed by the scrub; found damaged */
 } hx_blob_status;
 int hx_blob_status_get(hx_store *s, hx_blob_status *st) HX_WUR;
 /* Chunks that did not match their hash, sent by one member. */

@@ -4,7 +4,7 @@
  * the DEALER (with its monitor) of each configured peer and the connections
  * accepted on the ROUTER; sending messages and reading whole ones; the ZAP
  * handler, which lets only members' transport keys in. The lowest of the
- * node's files: it calls only idq.c.
+ * node's files: it calls only idq.c and log.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,24 +14,6 @@
 #include <unistd.h>
 #include "node/node_int.h"
 #include "store/org.h"
-
-void hx_nd_log(hx_node *n, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	if (!n->cfg.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	n->cfg.log(n->cfg.log_arg, line);
-}
-
-const char *hx_nd_short_hex(char out[17], const uint8_t *b)
-{
-	hx_hex(out, b, 8);
-	return out;
-}
 
 /* ---- members and peers ----------------------------------------------------- */
 
@@ -153,18 +135,32 @@ void hx_nd_finish(hx_node *n, struct conn *c, int ok, const char *why)
 
 /* Sends a message of k frames; 0 or -1 (the connection is then marked down
  * or the message dropped because the peer is too slow). */
-int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
-                     size_t k)
+/* zmq frees a frame handed over with zmq_msg_init_data through this. */
+static void free_frame(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+int hx_nd_send_parts_owned(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
+                           size_t k, void *owned)
 {
 	void *s = c->out ? c->sock : n->router;
 	if (!c->out && zmq_send(s, c->rid, c->ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
 		goto fail;
 	for (size_t i = 0; i < k; i++) {
-		if (zmq_send(s, parts[i], lens[i], (i + 1 < k ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) <
-		    0) {
-			if (i == 0 && c->out)
+		/* after the first frame the rest of a message always goes */
+		int flags = (i + 1 < k ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT;
+		zmq_msg_t m;
+		if (owned && i + 1 == k) { /* zmq sends it from there and frees it */
+			if (zmq_msg_init_data(&m, owned, lens[i], free_frame, NULL))
 				goto fail;
-			/* after the first frame the rest of a message always goes */
+			owned = NULL;
+			if (zmq_msg_send(&m, s, flags) < 0) {
+				zmq_msg_close(&m);
+				goto fail;
+			}
+		} else if (zmq_send(s, parts[i], lens[i], flags) < 0) {
 			goto fail;
 		}
 	}
@@ -178,12 +174,19 @@ int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const
 	}
 	return 0;
 fail:
+	free(owned);
 	if (errno == EHOSTUNREACH || (c->out && errno == EAGAIN && !c->connected)) {
 		hx_nd_conn_down(n, c, "unreachable");
 	} else if (n->cfg.verbose) {
 		hx_nd_log(n, "send to %s failed: %s", c->peer->name, zmq_strerror(errno));
 	}
 	return -1;
+}
+
+int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
+                     size_t k)
+{
+	return hx_nd_send_parts_owned(n, c, parts, lens, k, NULL);
 }
 
 int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len)

@@ -50,6 +50,8 @@ typedef struct hx_node_config {
 	uint64_t blob_space;     /* all blobs together */
 	unsigned blob_transfers; /* blobs fetched at once */
 	uint64_t blob_rate;      /* bytes/s of chunks served; 0 = no limit */
+	uint64_t scrub_rate;     /* bytes/s the scrub re-hashes; 0 = the default */
+	uint64_t scrub_every_s;  /* a blob is scrubbed again after this; 0 = the default */
 } hx_node_config;
 
 /* Creates the node over an open store (borrowed; it must outlive the

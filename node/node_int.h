@@ -263,6 +263,10 @@ void hx_nd_finish(hx_node *n, struct conn *c, int ok, const char *why);
  * or the message dropped because the peer is too slow). */
 int hx_nd_send_parts(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
                      size_t k);
+/* The same, handing the last frame over to zmq without a copy when owned
+ * (malloc'ed, parts[k - 1]) is not NULL: it is freed in any case. */
+int hx_nd_send_parts_owned(hx_node *n, struct conn *c, const void *const *parts, const size_t *lens,
+                           size_t k, void *owned);
 int hx_nd_send1(hx_node *n, struct conn *c, const void *buf, size_t len);
 int hx_nd_send_hello(hx_node *n, struct conn *c);
 

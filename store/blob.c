@@ -18,6 +18,8 @@
  *   17+32n  (n+7)/8   partial only: chunk i present iff bit (i & 7) of
  *                     byte i >> 3 is set
  * Counters in the meta table: "blob_refused", "blob_badchunk" (u64).
+ * A whole blob's checked mark (the stat of its file when every chunk was
+ * last checked) is a kv record (below).
  *
  * This file: the state table, paths and reading; receiving chunks is in
  * blob_recv.c, adding local files in blob_add.c, fsck and gc in blob_gc.c.
@@ -231,6 +233,101 @@ int hx_bl_write_begin(hx_store *s, MDB_txn **txn)
 	return hx_txn_begin(s, 0, txn);
 }
 
+/* ---- checked marks ------------------------------------------------------
+ *
+ * A whole blob that was hashed as it was added, or assembled from chunks
+ * each checked on arrival, or scrubbed (blob_scrub.c), has a checked mark
+ * in the kv table holding the stat of its file taken then, as git's index
+ * and Syncthing do: serving a chunk reads it without hashing while the
+ * file's stat is still that one (hx_blob_read_chunk_serve).
+ *
+ * kv "blob-checked/<64 hex of the blob hash>", 41 bytes, big-endian:
+ *   offset  size  field
+ *   0       1     layout: 1
+ *   1       8     checked: microseconds since the epoch
+ *   9       8     st_size of the whole blob's file
+ *   17      8     st_ino
+ *   25      8     st_mtime in nanoseconds
+ *   33      8     st_ctime in nanoseconds
+ * Any other length or layout reads as no mark (hashed, then marked again).
+ */
+
+#define MARK_LEN 41
+
+static void mark_key(char out[80], const uint8_t *hash)
+{
+	char hex[2 * HX_ID_LEN + 1];
+	snprintf(out, 80, "blob-checked/%s", hx_hex(hex, hash, HX_ID_LEN));
+}
+
+static uint64_t ns(struct timespec t)
+{
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+int hx_bl_mark_get(hx_store *s, MDB_txn *txn, const uint8_t *hash, struct hx_bmark *m)
+{
+	char key[80];
+	mark_key(key, hash);
+	MDB_val k = { strlen(key), key }, v;
+	int rc = mdb_get(txn, s->kv, &k, &v);
+	if (rc)
+		return hx_mdb_err(rc);
+	const uint8_t *p = v.mv_data;
+	if (v.mv_size != MARK_LEN || p[0] != 1)
+		return HX_ENOTFOUND;
+	m->at = hx_be64_get(p + 1);
+	m->size = hx_be64_get(p + 9);
+	m->ino = hx_be64_get(p + 17);
+	m->mtime_ns = hx_be64_get(p + 25);
+	m->ctime_ns = hx_be64_get(p + 33);
+	return HX_OK;
+}
+
+int hx_bl_stat_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       ns(a->st_mtim) == ns(b->st_mtim) && ns(a->st_ctim) == ns(b->st_ctim);
+}
+
+int hx_bl_mark_same(const struct hx_bmark *m, const struct stat *st)
+{
+	return m->size == (uint64_t)st->st_size && m->ino == (uint64_t)st->st_ino &&
+	       m->mtime_ns == ns(st->st_mtim) && m->ctime_ns == ns(st->st_ctim);
+}
+
+int hx_bl_mark_put(hx_store *s, MDB_txn *txn, const uint8_t *hash, const struct stat *st)
+{
+	char key[80];
+	uint8_t p[MARK_LEN];
+	mark_key(key, hash);
+	p[0] = 1;
+	hx_be64_put(p + 1, hx_now_us());
+	hx_be64_put(p + 9, (uint64_t)st->st_size);
+	hx_be64_put(p + 17, (uint64_t)st->st_ino);
+	hx_be64_put(p + 25, ns(st->st_mtim));
+	hx_be64_put(p + 33, ns(st->st_ctim));
+	MDB_val k = { strlen(key), key }, v = { sizeof p, p };
+	return hx_mdb_err(mdb_put(txn, s->kv, &k, &v, 0));
+}
+
+int hx_bl_mark_put_path(hx_store *s, MDB_txn *txn, const uint8_t *hash, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st))
+		return HX_EIO;
+	return hx_bl_mark_put(s, txn, hash, &st);
+}
+
+int hx_bl_mark_del(hx_store *s, MDB_txn *txn, const uint8_t *hash)
+{
+	char key[80];
+	mark_key(key, hash);
+	MDB_val k = { strlen(key), key };
+	int rc = mdb_del(txn, s->kv, &k, NULL);
+	return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 int hx_bl_get(hx_store *s, const uint8_t *hash, struct hx_bstate *b, uint8_t **mem)
@@ -326,15 +423,19 @@ int hx_bl_write(int fd, const uint8_t *buf, size_t len)
 	return HX_OK;
 }
 
+enum { RD_CHECK, RD_NOCHECK, RD_SERVE };
+
 static int read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, uint8_t *buf,
-                      size_t *len, int check)
+                      size_t *len, int mode, int *hashed)
 {
 	MDB_txn *txn;
 	struct hx_bstate b;
+	struct hx_bmark mark;
+	struct stat st;
 	uint8_t want[HX_ID_LEN], got[HX_ID_LEN];
 	char path[4096];
 	uint64_t size;
-	int rc, state;
+	int rc, state, marked = 0;
 
 	*len = 0;
 	if (!s->has_blobs)
@@ -349,6 +450,8 @@ static int read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, ui
 	}
 	state = b.state;
 	size = b.size;
+	if (!rc && mode == RD_SERVE && state == HX_BLOB_WHOLE)
+		marked = !hx_bl_mark_get(s, txn, hash, &mark);
 	hx_txn_abort(s, txn);
 	if (rc)
 		return rc;
@@ -359,12 +462,19 @@ static int read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, ui
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? HX_ECORRUPT : HX_EIO;
+	/* the stat of the descriptor read from, so a file swapped after the
+	 * check is not trusted */
+	if (mode == RD_SERVE)
+		mode = marked && !fstat(fd, &st) && hx_bl_mark_same(&mark, &st) ? RD_NOCHECK
+		                                                                : RD_CHECK;
 	size_t n = hx_bl_chunk_len(size, i);
 	rc = hx_bl_pread(fd, buf, n, (uint64_t)i * HX_CHUNK_SIZE);
 	close(fd);
 	if (rc)
 		return rc == HX_EIO ? HX_ECORRUPT : rc;
-	if (check) {
+	if (hashed)
+		*hashed = mode == RD_CHECK;
+	if (mode == RD_CHECK) {
 		hx_bl_chunk_hash(got, buf, n);
 		if (sodium_memcmp(got, want, HX_ID_LEN))
 			return HX_ECORRUPT;
@@ -376,13 +486,20 @@ static int read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, ui
 int hx_blob_read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, uint8_t *buf,
                        size_t *len)
 {
-	return read_chunk(s, hash, i, buf, len, 1);
+	return read_chunk(s, hash, i, buf, len, RD_CHECK, NULL);
 }
 
 int hx_blob_read_chunk_checked_before(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i,
                                       uint8_t *buf, size_t *len)
 {
-	return read_chunk(s, hash, i, buf, len, 0);
+	return read_chunk(s, hash, i, buf, len, RD_NOCHECK, NULL);
+}
+
+int hx_blob_read_chunk_serve(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, uint8_t *buf,
+                             size_t *len, int *hashed)
+{
+	*hashed = 0;
+	return read_chunk(s, hash, i, buf, len, RD_SERVE, hashed);
 }
 
 int hx_blob_drop(hx_store *s, const uint8_t hash[HX_ID_LEN])
@@ -396,7 +513,8 @@ int hx_blob_drop(hx_store *s, const uint8_t hash[HX_ID_LEN])
 		return rc;
 	/* Its text goes with it (re-indexing whatever still attaches it). */
 	if ((rc = hx_mdb_err(mdb_del(txn, s->blobs, &k, NULL))) ||
-	    (rc = hx_ft_set(s, txn, hash, NULL, 0)) || (rc = hx_index_commit(&s->ix, txn))) {
+	    (rc = hx_bl_mark_del(s, txn, hash)) || (rc = hx_ft_set(s, txn, hash, NULL, 0)) ||
+	    (rc = hx_index_commit(&s->ix, txn))) {
 		hx_index_abort(&s->ix); /* before the abort lets another writer in */
 		hx_txn_abort(s, txn);
 		return rc;

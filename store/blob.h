@@ -50,6 +50,14 @@ int hx_blob_read_chunk(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, u
  * short file is still HX_ECORRUPT. */
 int hx_blob_read_chunk_checked_before(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i,
                                       uint8_t *buf, size_t *len) HX_WUR;
+/* The same for serving chunk i to a peer: the bytes are hashed unless the
+ * blob is whole and marked checked (hashed when it was added, or made of
+ * chunks each checked on arrival, or scrubbed since) and its file's stat
+ * (size, inode, mtime, ctime) is still the one recorded then; *hashed says
+ * whether they were. The receiver checks every chunk anyway, and the scrub
+ * (hx_blob_scrub) catches damage that leaves the stat alone. */
+int hx_blob_read_chunk_serve(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t i, uint8_t *buf,
+                             size_t *len, int *hashed) HX_WUR;
 
 /* ---- receiving (blob replication) -------------------------------------- */
 
@@ -147,6 +155,25 @@ int hx_blob_stats_get(hx_store *s, hx_blob_stats *st) HX_WUR;
  * and the table against the folder. Problems go to report; *problems
  * counts them. */
 int hx_blob_fsck(hx_store *s, hx_report_cb report, void *arg, uint64_t *problems) HX_WUR;
+
+/* ---- scrub ------------------------------------------------------------- */
+
+/* The whole blob checked longest ago: its hash and *at, when it was
+ * checked (0: never, or its file's stat changed since). HX_ENOTFOUND when
+ * there is no whole blob. */
+int hx_blob_scrub_next(hx_store *s, uint8_t hash[HX_ID_LEN], uint64_t *at) HX_WUR;
+
+/* Called after each chunk the scrub read (len bytes); non-zero stops it. */
+typedef int (*hx_blob_pace_fn)(void *arg, size_t len);
+
+/* Re-hashes every chunk of whole blob hash (pace may be NULL). All match:
+ * its checked mark is renewed and *bad is 0. Some do not (*bad of them):
+ * the blob becomes partial without them, so it is no longer served whole
+ * and they are fetched again from peers; its mark and text go. HX_EBUSY
+ * when stopped or when the file changed meanwhile (nothing changed, try
+ * again later), HX_ENOTFOUND when the blob is not whole here. */
+int hx_blob_scrub(hx_store *s, const uint8_t hash[HX_ID_LEN], hx_blob_pace_fn pace, void *arg,
+                  uint32_t *bad) HX_WUR;
 
 /* One attachment of a current version: the blob, the version's id and the
  * file's name. */

@@ -83,16 +83,12 @@ static int add(hx_store *s, reader_fn rd, void *arg, uint8_t hash[HX_ID_LEN], ui
 	if ((rc = hx_bl_make_dir(s, sub)) || (rc = hx_bl_write_begin(s, &txn)))
 		goto fail;
 	rc = hx_bl_load(s, txn, hash, &b);
-	if (!rc && b.state == HX_BLOB_WHOLE) {
-		/* already here: renew its time, so gc's grace covers this use */
-		utimensat(AT_FDCWD, to, NULL, 0);
-		rc = HX_OK;
-		goto fail;
-	}
-	int had_partial = !rc;
+	int had_whole = !rc && b.state == HX_BLOB_WHOLE, had_partial = !rc && !had_whole;
 	if (rc && rc != HX_ENOTFOUND)
 		goto fail;
-	if (!had_partial && (rc = hx_bl_limits(s, txn, size))) {
+	/* Already here: the copy just hashed replaces the file (whatever became
+	 * of the old one), new, so gc's grace covers this use, and marked. */
+	if (!had_whole && !had_partial && (rc = hx_bl_limits(s, txn, size))) {
 		if (rc == HX_ELIMIT) {
 			hx_txn_abort(s, txn);
 			txn = NULL;
@@ -105,8 +101,10 @@ static int add(hx_store *s, reader_fn rd, void *arg, uint8_t hash[HX_ID_LEN], ui
 		goto fail;
 	}
 	tmp[0] = 0;
-	if ((rc = hx_bl_sync_dir(to)) ||
-	    (rc = hx_bl_put_state(s, txn, hash, HX_BLOB_WHOLE, size, hx_now_us(), hashes, NULL)))
+	/* every chunk of the file was hashed on its way in: marked checked */
+	if ((rc = hx_bl_sync_dir(to)) || (rc = hx_bl_mark_put_path(s, txn, hash, to)) ||
+	    (!had_whole &&
+	     (rc = hx_bl_put_state(s, txn, hash, HX_BLOB_WHOLE, size, hx_now_us(), hashes, NULL))))
 		goto fail;
 	rc = hx_mdb_err(hx_txn_commit(s, txn));
 	txn = NULL;

@@ -47,6 +47,25 @@ int hx_bl_limits(hx_store *s, MDB_txn *txn, uint64_t size) HX_WUR;
 /* A write transaction; HX_EPERM on a read-only schema 1 store. */
 int hx_bl_write_begin(hx_store *s, MDB_txn **txn) HX_WUR;
 
+/* A whole blob's checked mark (blob.c): when it was checked and the
+ * stat of its file then. */
+struct stat;
+struct hx_bmark {
+	uint64_t at, size, ino, mtime_ns, ctime_ns;
+};
+/* The mark of hash in txn; HX_ENOTFOUND when none (or unreadable). */
+int hx_bl_mark_get(hx_store *s, MDB_txn *txn, const uint8_t *hash, struct hx_bmark *m) HX_WUR;
+/* Whether two stats are of the same, unchanged file. */
+int hx_bl_stat_same(const struct stat *a, const struct stat *b);
+/* Whether st is the file the mark was taken of. */
+int hx_bl_mark_same(const struct hx_bmark *m, const struct stat *st);
+/* Marks hash checked now with the stat st (or that of path), in txn; for
+ * a caller that checked every chunk of that file. */
+int hx_bl_mark_put(hx_store *s, MDB_txn *txn, const uint8_t *hash, const struct stat *st) HX_WUR;
+int hx_bl_mark_put_path(hx_store *s, MDB_txn *txn, const uint8_t *hash, const char *path) HX_WUR;
+/* Removes the mark (none is fine). */
+int hx_bl_mark_del(hx_store *s, MDB_txn *txn, const uint8_t *hash) HX_WUR;
+
 /* Length of chunk i of a blob of size bytes; a chunk's hash. */
 size_t hx_bl_chunk_len(uint64_t size, uint32_t i);
 void hx_bl_chunk_hash(uint8_t out[HX_ID_LEN], const uint8_t *data, size_t len);

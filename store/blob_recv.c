@@ -353,8 +353,11 @@ int hx_blob_finish(hx_store *s, const uint8_t hash[HX_ID_LEN])
 		goto out;
 	}
 	memcpy(hashes, b.hashes, (size_t)b.n * HX_ID_LEN);
+	/* each chunk was checked on arrival: the whole file is marked checked */
 	rc = hx_bl_put_state(s, txn, hash, HX_BLOB_WHOLE, b.size, b.added, hashes, NULL);
 	free(hashes);
+	if (!rc)
+		rc = hx_bl_mark_put_path(s, txn, hash, to);
 	if (rc)
 		goto out;
 	return hx_mdb_err(hx_txn_commit(s, txn));

@@ -21,16 +21,6 @@ BADPEER=${HX_BUILD:-}/tests/hx_badpeer
 [ -x "$BADPEER" ] || { echo "blobsync.t.sh: needs hx_badpeer (HX_BUILD)" >&2; exit 1; }
 
 three_in_line
-mkfile() { head -c "$2" /dev/urandom >"$T/$1"; }
-doc() { # doc NAME FILE: a document at A with FILE attached
-	printf -- '---\npath: files/%s\ntitle: %s\nkind: toolkit\nlang: en\n---\nThe %s toolkit.\n' \
-		"$1" "$1" "$1" >"$T/$1.md"
-	h a publish "$T/$1.md" --attach "$T/$2" >/dev/null || fail "publish $1 at a"
-}
-blob_json() { h "$1" status --json | jq -r ".blobs.$2"; }
-has_file() { # has_file NODE DOC NAME: NODE holds the file whole, and it is the original
-	h "$1" get "files/$2" "$3" -o "$T/out-$1-$3" >/dev/null 2>&1 && cmp -s "$T/out-$1-$3" "$T/$3"
-}
 peer_bad() { # peer_bad NODE KEY: bad chunks NODE counted for the member KEY
 	h "$1" status --json | jq -r --arg k "$2" '.peers[] | select(.key == $k) | .bad_chunks'
 }

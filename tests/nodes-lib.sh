@@ -86,3 +86,16 @@ three_in_line() {
 	h c member add "$KA" --name "Partner A" 2>/dev/null || fail "c adds a's key"
 	h a member add "$KC" --name "Partner C" 2>/dev/null || fail "a adds c's key"
 }
+# Attached files at A (blobsync.t.sh, blobserve.t.sh): a random file in $T,
+# a document files/NAME at A attaching one, a blob counter of `hansa status
+# --json`, and whether a node holds a file whole and as it was.
+mkfile() { head -c "$2" /dev/urandom >"$T/$1"; }
+doc() { # doc NAME FILE: a document at A with FILE attached
+	printf -- '---\npath: files/%s\ntitle: %s\nkind: toolkit\nlang: en\n---\nThe %s toolkit.\n' \
+		"$1" "$1" "$1" >"$T/$1.md"
+	h a publish "$T/$1.md" --attach "$T/$2" >/dev/null || fail "publish $1 at a"
+}
+blob_json() { h "$1" status --json | jq -r ".blobs.$2"; }
+has_file() { # has_file NODE DOC NAME: NODE holds the file whole, and it is the original
+	h "$1" get "files/$2" "$3" -o "$T/out-$1-$3" >/dev/null 2>&1 && cmp -s "$T/out-$1-$3" "$T/$3"
+}

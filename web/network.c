@@ -377,9 +377,15 @@ void wb_metrics(struct wb_req *r)
 		{ "hansa_blob_bytes_sent_total", "counter", "File chunk bytes served to peers." },
 		{ "hansa_blob_bad_chunks_total", "counter",
 		  "File chunks that did not match their hash." },
+		{ "hansa_blob_chunks_hashed_sent_total", "counter",
+		  "File chunks hashed when served (not marked checked in the store)." },
+		{ "hansa_blobs_scrubbed_total", "counter",
+		  "Attached files re-hashed by the scrub." },
+		{ "hansa_blobs_scrub_damaged_total", "counter",
+		  "Attached files the scrub found damaged on disk." },
 	};
-	uint64_t bv[] = { bs.wanted,   bs.active,    bs.done,      bs.refused,
-		          bs.bytes_in, bs.bytes_out, bs.bad_chunks };
+	uint64_t bv[] = { bs.wanted,    bs.active,     bs.done,       bs.refused,  bs.bytes_in,
+		          bs.bytes_out, bs.bad_chunks, bs.hashed_out, bs.scrubbed, bs.scrub_bad };
 	for (size_t k = 0; k < sizeof bm / sizeof bm[0]; k++) {
 		metric(b, bm[k][0], bm[k][1], bm[k][2]);
 		wb_printf(b, "%s %llu\n", bm[k][0], (unsigned long long)bv[k]);
