@@ -33,7 +33,7 @@ struct item {
 };
 
 static struct item *items;
-static atomic_size_t stored;   /* items[0..stored) are committed */
+static atomic_size_t stored; /* items[0..stored) are committed */
 static atomic_int stop;
 static atomic_size_t reads, bad;
 
