@@ -258,8 +258,11 @@ static void triangle(int old_c)
 	printf("triangle%s: %d entries from A, %llu bodies sent in all\n",
 	       old_c ? " (C without ANNOUNCE)" : "", N, (unsigned long long)sent);
 	CHECK(sent >= 2 * N);
+	/* pushing every relay sends 4 N. About 2 N on a quiet machine; under
+	 * load B's relay to C can still race A's push to C before the edge
+	 * turns lazy (53-58 bodies seen at a load of 9-12), hence 3 N */
 	if (!old_c)
-		CHECK(sent <= 2 * N + N / 2); /* pushing every relay: 4 N */
+		CHECK(sent <= 3 * N);
 	for (int i = 0; i < 3; i++) {
 		CHECK(entries(s[i]) == base + N);
 		hx_store_close(&s[i]);
