@@ -46,6 +46,7 @@ hxb_xapian *hxb_xapian_new(const char *dir, int reuse, unsigned long *ndocs)
 		*ndocs = x->db.get_doccount();
 		/* made before documents stored their data: build it again */
 		if (*ndocs && x->db.get_document(x->db.get_lastdocid()).get_data().empty()) {
+			x->db.close(); /* its write lock */
 			x->db = Xapian::WritableDatabase(dir, Xapian::DB_CREATE_OR_OVERWRITE);
 			*ndocs = 0;
 		}
