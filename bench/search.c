@@ -11,7 +11,7 @@
  *   bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N]
  *                [--reps N] [--known N] [--dir DIR | --keep DIR] [--verbose] [--no-proximity]
  *                [--stride K | --full] [--queries N] [--tune] [--lang-only]
- *                [--xapian-ids] [--variant K=V,...]...
+ *                [--xapian-ids] [--hansa-only] [--variant K=V,...]...
  *
  * The corpus defaults to ../shared/data/tools-corpus.jsonl.xz (run from the
  * repository root). Latencies are wall-clock per query (parse, rank, and
@@ -479,6 +479,9 @@ static int no_proximity;
  * the stored data of its top 10 (how it was timed before; hansa's hits
  * always carry path, title, kind, language and organisation). */
 static int xap_ids_only;
+/* --hansa-only: the per-language sets time hansa alone (for perf record;
+ * the anchors' columns are then empty). */
+static int hansa_only;
 
 /* With suggest, a query that finds nothing runs its typo correction, as
  * the CLI does (the per-language sets); without, it is like FTS5. */
@@ -1002,6 +1005,8 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 			for (size_t i = 0; i < m; i++) {
 				int rank[NSYS] = { 0 };
 				for (int s = 0; s < nsys; s++) {
+					if (hansa_only && s != SYS_HX)
+						continue;
 					rank[s] =
 					        run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
 					for (int r = 0; r < reps; r++) {
@@ -1372,6 +1377,8 @@ int main(int argc, char **argv)
 			verbose = 1;
 		else if (!strcmp(argv[i], "--lang-only"))
 			lang_only = 1;
+		else if (!strcmp(argv[i], "--hansa-only"))
+			hansa_only = 1;
 		else if (!strcmp(argv[i], "--xapian-ids"))
 			xap_ids_only = 1;
 		else if (!strcmp(argv[i], "--no-proximity"))
@@ -1384,8 +1391,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
 			        "[--reps N] [--known N] [--dir DIR | --keep DIR] [--stride K | --full] [--queries "
-			        "N] [--verbose] [--no-proximity] [--xapian-ids] [--tune] [--lang-only] [--variant "
-			        "K=V,...]\n");
+			        "N] [--verbose] [--no-proximity] [--xapian-ids] [--hansa-only] [--tune] [--lang-only] "
+			        "[--variant K=V,...]\n");
 			return 2;
 		}
 	}

@@ -2,7 +2,8 @@
  * ix_cursor.c: reading the search index during one search: cursors over
  * the posting lists of ix.post (block by block, seeking forward through
  * the block keys, decoding a block only when one of its postings is
- * needed), the norm records of ix.norms (cached per chunk) and the stored
+ * needed), the norm records of ix.norms (cached per chunk; a document's
+ * language alone is read without decoding the rest) and the stored
  * entry behind a docnum. Layouts: ix_int.h.
  */
 #include <stdio.h>
@@ -10,31 +11,54 @@
 #include <string.h>
 #include "store/search_int.h"
 
-int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
+/* Makes doc's ix.norms chunk the cached one: 1 when it is there, 0 when
+ * the chunk is absent (or on an error, in *rc). */
+static int norm_chunk(hx_searcher *sr, uint32_t doc, int *rc)
 {
-	if (sr->ndoc == doc && sr->nbuf) {
-		*nm = sr->nlast;
-		return HX_OK;
-	}
 	uint32_t c = doc / HX_IX_CHUNK;
+	*rc = HX_OK;
 	if (c != sr->nchunk || !sr->nbuf) {
 		uint8_t ck[4];
 		hx_be32_put(ck, c);
 		MDB_val k = { 4, ck }, v;
-		int rc = mdb_get(sr->txn, sr->ix->norms, &k, &v);
-		if (rc) {
+		int r = mdb_get(sr->txn, sr->ix->norms, &k, &v);
+		if (r) {
 			sr->nbuf = NULL;
-			memset(nm, 0, sizeof *nm);
-			return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+			*rc = r == MDB_NOTFOUND ? HX_OK : hx_mdb_err(r);
+			return 0;
 		}
 		sr->nchunk = c;
 		sr->nbuf = v.mv_data;
 		sr->nlen = v.mv_size;
 	}
+	return 1;
+}
+
+int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
+{
+	int rc;
+	if (sr->ndoc == doc && sr->nbuf) {
+		*nm = sr->nlast;
+		return HX_OK;
+	}
+	if (!norm_chunk(sr, doc, &rc)) {
+		memset(nm, 0, sizeof *nm);
+		return rc;
+	}
 	hx_ix_norm_get(nm, sr->nbuf, sr->nlen, doc);
 	sr->ndoc = doc;
 	sr->nlast = *nm;
 	return HX_OK;
+}
+
+int hx_sr_lang(hx_searcher *sr, uint32_t doc)
+{
+	int rc;
+	if (sr->ndoc == doc && sr->nbuf)
+		return sr->nlast.lang;
+	if (!norm_chunk(sr, doc, &rc))
+		return 0; /* as hx_sr_norm's zeroed record */
+	return hx_ix_norm_lang(sr->nbuf, sr->nlen, doc);
 }
 
 /* ---- posting list cursors -------------------------------------------------- */

@@ -113,6 +113,8 @@ const uint32_t *hx_pl_tf(struct plist *pl);
 int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti) HX_WUR;
 /* The norm record of doc (cached per ix.norms chunk); zeroes when absent. */
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
+/* hx_sr_norm(sr, doc, ...)'s lang alone, without decoding the record. */
+int hx_sr_lang(hx_searcher *sr, uint32_t doc);
 /* Whether the folded word w occurs in a document of stemming language
  * lang (its stem dictionary has it). */
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
