@@ -260,6 +260,16 @@ double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto)
 	return b;
 }
 
+int hx_m_in_body(struct matcher *m, uint32_t d)
+{
+	if (m->kind != M_TERM || m->nl >= TERM_LISTS)
+		return 1;
+	for (int i = 0; i < m->nl; i++)
+		if (m->l[i]->doc == d && hx_pl_tf(m->l[i])[HX_F_BODY] > 0)
+			return 1;
+	return 0;
+}
+
 /* ---- phrase checks on the document text --------------------------------------- */
 
 struct doctext {

@@ -23,6 +23,7 @@
 struct qword {
 	const char *w;
 	size_t len;
+	uint32_t clauses; /* bit i: query clause i is this word */
 };
 
 /* The query's positive single words (at most PROX_MAXQ, distinct). */
@@ -38,7 +39,11 @@ static size_t prox_words(const hx_query *q, struct qword *out)
 		for (j = 0; j < n && !(out[j].len == l && !memcmp(out[j].w, w, l)); j++)
 			;
 		if (j == n && n < PROX_MAXQ)
-			out[n++] = (struct qword){ w, l };
+			out[n++] = (struct qword){ w, l, 0 };
+		if (j < n && i < 32)
+			out[j].clauses |= 1u << i;
+		else if (j < n)
+			out[j].clauses = UINT32_MAX; /* a clause past the mask: maybe anywhere */
 	}
 	return n;
 }
@@ -68,30 +73,36 @@ static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq, c
 	return -1;
 }
 
-/* The best (m, span) over the marked positions of one field: the most
- * distinct words, then the shortest stretch. */
-static void best_window(const int *id, const uint32_t *pos, size_t n, size_t nq, size_t *bm,
-                        uint32_t *bspan)
+/* The best (m, span) over the marked positions of one field, kept as they
+ * come: the most distinct words, then the shortest stretch (a sliding
+ * window: lo moves past words the stretch holds twice). */
+struct window {
+	int cnt[PROX_MAXQ];
+	int id[PROX_BODY];
+	uint32_t pos[PROX_BODY];
+	size_t n, lo, distinct;
+};
+
+static void window_add(struct window *w, int id, uint32_t pos, size_t *bm, uint32_t *bspan)
 {
-	int cnt[PROX_MAXQ] = { 0 };
-	size_t distinct = 0, lo = 0;
-	for (size_t hi = 0; hi < n; hi++) {
-		if (!cnt[id[hi]]++)
-			distinct++;
-		while (lo < hi && cnt[id[lo]] > 1)
-			cnt[id[lo++]]--;
-		uint32_t span = pos[hi] - pos[lo] + 1;
-		if (distinct > *bm || (distinct == *bm && span < *bspan)) {
-			*bm = distinct;
-			*bspan = span;
-		}
+	size_t hi = w->n++;
+	w->id[hi] = id;
+	w->pos[hi] = pos;
+	if (!w->cnt[id]++)
+		w->distinct++;
+	while (w->lo < hi && w->cnt[w->id[w->lo]] > 1)
+		w->cnt[w->id[w->lo++]]--;
+	uint32_t span = pos - w->pos[w->lo] + 1;
+	if (w->distinct > *bm || (w->distinct == *bm && span < *bspan)) {
+		*bm = w->distinct;
+		*bspan = span;
 	}
-	(void)nq;
 }
 
-/* The proximity factor of one document. */
-static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, size_t nq,
-                      double *factor)
+/* The proximity factor of one document. body: the clauses that may match
+ * in its body (struct cand). */
+static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct qword *qw,
+                      size_t nq, double *factor)
 {
 	hx_ix_view v;
 	hx_ix_norm nm;
@@ -104,27 +115,35 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, siz
 	for (size_t i = 0; i < nq; i++)
 		stems[i] = nm.lang >= 0 ? hx_stem(sr->stem, nm.lang, qw[i].w, qw[i].len, &slen[i])
 		                        : NULL;
-	size_t bm = 0;
+	size_t bm = 0, inbody = 0;
 	uint32_t bspan = UINT32_MAX;
 	unsigned exact = 0; /* bit i: query word i is in the title as typed */
-	/* all the words side by side in the title: the body cannot do better */
-	for (int f = 0; f < 2 && !(bm == nq && bspan == nq); f++) {
-		int id[PROX_BODY];
-		uint32_t pos[PROX_BODY];
-		size_t n = 0;
+	/* The body is read only when it can do better than the title: not when
+	 * the title has all the words side by side, nor when the postings say
+	 * that fewer than two query words are in the body (its best stretch
+	 * then holds one word at most: never more than the title's when that
+	 * has two, no boost at all when not). */
+	for (size_t i = 0; i < nq; i++)
+		inbody += (qw[i].clauses & body) != 0;
+	for (int f = 0; f < (inbody >= 2 ? 2 : 1) && !(bm == nq && bspan == nq); f++) {
+		struct window win;
 		hx_tokenizer t;
 		hx_token k;
+		memset(win.cnt, 0, sizeof win.cnt);
+		win.n = win.lo = win.distinct = 0;
 		hx_tok_init(&t, f ? v.body : v.title, f ? v.bodylen : v.titlelen);
-		while (n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
+		while (win.n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
 			int ex, w = which(sr, nm.lang, qw, nq, stems, slen, k.word, k.len, &ex);
-			if (w >= 0) {
-				id[n] = w;
-				pos[n++] = k.pos;
-				if (!f && ex)
-					exact |= 1u << w;
-			}
+			if (w < 0)
+				continue;
+			window_add(&win, w, k.pos, &bm, &bspan);
+			if (!f && ex)
+				exact |= 1u << w;
+			/* the body (not the title: its words as typed still count)
+			 * stops at all the words side by side: nothing beats that */
+			if (f && bm == nq && bspan == nq)
+				break;
 		}
-		best_window(id, pos, n, nq, &bm, &bspan);
 	}
 	if (bm >= 2)
 		*factor = 1.0 + sr->rk.prox * (double)(bm - 1) / (double)(nq - 1) * (double)bm /
@@ -144,7 +163,7 @@ int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t
 		n = HX_PROX_DEPTH;
 	for (size_t i = 0; i < n; i++) {
 		double f;
-		int rc = doc_factor(sr, heap[i].doc, qw, nq, &f);
+		int rc = doc_factor(sr, heap[i].doc, heap[i].body, qw, nq, &f);
 		if (rc)
 			return rc;
 		heap[i].score *= f;

@@ -528,7 +528,7 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct group *gi = tr ? &g[opts->offset + i] : NULL;
-			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc }
+			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc, 0 }
 			                   : r.heap[opts->offset + i];
 			res->nhits++; /* counted first, so an error frees what it holds */
 			if ((rc = fill_hit(sr, r.q, &c, opts->offset + i + 1, !opts->no_snippets,

@@ -159,6 +159,7 @@ struct matcher {
 	int nkids;
 	char **words; /* phrase words to check, when nwords > 1 */
 	size_t nwords;
+	int qc; /* the query clause it was built for (hx_eval_build) */
 };
 
 /* A word: its exact list, and unless exact_only the lists of the words
@@ -177,6 +178,11 @@ void hx_m_next(struct matcher *m, uint32_t d);
 double hx_m_score(hx_searcher *sr, struct matcher *m);
 /* An upper bound of m's score over docnums [m->doc, *upto]. */
 double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto);
+/* 0 when m (a word) has no form at m->doc in the body, as far as its
+ * lists say: none of them is at d with a body tf (the proximity re-rank
+ * then need not read the body for it); 1 when it may (also whenever m is
+ * no single word, or some of its forms were left out: TERM_LISTS). */
+int hx_m_in_body(struct matcher *m, uint32_t d);
 /* Whether m holds a phrase to check on the document text. */
 int hx_m_needs_text(const struct matcher *m);
 /* Checks phrases at m->doc: 1 when m really matches there, with its score
@@ -192,6 +198,7 @@ void hx_doctext_free(struct doctext **pd);
 struct cand {
 	double score;
 	uint32_t doc;
+	uint32_t body; /* bit i: query clause i may match in the body (hx_m_in_body) */
 };
 /* qsort order of candidates: the best first (ix_eval.c). */
 int hx_cand_cmp(const void *a, const void *b);
