@@ -54,11 +54,52 @@ int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
 int hx_sr_lang(hx_searcher *sr, uint32_t doc)
 {
 	int rc;
-	if (sr->ndoc == doc && sr->nbuf)
-		return sr->nlast.lang;
-	if (!norm_chunk(sr, doc, &rc))
+	uint32_t c = doc / HX_IX_CHUNK;
+	if (c < sr->dchunks && sr->dfilled[c])
+		return sr->dlang[doc];
+	if (!norm_chunk(sr, doc, &rc)) {
+		if (!rc && c < sr->dchunks) { /* no chunk: zeroed records */
+			memset(sr->dlang + (size_t)c * HX_IX_CHUNK, 0, HX_IX_CHUNK);
+			sr->dfilled[c] = 1;
+		}
 		return 0; /* as hx_sr_norm's zeroed record */
+	}
+	if (c < sr->dchunks) {
+		uint32_t d0 = c * HX_IX_CHUNK;
+		for (uint32_t i = 0; i < HX_IX_CHUNK; i++)
+			sr->dlang[d0 + i] = (int8_t)hx_ix_norm_lang(sr->nbuf, sr->nlen, d0 + i);
+		sr->dfilled[c] = 1;
+	}
 	return hx_ix_norm_lang(sr->nbuf, sr->nlen, doc);
+}
+
+void hx_sr_langs_free(hx_searcher *sr)
+{
+	free(sr->dlang);
+	free(sr->dfilled);
+	sr->dlang = NULL;
+	sr->dfilled = NULL;
+	sr->dchunks = 0;
+}
+
+void hx_sr_langs_sync(hx_searcher *sr)
+{
+	const hx_ix_stats *a = &sr->st, *b = &sr->dst;
+	int same = sr->dlang && a->next_doc == b->next_doc && a->ndocs == b->ndocs &&
+	           !memcmp(a->sumlen, b->sumlen, sizeof a->sumlen) &&
+	           !memcmp(a->lang_docs, b->lang_docs, sizeof a->lang_docs);
+	if (same)
+		return;
+	hx_sr_langs_free(sr);
+	uint32_t n = a->next_doc / HX_IX_CHUNK + 1;
+	sr->dlang = malloc((size_t)n * HX_IX_CHUNK);
+	sr->dfilled = calloc(n, 1);
+	if (!sr->dlang || !sr->dfilled) {
+		hx_sr_langs_free(sr); /* read the records instead */
+		return;
+	}
+	sr->dchunks = n;
+	sr->dst = *a;
 }
 
 /* ---- posting list cursors -------------------------------------------------- */

@@ -45,6 +45,7 @@ void hx_searcher_free(hx_searcher **psr)
 	hx_doctext_free(&sr->dtx);
 	hx_sugix_free(&sr->sx);
 	hx_sr_vc_clear(sr);
+	hx_sr_langs_free(sr);
 	free(sr);
 	*psr = NULL;
 }
@@ -139,6 +140,7 @@ static int begin(hx_searcher *sr)
 	}
 	if (sr->rk_noskip)
 		sr->F = 1e30; /* every bound idf × (k1 + 1): no block is skipped */
+	hx_sr_langs_sync(sr);
 	sr->nlangs = 0;
 	for (int i = 0; i < HX_IX_NLANG && i < hx_stem_lang_count(); i++)
 		if (sr->st.lang_docs[i])

@@ -59,6 +59,14 @@ struct hx_searcher {
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
 	struct hx_vcache vc[HX_VIEW_CACHE];
+	/* each docnum's stemming language, filled one ix.norms chunk at a
+	 * time at first need (hx_sr_lang) and kept while the index stats stay
+	 * as they were (dst): a word's lists are checked against it document
+	 * by document, and a byte array is read faster than the records */
+	int8_t *dlang;
+	uint8_t *dfilled; /* per chunk: dlang holds it */
+	uint32_t dchunks; /* chunks dlang covers (0: none, read the records) */
+	hx_ix_stats dst;
 	hx_rank rk;    /* ranking constants (hx_rank_default) */
 	int rk_noskip; /* rk's w or b differ from the index's */
 };
@@ -115,6 +123,10 @@ int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti) HX_
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
 /* hx_sr_norm(sr, doc, ...)'s lang alone, without decoding the record. */
 int hx_sr_lang(hx_searcher *sr, uint32_t doc);
+/* Drops the languages hx_sr_lang keeps when sr->st (just read) differs
+ * from the stats they were read under; hx_sr_langs_free frees them. */
+void hx_sr_langs_sync(hx_searcher *sr);
+void hx_sr_langs_free(hx_searcher *sr);
 /* Whether the folded word w occurs in a document of stemming language
  * lang (its stem dictionary has it). */
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
