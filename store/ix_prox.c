@@ -48,11 +48,44 @@ static size_t prox_words(const hx_query *q, struct qword *out)
 	return n;
 }
 
+/* The query words' stems in one language, copied: a later hx_stem may
+ * move the strings of the stem cache. The candidates of a search share a
+ * few languages, so each language's are made once per re-rank. */
+#define PROX_LANGS 4
+struct qstems {
+	int lang;
+	int ok[PROX_MAXQ]; /* 0: no stem (out of memory) */
+	size_t len[PROX_MAXQ];
+	char s[PROX_MAXQ][HX_TOKEN_MAX + 8];
+};
+
+static const struct qstems *qstems_of(hx_searcher *sr, int lang, const struct qword *qw, size_t nq,
+                                      struct qstems *memo, size_t *nmemo)
+{
+	for (size_t j = 0; j < *nmemo && j < PROX_LANGS; j++)
+		if (memo[j].lang == lang)
+			return &memo[j];
+	struct qstems *m = &memo[*nmemo % PROX_LANGS];
+	++*nmemo;
+	m->lang = lang;
+	for (size_t i = 0; i < nq; i++) {
+		size_t sl;
+		const char *st = hx_stem(sr->stem, lang, qw[i].w, qw[i].len, &sl);
+		m->ok[i] = st && sl <= HX_TOKEN_MAX;
+		if (m->ok[i]) {
+			memcpy(m->s[i], st, sl);
+			m->len[i] = sl;
+		}
+	}
+	return m;
+}
+
 /* Which query word the token is (-1: none): exact (*exact set), or the
- * same stem in language lang (checked only when the first two letters
- * agree, which the forms of a word nearly always do). */
-static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq, const char *stems[],
-                 const size_t slen[], const char *t, size_t tl, int *exact)
+ * same stem in language lang (qs: the query words' stems there; checked
+ * only when the first two letters agree, which the forms of a word nearly
+ * always do). */
+static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq,
+                 const struct qstems *qs, const char *t, size_t tl, int *exact)
 {
 	*exact = 0;
 	for (size_t i = 0; i < nq; i++)
@@ -63,11 +96,11 @@ static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq, c
 	if (lang < 0 || tl < 2)
 		return -1;
 	for (size_t i = 0; i < nq; i++) {
-		if (!stems[i] || memcmp(qw[i].w, t, 2))
+		if (!qs->ok[i] || memcmp(qw[i].w, t, 2))
 			continue;
 		size_t sl;
 		const char *s = hx_stem(sr->stem, lang, t, tl, &sl);
-		if (s && sl == slen[i] && !memcmp(s, stems[i], sl))
+		if (s && sl == qs->len[i] && !memcmp(s, qs->s[i], sl))
 			return (int)i;
 	}
 	return -1;
@@ -102,7 +135,7 @@ static void window_add(struct window *w, int id, uint32_t pos, size_t *bm, uint3
 /* The proximity factor of one document. body: the clauses that may match
  * in its body (struct cand). */
 static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct qword *qw,
-                      size_t nq, double *factor)
+                      size_t nq, struct qstems *memo, size_t *nmemo, double *factor)
 {
 	hx_ix_view v;
 	hx_ix_norm nm;
@@ -110,11 +143,7 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct
 	*factor = 1.0;
 	if (rc || (rc = hx_sr_norm(sr, doc, &nm)))
 		return rc;
-	const char *stems[PROX_MAXQ];
-	size_t slen[PROX_MAXQ];
-	for (size_t i = 0; i < nq; i++)
-		stems[i] = nm.lang >= 0 ? hx_stem(sr->stem, nm.lang, qw[i].w, qw[i].len, &slen[i])
-		                        : NULL;
+	const struct qstems *qs = nm.lang >= 0 ? qstems_of(sr, nm.lang, qw, nq, memo, nmemo) : NULL;
 	size_t bm = 0, inbody = 0;
 	uint32_t bspan = UINT32_MAX;
 	unsigned exact = 0; /* bit i: query word i is in the title as typed */
@@ -133,7 +162,7 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct
 		win.n = win.lo = win.distinct = 0;
 		hx_tok_init(&t, f ? v.body : v.title, f ? v.bodylen : v.titlelen);
 		while (win.n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
-			int ex, w = which(sr, nm.lang, qw, nq, stems, slen, k.word, k.len, &ex);
+			int ex, w = which(sr, nm.lang, qw, nq, qs, k.word, k.len, &ex);
 			if (w < 0)
 				continue;
 			window_add(&win, w, k.pos, &bm, &bspan);
@@ -161,9 +190,11 @@ int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t
 		return HX_OK;
 	if (n > HX_PROX_DEPTH)
 		n = HX_PROX_DEPTH;
+	struct qstems memo[PROX_LANGS];
+	size_t nmemo = 0;
 	for (size_t i = 0; i < n; i++) {
 		double f;
-		int rc = doc_factor(sr, heap[i].doc, heap[i].body, qw, nq, &f);
+		int rc = doc_factor(sr, heap[i].doc, heap[i].body, qw, nq, memo, &nmemo, &f);
 		if (rc)
 			return rc;
 		heap[i].score *= f;
