@@ -191,6 +191,14 @@ void hx_ix_norm_get(hx_ix_norm *nm, const uint8_t *chunk, size_t len, uint32_t d
 	nm->len[HX_F_FILES] = (uint32_t)p[13] | (uint32_t)p[14] << 8 | (uint32_t)p[15] << 16;
 }
 
+int hx_ix_norm_lang(const uint8_t *chunk, size_t len, uint32_t doc)
+{
+	size_t off = (size_t)(doc % HX_IX_CHUNK) * HX_IX_NORM_SIZE;
+	if (!chunk || off + HX_IX_NORM_SIZE > len)
+		return -1;
+	return (int)chunk[off + 12] - 1;
+}
+
 void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm)
 {
 	uint8_t *p = chunk + (size_t)(doc % HX_IX_CHUNK) * HX_IX_NORM_SIZE;

@@ -2,7 +2,8 @@
  * ix_cursor.c: reading the search index during one search: cursors over
  * the posting lists of ix.post (block by block, seeking forward through
  * the block keys, decoding a block only when one of its postings is
- * needed), the norm records of ix.norms (cached per chunk) and the stored
+ * needed), the norm records of ix.norms (cached per chunk; a document's
+ * language alone is read without decoding the rest) and the stored
  * entry behind a docnum. Layouts: ix_int.h.
  */
 #include <stdio.h>
@@ -10,31 +11,95 @@
 #include <string.h>
 #include "store/search_int.h"
 
-int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
+/* Makes doc's ix.norms chunk the cached one: 1 when it is there, 0 when
+ * the chunk is absent (or on an error, in *rc). */
+static int norm_chunk(hx_searcher *sr, uint32_t doc, int *rc)
 {
-	if (sr->ndoc == doc && sr->nbuf) {
-		*nm = sr->nlast;
-		return HX_OK;
-	}
 	uint32_t c = doc / HX_IX_CHUNK;
+	*rc = HX_OK;
 	if (c != sr->nchunk || !sr->nbuf) {
 		uint8_t ck[4];
 		hx_be32_put(ck, c);
 		MDB_val k = { 4, ck }, v;
-		int rc = mdb_get(sr->txn, sr->ix->norms, &k, &v);
-		if (rc) {
+		int r = mdb_get(sr->txn, sr->ix->norms, &k, &v);
+		if (r) {
 			sr->nbuf = NULL;
-			memset(nm, 0, sizeof *nm);
-			return rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
+			*rc = r == MDB_NOTFOUND ? HX_OK : hx_mdb_err(r);
+			return 0;
 		}
 		sr->nchunk = c;
 		sr->nbuf = v.mv_data;
 		sr->nlen = v.mv_size;
 	}
+	return 1;
+}
+
+int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
+{
+	int rc;
+	if (sr->ndoc == doc && sr->nbuf) {
+		*nm = sr->nlast;
+		return HX_OK;
+	}
+	if (!norm_chunk(sr, doc, &rc)) {
+		memset(nm, 0, sizeof *nm);
+		return rc;
+	}
 	hx_ix_norm_get(nm, sr->nbuf, sr->nlen, doc);
 	sr->ndoc = doc;
 	sr->nlast = *nm;
 	return HX_OK;
+}
+
+int hx_sr_lang(hx_searcher *sr, uint32_t doc)
+{
+	int rc;
+	uint32_t c = doc / HX_IX_CHUNK;
+	if (c < sr->dchunks && sr->dfilled[c])
+		return sr->dlang[doc];
+	if (!norm_chunk(sr, doc, &rc)) {
+		if (!rc && c < sr->dchunks) { /* no chunk: zeroed records */
+			memset(sr->dlang + (size_t)c * HX_IX_CHUNK, 0, HX_IX_CHUNK);
+			sr->dfilled[c] = 1;
+		}
+		return 0; /* as hx_sr_norm's zeroed record */
+	}
+	if (c < sr->dchunks) {
+		uint32_t d0 = c * HX_IX_CHUNK;
+		for (uint32_t i = 0; i < HX_IX_CHUNK; i++)
+			sr->dlang[d0 + i] = (int8_t)hx_ix_norm_lang(sr->nbuf, sr->nlen, d0 + i);
+		sr->dfilled[c] = 1;
+	}
+	return hx_ix_norm_lang(sr->nbuf, sr->nlen, doc);
+}
+
+void hx_sr_langs_free(hx_searcher *sr)
+{
+	free(sr->dlang);
+	free(sr->dfilled);
+	sr->dlang = NULL;
+	sr->dfilled = NULL;
+	sr->dchunks = 0;
+}
+
+void hx_sr_langs_sync(hx_searcher *sr)
+{
+	const hx_ix_stats *a = &sr->st, *b = &sr->dst;
+	int same = sr->dlang && a->next_doc == b->next_doc && a->ndocs == b->ndocs &&
+	           !memcmp(a->sumlen, b->sumlen, sizeof a->sumlen) &&
+	           !memcmp(a->lang_docs, b->lang_docs, sizeof a->lang_docs);
+	if (same)
+		return;
+	hx_sr_langs_free(sr);
+	uint32_t n = a->next_doc / HX_IX_CHUNK + 1;
+	sr->dlang = malloc((size_t)n * HX_IX_CHUNK);
+	sr->dfilled = calloc(n, 1);
+	if (!sr->dlang || !sr->dfilled) {
+		hx_sr_langs_free(sr); /* read the records instead */
+		return;
+	}
+	sr->dchunks = n;
+	sr->dst = *a;
 }
 
 /* ---- posting list cursors -------------------------------------------------- */

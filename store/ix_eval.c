@@ -201,6 +201,7 @@ int hx_eval_build(hx_searcher *sr, const hx_query *q, struct eval *ev)
 			ev->impossible = 1;
 			continue;
 		}
+		m->qc = (int)i;
 		ev->cl[ev->ncl++] = m;
 	}
 	/* The rarest clause leads the intersection. */
@@ -337,8 +338,13 @@ int hx_eval_run(hx_searcher *sr, struct eval *ev, size_t k, struct cand *heap, s
 			++*total;
 			if (all)
 				roaring_bitmap_add(all, d);
-			if (k)
-				heap_push(heap, nheap, k, (struct cand){ s, d });
+			if (k && (*nheap < k || s >= heap[0].score)) {
+				uint32_t body = 0;
+				for (int i = 0; i < ev->ncl; i++)
+					if (ev->cl[i]->qc < 32 && hx_m_in_body(ev->cl[i], d))
+						body |= 1u << ev->cl[i]->qc;
+				heap_push(heap, nheap, k, (struct cand){ s, d, body });
+			}
 		}
 		if (d == END - 1)
 			break;
@@ -387,7 +393,7 @@ int hx_eval_filters(hx_searcher *sr, struct eval *ev, size_t k, struct cand *hea
 		if (all)
 			roaring_bitmap_add(all, docs[i - 1]);
 		if (*nheap < k)
-			heap[(*nheap)++] = (struct cand){ 0, docs[i - 1] };
+			heap[(*nheap)++] = (struct cand){ 0, docs[i - 1], 0 };
 	}
 	*total = m;
 	free(docs);

@@ -197,6 +197,8 @@ int hx_ix_stats_decode(hx_ix_stats *st, const uint8_t *b, size_t len) HX_WUR;
 /* The norm record of docnum inside a chunk value (or zeroes when the chunk
  * is shorter, e.g. absent). */
 void hx_ix_norm_get(hx_ix_norm *nm, const uint8_t *chunk, size_t len, uint32_t doc);
+/* The language of doc's norm record alone (hx_ix_norm_get's lang). */
+int hx_ix_norm_lang(const uint8_t *chunk, size_t len, uint32_t doc);
 void hx_ix_norm_put(uint8_t *chunk, uint32_t doc, const hx_ix_norm *nm);
 
 /* Term keys. Each returns the key length (0 when it would not fit). */

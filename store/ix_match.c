@@ -80,6 +80,36 @@ static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELD
 		tf[f] = st[f] + boost * ex[f];
 }
 
+/* Whether term_tf would give m a tf above zero at d, where one of its
+ * lists is: a list of another form may hold a document of a language in
+ * which that word is no form of ours. Decided from the lists at d and the
+ * document's language alone (a posting's tfs are never all zero: the
+ * block decoder refuses that), so that neither the norm record nor a
+ * block is decoded for a document the other clauses may skip; the tfs
+ * themselves are computed when d is scored. */
+static int term_counts(struct matcher *m, uint32_t d)
+{
+	double boost = m->sr->rk.exact;
+	if (boost <= 0) { /* a tuning run: the exact form may count nothing */
+		hx_ix_norm nm;
+		hx_sr_norm(m->sr, d, &nm);
+		term_tf(m, &nm, m->tf);
+		m->tfdoc = d;
+		return m->tf[0] + m->tf[1] + m->tf[2] + m->tf[3] > 0;
+	}
+	if (m->qi >= 0 && m->l[m->qi]->doc == d)
+		return 1; /* the exact form counts in every language */
+	if (m->exact_only)
+		return 0;
+	int lang = hx_sr_lang(m->sr, d);
+	if (lang < 0 || lang >= 32)
+		return 0;
+	for (int i = 0; i < m->nl; i++)
+		if ((m->lmask[i] & (1u << lang)) && m->l[i]->doc == d)
+			return 1;
+	return 0;
+}
+
 /* Moves m to its first candidate docnum >= d (phrases unchecked). */
 static void m_advance(struct matcher *m, uint32_t d);
 
@@ -102,15 +132,7 @@ static void m_advance(struct matcher *m, uint32_t d)
 					best = m->l[i]->doc;
 			}
 			m->doc = best;
-			if (best == END)
-				return;
-			/* A list of another form may hold a document of a language
-			 * in which that word is no form of ours. */
-			hx_ix_norm nm;
-			hx_sr_norm(m->sr, best, &nm);
-			term_tf(m, &nm, m->tf);
-			m->tfdoc = best;
-			if (m->tf[0] + m->tf[1] + m->tf[2] + m->tf[3] > 0 || best == END - 1)
+			if (best == END || term_counts(m, best) || best == END - 1)
 				return;
 			d = best + 1;
 		}
@@ -236,6 +258,16 @@ double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto)
 		u = m->doc;
 	*upto = u;
 	return b;
+}
+
+int hx_m_in_body(struct matcher *m, uint32_t d)
+{
+	if (m->kind != M_TERM || m->nl >= TERM_LISTS)
+		return 1;
+	for (int i = 0; i < m->nl; i++)
+		if (m->l[i]->doc == d && hx_pl_tf(m->l[i])[HX_F_BODY] > 0)
+			return 1;
+	return 0;
 }
 
 /* ---- phrase checks on the document text --------------------------------------- */

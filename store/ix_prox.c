@@ -23,6 +23,7 @@
 struct qword {
 	const char *w;
 	size_t len;
+	uint32_t clauses; /* bit i: query clause i is this word */
 };
 
 /* The query's positive single words (at most PROX_MAXQ, distinct). */
@@ -38,16 +39,53 @@ static size_t prox_words(const hx_query *q, struct qword *out)
 		for (j = 0; j < n && !(out[j].len == l && !memcmp(out[j].w, w, l)); j++)
 			;
 		if (j == n && n < PROX_MAXQ)
-			out[n++] = (struct qword){ w, l };
+			out[n++] = (struct qword){ w, l, 0 };
+		if (j < n && i < 32)
+			out[j].clauses |= 1u << i;
+		else if (j < n)
+			out[j].clauses = UINT32_MAX; /* a clause past the mask: maybe anywhere */
 	}
 	return n;
 }
 
+/* The query words' stems in one language, copied: a later hx_stem may
+ * move the strings of the stem cache. The candidates of a search share a
+ * few languages, so each language's are made once per re-rank. */
+#define PROX_LANGS 4
+struct qstems {
+	int lang;
+	int ok[PROX_MAXQ]; /* 0: no stem (out of memory) */
+	size_t len[PROX_MAXQ];
+	char s[PROX_MAXQ][HX_TOKEN_MAX + 8];
+};
+
+static const struct qstems *qstems_of(hx_searcher *sr, int lang, const struct qword *qw, size_t nq,
+                                      struct qstems *memo, size_t *nmemo)
+{
+	for (size_t j = 0; j < *nmemo && j < PROX_LANGS; j++)
+		if (memo[j].lang == lang)
+			return &memo[j];
+	struct qstems *m = &memo[*nmemo % PROX_LANGS];
+	++*nmemo;
+	m->lang = lang;
+	for (size_t i = 0; i < nq; i++) {
+		size_t sl;
+		const char *st = hx_stem(sr->stem, lang, qw[i].w, qw[i].len, &sl);
+		m->ok[i] = st && sl <= HX_TOKEN_MAX;
+		if (m->ok[i]) {
+			memcpy(m->s[i], st, sl);
+			m->len[i] = sl;
+		}
+	}
+	return m;
+}
+
 /* Which query word the token is (-1: none): exact (*exact set), or the
- * same stem in language lang (checked only when the first two letters
- * agree, which the forms of a word nearly always do). */
-static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq, const char *stems[],
-                 const size_t slen[], const char *t, size_t tl, int *exact)
+ * same stem in language lang (qs: the query words' stems there; checked
+ * only when the first two letters agree, which the forms of a word nearly
+ * always do). */
+static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq,
+                 const struct qstems *qs, const char *t, size_t tl, int *exact)
 {
 	*exact = 0;
 	for (size_t i = 0; i < nq; i++)
@@ -58,40 +96,46 @@ static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq, c
 	if (lang < 0 || tl < 2)
 		return -1;
 	for (size_t i = 0; i < nq; i++) {
-		if (!stems[i] || memcmp(qw[i].w, t, 2))
+		if (!qs->ok[i] || memcmp(qw[i].w, t, 2))
 			continue;
 		size_t sl;
 		const char *s = hx_stem(sr->stem, lang, t, tl, &sl);
-		if (s && sl == slen[i] && !memcmp(s, stems[i], sl))
+		if (s && sl == qs->len[i] && !memcmp(s, qs->s[i], sl))
 			return (int)i;
 	}
 	return -1;
 }
 
-/* The best (m, span) over the marked positions of one field: the most
- * distinct words, then the shortest stretch. */
-static void best_window(const int *id, const uint32_t *pos, size_t n, size_t nq, size_t *bm,
-                        uint32_t *bspan)
+/* The best (m, span) over the marked positions of one field, kept as they
+ * come: the most distinct words, then the shortest stretch (a sliding
+ * window: lo moves past words the stretch holds twice). */
+struct window {
+	int cnt[PROX_MAXQ];
+	int id[PROX_BODY];
+	uint32_t pos[PROX_BODY];
+	size_t n, lo, distinct;
+};
+
+static void window_add(struct window *w, int id, uint32_t pos, size_t *bm, uint32_t *bspan)
 {
-	int cnt[PROX_MAXQ] = { 0 };
-	size_t distinct = 0, lo = 0;
-	for (size_t hi = 0; hi < n; hi++) {
-		if (!cnt[id[hi]]++)
-			distinct++;
-		while (lo < hi && cnt[id[lo]] > 1)
-			cnt[id[lo++]]--;
-		uint32_t span = pos[hi] - pos[lo] + 1;
-		if (distinct > *bm || (distinct == *bm && span < *bspan)) {
-			*bm = distinct;
-			*bspan = span;
-		}
+	size_t hi = w->n++;
+	w->id[hi] = id;
+	w->pos[hi] = pos;
+	if (!w->cnt[id]++)
+		w->distinct++;
+	while (w->lo < hi && w->cnt[w->id[w->lo]] > 1)
+		w->cnt[w->id[w->lo++]]--;
+	uint32_t span = pos - w->pos[w->lo] + 1;
+	if (w->distinct > *bm || (w->distinct == *bm && span < *bspan)) {
+		*bm = w->distinct;
+		*bspan = span;
 	}
-	(void)nq;
 }
 
-/* The proximity factor of one document. */
-static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, size_t nq,
-                      double *factor)
+/* The proximity factor of one document. body: the clauses that may match
+ * in its body (struct cand). */
+static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct qword *qw,
+                      size_t nq, struct qstems *memo, size_t *nmemo, double *factor)
 {
 	hx_ix_view v;
 	hx_ix_norm nm;
@@ -99,32 +143,36 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, const struct qword *qw, siz
 	*factor = 1.0;
 	if (rc || (rc = hx_sr_norm(sr, doc, &nm)))
 		return rc;
-	const char *stems[PROX_MAXQ];
-	size_t slen[PROX_MAXQ];
-	for (size_t i = 0; i < nq; i++)
-		stems[i] = nm.lang >= 0 ? hx_stem(sr->stem, nm.lang, qw[i].w, qw[i].len, &slen[i])
-		                        : NULL;
-	size_t bm = 0;
+	const struct qstems *qs = nm.lang >= 0 ? qstems_of(sr, nm.lang, qw, nq, memo, nmemo) : NULL;
+	size_t bm = 0, inbody = 0;
 	uint32_t bspan = UINT32_MAX;
 	unsigned exact = 0; /* bit i: query word i is in the title as typed */
-	/* all the words side by side in the title: the body cannot do better */
-	for (int f = 0; f < 2 && !(bm == nq && bspan == nq); f++) {
-		int id[PROX_BODY];
-		uint32_t pos[PROX_BODY];
-		size_t n = 0;
+	/* The body is read only when it can do better than the title: not when
+	 * the title has all the words side by side, nor when the postings say
+	 * that fewer than two query words are in the body (its best stretch
+	 * then holds one word at most: never more than the title's when that
+	 * has two, no boost at all when not). */
+	for (size_t i = 0; i < nq; i++)
+		inbody += (qw[i].clauses & body) != 0;
+	for (int f = 0; f < (inbody >= 2 ? 2 : 1) && !(bm == nq && bspan == nq); f++) {
+		struct window win;
 		hx_tokenizer t;
 		hx_token k;
+		memset(win.cnt, 0, sizeof win.cnt);
+		win.n = win.lo = win.distinct = 0;
 		hx_tok_init(&t, f ? v.body : v.title, f ? v.bodylen : v.titlelen);
-		while (n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
-			int ex, w = which(sr, nm.lang, qw, nq, stems, slen, k.word, k.len, &ex);
-			if (w >= 0) {
-				id[n] = w;
-				pos[n++] = k.pos;
-				if (!f && ex)
-					exact |= 1u << w;
-			}
+		while (win.n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
+			int ex, w = which(sr, nm.lang, qw, nq, qs, k.word, k.len, &ex);
+			if (w < 0)
+				continue;
+			window_add(&win, w, k.pos, &bm, &bspan);
+			if (!f && ex)
+				exact |= 1u << w;
+			/* the body (not the title: its words as typed still count)
+			 * stops at all the words side by side: nothing beats that */
+			if (f && bm == nq && bspan == nq)
+				break;
 		}
-		best_window(id, pos, n, nq, &bm, &bspan);
 	}
 	if (bm >= 2)
 		*factor = 1.0 + sr->rk.prox * (double)(bm - 1) / (double)(nq - 1) * (double)bm /
@@ -142,9 +190,11 @@ int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t
 		return HX_OK;
 	if (n > HX_PROX_DEPTH)
 		n = HX_PROX_DEPTH;
+	struct qstems memo[PROX_LANGS];
+	size_t nmemo = 0;
 	for (size_t i = 0; i < n; i++) {
 		double f;
-		int rc = doc_factor(sr, heap[i].doc, qw, nq, &f);
+		int rc = doc_factor(sr, heap[i].doc, heap[i].body, qw, nq, memo, &nmemo, &f);
 		if (rc)
 			return rc;
 		heap[i].score *= f;

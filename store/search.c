@@ -45,6 +45,7 @@ void hx_searcher_free(hx_searcher **psr)
 	hx_doctext_free(&sr->dtx);
 	hx_sugix_free(&sr->sx);
 	hx_sr_vc_clear(sr);
+	hx_sr_langs_free(sr);
 	free(sr);
 	*psr = NULL;
 }
@@ -139,6 +140,7 @@ static int begin(hx_searcher *sr)
 	}
 	if (sr->rk_noskip)
 		sr->F = 1e30; /* every bound idf × (k1 + 1): no block is skipped */
+	hx_sr_langs_sync(sr);
 	sr->nlangs = 0;
 	for (int i = 0; i < HX_IX_NLANG && i < hx_stem_lang_count(); i++)
 		if (sr->st.lang_docs[i])
@@ -528,7 +530,7 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct group *gi = tr ? &g[opts->offset + i] : NULL;
-			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc }
+			struct cand c = gi ? (struct cand){ gi->best.score, gi->shown.doc, 0 }
 			                   : r.heap[opts->offset + i];
 			res->nhits++; /* counted first, so an error frees what it holds */
 			if ((rc = fill_hit(sr, r.q, &c, opts->offset + i + 1, !opts->no_snippets,

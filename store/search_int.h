@@ -59,6 +59,14 @@ struct hx_searcher {
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
 	struct hx_vcache vc[HX_VIEW_CACHE];
+	/* each docnum's stemming language, filled one ix.norms chunk at a
+	 * time at first need (hx_sr_lang) and kept while the index stats stay
+	 * as they were (dst): a word's lists are checked against it document
+	 * by document, and a byte array is read faster than the records */
+	int8_t *dlang;
+	uint8_t *dfilled; /* per chunk: dlang holds it */
+	uint32_t dchunks; /* chunks dlang covers (0: none, read the records) */
+	hx_ix_stats dst;
 	hx_rank rk;    /* ranking constants (hx_rank_default) */
 	int rk_noskip; /* rk's w or b differ from the index's */
 };
@@ -113,6 +121,12 @@ const uint32_t *hx_pl_tf(struct plist *pl);
 int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti) HX_WUR;
 /* The norm record of doc (cached per ix.norms chunk); zeroes when absent. */
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
+/* hx_sr_norm(sr, doc, ...)'s lang alone, without decoding the record. */
+int hx_sr_lang(hx_searcher *sr, uint32_t doc);
+/* Drops the languages hx_sr_lang keeps when sr->st (just read) differs
+ * from the stats they were read under; hx_sr_langs_free frees them. */
+void hx_sr_langs_sync(hx_searcher *sr);
+void hx_sr_langs_free(hx_searcher *sr);
 /* Whether the folded word w occurs in a document of stemming language
  * lang (its stem dictionary has it). */
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
@@ -157,6 +171,7 @@ struct matcher {
 	int nkids;
 	char **words; /* phrase words to check, when nwords > 1 */
 	size_t nwords;
+	int qc; /* the query clause it was built for (hx_eval_build) */
 };
 
 /* A word: its exact list, and unless exact_only the lists of the words
@@ -175,6 +190,11 @@ void hx_m_next(struct matcher *m, uint32_t d);
 double hx_m_score(hx_searcher *sr, struct matcher *m);
 /* An upper bound of m's score over docnums [m->doc, *upto]. */
 double hx_m_bound(hx_searcher *sr, struct matcher *m, uint32_t *upto);
+/* 0 when m (a word) has no form at m->doc in the body, as far as its
+ * lists say: none of them is at d with a body tf (the proximity re-rank
+ * then need not read the body for it); 1 when it may (also whenever m is
+ * no single word, or some of its forms were left out: TERM_LISTS). */
+int hx_m_in_body(struct matcher *m, uint32_t d);
 /* Whether m holds a phrase to check on the document text. */
 int hx_m_needs_text(const struct matcher *m);
 /* Checks phrases at m->doc: 1 when m really matches there, with its score
@@ -190,6 +210,7 @@ void hx_doctext_free(struct doctext **pd);
 struct cand {
 	double score;
 	uint32_t doc;
+	uint32_t body; /* bit i: query clause i may match in the body (hx_m_in_body) */
 };
 /* qsort order of candidates: the best first (ix_eval.c). */
 int hx_cand_cmp(const void *a, const void *b);

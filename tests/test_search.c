@@ -1504,6 +1504,70 @@ static void title_as_typed(void)
 	free(dir);
 }
 
+/* The proximity factor of each hit (its score with the re-rank over its
+ * score without): all the words side by side in the body, one word in the
+ * title and the other in the body (the body is then not read: the
+ * postings say it holds one query word), the words apart, the title with
+ * both as typed, stemmed forms side by side, and a pair side by side
+ * early in a long body (the reading stops there). */
+static void proximity_factors(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	hx_results r, b;
+	char err[256];
+	hx_rank rk;
+	hx_rank_default(&rk);
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	char longbody[2048] = "zebra quagga";
+	for (int i = 0; i < 150; i++)
+		strcat(longbody, i == 100 ? " quagga zebra" : " word");
+	struct {
+		const char *path, *title, *body;
+		double factor;
+	} c[] = {
+		{ "prox/body-near", "Alpha notes", "zebra quagga side by side and then more words",
+		  1 + rk.prox },
+		{ "prox/one-each", "Zebra notes", "the quagga alone here", 1 },
+		{ "prox/far", "Beta notes", "zebra one two three quagga", 1 + rk.prox * 2 / 5 },
+		{ "prox/title", "Zebra quagga", "nothing of the sort",
+		  (1 + rk.prox) * (1 + rk.title_exact) },
+		{ "prox/stems", "Gamma notes", "zebras quaggas are both here", 1 + rk.prox },
+		{ "prox/long", "Delta notes", longbody, 1 + rk.prox },
+	};
+	size_t n = sizeof c / sizeof c[0];
+	doc *d[8];
+	for (size_t i = 0; i < n; i++)
+		d[i] = mkdoc(0, c[i].path, 5000 + i, "en", c[i].title, c[i].body, NULL, NULL, NULL);
+	CHECK_RC(put_docs(s, d, n), HX_OK);
+	hx_search_opts with = { 10, 0, 0, 1, 1, 0 }, without = { 10, 0, 0, 1, 1, 1 };
+	CHECK_RC(hx_search(sr, "zebra quagga", &with, &r, err, sizeof err), HX_OK);
+	CHECK_RC(hx_search(sr, "zebra quagga", &without, &b, err, sizeof err), HX_OK);
+	CHECK(r.nhits == n && b.nhits == n);
+	for (size_t i = 0; i < n; i++) {
+		const hx_hit *hw = hit_of(&r, c[i].path), *hb = hit_of(&b, c[i].path);
+		CHECK(hw && hb);
+		if (!hw || !hb)
+			continue;
+		double f = hw->score / hb->score;
+		if (fabs(f - c[i].factor) > 1e-9) {
+			fprintf(stderr, "%s: factor %.6f, expected %.6f\n", c[i].path, f,
+			        c[i].factor);
+			CHECK(0);
+		}
+	}
+	hx_results_clear(&r);
+	hx_results_clear(&b);
+	for (size_t i = 0; i < n; i++)
+		doc_free(d[i]);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1516,6 +1580,7 @@ int main(void)
 	known_words();
 	rank_constants();
 	title_as_typed();
+	proximity_factors();
 	markdown_snippets();
 	differential();
 	return check_done();
