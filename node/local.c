@@ -5,8 +5,10 @@
  * (node.sock in the store folder; docs/PROTOCOL.md §6.3), or every
  * CHANGES_POLL_MS when that socket cannot be had. New entries go out as
  * live pushes (transfer.c); a backlog too large becomes a reconciliation.
+ * Also the peer list as `hansa peer add/remove` and `join` change it.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -114,4 +116,46 @@ void hx_nd_on_wake(hx_node *n)
 		else
 			n->changes_due = 1;
 	}
+}
+
+/* Follows `hansa peer add/remove`, `join` and `member add/remove` made
+ * while the node runs: connects to new peers, drops removed ones and
+ * reconnects when a member's transport key changed. */
+void hx_nd_reload_peers(hx_node *n)
+{
+	hx_peer_conf *pcs;
+	size_t npc;
+	if (hx_peer_list(n->store, &pcs, &npc))
+		return;
+	for (size_t i = 0; i < n->nconns;) {
+		struct conn *c = n->conns[i];
+		const hx_member *m = c->out ? hx_nd_member_by_key(n, c->peer->key) : NULL;
+		int keep = !c->out;
+		for (size_t j = 0; !keep && j < npc; j++)
+			keep = !strcmp(pcs[j].endpoint, c->endpoint) &&
+			       !memcmp(pcs[j].key, c->peer->key, HX_KEY_LEN) && m &&
+			       m->has_transport && !memcmp(m->transport, c->server_key, 32);
+		if (keep) {
+			i++;
+			continue;
+		}
+		hx_nd_log(n, "no longer connecting to %s at %s", c->peer->name, c->endpoint);
+		hx_nd_flush_pending(n); /* the pipeline may hold its entries */
+		hx_nd_conn_down(n, c, "peer removed or its key changed");
+		hx_nd_conn_remove(n, i);
+	}
+	for (size_t j = 0; j < npc; j++) {
+		const hx_member *m = hx_nd_member_by_key(n, pcs[j].key);
+		int have = 0;
+		if (!m || !m->has_transport || !memcmp(pcs[j].key, n->cfg.pk, HX_KEY_LEN))
+			continue;
+		for (size_t i = 0; i < n->nconns && !have; i++)
+			have = n->conns[i]->out && !strcmp(n->conns[i]->endpoint, pcs[j].endpoint);
+		if (have)
+			continue;
+		hx_nd_log(n, "connecting to new peer at %s", pcs[j].endpoint);
+		/* a bad endpoint is logged and stays, finished, not retried */
+		(void)hx_nd_conn_open_out(n, &pcs[j], NULL);
+	}
+	free(pcs);
 }
