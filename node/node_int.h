@@ -23,7 +23,7 @@
 #define DEFAULT_INTERVAL_MS 30000
 #define DEFAULT_NE_LIMIT (256u * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
-#define WINDOW 4 /* PUSHes in flight per connection */
+#define WINDOW 4 /* live PUSHes in flight per connection (transfers: PUSHES_MAX) */
 /* A bulk commit (ENTRIES, on the writer thread) stores up to this many
  * entries or bytes in one transaction, as `hansa import` does (store.h:
  * each commit rewrites the index pages it touches, so fewer, larger
@@ -40,7 +40,10 @@
 #define WANTS_MAX 256                                  /* WANTs in flight per connection, */
 #define WANT_WINDOW_IDS (2 * COMMIT_ENTRIES)           /* ... asking for at most this many */
 #define WANT_WINDOW_BYTES ((uint64_t)2 * COMMIT_BYTES) /* ... of about this many bytes */
-#define PIPE_MAX_ENTRIES (2 * WANT_WINDOW_IDS)         /* received, not committed: at most */
+/* A reconciliation's PUSHes (flag LIVE clear) fill the same window: up to
+ * PUSHES_MAX in flight, WANT_WINDOW_IDS entries, WANT_WINDOW_BYTES. */
+#define PUSHES_MAX WANTS_MAX
+#define PIPE_MAX_ENTRIES (2 * WANT_WINDOW_IDS) /* received, not committed: at most */
 #define PIPE_MAX_BYTES (2 * WANT_WINDOW_BYTES)
 #define PUSH_BACKLOG_MAX 8192 /* larger relay backlogs go to reconciliation */
 #define PING_MS 10000
@@ -156,7 +159,7 @@ struct conn {
 	struct idq ann_q;   /* ids of relayed entries to ANNOUNCE (HX_CAP_ANNOUNCE) */
 	struct idq later_q; /* ids it announced: asked for (WANT) at later_at unless held */
 	uint64_t later_at;  /* µs */
-	struct inflight wants[WANTS_MAX], pushes[WINDOW];
+	struct inflight wants[WANTS_MAX], pushes[PUSHES_MAX];
 	unsigned nwants, npushes;
 	uint32_t next_req;
 	uint64_t next_seq;
@@ -199,7 +202,9 @@ struct pend {
 	uint64_t arrived; /* µs */
 	uint32_t request;
 	int last;
-	int ok; /* every job verified (pipe.c verified) */
+	int ok;       /* every job verified (pipe.c verified) */
+	int push;     /* a PUSH without LIVE (a reconciliation's), ACKed once committed */
+	uint64_t seq; /* ... its sequence number */
 };
 
 struct hx_node {

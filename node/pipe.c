@@ -157,7 +157,12 @@ static void done(hx_node *n, int rc)
 		struct peer *p = c->peer;
 		uint64_t got = s[i].o.stored + s[i].o.known;
 		p->st.we_lack = p->st.we_lack > got ? p->st.we_lack - got : 0;
-		if (c->result) {
+		if (b->push) { /* committed: now it can be acknowledged */
+			uint8_t a[HX_ACK_LEN];
+			hx_wire_ack(a, b->seq, (uint16_t)s[i].o.stored, (uint16_t)s[i].o.known,
+			            (uint16_t)s[i].o.refused);
+			hx_nd_send1(n, c, a, sizeof a);
+		} else if (c->result) {
 			c->result->fetched += got + s[i].o.refused;
 			hx_nd_progress(n);
 		}
@@ -263,7 +268,10 @@ static void commit_head(hx_node *n, size_t np)
 	hx_nd_pipe_collect(n); /* without a thread it is done already */
 }
 
-void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
+/* Takes the k entries of frames f (after the header) into the pipeline:
+ * the answer to a WANT (request, last) or a transfer's PUSH (seq). */
+static void take(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, uint32_t request, int last,
+                 int push, uint64_t seq)
 {
 	/* The windows bound what members send when asked; ENTRIES that answer
 	 * no request (or a peer that ignores the window) must not make the
@@ -276,11 +284,15 @@ void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_
 		hx_nd_log(n, "out of memory: entries from %s dropped", c->peer->name);
 		return;
 	}
-	*b = (struct pend){ .c = c,
-		            .k = w->count,
-		            .arrived = hx_now_us(),
-		            .request = w->request,
-		            .last = w->flags & HX_ENTRIES_LAST };
+	b->c = c;
+	b->k = k;
+	b->bytes = 0;
+	b->arrived = hx_now_us();
+	b->request = request;
+	b->last = last;
+	b->ok = 0;
+	b->push = push;
+	b->seq = seq;
 	uint64_t max_ts = b->arrived + FUTURE_US;
 	for (size_t i = 0; i < b->k; i++) {
 		zmq_msg_init(&b->f[i]);
@@ -300,6 +312,7 @@ void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_
 	for (unsigned i = 0; b->last && i < c->nwants; i++)
 		if (c->wants[i].id == b->request)
 			c->wants[i].got_last = 1;
+	b->next = NULL;
 	if (n->pipe_tail)
 		n->pipe_tail->next = b;
 	else
@@ -307,6 +320,11 @@ void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_
 	n->pipe_tail = b;
 	n->pipe_n += b->k;
 	n->pipe_bytes += b->bytes;
+}
+
+void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)
+{
+	take(n, c, f, w->count, w->request, w->flags & HX_ENTRIES_LAST, 0, 0);
 }
 
 /* Helps with the first job of the pipeline not yet verified, or waits
@@ -385,17 +403,17 @@ void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *
 	struct stage s;
 	uint8_t a[HX_ACK_LEN];
 	int live = w->flags & HX_PUSH_LIVE;
+	if (!live) {
+		/* a reconciliation's result: a transfer, committed in bulk like
+		 * ENTRIES and acknowledged after its commit (done) */
+		take(n, c, f, w->count, 0, 0, 1, w->seq);
+		return;
+	}
 	/* one write transaction at a time: the push is the next one */
 	hx_nd_pipe_settle(n);
 	if (!hx_nd_push_verify(n, f + 1, w->count))
 		hx_nd_flush_pending(n); /* it may need records the pipeline holds */
 	hx_nd_push_commit(n, c, w->count, live, &s);
-	if (!live) {
-		/* a reconciliation's result: what we lacked less what came */
-		hx_peer_stats *st = &c->peer->st;
-		uint64_t got = s.o.stored + s.o.known;
-		st->we_lack = st->we_lack > got ? st->we_lack - got : 0;
-	}
 	hx_wire_ack(a, w->seq, (uint16_t)s.o.stored, (uint16_t)s.o.known, (uint16_t)s.o.refused);
 	hx_nd_send1(n, c, a, sizeof a);
 }
