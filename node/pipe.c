@@ -55,7 +55,9 @@ static size_t bulk_max(const hx_node *n)
 
 int hx_nd_pipe_start(hx_node *n)
 {
-	n->commit_max = bulk_max(n);
+	/* the first commits are small, so that a transfer's first commit
+	 * overlaps the verification of what follows; fast ones double it */
+	n->commit_max = bulk_max(n) < COMMIT_MIN ? bulk_max(n) : COMMIT_MIN;
 	n->capwputs = HX_WIRE_BATCH_MAX;
 	if (!(n->wputs = calloc(n->capwputs, sizeof *n->wputs)))
 		return HX_ENOMEM;
