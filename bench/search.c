@@ -11,7 +11,7 @@
  *   bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N]
  *                [--reps N] [--known N] [--dir DIR | --keep DIR] [--verbose] [--no-proximity]
  *                [--stride K | --full] [--queries N] [--tune] [--lang-only]
- *                [--xapian-ids] [--hansa-only] [--variant K=V,...]...
+ *                [--xapian-ids] [--hansa-only] [--variant K=V,...]... [--dump FILE]
  *
  * The corpus defaults to ../shared/data/tools-corpus.jsonl.xz (run from the
  * repository root). Latencies are wall-clock per query (parse, rank, and
@@ -482,6 +482,11 @@ static int xap_ids_only;
 /* --hansa-only: the per-language sets time hansa alone (for perf record;
  * the anchors' columns are then empty). */
 static int hansa_only;
+/* --dump FILE: each hansa query's results (total, correction, and each
+ * hit's path and score, exactly) written once, on its warm-up run, so that
+ * two builds can be diffed: a speed change must leave them identical. */
+static FILE *dump_f;
+static int dump_now;
 
 /* With suggest, a query that finds nothing runs its typo correction, as
  * the CLI does (the per-language sets); without, it is like FTS5. */
@@ -499,6 +504,13 @@ static int hx_run(hx_searcher *sr, const char *q, const struct pathmap *pm, long
 	int n = (int)r.nhits;
 	for (int i = 0; i < n && i < max; i++)
 		ids[i] = pm_get(pm, r.hits[i].path) + 1; /* rowid = index + 1 */
+	if (dump_f && dump_now) {
+		fprintf(dump_f, "[%s] total %llu%s corrected [%s] suggest %zu\n", q,
+		        (unsigned long long)r.total, r.total_exact ? "" : "+",
+		        r.corrected ? r.corrected : "", r.nsuggest);
+		for (size_t i = 0; i < r.nhits; i++)
+			fprintf(dump_f, "  %a %s\n", r.hits[i].score, r.hits[i].path);
+	}
 	hx_results_clear(&r);
 	return n;
 }
@@ -1007,8 +1019,10 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 				for (int s = 0; s < nsys; s++) {
 					if (hansa_only && s != SYS_HX)
 						continue;
+					dump_now = s == SYS_HX;
 					rank[s] =
 					        run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
+					dump_now = 0;
 					for (int r = 0; r < reps; r++) {
 						double c = thread_cpu_s(), a = now_s();
 						run_sys(en, s, qs[i].q, lang, qs[i].doc);
@@ -1385,14 +1399,17 @@ int main(int argc, char **argv)
 			no_proximity = 1;
 		else if (!strcmp(argv[i], "--tune"))
 			do_tune = 1;
-		else if (!strcmp(argv[i], "--variant") && i + 1 < argc && nvariants < MAXVAR)
+		else if (!strcmp(argv[i], "--dump") && i + 1 < argc) {
+			if (!(dump_f = fopen(argv[++i], "w")))
+				die("cannot write %s", argv[i]);
+		} else if (!strcmp(argv[i], "--variant") && i + 1 < argc && nvariants < MAXVAR)
 			do_tune = do_variants = 1, variant_spec[nvariants++] = argv[++i];
 		else {
 			fprintf(stderr,
 			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
 			        "[--reps N] [--known N] [--dir DIR | --keep DIR] [--stride K | --full] [--queries "
 			        "N] [--verbose] [--no-proximity] [--xapian-ids] [--hansa-only] [--tune] [--lang-only] "
-			        "[--variant K=V,...]\n");
+			        "[--variant K=V,...] [--dump FILE]\n");
 			return 2;
 		}
 	}
@@ -1692,6 +1709,9 @@ int main(int argc, char **argv)
 	if (do_variants)
 		return 0;
 	lang_bench(&en, docs, n, &dm, qper, reps, verbose);
+	if (dump_f && fclose(dump_f))
+		die("%s", "could not write the --dump file");
+	dump_f = NULL;
 	stem_merges(docs, n);
 	double la[3];
 	if (getloadavg(la, 3) == 3)

@@ -18,28 +18,6 @@ static uint8_t *varint_put(uint8_t *p, uint32_t v)
 	return p;
 }
 
-/* Reads a varint from [*p, end); 0 on success, -1 when truncated or over
- * 32 bits. */
-static int varint_get(const uint8_t **pp, const uint8_t *end, uint32_t *v)
-{
-	const uint8_t *p = *pp;
-	uint32_t r = 0;
-	for (int shift = 0; shift < 35; shift += 7) {
-		if (p >= end)
-			return -1;
-		uint8_t b = *p++;
-		if (shift == 28 && (b & 0x70))
-			return -1;
-		r |= (uint32_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			*pp = p;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* Writes n postings at w, deltas from prev (the first one's is 0 when
  * prev is its own docnum); returns the end. */
 static uint8_t *postings_put(uint8_t *w, const hx_posting *p, int n, uint32_t prev)
@@ -91,41 +69,9 @@ int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first, hx_posting 
 	const uint8_t *p = b + 9, *end = b + len;
 	uint32_t doc = first;
 	for (int i = 0; i < n; i++) {
-		uint32_t d, v;
-		if (varint_get(&p, end, &d) || p >= end)
-			return HX_ECORRUPT;
-		if ((i == 0 && d != 0) || (i > 0 && d == 0) || d > UINT32_MAX - doc)
-			return HX_ECORRUPT;
-		doc += d;
-		uint8_t f = *p++;
-		uint32_t t = f & 3, g = (f >> 2) & 3, bt = (f >> 4) & 7, ft = f >> 7;
-		if (t == 3) {
-			if (varint_get(&p, end, &v) || v > UINT32_MAX - 3)
-				return HX_ECORRUPT;
-			t += v;
-		}
-		if (g == 3) {
-			if (varint_get(&p, end, &v) || v > UINT32_MAX - 3)
-				return HX_ECORRUPT;
-			g += v;
-		}
-		if (bt == 7) {
-			if (varint_get(&p, end, &v) || v > UINT32_MAX - 7)
-				return HX_ECORRUPT;
-			bt += v;
-		}
-		if (ft) {
-			if (varint_get(&p, end, &v) || v > UINT32_MAX - 1)
-				return HX_ECORRUPT;
-			ft += v;
-		}
-		if (t + (uint64_t)g + bt + ft == 0)
+		if (hx_ix_posting_next(&p, end, i == 0, &doc, out[i].tf))
 			return HX_ECORRUPT;
 		out[i].doc = doc;
-		out[i].tf[HX_F_TITLE] = t;
-		out[i].tf[HX_F_TAGS] = g;
-		out[i].tf[HX_F_BODY] = bt;
-		out[i].tf[HX_F_FILES] = ft;
 	}
 	if (p != end || doc != hx_ix_block_last(b))
 		return HX_ECORRUPT;

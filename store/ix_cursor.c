@@ -124,30 +124,34 @@ static void plist_take(struct plist *pl, const MDB_val *k, const MDB_val *v)
 		pl->blast = END;
 		return;
 	}
+	const uint8_t *b = v->mv_data;
 	pl->bfirst = hx_be32_get(kb + pl->tl + 1);
-	pl->bdata = v->mv_data;
-	pl->blen = v->mv_size;
-	pl->blast = hx_ix_block_last(pl->bdata);
-	pl->bbound = hx_ix_block_bound(pl->bdata);
-	pl->decoded = 0;
-	pl->i = 0;
+	pl->pp = b + 9;
+	pl->pend = b + v->mv_size;
+	pl->n = hx_ix_block_n(b);
+	pl->np = 0;
+	pl->blast = hx_ix_block_last(b);
+	pl->bbound = hx_ix_block_bound(b);
 	pl->doc = pl->bfirst; /* a block's first posting is its key */
-	if (pl->blast < pl->bfirst) {
+	if (pl->blast < pl->bfirst || pl->n < 1 || pl->n > HX_IX_BLOCK) {
 		pl->err = HX_ECORRUPT;
 		pl->doc = pl->blast = END;
 	}
 }
 
-static int plist_decode(struct plist *pl)
+/* Reads the block's next posting, which becomes the current one: the
+ * checks of hx_ix_block_decode, posting by posting (a corrupt byte past
+ * the last posting a search needs goes unseen; fsck reads every block). */
+static int plist_step(struct plist *pl)
 {
-	if (!pl->decoded) {
-		if (hx_ix_block_decode(pl->bdata, pl->blen, pl->bfirst, pl->p, &pl->n)) {
-			pl->err = HX_ECORRUPT;
-			pl->doc = pl->blast = END;
-			return -1;
-		}
-		pl->decoded = 1;
+	uint32_t doc = pl->doc;
+	if (pl->np >= pl->n || hx_ix_posting_next(&pl->pp, pl->pend, pl->np == 0, &doc, pl->tf) ||
+	    doc > pl->blast || (++pl->np == pl->n && (pl->pp != pl->pend || doc != pl->blast))) {
+		pl->err = HX_ECORRUPT;
+		pl->doc = pl->blast = END;
+		return -1;
 	}
+	pl->doc = doc;
 	return 0;
 }
 
@@ -262,24 +266,16 @@ void hx_pl_seek(struct plist *pl, uint32_t d)
 			}
 		}
 	}
-	if (plist_decode(pl))
-		return;
-	while (pl->i < pl->n && pl->p[pl->i].doc < d)
-		pl->i++;
-	if (pl->i >= pl->n) { /* cannot happen when d <= blast */
-		pl->err = HX_ECORRUPT;
-		pl->doc = pl->blast = END;
-		return;
-	}
-	pl->doc = pl->p[pl->i].doc;
+	while (pl->doc < d && !plist_step(pl))
+		;
 }
 
 const uint32_t *hx_pl_tf(struct plist *pl)
 {
 	static const uint32_t zero[HX_NFIELDS] = { 0, 0, 0 };
-	if (plist_decode(pl))
+	if (pl->np == 0 && plist_step(pl))
 		return zero;
-	return pl->p[pl->i].tf;
+	return pl->tf;
 }
 
 /* The stored entry behind a docnum, as a view into the transaction's

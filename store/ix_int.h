@@ -178,6 +178,80 @@ size_t hx_ix_block_append(uint8_t *b, size_t len, const hx_posting *p, int n, fl
  * (HX_IX_BLOCK entries). HX_OK or HX_ECORRUPT (bounds-checked). */
 int hx_ix_block_decode(const uint8_t *b, size_t len, uint32_t first, hx_posting *out,
                        int *n) HX_WUR;
+
+/* Reads a varint from [*pp, end) into *v; 0 on success, -1 when truncated
+ * or over 32 bits. One byte (most deltas and tfs) takes the first test. */
+static inline int hx_ix_varint_get(const uint8_t **pp, const uint8_t *end, uint32_t *v)
+{
+	const uint8_t *p = *pp;
+	if (p < end && *p < 0x80) {
+		*v = *p;
+		*pp = p + 1;
+		return 0;
+	}
+	uint32_t r = 0;
+	for (int shift = 0; shift < 35; shift += 7) {
+		if (p >= end)
+			return -1;
+		uint8_t b = *p++;
+		if (shift == 28 && (b & 0x70))
+			return -1;
+		r |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			*pp = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Decodes the posting at *pp (block bytes up to end) that follows the
+ * docnum *doc (the block's first docnum when first is set, whose delta
+ * must be 0), into *doc and tf, and moves *pp past it: what
+ * hx_ix_block_decode does for each posting, so that a reader can stop
+ * where it needs to. 0, or -1 when the bytes are corrupt (bounds-checked;
+ * the block's own count and last docnum are the caller's to check). */
+static inline int hx_ix_posting_next(const uint8_t **pp, const uint8_t *end, int first,
+                                     uint32_t *doc, uint32_t tf[HX_NFIELDS])
+{
+	uint32_t d, v;
+	if (hx_ix_varint_get(pp, end, &d) || *pp >= end)
+		return -1;
+	if ((first && d != 0) || (!first && d == 0) || d > UINT32_MAX - *doc)
+		return -1;
+	*doc += d;
+	uint8_t f = *(*pp)++;
+	uint32_t t = f & 3, g = (f >> 2) & 3, bt = (f >> 4) & 7, ft = f >> 7;
+	if (t == 3) {
+		if (hx_ix_varint_get(pp, end, &v) || v > UINT32_MAX - 3)
+			return -1;
+		t += v;
+	}
+	if (g == 3) {
+		if (hx_ix_varint_get(pp, end, &v) || v > UINT32_MAX - 3)
+			return -1;
+		g += v;
+	}
+	if (bt == 7) {
+		if (hx_ix_varint_get(pp, end, &v) || v > UINT32_MAX - 7)
+			return -1;
+		bt += v;
+	}
+	if (ft) {
+		if (hx_ix_varint_get(pp, end, &v) || v > UINT32_MAX - 1)
+			return -1;
+		ft += v;
+	}
+	if (t + (uint64_t)g + bt + ft == 0)
+		return -1;
+	tf[HX_F_TITLE] = t;
+	tf[HX_F_TAGS] = g;
+	tf[HX_F_BODY] = bt;
+	tf[HX_F_FILES] = ft;
+	return 0;
+}
+
 static inline int hx_ix_block_n(const uint8_t *b)
 {
 	return b[0];

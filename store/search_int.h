@@ -99,12 +99,15 @@ struct plist {
 	uint32_t df;
 	uint32_t bfirst, blast; /* current block */
 	float bbound;
-	const uint8_t *bdata;
-	size_t blen;
-	int decoded, n, i;
+	/* The block is decoded lazily, one posting at a time up to the one
+	 * sought (most seeks land early in a block, or skip it whole): pp is
+	 * where the next posting starts, np how many are read (0: none, doc
+	 * is the block's first from its key), tf the tfs of the current one. */
+	const uint8_t *pp, *pend;
+	int n, np;
 	uint32_t doc; /* current docnum, END when exhausted */
 	int err;
-	hx_posting p[HX_IX_BLOCK];
+	uint32_t tf[HX_NFIELDS];
 };
 
 /* Opens the list of term; NULL when it has no postings (or on error,
