@@ -298,26 +298,30 @@ struct near {
 	int max, lang;
 	struct cand_word *best;
 	int *nbest;
+	uint8_t cnt[32]; /* the word's bytes counted by their low 5 bits (bag_over) */
 };
 
-/* A lower bound of the distance between a and b: the letters of one that
- * the other lacks, counted with repeats (bytes bucketed by their low 5
- * bits, which can only lower it). An edit changes each count by at most
- * one (a swap by none), so the bound never exceeds the OSA distance. */
-static int bag_distance(const char *a, size_t la, const char *b, size_t lb)
+/* Whether the bag distance between n's word and c is over n->max: the
+ * letters of one that the other lacks, counted with repeats (bytes
+ * bucketed by their low 5 bits, which can only lower it), the larger of
+ * the two counts. An edit changes each count by at most one (a swap by
+ * none), so the bound never exceeds the OSA distance. The word's counts
+ * are made once per word; each of c's bytes either uses one up or is one
+ * the word lacks, so the walk stops once c has more than max of those. */
+static int bag_over(const struct near *n, const char *c, size_t cl)
 {
-	int cnt[32] = { 0 }, over = 0, under = 0;
-	for (size_t i = 0; i < la; i++)
-		cnt[(uint8_t)a[i] & 31]++;
-	for (size_t i = 0; i < lb; i++)
-		cnt[(uint8_t)b[i] & 31]--;
-	for (int i = 0; i < 32; i++) {
-		if (cnt[i] > 0)
-			over += cnt[i];
-		else
-			under -= cnt[i];
+	uint8_t cnt[32];
+	size_t under = 0, max = (size_t)n->max;
+	memcpy(cnt, n->cnt, sizeof cnt);
+	for (size_t i = 0; i < cl; i++) {
+		uint8_t *k = &cnt[(uint8_t)c[i] & 31];
+		if (*k)
+			--*k;
+		else if (++under > max)
+			return 1;
 	}
-	return over > under ? over : under;
+	/* the word's letters left over: wl - (cl - under) */
+	return n->wl + under - cl > max;
 }
 
 /* Keeps c (df documents) among the best when it is near enough: ranked by
@@ -327,7 +331,7 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 {
 	struct near *n = arg;
 	struct cand_word *best = n->best;
-	if (bag_distance(n->word, n->wl, c, cl) > n->max)
+	if (bag_over(n, c, cl))
 		return 0; /* cheaper than the distance, and most fail it */
 	int dist = edit_distance(n->word, n->wl, c, cl, n->max);
 	if (dist > n->max || dist == 0)
@@ -363,29 +367,42 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest };
+	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 } };
 	uint32_t h[SX_DELS];
 	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
 	int nseen = 0;
 	*nbest = 0;
 	if (wl > HX_TOKEN_MAX)
 		return HX_OK;
+	for (size_t i = 0; i < wl; i++)
+		n.cnt[(uint8_t)word[i] & 31]++; /* at most HX_TOKEN_MAX each */
 	if (!x)
 		return vocab_walk(sr, consider, &n);
-	memset(seen, 0, sizeof seen);
 	int nh = deletes(word, wl, n.max, h);
+	/* seen holds every word of the buckets when they have fewer than
+	 * SX_SEEN / 2 (most look-ups: a few dozen), so only that much of it
+	 * is cleared; the first SX_SEEN / 2 otherwise */
+	size_t all = 0;
+	for (int j = 0; j < nh; j++) {
+		uint32_t b = h[j] & (x->nb - 1);
+		all += x->boff[b + 1] - x->boff[b];
+	}
+	uint32_t ns = 64;
+	while (ns < SX_SEEN && ns < 2 * all)
+		ns *= 2;
+	memset(seen, 0, ns * sizeof *seen);
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
-			uint32_t id = x->ids[e], slot = (id * 2654435761u) & (SX_SEEN - 1);
+			uint32_t id = x->ids[e], slot = (id * 2654435761u) & (ns - 1);
 			size_t cl = x->wlen[id];
 			if ((cl > wl ? cl - wl : wl - cl) > (size_t)n.max)
 				continue; /* too long or short to be near */
 			while (seen[slot] && seen[slot] != id + 1)
-				slot = (slot + 1) & (SX_SEEN - 1);
+				slot = (slot + 1) & (ns - 1);
 			if (seen[slot])
 				continue; /* checked already */
-			if (nseen < SX_SEEN / 2) {
+			if (nseen < (int)ns / 2) {
 				seen[slot] = id + 1;
 				nseen++;
 			}
