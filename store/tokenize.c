@@ -38,6 +38,17 @@ int hx_tok_next(hx_tokenizer *t, hx_token *tok)
 	return r;
 }
 
+/* An ASCII byte's folded form when it belongs to a word (letters
+ * lowercased, digits), 0 when it separates words; two unsigned range
+ * tests instead of four. */
+static inline char ascii_fold(uint8_t b)
+{
+	uint8_t l = b | 0x20;
+	if ((uint8_t)(l - 'a') < 26)
+		return (char)l;
+	return (uint8_t)(b - '0') < 10 ? (char)b : 0;
+}
+
 /* 1: a token; 0: the end; -1: a word that folded to nothing. */
 static int tok_next1(hx_tokenizer *t, hx_token *tok)
 {
@@ -49,11 +60,7 @@ static int tok_next1(hx_tokenizer *t, hx_token *tok)
 	/* Skip separators (marks with nothing before them count as such). */
 	while (off < len) {
 		if (s[off] < 0x80) {
-			uint8_t b = s[off];
-			if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
-			    (b >= '0' && b <= '9')) {
-				c = b;
-				clen = 1;
+			if (ascii_fold(s[off])) {
 				cls = CH_WORD;
 				break;
 			}
@@ -87,32 +94,23 @@ static int tok_next1(hx_tokenizer *t, hx_token *tok)
 		off += clen;
 	} else {
 		for (;;) {
-			if (!full) {
-				if (c < 0x80) {
-					if (n < HX_TOKEN_MAX)
-						out[n++] =
-						        (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-					else
-						full = 1;
-				} else if (fold_char(c, out, HX_TOKEN_MAX, &n) < 0) {
-					full = 1;
-				}
+			/* A run of ASCII word bytes: the bulk of most text. */
+			char a;
+			while (off < len && s[off] < 0x80 && (a = ascii_fold(s[off]))) {
+				if (!full && n < HX_TOKEN_MAX)
+					out[n++] = a;
+				else
+					full = 1; /* cut: the rest of the word is skipped */
+				off++;
 			}
-			off += clen;
-			if (off >= len)
-				break;
-			if (s[off] < 0x80) {
-				uint8_t b = s[off];
-				if (!((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
-				      (b >= '0' && b <= '9')))
-					break;
-				c = b;
-				clen = 1;
-				continue;
-			}
+			if (off >= len || s[off] < 0x80)
+				break; /* the end, or an ASCII separator */
 			c = next_char(s, len, off, &clen);
 			if (c < 0 || char_class(c) != CH_WORD)
 				break;
+			if (!full && fold_char(c, out, HX_TOKEN_MAX, &n) < 0)
+				full = 1;
+			off += clen;
 		}
 	}
 	t->off = off;
