@@ -483,6 +483,8 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
 		*err = hx_mdb_err(rc);
 }
 
+_Static_assert(HX_IX_NLANG <= HX_STEM_LANGS_MAX, "a searcher's languages fit hx_stem_langs");
+
 /* The stems a query word's stem st stands for. Snowball's English stemmer
  * leaves an agent noun apart from its verb (editor/edit, viewer/view,
  * player/play); in English a stem also stands for itself plus "or" and
@@ -539,17 +541,15 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 			*err = hx_mdb_err(rc);
 		}
 		c = sr->scur;
+		const char *sts[HX_STEM_LANGS_MAX];
+		size_t sls[HX_STEM_LANGS_MAX];
+		if (!*err && hx_stem_langs(sr->stem, sr->langs, sr->nlangs, word, wl, sts, sls))
+			*err = HX_ENOMEM;
 		for (int i = 0; i < sr->nlangs && !*err; i++) {
 			int lang = sr->langs[i];
-			size_t sl;
-			const char *st = hx_stem(sr->stem, lang, word, wl, &sl);
-			if (!st) {
-				*err = HX_ENOMEM;
-				break;
-			}
 			char js[3][HX_TOKEN_MAX + 3];
 			size_t jl[3];
-			int nj = joined_stems(lang == en, st, sl, js, jl);
+			int nj = joined_stems(lang == en, sts[i], sls[i], js, jl);
 			for (int j = 0; j < nj && !*err; j++)
 				stem_forms(sr, m, c, lang, js[j], jl[j], err);
 		}

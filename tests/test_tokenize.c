@@ -170,6 +170,41 @@ int main(void)
 		const char *r = hx_stem(st, 0, w, strlen(w), &len);
 		CHECK(r && !strncmp(r, w, 4));
 	}
+	/* The stems of a word in a set of languages, one record: the same
+	 * as hx_stem in each, the first time and from the cache, for sets
+	 * that share a cache key or not. */
+	{
+		static const char *codes[][4] = { { "en", "de", "da", "sv" },
+			                          { "fi", "pl", "en", NULL },
+			                          { "sv", "de", "da", "en" } };
+		static const char *words[] = { "woerterbuch", "biblioteket",   "editors",
+			                       "koebenhavn",  "kooperationen", "zz" };
+		for (int rep = 0; rep < 3; rep++)
+			for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++)
+				for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+					int langs[4], n = 0;
+					const char *sts[4];
+					size_t sls[4];
+					for (; n < 4 && codes[c][n]; n++)
+						langs[n] = hx_stem_lang(codes[c][n]);
+					CHECK_RC(hx_stem_langs(st, langs, n, words[w],
+					                       strlen(words[w]), sts, sls),
+					         0);
+					char got[4][HX_TOKEN_MAX + 1];
+					for (int i = 0; i < n; i++)
+						snprintf(got[i], sizeof got[i], "%s", sts[i]);
+					for (int i = 0; i < n; i++) {
+						size_t l;
+						const char *r = hx_stem(st, langs[i], words[w],
+						                        strlen(words[w]), &l);
+						CHECK(r && l == sls[i] && !strcmp(got[i], r));
+					}
+				}
+		int bad = 99;
+		const char *sts[1];
+		size_t sls[1];
+		CHECK(hx_stem_langs(st, &bad, 1, "word", 4, sts, sls) == -1);
+	}
 	hx_stemmers_free(&st);
 	CHECK(st == NULL);
 	hx_stemmers_free(&st);
