@@ -238,8 +238,8 @@ struct hx_stemmers {
 	size_t alen, acap;
 	hx_stem_lookup lookup; /* the index's stems, tried before Hunspell */
 	void *lookup_arg;
-	int light; /* the last hx_stem asked the index and is not cached as such */
-	char multi[1 + HX_STEM_LANGS_MAX + HX_STEM_LANGS_MAX * (HX_TOKEN_MAX + 2)];
+	uint32_t gen; /* bumped when the index behind lookup changes (hx_stem_langs) */
+	char multi[1 + HX_STEM_LANGS_MAX + 4 + HX_STEM_LANGS_MAX * (HX_TOKEN_MAX + 2)];
 };
 
 void hx_stemmers_set_lookup(hx_stemmers *st, hx_stem_lookup fn, void *arg)
@@ -405,7 +405,6 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len, size_t
 		return w; /* not reached by callers; keeps the contract total */
 	}
 	const char *hit = cache_get(st, lang, w, len, outlen);
-	st->light = 0;
 	if (hit)
 		return hit;
 
@@ -418,8 +417,7 @@ const char *hx_stem(hx_stemmers *st, int lang, const char *w, size_t len, size_t
 		int r = st->lookup(st->lookup_arg, lang, w, len, stem, HX_TOKEN_MAX + 1);
 		if (r > 0)
 			return cache_put(st, lang, w, len, stem, (size_t)r, outlen);
-		if (r == 0) {          /* known in another language only */
-			st->light = 1; /* asked again next time: the index may learn it */
+		if (r == 0) { /* known in another language only */
 			ckey = lang + LIGHT;
 			use_dict = 0;
 			if ((hit = cache_get(st, ckey, w, len, outlen)))
@@ -496,20 +494,27 @@ static const char *cache_put(hx_stemmers *st, int ckey, const char *w, size_t le
 	return st->arena + so;
 }
 
+void hx_stemmers_index_changed(hx_stemmers *st)
+{
+	st->gen++;
+}
+
 /* The stems of a word in a set of languages, as one cache record (cache
- * key MULTI + a hash of the set; an entry of another set under the same
- * key is told apart by the set it starts with): a search stems each query
- * word in every indexed language, and one look-up costs less than one per
- * language, each a hash and three dependent reads in a large table. The
- * record holds the set's size and languages, then per language the
- * stem's length, its bytes and a NUL. A set with a stem hx_stem would ask
- * the index for again (st->light) is not kept, so that the record never
- * outlives what hx_stem would give. */
+ * key MULTI + a hash of the set and st->gen; an entry of another set or
+ * generation under the same key is told apart by the set and generation
+ * it starts with): a search stems each query word in every indexed
+ * language, and one look-up costs less than one per language, each a
+ * hash and three dependent reads in a large table. The record holds the
+ * set's size, its languages and the generation (4 bytes), then per
+ * language the stem's length, its bytes and a NUL. hx_stem asks the index
+ * again each time for a word it knows only in other languages (it may
+ * learn it): a record is made for one generation of the index, so that
+ * it never gives what hx_stem would not. */
 #define MULTI 256
 
 static void multi_split(const char *r, int n, const char **stems, size_t *lens)
 {
-	const char *p = r + 1 + n;
+	const char *p = r + 1 + n + 4;
 	for (int i = 0; i < n; i++) {
 		lens[i] = (uint8_t)*p;
 		stems[i] = p + 1;
@@ -520,19 +525,19 @@ static void multi_split(const char *r, int n, const char **stems, size_t *lens)
 int hx_stem_langs(hx_stemmers *st, const int *langs, int n, const char *w, size_t len,
                   const char **stems, size_t *lens)
 {
-	unsigned set = 0;
+	uint32_t set = st->gen;
 	if (n < 0 || n > HX_STEM_LANGS_MAX || len > HX_TOKEN_MAX)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		if (langs[i] < 0 || langs[i] >= NLANGS)
 			return -1;
-		set = set * 31 + (unsigned)langs[i] + 1;
+		set = set * 31 + (uint32_t)langs[i] + 1;
 	}
 	int ckey = MULTI + (int)(set % 8192);
 	size_t rl;
 	const char *r = cache_get(st, ckey, w, len, &rl);
-	if (r && rl > (size_t)n && (uint8_t)r[0] == n) {
-		int same = 1;
+	if (r && rl > (size_t)n + 4 && (uint8_t)r[0] == n) {
+		int same = !memcmp(r + 1 + n, &st->gen, 4);
 		for (int i = 0; i < n && same; i++)
 			same = (uint8_t)r[1 + i] == langs[i];
 		if (same) {
@@ -541,23 +546,24 @@ int hx_stem_langs(hx_stemmers *st, const int *langs, int n, const char *w, size_
 		}
 	}
 	char *rec = st->multi;
-	size_t o = 1 + (size_t)n;
-	int keep = !r; /* a record of another set stays */
+	size_t o = 1 + (size_t)n + 4;
 	rec[0] = (char)n;
+	memcpy(rec + 1 + n, &st->gen, 4);
 	for (int i = 0; i < n; i++) {
 		size_t sl;
 		const char *s1 = hx_stem(st, langs[i], w, len, &sl);
 		if (!s1 || sl > HX_TOKEN_MAX) /* a stem is never longer (refolded) */
 			return -1;
-		keep &= !st->light;
 		rec[1 + i] = (char)langs[i];
 		rec[o] = (char)sl;
 		memcpy(rec + o + 1, s1, sl);
 		rec[o + 1 + sl] = 0;
 		o += sl + 2;
 	}
-	if (keep)
-		cache_put(st, ckey, w, len, rec, o, &rl); /* when it fails, next time again */
+	/* a record of another set or generation under the key stays (the
+	 * first found); when the cache cannot grow, next time again */
+	if (!r)
+		cache_put(st, ckey, w, len, rec, o, &rl);
 	/* the record as made (st->multi): the same bytes the cache now
 	 * holds, or when not kept the only copy */
 	multi_split(rec, n, stems, lens);

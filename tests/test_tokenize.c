@@ -172,14 +172,14 @@ int main(void)
 	}
 	/* The stems of a word in a set of languages, one record: the same
 	 * as hx_stem in each, the first time and from the cache, for sets
-	 * that share a cache key or not. */
+	 * that share a cache key or not, and after the index changed. */
 	{
 		static const char *codes[][4] = { { "en", "de", "da", "sv" },
 			                          { "fi", "pl", "en", NULL },
 			                          { "sv", "de", "da", "en" } };
 		static const char *words[] = { "woerterbuch", "biblioteket",   "editors",
 			                       "koebenhavn",  "kooperationen", "zz" };
-		for (int rep = 0; rep < 3; rep++)
+		for (int rep = 0; rep < 3; rep++, hx_stemmers_index_changed(st))
 			for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++)
 				for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
 					int langs[4], n = 0;
