@@ -21,7 +21,9 @@
  * on each engine in turn after one warm-up run. --keep DIR builds the store and
  * the anchors in DIR once and reuses them in later runs over the same
  * documents; --lang-only runs the per-language sets alone (no 53-query
- * table, no 1,000 known items).
+ * table, no 1,000 known items); --dump FILE writes hansa's result of each
+ * per-language query (total, correction, hits with their exact scores), so
+ * that two builds can be diffed.
  */
 #include <math.h>
 #include <pthread.h>
