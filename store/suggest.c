@@ -27,6 +27,9 @@
 #define SX_DELS 64   /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
 #define SX_CANDS 3   /* candidates kept per word */
 #define SX_SEEN 4096 /* words remembered per look-up (a power of two) */
+#define SX_LBITS 6   /* bits of a word's length in ids[] (HX_TOKEN_MAX < 64) */
+
+_Static_assert(HX_TOKEN_MAX < 1 << SX_LBITS, "a word's length fits its bits in ids[]");
 
 struct hx_sugix {
 	uint32_t next_doc; /* the index stats it was built from */
@@ -38,7 +41,9 @@ struct hx_sugix {
 	size_t nw, wcap, dcap, lcap;
 	uint32_t nb;    /* buckets (a power of two) */
 	uint32_t *boff; /* nb + 1 offsets into ids */
-	uint32_t *ids;  /* word numbers, bucket after bucket */
+	uint32_t *ids;  /* word number << SX_LBITS | its length, bucket after
+	                   bucket (a look-up tests the length without reading
+	                   the word's record) */
 };
 
 void hx_sugix_free(struct hx_sugix **px)
@@ -212,7 +217,7 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 		x->nb *= 2;
 	x->boff = calloc((size_t)x->nb + 1, sizeof *x->boff);
 	x->ids = malloc((total ? total : 1) * sizeof *x->ids);
-	if (!x->boff || !x->ids || total > UINT32_MAX) {
+	if (!x->boff || !x->ids || total > UINT32_MAX || x->nw >= 1u << (32 - SX_LBITS)) {
 		free(nh);
 		rc = HX_ENOMEM;
 		goto fail;
@@ -223,7 +228,8 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 		x->boff[b + 1] += x->boff[b];
 	for (size_t i = 0, e = 0; i < x->nw; i++)
 		for (int j = 0; j < nh[i]; j++, e++)
-			x->ids[x->boff[hs[e] & (x->nb - 1)]++] = (uint32_t)i;
+			x->ids[x->boff[hs[e] & (x->nb - 1)]++] =
+			        (uint32_t)i << SX_LBITS | x->wlen[i];
 	free(nh);
 	free(hs);
 	hs = NULL;
@@ -394,8 +400,8 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
-			uint32_t id = x->ids[e], slot = (id * 2654435761u) & (ns - 1);
-			size_t cl = x->wlen[id];
+			uint32_t id = x->ids[e] >> SX_LBITS, slot = (id * 2654435761u) & (ns - 1);
+			size_t cl = x->ids[e] & ((1u << SX_LBITS) - 1);
 			if ((cl > wl ? cl - wl : wl - cl) > (size_t)n.max)
 				continue; /* too long or short to be near */
 			while (seen[slot] && seen[slot] != id + 1)
