@@ -166,7 +166,9 @@ int hx_eval_build(hx_searcher *sr, const hx_query *q, struct eval *ev)
 	int err = 0, rc;
 	ev->since1 = q->since_day1;
 	ev->until1 = q->until_day1;
-	for (size_t i = 0; i < q->nclauses; i++) {
+	/* Once a clause can match nothing, neither can the query: the rest
+	 * is not built (a query with a typo, corrected next, is one). */
+	for (size_t i = 0; i < q->nclauses && !ev->impossible; i++) {
 		const hx_q_clause *c = &q->clauses[i];
 		if (c->nfilters) {
 			roaring_bitmap_t *b = roaring_bitmap_create();
