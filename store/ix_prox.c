@@ -96,7 +96,9 @@ static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq,
 	if (lang < 0 || tl < 2)
 		return -1;
 	for (size_t i = 0; i < nq; i++) {
-		if (!qs->ok[i] || memcmp(qw[i].w, t, 2))
+		/* two byte compares, not a call: most tokens stop here (a query
+		 * word of one letter has its NUL second, which no token has) */
+		if (qw[i].w[0] != t[0] || qw[i].w[1] != t[1] || !qs->ok[i])
 			continue;
 		size_t sl;
 		const char *s = hx_stem(sr->stem, lang, t, tl, &sl);
