@@ -1,8 +1,8 @@
 /*
  * ix_cursor.c: reading the search index during one search: cursors over
  * the posting lists of ix.post (block by block, seeking forward through
- * the block keys, decoding a block only when one of its postings is
- * needed), the norm records of ix.norms (cached per chunk; a document's
+ * the block keys, decoding a block's postings one at a time and only as
+ * far as a seek needs), the norm records of ix.norms (cached per chunk; a document's
  * language alone is read without decoding the rest) and the stored
  * entry behind a docnum. Layouts: ix_int.h.
  */
