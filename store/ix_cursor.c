@@ -90,8 +90,11 @@ void hx_sr_langs_sync(hx_searcher *sr)
 	           !memcmp(a->lang_docs, b->lang_docs, sizeof a->lang_docs);
 	if (same)
 		return;
-	/* also the stems that depended on what the index held (hx_stem_langs) */
+	/* also the stems that depended on what the index held (hx_stem_langs)
+	 * and the stem dictionary's filter */
 	hx_stemmers_index_changed(sr->stem);
+	hx_sfilter_free(&sr->sf);
+	sr->sf_failed = 0;
 	hx_sr_langs_free(sr);
 	uint32_t n = a->next_doc / HX_IX_CHUNK + 1;
 	sr->dlang = malloc((size_t)n * HX_IX_CHUNK);

@@ -453,8 +453,8 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
 	char key[2 * HX_TOKEN_MAX + 16];
 	size_t pl = hx_ix_dkey(key, lang, st, sl, "", 0);
 	int rc;
-	if (!pl)
-		return;
+	if (!pl || !hx_sr_stem_maybe(sr, key, pl - 1))
+		return; /* no word has that stem in lang */
 	MDB_val k = { pl, key }, v;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {

@@ -44,6 +44,7 @@ void hx_searcher_free(hx_searcher **psr)
 	hx_stemmers_free(&sr->stem);
 	hx_doctext_free(&sr->dtx);
 	hx_sugix_free(&sr->sx);
+	hx_sfilter_free(&sr->sf);
 	hx_sr_vc_clear(sr);
 	hx_sr_langs_free(sr);
 	free(sr);
@@ -121,6 +122,8 @@ static int begin(hx_searcher *sr)
 		return rc;
 	sr->nbuf = NULL;
 	sr->ndoc = END;
+	if (sr->nbegin < 2)
+		sr->nbegin++;
 	hx_sr_vc_clear(sr);
 	if (sr->dtx)
 		hx_doctext_reset(sr->dtx);

@@ -19,6 +19,7 @@
 
 struct doctext;
 struct hx_sugix;
+struct hx_sfilter;
 
 /* Parsed entries of the current read transaction, by docnum (a search
  * reads its best candidates up to three times: proximity, translations,
@@ -49,10 +50,13 @@ struct hx_searcher {
 	size_t nlen;
 	uint32_t ndoc; /* the last norm record read */
 	hx_ix_norm nlast;
-	struct doctext *dtx; /* text of the document being checked */
-	struct hx_sugix *sx; /* the typo index, built at second need */
-	MDB_cursor *pcur;    /* ix.post, for the next list opened (hx_pl_open) */
-	MDB_cursor *scur;    /* ix.stem, for the stem dictionary (ix_match.c) */
+	struct doctext *dtx;   /* text of the document being checked */
+	struct hx_sugix *sx;   /* the typo index, built at second need */
+	struct hx_sfilter *sf; /* the stem dictionary's filter (ix_sfilter.c) */
+	int sf_failed;         /* it could not be built for these stats */
+	unsigned nbegin;       /* read transactions begun, up to 2 */
+	MDB_cursor *pcur;      /* ix.post, for the next list opened (hx_pl_open) */
+	MDB_cursor *scur;      /* ix.stem, for the stem dictionary (ix_match.c) */
 	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
 	unsigned dnext;
@@ -144,6 +148,15 @@ int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, 
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
 /* Empties the entry cache and frees its bytes (a new read transaction). */
 void hx_sr_vc_clear(hx_searcher *sr);
+
+/* ---- the stem dictionary's filter (ix_sfilter.c) ------------------------------ */
+
+/* 0 when the stem dictionary has no key starting with the kl bytes of key
+ * ("code:stem", the part before the 00), 1 when it may. Builds the
+ * filter at the searcher's second read transaction. */
+int hx_sr_stem_maybe(hx_searcher *sr, const char *key, size_t kl);
+/* Frees the filter (a new one is built at next need, for new stats). */
+void hx_sfilter_free(struct hx_sfilter **pf);
 
 /* ---- matchers (ix_match.c) ------------------------------------------------ */
 
