@@ -143,6 +143,25 @@ static int want_room(const hx_node *n, const struct conn *c)
 	return ids < WANT_WINDOW_IDS && ids * n->entry_mean < WANT_WINDOW_BYTES;
 }
 
+/* Whether another PUSH may go out on c: up to WINDOW in flight; more, up
+ * to PUSHES_MAX, when they and the next one carry a reconciliation's
+ * result (no LIVE flag) and stay within the want window's entries and
+ * bytes, so that the receiver can commit them in bulk (pipe.c). */
+static int push_room(const hx_node *n, const struct conn *c)
+{
+	if (c->npushes < WINDOW)
+		return 1;
+	if (c->npushes >= PUSHES_MAX || c->push_q.live[c->push_q.head])
+		return 0;
+	uint64_t ids = 0;
+	for (unsigned i = 0; i < c->npushes; i++) {
+		if (!c->pushes[i].transfer)
+			return 0;
+		ids += c->pushes[i].count;
+	}
+	return ids < WANT_WINDOW_IDS && ids * n->entry_mean < WANT_WINDOW_BYTES;
+}
+
 void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 {
 	if (!c->up)
@@ -168,7 +187,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return;
 		hx_nd_idq_pop(&c->ann_q, used);
 	}
-	while (c->npushes < WINDOW && c->push_q.n) {
+	while (c->push_q.n && push_room(n, c)) {
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
@@ -185,11 +204,12 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return; /* the ids stay queued (or went to another connection) */
 		hx_nd_idq_pop(&c->push_q, used);
 		hx_nd_sent_mark(c->peer, ids, k);
-		c->pushes[c->npushes++] =
-		        (struct inflight){ .id = seq,
-			                   .deadline = now + ACK_TIMEOUT_MS * 1000ull,
-			                   .count = (uint32_t)k,
-			                   .transfer = !live };
+		/* a transfer's ACK comes after its bulk commit (PROTOCOL.md §6.4) */
+		uint64_t ms = live ? ACK_TIMEOUT_MS : WANT_TIMEOUT_MS;
+		c->pushes[c->npushes++] = (struct inflight){ .id = seq,
+			                                     .deadline = now + ms * 1000ull,
+			                                     .count = (uint32_t)k,
+			                                     .transfer = !live };
 		c->peer->st.sent += k;
 		c->peer->dirty = 1;
 		if (n->cfg.verbose)
