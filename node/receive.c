@@ -3,7 +3,8 @@
  * store, and relayed (docs/PROTOCOL.md §6.3, §6.4): what is known or
  * refused is counted (and REFUSED told), the rest stored; what was new is
  * relayed to the other members: before the commit, as PUSH to eager
- * members and ANNOUNCE to lazy ones (those that understand it), unless
+ * members and ANNOUNCE to lazy ones (those that understand it; what came
+ * in bulk is pushed only while nothing else is in flight), unless
  * the commit may refuse it for records it reads (then after the commit,
  * when stored); after it as PUSH to older nodes. The ENTRIES pipeline and
  * its writer thread are pipe.c's; a PUSH is stored here, on the node's
@@ -97,9 +98,14 @@ static int push_now(hx_node *n, struct conn *c, const uint8_t (*ids)[HX_ID_LEN],
  * at once, so that the next hop does not wait for this one's disk: as PUSH
  * to those not lazy (a spanning tree forms as members whose ACK says they
  * had the entries already turn lazy), as ANNOUNCE to the others, who ask
- * for what they lack (WANT, read after the commit). */
+ * for what they lack (WANT, read after the commit). Entries that came in
+ * bulk (live 0: ENTRIES, a transfer's PUSH) are pushed only while no other
+ * push is in flight to that member, else announced (it fetches them into
+ * its bulk commits): so 3 of the WINDOW pushes in flight stay free for new
+ * entries, which waited behind a relayed transfer at the next hop (a LIVE
+ * push is committed on its own, one at a time, there). */
 static void forward(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
-                    const hx_put *puts, size_t k)
+                    const hx_put *puts, size_t k, int live)
 {
 	if (!k || n->cfg.once)
 		return;
@@ -109,7 +115,7 @@ static void forward(hx_node *n, const struct peer *source, const uint8_t (*ids)[
 		if (p == source || p->lazy || !memcmp(p->key, n->cfg.pk, HX_KEY_LEN))
 			continue;
 		struct conn *c = hx_nd_primary_conn(n, p, NULL);
-		if (c && (c->peer_caps & HX_CAP_ANNOUNCE) && c->npushes < WINDOW &&
+		if (c && (c->peer_caps & HX_CAP_ANNOUNCE) && c->npushes < (live ? WINDOW : 1) &&
 		    !push_now(n, c, ids, puts, k, now))
 			p->pushed = 1; /* no ANNOUNCE as well */
 	}
@@ -162,7 +168,7 @@ static void forward_some(hx_node *n, struct stage *s, const size_t *idx, size_t 
 			puts[i] = s->puts[idx[i]];
 			memcpy(ids[i], puts[i].entry->id, HX_ID_LEN);
 		}
-		forward(n, s->c->peer, (const uint8_t(*)[HX_ID_LEN])ids, puts, k);
+		forward(n, s->c->peer, (const uint8_t(*)[HX_ID_LEN])ids, puts, k, s->live);
 	}
 	free(ids);
 	free(puts);
