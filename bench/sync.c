@@ -22,6 +22,7 @@
  * Defaults: ../shared/data/tools-corpus.jsonl.xz next to the repository,
  * 20000 lines (0: the whole corpus), 200 latency samples (0: the initial
  * sync alone, without parts 1 and 3). Nothing here fails on speed.
+ * HX_BENCH_LOG=1 prints the nodes' log lines (verbose) on stderr.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -102,9 +103,21 @@ static int free_port(void)
 	return port;
 }
 
+/* HX_BENCH_LOG=1: the nodes' log lines (verbose) on stderr, with the
+ * time since the start, to see commits and stalls. */
+static double t_start;
+static void log_line(void *arg, const char *line)
+{
+	fprintf(stderr, "[%8.3f] %s: %s\n", tn_wall() - t_start, (const char *)arg, line);
+}
+
 static void start(struct running *r, hx_store *s, const struct who *w, const char *bind, int once)
 {
+	int logging = getenv("HX_BENCH_LOG") != NULL;
 	hx_node_config cfg = {
+		.log = logging ? log_line : NULL,
+		.log_arg = (void *)bind,
+		.verbose = logging,
 		.pk = w->pk,
 		.sk = w->sk,
 		.curve_pk = w->cpk,
@@ -493,6 +506,7 @@ int main(int argc, char **argv)
 	const char *corpus = argc > 1 ? argv[1] : "../shared/data/tools-corpus.jsonl.xz";
 	long lines = argc > 2 ? atol(argv[2]) : 20000;
 	int samples = argc > 3 ? atoi(argv[3]) : 200;
+	t_start = tn_wall();
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
 		die("setup", 0);
 	if (access(corpus, R_OK))

@@ -254,19 +254,27 @@ static void conn_reset(hx_node *n, struct conn *c)
 
 /* What c still had to send goes to another open connection of the same
  * member, if there is one: e.g. when a `hansa sync` process, the member's
- * newest connection, has gone while its daemon's stays. */
+ * newest connection, has gone while its daemon's stays. What was in
+ * flight on c (WANTs not answered, PUSHes not acknowledged) may not have
+ * arrived: the other connection reconciles once the transfers rest. */
 static void handover(hx_node *n, struct conn *c)
 {
 	struct conn *to;
-	if ((!c->push_q.n && !c->want_q.n && !c->ann_q.n) ||
+	if ((!c->push_q.n && !c->want_q.n && !c->ann_q.n && !c->later_q.n && !c->nwants &&
+	     !c->npushes) ||
 	    !(to = hx_nd_primary_conn(n, c->peer, c)))
 		return;
+	if (c->nwants || c->npushes)
+		to->recon_due = 2;
 	/* announcements go as pushes when the other connection does not
-	 * understand them (a member may run two versions at once) */
+	 * understand them (a member may run two versions at once); what the
+	 * member announced on c is asked for on the other */
 	struct idq *ann = to->peer_caps & HX_CAP_ANNOUNCE ? &to->ann_q : &to->push_q;
-	struct idq *from[3] = { &c->push_q, &c->want_q, &c->ann_q },
-	           *into[3] = { &to->push_q, &to->want_q, ann };
-	for (int j = 0; j < 3; j++)
+	if (c->later_q.n && !to->later_q.n)
+		to->later_at = c->later_at;
+	struct idq *from[4] = { &c->push_q, &c->want_q, &c->ann_q, &c->later_q },
+	           *into[4] = { &to->push_q, &to->want_q, ann, &to->later_q };
+	for (int j = 0; j < 4; j++)
 		for (size_t i = 0; i < from[j]->n; i++)
 			if (hx_nd_idq_push(into[j], from[j]->id[from[j]->head + i],
 			                   from[j]->live[from[j]->head + i]))

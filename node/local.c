@@ -5,8 +5,10 @@
  * (node.sock in the store folder; docs/PROTOCOL.md §6.3), or every
  * CHANGES_POLL_MS when that socket cannot be had. New entries go out as
  * live pushes (transfer.c); a backlog too large becomes a reconciliation.
+ * Also the peer list as `hansa peer add/remove` and `join` change it.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,20 +16,25 @@
 #include <unistd.h>
 #include "node/node_int.h"
 
+/* The change log read from the last look on: seqs in n->handled (this
+ * node stored them; ascending, like the log) are passed over with a
+ * cursor, at, so that a log of many thousands costs no more than a look
+ * at each (it was a memmove of the rest of handled per row: quadratic in
+ * an initial sync). */
+struct changes {
+	hx_node *n;
+	size_t at;
+};
+
 static int change_cb(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN])
 {
-	hx_node *n = arg;
-	size_t i = 0;
-	while (i < n->nhandled && n->handled[i] < seq)
-		i++;
-	if (i < n->nhandled && n->handled[i] == seq) {
-		memmove(n->handled, n->handled + i + 1, (n->nhandled - i - 1) * sizeof *n->handled);
-		n->nhandled -= i + 1;
+	struct changes *x = arg;
+	hx_node *n = x->n;
+	while (x->at < n->nhandled && n->handled[x->at] < seq)
+		x->at++;
+	if (x->at < n->nhandled && n->handled[x->at] == seq) {
+		x->at++;
 		return 0;
-	}
-	if (i) {
-		memmove(n->handled, n->handled + i, (n->nhandled - i) * sizeof *n->handled);
-		n->nhandled -= i;
 	}
 	if (n->fresh.n >= PUSH_BACKLOG_MAX) {
 		n->fresh_over++;
@@ -40,8 +47,13 @@ static int change_cb(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN])
 void hx_nd_poll_changes(hx_node *n)
 {
 	uint64_t last;
-	if (hx_store_changes(n->store, n->last_seq, change_cb, n, &last))
+	struct changes x = { n, 0 };
+	if (hx_store_changes(n->store, n->last_seq, change_cb, &x, &last)) {
+		/* read again from the same row next time, handled as it is */
+		hx_nd_idq_clear(&n->fresh);
+		n->fresh_over = 0;
 		return;
+	}
 	n->last_seq = last;
 	/* what this node stored itself is already queued */
 	n->nhandled = 0;
@@ -114,4 +126,46 @@ void hx_nd_on_wake(hx_node *n)
 		else
 			n->changes_due = 1;
 	}
+}
+
+/* Follows `hansa peer add/remove`, `join` and `member add/remove` made
+ * while the node runs: connects to new peers, drops removed ones and
+ * reconnects when a member's transport key changed. */
+void hx_nd_reload_peers(hx_node *n)
+{
+	hx_peer_conf *pcs;
+	size_t npc;
+	if (hx_peer_list(n->store, &pcs, &npc))
+		return;
+	for (size_t i = 0; i < n->nconns;) {
+		struct conn *c = n->conns[i];
+		const hx_member *m = c->out ? hx_nd_member_by_key(n, c->peer->key) : NULL;
+		int keep = !c->out;
+		for (size_t j = 0; !keep && j < npc; j++)
+			keep = !strcmp(pcs[j].endpoint, c->endpoint) &&
+			       !memcmp(pcs[j].key, c->peer->key, HX_KEY_LEN) && m &&
+			       m->has_transport && !memcmp(m->transport, c->server_key, 32);
+		if (keep) {
+			i++;
+			continue;
+		}
+		hx_nd_log(n, "no longer connecting to %s at %s", c->peer->name, c->endpoint);
+		hx_nd_flush_pending(n); /* the pipeline may hold its entries */
+		hx_nd_conn_down(n, c, "peer removed or its key changed");
+		hx_nd_conn_remove(n, i);
+	}
+	for (size_t j = 0; j < npc; j++) {
+		const hx_member *m = hx_nd_member_by_key(n, pcs[j].key);
+		int have = 0;
+		if (!m || !m->has_transport || !memcmp(pcs[j].key, n->cfg.pk, HX_KEY_LEN))
+			continue;
+		for (size_t i = 0; i < n->nconns && !have; i++)
+			have = n->conns[i]->out && !strcmp(n->conns[i]->endpoint, pcs[j].endpoint);
+		if (have)
+			continue;
+		hx_nd_log(n, "connecting to new peer at %s", pcs[j].endpoint);
+		/* a bad endpoint is logged and stays, finished, not retried */
+		(void)hx_nd_conn_open_out(n, &pcs[j], NULL);
+	}
+	free(pcs);
 }

@@ -73,8 +73,17 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 		return;
 	}
 	/* keep the order of everything else (what the pipeline holds is
-	 * committed first), bar what does not touch the store */
-	if (w.type != HX_MSG_ENTRIES && w.type != HX_MSG_PING && w.type != HX_MSG_ACK)
+	 * committed first), bar what does not touch the store, a PUSH (it
+	 * waits for what it needs, pipe.c), the first query of a
+	 * reconciliation that will be answered busy (session.c), and a WANT:
+	 * what it may ask for was announced when its commit began, so that
+	 * commit is awaited, not the batches behind it */
+	int busy_query = w.type == HX_MSG_NE_QUERY && (!c->rne || c->rsession != w.session) &&
+	                 !hx_nd_member_idle(n, c->peer);
+	if (w.type == HX_MSG_WANT)
+		hx_nd_pipe_settle(n);
+	else if (w.type != HX_MSG_ENTRIES && w.type != HX_MSG_PING && w.type != HX_MSG_ACK &&
+	         w.type != HX_MSG_PUSH && !busy_query)
 		hx_nd_flush_pending(n);
 	if (w.type == HX_MSG_WANT || w.type == HX_MSG_ENTRIES || w.type == HX_MSG_PUSH ||
 	    w.type == HX_MSG_ACK)
@@ -262,8 +271,8 @@ static int recon_now(hx_node *n, struct conn *c, uint64_t now, uint64_t *at)
 	 * for, or pushed, a second time. */
 	if (!hx_nd_member_idle(n, p))
 		return 0;
-	if (now < p->busy_until) {
-		*at = p->busy_until;
+	if (now < p->busy_until || now < c->busy_retry) {
+		*at = p->busy_until > c->busy_retry ? p->busy_until : c->busy_retry;
 		return 0;
 	}
 	if (!c->out) {
@@ -348,15 +357,20 @@ static unsigned reload_ms(const hx_node *n)
 static int sleep_ms(hx_node *n, uint64_t now)
 {
 	uint64_t t = n->next_reload;
-	if (!n->cfg.once)
-		t = earliest(t, n->next_changes);
-	if (n->zap_refused || n->junk)
-		t = earliest(t, n->next_flush);
-	for (size_t i = 0; i < n->npeers; i++) {
-		if (n->peers[i]->dirty)
+	if (hx_nd_pipe_writing(n)) {
+		/* what waits for the writer: its descriptor wakes the loop */
+		t = UINT64_MAX;
+	} else {
+		if (!n->cfg.once)
+			t = earliest(t, n->next_changes);
+		if (n->zap_refused || n->junk)
 			t = earliest(t, n->next_flush);
-		if (seen_unsaved(n->peers[i]))
-			t = earliest(t, n->next_seen);
+		for (size_t i = 0; i < n->npeers; i++) {
+			if (n->peers[i]->dirty)
+				t = earliest(t, n->next_flush);
+			if (seen_unsaved(n->peers[i]))
+				t = earliest(t, n->next_seen);
+		}
 	}
 	for (size_t i = 0; i < n->nconns; i++)
 		t = earliest(t, conn_deadline(n, n->conns[i], now));
@@ -421,52 +435,15 @@ static void tick_conn(hx_node *n, struct conn *c, uint64_t now)
 		hx_nd_finish(n, c, 0, "the peer stopped answering");
 }
 
-/* Follows `hansa peer add/remove`, `join` and `member add/remove` made
- * while the node runs: connects to new peers, drops removed ones and
- * reconnects when a member's transport key changed. */
-static void reload_peers(hx_node *n)
-{
-	hx_peer_conf *pcs;
-	size_t npc;
-	if (hx_peer_list(n->store, &pcs, &npc))
-		return;
-	for (size_t i = 0; i < n->nconns;) {
-		struct conn *c = n->conns[i];
-		const hx_member *m = c->out ? hx_nd_member_by_key(n, c->peer->key) : NULL;
-		int keep = !c->out;
-		for (size_t j = 0; !keep && j < npc; j++)
-			keep = !strcmp(pcs[j].endpoint, c->endpoint) &&
-			       !memcmp(pcs[j].key, c->peer->key, HX_KEY_LEN) && m &&
-			       m->has_transport && !memcmp(m->transport, c->server_key, 32);
-		if (keep) {
-			i++;
-			continue;
-		}
-		hx_nd_log(n, "no longer connecting to %s at %s", c->peer->name, c->endpoint);
-		hx_nd_flush_pending(n); /* the pipeline may hold its entries */
-		hx_nd_conn_down(n, c, "peer removed or its key changed");
-		hx_nd_conn_remove(n, i);
-	}
-	for (size_t j = 0; j < npc; j++) {
-		const hx_member *m = hx_nd_member_by_key(n, pcs[j].key);
-		int have = 0;
-		if (!m || !m->has_transport || !memcmp(pcs[j].key, n->cfg.pk, HX_KEY_LEN))
-			continue;
-		for (size_t i = 0; i < n->nconns && !have; i++)
-			have = n->conns[i]->out && !strcmp(n->conns[i]->endpoint, pcs[j].endpoint);
-		if (have)
-			continue;
-		hx_nd_log(n, "connecting to new peer at %s", pcs[j].endpoint);
-		/* a bad endpoint is logged and stays, finished, not retried */
-		(void)hx_nd_conn_open_out(n, &pcs[j], NULL);
-	}
-	free(pcs);
-}
-
 static void tick(hx_node *n, uint64_t now)
 {
-	hx_nd_pipe_work(n, now);
-	if (!n->cfg.once && (n->changes_due || due(now, n->next_changes))) {
+	/* A bulk commit done is settled first. While one runs on the writer
+	 * thread, what would open a write transaction (statistics, the
+	 * roster) or read the change log (what the commit stored is not
+	 * settled) waits for it to end; the next one is handed over last. */
+	hx_nd_pipe_collect(n);
+	int writing = hx_nd_pipe_writing(n);
+	if (!n->cfg.once && !writing && (n->changes_due || due(now, n->next_changes))) {
 		n->changes_due = 0;
 		hx_nd_poll_changes(n);
 		if (due(now, n->next_changes)) /* a wake-up leaves the timer alone */
@@ -492,7 +469,7 @@ static void tick(hx_node *n, uint64_t now)
 			i++;
 		}
 	}
-	if (n->reload_due || due(now, n->next_reload)) {
+	if (!writing && (n->reload_due || due(now, n->next_reload))) {
 		n->reload_due = 0;
 		size_t changed = 0;
 		int rc = n->cfg.once ? HX_OK : hx_roster_apply(n->store, n->cfg.pk, &changed);
@@ -503,22 +480,23 @@ static void tick(hx_node *n, uint64_t now)
 			          changed == 1 ? "" : "s");
 		hx_nd_members_reload(n);
 		if (!n->cfg.once) {
-			reload_peers(n);
+			hx_nd_reload_peers(n);
 			hx_nd_blob_requests(n);
 		}
 		n->next_reload = now + reload_ms(n) * 1000ull;
 	}
-	hx_nd_blob_tick(n, now, now >= n->next_flush);
-	if (now >= n->next_flush) {
+	hx_nd_blob_tick(n, now, !writing && now >= n->next_flush);
+	if (!writing && now >= n->next_flush) {
 		flush_stats(n, now);
 		n->next_flush = now + STATS_FLUSH_MS * 1000ull;
 	}
-	if (now + SLACK_MS * 1000ull >= n->next_seen) {
+	if (!writing && now + SLACK_MS * 1000ull >= n->next_seen) {
 		for (size_t i = 0; i < n->npeers; i++)
 			if (seen_unsaved(n->peers[i]))
 				hx_nd_peer_flush(n, n->peers[i], now);
 		n->next_seen = now + SEEN_FLUSH_MS * 1000ull;
 	}
+	hx_nd_pipe_work(n, now);
 }
 
 /* For the verification pool (any thread): an entry already stored is
@@ -555,16 +533,14 @@ int hx_node_new(hx_node **out, hx_store *store, const hx_node_config *cfg)
 	if (!n->cfg.timeout_ms)
 		n->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
 	n->next_session = (uint32_t)hx_now_us();
-	n->capputs = HX_WIRE_BATCH_MAX;
 	n->entry_mean = 2048; /* until entries come */
-	n->commit_max = COMMIT_ENTRIES;
 	if (!(n->jobs = calloc(HX_WIRE_BATCH_MAX, sizeof *n->jobs)) ||
 	    !(n->puts = calloc(HX_WIRE_BATCH_MAX, sizeof *n->puts))) {
 		hx_node_destroy(&n);
 		return HX_ENOMEM;
 	}
-	if ((rc = hx_vpool_new(&n->pool, cfg->threads)) || (rc = hx_nd_members_reload(n)) ||
-	    (rc = hx_nd_blob_new(n))) {
+	if ((rc = hx_vpool_new(&n->pool, cfg->threads)) || (rc = hx_nd_pipe_start(n)) ||
+	    (rc = hx_nd_members_reload(n)) || (rc = hx_nd_blob_new(n))) {
 		hx_node_destroy(&n);
 		return rc;
 	}
@@ -578,7 +554,7 @@ void hx_node_destroy(hx_node **np)
 	if (!np || !*np)
 		return;
 	hx_node *n = *np;
-	if (n->pool)
+	if (n->pool && n->wputs)
 		hx_nd_flush_pending(n);
 	hx_nd_pipe_free(n);
 	hx_nd_ftext_stop(n, 0);
@@ -702,8 +678,8 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		(void)!hx_blob_gc(n->store, HX_BLOB_GC_GRACE_US, NULL, NULL);
 	}
 	while (!*stop) {
-		size_t k = 0, need = 5 + 2 * n->nconns;
-		int bfd = hx_nd_blob_fd(n);
+		size_t k = 0, need = 6 + 2 * n->nconns;
+		int bfd = hx_nd_blob_fd(n), wfd = hx_nd_pipe_fd(n);
 		zmq_pollitem_t *a = hx_grow(items, &cap, need, sizeof *a);
 		if (a)
 			items = a;
@@ -735,6 +711,10 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 			items[k] = (zmq_pollitem_t){ .fd = bfd, .events = ZMQ_POLLIN };
 			owner[k++] = NULL;
 		}
+		if (wfd >= 0) {
+			items[k] = (zmq_pollitem_t){ .fd = wfd, .events = ZMQ_POLLIN };
+			owner[k++] = NULL;
+		}
 		for (size_t i = 0; i < n->nconns; i++) {
 			struct conn *c = n->conns[i];
 			if (!c->out || c->finished || !c->sock)
@@ -755,6 +735,8 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 				continue;
 			if (!items[i].socket && items[i].fd == bfd)
 				hx_nd_blob_on_commit(n); /* blobcommit.c */
+			else if (!items[i].socket && items[i].fd == wfd)
+				hx_nd_pipe_on_writer(n); /* a bulk commit is done */
 			else if (!items[i].socket)
 				hx_nd_on_wake(n);
 			else if (items[i].socket == n->zap)

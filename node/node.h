@@ -40,9 +40,11 @@ typedef struct hx_node_config {
 	 * total as found by the reconciliations so far); may be NULL */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
-	int verbose;     /* log every transfer, not only events */
-	int no_announce; /* tests, benchmarks: act as a node without ANNOUNCE
-	                  * (HX_CAP_ANNOUNCE), relaying by PUSH alone */
+	int verbose;             /* log every transfer, not only events */
+	int no_announce;         /* tests, benchmarks: act as a node without ANNOUNCE
+	                          * (HX_CAP_ANNOUNCE), relaying by PUSH alone */
+	unsigned commit_entries; /* tests: received entries per bulk commit at
+	                          * most; 0 = 30,000 (docs/PROTOCOL.md §6.4) */
 	/* attachment blobs (docs/PROTOCOL.md §9); 0 = the defaults of
 	 * node/blobsync.h */
 	uint64_t blob_auto;      /* fetched without being asked up to this size */

@@ -2,9 +2,11 @@
  * node_int.h: the node's private structures and the functions its files
  * share (not part of the node's interface, which is node.h). The files, from
  * the bottom up: idq.c (a queue of ids), conn.c (members, peers,
- * connections, sending, ZAP), session.c (Negentropy reconciliation) and
- * transfer.c (want/entries/push/ack, relaying, storing received entries);
- * node.c (setup, dispatch, local changes, timers and the loop) calls them
+ * connections, sending, ZAP), session.c (Negentropy reconciliation),
+ * transfer.c (want/entries/push/ack, relaying), receive.c (storing
+ * verified batches) and pipe.c (the pipeline of received entries and its
+ * writer thread); node.c (setup, dispatch, local changes, timers and the
+ * loop) calls them
  * all. A file calls only into files below it.
  */
 #ifndef HX_NODE_INT_H
@@ -13,6 +15,7 @@
 #include <zmq.h>
 #include "proto/negentropy.h"
 #include "store/recon.h"
+#include "store/store.h"
 #include "node/node.h"
 #include "node/state.h"
 #include "node/verify.h"
@@ -20,14 +23,26 @@
 #define DEFAULT_INTERVAL_MS 30000
 #define DEFAULT_NE_LIMIT (256u * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
-#define WINDOW 4                      /* PUSHes in flight per connection */
-#define WANTS_MAX 32                  /* WANTs in flight per connection, at most, */
-#define WANT_WINDOW_IDS 6144          /* ... asking for at most this many entries */
-#define WANT_WINDOW_BYTES (16u << 20) /* ... of about this many bytes */
-#define COMMIT_ENTRIES 2048           /* a bulk commit (ENTRIES) stores this many entries, */
-#define COMMIT_BYTES (8u << 20)       /* ... or bytes, when the backlog has them */
-#define COMMIT_WAIT_MS 200            /* ... and waits for more at most this long */
-#define COMMIT_SLOW_MS 500            /* a commit slower than this halves the next ones */
+#define WINDOW 4 /* live PUSHes in flight per connection (transfers: PUSHES_MAX) */
+/* A bulk commit (ENTRIES, on the writer thread) stores up to this many
+ * entries or bytes in one transaction, as `hansa import` does (store.h:
+ * each commit rewrites the index pages it touches, so fewer, larger
+ * ones write far less), when the backlog has them, */
+#define COMMIT_ENTRIES HX_BULK_ENTRIES
+#define COMMIT_BYTES HX_BULK_BYTES
+#define COMMIT_MIN 4096     /* ... at least this many (see COMMIT_SLOW_MS), */
+#define COMMIT_WAIT_MS 500  /* ... and waits for more at most this long */
+#define COMMIT_SLOW_MS 1500 /* a commit slower than this makes the next ones smaller */
+/* The WANT window holds two bulk commits: the one being committed and
+ * the one being received and verified meanwhile, so that the sender
+ * never waits for the commit. It is also the memory bound of a transfer:
+ * what was asked for and not yet committed (PROTOCOL.md §6.6). */
+#define WANTS_MAX 256                                  /* WANTs in flight per connection, */
+#define WANT_WINDOW_IDS (2 * COMMIT_ENTRIES)           /* ... asking for at most this many */
+#define WANT_WINDOW_BYTES ((uint64_t)2 * COMMIT_BYTES) /* ... of about this many bytes */
+/* A reconciliation's PUSHes (flag LIVE clear) fill the same window: up to
+ * PUSHES_MAX in flight, WANT_WINDOW_IDS entries, WANT_WINDOW_BYTES. */
+#define PUSHES_MAX WANTS_MAX
 #define PIPE_MAX_ENTRIES (2 * WANT_WINDOW_IDS) /* received, not committed: at most */
 #define PIPE_MAX_BYTES (2 * WANT_WINDOW_BYTES)
 #define PUSH_BACKLOG_MAX 8192 /* larger relay backlogs go to reconciliation */
@@ -132,6 +147,7 @@ struct conn {
 	hx_ne_ids have, need;
 	int recon_due; /* 1: on connect, 2: needed (a push fell behind) */
 	uint64_t next_recon;
+	uint64_t busy_retry; /* µs: the member answered busy; not again before */
 	/* responder session */
 	hx_ne *rne;
 	hx_recon_view *rview;
@@ -143,7 +159,7 @@ struct conn {
 	struct idq ann_q;   /* ids of relayed entries to ANNOUNCE (HX_CAP_ANNOUNCE) */
 	struct idq later_q; /* ids it announced: asked for (WANT) at later_at unless held */
 	uint64_t later_at;  /* µs */
-	struct inflight wants[WANTS_MAX], pushes[WINDOW];
+	struct inflight wants[WANTS_MAX], pushes[PUSHES_MAX];
 	unsigned nwants, npushes;
 	uint32_t next_req;
 	uint64_t next_seq;
@@ -153,7 +169,29 @@ struct conn {
 	hx_sync_result *result;
 };
 
-/* A batch of ENTRIES in the pipeline (receive.c): being verified, or
+/* What the commit of a received batch did, for ACK and REFUSED. */
+struct batch_out {
+	unsigned stored, known, refused;
+	/* what was refused, for the REFUSED message */
+	uint8_t reason[HX_WIRE_BATCH_MAX];
+	uint8_t ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
+};
+
+/* One received batch on its way to the store (receive.c). */
+struct stage {
+	struct conn *c;
+	hx_vjob *jobs; /* as the pool left them */
+	size_t k;
+	int live;
+	hx_put *puts; /* its entries to store: puts[0, m) */
+	size_t m;
+	uint8_t (*ids)[HX_ID_LEN];       /* their ids (then those stored), or NULL */
+	int fwd;                         /* there are members to forward to (forward) */
+	uint8_t late[HX_WIRE_BATCH_MAX]; /* 1: forwarded after the commit, if stored */
+	struct batch_out o;
+};
+
+/* A batch of ENTRIES in the pipeline (pipe.c): being verified, or
  * verified and waiting to be committed. */
 struct pend {
 	struct pend *next;
@@ -164,6 +202,9 @@ struct pend {
 	uint64_t arrived; /* µs */
 	uint32_t request;
 	int last;
+	int ok;       /* every job verified (pipe.c verified) */
+	int push;     /* a PUSH without LIVE (a reconciliation's), ACKed once committed */
+	uint64_t seq; /* ... its sequence number */
 };
 
 struct hx_node {
@@ -178,14 +219,23 @@ struct hx_node {
 	hx_member *members;
 	size_t nmembers;
 	hx_vpool *pool;
-	hx_vjob *jobs;
-	hx_put *puts;
-	size_t capputs;
+	hx_vjob *jobs; /* a PUSH being stored */
+	hx_put *puts;  /* ... its entries */
 	/* the pipeline of received ENTRIES, oldest first, and spare batches */
 	struct pend *pipe, *pipe_tail, *pipe_spare;
 	size_t pipe_n, pipe_bytes; /* entries and bytes in it */
 	uint64_t entry_mean;       /* mean size of the entries received */
-	size_t commit_max;         /* entries per bulk commit, now (receive.c) */
+	size_t commit_max;         /* entries per bulk commit, now (pipe.c) */
+	/* the bulk commit on the writer thread (pipe.c): its batches, taken
+	 * off the pipeline, and their entries, until it is done and settled */
+	hx_writer *wr;
+	int wbusy;
+	struct stage *wst;
+	struct pend **wbs;
+	size_t wnp, wke;
+	hx_put *wputs;
+	size_t capwputs;
+	uint64_t wt0; /* µs: handed over */
 	/* local change log */
 	int wake_fd;                           /* our wake-up socket (store's node.sock), or -1 */
 	unsigned long long wake_dev, wake_ino; /* what we bound, to unlink only ours */
@@ -351,24 +401,59 @@ void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now);
 /* The peer says what it refused of what we sent (PROTOCOL.md §5 REFUSED). */
 void hx_nd_on_refused(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
 
-/* ---- receive.c: verifying and storing received entries -------------------- */
+/* ---- receive.c: verified batches into the store, and relayed ------------- */
+
+/* Sorts out ns verified batches before their commit: entries known or
+ * refused are counted, the others written to puts (room for every entry
+ * of them) and forwarded when they may go before the commit; returns how
+ * many entries puts got. */
+size_t hx_nd_stages_prepare(hx_node *n, struct stage *s, size_t ns, hx_put *puts);
+/* After their commit (rc: its outcome, put results set): counts,
+ * statistics, relays, REFUSED. */
+void hx_nd_stages_settle(hx_node *n, struct stage *s, size_t ns, int rc);
+/* Verifies a PUSH's k entries (frames f) into n->jobs, on every core;
+ * returns 1 when each entry to store may be stored before the ENTRIES
+ * received earlier (a member's plain entry signed by its own key, which
+ * no record in them can change), else 0. */
+int hx_nd_push_verify(hx_node *n, zmq_msg_t *f, size_t k);
+/* Stores the PUSH hx_nd_push_verify verified, now, on this thread (the
+ * writer thread being idle), with s its outcome. */
+void hx_nd_push_commit(hx_node *n, struct conn *c, size_t k, int live, struct stage *s);
+
+/* ---- pipe.c: the pipeline of received ENTRIES and the writer thread ------- */
 
 /* f: the message's frames, the header first; the entries are taken into
  * the pipeline (verified on every core as they come, committed in order
- * by hx_nd_pipe_work). */
+ * by hx_nd_pipe_work on the writer thread). */
 void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
 /* A PUSH is verified and committed at once (live: latency first), after
- * what the pipeline holds. */
+ * the bulk commit in flight; before the rest of the pipeline when it does
+ * not depend on it (hx_nd_push_verify), else after it. */
 void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f);
-/* Verifies and commits everything in the pipeline, now. */
+/* Verifies and commits everything in the pipeline, now, and waits. */
 void hx_nd_flush_pending(hx_node *n);
+/* Settles the bulk commit if the writer is done with it (no wait). */
+void hx_nd_pipe_collect(hx_node *n);
+/* Waits for the bulk commit in flight, if any, and settles it. */
+void hx_nd_pipe_settle(hx_node *n);
+/* A bulk commit is on the writer thread: the node opens no write
+ * transaction of its own meanwhile (it would wait for it), and does not
+ * read the change log (what the commit stored is not settled yet). */
+int hx_nd_pipe_writing(const hx_node *n);
+/* The descriptor that wakes the loop when the writer is done (-1: none),
+ * and what to do then. */
+int hx_nd_pipe_fd(const hx_node *n);
+void hx_nd_pipe_on_writer(hx_node *n);
 /* Moves the pipeline on without waiting for the network: helps verify,
- * commits when a bulk batch is ready or nothing more is coming. */
+ * hands a bulk commit to the writer when one is ready, or when nothing
+ * more is coming. */
 void hx_nd_pipe_work(hx_node *n, uint64_t now);
 /* When hx_nd_pipe_work has something to do (now: at once), UINT64_MAX
- * when the pipeline is empty. */
+ * when nothing (an empty pipeline, or the writer's descriptor wakes). */
 uint64_t hx_nd_pipe_deadline(hx_node *n, uint64_t now);
-/* Frees the pipeline's spare batches (after a flush). */
+/* Starts the writer thread; stops it (after a flush) and frees the
+ * pipeline's spare batches. */
+int hx_nd_pipe_start(hx_node *n) HX_WUR;
 void hx_nd_pipe_free(hx_node *n);
 
 /* ---- blobsync.c: attachment blobs (docs/PROTOCOL.md §9) ---- */
@@ -412,5 +497,9 @@ void hx_nd_wake_open(hx_node *n);
 void hx_nd_wake_close(hx_node *n);
 /* Drains the wake-up socket: marks changes or a config reload as due. */
 void hx_nd_on_wake(hx_node *n);
+/* Follows `hansa peer add/remove`, `join` and `member add/remove` made
+ * while the node runs: connects to new peers, drops removed ones and
+ * reconnects when a member's transport key changed. */
+void hx_nd_reload_peers(hx_node *n);
 
 #endif

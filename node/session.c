@@ -232,6 +232,8 @@ void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 			               : "an error on its side");
 		hx_nd_session_end_initiator(c);
 		c->next_recon = now + 5000000;
+		if (busy)
+			c->busy_retry = c->next_recon; /* whatever made it due */
 		if (n->cfg.once && busy)
 			c->recon_due = 1; /* hx_nd_recon_start cleared it */
 		else if (n->cfg.once)

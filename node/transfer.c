@@ -143,6 +143,25 @@ static int want_room(const hx_node *n, const struct conn *c)
 	return ids < WANT_WINDOW_IDS && ids * n->entry_mean < WANT_WINDOW_BYTES;
 }
 
+/* Whether another PUSH may go out on c: up to WINDOW in flight; more, up
+ * to PUSHES_MAX, when they and the next one carry a reconciliation's
+ * result (no LIVE flag) and stay within the want window's entries and
+ * bytes, so that the receiver can commit them in bulk (pipe.c). */
+static int push_room(const hx_node *n, const struct conn *c)
+{
+	if (c->npushes < WINDOW)
+		return 1;
+	if (c->npushes >= PUSHES_MAX || c->push_q.live[c->push_q.head])
+		return 0;
+	uint64_t ids = 0;
+	for (unsigned i = 0; i < c->npushes; i++) {
+		if (!c->pushes[i].transfer)
+			return 0;
+		ids += c->pushes[i].count;
+	}
+	return ids < WANT_WINDOW_IDS && ids * n->entry_mean < WANT_WINDOW_BYTES;
+}
+
 void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 {
 	if (!c->up)
@@ -168,7 +187,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return;
 		hx_nd_idq_pop(&c->ann_q, used);
 	}
-	while (c->npushes < WINDOW && c->push_q.n) {
+	while (c->push_q.n && push_room(n, c)) {
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
@@ -185,11 +204,12 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return; /* the ids stay queued (or went to another connection) */
 		hx_nd_idq_pop(&c->push_q, used);
 		hx_nd_sent_mark(c->peer, ids, k);
-		c->pushes[c->npushes++] =
-		        (struct inflight){ .id = seq,
-			                   .deadline = now + ACK_TIMEOUT_MS * 1000ull,
-			                   .count = (uint32_t)k,
-			                   .transfer = !live };
+		/* a transfer's ACK comes after its bulk commit (PROTOCOL.md §6.4) */
+		uint64_t ms = live ? ACK_TIMEOUT_MS : WANT_TIMEOUT_MS;
+		c->pushes[c->npushes++] = (struct inflight){ .id = seq,
+			                                     .deadline = now + ms * 1000ull,
+			                                     .count = (uint32_t)k,
+			                                     .transfer = !live };
 		c->peer->st.sent += k;
 		c->peer->dirty = 1;
 		if (n->cfg.verbose)
@@ -266,23 +286,48 @@ void hx_nd_on_ack(hx_node *n, struct conn *c, const hx_wire_msg *w)
 	}
 }
 
+/* Announced ids that found the backlog full (later_q, or the want queue
+ * they move to): not asked for one by one, but not forgotten either, as
+ * nothing else would bring them before the next periodic reconciliation;
+ * a reconciliation is due once the transfers with that member rest, as
+ * for a relay backlog over PUSH_BACKLOG_MAX (PROTOCOL.md §6.3). A member
+ * relaying a bulk transfer announces far more than that between two
+ * looks at the backlog when this node is slower than it (they were
+ * dropped here, and the entries stayed missing for a whole interval). */
+static void announced_over(hx_node *n, struct conn *c, size_t over)
+{
+	if (!over)
+		return;
+	if (c->recon_due != 2 || n->cfg.verbose)
+		hx_nd_log(n, "%zu entries announced by %s over the backlog: reconciling instead",
+		          over, c->peer->name);
+	c->recon_due = 2;
+}
+
 void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
 {
 	struct peer *p = c->peer;
+	size_t over = 0;
 	for (size_t i = 0; i < w->count; i++) {
 		const uint8_t *id = w->ids + i * HX_ID_LEN;
 		/* it has it: not pushed or announced to it (bounded: announcing
 		 * is no way to make us hold memory) */
 		if (p->sent.n < PUSH_BACKLOG_MAX)
 			(void)hx_nd_idset_add(&p->sent, id);
-		if (c->later_q.n >= PUSH_BACKLOG_MAX ||
-		    hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK)
+		if (hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK)
 			continue;
+		if (c->later_q.n >= PUSH_BACKLOG_MAX) {
+			over++;
+			continue;
+		}
 		if (!c->later_q.n)
 			c->later_at = now + GRAFT_MS * 1000ull;
-		if (hx_nd_idq_push(&c->later_q, id, 1))
+		if (hx_nd_idq_push(&c->later_q, id, 1)) {
+			over += w->count - i;
 			break;
+		}
 	}
+	announced_over(n, c, over);
 }
 
 /* The announced ids whose push did not come within GRAFT_MS: asked for
@@ -291,23 +336,30 @@ void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
  * WANT also makes us a member it pushes to again (hx_nd_on_want). */
 void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now)
 {
+	size_t over = 0;
 	if (!c->later_q.n || now < c->later_at)
 		return;
 	for (size_t i = 0; i < c->later_q.n; i++) {
 		const uint8_t *id = c->later_q.id[c->later_q.head + i];
-		if (c->want_q.n >= PUSH_BACKLOG_MAX ||
-		    hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK)
+		if (hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK)
 			continue;
+		if (c->want_q.n >= PUSH_BACKLOG_MAX) {
+			over++;
+			continue;
+		}
 		size_t h = ((size_t)id[0] << 8 | id[1]) % WANTED_SLOTS; /* ids are hashes */
 		if (!memcmp(n->wanted[h].id, id, HX_ID_LEN) &&
 		    now - n->wanted[h].at < WANTED_MS * 1000ull)
 			continue;
 		memcpy(n->wanted[h].id, id, HX_ID_LEN);
 		n->wanted[h].at = now;
-		if (hx_nd_idq_push(&c->want_q, id, 1))
+		if (hx_nd_idq_push(&c->want_q, id, 1)) {
+			over += c->later_q.n - i;
 			break;
+		}
 	}
 	hx_nd_idq_clear(&c->later_q);
+	announced_over(n, c, over);
 }
 
 /* ---- refusals reported by the peer ----------------------------------------------- */

@@ -49,8 +49,9 @@ void hx_vpool_finish(hx_vpool *p);
  * that order as they come; each job's done turns 1 when it is finished
  * (read it with hx_vjob_done). The jobs must stay valid and in place until
  * done; n consecutive jobs are queued at once. help does one queued job on the calling thread and
- * returns 1, or 0 when none is queued; wait returns once j is done, helping meanwhile. Streams and
- * batches (run, start/finish) must not be mixed at once. */
+ * returns 1, or 0 when none is queued; wait returns once j is done, helping meanwhile. A batch
+ * (run, or start/finish) may run on one thread while a stream is queued (a PUSH during a
+ * transfer): the workers take stream jobs first, and the batch's caller does what they leave. */
 int hx_vpool_submit(hx_vpool *p, hx_vjob *jobs, size_t n) HX_WUR; /* HX_ENOMEM: none queued */
 int hx_vpool_help(hx_vpool *p);
 void hx_vpool_wait(hx_vpool *p, hx_vjob *j);

@@ -89,6 +89,12 @@ void hx_writer_submit(hx_writer *w, hx_put *put, size_t n);
 int hx_writer_wait(hx_writer *w, size_t *added) HX_WUR;
 /* Waits for a batch in flight, stops the thread, frees; NULL-safe. */
 void hx_writer_stop(hx_writer **w);
+/* For a caller with a poll loop: a descriptor that turns readable when a
+ * batch handed over is done (-1 without a thread: submit writes at once),
+ * and whether one is still in flight (1), which also clears the
+ * descriptor; when 0, hx_writer_wait returns at once. */
+int hx_writer_fd(const hx_writer *w);
+int hx_writer_busy(hx_writer *w);
 
 /* The path of the wake-up socket of the node serving this store (a UNIX
  * datagram socket, node.sock in the store's directory), or NULL when that

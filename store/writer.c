@@ -6,10 +6,14 @@
  * next is built. One batch is in flight at a time; the caller's batch and
  * everything it points to stay untouched until hx_writer_wait returns.
  * When the thread cannot be started the batch is written at once, in the
- * caller's thread, so callers need no second path.
+ * caller's thread, so callers need no second path. A caller with a poll
+ * loop (the node) learns that a batch is done from an eventfd instead of
+ * waiting for it (hx_writer_fd, hx_writer_busy).
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include "store/store_int.h"
 
 struct hx_writer {
@@ -26,6 +30,7 @@ struct hx_writer {
 	/* its outcome, for hx_writer_wait */
 	int rc;
 	size_t added;
+	int efd; /* written when a batch is done, or -1 */
 };
 
 static void *writer_main(void *arg)
@@ -46,6 +51,10 @@ static void *writer_main(void *arg)
 		w->added = added;
 		w->busy = 0;
 		pthread_cond_broadcast(&w->cv);
+		uint64_t one = 1;
+		if (w->efd >= 0 && write(w->efd, &one, sizeof one) < 0) {
+			/* full only when nobody reads it: hx_writer_busy still tells */
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -59,6 +68,7 @@ int hx_writer_start(hx_writer **out, hx_store *s, unsigned flags)
 		return HX_ENOMEM;
 	w->s = s;
 	w->flags = flags;
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!pthread_mutex_init(&w->mu, NULL)) {
 		if (!pthread_cond_init(&w->cv, NULL)) {
 			if (!pthread_create(&w->th, NULL, writer_main, w)) {
@@ -71,8 +81,31 @@ int hx_writer_start(hx_writer **out, hx_store *s, unsigned flags)
 			pthread_mutex_destroy(&w->mu);
 		}
 	}
+	if (!w->threaded && w->efd >= 0) {
+		close(w->efd);
+		w->efd = -1;
+	}
 	*out = w;
 	return HX_OK;
+}
+
+int hx_writer_fd(const hx_writer *w)
+{
+	return w ? w->efd : -1;
+}
+
+int hx_writer_busy(hx_writer *w)
+{
+	if (!w->threaded)
+		return 0;
+	uint64_t v;
+	if (w->efd >= 0 && read(w->efd, &v, sizeof v) < 0) {
+		/* nothing written since the last read */
+	}
+	pthread_mutex_lock(&w->mu);
+	int busy = w->busy;
+	pthread_mutex_unlock(&w->mu);
+	return busy;
 }
 
 void hx_writer_submit(hx_writer *w, hx_put *put, size_t n)
@@ -81,6 +114,10 @@ void hx_writer_submit(hx_writer *w, hx_put *put, size_t n)
 		w->added = 0;
 		w->rc = hx_store_put_batch(w->s, put, n, w->flags, &w->added);
 		return;
+	}
+	uint64_t v;
+	if (w->efd >= 0 && read(w->efd, &v, sizeof v) < 0) {
+		/* clear already: it turns readable when this batch is done */
 	}
 	pthread_mutex_lock(&w->mu);
 	w->put = put;
@@ -124,6 +161,8 @@ void hx_writer_stop(hx_writer **wp)
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
 	}
+	if (w->efd >= 0)
+		close(w->efd);
 	free(w);
 	*wp = NULL;
 }

@@ -4,11 +4,14 @@
  * built end up exactly as hx_store_put_batch would store them: every
  * entry, its result (new, already stored), the added counts, the change
  * sequence, a clean fsck and a search that finds the documents of every
- * batch. hx_store_space counts free pages that a compacted copy leaves out.
+ * batch; a poll loop learns from the writer's descriptor that a batch is
+ * done (hx_writer_fd, hx_writer_busy). hx_store_space counts free pages that a compacted copy
+ * leaves out.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -110,6 +113,13 @@ static void test_writer(const char *dir)
 		inflight = n;
 		cur ^= 1;
 	}
+	/* a poll loop's way (the node's): the descriptor turns readable when
+	 * the batch is done, busy then says 0 and clears it */
+	struct pollfd pfd = { .fd = hx_writer_fd(w), .events = POLLIN };
+	CHECK(pfd.fd >= 0);
+	CHECK(poll(&pfd, 1, 120000) == 1);
+	CHECK(hx_writer_busy(w) == 0);
+	CHECK(poll(&pfd, 1, 0) == 0);
 	size_t added = 0;
 	CHECK_RC(hx_writer_wait(w, &added), HX_OK);
 	added_all += added;
