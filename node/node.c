@@ -225,10 +225,11 @@ static int due(uint64_t now, uint64_t at)
 	return now + SLACK_MS * 1000ull >= at;
 }
 
-/* The peer's last_seen moved since it was last written. */
+/* The peer's last_seen, or a routine reconciliation's time and count
+ * (hx_nd_recon_stats), moved since they were last written. */
 static int seen_unsaved(const struct peer *p)
 {
-	return p->st.last_seen != p->seen_saved;
+	return p->st.last_seen != p->seen_saved || p->routine;
 }
 
 static int peer_session_active(hx_node *n, const struct peer *p)

@@ -95,6 +95,7 @@ struct peer {
 	hx_peer_stats st;
 	int dirty;
 	uint64_t seen_saved;           /* st.last_seen as last written */
+	int routine;                   /* a routine reconciliation's time and count are unwritten */
 	uint64_t last_recon_any;       /* µs of the last reconciliation, either role */
 	uint64_t not_member_logged;    /* µs: such refusals are logged once a minute */
 	uint64_t last_have, last_need; /* of the last reconciliation, to log changes */
@@ -303,6 +304,7 @@ struct peer *hx_nd_peer_get(hx_node *n, const uint8_t key[HX_KEY_LEN]);
 void hx_nd_stats_error(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes the peer's statistics to the store now. */
 void hx_nd_peer_flush(hx_node *n, struct peer *p, uint64_t now);
+void hx_nd_recon_stats(hx_node *n, struct peer *p, int changed, uint64_t now);
 void hx_nd_on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
 /* Once: reports progress to cfg.progress. */
 void hx_nd_progress(hx_node *n);

@@ -95,7 +95,6 @@ static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 	p->st.we_lack = need;
 	p->st.they_lack = have;
 	p->last_recon_any = now;
-	p->dirty = 1;
 	c->synced = 1;
 	if (c->result) {
 		c->result->we_lacked += need;
@@ -115,7 +114,7 @@ static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 		          (unsigned long long)c->ibytes, (double)(now - c->istarted) / 1000.0, need,
 		          have);
 	hx_nd_session_end_initiator(c);
-	hx_nd_peer_flush(n, p, now);
+	hx_nd_recon_stats(n, p, changed, now);
 }
 
 void hx_nd_on_ne_reply(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
@@ -211,7 +210,6 @@ void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t
 	p->st.we_lack = w->have;
 	p->st.they_lack = w->need;
 	p->last_recon_any = now;
-	p->dirty = 1;
 	int changed = w->have != p->last_have || w->need != p->last_need;
 	p->last_have = w->have;
 	p->last_need = w->need;
@@ -219,7 +217,7 @@ void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t
 		hx_nd_log(n, "%s reconciled with us: we lack %u, they lack %u", p->name, w->have,
 		          w->need);
 	hx_nd_session_end_responder(c);
-	hx_nd_peer_flush(n, p, now);
+	hx_nd_recon_stats(n, p, changed, now);
 }
 
 void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)

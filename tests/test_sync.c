@@ -516,6 +516,70 @@ static void no_self_worker(void)
 	hx_extract_result_free(&r);
 }
 
+static volatile int recon_lines; /* B's "reconciled with" log lines */
+
+static void count_recon(void *arg, const char *line)
+{
+	(void)arg;
+	if (strstr(line, "reconciled with"))
+		__atomic_add_fetch(&recon_lines, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Routine reconciliations (both sides as before) are not written one by
+ * one (an idle node would commit a dozen times a minute): while the nodes
+ * run, B's stored count stays at the first one; when B stops, it is
+ * written whole (node/conn.c, hx_nd_recon_stats). */
+static void routine_stats(void)
+{
+	struct who a, b;
+	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
+	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
+	hx_store *sa = open_store("ra"), *sb = open_store("rb");
+	hx_store *all[2] = { sa, sb };
+	for (int i = 0; i < 2; i++) {
+		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
+		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
+	}
+	CHECK_RC(put(sa, &a, 0, 5), HX_OK);
+	char ea[64];
+	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
+	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK);
+	struct running ra, rb;
+	start(&ra, sa, &a, ea, 100, 0);
+	hx_node_config cfg = {
+		.log = count_recon,
+		.verbose = 1, /* every reconciliation is logged */
+		.pk = b.pk,
+		.sk = b.sk,
+		.curve_pk = b.cpk,
+		.curve_sk = b.csk,
+		.recon_interval_ms = 100,
+	};
+	CHECK_RC(tn_start(&rb, sb, &cfg), HX_OK);
+	CHECK(wait_entries(sb, 5, 120));
+	double t0 = tn_wall();
+	while (__atomic_load_n(&recon_lines, __ATOMIC_SEQ_CST) < 12 && tn_wall() - t0 < 120)
+		usleep(20000);
+	hx_peer_stats st;
+	CHECK_RC(hx_stats_load(sb, a.pk, &st), HX_OK);
+	int seen = __atomic_load_n(&recon_lines, __ATOMIC_SEQ_CST);
+	printf("routine reconciliations: %d logged at B, %llu written while it runs\n", seen,
+	       (unsigned long long)st.recon_ok);
+	CHECK(seen >= 12);
+	CHECK(st.recon_ok >= 1 && st.recon_ok <= 4); /* the first ones moved entries */
+	finish(&rb);
+	seen = __atomic_load_n(&recon_lines, __ATOMIC_SEQ_CST);
+	CHECK_RC(hx_stats_load(sb, a.pk, &st), HX_OK);
+	printf("  after B stopped: %d logged, %llu written\n", seen,
+	       (unsigned long long)st.recon_ok);
+	CHECK(st.recon_ok == (uint64_t)seen);
+	finish(&ra);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(a.rec);
+	free(b.rec);
+}
+
 /* With an argument, only the case of that name runs (e.g. `test_sync
  * stalled_relay_target`, to repeat one under load). */
 int main(int argc, char **argv)
@@ -532,6 +596,7 @@ int main(int argc, char **argv)
 		{ "stalled_relay_target", stalled_relay_target },
 		{ "triangle", triangle_new },
 		{ "triangle_old_c", triangle_old },
+		{ "routine_stats", routine_stats },
 	};
 	int ran = 0;
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
