@@ -545,7 +545,7 @@ static void routine_stats(void)
 	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
 	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK);
 	struct running ra, rb;
-	start(&ra, sa, &a, ea, 100, 0);
+	start(&ra, sa, &a, "A", ea, 100, 0);
 	hx_node_config cfg = {
 		.log = count_recon,
 		.verbose = 1, /* every reconciliation is logged */
