@@ -247,14 +247,19 @@ static int cmp_idord(const void *a, const void *b)
 static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 {
 	size_t n = p->st.next_doc - p->first_doc, rl = HX_ID_LEN + HX_KEY_LEN;
+	MDB_cursor *c;
 	int rc;
-	for (size_t i = 0; i < n; i++) {
+	if ((rc = hx_ix_err(mdb_cursor_open(p->txn, ix->docs, &c))))
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t dk[4];
 		hx_be32_put(dk, p->first_doc + (uint32_t)i);
 		MDB_val k = { 4, dk }, v = { rl, p->recs + i * rl };
-		if ((rc = mdb_put(p->txn, ix->docs, &k, &v, MDB_APPEND)))
-			return hx_ix_err(rc);
+		rc = hx_ix_err(mdb_cursor_put(c, &k, &v, MDB_APPEND));
 	}
+	mdb_cursor_close(c);
+	if (rc)
+		return rc;
 	/* ix.ids in id order: appended to an empty table, else at least
 	 * touching each page once rather than at random. */
 	struct idord *ord = malloc((n ? n : 1) * sizeof *ord);
@@ -267,7 +272,6 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 	if (n > 1)
 		qsort(ord, n, sizeof *ord, cmp_idord);
 	MDB_stat ms;
-	MDB_cursor *c;
 	unsigned flags = !mdb_stat(p->txn, ix->ids, &ms) && ms.ms_entries == 0 ? MDB_APPEND : 0;
 	if ((rc = hx_ix_err(mdb_cursor_open(p->txn, ix->ids, &c)))) {
 		free(ord);
