@@ -37,7 +37,7 @@ static void pending_free(struct hx_ix_pending **pp)
 	if (!p)
 		return;
 	hx_ix_worker_stop(p);
-	hx_stemmers_free(&p->stem);
+	p->stem = NULL; /* the index's (hx_index_close frees it) */
 	hx_ix_tab_free(&p->terms);
 	free(p->log);
 	free(p->norms);
@@ -76,10 +76,12 @@ static int pending_get(struct hx_index *ix, MDB_txn *txn, struct hx_ix_pending *
 	pending_free(&ix->pend);
 	if (!(p = calloc(1, sizeof *p)))
 		return HX_ENOMEM;
-	if ((rc = hx_stemmers_new(&p->stem)) || (rc = hx_ix_load_stats(ix, txn, &p->st))) {
+	if ((!ix->stemmers && (rc = hx_stemmers_new(&ix->stemmers))) ||
+	    (rc = hx_ix_load_stats(ix, txn, &p->st))) {
 		pending_free(&p);
 		return rc;
 	}
+	p->stem = ix->stemmers;
 	p->txn = txn;
 	p->first_doc = p->st.next_doc;
 	p->terms.on_grow = log_remap;
@@ -418,6 +420,12 @@ int hx_index_commit(struct hx_index *ix, MDB_txn *txn)
 void hx_index_abort(struct hx_index *ix)
 {
 	pending_free(&ix->pend);
+}
+
+void hx_index_close(struct hx_index *ix)
+{
+	pending_free(&ix->pend);
+	hx_stemmers_free(&ix->stemmers);
 }
 
 int hx_index_clear(struct hx_index *ix, MDB_txn *txn)

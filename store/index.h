@@ -23,7 +23,18 @@ struct hx_index {
 	int has_ftext; /* 0: no such table (a read-only open of an older store) */
 	int stale;     /* schema differs or index missing: run reindex */
 	struct hx_ix_pending *pend;
+	/* The write transactions' stemmers (tokenize.h), kept from one to
+	 * the next: on this side a word's stem depends on nothing but its
+	 * language and spelling (no lookup in the index, unlike a search's
+	 * stemmers), so its cache stays true across transactions, aborted
+	 * ones too, and each bulk commit stems only the words that are new
+	 * to this handle. Bounded as every stem cache is (tokenize.c
+	 * CACHE_MAX); freed by hx_index_close. */
+	struct hx_stemmers *stemmers;
 };
+
+/* Frees what the index keeps between transactions (the store's close). */
+void hx_index_close(struct hx_index *ix);
 
 /* Opens (creating when create is set) the index tables in txn. */
 int hx_index_open(struct hx_index *ix, MDB_txn *txn, int create) HX_WUR;

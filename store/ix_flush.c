@@ -88,16 +88,19 @@ static float posting_of(hx_posting *q, const struct plog *l, const double (*nf)[
 
 /* Fills the room left in the term's stored last block (key first, n
  * postings) with the first new postings, appended to its bytes without
- * decoding them; *took gets how many. */
-static int fill_last(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl, uint32_t first,
-                     int n, const struct plog *lg, size_t cnt, const double (*nf)[HX_NFIELDS],
+ * decoding them; *took gets how many. Through the flush's cursor pc:
+ * terms come in key order, so the block is mostly on the leaf page the
+ * cursor is on already, and LMDB finds it there without a search from the
+ * root (mdb_put would make one for the get and another for the put). */
+static int fill_last(MDB_cursor *pc, const char *term, size_t tl, uint32_t first, int n,
+                     const struct plog *lg, size_t cnt, const double (*nf)[HX_NFIELDS],
                      uint32_t first_doc, size_t *took)
 {
 	uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
 	hx_posting blk[HX_IX_BLOCK];
 	MDB_val k = { hx_ix_pkey(key, term, tl, first), key }, v;
 	int rc;
-	if ((rc = mdb_get(txn, ix->post, &k, &v)))
+	if ((rc = mdb_cursor_get(pc, &k, &v, MDB_SET_KEY)))
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
 	/* what the append relies on; the decoders check the rest on reading */
 	if (v.mv_size < 9 || v.mv_size > sizeof val || hx_ix_block_n(v.mv_data) != n ||
@@ -114,24 +117,28 @@ static int fill_last(struct hx_index *ix, MDB_txn *txn, const char *term, size_t
 	v.mv_size = hx_ix_block_append(val, v.mv_size, blk, (int)take, bound);
 	v.mv_data = val;
 	*took = take;
-	return hx_ix_err(mdb_put(txn, ix->post, &k, &v, 0));
+	/* the key from our buffer: the page k pointed into may move */
+	k.mv_data = key;
+	k.mv_size = hx_ix_pkey(key, term, tl, first);
+	return hx_ix_err(mdb_cursor_put(pc, &k, &v, 0));
 }
 
 /* Appends the pending postings of one term (cnt entries of lg, docnums
  * increasing and above every stored one): first into the room left in
- * its last block, then in new blocks. With append set the table held no
- * postings when this flush began and keys arrive in order. */
-static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *term, size_t tl,
+ * its last block, then in new blocks, all through the flush's cursor pc
+ * on ix.post (fill_last). With append set the table held no postings
+ * when this flush began and keys arrive in order. */
+static int flush_term(struct hx_ix_pending *p, MDB_cursor *pc, const char *term, size_t tl,
                       const struct plog *lg, size_t cnt, const double (*nf)[HX_NFIELDS], int append)
 {
-	MDB_txn *txn = p->txn;
 	hx_posting blk[HX_IX_BLOCK];
 	hx_ix_term ti = { 0, 0, 0, 0 };
 	int n = 0, rc; /* n: postings in the stored last block that has room */
 	unsigned flags = append ? MDB_APPEND : 0;
 
 	if (!append) {
-		rc = hx_ix_term_lookup(txn, ix->post, term, tl, &ti);
+		MDB_val fk, fv;
+		rc = hx_ix_term_seek(pc, term, tl, &ti, &fk, &fv);
 		if (rc == HX_ENOTFOUND)
 			memset(&ti, 0, sizeof ti);
 		else if (rc)
@@ -152,12 +159,11 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 		memcpy(key, term, tl);
 		key[tl] = 0;
 		MDB_val k = { tl + 1, key }, v = { 12, h };
-		if ((rc = mdb_put(txn, ix->post, &k, &v, flags)))
+		if ((rc = mdb_cursor_put(pc, &k, &v, flags)))
 			return hx_ix_err(rc);
 	}
 	size_t i = 0;
-	if (n &&
-	    (rc = fill_last(ix, txn, term, tl, ti.lastfirst, n, lg, cnt, nf, p->first_doc, &i)))
+	if (n && (rc = fill_last(pc, term, tl, ti.lastfirst, n, lg, cnt, nf, p->first_doc, &i)))
 		return rc;
 	n = 0;
 	float bound = 0;
@@ -166,8 +172,11 @@ static int flush_term(struct hx_index *ix, struct hx_ix_pending *p, const char *
 		if (b > bound)
 			bound = b;
 		if (n == HX_IX_BLOCK || i + 1 == cnt) {
-			if ((rc = hx_ix_put_block(ix, txn, term, tl, blk, n, bound, flags)))
-				return rc;
+			uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
+			MDB_val k = { hx_ix_pkey(key, term, tl, blk[0].doc), key };
+			MDB_val v = { hx_ix_block_encode(val, blk, n, bound), val };
+			if ((rc = mdb_cursor_put(pc, &k, &v, flags)))
+				return hx_ix_err(rc);
 			n = 0;
 			bound = 0;
 		}
@@ -238,14 +247,19 @@ static int cmp_idord(const void *a, const void *b)
 static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 {
 	size_t n = p->st.next_doc - p->first_doc, rl = HX_ID_LEN + HX_KEY_LEN;
+	MDB_cursor *c;
 	int rc;
-	for (size_t i = 0; i < n; i++) {
+	if ((rc = hx_ix_err(mdb_cursor_open(p->txn, ix->docs, &c))))
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t dk[4];
 		hx_be32_put(dk, p->first_doc + (uint32_t)i);
 		MDB_val k = { 4, dk }, v = { rl, p->recs + i * rl };
-		if ((rc = mdb_put(p->txn, ix->docs, &k, &v, MDB_APPEND)))
-			return hx_ix_err(rc);
+		rc = hx_ix_err(mdb_cursor_put(c, &k, &v, MDB_APPEND));
 	}
+	mdb_cursor_close(c);
+	if (rc)
+		return rc;
 	/* ix.ids in id order: appended to an empty table, else at least
 	 * touching each page once rather than at random. */
 	struct idord *ord = malloc((n ? n : 1) * sizeof *ord);
@@ -259,13 +273,17 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 		qsort(ord, n, sizeof *ord, cmp_idord);
 	MDB_stat ms;
 	unsigned flags = !mdb_stat(p->txn, ix->ids, &ms) && ms.ms_entries == 0 ? MDB_APPEND : 0;
-	rc = HX_OK;
+	if ((rc = hx_ix_err(mdb_cursor_open(p->txn, ix->ids, &c)))) {
+		free(ord);
+		return rc;
+	}
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t dv[4];
 		hx_le32_put(dv, ord[i].doc);
 		MDB_val k = { HX_ID_LEN, (void *)ord[i].id }, v = { 4, dv };
-		rc = hx_ix_err(mdb_put(p->txn, ix->ids, &k, &v, flags));
+		rc = hx_ix_err(mdb_cursor_put(c, &k, &v, flags));
 	}
+	mdb_cursor_close(c);
 	free(ord);
 	return rc;
 }
@@ -347,14 +365,17 @@ int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p)
 		start[0] = 0;
 		qsort(order, nt, sizeof *order, hx_ix_cmp_skey);
 		MDB_stat ms;
+		MDB_cursor *pc = NULL;
 		int append = !mdb_stat(p->txn, ix->post, &ms) && ms.ms_entries == 0;
-		rc = HX_OK;
+		rc = hx_ix_err(mdb_cursor_open(p->txn, ix->post, &pc));
 		for (uint32_t j = 0; j < nt && !rc; j++) {
 			uint32_t i = order[j].idx;
 			struct tent *e = &p->terms.e[i];
-			rc = flush_term(ix, p, p->terms.arena + e->koff, e->klen, sorted + start[i],
+			rc = flush_term(p, pc, p->terms.arena + e->koff, e->klen, sorted + start[i],
 			                e->count, (const double(*)[HX_NFIELDS])nf, append);
 		}
+		if (pc)
+			mdb_cursor_close(pc);
 		free(start);
 		free(order);
 		free(sorted);

@@ -97,16 +97,24 @@ void hx_ix_stemjob_free(struct stemjob *sj)
 static int put_keys(MDB_txn *txn, MDB_dbi dbi, const struct skey *keys, size_t n)
 {
 	MDB_stat ms;
+	MDB_cursor *c;
 	unsigned flags =
 	        !mdb_stat(txn, dbi, &ms) && ms.ms_entries == 0 ? MDB_APPEND : MDB_NOOVERWRITE;
+	int r = mdb_cursor_open(txn, dbi, &c);
+	if (r)
+		return hx_ix_err(r);
+	/* the keys are sorted: through one cursor, most land on the leaf
+	 * page it is on, which LMDB looks at before a search from the root */
 	for (size_t i = 0; i < n; i++) {
 		MDB_val k = { keys[i].len, (void *)keys[i].k };
 		MDB_val v = { keys[i].vlen, (void *)(keys[i].k + keys[i].len) };
-		int r = mdb_put(txn, dbi, &k, &v, flags);
+		r = mdb_cursor_put(c, &k, &v, flags);
 		if (r && r != MDB_KEYEXIST)
-			return hx_ix_err(r);
+			break;
+		r = 0;
 	}
-	return HX_OK;
+	mdb_cursor_close(c);
+	return r ? hx_ix_err(r) : HX_OK;
 }
 
 int hx_ix_put_stems(struct hx_index *ix, struct hx_ix_pending *p, struct stemjob *sj)

@@ -321,6 +321,7 @@ fail:
 	if (s->env)
 		mdb_env_close(s->env);
 	hx_zent_free(&s->z);
+	hx_index_close(&s->ix);
 	pthread_rwlock_destroy(&s->maplock);
 	free(s->dir);
 	free(s);
@@ -333,6 +334,7 @@ void hx_store_close(hx_store **s)
 		return;
 	mdb_env_close((*s)->env);
 	hx_zent_free(&(*s)->z);
+	hx_index_close(&(*s)->ix);
 	pthread_rwlock_destroy(&(*s)->maplock);
 	free((*s)->dir);
 	free(*s);
