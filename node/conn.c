@@ -106,23 +106,6 @@ void hx_nd_peer_flush(hx_node *n, struct peer *p, uint64_t now)
 	}
 }
 
-/* A reconciliation ended. Its counts are written at once when they say
- * something new (what either side lacks changed, the first one with this
- * peer, a one-off sync); a routine round that found both sides as before
- * moves only its time and count, written with last_seen once a minute
- * (SEEN_FLUSH_MS), with other news, or when the connection drops: an idle
- * node with three peers otherwise commits (and fdatasyncs) a dozen times
- * a minute for nothing `hansa status` needs at once. */
-void hx_nd_recon_stats(hx_node *n, struct peer *p, int changed, uint64_t now)
-{
-	if (changed || p->st.recon_ok == 1 || n->cfg.once) {
-		p->dirty = 1;
-		hx_nd_peer_flush(n, p, now);
-	} else {
-		p->routine = 1;
-	}
-}
-
 void hx_nd_progress(hx_node *n)
 {
 	uint64_t done = 0, total = 0;

@@ -226,7 +226,7 @@ static int due(uint64_t now, uint64_t at)
 }
 
 /* The peer's last_seen, or a routine reconciliation's time and count
- * (hx_nd_recon_stats), moved since they were last written. */
+ * (session.c, recon_stats), moved since they were last written. */
 static int seen_unsaved(const struct peer *p)
 {
 	return p->st.last_seen != p->seen_saved || p->routine;

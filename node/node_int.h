@@ -304,7 +304,6 @@ struct peer *hx_nd_peer_get(hx_node *n, const uint8_t key[HX_KEY_LEN]);
 void hx_nd_stats_error(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes the peer's statistics to the store now. */
 void hx_nd_peer_flush(hx_node *n, struct peer *p, uint64_t now);
-void hx_nd_recon_stats(hx_node *n, struct peer *p, int changed, uint64_t now);
 void hx_nd_on_hello(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now);
 /* Once: reports progress to cfg.progress. */
 void hx_nd_progress(hx_node *n);

@@ -75,6 +75,23 @@ void hx_nd_recon_start(hx_node *n, struct conn *c, uint64_t now)
 		hx_nd_session_end_initiator(c);
 }
 
+/* A reconciliation ended. Its counts are written at once when they say
+ * something new (what either side lacks changed, the first one with this
+ * peer, a one-off sync); a routine round that found both sides as before
+ * moves only its time and count, written with last_seen once a minute
+ * (SEEN_FLUSH_MS), with other news, or when the connection drops: an idle
+ * node with three peers otherwise commits (and fdatasyncs) a dozen times
+ * a minute for nothing `hansa status` needs at once. */
+static void recon_stats(hx_node *n, struct peer *p, int changed, uint64_t now)
+{
+	if (changed || p->st.recon_ok == 1 || n->cfg.once) {
+		p->dirty = 1;
+		hx_nd_peer_flush(n, p, now);
+	} else {
+		p->routine = 1;
+	}
+}
+
 static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 {
 	struct peer *p = c->peer;
@@ -114,7 +131,7 @@ static void recon_done(hx_node *n, struct conn *c, uint64_t now)
 		          (unsigned long long)c->ibytes, (double)(now - c->istarted) / 1000.0, need,
 		          have);
 	hx_nd_session_end_initiator(c);
-	hx_nd_recon_stats(n, p, changed, now);
+	recon_stats(n, p, changed, now);
 }
 
 void hx_nd_on_ne_reply(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)
@@ -217,7 +234,7 @@ void hx_nd_on_ne_done(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t
 		hx_nd_log(n, "%s reconciled with us: we lack %u, they lack %u", p->name, w->have,
 		          w->need);
 	hx_nd_session_end_responder(c);
-	hx_nd_recon_stats(n, p, changed, now);
+	recon_stats(n, p, changed, now);
 }
 
 void hx_nd_on_ne_error(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_t now)

@@ -528,7 +528,7 @@ static void count_recon(void *arg, const char *line)
 /* Routine reconciliations (both sides as before) are not written one by
  * one (an idle node would commit a dozen times a minute): while the nodes
  * run, B's stored count stays at the first one; when B stops, it is
- * written whole (node/conn.c, hx_nd_recon_stats). */
+ * written whole (node/session.c, recon_stats). */
 static void routine_stats(void)
 {
 	struct who a, b;
