@@ -409,9 +409,10 @@ static void throughput(const char *corpus, long lines)
 	printf("  ratio sync / verify (1 core) = %.2f, sync / verify (%u threads) = %.2f, sync / "
 	       "store = %.2f\n",
 	       rate / v1, threads, rate / vn, rate / ((double)total / store_s));
-	/* CPU time moves less with the load of other processes than wall
-	 * time: with every core busy, the sync runs at about verify / sync
-	 * CPU of the all-core verify rate */
+	/* CPU time counts this process's work alone, though it moves with
+	 * the load as well (caches, frequency: 132-173 us per entry of sync
+	 * in six runs at load 1-2): with every core busy, the sync runs at
+	 * about verify / sync CPU of the all-core verify rate */
 	printf("  CPU per entry (this process, both nodes): sync %.1f us, verify (1 core) %.1f us, "
 	       "store at D %.1f us; verify / sync CPU = %.2f\n",
 	       sync_c / (double)total * 1e6, verify_c / (double)total * 1e6,
