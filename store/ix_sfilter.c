@@ -5,10 +5,12 @@
  * a B-tree descent each, and for a rare word most languages have no word
  * with its stem: the filter says so without the descent (a Bloom filter
  * has no false negatives, so the forms found are the same). Built from
- * ix.stem at the searcher's second search (a one-shot CLI search never
- * pays for it; about 25 ms of reading at 300,000 keys), dropped when the
- * index stats change; 10 bits and 6 probes a pair (about 1 % of absent
- * pairs still descend). Written by hand: a few lines, and no Debian
+ * ix.stem at the first search that finds the index stats as the search
+ * before it did (the searcher's second, when the index is still: a
+ * one-shot CLI search never pays for it, nor does every search of an
+ * index that changes between them; about 25 ms of reading at 300,000
+ * keys), dropped when the index stats change; 10 bits and 6 probes a
+ * pair (about 1 % of absent pairs still descend). Written by hand: a few lines, and no Debian
  * library offers a Bloom filter over LMDB keys.
  */
 #include <stdlib.h>

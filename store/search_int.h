@@ -54,9 +54,9 @@ struct hx_searcher {
 	struct hx_sugix *sx;   /* the typo index, built at second need */
 	struct hx_sfilter *sf; /* the stem dictionary's filter (ix_sfilter.c) */
 	int sf_failed;         /* it could not be built for these stats */
-	unsigned nbegin;       /* read transactions begun, up to 2 */
-	MDB_cursor *pcur;      /* ix.post, for the next list opened (hx_pl_open) */
-	MDB_cursor *scur;      /* ix.stem, for the stem dictionary (ix_match.c) */
+	unsigned nbegin;  /* read transactions begun, up to 2; 1 again when the index changed */
+	MDB_cursor *pcur; /* ix.post, for the next list opened (hx_pl_open) */
+	MDB_cursor *scur; /* ix.stem, for the stem dictionary (ix_match.c) */
 	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
 	unsigned dnext;

@@ -20,6 +20,7 @@
 #include "store/query.h"
 #include "store/tokenize.h"
 #include "store/ix_int.h"
+#include "store/search_int.h"
 #include "store/lemma.h"
 #include "tests/check.h"
 
@@ -1568,6 +1569,43 @@ static void proximity_factors(void)
 	free(dir);
 }
 
+/* The stem dictionary's filter (ix_sfilter.c) is built at a search that
+ * finds the index as the search before it did, and not at every search of
+ * an index that changes between them. */
+static void stem_filter_waits(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	doc *d[4];
+	d[0] = mkdoc(0, "f/a", 1000, "en", "Garden planning", "Plans for gardens.", NULL, NULL,
+	             NULL);
+	CHECK_RC(put_docs(s, d, 1), HX_OK);
+	CHECK(!strcmp(paths(sr, "gardens"), "f/a"));
+	CHECK(sr->sf == NULL); /* a one-shot search never builds it */
+	CHECK(!strcmp(paths(sr, "gardens"), "f/a"));
+	CHECK(sr->sf != NULL); /* the index as before: built */
+	for (int i = 1; i < 4; i++) {
+		char path[16];
+		snprintf(path, sizeof path, "f/%c", 'a' + i);
+		d[i] = mkdoc(0, path, 1000 + (uint64_t)i, "en", "Garden tools",
+		             "Tools for gardens.", NULL, NULL, NULL);
+		CHECK_RC(put_docs(s, &d[i], 1), HX_OK);
+		paths(sr, "gardens");
+		CHECK(sr->sf == NULL); /* dropped with the change, not built again */
+	}
+	CHECK(!strcmp(paths(sr, "planning"), "f/a"));
+	CHECK(sr->sf != NULL); /* the index as before again */
+	for (int i = 0; i < 4; i++)
+		doc_free(d[i]);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1577,6 +1615,7 @@ int main(void)
 	fixed_cases();
 	format2();
 	issue13();
+	stem_filter_waits();
 	known_words();
 	rank_constants();
 	title_as_typed();
