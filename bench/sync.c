@@ -410,7 +410,7 @@ static void throughput(const char *corpus, long lines)
 	       "store = %.2f\n",
 	       rate / v1, threads, rate / vn, rate / ((double)total / store_s));
 	/* CPU time counts this process's work alone, though it moves with
-	 * the load as well (caches, frequency: 132-173 us per entry of sync
+	 * the load as well (caches, frequency: 132-161 us per entry of sync
 	 * in six runs at load 1-2): with every core busy, the sync runs at
 	 * about verify / sync CPU of the all-core verify rate */
 	printf("  CPU per entry (this process, both nodes): sync %.1f us, verify (1 core) %.1f us, "
