@@ -204,12 +204,15 @@ static int remove_posting(struct hx_index *ix, MDB_txn *txn, const char *term, s
 			rc = rc ? rc : MDB_CORRUPTED;
 		}
 	}
-	mdb_cursor_close(c);
-	if (rc)
+	if (rc) {
+		mdb_cursor_close(c);
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_ix_err(rc);
+	}
 	memmove(blk + at, blk + at + 1, (size_t)(n - at - 1) * sizeof *blk);
 	n--;
-	if (n > 0 && (rc = hx_ix_put_block(ix, txn, term, tl, blk, n, bound, 0)))
+	rc = n > 0 ? hx_ix_put_block(c, term, tl, blk, n, bound, 0) : HX_OK;
+	mdb_cursor_close(c);
+	if (rc)
 		return rc;
 	if (first == ti.lastfirst && n > 0) {
 		nt.lastfirst = blk[0].doc;

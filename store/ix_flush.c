@@ -62,13 +62,13 @@ static int write_norms(struct hx_index *ix, struct hx_ix_pending *p)
 	return HX_OK;
 }
 
-int hx_ix_put_block(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl,
-                    const hx_posting *ps, int n, float bound, unsigned flags)
+int hx_ix_put_block(MDB_cursor *post, const char *term, size_t tl, const hx_posting *ps, int n,
+                    float bound, unsigned flags)
 {
 	uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
 	MDB_val k = { hx_ix_pkey(key, term, tl, ps[0].doc), key };
 	MDB_val v = { hx_ix_block_encode(val, ps, n, bound), val };
-	return hx_ix_err(mdb_put(txn, ix->post, &k, &v, flags));
+	return hx_ix_err(mdb_cursor_put(post, &k, &v, flags));
 }
 
 /* The posting of a log record, with its weighted tf under the
@@ -172,11 +172,8 @@ static int flush_term(struct hx_ix_pending *p, MDB_cursor *pc, const char *term,
 		if (b > bound)
 			bound = b;
 		if (n == HX_IX_BLOCK || i + 1 == cnt) {
-			uint8_t key[HX_IX_KEY_MAX], val[HX_IX_BLOCK_MAXBYTES];
-			MDB_val k = { hx_ix_pkey(key, term, tl, blk[0].doc), key };
-			MDB_val v = { hx_ix_block_encode(val, blk, n, bound), val };
-			if ((rc = mdb_cursor_put(pc, &k, &v, flags)))
-				return hx_ix_err(rc);
+			if ((rc = hx_ix_put_block(pc, term, tl, blk, n, bound, flags)))
+				return rc;
 			n = 0;
 			bound = 0;
 		}

@@ -194,9 +194,11 @@ int hx_ix_put_stems(struct hx_index *ix, struct hx_ix_pending *p, struct stemjob
 
 /* ---- writing postings (ix_flush.c) -------------------------------------------- */
 
-/* Writes one posting block (n postings, docnums increasing) of term. */
-int hx_ix_put_block(struct hx_index *ix, MDB_txn *txn, const char *term, size_t tl,
-                    const hx_posting *ps, int n, float bound, unsigned flags) HX_WUR;
+/* Writes one posting block (n postings, docnums increasing) of term
+ * through a cursor on ix.post (a flush's, kept on the leaf page its
+ * sorted terms walk). */
+int hx_ix_put_block(MDB_cursor *post, const char *term, size_t tl, const hx_posting *ps, int n,
+                    float bound, unsigned flags) HX_WUR;
 /* Writes everything pending into the transaction (waits for the worker
  * first) and resets the pending postings. */
 int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p) HX_WUR;

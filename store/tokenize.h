@@ -85,15 +85,16 @@ void hx_stemmers_set_lookup(hx_stemmers *st, hx_stem_lookup fn, void *arg);
  * allocation failure. The stem is folded again, so it is a valid term. */
 const char *hx_stem(hx_stemmers *st, int idx, const char *word, size_t len, size_t *outlen);
 
-/* Stems of a folded word in each of n languages (langs[], at most
- * HX_STEM_LANGS_MAX, each as for hx_stem) into stems[i] (NUL-terminated,
- * lens[i] bytes): the same stems as n calls of hx_stem, kept as one
- * record for as long as the index does not change (hx_stemmers_index_changed). Borrowed from st,
- * valid until the next call on st. 0, or -1 on allocation failure or a bad argument. */
 #define HX_STEM_LANGS_MAX 32
 /* Tells st that the index behind its lookup has changed: the records of
  * hx_stem_langs made before are not used again. */
 void hx_stemmers_index_changed(hx_stemmers *st);
+/* Stems of a folded word in each of n languages (langs[], at most
+ * HX_STEM_LANGS_MAX, each as for hx_stem) into stems[i] (NUL-terminated,
+ * lens[i] bytes): the same stems as n calls of hx_stem, kept as one
+ * record for as long as the index does not change
+ * (hx_stemmers_index_changed). Borrowed from st, valid until the next
+ * call on st. 0, or -1 on allocation failure or a bad argument. */
 int hx_stem_langs(hx_stemmers *st, const int *langs, int n, const char *w, size_t len,
                   const char **stems, size_t *lens) HX_WUR;
 
