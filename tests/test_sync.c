@@ -132,18 +132,28 @@ static int wait_entries(hx_store *s, uint64_t want, double secs)
 	return 1;
 }
 
+/* Partners A and B, each a member in both of the new stores NA (A's)
+ * and NB (B's). */
+static void two_partners(struct who *a, struct who *b, hx_store **sa, hx_store **sb, const char *na,
+                         const char *nb)
+{
+	CHECK_RC(tn_make_who(a, "A"), HX_OK);
+	CHECK_RC(tn_make_who(b, "B"), HX_OK);
+	*sa = open_store(na);
+	*sb = open_store(nb);
+	hx_store *all[2] = { *sa, *sb };
+	for (int i = 0; i < 2; i++) {
+		CHECK_RC(hx_store_member_put(all[i], a->pk, a->rec, a->reclen), HX_OK);
+		CHECK_RC(hx_store_member_put(all[i], b->pk, b->rec, b->reclen), HX_OK);
+	}
+}
+
 static void quiet_initial_sync(void)
 {
 	enum { N = 3000 };
 	struct who a, b;
-	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
-	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
-	hx_store *sa = open_store("qa"), *sb = open_store("qb");
-	hx_store *all[2] = { sa, sb };
-	for (int i = 0; i < 2; i++) {
-		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
-		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
-	}
+	hx_store *sa, *sb;
+	two_partners(&a, &b, &sa, &sb, "qa", "qb");
 	for (int i = 0; i < N; i += 1000)
 		CHECK_RC(put(sa, &a, i, 1000), HX_OK);
 	char ea[64], eb[64];
@@ -177,14 +187,8 @@ static void quiet_initial_sync(void)
 static void wake_pushes(void)
 {
 	struct who a, b;
-	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
-	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
-	hx_store *sa = open_store("wa"), *sb = open_store("wb");
-	hx_store *all[2] = { sa, sb };
-	for (int i = 0; i < 2; i++) {
-		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
-		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
-	}
+	hx_store *sa, *sb;
+	two_partners(&a, &b, &sa, &sb, "wa", "wb");
 	CHECK(hx_store_wake_path(sa) != NULL);
 	CHECK_RC(put(sa, &a, 0, 1), HX_OK);
 	char ea[64];
@@ -532,14 +536,8 @@ static void count_recon(void *arg, const char *line)
 static void routine_stats(void)
 {
 	struct who a, b;
-	CHECK_RC(tn_make_who(&a, "A"), HX_OK);
-	CHECK_RC(tn_make_who(&b, "B"), HX_OK);
-	hx_store *sa = open_store("ra"), *sb = open_store("rb");
-	hx_store *all[2] = { sa, sb };
-	for (int i = 0; i < 2; i++) {
-		CHECK_RC(hx_store_member_put(all[i], a.pk, a.rec, a.reclen), HX_OK);
-		CHECK_RC(hx_store_member_put(all[i], b.pk, b.rec, b.reclen), HX_OK);
-	}
+	hx_store *sa, *sb;
+	two_partners(&a, &b, &sa, &sb, "ra", "rb");
 	CHECK_RC(put(sa, &a, 0, 5), HX_OK);
 	char ea[64];
 	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
