@@ -135,6 +135,21 @@ static void m_advance(struct matcher *m, uint32_t d)
 			if (best == END || term_counts(m, best) || best == END - 1)
 				return;
 			d = best + 1;
+			/* A list counts only in the documents of its languages
+			 * (lmask), the exact form's in every one: a list at best
+			 * (all of them there are in none of theirs) moves past the
+			 * stretches of documents of other languages. A common word
+			 * of one language can be a rare word's form in another
+			 * ("for" of "foer" in Swedish): its list is then walked
+			 * only where documents of that language are. */
+			if (m->sr->rk.exact > 0)
+				for (int i = 0; i < m->nl; i++)
+					if (i != m->qi && m->l[i]->doc == best) {
+						uint32_t t =
+						        hx_sr_lang_skip(m->sr, d, m->lmask[i], END);
+						if (t > d)
+							hx_pl_seek(m->l[i], t);
+					}
 		}
 	case M_PREFIX:
 		while (m->pi < m->pn && m->pdocs[m->pi] < d)

@@ -68,7 +68,8 @@ struct hx_searcher {
 	 * as they were (dst): a word's lists are checked against it document
 	 * by document, and a byte array is read faster than the records */
 	int8_t *dlang;
-	uint8_t *dfilled; /* per chunk: dlang holds it */
+	uint32_t *dgmask; /* per HX_SR_GROUP docnums: their languages' bits */
+	uint8_t *dfilled; /* per chunk: dlang and dgmask hold it */
 	uint32_t dchunks; /* chunks dlang covers (0: none, read the records) */
 	hx_ix_stats dst;
 	hx_rank rk;    /* ranking constants (hx_rank_default) */
@@ -130,6 +131,13 @@ int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti) HX_
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
 /* hx_sr_norm(sr, doc, ...)'s lang alone, without decoding the record. */
 int hx_sr_lang(hx_searcher *sr, uint32_t doc);
+/* The first docnum >= d that may have a stemming language of mask (bit
+ * l: language l): docnums are looked at by groups of HX_SR_GROUP, and
+ * every docnum of a group none of whose documents has such a language is
+ * skipped; end when none is below end (d when the languages are not at
+ * hand). Never skips a document of such a language. */
+#define HX_SR_GROUP 64
+uint32_t hx_sr_lang_skip(hx_searcher *sr, uint32_t d, uint32_t mask, uint32_t end);
 /* Drops the languages hx_sr_lang keeps when sr->st (just read) differs
  * from the stats they were read under; hx_sr_langs_free frees them. */
 void hx_sr_langs_sync(hx_searcher *sr);

@@ -1606,6 +1606,82 @@ static void stem_filter_waits(void)
 	free(dir);
 }
 
+/* A list counts only in the documents of its languages: a word's form in
+ * one language is walked past the stretches of documents of the others
+ * (hx_sr_lang_skip), which must never skip one of its own. Batches give
+ * the documents of each language consecutive docnums: English ones with
+ * "for", and between them Swedish ones with "för" (folded "for"), which
+ * "foer" finds in Swedish only. */
+static void lang_stretches(void)
+{
+	/* stretch lengths: English, Swedish, English, Swedish, English */
+	static const size_t len[] = { 300, 2, 200, 1, 130 };
+	size_t nd = 0, nsv = 0;
+	doc *d[700];
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	for (size_t b = 0; b < sizeof len / sizeof len[0]; b++) {
+		int sv = b % 2;
+		size_t first = nd;
+		for (size_t i = 0; i < len[b]; i++, nd++) {
+			char path[32];
+			snprintf(path, sizeof path, "%s/%zu", sv ? "sv" : "en", nd);
+			d[nd] = sv ? mkdoc(0, path, 1000 + nd, "sv", "Program för skrivbordet",
+			                   "Ett program för alla.", NULL, NULL, NULL)
+			           : mkdoc(0, path, 1000 + nd, "en", "A program for the desktop",
+			                   "Tools for everyone.", NULL, NULL, NULL);
+		}
+		nsv += sv ? len[b] : 0;
+		CHECK_RC(put_docs(s, d + first, len[b]), HX_OK);
+	}
+	hx_search_opts o = { 100, 0, 0, 1, 1, 0 };
+	hx_results r;
+	char err[256];
+	const char *qs[] = { "foer", "foer program", "program foer" };
+	for (size_t q = 0; q < 3; q++) {
+		CHECK_RC(hx_search(sr, qs[q], &o, &r, err, sizeof err), HX_OK);
+		int ok = r.nhits == nsv && r.total == nsv;
+		for (size_t i = 0; i < r.nhits; i++)
+			ok &= !strncmp(r.hits[i].path, "sv/", 3);
+		CHECK(ok);
+		hx_results_clear(&r);
+	}
+	/* The skip itself, from every docnum: nothing of the mask's languages
+	 * is passed over, and the English stretches are. */
+	CHECK_RC(hx_txn_begin(s, MDB_RDONLY, &sr->txn), HX_OK);
+	uint32_t svb = 1u << hx_stem_lang("sv"), enb = 1u << hx_stem_lang("en");
+	uint32_t n = sr->st.next_doc, skipped = 0;
+	int bad = 0;
+	for (uint32_t dn = 0; dn <= n; dn++) {
+		uint32_t t = hx_sr_lang_skip(sr, dn, svb, END), u = hx_sr_lang_skip(sr, dn, enb, n);
+		for (uint32_t x = dn; x < t && x < n; x++)
+			bad |= hx_sr_lang(sr, x) == hx_stem_lang("sv");
+		for (uint32_t x = dn; x < u; x++)
+			bad |= hx_sr_lang(sr, x) == hx_stem_lang("en");
+		bad |= t < dn || u < dn || u > n;
+		skipped += t > dn;
+	}
+	/* by groups: the English stretches but where a group holds Swedish */
+	CHECK(!bad && skipped > 400);
+	CHECK(hx_sr_lang_skip(sr, 0, svb, END) == 300 / HX_SR_GROUP * HX_SR_GROUP);
+	CHECK(hx_sr_lang_skip(sr, 310, svb, END) == 310);
+	CHECK(hx_sr_lang_skip(sr, 320, svb, END) == 502 / HX_SR_GROUP * HX_SR_GROUP);
+	CHECK(hx_sr_lang_skip(sr, 320, svb, 400) == 400);
+	CHECK(hx_sr_lang_skip(sr, 512, svb, END) == END);
+	CHECK(hx_sr_lang_skip(sr, 10, 0, END) == END);
+	hx_txn_abort(s, sr->txn);
+	sr->txn = NULL;
+	for (size_t i = 0; i < nd; i++)
+		doc_free(d[i]);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1616,6 +1692,7 @@ int main(void)
 	format2();
 	issue13();
 	stem_filter_waits();
+	lang_stretches();
 	known_words();
 	rank_constants();
 	title_as_typed();
