@@ -387,22 +387,31 @@ void hx_sr_vc_clear(hx_searcher *sr)
 	}
 }
 
+/* ix.wstem's stem of w in lang, checked (a stem of 1..HX_TOKEN_MAX bytes
+ * without a NUL) into *v; 0 when absent or not so. */
+static int wstem_get(hx_searcher *sr, int lang, const char *w, size_t wl, MDB_val *v)
+{
+	char key[HX_TOKEN_MAX + 16];
+	size_t kl = hx_ix_wskey(key, lang, w, wl);
+	MDB_val k = { kl, key };
+	return kl && !mdb_get(sr->txn, sr->ix->wstem, &k, v) && v->mv_size > 0 &&
+	       v->mv_size <= HX_TOKEN_MAX && !memchr(v->mv_data, 0, v->mv_size);
+}
+
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap)
 {
 	hx_searcher *sr = arg;
 	char key[HX_TOKEN_MAX + 16];
-	size_t kl = hx_ix_wskey(key, lang, w, wl);
-	MDB_val k = { kl, key }, v;
+	MDB_val v;
 	hx_ix_term ti;
-	if (!sr->txn || !kl)
+	if (!sr->txn)
 		return -1;
-	if (!mdb_get(sr->txn, sr->ix->wstem, &k, &v) && v.mv_size > 0 && v.mv_size < cap &&
-	    v.mv_size <= HX_TOKEN_MAX && !memchr(v.mv_data, 0, v.mv_size)) {
+	if (wstem_get(sr, lang, w, wl, &v) && v.mv_size < cap) {
 		memcpy(out, v.mv_data, v.mv_size);
 		out[v.mv_size] = 0;
 		return (int)v.mv_size;
 	}
-	kl = hx_ix_wkey(key, w, wl);
+	size_t kl = hx_ix_wkey(key, w, wl);
 	return kl && hx_sr_term(sr, key, kl, &ti) == HX_OK ? 0 : -1;
 }
 
@@ -410,14 +419,21 @@ int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
 {
 	char key[2 * HX_TOKEN_MAX + 16];
 	size_t sl;
-	if (hx_stem_lang_dict(lang)) { /* ix.wstem has every word of the language */
-		char st[HX_TOKEN_MAX + 8];
-		return hx_sr_stem_lookup(sr, lang, w, wl, st, sizeof st) > 0;
+	if (hx_stem_lang_dict(lang)) {
+		/* ix.wstem has every word of the language (hx_sr_stem_lookup's
+		 * test, without its look-up of a word not found there) */
+		MDB_val v;
+		return wstem_get(sr, lang, w, wl, &v);
 	}
 	const char *st = hx_stem(sr->stem, lang, w, wl, &sl);
 	if (!st)
 		return 0;
 	size_t kl = hx_ix_dkey(key, lang, st, sl, w, wl);
 	MDB_val k = { kl, key }, v;
-	return kl && mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
+	/* no word with that stem in lang (the filter, without a descent):
+	 * the word is none of them (the query's language asks this of every
+	 * query word in every language) */
+	if (!kl || !hx_sr_stem_maybe(sr, key, kl - wl - 1))
+		return 0;
+	return mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
 }

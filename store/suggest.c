@@ -37,6 +37,7 @@ struct hx_sugix {
 	char *pool; /* words, NUL-terminated */
 	size_t plen, pcap;
 	uint32_t *woff, *df; /* per word: offset in pool, document frequency */
+	double *ldf;         /* per word: ln(1 + df), as a candidate's score has it */
 	uint8_t *wlen;       /* per word: its length */
 	size_t nw, wcap, dcap, lcap;
 	uint32_t nb;    /* buckets (a power of two) */
@@ -54,6 +55,7 @@ void hx_sugix_free(struct hx_sugix **px)
 	free(x->pool);
 	free(x->woff);
 	free(x->df);
+	free(x->ldf);
 	free(x->wlen);
 	free(x->boff);
 	free(x->ids);
@@ -192,6 +194,12 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 	x->ndocs = sr->st.ndocs;
 	if ((rc = vocab_walk(sr, sugix_add_cb, x)))
 		goto fail;
+	if (!(x->ldf = malloc((x->nw ? x->nw : 1) * sizeof *x->ldf))) {
+		rc = HX_ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < x->nw; i++)
+		x->ldf[i] = log(1.0 + x->df[i]);
 	/* The deletes of every word, hashed once; then bucket sizes, then the
 	 * buckets filled (no sort). */
 	size_t hcap = 0, total = 0;
@@ -307,14 +315,14 @@ struct near {
 	uint8_t cnt[32]; /* the word's bytes counted by their low 5 bits (bag_over) */
 };
 
-/* Whether the bag distance between n's word and c is over n->max: the
- * letters of one that the other lacks, counted with repeats (bytes
- * bucketed by their low 5 bits, which can only lower it), the larger of
- * the two counts. An edit changes each count by at most one (a swap by
+/* Whether the bag distance between n's word and c is over n->max (else
+ * it goes to *low): the letters of one that the other lacks, counted
+ * with repeats (bytes bucketed by their low 5 bits, which can only lower
+ * it), the larger of the two counts. An edit changes each count by at most one (a swap by
  * none), so the bound never exceeds the OSA distance. The word's counts
  * are made once per word; each of c's bytes either uses one up or is one
  * the word lacks, so the walk stops once c has more than max of those. */
-static int bag_over(const struct near *n, const char *c, size_t cl)
+static int bag_over(const struct near *n, const char *c, size_t cl, int *low)
 {
 	uint8_t cnt[32];
 	size_t under = 0, max = (size_t)n->max;
@@ -327,27 +335,45 @@ static int bag_over(const struct near *n, const char *c, size_t cl)
 			return 1;
 	}
 	/* the word's letters left over: wl - (cl - under) */
-	return n->wl + under - cl > max;
+	size_t over = n->wl + under - cl;
+	*low = (int)(over > under ? over : under); /* <= the distance */
+	return over > max;
 }
 
-/* Keeps c (df documents) among the best when it is near enough: ranked by
- * distance, document frequency, length (a dropped letter is the commonest
- * typo) and, when n->lang >= 0, whether c occurs in that language. */
-static int consider(void *arg, const char *c, size_t cl, uint32_t df)
+/* Whether c, at distance low or more from n's word, cannot be kept: its
+ * best score (at that distance, with every bonus) does not beat the last
+ * kept. ldf is ln(1 + its document frequency). */
+static int beaten(const struct near *n, double ldf, int low, size_t cl)
 {
-	struct near *n = arg;
+	return *n->nbest == SX_CANDS && ldf - 3.0 * (low > 1 ? low : 1) + (cl > n->wl ? 0.5 : 0.0) +
+	                                                (n->lang >= 0 ? 1.5 : 0.0) <=
+	                                        n->best[SX_CANDS - 1].score;
+}
+
+/* Keeps c (df documents, ldf = ln(1 + df)) among the best when it is
+ * near enough: ranked by distance, document frequency, length (a dropped
+ * letter is the commonest typo) and, when n->lang >= 0, whether c occurs
+ * in that language. A candidate that could not be kept even at the
+ * lowest distance its length or its letters allow is let go first, the
+ * distance not computed (a word's rare forms share the buckets of its
+ * prefix: most candidates stop there). */
+static void consider_at(struct near *n, const char *c, size_t cl, uint32_t df, double ldf)
+{
 	struct cand_word *best = n->best;
-	if (bag_over(n, c, cl))
-		return 0; /* cheaper than the distance, and most fail it */
+	int low;
+	if (beaten(n, ldf, (int)(cl > n->wl ? cl - n->wl : n->wl - cl), cl))
+		return;
+	if (bag_over(n, c, cl, &low) || beaten(n, ldf, low, cl))
+		return; /* cheaper than the distance, and most fail it */
 	int dist = edit_distance(n->word, n->wl, c, cl, n->max);
 	if (dist > n->max || dist == 0)
-		return 0;
+		return;
 	struct cand_word cw;
 	memcpy(cw.word, c, cl);
 	cw.word[cl] = 0;
 	cw.dist = dist;
 	cw.df = df;
-	cw.score = log(1.0 + df) - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0);
+	cw.score = ldf - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0);
 	/* the language's bonus only when it could let c in (a look-up in
 	 * the index): with it c must beat the last kept */
 	if (n->lang >= 0 && (*n->nbest < SX_CANDS || best[SX_CANDS - 1].score < cw.score + 1.5))
@@ -356,13 +382,19 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 	while (at > 0 && best[at - 1].score < cw.score)
 		at--;
 	if (at >= SX_CANDS)
-		return 0;
+		return;
 	int last = *n->nbest < SX_CANDS ? *n->nbest : SX_CANDS - 1;
 	for (int i = last; i > at; i--)
 		best[i] = best[i - 1];
 	best[at] = cw;
 	if (*n->nbest < SX_CANDS)
 		++*n->nbest;
+}
+
+/* consider_at for the walk over the vocabulary (vocab_walk's callback). */
+static int consider(void *arg, const char *c, size_t cl, uint32_t df)
+{
+	consider_at(arg, c, cl, df, log(1.0 + df));
 	return 0;
 }
 
@@ -412,7 +444,12 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 				seen[slot] = id + 1;
 				nseen++;
 			}
-			consider(&n, x->pool + x->woff[id], cl, x->df[id]);
+			/* too rare to be kept at the distance its length allows:
+			 * its word and df are not read (a word's rare forms share
+			 * its prefix's buckets) */
+			double ldf = x->ldf[id];
+			if (!beaten(&n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
+				consider_at(&n, x->pool + x->woff[id], cl, x->df[id], ldf);
 		}
 	}
 	return HX_OK;
@@ -570,7 +607,7 @@ void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes)
 {
 	const struct hx_sugix *x = sr->sx;
 	*words = x ? x->nw : 0;
-	*bytes =
-	        x ? x->pcap + x->lcap + (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4
-	          : 0;
+	*bytes = x ? x->pcap + x->lcap + x->nw * sizeof *x->ldf +
+	                         (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4
+	           : 0;
 }

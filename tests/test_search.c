@@ -1682,6 +1682,79 @@ static void lang_stretches(void)
 	free(dir);
 }
 
+/* Typo candidates: those that cannot be kept (too rare for the distance
+ * their length or letters allow) are let go before the distance is
+ * computed; the corrections are the ones expected, and the same from a
+ * searcher's first correction (a walk over the vocabulary) and from its
+ * typo index (built at its second). Many forms share a prefix, as in
+ * an inflected language, so that they fill the same buckets, and the
+ * best is not the first found (the walk goes in byte order: three rarer
+ * ones near "configuraton" come before "configuration"). */
+static void typo_candidates(void)
+{
+	static const struct {
+		const char *w;
+		int df;
+	} vocab[] = { { "configurat", 1 },     { "configurata", 1 },    { "configurated", 1 },
+		      { "configuration", 12 }, { "configurations", 3 }, { "configurator", 1 },
+		      { "configure", 5 },      { "configured", 2 },     { "configures", 1 },
+		      { "configuring", 1 },    { "configurable", 1 },   { "configurability", 1 },
+		      { "conformance", 4 },    { "confirmation", 6 },   { "confirmations", 1 } };
+	static const char *typo[] = { "configuraton", "confgure",     "configurd",
+		                      "confirmaton",  "conformanse",  "configurabel",
+		                      "configuratio", "cnofiguration" };
+	static const char *want[] = { "configuration", "configure",    "configure",
+		                      "confirmation",  "conformance",  "configurable",
+		                      "configuration", "configuration" };
+	const size_t nt = sizeof typo / sizeof typo[0];
+	doc *d[64];
+	size_t nd = 0;
+	char *dir = tmpdir();
+	hx_store *s;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	for (size_t v = 0; v < sizeof vocab / sizeof vocab[0]; v++)
+		for (int i = 0; i < vocab[v].df && nd < 64; i++, nd++) {
+			char path[32], title[64];
+			snprintf(path, sizeof path, "c/%zu", nd);
+			snprintf(title, sizeof title, "Notes on %s", vocab[v].w);
+			d[nd] = mkdoc(0, path, 1000 + nd, "en", title, "Plain text.", NULL, NULL,
+			              NULL);
+		}
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
+	hx_results r;
+	char err[256];
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: a new searcher for each (its first correction walks);
+		 * pass 1: one searcher, its typo index built by the first two */
+		hx_searcher *sr = NULL;
+		if (pass)
+			CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+		for (size_t t = 0; t < nt + 2 * pass; t++) {
+			const char *q = t < 2 * (size_t)pass ? "configurtion" : typo[t - 2 * pass];
+			if (!pass)
+				CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+			CHECK_RC(hx_search(sr, q, &o, &r, err, sizeof err), HX_OK);
+			if (t >= 2 * (size_t)pass)
+				CHECK(r.corrected && !strcmp(r.corrected, want[t - 2 * pass]));
+			hx_results_clear(&r);
+			if (!pass)
+				hx_searcher_free(&sr);
+		}
+		if (pass) {
+			size_t words, bytes;
+			hx_searcher_typo_index(sr, &words, &bytes);
+			CHECK(words > 0); /* the last ones went through the index */
+			hx_searcher_free(&sr);
+		}
+	}
+	for (size_t i = 0; i < nd; i++)
+		doc_free(d[i]);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1693,6 +1766,7 @@ int main(void)
 	issue13();
 	stem_filter_waits();
 	lang_stretches();
+	typo_candidates();
 	known_words();
 	rank_constants();
 	title_as_typed();
