@@ -338,13 +338,16 @@ const uint32_t *hx_pl_tf(struct plist *pl)
  * memory; id gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 {
-	struct hx_vcache *c = &sr->vc[doc % HX_VIEW_CACHE];
-	if (c->doc == doc && doc != END) {
-		*v = c->v;
-		if (id)
-			*id = c->id;
-		return HX_OK;
-	}
+	/* any slot: docnums that collide modulo the size (a large entry
+	 * decompressed again for the re-rank and again for its hit) */
+	for (int i = 0; i < HX_VIEW_CACHE && doc != END; i++)
+		if (sr->vc[i].doc == doc) {
+			*v = sr->vc[i].v;
+			if (id)
+				*id = sr->vc[i].id;
+			return HX_OK;
+		}
+	struct hx_vcache *c = &sr->vc[sr->vnext++ % HX_VIEW_CACHE]; /* the oldest */
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
 	MDB_val k = { 4, dk }, val;

@@ -21,9 +21,10 @@ struct doctext;
 struct hx_sugix;
 struct hx_sfilter;
 
-/* Parsed entries of the current read transaction, by docnum (a search
- * reads its best candidates up to three times: proximity, translations,
- * hits). A view handed out by hx_sr_doc stays valid for at least
+/* Parsed entries of the current read transaction, in any slot, the
+ * oldest replaced (a search reads its best candidates up to three times:
+ * proximity, translations, hits; a large entry is decompressed once).
+ * A view handed out by hx_sr_doc stays valid for at least
  * HX_SR_DBUFS further calls: the decompressed bytes behind an evicted slot
  * (buf) wait in dbuf before they are freed. */
 #define HX_VIEW_CACHE 16
@@ -60,6 +61,7 @@ struct hx_searcher {
 	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
 	unsigned dnext;
+	unsigned vnext;             /* vc: the slot filled next (the oldest) */
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
 	struct hx_vcache vc[HX_VIEW_CACHE];

@@ -1672,6 +1672,16 @@ static void lang_stretches(void)
 	CHECK(hx_sr_lang_skip(sr, 320, svb, 400) == 400);
 	CHECK(hx_sr_lang_skip(sr, 512, svb, END) == END);
 	CHECK(hx_sr_lang_skip(sr, 10, 0, END) == END);
+	/* The entry cache keeps two docnums that collide modulo its size
+	 * (each read once per search, not once per use). */
+	hx_ix_view v;
+	int both = 0;
+	CHECK_RC(hx_sr_doc(sr, 3, &v, NULL), HX_OK);
+	CHECK_RC(hx_sr_doc(sr, 3 + HX_VIEW_CACHE, &v, NULL), HX_OK);
+	for (int i = 0; i < HX_VIEW_CACHE; i++)
+		both += sr->vc[i].doc == 3 || sr->vc[i].doc == 3 + HX_VIEW_CACHE;
+	CHECK(both == 2);
+	hx_sr_vc_clear(sr);
 	hx_txn_abort(s, sr->txn);
 	sr->txn = NULL;
 	for (size_t i = 0; i < nd; i++)
