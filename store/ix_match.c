@@ -8,6 +8,7 @@
  * matcher moves forward in docnum order, scores BM25F at its document and
  * gives an upper bound of its score over a stretch (block-max).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,8 +452,9 @@ int hx_m_verify(hx_searcher *sr, struct matcher *m, double *score)
 
 static struct matcher *m_new(int kind)
 {
-	struct matcher *m = calloc(1, sizeof *m);
+	struct matcher *m = malloc(sizeof *m);
 	if (m) {
+		memset(m, 0, offsetof(struct matcher, l));
 		m->kind = kind;
 		m->doc = 0;
 		m->tfdoc = END;
@@ -548,6 +550,7 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 	if ((kl = hx_ix_wkey(key, word, wl)) && (m->l[0] = hx_pl_open(sr, key, kl, err))) {
 		m->qi = 0;
 		m->nl = 1;
+		m->lmask[0] = 0; /* the languages in which it is also a form */
 	}
 	if (!exact_only && !*err) {
 		int rc = 0, en = hx_stem_lang("en");

@@ -181,10 +181,8 @@ struct matcher {
 	uint32_t df; /* estimate, for ordering */
 	hx_searcher *sr;
 	/* M_TERM: the exact word's list and the lists of the other words
-	 * with its stem; lmask[i]: the languages in which list i is a form */
+	 * with its stem (l[], lmask[]: last, as only the first nl are set) */
 	int exact_only;
-	struct plist *l[TERM_LISTS];
-	uint32_t lmask[TERM_LISTS];
 	int nl, qi;     /* qi: the exact word's list, or -1 */
 	uint32_t tfdoc; /* tf[] holds the weighted tfs of this docnum */
 	double tf[HX_NFIELDS];
@@ -198,6 +196,10 @@ struct matcher {
 	char **words; /* phrase words to check, when nwords > 1 */
 	size_t nwords;
 	int qc; /* the query clause it was built for (hx_eval_build) */
+	/* M_TERM: the lists, and lmask[i] the languages in which list i is a
+	 * form; m_new clears the fields above them only (3 kB a matcher) */
+	struct plist *l[TERM_LISTS];
+	uint32_t lmask[TERM_LISTS];
 };
 
 /* A word: its exact list, and unless exact_only the lists of the words
