@@ -311,6 +311,12 @@ typedef struct hx_correction {
 int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int lang, int some,
                    hx_correction alt[HX_CORRECTIONS], int *nalt);
 void hx_sugix_free(struct hx_sugix **px);
+/* The optimal string alignment distance (Damerau-Levenshtein, a byte
+ * edited at most once) between a (la bytes, 1..64; -1 when longer) and
+ * b, from a's byte masks: hx_osa_peq sets bit i of peq[c] where a[i] is
+ * c. */
+void hx_osa_peq(uint64_t peq[256], const char *a, size_t la);
+int hx_osa_distance(const uint64_t peq[256], size_t la, const char *b, size_t lb);
 /* Words and bytes held by the typo index (0 when not built), for benchmarks. */
 void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes);
 

@@ -253,48 +253,43 @@ fail:
 	return rc;
 }
 
-/* Optimal string alignment distance, or max + 1 once it is over max.
- * Only the band |i - j| <= max of the table is filled: a cell outside
- * it is over max (d[i][j] >= |i - j|) and counts as max + 1, which leaves
- * every value up to max exact (a path to it never leaves the band, its
- * values only grow along the way) and every other one over max. */
-static int edit_distance(const char *a, size_t la, const char *b, size_t lb, int max)
+void hx_osa_peq(uint64_t peq[256], const char *a, size_t la)
 {
-	int d[HX_TOKEN_MAX + 2][HX_TOKEN_MAX + 2];
-	int inf = max + 1;
-	if (la > HX_TOKEN_MAX || lb > HX_TOKEN_MAX)
-		return inf;
-	if ((la > lb ? la - lb : lb - la) > (size_t)max)
-		return inf;
-	for (size_t j = 0; j <= lb && j <= (size_t)inf; j++)
-		d[0][j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		int rowmin = inf;
-		size_t lo = i > (size_t)max ? i - (size_t)max : 1;
-		size_t hi = i + (size_t)max < lb ? i + (size_t)max : lb;
-		d[i][lo - 1] = lo == 1 && i <= (size_t)max ? (int)i : inf;
-		if (hi < lb)
-			d[i][hi + 1] = inf;
-		for (size_t j = lo; j <= hi; j++) {
-			int cost = a[i - 1] != b[j - 1];
-			int v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			if (v > inf)
-				v = inf;
-			d[i][j] = v;
-			if (v < rowmin)
-				rowmin = v;
-		}
-		if (rowmin > max)
-			return inf;
+	memset(peq, 0, 256 * sizeof *peq);
+	for (size_t i = 0; i < la && i < 64; i++)
+		peq[(uint8_t)a[i]] |= 1ull << i;
+}
+
+/* Bit-parallel (Hyyrö, "A bit-vector algorithm for computing Levenshtein
+ * and Damerau edit distances", 2003): a column of the distance table is
+ * kept as two bit vectors, its steps up (vp) and down (vn) from one row
+ * to the next, and a byte of b updates all of them at once, a swap of
+ * two bytes through the matches of this byte and the one before (tr).
+ * Written by hand: a few lines, and no Debian library computes the
+ * optimal string alignment distance. */
+int hx_osa_distance(const uint64_t peq[256], size_t la, const char *b, size_t lb)
+{
+	if (la == 0 || la > 64)
+		return la == 0 ? (int)lb : -1;
+	uint64_t vp = la == 64 ? ~0ull : (1ull << la) - 1, vn = 0, d0 = 0, pmprev = 0;
+	uint64_t top = 1ull << (la - 1);
+	int d = (int)la;
+	for (size_t j = 0; j < lb; j++) {
+		uint64_t pm = peq[(uint8_t)b[j]];
+		uint64_t tr = ((~d0 & pm) << 1) & pmprev;
+		d0 = (((pm & vp) + vp) ^ vp) | pm | vn | tr;
+		uint64_t hp = vn | ~(d0 | vp), hn = vp & d0;
+		if (hp & top)
+			d++;
+		else if (hn & top)
+			d--;
+		hp = (hp << 1) | 1;
+		hn <<= 1;
+		vp = hn | ~(d0 | hp);
+		vn = hp & d0;
+		pmprev = pm;
 	}
-	return d[la][lb];
+	return d;
 }
 
 struct cand_word {
@@ -312,7 +307,8 @@ struct near {
 	int max, lang;
 	struct cand_word *best;
 	int *nbest;
-	uint8_t cnt[32]; /* the word's bytes counted by their low 5 bits (bag_over) */
+	uint8_t cnt[32];   /* the word's bytes counted by their low 5 bits (bag_over) */
+	uint64_t peq[256]; /* where each byte is in the word (hx_osa_distance) */
 };
 
 /* Whether the bag distance between n's word and c is over n->max (else
@@ -365,8 +361,8 @@ static void consider_at(struct near *n, const char *c, size_t cl, uint32_t df, d
 		return;
 	if (bag_over(n, c, cl, &low) || beaten(n, ldf, low, cl))
 		return; /* cheaper than the distance, and most fail it */
-	int dist = edit_distance(n->word, n->wl, c, cl, n->max);
-	if (dist > n->max || dist == 0)
+	int dist = hx_osa_distance(n->peq, n->wl, c, cl);
+	if (dist > n->max || dist < 1)
 		return;
 	struct cand_word cw;
 	memcpy(cw.word, c, cl);
@@ -405,7 +401,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 } };
+	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 }, { 0 } };
 	uint32_t h[SX_DELS];
 	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
 	int nseen = 0;
@@ -414,6 +410,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 		return HX_OK;
 	for (size_t i = 0; i < wl; i++)
 		n.cnt[(uint8_t)word[i] & 31]++; /* at most HX_TOKEN_MAX each */
+	hx_osa_peq(n.peq, word, wl);
 	if (!x)
 		return vocab_walk(sr, consider, &n);
 	int nh = deletes(word, wl, n.max, h);

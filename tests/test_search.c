@@ -1765,6 +1765,59 @@ static void typo_candidates(void)
 	free(dir);
 }
 
+/* The bit-parallel distance of the typo candidates against the table of
+ * optimal string alignment (a naive model), on random strings of a few
+ * letters (so that repeats and swaps are common), up to 64 bytes. */
+static int osa_table(const char *a, size_t la, const char *b, size_t lb)
+{
+	static int d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		for (size_t j = 0; j <= lb; j++) {
+			if (!i || !j) {
+				d[i][j] = (int)(i + j);
+				continue;
+			}
+			int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+static void osa_bits(void)
+{
+	char a[64], b[64];
+	uint64_t peq[256];
+	int bad = 0;
+	for (int t = 0; t < 20000; t++) {
+		size_t la = 1 + rnd(t % 5 ? 12 : 64), lb = 1 + rnd(t % 5 ? 12 : 64);
+		unsigned letters = 2 + rnd(4);
+		for (size_t i = 0; i < la; i++)
+			a[i] = (char)('a' + rnd(letters));
+		for (size_t i = 0; i < lb; i++)
+			b[i] = (char)('a' + rnd(letters));
+		if (t % 3 == 0 && la > 2) { /* b: a with two bytes swapped */
+			memcpy(b, a, la);
+			lb = la;
+			size_t p = rnd((unsigned)la - 1);
+			char c = b[p];
+			b[p] = b[p + 1];
+			b[p + 1] = c;
+		}
+		hx_osa_peq(peq, a, la);
+		bad += hx_osa_distance(peq, la, b, lb) != osa_table(a, la, b, lb);
+	}
+	CHECK(bad == 0);
+	hx_osa_peq(peq, "", 0);
+	CHECK(hx_osa_distance(peq, 0, "abc", 3) == 3);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1777,6 +1830,7 @@ int main(void)
 	stem_filter_waits();
 	lang_stretches();
 	typo_candidates();
+	osa_bits();
 	known_words();
 	rank_constants();
 	title_as_typed();
