@@ -12,6 +12,7 @@
  *                [--reps N] [--known N] [--dir DIR | --keep DIR] [--verbose] [--no-proximity]
  *                [--stride K | --full] [--queries N] [--tune] [--lang-only]
  *                [--xapian-ids] [--hansa-only] [--variant K=V,...]... [--dump FILE]
+ *                [--slowest N [--rerun-slowest R]]
  *
  * The corpus defaults to ../shared/data/tools-corpus.jsonl.xz (run from the
  * repository root). Latencies are wall-clock per query (parse, rank, and
@@ -23,7 +24,9 @@
  * documents; --lang-only runs the per-language sets alone (no 53-query
  * table, no 1,000 known items); --dump FILE writes hansa's result of each
  * per-language query (total, correction, hits with their exact scores), so
- * that two builds can be diffed.
+ * that two builds can be diffed; --slowest N prints hansa's N slowest
+ * queries of each language (what makes its p99), and --rerun-slowest R
+ * runs them R more times at the end, for a profile of them alone.
  */
 #include <math.h>
 #include <pthread.h>
@@ -489,6 +492,9 @@ static int hansa_only;
  * two builds can be diffed: a speed change must leave them identical. */
 static FILE *dump_f;
 static int dump_now;
+/* The last hansa query's total and correction (for --slowest). */
+static uint64_t last_total;
+static char last_corrected[256];
 
 /* With suggest, a query that finds nothing runs its typo correction, as
  * the CLI does (the per-language sets); without, it is like FTS5. */
@@ -504,6 +510,8 @@ static int hx_run(hx_searcher *sr, const char *q, const struct pathmap *pm, long
 		return -1;
 	}
 	int n = (int)r.nhits;
+	last_total = r.total;
+	snprintf(last_corrected, sizeof last_corrected, "%s", r.corrected ? r.corrected : "");
 	for (int i = 0; i < n && i < max; i++)
 		ids[i] = pm_get(pm, r.hits[i].path) + 1; /* rowid = index + 1 */
 	if (dump_f && dump_now) {
@@ -984,6 +992,63 @@ static void lat_table(const char *what, double p50[NBL][NSYS], double p99[NBL][N
 		       t50[l] / q50[l][SYS_HX]);
 }
 
+/* --slowest N: hansa's N slowest queries of each language (by the median
+ * of their timed runs' thread CPU time), with their kind, words, total,
+ * correction, and how many of their runs reach the language's p99 over
+ * all kinds (the queries that make the p99); --rerun-slowest R then runs
+ * each of them R more times in slow_rerun (hansa alone), so that a
+ * profile can be cut to the stacks under it (perf report --parent). */
+struct slowq {
+	double med, max;
+	size_t at;   /* its first timed run in the language's samples */
+	int qt, top; /* kind; runs at or above the p99 */
+	uint64_t total;
+	char q[2 * HX_TOKEN_MAX * 3 + 4];
+	char corr[256];
+};
+static size_t nslowest;
+static int rerun_slowest;
+
+static int cmp_slowq(const void *a, const void *b)
+{
+	const struct slowq *x = a, *y = b;
+	return x->med < y->med ? 1 : x->med > y->med ? -1 : 0;
+}
+
+/* Prints the language's slowest queries; sq[0..n) are its queries, cpu
+ * their runs' CPU times in the order they ran (reps each). */
+static void slow_print(const char *lang, struct slowq *sq, size_t n, const double *cpu, int reps,
+                       double p99)
+{
+	int topk[NQT] = { 0 }, tops = 0;
+	for (size_t i = 0; i < n; i++) {
+		sq[i].top = 0;
+		for (int r = 0; r < reps; r++)
+			sq[i].top += cpu[sq[i].at + (size_t)r] >= p99;
+		topk[sq[i].qt] += sq[i].top;
+		tops += sq[i].top;
+	}
+	qsort(sq, n, sizeof *sq, cmp_slowq);
+	printf("  %s: runs at or above the p99 (%.0f us CPU): %d (known %d, inflected %d, ascii "
+	       "%d, one typo %d)\n",
+	       lang, p99, tops, topk[QT_KNOWN], topk[QT_INFL], topk[QT_ASCII], topk[QT_TYPO]);
+	for (size_t i = 0; i < n && i < nslowest; i++)
+		printf("    %7.0f us (max %7.0f, %d at p99) %-9s %-36s total %6llu%s%s\n",
+		       sq[i].med, sq[i].max, sq[i].top, qt_name[sq[i].qt], sq[i].q,
+		       (unsigned long long)sq[i].total, sq[i].corr[0] ? " corrected to " : "",
+		       sq[i].corr);
+}
+
+/* Runs each language's slowest queries rerun_slowest more times. */
+static void __attribute__((noinline))
+slow_rerun(const struct engines *en, struct slowq *const sq[NBL], const size_t nsq[NBL])
+{
+	for (size_t l = 0; l < NBL; l++)
+		for (size_t i = 0; i < nsq[l] && i < nslowest; i++)
+			for (int r = 0; r < rerun_slowest; r++)
+				run_sys(en, SYS_HX, sq[l][i].q, bench_langs[l], 0);
+}
+
 /* Prints MRR@10 per language, query type and system, latency p50/p99 per
  * language and system, and hansa's ratio to Xapian. */
 static void lang_bench(const struct engines *en, const struct doc *docs, size_t n, struct dfmap *dm,
@@ -1000,6 +1065,9 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 	double q50[NBL][NSYS], q99[NBL][NSYS]; /* without the typo kind */
 	double t50[NBL];                       /* hansa, the typo kind alone */
 	double c50[NBL][NSYS], c99[NBL][NSYS], cq50[NBL][NSYS], cq99[NBL][NSYS], ct50[NBL];
+	struct slowq *sq[NBL] = { 0 };
+	size_t nsq[NBL] = { 0 };
+	double *tmp = calloc((size_t)reps, sizeof *tmp);
 
 	printf("per language: MRR@10 (queries)        ");
 	for (int s = 0; s < nsys; s++)
@@ -1012,6 +1080,8 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 		lvocab_build(&lm, &v, docs, n, lang);
 
 		size_t nl = 0, nl_typo = 0;
+		if (nslowest)
+			sq[l] = calloc(qper * NQT + 1, sizeof *sq[l]);
 		for (int qt = 0; qt < NQT; qt++) {
 			if (qt == QT_TYPO)
 				nl_typo = nl; /* the typo kind comes last */
@@ -1030,6 +1100,19 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 						run_sys(en, s, qs[i].q, lang, qs[i].doc);
 						lat[s][nl + (size_t)r] = (now_s() - a) * 1e6;
 						cpu[s][nl + (size_t)r] = (thread_cpu_s() - c) * 1e6;
+					}
+					if (s == SYS_HX && sq[l]) {
+						struct slowq *e = &sq[l][nsq[l]++];
+						memcpy(tmp, cpu[s] + nl,
+						       (size_t)reps * sizeof *tmp);
+						e->med = pct(tmp, (size_t)reps, 0.5);
+						e->max = tmp[reps - 1];
+						e->at = nl;
+						e->qt = qt;
+						e->total = last_total;
+						snprintf(e->q, sizeof e->q, "%s", qs[i].q);
+						snprintf(e->corr, sizeof e->corr, "%s",
+						         last_corrected);
 					}
 					if (rank[s])
 						mrr[l][qt][s] += 1.0 / rank[s];
@@ -1051,6 +1134,15 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 					besta = mrr[l][qt][s];
 			}
 			printf("   %+8.3f\n", mrr[l][qt][SYS_HX] - besta);
+		}
+		if (sq[l]) {
+			/* before the percentiles below sort the runs */
+			double *all = malloc((nl + 1) * sizeof *all);
+			if (!all)
+				die("%s", "out of memory");
+			memcpy(all, cpu[SYS_HX], nl * sizeof *all);
+			slow_print(lang, sq[l], nsq[l], cpu[SYS_HX], reps, pct(all, nl, 0.99));
+			free(all);
 		}
 		t50[l] = pct(lat[SYS_HX] + nl_typo, nl - nl_typo, 0.5);
 		ct50[l] = pct(cpu[SYS_HX] + nl_typo, nl - nl_typo, 0.5);
@@ -1081,6 +1173,15 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 	/* the same in thread CPU time, which a loaded machine disturbs less
 	 * (a preempted query's wall time counts the other processes' turn) */
 	lat_table("thread CPU us", c50, c99, cq50, cq99, ct50, nsys, anchor);
+	if (rerun_slowest && nslowest) {
+		double c = thread_cpu_s();
+		slow_rerun(en, sq, nsq);
+		printf("\n--rerun-slowest: the %zu slowest of each language, %d times: %.2f s CPU\n",
+		       nslowest, rerun_slowest, thread_cpu_s() - c);
+	}
+	for (size_t l = 0; l < NBL; l++)
+		free(sq[l]);
+	free(tmp);
 	for (int s = 0; s < NSYS; s++) {
 		free(lat[s]);
 		free(cpu[s]);
@@ -1401,6 +1502,10 @@ int main(int argc, char **argv)
 			no_proximity = 1;
 		else if (!strcmp(argv[i], "--tune"))
 			do_tune = 1;
+		else if (!strcmp(argv[i], "--slowest") && i + 1 < argc)
+			nslowest = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--rerun-slowest") && i + 1 < argc)
+			rerun_slowest = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--dump") && i + 1 < argc) {
 			if (!(dump_f = fopen(argv[++i], "w")))
 				die("cannot write %s", argv[i]);
@@ -1411,7 +1516,7 @@ int main(int argc, char **argv)
 			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
 			        "[--reps N] [--known N] [--dir DIR | --keep DIR] [--stride K | --full] [--queries "
 			        "N] [--verbose] [--no-proximity] [--xapian-ids] [--hansa-only] [--tune] [--lang-only] "
-			        "[--variant K=V,...] [--dump FILE]\n");
+			        "[--variant K=V,...] [--dump FILE] [--slowest N [--rerun-slowest R]]\n");
 			return 2;
 		}
 	}

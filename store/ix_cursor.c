@@ -51,34 +51,79 @@ int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm)
 	return HX_OK;
 }
 
+_Static_assert(HX_IX_CHUNK % HX_SR_GROUP == 0, "a chunk is whole groups");
+
+/* Fills chunk c of the languages (dlang) and the masks of its groups
+ * (dgmask); 1 when they hold it, 0 when not (no room for them, or an
+ * error reading the chunk: then hx_sr_lang reads the record). */
+static int lang_fill(hx_searcher *sr, uint32_t c)
+{
+	int rc;
+	if (c >= sr->dchunks)
+		return 0;
+	if (sr->dfilled[c])
+		return 1;
+	uint32_t d0 = c * HX_IX_CHUNK;
+	if (!norm_chunk(sr, d0, &rc)) {
+		if (rc)
+			return 0;
+		/* no chunk: zeroed records, as hx_sr_norm's */
+		memset(sr->dlang + d0, 0, HX_IX_CHUNK);
+	} else {
+		for (uint32_t i = 0; i < HX_IX_CHUNK; i++)
+			sr->dlang[d0 + i] = (int8_t)hx_ix_norm_lang(sr->nbuf, sr->nlen, d0 + i);
+	}
+	for (uint32_t g = 0; g < HX_IX_CHUNK / HX_SR_GROUP; g++) {
+		uint32_t m = 0;
+		const int8_t *l = sr->dlang + d0 + g * HX_SR_GROUP;
+		for (uint32_t i = 0; i < HX_SR_GROUP; i++)
+			m |= l[i] >= 0 && l[i] < 32 ? 1u << l[i] : 0;
+		sr->dgmask[d0 / HX_SR_GROUP + g] = m;
+	}
+	sr->dfilled[c] = 1;
+	return 1;
+}
+
 int hx_sr_lang(hx_searcher *sr, uint32_t doc)
 {
 	int rc;
 	uint32_t c = doc / HX_IX_CHUNK;
-	if (c < sr->dchunks && sr->dfilled[c])
+	if (lang_fill(sr, c))
 		return sr->dlang[doc];
-	if (!norm_chunk(sr, doc, &rc)) {
-		if (!rc && c < sr->dchunks) { /* no chunk: zeroed records */
-			memset(sr->dlang + (size_t)c * HX_IX_CHUNK, 0, HX_IX_CHUNK);
-			sr->dfilled[c] = 1;
-		}
+	if (!norm_chunk(sr, doc, &rc))
 		return 0; /* as hx_sr_norm's zeroed record */
-	}
-	if (c < sr->dchunks) {
-		uint32_t d0 = c * HX_IX_CHUNK;
-		for (uint32_t i = 0; i < HX_IX_CHUNK; i++)
-			sr->dlang[d0 + i] = (int8_t)hx_ix_norm_lang(sr->nbuf, sr->nlen, d0 + i);
-		sr->dfilled[c] = 1;
-	}
 	return hx_ix_norm_lang(sr->nbuf, sr->nlen, doc);
+}
+
+uint32_t hx_sr_lang_skip(hx_searcher *sr, uint32_t d, uint32_t mask, uint32_t end)
+{
+	uint64_t x = d; /* a chunk's end may be 2^32 */
+	while (x < end) {
+		uint32_t c = (uint32_t)(x / HX_IX_CHUNK);
+		if (x >= sr->st.next_doc)
+			return end; /* no document there */
+		if (!lang_fill(sr, c))
+			return (uint32_t)x; /* not known here: no skip */
+		uint64_t g = x / HX_SR_GROUP,
+		         gend = (uint64_t)(c + 1) * (HX_IX_CHUNK / HX_SR_GROUP);
+		for (; g < gend; g++)
+			if (sr->dgmask[g] & mask) {
+				uint64_t t = x > g * HX_SR_GROUP ? x : g * HX_SR_GROUP;
+				return t < end ? (uint32_t)t : end;
+			}
+		x = gend * HX_SR_GROUP;
+	}
+	return end;
 }
 
 void hx_sr_langs_free(hx_searcher *sr)
 {
 	free(sr->dlang);
 	free(sr->dfilled);
+	free(sr->dgmask);
 	sr->dlang = NULL;
 	sr->dfilled = NULL;
+	sr->dgmask = NULL;
 	sr->dchunks = 0;
 }
 
@@ -104,7 +149,8 @@ void hx_sr_langs_sync(hx_searcher *sr)
 	uint32_t n = a->next_doc / HX_IX_CHUNK + 1;
 	sr->dlang = malloc((size_t)n * HX_IX_CHUNK);
 	sr->dfilled = calloc(n, 1);
-	if (!sr->dlang || !sr->dfilled) {
+	sr->dgmask = malloc((size_t)n * (HX_IX_CHUNK / HX_SR_GROUP) * sizeof *sr->dgmask);
+	if (!sr->dlang || !sr->dfilled || !sr->dgmask) {
 		hx_sr_langs_free(sr); /* read the records instead */
 		return;
 	}
@@ -292,13 +338,16 @@ const uint32_t *hx_pl_tf(struct plist *pl)
  * memory; id gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 {
-	struct hx_vcache *c = &sr->vc[doc % HX_VIEW_CACHE];
-	if (c->doc == doc && doc != END) {
-		*v = c->v;
-		if (id)
-			*id = c->id;
-		return HX_OK;
-	}
+	/* any slot: docnums that collide modulo the size (a large entry
+	 * decompressed again for the re-rank and again for its hit) */
+	for (int i = 0; i < HX_VIEW_CACHE && doc != END; i++)
+		if (sr->vc[i].doc == doc) {
+			*v = sr->vc[i].v;
+			if (id)
+				*id = sr->vc[i].id;
+			return HX_OK;
+		}
+	struct hx_vcache *c = &sr->vc[sr->vnext++ % HX_VIEW_CACHE]; /* the oldest */
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
 	MDB_val k = { 4, dk }, val;
@@ -341,22 +390,31 @@ void hx_sr_vc_clear(hx_searcher *sr)
 	}
 }
 
+/* ix.wstem's stem of w in lang, checked (a stem of 1..HX_TOKEN_MAX bytes
+ * without a NUL) into *v; 0 when absent or not so. */
+static int wstem_get(hx_searcher *sr, int lang, const char *w, size_t wl, MDB_val *v)
+{
+	char key[HX_TOKEN_MAX + 16];
+	size_t kl = hx_ix_wskey(key, lang, w, wl);
+	MDB_val k = { kl, key };
+	return kl && !mdb_get(sr->txn, sr->ix->wstem, &k, v) && v->mv_size > 0 &&
+	       v->mv_size <= HX_TOKEN_MAX && !memchr(v->mv_data, 0, v->mv_size);
+}
+
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap)
 {
 	hx_searcher *sr = arg;
 	char key[HX_TOKEN_MAX + 16];
-	size_t kl = hx_ix_wskey(key, lang, w, wl);
-	MDB_val k = { kl, key }, v;
+	MDB_val v;
 	hx_ix_term ti;
-	if (!sr->txn || !kl)
+	if (!sr->txn)
 		return -1;
-	if (!mdb_get(sr->txn, sr->ix->wstem, &k, &v) && v.mv_size > 0 && v.mv_size < cap &&
-	    v.mv_size <= HX_TOKEN_MAX && !memchr(v.mv_data, 0, v.mv_size)) {
+	if (wstem_get(sr, lang, w, wl, &v) && v.mv_size < cap) {
 		memcpy(out, v.mv_data, v.mv_size);
 		out[v.mv_size] = 0;
 		return (int)v.mv_size;
 	}
-	kl = hx_ix_wkey(key, w, wl);
+	size_t kl = hx_ix_wkey(key, w, wl);
 	return kl && hx_sr_term(sr, key, kl, &ti) == HX_OK ? 0 : -1;
 }
 
@@ -364,14 +422,21 @@ int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
 {
 	char key[2 * HX_TOKEN_MAX + 16];
 	size_t sl;
-	if (hx_stem_lang_dict(lang)) { /* ix.wstem has every word of the language */
-		char st[HX_TOKEN_MAX + 8];
-		return hx_sr_stem_lookup(sr, lang, w, wl, st, sizeof st) > 0;
+	if (hx_stem_lang_dict(lang)) {
+		/* ix.wstem has every word of the language (hx_sr_stem_lookup's
+		 * test, without its look-up of a word not found there) */
+		MDB_val v;
+		return wstem_get(sr, lang, w, wl, &v);
 	}
 	const char *st = hx_stem(sr->stem, lang, w, wl, &sl);
 	if (!st)
 		return 0;
 	size_t kl = hx_ix_dkey(key, lang, st, sl, w, wl);
 	MDB_val k = { kl, key }, v;
-	return kl && mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
+	/* no word with that stem in lang (the filter, without a descent):
+	 * the word is none of them (the query's language asks this of every
+	 * query word in every language) */
+	if (!kl || !hx_sr_stem_maybe(sr, key, kl - wl - 1))
+		return 0;
+	return mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
 }

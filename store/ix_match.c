@@ -8,6 +8,7 @@
  * matcher moves forward in docnum order, scores BM25F at its document and
  * gives an upper bound of its score over a stretch (block-max).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,21 @@ static void m_advance(struct matcher *m, uint32_t d)
 			if (best == END || term_counts(m, best) || best == END - 1)
 				return;
 			d = best + 1;
+			/* A list counts only in the documents of its languages
+			 * (lmask), the exact form's in every one: a list at best
+			 * (all of them there are in none of theirs) moves past the
+			 * stretches of documents of other languages. A common word
+			 * of one language can be a rare word's form in another
+			 * ("for" of "foer" in Swedish): its list is then walked
+			 * only where documents of that language are. */
+			if (m->sr->rk.exact > 0)
+				for (int i = 0; i < m->nl; i++)
+					if (i != m->qi && m->l[i]->doc == best) {
+						uint32_t t =
+						        hx_sr_lang_skip(m->sr, d, m->lmask[i], END);
+						if (t > d)
+							hx_pl_seek(m->l[i], t);
+					}
 		}
 	case M_PREFIX:
 		while (m->pi < m->pn && m->pdocs[m->pi] < d)
@@ -436,8 +452,9 @@ int hx_m_verify(hx_searcher *sr, struct matcher *m, double *score)
 
 static struct matcher *m_new(int kind)
 {
-	struct matcher *m = calloc(1, sizeof *m);
+	struct matcher *m = malloc(sizeof *m);
 	if (m) {
+		memset(m, 0, offsetof(struct matcher, l));
 		m->kind = kind;
 		m->doc = 0;
 		m->tfdoc = END;
@@ -533,6 +550,7 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 	if ((kl = hx_ix_wkey(key, word, wl)) && (m->l[0] = hx_pl_open(sr, key, kl, err))) {
 		m->qi = 0;
 		m->nl = 1;
+		m->lmask[0] = 0; /* the languages in which it is also a form */
 	}
 	if (!exact_only && !*err) {
 		int rc = 0, en = hx_stem_lang("en");

@@ -21,9 +21,10 @@ struct doctext;
 struct hx_sugix;
 struct hx_sfilter;
 
-/* Parsed entries of the current read transaction, by docnum (a search
- * reads its best candidates up to three times: proximity, translations,
- * hits). A view handed out by hx_sr_doc stays valid for at least
+/* Parsed entries of the current read transaction, in any slot, the
+ * oldest replaced (a search reads its best candidates up to three times:
+ * proximity, translations, hits; a large entry is decompressed once).
+ * A view handed out by hx_sr_doc stays valid for at least
  * HX_SR_DBUFS further calls: the decompressed bytes behind an evicted slot
  * (buf) wait in dbuf before they are freed. */
 #define HX_VIEW_CACHE 16
@@ -60,6 +61,7 @@ struct hx_searcher {
 	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
 	unsigned dnext;
+	unsigned vnext;             /* vc: the slot filled next (the oldest) */
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
 	struct hx_vcache vc[HX_VIEW_CACHE];
@@ -68,7 +70,8 @@ struct hx_searcher {
 	 * as they were (dst): a word's lists are checked against it document
 	 * by document, and a byte array is read faster than the records */
 	int8_t *dlang;
-	uint8_t *dfilled; /* per chunk: dlang holds it */
+	uint32_t *dgmask; /* per HX_SR_GROUP docnums: their languages' bits */
+	uint8_t *dfilled; /* per chunk: dlang and dgmask hold it */
 	uint32_t dchunks; /* chunks dlang covers (0: none, read the records) */
 	hx_ix_stats dst;
 	hx_rank rk;    /* ranking constants (hx_rank_default) */
@@ -130,6 +133,13 @@ int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti) HX_
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
 /* hx_sr_norm(sr, doc, ...)'s lang alone, without decoding the record. */
 int hx_sr_lang(hx_searcher *sr, uint32_t doc);
+/* The first docnum >= d that may have a stemming language of mask (bit
+ * l: language l): docnums are looked at by groups of HX_SR_GROUP, and
+ * every docnum of a group none of whose documents has such a language is
+ * skipped; end when none is below end (d when the languages are not at
+ * hand). Never skips a document of such a language. */
+#define HX_SR_GROUP 64
+uint32_t hx_sr_lang_skip(hx_searcher *sr, uint32_t d, uint32_t mask, uint32_t end);
 /* Drops the languages hx_sr_lang keeps when sr->st (just read) differs
  * from the stats they were read under; hx_sr_langs_free frees them. */
 void hx_sr_langs_sync(hx_searcher *sr);
@@ -171,10 +181,8 @@ struct matcher {
 	uint32_t df; /* estimate, for ordering */
 	hx_searcher *sr;
 	/* M_TERM: the exact word's list and the lists of the other words
-	 * with its stem; lmask[i]: the languages in which list i is a form */
+	 * with its stem (l[], lmask[]: last, as only the first nl are set) */
 	int exact_only;
-	struct plist *l[TERM_LISTS];
-	uint32_t lmask[TERM_LISTS];
 	int nl, qi;     /* qi: the exact word's list, or -1 */
 	uint32_t tfdoc; /* tf[] holds the weighted tfs of this docnum */
 	double tf[HX_NFIELDS];
@@ -188,6 +196,10 @@ struct matcher {
 	char **words; /* phrase words to check, when nwords > 1 */
 	size_t nwords;
 	int qc; /* the query clause it was built for (hx_eval_build) */
+	/* M_TERM: the lists, and lmask[i] the languages in which list i is a
+	 * form; m_new clears the fields above them only (3 kB a matcher) */
+	struct plist *l[TERM_LISTS];
+	uint32_t lmask[TERM_LISTS];
 };
 
 /* A word: its exact list, and unless exact_only the lists of the words
@@ -299,6 +311,12 @@ typedef struct hx_correction {
 int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int lang, int some,
                    hx_correction alt[HX_CORRECTIONS], int *nalt);
 void hx_sugix_free(struct hx_sugix **px);
+/* The optimal string alignment distance (Damerau-Levenshtein, a byte
+ * edited at most once) between a (la bytes, 1..64; -1 when longer) and
+ * b, from a's byte masks: hx_osa_peq sets bit i of peq[c] where a[i] is
+ * c. */
+void hx_osa_peq(uint64_t peq[256], const char *a, size_t la);
+int hx_osa_distance(const uint64_t peq[256], size_t la, const char *b, size_t lb);
 /* Words and bytes held by the typo index (0 when not built), for benchmarks. */
 void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes);
 

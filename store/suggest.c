@@ -37,6 +37,7 @@ struct hx_sugix {
 	char *pool; /* words, NUL-terminated */
 	size_t plen, pcap;
 	uint32_t *woff, *df; /* per word: offset in pool, document frequency */
+	double *ldf;         /* per word: ln(1 + df), as a candidate's score has it */
 	uint8_t *wlen;       /* per word: its length */
 	size_t nw, wcap, dcap, lcap;
 	uint32_t nb;    /* buckets (a power of two) */
@@ -54,6 +55,7 @@ void hx_sugix_free(struct hx_sugix **px)
 	free(x->pool);
 	free(x->woff);
 	free(x->df);
+	free(x->ldf);
 	free(x->wlen);
 	free(x->boff);
 	free(x->ids);
@@ -192,6 +194,12 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 	x->ndocs = sr->st.ndocs;
 	if ((rc = vocab_walk(sr, sugix_add_cb, x)))
 		goto fail;
+	if (!(x->ldf = malloc((x->nw ? x->nw : 1) * sizeof *x->ldf))) {
+		rc = HX_ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < x->nw; i++)
+		x->ldf[i] = log(1.0 + x->df[i]);
 	/* The deletes of every word, hashed once; then bucket sizes, then the
 	 * buckets filled (no sort). */
 	size_t hcap = 0, total = 0;
@@ -245,48 +253,43 @@ fail:
 	return rc;
 }
 
-/* Optimal string alignment distance, or max + 1 once it is over max.
- * Only the band |i - j| <= max of the table is filled: a cell outside
- * it is over max (d[i][j] >= |i - j|) and counts as max + 1, which leaves
- * every value up to max exact (a path to it never leaves the band, its
- * values only grow along the way) and every other one over max. */
-static int edit_distance(const char *a, size_t la, const char *b, size_t lb, int max)
+void hx_osa_peq(uint64_t peq[256], const char *a, size_t la)
 {
-	int d[HX_TOKEN_MAX + 2][HX_TOKEN_MAX + 2];
-	int inf = max + 1;
-	if (la > HX_TOKEN_MAX || lb > HX_TOKEN_MAX)
-		return inf;
-	if ((la > lb ? la - lb : lb - la) > (size_t)max)
-		return inf;
-	for (size_t j = 0; j <= lb && j <= (size_t)inf; j++)
-		d[0][j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		int rowmin = inf;
-		size_t lo = i > (size_t)max ? i - (size_t)max : 1;
-		size_t hi = i + (size_t)max < lb ? i + (size_t)max : lb;
-		d[i][lo - 1] = lo == 1 && i <= (size_t)max ? (int)i : inf;
-		if (hi < lb)
-			d[i][hi + 1] = inf;
-		for (size_t j = lo; j <= hi; j++) {
-			int cost = a[i - 1] != b[j - 1];
-			int v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			if (v > inf)
-				v = inf;
-			d[i][j] = v;
-			if (v < rowmin)
-				rowmin = v;
-		}
-		if (rowmin > max)
-			return inf;
+	memset(peq, 0, 256 * sizeof *peq);
+	for (size_t i = 0; i < la && i < 64; i++)
+		peq[(uint8_t)a[i]] |= 1ull << i;
+}
+
+/* Bit-parallel (Hyyrö, "A bit-vector algorithm for computing Levenshtein
+ * and Damerau edit distances", 2003): a column of the distance table is
+ * kept as two bit vectors, its steps up (vp) and down (vn) from one row
+ * to the next, and a byte of b updates all of them at once, a swap of
+ * two bytes through the matches of this byte and the one before (tr).
+ * Written by hand: a few lines, and no Debian library computes the
+ * optimal string alignment distance. */
+int hx_osa_distance(const uint64_t peq[256], size_t la, const char *b, size_t lb)
+{
+	if (la == 0 || la > 64)
+		return la == 0 ? (int)lb : -1;
+	uint64_t vp = la == 64 ? ~0ull : (1ull << la) - 1, vn = 0, d0 = 0, pmprev = 0;
+	uint64_t top = 1ull << (la - 1);
+	int d = (int)la;
+	for (size_t j = 0; j < lb; j++) {
+		uint64_t pm = peq[(uint8_t)b[j]];
+		uint64_t tr = ((~d0 & pm) << 1) & pmprev;
+		d0 = (((pm & vp) + vp) ^ vp) | pm | vn | tr;
+		uint64_t hp = vn | ~(d0 | vp), hn = vp & d0;
+		if (hp & top)
+			d++;
+		else if (hn & top)
+			d--;
+		hp = (hp << 1) | 1;
+		hn <<= 1;
+		vp = hn | ~(d0 | hp);
+		vn = hp & d0;
+		pmprev = pm;
 	}
-	return d[la][lb];
+	return d;
 }
 
 struct cand_word {
@@ -304,17 +307,18 @@ struct near {
 	int max, lang;
 	struct cand_word *best;
 	int *nbest;
-	uint8_t cnt[32]; /* the word's bytes counted by their low 5 bits (bag_over) */
+	uint8_t cnt[32];   /* the word's bytes counted by their low 5 bits (bag_over) */
+	uint64_t peq[256]; /* where each byte is in the word (hx_osa_distance) */
 };
 
-/* Whether the bag distance between n's word and c is over n->max: the
- * letters of one that the other lacks, counted with repeats (bytes
- * bucketed by their low 5 bits, which can only lower it), the larger of
- * the two counts. An edit changes each count by at most one (a swap by
+/* Whether the bag distance between n's word and c is over n->max (else
+ * it goes to *low): the letters of one that the other lacks, counted
+ * with repeats (bytes bucketed by their low 5 bits, which can only lower
+ * it), the larger of the two counts. An edit changes each count by at most one (a swap by
  * none), so the bound never exceeds the OSA distance. The word's counts
  * are made once per word; each of c's bytes either uses one up or is one
  * the word lacks, so the walk stops once c has more than max of those. */
-static int bag_over(const struct near *n, const char *c, size_t cl)
+static int bag_over(const struct near *n, const char *c, size_t cl, int *low)
 {
 	uint8_t cnt[32];
 	size_t under = 0, max = (size_t)n->max;
@@ -327,27 +331,45 @@ static int bag_over(const struct near *n, const char *c, size_t cl)
 			return 1;
 	}
 	/* the word's letters left over: wl - (cl - under) */
-	return n->wl + under - cl > max;
+	size_t over = n->wl + under - cl;
+	*low = (int)(over > under ? over : under); /* <= the distance */
+	return over > max;
 }
 
-/* Keeps c (df documents) among the best when it is near enough: ranked by
- * distance, document frequency, length (a dropped letter is the commonest
- * typo) and, when n->lang >= 0, whether c occurs in that language. */
-static int consider(void *arg, const char *c, size_t cl, uint32_t df)
+/* Whether c, at distance low or more from n's word, cannot be kept: its
+ * best score (at that distance, with every bonus) does not beat the last
+ * kept. ldf is ln(1 + its document frequency). */
+static int beaten(const struct near *n, double ldf, int low, size_t cl)
 {
-	struct near *n = arg;
+	return *n->nbest == SX_CANDS && ldf - 3.0 * (low > 1 ? low : 1) + (cl > n->wl ? 0.5 : 0.0) +
+	                                                (n->lang >= 0 ? 1.5 : 0.0) <=
+	                                        n->best[SX_CANDS - 1].score;
+}
+
+/* Keeps c (df documents, ldf = ln(1 + df)) among the best when it is
+ * near enough: ranked by distance, document frequency, length (a dropped
+ * letter is the commonest typo) and, when n->lang >= 0, whether c occurs
+ * in that language. A candidate that could not be kept even at the
+ * lowest distance its length or its letters allow is let go first, the
+ * distance not computed (a word's rare forms share the buckets of its
+ * prefix: most candidates stop there). */
+static void consider_at(struct near *n, const char *c, size_t cl, uint32_t df, double ldf)
+{
 	struct cand_word *best = n->best;
-	if (bag_over(n, c, cl))
-		return 0; /* cheaper than the distance, and most fail it */
-	int dist = edit_distance(n->word, n->wl, c, cl, n->max);
-	if (dist > n->max || dist == 0)
-		return 0;
+	int low;
+	if (beaten(n, ldf, (int)(cl > n->wl ? cl - n->wl : n->wl - cl), cl))
+		return;
+	if (bag_over(n, c, cl, &low) || beaten(n, ldf, low, cl))
+		return; /* cheaper than the distance, and most fail it */
+	int dist = hx_osa_distance(n->peq, n->wl, c, cl);
+	if (dist > n->max || dist < 1)
+		return;
 	struct cand_word cw;
 	memcpy(cw.word, c, cl);
 	cw.word[cl] = 0;
 	cw.dist = dist;
 	cw.df = df;
-	cw.score = log(1.0 + df) - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0);
+	cw.score = ldf - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0);
 	/* the language's bonus only when it could let c in (a look-up in
 	 * the index): with it c must beat the last kept */
 	if (n->lang >= 0 && (*n->nbest < SX_CANDS || best[SX_CANDS - 1].score < cw.score + 1.5))
@@ -356,13 +378,19 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 	while (at > 0 && best[at - 1].score < cw.score)
 		at--;
 	if (at >= SX_CANDS)
-		return 0;
+		return;
 	int last = *n->nbest < SX_CANDS ? *n->nbest : SX_CANDS - 1;
 	for (int i = last; i > at; i--)
 		best[i] = best[i - 1];
 	best[at] = cw;
 	if (*n->nbest < SX_CANDS)
 		++*n->nbest;
+}
+
+/* consider_at for the walk over the vocabulary (vocab_walk's callback). */
+static int consider(void *arg, const char *c, size_t cl, uint32_t df)
+{
+	consider_at(arg, c, cl, df, log(1.0 + df));
 	return 0;
 }
 
@@ -373,7 +401,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 } };
+	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 }, { 0 } };
 	uint32_t h[SX_DELS];
 	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
 	int nseen = 0;
@@ -382,6 +410,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 		return HX_OK;
 	for (size_t i = 0; i < wl; i++)
 		n.cnt[(uint8_t)word[i] & 31]++; /* at most HX_TOKEN_MAX each */
+	hx_osa_peq(n.peq, word, wl);
 	if (!x)
 		return vocab_walk(sr, consider, &n);
 	int nh = deletes(word, wl, n.max, h);
@@ -412,7 +441,12 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 				seen[slot] = id + 1;
 				nseen++;
 			}
-			consider(&n, x->pool + x->woff[id], cl, x->df[id]);
+			/* too rare to be kept at the distance its length allows:
+			 * its word and df are not read (a word's rare forms share
+			 * its prefix's buckets) */
+			double ldf = x->ldf[id];
+			if (!beaten(&n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
+				consider_at(&n, x->pool + x->woff[id], cl, x->df[id], ldf);
 		}
 	}
 	return HX_OK;
@@ -570,7 +604,7 @@ void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes)
 {
 	const struct hx_sugix *x = sr->sx;
 	*words = x ? x->nw : 0;
-	*bytes =
-	        x ? x->pcap + x->lcap + (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4
-	          : 0;
+	*bytes = x ? x->pcap + x->lcap + x->nw * sizeof *x->ldf +
+	                         (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4
+	           : 0;
 }

@@ -1606,6 +1606,218 @@ static void stem_filter_waits(void)
 	free(dir);
 }
 
+/* A list counts only in the documents of its languages: a word's form in
+ * one language is walked past the stretches of documents of the others
+ * (hx_sr_lang_skip), which must never skip one of its own. Batches give
+ * the documents of each language consecutive docnums: English ones with
+ * "for", and between them Swedish ones with "för" (folded "for"), which
+ * "foer" finds in Swedish only. */
+static void lang_stretches(void)
+{
+	/* stretch lengths: English, Swedish, English, Swedish, English */
+	static const size_t len[] = { 300, 2, 200, 1, 130 };
+	size_t nd = 0, nsv = 0;
+	doc *d[700];
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	for (size_t b = 0; b < sizeof len / sizeof len[0]; b++) {
+		int sv = b % 2;
+		size_t first = nd;
+		for (size_t i = 0; i < len[b]; i++, nd++) {
+			char path[32];
+			snprintf(path, sizeof path, "%s/%zu", sv ? "sv" : "en", nd);
+			d[nd] = sv ? mkdoc(0, path, 1000 + nd, "sv", "Program för skrivbordet",
+			                   "Ett program för alla.", NULL, NULL, NULL)
+			           : mkdoc(0, path, 1000 + nd, "en", "A program for the desktop",
+			                   "Tools for everyone.", NULL, NULL, NULL);
+		}
+		nsv += sv ? len[b] : 0;
+		CHECK_RC(put_docs(s, d + first, len[b]), HX_OK);
+	}
+	hx_search_opts o = { 100, 0, 0, 1, 1, 0 };
+	hx_results r;
+	char err[256];
+	const char *qs[] = { "foer", "foer program", "program foer" };
+	for (size_t q = 0; q < 3; q++) {
+		CHECK_RC(hx_search(sr, qs[q], &o, &r, err, sizeof err), HX_OK);
+		int ok = r.nhits == nsv && r.total == nsv;
+		for (size_t i = 0; i < r.nhits; i++)
+			ok &= !strncmp(r.hits[i].path, "sv/", 3);
+		CHECK(ok);
+		hx_results_clear(&r);
+	}
+	/* The skip itself, from every docnum: nothing of the mask's languages
+	 * is passed over, and the English stretches are. */
+	CHECK_RC(hx_txn_begin(s, MDB_RDONLY, &sr->txn), HX_OK);
+	uint32_t svb = 1u << hx_stem_lang("sv"), enb = 1u << hx_stem_lang("en");
+	uint32_t n = sr->st.next_doc, skipped = 0;
+	int bad = 0;
+	for (uint32_t dn = 0; dn <= n; dn++) {
+		uint32_t t = hx_sr_lang_skip(sr, dn, svb, END), u = hx_sr_lang_skip(sr, dn, enb, n);
+		for (uint32_t x = dn; x < t && x < n; x++)
+			bad |= hx_sr_lang(sr, x) == hx_stem_lang("sv");
+		for (uint32_t x = dn; x < u; x++)
+			bad |= hx_sr_lang(sr, x) == hx_stem_lang("en");
+		bad |= t < dn || u < dn || u > n;
+		skipped += t > dn;
+	}
+	/* by groups: the English stretches but where a group holds Swedish */
+	CHECK(!bad && skipped > 400);
+	CHECK(hx_sr_lang_skip(sr, 0, svb, END) == 300 / HX_SR_GROUP * HX_SR_GROUP);
+	CHECK(hx_sr_lang_skip(sr, 310, svb, END) == 310);
+	CHECK(hx_sr_lang_skip(sr, 320, svb, END) == 502 / HX_SR_GROUP * HX_SR_GROUP);
+	CHECK(hx_sr_lang_skip(sr, 320, svb, 400) == 400);
+	CHECK(hx_sr_lang_skip(sr, 512, svb, END) == END);
+	CHECK(hx_sr_lang_skip(sr, 10, 0, END) == END);
+	/* The entry cache keeps two docnums that collide modulo its size
+	 * (each read once per search, not once per use). */
+	hx_ix_view v;
+	int both = 0;
+	CHECK_RC(hx_sr_doc(sr, 3, &v, NULL), HX_OK);
+	CHECK_RC(hx_sr_doc(sr, 3 + HX_VIEW_CACHE, &v, NULL), HX_OK);
+	for (int i = 0; i < HX_VIEW_CACHE; i++)
+		both += sr->vc[i].doc == 3 || sr->vc[i].doc == 3 + HX_VIEW_CACHE;
+	CHECK(both == 2);
+	hx_sr_vc_clear(sr);
+	hx_txn_abort(s, sr->txn);
+	sr->txn = NULL;
+	for (size_t i = 0; i < nd; i++)
+		doc_free(d[i]);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
+/* Typo candidates: those that cannot be kept (too rare for the distance
+ * their length or letters allow) are let go before the distance is
+ * computed; the corrections are the ones expected, and the same from a
+ * searcher's first correction (a walk over the vocabulary) and from its
+ * typo index (built at its second). Many forms share a prefix, as in
+ * an inflected language, so that they fill the same buckets, and the
+ * best is not the first found (the walk goes in byte order: three rarer
+ * ones near "configuraton" come before "configuration"). */
+static void typo_candidates(void)
+{
+	static const struct {
+		const char *w;
+		int df;
+	} vocab[] = { { "configurat", 1 },     { "configurata", 1 },    { "configurated", 1 },
+		      { "configuration", 12 }, { "configurations", 3 }, { "configurator", 1 },
+		      { "configure", 5 },      { "configured", 2 },     { "configures", 1 },
+		      { "configuring", 1 },    { "configurable", 1 },   { "configurability", 1 },
+		      { "conformance", 4 },    { "confirmation", 6 },   { "confirmations", 1 } };
+	static const char *typo[] = { "configuraton", "confgure",     "configurd",
+		                      "confirmaton",  "conformanse",  "configurabel",
+		                      "configuratio", "cnofiguration" };
+	static const char *want[] = { "configuration", "configure",    "configure",
+		                      "confirmation",  "conformance",  "configurable",
+		                      "configuration", "configuration" };
+	const size_t nt = sizeof typo / sizeof typo[0];
+	doc *d[64];
+	size_t nd = 0;
+	char *dir = tmpdir();
+	hx_store *s;
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	for (size_t v = 0; v < sizeof vocab / sizeof vocab[0]; v++)
+		for (int i = 0; i < vocab[v].df && nd < 64; i++, nd++) {
+			char path[32], title[64];
+			snprintf(path, sizeof path, "c/%zu", nd);
+			snprintf(title, sizeof title, "Notes on %s", vocab[v].w);
+			d[nd] = mkdoc(0, path, 1000 + nd, "en", title, "Plain text.", NULL, NULL,
+			              NULL);
+		}
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
+	hx_results r;
+	char err[256];
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: a new searcher for each (its first correction walks);
+		 * pass 1: one searcher, its typo index built by the first two */
+		hx_searcher *sr = NULL;
+		if (pass)
+			CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+		for (size_t t = 0; t < nt + 2 * pass; t++) {
+			const char *q = t < 2 * (size_t)pass ? "configurtion" : typo[t - 2 * pass];
+			if (!pass)
+				CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+			CHECK_RC(hx_search(sr, q, &o, &r, err, sizeof err), HX_OK);
+			if (t >= 2 * (size_t)pass)
+				CHECK(r.corrected && !strcmp(r.corrected, want[t - 2 * pass]));
+			hx_results_clear(&r);
+			if (!pass)
+				hx_searcher_free(&sr);
+		}
+		if (pass) {
+			size_t words, bytes;
+			hx_searcher_typo_index(sr, &words, &bytes);
+			CHECK(words > 0); /* the last ones went through the index */
+			hx_searcher_free(&sr);
+		}
+	}
+	for (size_t i = 0; i < nd; i++)
+		doc_free(d[i]);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
+/* The bit-parallel distance of the typo candidates against the table of
+ * optimal string alignment (a naive model), on random strings of a few
+ * letters (so that repeats and swaps are common), up to 64 bytes. */
+static int osa_table(const char *a, size_t la, const char *b, size_t lb)
+{
+	static int d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		for (size_t j = 0; j <= lb; j++) {
+			if (!i || !j) {
+				d[i][j] = (int)(i + j);
+				continue;
+			}
+			int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+static void osa_bits(void)
+{
+	char a[64], b[64];
+	uint64_t peq[256];
+	int bad = 0;
+	for (int t = 0; t < 20000; t++) {
+		size_t la = 1 + rnd(t % 5 ? 12 : 64), lb = 1 + rnd(t % 5 ? 12 : 64);
+		unsigned letters = 2 + rnd(4);
+		for (size_t i = 0; i < la; i++)
+			a[i] = (char)('a' + rnd(letters));
+		for (size_t i = 0; i < lb; i++)
+			b[i] = (char)('a' + rnd(letters));
+		if (t % 3 == 0 && la > 2) { /* b: a with two bytes swapped */
+			memcpy(b, a, la);
+			lb = la;
+			size_t p = rnd((unsigned)la - 1);
+			char c = b[p];
+			b[p] = b[p + 1];
+			b[p + 1] = c;
+		}
+		hx_osa_peq(peq, a, la);
+		bad += hx_osa_distance(peq, la, b, lb) != osa_table(a, la, b, lb);
+	}
+	CHECK(bad == 0);
+	hx_osa_peq(peq, "", 0);
+	CHECK(hx_osa_distance(peq, 0, "abc", 3) == 3);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1616,6 +1828,9 @@ int main(void)
 	format2();
 	issue13();
 	stem_filter_waits();
+	lang_stretches();
+	typo_candidates();
+	osa_bits();
 	known_words();
 	rank_constants();
 	title_as_typed();
