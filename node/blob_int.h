@@ -1,7 +1,8 @@
 /*
  * blob_int.h: what the node's blob files share (blobstate.c: the kv records
- * and counters; blobserve.c: serving chunks; blobsync.c: finding wanted
- * blobs and fetching them, on top of both). docs/PROTOCOL.md §9.
+ * and counters; blobserve.c: serving chunks; blobwant.c: finding wanted
+ * blobs; blobsync.c: fetching them, on top of all three).
+ * docs/PROTOCOL.md §9.
  */
 #ifndef HX_NODE_BLOB_INT_H
 #define HX_NODE_BLOB_INT_H
@@ -106,6 +107,19 @@ int hx_nd_blob_held(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t n,
                     uint8_t **bitmap) HX_WUR;
 /* Adds the counters gathered to the store's and writes "blob/status". */
 void hx_nd_blob_flush(hx_node *n, uint64_t now);
+
+/* ---- blobwant.c ---- */
+
+/* The wanted list: x freed (NULL-safe); the wanted blob with hash, or
+ * NULL; x taken off the list and freed. */
+void hx_nd_bx_free(struct bx *x);
+struct bx *hx_nd_bx_find(struct hx_nd_blobs *b, const uint8_t hash[HX_ID_LEN]);
+void hx_nd_bx_remove(struct hx_nd_blobs *b, struct bx *x);
+/* The blob is not fetched, for why: counted, logged, recorded
+ * ("blob-refused/<hex>"), and its `hansa fetch` request dropped. */
+void hx_nd_blob_refuse(hx_node *n, const uint8_t hash[HX_ID_LEN], uint64_t size, const char *why);
+/* Looks for wanted blobs in the store and its change log. */
+void hx_nd_blob_scan(hx_node *n, uint64_t now);
 
 /* ---- blobcommit.c ---- */
 
