@@ -19,9 +19,11 @@
 #define BL_CHECKED_BLOBS 16 /* blobs whose chunks checked in this run are remembered */
 #define BL_CHUNK_TIMEOUT_MS 30000
 #define BL_ASK_TIMEOUT_MS 30000
-#define BL_REASK_MS 5000     /* BLOB_GET again after NONE or a partial list */
-#define BL_SCAN_MS 200       /* new entries looked at for attachments at most this often */
-#define BL_REQUESTS_MS 10000 /* `hansa fetch` requests re-read without a wake-up */
+#define BL_REASK_MS 5000       /* BLOB_GET again after NONE or a partial list */
+#define BL_SCAN_MS 200         /* new entries looked at for attachments at most this often */
+#define BL_SCAN_SLICE 2048     /* entries read back per scan of the change log */
+#define BL_SCAN_SLICE_BUSY 128 /* ... while entries are moving (blobsync.c scan) */
+#define BL_REQUESTS_MS 10000   /* `hansa fetch` requests re-read without a wake-up */
 
 enum { SRC_NEW, SRC_ASKED, SRC_LIST, SRC_NONE };
 /* A chunk is MISSING, asked for (FLIGHT), received and written but not yet
@@ -82,8 +84,13 @@ struct hx_nd_blobs {
 	size_t nq, capq;
 	uint64_t seq; /* change log read up to here */
 	uint64_t last_scan, next_requests;
-	int scan_due, scanned_all;
+	int scan_due;
 	int news; /* entries with attachments stored since the last scan */
+	/* seqs of entries this node stored itself (receive.c), ascending,
+	 * whose attachments were looked at then: the scan passes over them
+	 * without reading them back */
+	uint64_t *mine;
+	size_t nmine, capmine;
 	uint32_t next_req;
 	/* not yet added to the stored counters */
 	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad, hashed_out;
@@ -118,7 +125,8 @@ void hx_nd_bx_remove(struct hx_nd_blobs *b, struct bx *x);
 /* The blob is not fetched, for why: counted, logged, recorded
  * ("blob-refused/<hex>"), and its `hansa fetch` request dropped. */
 void hx_nd_blob_refuse(hx_node *n, const uint8_t hash[HX_ID_LEN], uint64_t size, const char *why);
-/* Looks for wanted blobs in the store and its change log. */
+/* Reads the change log on from the last scan (a slice, BL_SCAN_SLICE or
+ * BL_SCAN_SLICE_BUSY entries) for attachments of current versions. */
 void hx_nd_blob_scan(hx_node *n, uint64_t now);
 
 /* ---- blobcommit.c ---- */

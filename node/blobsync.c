@@ -525,6 +525,7 @@ void hx_nd_blob_destroy(hx_node *n)
 	free(b->q);
 	hx_nd_bc_free(&b->bc);
 	hx_nd_blob_checked_free(b);
+	free(b->mine);
 	free(b);
 	n->bl = NULL;
 }

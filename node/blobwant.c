@@ -1,9 +1,10 @@
 /*
  * blobwant.c: which blobs this node wants (docs/PROTOCOL.md §9): the
  * attachments of current versions up to the size policy, found in the
- * store and its change log, and the `hansa fetch` requests; the wanted
- * list's entries and refusals. blobsync.c fetches them. Calls
- * blobstate.c and the store.
+ * change log (from its start, a slice at a time) and in what the node
+ * itself stores, and the `hansa fetch` requests; the wanted list's
+ * entries and refusals. blobsync.c fetches them. Calls blobstate.c and
+ * the store.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,27 +100,39 @@ static int want_entry(hx_node *n, const hx_entry *e)
 	return 0;
 }
 
-static int list_cb(void *arg, const hx_entry *e, const uint8_t *raw, size_t rawlen)
+/* The blobs of a stored entry e are wanted if e is still its document's
+ * current version. */
+static void want_if_current(hx_node *n, const hx_entry *e)
 {
-	(void)raw;
-	(void)rawlen;
-	return want_entry(arg, e);
+	hx_entry cur;
+	if (e->nattach && hx_store_current(n->store, e->author, e->path, &cur, NULL) == HX_OK) {
+		if (!memcmp(cur.id, e->id, HX_ID_LEN))
+			want_entry(n, e);
+		hx_entry_clear(&cur);
+	}
 }
+
+/* The change log from the last scan on; at: how far into b->mine; read:
+ * entries read back so far, at most max. */
+struct scanning {
+	hx_node *n;
+	size_t at, read, max;
+};
 
 static int change_cb(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN])
 {
-	hx_node *n = arg;
-	hx_entry e, cur;
-	(void)seq;
-	if (hx_store_get(n->store, id, &e, NULL, NULL))
-		return 0;
-	if (e.nattach && hx_store_current(n->store, e.author, e.path, &cur, NULL) == HX_OK) {
-		if (!memcmp(cur.id, e.id, HX_ID_LEN))
-			want_entry(n, &e);
-		hx_entry_clear(&cur);
+	struct scanning *x = arg;
+	struct hx_nd_blobs *b = x->n->bl;
+	hx_entry e;
+	while (x->at < b->nmine && b->mine[x->at] < seq)
+		x->at++;
+	if (x->at < b->nmine && b->mine[x->at] == seq)
+		return 0; /* looked at when it was stored */
+	if (hx_store_get(x->n->store, id, &e, NULL, NULL) == HX_OK) {
+		want_if_current(x->n, &e);
+		hx_entry_clear(&e);
 	}
-	hx_entry_clear(&e);
-	return 0;
+	return ++x->read >= x->max; /* 1: the rest at the next scan */
 }
 
 static int request_cb(void *arg, const char *key, const void *val, size_t len)
@@ -138,29 +151,66 @@ static int request_cb(void *arg, const char *key, const void *val, size_t len)
 	return 0;
 }
 
-/* Finds new wanted blobs: every current version once at the start, then
- * new entries from the change log, and the `hansa fetch` requests. */
+/* Whether entries are moving: received ones in the pipeline or its
+ * commit, a reconciliation open, WANTs and PUSHes queued or in flight on a
+ * connection, or entries moved with its member in the last BUSY_MS. */
+static int moving(const hx_node *n, uint64_t now)
+{
+	if (n->pipe_n || n->wbusy)
+		return 1;
+	for (size_t i = 0; i < n->nconns; i++) {
+		const struct conn *c = n->conns[i];
+		if (c->ine || c->rne || c->nwants || c->npushes || c->want_q.n || c->push_q.n ||
+		    (c->peer && now < c->peer->busy_until))
+			return 1;
+	}
+	return 0;
+}
+
+/* Finds new wanted blobs: the change log from the start, then new entries
+ * as they come, and the `hansa fetch` requests. An entry is read back and
+ * decoded unless this node stored it itself; a log of many thousands
+ * (every start reads the whole log) is read a slice per scan, small while
+ * entries are moving, so that neither the loop nor a transfer waits. */
 void hx_nd_blob_scan(hx_node *n, uint64_t now)
 {
 	struct hx_nd_blobs *b = n->bl;
+	int busy = moving(n, now);
+	struct scanning x = { n, 0, 0, busy ? BL_SCAN_SLICE_BUSY : BL_SCAN_SLICE };
 	uint64_t last;
-	if (!b->scanned_all) {
-		hx_store_stats st;
-		if (hx_store_stats_get(n->store, &st) == HX_OK)
-			b->seq = st.last_seq;
-		(void)!hx_store_list(n->store, NULL, list_cb, n);
-		b->scanned_all = 1;
-	}
-	if (hx_store_changes(n->store, b->seq, change_cb, n, &last) == HX_OK)
+	int rc = hx_store_changes(n->store, b->seq, change_cb, &x, &last);
+	if (rc == HX_OK || rc == 1)
 		b->seq = last;
+	/* what the log has been read past is done with */
+	size_t drop = 0;
+	while (drop < b->nmine && b->mine[drop] <= b->seq)
+		drop++;
+	if (drop) {
+		memmove(b->mine, b->mine + drop, (b->nmine - drop) * sizeof *b->mine);
+		b->nmine -= drop;
+	}
 	b->last_scan = now;
-	b->scan_due = 0;
-	b->news = 0;
+	/* more to read: at once while nothing moves, else after BL_SCAN_MS */
+	b->news = rc == 1 && !busy;
+	b->scan_due = rc == 1 && busy;
 }
 
-void hx_nd_blob_news(hx_node *n)
+void hx_nd_blob_stored(hx_node *n, uint64_t seq, const hx_entry *e)
 {
-	n->bl->news = 1;
+	struct hx_nd_blobs *b = n->bl;
+	if (n->cfg.once)
+		return; /* a one-shot sync fetches no blobs (hx_nd_blob_tick) */
+	/* out of memory, seq is not recorded: the scan reads it back */
+	uint64_t *a = hx_grow(b->mine, &b->capmine, b->nmine + 1, sizeof *a);
+	if (a) {
+		b->mine = a;
+		if (!b->nmine || b->mine[b->nmine - 1] < seq)
+			b->mine[b->nmine++] = seq;
+	}
+	if (e->nattach) {
+		want_if_current(n, e);
+		b->news = 1;
+	}
 }
 
 void hx_nd_blob_requests(hx_node *n)
