@@ -1,7 +1,8 @@
 /*
  * blob_int.h: what the node's blob files share (blobstate.c: the kv records
- * and counters; blobserve.c: serving chunks; blobsync.c: finding wanted
- * blobs and fetching them, on top of both). docs/PROTOCOL.md §9.
+ * and counters; blobserve.c: serving chunks; blobwant.c: finding wanted
+ * blobs; blobsync.c: fetching them, on top of all three).
+ * docs/PROTOCOL.md §9.
  */
 #ifndef HX_NODE_BLOB_INT_H
 #define HX_NODE_BLOB_INT_H
@@ -18,9 +19,11 @@
 #define BL_CHECKED_BLOBS 16 /* blobs whose chunks checked in this run are remembered */
 #define BL_CHUNK_TIMEOUT_MS 30000
 #define BL_ASK_TIMEOUT_MS 30000
-#define BL_REASK_MS 5000     /* BLOB_GET again after NONE or a partial list */
-#define BL_SCAN_MS 200       /* new entries looked at for attachments at most this often */
-#define BL_REQUESTS_MS 10000 /* `hansa fetch` requests re-read without a wake-up */
+#define BL_REASK_MS 5000       /* BLOB_GET again after NONE or a partial list */
+#define BL_SCAN_MS 200         /* new entries looked at for attachments at most this often */
+#define BL_SCAN_SLICE 2048     /* entries read back per scan of the change log */
+#define BL_SCAN_SLICE_BUSY 128 /* ... while entries are moving (blobsync.c scan) */
+#define BL_REQUESTS_MS 10000   /* `hansa fetch` requests re-read without a wake-up */
 
 enum { SRC_NEW, SRC_ASKED, SRC_LIST, SRC_NONE };
 /* A chunk is MISSING, asked for (FLIGHT), received and written but not yet
@@ -81,8 +84,13 @@ struct hx_nd_blobs {
 	size_t nq, capq;
 	uint64_t seq; /* change log read up to here */
 	uint64_t last_scan, next_requests;
-	int scan_due, scanned_all;
+	int scan_due;
 	int news; /* entries with attachments stored since the last scan */
+	/* seqs of entries this node stored itself (receive.c), ascending,
+	 * whose attachments were looked at then: the scan passes over them
+	 * without reading them back */
+	uint64_t *mine;
+	size_t nmine, capmine;
 	uint32_t next_req;
 	/* not yet added to the stored counters */
 	uint64_t done, refused, bytes_in, chunks_in, bytes_out, chunks_out, bad, hashed_out;
@@ -106,6 +114,20 @@ int hx_nd_blob_held(hx_store *s, const uint8_t hash[HX_ID_LEN], uint32_t n,
                     uint8_t **bitmap) HX_WUR;
 /* Adds the counters gathered to the store's and writes "blob/status". */
 void hx_nd_blob_flush(hx_node *n, uint64_t now);
+
+/* ---- blobwant.c ---- */
+
+/* The wanted list: x freed (NULL-safe); the wanted blob with hash, or
+ * NULL; x taken off the list and freed. */
+void hx_nd_bx_free(struct bx *x);
+struct bx *hx_nd_bx_find(struct hx_nd_blobs *b, const uint8_t hash[HX_ID_LEN]);
+void hx_nd_bx_remove(struct hx_nd_blobs *b, struct bx *x);
+/* The blob is not fetched, for why: counted, logged, recorded
+ * ("blob-refused/<hex>"), and its `hansa fetch` request dropped. */
+void hx_nd_blob_refuse(hx_node *n, const uint8_t hash[HX_ID_LEN], uint64_t size, const char *why);
+/* Reads the change log on from the last scan (a slice, BL_SCAN_SLICE or
+ * BL_SCAN_SLICE_BUSY entries) for attachments of current versions. */
+void hx_nd_blob_scan(hx_node *n, uint64_t now);
 
 /* ---- blobcommit.c ---- */
 

@@ -1,180 +1,18 @@
 /*
- * blobsync.c: attachment blobs between nodes (docs/PROTOCOL.md §9). Which
- * blobs this node wants (attachments of current versions up to the size
- * policy, and `hansa fetch` requests), asking every connected member for a
+ * blobsync.c: attachment blobs between nodes (docs/PROTOCOL.md §9). For
+ * the blobs this node wants (blobwant.c), asking every connected member for a
  * blob's hash list, spreading the missing chunks over the members that hold
  * them with a window in flight per member, checking every chunk against
  * its hash before the blob store keeps it, counting members that send bad
  * chunks; and serving the chunks this node holds, a few per connection per
  * pass so that entry replication is not starved. Calls conn.c and the blob
- * store (store/blob.h).
+ * store (store/blob.h), blobwant.c and blobstate.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "node/blob_int.h"
-
-/* ---- wanted blobs ------------------------------------------------------------------ */
-
-static void bx_free(struct bx *x)
-{
-	if (!x)
-		return;
-	for (size_t i = 0; i < x->nsrc; i++) {
-		free(x->src[i].have);
-		free(x->src[i].bad);
-	}
-	free(x->src);
-	free(x->hashes);
-	free(x->st);
-	free(x->who);
-	free(x->deadline);
-	free(x);
-}
-
-static struct bx *bx_find(struct hx_nd_blobs *b, const uint8_t hash[HX_ID_LEN])
-{
-	for (size_t i = 0; i < b->nx; i++)
-		if (!memcmp(b->x[i]->hash, hash, HX_ID_LEN))
-			return b->x[i];
-	return NULL;
-}
-
-static void bx_remove(struct hx_nd_blobs *b, struct bx *x)
-{
-	for (size_t i = 0; i < b->nx; i++)
-		if (b->x[i] == x) {
-			memmove(b->x + i, b->x + i + 1, (b->nx - i - 1) * sizeof *b->x);
-			b->nx--;
-			break;
-		}
-	bx_free(x);
-	b->dirty = 1;
-}
-
-static void refuse(hx_node *n, const uint8_t hash[HX_ID_LEN], uint64_t size, const char *why)
-{
-	char hex[17], k[128];
-	n->bl->refused++;
-	n->bl->dirty = 1;
-	hx_nd_log(n, "blob %s (%llu bytes) refused: %s", hx_nd_short_hex(hex, hash),
-	          (unsigned long long)size, why);
-	hx_nd_blob_key(k, sizeof k, "blob-refused/", hash);
-	(void)!hx_store_kv_put(n->store, k, why, strlen(why));
-	hx_nd_blob_key(k, sizeof k, "blob-want/", hash);
-	(void)!hx_store_kv_del(n->store, k);
-}
-
-/* Adds a blob to the wanted list unless it is held whole or over a limit. */
-static void want(hx_node *n, const uint8_t hash[HX_ID_LEN], uint64_t size, int ondemand)
-{
-	struct hx_nd_blobs *b = n->bl;
-	struct bx *x = bx_find(b, hash);
-	if (x) {
-		x->ondemand |= ondemand;
-		return;
-	}
-	if (hx_blob_is_whole(n->store, hash))
-		return;
-	if (!ondemand && size > n->cfg.blob_auto)
-		return; /* over the policy: fetched on demand only */
-	if (size > n->cfg.blob_max) {
-		refuse(n, hash, size, "larger than the largest file this node fetches");
-		return;
-	}
-	if (hx_blob_chunks(size) > HX_BWIRE_CHUNKS_MAX) {
-		refuse(n, hash, size, "too many chunks");
-		return;
-	}
-	struct bx **a = hx_grow(b->x, &b->capx, b->nx + 1, sizeof *a);
-	if (!a || !(x = calloc(1, sizeof *x)))
-		return;
-	b->x = a;
-	memcpy(x->hash, hash, HX_ID_LEN);
-	x->size = size;
-	x->n = (uint32_t)hx_blob_chunks(size);
-	x->ondemand = ondemand;
-	b->x[b->nx++] = x;
-	b->dirty = 1;
-}
-
-static int want_entry(hx_node *n, const hx_entry *e)
-{
-	for (size_t i = 0; i < e->nattach; i++)
-		want(n, e->attach[i].hash, e->attach[i].size, 0);
-	return 0;
-}
-
-static int list_cb(void *arg, const hx_entry *e, const uint8_t *raw, size_t rawlen)
-{
-	(void)raw;
-	(void)rawlen;
-	return want_entry(arg, e);
-}
-
-static int change_cb(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN])
-{
-	hx_node *n = arg;
-	hx_entry e, cur;
-	(void)seq;
-	if (hx_store_get(n->store, id, &e, NULL, NULL))
-		return 0;
-	if (e.nattach && hx_store_current(n->store, e.author, e.path, &cur, NULL) == HX_OK) {
-		if (!memcmp(cur.id, e.id, HX_ID_LEN))
-			want_entry(n, &e);
-		hx_entry_clear(&cur);
-	}
-	hx_entry_clear(&e);
-	return 0;
-}
-
-static int request_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	hx_node *n = arg;
-	uint8_t hash[HX_ID_LEN];
-	if (len != 8 || hx_unhex(hash, HX_ID_LEN, key + strlen("blob-want/")))
-		return 0;
-	if (hx_blob_is_whole(n->store, hash)) {
-		char k[128];
-		hx_nd_blob_key(k, sizeof k, "blob-want/", hash);
-		(void)!hx_store_kv_del(n->store, k);
-		return 0;
-	}
-	want(n, hash, hx_be64_get(val), 1);
-	return 0;
-}
-
-/* Finds new wanted blobs: every current version once at the start, then
- * new entries from the change log, and the `hansa fetch` requests. */
-static void scan(hx_node *n, uint64_t now)
-{
-	struct hx_nd_blobs *b = n->bl;
-	uint64_t last;
-	if (!b->scanned_all) {
-		hx_store_stats st;
-		if (hx_store_stats_get(n->store, &st) == HX_OK)
-			b->seq = st.last_seq;
-		(void)!hx_store_list(n->store, NULL, list_cb, n);
-		b->scanned_all = 1;
-	}
-	if (hx_store_changes(n->store, b->seq, change_cb, n, &last) == HX_OK)
-		b->seq = last;
-	b->last_scan = now;
-	b->scan_due = 0;
-	b->news = 0;
-}
-
-void hx_nd_blob_news(hx_node *n)
-{
-	n->bl->news = 1;
-}
-
-void hx_nd_blob_requests(hx_node *n)
-{
-	(void)!hx_store_kv_list(n->store, "blob-want/", request_cb, n);
-	n->bl->next_requests = hx_now_us() + BL_REQUESTS_MS * 1000ull;
-}
 
 /* ---- fetching ------------------------------------------------------------------------ */
 
@@ -250,12 +88,12 @@ static void bx_fail(hx_node *n, struct bx *x, int rc)
 {
 	char hex[17];
 	if (rc == HX_ELIMIT) { /* the blob store's --blob-max or --blob-space */
-		refuse(n, x->hash, x->size, "over the largest file or the blob space");
-		bx_remove(n->bl, x);
+		hx_nd_blob_refuse(n, x->hash, x->size, "over the largest file or the blob space");
+		hx_nd_bx_remove(n->bl, x);
 		return;
 	}
 	hx_nd_log(n, "blob %s: %s; dropped", hx_nd_short_hex(hex, x->hash), hx_strerror(rc));
-	bx_remove(n->bl, x);
+	hx_nd_bx_remove(n->bl, x);
 }
 
 /* Starts a wanted blob, resumed from what the blob store holds when it
@@ -355,7 +193,7 @@ static void finish(hx_node *n, struct bx *x, uint64_t now)
 	hx_nd_ftext_want(n, x->hash); /* its text, on the extraction thread (ftextq.c) */
 	hx_nd_blob_key(k, sizeof k, "blob-want/", x->hash);
 	(void)!hx_store_kv_del(n->store, k);
-	bx_remove(n->bl, x);
+	hx_nd_bx_remove(n->bl, x);
 }
 
 /* The chunks of a batch the commit thread synced and committed (rc its
@@ -369,7 +207,7 @@ static void resolve(hx_node *n, const struct hx_nd_bchunk *ch, size_t k, int rc,
 		hx_nd_log(n, "cannot keep received chunks: %s; asking for them again",
 		          hx_strerror(rc));
 	for (size_t j = 0; j < k; j++) {
-		struct bx *x = bx_find(b, ch[j].hash);
+		struct bx *x = hx_nd_bx_find(b, ch[j].hash);
 		int seen = 0;
 		for (size_t p = 0; p < j && !seen; p++)
 			seen = !memcmp(ch[p].hash, ch[j].hash, HX_ID_LEN);
@@ -521,7 +359,7 @@ static void bad_list(hx_node *n, struct conn *c, const char *why)
 
 static void on_list(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t now)
 {
-	struct bx *x = bx_find(n->bl, m->hash);
+	struct bx *x = hx_nd_bx_find(n->bl, m->hash);
 	uint8_t h[HX_ID_LEN];
 	if (!x || !x->active)
 		return;
@@ -557,7 +395,7 @@ static void on_list(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t 
 
 static void on_none(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t now)
 {
-	struct bx *x = bx_find(n->bl, m->hash);
+	struct bx *x = hx_nd_bx_find(n->bl, m->hash);
 	struct bsrc *s = x ? src_get(x, c->peer) : NULL;
 	if (!s)
 		return;
@@ -570,7 +408,7 @@ static void on_none(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t 
 
 static void on_chunk(hx_node *n, struct conn *c, const hx_bwire_msg *m, uint64_t now)
 {
-	struct bx *x = bx_find(n->bl, m->hash);
+	struct bx *x = hx_nd_bx_find(n->bl, m->hash);
 	if (!x || !x->st || m->index >= x->n || x->st[m->index] != CH_FLIGHT)
 		return; /* not asked for (any more) */
 	size_t k = x->who[m->index];
@@ -682,11 +520,12 @@ void hx_nd_blob_destroy(hx_node *n)
 	if (b->dirty || b->nx)
 		hx_nd_blob_flush(n, hx_now_us());
 	for (size_t i = 0; i < b->nx; i++)
-		bx_free(b->x[i]);
+		hx_nd_bx_free(b->x[i]);
 	free(b->x);
 	free(b->q);
 	hx_nd_bc_free(&b->bc);
 	hx_nd_blob_checked_free(b);
+	free(b->mine);
 	free(b);
 	n->bl = NULL;
 }
@@ -700,7 +539,7 @@ void hx_nd_blob_tick(hx_node *n, uint64_t now, int flush_now)
 	if (now >= b->next_requests)
 		hx_nd_blob_requests(n);
 	if (b->news || now - b->last_scan >= BL_SCAN_MS * 1000ull)
-		scan(n, now);
+		hx_nd_blob_scan(n, now);
 	else
 		b->scan_due = 1;
 	/* on-demand blobs first, then in the order found */

@@ -478,9 +478,11 @@ void hx_nd_blob_on_msg(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k);
 void hx_nd_blob_tick(hx_node *n, uint64_t now, int flush_now);
 /* Re-reads the `hansa fetch` requests (after a wake-up). */
 void hx_nd_blob_requests(hx_node *n);
-/* Entries that attach files were stored: the next tick looks for their
- * blobs at once rather than at the next periodic scan (BL_SCAN_MS). */
-void hx_nd_blob_news(hx_node *n);
+/* This node stored e as seq (in ascending seq order, after the commit):
+ * the blobs it attaches are wanted at once if it is its document's current
+ * version, and the change-log scan passes over seq instead of reading the
+ * entry back and decoding it again. */
+void hx_nd_blob_stored(hx_node *n, uint64_t seq, const hx_entry *e);
 /* The descriptor that becomes readable when received chunks were made
  * durable (-1: none), and what to do then. */
 int hx_nd_blob_fd(const hx_node *n);

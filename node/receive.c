@@ -262,8 +262,7 @@ static void settle(hx_node *n, struct stage *s, int rc)
 				memcpy(s->ids[o->stored], put->entry->id, HX_ID_LEN);
 			o->stored++;
 			handled_add(n, put->seq);
-			if (put->entry->nattach)
-				hx_nd_blob_news(n);
+			hx_nd_blob_stored(n, put->seq, put->entry);
 			if (s->live)
 				push_latency(n, put->entry->timestamp);
 		} else if (r == HX_EEXIST) {

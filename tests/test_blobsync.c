@@ -8,7 +8,12 @@
  *      blob becomes whole without a restart;
  *   2. dropped for good: B begins it again and fetches it whole.
  * Before, B kept those chunks as done, its finish failed, and the blob was
- * given up until the node restarted. Waits are conditions with deadlines.
+ * given up until the node restarted. And:
+ *   3. a node that starts on a store of thousands of entries (imported,
+ *      or synced while it was down) reads its change log a slice at a time
+ *      (blobsync.c scan): blobs attached past the first slice are fetched,
+ *      and a blob only a superseded version attached is not.
+ * Waits are conditions with deadlines.
  * HX_TEST_LOG=1 prints the nodes' log lines.
  */
 #include <stdlib.h>
@@ -160,12 +165,99 @@ static void round_drop(const char *name, int rebegin)
 	free(wb.rec);
 }
 
+#define LOG_ENTRIES 5000 /* more than two slices of the change-log scan */
+
+/* A small random blob added to s; its attachment record in *at. */
+static void small_blob(hx_store *s, hx_attach *at, char *name)
+{
+	uint8_t data[3000];
+	randombytes_buf(data, sizeof data);
+	*at = (hx_attach){ .name = name, .type = "application/octet-stream", .size = sizeof data };
+	CHECK_RC(hx_blob_add_mem(s, data, sizeof data, at->hash), HX_OK);
+}
+
+static void log_slices(void)
+{
+	struct who wa, wb;
+	char ep[64];
+	CHECK_RC(tn_make_who(&wa, "A"), HX_OK);
+	CHECK_RC(tn_make_who(&wb, "B"), HX_OK);
+	hx_store *sa = open_store("slices-a"), *sb = open_store("slices-b");
+	hx_store *both[2] = { sa, sb };
+	for (int i = 0; i < 2; i++) {
+		CHECK_RC(hx_store_member_put(both[i], wa.pk, wa.rec, wa.reclen), HX_OK);
+		CHECK_RC(hx_store_member_put(both[i], wb.pk, wb.rec, wb.reclen), HX_OK);
+	}
+	int port = tn_free_port();
+	CHECK(port != 0);
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	CHECK_RC(hx_peer_add(sb, ep, wa.pk), HX_OK);
+
+	/* the blobs at A only; their entries in both stores before the start:
+	 * old is attached by entry 10 and superseded at entry 20, mid at
+	 * entry 3000, last at entry 4990 */
+	static char nold[] = "old.bin", nmid[] = "mid.bin", nlast[] = "last.bin";
+	hx_attach old, mid, last;
+	small_blob(sa, &old, nold);
+	small_blob(sa, &mid, nmid);
+	small_blob(sa, &last, nlast);
+	uint8_t **raws = calloc(LOG_ENTRIES, sizeof *raws);
+	hx_entry *ents = calloc(LOG_ENTRIES, sizeof *ents);
+	hx_put *puts = calloc(LOG_ENTRIES, sizeof *puts);
+	char(*paths)[32] = calloc(LOG_ENTRIES, sizeof *paths);
+	uint64_t t = hx_now_us() - LOG_ENTRIES;
+	for (size_t i = 0; i < LOG_ENTRIES; i++) {
+		size_t len = 0;
+		snprintf(paths[i], sizeof paths[i], "notes/%zu", i == 20 ? (size_t)10 : i);
+		ents[i] = (hx_entry){ .path = paths[i],
+			              .kind = "note",
+			              .title = "A note",
+			              .body = "text",
+			              .lang = "en",
+			              .timestamp = t + i };
+		hx_attach *a = i == 10 ? &old : i == 3000 ? &mid : i == 4990 ? &last : NULL;
+		if (a) {
+			ents[i].attach = a;
+			ents[i].nattach = 1;
+		}
+		CHECK_RC(hx_entry_sign(&ents[i], wa.sk, &raws[i], &len), HX_OK);
+		puts[i] = (hx_put){ .raw = raws[i], .rawlen = len, .entry = &ents[i] };
+	}
+	for (int i = 0; i < 2; i++)
+		for (size_t k = 0; k < LOG_ENTRIES; k += 1000)
+			CHECK_RC(hx_store_put_batch(both[i], puts + k, 1000, 0, NULL), HX_OK);
+
+	struct running ra, rb;
+	t_start = tn_wall();
+	start(&ra, sa, &wa, ep);
+	start(&rb, sb, &wb, NULL);
+	CHECK(wait_whole(sb, mid.hash, 120));
+	CHECK(wait_whole(sb, last.hash, 120));
+	int st = -1;
+	/* the scan reads the log in order: old's entries came before */
+	CHECK_RC(hx_blob_state(sb, old.hash, &st, NULL, NULL), HX_OK);
+	CHECK(st == HX_BLOB_NONE);
+	CHECK_RC(tn_stop(&rb), HX_OK);
+	CHECK_RC(tn_stop(&ra), HX_OK);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	for (size_t i = 0; i < LOG_ENTRIES; i++)
+		free(raws[i]);
+	free(raws);
+	free(ents);
+	free(puts);
+	free(paths);
+	free(wa.rec);
+	free(wb.rec);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
 		return 1;
 	round_drop("rebegin", 1);
 	round_drop("dropped", 0);
+	log_slices();
 	rmtree(tmpdir);
 	return check_done();
 }

@@ -566,6 +566,45 @@ static void check_blob_vector(const char *line)
 
 /* hx_grow: room for what is asked, power-of-two steps, and on overflow a
  * NULL that leaves the array and its capacity untouched. */
+/* hx_utf8_valid reads ASCII eight bytes at a time: a bad or multi-byte
+ * sequence at every offset of a long ASCII run, against what it is. */
+static void test_utf8(void)
+{
+	static const struct {
+		const char *seq;
+		int valid;
+	} cases[] = {
+		{ "\xc3\xa9", 1 },         /* é */
+		{ "\xe2\x82\xac", 1 },     /* € */
+		{ "\xf0\x9f\x99\x82", 1 }, /* an emoji */
+		{ "\x80", 0 },             /* a continuation byte alone */
+		{ "\xc3", 0 },             /* cut short */
+		{ "\xc0\xaf", 0 },         /* overlong */
+		{ "\xed\xa0\x80", 0 },     /* a surrogate */
+		{ "\xf4\x90\x80\x80", 0 }, /* over U+10FFFF */
+		{ "\xff", 0 },
+	};
+	char buf[64];
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+		for (size_t at = 0; at < 24; at++) {
+			size_t sl = strlen(cases[c].seq);
+			memset(buf, 'a', sizeof buf);
+			memcpy(buf + at, cases[c].seq, sl);
+			CHECK(hx_utf8_valid(buf, 40) == cases[c].valid);
+			/* ending right after it, and cut inside it */
+			CHECK(hx_utf8_valid(buf, at + sl) == cases[c].valid);
+			if (sl > 1)
+				CHECK(!hx_utf8_valid(buf, at + sl - 1));
+		}
+	for (size_t at = 0; at < 24; at++) {
+		memset(buf, 'a', sizeof buf);
+		buf[at] = 0; /* a NUL is refused wherever it is */
+		CHECK(!hx_utf8_valid(buf, 40));
+		CHECK(hx_utf8_valid(buf, at));
+	}
+	CHECK(hx_utf8_valid("", 0));
+}
+
 static void test_grow(void)
 {
 	size_t cap = 0;
@@ -640,5 +679,6 @@ int main(void)
 	test_tamper();
 	test_vectors();
 	test_grow();
+	test_utf8();
 	return check_done();
 }
