@@ -10,6 +10,9 @@
  * that fails becomes partial without its damaged chunks (store/blob_scrub.c),
  * which are fetched again from peers (a `hansa fetch` request); it is
  * counted ("blob-scrub-bad", `hansa status`, /metrics) and logged.
+ * Before its first blob, the thread of a serving node runs the start's
+ * blob gc (the automatic policy, FORMAT.md §3.2): its read of every
+ * current version then holds neither the loop nor a transfer up.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -87,6 +90,18 @@ static void *scrub_main(void *arg)
 	uint64_t at, wait;
 	uint32_t bad;
 	lowest_priority();
+	if (n->cfg.bind) {
+		uint64_t removed = 0, bytes = 0;
+		int rc = hx_blob_gc(n->store, HX_BLOB_GC_GRACE_US, &removed, &bytes);
+		if (rc)
+			hx_nd_log(n, "blob gc: %s", hx_strerror(rc));
+		else if (removed)
+			hx_nd_log(
+			        n,
+			        "blob gc: removed %llu blob%s no current version names (%llu bytes)",
+			        (unsigned long long)removed, removed == 1 ? "" : "s",
+			        (unsigned long long)bytes);
+	}
 	for (;;) {
 		int rc = hx_blob_scrub_next(n->store, hash, &at);
 		uint64_t now = hx_now_us();

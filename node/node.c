@@ -674,9 +674,8 @@ int hx_node_run(hx_node *n, volatile sig_atomic_t *stop)
 		hx_daemon_info d = { .pid = (uint64_t)getpid(), .started = hx_now_us() };
 		snprintf(d.bind, sizeof d.bind, "%s", n->endpoint);
 		(void)!hx_daemon_put(n->store, &d);
-		/* The blob gc policy: at the start of a serving node (and on
-		 * `hansa gc`); blobs a current version names stay. */
-		(void)!hx_blob_gc(n->store, HX_BLOB_GC_GRACE_US, NULL, NULL);
+		/* the blob gc of a serving node's start runs on the scrub
+		 * thread (blobscrub.c), not before this loop */
 	}
 	while (!*stop) {
 		size_t k = 0, need = 6 + 2 * n->nconns;

@@ -74,7 +74,7 @@ start_a
 start b "$PB"
 until_ok 30 h b show files/two || fail "the entry did not reach B"
 until_ok 60 at_least a scrub_damaged 1 || fail "A's scrub did not find the damaged file"
-logged a "damaged on disk (scrub)" || fail "A did not log the damage"
+until_ok 10 logged a "damaged on disk (scrub)" || fail "A did not log the damage"
 # B gets every chunk but the damaged one, from nowhere
 until_ok 60 at_least b chunks_in 16 || fail "B did not get the 7 undamaged chunks"
 sleep_until=$((SECONDS + 3))

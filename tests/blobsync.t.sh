@@ -107,7 +107,7 @@ bad_counted() { [ "$(peer_bad c "$KBAD")" -ge 1 ]; }
 until_ok 10 bad_counted || fail "C did not count the bad peer's chunks"
 [ "$(peer_bad c "$(h b id --json | jq -r .key)")" = 0 ] || fail "C blamed B for bad chunks"
 [ "$(blob_json c bad_chunks)" -ge 1 ] || fail "C's status does not count the bad chunks"
-logged c "bad chunk" || fail "C did not log the bad chunk"
+until_ok 10 logged c "bad chunk" || fail "C did not log the bad chunk"
 kill "$BADPID" 2>/dev/null
 wait "$BADPID" 2>/dev/null
 echo "ok 4: the bad peer's corrupted chunks were caught ($(peer_bad c "$KBAD") counted); C got the file from B"

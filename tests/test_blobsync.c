@@ -12,11 +12,16 @@
  *   3. a node that starts on a store of thousands of entries (imported,
  *      or synced while it was down) reads its change log a slice at a time
  *      (blobsync.c scan): blobs attached past the first slice are fetched,
- *      and a blob only a superseded version attached is not.
+ *      and a blob only a superseded version attached is not;
+ *   4. the blob gc of a serving node's start (on its scrub thread): a blob
+ *      no current version names, older than the grace, goes; one a
+ *      current version names, and a fresh one, stay.
  * Waits are conditions with deadlines.
  * HX_TEST_LOG=1 prints the nodes' log lines.
  */
 #include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -88,6 +93,25 @@ static int wait_whole(hx_store *s, const uint8_t *hash, double secs)
 	return 0;
 }
 
+/* w signs and s stores, now, a document at path that attaches *at. */
+static void put_attached(hx_store *s, const struct who *w, char *path, hx_attach *at)
+{
+	hx_entry e = { .path = path,
+		       .kind = "toolkit",
+		       .title = "A file",
+		       .body = "",
+		       .lang = "en",
+		       .timestamp = hx_now_us(),
+		       .attach = at,
+		       .nattach = 1 };
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	CHECK_RC(hx_entry_sign(&e, w->sk, &raw, &rawlen), HX_OK);
+	hx_put put = { .raw = raw, .rawlen = rawlen, .entry = &e };
+	CHECK_RC(hx_store_put_batch(s, &put, 1, 0, NULL), HX_OK);
+	free(raw);
+}
+
 /* One round: A publishes a new random blob, B starts fetching it; once B
  * holds a few chunks its partial blob is dropped (and begun again when
  * rebegin); B must end with the whole blob, every chunk checked. */
@@ -123,19 +147,8 @@ static void round_drop(const char *name, int rebegin)
 	t_start = tn_wall();
 	start(&ra, sa, &wa, ep);
 	start(&rb, sb, &wb, NULL);
-	hx_entry e = { .path = "files/one",
-		       .kind = "toolkit",
-		       .title = "A file",
-		       .body = "",
-		       .lang = "en",
-		       .timestamp = hx_now_us(),
-		       .attach = &at,
-		       .nattach = 1 };
-	uint8_t *raw = NULL;
-	size_t rawlen = 0;
-	CHECK_RC(hx_entry_sign(&e, wa.sk, &raw, &rawlen), HX_OK);
-	hx_put put = { .raw = raw, .rawlen = rawlen, .entry = &e };
-	CHECK_RC(hx_store_put_batch(sa, &put, 1, 0, NULL), HX_OK);
+	char path[] = "files/one";
+	put_attached(sa, &wa, path, &at);
 
 	/* mid-transfer: a few chunks present, far from all (1 MiB/s) */
 	CHECK(wait_present(sb, at.hash, 3, 120));
@@ -158,7 +171,6 @@ static void round_drop(const char *name, int rebegin)
 	CHECK_RC(tn_stop(&ra), HX_OK);
 	hx_store_close(&sa);
 	hx_store_close(&sb);
-	free(raw);
 	free(hashes);
 	free(data);
 	free(wa.rec);
@@ -251,6 +263,57 @@ static void log_slices(void)
 	free(wb.rec);
 }
 
+/* Sets the times of blob hash's file in store dir to an hour ago. */
+static void age_blob(const char *dir, const uint8_t *hash)
+{
+	char hex[2 * HX_ID_LEN + 1], p[700];
+	hx_hex(hex, hash, HX_ID_LEN);
+	snprintf(p, sizeof p, "%s/%s/blobs/%.2s/%s", tmpdir, dir, hex, hex);
+	struct timeval tv[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
+	CHECK(utimes(p, tv) == 0);
+}
+
+static int blob_state(hx_store *s, const uint8_t *hash)
+{
+	int st = -1;
+	CHECK_RC(hx_blob_state(s, hash, &st, NULL, NULL), HX_OK);
+	return st;
+}
+
+static void start_gc(void)
+{
+	struct who wa;
+	char ep[64];
+	CHECK_RC(tn_make_who(&wa, "A"), HX_OK);
+	hx_store *sa = open_store("gc-a");
+	CHECK_RC(hx_store_member_put(sa, wa.pk, wa.rec, wa.reclen), HX_OK);
+	static char nu[] = "unnamed.bin", nn[] = "named.bin", nf[] = "fresh.bin";
+	hx_attach un, named, fresh;
+	small_blob(sa, &un, nu);
+	small_blob(sa, &named, nn);
+	small_blob(sa, &fresh, nf);
+	age_blob("gc-a", un.hash);
+	age_blob("gc-a", named.hash);
+	char path[] = "files/named";
+	put_attached(sa, &wa, path, &named);
+	int port = tn_free_port();
+	CHECK(port != 0);
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+
+	struct running ra;
+	t_start = tn_wall();
+	start(&ra, sa, &wa, ep);
+	int gone = 0;
+	for (double t0 = tn_wall(); !gone && tn_wall() - t0 < 60; usleep(10000))
+		gone = blob_state(sa, un.hash) == HX_BLOB_NONE;
+	CHECK(gone);
+	CHECK(blob_state(sa, named.hash) == HX_BLOB_WHOLE);
+	CHECK(blob_state(sa, fresh.hash) == HX_BLOB_WHOLE);
+	CHECK_RC(tn_stop(&ra), HX_OK);
+	hx_store_close(&sa);
+	free(wa.rec);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
@@ -258,6 +321,7 @@ int main(void)
 	round_drop("rebegin", 1);
 	round_drop("dropped", 0);
 	log_slices();
+	start_gc();
 	rmtree(tmpdir);
 	return check_done();
 }
