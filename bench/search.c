@@ -12,7 +12,7 @@
  *                [--reps N] [--known N] [--dir DIR | --keep DIR] [--verbose] [--no-proximity]
  *                [--stride K | --full] [--queries N] [--tune] [--lang-only]
  *                [--xapian-ids] [--hansa-only] [--variant K=V,...]... [--dump FILE]
- *                [--slowest N [--rerun-slowest R]]
+ *                [--slowest N [--rerun-slowest R]] [--worse] [--ties-reversed]
  *
  * The corpus defaults to ../shared/data/tools-corpus.jsonl.xz (run from the
  * repository root). Latencies are wall-clock per query (parse, rank, and
@@ -26,7 +26,11 @@
  * per-language query (total, correction, hits with their exact scores), so
  * that two builds can be diffed; --slowest N prints hansa's N slowest
  * queries of each language (what makes its p99), and --rerun-slowest R
- * runs them R more times at the end, for a profile of them alone.
+ * runs them R more times at the end, for a profile of them alone; --worse
+ * prints each per-language query where hansa ranks the target below the
+ * best anchor, with every system's rank and top 3, and --ties-reversed
+ * counts hansa's exactly tied hits in the reverse order (what a set owes
+ * to the order of ties).
  */
 #include <math.h>
 #include <pthread.h>
@@ -495,6 +499,14 @@ static int dump_now;
 /* The last hansa query's total and correction (for --slowest). */
 static uint64_t last_total;
 static char last_corrected[256];
+/* The last hansa query's scores of its top 10 (for --worse). */
+static double last_score[10];
+/* --ties-reversed: hansa's hits of exactly equal score are counted in the
+ * reverse of their order (the later indexed document first), to measure
+ * how much of a set's MRR is the order of ties, which no query word can
+ * decide (siblings and translations whose titles hold the query words
+ * alike: docs/SEARCH.md, "Finnish known items"). */
+static int ties_reversed;
 
 /* With suggest, a query that finds nothing runs its typo correction, as
  * the CLI does (the per-language sets); without, it is like FTS5. */
@@ -514,6 +526,17 @@ static int hx_run(hx_searcher *sr, const char *q, const struct pathmap *pm, long
 	snprintf(last_corrected, sizeof last_corrected, "%s", r.corrected ? r.corrected : "");
 	for (int i = 0; i < n && i < max; i++)
 		ids[i] = pm_get(pm, r.hits[i].path) + 1; /* rowid = index + 1 */
+	for (int i = 0; i < 10; i++)
+		last_score[i] = i < n && i < max ? r.hits[i].score : 0;
+	for (int i = 0, j; ties_reversed && i < n && i < max; i = j) {
+		for (j = i + 1; j < n && j < max && last_score[j] == last_score[i]; j++)
+			;
+		for (int a = i, b = j - 1; a < b; a++, b--) {
+			long t = ids[a];
+			ids[a] = ids[b];
+			ids[b] = t;
+		}
+	}
 	if (dump_f && dump_now) {
 		fprintf(dump_f, "[%s] total %llu%s corrected [%s] suggest %zu\n", q,
 		        (unsigned long long)r.total, r.total_exact ? "" : "+",
@@ -653,6 +676,12 @@ struct engines {
 	void *xap; /* hxb_xapian, or NULL */
 };
 
+/* --worse: the per-language queries where hansa ranks the target below
+ * the best anchor, with each system's rank and top 3 (run_sys keeps each
+ * system's last top 3 in last_top, 0 for an empty place). */
+static int show_worse;
+static long last_top[NSYS][3];
+
 /* Runs words (space separated, already in the form to test) on system
  * sys; returns the rank (1..10) of doc, 0 when not in the top 10. */
 static int run_sys(const struct engines *en, int sys, const char *words, const char *lang,
@@ -693,6 +722,8 @@ static int run_sys(const struct engines *en, int sys, const char *words, const c
 		}
 		n = fts_run(sys == SYS_FOLD ? en->fold : en->fts, q, NULL, ids, 10);
 	}
+	for (int i = 0; i < 3; i++)
+		last_top[sys][i] = i < n ? ids[i] : 0;
 	for (int i = 0; i < n && i < 10; i++)
 		if (ids[i] == (long)doc + 1)
 			return i + 1;
@@ -1049,6 +1080,44 @@ slow_rerun(const struct engines *en, struct slowq *const sq[NBL], const size_t n
 				run_sys(en, SYS_HX, sq[l][i].q, bench_langs[l], 0);
 }
 
+/* --worse: prints the query when hansa's rank of the target (0: not in
+ * the top 10) is worse than the best anchor's, with every system's rank
+ * and top 3 (titles; the target marked *), and how many of the hits above
+ * the target hansa scored exactly as high (a tie: they go in index order).
+ * Returns 1 when hansa ranks the target above the best anchor, -1 when
+ * below, 0 when level. */
+static int worse_print(const struct doc *docs, const char *lang, int qt, const char *q, size_t doc,
+                       const int rank[NSYS], long top[NSYS][3], const double score[10], int nsys)
+{
+	int best = 0, hx = rank[SYS_HX]; /* the best anchor's rank, 0 when none has it */
+	for (int s = 0; s < nsys; s++)
+		if (s != SYS_HX && rank[s] && (!best || rank[s] < best))
+			best = rank[s];
+	if (hx == best)
+		return 0;
+	if (hx && (!best || hx < best))
+		return 1;
+	int tied = 0;
+	for (int k = 0; hx > 1 && k < hx - 1; k++)
+		tied += score[k] == score[hx - 1];
+	printf("  worse %s %-9s [%s] target %s \"%s\"; tied with %d above\n", lang, qt_name[qt], q,
+	       docs[doc].path, docs[doc].title, tied);
+	for (int s = 0; s < nsys; s++) {
+		printf("    %-9s rank %2d:", sys_name[s], rank[s]);
+		for (int k = 0; k < 3 && top[s][k] > 0; k++) {
+			const struct doc *d = &docs[top[s][k] - 1];
+			size_t tl = strlen(d->title);
+			if (tl > 40) /* cut at a character's start */
+				for (tl = 40; tl && (d->title[tl] & 0xC0) == 0x80; tl--)
+					;
+			printf(" %s%s (%s, %.*s)", (size_t)top[s][k] == doc + 1 ? "*" : "", d->path,
+			       d->lang, (int)tl, d->title);
+		}
+		printf("\n");
+	}
+	return -1;
+}
+
 /* Prints MRR@10 per language, query type and system, latency p50/p99 per
  * language and system, and hansa's ratio to Xapian. */
 static void lang_bench(const struct engines *en, const struct doc *docs, size_t n, struct dfmap *dm,
@@ -1086,8 +1155,11 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 			if (qt == QT_TYPO)
 				nl_typo = nl; /* the typo kind comes last */
 			size_t m = make_queries(qt, lang, docs, n, dm, &v, qs, qper);
+			size_t nbetter = 0, nworse = 0; /* --worse: against the best anchor */
 			for (size_t i = 0; i < m; i++) {
 				int rank[NSYS] = { 0 };
+				long top[NSYS][3] = { { 0 } };
+				double score[10] = { 0 };
 				for (int s = 0; s < nsys; s++) {
 					if (hansa_only && s != SYS_HX)
 						continue;
@@ -1095,6 +1167,9 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 					rank[s] =
 					        run_sys(en, s, qs[i].q, lang, qs[i].doc); /* warm */
 					dump_now = 0;
+					memcpy(top[s], last_top[s], sizeof top[s]);
+					if (s == SYS_HX)
+						memcpy(score, last_score, sizeof score);
 					for (int r = 0; r < reps; r++) {
 						double c = thread_cpu_s(), a = now_s();
 						run_sys(en, s, qs[i].q, lang, qs[i].doc);
@@ -1118,6 +1193,12 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 						mrr[l][qt][s] += 1.0 / rank[s];
 				}
 				nl += (size_t)reps;
+				if (show_worse) {
+					int c = worse_print(docs, lang, qt, qs[i].q, qs[i].doc,
+					                    rank, top, score, nsys);
+					nbetter += c > 0;
+					nworse += c < 0;
+				}
 				if (verbose &&
 				    (rank[SYS_HX] != 1 || (en->xap && rank[SYS_XAP] != 1)))
 					printf("  %s %-9s %-40s %-34s hansa %d fts5 %d fold %d "
@@ -1133,7 +1214,10 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 				if (s != SYS_HX && mrr[l][qt][s] > besta)
 					besta = mrr[l][qt][s];
 			}
-			printf("   %+8.3f\n", mrr[l][qt][SYS_HX] - besta);
+			printf("   %+8.3f", mrr[l][qt][SYS_HX] - besta);
+			if (show_worse)
+				printf("   (hansa better %zu, worse %zu)", nbetter, nworse);
+			printf("\n");
 		}
 		if (sq[l]) {
 			/* before the percentiles below sort the runs */
@@ -1492,6 +1576,10 @@ int main(int argc, char **argv)
 			qper = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = 1;
+		else if (!strcmp(argv[i], "--worse"))
+			show_worse = 1;
+		else if (!strcmp(argv[i], "--ties-reversed"))
+			ties_reversed = 1;
 		else if (!strcmp(argv[i], "--lang-only"))
 			lang_only = 1;
 		else if (!strcmp(argv[i], "--hansa-only"))
@@ -1516,7 +1604,7 @@ int main(int argc, char **argv)
 			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
 			        "[--reps N] [--known N] [--dir DIR | --keep DIR] [--stride K | --full] [--queries "
 			        "N] [--verbose] [--no-proximity] [--xapian-ids] [--hansa-only] [--tune] [--lang-only] "
-			        "[--variant K=V,...] [--dump FILE] [--slowest N [--rerun-slowest R]]\n");
+			        "[--variant K=V,...] [--dump FILE] [--slowest N [--rerun-slowest R]] [--worse] [--ties-reversed]\n");
 			return 2;
 		}
 	}
