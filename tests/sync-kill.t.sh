@@ -4,48 +4,19 @@
 # restarts and resumes: its store passes `hansa fsck` right after the kill
 # (no committed entry lost, the index in step), and once restarted it ends
 # with exactly A's entries (the sorted id lists compared), fsck clean again.
-# Needs: HANSA, HX_BUILD (for tests/hx_badpeer), jq, python3 (free ports).
-set -u
-: "${HANSA:?set HANSA to the hansa binary}"
+# Environment: HX_BUILD (for tests/hx_badpeer) beside nodes-lib.sh's.
+NAME=sync-kill
+INTERVAL=30 # serve's default
+. "$(dirname "$0")/nodes-lib.sh"
 : "${HX_BUILD:?set HX_BUILD to the build directory}"
 BAD="$HX_BUILD/tests/hx_badpeer"
 N=${HX_SYNC_KILL_ENTRIES:-40000}
-command -v jq >/dev/null || { echo "sync-kill.t.sh: needs jq" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "sync-kill.t.sh: needs python3" >&2; exit 1; }
 [ -x "$BAD" ] || { echo "sync-kill.t.sh: no $BAD (build the tests)" >&2; exit 1; }
 
-T=$(mktemp -d /tmp/hx-synckill.XXXXXX)
-APID= BPID=
-cleanup() {
-	[ -n "$APID" ] && kill "$APID" 2>/dev/null
-	[ -n "$BPID" ] && kill "$BPID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-unset HANSA_HOME HANSA_PASSPHRASE
+entries() { h b status --json --no-probe 2>/dev/null | jq -r '.entries // 0'; }
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in a b; do
-		[ -f "$T/$f.log" ] && { echo "---- $f.log" >&2; tail -n 15 "$T/$f.log" >&2; }
-	done
-	exit 1
-}
-h() { local n=$1; shift; "$HANSA" --home "$T/$n" "$@"; }
-until_ok() {
-	local end=$((SECONDS + $1)); shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-count() { h b status --json --no-probe 2>/dev/null | jq -r '.entries // 0'; }
-
-PA=$(port)
-PB=$(port)
+PA=$(free_port)
+PB=$(free_port)
 h a init --name "Partner A" >/dev/null || fail "init a"
 h b init --name "Partner B" >/dev/null || fail "init b"
 CA=$(h a invite --endpoint "tcp://127.0.0.1:$PA") || fail "invite"
@@ -57,38 +28,36 @@ h a member add "$KG" --name Generator 2>/dev/null || fail "a adds the author"
 h b member add "$KG" --name Generator 2>/dev/null || fail "b adds the author"
 "$BAD" fill "$T/gen.key" "$T/a/store" 0 "$N" || fail "fill a"
 
-"$HANSA" --home "$T/a" serve --bind "tcp://127.0.0.1:$PA" 2>"$T/a.log" &
-APID=$!
-until_ok 60 grep -q 'listening on' "$T/a.log" || fail "a did not start"
-base=$(count)
-"$HANSA" --home "$T/b" serve --bind "tcp://127.0.0.1:$PB" 2>"$T/b.log" &
-BPID=$!
+start a "$PA"
+base=$(entries)
+"$HANSA" --home "$T/b" serve --bind "tcp://127.0.0.1:$PB" --interval "$INTERVAL" 2>"$T/b.log" &
+PID[b]=$!
 
 # killed once the first bulk commit is in and before the last one
 end=$((SECONDS + 300))
 got=$base
 while [ $SECONDS -lt $end ]; do
-	got=$(count)
+	got=$(entries)
 	[ "$got" -gt "$base" ] && break
 	sleep 0.05
 done
-kill -9 "$BPID"
-wait "$BPID" 2>/dev/null
-BPID=
-got=$(count)
+kill -9 "${PID[b]}"
+wait "${PID[b]}" 2>/dev/null
+unset "PID[b]"
+got=$(entries)
 echo "b killed with $((got - base)) of $N entries"
 [ "$got" -gt "$base" ] || fail "no bulk commit within 300 s"
 [ "$((got - base))" -lt "$N" ] && mid=1 || mid=0
 h b fsck >"$T/fsck1" 2>&1 || fail "fsck after the kill: $(tail -n 5 "$T/fsck1")"
-[ "$(count)" = "$got" ] || fail "fsck changed the count"
+[ "$(entries)" = "$got" ] || fail "fsck changed the count"
 
 "$HANSA" --home "$T/b" serve --bind "tcp://127.0.0.1:$PB" 2>>"$T/b.log" &
-BPID=$!
+PID[b]=$!
 until_ok 600 sh -c "[ \"\$('$HANSA' --home '$T/b' status --json --no-probe | jq -r .entries)\" = $((base + N)) ]" ||
-	fail "b did not resume to $N entries: $(count)"
-kill "$BPID"
-wait "$BPID" 2>/dev/null
-BPID=
+	fail "b did not resume to $N entries: $(entries)"
+kill "${PID[b]}"
+wait "${PID[b]}" 2>/dev/null
+unset "PID[b]"
 [ "$(h a list --ids | sort)" = "$(h b list --ids | sort)" ] || fail "the id lists differ"
 h b fsck >"$T/fsck2" 2>&1 || fail "fsck after the resume: $(tail -n 5 "$T/fsck2")"
 [ "$mid" = 1 ] || echo "note: the kill came after the last commit (a fast machine)"

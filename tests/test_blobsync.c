@@ -128,9 +128,7 @@ static void round_drop(const char *name, int rebegin)
 	CHECK_RC(hx_store_member_put(sa, wb.pk, wb.rec, wb.reclen), HX_OK);
 	CHECK_RC(hx_store_member_put(sb, wa.pk, wa.rec, wa.reclen), HX_OK);
 	CHECK_RC(hx_store_member_put(sb, wb.pk, wb.rec, wb.reclen), HX_OK);
-	int port = tn_free_port();
-	CHECK(port != 0);
-	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	CHECK(tn_free_endpoint(ep, sizeof ep) != 0);
 	CHECK_RC(hx_peer_add(sb, ep, wa.pk), HX_OK);
 
 	uint8_t *data = malloc(BLOB_SIZE), *hashes = NULL;
@@ -200,9 +198,7 @@ static void log_slices(void)
 		CHECK_RC(hx_store_member_put(both[i], wa.pk, wa.rec, wa.reclen), HX_OK);
 		CHECK_RC(hx_store_member_put(both[i], wb.pk, wb.rec, wb.reclen), HX_OK);
 	}
-	int port = tn_free_port();
-	CHECK(port != 0);
-	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	CHECK(tn_free_endpoint(ep, sizeof ep) != 0);
 	CHECK_RC(hx_peer_add(sb, ep, wa.pk), HX_OK);
 
 	/* the blobs at A only; their entries in both stores before the start:
@@ -296,9 +292,7 @@ static void start_gc(void)
 	age_blob("gc-a", named.hash);
 	char path[] = "files/named";
 	put_attached(sa, &wa, path, &named);
-	int port = tn_free_port();
-	CHECK(port != 0);
-	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+	CHECK(tn_free_endpoint(ep, sizeof ep) != 0);
 
 	struct running ra;
 	t_start = tn_wall();

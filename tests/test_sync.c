@@ -157,8 +157,8 @@ static void quiet_initial_sync(void)
 	for (int i = 0; i < N; i += 1000)
 		CHECK_RC(put(sa, &a, i, 1000), HX_OK);
 	char ea[64], eb[64];
-	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
-	snprintf(eb, sizeof eb, "tcp://127.0.0.1:%d", tn_free_port());
+	tn_free_endpoint(ea, sizeof ea);
+	tn_free_endpoint(eb, sizeof eb);
 	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK);
 	CHECK_RC(hx_peer_add(sa, eb, b.pk), HX_OK);
 	struct running ra, rb;
@@ -192,7 +192,7 @@ static void wake_pushes(void)
 	CHECK(hx_store_wake_path(sa) != NULL);
 	CHECK_RC(put(sa, &a, 0, 1), HX_OK);
 	char ea[64];
-	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
+	tn_free_endpoint(ea, sizeof ea);
 	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK);
 	struct running ra, rb;
 	/* ten minutes: neither the change-log timer nor anti-entropy runs
@@ -243,7 +243,7 @@ static void line_of_three(struct line *l, const char *prefix, int n, int first)
 		CHECK_RC(put(l->s[0], &l->w[0], first + i, n - i < 3000 ? n - i : 3000), HX_OK);
 	l->base = entries(l->s[1]);
 	for (int i = 0; i < 2; i++)
-		snprintf(l->ep[i], sizeof l->ep[i], "tcp://127.0.0.1:%d", tn_free_port());
+		tn_free_endpoint(l->ep[i], sizeof l->ep[i]);
 	CHECK_RC(hx_peer_add(l->s[1], l->ep[0], l->w[0].pk), HX_OK);
 	CHECK_RC(hx_peer_add(l->s[2], l->ep[1], l->w[1].pk), HX_OK);
 }
@@ -396,7 +396,7 @@ static void triangle(int old_c)
 		CHECK_RC(tn_make_who(&w[i], (const char[]){ (char)('A' + i), 0 }), HX_OK);
 		snprintf(name, sizeof name, "t%d%c", old_c, 'a' + i);
 		s[i] = open_store(name);
-		snprintf(ep[i], sizeof ep[i], "tcp://127.0.0.1:%d", tn_free_port());
+		tn_free_endpoint(ep[i], sizeof ep[i]);
 	}
 	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < 3; j++)
@@ -540,7 +540,7 @@ static void routine_stats(void)
 	two_partners(&a, &b, &sa, &sb, "ra", "rb");
 	CHECK_RC(put(sa, &a, 0, 5), HX_OK);
 	char ea[64];
-	snprintf(ea, sizeof ea, "tcp://127.0.0.1:%d", tn_free_port());
+	tn_free_endpoint(ea, sizeof ea);
 	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK);
 	struct running ra, rb;
 	start(&ra, sa, &a, "A", ea, 100, 0);

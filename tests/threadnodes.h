@@ -74,6 +74,15 @@ static inline int tn_free_port(void)
 	return ok ? ntohs(a.sin_port) : 0;
 }
 
+/* ep (cap bytes) = the endpoint tcp://127.0.0.1:PORT of a port free just
+ * now (tn_free_port); returns the port, 0 on failure. */
+static inline int tn_free_endpoint(char *ep, size_t cap)
+{
+	int port = tn_free_port();
+	snprintf(ep, cap, "tcp://127.0.0.1:%d", port);
+	return port;
+}
+
 static inline void *tn_run(void *arg)
 {
 	struct running *r = arg;
