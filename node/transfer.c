@@ -130,17 +130,24 @@ static int send_batch(hx_node *n, struct conn *c, uint8_t *hdr, size_t hlen, uin
 	return rc;
 }
 
+/* Whether ids entries in flight leave room in the transfer window:
+ * within WANT_WINDOW_IDS and, at the mean size of the entries received so
+ * far, WANT_WINDOW_BYTES. */
+static int window_room(const hx_node *n, uint64_t ids)
+{
+	return ids < WANT_WINDOW_IDS && ids * n->entry_mean < WANT_WINDOW_BYTES;
+}
+
 /* Whether another WANT may go out on c: the entries requested and not yet
  * committed (a request leaves the window when its last batch is stored)
- * stay within WANT_WINDOW_IDS and, at the mean size of the entries
- * received so far, WANT_WINDOW_BYTES: enough that the sender never waits
- * while this node commits (receive.c), and a bound on what it holds. */
+ * leave room in the window: enough that the sender never waits while this
+ * node commits (receive.c), and a bound on what it holds. */
 static int want_room(const hx_node *n, const struct conn *c)
 {
 	uint64_t ids = 0;
 	for (unsigned i = 0; i < c->nwants; i++)
 		ids += c->wants[i].count;
-	return ids < WANT_WINDOW_IDS && ids * n->entry_mean < WANT_WINDOW_BYTES;
+	return window_room(n, ids);
 }
 
 /* Whether another PUSH may go out on c: up to WINDOW in flight; more, up
@@ -159,7 +166,7 @@ static int push_room(const hx_node *n, const struct conn *c)
 			return 0;
 		ids += c->pushes[i].count;
 	}
-	return ids < WANT_WINDOW_IDS && ids * n->entry_mean < WANT_WINDOW_BYTES;
+	return window_room(n, ids);
 }
 
 void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
