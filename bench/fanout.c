@@ -175,8 +175,21 @@ static void run(const struct mesh *m, struct who *w, int publishes, int no_annou
 		}
 		if (up == m->edges)
 			break;
-		if (tn_wall() - t0 > 60)
+		if (tn_wall() - t0 > 60) {
+			for (int e = 0; e < m->edges; e++) {
+				hx_peer_stats s1, s2;
+				int a = !hx_stats_load(st[m->a[e]], w[m->b[e]].pk, &s1) &&
+				        s1.connected;
+				int b = !hx_stats_load(st[m->b[e]], w[m->a[e]].pk, &s2) &&
+				        s2.connected;
+				if (!a || !b)
+					fprintf(stderr,
+					        "bench_fanout: edge %d-%d (%d dials): %s at %d, %s at %d\n",
+					        m->a[e], m->b[e], m->b[e], a ? "up" : "down",
+					        m->a[e], b ? "up" : "down", m->b[e]);
+			}
 			die("the mesh did not come up in 60 s", 0);
+		}
 		usleep(20000);
 	}
 	usleep(500000); /* the first reconciliations (nothing to move) end */

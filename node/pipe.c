@@ -418,4 +418,8 @@ void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *
 	hx_nd_push_commit(n, c, w->count, live, &s);
 	hx_wire_ack(a, w->seq, (uint16_t)s.o.stored, (uint16_t)s.o.known, (uint16_t)s.o.refused);
 	hx_nd_send1(n, c, a, sizeof a);
+	/* it pushed what we had: the ACK makes us lazy there, and the edge
+	 * is redundant this way too (Plumtree's PRUNE prunes both ends) */
+	if (s.o.known && !s.o.stored)
+		c->peer->lazy = 1;
 }

@@ -17,7 +17,10 @@
  * ann, on the announce queue of the members that understand ANNOUNCE;
  * else on the push queue, of all of them, or (source set, live: a relay
  * after the commit) of those that do not understand ANNOUNCE, as
- * forward() reached the others before the commit. */
+ * forward() reached the others before the commit. This node's own writes
+ * (no source) go to a lazy member that understands ANNOUNCE as ANNOUNCE
+ * too: the tree brings it the entry, and a PUSH besides was the duplicate
+ * body most of a mesh's fan-out overhead came from (bench/fanout.c). */
 static void enqueue(hx_node *n, const struct peer *source, const uint8_t (*ids)[HX_ID_LEN],
                     size_t k, int live, int ann)
 {
@@ -31,7 +34,8 @@ static void enqueue(hx_node *n, const struct peer *source, const uint8_t (*ids)[
 		int cap = c && (c->peer_caps & HX_CAP_ANNOUNCE);
 		if (!c || (ann ? !cap : source && live && cap))
 			continue;
-		struct idq *q = ann ? &c->ann_q : &c->push_q;
+		int to_ann = ann || (!source && live && cap && p->lazy);
+		struct idq *q = to_ann ? &c->ann_q : &c->push_q;
 		if (q->n + k > PUSH_BACKLOG_MAX) {
 			/* Too much to push one by one: reconcile instead. */
 			hx_nd_idq_clear(q);
@@ -41,7 +45,7 @@ static void enqueue(hx_node *n, const struct peer *source, const uint8_t (*ids)[
 		for (size_t j = 0; j < k; j++)
 			if (hx_nd_idq_push(q, ids[j], live))
 				break;
-		if (ann)
+		if (to_ann)
 			hx_nd_pump(n, c, hx_now_us());
 	}
 }
@@ -340,7 +344,8 @@ void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 /* The announced ids whose push did not come within GRAFT_MS: asked for
  * from the member that announced them, unless held or asked for already
  * (from another member: a direct-mapped cache of recent requests). The
- * WANT also makes us a member it pushes to again (hx_nd_on_want). */
+ * WANT also makes us a member it pushes to again (hx_nd_on_want), and it
+ * one we push to (Plumtree's GRAFT). */
 void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now)
 {
 	size_t over = 0;
@@ -360,6 +365,7 @@ void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now)
 			continue;
 		memcpy(n->wanted[h].id, id, HX_ID_LEN);
 		n->wanted[h].at = now;
+		c->peer->lazy = 0; /* the tree missed us: this edge joins it, both ways */
 		if (hx_nd_idq_push(&c->want_q, id, 1)) {
 			over += c->later_q.n - i;
 			break;
