@@ -72,7 +72,7 @@
 #define RETRY_MAX_MS 30000      /* doubling up to 30 s */
 #define WANTED_SLOTS 1024       /* announced ids recently asked for (a cache) */
 #define WANTED_MS 1000          /* ... not asked for again from another peer this long */
-#define GRAFT_MS 5              /* an announced entry is asked for when no push brought it */
+#define GRAFT_MS 15             /* an announced entry is asked for when no push brought it */
 
 /* A FIFO of ids, each with a "live" flag. */
 struct idq {
