@@ -1942,6 +1942,9 @@ int main(int argc, char **argv)
 	if (do_variants)
 		return 0;
 	lang_bench(&en, docs, n, &dm, qper, reps, verbose);
+	size_t tw, tb;
+	hx_searcher_typo_index(en.sr, &tw, &tb);
+	printf("typo index: %zu words, %.1f MB\n", tw, (double)tb / 1e6);
 	if (dump_f && fclose(dump_f))
 		die("%s", "could not write the --dump file");
 	dump_f = NULL;
