@@ -397,8 +397,9 @@ static int wstem_get(hx_searcher *sr, int lang, const char *w, size_t wl, MDB_va
 	char key[HX_TOKEN_MAX + 16];
 	size_t kl = hx_ix_wskey(key, lang, w, wl);
 	MDB_val k = { kl, key };
-	return kl && !mdb_get(sr->txn, sr->ix->wstem, &k, v) && v->mv_size > 0 &&
-	       v->mv_size <= HX_TOKEN_MAX && !memchr(v->mv_data, 0, v->mv_size);
+	/* not in the filter: no descent (most words asked are not there) */
+	return kl && hx_sr_stem_maybe(sr, key, kl) && !mdb_get(sr->txn, sr->ix->wstem, &k, v) &&
+	       v->mv_size > 0 && v->mv_size <= HX_TOKEN_MAX && !memchr(v->mv_data, 0, v->mv_size);
 }
 
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap)

@@ -162,8 +162,9 @@ void hx_sr_vc_clear(hx_searcher *sr);
 /* ---- the stem dictionary's filter (ix_sfilter.c) ------------------------------ */
 
 /* 0 when the stem dictionary has no key starting with the kl bytes of key
- * ("code:stem", the part before the 00), 1 when it may. Builds the
- * filter at the searcher's second read transaction. */
+ * ("code:stem", the part before the 00) and ix.wstem has no key key
+ * ("code:word"), 1 when it may. Builds the filter at the searcher's
+ * second read transaction. */
 int hx_sr_stem_maybe(hx_searcher *sr, const char *key, size_t kl);
 /* Frees the filter (a new one is built at next need, for new stats). */
 void hx_sfilter_free(struct hx_sfilter **pf);
