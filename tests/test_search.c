@@ -1712,6 +1712,14 @@ static void vocab_docs(const struct vword *v, size_t n, doc **d, size_t *nd, siz
 		}
 }
 
+/* A new store in a new directory (returned; vocab_done removes it). */
+static char *vocab_store(hx_store **s)
+{
+	char *dir = tmpdir();
+	CHECK_RC(hx_store_open(s, dir, HX_STORE_CREATE), HX_OK);
+	return dir;
+}
+
 /* Frees the nd documents, closes the store and removes its directory. */
 static void vocab_done(hx_store **s, doc **d, size_t nd, char *dir)
 {
@@ -1748,9 +1756,8 @@ static void typo_candidates(void)
 	const size_t nt = sizeof typo / sizeof typo[0];
 	doc *d[64];
 	size_t nd = 0;
-	char *dir = tmpdir();
 	hx_store *s;
-	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	char *dir = vocab_store(&s);
 	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 64);
 	CHECK_RC(put_docs(s, d, nd), HX_OK);
 	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
@@ -1796,10 +1803,9 @@ static void typo_group_skip(void)
 		                              { "dbcdefxzzzz", 20 } };
 	doc *d[128];
 	size_t nd = 0;
-	char *dir = tmpdir();
 	hx_store *s;
+	char *dir = vocab_store(&s);
 	hx_searcher *sr;
-	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
 	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 127);
 	/* and 3,000 words far from the query, so that the index has many
 	 * buckets (few of them shared by chance) */
@@ -1830,6 +1836,47 @@ static void typo_group_skip(void)
 	size_t words, bytes;
 	hx_searcher_typo_index(sr, &words, &bytes);
 	CHECK(words > 0);
+	hx_searcher_free(&sr);
+	vocab_done(&s, d, nd, dir);
+}
+
+/* The query's language, from the languages that know its words, favours
+ * a typo's candidates of that language: "handbuch" is German only, so
+ * for "handbuch qwertz" the German "qwertx" (2 documents) comes before the
+ * English "qwerty" (8), which would win without the language. Neither
+ * correction finds a document with both words, so both are offered as
+ * did-you-mean, in that order. */
+static void typo_query_lang(void)
+{
+	doc *d[16];
+	size_t nd = 0;
+	hx_store *s;
+	char *dir = vocab_store(&s);
+	hx_searcher *sr;
+	for (int i = 0; i < 2; i++, nd++)
+		d[nd] = mkdoc(0, i ? "l/h1" : "l/h0", 1000 + nd, "de", "Handbuch eins", "Ein Text.",
+		              NULL, NULL, NULL);
+	for (int i = 0; i < 2; i++, nd++)
+		d[nd] = mkdoc(0, i ? "l/x1" : "l/x0", 1000 + nd, "de", "qwertx zwei", "Ein Text.",
+		              NULL, NULL, NULL);
+	for (int i = 0; i < 8; i++, nd++) {
+		char path[16];
+		snprintf(path, sizeof path, "l/y%d", i);
+		d[nd] = mkdoc(0, path, 1000 + nd, "en", "Notes on qwerty", "Plain text.", NULL,
+		              NULL, NULL);
+	}
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
+	hx_results r;
+	char err[256];
+	for (int i = 0; i < 3; i++) { /* the walk, the index built, the index */
+		CHECK_RC(hx_search(sr, "handbuch qwertz", &o, &r, err, sizeof err), HX_OK);
+		CHECK(r.total == 0 && !r.corrected && r.nsuggest >= 2);
+		CHECK(r.nsuggest >= 2 && !strcmp(r.suggest[0], "handbuch qwertx") &&
+		      !strcmp(r.suggest[1], "handbuch qwerty"));
+		hx_results_clear(&r);
+	}
 	hx_searcher_free(&sr);
 	vocab_done(&s, d, nd, dir);
 }
@@ -1900,6 +1947,7 @@ int main(void)
 	lang_stretches();
 	typo_candidates();
 	typo_group_skip();
+	typo_query_lang();
 	osa_bits();
 	known_words();
 	rank_constants();
