@@ -12,7 +12,8 @@
  *                [--reps N] [--known N] [--dir DIR | --keep DIR] [--verbose] [--no-proximity]
  *                [--stride K | --full] [--queries N] [--tune] [--lang-only]
  *                [--xapian-ids] [--hansa-only] [--variant K=V,...]... [--dump FILE]
- *                [--slowest N [--rerun-slowest R]] [--worse] [--ties-reversed]
+ *                [--slowest N [--rerun-slowest R]] [--rerun-set LANG:KIND R]
+ *                [--worse] [--ties-reversed]
  *
  * The corpus defaults to ../shared/data/tools-corpus.jsonl.xz (run from the
  * repository root). Latencies are wall-clock per query (parse, rank, and
@@ -26,7 +27,9 @@
  * per-language query (total, correction, hits with their exact scores), so
  * that two builds can be diffed; --slowest N prints hansa's N slowest
  * queries of each language (what makes its p99), and --rerun-slowest R
- * runs them R more times at the end, for a profile of them alone; --worse
+ * runs them R more times at the end, for a profile of them alone;
+ * --rerun-set LANG:KIND R runs one language's queries of one kind (known,
+ * inflected, ascii, typo) R more times, for a profile of that set; --worse
  * prints each per-language query where hansa ranks the target below the
  * best anchor, with every system's rank and top 3, and --ties-reversed
  * counts hansa's exactly tied hits in the reverse order (what a set owes
@@ -1039,6 +1042,11 @@ struct slowq {
 };
 static size_t nslowest;
 static int rerun_slowest;
+/* --rerun-set LANG:KIND R: that language's queries of that kind (known,
+ * inflected, ascii, typo) run R more times in set_rerun (hansa alone),
+ * for a profile of one set (perf report --parent=set_rerun). */
+static const char *rerun_lang;
+static int rerun_qt = -1, rerun_set;
 
 static int cmp_slowq(const void *a, const void *b)
 {
@@ -1078,6 +1086,21 @@ slow_rerun(const struct engines *en, struct slowq *const sq[NBL], const size_t n
 		for (size_t i = 0; i < nsq[l] && i < nslowest; i++)
 			for (int r = 0; r < rerun_slowest; r++)
 				run_sys(en, SYS_HX, sq[l][i].q, bench_langs[l], 0);
+}
+
+/* Runs each of the m queries of one set rerun_set more times in a row
+ * (--rerun-set), as the timed runs do: what a profile shows is what the
+ * timed runs measure (a query's data warm in the caches). */
+static void __attribute__((noinline))
+set_rerun(const struct engines *en, const struct lquery *qs, size_t m, const char *lang)
+{
+	double c = thread_cpu_s();
+	for (size_t i = 0; i < m; i++) /* each query in a row, as the timed runs */
+		for (int r = 0; r < rerun_set; r++)
+			run_sys(en, SYS_HX, qs[i].q, lang, 0);
+	printf("  --rerun-set %s:%s: %zu queries %d times: %.1f us CPU a query\n", lang,
+	       qt_name[rerun_qt], m, rerun_set,
+	       (thread_cpu_s() - c) * 1e6 / (double)(m * (size_t)rerun_set + !m));
 }
 
 /* --worse: prints the query when hansa's rank of the target (0: not in
@@ -1206,6 +1229,8 @@ static void lang_bench(const struct engines *en, const struct doc *docs, size_t 
 					       lang, qt_name[qt], qs[i].q, docs[qs[i].doc].title,
 					       rank[0], rank[1], rank[2], rank[3]);
 			}
+			if (rerun_set && qt == rerun_qt && !strcmp(lang, rerun_lang))
+				set_rerun(en, qs, m, lang);
 			printf("  %s %-14s (%4zu)            ", lang, qt_name[qt], m);
 			double besta = 0;
 			for (int s = 0; s < nsys; s++) {
@@ -1594,7 +1619,19 @@ int main(int argc, char **argv)
 			nslowest = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--rerun-slowest") && i + 1 < argc)
 			rerun_slowest = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--dump") && i + 1 < argc) {
+		else if (!strcmp(argv[i], "--rerun-set") && i + 2 < argc) {
+			const char *c = strchr(argv[++i], ':');
+			static const char *const kinds[NQT] = { "known", "inflected", "ascii",
+				                                "typo" };
+			for (int q = 0; c && q < NQT; q++)
+				if (!strcmp(c + 1, kinds[q]))
+					rerun_qt = q;
+			if (!c || rerun_qt < 0 || (rerun_set = atoi(argv[++i])) < 1)
+				die("--rerun-set LANG:KIND R: KIND is known, inflected, ascii or typo; R >= 1");
+			static char lbuf[16];
+			snprintf(lbuf, sizeof lbuf, "%.*s", (int)(c - argv[i - 1]), argv[i - 1]);
+			rerun_lang = lbuf;
+		} else if (!strcmp(argv[i], "--dump") && i + 1 < argc) {
 			if (!(dump_f = fopen(argv[++i], "w")))
 				die("cannot write %s", argv[i]);
 		} else if (!strcmp(argv[i], "--variant") && i + 1 < argc && nvariants < MAXVAR)
@@ -1604,7 +1641,8 @@ int main(int argc, char **argv)
 			        "usage: bench_search [--corpus FILE.jsonl[.xz]] [--docs N] [--batch N] "
 			        "[--reps N] [--known N] [--dir DIR | --keep DIR] [--stride K | --full] [--queries "
 			        "N] [--verbose] [--no-proximity] [--xapian-ids] [--hansa-only] [--tune] [--lang-only] "
-			        "[--variant K=V,...] [--dump FILE] [--slowest N [--rerun-slowest R]] [--worse] [--ties-reversed]\n");
+			        "[--variant K=V,...] [--dump FILE] [--slowest N [--rerun-slowest R]] [--rerun-set LANG:KIND R] [--worse] "
+			        "[--ties-reversed]\n");
 			return 2;
 		}
 	}
@@ -1904,6 +1942,9 @@ int main(int argc, char **argv)
 	if (do_variants)
 		return 0;
 	lang_bench(&en, docs, n, &dm, qper, reps, verbose);
+	size_t tw, tb;
+	hx_searcher_typo_index(en.sr, &tw, &tb);
+	printf("typo index: %zu words, %.1f MB\n", tw, (double)tb / 1e6);
 	if (dump_f && fclose(dump_f))
 		die("%s", "could not write the --dump file");
 	dump_f = NULL;

@@ -397,8 +397,9 @@ static int wstem_get(hx_searcher *sr, int lang, const char *w, size_t wl, MDB_va
 	char key[HX_TOKEN_MAX + 16];
 	size_t kl = hx_ix_wskey(key, lang, w, wl);
 	MDB_val k = { kl, key };
-	return kl && !mdb_get(sr->txn, sr->ix->wstem, &k, v) && v->mv_size > 0 &&
-	       v->mv_size <= HX_TOKEN_MAX && !memchr(v->mv_data, 0, v->mv_size);
+	/* not in the filter: no descent (most words asked are not there) */
+	return kl && hx_sr_stem_maybe(sr, key, kl) && !mdb_get(sr->txn, sr->ix->wstem, &k, v) &&
+	       v->mv_size > 0 && v->mv_size <= HX_TOKEN_MAX && !memchr(v->mv_data, 0, v->mv_size);
 }
 
 int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, size_t cap)
@@ -418,17 +419,12 @@ int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, 
 	return kl && hx_sr_term(sr, key, kl, &ti) == HX_OK ? 0 : -1;
 }
 
-int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
+/* hx_sr_in_lang with the stem st (sl bytes) of w in lang at hand (NULL:
+ * none); a Hunspell language does not need it. */
+static int in_lang_stem(hx_searcher *sr, int lang, const char *w, size_t wl, const char *st,
+                        size_t sl)
 {
 	char key[2 * HX_TOKEN_MAX + 16];
-	size_t sl;
-	if (hx_stem_lang_dict(lang)) {
-		/* ix.wstem has every word of the language (hx_sr_stem_lookup's
-		 * test, without its look-up of a word not found there) */
-		MDB_val v;
-		return wstem_get(sr, lang, w, wl, &v);
-	}
-	const char *st = hx_stem(sr->stem, lang, w, wl, &sl);
 	if (!st)
 		return 0;
 	size_t kl = hx_ix_dkey(key, lang, st, sl, w, wl);
@@ -439,4 +435,34 @@ int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
 	if (!kl || !hx_sr_stem_maybe(sr, key, kl - wl - 1))
 		return 0;
 	return mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
+}
+
+int hx_sr_in_langs(hx_searcher *sr, const char *w, size_t wl, int in[HX_IX_NLANG])
+{
+	const char *sts[HX_STEM_LANGS_MAX];
+	size_t sls[HX_STEM_LANGS_MAX];
+	if (hx_stem_langs(sr->stem, sr->langs, sr->nlangs, w, wl, sts, sls))
+		return HX_ENOMEM;
+	/* sts are borrowed from the stemmers until their next call: the
+	 * look-ups below make none */
+	for (int i = 0; i < sr->nlangs; i++) {
+		MDB_val v;
+		int lang = sr->langs[i];
+		in[i] = hx_stem_lang_dict(lang) ? wstem_get(sr, lang, w, wl, &v)
+		                                : in_lang_stem(sr, lang, w, wl, sts[i], sls[i]);
+	}
+	return HX_OK;
+}
+
+int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl)
+{
+	size_t sl;
+	if (hx_stem_lang_dict(lang)) {
+		/* ix.wstem has every word of the language (hx_sr_stem_lookup's
+		 * test, without its look-up of a word not found there) */
+		MDB_val v;
+		return wstem_get(sr, lang, w, wl, &v);
+	}
+	const char *st = hx_stem(sr->stem, lang, w, wl, &sl);
+	return in_lang_stem(sr, lang, w, wl, st, sl);
 }

@@ -1,10 +1,16 @@
 /*
  * ix_sfilter.c: a Bloom filter of the stem dictionary's (language, stem)
- * pairs, kept in memory by a searcher. A query word is looked up in the
+ * pairs and of the words of ix.wstem (language, word: a key of the same
+ * shape, "code:" and the bytes), kept in memory by a searcher. A query word is looked up in the
  * stem dictionary once per indexed language (and twice more in English),
  * a B-tree descent each, and for a rare word most languages have no word
  * with its stem: the filter says so without the descent (a Bloom filter
- * has no false negatives, so the forms found are the same). Built from
+ * has no false negatives, so the forms found are the same); so are the
+ * look-ups of a word in ix.wstem (the languages stemmed through Hunspell,
+ * asked of every query word and of typo candidates), most of which find
+ * nothing. A stem and a word that are the same bytes in one language
+ * share a key: the filter then says "maybe" for both, and the descent
+ * answers. Built from
  * ix.stem at the first search that finds the index stats as the search
  * before it did (the searcher's second, when the index is still: a
  * one-shot CLI search never pays for it, nor does every search of an
@@ -64,16 +70,19 @@ void hx_sfilter_free(struct hx_sfilter **pf)
 }
 
 /* Reads every key of ix.stem ("code:stem" 00 word) and adds each
- * distinct "code:stem"; NULL when it cannot (then every pair is looked up). */
+ * distinct "code:stem", then every key of ix.wstem ("code:word"); NULL
+ * when it cannot (then every pair is looked up). */
 static struct hx_sfilter *sf_build(hx_searcher *sr)
 {
-	MDB_stat ms;
+	MDB_stat ms, mw;
 	MDB_cursor *c;
 	MDB_val k, v;
-	if (mdb_stat(sr->txn, sr->ix->stem, &ms) || mdb_cursor_open(sr->txn, sr->ix->stem, &c))
+	if (mdb_stat(sr->txn, sr->ix->stem, &ms) || mdb_stat(sr->txn, sr->ix->wstem, &mw) ||
+	    mdb_cursor_open(sr->txn, sr->ix->stem, &c))
 		return NULL;
 	uint64_t nbits = 64;
-	while (nbits < (uint64_t)ms.ms_entries * SF_BITS_PER_KEY && nbits < (1ull << 34))
+	while (nbits < ((uint64_t)ms.ms_entries + mw.ms_entries) * SF_BITS_PER_KEY &&
+	       nbits < (1ull << 34))
 		nbits *= 2;
 	struct hx_sfilter *f = calloc(1, sizeof *f);
 	if (f && !(f->bits = calloc(nbits / 64, sizeof *f->bits)))
@@ -94,6 +103,15 @@ static struct hx_sfilter *sf_build(hx_searcher *sr)
 		}
 	}
 	mdb_cursor_close(c);
+	if (f && rc == MDB_NOTFOUND) {
+		if (mdb_cursor_open(sr->txn, sr->ix->wstem, &c)) {
+			rc = -1;
+		} else {
+			while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)))
+				sf_add(f, k.mv_data, k.mv_size);
+			mdb_cursor_close(c);
+		}
+	}
 	if (rc != MDB_NOTFOUND)
 		hx_sfilter_free(&f);
 	return f;

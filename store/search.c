@@ -229,22 +229,29 @@ static int query_lang(hx_searcher *sr, const hx_query *q, char *code, size_t cl)
 		snprintf(code, cl, "%s", c);
 		return hx_stem_lang(c);
 	}
-	int best = -1, bestn = 0, tie = 0;
-	for (int l = 0; l < sr->nlangs; l++) {
-		int n = 0;
-		for (size_t i = 0; i < q->nclauses; i++) {
-			const hx_q_clause *cc = &q->clauses[i];
-			for (size_t j = 0; j < cc->ntext && !cc->negated; j++)
-				for (size_t w = 0; w < cc->text[j].nwords; w++) {
-					const char *wd = cc->text[j].words[w];
-					n += hx_sr_in_lang(sr, sr->langs[l], wd, strlen(wd));
+	/* each word's stems in every language at once, then how many words
+	 * each language knows */
+	int best = -1, bestn = 0, tie = 0, n[HX_IX_NLANG] = { 0 }, in[HX_IX_NLANG];
+	for (size_t i = 0; i < q->nclauses; i++) {
+		const hx_q_clause *cc = &q->clauses[i];
+		for (size_t j = 0; j < cc->ntext && !cc->negated; j++)
+			for (size_t w = 0; w < cc->text[j].nwords; w++) {
+				const char *wd = cc->text[j].words[w];
+				if (hx_sr_in_langs(sr, wd, strlen(wd), in)) {
+					for (int l = 0; l < sr->nlangs; l++) /* as each alone */
+						in[l] = hx_sr_in_lang(sr, sr->langs[l], wd,
+						                      strlen(wd));
 				}
-		}
-		if (n > bestn) {
+				for (int l = 0; l < sr->nlangs; l++)
+					n[l] += in[l];
+			}
+	}
+	for (int l = 0; l < sr->nlangs; l++) {
+		if (n[l] > bestn) {
 			best = sr->langs[l];
-			bestn = n;
+			bestn = n[l];
 			tie = 0;
-		} else if (n == bestn && n > 0) {
+		} else if (n[l] == bestn && n[l] > 0) {
 			tie = 1;
 		}
 	}

@@ -147,6 +147,10 @@ void hx_sr_langs_free(hx_searcher *sr);
 /* Whether the folded word w occurs in a document of stemming language
  * lang (its stem dictionary has it). */
 int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
+/* hx_sr_in_lang in each of the searcher's languages (in[i] for
+ * sr->langs[i]), with the word's stems in all of them made or found at
+ * once (hx_stem_langs); HX_ENOMEM when they cannot be. */
+int hx_sr_in_langs(hx_searcher *sr, const char *w, size_t wl, int in[HX_IX_NLANG]) HX_WUR;
 /* The searcher's hx_stem_lookup (arg is the searcher; tokenize.h): the
  * stem ix.wstem keeps for a word, read in the current read transaction;
  * 0 when the word has postings (another language's word), -1 when it
@@ -162,8 +166,9 @@ void hx_sr_vc_clear(hx_searcher *sr);
 /* ---- the stem dictionary's filter (ix_sfilter.c) ------------------------------ */
 
 /* 0 when the stem dictionary has no key starting with the kl bytes of key
- * ("code:stem", the part before the 00), 1 when it may. Builds the
- * filter at the searcher's second read transaction. */
+ * ("code:stem", the part before the 00) and ix.wstem has no key key
+ * ("code:word"), 1 when it may. Builds the filter at the searcher's
+ * second read transaction. */
 int hx_sr_stem_maybe(hx_searcher *sr, const char *key, size_t kl);
 /* Frees the filter (a new one is built at next need, for new stats). */
 void hx_sfilter_free(struct hx_sfilter **pf);

@@ -8,13 +8,18 @@
  *
  * Candidates come from a symmetric-delete index of the vocabulary, built
  * in memory the second time a searcher needs a correction and kept (the
- * first time, a one-shot CLI search say, walks the vocabulary instead): a
- * word and the strings made by deleting up to 2 bytes of its first
- * SX_PREFIX bytes are hashed into buckets of word numbers (hashed once,
- * then counted and filled, so no sort). A query word looks up its own
- * deletes the same way and the few words found are checked with the full
- * distance, so the cost does not grow with the vocabulary. The index is
- * rebuilt when the store's index has changed since (its stats differ).
+ * first time, a one-shot CLI search say, walks the vocabulary instead).
+ * The words (in byte order) fall into groups that share their first
+ * SX_PREFIX bytes (a shorter word is a group of its own); a group and the
+ * strings made by deleting up to 2 bytes of its prefix are hashed into
+ * buckets of group numbers (hashed once, then counted and filled, so no
+ * sort). A query word looks up its own deletes the same way and the words
+ * of the groups found are checked with the full distance, so the cost
+ * does not grow with the vocabulary; the forms of one word (a Polish noun
+ * or verb has dozens) share a group, which a look-up reads once instead
+ * of once per bucket, and passes over whole when not even its most
+ * frequent word could be kept. The index is rebuilt when the store's
+ * index has changed since (its stats differ).
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,10 +31,17 @@
 #define SX_MAXD 2    /* deletes indexed, and the largest distance */
 #define SX_DELS 64   /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
 #define SX_CANDS 3   /* candidates kept per word */
-#define SX_SEEN 4096 /* words remembered per look-up (a power of two) */
-#define SX_LBITS 6   /* bits of a word's length in ids[] (HX_TOKEN_MAX < 64) */
+#define SX_SEEN 4096 /* groups remembered per look-up (a power of two) */
 
-_Static_assert(HX_TOKEN_MAX < 1 << SX_LBITS, "a word's length fits its bits in ids[]");
+_Static_assert(HX_TOKEN_MAX <= UINT8_MAX, "a word's length fits wlen[]");
+
+/* A group: the n words from first on, which share their first SX_PREFIX
+ * bytes (or one shorter word); max is their largest ln(1 + df), so that
+ * a look-up can let the group go on one record. */
+struct sx_group {
+	double max;
+	uint32_t first, n;
+};
 
 struct hx_sugix {
 	uint32_t next_doc; /* the index stats it was built from */
@@ -40,11 +52,14 @@ struct hx_sugix {
 	double *ldf;         /* per word: ln(1 + df), as a candidate's score has it */
 	uint8_t *wlen;       /* per word: its length */
 	size_t nw, wcap, dcap, lcap;
+	struct sx_group *grp;
+	uint32_t ng;
 	uint32_t nb;    /* buckets (a power of two) */
 	uint32_t *boff; /* nb + 1 offsets into ids */
-	uint32_t *ids;  /* word number << SX_LBITS | its length, bucket after
-	                   bucket (a look-up tests the length without reading
-	                   the word's record) */
+	uint32_t *ids;  /* group numbers, bucket after bucket, each bucket's
+	                   in ascending order */
+	uint16_t *lh;   /* beside each of ids: the group's shortest length << 8
+	                   | its longest (tested without reading the group) */
 };
 
 void hx_sugix_free(struct hx_sugix **px)
@@ -57,6 +72,8 @@ void hx_sugix_free(struct hx_sugix **px)
 	free(x->df);
 	free(x->ldf);
 	free(x->wlen);
+	free(x->grp);
+	free(x->lh);
 	free(x->boff);
 	free(x->ids);
 	free(x);
@@ -200,33 +217,69 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 	}
 	for (size_t i = 0; i < x->nw; i++)
 		x->ldf[i] = log(1.0 + x->df[i]);
-	/* The deletes of every word, hashed once; then bucket sizes, then the
-	 * buckets filled (no sort). */
-	size_t hcap = 0, total = 0;
-	uint8_t *nh = malloc(x->nw ? x->nw : 1);
-	if (!nh) {
+	/* The groups: runs of words with the same first SX_PREFIX bytes (the
+	 * vocabulary is in byte order, so a group is one run). */
+	uint16_t *glh = malloc((x->nw ? x->nw : 1) * sizeof *glh); /* lo << 8 | hi */
+	if (!glh || !(x->grp = malloc((x->nw ? x->nw : 1) * sizeof *x->grp))) {
+		free(glh);
 		rc = HX_ENOMEM;
 		goto fail;
 	}
 	for (size_t i = 0; i < x->nw; i++) {
+		struct sx_group *g = x->ng ? &x->grp[x->ng - 1] : NULL;
+		uint16_t l = x->wlen[i];
+		if (g && l >= SX_PREFIX && x->wlen[g->first] >= SX_PREFIX &&
+		    !memcmp(x->pool + x->woff[g->first], x->pool + x->woff[i], SX_PREFIX)) {
+			g->n++;
+			if (x->ldf[i] > g->max)
+				g->max = x->ldf[i];
+			if (l < glh[x->ng - 1] >> 8)
+				glh[x->ng - 1] = (uint16_t)(l << 8 | (glh[x->ng - 1] & 0xff));
+			if (l > (glh[x->ng - 1] & 0xff))
+				glh[x->ng - 1] = (uint16_t)((glh[x->ng - 1] & 0xff00) | l);
+			continue;
+		}
+		g = &x->grp[x->ng];
+		g->first = (uint32_t)i;
+		g->n = 1;
+		g->max = x->ldf[i];
+		glh[x->ng++] = (uint16_t)(l << 8 | l);
+	}
+	/* The deletes of every group's prefix, hashed once; then bucket
+	 * sizes, then the buckets filled (no sort). */
+	size_t hcap = 0, total = 0, wtotal = 0;
+	uint8_t *nh = malloc(x->ng ? x->ng : 1);
+	if (!nh) {
+		free(glh);
+		rc = HX_ENOMEM;
+		goto fail;
+	}
+	for (uint32_t g = 0; g < x->ng; g++) {
 		uint32_t *nhs = hx_grow(hs, &hcap, total + SX_DELS, sizeof *hs);
 		if (!nhs) {
 			free(nh);
+			free(glh);
 			rc = HX_ENOMEM;
 			goto fail;
 		}
 		hs = nhs;
-		const char *w = x->pool + x->woff[i];
-		nh[i] = (uint8_t)deletes(w, strlen(w), SX_MAXD, hs + total);
-		total += nh[i];
+		uint32_t f = x->grp[g].first;
+		nh[g] = (uint8_t)deletes(x->pool + x->woff[f], x->wlen[f], SX_MAXD, hs + total);
+		total += nh[g];
+		wtotal += (size_t)nh[g] * x->grp[g].n;
 	}
 	x->nb = 16;
-	while (x->nb < total / 2 && x->nb < (1u << 30))
+	/* as many buckets as a bucket per two deletes of every word (not
+	 * of every group) makes: each bucket then holds the groups of the
+	 * words it held before groups, in the same order, and no more */
+	while (x->nb < wtotal / 2 && x->nb < (1u << 30))
 		x->nb *= 2;
 	x->boff = calloc((size_t)x->nb + 1, sizeof *x->boff);
 	x->ids = malloc((total ? total : 1) * sizeof *x->ids);
-	if (!x->boff || !x->ids || total > UINT32_MAX || x->nw >= 1u << (32 - SX_LBITS)) {
+	x->lh = malloc((total ? total : 1) * sizeof *x->lh);
+	if (!x->boff || !x->ids || !x->lh || total > UINT32_MAX || x->nw >= UINT32_MAX) {
 		free(nh);
+		free(glh);
 		rc = HX_ENOMEM;
 		goto fail;
 	}
@@ -234,11 +287,14 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 		x->boff[(hs[e] & (x->nb - 1)) + 1]++;
 	for (uint32_t b = 0; b < x->nb; b++)
 		x->boff[b + 1] += x->boff[b];
-	for (size_t i = 0, e = 0; i < x->nw; i++)
-		for (int j = 0; j < nh[i]; j++, e++)
-			x->ids[x->boff[hs[e] & (x->nb - 1)]++] =
-			        (uint32_t)i << SX_LBITS | x->wlen[i];
+	for (uint32_t g = 0, e = 0; g < x->ng; g++)
+		for (int j = 0; j < nh[g]; j++, e++) {
+			uint32_t at = x->boff[hs[e] & (x->nb - 1)]++;
+			x->ids[at] = g;
+			x->lh[at] = glh[g];
+		}
 	free(nh);
+	free(glh);
 	free(hs);
 	hs = NULL;
 	/* Filling moved each offset to its bucket's end: move them back. */
@@ -403,7 +459,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	size_t wl = strlen(word);
 	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 }, { 0 } };
 	uint32_t h[SX_DELS];
-	uint32_t seen[SX_SEEN]; /* word numbers + 1 looked at (open addressing) */
+	uint32_t seen[SX_SEEN]; /* group numbers + 1 looked at (open addressing) */
 	int nseen = 0;
 	*nbest = 0;
 	if (wl > HX_TOKEN_MAX)
@@ -414,7 +470,7 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	if (!x)
 		return vocab_walk(sr, consider, &n);
 	int nh = deletes(word, wl, n.max, h);
-	/* seen holds every word of the buckets when they have fewer than
+	/* seen holds every group of the buckets when they have fewer than
 	 * SX_SEEN / 2 (most look-ups: a few dozen), so only that much of it
 	 * is cleared; the first SX_SEEN / 2 otherwise */
 	size_t all = 0;
@@ -426,27 +482,50 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	while (ns < SX_SEEN && ns < 2 * all)
 		ns *= 2;
 	memset(seen, 0, ns * sizeof *seen);
+	/* The groups in bucket order and the words of each in order: words
+	 * are met in the order of buckets of words (which of two of equal
+	 * score is kept, the first, does not depend on the groups). */
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
-			uint32_t id = x->ids[e] >> SX_LBITS, slot = (id * 2654435761u) & (ns - 1);
-			size_t cl = x->ids[e] & ((1u << SX_LBITS) - 1);
-			if ((cl > wl ? cl - wl : wl - cl) > (size_t)n.max)
-				continue; /* too long or short to be near */
-			while (seen[slot] && seen[slot] != id + 1)
+			uint32_t g = x->ids[e], slot = (g * 2654435761u) & (ns - 1);
+			size_t lo = x->lh[e] >> 8, hi = x->lh[e] & 0xff;
+			if (lo > wl + (size_t)n.max || hi + (size_t)n.max < wl)
+				continue; /* every word too long or too short to be near */
+			while (seen[slot] && seen[slot] != g + 1)
 				slot = (slot + 1) & (ns - 1);
 			if (seen[slot])
 				continue; /* checked already */
 			if (nseen < (int)ns / 2) {
-				seen[slot] = id + 1;
+				seen[slot] = g + 1;
 				nseen++;
 			}
-			/* too rare to be kept at the distance its length allows:
-			 * its word and df are not read (a word's rare forms share
-			 * its prefix's buckets) */
-			double ldf = x->ldf[id];
-			if (!beaten(&n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
-				consider_at(&n, x->pool + x->woff[id], cl, x->df[id], ldf);
+			/* not even its most frequent word could be kept, at the
+			 * least distance the lengths allow, with every bonus (for
+			 * a group of one word, the word's own test below) */
+			const struct sx_group *gr = &x->grp[g];
+			if (beaten(&n, gr->max,
+			           (int)(lo > wl   ? lo - wl
+			                 : wl > hi ? wl - hi
+			                           : 0),
+			           hi))
+				continue;
+			if (gr->n == 1) {
+				consider_at(&n, x->pool + x->woff[gr->first], lo, x->df[gr->first],
+				            gr->max);
+				continue;
+			}
+			for (uint32_t id = gr->first; id < gr->first + gr->n; id++) {
+				size_t cl = x->wlen[id];
+				if ((cl > wl ? cl - wl : wl - cl) > (size_t)n.max)
+					continue; /* too long or short to be near */
+				/* too rare to be kept at the distance its length
+				 * allows: its word and df are not read (a word's
+				 * rare forms share its group) */
+				double ldf = x->ldf[id];
+				if (!beaten(&n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
+					consider_at(&n, x->pool + x->woff[id], cl, x->df[id], ldf);
+			}
 		}
 	}
 	return HX_OK;
@@ -604,7 +683,8 @@ void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes)
 {
 	const struct hx_sugix *x = sr->sx;
 	*words = x ? x->nw : 0;
-	*bytes = x ? x->pcap + x->lcap + x->nw * sizeof *x->ldf +
-	                         (x->wcap + x->dcap + (size_t)x->nb + 1 + x->boff[x->nb]) * 4
+	*bytes = x ? x->pcap + x->lcap + x->nw * (sizeof *x->ldf + sizeof *x->grp) +
+	                         (x->wcap + x->dcap + (size_t)x->nb + 1) * 4 +
+	                         (size_t)x->boff[x->nb] * (sizeof *x->ids + sizeof *x->lh)
 	           : 0;
 }

@@ -1692,6 +1692,44 @@ static void lang_stretches(void)
 	free(dir);
 }
 
+/* A word of a typo test and the documents that hold it. */
+struct vword {
+	const char *w;
+	int df;
+};
+
+/* Documents "Notes on W", df of them for each of the n words, into d
+ * (at most max) from *nd on. */
+static void vocab_docs(const struct vword *v, size_t n, doc **d, size_t *nd, size_t max)
+{
+	for (size_t k = 0; k < n; k++)
+		for (int i = 0; i < v[k].df && *nd < max; i++, ++*nd) {
+			char path[32], title[64];
+			snprintf(path, sizeof path, "c/%zu", *nd);
+			snprintf(title, sizeof title, "Notes on %s", v[k].w);
+			d[*nd] = mkdoc(0, path, 1000 + *nd, "en", title, "Plain text.", NULL, NULL,
+			               NULL);
+		}
+}
+
+/* A new store in a new directory (returned; vocab_done removes it). */
+static char *vocab_store(hx_store **s)
+{
+	char *dir = tmpdir();
+	CHECK_RC(hx_store_open(s, dir, HX_STORE_CREATE), HX_OK);
+	return dir;
+}
+
+/* Frees the nd documents, closes the store and removes its directory. */
+static void vocab_done(hx_store **s, doc **d, size_t nd, char *dir)
+{
+	for (size_t i = 0; i < nd; i++)
+		doc_free(d[i]);
+	hx_store_close(s);
+	rmrf(dir);
+	free(dir);
+}
+
 /* Typo candidates: those that cannot be kept (too rare for the distance
  * their length or letters allow) are let go before the distance is
  * computed; the corrections are the ones expected, and the same from a
@@ -1702,14 +1740,13 @@ static void lang_stretches(void)
  * ones near "configuraton" come before "configuration"). */
 static void typo_candidates(void)
 {
-	static const struct {
-		const char *w;
-		int df;
-	} vocab[] = { { "configurat", 1 },     { "configurata", 1 },    { "configurated", 1 },
-		      { "configuration", 12 }, { "configurations", 3 }, { "configurator", 1 },
-		      { "configure", 5 },      { "configured", 2 },     { "configures", 1 },
-		      { "configuring", 1 },    { "configurable", 1 },   { "configurability", 1 },
-		      { "conformance", 4 },    { "confirmation", 6 },   { "confirmations", 1 } };
+	static const struct vword vocab[] = {
+		{ "configurat", 1 },     { "configurata", 1 },    { "configurated", 1 },
+		{ "configuration", 12 }, { "configurations", 3 }, { "configurator", 1 },
+		{ "configure", 5 },      { "configured", 2 },     { "configures", 1 },
+		{ "configuring", 1 },    { "configurable", 1 },   { "configurability", 1 },
+		{ "conformance", 4 },    { "confirmation", 6 },   { "confirmations", 1 }
+	};
 	static const char *typo[] = { "configuraton", "confgure",     "configurd",
 		                      "confirmaton",  "conformanse",  "configurabel",
 		                      "configuratio", "cnofiguration" };
@@ -1719,17 +1756,9 @@ static void typo_candidates(void)
 	const size_t nt = sizeof typo / sizeof typo[0];
 	doc *d[64];
 	size_t nd = 0;
-	char *dir = tmpdir();
 	hx_store *s;
-	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
-	for (size_t v = 0; v < sizeof vocab / sizeof vocab[0]; v++)
-		for (int i = 0; i < vocab[v].df && nd < 64; i++, nd++) {
-			char path[32], title[64];
-			snprintf(path, sizeof path, "c/%zu", nd);
-			snprintf(title, sizeof title, "Notes on %s", vocab[v].w);
-			d[nd] = mkdoc(0, path, 1000 + nd, "en", title, "Plain text.", NULL, NULL,
-			              NULL);
-		}
+	char *dir = vocab_store(&s);
+	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 64);
 	CHECK_RC(put_docs(s, d, nd), HX_OK);
 	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
 	hx_results r;
@@ -1758,11 +1787,98 @@ static void typo_candidates(void)
 			hx_searcher_free(&sr);
 		}
 	}
-	for (size_t i = 0; i < nd; i++)
-		doc_free(d[i]);
-	hx_store_close(&s);
-	rmrf(dir);
-	free(dir);
+	vocab_done(&s, d, nd, dir);
+}
+
+/* A group of the typo index (words sharing their first 7 bytes) is let
+ * go whole only when not even its most frequent word could be kept: here
+ * the group's first word is rare, its last the best candidate, and three
+ * fair candidates are kept before the look-up reaches the group. */
+static void typo_group_skip(void)
+{
+	static const struct vword vocab[] = { { "zbcdefgaaaa", 1 },
+		                              { "zbcdefgzzzz", 50 },
+		                              { "bbcdefxzzzz", 20 },
+		                              { "cbcdefxzzzz", 20 },
+		                              { "dbcdefxzzzz", 20 } };
+	doc *d[128];
+	size_t nd = 0;
+	hx_store *s;
+	char *dir = vocab_store(&s);
+	hx_searcher *sr;
+	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 127);
+	/* and 3,000 words far from the query, so that the index has many
+	 * buckets (few of them shared by chance) */
+	char *body = malloc(3000 * 9 + 1);
+	CHECK(body != NULL);
+	for (int i = 0; i < 3000; i++) {
+		char *w = body + i * 9;
+		for (int k = 0, v = i; k < 8; k++, v /= 7)
+			w[k] = (char)(k < 3 ? 'q' : 'k' + v % 7);
+		w[8] = ' ';
+	}
+	body[3000 * 9] = 0;
+	d[nd] = mkdoc(0, "g/filler", 999, "en", "Filler", body, NULL, NULL, NULL);
+	nd++;
+	free(body);
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
+	hx_results r;
+	char err[256];
+	/* the first correction walks the vocabulary, the second builds the
+	 * typo index; both and the third (through the index) find the best */
+	for (int i = 0; i < 3; i++) {
+		CHECK_RC(hx_search(sr, "zbcdefxzzzz", &o, &r, err, sizeof err), HX_OK);
+		CHECK(r.corrected && !strcmp(r.corrected, "zbcdefgzzzz"));
+		hx_results_clear(&r);
+	}
+	size_t words, bytes;
+	hx_searcher_typo_index(sr, &words, &bytes);
+	CHECK(words > 0);
+	hx_searcher_free(&sr);
+	vocab_done(&s, d, nd, dir);
+}
+
+/* The query's language, from the languages that know its words, favours
+ * a typo's candidates of that language: "handbuch" is German only, so
+ * for "handbuch qwertz" the German "qwertx" (2 documents) comes before the
+ * English "qwerty" (8), which would win without the language. Neither
+ * correction finds a document with both words, so both are offered as
+ * did-you-mean, in that order. */
+static void typo_query_lang(void)
+{
+	doc *d[16];
+	size_t nd = 0;
+	hx_store *s;
+	char *dir = vocab_store(&s);
+	hx_searcher *sr;
+	for (int i = 0; i < 2; i++, nd++)
+		d[nd] = mkdoc(0, i ? "l/h1" : "l/h0", 1000 + nd, "de", "Handbuch eins", "Ein Text.",
+		              NULL, NULL, NULL);
+	for (int i = 0; i < 2; i++, nd++)
+		d[nd] = mkdoc(0, i ? "l/x1" : "l/x0", 1000 + nd, "de", "qwertx zwei", "Ein Text.",
+		              NULL, NULL, NULL);
+	for (int i = 0; i < 8; i++, nd++) {
+		char path[16];
+		snprintf(path, sizeof path, "l/y%d", i);
+		d[nd] = mkdoc(0, path, 1000 + nd, "en", "Notes on qwerty", "Plain text.", NULL,
+		              NULL, NULL);
+	}
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
+	hx_results r;
+	char err[256];
+	for (int i = 0; i < 3; i++) { /* the walk, the index built, the index */
+		CHECK_RC(hx_search(sr, "handbuch qwertz", &o, &r, err, sizeof err), HX_OK);
+		CHECK(r.total == 0 && !r.corrected && r.nsuggest >= 2);
+		CHECK(r.nsuggest >= 2 && !strcmp(r.suggest[0], "handbuch qwertx") &&
+		      !strcmp(r.suggest[1], "handbuch qwerty"));
+		hx_results_clear(&r);
+	}
+	hx_searcher_free(&sr);
+	vocab_done(&s, d, nd, dir);
 }
 
 /* The bit-parallel distance of the typo candidates against the table of
@@ -1830,6 +1946,8 @@ int main(void)
 	stem_filter_waits();
 	lang_stretches();
 	typo_candidates();
+	typo_group_skip();
+	typo_query_lang();
 	osa_bits();
 	known_words();
 	rank_constants();
