@@ -130,9 +130,20 @@ struct result {
 	size_t entry_len;
 };
 
+/* HX_BENCH_LOG=1: the nodes' log lines on stderr, with the node's number
+ * (verbose with HX_BENCH_LOG=2). */
+static char node_no[MAXN][12];
+static void log_line(void *arg, const char *line)
+{
+	fprintf(stderr, "[%.3f] node %s: %s\n", tn_wall(), (const char *)arg, line);
+}
+
 static void run(const struct mesh *m, struct who *w, int publishes, int no_announce,
                 const char *tag, struct result *res)
 {
+	const char *logging = getenv("HX_BENCH_LOG");
+	for (int i = 0; i < m->n; i++)
+		snprintf(node_no[i], sizeof node_no[i], "%d", i);
 	int n = m->n;
 	hx_store *st[MAXN];
 	struct running rn[MAXN];
@@ -158,6 +169,9 @@ static void run(const struct mesh *m, struct who *w, int publishes, int no_annou
 			               .curve_pk = w[i].cpk,
 			               .curve_sk = w[i].csk,
 			               .bind = ep[i],
+			               .log = logging ? log_line : NULL,
+			               .log_arg = (void *)node_no[i],
+			               .verbose = logging && !strcmp(logging, "2"),
 			               .threads = 1,
 			               .no_announce = no_announce };
 		int rc = tn_start(&rn[i], st[i], &cfg);
@@ -188,6 +202,10 @@ static void run(const struct mesh *m, struct who *w, int publishes, int no_annou
 					        m->a[e], m->b[e], m->b[e], a ? "up" : "down",
 					        m->a[e], b ? "up" : "down", m->b[e]);
 			}
+			for (int i = 0; i < n; i++)
+				if (__atomic_load_n(&rn[i].done, __ATOMIC_ACQUIRE))
+					fprintf(stderr, "bench_fanout: node %d stopped: %s\n", i,
+					        hx_node_error(rn[i].node));
 			die("the mesh did not come up in 60 s", 0);
 		}
 		usleep(20000);

@@ -130,7 +130,7 @@ check "get of a missing file names hansa fetch" \
 # the web app: the document's page links the file; /file sends it as a
 # download, byte for byte, never as something the browser renders
 if command -v curl >/dev/null; then
-	port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+	port() { "$(dirname "$0")/../scripts/free-port"; }
 	PZ=$(port); PW=$(port)
 	"$HANSA" --home "$T/home" serve --bind "tcp://127.0.0.1:$PZ" --http "127.0.0.1:$PW" 2>"$T/serve.log" &
 	SPID=$!

@@ -35,7 +35,7 @@ until_ok() {
 	return 1
 }
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$(dirname "$0")/../scripts/free-port"
 }
 garble() { # garble FILE PAGE: 4096 bytes of fixed garbage over the page
 	python3 -c "

@@ -32,7 +32,7 @@ fail() {
 }
 h() { local n=$1; shift; "$HANSA" --home "$T/$n" "$@"; }
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$(dirname "$0")/../scripts/free-port"
 }
 # until_ok SECONDS CMD...: polls CMD every 0.1 s until it succeeds
 until_ok() {

@@ -41,7 +41,7 @@ until_ok() {
 }
 listening() { grep -q 'listening on' "$T/a.log" 2>/dev/null; }
 
-PA=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PA=$("$(dirname "$0")/../scripts/free-port")
 h a init --name "Partner A" >/dev/null || fail "init a"
 h b init --name "Partner B" >/dev/null || fail "init b"
 CA=$(h a invite --endpoint "tcp://127.0.0.1:$PA") || fail "invite"

@@ -36,7 +36,7 @@ until_ok() {
 	return 1
 }
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$(dirname "$0")/../scripts/free-port"
 }
 
 # --- 1. the units ---------------------------------------------------------
