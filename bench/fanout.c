@@ -344,7 +344,8 @@ int main(int argc, char **argv)
 	fsync_cost(&w[0]);
 	struct result ann, push;
 	run(&m, w, publishes, 0, "ann", &ann);
-	print("announce (ids first, bodies on request; the publisher pushes)", &ann);
+	print("announce (ids first, bodies on request; the publisher pushes to eager members)",
+	      &ann);
 	run(&m, w, publishes, 1, "push", &push);
 	print("anchor: push to every neighbour (nodes without ANNOUNCE)", &push);
 	printf("ratios announce / push: p50 %.2f, max %.2f, bytes %.2f\n",

@@ -276,10 +276,7 @@ static void handover(hx_node *n, struct conn *c)
 	struct idq *from[4] = { &c->push_q, &c->want_q, &c->ann_q, &c->later_q },
 	           *into[4] = { &to->push_q, &to->want_q, ann, &to->later_q };
 	for (int j = 0; j < 4; j++)
-		for (size_t i = 0; i < from[j]->n; i++)
-			if (hx_nd_idq_push(into[j], from[j]->id[from[j]->head + i],
-			                   from[j]->live[from[j]->head + i]))
-				break;
+		(void)hx_nd_idq_append(into[j], from[j]);
 	if (n->cfg.verbose)
 		hx_nd_log(n, "%zu entries to push and %zu to fetch moved to %s's other connection",
 		          c->push_q.n, c->want_q.n, c->peer->name);

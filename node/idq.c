@@ -7,31 +7,64 @@
 #include <string.h>
 #include "node/node_int.h"
 
-int hx_nd_idq_push(struct idq *q, const uint8_t id[HX_ID_LEN], int live)
+static int push(struct idq *q, const uint8_t id[HX_ID_LEN], int live, int timed, uint64_t at)
 {
+	/* a queue's times start with its first timed push (those before
+	 * count as due at once) */
+	if (timed && !q->at && q->cap && !(q->at = calloc(q->cap, sizeof *q->at)))
+		return HX_ENOMEM;
 	if (q->head + q->n == q->cap) {
 		if (q->head > q->cap / 2) { /* compact */
 			memmove(q->id, q->id + q->head, q->n * HX_ID_LEN);
 			memmove(q->live, q->live + q->head, q->n);
+			if (q->at)
+				memmove(q->at, q->at + q->head, q->n * sizeof *q->at);
 			q->head = 0;
 		} else {
-			/* both arrays grow to the same capacity; q->cap
-			 * stays the smaller one should the second fail */
-			size_t cid = q->cap, clive = q->cap;
-			void *a = hx_grow(q->id, &cid, q->cap + 1, HX_ID_LEN), *b;
+			/* the arrays grow to the same capacity; q->cap stays
+			 * the smallest one should a later one fail */
+			size_t cid = q->cap, clive = q->cap, cat = q->cap;
+			void *a = hx_grow(q->id, &cid, q->cap + 1, HX_ID_LEN), *b, *t;
 			if (!a)
 				return HX_ENOMEM;
 			q->id = a;
 			if (!(b = hx_grow(q->live, &clive, q->cap + 1, 1)))
 				return HX_ENOMEM;
 			q->live = b;
+			if (q->at || timed) {
+				if (!(t = hx_grow(q->at, &cat, q->cap + 1, sizeof *q->at)))
+					return HX_ENOMEM;
+				q->at = t;
+				clive = clive < cat ? clive : cat;
+			}
 			q->cap = cid < clive ? cid : clive;
 		}
 	}
 	memcpy(q->id[q->head + q->n], id, HX_ID_LEN);
 	q->live[q->head + q->n] = (uint8_t)live;
+	if (q->at)
+		q->at[q->head + q->n] = at;
 	q->n++;
 	return HX_OK;
+}
+
+int hx_nd_idq_push(struct idq *q, const uint8_t id[HX_ID_LEN], int live)
+{
+	return push(q, id, live, 0, 0);
+}
+
+int hx_nd_idq_push_at(struct idq *q, const uint8_t id[HX_ID_LEN], int live, uint64_t at)
+{
+	return push(q, id, live, 1, at);
+}
+
+int hx_nd_idq_append(struct idq *into, const struct idq *from)
+{
+	int rc = HX_OK;
+	for (size_t i = 0, k = from->head; i < from->n && !rc; i++, k++)
+		rc = from->at ? hx_nd_idq_push_at(into, from->id[k], from->live[k], from->at[k])
+		              : hx_nd_idq_push(into, from->id[k], from->live[k]);
+	return rc;
 }
 
 void hx_nd_idq_pop(struct idq *q, size_t k)
@@ -51,6 +84,7 @@ void hx_nd_idq_free(struct idq *q)
 {
 	free(q->id);
 	free(q->live);
+	free(q->at);
 	memset(q, 0, sizeof *q);
 }
 

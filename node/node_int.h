@@ -78,6 +78,7 @@
 struct idq {
 	uint8_t (*id)[HX_ID_LEN];
 	uint8_t *live;
+	uint64_t *at; /* when each came (µs): queues filled by hx_nd_idq_push_at */
 	size_t head, n, cap;
 };
 
@@ -279,6 +280,11 @@ struct hx_node {
 /* ---- idq.c: the id queue ------------------------------------------------- */
 
 int hx_nd_idq_push(struct idq *q, const uint8_t id[HX_ID_LEN], int live);
+/* The same, noting when the id came (µs) in q->at. */
+int hx_nd_idq_push_at(struct idq *q, const uint8_t id[HX_ID_LEN], int live, uint64_t at);
+/* Pushes every id of from (with its time, if from has them) onto into;
+ * stops at the first that fails. */
+int hx_nd_idq_append(struct idq *into, const struct idq *from);
 void hx_nd_idq_pop(struct idq *q, size_t k); /* drops the first k */
 void hx_nd_idq_clear(struct idq *q);
 void hx_nd_idq_free(struct idq *q);

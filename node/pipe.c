@@ -420,6 +420,6 @@ void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *
 	hx_nd_send1(n, c, a, sizeof a);
 	/* it pushed what we had: the ACK makes us lazy there, and the edge
 	 * is redundant this way too (Plumtree's PRUNE prunes both ends) */
-	if (s.o.known && !s.o.stored)
+	if (s.o.known && !s.o.stored && !s.o.refused)
 		c->peer->lazy = 1;
 }

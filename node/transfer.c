@@ -333,7 +333,7 @@ void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 		}
 		if (!c->later_q.n)
 			c->later_at = now + GRAFT_MS * 1000ull;
-		if (hx_nd_idq_push(&c->later_q, id, 1)) {
+		if (hx_nd_idq_push_at(&c->later_q, id, 1, now)) {
 			over += w->count - i;
 			break;
 		}
@@ -341,18 +341,23 @@ void hx_nd_on_announce(hx_node *n, struct conn *c, const hx_wire_msg *w, uint64_
 	announced_over(n, c, over);
 }
 
-/* The announced ids whose push did not come within GRAFT_MS: asked for
- * from the member that announced them, unless held or asked for already
- * (from another member: a direct-mapped cache of recent requests). The
- * WANT also makes us a member it pushes to again (hx_nd_on_want), and it
- * one we push to (Plumtree's GRAFT). */
+/* The announced ids whose push did not come within GRAFT_MS of their
+ * ANNOUNCE: asked for from the member that announced them, unless held or
+ * asked for already (from another member: a direct-mapped cache of recent
+ * requests); the ids announced since wait their own GRAFT_MS. The WANT
+ * also makes us a member it pushes to again (hx_nd_on_want), and it one we
+ * push to (Plumtree's GRAFT). */
 void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now)
 {
-	size_t over = 0;
-	if (!c->later_q.n || now < c->later_at)
+	struct idq *q = &c->later_q;
+	size_t over = 0, done = 0;
+	if (!q->n || now < c->later_at)
 		return;
-	for (size_t i = 0; i < c->later_q.n; i++) {
-		const uint8_t *id = c->later_q.id[c->later_q.head + i];
+	for (; done < q->n; done++) {
+		size_t at = q->head + done;
+		if (q->at && q->at[at] + GRAFT_MS * 1000ull > now)
+			break; /* and those after it, which came later */
+		const uint8_t *id = q->id[at];
 		if (hx_store_get(n->store, id, NULL, NULL, NULL) == HX_OK)
 			continue;
 		if (c->want_q.n >= PUSH_BACKLOG_MAX) {
@@ -367,11 +372,14 @@ void hx_nd_announced_due(hx_node *n, struct conn *c, uint64_t now)
 		n->wanted[h].at = now;
 		c->peer->lazy = 0; /* the tree missed us: this edge joins it, both ways */
 		if (hx_nd_idq_push(&c->want_q, id, 1)) {
-			over += c->later_q.n - i;
+			over += q->n - done;
+			done = q->n;
 			break;
 		}
 	}
-	hx_nd_idq_clear(&c->later_q);
+	hx_nd_idq_pop(q, done);
+	if (q->n)
+		c->later_at = (q->at ? q->at[q->head] : now) + GRAFT_MS * 1000ull;
 	announced_over(n, c, over);
 }
 
