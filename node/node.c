@@ -75,12 +75,15 @@ static void dispatch(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, int ove
 	/* keep the order of everything else (what the pipeline holds is
 	 * committed first), bar what does not touch the store, a PUSH (it
 	 * waits for what it needs, pipe.c), the first query of a
-	 * reconciliation that will be answered busy (session.c), and a WANT:
-	 * what it may ask for was announced when its commit began, so that
-	 * commit is awaited, not the batches behind it */
+	 * reconciliation that will be answered busy (session.c), a WANT
+	 * (what it may ask for was announced when its commit began, so that
+	 * commit is awaited, not the batches behind it) and a HELLO (it
+	 * writes the member's statistics, after the commit in flight; a
+	 * member's second connection coming up during a transfer otherwise
+	 * held the loop while the whole pipeline was committed) */
 	int busy_query = w.type == HX_MSG_NE_QUERY && (!c->rne || c->rsession != w.session) &&
 	                 !hx_nd_member_idle(n, c->peer);
-	if (w.type == HX_MSG_WANT)
+	if (w.type == HX_MSG_WANT || w.type == HX_MSG_HELLO)
 		hx_nd_pipe_settle(n);
 	else if (w.type != HX_MSG_ENTRIES && w.type != HX_MSG_PING && w.type != HX_MSG_ACK &&
 	         w.type != HX_MSG_PUSH && !busy_query)

@@ -112,8 +112,9 @@ struct inflight {
 	uint64_t id;       /* WANT request or PUSH seq */
 	uint64_t deadline; /* µs */
 	uint32_t count;
-	int transfer; /* PUSH of reconciliation results (not live) */
-	int got_last; /* WANT: its last ENTRIES came (and waits in the pipeline) */
+	uint64_t bytes; /* PUSH: of its entries */
+	int transfer;   /* PUSH of reconciliation results (not live) */
+	int got_last;   /* WANT: its last ENTRIES came (and waits in the pipeline) */
 };
 
 struct conn {

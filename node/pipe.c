@@ -386,14 +386,16 @@ uint64_t hx_nd_pipe_deadline(hx_node *n, uint64_t now)
 
 void hx_nd_flush_pending(hx_node *n)
 {
+	/* in bulk commits, as the loop makes them: a commit of what is
+	 * verified so far, a batch or two, costs nearly as much as a full
+	 * one (the index pages it rewrites) */
 	for (;;) {
 		hx_nd_pipe_settle(n);
 		if (!n->pipe)
 			return;
 		size_t np;
-		int full;
-		ready(n, &np, &full);
-		if (np)
+		int full, all = ready(n, &np, &full);
+		if (np && (full || all))
 			commit_head(n, np);
 		else
 			help(n);

@@ -157,20 +157,26 @@ static int want_room(const hx_node *n, const struct conn *c)
 /* Whether another PUSH may go out on c: up to WINDOW in flight; more, up
  * to PUSHES_MAX, when they and the next one carry a reconciliation's
  * result (no LIVE flag) and stay within the want window's entries and
- * bytes, so that the receiver can commit them in bulk (pipe.c). */
-static int push_room(const hx_node *n, const struct conn *c)
+ * bytes, so that the receiver can commit them in bulk (pipe.c). The bytes
+ * are those of the PUSHes in flight: the mean of the entries received,
+ * which sizes the WANT window, is a guess of 2 KiB at a node that has
+ * received nothing, which held an initial sync's sender to 16,384
+ * entries in flight, one bulk commit: the receiver then had nothing to
+ * verify while it committed, and the sender nothing to send. */
+static int push_room(const struct conn *c)
 {
 	if (c->npushes < WINDOW)
 		return 1;
 	if (c->npushes >= PUSHES_MAX || c->push_q.live[c->push_q.head])
 		return 0;
-	uint64_t ids = 0;
+	uint64_t ids = 0, bytes = 0;
 	for (unsigned i = 0; i < c->npushes; i++) {
 		if (!c->pushes[i].transfer)
 			return 0;
 		ids += c->pushes[i].count;
+		bytes += c->pushes[i].bytes;
 	}
-	return window_room(n, ids);
+	return ids < WANT_WINDOW_IDS && bytes < WANT_WINDOW_BYTES;
 }
 
 void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
@@ -198,7 +204,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			return;
 		hx_nd_idq_pop(&c->ann_q, used);
 	}
-	while (c->push_q.n && push_room(n, c)) {
+	while (c->push_q.n && push_room(c)) {
 		uint8_t *raws[HX_WIRE_BATCH_MAX], ids[HX_WIRE_BATCH_MAX][HX_ID_LEN];
 		size_t lens[HX_WIRE_BATCH_MAX];
 		int live;
@@ -216,10 +222,13 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		hx_nd_idq_pop(&c->push_q, used);
 		hx_nd_sent_mark(c->peer, ids, k);
 		/* a transfer's ACK comes after its bulk commit (PROTOCOL.md §6.4) */
-		uint64_t ms = live ? ACK_TIMEOUT_MS : WANT_TIMEOUT_MS;
+		uint64_t ms = live ? ACK_TIMEOUT_MS : WANT_TIMEOUT_MS, bytes = 0;
+		for (size_t i = 0; i < k; i++)
+			bytes += lens[i];
 		c->pushes[c->npushes++] = (struct inflight){ .id = seq,
 			                                     .deadline = now + ms * 1000ull,
 			                                     .count = (uint32_t)k,
+			                                     .bytes = bytes,
 			                                     .transfer = !live };
 		c->peer->st.sent += k;
 		c->peer->dirty = 1;
