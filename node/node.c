@@ -600,6 +600,11 @@ uint64_t hx_node_entry_bytes(const hx_node *n)
 	return __atomic_load_n(&n->entry_bytes, __ATOMIC_RELAXED);
 }
 
+uint64_t hx_node_push_peak(const hx_node *n)
+{
+	return __atomic_load_n(&n->push_peak, __ATOMIC_RELAXED);
+}
+
 const char *hx_node_error(const hx_node *n)
 {
 	return n->error[0] ? n->error : NULL;

@@ -87,6 +87,11 @@ size_t hx_node_results(const hx_node *n, const hx_sync_result **out);
  * read from another thread while it runs (for benchmarks and tests). */
 uint64_t hx_node_entry_bytes(const hx_node *n);
 
+/* The most entries a reconciliation's PUSHes (flag LIVE clear) had in
+ * flight at once on one connection, unacknowledged, since the node was
+ * created; may be read from another thread (for tests). */
+uint64_t hx_node_push_peak(const hx_node *n);
+
 /* Why hx_node_run failed (one line), or NULL. Valid while n lives. */
 const char *hx_node_error(const hx_node *n);
 

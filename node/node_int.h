@@ -274,6 +274,7 @@ struct hx_node {
 		uint64_t at; /* µs */
 	} wanted[WANTED_SLOTS];
 	uint64_t entry_bytes; /* sent in WANT, ENTRIES, ANNOUNCE, PUSH (atomic) */
+	uint64_t push_peak;   /* hx_node_push_peak (atomic) */
 	char error[300];      /* why hx_node_run failed */
 	char sock_error[160]; /* the last socket call that failed, and why */
 };

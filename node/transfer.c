@@ -230,6 +230,11 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			                                     .count = (uint32_t)k,
 			                                     .bytes = bytes,
 			                                     .transfer = !live };
+		uint64_t flying = 0;
+		for (unsigned i = 0; !live && i < c->npushes; i++)
+			flying += c->pushes[i].transfer ? c->pushes[i].count : 0;
+		if (flying > n->push_peak)
+			__atomic_store_n(&n->push_peak, flying, __ATOMIC_RELAXED);
 		c->peer->st.sent += k;
 		c->peer->dirty = 1;
 		if (n->cfg.verbose)

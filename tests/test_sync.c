@@ -185,6 +185,52 @@ static void quiet_initial_sync(void)
 	free(b.rec);
 }
 
+/* A reconciliation's PUSHes fill a window of 60,000 entries and 32 MiB
+ * of them (PROTOCOL.md §6.2): A, which has received nothing, pushes N
+ * small entries to B while B cannot commit (the test holds B's store
+ * write lock once the pushes have begun, so no ACK comes back). Every
+ * entry B had not committed by then must be in flight at once. With the
+ * bytes counted at the mean size of the entries A had received (a guess
+ * of 2 KiB, as A received none) A stopped at 16,384 + 256, and B then had
+ * nothing to verify while it committed. */
+static void push_window(void)
+{
+	enum { N = 30000 };
+	struct who a, b;
+	hx_store *sa, *sb;
+	two_partners(&a, &b, &sa, &sb, "pwa", "pwb");
+	for (int i = 0; i < N; i += 5000)
+		CHECK_RC(put(sa, &a, i, 5000), HX_OK);
+	uint64_t base = entries(sb);
+	char eb[64];
+	tn_free_endpoint(eb, sizeof eb);
+	CHECK_RC(hx_peer_add(sa, eb, b.pk), HX_OK); /* A connects: it reconciles, and pushes */
+	struct running ra, rb;
+	start(&rb, sb, &b, "B", eb, 600000, 600000);
+	start(&ra, sa, &a, "A", NULL, 600000, 600000);
+	double t0 = tn_wall();
+	while (!hx_node_push_peak(ra.node) && tn_wall() - t0 < 120)
+		usleep(1000);
+	MDB_txn *hold;
+	CHECK_RC(hx_txn_begin(sb, 0, &hold), HX_OK);
+	uint64_t stored = entries(sb) - base; /* at B before the lock: acknowledged at most */
+	while (hx_node_push_peak(ra.node) + stored < N && tn_wall() - t0 < 60)
+		usleep(2000);
+	uint64_t peak = hx_node_push_peak(ra.node);
+	hx_txn_abort(sb, hold);
+	printf("push window: %llu of %d in flight at once (%llu stored at B before its "
+	       "commits stopped)\n",
+	       (unsigned long long)peak, N, (unsigned long long)stored);
+	CHECK(peak + stored >= N);
+	CHECK(wait_entries(sb, base + N, 300));
+	finish(&ra);
+	finish(&rb);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(a.rec);
+	free(b.rec);
+}
+
 static void wake_pushes(void)
 {
 	struct who a, b;
@@ -623,6 +669,7 @@ int main(int argc, char **argv)
 		{ "push_hist_codec", push_hist_codec },
 		{ "wake_pushes", wake_pushes },
 		{ "quiet_initial_sync", quiet_initial_sync },
+		{ "push_window", push_window },
 		{ "push_during_bulk", push_during_bulk },
 		{ "stalled_relay_target", stalled_relay_target },
 		{ "triangle", triangle_new },
