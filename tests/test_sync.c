@@ -134,9 +134,9 @@ static int wait_entries(hx_store *s, uint64_t want, double secs)
 }
 
 /* Partners A and B, each a member in both of the new stores NA (A's)
- * and NB (B's). */
+ * and NB (B's); A's store holds N entries of A's. */
 static void two_partners(struct who *a, struct who *b, hx_store **sa, hx_store **sb, const char *na,
-                         const char *nb)
+                         const char *nb, int n)
 {
 	CHECK_RC(tn_make_who(a, "A"), HX_OK);
 	CHECK_RC(tn_make_who(b, "B"), HX_OK);
@@ -147,6 +147,8 @@ static void two_partners(struct who *a, struct who *b, hx_store **sa, hx_store *
 		CHECK_RC(hx_store_member_put(all[i], a->pk, a->rec, a->reclen), HX_OK);
 		CHECK_RC(hx_store_member_put(all[i], b->pk, b->rec, b->reclen), HX_OK);
 	}
+	for (int i = 0; i < n; i += 1000)
+		CHECK_RC(put(*sa, a, i, n - i < 1000 ? n - i : 1000), HX_OK);
 }
 
 static void quiet_initial_sync(void)
@@ -154,9 +156,7 @@ static void quiet_initial_sync(void)
 	enum { N = 3000 };
 	struct who a, b;
 	hx_store *sa, *sb;
-	two_partners(&a, &b, &sa, &sb, "qa", "qb");
-	for (int i = 0; i < N; i += 1000)
-		CHECK_RC(put(sa, &a, i, 1000), HX_OK);
+	two_partners(&a, &b, &sa, &sb, "qa", "qb", N);
 	char ea[64], eb[64];
 	tn_free_endpoint(ea, sizeof ea);
 	tn_free_endpoint(eb, sizeof eb);
@@ -198,9 +198,7 @@ static void push_window(void)
 	enum { N = 30000 };
 	struct who a, b;
 	hx_store *sa, *sb;
-	two_partners(&a, &b, &sa, &sb, "pwa", "pwb");
-	for (int i = 0; i < N; i += 5000)
-		CHECK_RC(put(sa, &a, i, 5000), HX_OK);
+	two_partners(&a, &b, &sa, &sb, "pwa", "pwb", N);
 	uint64_t base = entries(sb);
 	char eb[64];
 	tn_free_endpoint(eb, sizeof eb);
@@ -235,7 +233,7 @@ static void wake_pushes(void)
 {
 	struct who a, b;
 	hx_store *sa, *sb;
-	two_partners(&a, &b, &sa, &sb, "wa", "wb");
+	two_partners(&a, &b, &sa, &sb, "wa", "wb", 0);
 	CHECK(hx_store_wake_path(sa) != NULL);
 	CHECK_RC(put(sa, &a, 0, 1), HX_OK);
 	char ea[64];
@@ -616,7 +614,7 @@ static void routine_stats(void)
 {
 	struct who a, b;
 	hx_store *sa, *sb;
-	two_partners(&a, &b, &sa, &sb, "ra", "rb");
+	two_partners(&a, &b, &sa, &sb, "ra", "rb", 0);
 	CHECK_RC(put(sa, &a, 0, 5), HX_OK);
 	char ea[64];
 	tn_free_endpoint(ea, sizeof ea);
