@@ -178,13 +178,14 @@ static int gc_step(void *arg, const uint8_t hash[HX_ID_LEN], int state, uint64_t
 	return 0;
 }
 
-static int count_step(void *arg, const uint8_t hash[HX_ID_LEN], int state, uint64_t size)
+/* Stops the walk at the first blob: hx_blob_list then returns 1. */
+static int first_blob(void *arg, const uint8_t hash[HX_ID_LEN], int state, uint64_t size)
 {
+	(void)arg;
 	(void)hash;
 	(void)state;
 	(void)size;
-	++*(size_t *)arg;
-	return 0;
+	return 1;
 }
 
 /* Microseconds since the epoch of a file's last change; 0 when unknown. */
@@ -241,12 +242,12 @@ int hx_blob_gc(hx_store *s, uint64_t grace_us, uint64_t *removed, uint64_t *byte
 		return HX_OK;
 	/* the references are every current version's attachments, a read of
 	 * the whole store: not made when there is no blob to collect */
-	size_t nblobs = 0;
-	if ((rc = hx_blob_list(s, count_step, &nblobs)))
+	int any = hx_blob_list(s, first_blob, NULL);
+	if ((rc = any < 0 ? any : HX_OK))
 		goto out;
-	if (nblobs && (rc = hx_blob_refs(s, &r.v, &r.n)))
+	if (any && (rc = hx_blob_refs(s, &r.v, &r.n)))
 		goto out;
-	if (nblobs && (rc = hx_blob_list(s, gc_step, &g)))
+	if (any && (rc = hx_blob_list(s, gc_step, &g)))
 		goto out;
 	for (size_t i = 0; i < g.n; i++) {
 		const uint8_t *h = g.drop + i * (HX_ID_LEN + 8);
