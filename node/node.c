@@ -605,6 +605,13 @@ uint64_t hx_node_push_peak(const hx_node *n)
 	return __atomic_load_n(&n->push_peak, __ATOMIC_RELAXED);
 }
 
+void hx_node_pipe_counts(hx_node *n, uint64_t *taken, uint64_t *verified, uint64_t *commits)
+{
+	*taken = __atomic_load_n(&n->taken, __ATOMIC_ACQUIRE);
+	*verified = n->pool ? hx_vpool_streamed(n->pool) : 0;
+	*commits = __atomic_load_n(&n->commits, __ATOMIC_RELAXED);
+}
+
 const char *hx_node_error(const hx_node *n)
 {
 	return n->error[0] ? n->error : NULL;

@@ -92,6 +92,12 @@ uint64_t hx_node_entry_bytes(const hx_node *n);
  * created; may be read from another thread (for tests). */
 uint64_t hx_node_push_peak(const hx_node *n);
 
+/* Entries received into the pipeline (ENTRIES, PUSH without LIVE), how
+ * many of them the verification pool has verified, and the pipeline's
+ * commits, since the node was created; may be read from another thread
+ * while it runs (for tests). */
+void hx_node_pipe_counts(hx_node *n, uint64_t *taken, uint64_t *verified, uint64_t *commits);
+
 /* Why hx_node_run failed (one line), or NULL. Valid while n lives. */
 const char *hx_node_error(const hx_node *n);
 

@@ -275,6 +275,8 @@ struct hx_node {
 	} wanted[WANTED_SLOTS];
 	uint64_t entry_bytes; /* sent in WANT, ENTRIES, ANNOUNCE, PUSH (atomic) */
 	uint64_t push_peak;   /* hx_node_push_peak (atomic) */
+	uint64_t taken;       /* hx_node_pipe_counts: entries into the pipeline (atomic) */
+	uint64_t commits;     /* ... and its commits (atomic) */
 	char error[300];      /* why hx_node_run failed */
 	char sock_error[160]; /* the last socket call that failed, and why */
 };

@@ -87,15 +87,39 @@ static int verified(struct pend *b)
 	return 1;
 }
 
+/* A WANT is in flight whose last ENTRIES has not come yet. */
+static int more_coming(hx_node *n)
+{
+	for (size_t i = 0; i < n->nconns; i++)
+		for (unsigned j = 0; j < n->conns[i]->nwants; j++)
+			if (!n->conns[i]->wants[j].got_last)
+				return 1;
+	return 0;
+}
+
+/* Whether every batch of the pipeline is verified. */
+static int all_verified(hx_node *n)
+{
+	for (struct pend *b = n->pipe; b; b = b->next)
+		if (!verified(b))
+			return 0;
+	return 1;
+}
+
 /* The verified batches at the head of the pipeline, up to a bulk commit:
  * how many (*np) and whether that is all of it. */
 static int ready(hx_node *n, size_t *np, int *full)
 {
-	size_t k = 0, bytes = 0;
+	size_t k = 0, bytes = 0, max = n->commit_max;
 	*np = 0;
 	*full = 0;
+	/* the end of a transfer: nothing more coming, and everything here
+	 * verified, goes in one commit (a commit's cost is mostly the
+	 * posting lists it touches, so two cost nearly twice one) */
+	if (max < bulk_max(n) && !more_coming(n) && all_verified(n))
+		max = bulk_max(n);
 	for (struct pend *b = n->pipe; b; b = b->next) {
-		if (k >= n->commit_max || bytes >= COMMIT_BYTES) {
+		if (k >= max || bytes >= COMMIT_BYTES) {
 			*full = 1;
 			return 0;
 		}
@@ -105,18 +129,8 @@ static int ready(hx_node *n, size_t *np, int *full)
 		bytes += b->bytes;
 		(*np)++;
 	}
-	*full = k >= n->commit_max || bytes >= COMMIT_BYTES;
+	*full = k >= max || bytes >= COMMIT_BYTES;
 	return 1;
-}
-
-/* A WANT is in flight whose last ENTRIES has not come yet. */
-static int more_coming(hx_node *n)
-{
-	for (size_t i = 0; i < n->nconns; i++)
-		for (unsigned j = 0; j < n->conns[i]->nwants; j++)
-			if (!n->conns[i]->wants[j].got_last)
-				return 1;
-	return 0;
 }
 
 int hx_nd_pipe_writing(const hx_node *n)
@@ -141,6 +155,7 @@ static void done(hx_node *n, int rc)
 	n->wbs = NULL;
 	n->wnp = n->wke = 0;
 	hx_nd_stages_settle(n, s, np, rc);
+	__atomic_add_fetch(&n->commits, 1, __ATOMIC_RELAXED);
 	uint64_t took = hx_now_us() - n->wt0;
 	if (n->cfg.verbose)
 		hx_nd_log(n, "committed %zu received entries (%zu batches) in %.1f ms; %zu wait",
@@ -149,8 +164,9 @@ static void done(hx_node *n, int rc)
 	 * COMMIT_SLOW_MS (a slow or busy machine, a large store) makes the
 	 * next ones smaller, down to COMMIT_MIN, and fast ones let them grow
 	 * back to the bulk size. */
+	size_t half = (ke < n->commit_max ? ke : n->commit_max) / 2; /* ke: maybe a tail */
 	if (took > COMMIT_SLOW_MS * 1000ull && ke > COMMIT_MIN && n->commit_max > COMMIT_MIN)
-		n->commit_max = ke / 2 > COMMIT_MIN ? ke / 2 : COMMIT_MIN;
+		n->commit_max = half > COMMIT_MIN ? half : COMMIT_MIN;
 	else if (took < COMMIT_SLOW_MS * 500ull && ke >= n->commit_max)
 		n->commit_max = n->commit_max * 2 < bulk_max(n) ? n->commit_max * 2 : bulk_max(n);
 	for (size_t i = 0; i < np; i++) {
@@ -322,6 +338,7 @@ static void take(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, uint32_t re
 	n->pipe_tail = b;
 	n->pipe_n += b->k;
 	n->pipe_bytes += b->bytes;
+	__atomic_add_fetch(&n->taken, b->k, __ATOMIC_RELEASE);
 }
 
 void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)

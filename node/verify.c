@@ -31,7 +31,8 @@ struct hx_vpool {
 	/* the stream (hx_vpool_submit): jobs queued, taken from qhead on */
 	hx_vjob **q;
 	size_t qhead, qn, qcap;
-	unsigned waiting; /* threads in hx_vpool_wait */
+	uint64_t streamed; /* hx_vpool_streamed (atomic) */
+	unsigned waiting;  /* threads in hx_vpool_wait */
 };
 
 static void one(hx_vpool *p, hx_vjob *j, uint64_t max_ts)
@@ -80,6 +81,7 @@ static int stream_one(hx_vpool *p)
 	pthread_mutex_unlock(&p->mu);
 	one(p, j, j->max_ts);
 	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&p->streamed, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&p->mu);
 	if (p->waiting)
 		pthread_cond_broadcast(&p->finished);
@@ -242,6 +244,11 @@ void hx_vpool_wait(hx_vpool *p, hx_vjob *j)
 		p->waiting--;
 	}
 	pthread_mutex_unlock(&p->mu);
+}
+
+uint64_t hx_vpool_streamed(hx_vpool *p)
+{
+	return __atomic_load_n(&p->streamed, __ATOMIC_ACQUIRE);
 }
 
 size_t hx_vpool_queued(hx_vpool *p)

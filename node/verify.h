@@ -58,6 +58,9 @@ void hx_vpool_wait(hx_vpool *p, hx_vjob *j);
 int hx_vjob_done(const hx_vjob *j);
 /* Jobs submitted and not yet taken by a thread. */
 size_t hx_vpool_queued(hx_vpool *p);
+/* Jobs submitted (hx_vpool_submit) and done since the pool was made; may
+ * be read from any thread. */
+uint64_t hx_vpool_streamed(hx_vpool *p);
 
 /* Optional (NULL to unset): known(arg, id) is 1 when the entry is stored
  * already. A job whose entry is known gets rc HX_EEXIST after decoding,

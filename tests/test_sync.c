@@ -45,15 +45,21 @@ static void log_line(void *arg, const char *line)
 	fprintf(stderr, "[%.3f] %s: %s\n", tn_wall(), (const char *)arg, line);
 }
 
+/* A test's own reader of the log lines (verbose) of the nodes start()
+ * starts, instead of HX_TEST_LOG's; NULL: none. */
+static void (*capture)(void *label, const char *line);
+
 /* label: the node's name in the log lines (HX_TEST_LOG). */
 static void start(struct running *r, hx_store *s, const struct who *w, const char *label,
                   const char *bind, unsigned interval_ms, unsigned poll_ms)
 {
 	hx_node_config cfg = {
 		.commit_entries = commit_entries,
-		.log = getenv("HX_TEST_LOG") ? log_line : NULL,
+		.log = capture                 ? capture
+		       : getenv("HX_TEST_LOG") ? log_line
+		                               : NULL,
 		.log_arg = (void *)label,
-		.verbose = getenv("HX_TEST_LOG") != NULL,
+		.verbose = capture || getenv("HX_TEST_LOG") != NULL,
 		.pk = w->pk,
 		.sk = w->sk,
 		.curve_pk = w->cpk,
@@ -223,6 +229,77 @@ static void push_window(void)
 	CHECK(wait_entries(sb, base + N, 300));
 	finish(&ra);
 	finish(&rb);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(a.rec);
+	free(b.rec);
+}
+
+/* B's commits that began after tail.from (tn_wall), read from its log. */
+static struct {
+	pthread_mutex_t mu;
+	double from;
+	int after, entries;
+} tail = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void tail_log(void *label, const char *line)
+{
+	unsigned long k;
+	double ms;
+	double now = tn_wall();
+	if (strcmp(label, "B") ||
+	    sscanf(line, "committed %lu received entries (%*u batches) in %lf ms", &k, &ms) != 2)
+		return;
+	pthread_mutex_lock(&tail.mu);
+	if (tail.from > 0 && now - ms / 1000 > tail.from) {
+		tail.after++;
+		tail.entries += (int)k;
+	}
+	pthread_mutex_unlock(&tail.mu);
+}
+
+/* The end of a transfer goes in one commit: A pushes N entries while the
+ * test holds B's write lock; once B has them all, verified, and the lock
+ * is let go, B finishes the commits that waited for it, then begins one
+ * more for everything else, not commits of 4,096, 8,192 and 16,384
+ * entries (the sizes a transfer's commits start with). */
+static void tail_commit(void)
+{
+	enum { N = 28000 };
+	struct who a, b;
+	hx_store *sa, *sb;
+	two_partners(&a, &b, &sa, &sb, "tca", "tcb", N);
+	uint64_t base = entries(sb), taken, verified, commits;
+	char eb[64];
+	tn_free_endpoint(eb, sizeof eb);
+	CHECK_RC(hx_peer_add(sa, eb, b.pk), HX_OK);
+	struct running ra, rb;
+	capture = tail_log;
+	start(&rb, sb, &b, "B", eb, 600000, 600000);
+	start(&ra, sa, &a, "A", NULL, 600000, 600000);
+	capture = NULL;
+	double t0 = tn_wall();
+	while (!hx_node_push_peak(ra.node) && tn_wall() - t0 < 120)
+		usleep(1000);
+	MDB_txn *hold;
+	CHECK_RC(hx_txn_begin(sb, 0, &hold), HX_OK);
+	uint64_t stored = entries(sb) - base;
+	do {
+		usleep(2000);
+		hx_node_pipe_counts(rb.node, &taken, &verified, &commits);
+	} while ((taken + stored < N || verified < taken) && tn_wall() - t0 < 120);
+	pthread_mutex_lock(&tail.mu);
+	tail.from = tn_wall();
+	pthread_mutex_unlock(&tail.mu);
+	hx_txn_abort(sb, hold);
+	CHECK(wait_entries(sb, base + N, 300));
+	finish(&ra);
+	finish(&rb);
+	printf("tail commit: B had %llu entries verified when its lock was let go; %d commits "
+	       "began after it, of %d entries\n",
+	       (unsigned long long)verified, tail.after, tail.entries);
+	CHECK(verified >= taken && taken + stored >= N);
+	CHECK(tail.after == 1);
 	hx_store_close(&sa);
 	hx_store_close(&sb);
 	free(a.rec);
@@ -668,6 +745,7 @@ int main(int argc, char **argv)
 		{ "wake_pushes", wake_pushes },
 		{ "quiet_initial_sync", quiet_initial_sync },
 		{ "push_window", push_window },
+		{ "tail_commit", tail_commit },
 		{ "push_during_bulk", push_during_bulk },
 		{ "stalled_relay_target", stalled_relay_target },
 		{ "triangle", triangle_new },
