@@ -605,9 +605,9 @@ uint64_t hx_node_push_peak(const hx_node *n)
 	return __atomic_load_n(&n->push_peak, __ATOMIC_RELAXED);
 }
 
-void hx_node_pipe_counts(hx_node *n, uint64_t *taken, uint64_t *verified, uint64_t *commits)
+void hx_node_pipe_counts(const hx_node *n, uint64_t *taken, uint64_t *verified, uint64_t *commits)
 {
-	*taken = __atomic_load_n(&n->taken, __ATOMIC_ACQUIRE);
+	*taken = __atomic_load_n(&n->taken, __ATOMIC_RELAXED);
 	*verified = n->pool ? hx_vpool_streamed(n->pool) : 0;
 	*commits = __atomic_load_n(&n->commits, __ATOMIC_RELAXED);
 }

@@ -45,6 +45,8 @@ typedef struct hx_node_config {
 	                          * (HX_CAP_ANNOUNCE), relaying by PUSH alone */
 	unsigned commit_entries; /* tests: received entries per bulk commit at
 	                          * most; 0 = 30,000 (docs/PROTOCOL.md §6.4) */
+	unsigned commit_slow_ms; /* tests: a bulk commit slower than this is slow
+	                          * (ibid.); 0 = 1,500 */
 	/* attachment blobs (docs/PROTOCOL.md §9); 0 = the defaults of
 	 * node/blobsync.h */
 	uint64_t blob_auto;      /* fetched without being asked up to this size */
@@ -93,10 +95,11 @@ uint64_t hx_node_entry_bytes(const hx_node *n);
 uint64_t hx_node_push_peak(const hx_node *n);
 
 /* Entries received into the pipeline (ENTRIES, PUSH without LIVE), how
- * many of them the verification pool has verified, and the pipeline's
- * commits, since the node was created; may be read from another thread
- * while it runs (for tests). */
-void hx_node_pipe_counts(hx_node *n, uint64_t *taken, uint64_t *verified, uint64_t *commits);
+ * many of them the verification pool has verified (not those verified on
+ * the loop's own thread after an allocation failed), and the bulk write
+ * transactions the pipeline began, since the node was created; may be
+ * read from another thread while it runs (for tests and benchmarks). */
+void hx_node_pipe_counts(const hx_node *n, uint64_t *taken, uint64_t *verified, uint64_t *commits);
 
 /* Why hx_node_run failed (one line), or NULL. Valid while n lives. */
 const char *hx_node_error(const hx_node *n);

@@ -227,6 +227,8 @@ struct hx_node {
 	/* the pipeline of received ENTRIES, oldest first, and spare batches */
 	struct pend *pipe, *pipe_tail, *pipe_spare;
 	size_t pipe_n, pipe_bytes; /* entries and bytes in it */
+	size_t pipe_pushes;        /* ... its batches from PUSHes */
+	uint64_t commit_us;        /* the last bulk commit's time per entry (us), 0: none */
 	uint64_t entry_mean;       /* mean size of the entries received */
 	size_t commit_max;         /* entries per bulk commit, now (pipe.c) */
 	/* the bulk commit on the writer thread (pipe.c): its batches, taken

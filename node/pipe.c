@@ -46,6 +46,12 @@ static void pend_done(hx_node *n, struct pend *b)
 	n->pipe_spare = b;
 }
 
+/* A bulk commit slower than this (us) is slow. */
+static uint64_t slow_us(const hx_node *n)
+{
+	return (n->cfg.commit_slow_ms ? n->cfg.commit_slow_ms : COMMIT_SLOW_MS) * 1000ull;
+}
+
 /* Entries per bulk commit at most. */
 static size_t bulk_max(const hx_node *n)
 {
@@ -97,13 +103,23 @@ static int more_coming(hx_node *n)
 	return 0;
 }
 
-/* Whether every batch of the pipeline is verified. */
-static int all_verified(hx_node *n)
+/* The entries of a bulk commit at the end of a transfer, else 0: when
+ * nothing more is coming that we asked for (every WANT in flight has its
+ * last ENTRIES, none is waiting to go out) and the pipeline holds no
+ * PUSH (a transfer pushed to us ends when the sender says nothing), what
+ * is left goes in one commit rather than pieces of commit_max: a
+ * commit's cost is mostly the posting lists it touches. Up to the bulk
+ * size, and as many as the last commit's pace would commit within
+ * COMMIT_SLOW_MS, since a LIVE PUSH waits for the commit in flight. */
+static size_t tail_max(hx_node *n)
 {
-	for (struct pend *b = n->pipe; b; b = b->next)
-		if (!verified(b))
+	if (n->pipe_pushes || !n->commit_us || more_coming(n))
+		return 0;
+	for (size_t i = 0; i < n->nconns; i++)
+		if (n->conns[i]->want_q.n)
 			return 0;
-	return 1;
+	uint64_t paced = slow_us(n) / n->commit_us;
+	return paced < bulk_max(n) ? (size_t)paced : bulk_max(n);
 }
 
 /* The verified batches at the head of the pipeline, up to a bulk commit:
@@ -111,14 +127,19 @@ static int all_verified(hx_node *n)
 static int ready(hx_node *n, size_t *np, int *full)
 {
 	size_t k = 0, bytes = 0, max = n->commit_max;
+	int tail = 0;
 	*np = 0;
 	*full = 0;
-	/* the end of a transfer: nothing more coming, and everything here
-	 * verified, goes in one commit (a commit's cost is mostly the
-	 * posting lists it touches, so two cost nearly twice one) */
-	if (max < bulk_max(n) && !more_coming(n) && all_verified(n))
-		max = bulk_max(n);
 	for (struct pend *b = n->pipe; b; b = b->next) {
+		if (k >= max && !tail) {
+			/* the end of a transfer, all of it verified: one commit */
+			size_t t = tail_max(n);
+			tail = 1;
+			for (struct pend *x = b; t > max && x; x = x->next)
+				if (!verified(x))
+					t = 0;
+			max = t > max ? t : max;
+		}
 		if (k >= max || bytes >= COMMIT_BYTES) {
 			*full = 1;
 			return 0;
@@ -155,8 +176,9 @@ static void done(hx_node *n, int rc)
 	n->wbs = NULL;
 	n->wnp = n->wke = 0;
 	hx_nd_stages_settle(n, s, np, rc);
-	__atomic_add_fetch(&n->commits, 1, __ATOMIC_RELAXED);
 	uint64_t took = hx_now_us() - n->wt0;
+	if (ke >= COMMIT_MIN / 4) /* large enough to tell a pace */
+		n->commit_us = took / ke > 0 ? took / ke : 1;
 	if (n->cfg.verbose)
 		hx_nd_log(n, "committed %zu received entries (%zu batches) in %.1f ms; %zu wait",
 		          ke, np, (double)took / 1000, n->pipe_n);
@@ -165,9 +187,9 @@ static void done(hx_node *n, int rc)
 	 * next ones smaller, down to COMMIT_MIN, and fast ones let them grow
 	 * back to the bulk size. */
 	size_t half = (ke < n->commit_max ? ke : n->commit_max) / 2; /* ke: maybe a tail */
-	if (took > COMMIT_SLOW_MS * 1000ull && ke > COMMIT_MIN && n->commit_max > COMMIT_MIN)
+	if (took > slow_us(n) && ke > COMMIT_MIN && n->commit_max > COMMIT_MIN)
 		n->commit_max = half > COMMIT_MIN ? half : COMMIT_MIN;
-	else if (took < COMMIT_SLOW_MS * 500ull && ke >= n->commit_max)
+	else if (took < slow_us(n) / 2 && ke >= n->commit_max)
 		n->commit_max = n->commit_max * 2 < bulk_max(n) ? n->commit_max * 2 : bulk_max(n);
 	for (size_t i = 0; i < np; i++) {
 		struct pend *b = bs[i];
@@ -250,6 +272,7 @@ static void commit_head(hx_node *n, size_t np)
 			n->pipe_tail = NULL;
 		n->pipe_n -= b->k;
 		n->pipe_bytes -= b->bytes;
+		n->pipe_pushes -= (size_t)b->push;
 		bs[i] = b;
 		s[i] = (struct stage){ .c = b->c, .jobs = b->jobs, .k = b->k };
 		ke += b->k;
@@ -267,6 +290,7 @@ static void commit_head(hx_node *n, size_t np)
 				n->pipe_tail = b;
 			n->pipe_n += b->k;
 			n->pipe_bytes += b->bytes;
+			n->pipe_pushes += (size_t)b->push;
 		}
 		np = 1;
 		ke = bs[0]->k;
@@ -283,6 +307,7 @@ static void commit_head(hx_node *n, size_t np)
 		return;
 	}
 	hx_writer_submit(n->wr, n->wputs, total);
+	__atomic_add_fetch(&n->commits, 1, __ATOMIC_RELAXED);
 	hx_nd_pipe_collect(n); /* without a thread it is done already */
 }
 
@@ -338,7 +363,8 @@ static void take(hx_node *n, struct conn *c, zmq_msg_t *f, size_t k, uint32_t re
 	n->pipe_tail = b;
 	n->pipe_n += b->k;
 	n->pipe_bytes += b->bytes;
-	__atomic_add_fetch(&n->taken, b->k, __ATOMIC_RELEASE);
+	n->pipe_pushes += (size_t)b->push;
+	__atomic_add_fetch(&n->taken, b->k, __ATOMIC_RELAXED);
 }
 
 void hx_nd_on_entries(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *f)

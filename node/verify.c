@@ -81,7 +81,7 @@ static int stream_one(hx_vpool *p)
 	pthread_mutex_unlock(&p->mu);
 	one(p, j, j->max_ts);
 	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&p->streamed, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&p->streamed, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&p->mu);
 	if (p->waiting)
 		pthread_cond_broadcast(&p->finished);
@@ -248,7 +248,7 @@ void hx_vpool_wait(hx_vpool *p, hx_vjob *j)
 
 uint64_t hx_vpool_streamed(hx_vpool *p)
 {
-	return __atomic_load_n(&p->streamed, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&p->streamed, __ATOMIC_RELAXED);
 }
 
 size_t hx_vpool_queued(hx_vpool *p)

@@ -38,6 +38,7 @@ static hx_store *open_store(const char *name)
 }
 
 static unsigned commit_entries; /* for the nodes start() starts; 0: the default */
+static unsigned commit_slow_ms; /* ditto */
 
 /* HX_TEST_LOG=1: the nodes' log lines (verbose) on stderr. */
 static void log_line(void *arg, const char *line)
@@ -55,6 +56,7 @@ static void start(struct running *r, hx_store *s, const struct who *w, const cha
 {
 	hx_node_config cfg = {
 		.commit_entries = commit_entries,
+		.commit_slow_ms = commit_slow_ms,
 		.log = capture                 ? capture
 		       : getenv("HX_TEST_LOG") ? log_line
 		                               : NULL,
@@ -247,6 +249,8 @@ static void tail_log(void *label, const char *line)
 	unsigned long k;
 	double ms;
 	double now = tn_wall();
+	if (getenv("HX_TEST_LOG"))
+		log_line(label, line);
 	if (strcmp(label, "B") ||
 	    sscanf(line, "committed %lu received entries (%*u batches) in %lf ms", &k, &ms) != 2)
 		return;
@@ -258,36 +262,41 @@ static void tail_log(void *label, const char *line)
 	pthread_mutex_unlock(&tail.mu);
 }
 
-/* The end of a transfer goes in one commit: A pushes N entries while the
- * test holds B's write lock; once B has them all, verified, and the lock
- * is let go, B finishes the commits that waited for it, then begins one
- * more for everything else, not commits of 4,096, 8,192 and 16,384
- * entries (the sizes a transfer's commits start with). */
+/* The end of a transfer goes in one commit: B connects to A and asks for
+ * A's N entries while the test holds B's write lock; once B has them all,
+ * verified, and the lock is let go, B finishes the commit that waited for
+ * it, then begins one more for everything else, not commits of 4,096,
+ * 8,192 and 16,384 entries (the sizes a transfer's commits start with).
+ * No commit counts as slow here: the one the lock held back would make
+ * the next ones small (and a loaded machine, any of them). */
 static void tail_commit(void)
 {
 	enum { N = 28000 };
 	struct who a, b;
 	hx_store *sa, *sb;
 	two_partners(&a, &b, &sa, &sb, "tca", "tcb", N);
-	uint64_t base = entries(sb), taken, verified, commits;
-	char eb[64];
-	tn_free_endpoint(eb, sizeof eb);
-	CHECK_RC(hx_peer_add(sa, eb, b.pk), HX_OK);
+	uint64_t base = entries(sb), taken = 0, verified, commits;
+	char ea[64];
+	tn_free_endpoint(ea, sizeof ea);
+	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK); /* B connects: it reconciles, and asks */
 	struct running ra, rb;
+	start(&ra, sa, &a, "A", ea, 600000, 600000);
 	capture = tail_log;
-	start(&rb, sb, &b, "B", eb, 600000, 600000);
-	start(&ra, sa, &a, "A", NULL, 600000, 600000);
+	commit_slow_ms = 600000;
+	start(&rb, sb, &b, "B", NULL, 600000, 600000);
 	capture = NULL;
+	commit_slow_ms = 0;
 	double t0 = tn_wall();
-	while (!hx_node_push_peak(ra.node) && tn_wall() - t0 < 120)
+	while (!taken && tn_wall() - t0 < 120) {
 		usleep(1000);
+		hx_node_pipe_counts(rb.node, &taken, &verified, &commits);
+	}
 	MDB_txn *hold;
 	CHECK_RC(hx_txn_begin(sb, 0, &hold), HX_OK);
-	uint64_t stored = entries(sb) - base;
 	do {
 		usleep(2000);
 		hx_node_pipe_counts(rb.node, &taken, &verified, &commits);
-	} while ((taken + stored < N || verified < taken) && tn_wall() - t0 < 120);
+	} while ((taken < N || verified < taken) && tn_wall() - t0 < 120);
 	pthread_mutex_lock(&tail.mu);
 	tail.from = tn_wall();
 	pthread_mutex_unlock(&tail.mu);
@@ -298,7 +307,7 @@ static void tail_commit(void)
 	printf("tail commit: B had %llu entries verified when its lock was let go; %d commits "
 	       "began after it, of %d entries\n",
 	       (unsigned long long)verified, tail.after, tail.entries);
-	CHECK(verified >= taken && taken + stored >= N);
+	CHECK(verified >= taken && taken >= N);
 	CHECK(tail.after == 1);
 	hx_store_close(&sa);
 	hx_store_close(&sb);
