@@ -262,6 +262,21 @@ int hx_cand_cmp(const void *a, const void *b);
  * list stays sorted. */
 int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t n) HX_WUR;
 
+/* The words of a field the re-rank looks at: the tokens of hx_tok_next
+ * (the same words, positions and byte ranges) whose first folded byte b
+ * has bit b of want set, up to the word at position limit; the others are
+ * counted, not folded. */
+typedef struct hx_pscan {
+	hx_tokenizer t;
+	uint64_t want[4];
+	uint32_t limit;
+} hx_pscan;
+/* Starts scanning len bytes of s (borrowed). */
+void hx_pscan_init(hx_pscan *p, const char *s, size_t len, const uint64_t want[4], uint32_t limit);
+/* The next wanted word into k (its word valid until the next call): 1, or
+ * 0 at the end or at limit. */
+int hx_pscan_next(hx_pscan *p, hx_token *k);
+
 struct eval {
 	struct matcher *cl[HX_QUERY_CLAUSES];
 	int ncl;

@@ -1938,6 +1938,72 @@ static void osa_bits(void)
 	CHECK(hx_osa_distance(peq, 0, "abc", 3) == 3);
 }
 
+/* The re-rank's field scanner (hx_pscan) against the tokenizer: over
+ * random text of ASCII words and separators, Latin letters, combining
+ * marks, ideographs, invalid bytes and words past HX_TOKEN_MAX, it gives
+ * the tokenizer's tokens (word, byte range, position) whose first byte
+ * is wanted, and stops at the word at the limit. */
+static void prox_scan(void)
+{
+	static const char *pieces[] = { "abc",  "Zebra", "x11",       "0AD",      " ",
+		                        "  ",   ",",     "-",         ".\n",      "ł",
+		                        "Łódź", "é",     "e\xcc\x81", "\xcc\x81", "日本",
+		                        "\xff", "\xc3",  "ß",         "Œuvre",    "\xe2\x80\x94",
+		                        "'",    "_",     "Ab9" };
+	char text[1024], lw[200];
+	int bad = 0;
+	for (int t = 0; t < 30000; t++) {
+		size_t n = 0;
+		int np = 1 + (int)rnd(40);
+		for (int i = 0; i < np; i++) {
+			const char *pc = pieces[rnd(sizeof pieces / sizeof pieces[0])];
+			if (rnd(50) == 0) { /* a word past HX_TOKEN_MAX */
+				size_t l = 55 + rnd(20);
+				for (size_t j = 0; j < l; j++)
+					lw[j] = (char)('a' + rnd(3));
+				lw[l] = 0;
+				pc = lw;
+			}
+			size_t l = strlen(pc);
+			if (n + l >= sizeof text)
+				break;
+			memcpy(text + n, pc, l);
+			n += l;
+		}
+		uint64_t want[4] = { 0, 0, 0, 0 };
+		int all = t % 4 == 0;
+		for (int b = 0; b < 256; b++)
+			if (all || rnd(3) == 0)
+				want[b >> 6] |= 1ull << (b & 63);
+		uint32_t limit = t % 3 ? UINT32_MAX : rnd(12);
+		hx_tokenizer tk;
+		hx_pscan ps;
+		hx_token a, b;
+		hx_tok_init(&tk, text, n);
+		hx_pscan_init(&ps, text, n, want, limit);
+		for (;;) {
+			int ra;
+			while ((ra = hx_tok_next(&tk, &a)) && a.pos < limit &&
+			       !(want[(uint8_t)a.word[0] >> 6] >> ((uint8_t)a.word[0] & 63) & 1))
+				;
+			ra = ra && a.pos < limit;
+			int rb = hx_pscan_next(&ps, &b);
+			if (ra != rb || (ra && (a.len != b.len || memcmp(a.word, b.word, a.len) ||
+			                        b.word[b.len] || a.pos != b.pos ||
+			                        a.start != b.start || a.end != b.end))) {
+				if (!bad++)
+					fprintf(stderr, "prox_scan: %.*s: %s/%s at %u/%u\n", (int)n,
+					        text, ra ? a.word : "-", rb ? b.word : "-",
+					        ra ? a.pos : 0, rb ? b.pos : 0);
+				break;
+			}
+			if (!ra)
+				break;
+		}
+	}
+	CHECK(bad == 0);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1957,6 +2023,7 @@ int main(void)
 	rank_constants();
 	title_as_typed();
 	proximity_factors();
+	prox_scan();
 	markdown_snippets();
 	differential();
 	return check_done();
