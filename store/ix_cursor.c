@@ -377,8 +377,32 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	return HX_OK;
 }
 
+int hx_sr_hit(hx_searcher *sr, uint32_t doc, hx_ix_hit *h)
+{
+	for (int i = 0; i < HX_HIT_CACHE && doc != END; i++)
+		if (sr->hc[i].doc == doc) {
+			*h = sr->hc[i].h;
+			return HX_OK;
+		}
+	struct hx_hcache *c = &sr->hc[sr->hnext++ % HX_HIT_CACHE];
+	uint8_t dk[4];
+	hx_be32_put(dk, doc);
+	MDB_val k = { 4, dk }, val;
+	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
+	c->doc = END;
+	if (rc)
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if ((rc = hx_ix_hitrec_parse(h, val.mv_data, val.mv_size)))
+		return rc;
+	c->doc = doc;
+	c->h = *h;
+	return HX_OK;
+}
+
 void hx_sr_vc_clear(hx_searcher *sr)
 {
+	for (int i = 0; i < HX_HIT_CACHE; i++)
+		sr->hc[i].doc = END;
 	for (int i = 0; i < HX_VIEW_CACHE; i++) {
 		free(sr->vc[i].buf);
 		sr->vc[i].buf = NULL;

@@ -1,17 +1,19 @@
 /*
  * ix_prox.c: the proximity boost. The index keeps no word positions, so
  * a query of two or more words re-ranks its best candidates by reading
- * them: the title and the first PROX_BODY words of the body are
- * tokenized, each word that is a query word (its exact form, or its stem
- * in the document's language) is marked, and the shortest stretch of one
- * field holding the most distinct query words gives a factor
+ * them: the title (from the document's ix.docs record) and, when the
+ * postings say that two query words or more are in the body, the first
+ * PROX_BODY words of the body (from the entry) are scanned, each word
+ * that is a query word (its exact form, or its stem in the document's
+ * language) is marked, and the shortest stretch of one field holding the
+ * most distinct query words gives a factor
  *   1 + HX_PROX_W * (m - 1) / (nq - 1) * m / span
  * (m distinct words of nq within span words), so all the words side by
  * side count HX_PROX_W more than the same words scattered; and a title
  * that holds every query word in the form typed (a known item: the user
  * types words of the title they remember) multiplies it by
  * 1 + HX_TITLE_EXACT. Only the best HX_PROX_DEPTH candidates are read: the
- * cost is fixed per query and the index does not grow.
+ * cost is fixed per query.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -232,9 +234,9 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct
                       size_t nq, const uint64_t want[4], struct qstems *memo, size_t *nmemo,
                       double *factor)
 {
-	hx_ix_view v;
+	hx_ix_hit h;
 	hx_ix_norm nm;
-	int rc = hx_sr_doc(sr, doc, &v, NULL);
+	int rc = hx_sr_hit(sr, doc, &h);
 	*factor = 1.0;
 	if (rc || (rc = hx_sr_norm(sr, doc, &nm)))
 		return rc;
@@ -253,9 +255,14 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct
 		struct window win;
 		hx_pscan ps;
 		hx_token k;
+		hx_ix_view v;
 		memset(win.cnt, 0, sizeof win.cnt);
 		win.n = win.lo = win.distinct = 0;
-		hx_pscan_init(&ps, f ? v.body : v.title, f ? v.bodylen : v.titlelen, want,
+		/* the title is in the index's record; the body only in the
+		 * entry, read (decompressed) only here */
+		if (f && (rc = hx_sr_doc(sr, doc, &v, NULL)))
+			return rc;
+		hx_pscan_init(&ps, f ? v.body : h.title, f ? v.bodylen : h.titlelen, want,
 		              PROX_BODY);
 		while (win.n < PROX_BODY && hx_pscan_next(&ps, &k)) {
 			int ex, w = which(sr, nm.lang, qw, nq, qs, k.word, k.len, &ex);
