@@ -232,7 +232,8 @@ int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti)
 
 /* Opens the list of term; NULL when it has no postings (or on error,
  * with *err set). The term is looked up with the searcher's spare cursor,
- * which the list then keeps (already at its first block). */
+ * which the list then keeps (already at its first block) when the term
+ * has more than one block. */
 struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
 {
 	hx_ix_term ti;
@@ -258,8 +259,17 @@ struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
 		*err = HX_ENOMEM;
 		return NULL;
 	}
-	pl->cur = sr->pcur;
-	sr->pcur = NULL;
+	/* A term without a header has one block, its last (ix_int.h), so its
+	 * list never moves a cursor again: the spare stays the searcher's,
+	 * where it is, and the next term is sought from there (LMDB looks at
+	 * the leaf page a cursor is on before it searches from the root, and
+	 * the forms of a stem, opened one after the other, are often on one
+	 * page); no cursor is opened for the next list either. */
+	pl->cur = NULL;
+	if (ti.header) {
+		pl->cur = sr->pcur;
+		sr->pcur = NULL;
+	}
 	pl->err = 0;
 	memcpy(pl->term, term, tl);
 	pl->tl = tl;
@@ -280,8 +290,9 @@ void hx_pl_seek(struct plist *pl, uint32_t d)
 	if (pl->doc >= d)
 		return;
 	if (d > pl->blast) {
-		/* Usually the next block holds d... */
-		if (mdb_cursor_get(pl->cur, &k, &v, MDB_NEXT)) {
+		/* Usually the next block holds d... (a list without a cursor
+		 * has no next block) */
+		if (!pl->cur || mdb_cursor_get(pl->cur, &k, &v, MDB_NEXT)) {
 			pl->doc = pl->blast = END;
 			return;
 		}

@@ -111,7 +111,7 @@ static inline double hx_sr_sat(const hx_searcher *sr, double tfn)
 /* ---- posting list cursors and document reads (ix_cursor.c) ---------------- */
 
 struct plist {
-	MDB_cursor *cur;
+	MDB_cursor *cur; /* NULL: the term has one block (no header), read */
 	char term[HX_IX_KEY_MAX];
 	size_t tl;
 	uint32_t df;
