@@ -1,6 +1,7 @@
 /*
  * fold.h: one character at a time, what the search index folds text to
- * (private to store/: tokenize.c, fold.c). utf8proc gives categories and the
+ * (private to store/: tokenize.c, fold.c, and ix_prox.c, which finds the
+ * ends of words as the tokenizer does). utf8proc gives categories and the
  * NFKD/case-fold/mark stripping of each character; the few letters it
  * leaves alone are mapped here. Inline, since the tokenizer calls these for
  * every character; hx_fold_str (tokenize.h) folds a whole string.

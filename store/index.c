@@ -42,6 +42,7 @@ static void pending_free(struct hx_ix_pending **pp)
 	free(p->log);
 	free(p->norms);
 	free(p->recs);
+	free(p->roff);
 	hx_ix_free_attrs(p);
 	free(p->abm);
 	free(p->dt.idx);
@@ -102,15 +103,20 @@ static int add_doc(struct hx_index *ix, struct hx_ix_pending *p, const hx_entry 
 		return HX_ELIMIT; /* reindex renumbers */
 	if ((rc = hx_ix_files(ix, p->txn, e, &files)))
 		return rc;
-	size_t k = doc - p->first_doc, rl = HX_ID_LEN + HX_KEY_LEN;
-	uint8_t *nr = hx_grow(p->recs, &p->caprecs, k + 1, rl);
+	size_t k = doc - p->first_doc, hl = hx_ix_hitrec_size(e);
+	size_t *no = hx_grow(p->roff, &p->caproff, k + 2, sizeof *no);
+	if (no)
+		p->roff = no;
+	if (no && k == 0)
+		p->roff[0] = 0;
+	uint8_t *nr = no ? hx_grow(p->recs, &p->caprecs, p->roff[k] + hl, 1) : NULL;
 	if (!nr) {
 		free(files);
 		return HX_ENOMEM;
 	}
 	p->recs = nr;
-	memcpy(p->recs + k * rl, e->id, HX_ID_LEN);
-	memcpy(p->recs + k * rl + HX_ID_LEN, e->author, HX_KEY_LEN);
+	hx_ix_hitrec_put(p->recs + p->roff[k], e);
+	p->roff[k + 1] = p->roff[k] + hl;
 
 	/* Small transactions tokenize inline; a bulk load hands documents to
 	 * a second thread so that tokenizing overlaps the store's own work. */

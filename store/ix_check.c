@@ -145,10 +145,22 @@ static int check_doc(struct checker *ck, const hx_entry *e, MDB_val *ek)
 	uint8_t dk[4];
 	hx_be32_put(dk, doc);
 	MDB_val k1 = { 4, dk }, v1;
-	if (mdb_get(txn, ix->docs, &k1, &v1) || v1.mv_size != HX_ID_LEN + HX_KEY_LEN ||
+	if (mdb_get(txn, ix->docs, &k1, &v1) || v1.mv_size < HX_ID_LEN + HX_KEY_LEN ||
 	    memcmp(v1.mv_data, e->id, HX_ID_LEN) ||
-	    memcmp((uint8_t *)v1.mv_data + HX_ID_LEN, e->author, HX_KEY_LEN))
+	    memcmp((uint8_t *)v1.mv_data + HX_ID_LEN, e->author, HX_KEY_LEN)) {
 		problem(ck, "search index: docnum %u does not point back to %s", doc, e->path);
+	} else {
+		/* the fields a hit shows, as the entry has them */
+		size_t hl = hx_ix_hitrec_size(e);
+		uint8_t *want = malloc(hl);
+		if (!want)
+			return HX_ENOMEM;
+		hx_ix_hitrec_put(want, e);
+		if (v1.mv_size != hl || memcmp(v1.mv_data, want, hl))
+			problem(ck, "search index: the record of docnum %u is not %s's fields", doc,
+			        e->path);
+		free(want);
+	}
 	char *files;
 	if ((rc = hx_ix_files(ix, txn, e, &files)))
 		return rc;

@@ -232,7 +232,8 @@ int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti)
 
 /* Opens the list of term; NULL when it has no postings (or on error,
  * with *err set). The term is looked up with the searcher's spare cursor,
- * which the list then keeps (already at its first block). */
+ * which the list then keeps (already at its first block) when the term
+ * has more than one block. */
 struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
 {
 	hx_ix_term ti;
@@ -258,8 +259,17 @@ struct plist *hx_pl_open(hx_searcher *sr, const char *term, size_t tl, int *err)
 		*err = HX_ENOMEM;
 		return NULL;
 	}
-	pl->cur = sr->pcur;
-	sr->pcur = NULL;
+	/* A term without a header has one block, its last (ix_int.h), so its
+	 * list never moves a cursor again: the spare stays the searcher's,
+	 * where it is, and the next term is sought from there (LMDB looks at
+	 * the leaf page a cursor is on before it searches from the root, and
+	 * the forms of a stem, opened one after the other, are often on one
+	 * page); no cursor is opened for the next list either. */
+	pl->cur = NULL;
+	if (ti.header) {
+		pl->cur = sr->pcur;
+		sr->pcur = NULL;
+	}
 	pl->err = 0;
 	memcpy(pl->term, term, tl);
 	pl->tl = tl;
@@ -280,8 +290,9 @@ void hx_pl_seek(struct plist *pl, uint32_t d)
 	if (pl->doc >= d)
 		return;
 	if (d > pl->blast) {
-		/* Usually the next block holds d... */
-		if (mdb_cursor_get(pl->cur, &k, &v, MDB_NEXT)) {
+		/* Usually the next block holds d... (a list without a cursor
+		 * has no next block) */
+		if (!pl->cur || mdb_cursor_get(pl->cur, &k, &v, MDB_NEXT)) {
 			pl->doc = pl->blast = END;
 			return;
 		}
@@ -377,8 +388,32 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	return HX_OK;
 }
 
+int hx_sr_hit(hx_searcher *sr, uint32_t doc, hx_ix_hit *h)
+{
+	for (int i = 0; i < HX_HIT_CACHE && doc != END; i++)
+		if (sr->hc[i].doc == doc) {
+			*h = sr->hc[i].h;
+			return HX_OK;
+		}
+	struct hx_hcache *c = &sr->hc[sr->hnext++ % HX_HIT_CACHE];
+	uint8_t dk[4];
+	hx_be32_put(dk, doc);
+	MDB_val k = { 4, dk }, val;
+	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
+	c->doc = END;
+	if (rc)
+		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if ((rc = hx_ix_hitrec_parse(h, val.mv_data, val.mv_size)))
+		return rc;
+	c->doc = doc;
+	c->h = *h;
+	return HX_OK;
+}
+
 void hx_sr_vc_clear(hx_searcher *sr)
 {
+	for (int i = 0; i < HX_HIT_CACHE; i++)
+		sr->hc[i].doc = END;
 	for (int i = 0; i < HX_VIEW_CACHE; i++) {
 		free(sr->vc[i].buf);
 		sr->vc[i].buf = NULL;

@@ -1,7 +1,8 @@
 /*
  * ix_doc.c: what the index holds of one document (ix_write_int.h): its
  * terms with per-field tfs and the field lengths, tokenized into a string
- * table, and its attribute keys (kind, lang, author, org, country, tags).
+ * table, its attribute keys (kind, lang, author, org, country, tags), and
+ * its ix.docs record (the fields a hit shows; the search reads it back).
  * The writer adds and removes exactly these; fsck recomputes them.
  */
 #include <string.h>
@@ -88,6 +89,93 @@ int hx_ix_doc_attrs(const hx_entry *e, int (*cb)(void *, const char *, size_t), 
 	for (size_t i = 0; i < e->ntags; i++)
 		if ((rc = cb(arg, key, hx_ix_akey(key, "tag", e->tags[i]))))
 			return rc;
+	return HX_OK;
+}
+
+/* ---- the ix.docs record (layout in ix_int.h) ---- */
+
+#define HITREC_FIXED (HX_ID_LEN + HX_KEY_LEN + 8)
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+size_t hx_ix_hitrec_size(const hx_entry *e)
+{
+	const char *org = hx_entry_meta(e, "org"), *tr = hx_entry_meta(e, "translation_of");
+	return HITREC_FIXED + 6 * 2 + strlen(nz(e->path)) + strlen(nz(e->kind)) +
+	       strlen(nz(e->title)) + strlen(nz(e->lang)) + (org ? strlen(org) : 0) +
+	       (tr ? strlen(tr) : 0);
+}
+
+/* A u16 length (plus one when opt: 0 says absent) and the bytes. The
+ * entry's limits keep every length under 2^16 - 1 (HX_META_VALUE_MAX). */
+static uint8_t *put_str(uint8_t *p, const char *s, int opt)
+{
+	size_t n = s ? strlen(s) : 0;
+	uint16_t l = (uint16_t)(opt ? (s ? n + 1 : 0) : n);
+	p[0] = (uint8_t)l;
+	p[1] = (uint8_t)(l >> 8);
+	if (n)
+		memcpy(p + 2, s, n);
+	return p + 2 + n;
+}
+
+void hx_ix_hitrec_put(uint8_t *out, const hx_entry *e)
+{
+	memcpy(out, e->id, HX_ID_LEN);
+	memcpy(out + HX_ID_LEN, e->author, HX_KEY_LEN);
+	for (int i = 0; i < 8; i++)
+		out[HX_ID_LEN + HX_KEY_LEN + i] = (uint8_t)(e->timestamp >> (8 * i));
+	uint8_t *p = out + HITREC_FIXED;
+	p = put_str(p, nz(e->path), 0);
+	p = put_str(p, nz(e->kind), 0);
+	p = put_str(p, nz(e->title), 0);
+	p = put_str(p, nz(e->lang), 0);
+	p = put_str(p, hx_entry_meta(e, "org"), 1);
+	put_str(p, hx_entry_meta(e, "translation_of"), 1);
+}
+
+/* One string of a record at *p (before end): 0, or -1 when it overruns;
+ * *s NULL for an absent optional one. */
+static int get_str(const uint8_t **p, const uint8_t *end, int opt, const char **s, size_t *n)
+{
+	if (end - *p < 2)
+		return -1;
+	size_t l = (size_t)(*p)[0] | (size_t)(*p)[1] << 8;
+	*p += 2;
+	if (opt && l == 0) {
+		*s = NULL;
+		*n = 0;
+		return 0;
+	}
+	l -= opt ? 1 : 0;
+	if ((size_t)(end - *p) < l)
+		return -1;
+	*s = (const char *)*p;
+	*n = l;
+	*p += l;
+	return 0;
+}
+
+int hx_ix_hitrec_parse(hx_ix_hit *h, const uint8_t *buf, size_t len)
+{
+	const uint8_t *p = buf + HITREC_FIXED, *end = buf + len;
+	if (len < HITREC_FIXED)
+		return HX_ECORRUPT;
+	h->id = buf;
+	h->author = buf + HX_ID_LEN;
+	h->timestamp = 0;
+	for (int i = 0; i < 8; i++)
+		h->timestamp |= (uint64_t)buf[HX_ID_LEN + HX_KEY_LEN + i] << (8 * i);
+	if (get_str(&p, end, 0, &h->path, &h->pathlen) ||
+	    get_str(&p, end, 0, &h->kind, &h->kindlen) ||
+	    get_str(&p, end, 0, &h->title, &h->titlelen) ||
+	    get_str(&p, end, 0, &h->lang, &h->langlen) ||
+	    get_str(&p, end, 1, &h->org, &h->orglen) || get_str(&p, end, 1, &h->tr, &h->trlen) ||
+	    p != end)
+		return HX_ECORRUPT;
 	return HX_OK;
 }
 

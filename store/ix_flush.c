@@ -230,7 +230,8 @@ static int put_stats(struct hx_index *ix, MDB_txn *txn, const hx_ix_stats *st)
 	return hx_ix_err(mdb_put(txn, ix->meta, &k, &v, 0));
 }
 
-/* ix.docs and ix.ids records of the pending documents. */
+/* ix.docs and ix.ids records of the pending documents (ix.docs: what a
+ * hit shows, hx_ix_hitrec_put). */
 struct idord {
 	const uint8_t *id;
 	uint32_t doc;
@@ -243,7 +244,7 @@ static int cmp_idord(const void *a, const void *b)
 
 static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 {
-	size_t n = p->st.next_doc - p->first_doc, rl = HX_ID_LEN + HX_KEY_LEN;
+	size_t n = p->st.next_doc - p->first_doc;
 	MDB_cursor *c;
 	int rc;
 	if ((rc = hx_ix_err(mdb_cursor_open(p->txn, ix->docs, &c))))
@@ -251,7 +252,7 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t dk[4];
 		hx_be32_put(dk, p->first_doc + (uint32_t)i);
-		MDB_val k = { 4, dk }, v = { rl, p->recs + i * rl };
+		MDB_val k = { 4, dk }, v = { p->roff[i + 1] - p->roff[i], p->recs + p->roff[i] };
 		rc = hx_ix_err(mdb_cursor_put(c, &k, &v, MDB_APPEND));
 	}
 	mdb_cursor_close(c);
@@ -263,7 +264,7 @@ static int write_recs(struct hx_index *ix, struct hx_ix_pending *p)
 	if (!ord)
 		return HX_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		ord[i].id = p->recs + i * rl;
+		ord[i].id = p->recs + p->roff[i]; /* a record starts with the id */
 		ord[i].doc = p->first_doc + (uint32_t)i;
 	}
 	if (n > 1)

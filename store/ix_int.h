@@ -9,7 +9,15 @@
  *
  *   ix.meta   "schema" -> u32 HX_INDEX_SCHEMA
  *             "stats"  -> the hx_ix_stats record (see ix_stats_encode)
- *   ix.docs   docnum BE32 -> id[32] ‖ author[32]       one per live document
+ *   ix.docs   docnum BE32 -> one per live document, what a hit shows
+ *             (so that a search reads no entry for it; since schema 6):
+ *               0 id[32]
+ *              32 author[32]
+ *              64 u64 timestamp (microseconds)
+ *              72 path, kind, title, lang: each u16 length ‖ bytes
+ *                 org, translation_of (metadata values): each u16
+ *                 length + 1 ‖ bytes, 0 when the entry has none
+ *             and nothing after (hx_ix_hitrec_put, hx_ix_hitrec_parse).
  *   ix.ids    id[32] -> docnum u32                       entry id -> docnum
  *   ix.norms  chunk BE32 (= docnum / 1024) -> 1024 norm records of 16 bytes:
  *               0 u16 title length (tokens, saturated)
@@ -73,8 +81,9 @@
 #include "store/tokenize.h"
 
 #define HX_INDEX_SCHEMA                                                               \
-	5 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em; 4: ix.wstem; \
-	   * 5: the files field (attachment names and text) */
+	6 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em; 4: ix.wstem; \
+	   * 5: the files field (attachment names and text); 6: ix.docs holds         \
+	   * the fields of a hit */
 #define HX_IX_BLOCK 128 /* postings per block */
 #define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 26)
 #define HX_IX_CHUNK 1024 /* norm records per ix.norms value */
@@ -318,6 +327,21 @@ int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len) HX_WUR;
 int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s, size_t *n);
 /* A metadata value; HX_ENOTFOUND when absent. */
 int hx_ix_view_meta(const hx_ix_view *v, const char *key, const char **val, size_t *n);
+
+/* An ix.docs record (schema 6), as borrowed views into its bytes. */
+typedef struct hx_ix_hit {
+	const uint8_t *id, *author;
+	uint64_t timestamp;
+	const char *path, *kind, *title, *lang, *org, *tr; /* org, tr: NULL when absent */
+	size_t pathlen, kindlen, titlelen, langlen, orglen, trlen;
+} hx_ix_hit;
+/* Bytes of e's ix.docs record. */
+size_t hx_ix_hitrec_size(const hx_entry *e);
+/* Writes e's record into out (hx_ix_hitrec_size bytes). */
+void hx_ix_hitrec_put(uint8_t *out, const hx_entry *e);
+/* Parses a record (len bytes, every length checked); h borrows buf.
+ * HX_ECORRUPT when it is not one. */
+int hx_ix_hitrec_parse(hx_ix_hit *h, const uint8_t *buf, size_t len) HX_WUR;
 
 /* ---- scoring --------------------------------------------------------------- */
 

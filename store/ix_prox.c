@@ -1,20 +1,23 @@
 /*
  * ix_prox.c: the proximity boost. The index keeps no word positions, so
  * a query of two or more words re-ranks its best candidates by reading
- * them: the title and the first PROX_BODY words of the body are
- * tokenized, each word that is a query word (its exact form, or its stem
- * in the document's language) is marked, and the shortest stretch of one
- * field holding the most distinct query words gives a factor
+ * them: the title (from the document's ix.docs record) and, when the
+ * postings say that two query words or more are in the body, the first
+ * PROX_BODY words of the body (from the entry) are scanned, each word
+ * that is a query word (its exact form, or its stem in the document's
+ * language) is marked, and the shortest stretch of one field holding the
+ * most distinct query words gives a factor
  *   1 + HX_PROX_W * (m - 1) / (nq - 1) * m / span
  * (m distinct words of nq within span words), so all the words side by
  * side count HX_PROX_W more than the same words scattered; and a title
  * that holds every query word in the form typed (a known item: the user
  * types words of the title they remember) multiplies it by
  * 1 + HX_TITLE_EXACT. Only the best HX_PROX_DEPTH candidates are read: the
- * cost is fixed per query and the index does not grow.
+ * cost is fixed per query.
  */
 #include <stdlib.h>
 #include <string.h>
+#include "store/fold.h"
 #include "store/search_int.h"
 
 #define PROX_BODY 200 /* body words read per candidate */
@@ -108,6 +111,97 @@ static int which(hx_searcher *sr, int lang, const struct qword *qw, size_t nq,
 	return -1;
 }
 
+/* ---- the field scanner ---------------------------------------------------
+ * hx_tok_next folds every word into its buffer; the re-rank needs only the
+ * words whose first folded byte is some query word's (which() matches no
+ * other) and the positions of all. A word of ASCII letters and digits
+ * followed by an ASCII byte or the end is, for the tokenizer, exactly its
+ * bytes folded (ASCII_FOLD, as tokenize.c's fast path), cut at
+ * HX_TOKEN_MAX; such a word is found here from a table of byte classes
+ * and folded only when its first byte is wanted. A word that starts with
+ * an ASCII letter or digit and is not wanted is only counted, its end
+ * found by fold.h's classes as the tokenizer finds it. Every other word
+ * (a wanted one with a byte over 0x7f, or one that starts with such a
+ * byte) goes to hx_tok_next from where the scan stands, so the tokens and
+ * positions are the tokenizer's (test_search's prox_scan checks them
+ * against it). */
+
+enum { PS_SEP = 0, PS_WORD = 1, PS_HIGH = 2 };
+#define PS_C(b)                                                                        \
+	((b) >= 0x80                                                         ? PS_HIGH \
+	 : (unsigned)(((b) | 0x20) - 'a') < 26 || (unsigned)((b) - '0') < 10 ? PS_WORD \
+	                                                                     : PS_SEP)
+#define PS_R4(b) PS_C(b), PS_C((b) + 1), PS_C((b) + 2), PS_C((b) + 3)
+#define PS_R16(b) PS_R4(b), PS_R4((b) + 4), PS_R4((b) + 8), PS_R4((b) + 12)
+#define PS_R64(b) PS_R16(b), PS_R16((b) + 16), PS_R16((b) + 32), PS_R16((b) + 48)
+static const uint8_t ps_class[256] = { PS_R64(0), PS_R64(64), PS_R64(128), PS_R64(192) };
+/* an ASCII word byte folded: letters lowercased, digits kept */
+#define ASCII_FOLD(b) ((char)((b) >= 'A' && (b) <= 'Z' ? (b) | 0x20 : (b)))
+
+void hx_pscan_init(hx_pscan *p, const char *s, size_t len, const uint64_t want[4], uint32_t limit)
+{
+	hx_tok_init(&p->t, s, len);
+	memcpy(p->want, want, sizeof p->want);
+	p->limit = limit;
+}
+
+int hx_pscan_next(hx_pscan *p, hx_token *k)
+{
+	hx_tokenizer *t = &p->t;
+	const uint8_t *s = t->s;
+	size_t len = t->len, off = t->off;
+	for (;;) {
+		while (off < len && ps_class[s[off]] == PS_SEP)
+			off++;
+		if (off >= len || t->pos >= p->limit)
+			break;
+		size_t st = off;
+		if (ps_class[s[off]] == PS_WORD) {
+			uint8_t f = (uint8_t)ASCII_FOLD(s[st]);
+			while (off < len && ps_class[s[off]] == PS_WORD)
+				off++;
+			if (!(p->want[f >> 6] >> (f & 63) & 1)) {
+				/* not wanted: a word all the same (its first byte folds
+				 * to one), which goes on as the tokenizer's does, over
+				 * letters, marks and digits of any script */
+				size_t cl;
+				int32_t c;
+				while (off < len && s[off] >= 0x80 &&
+				       (c = next_char(s, len, off, &cl)) >= 0 &&
+				       char_class(c) == CH_WORD) {
+					off += cl;
+					while (off < len && ps_class[s[off]] == PS_WORD)
+						off++;
+				}
+				t->pos++;
+				continue;
+			}
+			if (off >= len || ps_class[s[off]] != PS_HIGH) {
+				uint32_t pos = t->pos++;
+				size_t n = off - st < HX_TOKEN_MAX ? off - st : HX_TOKEN_MAX;
+				for (size_t i = 0; i < n; i++)
+					t->buf[i] = ASCII_FOLD(s[st + i]);
+				t->buf[n] = 0;
+				t->off = off;
+				*k = (hx_token){ t->buf, n, st, off, pos };
+				return 1;
+			}
+		}
+		/* a word with other bytes, or one after them: the tokenizer's */
+		t->off = st;
+		if (!hx_tok_next(t, k))
+			return 0;
+		off = t->off;
+		if (k->pos >= p->limit)
+			break;
+		uint8_t f = (uint8_t)k->word[0];
+		if (p->want[f >> 6] >> (f & 63) & 1)
+			return 1;
+	}
+	t->off = len;
+	return 0;
+}
+
 /* The best (m, span) over the marked positions of one field, kept as they
  * come: the most distinct words, then the shortest stretch (a sliding
  * window: lo moves past words the stretch holds twice). */
@@ -137,11 +231,12 @@ static void window_add(struct window *w, int id, uint32_t pos, size_t *bm, uint3
 /* The proximity factor of one document. body: the clauses that may match
  * in its body (struct cand). */
 static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct qword *qw,
-                      size_t nq, struct qstems *memo, size_t *nmemo, double *factor)
+                      size_t nq, const uint64_t want[4], struct qstems *memo, size_t *nmemo,
+                      double *factor)
 {
-	hx_ix_view v;
+	hx_ix_hit h;
 	hx_ix_norm nm;
-	int rc = hx_sr_doc(sr, doc, &v, NULL);
+	int rc = hx_sr_hit(sr, doc, &h);
 	*factor = 1.0;
 	if (rc || (rc = hx_sr_norm(sr, doc, &nm)))
 		return rc;
@@ -158,12 +253,18 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct
 		inbody += (qw[i].clauses & body) != 0;
 	for (int f = 0; f < (inbody >= 2 ? 2 : 1) && !(bm == nq && bspan == nq); f++) {
 		struct window win;
-		hx_tokenizer t;
+		hx_pscan ps;
 		hx_token k;
+		hx_ix_view v;
 		memset(win.cnt, 0, sizeof win.cnt);
 		win.n = win.lo = win.distinct = 0;
-		hx_tok_init(&t, f ? v.body : v.title, f ? v.bodylen : v.titlelen);
-		while (win.n < PROX_BODY && hx_tok_next(&t, &k) && k.pos < PROX_BODY) {
+		/* the title is in the index's record; the body only in the
+		 * entry, read (decompressed) only here */
+		if (f && (rc = hx_sr_doc(sr, doc, &v, NULL)))
+			return rc;
+		hx_pscan_init(&ps, f ? v.body : h.title, f ? v.bodylen : h.titlelen, want,
+		              PROX_BODY);
+		while (win.n < PROX_BODY && hx_pscan_next(&ps, &k)) {
 			int ex, w = which(sr, nm.lang, qw, nq, qs, k.word, k.len, &ex);
 			if (w < 0)
 				continue;
@@ -194,9 +295,12 @@ int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t
 		n = HX_PROX_DEPTH;
 	struct qstems memo[PROX_LANGS];
 	size_t nmemo = 0;
+	uint64_t want[4] = { 0, 0, 0, 0 }; /* the query words' first bytes */
+	for (size_t i = 0; i < nq; i++)
+		want[(uint8_t)qw[i].w[0] >> 6] |= 1ull << ((uint8_t)qw[i].w[0] & 63);
 	for (size_t i = 0; i < n; i++) {
 		double f;
-		int rc = doc_factor(sr, heap[i].doc, heap[i].body, qw, nq, memo, &nmemo, &f);
+		int rc = doc_factor(sr, heap[i].doc, heap[i].body, qw, nq, want, memo, &nmemo, &f);
 		if (rc)
 			return rc;
 		heap[i].score *= f;

@@ -118,8 +118,10 @@ struct hx_ix_pending {
 	hx_ix_stats st;
 	uint32_t first_doc; /* docnums >= this are pending */
 	uint32_t ndocs_txn; /* documents added in this transaction */
-	uint8_t *recs;      /* id ‖ author per pending docnum */
-	size_t caprecs;
+	uint8_t *recs;      /* the ix.docs records of the pending docnums, */
+	size_t caprecs;     /* one after the other: */
+	size_t *roff;       /* docnum first_doc + k's from roff[k] to roff[k + 1] */
+	size_t caproff;
 	/* Owned by the tokenizer (the worker thread while it runs): */
 	hx_stemmers *stem;
 	struct ttab terms;

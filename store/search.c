@@ -363,12 +363,16 @@ static int collapse(hx_searcher *sr, const struct run *r, const char *want, stru
 	size_t ng = 0, cap = 0;
 	int rc = HX_OK;
 	for (size_t i = 0; i < r->nheap && !rc; i++) {
-		hx_ix_view e;
-		const char *key;
-		size_t kl;
-		if ((rc = hx_sr_doc(sr, r->heap[i].doc, &e, NULL)))
+		hx_ix_hit e;
+		const char *key = NULL;
+		size_t kl = 0;
+		if ((rc = hx_sr_hit(sr, r->heap[i].doc, &e)))
 			break;
-		if (hx_ix_view_meta(&e, "translation_of", &key, &kl) || !kl || kl > HX_PATH_MAX) {
+		if (e.tr) {
+			key = e.tr;
+			kl = e.trlen;
+		}
+		if (!key || !kl || kl > HX_PATH_MAX) {
 			key = e.path;
 			kl = e.pathlen;
 		}
@@ -435,12 +439,10 @@ static int also_in(const struct group *g, hx_hit *h)
 static int has_translations(hx_searcher *sr, const struct run *r, int *err)
 {
 	for (size_t i = 0; i < r->nheap; i++) {
-		hx_ix_view e;
-		const char *v;
-		size_t vl;
-		if ((*err = hx_sr_doc(sr, r->heap[i].doc, &e, NULL)))
+		hx_ix_hit e;
+		if ((*err = hx_sr_hit(sr, r->heap[i].doc, &e)))
 			return 0;
-		if (!hx_ix_view_meta(&e, "translation_of", &v, &vl))
+		if (e.tr)
 			return 1;
 	}
 	return 0;
@@ -449,29 +451,26 @@ static int has_translations(hx_searcher *sr, const struct run *r, int *err)
 static int fill_hit(hx_searcher *sr, const hx_query *q, const struct cand *c, size_t rank,
                     int snippets, hx_hit *h)
 {
-	hx_ix_view e;
-	const uint8_t *id;
-	const char *org = NULL;
-	size_t orglen = 0;
-	int rc = hx_sr_doc(sr, c->doc, &e, &id);
+	hx_ix_hit e;
+	hx_ix_view v;
+	int rc = hx_sr_hit(sr, c->doc, &e);
 	if (rc)
 		return rc;
-	if (hx_ix_view_meta(&e, "org", &org, &orglen))
-		org = NULL;
 	h->rank = rank;
 	h->score = c->score;
-	memcpy(h->id, id, HX_ID_LEN);
+	memcpy(h->id, e.id, HX_ID_LEN);
 	memcpy(h->author, e.author, HX_KEY_LEN);
 	h->timestamp = e.timestamp;
 	h->path = strndup(e.path, e.pathlen);
 	h->title = strndup(e.title, e.titlelen);
 	h->kind = strndup(e.kind, e.kindlen);
 	h->lang = strndup(e.lang, e.langlen);
-	h->org = org ? strndup(org, orglen) : NULL;
-	if (!h->path || !h->title || !h->kind || !h->lang || (org && !h->org))
+	h->org = e.org ? strndup(e.org, e.orglen) : NULL;
+	if (!h->path || !h->title || !h->kind || !h->lang || (e.org && !h->org))
 		return HX_ENOMEM;
-	if (snippets)
-		rc = hx_snippet(sr, q, &e, h);
+	/* only a snippet reads the entry (its body) */
+	if (snippets && !(rc = hx_sr_doc(sr, c->doc, &v, NULL)))
+		rc = hx_snippet(sr, q, &v, h);
 	return rc;
 }
 

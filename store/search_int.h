@@ -36,6 +36,15 @@ struct hx_vcache {
 	uint8_t *buf; /* decompressed entry behind v, or NULL (v points into the txn) */
 };
 
+/* ix.docs records of the current read transaction (they point into its
+ * memory): a candidate's is read for the re-rank, the translation check
+ * and its hit. */
+#define HX_HIT_CACHE 16
+struct hx_hcache {
+	uint32_t doc; /* END: empty */
+	hx_ix_hit h;
+};
+
 struct hx_searcher {
 	hx_store *s;
 	struct hx_index *ix;
@@ -65,6 +74,8 @@ struct hx_searcher {
 	unsigned ncorrect;          /* corrections looked for */
 	char lang[HX_LANG_MAX + 1]; /* preferred language, "" = the query's */
 	struct hx_vcache vc[HX_VIEW_CACHE];
+	struct hx_hcache hc[HX_HIT_CACHE];
+	unsigned hnext; /* hc: the slot filled next (the oldest) */
 	/* each docnum's stemming language, filled one ix.norms chunk at a
 	 * time at first need (hx_sr_lang) and kept while the index stats stay
 	 * as they were (dst): a word's lists are checked against it document
@@ -100,7 +111,7 @@ static inline double hx_sr_sat(const hx_searcher *sr, double tfn)
 /* ---- posting list cursors and document reads (ix_cursor.c) ---------------- */
 
 struct plist {
-	MDB_cursor *cur;
+	MDB_cursor *cur; /* NULL: the term has one block (no header), read */
 	char term[HX_IX_KEY_MAX];
 	size_t tl;
 	uint32_t df;
@@ -160,7 +171,12 @@ int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, 
  * memory or, for a compressed value, into a buffer of sr valid for the
  * next HX_SR_DBUFS calls at least; id (when not NULL) gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
-/* Empties the entry cache and frees its bytes (a new read transaction). */
+/* The ix.docs record of doc (the fields a hit shows; no entry read),
+ * valid until the read transaction ends. HX_ECORRUPT when absent or
+ * malformed. */
+int hx_sr_hit(hx_searcher *sr, uint32_t doc, hx_ix_hit *h) HX_WUR;
+/* Empties the entry cache (freeing its bytes) and the ix.docs record cache
+ * (a new read transaction). */
 void hx_sr_vc_clear(hx_searcher *sr);
 
 /* ---- the stem dictionary's filter (ix_sfilter.c) ------------------------------ */
@@ -261,6 +277,21 @@ int hx_cand_cmp(const void *a, const void *b);
  * start of the body, and whether the title holds them all as typed; the
  * list stays sorted. */
 int hx_prox_rerank(hx_searcher *sr, const hx_query *q, struct cand *heap, size_t n) HX_WUR;
+
+/* The words of a field the re-rank looks at: the tokens of hx_tok_next
+ * (the same words, positions and byte ranges) whose first folded byte b
+ * has bit b of want set, up to the word at position limit; the others are
+ * counted, not folded. */
+typedef struct hx_pscan {
+	hx_tokenizer t;
+	uint64_t want[4];
+	uint32_t limit;
+} hx_pscan;
+/* Starts scanning len bytes of s (borrowed). */
+void hx_pscan_init(hx_pscan *p, const char *s, size_t len, const uint64_t want[4], uint32_t limit);
+/* The next wanted word into k (its word valid until the next call): 1, or
+ * 0 at the end or at limit. */
+int hx_pscan_next(hx_pscan *p, hx_token *k);
 
 struct eval {
 	struct matcher *cl[HX_QUERY_CLAUSES];

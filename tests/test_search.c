@@ -415,24 +415,41 @@ static void fixed_cases(void)
 
 	/* An index written by another schema: a read-only open leaves it (a
 	 * search asks for a rebuild, fsck reports it), a writable open
-	 * rebuilds it, once. Twice: an index of schema 3 (no ix.wstem table)
-	 * and one whose schema number alone differs. */
-	for (int round = 0; round < 2; round++) {
+	 * rebuilds it, once. Three times: an index of schema 3 (no ix.wstem
+	 * table), one whose schema number alone differs, and one of schema 5
+	 * (an ix.docs record is id ‖ author, 64 bytes: no fields of a hit). */
+	for (int round = 0; round < 3; round++) {
 		hx_searcher_free(&sr);
 		hx_store_close(&s);
 		MDB_env *env;
 		MDB_txn *txn;
-		MDB_dbi dbi, ws;
-		uint8_t old[4] = { round ? 1 : 3, 0, 0, 0 };
+		MDB_dbi dbi, ws, dd;
+		uint8_t old[4] = { round == 0 ? 3 : round == 1 ? 1 : 5, 0, 0, 0 };
 		MDB_val k = { 6, "schema" }, v = { 4, old };
 		CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 64) &&
 		      !mdb_env_set_mapsize(env, (size_t)16 << 30) &&
 		      !mdb_env_open(env, dir, 0, 0600));
 		CHECK(!mdb_txn_begin(env, NULL, 0, &txn) &&
 		      !mdb_dbi_open(txn, "ix.meta", 0, &dbi) && !mdb_put(txn, dbi, &k, &v, 0) &&
-		      (round ||
+		      (round != 0 ||
 		       (!mdb_dbi_open(txn, "ix.wstem", 0, &ws) && !mdb_drop(txn, ws, 1))) &&
-		      !mdb_txn_commit(txn));
+		      !mdb_dbi_open(txn, "ix.docs", 0, &dd));
+		if (round == 2) { /* the records as schema 5 wrote them */
+			MDB_cursor *c;
+			MDB_val ck, cv;
+			size_t cut = 0;
+			CHECK(!mdb_cursor_open(txn, dd, &c));
+			while (!mdb_cursor_get(c, &ck, &cv, MDB_NEXT)) {
+				uint8_t rec[HX_ID_LEN + HX_KEY_LEN];
+				CHECK(cv.mv_size > sizeof rec);
+				memcpy(rec, cv.mv_data, sizeof rec);
+				MDB_val nv = { sizeof rec, rec };
+				cut += !mdb_cursor_put(c, &ck, &nv, MDB_CURRENT);
+			}
+			mdb_cursor_close(c);
+			CHECK(cut == 9);
+		}
+		CHECK(!mdb_txn_commit(txn));
 		mdb_env_close(env);
 		double secs;
 		CHECK_RC(hx_store_open(&s, dir, HX_STORE_RDONLY), HX_OK);
@@ -1938,6 +1955,177 @@ static void osa_bits(void)
 	CHECK(hx_osa_distance(peq, 0, "abc", 3) == 3);
 }
 
+/* Rewrites the ix.docs record that holds path: its byte at (from the
+ * end, when negative) flipped, or, with cut, its last byte dropped. */
+static int ixdoc_damage(const char *dir, const char *path, long at, int cut)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dd;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int done = 0;
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600))
+		return 0;
+	if (!mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "ix.docs", 0, &dd) &&
+	    !mdb_cursor_open(txn, dd, &c)) {
+		while (!done && !mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			size_t pl = strlen(path);
+			if (v.mv_size < 74 + pl || memcmp((uint8_t *)v.mv_data + 74, path, pl))
+				continue;
+			uint8_t rec[4096];
+			memcpy(rec, v.mv_data, v.mv_size);
+			size_t n = v.mv_size - (cut ? 1 : 0);
+			if (!cut)
+				rec[at < 0 ? (long)n + at : at] ^= 0x01;
+			MDB_val nv = { n, rec };
+			done = !mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+		}
+		mdb_cursor_close(c);
+		done = done && !mdb_txn_commit(txn);
+	}
+	mdb_env_close(env);
+	return done;
+}
+
+/* A hit's fields come from the document's ix.docs record, not from its
+ * entry: they are the entry's (org and translation_of present or not);
+ * fsck finds a record that is not its entry's, and a search that meets a
+ * malformed one says so. */
+static void hit_records(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	hx_results r;
+	char err[256];
+	doc *d[3];
+	d[0] = mkdoc(0, "rec/with-org", 1234567, "de", "Kooperation der Gemeinden",
+	             "Gemeinden arbeiten zusammen.", "a,b", "Stadt Rostock", "DE");
+	snprintf(d[0]->tr, sizeof d[0]->tr, "rec/original");
+	doc_sign(d[0]);
+	d[1] = mkdoc(1, "rec/no-org", 7654321, "pl", "Współpraca gmin",
+	             "Gminy współpracują ze sobą.", NULL, NULL, NULL);
+	d[2] = mkdoc(2, "rec/original", 555, "en", "Cooperation of municipalities",
+	             "Municipalities work together.", NULL, "Stadt Rostock", NULL);
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK_RC(put_docs(s, d, 3), HX_OK);
+	const char *qs[3] = { "kooperation", "współpraca", "municipalities" };
+	for (int i = 0; i < 3; i++) {
+		hx_search_opts o = { 10, 0, 0, 1, 1, 0 };
+		CHECK_RC(hx_search(sr, qs[i], &o, &r, err, sizeof err), HX_OK);
+		CHECK(r.nhits == 1);
+		if (r.nhits != 1)
+			continue;
+		const hx_hit *h = &r.hits[0];
+		CHECK(!strcmp(h->path, d[i]->path) && !strcmp(h->title, d[i]->title) &&
+		      !strcmp(h->kind, d[i]->kind) && !strcmp(h->lang, d[i]->lang));
+		CHECK(*d[i]->org ? h->org && !strcmp(h->org, d[i]->org) : h->org == NULL);
+		CHECK(h->timestamp == d[i]->ts && !memcmp(h->id, d[i]->e.id, HX_ID_LEN) &&
+		      !memcmp(h->author, pk[d[i]->author], HX_KEY_LEN));
+		hx_results_clear(&r);
+	}
+	CHECK(fsck_problems(s) == 0);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+
+	/* the title's last byte changed (after it: lang "pl", then no org and
+	 * no translation_of, 2 + 2 + 2 + 2 bytes): the record still parses,
+	 * and fsck reports that record alone */
+	CHECK(ixdoc_damage(dir, "rec/no-org", -9, 0));
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK(fsck_problems(s) == 1);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK(!strcmp(paths(sr, "współpraca"), "rec/no-org"));
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	CHECK(ixdoc_damage(dir, "rec/no-org", -9, 0)); /* flipped back */
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK(fsck_problems(s) == 0);
+	hx_store_close(&s);
+	/* a record cut short: the search that meets it fails, fsck reports it */
+	CHECK(ixdoc_damage(dir, "rec/with-org", 0, 1));
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK(!strncmp(paths(sr, "kooperation"), "ERR:", 4));
+	CHECK(!strcmp(paths(sr, "współpraca"), "rec/no-org"));
+	CHECK(fsck_problems(s) == 1);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	for (int i = 0; i < 3; i++)
+		doc_free(d[i]);
+	rmrf(dir);
+	free(dir);
+}
+
+/* The re-rank's field scanner (hx_pscan) against the tokenizer: over
+ * random text of ASCII words and separators, Latin letters, combining
+ * marks, ideographs, invalid bytes and words past HX_TOKEN_MAX, it gives
+ * the tokenizer's tokens (word, byte range, position) whose first byte
+ * is wanted, and stops at the word at the limit. */
+static void prox_scan(void)
+{
+	static const char *pieces[] = { "abc",  "Zebra", "x11",       "0AD",      " ",
+		                        "  ",   ",",     "-",         ".\n",      "ł",
+		                        "Łódź", "é",     "e\xcc\x81", "\xcc\x81", "日本",
+		                        "\xff", "\xc3",  "ß",         "Œuvre",    "\xe2\x80\x94",
+		                        "'",    "_",     "Ab9" };
+	char text[1024], lw[200];
+	int bad = 0;
+	for (int t = 0; t < 30000; t++) {
+		size_t n = 0;
+		int np = 1 + (int)rnd(40);
+		for (int i = 0; i < np; i++) {
+			const char *pc = pieces[rnd(sizeof pieces / sizeof pieces[0])];
+			if (rnd(50) == 0) { /* a word past HX_TOKEN_MAX */
+				size_t l = 55 + rnd(20);
+				for (size_t j = 0; j < l; j++)
+					lw[j] = (char)('a' + rnd(3));
+				lw[l] = 0;
+				pc = lw;
+			}
+			size_t l = strlen(pc);
+			if (n + l >= sizeof text)
+				break;
+			memcpy(text + n, pc, l);
+			n += l;
+		}
+		uint64_t want[4] = { 0, 0, 0, 0 };
+		int all = t % 4 == 0;
+		for (int b = 0; b < 256; b++)
+			if (all || rnd(3) == 0)
+				want[b >> 6] |= 1ull << (b & 63);
+		uint32_t limit = t % 3 ? UINT32_MAX : rnd(12);
+		hx_tokenizer tk;
+		hx_pscan ps;
+		hx_token a, b;
+		hx_tok_init(&tk, text, n);
+		hx_pscan_init(&ps, text, n, want, limit);
+		for (;;) {
+			int ra;
+			while ((ra = hx_tok_next(&tk, &a)) && a.pos < limit &&
+			       !(want[(uint8_t)a.word[0] >> 6] >> ((uint8_t)a.word[0] & 63) & 1))
+				;
+			ra = ra && a.pos < limit;
+			int rb = hx_pscan_next(&ps, &b);
+			if (ra != rb || (ra && (a.len != b.len || memcmp(a.word, b.word, a.len) ||
+			                        b.word[b.len] || a.pos != b.pos ||
+			                        a.start != b.start || a.end != b.end))) {
+				if (!bad++)
+					fprintf(stderr, "prox_scan: %.*s: %s/%s at %u/%u\n", (int)n,
+					        text, ra ? a.word : "-", rb ? b.word : "-",
+					        ra ? a.pos : 0, rb ? b.pos : 0);
+				break;
+			}
+			if (!ra)
+				break;
+		}
+	}
+	CHECK(bad == 0);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1957,6 +2145,8 @@ int main(void)
 	rank_constants();
 	title_as_typed();
 	proximity_factors();
+	prox_scan();
+	hit_records();
 	markdown_snippets();
 	differential();
 	return check_done();
