@@ -388,6 +388,41 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	return HX_OK;
 }
 
+/* A hit from the entry itself, for a record of schema 5 (id and author
+ * alone): one that a process of an older hansa, still running on the
+ * store, wrote after a newer one rebuilt the index (hansa fsck reports
+ * it; hansa reindex rewrites it). Its strings point into the view's
+ * bytes (hx_sr_doc: valid for HX_SR_DBUFS more calls), so it is not
+ * kept in the hit cache. */
+static int hit_of_entry(hx_searcher *sr, uint32_t doc, hx_ix_hit *h)
+{
+	hx_ix_view v;
+	const uint8_t *id;
+	int rc = hx_sr_doc(sr, doc, &v, &id);
+	if (rc)
+		return rc;
+	*h = (hx_ix_hit){ .id = id,
+		          .author = v.author,
+		          .timestamp = v.timestamp,
+		          .path = v.path ? v.path : "",
+		          .pathlen = v.path ? v.pathlen : 0,
+		          .kind = v.kind ? v.kind : "",
+		          .kindlen = v.kind ? v.kindlen : 0,
+		          .title = v.title ? v.title : "",
+		          .titlelen = v.title ? v.titlelen : 0,
+		          .lang = v.lang ? v.lang : "",
+		          .langlen = v.lang ? v.langlen : 0 };
+	if (hx_ix_view_meta(&v, "org", &h->org, &h->orglen)) {
+		h->org = NULL;
+		h->orglen = 0;
+	}
+	if (hx_ix_view_meta(&v, "translation_of", &h->tr, &h->trlen)) {
+		h->tr = NULL;
+		h->trlen = 0;
+	}
+	return HX_OK;
+}
+
 int hx_sr_hit(hx_searcher *sr, uint32_t doc, hx_ix_hit *h)
 {
 	for (int i = 0; i < HX_HIT_CACHE && doc != END; i++)
@@ -403,6 +438,8 @@ int hx_sr_hit(hx_searcher *sr, uint32_t doc, hx_ix_hit *h)
 	c->doc = END;
 	if (rc)
 		return rc == MDB_NOTFOUND ? HX_ECORRUPT : hx_mdb_err(rc);
+	if (val.mv_size == HX_ID_LEN + HX_KEY_LEN)
+		return hit_of_entry(sr, doc, h);
 	if ((rc = hx_ix_hitrec_parse(h, val.mv_data, val.mv_size)))
 		return rc;
 	c->doc = doc;

@@ -111,6 +111,9 @@ size_t hx_ix_hitrec_size(const hx_entry *e)
 
 /* A u16 length (plus one when opt: 0 says absent) and the bytes. The
  * entry's limits keep every length under 2^16 - 1 (HX_META_VALUE_MAX). */
+_Static_assert(HX_META_VALUE_MAX < 0xfffe && HX_TITLE_MAX < 0xfffe && HX_PATH_MAX < 0xfffe &&
+                       HX_KIND_MAX < 0xfffe && HX_LANG_MAX < 0xfffe,
+               "an ix.docs record's lengths are u16");
 static uint8_t *put_str(uint8_t *p, const char *s, int opt)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -161,9 +164,9 @@ static int get_str(const uint8_t **p, const uint8_t *end, int opt, const char **
 
 int hx_ix_hitrec_parse(hx_ix_hit *h, const uint8_t *buf, size_t len)
 {
-	const uint8_t *p = buf + HITREC_FIXED, *end = buf + len;
 	if (len < HITREC_FIXED)
 		return HX_ECORRUPT;
+	const uint8_t *p = buf + HITREC_FIXED, *end = buf + len;
 	h->id = buf;
 	h->author = buf + HX_ID_LEN;
 	h->timestamp = 0;
