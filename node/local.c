@@ -64,6 +64,7 @@ void hx_nd_poll_changes(hx_node *n)
 		for (size_t i = 0; i < n->nconns; i++)
 			n->conns[i]->recon_due = 2;
 	} else if (n->fresh.n) {
+		n->live_at = hx_now_us();
 		hx_nd_relay(n, NULL, (const uint8_t(*)[HX_ID_LEN])(n->fresh.id + n->fresh.head),
 		            n->fresh.n, 1);
 	}

@@ -30,9 +30,10 @@
  * ones write far less), when the backlog has them, */
 #define COMMIT_ENTRIES HX_BULK_ENTRIES
 #define COMMIT_BYTES HX_BULK_BYTES
-#define COMMIT_MIN 4096     /* ... at least this many (see COMMIT_SLOW_MS), */
-#define COMMIT_WAIT_MS 500  /* ... and waits for more at most this long */
-#define COMMIT_SLOW_MS 1500 /* a commit slower than this makes the next ones smaller */
+#define COMMIT_MIN 4096      /* ... at least this many (see COMMIT_SLOW_MS), */
+#define COMMIT_WAIT_MS 500   /* ... and waits for more at most this long */
+#define COMMIT_SLOW_MS 1500  /* a commit slower than this makes the next ones smaller, */
+#define LIVE_RECENT_MS 60000 /* ... when a live write came in this long */
 /* The WANT window holds two bulk commits: the one being committed and
  * the one being received and verified meanwhile, so that the sender
  * never waits for the commit. It is also the memory bound of a transfer:
@@ -229,6 +230,7 @@ struct hx_node {
 	size_t pipe_n, pipe_bytes; /* entries and bytes in it */
 	size_t pipe_pushes;        /* ... its batches from PUSHes */
 	uint64_t commit_us;        /* the last bulk commit's time per entry (us), 0: none */
+	uint64_t live_at;          /* when a LIVE PUSH or a local write last came (us) */
 	uint64_t entry_mean;       /* mean size of the entries received */
 	size_t commit_max;         /* entries per bulk commit, now (pipe.c) */
 	/* the bulk commit on the writer thread (pipe.c): its batches, taken

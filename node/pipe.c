@@ -52,6 +52,13 @@ static uint64_t slow_us(const hx_node *n)
 	return (n->cfg.commit_slow_ms ? n->cfg.commit_slow_ms : COMMIT_SLOW_MS) * 1000ull;
 }
 
+/* A live write (a LIVE PUSH, a local write) came lately: one may be
+ * waiting for the commit in flight, so commits are kept short. */
+static int live_lately(const hx_node *n)
+{
+	return n->live_at && hx_now_us() - n->live_at < LIVE_RECENT_MS * 1000ull;
+}
+
 /* Entries per bulk commit at most. */
 static size_t bulk_max(const hx_node *n)
 {
@@ -109,16 +116,19 @@ static int more_coming(hx_node *n)
  * PUSH (a transfer pushed to us ends when the sender says nothing), what
  * is left goes in one commit rather than pieces of commit_max: a
  * commit's cost is mostly the posting lists it touches. Up to the bulk
- * size, and as many as the last commit's pace would commit within
- * COMMIT_SLOW_MS, since a LIVE PUSH waits for the commit in flight. */
+ * size, and, when live writes came lately (they wait for the commit in
+ * flight), as many as the last commit's pace commits within
+ * COMMIT_SLOW_MS. */
 static size_t tail_max(hx_node *n)
 {
-	if (n->pipe_pushes || !n->commit_us || more_coming(n))
+	if (n->pipe_pushes || more_coming(n))
 		return 0;
 	for (size_t i = 0; i < n->nconns; i++)
 		if (n->conns[i]->want_q.n)
 			return 0;
-	uint64_t paced = slow_us(n) / n->commit_us;
+	if (!live_lately(n))
+		return bulk_max(n);
+	uint64_t paced = n->commit_us ? slow_us(n) / n->commit_us : 0;
 	return paced < bulk_max(n) ? (size_t)paced : bulk_max(n);
 }
 
@@ -182,14 +192,19 @@ static void done(hx_node *n, int rc)
 	if (n->cfg.verbose)
 		hx_nd_log(n, "committed %zu received entries (%zu batches) in %.1f ms; %zu wait",
 		          ke, np, (double)took / 1000, n->pipe_n);
-	/* A live PUSH waits for the commit in flight: a commit slower than
-	 * COMMIT_SLOW_MS (a slow or busy machine, a large store) makes the
-	 * next ones smaller, down to COMMIT_MIN, and fast ones let them grow
-	 * back to the bulk size. */
+	/* A live PUSH (and a local writer) waits for the commit in flight:
+	 * while live writes come, a commit slower than COMMIT_SLOW_MS (a
+	 * slow or busy machine, a large store) makes the next ones smaller,
+	 * down to COMMIT_MIN, and fast ones let them grow back to the bulk
+	 * size. With none lately, a full commit lets them grow however long
+	 * it took: on a busy machine the halving kept a bulk transfer in
+	 * commits of 4,096 entries, each rewriting the posting lists' tails,
+	 * with nobody waiting. */
 	size_t half = (ke < n->commit_max ? ke : n->commit_max) / 2; /* ke: maybe a tail */
-	if (took > slow_us(n) && ke > COMMIT_MIN && n->commit_max > COMMIT_MIN)
+	int live = live_lately(n);
+	if (live && took > slow_us(n) && ke > COMMIT_MIN && n->commit_max > COMMIT_MIN)
 		n->commit_max = half > COMMIT_MIN ? half : COMMIT_MIN;
-	else if (took < slow_us(n) / 2 && ke >= n->commit_max)
+	else if ((!live || took < slow_us(n) / 2) && ke >= n->commit_max)
 		n->commit_max = n->commit_max * 2 < bulk_max(n) ? n->commit_max * 2 : bulk_max(n);
 	for (size_t i = 0; i < np; i++) {
 		struct pend *b = bs[i];
@@ -457,6 +472,7 @@ void hx_nd_on_push(hx_node *n, struct conn *c, const hx_wire_msg *w, zmq_msg_t *
 		return;
 	}
 	/* one write transaction at a time: the push is the next one */
+	n->live_at = hx_now_us();
 	hx_nd_pipe_settle(n);
 	if (!hx_nd_push_verify(n, f + 1, w->count))
 		hx_nd_flush_pending(n); /* it may need records the pipeline holds */

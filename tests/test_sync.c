@@ -8,7 +8,8 @@
  *      change-log timer and the reconciliation interval set to ten minutes,
  *      an entry written at A arrives at B (§6.3);
  *   3. a live push during a bulk transfer is stored and relayed at once,
- *      not behind the transfer (§6.4);
+ *      not behind the transfer (§6.4); the end of a transfer is one commit,
+ *      also when every commit is slow (tail_commit, tail_commit_busy);
  *   4. a node that stalls while a bulk transfer is relayed to it gets
  *      every entry without waiting for the periodic reconciliation (§6.3);
  *   5. relays in a triangle, and writes at every node of a mesh, carry few
@@ -267,14 +268,18 @@ static void tail_log(void *label, const char *line)
  * verified, and the lock is let go, B finishes the commit that waited for
  * it, then begins one more for everything else, not commits of 4,096,
  * 8,192 and 16,384 entries (the sizes a transfer's commits start with).
- * No commit counts as slow here: the one the lock held back would make
- * the next ones small (and a loaded machine, any of them). */
-static void tail_commit(void)
+ * slow_ms: when a commit counts as slow (cfg.commit_slow_ms); with no live
+ * write lately, slow commits shrink nothing (tail_commit_busy: every
+ * commit is slow, as on a loaded machine). */
+static void tail_commit_run(unsigned slow_ms)
 {
 	enum { N = 28000 };
 	struct who a, b;
 	hx_store *sa, *sb;
-	two_partners(&a, &b, &sa, &sb, "tca", "tcb", N);
+	char na[16], nb[16];
+	snprintf(na, sizeof na, "tca%u", slow_ms);
+	snprintf(nb, sizeof nb, "tcb%u", slow_ms);
+	two_partners(&a, &b, &sa, &sb, na, nb, N);
 	uint64_t base = entries(sb), taken = 0, verified, commits;
 	char ea[64];
 	tn_free_endpoint(ea, sizeof ea);
@@ -282,7 +287,9 @@ static void tail_commit(void)
 	struct running ra, rb;
 	start(&ra, sa, &a, "A", ea, 600000, 600000);
 	capture = tail_log;
-	commit_slow_ms = 600000;
+	commit_slow_ms = slow_ms;
+	tail.from = 0;
+	tail.after = tail.entries = 0;
 	start(&rb, sb, &b, "B", NULL, 600000, 600000);
 	capture = NULL;
 	commit_slow_ms = 0;
@@ -313,6 +320,16 @@ static void tail_commit(void)
 	hx_store_close(&sb);
 	free(a.rec);
 	free(b.rec);
+}
+
+static void tail_commit(void)
+{
+	tail_commit_run(600000);
+}
+
+static void tail_commit_busy(void)
+{
+	tail_commit_run(1);
 }
 
 static void wake_pushes(void)
@@ -755,6 +772,7 @@ int main(int argc, char **argv)
 		{ "quiet_initial_sync", quiet_initial_sync },
 		{ "push_window", push_window },
 		{ "tail_commit", tail_commit },
+		{ "tail_commit_busy", tail_commit_busy },
 		{ "push_during_bulk", push_during_bulk },
 		{ "stalled_relay_target", stalled_relay_target },
 		{ "triangle", triangle_new },
