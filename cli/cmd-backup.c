@@ -124,8 +124,8 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 		return hx_fail("the copy %s is missing", to);
 	}
 	*bytes = (uint64_t)st.st_size;
-	chmod(to, 0600); /* LMDB creates the copy with 0644 */
-	/* mdb_env_copy2 fsyncs data.mdb; the folder entries need it too */
+	chmod(to, 0600); /* hx_store_copy makes it 0600; an older copy was 0644 */
+	/* hx_store_copy fsyncs data.mdb; the folder entries need it too */
 	if (hx_fsync_parent(to) || rename(tmp, target) || hx_fsync_parent(target)) {
 		int e = errno;
 		remove_backup(tmp);

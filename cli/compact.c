@@ -1,10 +1,10 @@
 /*
  * compact.c: rewriting the store's data file without its free pages
  * (ops.h, hx_cli_compact), for `hansa compact` and for the end of a large
- * `hansa import`: LMDB's mdb_env_copy2 with MDB_CP_COMPACT into
- * store/data.mdb.compact, fsynced, checked (it opens and holds the same
- * entries), then renamed over data.mdb. Only while no other process has
- * the store open; attached files (store/blobs) are not touched.
+ * `hansa import`: hx_store_copy (every table written again in key
+ * order, its pages full) into store/data.mdb.compact, fsynced, checked
+ * (it opens and holds the same entries), then renamed over data.mdb. Only while no other process
+ * has the store open; attached files (store/blobs) are not touched.
  */
 #include <errno.h>
 #include <fcntl.h>
