@@ -32,6 +32,7 @@
 #define SX_DELS 64   /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
 #define SX_CANDS 3   /* candidates kept per word */
 #define SX_SEEN 4096 /* groups remembered per look-up (a power of two) */
+#define SX_BATCH 64  /* groups gathered before they are read (walk_batch) */
 
 _Static_assert(HX_TOKEN_MAX <= UINT8_MAX, "a word's length fits wlen[]");
 
@@ -450,6 +451,55 @@ static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 	return 0;
 }
 
+/* A group met in a look-up, with its shortest and longest length. */
+struct sx_entry {
+	uint32_t g;
+	uint8_t lo, hi;
+};
+
+/* Checks the groups of b[0..nb), in order, against n's word. The index is
+ * larger than the caches and a look-up meets its groups (and their first
+ * words) at random: each of these is a cache miss, so the records of the
+ * whole batch are asked for first (prefetched, their misses overlapping),
+ * then their first words, then the groups are read. Only the order of
+ * memory reads changes, not which words are considered or in what order. */
+static void walk_batch(struct near *n, const struct hx_sugix *x, const struct sx_entry *b, int nb)
+{
+	size_t wl = n->wl;
+	for (int i = 0; i < nb; i++) {
+		uint32_t f = x->grp[b[i].g].first;
+		__builtin_prefetch(&x->ldf[f]);
+		__builtin_prefetch(&x->wlen[f]);
+		__builtin_prefetch(&x->woff[f]);
+	}
+	for (int i = 0; i < nb; i++)
+		__builtin_prefetch(x->pool + x->woff[x->grp[b[i].g].first]);
+	for (int i = 0; i < nb; i++) {
+		size_t lo = b[i].lo, hi = b[i].hi;
+		/* not even its most frequent word could be kept, at the least
+		 * distance the lengths allow, with every bonus (for a group of
+		 * one word, the word's own test below) */
+		const struct sx_group *gr = &x->grp[b[i].g];
+		if (beaten(n, gr->max, (int)(lo > wl ? lo - wl : wl > hi ? wl - hi : 0), hi))
+			continue;
+		if (gr->n == 1) {
+			consider_at(n, x->pool + x->woff[gr->first], lo, x->df[gr->first], gr->max);
+			continue;
+		}
+		for (uint32_t id = gr->first; id < gr->first + gr->n; id++) {
+			size_t cl = x->wlen[id];
+			if ((cl > wl ? cl - wl : wl - cl) > (size_t)n->max)
+				continue; /* too long or short to be near */
+			/* too rare to be kept at the distance its length allows:
+			 * its word and df are not read (a word's rare forms share
+			 * its group) */
+			double ldf = x->ldf[id];
+			if (!beaten(n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
+				consider_at(n, x->pool + x->woff[id], cl, x->df[id], ldf);
+		}
+	}
+}
+
 /* The best few indexed words near word, best first: from the delete index
  * when the searcher has one, else by a walk over the whole vocabulary. */
 static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_word *best,
@@ -457,7 +507,15 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 }, { 0 } };
+	struct near n; /* peq is set whole by hx_osa_peq, cnt below: not zeroed twice */
+	n.sr = sr;
+	n.word = word;
+	n.wl = wl;
+	n.max = wl <= 4 ? 1 : SX_MAXD;
+	n.lang = lang;
+	n.best = best;
+	n.nbest = nbest;
+	memset(n.cnt, 0, sizeof n.cnt);
 	uint32_t h[SX_DELS];
 	uint32_t seen[SX_SEEN]; /* group numbers + 1 looked at (open addressing) */
 	int nseen = 0;
@@ -477,6 +535,9 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		all += x->boff[b + 1] - x->boff[b];
+		/* each bucket is a cache miss or two: asked for all at once */
+		__builtin_prefetch(&x->ids[x->boff[b]]);
+		__builtin_prefetch(&x->lh[x->boff[b]]);
 	}
 	uint32_t ns = 64;
 	while (ns < SX_SEEN && ns < 2 * all)
@@ -484,7 +545,11 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	memset(seen, 0, ns * sizeof *seen);
 	/* The groups in bucket order and the words of each in order: words
 	 * are met in the order of buckets of words (which of two of equal
-	 * score is kept, the first, does not depend on the groups). */
+	 * score is kept, the first, does not depend on the groups). They are
+	 * gathered SX_BATCH at a time (the length and seen tests), then read
+	 * in the same order (walk_batch). */
+	struct sx_entry batch[SX_BATCH];
+	int nbatch = 0;
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
@@ -500,34 +565,15 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 				seen[slot] = g + 1;
 				nseen++;
 			}
-			/* not even its most frequent word could be kept, at the
-			 * least distance the lengths allow, with every bonus (for
-			 * a group of one word, the word's own test below) */
-			const struct sx_group *gr = &x->grp[g];
-			if (beaten(&n, gr->max,
-			           (int)(lo > wl   ? lo - wl
-			                 : wl > hi ? wl - hi
-			                           : 0),
-			           hi))
-				continue;
-			if (gr->n == 1) {
-				consider_at(&n, x->pool + x->woff[gr->first], lo, x->df[gr->first],
-				            gr->max);
-				continue;
-			}
-			for (uint32_t id = gr->first; id < gr->first + gr->n; id++) {
-				size_t cl = x->wlen[id];
-				if ((cl > wl ? cl - wl : wl - cl) > (size_t)n.max)
-					continue; /* too long or short to be near */
-				/* too rare to be kept at the distance its length
-				 * allows: its word and df are not read (a word's
-				 * rare forms share its group) */
-				double ldf = x->ldf[id];
-				if (!beaten(&n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
-					consider_at(&n, x->pool + x->woff[id], cl, x->df[id], ldf);
+			__builtin_prefetch(&x->grp[g]);
+			batch[nbatch++] = (struct sx_entry){ g, (uint8_t)lo, (uint8_t)hi };
+			if (nbatch == SX_BATCH) {
+				walk_batch(&n, x, batch, nbatch);
+				nbatch = 0;
 			}
 		}
 	}
+	walk_batch(&n, x, batch, nbatch);
 	return HX_OK;
 }
 
