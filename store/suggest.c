@@ -32,15 +32,18 @@
 #define SX_DELS 64   /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
 #define SX_CANDS 3   /* candidates kept per word */
 #define SX_SEEN 4096 /* groups remembered per look-up (a power of two) */
+#define SX_BATCH 64  /* groups gathered before they are read (walk_batch) */
 
 _Static_assert(HX_TOKEN_MAX <= UINT8_MAX, "a word's length fits wlen[]");
 
 /* A group: the n words from first on, which share their first SX_PREFIX
  * bytes (or one shorter word); max is their largest ln(1 + df), so that
- * a look-up can let the group go on one record. */
+ * a look-up can let the group go on one record; foff is the first
+ * word's offset in the pool (woff[first]), so that a group of one word is
+ * checked from its record and its bytes, one cache miss fewer. */
 struct sx_group {
 	double max;
-	uint32_t first, n;
+	uint32_t first, n, foff;
 };
 
 struct hx_sugix {
@@ -48,7 +51,8 @@ struct hx_sugix {
 	uint64_t ndocs;
 	char *pool; /* words, NUL-terminated */
 	size_t plen, pcap;
-	uint32_t *woff, *df; /* per word: offset in pool, document frequency */
+	uint32_t *woff, *df; /* per word: offset in pool; document frequency (freed once
+	                        ldf is made) */
 	double *ldf;         /* per word: ln(1 + df), as a candidate's score has it */
 	uint8_t *wlen;       /* per word: its length */
 	size_t nw, wcap, dcap, lcap;
@@ -217,6 +221,9 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 	}
 	for (size_t i = 0; i < x->nw; i++)
 		x->ldf[i] = log(1.0 + x->df[i]);
+	free(x->df); /* a look-up needs ln(1 + df) alone */
+	x->df = NULL;
+	x->dcap = 0;
 	/* The groups: runs of words with the same first SX_PREFIX bytes (the
 	 * vocabulary is in byte order, so a group is one run). */
 	uint16_t *glh = malloc((x->nw ? x->nw : 1) * sizeof *glh); /* lo << 8 | hi */
@@ -241,10 +248,15 @@ static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
 		}
 		g = &x->grp[x->ng];
 		g->first = (uint32_t)i;
+		g->foff = x->woff[i];
 		g->n = 1;
 		g->max = x->ldf[i];
 		glh[x->ng++] = (uint16_t)(l << 8 | l);
 	}
+	/* as many records as groups (fewer than words) */
+	struct sx_group *sg = realloc(x->grp, (x->ng ? x->ng : 1) * sizeof *x->grp);
+	if (sg)
+		x->grp = sg;
 	/* The deletes of every group's prefix, hashed once; then bucket
 	 * sizes, then the buckets filled (no sort). */
 	size_t hcap = 0, total = 0, wtotal = 0;
@@ -351,7 +363,6 @@ int hx_osa_distance(const uint64_t peq[256], size_t la, const char *b, size_t lb
 struct cand_word {
 	char word[HX_TOKEN_MAX + 1];
 	int dist;
-	uint32_t df;
 	double score;
 };
 
@@ -402,14 +413,14 @@ static int beaten(const struct near *n, double ldf, int low, size_t cl)
 	                                        n->best[SX_CANDS - 1].score;
 }
 
-/* Keeps c (df documents, ldf = ln(1 + df)) among the best when it is
+/* Keeps c (ldf = ln(1 + its document frequency)) among the best when it is
  * near enough: ranked by distance, document frequency, length (a dropped
  * letter is the commonest typo) and, when n->lang >= 0, whether c occurs
  * in that language. A candidate that could not be kept even at the
  * lowest distance its length or its letters allow is let go first, the
  * distance not computed (a word's rare forms share the buckets of its
  * prefix: most candidates stop there). */
-static void consider_at(struct near *n, const char *c, size_t cl, uint32_t df, double ldf)
+static void consider_at(struct near *n, const char *c, size_t cl, double ldf)
 {
 	struct cand_word *best = n->best;
 	int low;
@@ -424,7 +435,6 @@ static void consider_at(struct near *n, const char *c, size_t cl, uint32_t df, d
 	memcpy(cw.word, c, cl);
 	cw.word[cl] = 0;
 	cw.dist = dist;
-	cw.df = df;
 	cw.score = ldf - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0);
 	/* the language's bonus only when it could let c in (a look-up in
 	 * the index): with it c must beat the last kept */
@@ -446,8 +456,59 @@ static void consider_at(struct near *n, const char *c, size_t cl, uint32_t df, d
 /* consider_at for the walk over the vocabulary (vocab_walk's callback). */
 static int consider(void *arg, const char *c, size_t cl, uint32_t df)
 {
-	consider_at(arg, c, cl, df, log(1.0 + df));
+	consider_at(arg, c, cl, log(1.0 + df));
 	return 0;
+}
+
+/* A group met in a look-up, with its shortest and longest length. */
+struct sx_entry {
+	uint32_t g;
+	uint8_t lo, hi;
+};
+
+/* Checks the groups of b[0..nb), in order, against n's word. The index is
+ * larger than the caches and a look-up meets its groups (and their first
+ * words) at random: each of these is a cache miss, so the records of the
+ * whole batch are asked for first (prefetched when gathered, their misses
+ * overlapping), then their first words (from the records), then the
+ * groups are read. Only the order of memory reads changes, not which
+ * words are considered or in what order. */
+static void walk_batch(struct near *n, const struct hx_sugix *x, const struct sx_entry *b, int nb)
+{
+	size_t wl = n->wl;
+	for (int i = 0; i < nb; i++) {
+		const struct sx_group *gr = &x->grp[b[i].g];
+		__builtin_prefetch(x->pool + gr->foff);
+		if (gr->n > 1) {
+			__builtin_prefetch(&x->ldf[gr->first]);
+			__builtin_prefetch(&x->wlen[gr->first]);
+			__builtin_prefetch(&x->woff[gr->first]);
+		}
+	}
+	for (int i = 0; i < nb; i++) {
+		size_t lo = b[i].lo, hi = b[i].hi;
+		/* not even its most frequent word could be kept, at the least
+		 * distance the lengths allow, with every bonus (for a group of
+		 * one word, the word's own test below) */
+		const struct sx_group *gr = &x->grp[b[i].g];
+		if (beaten(n, gr->max, (int)(lo > wl ? lo - wl : wl > hi ? wl - hi : 0), hi))
+			continue;
+		if (gr->n == 1) {
+			consider_at(n, x->pool + gr->foff, lo, gr->max);
+			continue;
+		}
+		for (uint32_t id = gr->first; id < gr->first + gr->n; id++) {
+			size_t cl = x->wlen[id];
+			if ((cl > wl ? cl - wl : wl - cl) > (size_t)n->max)
+				continue; /* too long or short to be near */
+			/* too rare to be kept at the distance its length allows:
+			 * its word and df are not read (a word's rare forms share
+			 * its group) */
+			double ldf = x->ldf[id];
+			if (!beaten(n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
+				consider_at(n, x->pool + x->woff[id], cl, ldf);
+		}
+	}
 }
 
 /* The best few indexed words near word, best first: from the delete index
@@ -457,7 +518,15 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 {
 	struct hx_sugix *x = sr->sx;
 	size_t wl = strlen(word);
-	struct near n = { sr, word, wl, wl <= 4 ? 1 : SX_MAXD, lang, best, nbest, { 0 }, { 0 } };
+	struct near n; /* peq is set whole by hx_osa_peq, cnt below: not zeroed twice */
+	n.sr = sr;
+	n.word = word;
+	n.wl = wl;
+	n.max = wl <= 4 ? 1 : SX_MAXD;
+	n.lang = lang;
+	n.best = best;
+	n.nbest = nbest;
+	memset(n.cnt, 0, sizeof n.cnt);
 	uint32_t h[SX_DELS];
 	uint32_t seen[SX_SEEN]; /* group numbers + 1 looked at (open addressing) */
 	int nseen = 0;
@@ -477,6 +546,9 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		all += x->boff[b + 1] - x->boff[b];
+		/* each bucket is a cache miss or two: asked for all at once */
+		__builtin_prefetch(&x->ids[x->boff[b]]);
+		__builtin_prefetch(&x->lh[x->boff[b]]);
 	}
 	uint32_t ns = 64;
 	while (ns < SX_SEEN && ns < 2 * all)
@@ -484,7 +556,11 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	memset(seen, 0, ns * sizeof *seen);
 	/* The groups in bucket order and the words of each in order: words
 	 * are met in the order of buckets of words (which of two of equal
-	 * score is kept, the first, does not depend on the groups). */
+	 * score is kept, the first, does not depend on the groups). They are
+	 * gathered SX_BATCH at a time (the length and seen tests), then read
+	 * in the same order (walk_batch). */
+	struct sx_entry batch[SX_BATCH];
+	int nbatch = 0;
 	for (int j = 0; j < nh; j++) {
 		uint32_t b = h[j] & (x->nb - 1);
 		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
@@ -500,34 +576,15 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 				seen[slot] = g + 1;
 				nseen++;
 			}
-			/* not even its most frequent word could be kept, at the
-			 * least distance the lengths allow, with every bonus (for
-			 * a group of one word, the word's own test below) */
-			const struct sx_group *gr = &x->grp[g];
-			if (beaten(&n, gr->max,
-			           (int)(lo > wl   ? lo - wl
-			                 : wl > hi ? wl - hi
-			                           : 0),
-			           hi))
-				continue;
-			if (gr->n == 1) {
-				consider_at(&n, x->pool + x->woff[gr->first], lo, x->df[gr->first],
-				            gr->max);
-				continue;
-			}
-			for (uint32_t id = gr->first; id < gr->first + gr->n; id++) {
-				size_t cl = x->wlen[id];
-				if ((cl > wl ? cl - wl : wl - cl) > (size_t)n.max)
-					continue; /* too long or short to be near */
-				/* too rare to be kept at the distance its length
-				 * allows: its word and df are not read (a word's
-				 * rare forms share its group) */
-				double ldf = x->ldf[id];
-				if (!beaten(&n, ldf, (int)(cl > wl ? cl - wl : wl - cl), cl))
-					consider_at(&n, x->pool + x->woff[id], cl, x->df[id], ldf);
+			__builtin_prefetch(&x->grp[g]);
+			batch[nbatch++] = (struct sx_entry){ g, (uint8_t)lo, (uint8_t)hi };
+			if (nbatch == SX_BATCH) {
+				walk_batch(&n, x, batch, nbatch);
+				nbatch = 0;
 			}
 		}
 	}
+	walk_batch(&n, x, batch, nbatch);
 	return HX_OK;
 }
 
@@ -683,7 +740,7 @@ void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes)
 {
 	const struct hx_sugix *x = sr->sx;
 	*words = x ? x->nw : 0;
-	*bytes = x ? x->pcap + x->lcap + x->nw * (sizeof *x->ldf + sizeof *x->grp) +
+	*bytes = x ? x->pcap + x->lcap + x->nw * sizeof *x->ldf + x->ng * sizeof *x->grp +
 	                         (x->wcap + x->dcap + (size_t)x->nb + 1) * 4 +
 	                         (size_t)x->boff[x->nb] * (sizeof *x->ids + sizeof *x->lh)
 	           : 0;

@@ -1807,6 +1807,67 @@ static void typo_candidates(void)
 	vocab_done(&s, d, nd, dir);
 }
 
+/* q, searched three times on one searcher, is corrected to want each
+ * time: its first correction walks the vocabulary, the second builds the
+ * typo index, the third goes through it (of at least min_words words). */
+static void corrected_thrice(hx_store *s, const char *q, const char *want, size_t min_words)
+{
+	hx_searcher *sr;
+	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
+	hx_results r;
+	char err[256];
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	for (int i = 0; i < 3; i++) {
+		CHECK_RC(hx_search(sr, q, &o, &r, err, sizeof err), HX_OK);
+		CHECK(r.corrected && !strcmp(r.corrected, want));
+		hx_results_clear(&r);
+	}
+	size_t words, bytes;
+	hx_searcher_typo_index(sr, &words, &bytes);
+	CHECK(words >= min_words);
+	hx_searcher_free(&sr);
+}
+
+/* A look-up of the typo index gathers the groups it meets a batch at a
+ * time (SX_BATCH, 64) before reading them: here one bucket (the delete
+ * "abcde") holds over 600 groups (the words "abcde" + two letters), and
+ * the two best candidates of "abcdepq", equal in score, are the last two
+ * groups of that bucket (in its last, partial batch) and in no other
+ * bucket of the query's deletes. The first met ("abcdezy") is kept, by
+ * the walk over the vocabulary, by the look-up that builds the index and
+ * by the next. */
+static void typo_batches(void)
+{
+	static const struct vword vocab[] = { { "abcdezy", 20 }, { "abcdezz", 20 } };
+	doc *d[64];
+	size_t nd = 0;
+	hx_store *s;
+	char *dir = vocab_store(&s);
+	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 56);
+	/* the others: rare, at distance 2 (none with p or q where the query
+	 * has them, nor the two swapped) */
+	char body[100 * 8 + 1];
+	size_t bl = 0, nw = 0;
+	for (char x = 'a'; x <= 'z'; x++)
+		for (char y = 'a'; y <= 'z'; y++) {
+			if (x == 'p' || y == 'q' || (x == 'q' && y == 'p') ||
+			    (x == 'z' && y >= 'y'))
+				continue;
+			bl += (size_t)snprintf(body + bl, sizeof body - bl, "abcde%c%c ", x, y);
+			if (++nw % 100 == 0 || (x == 'z' && y == 'x')) {
+				char path[32];
+				snprintf(path, sizeof path, "f/%zu", nw);
+				d[nd++] =
+				        mkdoc(0, path, 999, "en", "Filler", body, NULL, NULL, NULL);
+				bl = 0;
+			}
+		}
+	CHECK(nw > 600);
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	corrected_thrice(s, "abcdepq", "abcdezy", 601);
+	vocab_done(&s, d, nd, dir);
+}
+
 /* A group of the typo index (words sharing their first 7 bytes) is let
  * go whole only when not even its most frequent word could be kept: here
  * the group's first word is rare, its last the best candidate, and three
@@ -1822,7 +1883,6 @@ static void typo_group_skip(void)
 	size_t nd = 0;
 	hx_store *s;
 	char *dir = vocab_store(&s);
-	hx_searcher *sr;
 	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 127);
 	/* and words far from the query (as many as the test document's body
 	 * holds: over 200), so that the index has many buckets (few of them
@@ -1843,21 +1903,7 @@ static void typo_group_skip(void)
 	nd++;
 	free(body);
 	CHECK_RC(put_docs(s, d, nd), HX_OK);
-	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
-	hx_search_opts o = { 10, 0, 0, 1, 0, 0 };
-	hx_results r;
-	char err[256];
-	/* the first correction walks the vocabulary, the second builds the
-	 * typo index; both and the third (through the index) find the best */
-	for (int i = 0; i < 3; i++) {
-		CHECK_RC(hx_search(sr, "zbcdefxzzzz", &o, &r, err, sizeof err), HX_OK);
-		CHECK(r.corrected && !strcmp(r.corrected, "zbcdefgzzzz"));
-		hx_results_clear(&r);
-	}
-	size_t words, bytes;
-	hx_searcher_typo_index(sr, &words, &bytes);
-	CHECK(words >= 200);
-	hx_searcher_free(&sr);
+	corrected_thrice(s, "zbcdefxzzzz", "zbcdefgzzzz", 200);
 	vocab_done(&s, d, nd, dir);
 }
 
@@ -2158,6 +2204,7 @@ int main(void)
 	lang_stretches();
 	typo_candidates();
 	typo_group_skip();
+	typo_batches();
 	typo_query_lang();
 	osa_bits();
 	known_words();
