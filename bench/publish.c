@@ -704,10 +704,11 @@ int main(int argc, char **argv)
 		double e1 = st.early_total / st.early_n, e2 = st.total / st.added;
 		double s1 = st.early_store / st.early_n, s2 = st.store / st.added;
 		double c1 = st.early_cpu / st.early_n, c2 = st.cpu / st.added;
+		/* the wait for the writer thread, not the writer's own cost: 0
+		 * while it keeps up (early on), so no ratio of it */
 		printf("  import cost per entry: first %zu %.0f us, all %zu %.0f us = %.2f x"
-		       " (put_batch alone: %.0f -> %.0f us = %.2f x; goal <= 1.15 x)\n",
-		       st.early_n, e1 * 1e6, st.added, e2 * 1e6, e2 / e1, s1 * 1e6, s2 * 1e6,
-		       s2 / s1);
+		       " (goal <= 1.15 x; waiting for the writer thread: %.1f -> %.1f us)\n",
+		       st.early_n, e1 * 1e6, st.added, e2 * 1e6, e2 / e1, s1 * 1e6, s2 * 1e6);
 		printf("      in CPU time (all threads): %.0f -> %.0f us = %.2f x\n", c1 * 1e6,
 		       c2 * 1e6, c2 / c1);
 	}
