@@ -125,8 +125,12 @@ static int backup_one(struct hx_ctx *ctx, const char *target, uint64_t *bytes)
 	}
 	*bytes = (uint64_t)st.st_size;
 	chmod(to, 0600); /* hx_store_copy makes it 0600; an older copy was 0644 */
-	/* hx_store_copy fsyncs data.mdb; the folder entries need it too */
-	if (hx_fsync_parent(to) || rename(tmp, target) || hx_fsync_parent(target)) {
+	/* hx_store_copy fsyncs data.mdb; the folder entries need it too:
+	 * tmp/store's (data.mdb), tmp's (store, the key, the profile) */
+	char sub[4400];
+	snprintf(sub, sizeof sub, "%s/store", tmp);
+	if (hx_fsync_parent(to) || hx_fsync_parent(sub) || rename(tmp, target) ||
+	    hx_fsync_parent(target)) {
 		int e = errno;
 		remove_backup(tmp);
 		return hx_fail("cannot complete %s: %s", target, strerror(e));

@@ -6,30 +6,37 @@
  * would leave out (LMDB's free pages).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "store/store_int.h"
 
-/* Rows put into the copy per write transaction: LMDB keeps a
- * transaction's dirty pages in a list of bounded length. */
-#define COPY_TXN_ROWS 200000
+/* Rows and bytes put into the copy per write transaction: LMDB keeps a
+ * transaction's dirty pages in memory, in a list of bounded length. */
+size_t hx_store_copy_txn_rows = 200000;
+#define COPY_TXN_BYTES ((size_t)64 << 20)
 
 /* Appends every row of table name (open in the read transaction rt)
  * to the same table of the copy d, created with the same flags, in key
- * order, committing every COPY_TXN_ROWS rows (*wt: the copy's write
- * transaction, renewed; NULL after a failed commit). */
-static int copy_table(MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name, size_t *rows)
+ * order, committing every hx_store_copy_txn_rows rows or COPY_TXN_BYTES
+ * (*wt: the copy's write transaction, renewed; NULL after a failed
+ * commit; *rows, *bytes: since the last commit). The rows copied must be
+ * the rows the table has. */
+static int copy_table(MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name, size_t *rows,
+                      size_t *bytes)
 {
 	MDB_dbi a, b;
 	unsigned fl;
 	MDB_cursor *c = NULL, *w = NULL;
+	MDB_stat st;
 	MDB_val k, v;
+	size_t n = 0;
 	int rc = mdb_dbi_open(rt, name, 0, &a);
 	if (rc)
-		return rc;
-	if ((rc = mdb_dbi_flags(rt, a, &fl)) ||
+		return rc == MDB_INCOMPATIBLE ? MDB_CORRUPTED : rc; /* a record, not a table */
+	if ((rc = mdb_dbi_flags(rt, a, &fl)) || (rc = mdb_stat(rt, a, &st)) ||
 	    (rc = mdb_dbi_open(*wt, name, fl | MDB_CREATE, &b)) ||
 	    (rc = mdb_cursor_open(rt, a, &c)) || (rc = mdb_cursor_open(*wt, b, &w)))
 		goto out;
@@ -37,7 +44,10 @@ static int copy_table(MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name, s
 	while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
 		if ((rc = mdb_cursor_put(w, &k, &v, how)))
 			goto out;
-		if (++*rows % COPY_TXN_ROWS == 0) {
+		n++;
+		*bytes += k.mv_size + v.mv_size;
+		if (++*rows >= hx_store_copy_txn_rows || *bytes >= COPY_TXN_BYTES) {
+			*rows = *bytes = 0;
 			mdb_cursor_close(w);
 			w = NULL;
 			rc = mdb_txn_commit(*wt);
@@ -47,13 +57,21 @@ static int copy_table(MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name, s
 				goto out;
 		}
 	}
-	rc = rc == MDB_NOTFOUND ? 0 : rc;
+	rc = rc != MDB_NOTFOUND ? rc : n != st.ms_entries ? MDB_CORRUPTED : 0;
 out:
 	if (w)
 		mdb_cursor_close(w);
 	if (c)
 		mdb_cursor_close(c);
 	return rc;
+}
+
+/* The copy's map: the pages in use, twice (pages of another size than the
+ * store's on this host: at least the store's own map). */
+static size_t map_for(const MDB_envinfo *info, const MDB_stat *ms)
+{
+	size_t m = ((size_t)info->me_last_pgno + 64) * ms->ms_psize * 2;
+	return m > info->me_mapsize ? m : info->me_mapsize;
 }
 
 /* The copy is written table by table in key order, every row appended,
@@ -72,17 +90,25 @@ int hx_store_copy(hx_store *s, const char *dir)
 	MDB_stat ms;
 	MDB_val k, v;
 	char path[4200];
-	size_t rows = 0;
-	int rc;
+	size_t rows = 0, bytes = 0;
+	int rc, fd;
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return errno == ENOSPC || errno == EDQUOT ? HX_EFULL : HX_EIO;
-	if ((rc = hx_txn_begin(s, MDB_RDONLY, &rt)))
+	/* the copy's file is new: never written into, nor removed, if it was
+	 * there already */
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return errno == EEXIST ? HX_EEXIST : errno == ENOSPC ? HX_EFULL : HX_EIO;
+	close(fd);
+	if ((rc = hx_txn_begin(s, MDB_RDONLY, &rt))) {
+		unlink(path);
 		return rc;
+	}
 	/* the copy is no larger than the pages in use; MDB_NOLOCK: no
 	 * lock.mdb next to it, as mdb_env_copy2 leaves none */
 	if ((rc = mdb_env_info(s->env, &info)) || (rc = mdb_env_stat(s->env, &ms)) ||
 	    (rc = mdb_env_create(&d)) || (rc = mdb_env_set_maxdbs(d, 64)) ||
-	    (rc = mdb_env_set_mapsize(d, ((size_t)info.me_last_pgno + 64) * ms.ms_psize * 2)) ||
+	    (rc = mdb_env_set_mapsize(d, map_for(&info, &ms))) ||
 	    (rc = mdb_env_open(d, dir, MDB_NOLOCK | MDB_NOSYNC, 0600)) ||
 	    (rc = mdb_txn_begin(d, NULL, 0, &wt)) || (rc = mdb_dbi_open(rt, NULL, 0, &main)) ||
 	    (rc = mdb_cursor_open(rt, main, &mc)))
@@ -90,12 +116,12 @@ int hx_store_copy(hx_store *s, const char *dir)
 	while (!(rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT))) {
 		char name[256];
 		if (k.mv_size >= sizeof name || memchr(k.mv_data, 0, k.mv_size)) {
-			rc = MDB_INCOMPATIBLE;
+			rc = MDB_CORRUPTED; /* hansa names its tables itself */
 			break;
 		}
 		memcpy(name, k.mv_data, k.mv_size);
 		name[k.mv_size] = 0;
-		if (!wt || (rc = copy_table(d, &wt, rt, name, &rows)))
+		if (!wt || (rc = copy_table(d, &wt, rt, name, &rows, &bytes)))
 			break;
 	}
 	if (rc == MDB_NOTFOUND)
@@ -118,10 +144,8 @@ out:
 	if (d)
 		mdb_env_close(d);
 	hx_txn_abort(s, rt);
-	if (rc) {
-		snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (rc)
 		unlink(path);
-	}
 	return hx_mdb_err(rc);
 }
 

@@ -58,6 +58,9 @@ int hx_store_grow_map(hx_store *s) HX_WUR;
 /* The map a store opens with (16 GiB; twice the file if that is larger).
  * Tests lower it, so that commits grow the map (test_maplock.c). */
 extern size_t hx_store_map_initial;
+/* Rows hx_store_copy puts per write transaction at most (tests set it
+ * low, so that a table is copied across several). */
+extern size_t hx_store_copy_txn_rows;
 /* Initialises s->maplock (hx_store_open). */
 int hx_store_lock_init(hx_store *s) HX_WUR;
 

@@ -18,6 +18,7 @@
 #include <sodium.h>
 #include "store/search.h"
 #include "store/store.h"
+#include "store/store_int.h"
 #include "tests/check.h"
 #include "tests/rmtree.h"
 
@@ -79,9 +80,12 @@ static int digest_of(const char *dir, uint8_t out[32], uint64_t *size)
 		while (!rc && !mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			char name[64];
 			snprintf(name, sizeof name, "%.*s", (int)k.mv_size, (char *)k.mv_data);
+			unsigned fl = 0;
 			crypto_generichash_update(&h, k.mv_data, k.mv_size);
-			if ((rc = mdb_dbi_open(txn, name, 0, &t) || mdb_cursor_open(txn, t, &tc)))
+			if ((rc = mdb_dbi_open(txn, name, 0, &t) || mdb_dbi_flags(txn, t, &fl) ||
+			          mdb_cursor_open(txn, t, &tc)))
 				break;
+			crypto_generichash_update(&h, (const uint8_t *)&fl, sizeof fl);
 			while (!mdb_cursor_get(tc, &tk, &tv, MDB_NEXT)) {
 				uint64_t n[2] = { tk.mv_size, tv.mv_size };
 				crypto_generichash_update(&h, (const uint8_t *)n, sizeof n);
@@ -194,7 +198,10 @@ static void test_writer(const char *dir)
 	CHECK(file > 0 && free_b > 0 && free_b < file);
 	char copy[4300];
 	snprintf(copy, sizeof copy, "%s.copy", dir);
+	hx_store_copy_txn_rows = 97; /* tables copied across transactions */
 	CHECK_RC(hx_store_copy(s, copy), HX_OK);
+	CHECK_RC(hx_store_copy(s, copy), HX_EEXIST); /* never into a file there */
+	hx_store_copy_txn_rows = 200000;
 	hx_store_close(&s);
 	/* the copy holds every row of every table, and its pages are full:
 	 * smaller than LMDB's own compacting copy, which keeps each page as
@@ -219,8 +226,12 @@ static void test_writer(const char *dir)
 	CHECK_RC(hx_store_open(&s, copy, 0), HX_OK);
 	uint64_t cfile = 0, cfree = 0;
 	CHECK_RC(s ? hx_store_space(s, &cfile, &cfree) : HX_EIO, HX_OK);
+	/* each of the copy's many small commits (97 rows) frees the pages
+	 * its appends rewrote: a few per commit, reused by the next ones */
+	printf("copy: %llu bytes free of %llu\n", (unsigned long long)cfree,
+	       (unsigned long long)cfile);
 	CHECK(cfile > 0 && cfile <= file - free_b + 4 * 4096);
-	CHECK(cfree <= 4 * 4096);
+	CHECK(cfree <= cfile / 20);
 	CHECK_RC(s ? hx_store_fsck(s, report, NULL, &problems) : HX_EIO, HX_OK);
 	CHECK(problems == 0);
 	hx_store_close(&s);
