@@ -328,6 +328,10 @@ int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s
 /* A metadata value; HX_ENOTFOUND when absent. */
 int hx_ix_view_meta(const hx_ix_view *v, const char *key, const char **val, size_t *n);
 
+/* A 64-bit hash of n bytes (terms are short: eight bytes at a time;
+ * ix_strtab.c): the writer's string table, fsck, the stem filter. */
+uint64_t hx_ix_hash(const void *k, size_t n);
+
 /* An ix.docs record (schema 6), as borrowed views into its bytes. */
 typedef struct hx_ix_hit {
 	const uint8_t *id, *author;

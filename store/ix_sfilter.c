@@ -33,8 +33,8 @@ struct hx_sfilter {
 	uint64_t mask; /* blocks - 1 (a power of two) */
 };
 
-/* Eight bytes a step (a byte a step was a chain of dependent multiplies
- * as long as the key), then murmur3's finaliser. */
+/* murmur3's finaliser: the probes' offsets from a key's hash (the
+ * block comes from the hash itself, hx_ix_hash). */
 static uint64_t sf_mix(uint64_t h)
 {
 	h ^= h >> 33;
@@ -43,20 +43,6 @@ static uint64_t sf_mix(uint64_t h)
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return h;
-}
-
-static uint64_t sf_hash(const char *s, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, s + i, n - i);
-	return sf_mix(h ^ w);
 }
 
 /* Blocked: every probe of a key falls in one block of 512 bits (a cache
@@ -70,7 +56,7 @@ static const uint64_t *sf_block(const struct hx_sfilter *f, uint64_t h)
 
 static void sf_add(struct hx_sfilter *f, const char *s, size_t n)
 {
-	uint64_t h = sf_hash(s, n), p = sf_mix(h ^ 0x2545f4914f6cdd1dull);
+	uint64_t h = hx_ix_hash(s, n), p = sf_mix(h ^ 0x2545f4914f6cdd1dull);
 	uint64_t *b = (uint64_t *)sf_block(f, h);
 	for (int i = 0; i < SF_PROBES; i++, p >>= 9)
 		b[(p & 511) >> 6] |= 1ull << (p & 63);
@@ -78,7 +64,7 @@ static void sf_add(struct hx_sfilter *f, const char *s, size_t n)
 
 static int sf_has(const struct hx_sfilter *f, const char *s, size_t n)
 {
-	uint64_t h = sf_hash(s, n), p = sf_mix(h ^ 0x2545f4914f6cdd1dull);
+	uint64_t h = hx_ix_hash(s, n), p = sf_mix(h ^ 0x2545f4914f6cdd1dull);
 	const uint64_t *b = sf_block(f, h);
 	for (int i = 0; i < SF_PROBES; i++, p >>= 9)
 		if (!(b[(p & 511) >> 6] & (1ull << (p & 63))))

@@ -53,8 +53,6 @@ struct ttab {
 	void *grow_arg;
 };
 
-/* A 64-bit hash of n bytes (terms are short: eight bytes at a time). */
-uint64_t hx_ix_hash(const void *k, size_t n);
 /* Finds or adds key; *idx gets its slot. HX_OK or HX_ENOMEM. */
 int hx_ix_tab_get(struct ttab *t, const char *key, size_t klen, uint32_t *idx) HX_WUR;
 /* Frees the slots and keys; t can be used again (callbacks stay). */

@@ -364,18 +364,12 @@ static int collapse(hx_searcher *sr, const struct run *r, const char *want, stru
 	int rc = HX_OK;
 	for (size_t i = 0; i < r->nheap && !rc; i++) {
 		hx_ix_hit e;
-		const char *key = NULL;
-		size_t kl = 0;
 		if ((rc = hx_sr_hit(sr, r->heap[i].doc, &e)))
 			break;
-		if (e.tr) {
-			key = e.tr;
-			kl = e.trlen;
-		}
-		if (!key || !kl || kl > HX_PATH_MAX) {
-			key = e.path;
-			kl = e.pathlen;
-		}
+		/* its group: what it is a translation of, else its own path */
+		int own = !e.tr || !e.trlen || e.trlen > HX_PATH_MAX;
+		const char *key = own ? e.path : e.tr;
+		size_t kl = own ? e.pathlen : e.trlen;
 		size_t j;
 		for (j = 0; j < ng; j++)
 			if (!memcmp(g[j].author, e.author, HX_KEY_LEN) && strlen(g[j].key) == kl &&
