@@ -2025,19 +2025,30 @@ static void osa_bits(void)
 
 /* Rewrites the ix.docs record that holds path: its byte at (from the
  * end, when negative) flipped, or, with cut, its last byte dropped. */
+/* The store at dir opened by LMDB itself, and a cursor on its table in a
+ * write transaction: 1, or 0 (*env NULL when not opened). */
+static int table_cursor(const char *dir, const char *table, MDB_env **env, MDB_txn **txn,
+                        MDB_cursor **c)
+{
+	MDB_dbi dbi;
+	if (mdb_env_create(env) || mdb_env_set_maxdbs(*env, 64) ||
+	    mdb_env_set_mapsize(*env, (size_t)16 << 30) || mdb_env_open(*env, dir, 0, 0600)) {
+		mdb_env_close(*env);
+		*env = NULL;
+		return 0;
+	}
+	return !mdb_txn_begin(*env, NULL, 0, txn) && !mdb_dbi_open(*txn, table, 0, &dbi) &&
+	       !mdb_cursor_open(*txn, dbi, c);
+}
+
 static int ixdoc_damage(const char *dir, const char *path, long at, int cut)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi dd;
 	MDB_cursor *c;
 	MDB_val k, v;
 	int done = 0;
-	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
-	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600))
-		return 0;
-	if (!mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "ix.docs", 0, &dd) &&
-	    !mdb_cursor_open(txn, dd, &c)) {
+	if (table_cursor(dir, "ix.docs", &env, &txn, &c)) {
 		while (!done && !mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			size_t pl = strlen(path);
 			if (v.mv_size < 74 + pl || memcmp((uint8_t *)v.mv_data + 74, path, pl))
@@ -2222,16 +2233,11 @@ static int post_damage(const char *dir, const char *term, int how)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi dbi;
 	MDB_cursor *c;
 	char key[HX_IX_KEY_MAX];
 	size_t tl = hx_ix_wkey(key, term, strlen(term));
 	int done = 0;
-	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
-	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600))
-		return 0;
-	if (!mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "ix.post", 0, &dbi) &&
-	    !mdb_cursor_open(txn, dbi, &c)) {
+	if (table_cursor(dir, "ix.post", &env, &txn, &c)) {
 		MDB_val k = { tl, key }, v;
 		for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc && !done;
 		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
