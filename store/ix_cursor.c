@@ -215,20 +215,22 @@ static void plist_tf2(struct plist *pl, uint32_t f)
 /* Reads the block's next posting, which becomes the current one: the
  * checks of hx_ix_block_decode, posting by posting (a corrupt byte past
  * the last posting a search needs goes unseen; fsck reads every block).
- * A posting of two bytes is read here, with the same checks (the first's
- * delta 0, any other's not, not past the block's last docnum, the last
- * one ending the block at its last docnum); any other by
- * hx_ix_posting_next. */
+ * A posting of two or three bytes (a delta of one or two) is read here,
+ * with the same checks (the first's delta 0, any other's not, not past
+ * the block's last docnum, the last one ending the block at its last
+ * docnum); any other by hx_ix_posting_next. */
 static int plist_step(struct plist *pl)
 {
 	uint32_t doc = pl->doc;
-	if (pl->np < pl->n && pl->pend - pl->pp >= 2) {
-		uint32_t dd = pl->pp[0], ff = pl->pp[1];
+	const uint8_t *p = pl->pp;
+	ptrdiff_t left = pl->pend - p, len = left > 0 && p[0] >= 0x80 ? 3 : 2; /* delta: 1 or 2 */
+	if (pl->np < pl->n && left >= len && p[len - 2] < 0x80) {
+		uint32_t dd = len == 2 ? p[0] : (p[0] & 0x7fu) | (uint32_t)p[1] << 7,
+		         ff = p[len - 1];
 		int last = pl->np + 1 == pl->n;
-		if (dd < 0x80u && (dd != 0) == (pl->np != 0) && pf_flags[ff] &&
-		    dd <= pl->blast - doc &&
-		    (!last || (pl->pend - pl->pp == 2 && doc + dd == pl->blast))) {
-			pl->pp += 2;
+		if ((dd != 0) == (pl->np != 0) && pf_flags[ff] && dd <= pl->blast - doc &&
+		    (!last || (left == len && doc + dd == pl->blast))) {
+			pl->pp += len;
 			pl->np++;
 			pl->doc = doc + dd;
 			plist_tf2(pl, ff);
