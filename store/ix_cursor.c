@@ -255,25 +255,34 @@ static int plist_step(struct plist *pl)
  * instructions. */
 static void plist_fast(struct plist *pl, uint32_t d)
 {
-	const uint8_t *p = pl->pp, *end = pl->pend;
-	uint32_t doc = pl->doc, f = 0, blast = pl->blast; /* locals: p may alias pl */
-	int np = pl->np, n = pl->n;
-	if (np == 0)
+	const uint8_t *p = pl->pp, *start = p;
+	uint32_t doc = pl->doc, dd = 0, blast = pl->blast; /* locals: p may alias pl */
+	/* doc < d <= blast below, and a step adds at most 127: no wrap */
+	if (pl->np == 0 || d > blast || blast > UINT32_MAX - 128)
 		return;
-	while (doc < d && np + 1 < n && end - p >= 2) {
-		uint32_t dd = p[0], ff = p[1];
-		if (dd - 1u >= 0x7fu || !pf_flags[ff] || dd > blast - doc)
+	/* postings that may be taken: not the last, not past the bytes */
+	size_t k = (size_t)(pl->n - 1 - pl->np), room = (size_t)(pl->pend - p) / 2;
+	const uint8_t *stop = p + 2 * (k < room ? k : room);
+	while (p < stop && doc < d) {
+		uint32_t d1 = p[0];
+		if (d1 - 1u >= 0x7fu || !pf_flags[p[1]])
 			break;
-		doc += dd;
-		f = ff;
+		dd = d1;
+		doc += d1;
 		p += 2;
-		np++;
 	}
-	if (np != pl->np) {
+	/* each step starts below d <= blast: only the last one taken can end
+	 * past the block's last docnum; it is left to plist_step, which
+	 * finds the block corrupt */
+	if (p != start && doc > blast) {
+		p -= 2;
+		doc -= dd;
+	}
+	if (p != start) {
+		pl->np += (int)((p - start) / 2);
 		pl->pp = p;
-		pl->np = np;
 		pl->doc = doc;
-		plist_tf2(pl, f);
+		plist_tf2(pl, p[-1]);
 	}
 }
 

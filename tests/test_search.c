@@ -2228,7 +2228,9 @@ static void prox_scan(void)
 
 /* Changes the first posting block of term in the store at dir: how 1,
  * the first posting's delta 0 -> 1 (-1 back); how 2, a byte 00 after its
- * last posting (-2 takes it away). 1 when done. */
+ * last posting (-2 takes it away); how 3, the sixth posting's delta 1 ->
+ * 127, past the block's last docnum when it holds documents 0-127 (-3
+ * back). 1 when done. */
 static int post_damage(const char *dir, const char *term, int how)
 {
 	MDB_env *env;
@@ -2249,6 +2251,8 @@ static int post_damage(const char *dir, const char *term, int how)
 			memcpy(b, v.mv_data, v.mv_size);
 			if (how == 1 || how == -1)
 				b[9] = how == 1;
+			if ((how == 3 || how == -3) && v.mv_size > 20)
+				b[19] = how == 3 ? 127 : 1;
 			MDB_val nv = { v.mv_size + (how == 2) - (how == -2), b };
 			done = !mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
 		}
@@ -2341,10 +2345,11 @@ static void posting_steps(void)
 	hx_searcher_free(&sr);
 	hx_store_close(&s);
 	/* "page" is in every title once: all its postings are two bytes. A
-	 * first posting whose delta is not 0, and a block with a byte after
-	 * its last posting, fail the search that reads them. */
+	 * first posting whose delta is not 0, a block with a byte after its
+	 * last posting, and a posting past the block's last docnum fail the
+	 * search that reads them. */
 	CHECK_RC(search_rc(dir, "page"), HX_OK);
-	for (int how = 1; how <= 2; how++) {
+	for (int how = 1; how <= 3; how++) {
 		CHECK(post_damage(dir, "page", how));
 		CHECK_RC(search_rc(dir, "page"), HX_ECORRUPT);
 		CHECK(post_damage(dir, "page", -how));
