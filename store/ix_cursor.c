@@ -195,12 +195,48 @@ static void plist_take(struct plist *pl, const MDB_val *k, const MDB_val *v)
 	}
 }
 
+/* Most postings are two bytes: a delta under 128 and a flags byte whose
+ * tfs need no varint (title and tags under 3, body under 7, no attachment
+ * text). pf_flags[f]: f is such a flags byte, and not all its tfs are 0. */
+#define PF_OK(b) ((b)-1u < 0x7fu && ((b)&3) != 3 && ((b)&0xc) != 0xc && ((b)&0x70) != 0x70)
+#define PF_R4(b) PF_OK(b), PF_OK((b) + 1), PF_OK((b) + 2), PF_OK((b) + 3)
+#define PF_R16(b) PF_R4(b), PF_R4((b) + 4), PF_R4((b) + 8), PF_R4((b) + 12)
+#define PF_R64(b) PF_R16(b), PF_R16((b) + 16), PF_R16((b) + 32), PF_R16((b) + 48)
+static const uint8_t pf_flags[256] = { PF_R64(0u), PF_R64(64u), PF_R64(128u), PF_R64(192u) };
+
+static void plist_tf2(struct plist *pl, uint32_t f)
+{
+	pl->tf[HX_F_TITLE] = f & 3;
+	pl->tf[HX_F_TAGS] = (f >> 2) & 3;
+	pl->tf[HX_F_BODY] = (f >> 4) & 7;
+	pl->tf[HX_F_FILES] = 0;
+}
+
 /* Reads the block's next posting, which becomes the current one: the
  * checks of hx_ix_block_decode, posting by posting (a corrupt byte past
- * the last posting a search needs goes unseen; fsck reads every block). */
+ * the last posting a search needs goes unseen; fsck reads every block).
+ * A posting of two or three bytes (a delta of one or two) is read here,
+ * with the same checks (the first's delta 0, any other's not, not past
+ * the block's last docnum, the last one ending the block at its last
+ * docnum); any other by hx_ix_posting_next. */
 static int plist_step(struct plist *pl)
 {
 	uint32_t doc = pl->doc;
+	const uint8_t *p = pl->pp;
+	ptrdiff_t left = pl->pend - p, len = left > 0 && p[0] >= 0x80 ? 3 : 2; /* delta: 1 or 2 */
+	if (pl->np < pl->n && left >= len && p[len - 2] < 0x80) {
+		uint32_t dd = len == 2 ? p[0] : (p[0] & 0x7fu) | (uint32_t)p[1] << 7,
+		         ff = p[len - 1];
+		int last = pl->np + 1 == pl->n;
+		if ((dd != 0) == (pl->np != 0) && pf_flags[ff] && dd <= pl->blast - doc &&
+		    (!last || (left == len && doc + dd == pl->blast))) {
+			pl->pp += len;
+			pl->np++;
+			pl->doc = doc + dd;
+			plist_tf2(pl, ff);
+			return 0;
+		}
+	}
 	if (pl->np >= pl->n || hx_ix_posting_next(&pl->pp, pl->pend, pl->np == 0, &doc, pl->tf) ||
 	    doc > pl->blast || (++pl->np == pl->n && (pl->pp != pl->pend || doc != pl->blast))) {
 		pl->err = HX_ECORRUPT;
@@ -209,6 +245,45 @@ static int plist_step(struct plist *pl)
 	}
 	pl->doc = doc;
 	return 0;
+}
+
+/* Steps over the block's postings before d that are two bytes, neither
+ * the block's first nor its last, with the checks plist_step makes of
+ * them, and stops at the first other one, for plist_step. A seek steps
+ * over up to a block of postings: posting by posting, through
+ * hx_ix_posting_next, that was a fifth of an English query's
+ * instructions in an -O2 build (docs/SEARCH.md, twelfth session). */
+static void plist_fast(struct plist *pl, uint32_t d)
+{
+	const uint8_t *p = pl->pp, *start = p;
+	uint32_t doc = pl->doc, dd = 0, blast = pl->blast; /* locals: p may alias pl */
+	/* doc < d <= blast below, and a step adds at most 127: no wrap */
+	if (pl->np == 0 || d > blast || blast > UINT32_MAX - 128)
+		return;
+	/* postings that may be taken: not the last, not past the bytes */
+	size_t k = (size_t)(pl->n - 1 - pl->np), room = (size_t)(pl->pend - p) / 2;
+	const uint8_t *stop = p + 2 * (k < room ? k : room);
+	while (p < stop && doc < d) {
+		uint32_t d1 = p[0];
+		if (d1 - 1u >= 0x7fu || !pf_flags[p[1]])
+			break;
+		dd = d1;
+		doc += d1;
+		p += 2;
+	}
+	/* each step starts below d <= blast: only the last one taken can end
+	 * past the block's last docnum; it is left to plist_step, which
+	 * finds the block corrupt */
+	if (p != start && doc > blast) {
+		p -= 2;
+		doc -= dd;
+	}
+	if (p != start) {
+		pl->np += (int)((p - start) / 2);
+		pl->pp = p;
+		pl->doc = doc;
+		plist_tf2(pl, p[-1]);
+	}
 }
 
 /* The searcher's spare cursor on ix.post, opened at first need in the
@@ -333,8 +408,11 @@ void hx_pl_seek(struct plist *pl, uint32_t d)
 			}
 		}
 	}
-	while (pl->doc < d && !plist_step(pl))
-		;
+	while (pl->doc < d) {
+		plist_fast(pl, d);
+		if (pl->doc >= d || plist_step(pl))
+			break;
+	}
 }
 
 const uint32_t *hx_pl_tf(struct plist *pl)
@@ -359,15 +437,25 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 			return HX_OK;
 		}
 	struct hx_vcache *c = &sr->vc[sr->vnext++ % HX_VIEW_CACHE]; /* the oldest */
-	uint8_t dk[4];
-	hx_be32_put(dk, doc);
-	MDB_val k = { 4, dk }, val;
-	int rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
-	if (rc || val.mv_size < HX_ID_LEN + HX_KEY_LEN)
-		return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_mdb_err(rc);
+	/* the id: from the hit cache when the document's record is there (the
+	 * re-rank reads the record first), else from ix.docs */
+	const uint8_t *did = NULL;
+	for (int i = 0; i < HX_HIT_CACHE && doc != END && !did; i++)
+		if (sr->hc[i].doc == doc)
+			did = sr->hc[i].h.id;
+	int rc;
+	if (!did) {
+		uint8_t dk[4];
+		hx_be32_put(dk, doc);
+		MDB_val k = { 4, dk }, val;
+		rc = mdb_get(sr->txn, sr->ix->docs, &k, &val);
+		if (rc || val.mv_size < HX_ID_LEN + HX_KEY_LEN)
+			return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_mdb_err(rc);
+		did = val.mv_data;
+	}
 	MDB_val ev;
 	uint8_t *owned;
-	if ((rc = hx_zent_get(&sr->s->z, sr->txn, val.mv_data, &ev, &owned)))
+	if ((rc = hx_zent_get(&sr->s->z, sr->txn, did, &ev, &owned)))
 		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
 	/* the slot's old bytes may still be behind a view the caller holds:
 	 * they wait HX_SR_DBUFS evictions before they are freed */
@@ -379,11 +467,11 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	c->doc = END;
 	c->buf = owned;
 	if (id)
-		*id = val.mv_data;
+		*id = did;
 	if ((rc = hx_ix_view_parse(v, ev.mv_data, ev.mv_size)))
 		return rc;
 	c->doc = doc;
-	c->id = val.mv_data;
+	c->id = did;
 	c->v = *v;
 	return HX_OK;
 }

@@ -1004,6 +1004,9 @@ static int cmp_score(const void *a, const void *b)
 
 /* Compares the index with the model on nq random queries. Returns the
  * number of disagreements. */
+/* compare's queries when set (nq of them), else random ones */
+static const char *const *compare_fixed;
+
 static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 {
 	struct model md = { 0 };
@@ -1031,7 +1034,10 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 	double *want = malloc(md.n * 2 * sizeof *want);
 	for (int qi = 0; qi < nq; qi++) {
 		char qs[512];
-		rnd_query(qs, sizeof qs, docs, nd);
+		if (compare_fixed)
+			snprintf(qs, sizeof qs, "%s", compare_fixed[qi]);
+		else
+			rnd_query(qs, sizeof qs, docs, nd);
 		hx_query *q;
 		char err[256];
 		hx_results r;
@@ -1112,17 +1118,43 @@ static int compare(hx_searcher *sr, doc *docs, size_t nd, int nq, size_t limit)
 	return bad;
 }
 
+/* A store and searcher for a test against the model, and its end: the
+ * documents' bytes, the model's stem dictionary and the store go. */
+static void model_begin(char **dir, hx_store **s, hx_searcher **sr, size_t nd, doc **docs,
+                        doc ***ptr)
+{
+	*docs = calloc(nd, sizeof **docs);
+	*ptr = calloc(nd, sizeof **ptr);
+	*dir = tmpdir();
+	CHECK_RC(hx_stemmers_new(&mst), HX_OK);
+	CHECK_RC(hx_store_open(s, *dir, HX_STORE_CREATE), HX_OK);
+	CHECK_RC(hx_searcher_new(sr, *s), HX_OK);
+}
+
+static void model_end(char *dir, hx_store **s, hx_searcher **sr, doc *docs, doc **ptr, size_t nd)
+{
+	for (size_t i = 0; i < nd; i++)
+		free(docs[i].raw);
+	free(docs);
+	free(ptr);
+	hx_searcher_free(sr);
+	hx_store_close(s);
+	hx_stemmers_free(&mst);
+	free(dict);
+	dict = NULL;
+	ndict = capdict = 0;
+	rmrf(dir);
+	free(dir);
+}
+
 static void differential(void)
 {
-	char *dir = tmpdir();
+	char *dir;
 	hx_store *s;
 	hx_searcher *sr;
+	doc *docs, **ptr;
 	const size_t nd = 400;
-	doc *docs = calloc(nd, sizeof *docs);
-	doc **ptr = calloc(nd, sizeof *ptr);
-	CHECK_RC(hx_stemmers_new(&mst), HX_OK);
-	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
-	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	model_begin(&dir, &s, &sr, nd, &docs, &ptr);
 
 	/* A bulk load (over the inline threshold, so the tokenizer thread
 	 * runs), then small batches. */
@@ -1195,17 +1227,7 @@ static void differential(void)
 			dict_add(&docs[i]);
 	CHECK(fsck_problems(s) == 0);
 	CHECK(compare(sr, docs, nd, 60, 10) == 0);
-
-	for (size_t i = 0; i < nd; i++)
-		free(docs[i].raw);
-	free(docs);
-	free(ptr);
-	hx_searcher_free(&sr);
-	hx_store_close(&s);
-	hx_stemmers_free(&mst);
-	free(dict);
-	rmrf(dir);
-	free(dir);
+	model_end(dir, &s, &sr, docs, ptr, nd);
 }
 
 /* ---- typos, word forms, translations (issue 13) ---------------------------------- */
@@ -2003,19 +2025,30 @@ static void osa_bits(void)
 
 /* Rewrites the ix.docs record that holds path: its byte at (from the
  * end, when negative) flipped, or, with cut, its last byte dropped. */
+/* The store at dir opened by LMDB itself, and a cursor on its table in a
+ * write transaction: 1, or 0 (*env NULL when not opened). */
+static int table_cursor(const char *dir, const char *table, MDB_env **env, MDB_txn **txn,
+                        MDB_cursor **c)
+{
+	MDB_dbi dbi;
+	if (mdb_env_create(env) || mdb_env_set_maxdbs(*env, 64) ||
+	    mdb_env_set_mapsize(*env, (size_t)16 << 30) || mdb_env_open(*env, dir, 0, 0600)) {
+		mdb_env_close(*env);
+		*env = NULL;
+		return 0;
+	}
+	return !mdb_txn_begin(*env, NULL, 0, txn) && !mdb_dbi_open(*txn, table, 0, &dbi) &&
+	       !mdb_cursor_open(*txn, dbi, c);
+}
+
 static int ixdoc_damage(const char *dir, const char *path, long at, int cut)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi dd;
 	MDB_cursor *c;
 	MDB_val k, v;
 	int done = 0;
-	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
-	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600))
-		return 0;
-	if (!mdb_txn_begin(env, NULL, 0, &txn) && !mdb_dbi_open(txn, "ix.docs", 0, &dd) &&
-	    !mdb_cursor_open(txn, dd, &c)) {
+	if (table_cursor(dir, "ix.docs", &env, &txn, &c)) {
 		while (!done && !mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			size_t pl = strlen(path);
 			if (v.mv_size < 74 + pl || memcmp((uint8_t *)v.mv_data + 74, path, pl))
@@ -2191,6 +2224,142 @@ static void prox_scan(void)
 	CHECK(bad == 0);
 }
 
+/* ---- posting lists read two bytes a posting (twelfth session) ----------------- */
+
+/* Changes the first posting block of term in the store at dir: how 1,
+ * the first posting's delta 0 -> 1 (-1 back); how 2, a byte 00 after its
+ * last posting (-2 takes it away); how 3, the sixth posting's delta 1 ->
+ * 127, past the block's last docnum when it holds documents 0-127 (-3
+ * back). 1 when done. */
+static int post_damage(const char *dir, const char *term, int how)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	char key[HX_IX_KEY_MAX];
+	size_t tl = hx_ix_wkey(key, term, strlen(term));
+	int done = 0;
+	if (table_cursor(dir, "ix.post", &env, &txn, &c)) {
+		MDB_val k = { tl, key }, v;
+		for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc && !done;
+		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			if (k.mv_size < tl || memcmp(k.mv_data, key, tl))
+				break;
+			if (k.mv_size != tl + 5 || v.mv_size < 11 || v.mv_size > 4096)
+				continue; /* the term's header */
+			uint8_t b[4097] = { 0 };
+			memcpy(b, v.mv_data, v.mv_size);
+			if (how == 1 || how == -1)
+				b[9] = how == 1;
+			if ((how == 3 || how == -3) && v.mv_size > 20)
+				b[19] = how == 3 ? 127 : 1;
+			MDB_val nv = { v.mv_size + (how == 2) - (how == -2), b };
+			done = !mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+		}
+		mdb_cursor_close(c);
+		done = done && !mdb_txn_commit(txn);
+	}
+	mdb_env_close(env);
+	return done;
+}
+
+/* 0 when the search of q succeeds, else its error */
+static int search_rc(const char *dir, const char *q)
+{
+	hx_store *s;
+	hx_searcher *sr;
+	hx_results r;
+	char err[256];
+	hx_search_opts o = { 1000, 0, 0, 1, 1, 1 };
+	int rc = hx_store_open(&s, dir, 0);
+	if (!rc && !(rc = hx_searcher_new(&sr, s))) {
+		if (!(rc = hx_search(sr, q, &o, &r, err, sizeof err)))
+			hx_results_clear(&r);
+		hx_searcher_free(&sr);
+	}
+	hx_store_close(&s);
+	return rc;
+}
+
+/* The seek's fast path (ix_cursor.c plist_fast) against the model: one
+ * word in most documents with every tf around the limits of a two-byte
+ * posting (title and tags 0-4, body 0-9: 3 and 7 need a varint), docnum
+ * gaps of 1 to 128 (a delta of 128 or more is two bytes), rare words
+ * that make the evaluation seek over it, and a word whose postings are
+ * all fast but for the blocks' first and last. */
+static void posting_steps(void)
+{
+	const size_t nd = 700;
+	char *dir;
+	doc *docs, **ptr;
+	hx_store *s;
+	hx_searcher *sr;
+	model_begin(&dir, &s, &sr, nd, &docs, &ptr);
+	for (size_t i = 0; i < nd; i++) {
+		doc *d = &docs[i];
+		/* alpha is missing from docs 300-426 (from 299 to 427: a delta
+		 * of 128, two bytes 80 01), 480-678 (from 479 to 679: 200, two
+		 * bytes c8 01) and every 11th */
+		int has = (i < 300 || i >= 427) && (i < 480 || i >= 679) && i % 11 != 5;
+		int tt = has ? (int)(i % 5) : 0, bt = has ? (int)((i / 5) % 10) : 0;
+		if (has && tt == 0 && bt == 0 && i % 4)
+			bt = 1; /* some are in the tags alone (i % 4 == 0) */
+		size_t tl = 0, bl = 0;
+		memset(d, 0, sizeof *d);
+		d->author = (int)(i % 3);
+		snprintf(d->path, sizeof d->path, "steps/d%zu", i);
+		d->ts = 1000 + i;
+		snprintf(d->lang, sizeof d->lang, "en");
+		snprintf(d->kind, sizeof d->kind, "practice");
+		tl += (size_t)snprintf(d->title + tl, sizeof d->title - tl, "page");
+		for (int k = 0; k < tt; k++)
+			tl += (size_t)snprintf(d->title + tl, sizeof d->title - tl, " alpha");
+		bl += (size_t)snprintf(d->body + bl, sizeof d->body - bl, "text%zu", i % 13);
+		for (int k = 0; k < bt; k++)
+			bl += (size_t)snprintf(d->body + bl, sizeof d->body - bl, " alpha word");
+		if (i % 7 == 3)
+			bl += (size_t)snprintf(d->body + bl, sizeof d->body - bl, " beta");
+		if (i % 53 == 7)
+			bl += (size_t)snprintf(d->body + bl, sizeof d->body - bl, " gamma");
+		if (has && i % 4 == 0)
+			snprintf(d->tagbuf[d->ntags++], sizeof d->tagbuf[0], "alpha");
+		if (i % 9 == 2)
+			snprintf(d->tagbuf[d->ntags++], sizeof d->tagbuf[0], "delta");
+		doc_sign(d);
+		d->live = 1;
+		ptr[i] = d;
+	}
+	CHECK_RC(put_docs(s, ptr, nd), HX_OK);
+	for (size_t i = 0; i < nd; i++)
+		dict_add(&docs[i]);
+	static const char *const qs[] = { "alpha",         "alpha gamma", "gamma alpha",
+		                          "alpha beta",    "beta alpha",  "alpha delta",
+		                          "page alpha",    "word gamma",  "alpha -beta",
+		                          "alpha OR gamma" };
+	const int nq = (int)(sizeof qs / sizeof qs[0]);
+	compare_fixed = qs;
+	CHECK(compare(sr, docs, nd, nq, 10) == 0);
+	CHECK(compare(sr, docs, nd, nq, 1000) == 0);
+	compare_fixed = NULL;
+	CHECK(fsck_problems(s) == 0);
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+	/* "page" is in every title once: all its postings are two bytes. A
+	 * first posting whose delta is not 0, a block with a byte after its
+	 * last posting, and a posting past the block's last docnum fail the
+	 * search that reads them. */
+	CHECK_RC(search_rc(dir, "page"), HX_OK);
+	for (int how = 1; how <= 3; how++) {
+		CHECK(post_damage(dir, "page", how));
+		CHECK_RC(search_rc(dir, "page"), HX_ECORRUPT);
+		CHECK(post_damage(dir, "page", -how));
+		CHECK_RC(search_rc(dir, "page"), HX_OK);
+	}
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	model_end(dir, &s, &sr, docs, ptr, nd);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -2215,5 +2384,6 @@ int main(void)
 	hit_records();
 	markdown_snippets();
 	differential();
+	posting_steps();
 	return check_done();
 }
