@@ -52,7 +52,7 @@ static int tokenize_field(struct ttab *t, struct docterms *dt, int lang, uint32_
 		int k = 0;
 		while (k < AHEAD && (more = hx_tok_next(&tk, &tok))) {
 			kl[k] = hx_ix_wkey(key[k], tok.word, tok.len);
-			h[k] = hx_ix_tab_hash(key[k], kl[k]);
+			h[k] = (uint32_t)hx_ix_hash(key[k], kl[k]);
 			hx_ix_tab_prefetch(t, h[k]);
 			k++;
 		}

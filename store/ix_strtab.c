@@ -43,11 +43,6 @@ void hx_ix_tab_free(struct ttab *t)
 	t->alen = t->acap = 0;
 }
 
-static inline uint32_t slot_of(uint32_t h, uint32_t n)
-{
-	return (h * 2654435761u) >> 7 & (n - 1);
-}
-
 /* Doubles the slots (a rehash, so not hx_grow) and tells on_grow. */
 static int tab_grow(struct ttab *t)
 {
@@ -62,7 +57,7 @@ static int tab_grow(struct ttab *t)
 	for (uint32_t i = 0; i < old; i++) {
 		if (!t->e[i].klen)
 			continue;
-		uint32_t j = slot_of(t->e[i].h, nn);
+		uint32_t j = hx_ix_slot_of(t->e[i].h, nn);
 		while (ne[j].klen)
 			j = (j + 1) & (nn - 1);
 		ne[j] = t->e[i];
@@ -77,33 +72,27 @@ static int tab_grow(struct ttab *t)
 	return HX_OK;
 }
 
-static inline int key_eq(const struct ttab *t, const struct tent *e, const char *key, size_t klen)
+/* kp: the key's first HX_IX_KIN bytes, zero-padded as kin is, so that
+ * the inline part compares in a few instructions instead of a call. */
+static inline int key_eq(const struct ttab *t, const struct tent *e, const char *kp,
+                         const char *key, size_t klen)
 {
-	if (klen <= HX_IX_KIN)
-		return !memcmp(e->kin, key, klen);
-	return !memcmp(e->kin, key, HX_IX_KIN) &&
+	if (memcmp(e->kin, kp, HX_IX_KIN))
+		return 0;
+	return klen <= HX_IX_KIN ||
 	       !memcmp(t->arena + e->koff + HX_IX_KIN, key + HX_IX_KIN, klen - HX_IX_KIN);
-}
-
-uint32_t hx_ix_tab_hash(const char *key, size_t klen)
-{
-	return (uint32_t)hx_ix_hash(key, klen);
-}
-
-void hx_ix_tab_prefetch(const struct ttab *t, uint32_t h)
-{
-	if (t->nslots)
-		__builtin_prefetch(&t->e[slot_of(h, t->nslots)]);
 }
 
 int hx_ix_tab_get_h(struct ttab *t, const char *key, size_t klen, uint32_t h, uint32_t *idx)
 {
 	if ((t->n + 1) * 2 > t->nslots && tab_grow(t))
 		return HX_ENOMEM;
-	uint32_t j = slot_of(h, t->nslots);
+	uint32_t j = hx_ix_slot_of(h, t->nslots);
 	struct tent *e;
+	char kp[HX_IX_KIN] = { 0 };
+	memcpy(kp, key, klen < HX_IX_KIN ? klen : HX_IX_KIN);
 	for (; (e = &t->e[j])->klen; j = (j + 1) & (t->nslots - 1)) {
-		if (e->h == h && e->klen == klen && key_eq(t, e, key, klen)) {
+		if (e->h == h && e->klen == klen && key_eq(t, e, kp, key, klen)) {
 			*idx = j;
 			return HX_OK;
 		}
@@ -117,7 +106,7 @@ int hx_ix_tab_get_h(struct ttab *t, const char *key, size_t klen, uint32_t h, ui
 	e->h = h;
 	e->koff = (uint32_t)t->alen;
 	e->klen = (uint16_t)klen;
-	memcpy(e->kin, key, klen < HX_IX_KIN ? klen : HX_IX_KIN);
+	memcpy(e->kin, kp, HX_IX_KIN);
 	t->alen += klen;
 	t->n++;
 	*idx = j;
@@ -126,7 +115,7 @@ int hx_ix_tab_get_h(struct ttab *t, const char *key, size_t klen, uint32_t h, ui
 
 int hx_ix_tab_get(struct ttab *t, const char *key, size_t klen, uint32_t *idx)
 {
-	return hx_ix_tab_get_h(t, key, klen, hx_ix_tab_hash(key, klen), idx);
+	return hx_ix_tab_get_h(t, key, klen, (uint32_t)hx_ix_hash(key, klen), idx);
 }
 
 int hx_ix_cmp_skey(const void *a, const void *b)
