@@ -88,7 +88,6 @@ int hx_ix_doc_terms(struct ttab *t, struct docterms *dt, const hx_entry *e, cons
 int hx_ix_doc_attrs(const hx_entry *e, int (*cb)(void *, const char *, size_t), void *arg)
 {
 	char key[HX_IX_KEY_MAX];
-	char hex[2 * HX_KEY_LEN + 1];
 	const char *org = hx_entry_meta(e, "org");
 	const char *country = hx_entry_meta(e, "country");
 	int rc;
@@ -96,7 +95,11 @@ int hx_ix_doc_attrs(const hx_entry *e, int (*cb)(void *, const char *, size_t), 
 		return rc;
 	if ((rc = cb(arg, key, hx_ix_akey(key, "lang", e->lang ? e->lang : ""))))
 		return rc;
-	if ((rc = cb(arg, key, hx_ix_akey(key, "author", hx_hex(hex, e->author, HX_KEY_LEN)))))
+	/* the author's key in lowercase hex, which folding leaves as it is:
+	 * written directly (folding it took a fifth of a document's keys) */
+	memcpy(key, "author:", 7);
+	hx_hex(key + 7, e->author, HX_KEY_LEN);
+	if ((rc = cb(arg, key, 7 + 2 * HX_KEY_LEN)))
 		return rc;
 	if (org && (rc = cb(arg, key, hx_ix_akey(key, "org", org))))
 		return rc;
