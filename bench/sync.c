@@ -24,6 +24,9 @@
  * 20000 lines (0: the whole corpus), 200 latency samples (0: the initial
  * sync alone, without parts 1 and 3). Nothing here fails on speed.
  * HX_BENCH_LOG=1 prints the nodes' log lines (verbose) on stderr.
+ * HX_BENCH_PERF_CTL=FIFO writes "enable" and "disable" to a perf control
+ * fifo around the initial sync, so that a profile holds its window alone:
+ *   mkfifo ctl; HX_BENCH_PERF_CTL=ctl perf record -D -1 --control fifo:ctl ...
  */
 #include <pthread.h>
 #include <signal.h>
@@ -50,6 +53,17 @@ static void die(const char *what, int rc)
 {
 	fprintf(stderr, "bench_sync: %s: %s\n", what, rc ? hx_strerror(rc) : "failed");
 	exit(1);
+}
+
+/* Tells a perf control fifo (HX_BENCH_PERF_CTL) cmd, if one is given. */
+static void perf_ctl(const char *cmd)
+{
+	const char *path = getenv("HX_BENCH_PERF_CTL");
+	FILE *f = path && *path ? fopen(path, "w") : NULL;
+	if (!f)
+		return;
+	fprintf(f, "%s\n", cmd);
+	fclose(f);
 }
 
 static double cpu(void)
@@ -385,6 +399,7 @@ static void throughput(const char *corpus, long lines)
 	struct running rd, re;
 	start(&rd, sd, &d, ed, 0);
 	usleep(300000);
+	perf_ctl("enable");
 	t0 = tn_wall();
 	double sc0 = cpu();
 	start(&re, se, &e, ee, 0);
@@ -396,6 +411,7 @@ static void throughput(const char *corpus, long lines)
 			got = sst.entries;
 	}
 	double dt = tn_wall() - t0, sync_c = cpu() - sc0;
+	perf_ctl("disable");
 	int ok = got == total;
 	uint64_t taken, verified, commits;
 	hx_node_pipe_counts(re.node, &taken, &verified, &commits);

@@ -361,7 +361,7 @@ int hx_ix_flush(struct hx_index *ix, struct hx_ix_pending *p)
 		for (uint32_t i = ns; i > 0; i--)
 			start[i] = start[i - 1];
 		start[0] = 0;
-		qsort(order, nt, sizeof *order, hx_ix_cmp_skey);
+		hx_ix_sort_skeys(order, nt);
 		MDB_stat ms;
 		MDB_cursor *pc = NULL;
 		int append = !mdb_stat(p->txn, ix->post, &ms) && ms.ms_entries == 0;

@@ -72,10 +72,8 @@ void *hx_ix_stem_keys(void *arg)
 			sj->keys[i].k = sj->buf + sj->keys[i].idx;
 		for (size_t i = 0; i < sj->nw; i++)
 			sj->wkeys[i].k = sj->buf + sj->wkeys[i].idx;
-		if (sj->n)
-			qsort(sj->keys, sj->n, sizeof *sj->keys, hx_ix_cmp_skey);
-		if (sj->nw)
-			qsort(sj->wkeys, sj->nw, sizeof *sj->wkeys, hx_ix_cmp_skey);
+		hx_ix_sort_skeys(sj->keys, sj->n);
+		hx_ix_sort_skeys(sj->wkeys, sj->nw);
 	}
 	sj->rc = rc;
 	return NULL;

@@ -55,6 +55,22 @@ struct ttab {
 
 /* Finds or adds key; *idx gets its slot. HX_OK or HX_ENOMEM. */
 int hx_ix_tab_get(struct ttab *t, const char *key, size_t klen, uint32_t *idx) HX_WUR;
+/* The same with h = (uint32_t)hx_ix_hash(key, klen) computed before, so
+ * that a caller can hx_ix_tab_prefetch the slots of the next keys while
+ * it works on this one (a large table is mostly out of the caches). */
+int hx_ix_tab_get_h(struct ttab *t, const char *key, size_t klen, uint32_t h, uint32_t *idx) HX_WUR;
+
+/* The first slot of a key whose hash is h in a table of n slots. */
+static inline uint32_t hx_ix_slot_of(uint32_t h, uint32_t n)
+{
+	return (h * 2654435761u) >> 7 & (n - 1);
+}
+
+static inline void hx_ix_tab_prefetch(const struct ttab *t, uint32_t h)
+{
+	if (t->nslots)
+		__builtin_prefetch(&t->e[hx_ix_slot_of(h, t->nslots)]);
+}
 /* Frees the slots and keys; t can be used again (callbacks stay). */
 void hx_ix_tab_free(struct ttab *t);
 
@@ -66,6 +82,10 @@ struct skey {
 };
 /* qsort comparison of struct skey: bytewise, shorter first. */
 int hx_ix_cmp_skey(const void *a, const void *b);
+/* Sorts n keys in hx_ix_cmp_skey's order, by a radix sort of their bytes
+ * (a bulk flush sorts hundreds of thousands; qsort's comparisons, each
+ * reading two keys from all over the heap, took a tenth of the flush). */
+void hx_ix_sort_skeys(struct skey *a, size_t n);
 
 /* ---- a document's terms (ix_doc.c) ---------------------------------------- */
 

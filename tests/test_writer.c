@@ -6,7 +6,8 @@
  * sequence, a clean fsck and a search that finds the documents of every
  * batch; a poll loop learns from the writer's descriptor that a batch is
  * done (hx_writer_fd, hx_writer_busy). hx_store_space counts free pages that a compacted copy
- * leaves out.
+ * leaves out. The index writer's key sort (hx_ix_sort_skeys) puts keys in
+ * the order qsort with hx_ix_cmp_skey gives.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "store/search.h"
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/ix_write_int.h"
 #include "tests/check.h"
 #include "tests/rmtree.h"
 
@@ -268,6 +270,44 @@ static void test_error(const char *dir)
 	free(x.raw);
 }
 
+/* Keys like the writer's, many sharing long prefixes, zero bytes (a stem
+ * key's separator), keys that are prefixes of others and runs that end
+ * together: the radix sort against qsort, for sizes on both sides of its
+ * cut-over to qsort. */
+static void test_sort(void)
+{
+	enum { MAX = 20000 };
+	static char buf[MAX * 40];
+	static struct skey a[MAX], b[MAX];
+	const size_t sizes[] = { 0, 1, 2, 47, 48, 49, 500, MAX };
+	uint32_t r = 12345;
+	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+		size_t n = sizes[z], off = 0;
+		for (size_t i = 0; i < n; i++) {
+			r = r * 1103515245u + 12345u;
+			size_t len = 1 + (r >> 8) % 30;
+			char *k = buf + off;
+			/* a shared head of 0 to 20 bytes, then a few letters and zeros */
+			size_t head = (r >> 16) % 21 < len ? (r >> 16) % 21 : len;
+			memcpy(k, "Wconfigurationsmanag", head);
+			for (size_t j = head; j < len; j++) {
+				r = r * 1103515245u + 12345u;
+				k[j] = (r >> 20) % 7 == 0 ? 0 : (char)('a' + (r >> 24) % 3);
+			}
+			a[i] = (struct skey){ .k = k, .len = (uint32_t)len, .idx = (uint32_t)i };
+			off += len;
+		}
+		memcpy(b, a, n * sizeof *a);
+		hx_ix_sort_skeys(a, n);
+		if (n)
+			qsort(b, n, sizeof *b, hx_ix_cmp_skey);
+		size_t same = 0;
+		for (size_t i = 0; i < n; i++)
+			same += a[i].len == b[i].len && !memcmp(a[i].k, b[i].k, a[i].len);
+		CHECK(same == n);
+	}
+}
+
 int main(void)
 {
 	char base[] = "/tmp/hx-test-writer.XXXXXX", dir[4200];
@@ -277,6 +317,7 @@ int main(void)
 	snprintf(dir, sizeof dir, "%s/store", base);
 	test_writer(dir);
 	test_error(dir);
+	test_sort();
 	rmtree(base);
 	return check_done();
 }
