@@ -28,6 +28,7 @@
  * fifo around the initial sync, so that a profile holds its window alone:
  *   mkfifo ctl; HX_BENCH_PERF_CTL=ctl perf record -D -1 --control fifo:ctl ...
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,15 +56,20 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-/* Tells a perf control fifo (HX_BENCH_PERF_CTL) cmd, if one is given. */
+/* Tells a perf control fifo (HX_BENCH_PERF_CTL) cmd, if one is given and
+ * perf reads it (opened without blocking: a fifo nobody reads is skipped,
+ * where fopen would wait for a reader for ever). */
 static void perf_ctl(const char *cmd)
 {
 	const char *path = getenv("HX_BENCH_PERF_CTL");
-	FILE *f = path && *path ? fopen(path, "w") : NULL;
-	if (!f)
+	int fd = path && *path ? open(path, O_WRONLY | O_NONBLOCK) : -1;
+	if (fd < 0)
 		return;
-	fprintf(f, "%s\n", cmd);
-	fclose(f);
+	char line[32];
+	int n = snprintf(line, sizeof line, "%s\n", cmd);
+	if (write(fd, line, (size_t)n) != n)
+		fprintf(stderr, "bench_sync: %s: could not tell perf %s", path, line);
+	close(fd);
 }
 
 static double cpu(void)

@@ -2360,6 +2360,139 @@ static void posting_steps(void)
 	model_end(dir, &s, &sr, docs, ptr, nd);
 }
 
+/* The look-up walks the groups it meets best first (by the best score
+ * their words could have), but of two candidates of equal score the one
+ * met first in bucket order is kept, as by a walk in that order.
+ * "abcdefgh" and "abcdyfgh" (5 documents each, distance 1 from
+ * "abcdxfgh") tie; "abcdefgh" is met first, but the group of "abcdyfgh"
+ * is walked first (its "abcdyfgzzz", far from the query, is frequent),
+ * and "abcdxfgi" and "abcdxfgj" (better) fill the first two places
+ * before either is considered: "abcdefgh" must then be kept third
+ * against a tie with the third kept. "zzqword" is in no document with
+ * any of them, so the three corrections are offered as did-you-mean, in
+ * order, by the walk over the vocabulary, the look-up that builds the
+ * index and the next. */
+static void typo_best_first(void)
+{
+	static const struct vword vocab[] = { { "abcdefgh", 5 },    { "abcdyfgh", 5 },
+		                              { "abcdyfgzzz", 50 }, { "abcdxfgi", 30 },
+		                              { "abcdxfgj", 30 },   { "zzqword", 1 } };
+	static const char *want[] = { "abcdxfgi zzqword", "abcdxfgj zzqword", "abcdefgh zzqword" };
+	doc *d[128];
+	size_t nd = 0;
+	hx_store *s;
+	hx_searcher *sr;
+	char *dir = vocab_store(&s);
+	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 128);
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	/* the walk, the index built, the index */
+	for (int i = 0, same; i < 3; i++) {
+		hx_results r;
+		hx_search_opts o = { .limit = 10, .no_snippets = 1 };
+		CHECK_RC(hx_search(sr, "abcdxfgh zzqword", &o, &r, NULL, 0), HX_OK);
+		same = r.total == 0 && !r.corrected && r.nsuggest == 3;
+		for (size_t k = 0; same && k < 3; k++)
+			same = !strcmp(r.suggest[k], want[k]);
+		CHECK(same);
+		hx_results_clear(&r);
+	}
+	size_t words, bytes;
+	hx_searcher_typo_index(sr, &words, &bytes);
+	CHECK(words >= 6);
+	hx_searcher_free(&sr);
+	vocab_done(&s, d, nd, dir);
+}
+
+/* What hx_search offers for q (its total, correction and did-you-mean),
+ * as one line into out. */
+static void typo_outcome(hx_searcher *sr, const char *q, char *out, size_t cap)
+{
+	hx_results r;
+	hx_search_opts o = { .limit = 10, .no_snippets = 1 };
+	CHECK_RC(hx_search(sr, q, &o, &r, NULL, 0), HX_OK);
+	size_t n = (size_t)snprintf(out, cap, "%llu [%s]", (unsigned long long)r.total,
+	                            r.corrected ? r.corrected : "");
+	for (size_t i = 0; i < r.nsuggest && n < cap; i++)
+		n += (size_t)snprintf(out + n, cap - n, " [%s]", r.suggest[i]);
+	hx_results_clear(&r);
+}
+
+/* The typo index's look-up (its best-first walk, and the tests that let
+ * a word go before its bytes are read) keeps the candidates that the walk
+ * over the whole vocabulary keeps. Random words (three 7-byte prefixes
+ * and a random tail, so that groups hold many words; word i in i + 1
+ * documents, so that no two candidates tie) and random typos of them,
+ * with a word no document shares so that the corrections are offered as
+ * did-you-mean: a new searcher (its first correction walks) and one whose
+ * typo index is built offer the same. */
+static void typo_index_vs_walk(void)
+{
+	enum { NW = 120, NQ = 200 };
+	static const char *pre[] = { "abcdefg", "abcxefg", "qbcdefg" };
+	char vocab[NW][16], body[NW * 16 + 1], q[48], a[512], b[512];
+	doc *d[NW + 1];
+	hx_store *s;
+	hx_searcher *sr, *fresh;
+	char *dir = vocab_store(&s);
+	for (int i = 0; i < NW;) {
+		int n = snprintf(vocab[i], sizeof vocab[i], "%s", pre[rnd(3)]), dup = 0;
+		for (unsigned k = rnd(4); k > 0; k--)
+			vocab[i][n++] = (char)('a' + rnd(4));
+		vocab[i][n] = 0;
+		for (int j = 0; j < i && !dup; j++)
+			dup = !strcmp(vocab[i], vocab[j]);
+		i += !dup;
+	}
+	for (int j = 0; j < NW; j++) {
+		size_t bl = 0;
+		for (int i = j; i < NW; i++)
+			bl += (size_t)snprintf(body + bl, sizeof body - bl, "%s ", vocab[i]);
+		char path[16];
+		snprintf(path, sizeof path, "v/%d", j);
+		d[j] = mkdoc(0, path, 1000 + (uint64_t)j, "en", "Words", body, NULL, NULL, NULL);
+	}
+	d[NW] = mkdoc(0, "v/z", 999, "en", "Other", "zzqword", NULL, NULL, NULL);
+	CHECK_RC(put_docs(s, d, NW + 1), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	for (int i = 0; i < 2; i++) /* the walk, then the index built */
+		typo_outcome(sr, "abcdefgx zzqword", a, sizeof a);
+	int differ = 0, offered = 0;
+	for (int t = 0; t < NQ; t++) {
+		char w[24];
+		size_t wl = (size_t)snprintf(w, sizeof w, "%s", vocab[rnd(NW)]);
+		for (unsigned e = 1 + rnd(2); e > 0; e--) { /* one or two typos */
+			size_t at = rnd((unsigned)wl - 1), op = rnd(4);
+			if (op == 0)
+				w[at] = (char)('a' + rnd(7));
+			else if (op == 1)
+				memmove(w + at, w + at + 1, wl-- - at);
+			else if (op == 2 && wl + 1 < sizeof w) {
+				memmove(w + at + 1, w + at, ++wl - at);
+				w[at] = (char)('a' + rnd(7));
+			} else {
+				char c = w[at];
+				w[at] = w[at + 1];
+				w[at + 1] = c;
+			}
+		}
+		snprintf(q, sizeof q, "%s zzqword", w);
+		CHECK_RC(hx_searcher_new(&fresh, s), HX_OK);
+		typo_outcome(fresh, q, a, sizeof a);
+		hx_searcher_free(&fresh);
+		typo_outcome(sr, q, b, sizeof b);
+		differ += strcmp(a, b) != 0;
+		offered += strstr(b, "] [") != NULL;
+	}
+	CHECK(differ == 0);
+	CHECK(offered > NQ / 2);
+	size_t words, bytes;
+	hx_searcher_typo_index(sr, &words, &bytes);
+	CHECK(words >= NW);
+	hx_searcher_free(&sr);
+	vocab_done(&s, d, NW + 1, dir);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -2385,5 +2518,7 @@ int main(void)
 	markdown_snippets();
 	differential();
 	posting_steps();
+	typo_best_first();
+	typo_index_vs_walk();
 	return check_done();
 }

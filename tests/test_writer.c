@@ -287,12 +287,17 @@ static void test_sort(void)
 			r = r * 1103515245u + 12345u;
 			size_t len = 1 + (r >> 8) % 30;
 			char *k = buf + off;
-			/* a shared head of 0 to 20 bytes, then a few letters and zeros */
+			/* a shared head of 0 to 20 bytes, then bytes from both ends of
+			 * the range (folded keys are UTF-8: a byte read as signed
+			 * would put 0x80 and above first) */
+			static const uint8_t tail[] = {
+				0x00, 0x01, 'a', 'b', 0x7f, 0x80, 0xc3, 0xff
+			};
 			size_t head = (r >> 16) % 21 < len ? (r >> 16) % 21 : len;
 			memcpy(k, "Wconfigurationsmanag", head);
 			for (size_t j = head; j < len; j++) {
 				r = r * 1103515245u + 12345u;
-				k[j] = (r >> 20) % 7 == 0 ? 0 : (char)('a' + (r >> 24) % 3);
+				k[j] = (char)tail[(r >> 20) % sizeof tail];
 			}
 			a[i] = (struct skey){ .k = k, .len = (uint32_t)len, .idx = (uint32_t)i };
 			off += len;
