@@ -59,6 +59,7 @@ struct peer *hx_nd_peer_get(hx_node *n, const uint8_t key[HX_KEY_LEN])
 	if (!p)
 		return NULL;
 	memcpy(p->key, key, HX_KEY_LEN);
+	p->lazy = n->cfg.start_lazy;
 	if (hx_stats_load(n->store, key, &p->st))
 		memset(&p->st, 0, sizeof p->st);
 	/* counted against refused_ids, which starts empty in this process */
@@ -255,18 +256,16 @@ static void conn_reset(hx_node *n, struct conn *c)
 
 /* What c still had to send goes to another open connection of the same
  * member, if there is one: e.g. when a `hansa sync` process, the member's
- * newest connection, has gone while its daemon's stays. What was in
- * flight on c (WANTs not answered, PUSHes not acknowledged) may not have
- * arrived: the other connection reconciles once the transfers rest. */
+ * newest connection, has gone while its daemon's stays. What went out on
+ * c may not have arrived, or was heard by the process that went (WANTs
+ * not answered, PUSHes not acknowledged, ids announced and not yet asked
+ * for): the other connection reconciles once the transfers rest. */
 static void handover(hx_node *n, struct conn *c)
 {
 	struct conn *to;
-	if ((!c->push_q.n && !c->want_q.n && !c->ann_q.n && !c->later_q.n && !c->nwants &&
-	     !c->npushes) ||
-	    !(to = hx_nd_primary_conn(n, c->peer, c)))
+	if (!c->up || !(to = hx_nd_primary_conn(n, c->peer, c)))
 		return;
-	if (c->nwants || c->npushes)
-		to->recon_due = 2;
+	to->recon_due = 2;
 	/* announcements go as pushes when the other connection does not
 	 * understand them (a member may run two versions at once); what the
 	 * member announced on c is asked for on the other */

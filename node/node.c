@@ -612,6 +612,11 @@ void hx_node_pipe_counts(const hx_node *n, uint64_t *taken, uint64_t *verified, 
 	*commits = __atomic_load_n(&n->commits, __ATOMIC_RELAXED);
 }
 
+uint64_t hx_node_announced(const hx_node *n)
+{
+	return __atomic_load_n(&n->announced, __ATOMIC_RELAXED);
+}
+
 const char *hx_node_error(const hx_node *n)
 {
 	return n->error[0] ? n->error : NULL;

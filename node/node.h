@@ -47,6 +47,8 @@ typedef struct hx_node_config {
 	                          * most; 0 = 30,000 (docs/PROTOCOL.md §6.4) */
 	unsigned commit_slow_ms; /* tests: a bulk commit slower than this is slow
 	                          * (ibid.); 0 = 1,500 */
+	int start_lazy;          /* tests: every member starts lazy (own writes and
+	                          * relays go to it as ANNOUNCE until a WANT) */
 	/* attachment blobs (docs/PROTOCOL.md §9); 0 = the defaults of
 	 * node/blobsync.h */
 	uint64_t blob_auto;      /* fetched without being asked up to this size */
@@ -100,6 +102,10 @@ uint64_t hx_node_push_peak(const hx_node *n);
  * transactions the pipeline began, since the node was created; may be
  * read from another thread while it runs (for tests and benchmarks). */
 void hx_node_pipe_counts(const hx_node *n, uint64_t *taken, uint64_t *verified, uint64_t *commits);
+
+/* Ids this node has sent in ANNOUNCE messages, since it was made (any
+ * thread; tests). */
+uint64_t hx_node_announced(const hx_node *n);
 
 /* Why hx_node_run failed (one line), or NULL. Valid while n lives. */
 const char *hx_node_error(const hx_node *n);

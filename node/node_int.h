@@ -281,6 +281,7 @@ struct hx_node {
 	uint64_t push_peak;   /* hx_node_push_peak (atomic) */
 	uint64_t taken;       /* hx_node_pipe_counts: entries into the pipeline (atomic) */
 	uint64_t commits;     /* ... and its commits (atomic) */
+	uint64_t announced;   /* hx_node_announced: ids sent in ANNOUNCE (atomic) */
 	char error[300];      /* why hx_node_run failed */
 	char sock_error[160]; /* the last socket call that failed, and why */
 };

@@ -196,8 +196,9 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 			if (!hx_nd_idset_has(&c->peer->sent, id))
 				memcpy(ids + k++ * HX_ID_LEN, id, HX_ID_LEN);
 		}
-		if (!rc && k)
-			rc = hx_nd_send1(n, c, buf, hx_wire_announce(buf, ids, (uint16_t)k));
+		if (!rc && k &&
+		    !(rc = hx_nd_send1(n, c, buf, hx_wire_announce(buf, ids, (uint16_t)k))))
+			__atomic_add_fetch(&n->announced, k, __ATOMIC_RELAXED);
 		free(ids);
 		free(buf);
 		if (rc)

@@ -40,6 +40,7 @@ static hx_store *open_store(const char *name)
 
 static unsigned commit_entries; /* for the nodes start() starts; 0: the default */
 static unsigned commit_slow_ms; /* ditto */
+static int start_lazy;          /* ditto */
 
 /* HX_TEST_LOG=1: the nodes' log lines (verbose) on stderr. */
 static void log_line(void *arg, const char *line)
@@ -58,6 +59,7 @@ static void start(struct running *r, hx_store *s, const struct who *w, const cha
 	hx_node_config cfg = {
 		.commit_entries = commit_entries,
 		.commit_slow_ms = commit_slow_ms,
+		.start_lazy = start_lazy,
 		.log = capture                 ? capture
 		       : getenv("HX_TEST_LOG") ? log_line
 		                               : NULL,
@@ -758,6 +760,69 @@ static void routine_stats(void)
 	free(b.rec);
 }
 
+/* The node of the store s has w up and has reconciled with it. */
+static int reconciled_with(hx_store *s, const struct who *w)
+{
+	hx_peer_stats x;
+	return !hx_stats_load(s, w->pk, &x) && x.connected && x.recon_ok >= 1;
+}
+
+/* A member's connection closes while another of its stays, as when a
+ * `hansa sync` process of B goes while B's daemon stays. Here B1 connects
+ * to A, and A to B2, a second node with B's keys and a store of its own
+ * (so that A sees the close at once). What went out on the closed
+ * connection, or came in on it, reaches the one that stays: A reconciles
+ * with B1 when B2 goes. B2 writes an entry (A stores it and relays it to
+ * no one: the member it came from is B), then A writes one, which goes as
+ * ANNOUNCE (members start lazy at A: cfg.start_lazy) on one of the two
+ * connections; the periodic interval is 10 minutes. B1 gets both only
+ * through that reconciliation (without it, one or both stay away). */
+static void closed_connection(void)
+{
+	struct who a, b;
+	hx_store *sa, *sb1, *sb2;
+	two_partners(&a, &b, &sa, &sb1, "cca", "ccb1", 0);
+	sb2 = open_store("ccb2");
+	CHECK_RC(hx_store_member_put(sb2, a.pk, a.rec, a.reclen), HX_OK);
+	CHECK_RC(hx_store_member_put(sb2, b.pk, b.rec, b.reclen), HX_OK);
+	uint64_t base = entries(sb1), base_a = entries(sa);
+	char ea[64], eb2[64];
+	tn_free_endpoint(ea, sizeof ea);
+	tn_free_endpoint(eb2, sizeof eb2);
+	CHECK_RC(hx_peer_add(sb1, ea, a.pk), HX_OK);
+	CHECK_RC(hx_peer_add(sa, eb2, b.pk), HX_OK);
+	struct running ra, rb1, rb2;
+	start(&rb1, sb1, &b, "B1", NULL, 600000, 0);
+	start(&rb2, sb2, &b, "B2", eb2, 600000, 0);
+	start_lazy = 1;
+	start(&ra, sa, &a, "A", ea, 600000, 0);
+	start_lazy = 0;
+	double t0 = tn_wall();
+	while (!(reconciled_with(sb1, &a) && reconciled_with(sa, &b)) && tn_wall() - t0 < 60)
+		usleep(20000);
+	CHECK(reconciled_with(sb1, &a) && reconciled_with(sa, &b));
+	CHECK_RC(put(sb2, &b, 0, 1), HX_OK); /* B2's write, pushed to A */
+	CHECK(wait_entries(sa, base_a + 1, 60));
+	CHECK_RC(put(sa, &a, 1, 1), HX_OK); /* A's own write */
+	while (!hx_node_announced(ra.node) && tn_wall() - t0 < 60)
+		usleep(2000);
+	uint64_t announced = hx_node_announced(ra.node);
+	finish(&rb2);
+	int arrived = wait_entries(sb1, base + 2, 60);
+	printf("closed connection: A announced %llu id(s); B1 has %llu of 2 entries after B2 "
+	       "went\n",
+	       (unsigned long long)announced, (unsigned long long)(entries(sb1) - base));
+	CHECK(announced == 1);
+	CHECK(arrived);
+	finish(&rb1);
+	finish(&ra);
+	hx_store_close(&sa);
+	hx_store_close(&sb1);
+	hx_store_close(&sb2);
+	free(a.rec);
+	free(b.rec);
+}
+
 /* With an argument, only the case of that name runs (e.g. `test_sync
  * stalled_relay_target`, to repeat one under load). */
 int main(int argc, char **argv)
@@ -779,6 +844,7 @@ int main(int argc, char **argv)
 		{ "triangle_old_c", triangle_old },
 		{ "triangle_round", triangle_round },
 		{ "routine_stats", routine_stats },
+		{ "closed_connection", closed_connection },
 	};
 	int ran = 0;
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
