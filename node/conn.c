@@ -2,9 +2,9 @@
  * conn.c: members, peers and connections. The members this node knows
  * (reloaded as `hansa member` changes them) and its per-member statistics;
  * the DEALER (with its monitor) of each configured peer and the connections
- * accepted on the ROUTER; sending messages and reading whole ones; the ZAP
- * handler, which lets only members' transport keys in. The lowest of the
- * node's files: it calls only idq.c and log.c.
+ * accepted on the ROUTER (what its monitor tells: router.c); sending messages and reading whole
+ * ones; the ZAP handler, which lets only members' transport keys in. The lowest of the node's
+ * files: it calls only idq.c and log.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -590,9 +590,7 @@ void hx_nd_close_frames(zmq_msg_t *f, size_t k)
 		zmq_msg_close(&f[i]);
 }
 
-/* The next event of monitor socket mon without blocking: 0 with *event,
- * 1 when there is none. */
-static int mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value)
+int hx_nd_mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value)
 {
 	zmq_msg_t ev, addr;
 	zmq_msg_init(&ev);
@@ -617,48 +615,6 @@ static int mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value)
 	return 0;
 }
 
-void hx_nd_router_authed(hx_node *n, int fd)
-{
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < n->nauthed; i++)
-		if (n->authed[i] == fd)
-			return;
-	int *a = hx_grow(n->authed, &n->capauthed, n->nauthed + 1, sizeof *a);
-	if (a) {
-		n->authed = a;
-		n->authed[n->nauthed++] = fd;
-	}
-}
-
-/* A ROUTER connection ended: junk unless it authenticated (sent a message)
- * or the ZAP handler refused it (counted as refused). libzmq tells the
- * descriptor only on accept and disconnect, hence the bookkeeping. */
-static void router_gone(hx_node *n, int fd)
-{
-	for (size_t i = 0; i < n->nauthed; i++)
-		if (n->authed[i] == fd) {
-			n->authed[i] = n->authed[--n->nauthed];
-			return;
-		}
-	if (n->auth_failed)
-		n->auth_failed--;
-	else
-		n->junk++;
-}
-
-void hx_nd_on_router_monitor(hx_node *n)
-{
-	uint16_t event;
-	uint32_t value;
-	while (!mon_event(n, n->router_mon, &event, &value)) {
-		if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-			n->auth_failed++;
-		else if (event == ZMQ_EVENT_DISCONNECTED)
-			router_gone(n, (int)value);
-	}
-}
-
 void hx_nd_router_mon_close(hx_node *n)
 {
 	if (n->router_mon && n->router && zmq_socket_monitor(n->router, NULL, 0))
@@ -673,7 +629,7 @@ void hx_nd_on_monitor(hx_node *n, struct conn *c)
 {
 	uint16_t event;
 	uint32_t value;
-	while (!mon_event(n, c->mon, &event, &value)) {
+	while (!hx_nd_mon_event(n, c->mon, &event, &value)) {
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			c->connected = 1;
 			c->connected_at = hx_now_us();

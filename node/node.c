@@ -133,7 +133,8 @@ static void on_router(hx_node *n)
 			hx_nd_close_frames(f, k);
 			continue;
 		}
-		hx_nd_router_authed(n, zmq_msg_get(&f[1], ZMQ_SRCFD));
+		int fd = zmq_msg_get(&f[1], ZMQ_SRCFD);
+		hx_nd_router_authed(n, fd);
 		const char *uid = zmq_msg_gets(&f[1], "User-Id");
 		uint8_t key[HX_KEY_LEN];
 		if (!uid || hx_unhex(key, HX_KEY_LEN, uid)) {
@@ -182,8 +183,10 @@ static void on_router(hx_node *n)
 				snprintf(c->endpoint, sizeof c->endpoint, "incoming");
 			}
 		}
-		if (c)
+		if (c) {
+			c->rfd = fd;
 			dispatch(n, c, f + 1, k - 1, over);
+		}
 		hx_nd_close_frames(f, k);
 	}
 	free(f);

@@ -123,6 +123,7 @@ struct conn {
 	void *sock, *mon; /* DEALER and its monitor (out) */
 	char mon_ep[64];
 	uint8_t rid[256]; /* ROUTER routing id (in) */
+	int rfd;          /* in: the descriptor its last message came on (ZMQ_SRCFD) */
 	size_t ridlen;
 	char endpoint[HX_ENDPOINT_MAX + 1];
 	uint8_t server_key[32]; /* out: the transport key we expect there */
@@ -369,6 +370,9 @@ void hx_nd_close_frames(zmq_msg_t *f, size_t k);
 void hx_nd_on_monitor(hx_node *n, struct conn *c);
 /* Events of the ROUTER's monitor: connections that failed before their
  * CURVE handshake ended (junk, port scans, wrong protocol) are counted. */
+/* The next event of monitor socket mon without blocking: 0 with *event,
+ * 1 when there is none (conn.c). */
+int hx_nd_mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value);
 void hx_nd_on_router_monitor(hx_node *n);
 /* A message came in on the ROUTER connection with descriptor fd (-1:
  * unknown): it authenticated, so its end is not junk. */
