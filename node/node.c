@@ -571,6 +571,7 @@ void hx_node_destroy(hx_node **np)
 	free(n->conns);
 	for (size_t i = 0; i < n->npeers; i++) {
 		hx_nd_idset_free(&n->peers[i]->sent);
+		hx_nd_idset_free(&n->peers[i]->announced);
 		hx_nd_idset_free(&n->peers[i]->refused_ids);
 		free(n->peers[i]);
 	}

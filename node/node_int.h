@@ -73,6 +73,7 @@
 #define RETRY_MAX_MS 30000      /* doubling up to 30 s */
 #define WANTED_SLOTS 1024       /* announced ids recently asked for (a cache) */
 #define WANTED_MS 1000          /* ... not asked for again from another peer this long */
+#define ANNOUNCED_MAX 4096      /* ids announced to a member that are remembered */
 #define GRAFT_MS 15             /* an announced entry is asked for when no push brought it */
 
 /* A FIFO of ids, each with a "live" flag. */
@@ -105,6 +106,8 @@ struct peer {
 	int lazy;          /* relays reach it by ANNOUNCE alone: a relayed PUSH found it had them */
 	int pushed;        /* transfer.c's forward(): pushed to just now */
 	struct idset sent; /* ids sent to it since its transfers last rested: not sent again */
+	struct idset announced;   /* ids announced to it lately (up to ANNOUNCED_MAX): a
+	                           * WANT of one of them grafts (transfer.c) */
 	struct idset refused_ids; /* ids it said it refused (REFUSED), counted once each */
 	uint64_t refused_logged;  /* µs: its REFUSED messages are logged once a minute */
 };

@@ -179,6 +179,19 @@ static int push_room(const struct conn *c)
 	return ids < WANT_WINDOW_IDS && bytes < WANT_WINDOW_BYTES;
 }
 
+/* k ids went to p in an ANNOUNCE: remembered (the last ANNOUNCED_MAX or
+ * so; the set starts again when full), so that its WANT of one of them
+ * tells a graft from a reconciliation's WANT (hx_nd_on_want). */
+static void announced(hx_node *n, struct peer *p, const uint8_t *ids, size_t k)
+{
+	__atomic_add_fetch(&n->announced, k, __ATOMIC_RELAXED);
+	if (p->announced.n + k > ANNOUNCED_MAX)
+		hx_nd_idset_free(&p->announced);
+	for (size_t i = 0; i < k; i++)
+		if (hx_nd_idset_add(&p->announced, ids + i * HX_ID_LEN) < 0)
+			break; /* out of memory: a graft may come later */
+}
+
 void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 {
 	if (!c->up)
@@ -198,7 +211,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		}
 		if (!rc && k &&
 		    !(rc = hx_nd_send1(n, c, buf, hx_wire_announce(buf, ids, (uint16_t)k))))
-			__atomic_add_fetch(&n->announced, k, __ATOMIC_RELAXED);
+			announced(n, c->peer, ids, k);
 		free(ids);
 		free(buf);
 		if (rc)
@@ -263,7 +276,11 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 
 void hx_nd_on_want(hx_node *n, struct conn *c, const hx_wire_msg *w)
 {
-	c->peer->lazy = 0; /* it lacked what we announced: push to it again */
+	/* it lacked an id we announced: the tree missed it, push to it again
+	 * (GRAFT); what a reconciliation asks for leaves the tree as it is */
+	for (size_t i = 0; i < w->count && c->peer->lazy; i++)
+		if (hx_nd_idset_has(&c->peer->announced, w->ids + i * HX_ID_LEN))
+			c->peer->lazy = 0;
 	struct idq q = { 0 };
 	size_t maxb = c->peer_max_batch < HX_WIRE_BATCH_MAX ? c->peer_max_batch : HX_WIRE_BATCH_MAX;
 	for (size_t i = 0; i < w->count; i++)

@@ -823,6 +823,41 @@ static void closed_connection(void)
 	free(b.rec);
 }
 
+/* A WANT that a reconciliation sends does not graft (PROTOCOL.md §6.3):
+ * B, new, fetches A's N entries by WANT; members start lazy at A
+ * (cfg.start_lazy), and stay so, so A's next own write goes to B as
+ * ANNOUNCE (B asks for it 15 ms later, a graft), not as PUSH. */
+static void recon_want_no_graft(void)
+{
+	enum { N = 50 };
+	struct who a, b;
+	hx_store *sa, *sb;
+	two_partners(&a, &b, &sa, &sb, "rga", "rgb", N);
+	uint64_t base = entries(sb);
+	char ea[64];
+	tn_free_endpoint(ea, sizeof ea);
+	CHECK_RC(hx_peer_add(sb, ea, a.pk), HX_OK); /* B connects: it reconciles, and asks */
+	struct running ra, rb;
+	start_lazy = 1;
+	start(&ra, sa, &a, "A", ea, 600000, 0);
+	start_lazy = 0;
+	start(&rb, sb, &b, "B", NULL, 600000, 0);
+	CHECK(wait_entries(sb, base + N, 60));
+	uint64_t before = hx_node_announced(ra.node);
+	CHECK_RC(put(sa, &a, N, 1), HX_OK); /* A's own write */
+	CHECK(wait_entries(sb, base + N + 1, 60));
+	uint64_t after = hx_node_announced(ra.node);
+	printf("reconciliation's WANT: A announced %llu id(s) before its write, %llu after\n",
+	       (unsigned long long)before, (unsigned long long)after);
+	CHECK(before == 0 && after == 1);
+	finish(&rb);
+	finish(&ra);
+	hx_store_close(&sa);
+	hx_store_close(&sb);
+	free(a.rec);
+	free(b.rec);
+}
+
 /* With an argument, only the case of that name runs (e.g. `test_sync
  * stalled_relay_target`, to repeat one under load). */
 int main(int argc, char **argv)
@@ -845,6 +880,7 @@ int main(int argc, char **argv)
 		{ "triangle_round", triangle_round },
 		{ "routine_stats", routine_stats },
 		{ "closed_connection", closed_connection },
+		{ "recon_want_no_graft", recon_want_no_graft },
 	};
 	int ran = 0;
 	if (sodium_init() < 0 || !mkdtemp(tmpdir))
