@@ -21,7 +21,7 @@ typedef struct hx_vjob {
 	/* out: the entry's id when it decoded, else BLAKE2b-256 of raw (so a
 	 * refusal can name what it refused) */
 	uint8_t id[HX_ID_LEN];
-	uint64_t max_ts; /* in (hx_vpool_submit): see hx_vpool_run */
+	uint64_t max_ts; /* in (hx_vpool_submit; run and start set it): see hx_vpool_run */
 	int done;        /* out (hx_vpool_submit): 1 once rc and e are set (atomic) */
 } hx_vjob;
 
