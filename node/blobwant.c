@@ -119,19 +119,24 @@ struct scanning {
 	size_t at, read, max;
 };
 
-static int change_cb(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN])
+/* Whether this node stored the entry of log row seq itself (looked at
+ * then), so that the scan need not read it. */
+static int mine_cb(void *arg, uint64_t seq)
 {
 	struct scanning *x = arg;
 	struct hx_nd_blobs *b = x->n->bl;
-	hx_entry e;
 	while (x->at < b->nmine && b->mine[x->at] < seq)
 		x->at++;
-	if (x->at < b->nmine && b->mine[x->at] == seq)
-		return 0; /* looked at when it was stored */
-	if (hx_store_get(x->n->store, id, &e, NULL, NULL) == HX_OK) {
-		want_if_current(x->n, &e);
-		hx_entry_clear(&e);
-	}
+	return x->at < b->nmine && b->mine[x->at] == seq;
+}
+
+/* e: the entry, when it may attach files (hx_store_changes_attached) */
+static int change_cb(void *arg, uint64_t seq, const hx_entry *e)
+{
+	struct scanning *x = arg;
+	(void)seq;
+	if (e)
+		want_if_current(x->n, e);
 	return ++x->read >= x->max; /* 1: the rest at the next scan */
 }
 
@@ -168,8 +173,9 @@ static int moving(const hx_node *n, uint64_t now)
 }
 
 /* Finds new wanted blobs: the change log from the start, then new entries
- * as they come, and the `hansa fetch` requests. An entry is read back and
- * decoded unless this node stored it itself; a log of many thousands
+ * as they come, and the `hansa fetch` requests. An entry is read back
+ * unless this node stored it itself, and decoded only when its bytes may
+ * attach files; a log of many thousands
  * (every start reads the whole log) is read a slice per scan, small while
  * entries are moving, so that neither the loop nor a transfer waits. */
 void hx_nd_blob_scan(hx_node *n, uint64_t now)
@@ -178,7 +184,7 @@ void hx_nd_blob_scan(hx_node *n, uint64_t now)
 	int busy = moving(n, now);
 	struct scanning x = { n, 0, 0, busy ? BL_SCAN_SLICE_BUSY : BL_SCAN_SLICE };
 	uint64_t last;
-	int rc = hx_store_changes(n->store, b->seq, change_cb, &x, &last);
+	int rc = hx_store_changes_attached(n->store, b->seq, mine_cb, change_cb, &x, &last);
 	if (rc == HX_OK || rc == 1)
 		b->seq = last;
 	/* what the log has been read past is done with */

@@ -15,6 +15,7 @@
 
 #define MAX_WORKERS 7
 #define INLINE_BELOW 8 /* smaller batches are not worth waking threads */
+#define CHUNK 16       /* jobs a thread takes at once, at most */
 
 struct hx_vpool {
 	pthread_mutex_t mu;
@@ -35,53 +36,86 @@ struct hx_vpool {
 	unsigned waiting;  /* threads in hx_vpool_wait */
 };
 
-static void one(hx_vpool *p, hx_vjob *j, uint64_t max_ts)
+/* Decodes, checks and verifies the k jobs js (at most CHUNK), asking
+ * known once for those that decoded, and marks each done (for a stream's
+ * jobs, stream 1) as soon as it is. */
+static void some(hx_vpool *p, hx_vjob *const *js, size_t k, int stream)
 {
-	j->rc = hx_entry_decode(&j->e, j->raw, j->len);
-	if (j->rc) {
-		crypto_generichash(j->id, HX_ID_LEN, j->raw, j->len, NULL, 0);
-		return;
+	const uint8_t *ids[CHUNK];
+	uint8_t known[CHUNK];
+	hx_vjob *dec[CHUNK];
+	size_t m = 0;
+	for (size_t i = 0; i < k; i++) {
+		hx_vjob *j = js[i];
+		if ((j->rc = hx_entry_decode(&j->e, j->raw, j->len))) {
+			crypto_generichash(j->id, HX_ID_LEN, j->raw, j->len, NULL, 0);
+			if (stream)
+				__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+			continue;
+		}
+		memcpy(j->id, j->e.id, HX_ID_LEN);
+		ids[m] = j->id;
+		dec[m++] = j;
 	}
-	memcpy(j->id, j->e.id, HX_ID_LEN);
+	memset(known, 0, m);
 	/* a hash and a lookup are cheaper than a verification */
-	if (p->known && p->known(p->known_arg, j->e.id)) {
-		hx_entry_clear(&j->e);
-		j->rc = HX_EEXIST;
-		return;
+	if (p->known && m)
+		p->known(p->known_arg, ids, m, known);
+	for (size_t i = 0; i < m; i++) {
+		hx_vjob *j = dec[i];
+		if (known[i])
+			j->rc = HX_EEXIST;
+		else if ((j->rc = hx_entry_verify(&j->e)) == HX_OK && j->e.timestamp > j->max_ts)
+			j->rc = HX_EFUTURE;
+		if (j->rc)
+			hx_entry_clear(&j->e);
+		if (stream)
+			__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
 	}
-	if ((j->rc = hx_entry_verify(&j->e)) == HX_OK && j->e.timestamp > max_ts)
-		j->rc = HX_EFUTURE;
-	if (j->rc)
-		hx_entry_clear(&j->e);
+}
+
+/* How many jobs a thread takes at once out of left: its share of them,
+ * 1 to CHUNK, so that every thread has work and a short queue (a live
+ * push) waits for no one. */
+static size_t take(const hx_vpool *p, size_t left)
+{
+	size_t k = left / (p->nthreads + 1);
+	return k < 1 ? 1 : k > CHUNK ? CHUNK : k;
 }
 
 /* Takes and does jobs until none is left; returns with mu held. */
 static void drain(hx_vpool *p)
 {
 	while (p->next < p->n) {
-		hx_vjob *j = &p->jobs[p->next++];
-		uint64_t max_ts = p->max_ts;
+		hx_vjob *js[CHUNK];
+		size_t k = take(p, p->n - p->next);
+		for (size_t i = 0; i < k; i++) {
+			js[i] = &p->jobs[p->next++];
+			js[i]->max_ts = p->max_ts;
+		}
 		pthread_mutex_unlock(&p->mu);
-		one(p, j, max_ts);
+		some(p, js, k, 0);
 		pthread_mutex_lock(&p->mu);
-		if (++p->done == p->n)
+		if ((p->done += k) == p->n)
 			pthread_cond_broadcast(&p->finished);
 	}
 }
 
-/* Takes and does one job of the stream, with mu held (released while
+/* Takes and does a few jobs of the stream, with mu held (released while
  * working); 0 when none is queued. */
 static int stream_one(hx_vpool *p)
 {
 	if (p->qhead == p->qn)
 		return 0;
-	hx_vjob *j = p->q[p->qhead++];
+	hx_vjob *js[CHUNK];
+	size_t k = take(p, p->qn - p->qhead);
+	memcpy(js, p->q + p->qhead, k * sizeof *js);
+	p->qhead += k;
 	if (p->qhead == p->qn)
 		p->qhead = p->qn = 0;
 	pthread_mutex_unlock(&p->mu);
-	one(p, j, j->max_ts);
-	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&p->streamed, 1, __ATOMIC_RELAXED);
+	some(p, js, k, 1);
+	__atomic_add_fetch(&p->streamed, k, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&p->mu);
 	if (p->waiting)
 		pthread_cond_broadcast(&p->finished);
@@ -176,8 +210,15 @@ void hx_vpool_finish(hx_vpool *p)
 void hx_vpool_run(hx_vpool *p, hx_vjob *jobs, size_t n, uint64_t max_ts)
 {
 	if (n < INLINE_BELOW || p->nthreads == 0) {
-		for (size_t i = 0; i < n; i++)
-			one(p, &jobs[i], max_ts);
+		for (size_t i = 0; i < n; i += CHUNK) {
+			hx_vjob *js[CHUNK];
+			size_t k = n - i < CHUNK ? n - i : CHUNK;
+			for (size_t t = 0; t < k; t++) {
+				js[t] = &jobs[i + t];
+				js[t]->max_ts = max_ts;
+			}
+			some(p, js, k, 0);
+		}
 		return;
 	}
 	hx_vpool_start(p, jobs, n, max_ts);

@@ -21,7 +21,7 @@ typedef struct hx_vjob {
 	/* out: the entry's id when it decoded, else BLAKE2b-256 of raw (so a
 	 * refusal can name what it refused) */
 	uint8_t id[HX_ID_LEN];
-	uint64_t max_ts; /* in (hx_vpool_submit): see hx_vpool_run */
+	uint64_t max_ts; /* in (hx_vpool_submit; run and start set it): see hx_vpool_run */
 	int done;        /* out (hx_vpool_submit): 1 once rc and e are set (atomic) */
 } hx_vjob;
 
@@ -62,11 +62,14 @@ size_t hx_vpool_queued(hx_vpool *p);
  * be read from any thread. */
 uint64_t hx_vpool_streamed(hx_vpool *p);
 
-/* Optional (NULL to unset): known(arg, id) is 1 when the entry is stored
- * already. A job whose entry is known gets rc HX_EEXIST after decoding,
- * without its signature being verified (and no e to clear). Called from
- * every thread of the pool, so it must be thread-safe. */
-typedef int (*hx_vknown_fn)(void *arg, const uint8_t id[HX_ID_LEN]);
+/* Optional (NULL to unset): known(arg, ids, n, found) sets found[i] to 1
+ * when the entry with ids[i] is stored already, else 0, for n ids at once
+ * (a thread takes a few jobs at a time from a long queue and asks once for
+ * them all, so that a store answers in one read transaction). A job whose
+ * entry is known gets rc HX_EEXIST after decoding, without its signature
+ * being verified (and no e to clear). Called from every thread of the
+ * pool, so it must be thread-safe. */
+typedef void (*hx_vknown_fn)(void *arg, const uint8_t *const ids[], size_t n, uint8_t *found);
 void hx_vpool_set_known(hx_vpool *p, hx_vknown_fn known, void *arg);
 
 /* Threads working on a batch, the caller's included. */

@@ -158,6 +158,24 @@ typedef int (*hx_change_cb)(void *arg, uint64_t seq, const uint8_t id[HX_ID_LEN]
 int hx_store_changes(hx_store *s, uint64_t after, hx_change_cb cb, void *arg,
                      uint64_t *last) HX_WUR;
 
+/* hx_store_changes for a reader that wants the entries that attach files
+ * (the node's blob scan), in one read transaction: skip(arg, seq) (NULL:
+ * none skipped) is asked first, and a row it takes (1) is not read; else
+ * cb gets e decoded (borrowed for the call) when the stored bytes may
+ * carry attachments, NULL when they cannot (format 1: a field map of ten
+ * pairs, which the decoder accepts only with keys 0 to 9), for a purged
+ * version, or bytes that do not decode. Only entries that may attach files
+ * are decoded. */
+typedef int (*hx_seq_skip)(void *arg, uint64_t seq);
+typedef int (*hx_attach_cb)(void *arg, uint64_t seq, const hx_entry *e);
+int hx_store_changes_attached(hx_store *s, uint64_t after, hx_seq_skip skip, hx_attach_cb cb,
+                              void *arg, uint64_t *last) HX_WUR;
+
+/* Which of n ids are stored: found[i] = 1 or 0, in one read transaction,
+ * without reading the entries (the verify pool's "already stored?"). On
+ * an error every found[i] not yet set is 0. */
+int hx_store_has_many(hx_store *s, const uint8_t *const ids[], size_t n, uint8_t *found) HX_WUR;
+
 typedef struct hx_store_stats {
 	uint64_t entries;   /* all versions, tombstones included */
 	uint64_t documents; /* live current documents */

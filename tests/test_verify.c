@@ -17,11 +17,12 @@
 static uint8_t known_id[HX_ID_LEN];
 static int known_calls;
 
-static int known(void *arg, const uint8_t id[HX_ID_LEN])
+static void known(void *arg, const uint8_t *const ids[], size_t n, uint8_t *found)
 {
 	(void)arg;
 	__atomic_fetch_add(&known_calls, 1, __ATOMIC_RELAXED);
-	return !memcmp(id, known_id, HX_ID_LEN);
+	for (size_t i = 0; i < n; i++)
+		found[i] = !memcmp(ids[i], known_id, HX_ID_LEN);
 }
 
 static uint8_t *sign(const uint8_t sk[64], int i, uint64_t ts, size_t *len)

@@ -36,7 +36,7 @@ struct item {
 	char path[32], title[64];
 };
 
-static void mk(struct item *x, int i)
+static void mk_attached(struct item *x, int i, hx_attach *at)
 {
 	static char *tags[] = { "bulk" };
 	snprintf(x->path, sizeof x->path, "tools/w%05d", i);
@@ -48,9 +48,16 @@ static void mk(struct item *x, int i)
 		           .body = "A body about peer learning between regions.",
 		           .tags = tags,
 		           .ntags = 1,
-		           .lang = "en" };
+		           .lang = "en",
+		           .attach = at,
+		           .nattach = at != NULL };
 	if (hx_entry_sign(&x->e, sk, &x->raw, &x->len))
 		abort();
+}
+
+static void mk(struct item *x, int i)
+{
+	mk_attached(x, i, NULL);
 }
 
 static void report(void *arg, const char *problem)
@@ -270,6 +277,107 @@ static void test_error(const char *dir)
 	free(x.raw);
 }
 
+/* The blob scan's read of the change log (hx_store_changes_attached) and
+ * the verify pool's "already stored?" (hx_store_has_many), on a store
+ * whose dictionary is trained (its values compressed): every entry that
+ * attaches a file comes decoded, and only those; a row skipped is not
+ * read; stored ids are found, others not. */
+static int skip_third(void *arg, uint64_t seq)
+{
+	(void)arg;
+	return seq % 3 == 0;
+}
+
+struct seen {
+	size_t calls, decoded, wrong;
+	const struct item *xs;
+};
+
+static int attached_cb(void *arg, uint64_t seq, const hx_entry *e)
+{
+	struct seen *z = arg;
+	const struct item *x = &z->xs[seq - 1]; /* the log's rows are 1, 2, ... */
+	z->calls++;
+	z->wrong += seq % 3 == 0 || !e != !x->e.nattach ||
+	            (e && (memcmp(e->id, x->e.id, HX_ID_LEN) || e->nattach != 1 ||
+	                   strcmp(e->attach[0].name, "f.bin")));
+	z->decoded += e != NULL;
+	return 0;
+}
+
+static void test_scans(const char *dir)
+{
+	enum { M = HX_ZENT_TRAIN_MIN + 500, UNSTORED = 40 };
+	struct item *xs = calloc(M + UNSTORED, sizeof *xs);
+	hx_put *puts = calloc(M, sizeof *puts);
+	hx_attach *ats = calloc(M + UNSTORED, sizeof *ats);
+	hx_store *s = NULL;
+	if (!xs || !puts || !ats)
+		abort();
+	for (int i = 0; i < M + UNSTORED; i++) {
+		hx_attach *at = NULL;
+		if (i % 97 == 5) { /* format 2: a field map of 11 pairs */
+			at = &ats[i];
+			*at = (hx_attach){ .name = "f.bin",
+				           .size = 3,
+				           .type = "application/octet-stream" };
+			randombytes_buf(at->hash, sizeof at->hash);
+		}
+		mk_attached(&xs[i], 200000 + i, at);
+		if (i < M)
+			puts[i] = (hx_put){ .raw = xs[i].raw,
+				            .rawlen = xs[i].len,
+				            .entry = &xs[i].e };
+	}
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	if (!s)
+		abort();
+	for (int i = 0; i < M; i += 500)
+		CHECK_RC(hx_store_put_batch(s, puts + i, M - i < 500 ? (size_t)(M - i) : 500, 0,
+		                            NULL),
+		         HX_OK);
+
+	/* the dictionary was trained: the log's values are compressed */
+	MDB_txn *txn;
+	uint8_t sk8[8];
+	hx_be64_put(sk8, M);
+	MDB_val k = { 8, sk8 }, v;
+	CHECK_RC(hx_txn_begin(s, MDB_RDONLY, &txn), HX_OK);
+	CHECK(mdb_get(txn, s->z.log, &k, &v) == 0 && v.mv_size > HX_ID_LEN &&
+	      ((uint8_t *)v.mv_data)[HX_ID_LEN] == 0);
+	hx_txn_abort(s, txn);
+
+	struct seen z = { .xs = xs };
+	uint64_t last = 0;
+	size_t want = 0, attaching = 0;
+	for (int i = 0; i < M; i++) {
+		want += (i + 1) % 3 != 0;
+		attaching += (i + 1) % 3 != 0 && xs[i].e.nattach;
+	}
+	CHECK_RC(hx_store_changes_attached(s, 0, skip_third, attached_cb, &z, &last), HX_OK);
+	CHECK(last == M);
+	CHECK(z.calls == want);
+	CHECK(z.wrong == 0);
+	CHECK(z.decoded == attaching && attaching > 5);
+
+	const uint8_t *ids[M + UNSTORED];
+	static uint8_t found[M + UNSTORED];
+	for (int i = 0; i < M + UNSTORED; i++)
+		ids[i] = xs[i].e.id;
+	CHECK_RC(hx_store_has_many(s, ids, M + UNSTORED, found), HX_OK);
+	size_t right = 0;
+	for (int i = 0; i < M + UNSTORED; i++)
+		right += found[i] == (i < M);
+	CHECK(right == M + UNSTORED);
+
+	hx_store_close(&s);
+	for (int i = 0; i < M + UNSTORED; i++)
+		free(xs[i].raw);
+	free(xs);
+	free(puts);
+	free(ats);
+}
+
 /* Keys like the writer's, many sharing long prefixes, zero bytes (a stem
  * key's separator), keys that are prefixes of others and runs that end
  * together: the radix sort against qsort, for sizes on both sides of its
@@ -323,6 +431,8 @@ int main(void)
 	test_writer(dir);
 	test_error(dir);
 	test_sort();
+	snprintf(dir, sizeof dir, "%s/scans", base);
+	test_scans(dir);
 	rmtree(base);
 	return check_done();
 }
