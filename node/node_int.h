@@ -371,11 +371,12 @@ int hx_nd_recv_msg(void *sock, zmq_msg_t *f, size_t max, size_t *k, int *over);
 void hx_nd_close_frames(zmq_msg_t *f, size_t k);
 /* Handles what the monitor of c's DEALER reported. */
 void hx_nd_on_monitor(hx_node *n, struct conn *c);
-/* Events of the ROUTER's monitor: connections that failed before their
- * CURVE handshake ended (junk, port scans, wrong protocol) are counted. */
 /* The next event of monitor socket mon without blocking: 0 with *event,
  * 1 when there is none (conn.c). */
 int hx_nd_mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value);
+/* Events of the ROUTER's monitor (router.c): connections that failed
+ * before their CURVE handshake ended (junk, port scans, wrong protocol)
+ * are counted, and an incoming connection that ended is taken down. */
 void hx_nd_on_router_monitor(hx_node *n);
 /* A message came in on the ROUTER connection with descriptor fd (-1:
  * unknown): it authenticated, so its end is not junk. */
