@@ -182,7 +182,7 @@ static int push_room(const struct conn *c)
 /* k ids went to p in an ANNOUNCE: remembered (the last ANNOUNCED_MAX or
  * so; the set starts again when full), so that its WANT of one of them
  * tells a graft from a reconciliation's WANT (hx_nd_on_want). */
-static void announced(hx_node *n, struct peer *p, const uint8_t *ids, size_t k)
+static void note_announced(hx_node *n, struct peer *p, const uint8_t *ids, size_t k)
 {
 	__atomic_add_fetch(&n->announced, k, __ATOMIC_RELAXED);
 	if (p->announced.n + k > ANNOUNCED_MAX)
@@ -211,7 +211,7 @@ void hx_nd_pump(hx_node *n, struct conn *c, uint64_t now)
 		}
 		if (!rc && k &&
 		    !(rc = hx_nd_send1(n, c, buf, hx_wire_announce(buf, ids, (uint16_t)k))))
-			announced(n, c->peer, ids, k);
+			note_announced(n, c->peer, ids, k);
 		free(ids);
 		free(buf);
 		if (rc)
