@@ -349,7 +349,7 @@ static uint64_t conn_deadline(hx_node *n, struct conn *c, uint64_t now)
 	if (c->out)
 		t = earliest(t, c->last_tx + PING_MS * 1000ull + 1);
 	if (!c->out)
-		t = earliest(t, c->last_rx + IN_IDLE_MS * 1000ull + 1);
+		t = earliest(t, hx_nd_in_due(c));
 	return t;
 }
 
@@ -468,7 +468,7 @@ static void tick(hx_node *n, uint64_t now)
 	/* forget incoming connections that went silent */
 	for (size_t i = 0; i < n->nconns;) {
 		struct conn *c = n->conns[i];
-		if (!c->out && now - c->last_rx > IN_IDLE_MS * 1000ull) {
+		if (!c->out && hx_nd_in_gone(n, c, now)) {
 			hx_nd_flush_pending(n); /* the pipeline may hold its entries */
 			hx_nd_conn_down(n, c, "silent");
 			hx_nd_conn_remove(n, i);

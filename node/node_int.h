@@ -127,6 +127,7 @@ struct conn {
 	char mon_ep[64];
 	uint8_t rid[256]; /* ROUTER routing id (in) */
 	int rfd;          /* in: the descriptor its last message came on (ZMQ_SRCFD) */
+	uint64_t probe_until, probe_at; /* in: pinged until then, next at (router.c) */
 	size_t ridlen;
 	char endpoint[HX_ENDPOINT_MAX + 1];
 	uint8_t server_key[32]; /* out: the transport key we expect there */
@@ -378,6 +379,10 @@ int hx_nd_mon_event(hx_node *n, void *mon, uint16_t *event, uint32_t *value);
  * before their CURVE handshake ended (junk, port scans, wrong protocol)
  * are counted, and an incoming connection that ended is taken down. */
 void hx_nd_on_router_monitor(hx_node *n);
+/* An incoming connection: PINGs it when router.c probes it; 1 when it has
+ * been silent for IN_IDLE_MS (forgotten). When next to call it (µs). */
+int hx_nd_in_gone(hx_node *n, struct conn *c, uint64_t now);
+uint64_t hx_nd_in_due(const struct conn *c);
 /* A message came in on the ROUTER connection with descriptor fd (-1:
  * unknown): it authenticated, so its end is not junk. */
 void hx_nd_router_authed(hx_node *n, int fd);

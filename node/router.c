@@ -21,20 +21,27 @@ void hx_nd_router_authed(hx_node *n, int fd)
 	}
 }
 
+#define PROBE_MS 1000    /* an ended descriptor's connection is pinged this long */
+#define PROBE_STEP_MS 20 /* ... this often */
+
 /* A ROUTER connection ended: junk unless it authenticated (sent a message)
  * or the ZAP handler refused it (counted as refused). libzmq tells the
  * descriptor only on accept and disconnect, hence the bookkeeping. The
- * incoming connection whose messages came on it is sent a PING: the send
- * fails and takes it down (EHOSTUNREACH) when it was that one, where its
- * silence took IN_IDLE_MS to tell; a descriptor reused since is pinged in
- * vain. */
+ * incoming connection whose messages came on it is probed: PINGs for up
+ * to PROBE_MS (hx_nd_in_gone), as the ROUTER lets go of its pipe a few
+ * commands after the event. A PING fails and takes the connection down
+ * (EHOSTUNREACH) once that one has gone, where its silence took
+ * IN_IDLE_MS to tell; a descriptor reused since gets PINGs it ignores. */
 static void router_gone(hx_node *n, int fd)
 {
-	uint8_t ping[HX_PING_LEN];
-	hx_wire_ping(ping, hx_now_us());
-	for (size_t i = 0; i < n->nconns; i++)
-		if (!n->conns[i]->out && n->conns[i]->up && n->conns[i]->rfd == fd)
-			(void)hx_nd_send1(n, n->conns[i], ping, sizeof ping);
+	uint64_t now = hx_now_us();
+	for (size_t i = 0; i < n->nconns; i++) {
+		struct conn *c = n->conns[i];
+		if (!c->out && c->up && c->rfd == fd) {
+			c->probe_until = now + PROBE_MS * 1000ull;
+			c->probe_at = now;
+		}
+	}
 	for (size_t i = 0; i < n->nauthed; i++)
 		if (n->authed[i] == fd) {
 			n->authed[i] = n->authed[--n->nauthed];
@@ -56,4 +63,22 @@ void hx_nd_on_router_monitor(hx_node *n)
 		else if (event == ZMQ_EVENT_DISCONNECTED)
 			router_gone(n, (int)value);
 	}
+}
+
+int hx_nd_in_gone(hx_node *n, struct conn *c, uint64_t now)
+{
+	if (c->probe_until && (now >= c->probe_until || !c->up))
+		c->probe_until = 0;
+	if (c->probe_until && now >= c->probe_at) {
+		uint8_t ping[HX_PING_LEN];
+		c->probe_at = now + PROBE_STEP_MS * 1000ull;
+		(void)hx_nd_send1(n, c, ping, hx_wire_ping(ping, now));
+	}
+	return now - c->last_rx > IN_IDLE_MS * 1000ull;
+}
+
+uint64_t hx_nd_in_due(const struct conn *c)
+{
+	uint64_t idle = c->last_rx + IN_IDLE_MS * 1000ull + 1;
+	return c->probe_until && c->probe_at < idle ? c->probe_at : idle;
 }
