@@ -423,10 +423,14 @@ const uint32_t *hx_pl_tf(struct plist *pl)
 	return pl->tf;
 }
 
-/* The stored entry behind a docnum, as a view into the transaction's
- * memory; id gets its id. */
-int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
+/* The entry behind a docnum: with want 0 whole, as hx_sr_doc; else
+ * hx_sr_head's. A whole entry goes into the entry cache; a head is kept
+ * in sr->hbuf until the next head. */
+static int sr_read(hx_searcher *sr, uint32_t doc, size_t want, hx_ix_view *v, const uint8_t **id,
+                   int *cut)
 {
+	if (cut)
+		*cut = 0;
 	/* any slot: docnums that collide modulo the size (a large entry
 	 * decompressed again for the re-rank and again for its hit) */
 	for (int i = 0; i < HX_VIEW_CACHE && doc != END; i++)
@@ -436,14 +440,13 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 				*id = sr->vc[i].id;
 			return HX_OK;
 		}
-	struct hx_vcache *c = &sr->vc[sr->vnext++ % HX_VIEW_CACHE]; /* the oldest */
 	/* the id: from the hit cache when the document's record is there (the
 	 * re-rank reads the record first), else from ix.docs */
 	const uint8_t *did = NULL;
 	for (int i = 0; i < HX_HIT_CACHE && doc != END && !did; i++)
 		if (sr->hc[i].doc == doc)
 			did = sr->hc[i].h.id;
-	int rc;
+	int rc, whole;
 	if (!did) {
 		uint8_t dk[4];
 		hx_be32_put(dk, doc);
@@ -453,10 +456,21 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 			return rc == MDB_NOTFOUND || !rc ? HX_ECORRUPT : hx_mdb_err(rc);
 		did = val.mv_data;
 	}
-	MDB_val ev;
+	MDB_val stored, ev;
+	uint64_t seq;
 	uint8_t *owned;
-	if ((rc = hx_zent_get(&sr->s->z, sr->txn, did, &ev, &owned)))
+	if ((rc = hx_zent_find(&sr->s->z, sr->txn, did, &seq, &stored)))
 		return rc == HX_ENOTFOUND ? HX_ECORRUPT : rc;
+	if ((rc = hx_zent_unpack_head(&sr->s->z, sr->txn, &stored, want, &ev, &owned, &whole)))
+		return rc;
+	if (id)
+		*id = did;
+	if (!whole) {
+		free(sr->hbuf);
+		sr->hbuf = owned;
+		return hx_ix_view_parse_head(v, ev.mv_data, ev.mv_size, cut);
+	}
+	struct hx_vcache *c = &sr->vc[sr->vnext++ % HX_VIEW_CACHE]; /* the oldest */
 	/* the slot's old bytes may still be behind a view the caller holds:
 	 * they wait HX_SR_DBUFS evictions before they are freed */
 	if (c->buf) {
@@ -466,14 +480,22 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 	}
 	c->doc = END;
 	c->buf = owned;
-	if (id)
-		*id = did;
 	if ((rc = hx_ix_view_parse(v, ev.mv_data, ev.mv_size)))
 		return rc;
 	c->doc = doc;
 	c->id = did;
 	c->v = *v;
 	return HX_OK;
+}
+
+int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
+{
+	return sr_read(sr, doc, 0, v, id, NULL);
+}
+
+int hx_sr_head(hx_searcher *sr, uint32_t doc, size_t want, hx_ix_view *v, int *cut)
+{
+	return sr_read(sr, doc, want, v, NULL, cut);
 }
 
 /* A hit from the entry itself, for a record of schema 5 (id and author
@@ -485,7 +507,7 @@ int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id)
 static int hit_of_entry(hx_searcher *sr, uint32_t doc, hx_ix_hit *h)
 {
 	hx_ix_view v;
-	const uint8_t *id;
+	const uint8_t *id = NULL;
 	int rc = hx_sr_doc(sr, doc, &v, &id);
 	if (rc)
 		return rc;
@@ -548,6 +570,8 @@ void hx_sr_vc_clear(hx_searcher *sr)
 		free(sr->dbuf[i]);
 		sr->dbuf[i] = NULL;
 	}
+	free(sr->hbuf);
+	sr->hbuf = NULL;
 }
 
 /* ix.wstem's stem of w in lang, checked (a stem of 1..HX_TOKEN_MAX bytes

@@ -323,6 +323,11 @@ typedef struct hx_ix_view {
 	size_t ntags, nmeta;
 } hx_ix_view;
 int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len) HX_WUR;
+/* The fields up to the body of an entry's first len bytes (the rest is
+ * not read: tags and meta are left empty), and of the body what they
+ * hold; *cut 1 when the body goes on past them. HX_ECORRUPT when the
+ * fields before the body are not whole. */
+int hx_ix_view_parse_head(hx_ix_view *v, const uint8_t *buf, size_t len, int *cut) HX_WUR;
 /* The tag after *pos (*pos = NULL for the first); HX_ENOTFOUND after the last. */
 int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s, size_t *n);
 /* A metadata value; HX_ENOTFOUND when absent. */

@@ -143,6 +143,7 @@ void hx_pscan_init(hx_pscan *p, const char *s, size_t len, const uint64_t want[4
 	hx_tok_init(&p->t, s, len);
 	memcpy(p->want, want, sizeof p->want);
 	p->limit = limit;
+	p->stop = len;
 }
 
 int hx_pscan_next(hx_pscan *p, hx_token *k)
@@ -153,8 +154,10 @@ int hx_pscan_next(hx_pscan *p, hx_token *k)
 	for (;;) {
 		while (off < len && ps_class[s[off]] == PS_SEP)
 			off++;
-		if (off >= len || t->pos >= p->limit)
+		if (off >= len || t->pos >= p->limit) {
+			p->stop = off;
 			break;
+		}
 		size_t st = off;
 		if (ps_class[s[off]] == PS_WORD) {
 			uint8_t f = (uint8_t)ASCII_FOLD(s[st]);
@@ -192,8 +195,10 @@ int hx_pscan_next(hx_pscan *p, hx_token *k)
 		if (!hx_tok_next(t, k))
 			return 0;
 		off = t->off;
-		if (k->pos >= p->limit)
+		if (k->pos >= p->limit) {
+			p->stop = k->start;
 			break;
+		}
 		uint8_t f = (uint8_t)k->word[0];
 		if (p->want[f >> 6] >> (f & 63) & 1)
 			return 1;
@@ -228,6 +233,44 @@ static void window_add(struct window *w, int id, uint32_t pos, size_t *bm, uint3
 	}
 }
 
+/* Marks the query words of one field's first PROX_BODY words in w (the
+ * best stretch into *bm, *bspan; bit i of *exact: query word i as typed);
+ * the body stops at all the words side by side. Returns where the words
+ * it used end: the text is not needed past that (plus a character the
+ * tokenizer looks at after a word). */
+static size_t field_scan(hx_searcher *sr, int lang, const struct qword *qw, size_t nq,
+                         const struct qstems *qs, const uint64_t want[4], const char *text,
+                         size_t len, int body, size_t *bm, uint32_t *bspan, unsigned *exact)
+{
+	struct window win;
+	hx_pscan ps;
+	hx_token k;
+	memset(win.cnt, 0, sizeof win.cnt);
+	win.n = win.lo = win.distinct = 0;
+	hx_pscan_init(&ps, text, len, want, PROX_BODY);
+	while (win.n < PROX_BODY && hx_pscan_next(&ps, &k)) {
+		int ex, w = which(sr, lang, qw, nq, qs, k.word, k.len, &ex);
+		if (w < 0)
+			continue;
+		window_add(&win, w, k.pos, bm, bspan);
+		if (!body && ex)
+			*exact |= 1u << w;
+		/* the body (not the title: its words as typed still count)
+		 * stops at all the words side by side: nothing beats that */
+		if ((body && *bm == nq && *bspan == nq) || win.n == PROX_BODY)
+			return k.end;
+	}
+	return ps.stop;
+}
+
+/* The entry's first bytes read for a body (hx_sr_head): most entries are
+ * shorter and are read whole; PROX_BODY words fit in them but for long
+ * words, and then 8 times as many are read, and so on. */
+#define PROX_HEAD 4096
+/* Bytes after a word that the tokenizer may look at to end it (a UTF-8
+ * character), with room to spare. */
+#define PROX_AHEAD 8
+
 /* The proximity factor of one document. body: the clauses that may match
  * in its body (struct cand). */
 static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct qword *qw,
@@ -244,38 +287,31 @@ static int doc_factor(hx_searcher *sr, uint32_t doc, uint32_t body, const struct
 	size_t bm = 0, inbody = 0;
 	uint32_t bspan = UINT32_MAX;
 	unsigned exact = 0; /* bit i: query word i is in the title as typed */
+	/* the title is in the index's record */
+	field_scan(sr, nm.lang, qw, nq, qs, want, h.title, h.titlelen, 0, &bm, &bspan, &exact);
 	/* The body is read only when it can do better than the title: not when
 	 * the title has all the words side by side, nor when the postings say
 	 * that fewer than two query words are in the body (its best stretch
 	 * then holds one word at most: never more than the title's when that
-	 * has two, no boost at all when not). */
+	 * has two, no boost at all when not). It is only in the entry, and of
+	 * a long entry only the start is decompressed: the scan of a body cut
+	 * short counts when it ended before the cut (the words are those of
+	 * the whole body), else it is made again over more. */
 	for (size_t i = 0; i < nq; i++)
 		inbody += (qw[i].clauses & body) != 0;
-	for (int f = 0; f < (inbody >= 2 ? 2 : 1) && !(bm == nq && bspan == nq); f++) {
-		struct window win;
-		hx_pscan ps;
-		hx_token k;
+	size_t tm = bm;
+	uint32_t tspan = bspan;
+	for (size_t head = PROX_HEAD; inbody >= 2 && !(tm == nq && tspan == nq); head *= 8) {
 		hx_ix_view v;
-		memset(win.cnt, 0, sizeof win.cnt);
-		win.n = win.lo = win.distinct = 0;
-		/* the title is in the index's record; the body only in the
-		 * entry, read (decompressed) only here */
-		if (f && (rc = hx_sr_doc(sr, doc, &v, NULL)))
+		int cut;
+		if ((rc = hx_sr_head(sr, doc, head, &v, &cut)))
 			return rc;
-		hx_pscan_init(&ps, f ? v.body : h.title, f ? v.bodylen : h.titlelen, want,
-		              PROX_BODY);
-		while (win.n < PROX_BODY && hx_pscan_next(&ps, &k)) {
-			int ex, w = which(sr, nm.lang, qw, nq, qs, k.word, k.len, &ex);
-			if (w < 0)
-				continue;
-			window_add(&win, w, k.pos, &bm, &bspan);
-			if (!f && ex)
-				exact |= 1u << w;
-			/* the body (not the title: its words as typed still count)
-			 * stops at all the words side by side: nothing beats that */
-			if (f && bm == nq && bspan == nq)
-				break;
-		}
+		bm = tm;
+		bspan = tspan;
+		size_t end = field_scan(sr, nm.lang, qw, nq, qs, want, v.body, v.bodylen, 1, &bm,
+		                        &bspan, &exact);
+		if (!cut || end + PROX_AHEAD <= v.bodylen)
+			break;
 	}
 	if (bm >= 2)
 		*factor = 1.0 + sr->rk.prox * (double)(bm - 1) / (double)(nq - 1) * (double)bm /

@@ -20,7 +20,8 @@ static int text(hx_rd *r, const char **s, size_t *n)
 	return HX_OK;
 }
 
-int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len)
+/* With cut not NULL, the fields up to the body's first bytes (below). */
+static int view_parse(hx_ix_view *v, const uint8_t *buf, size_t len, int *cut)
 {
 	hx_rd r = { buf, buf + len };
 	uint64_t n, key, u;
@@ -64,6 +65,14 @@ int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len)
 				return HX_ECORRUPT;
 			break;
 		case 6:
+			if (cut) {
+				if (hx_cbor_read_head(&r, HX_CBOR_TEXT, &u))
+					return HX_ECORRUPT;
+				v->body = (const char *)r.p;
+				*cut = u > (uint64_t)(r.end - r.p);
+				v->bodylen = *cut ? (size_t)(r.end - r.p) : (size_t)u;
+				return HX_OK;
+			}
 			if (text(&r, &v->body, &v->bodylen))
 				return HX_ECORRUPT;
 			break;
@@ -94,6 +103,16 @@ int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len)
 		}
 	}
 	return HX_OK;
+}
+
+int hx_ix_view_parse(hx_ix_view *v, const uint8_t *buf, size_t len)
+{
+	return view_parse(v, buf, len, NULL);
+}
+
+int hx_ix_view_parse_head(hx_ix_view *v, const uint8_t *buf, size_t len, int *cut)
+{
+	return view_parse(v, buf, len, cut);
 }
 
 int hx_ix_view_next_tag(const hx_ix_view *v, const uint8_t **pos, const char **s, size_t *n)

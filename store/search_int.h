@@ -69,6 +69,7 @@ struct hx_searcher {
 	MDB_cursor *scur; /* ix.stem, for the stem dictionary (ix_match.c) */
 	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
+	uint8_t *hbuf; /* the last entry's start read alone (hx_sr_head) */
 	unsigned dnext;
 	unsigned vnext;             /* vc: the slot filled next (the oldest) */
 	unsigned ncorrect;          /* corrections looked for */
@@ -171,6 +172,12 @@ int hx_sr_stem_lookup(void *arg, int lang, const char *w, size_t wl, char *out, 
  * memory or, for a compressed value, into a buffer of sr valid for the
  * next HX_SR_DBUFS calls at least; id (when not NULL) gets its id. */
 int hx_sr_doc(hx_searcher *sr, uint32_t doc, hx_ix_view *v, const uint8_t **id) HX_WUR;
+/* The start of the entry behind doc: its fields up to the body and of the
+ * body at least what the entry's first want bytes hold (the whole entry
+ * when it is short, written in one block by an older hansa, or in the
+ * entry cache), valid until the next call; *cut 1 when the body goes on
+ * past what v holds. */
+int hx_sr_head(hx_searcher *sr, uint32_t doc, size_t want, hx_ix_view *v, int *cut) HX_WUR;
 /* The ix.docs record of doc (the fields a hit shows; no entry read),
  * valid until the read transaction ends. HX_ECORRUPT when absent or
  * malformed. */
@@ -286,6 +293,7 @@ typedef struct hx_pscan {
 	hx_tokenizer t;
 	uint64_t want[4];
 	uint32_t limit;
+	size_t stop; /* after the end: where the word at limit starts, else the length */
 } hx_pscan;
 /* Starts scanning len bytes of s (borrowed). */
 void hx_pscan_init(hx_pscan *p, const char *s, size_t len, const uint64_t want[4], uint32_t limit);

@@ -46,6 +46,12 @@ void hx_zent_free(struct hx_zent *z);
  * decompress. */
 int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_val *raw,
                    uint8_t **owned) HX_WUR;
+/* hx_zent_unpack of the first want bytes alone: for a compressed value of
+ * more than want bytes in several blocks (zentry.c) *raw gets exactly its
+ * first want bytes, in a buffer *owned, and *whole 0; for any other value
+ * what hx_zent_unpack gives, and *whole 1. */
+int hx_zent_unpack_head(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, size_t want,
+                        MDB_val *raw, uint8_t **owned, int *whole) HX_WUR;
 /* Where the entry with id is: its log row's *seq and, if stored is not
  * NULL, its stored value (valid as long as the txn). HX_ENOTFOUND. */
 int hx_zent_find(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, uint64_t *seq,

@@ -5,22 +5,31 @@
  * entries through get, scan, history and search; a store written without
  * compression (schema 3) is upgraded in place and compressed; a damaged
  * compressed value is reported by fsck and refused by get, never crashed
- * on.
+ * on. A long value is compressed in blocks, so that its start reads alone
+ * (hx_zent_unpack_head), and the search's re-rank, which reads only the
+ * start of a long body, ranks as it does from whole entries.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <lmdb.h>
 #include <sodium.h>
+#include <zstd.h>
 #include "store/store.h"
 #include "store/search.h"
 #include "store/zentry.h"
+#include "store/store_int.h"
 #include "tests/check.h"
 #include "tests/rmtree.h"
 
 #define N (HX_ZENT_TRAIN_MIN + 700)
 #define BATCH 500
+/* Every LONG_EVERY-th entry is long: a body of several thousand bytes
+ * with two rare words at varied places (long_body). */
+#define LONG_EVERY 50
+#define IS_LONG(i) ((i) % LONG_EVERY == 7)
 
 static uint8_t sk[HX_SECRET_LEN], pk[HX_KEY_LEN];
 static uint8_t *raws[N];
@@ -30,14 +39,43 @@ static uint8_t ids[N][HX_ID_LEN];
 static const char *words[] = { "innovation", "brokerage", "municipal", "toolkit",  "region",
 	                       "partners",   "Białystok", "Cēsis",     "learning", "casebook" };
 
+/* The rare pairs of the long entries: entry i has pair i / LONG_EVERY % 4,
+ * so each pair is in a dozen of them (all re-ranked). */
+static const char *pairs[4][2] = { { "quokka", "wombat" },
+	                           { "numbat", "dingo" },
+	                           { "bilby", "wallaby" },
+	                           { "kowari", "dunnart" } };
+
+/* A long body: 700 words; in one entry of three long words first (so the
+ * first 200 words are more than the first 4 KiB read), with multibyte
+ * letters; the pair at positions around the 200th word, near each other
+ * or not, one or both past it. */
+static size_t long_body(size_t i, char *body, size_t cap)
+{
+	static const char *fill[] = { "Białystok", "Cēsis", "region", "łódź", "x", "naïve" };
+	size_t bl = 0, j = i / LONG_EVERY, a = 150 + (j * 13) % 70, b = a + 1 + (j % 5) * (j % 3);
+	const char *const *pr = pairs[j % 4];
+	for (size_t w = 0; w < 700 && bl + 64 < cap; w++) {
+		const char *word = w == a ? pr[0] : w == b ? pr[1] : fill[(w * 7 + j) % 6];
+		if (w != a && w != b && j % 3 == 0 && w < 220)
+			bl += (size_t)snprintf(body + bl, cap - bl, "supercalifragilistic%zu ", w);
+		else
+			bl += (size_t)snprintf(body + bl, cap - bl, "%s%s", word,
+			                       w % 11 == 3 ? ", " : " ");
+	}
+	return bl;
+}
+
 /* Entry i: a document of its own, with a body that varies. */
 static void make(size_t i)
 {
-	char path[64], title[96], body[900];
+	char path[64], title[96], body[16384];
 	size_t bl = 0;
 	snprintf(path, sizeof path, "z/doc-%zu", i);
 	snprintf(title, sizeof title, "%s %s number %zu", words[i % 10], words[(i / 10) % 10], i);
-	for (size_t w = 0; w < 60; w++)
+	if (IS_LONG(i))
+		bl = long_body(i, body, sizeof body);
+	for (size_t w = 0; w < 60 && !IS_LONG(i); w++)
 		bl += (size_t)snprintf(body + bl, sizeof body - bl, "%s ",
 		                       words[(i * 7 + w * (i % 5 + 1)) % 10]);
 	static char *tags[] = { "smes", "peer-learning" };
@@ -191,6 +229,155 @@ static void check_exact(hx_store *s)
 	hx_searcher_free(&sr);
 }
 
+/* The stored value of entry i in a read txn of s. */
+static MDB_val stored_of(hx_store *s, MDB_txn *txn, size_t i)
+{
+	MDB_val v = { 0, NULL };
+	uint64_t seq;
+	CHECK_RC(hx_zent_find(&s->z, txn, ids[i], &seq, &v), HX_OK);
+	return v;
+}
+
+/* hx_zent_unpack_head: the first want bytes of a long value exactly
+ * (*whole 0), the whole value when want reaches it or the value is short. */
+static void check_heads(hx_store *s)
+{
+	MDB_txn *txn;
+	size_t bad = 0, nlong = 0;
+	CHECK_RC(hx_txn_begin(s, MDB_RDONLY, &txn), HX_OK);
+	for (size_t i = 0; i < N; i++) {
+		MDB_val st = stored_of(s, txn, i), raw;
+		size_t wants[] = { 1, 2048, 4096, lens[i] - 1, lens[i] };
+		for (size_t w = 0; w < sizeof wants / sizeof wants[0]; w++) {
+			uint8_t *owned = NULL;
+			int whole = -1;
+			if (hx_zent_unpack_head(&s->z, txn, &st, wants[w], &raw, &owned, &whole)) {
+				bad++;
+				continue;
+			}
+			size_t expect = IS_LONG(i) && wants[w] < lens[i] ? wants[w] : lens[i];
+			bad += whole != (expect == lens[i]) || raw.mv_size != expect ||
+			       memcmp(raw.mv_data, raws[i], expect);
+			free(owned);
+		}
+		nlong += IS_LONG(i);
+	}
+	hx_txn_abort(s, txn);
+	CHECK(bad == 0);
+	CHECK(nlong > 40 && lens[7] > 2 * 4096);
+}
+
+/* Through liblmdb: every long value of the store in dir packed again as
+ * one block (as a hansa before blocks wrote it). */
+static void one_block(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi log, meta;
+	MDB_val k, v, dk = { 5, "zdict" }, dv;
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
+	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "log", 0, &log) ||
+	    mdb_dbi_open(txn, "meta", 0, &meta) || mdb_get(txn, meta, &dk, &dv))
+		abort();
+	ZSTD_CDict *cd = ZSTD_createCDict(dv.mv_data, dv.mv_size, 3);
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	/* as hx_zent_pack made every value before blocks: one call */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_refCDict(cc, cd)))
+		abort();
+	static uint8_t out[32768];
+	size_t n = 0;
+	for (size_t i = 0; i < N; i++) {
+		if (!IS_LONG(i))
+			continue;
+		MDB_cursor *c;
+		if (mdb_cursor_open(txn, log, &c))
+			abort();
+		for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !r;
+		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+			if (v.mv_size > HX_ID_LEN && !memcmp(v.mv_data, ids[i], HX_ID_LEN))
+				break;
+		uint8_t seq[8];
+		memcpy(seq, k.mv_data, 8);
+		mdb_cursor_close(c);
+		memcpy(out, ids[i], HX_ID_LEN);
+		out[HX_ID_LEN] = 0;
+		size_t z = ZSTD_compress2(cc, out + HX_ID_LEN + 1, sizeof out - HX_ID_LEN - 1,
+		                          raws[i], lens[i]);
+		if (ZSTD_isError(z))
+			abort();
+		MDB_val sk2 = { 8, seq }, nv = { HX_ID_LEN + 1 + z, out };
+		CHECK_RC(mdb_put(txn, log, &sk2, &nv, 0), 0);
+		n++;
+	}
+	CHECK_RC(mdb_txn_commit(txn), 0);
+	ZSTD_freeCCtx(cc);
+	ZSTD_freeCDict(cd);
+	mdb_env_close(env);
+	CHECK(n > 40);
+}
+
+/* The re-rank of the long entries' pairs, from their starts read alone,
+ * against the same store whose long values are one block each (read
+ * whole): the same hits with the same scores, and the boost given to some
+ * and not to others. */
+static void check_rerank(hx_store *s, const char *dir)
+{
+	char copy[4300];
+	snprintf(copy, sizeof copy, "%s-one", dir);
+	CHECK_RC(mkdir(copy, 0700), 0);
+	CHECK_RC(mdb_env_copy(s->env, copy), 0);
+	one_block(copy);
+	hx_store *o;
+	CHECK_RC(hx_store_open(&o, copy, 0), HX_OK);
+	/* the copy's long values are one block: read whole */
+	MDB_txn *txn;
+	CHECK_RC(hx_txn_begin(o, MDB_RDONLY, &txn), HX_OK);
+	MDB_val st = stored_of(o, txn, 7), raw;
+	uint8_t *owned = NULL;
+	int whole = 0;
+	CHECK_RC(hx_zent_unpack_head(&o->z, txn, &st, 4096, &raw, &owned, &whole), HX_OK);
+	CHECK(whole == 1 && raw.mv_size == lens[7] && !memcmp(raw.mv_data, raws[7], lens[7]));
+	free(owned);
+	hx_txn_abort(o, txn);
+	hx_searcher *a, *b;
+	CHECK_RC(hx_searcher_new(&a, s), HX_OK);
+	CHECK_RC(hx_searcher_new(&b, o), HX_OK);
+	size_t boosted = 0, plain = 0, same = 0, hits = 0;
+	for (int p = 0; p < 4; p++) {
+		char q[64], err[200];
+		snprintf(q, sizeof q, "%s %s", pairs[p][0], pairs[p][1]);
+		hx_search_opts with = { .limit = 20, .no_snippets = 1 },
+		               without = { .limit = 20, .no_snippets = 1, .no_proximity = 1 };
+		hx_results ra, rb, rn;
+		CHECK_RC(hx_search(a, q, &with, &ra, err, sizeof err), HX_OK);
+		CHECK_RC(hx_search(b, q, &with, &rb, err, sizeof err), HX_OK);
+		CHECK_RC(hx_search(a, q, &without, &rn, err, sizeof err), HX_OK);
+		CHECK(ra.nhits == rb.nhits && ra.nhits == rn.nhits && ra.nhits > 8);
+		for (size_t h = 0; h < ra.nhits && h < rb.nhits; h++) {
+			hits++;
+			same += !strcmp(ra.hits[h].path, rb.hits[h].path) &&
+			        ra.hits[h].score == rb.hits[h].score;
+			for (size_t j = 0; j < rn.nhits; j++)
+				if (!strcmp(rn.hits[j].path, ra.hits[h].path)) {
+					boosted += ra.hits[h].score > rn.hits[j].score;
+					plain += ra.hits[h].score == rn.hits[j].score;
+				}
+		}
+		hx_results_clear(&ra);
+		hx_results_clear(&rb);
+		hx_results_clear(&rn);
+	}
+	printf("re-rank of long entries: %zu hits, %zu the same, %zu boosted, %zu not\n", hits,
+	       same, boosted, plain);
+	CHECK(same == hits && boosted > 5 && plain > 5);
+	hx_searcher_free(&a);
+	hx_searcher_free(&b);
+	hx_store_close(&o);
+	rmtree(copy);
+}
+
 static void report(void *arg, const char *line)
 {
 	char *out = arg;
@@ -226,6 +413,8 @@ int main(void)
 	printf("%zu entries: %zu bytes signed, %zu stored (%.2f)\n", (size_t)N, rawbytes, bytes,
 	       (double)bytes / (double)rawbytes);
 	check_exact(s);
+	check_heads(s);
+	check_rerank(s, dir);
 	/* another handle (as another process) reads and writes with it */
 	hx_store *s2 = NULL;
 	CHECK_RC(hx_store_open(&s2, dir, 0), HX_OK);
