@@ -130,12 +130,41 @@ static void dctx_give(struct hx_zent *z, ZSTD_DCtx *d)
 	ZSTD_freeDCtx(d);
 }
 
-int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_val *raw,
-                   uint8_t **owned)
+/* Whether the zstd frame f[0..n) has more than one block: the last-block
+ * bit of the block header after the frame header (RFC 8878 3.1.1.2). */
+static int several_blocks(const uint8_t *f, size_t n)
+{
+	size_t h = ZSTD_frameHeaderSize(f, n);
+	return !ZSTD_isError(h) && h < n && !(f[h] & 1);
+}
+
+/* Decodes d's frame src[0..sl) into dst: block after block until out
+ * bytes are out. The frame's checksum is not reached, so a damaged block
+ * is only found by its own structure (hansa fsck reads every value
+ * whole). */
+static int decode_head(ZSTD_DCtx *d, const void *ddict, const uint8_t *src, size_t sl, uint8_t *dst,
+                       size_t out_len)
+{
+	ZSTD_inBuffer in = { src, sl, 0 };
+	ZSTD_outBuffer out = { dst, out_len, 0 };
+	size_t r = ZSTD_DCtx_refDDict(d, ddict);
+	while (!ZSTD_isError(r) && out.pos < out_len) {
+		size_t before = in.pos + out.pos;
+		r = ZSTD_decompressStream(d, &out, &in);
+		if (!ZSTD_isError(r) && (r == 0 || in.pos + out.pos == before))
+			break; /* the frame ended short, or no progress */
+	}
+	ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+	return ZSTD_isError(r) || out.pos != out_len ? HX_ECORRUPT : HX_OK;
+}
+
+int hx_zent_unpack_head(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, size_t want,
+                        MDB_val *raw, uint8_t **owned, int *whole)
 {
 	const uint8_t *src = stored->mv_data;
 	*owned = NULL;
 	*raw = *stored;
+	*whole = 1;
 	if (stored->mv_size == 0 || src[0] != ZTAG)
 		return HX_OK;
 	size_t sl = stored->mv_size - 1;
@@ -144,16 +173,23 @@ int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_v
 	if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n == 0 || n > RAW_MAX ||
 	    !id)
 		return HX_ECORRUPT;
+	/* the start alone: of a value of several blocks past want */
+	if (want && n > want && several_blocks(src + 1, sl)) {
+		*whole = 0;
+		n = want;
+	}
 	uint8_t *dst = malloc((size_t)n);
 	if (!dst)
 		return HX_ENOMEM;
 	ZSTD_DCtx *d;
 	int rc = dctx_take(z, txn, id, &d);
-	if (!rc) {
+	if (!rc && *whole) {
 		/* the ddict lives as long as z once loaded */
 		size_t got = ZSTD_decompress_usingDDict(d, dst, (size_t)n, src + 1, sl, z->ddict);
 		if (ZSTD_isError(got) || got != n)
 			rc = HX_ECORRUPT;
+	} else if (!rc) {
+		rc = decode_head(d, z->ddict, src + 1, sl, dst, (size_t)n);
 	}
 	dctx_give(z, d);
 	if (rc) {
@@ -166,61 +202,11 @@ int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_v
 	return HX_OK;
 }
 
-/* Whether the zstd frame f[0..n) has more than one block: the last-block
- * bit of the block header after the frame header (RFC 8878 3.1.1.2). */
-static int several_blocks(const uint8_t *f, size_t n)
+int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_val *raw,
+                   uint8_t **owned)
 {
-	size_t h = ZSTD_frameHeaderSize(f, n);
-	return !ZSTD_isError(h) && h < n && !(f[h] & 1);
-}
-
-int hx_zent_unpack_head(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, size_t want,
-                        MDB_val *raw, uint8_t **owned, int *whole)
-{
-	const uint8_t *src = stored->mv_data;
-	size_t sl = stored->mv_size ? stored->mv_size - 1 : 0;
-	unsigned long long n;
-	*whole = 1;
-	if (!sl || src[0] != ZTAG || want == 0 ||
-	    (n = ZSTD_getFrameContentSize(src + 1, sl)) == ZSTD_CONTENTSIZE_ERROR ||
-	    n == ZSTD_CONTENTSIZE_UNKNOWN || n <= want || n > RAW_MAX ||
-	    !several_blocks(src + 1, sl))
-		return hx_zent_unpack(z, txn, stored, raw, owned); /* whole (or refused there) */
-	unsigned id = ZSTD_getDictID_fromFrame(src + 1, sl);
-	uint8_t *dst = malloc(want);
-	if (!id || !dst) {
-		free(dst);
-		return id ? HX_ENOMEM : HX_ECORRUPT;
-	}
-	ZSTD_DCtx *d;
-	int rc = dctx_take(z, txn, id, &d);
-	if (!rc) {
-		/* block after block until want bytes are out; the frame's
-		 * checksum is not reached, so a damaged block is only found by
-		 * its own structure (hansa fsck reads every value whole) */
-		ZSTD_inBuffer in = { src + 1, sl, 0 };
-		ZSTD_outBuffer out = { dst, want, 0 };
-		size_t r = ZSTD_DCtx_refDDict(d, z->ddict);
-		while (!ZSTD_isError(r) && out.pos < want) {
-			size_t before = in.pos + out.pos;
-			r = ZSTD_decompressStream(d, &out, &in);
-			if (!ZSTD_isError(r) && (r == 0 || in.pos + out.pos == before))
-				break; /* the frame ended short of n, or no progress */
-		}
-		if (ZSTD_isError(r) || out.pos != want)
-			rc = HX_ECORRUPT;
-		ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
-	}
-	dctx_give(z, d);
-	if (rc) {
-		free(dst);
-		return rc;
-	}
-	*whole = 0;
-	raw->mv_data = dst;
-	raw->mv_size = want;
-	*owned = dst;
-	return HX_OK;
+	int whole;
+	return hx_zent_unpack_head(z, txn, stored, 0, raw, owned, &whole);
 }
 
 int hx_zent_find(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, uint64_t *seq, MDB_val *stored)

@@ -49,7 +49,7 @@ int hx_zent_unpack(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, MDB_v
 /* hx_zent_unpack of the first want bytes alone: for a compressed value of
  * more than want bytes in several blocks (zentry.c) *raw gets exactly its
  * first want bytes, in a buffer *owned, and *whole 0; for any other value
- * what hx_zent_unpack gives, and *whole 1. */
+ * (and for want 0) what hx_zent_unpack gives, and *whole 1. */
 int hx_zent_unpack_head(struct hx_zent *z, MDB_txn *txn, const MDB_val *stored, size_t want,
                         MDB_val *raw, uint8_t **owned, int *whole) HX_WUR;
 /* Where the entry with id is: its log row's *seq and, if stored is not

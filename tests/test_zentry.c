@@ -378,6 +378,84 @@ static void check_rerank(hx_store *s, const char *dir)
 	rmtree(copy);
 }
 
+/* Through liblmdb: damages the stored value of entry i, a byte flipped at
+ * its middle (cut -1) or 8 bytes before its end (cut -2: in its last
+ * block), else cut to cut bytes. */
+static void damage(const char *dir, size_t i, long cut)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_val k, v;
+	static uint8_t copy[65536];
+	uint8_t seq[8];
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
+	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "log", 0, &dbi) ||
+	    mdb_cursor_open(txn, dbi, &c))
+		abort();
+	int found = 0;
+	for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !r;
+	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if (v.mv_size > HX_ID_LEN && !memcmp(v.mv_data, ids[i], HX_ID_LEN)) {
+			found = 1;
+			break;
+		}
+	mdb_cursor_close(c);
+	if (!found || v.mv_size > sizeof copy || k.mv_size != 8)
+		abort();
+	memcpy(seq, k.mv_data, 8);
+	k.mv_data = seq;
+	memcpy(copy, v.mv_data, v.mv_size);
+	if (cut < 0)
+		copy[cut == -1 ? v.mv_size / 2 : v.mv_size - 8] ^= 0x5a;
+	else
+		v.mv_size = HX_ID_LEN + (size_t)cut;
+	v.mv_data = copy;
+	CHECK_RC(mdb_put(txn, dbi, &k, &v, 0), 0);
+	CHECK_RC(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Long values damaged past their start and cut short: the start of the
+ * first still reads (its blocks are whole; the whole value is refused by
+ * its checksum), the second is refused, and a search that meets them
+ * fails or answers, never reads past what is there (ASan). */
+static void check_damaged_heads(const char *dir)
+{
+	damage(dir, 7 + 3 * LONG_EVERY, -2);
+	damage(dir, 7 + 4 * LONG_EVERY, 40);
+	hx_store *s;
+	MDB_txn *txn;
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	CHECK_RC(hx_txn_begin(s, MDB_RDONLY, &txn), HX_OK);
+	size_t a = 7 + 3 * LONG_EVERY, b = 7 + 4 * LONG_EVERY;
+	MDB_val st = stored_of(s, txn, a), raw;
+	uint8_t *owned = NULL;
+	int whole = -1;
+	CHECK_RC(hx_zent_unpack_head(&s->z, txn, &st, 2048, &raw, &owned, &whole), HX_OK);
+	CHECK(whole == 0 && raw.mv_size == 2048 && !memcmp(raw.mv_data, raws[a], 2048));
+	free(owned);
+	CHECK_RC(hx_zent_unpack(&s->z, txn, &st, &raw, &owned), HX_ECORRUPT);
+	st = stored_of(s, txn, b);
+	CHECK_RC(hx_zent_unpack_head(&s->z, txn, &st, 4096, &raw, &owned, &whole), HX_ECORRUPT);
+	hx_txn_abort(s, txn);
+	hx_searcher *sr;
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	for (int p = 0; p < 4; p++) {
+		char q[64], err[200];
+		hx_results r;
+		snprintf(q, sizeof q, "%s %s", pairs[p][0], pairs[p][1]);
+		int rc = hx_search(sr, q, NULL, &r, err, sizeof err);
+		CHECK(rc == HX_OK || rc == HX_ECORRUPT);
+		if (!rc)
+			hx_results_clear(&r);
+	}
+	hx_searcher_free(&sr);
+	hx_store_close(&s);
+}
+
 static void report(void *arg, const char *line)
 {
 	char *out = arg;
@@ -433,38 +511,7 @@ int main(void)
 	hx_store_close(&s);
 
 	/* a damaged compressed value: fsck names it, get refuses it */
-	{
-		MDB_env *env;
-		MDB_txn *txn;
-		MDB_dbi dbi;
-		MDB_cursor *c;
-		MDB_val k, v;
-		uint8_t copy[4096], seq[8];
-		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
-		    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
-		    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "log", 0, &dbi) ||
-		    mdb_cursor_open(txn, dbi, &c))
-			abort();
-		/* the log row of ids[5] */
-		int found = 0;
-		for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !r;
-		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-			if (v.mv_size > HX_ID_LEN && !memcmp(v.mv_data, ids[5], HX_ID_LEN)) {
-				found = 1;
-				break;
-			}
-		mdb_cursor_close(c);
-		if (!found || v.mv_size > sizeof copy || k.mv_size != 8)
-			abort();
-		memcpy(seq, k.mv_data, 8);
-		k.mv_data = seq;
-		memcpy(copy, v.mv_data, v.mv_size);
-		copy[v.mv_size / 2] ^= 0x5a;
-		v.mv_data = copy;
-		CHECK_RC(mdb_put(txn, dbi, &k, &v, 0), 0);
-		CHECK_RC(mdb_txn_commit(txn), 0);
-		mdb_env_close(env);
-	}
+	damage(dir, 5, -1);
 	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
 	static char out[4096];
 	uint64_t problems = 0;
@@ -483,6 +530,7 @@ int main(void)
 		free(raw);
 	}
 	hx_store_close(&s);
+	check_damaged_heads(dir);
 
 	for (size_t i = 0; i < N; i++)
 		free(raws[i]);
