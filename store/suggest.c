@@ -33,6 +33,12 @@
 #define SX_CANDS 3   /* candidates kept per word */
 #define SX_SEEN 4096 /* groups remembered per look-up (a power of two) */
 #define SX_BATCH 64  /* groups gathered before they are read (walk_batch) */
+/* What an edit costs a candidate's score: more than any ln(1 + df) (under
+ * 22 for 2^32 documents) and bonus make up, so a word one edit away always
+ * beats one two edits away, and the df decides between words equally near
+ * (docs/SEARCH.md, "Typos": 3 per edit before, which let a common word two
+ * edits away beat the word one edit away). */
+#define SX_EDIT 100.0
 
 _Static_assert(HX_TOKEN_MAX <= UINT8_MAX, "a word's length fits wlen[]");
 
@@ -408,7 +414,8 @@ static int bag_over(const struct near *n, const char *c, size_t cl, int *low)
  * kept. ldf is ln(1 + its document frequency). */
 static int beaten(const struct near *n, double ldf, int low, size_t cl)
 {
-	return *n->nbest == SX_CANDS && ldf - 3.0 * (low > 1 ? low : 1) + (cl > n->wl ? 0.5 : 0.0) +
+	return *n->nbest == SX_CANDS && ldf - SX_EDIT * (low > 1 ? low : 1) +
+	                                                (cl > n->wl ? 0.5 : 0.0) +
 	                                                (n->lang >= 0 ? 1.5 : 0.0) <=
 	                                        n->best[SX_CANDS - 1].score;
 }
@@ -435,7 +442,7 @@ static void consider_at(struct near *n, const char *c, size_t cl, double ldf)
 	memcpy(cw.word, c, cl);
 	cw.word[cl] = 0;
 	cw.dist = dist;
-	cw.score = ldf - 3.0 * dist + (cl > n->wl ? 0.5 : 0.0);
+	cw.score = ldf - SX_EDIT * dist + (cl > n->wl ? 0.5 : 0.0);
 	/* the language's bonus only when it could let c in (a look-up in
 	 * the index): with it c must beat the last kept */
 	if (n->lang >= 0 && (*n->nbest < SX_CANDS || best[SX_CANDS - 1].score < cw.score + 1.5))

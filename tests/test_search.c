@@ -2404,6 +2404,23 @@ static void typo_best_first(void)
 	vocab_done(&s, d, nd, dir);
 }
 
+/* A word one edit away beats a word two edits away, however common that
+ * one is: `kider` is `kinder` (in one document; an inserted letter), not
+ * `der` (in 90; two letters dropped), through the walk, the index built
+ * and the index. */
+static void typo_nearest_first(void)
+{
+	static const struct vword vocab[] = { { "der", 90 }, { "kinder", 1 } };
+	doc *d[128];
+	size_t nd = 0;
+	hx_store *s;
+	char *dir = vocab_store(&s);
+	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 128);
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	corrected_thrice(s, "kider", "kinder", 2);
+	vocab_done(&s, d, nd, dir);
+}
+
 /* What hx_search offers for q (its total, correction and did-you-mean),
  * as one line into out. */
 static void typo_outcome(hx_searcher *sr, const char *q, char *out, size_t cap)
@@ -2519,6 +2536,7 @@ int main(void)
 	differential();
 	posting_steps();
 	typo_best_first();
+	typo_nearest_first();
 	typo_index_vs_walk();
 	return check_done();
 }
