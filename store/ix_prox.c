@@ -264,8 +264,9 @@ static size_t field_scan(hx_searcher *sr, int lang, const struct qword *qw, size
 }
 
 /* The entry's first bytes read for a body (hx_sr_head): most entries are
- * shorter and are read whole; PROX_BODY words fit in them but for long
- * words, and then 8 times as many are read, and so on. */
+ * shorter and are read whole; the fields before the body take at most
+ * about 870 bytes (FORMAT.md §1), PROX_BODY words fit in the rest but for
+ * long words, and then 8 times as many are read, and so on. */
 #define PROX_HEAD 4096
 /* Bytes after a word that the tokenizer may look at to end it (a UTF-8
  * character), with room to spare. */
