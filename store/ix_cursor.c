@@ -73,12 +73,25 @@ static int lang_fill(hx_searcher *sr, uint32_t c)
 		for (uint32_t i = 0; i < HX_IX_CHUNK; i++)
 			sr->dlang[d0 + i] = (int8_t)hx_ix_norm_lang(sr->nbuf, sr->nlen, d0 + i);
 	}
+	size_t ng = (size_t)sr->dchunks * (HX_IX_CHUNK / HX_SR_GROUP);
 	for (uint32_t g = 0; g < HX_IX_CHUNK / HX_SR_GROUP; g++) {
-		uint32_t m = 0;
+		uint32_t m = 0, gi = d0 / HX_SR_GROUP + g;
 		const int8_t *l = sr->dlang + d0 + g * HX_SR_GROUP;
 		for (uint32_t i = 0; i < HX_SR_GROUP; i++)
-			m |= l[i] >= 0 && l[i] < 32 ? 1u << l[i] : 0;
-		sr->dgmask[d0 / HX_SR_GROUP + g] = m;
+			if (l[i] >= 0 && l[i] < 32) {
+				if (!sr->dbits[l[i]] &&
+				    !(sr->dbits[l[i]] = calloc(ng, sizeof(uint64_t))))
+					return 0; /* not filled: the records are read */
+				m |= 1u << l[i];
+			}
+		for (uint32_t mm = m; mm; mm &= mm - 1) {
+			int li = __builtin_ctz(mm);
+			uint64_t b = 0;
+			for (uint32_t i = 0; i < HX_SR_GROUP; i++)
+				b |= (uint64_t)(l[i] == li) << i;
+			sr->dbits[li][gi] = b;
+		}
+		sr->dgmask[gi] = m;
 	}
 	sr->dfilled[c] = 1;
 	return 1;
@@ -106,9 +119,18 @@ uint32_t hx_sr_lang_skip(hx_searcher *sr, uint32_t d, uint32_t mask, uint32_t en
 			return (uint32_t)x; /* not known here: no skip */
 		uint64_t g = x / HX_SR_GROUP,
 		         gend = (uint64_t)(c + 1) * (HX_IX_CHUNK / HX_SR_GROUP);
-		for (; g < gend; g++)
+		/* the first group with such a document, then the first such
+		 * document in it at or after x (the bits of its languages) */
+		for (uint64_t first = g; g < gend; g++)
 			if (sr->dgmask[g] & mask) {
-				uint64_t t = x > g * HX_SR_GROUP ? x : g * HX_SR_GROUP;
+				uint64_t w = 0;
+				for (uint32_t mm = sr->dgmask[g] & mask; mm; mm &= mm - 1)
+					w |= sr->dbits[__builtin_ctz(mm)][g];
+				if (g == first)
+					w &= ~(uint64_t)0 << (x % HX_SR_GROUP);
+				if (!w)
+					continue;
+				uint64_t t = g * HX_SR_GROUP + (uint64_t)__builtin_ctzll(w);
 				return t < end ? (uint32_t)t : end;
 			}
 		x = gend * HX_SR_GROUP;
@@ -121,6 +143,10 @@ void hx_sr_langs_free(hx_searcher *sr)
 	free(sr->dlang);
 	free(sr->dfilled);
 	free(sr->dgmask);
+	for (int l = 0; l < 32; l++) {
+		free(sr->dbits[l]);
+		sr->dbits[l] = NULL;
+	}
 	sr->dlang = NULL;
 	sr->dfilled = NULL;
 	sr->dgmask = NULL;

@@ -218,14 +218,23 @@ int hx_eval_build(hx_searcher *sr, const hx_query *q, struct eval *ev)
 	return HX_OK;
 }
 
-/* Next docnum >= d in every clause and the filters; END when none. */
+/* Next docnum >= d in every clause and the filters; END when none. The
+ * first clause (the rarest) goes to its next candidate; a word of the
+ * others steps over one document that does not count at a time
+ * (hx_m_step), so that the first can move it further: a common word's
+ * form in another language ("an" of "aan" in Danish and German) would
+ * otherwise be walked up to its next document of those languages that
+ * has it, past the first clause's next candidates. */
 static uint32_t align(struct eval *ev, uint32_t d)
 {
 	for (;;) {
 		int moved = 0;
 		for (int i = 0; i < ev->ncl; i++) {
 			struct matcher *m = ev->cl[i];
-			hx_m_next(m, d);
+			if (i == 0)
+				hx_m_next(m, d);
+			else
+				hx_m_step(m, d);
 			if (m->doc == END)
 				return END;
 			if (m->doc > d) {

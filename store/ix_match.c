@@ -114,44 +114,77 @@ static int term_counts(struct matcher *m, uint32_t d)
 /* Moves m to its first candidate docnum >= d (phrases unchecked). */
 static void m_advance(struct matcher *m, uint32_t d);
 
+/* Moves the word m to its first candidate docnum >= d; with once, stops
+ * after the first document that does not count: m->doc is then a docnum
+ * its next candidate is not below (the least of its lists'), and
+ * m->unsure is set. */
+static void term_advance(struct matcher *m, uint32_t d, int once)
+{
+	m->unsure = 0;
+	for (;;) {
+		uint32_t best = END;
+		for (int i = 0; i < m->nl; i++) {
+			if (m->l[i]->doc < d) /* most lists are past d already */
+				hx_pl_seek(m->l[i], d);
+			if (m->l[i]->doc < best)
+				best = m->l[i]->doc;
+		}
+		m->doc = best;
+		if (best == END || term_counts(m, best) || best == END - 1)
+			return;
+		d = best + 1;
+		/* A list counts only in the documents of its languages
+		 * (lmask), the exact form's in every one: a list at best
+		 * (all of them there are in none of theirs) moves on to the
+		 * next document of one of them. A common word of one
+		 * language can be a rare word's form in another ("for" of
+		 * "foer" in Swedish): its list is then read only at the
+		 * documents of that language. */
+		if (m->sr->rk.exact > 0)
+			for (int i = 0; i < m->nl; i++)
+				if (i != m->qi && m->l[i]->doc == best) {
+					uint32_t t = hx_sr_lang_skip(m->sr, d, m->lmask[i], END);
+					if (t > d)
+						hx_pl_seek(m->l[i], t);
+				}
+		if (once) {
+			uint32_t low = END;
+			for (int i = 0; i < m->nl; i++)
+				if (m->l[i]->doc < low)
+					low = m->l[i]->doc;
+			m->doc = low > d ? low : d;
+			m->unsure = m->doc != END;
+			return;
+		}
+	}
+}
+
 void hx_m_next(struct matcher *m, uint32_t d)
 {
-	if (m->doc < d)
-		m_advance(m, d);
+	if (m->unsure)
+		term_advance(m, d > m->doc ? d : m->doc, 0);
+	else if (m->doc < d) {
+		if (m->kind == M_TERM)
+			term_advance(m, d, 0);
+		else
+			m_advance(m, d);
+	}
+}
+
+void hx_m_step(struct matcher *m, uint32_t d)
+{
+	if (m->kind != M_TERM)
+		hx_m_next(m, d);
+	else if (m->unsure)
+		term_advance(m, d > m->doc ? d : m->doc, 1);
+	else if (m->doc < d)
+		term_advance(m, d, 1);
 }
 
 static void m_advance(struct matcher *m, uint32_t d)
 {
 	switch (m->kind) {
-	case M_TERM:
-		for (;;) {
-			uint32_t best = END;
-			for (int i = 0; i < m->nl; i++) {
-				if (m->l[i]->doc < d) /* most lists are past d already */
-					hx_pl_seek(m->l[i], d);
-				if (m->l[i]->doc < best)
-					best = m->l[i]->doc;
-			}
-			m->doc = best;
-			if (best == END || term_counts(m, best) || best == END - 1)
-				return;
-			d = best + 1;
-			/* A list counts only in the documents of its languages
-			 * (lmask), the exact form's in every one: a list at best
-			 * (all of them there are in none of theirs) moves past the
-			 * stretches of documents of other languages. A common word
-			 * of one language can be a rare word's form in another
-			 * ("for" of "foer" in Swedish): its list is then walked
-			 * only where documents of that language are. */
-			if (m->sr->rk.exact > 0)
-				for (int i = 0; i < m->nl; i++)
-					if (i != m->qi && m->l[i]->doc == best) {
-						uint32_t t =
-						        hx_sr_lang_skip(m->sr, d, m->lmask[i], END);
-						if (t > d)
-							hx_pl_seek(m->l[i], t);
-					}
-		}
+	case M_TERM: term_advance(m, d, 0); return;
 	case M_PREFIX:
 		while (m->pi < m->pn && m->pdocs[m->pi] < d)
 			m->pi++;

@@ -85,6 +85,8 @@ struct hx_searcher {
 	uint32_t *dgmask; /* per HX_SR_GROUP docnums: their languages' bits */
 	uint8_t *dfilled; /* per chunk: dlang and dgmask hold it */
 	uint32_t dchunks; /* chunks dlang covers (0: none, read the records) */
+	/* per language (with documents), per group: its documents' bits */
+	uint64_t *dbits[32];
 	hx_ix_stats dst;
 	hx_rank rk;    /* ranking constants (hx_rank_default) */
 	int rk_noskip; /* rk's w or b differ from the index's */
@@ -145,11 +147,11 @@ int hx_sr_term(hx_searcher *sr, const char *term, size_t tl, hx_ix_term *ti) HX_
 int hx_sr_norm(hx_searcher *sr, uint32_t doc, hx_ix_norm *nm);
 /* hx_sr_norm(sr, doc, ...)'s lang alone, without decoding the record. */
 int hx_sr_lang(hx_searcher *sr, uint32_t doc);
-/* The first docnum >= d that may have a stemming language of mask (bit
- * l: language l): docnums are looked at by groups of HX_SR_GROUP, and
- * every docnum of a group none of whose documents has such a language is
- * skipped; end when none is below end (d when the languages are not at
- * hand). Never skips a document of such a language. */
+/* The first docnum >= d whose stemming language is one of mask (bit l:
+ * language l), found by groups of HX_SR_GROUP docnums (a mask of their
+ * languages, then a bit per document of each); end when none is below
+ * end (d when the languages are not at hand). Never skips a document of
+ * such a language. */
 #define HX_SR_GROUP 64
 uint32_t hx_sr_lang_skip(hx_searcher *sr, uint32_t d, uint32_t mask, uint32_t end);
 /* Drops the languages hx_sr_lang keeps when sr->st (just read) differs
@@ -212,6 +214,7 @@ struct matcher {
 	 * with its stem (l[], lmask[]: last, as only the first nl are set) */
 	int exact_only;
 	int nl, qi;     /* qi: the exact word's list, or -1 */
+	int unsure;     /* doc is a bound of the next candidate (hx_m_step) */
 	uint32_t tfdoc; /* tf[] holds the weighted tfs of this docnum */
 	double tf[HX_NFIELDS];
 	/* M_PREFIX: materialized (docnum, score), sorted */
@@ -242,6 +245,10 @@ void hx_m_free(struct matcher **pm);
 int hx_m_err(const struct matcher *m);
 /* Moves m to its first candidate docnum >= d (phrases unchecked). */
 void hx_m_next(struct matcher *m, uint32_t d);
+/* hx_m_next, but a word stops after one document that does not count,
+ * with m->unsure set and m->doc a docnum below which it has none; the
+ * next hx_m_step or hx_m_next goes on from there. */
+void hx_m_step(struct matcher *m, uint32_t d);
 /* The score at m->doc, phrases not yet checked. */
 double hx_m_score(hx_searcher *sr, struct matcher *m);
 /* An upper bound of m's score over docnums [m->doc, *upto]. */
