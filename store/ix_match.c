@@ -159,26 +159,26 @@ static void term_advance(struct matcher *m, uint32_t d, int once)
 	}
 }
 
-void hx_m_next(struct matcher *m, uint32_t d)
+/* hx_m_next (once 0) and hx_m_step (once 1: a word only; m->unsure is
+ * only ever set on a word). */
+static void m_move(struct matcher *m, uint32_t d, int once)
 {
 	if (m->unsure)
-		term_advance(m, d > m->doc ? d : m->doc, 0);
-	else if (m->doc < d) {
-		if (m->kind == M_TERM)
-			term_advance(m, d, 0);
-		else
-			m_advance(m, d);
-	}
+		term_advance(m, d > m->doc ? d : m->doc, once);
+	else if (m->doc < d && m->kind == M_TERM)
+		term_advance(m, d, once);
+	else if (m->doc < d)
+		m_advance(m, d);
+}
+
+void hx_m_next(struct matcher *m, uint32_t d)
+{
+	m_move(m, d, 0);
 }
 
 void hx_m_step(struct matcher *m, uint32_t d)
 {
-	if (m->kind != M_TERM)
-		hx_m_next(m, d);
-	else if (m->unsure)
-		term_advance(m, d > m->doc ? d : m->doc, 1);
-	else if (m->doc < d)
-		term_advance(m, d, 1);
+	m_move(m, d, 1);
 }
 
 static void m_advance(struct matcher *m, uint32_t d)

@@ -267,18 +267,43 @@ static void check_heads(hx_store *s)
 	CHECK(nlong > 40 && lens[7] > 2 * 4096);
 }
 
+/* Through liblmdb: a write transaction on the store in dir, and its log. */
+static MDB_env *log_open(const char *dir, MDB_txn **txn, MDB_dbi *log)
+{
+	MDB_env *env;
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
+	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
+	    mdb_txn_begin(env, NULL, 0, txn) || mdb_dbi_open(*txn, "log", 0, log))
+		abort();
+	return env;
+}
+
+/* The log row of entry i: its key into seq, its value into *v. */
+static void log_row(MDB_txn *txn, MDB_dbi log, size_t i, uint8_t seq[8], MDB_val *v)
+{
+	MDB_cursor *c;
+	MDB_val k;
+	int r;
+	if (mdb_cursor_open(txn, log, &c))
+		abort();
+	for (r = mdb_cursor_get(c, &k, v, MDB_FIRST); !r; r = mdb_cursor_get(c, &k, v, MDB_NEXT))
+		if (v->mv_size > HX_ID_LEN && !memcmp(v->mv_data, ids[i], HX_ID_LEN))
+			break;
+	mdb_cursor_close(c);
+	if (r || k.mv_size != 8)
+		abort();
+	memcpy(seq, k.mv_data, 8);
+}
+
 /* Through liblmdb: every long value of the store in dir packed again as
  * one block (as a hansa before blocks wrote it). */
 static void one_block(const char *dir)
 {
-	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi log, meta;
-	MDB_val k, v, dk = { 5, "zdict" }, dv;
-	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
-	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
-	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "log", 0, &log) ||
-	    mdb_dbi_open(txn, "meta", 0, &meta) || mdb_get(txn, meta, &dk, &dv))
+	MDB_val v, dk = { 5, "zdict" }, dv;
+	MDB_env *env = log_open(dir, &txn, &log);
+	if (mdb_dbi_open(txn, "meta", 0, &meta) || mdb_get(txn, meta, &dk, &dv))
 		abort();
 	ZSTD_CDict *cd = ZSTD_createCDict(dv.mv_data, dv.mv_size, 3);
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
@@ -291,16 +316,8 @@ static void one_block(const char *dir)
 	for (size_t i = 0; i < N; i++) {
 		if (!IS_LONG(i))
 			continue;
-		MDB_cursor *c;
-		if (mdb_cursor_open(txn, log, &c))
-			abort();
-		for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !r;
-		     r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-			if (v.mv_size > HX_ID_LEN && !memcmp(v.mv_data, ids[i], HX_ID_LEN))
-				break;
 		uint8_t seq[8];
-		memcpy(seq, k.mv_data, 8);
-		mdb_cursor_close(c);
+		log_row(txn, log, i, seq, &v);
 		memcpy(out, ids[i], HX_ID_LEN);
 		out[HX_ID_LEN] = 0;
 		size_t z = ZSTD_compress2(cc, out + HX_ID_LEN + 1, sizeof out - HX_ID_LEN - 1,
@@ -383,30 +400,16 @@ static void check_rerank(hx_store *s, const char *dir)
  * block), else cut to cut bytes. */
 static void damage(const char *dir, size_t i, long cut)
 {
-	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_cursor *c;
-	MDB_val k, v;
+	MDB_val v;
 	static uint8_t copy[65536];
 	uint8_t seq[8];
-	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 64) ||
-	    mdb_env_set_mapsize(env, (size_t)16 << 30) || mdb_env_open(env, dir, 0, 0600) ||
-	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "log", 0, &dbi) ||
-	    mdb_cursor_open(txn, dbi, &c))
+	MDB_env *env = log_open(dir, &txn, &dbi);
+	log_row(txn, dbi, i, seq, &v);
+	if (v.mv_size > sizeof copy)
 		abort();
-	int found = 0;
-	for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); !r;
-	     r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-		if (v.mv_size > HX_ID_LEN && !memcmp(v.mv_data, ids[i], HX_ID_LEN)) {
-			found = 1;
-			break;
-		}
-	mdb_cursor_close(c);
-	if (!found || v.mv_size > sizeof copy || k.mv_size != 8)
-		abort();
-	memcpy(seq, k.mv_data, 8);
-	k.mv_data = seq;
+	MDB_val k = { 8, seq };
 	memcpy(copy, v.mv_data, v.mv_size);
 	if (cut < 0)
 		copy[cut == -1 ? v.mv_size / 2 : v.mv_size - 8] ^= 0x5a;
