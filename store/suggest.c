@@ -1,35 +1,28 @@
 /*
  * suggest.c: typos. For the words of a query, the indexed words within
  * Damerau-Levenshtein distance 2 (optimal string alignment; 1 for words
- * of up to 4 letters), ranked by distance, document frequency and the
- * query's language, put back into the query text as whole corrected
- * queries; hx_search runs the best of them when the query found nothing
- * (or little, through another language's stems).
+ * of up to 4 letters; 2 only when none is 1), ranked by distance,
+ * document frequency and the query's language, put back into the query
+ * text as whole corrected queries; hx_search runs the best of them when
+ * the query found nothing (or little, through another language's stems).
  *
- * Candidates come from a symmetric-delete index of the vocabulary, built
- * in memory the second time a searcher needs a correction and kept (the
- * first time, a one-shot CLI search say, walks the vocabulary instead).
- * The words (in byte order) fall into groups that share their first
- * SX_PREFIX bytes (a shorter word is a group of its own); a group and the
- * strings made by deleting up to 2 bytes of its prefix are hashed into
- * buckets of group numbers (hashed once, then counted and filled, so no
- * sort). A query word looks up its own deletes the same way and the words
- * of the groups found are checked with the full distance, so the cost
- * does not grow with the vocabulary; the forms of one word (a Polish noun
- * or verb has dozens) share a group, which a look-up reads once instead
- * of once per bucket, and passes over whole when not even its most
- * frequent word could be kept. The index is rebuilt when the store's
- * index has changed since (its stats differ).
+ * Candidates come from the typo index (sugix.c), built in memory the
+ * second time a searcher needs a correction and kept (the first time, a
+ * one-shot CLI search say, walks the vocabulary instead). A query word
+ * looks up its own deletes the way the index hashed its groups' (those of
+ * two bytes only when no word one edit away is found: near_words) and the
+ * words of the groups found are checked with the full distance, so the
+ * cost does not grow with the vocabulary; a group is read once per
+ * look-up, and passed over whole when not even its most frequent word
+ * could be kept. The index is rebuilt when the store's index has changed
+ * since (its stats differ).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "store/search_int.h"
+#include "store/sugix.h"
 
-#define SX_PREFIX 7  /* bytes of a word whose deletes are indexed */
-#define SX_MAXD 2    /* deletes indexed, and the largest distance */
-#define SX_DELS 64   /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
 #define SX_CANDS 3   /* candidates kept per word */
 #define SX_SEEN 4096 /* groups remembered per look-up (a power of two) */
 #define SX_BATCH 64  /* groups gathered before they are read (walk_batch) */
@@ -39,293 +32,6 @@
  * (docs/SEARCH.md, "Typos": 3 per edit before, which let a common word two
  * edits away beat the word one edit away). */
 #define SX_EDIT 100.0
-
-_Static_assert(HX_TOKEN_MAX <= UINT8_MAX, "a word's length fits wlen[]");
-
-/* A group: the n words from first on, which share their first SX_PREFIX
- * bytes (or one shorter word); max is their largest ln(1 + df), so that
- * a look-up can let the group go on one record; foff is the first
- * word's offset in the pool (woff[first]), so that a group of one word is
- * checked from its record and its bytes, one cache miss fewer. */
-struct sx_group {
-	double max;
-	uint32_t first, n, foff;
-};
-
-struct hx_sugix {
-	uint32_t next_doc; /* the index stats it was built from */
-	uint64_t ndocs;
-	char *pool; /* words, NUL-terminated */
-	size_t plen, pcap;
-	uint32_t *woff, *df; /* per word: offset in pool; document frequency (freed once
-	                        ldf is made) */
-	double *ldf;         /* per word: ln(1 + df), as a candidate's score has it */
-	uint8_t *wlen;       /* per word: its length */
-	size_t nw, wcap, dcap, lcap;
-	struct sx_group *grp;
-	uint32_t ng;
-	uint32_t nb;    /* buckets (a power of two) */
-	uint32_t *boff; /* nb + 1 offsets into ids */
-	uint32_t *ids;  /* group numbers, bucket after bucket, each bucket's
-	                   in ascending order */
-	uint16_t *lh;   /* beside each of ids: the group's shortest length << 8
-	                   | its longest (tested without reading the group) */
-};
-
-void hx_sugix_free(struct hx_sugix **px)
-{
-	struct hx_sugix *x = *px;
-	if (!x)
-		return;
-	free(x->pool);
-	free(x->woff);
-	free(x->df);
-	free(x->ldf);
-	free(x->wlen);
-	free(x->grp);
-	free(x->lh);
-	free(x->boff);
-	free(x->ids);
-	free(x);
-	*px = NULL;
-}
-
-static uint32_t fnv(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return (h ^ (uint32_t)n) * 16777619u;
-}
-
-/* Adds the hash of b[0..n) to h[0..*nh) unless it is there. */
-static void hash_once(uint32_t h[SX_DELS], int *nh, const char *b, size_t n)
-{
-	uint32_t x = fnv(b, n);
-	for (int k = 0; k < *nh; k++)
-		if (h[k] == x)
-			return;
-	if (*nh < SX_DELS)
-		h[(*nh)++] = x;
-}
-
-/* The hashes of w's first SX_PREFIX bytes with 0..maxd bytes deleted,
- * without repeats; returns how many (at most SX_DELS). */
-static int deletes(const char *w, size_t n, int maxd, uint32_t h[SX_DELS])
-{
-	char b[SX_PREFIX];
-	int nh = 0;
-	if (n > SX_PREFIX)
-		n = SX_PREFIX;
-	hash_once(h, &nh, w, n);
-	for (size_t i = 0; i < n && maxd >= 1; i++) {
-		size_t o = 0;
-		for (size_t k = 0; k < n; k++)
-			if (k != i)
-				b[o++] = w[k];
-		hash_once(h, &nh, b, o);
-		for (size_t j = i + 1; j < n && maxd >= 2; j++) {
-			o = 0;
-			for (size_t k = 0; k < n; k++)
-				if (k != i && k != j)
-					b[o++] = w[k];
-			hash_once(h, &nh, b, o);
-		}
-	}
-	return nh;
-}
-
-static int sugix_add(struct hx_sugix *x, const char *w, size_t n, uint32_t df)
-{
-	char *np = hx_grow(x->pool, &x->pcap, x->plen + n + 1, 1);
-	if (!np)
-		return HX_ENOMEM;
-	x->pool = np;
-	uint32_t *no = hx_grow(x->woff, &x->wcap, x->nw + 1, sizeof *no);
-	if (!no)
-		return HX_ENOMEM;
-	x->woff = no;
-	uint32_t *nd = hx_grow(x->df, &x->dcap, x->nw + 1, sizeof *nd);
-	if (!nd)
-		return HX_ENOMEM;
-	x->df = nd;
-	uint8_t *nl = hx_grow(x->wlen, &x->lcap, x->nw + 1, 1);
-	if (!nl)
-		return HX_ENOMEM;
-	x->wlen = nl;
-	x->wlen[x->nw] = (uint8_t)n; /* n <= HX_TOKEN_MAX */
-	memcpy(x->pool + x->plen, w, n);
-	x->pool[x->plen + n] = 0;
-	x->woff[x->nw] = (uint32_t)x->plen;
-	x->df[x->nw++] = df;
-	x->plen += n + 1;
-	return HX_OK;
-}
-
-/* Calls cb with every word of the vocabulary (every "W" term of ix.post)
- * and its document frequency; a non-zero return stops the walk. */
-typedef int (*vocab_cb)(void *arg, const char *w, size_t n, uint32_t df);
-
-static int vocab_walk(hx_searcher *sr, vocab_cb cb, void *arg)
-{
-	MDB_cursor *c;
-	MDB_val k = { 1, "W" }, v;
-	char prev[HX_TOKEN_MAX + 1];
-	size_t prevl = (size_t)-1;
-	int rc = mdb_cursor_open(sr->txn, sr->ix->post, &c), stop = 0;
-	if (rc)
-		return hx_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && !stop;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		const char *kb = k.mv_data;
-		if (!k.mv_size || kb[0] != 'W')
-			break;
-		const char *z = memchr(kb, 0, k.mv_size);
-		if (!z)
-			continue;
-		size_t tl = (size_t)(z - kb) - 1;
-		if (tl > HX_TOKEN_MAX || (tl == prevl && !memcmp(prev, kb + 1, tl)))
-			continue; /* another block of the same word */
-		uint32_t df;
-		if (k.mv_size == (size_t)(z - kb) + 1 && v.mv_size == 12)
-			df = hx_le32_get(v.mv_data); /* the header of a word of several blocks */
-		else if (v.mv_size >= 9)
-			df = ((const uint8_t *)v.mv_data)[0]; /* its only block */
-		else
-			continue;
-		memcpy(prev, kb + 1, tl);
-		prevl = tl;
-		stop = cb(arg, kb + 1, tl, df);
-	}
-	mdb_cursor_close(c);
-	if (stop)
-		return stop;
-	return rc == 0 || rc == MDB_NOTFOUND ? HX_OK : hx_mdb_err(rc);
-}
-
-static int sugix_add_cb(void *arg, const char *w, size_t n, uint32_t df)
-{
-	return sugix_add(arg, w, n, df);
-}
-
-/* Reads the vocabulary and builds the delete index. */
-static int sugix_build(hx_searcher *sr, struct hx_sugix **out)
-{
-	struct hx_sugix *x = calloc(1, sizeof *x);
-	uint32_t *hs = NULL;
-	int rc;
-	*out = NULL;
-	if (!x)
-		return HX_ENOMEM;
-	x->next_doc = sr->st.next_doc;
-	x->ndocs = sr->st.ndocs;
-	if ((rc = vocab_walk(sr, sugix_add_cb, x)))
-		goto fail;
-	if (!(x->ldf = malloc((x->nw ? x->nw : 1) * sizeof *x->ldf))) {
-		rc = HX_ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < x->nw; i++)
-		x->ldf[i] = log(1.0 + x->df[i]);
-	free(x->df); /* a look-up needs ln(1 + df) alone */
-	x->df = NULL;
-	x->dcap = 0;
-	/* The groups: runs of words with the same first SX_PREFIX bytes (the
-	 * vocabulary is in byte order, so a group is one run). */
-	uint16_t *glh = malloc((x->nw ? x->nw : 1) * sizeof *glh); /* lo << 8 | hi */
-	if (!glh || !(x->grp = malloc((x->nw ? x->nw : 1) * sizeof *x->grp))) {
-		free(glh);
-		rc = HX_ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < x->nw; i++) {
-		struct sx_group *g = x->ng ? &x->grp[x->ng - 1] : NULL;
-		uint16_t l = x->wlen[i];
-		if (g && l >= SX_PREFIX && x->wlen[g->first] >= SX_PREFIX &&
-		    !memcmp(x->pool + x->woff[g->first], x->pool + x->woff[i], SX_PREFIX)) {
-			g->n++;
-			if (x->ldf[i] > g->max)
-				g->max = x->ldf[i];
-			if (l < glh[x->ng - 1] >> 8)
-				glh[x->ng - 1] = (uint16_t)(l << 8 | (glh[x->ng - 1] & 0xff));
-			if (l > (glh[x->ng - 1] & 0xff))
-				glh[x->ng - 1] = (uint16_t)((glh[x->ng - 1] & 0xff00) | l);
-			continue;
-		}
-		g = &x->grp[x->ng];
-		g->first = (uint32_t)i;
-		g->foff = x->woff[i];
-		g->n = 1;
-		g->max = x->ldf[i];
-		glh[x->ng++] = (uint16_t)(l << 8 | l);
-	}
-	/* as many records as groups (fewer than words) */
-	struct sx_group *sg = realloc(x->grp, (x->ng ? x->ng : 1) * sizeof *x->grp);
-	if (sg)
-		x->grp = sg;
-	/* The deletes of every group's prefix, hashed once; then bucket
-	 * sizes, then the buckets filled (no sort). */
-	size_t hcap = 0, total = 0, wtotal = 0;
-	uint8_t *nh = malloc(x->ng ? x->ng : 1);
-	if (!nh) {
-		free(glh);
-		rc = HX_ENOMEM;
-		goto fail;
-	}
-	for (uint32_t g = 0; g < x->ng; g++) {
-		uint32_t *nhs = hx_grow(hs, &hcap, total + SX_DELS, sizeof *hs);
-		if (!nhs) {
-			free(nh);
-			free(glh);
-			rc = HX_ENOMEM;
-			goto fail;
-		}
-		hs = nhs;
-		uint32_t f = x->grp[g].first;
-		nh[g] = (uint8_t)deletes(x->pool + x->woff[f], x->wlen[f], SX_MAXD, hs + total);
-		total += nh[g];
-		wtotal += (size_t)nh[g] * x->grp[g].n;
-	}
-	x->nb = 16;
-	/* as many buckets as a bucket per two deletes of every word (not
-	 * of every group) makes: each bucket then holds the groups of the
-	 * words it held before groups, in the same order, and no more */
-	while (x->nb < wtotal / 2 && x->nb < (1u << 30))
-		x->nb *= 2;
-	x->boff = calloc((size_t)x->nb + 1, sizeof *x->boff);
-	x->ids = malloc((total ? total : 1) * sizeof *x->ids);
-	x->lh = malloc((total ? total : 1) * sizeof *x->lh);
-	if (!x->boff || !x->ids || !x->lh || total > UINT32_MAX || x->nw >= UINT32_MAX) {
-		free(nh);
-		free(glh);
-		rc = HX_ENOMEM;
-		goto fail;
-	}
-	for (size_t e = 0; e < total; e++)
-		x->boff[(hs[e] & (x->nb - 1)) + 1]++;
-	for (uint32_t b = 0; b < x->nb; b++)
-		x->boff[b + 1] += x->boff[b];
-	for (uint32_t g = 0, e = 0; g < x->ng; g++)
-		for (int j = 0; j < nh[g]; j++, e++) {
-			uint32_t at = x->boff[hs[e] & (x->nb - 1)]++;
-			x->ids[at] = g;
-			x->lh[at] = glh[g];
-		}
-	free(nh);
-	free(glh);
-	free(hs);
-	hs = NULL;
-	/* Filling moved each offset to its bucket's end: move them back. */
-	for (uint32_t b = x->nb; b > 0; b--)
-		x->boff[b] = x->boff[b - 1];
-	x->boff[0] = 0;
-	*out = x;
-	return HX_OK;
-fail:
-	free(hs);
-	hx_sugix_free(&x);
-	return rc;
-}
 
 void hx_osa_peq(uint64_t peq[256], const char *a, size_t la)
 {
@@ -452,6 +158,11 @@ static void consider_at(struct near *n, const char *c, size_t cl, double ldf)
 		at--;
 	if (at >= SX_CANDS)
 		return;
+	/* met again (a look-up of more than SX_SEEN / 2 groups does not
+	 * remember them all): kept already */
+	for (int i = 0; i < *n->nbest; i++)
+		if (!strcmp(best[i].word, cw.word))
+			return;
 	int last = *n->nbest < SX_CANDS ? *n->nbest : SX_CANDS - 1;
 	for (int i = last; i > at; i--)
 		best[i] = best[i - 1];
@@ -518,8 +229,120 @@ static void walk_batch(struct near *n, const struct hx_sugix *x, const struct sx
 	}
 }
 
+/* The groups a look-up has met, as group numbers + 1 (open addressing
+ * over the first ns slots). It holds every group of the buckets walked
+ * when they have fewer than SX_SEEN / 2 entries (most look-ups: a few
+ * dozen), so only that much of it is cleared; the first SX_SEEN / 2
+ * groups otherwise. */
+struct sx_seen {
+	uint32_t slot[SX_SEEN];
+	uint32_t ns; /* a power of two, or 0 before the first walk */
+	int n;
+	size_t all; /* entries of the buckets walked */
+};
+
+/* Makes room in st for the groups of more bucket entries, keeping those
+ * met (the second walk of a look-up comes after the first). */
+static void seen_room(struct sx_seen *st, size_t more)
+{
+	uint32_t ns = st->ns ? st->ns : 64, keep[SX_SEEN / 2];
+	int nk = 0;
+	st->all += more;
+	while (ns < SX_SEEN && ns < 2 * st->all)
+		ns *= 2;
+	if (ns == st->ns)
+		return;
+	for (uint32_t i = 0; i < st->ns; i++)
+		if (st->slot[i])
+			keep[nk++] = st->slot[i]; /* at most ns / 2 */
+	memset(st->slot, 0, ns * sizeof *st->slot);
+	st->ns = ns;
+	for (int i = 0; i < nk; i++) {
+		uint32_t at = ((keep[i] - 1) * 2654435761u) & (ns - 1);
+		while (st->slot[at])
+			at = (at + 1) & (ns - 1);
+		st->slot[at] = keep[i];
+	}
+}
+
+/* Whether group g is met for the first time (then it is remembered while
+ * there is room). */
+static int seen_first(struct sx_seen *st, uint32_t g)
+{
+	uint32_t at = (g * 2654435761u) & (st->ns - 1);
+	while (st->slot[at] && st->slot[at] != g + 1)
+		at = (at + 1) & (st->ns - 1);
+	if (st->slot[at])
+		return 0;
+	if (st->n < (int)st->ns / 2) {
+		st->slot[at] = g + 1;
+		st->n++;
+	}
+	return 1;
+}
+
+/* Reads the groups of the buckets of h[from..to) not met before. The
+ * groups in bucket order and the words of each in order: which of two
+ * words of equal score is kept, the first met, does not depend on how
+ * the groups are laid out. They are gathered SX_BATCH at a time (the
+ * length and seen tests), then read in the same order (walk_batch). */
+static void walk_keys(struct near *n, const struct hx_sugix *x, const uint32_t *h, int from, int to,
+                      struct sx_seen *st)
+{
+	size_t all = 0, wl = n->wl, max = (size_t)n->max;
+	for (int j = from; j < to; j++) {
+		uint32_t b = h[j] & (x->nb - 1);
+		all += x->boff[b + 1] - x->boff[b];
+		/* each bucket is a cache miss or two: asked for all at once */
+		__builtin_prefetch(&x->ids[x->boff[b]]);
+		__builtin_prefetch(&x->lh[x->boff[b]]);
+	}
+	seen_room(st, all);
+	struct sx_entry batch[SX_BATCH];
+	int nbatch = 0;
+	for (int j = from; j < to; j++) {
+		uint32_t b = h[j] & (x->nb - 1);
+		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
+			uint32_t g = x->ids[e];
+			size_t lo = x->lh[e] >> 8, hi = x->lh[e] & 0xff;
+			if (lo > wl + max || hi + max < wl)
+				continue; /* every word too long or too short to be near */
+			if (!seen_first(st, g))
+				continue; /* checked already */
+			__builtin_prefetch(&x->grp[g]);
+			batch[nbatch++] = (struct sx_entry){ g, (uint8_t)lo, (uint8_t)hi };
+			if (nbatch == SX_BATCH) {
+				walk_batch(n, x, batch, nbatch);
+				nbatch = 0;
+			}
+		}
+	}
+	walk_batch(n, x, batch, nbatch);
+}
+
+/* The words one edit away only, when there is one: those two edits away
+ * are let go (they rank below any one edit away: SX_EDIT). Returns
+ * whether there was one. */
+static int nearest_only(const struct cand_word *best, int *nbest)
+{
+	if (*nbest == 0 || best[0].dist != 1)
+		return 0;
+	while (best[*nbest - 1].dist != 1)
+		--*nbest;
+	return 1;
+}
+
 /* The best few indexed words near word, best first: from the delete index
- * when the searcher has one, else by a walk over the whole vocabulary. */
+ * when the searcher has one, else by a walk over the whole vocabulary.
+ * Words one edit away come first, and when there is one, no word two
+ * edits away is offered (the nearest correction is the likeliest, as
+ * in Norvig's corrector; docs/SEARCH.md, "Typos"). So the index is looked
+ * up with the
+ * word's deletes of at most one byte first: every word one edit away
+ * shares one of those with the word (a substitution, a swap or a byte
+ * more or less within the indexed prefix: a delete on each side; beyond
+ * it, the prefix itself), and the deletes of two bytes are looked up only
+ * when none is found. */
 static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_word *best,
                       int *nbest)
 {
@@ -535,63 +358,25 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	n.nbest = nbest;
 	memset(n.cnt, 0, sizeof n.cnt);
 	uint32_t h[SX_DELS];
-	uint32_t seen[SX_SEEN]; /* group numbers + 1 looked at (open addressing) */
-	int nseen = 0;
 	*nbest = 0;
 	if (wl > HX_TOKEN_MAX)
 		return HX_OK;
 	for (size_t i = 0; i < wl; i++)
 		n.cnt[(uint8_t)word[i] & 31]++; /* at most HX_TOKEN_MAX each */
 	hx_osa_peq(n.peq, word, wl);
-	if (!x)
-		return vocab_walk(sr, consider, &n);
-	int nh = deletes(word, wl, n.max, h);
-	/* seen holds every group of the buckets when they have fewer than
-	 * SX_SEEN / 2 (most look-ups: a few dozen), so only that much of it
-	 * is cleared; the first SX_SEEN / 2 otherwise */
-	size_t all = 0;
-	for (int j = 0; j < nh; j++) {
-		uint32_t b = h[j] & (x->nb - 1);
-		all += x->boff[b + 1] - x->boff[b];
-		/* each bucket is a cache miss or two: asked for all at once */
-		__builtin_prefetch(&x->ids[x->boff[b]]);
-		__builtin_prefetch(&x->lh[x->boff[b]]);
+	if (!x) {
+		int rc = hx_sx_vocab_walk(sr, consider, &n);
+		nearest_only(best, nbest);
+		return rc;
 	}
-	uint32_t ns = 64;
-	while (ns < SX_SEEN && ns < 2 * all)
-		ns *= 2;
-	memset(seen, 0, ns * sizeof *seen);
-	/* The groups in bucket order and the words of each in order: words
-	 * are met in the order of buckets of words (which of two of equal
-	 * score is kept, the first, does not depend on the groups). They are
-	 * gathered SX_BATCH at a time (the length and seen tests), then read
-	 * in the same order (walk_batch). */
-	struct sx_entry batch[SX_BATCH];
-	int nbatch = 0;
-	for (int j = 0; j < nh; j++) {
-		uint32_t b = h[j] & (x->nb - 1);
-		for (uint32_t e = x->boff[b]; e < x->boff[b + 1]; e++) {
-			uint32_t g = x->ids[e], slot = (g * 2654435761u) & (ns - 1);
-			size_t lo = x->lh[e] >> 8, hi = x->lh[e] & 0xff;
-			if (lo > wl + (size_t)n.max || hi + (size_t)n.max < wl)
-				continue; /* every word too long or too short to be near */
-			while (seen[slot] && seen[slot] != g + 1)
-				slot = (slot + 1) & (ns - 1);
-			if (seen[slot])
-				continue; /* checked already */
-			if (nseen < (int)ns / 2) {
-				seen[slot] = g + 1;
-				nseen++;
-			}
-			__builtin_prefetch(&x->grp[g]);
-			batch[nbatch++] = (struct sx_entry){ g, (uint8_t)lo, (uint8_t)hi };
-			if (nbatch == SX_BATCH) {
-				walk_batch(&n, x, batch, nbatch);
-				nbatch = 0;
-			}
-		}
-	}
-	walk_batch(&n, x, batch, nbatch);
+	int n1, nh = hx_sx_deletes(word, wl, n.max, h, &n1);
+	struct sx_seen st; /* its slots are cleared as they are used (seen_room) */
+	st.ns = 0;
+	st.n = 0;
+	st.all = 0;
+	walk_keys(&n, x, h, 0, n1, &st);
+	if (!nearest_only(best, nbest))
+		walk_keys(&n, x, h, n1, nh, &st);
 	return HX_OK;
 }
 
@@ -674,7 +459,7 @@ int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int la
 	 * CLI search pays no build); from the second on, the delete index. */
 	if (sr->sx && (sr->sx->next_doc != sr->st.next_doc || sr->sx->ndocs != sr->st.ndocs))
 		hx_sugix_free(&sr->sx);
-	if (!sr->sx && sr->ncorrect++ > 0 && (rc = sugix_build(sr, &sr->sx)))
+	if (!sr->sx && sr->ncorrect++ > 0 && (rc = hx_sugix_build(sr, &sr->sx)))
 		return rc;
 	for (size_t i = 0; i < q->nclauses && nfix < HX_QUERY_CLAUSES; i++) {
 		const hx_q_clause *c = &q->clauses[i];
@@ -741,14 +526,4 @@ int hx_corrections(hx_searcher *sr, const char *qtext, const hx_query *q, int la
 		fix[r].pick = -2; /* done */
 	}
 	return HX_OK;
-}
-
-void hx_sugix_size(const hx_searcher *sr, size_t *words, size_t *bytes)
-{
-	const struct hx_sugix *x = sr->sx;
-	*words = x ? x->nw : 0;
-	*bytes = x ? x->pcap + x->lcap + x->nw * sizeof *x->ldf + x->ng * sizeof *x->grp +
-	                         (x->wcap + x->dcap + (size_t)x->nb + 1) * 4 +
-	                         (size_t)x->boff[x->nb] * (sizeof *x->ids + sizeof *x->lh)
-	           : 0;
 }

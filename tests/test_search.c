@@ -2508,6 +2508,39 @@ static void typo_outcome(hx_searcher *sr, const char *q, char *out, size_t cap)
 	hx_results_clear(&r);
 }
 
+/* When a word one edit away is indexed, no word two edits away is
+ * offered, however common: `abcdefgz` has `abcdefgh` (in 1 document) one
+ * edit away and `abcdefxy` (40) and `abcdeqgy` (30) two away; `abcdefqq`
+ * has none one edit away and is offered the two that are two away, the
+ * commoner first (`abcdeqgy` is three away). "zzqword" is in no document
+ * with them, so the corrections are offered as did-you-mean. Each query
+ * through the walk, the index built and the index. */
+static void typo_one_edit_only(void)
+{
+	static const struct vword vocab[] = {
+		{ "abcdefgh", 1 }, { "abcdefxy", 40 }, { "abcdeqgy", 30 }, { "zzqword", 1 }
+	};
+	static const char *q[] = { "abcdefgz zzqword", "abcdefqq zzqword" };
+	static const char *want[] = { "0 [] [abcdefgh zzqword]",
+		                      "0 [] [abcdefxy zzqword] [abcdefgh zzqword]" };
+	doc *d[128];
+	size_t nd = 0;
+	hx_store *s;
+	char *dir = vocab_store(&s), out[512];
+	vocab_docs(vocab, sizeof vocab / sizeof vocab[0], d, &nd, 128);
+	CHECK_RC(put_docs(s, d, nd), HX_OK);
+	for (int k = 0; k < 2; k++) {
+		hx_searcher *sr;
+		CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+		for (int i = 0; i < 3; i++) {
+			typo_outcome(sr, q[k], out, sizeof out);
+			CHECK(!strcmp(out, want[k]));
+		}
+		hx_searcher_free(&sr);
+	}
+	vocab_done(&s, d, nd, dir);
+}
+
 /* The typo index's look-up (its best-first walk, and the tests that let
  * a word go before its bytes are read) keeps the candidates that the walk
  * over the whole vocabulary keeps. Random words (three 7-byte prefixes
@@ -2611,6 +2644,7 @@ int main(void)
 	posting_steps();
 	typo_best_first();
 	typo_nearest_first();
+	typo_one_edit_only();
 	typo_index_vs_walk();
 	return check_done();
 }

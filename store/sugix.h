@@ -1,0 +1,58 @@
+/*
+ * sugix.h: the typo index (sugix.c), for the look-ups of suggest.c.
+ */
+#ifndef HX_SUGIX_H
+#define HX_SUGIX_H
+
+#include "store/search_int.h"
+
+#define SX_PREFIX 7 /* bytes of a word whose deletes are indexed */
+#define SX_MAXD 2   /* deletes indexed, and the largest distance */
+#define SX_DELS 64  /* deletes of one prefix: 1 + 7 + 21 = 29 at most */
+
+_Static_assert(HX_TOKEN_MAX <= UINT8_MAX, "a word's length fits wlen[]");
+
+/* A group: the n words from first on, which share their first SX_PREFIX
+ * bytes (or one shorter word); max is their largest ln(1 + df), so that
+ * a look-up can let the group go on one record; foff is the first
+ * word's offset in the pool (woff[first]), so that a group of one word is
+ * checked from its record and its bytes, one cache miss fewer. */
+struct sx_group {
+	double max;
+	uint32_t first, n, foff;
+};
+
+struct hx_sugix {
+	uint32_t next_doc; /* the index stats it was built from */
+	uint64_t ndocs;
+	char *pool; /* words, NUL-terminated */
+	size_t plen, pcap;
+	uint32_t *woff, *df; /* per word: offset in pool; document frequency (freed once
+	                        ldf is made) */
+	double *ldf;         /* per word: ln(1 + df), as a candidate's score has it */
+	uint8_t *wlen;       /* per word: its length */
+	size_t nw, wcap, dcap, lcap;
+	struct sx_group *grp;
+	uint32_t ng;
+	uint32_t nb;    /* buckets (a power of two) */
+	uint32_t *boff; /* nb + 1 offsets into ids */
+	uint32_t *ids;  /* group numbers, bucket after bucket, each bucket's
+	                   in ascending order */
+	uint16_t *lh;   /* beside each of ids: the group's shortest length << 8
+	                   | its longest (tested without reading the group) */
+};
+
+/* The hashes of w's first SX_PREFIX bytes with 0..maxd bytes deleted,
+ * without repeats, fewest deletes first; returns how many (at most
+ * SX_DELS), and in *n1 (when not NULL) how many have at most one. */
+int hx_sx_deletes(const char *w, size_t n, int maxd, uint32_t h[SX_DELS], int *n1);
+
+/* Calls cb with every word of the vocabulary (every "W" term of ix.post)
+ * and its document frequency; a non-zero return stops the walk. */
+typedef int (*hx_sx_vocab_cb)(void *arg, const char *w, size_t n, uint32_t df);
+int hx_sx_vocab_walk(hx_searcher *sr, hx_sx_vocab_cb cb, void *arg);
+
+/* Reads the vocabulary and builds the delete index. */
+int hx_sugix_build(hx_searcher *sr, struct hx_sugix **out);
+
+#endif
