@@ -81,9 +81,9 @@
 #include "store/tokenize.h"
 
 #define HX_INDEX_SCHEMA                                                               \
-	6 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em; 4: ix.wstem; \
+	7 /* 3: Hunspell lemmas (pl lv sv), ASCII spellings, German -em; 4: ix.wstem; \
 	   * 5: the files field (attachment names and text); 6: ix.docs holds         \
-	   * the fields of a hit */
+	   * the fields of a hit; 7: a compound's lemma whole (lemma.c) */
 #define HX_IX_BLOCK 128 /* postings per block */
 #define HX_IX_BLOCK_MAXBYTES (9 + HX_IX_BLOCK * 26)
 #define HX_IX_CHUNK 1024 /* norm records per ix.norms value */

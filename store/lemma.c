@@ -409,5 +409,22 @@ size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t c
 		r = hx_fold_str(out, cap, best, strlen(best));
 	if (n > 0 || list)
 		Hunspell_free_list(lm->h, &list, n);
+	/* Of a compound in its base form Hunspell may give the first part
+	 * alone (Swedish programmeny, programpaket, standardbibliotek:
+	 * program, program, standard), while it gives an inflected form whole
+	 * (programpaketen, standardbiblioteket: programpaket,
+	 * standardbibliotek). When the word is the lemma and a rest of 4 bytes
+	 * or more that Hunspell knows, the lemma is the first part and the
+	 * rest's lemma, so that the compound stays whole and its forms share
+	 * one lemma. Shorter rests are inflections (programmet: program and
+	 * "met", a word of its own). */
+	if (r >= 3 && r + 4 <= len && !memcmp(out, word, r)) {
+		char rest[HX_TOKEN_MAX + 1];
+		size_t rl = hx_lemma_get(lm, word + r, len - r, rest, sizeof rest);
+		if (rl && r + rl < cap) {
+			memcpy(out + r, rest, rl + 1);
+			r += rl;
+		}
+	}
 	return r;
 }
