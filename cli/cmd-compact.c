@@ -30,7 +30,9 @@ const struct hx_cmd hx_cmd_compact = {
 	        "it over store/data.mdb. The node must be stopped: compact refuses while\n"
 	        "any process has the store open. A large import or initial sync leaves\n"
 	        "free pages that LMDB reuses for later writes but never returns to the\n"
-	        "file system; compact returns them. 'hansa backup' writes the same\n"
-	        "compacted copy while the node runs.\n",
+	        "file system; compact returns them. Long entries that an older hansa\n"
+	        "compressed in one piece are written in blocks of 2,048 bytes (the same\n"
+	        "bytes), so that a search reads the start of one alone. 'hansa backup'\n"
+	        "writes the same compacted copy while the node runs.\n",
 	.exec = exec,
 };

@@ -23,9 +23,10 @@ size_t hx_store_copy_txn_rows = 200000;
  * order, committing every hx_store_copy_txn_rows rows or COPY_TXN_BYTES
  * (*wt: the copy's write transaction, renewed; NULL after a failed
  * commit; *rows, *bytes: since the last commit). The rows copied must be
- * the rows the table has. */
-static int copy_table(MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name, size_t *rows,
-                      size_t *bytes)
+ * the rows the table has. With r, each value goes through
+ * hx_zent_repack_row (the log). */
+static int copy_table(hx_store *s, MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name,
+                      struct hx_zrepack *r, size_t *rows, size_t *bytes)
 {
 	MDB_dbi a, b;
 	unsigned fl;
@@ -42,6 +43,11 @@ static int copy_table(MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name, s
 		goto out;
 	unsigned how = fl & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
 	while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
+		int zrc;
+		if (r && (zrc = hx_zent_repack_row(&s->z, rt, r, &v, &v))) {
+			rc = zrc == HX_ENOMEM ? ENOMEM : MDB_CORRUPTED;
+			goto out;
+		}
 		if ((rc = mdb_cursor_put(w, &k, &v, how)))
 			goto out;
 		n++;
@@ -91,7 +97,9 @@ int hx_store_copy(hx_store *s, const char *dir)
 	MDB_val k, v;
 	char path[4200];
 	size_t rows = 0, bytes = 0;
+	struct hx_zrepack zr;
 	int rc, fd;
+	memset(&zr, 0, sizeof zr);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return errno == ENOSPC || errno == EDQUOT ? HX_EFULL : HX_EIO;
 	/* the copy's file is new: never written into, nor removed, if it was
@@ -101,6 +109,11 @@ int hx_store_copy(hx_store *s, const char *dir)
 		return errno == EEXIST ? HX_EEXIST : errno == ENOSPC ? HX_EFULL : HX_EIO;
 	close(fd);
 	if ((rc = hx_txn_begin(s, MDB_RDONLY, &rt))) {
+		unlink(path);
+		return rc;
+	}
+	if ((rc = hx_zent_repacker(&s->z, rt, &zr))) {
+		hx_txn_abort(s, rt);
 		unlink(path);
 		return rc;
 	}
@@ -121,7 +134,9 @@ int hx_store_copy(hx_store *s, const char *dir)
 		}
 		memcpy(name, k.mv_data, k.mv_size);
 		name[k.mv_size] = 0;
-		if (!wt || (rc = copy_table(d, &wt, rt, name, &rows, &bytes)))
+		/* the log's values of one block are written in blocks */
+		int log = !strcmp(name, "log");
+		if (!wt || (rc = copy_table(s, d, &wt, rt, name, log ? &zr : NULL, &rows, &bytes)))
 			break;
 	}
 	if (rc == MDB_NOTFOUND)
@@ -144,6 +159,7 @@ out:
 	if (d)
 		mdb_env_close(d);
 	hx_txn_abort(s, rt);
+	hx_zrepack_free(&zr);
 	if (rc)
 		unlink(path);
 	return hx_mdb_err(rc);

@@ -30,7 +30,9 @@
  * start can be decompressed without the rest (hx_zent_unpack_head: the
  * search reads the first 200 words of a body, and a body can be 256 KiB).
  * Over the tools corpus that makes the values 0.05 % larger. A value a
- * hansa before this wrote is one block; it is read whole.
+ * hansa before this wrote is one block; it is read whole, and a copy of
+ * the store (hx_store_copy: hansa compact, backup) writes it in blocks
+ * (hx_zent_repack_row).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +377,77 @@ int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out
 		return HX_OK; /* stays as it is */
 	out->mv_data = z->wbuf;
 	out->mv_size = 1 + n;
+	return HX_OK;
+}
+
+int hx_zent_repacker(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r)
+{
+	MDB_val v;
+	memset(r, 0, sizeof *r);
+	int rc = dict_get(z, txn, &v);
+	if (rc)
+		return rc == HX_ENOTFOUND ? HX_OK : rc; /* nothing compressed */
+	if (!(r->cdict = cdict_of(&v)) || !(r->cctx = ZSTD_createCCtx()) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(r->cctx, ZSTD_c_checksumFlag, 1))) {
+		hx_zrepack_free(r);
+		return HX_ENOMEM;
+	}
+	return HX_OK;
+}
+
+void hx_zrepack_free(struct hx_zrepack *r)
+{
+	ZSTD_freeCCtx(r->cctx);
+	ZSTD_freeCDict(r->cdict);
+	free(r->buf);
+	memset(r, 0, sizeof *r);
+}
+
+int hx_zent_repack_row(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r, const MDB_val *row,
+                       MDB_val *out)
+{
+	const uint8_t *st = (const uint8_t *)row->mv_data + HX_ID_LEN;
+	size_t sl = row->mv_size > HX_ID_LEN + 1 ? row->mv_size - HX_ID_LEN - 1 : 0;
+	*out = *row;
+	if (!r->cctx || !sl || st[0] != ZTAG)
+		return HX_OK;
+	unsigned long long n = ZSTD_getFrameContentSize(st + 1, sl);
+	if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n <= ZBLOCK ||
+	    n > RAW_MAX || several_blocks(st + 1, sl))
+		return HX_OK; /* blocks already, short, or not ours to judge (fsck's) */
+	MDB_val stored = { sl + 1, (void *)st }, raw, again;
+	uint8_t *owned = NULL, *owned2 = NULL;
+	int rc = hx_zent_unpack(z, txn, &stored, &raw, &owned);
+	if (rc)
+		return rc == HX_ECORRUPT ? HX_OK : rc; /* copied as it is: fsck names it */
+	size_t bound = HX_ID_LEN + 1 + ZSTD_compressBound(raw.mv_size);
+	if (bound > r->cap) {
+		uint8_t *nb = realloc(r->buf, bound);
+		if (!nb) {
+			free(owned);
+			return HX_ENOMEM;
+		}
+		r->buf = nb;
+		r->cap = bound;
+	}
+	size_t len = ZSTD_isError(ZSTD_CCtx_reset(r->cctx, ZSTD_reset_session_only)) ||
+	                             ZSTD_isError(ZSTD_CCtx_refCDict(r->cctx, r->cdict))
+	                     ? (size_t)-ZSTD_error_GENERIC
+	                     : pack_blocks(r->cctx, r->buf + HX_ID_LEN + 1, r->cap - HX_ID_LEN - 1,
+	                                   raw.mv_data, raw.mv_size);
+	/* kept only when it reads back as the same bytes */
+	MDB_val packed = { 1 + len, r->buf + HX_ID_LEN };
+	r->buf[HX_ID_LEN] = ZTAG;
+	if (!ZSTD_isError(len) && 1 + len < raw.mv_size &&
+	    !hx_zent_unpack(z, txn, &packed, &again, &owned2) && again.mv_size == raw.mv_size &&
+	    !memcmp(again.mv_data, raw.mv_data, raw.mv_size)) {
+		memcpy(r->buf, row->mv_data, HX_ID_LEN);
+		out->mv_data = r->buf;
+		out->mv_size = HX_ID_LEN + 1 + len;
+		r->repacked++;
+	}
+	free(owned2);
+	free(owned);
 	return HX_OK;
 }
 

@@ -35,6 +35,15 @@ struct hx_zent {
 	uint64_t retrain_at; /* entries at which to try training again */
 };
 
+/* Writing the log's values again in blocks, for a copy of the store
+ * (hx_store_copy), with a compression context of its own. */
+struct hx_zrepack {
+	void *cdict, *cctx; /* ZSTD_CDict of the store's dictionary, ZSTD_CCtx */
+	uint8_t *buf;       /* the last row written again */
+	size_t cap;
+	uint64_t repacked; /* rows written again so far */
+};
+
 /* Sets up z; the caller sets its tables once they are open. */
 int hx_zent_init(struct hx_zent *z) HX_WUR;
 /* Frees what z holds. */
@@ -78,6 +87,17 @@ int hx_zent_put(struct hx_zent *z, MDB_txn *txn, uint64_t seq, const uint8_t *id
  * (a purge) its bytes, zeroed first, keeping the row's id. */
 int hx_zent_del(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, int keep_id) HX_WUR;
 int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out) HX_WUR;
+/* r for the store's dictionary as txn has it (none yet: r repacks
+ * nothing). Free with hx_zrepack_free. */
+int hx_zent_repacker(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r) HX_WUR;
+void hx_zrepack_free(struct hx_zrepack *r);
+/* *out: the log row value row (id ‖ stored value), or, when its value is
+ * compressed in one block of more than 2,048 bytes (a hansa before blocks
+ * wrote it), the same row with the value compressed in blocks, which is
+ * kept only when it reads back as the same bytes (valid until the next
+ * call). A value that cannot be read is left as it is. */
+int hx_zent_repack_row(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r, const MDB_val *row,
+                       MDB_val *out) HX_WUR;
 int hx_zent_train(struct hx_zent *z, MDB_txn *txn) HX_WUR;
 void hx_zent_end(struct hx_zent *z, int committed);
 
