@@ -369,14 +369,18 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 		nearest_only(best, nbest);
 		return rc;
 	}
-	int n1, nh = hx_sx_deletes(word, wl, n.max, h, &n1);
+	/* the deletes of two bytes (21 of 29) are made only when needed;
+	 * those of at most one come first either way */
+	int n1 = hx_sx_deletes(word, wl, 1, h, NULL), nh;
 	struct sx_seen st; /* its slots are cleared as they are used (seen_room) */
 	st.ns = 0;
 	st.n = 0;
 	st.all = 0;
 	walk_keys(&n, x, h, 0, n1, &st);
-	if (!nearest_only(best, nbest))
+	if (!nearest_only(best, nbest) && n.max > 1) {
+		nh = hx_sx_deletes(word, wl, n.max, h, &n1);
 		walk_keys(&n, x, h, n1, nh, &st);
+	}
 	return HX_OK;
 }
 
