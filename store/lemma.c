@@ -25,6 +25,7 @@
 
 struct hx_lemma {
 	Hunhandle *h;
+	int compounds; /* Swedish: base-form compounds kept whole (hx_lemma_get) */
 };
 
 unsigned long hx_lemma_calls;
@@ -357,6 +358,7 @@ hx_lemma *hx_lemma_open(const char *name)
 		snprintf(pa, sizeof pa, "/proc/self/fd/%d", fa);
 		snprintf(pd, sizeof pd, "/proc/self/fd/%d", fd);
 		lm->h = Hunspell_create(pa, pd);
+		lm->compounds = !strncmp(name, "sv", 2);
 		if (!lm->h) {
 			free(lm);
 			lm = NULL;
@@ -379,6 +381,26 @@ void hx_lemma_free(hx_lemma **plm)
 	Hunspell_destroy(lm->h);
 	free(lm);
 	*plm = NULL;
+}
+
+/* Whether Hunspell gives the word w (len bytes, with room for 2 more) as
+ * the lemma of one of its Swedish forms: the definite singular (-n, -en,
+ * -t, -et) or the plural (-er, -ar, -or). */
+static int base_form(hx_lemma *lm, char *w, size_t len)
+{
+	static const char *const end[] = { "n", "en", "t", "et", "er", "ar", "or" };
+	int found = 0;
+	for (size_t e = 0; e < sizeof end / sizeof end[0] && !found; e++) {
+		char **list = NULL;
+		memcpy(w + len, end[e], strlen(end[e]) + 1);
+		int n = Hunspell_stem(lm->h, &list, w);
+		for (int i = 0; i < n && !found; i++)
+			found = strlen(list[i]) == len && !memcmp(list[i], w, len);
+		if (n > 0 || list)
+			Hunspell_free_list(lm->h, &list, n);
+	}
+	w[len] = 0;
+	return found;
 }
 
 size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t cap)
@@ -407,24 +429,20 @@ size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t c
 	size_t r = 0;
 	if (best && strlen(best) < cap)
 		r = hx_fold_str(out, cap, best, strlen(best));
+	/* Of a compound in its base form Swedish Hunspell may give the first
+	 * part alone (programmeny, standardbibliotek: program, standard), while
+	 * it gives the inflected forms whole (programmenyn, standardbiblioteket:
+	 * programmeny, standardbibliotek). A word whose lemma is its start, 4
+	 * bytes or more shorter, is such a compound when one of its own forms
+	 * has the word for its lemma: then the word is its own lemma. An
+	 * inflected form (datorerna: dator) has no such forms. */
+	size_t bl = best ? strlen(best) : 0;
+	if (lm->compounds && r && bl >= 3 && bl + 4 <= len && !strncmp(best, word, bl) &&
+	    len + 2 <= HX_TOKEN_MAX && base_form(lm, word, len) && len < cap) {
+		memcpy(out, word, len + 1);
+		r = len;
+	}
 	if (n > 0 || list)
 		Hunspell_free_list(lm->h, &list, n);
-	/* Of a compound in its base form Hunspell may give the first part
-	 * alone (Swedish programmeny, programpaket, standardbibliotek:
-	 * program, program, standard), while it gives an inflected form whole
-	 * (programpaketen, standardbiblioteket: programpaket,
-	 * standardbibliotek). When the word is the lemma and a rest of 4 bytes
-	 * or more that Hunspell knows, the lemma is the first part and the
-	 * rest's lemma, so that the compound stays whole and its forms share
-	 * one lemma. Shorter rests are inflections (programmet: program and
-	 * "met", a word of its own). */
-	if (r >= 3 && r + 4 <= len && !memcmp(out, word, r)) {
-		char rest[HX_TOKEN_MAX + 1];
-		size_t rl = hx_lemma_get(lm, word + r, len - r, rest, sizeof rest);
-		if (rl && r + rl < cap) {
-			memcpy(out + r, rest, rl + 1);
-			r += rl;
-		}
-	}
 	return r;
 }

@@ -29,8 +29,8 @@ void hx_lemma_free(hx_lemma **lm);
  * folding made their sets differ (ksiazki: ksiazek ksiazka ksiazki;
  * ksiazka: ksiazek ksiazka), and that keeps a compound whole (Swedish
  * sakerhetsalternativen: sakerhetsalternativ, not alternativ). Where
- * Hunspell gives a compound's first part alone, the rest's lemma is put
- * back (programmeny: program + meny). */
+ * Swedish Hunspell gives a base-form compound's first part alone, the
+ * compound is its own lemma (programmeny: not program). */
 size_t hx_lemma_get(hx_lemma *lm, const char *w, size_t len, char *out, size_t cap);
 
 /* Calls of hx_lemma_open and hx_lemma_get so far in this process (the

@@ -137,16 +137,22 @@ int main(void)
 	CHECK(!strcmp(stem(st, "sv", "arkivet"), stem(st, "sv", "arkiv")));
 	CHECK(!strcmp(stem(st, "sv", "biblioteket"), stem(st, "sv", "bibliotek")));
 	CHECK(strcmp(stem(st, "sv", "paket"), stem(st, "sv", "pak")));
-	/* A compound stays whole, in its base form too, where Hunspell gives
-	 * the first part alone: programmeny is no program, and
-	 * standardbibliotek is standardbiblioteket, not standard. A short
-	 * ending is an inflection still. */
+	/* A Swedish compound stays whole, in its base form too, where
+	 * Hunspell gives the first part alone: programmeny is no program,
+	 * and standardbibliotek is standardbiblioteket, not standard. An
+	 * inflected form with a long ending is no compound (datorerna,
+	 * programmens), nor a Polish plural in -owie. */
 	CHECK(!strcmp(stem(st, "sv", "programmeny"), "programmeny"));
 	CHECK(!strcmp(stem(st, "sv", "programmeny"), stem(st, "sv", "programmenyn")));
 	CHECK(!strcmp(stem(st, "sv", "programpaket"), stem(st, "sv", "programpaketen")));
 	CHECK(!strcmp(stem(st, "sv", "standardbibliotek"), stem(st, "sv", "standardbiblioteket")));
 	CHECK(strcmp(stem(st, "sv", "standardbibliotek"), stem(st, "sv", "standard")));
 	CHECK(!strcmp(stem(st, "sv", "programmet"), stem(st, "sv", "program")));
+	CHECK(!strcmp(stem(st, "sv", "programmens"), stem(st, "sv", "program")));
+	CHECK(!strcmp(stem(st, "sv", "datorerna"), stem(st, "sv", "dator")));
+	CHECK(!strcmp(stem(st, "sv", "datorernas"), stem(st, "sv", "datorer")));
+	CHECK(!strcmp(stem(st, "pl", "profesorowie"), stem(st, "pl", "profesor")));
+	CHECK(!strcmp(stem(st, "pl", "dyrektorowie"), stem(st, "pl", "dyrektora")));
 	CHECK(!strcmp(stem(st, "de", "betriebssystem"), stem(st, "de", "betriebssysteme")));
 	CHECK(!strcmp(stem(st, "de", "betriebssysteme"), stem(st, "de", "betriebssystems")));
 	/* ASCII spellings: ä ö ü å ø typed as ae oe ue aa oe, per language. */
