@@ -24,9 +24,9 @@ size_t hx_store_copy_txn_rows = 200000;
  * (*wt: the copy's write transaction, renewed; NULL after a failed
  * commit; *rows, *bytes: since the last commit). The rows copied must be
  * the rows the table has. With r, each value goes through
- * hx_zent_repack_row (the log). */
+ * hx_zent_repack_row (the log); its error goes to *zerr. */
 static int copy_table(hx_store *s, MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name,
-                      struct hx_zrepack *r, size_t *rows, size_t *bytes)
+                      struct hx_zrepack *r, int *zerr, size_t *rows, size_t *bytes)
 {
 	MDB_dbi a, b;
 	unsigned fl;
@@ -43,9 +43,8 @@ static int copy_table(hx_store *s, MDB_env *d, MDB_txn **wt, MDB_txn *rt, const 
 		goto out;
 	unsigned how = fl & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
 	while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
-		int zrc;
-		if (r && (zrc = hx_zent_repack_row(&s->z, rt, r, &v, &v))) {
-			rc = zrc == HX_ENOMEM ? ENOMEM : MDB_CORRUPTED;
+		if (r && (*zerr = hx_zent_repack_row(&s->z, rt, r, &v, &v))) {
+			rc = MDB_CORRUPTED; /* *zerr says which */
 			goto out;
 		}
 		if ((rc = mdb_cursor_put(w, &k, &v, how)))
@@ -98,7 +97,7 @@ int hx_store_copy(hx_store *s, const char *dir)
 	char path[4200];
 	size_t rows = 0, bytes = 0;
 	struct hx_zrepack zr;
-	int rc, fd;
+	int rc, fd, zerr = 0;
 	memset(&zr, 0, sizeof zr);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return errno == ENOSPC || errno == EDQUOT ? HX_EFULL : HX_EIO;
@@ -136,7 +135,8 @@ int hx_store_copy(hx_store *s, const char *dir)
 		name[k.mv_size] = 0;
 		/* the log's values of one block are written in blocks */
 		int log = !strcmp(name, "log");
-		if (!wt || (rc = copy_table(s, d, &wt, rt, name, log ? &zr : NULL, &rows, &bytes)))
+		if (!wt ||
+		    (rc = copy_table(s, d, &wt, rt, name, log ? &zr : NULL, &zerr, &rows, &bytes)))
 			break;
 	}
 	if (rc == MDB_NOTFOUND)
@@ -162,7 +162,7 @@ out:
 	hx_zrepack_free(&zr);
 	if (rc)
 		unlink(path);
-	return hx_mdb_err(rc);
+	return zerr ? zerr : hx_mdb_err(rc);
 }
 
 int hx_store_space(hx_store *s, uint64_t *file_bytes, uint64_t *free_bytes)

@@ -386,7 +386,9 @@ int hx_zent_repacker(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r)
 	memset(r, 0, sizeof *r);
 	int rc = dict_get(z, txn, &v);
 	if (rc)
-		return rc == HX_ENOTFOUND ? HX_OK : rc; /* nothing compressed */
+		/* nothing compressed, or a damaged dictionary: rows copied as
+		 * they are (fsck names the dictionary) */
+		return rc == HX_ENOTFOUND || rc == HX_ECORRUPT ? HX_OK : rc;
 	if (!(r->cdict = cdict_of(&v)) || !(r->cctx = ZSTD_createCCtx()) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(r->cctx, ZSTD_c_checksumFlag, 1))) {
 		hx_zrepack_free(r);

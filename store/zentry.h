@@ -87,8 +87,8 @@ int hx_zent_put(struct hx_zent *z, MDB_txn *txn, uint64_t seq, const uint8_t *id
  * (a purge) its bytes, zeroed first, keeping the row's id. */
 int hx_zent_del(struct hx_zent *z, MDB_txn *txn, const uint8_t *id, int keep_id) HX_WUR;
 int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out) HX_WUR;
-/* r for the store's dictionary as txn has it (none yet: r repacks
- * nothing). Free with hx_zrepack_free. */
+/* r for the store's dictionary as txn has it (none yet, or a damaged
+ * one: r repacks nothing). Free with hx_zrepack_free. */
 int hx_zent_repacker(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r) HX_WUR;
 void hx_zrepack_free(struct hx_zrepack *r);
 /* *out: the log row value row (id ‖ stored value), or, when its value is

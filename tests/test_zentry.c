@@ -342,6 +342,7 @@ static void one_block(const char *dir)
  * cannot be read is copied as it is: the copy is made, and its fsck names
  * that entry as the store's would. */
 static void damage(const char *dir, size_t i, long cut);
+static void report(void *arg, const char *line);
 
 static void check_compact(const char *dir)
 {
@@ -380,9 +381,13 @@ static void check_compact(const char *dir)
 	CHECK(whole == 0 && raw.mv_size == 2048 && !memcmp(raw.mv_data, raws[good], 2048));
 	free(owned);
 	hx_txn_abort(c, txn);
+	static char out[4096];
+	char hex[2 * HX_ID_LEN + 1];
 	uint64_t problems = 0;
-	CHECK_RC(hx_store_fsck(c, NULL, NULL, &problems), HX_OK);
-	CHECK(problems >= 1);
+	out[0] = 0;
+	CHECK_RC(hx_store_fsck(c, report, out, &problems), HX_OK);
+	hx_hex(hex, ids[bad], HX_ID_LEN);
+	CHECK(problems >= 1 && strstr(out, hex) != NULL);
 	hx_store_close(&c);
 	rmtree(c1);
 	rmtree(c2);
