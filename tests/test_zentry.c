@@ -340,7 +340,8 @@ static void one_block(const char *dir)
  * blocks: every entry reads back as it was signed (fsck clean, searches
  * answer) and the start of each long value is read alone. A value that
  * cannot be read is copied as it is: the copy is made, and its fsck names
- * that entry as the store's would. */
+ * that entry as the store's would. So is every row of a store whose
+ * dictionary cannot be read. */
 static void damage(const char *dir, size_t i, long cut);
 static void report(void *arg, const char *line);
 
@@ -389,8 +390,45 @@ static void check_compact(const char *dir)
 	hx_hex(hex, ids[bad], HX_ID_LEN);
 	CHECK(problems >= 1 && strstr(out, hex) != NULL);
 	hx_store_close(&c);
+	/* a damaged dictionary: the copy is made, every row as it was */
+	MDB_env *env;
+	MDB_dbi meta;
+	MDB_val dk = { 5, "zdict" }, dv;
+	static uint8_t dict[65536];
+	env = log_open(dir, &txn, &meta);
+	if (mdb_dbi_open(txn, "meta", 0, &meta) || mdb_get(txn, meta, &dk, &dv) ||
+	    dv.mv_size > sizeof dict)
+		abort();
+	memcpy(dict, dv.mv_data, dv.mv_size);
+	dict[0] ^= 0xff; /* no dictionary id: unreadable */
+	dv.mv_data = dict;
+	CHECK_RC(mdb_put(txn, meta, &dk, &dv, 0), 0);
+	CHECK_RC(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	char c3[4400];
+	snprintf(c3, sizeof c3, "%s-c3", dir);
+	CHECK_RC(hx_store_open(&s, dir, 0), HX_OK);
+	int made = hx_store_copy(s, c3) == HX_OK;
+	CHECK(made);
+	if (made) {
+		MDB_txn *t2;
+		size_t same = 0;
+		CHECK_RC(hx_store_open(&c, c3, 0), HX_OK);
+		CHECK_RC(hx_txn_begin(s, MDB_RDONLY, &txn), HX_OK);
+		CHECK_RC(hx_txn_begin(c, MDB_RDONLY, &t2), HX_OK);
+		for (size_t i = 7; i < N; i += LONG_EVERY) {
+			MDB_val a = stored_of(s, txn, i), b = stored_of(c, t2, i);
+			same += a.mv_size == b.mv_size && !memcmp(a.mv_data, b.mv_data, a.mv_size);
+		}
+		hx_txn_abort(c, t2);
+		hx_txn_abort(s, txn);
+		CHECK(same == (N - 7 + LONG_EVERY - 1) / LONG_EVERY);
+		hx_store_close(&c);
+	}
+	hx_store_close(&s);
 	rmtree(c1);
 	rmtree(c2);
+	rmtree(c3);
 }
 
 /* The re-rank of the long entries' pairs, from their starts read alone,
