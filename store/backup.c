@@ -25,7 +25,7 @@ size_t hx_store_copy_txn_rows = 200000;
  * commit; *rows, *bytes: since the last commit). The rows copied must be
  * the rows the table has. With r, each value goes through
  * hx_zent_repack_row (the log); its error goes to *zerr. */
-static int copy_table(hx_store *s, MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name,
+static int copy_table(struct hx_zent *z, MDB_env *d, MDB_txn **wt, MDB_txn *rt, const char *name,
                       struct hx_zrepack *r, int *zerr, size_t *rows, size_t *bytes)
 {
 	MDB_dbi a, b;
@@ -43,7 +43,7 @@ static int copy_table(hx_store *s, MDB_env *d, MDB_txn **wt, MDB_txn *rt, const 
 		goto out;
 	unsigned how = fl & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
 	while (!(rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))) {
-		if (r && (*zerr = hx_zent_repack_row(&s->z, rt, r, &v, &v))) {
+		if (r && (*zerr = hx_zent_repack_row(z, rt, r, &v, &v))) {
 			rc = MDB_CORRUPTED; /* *zerr says which */
 			goto out;
 		}
@@ -135,8 +135,8 @@ int hx_store_copy(hx_store *s, const char *dir)
 		name[k.mv_size] = 0;
 		/* the log's values of one block are written in blocks */
 		int log = !strcmp(name, "log");
-		if (!wt ||
-		    (rc = copy_table(s, d, &wt, rt, name, log ? &zr : NULL, &zerr, &rows, &bytes)))
+		if (!wt || (rc = copy_table(&s->z, d, &wt, rt, name, log ? &zr : NULL, &zerr, &rows,
+		                            &bytes)))
 			break;
 	}
 	if (rc == MDB_NOTFOUND)

@@ -346,6 +346,28 @@ static size_t pack_blocks(ZSTD_CCtx *c, uint8_t *dst, size_t cap, const uint8_t 
 	return ZSTD_isError(r) ? r : out.pos;
 }
 
+/* A compression context that writes the content checksum (FORMAT.md
+ * §3.4), or NULL. */
+static ZSTD_CCtx *cctx_new(void)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (c && ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1))) {
+		ZSTD_freeCCtx(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* Starts a new frame with dictionary cd (pack_blocks's pledged size is for
+ * one). */
+static int frame_begin(ZSTD_CCtx *c, ZSTD_CDict *cd)
+{
+	return ZSTD_isError(ZSTD_CCtx_reset(c, ZSTD_reset_session_only)) ||
+	                       ZSTD_isError(ZSTD_CCtx_refCDict(c, cd))
+	               ? HX_ENOMEM
+	               : HX_OK;
+}
+
 int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out)
 {
 	ZSTD_CDict *cd = z->cur;
@@ -361,14 +383,7 @@ int hx_zent_pack(struct hx_zent *z, const uint8_t *raw, size_t len, MDB_val *out
 		z->wbuf = nb;
 		z->wcap = bound;
 	}
-	if (!z->cctx) {
-		if (!(z->cctx = ZSTD_createCCtx()))
-			return HX_ENOMEM;
-		ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
-	}
-	/* a new frame (pack_blocks's pledged size is for one) */
-	if (ZSTD_isError(ZSTD_CCtx_reset(z->cctx, ZSTD_reset_session_only)) ||
-	    ZSTD_isError(ZSTD_CCtx_refCDict(z->cctx, cd)))
+	if ((!z->cctx && !(z->cctx = cctx_new())) || frame_begin(z->cctx, cd))
 		return HX_ENOMEM;
 	z->wbuf[0] = ZTAG;
 	size_t n = len <= ZBLOCK ? ZSTD_compress2(z->cctx, z->wbuf + 1, z->wcap - 1, raw, len)
@@ -389,8 +404,7 @@ int hx_zent_repacker(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r)
 		/* nothing compressed, or a damaged dictionary: rows copied as
 		 * they are (fsck names the dictionary) */
 		return rc == HX_ENOTFOUND || rc == HX_ECORRUPT ? HX_OK : rc;
-	if (!(r->cdict = cdict_of(&v)) || !(r->cctx = ZSTD_createCCtx()) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(r->cctx, ZSTD_c_checksumFlag, 1))) {
+	if (!(r->cdict = cdict_of(&v)) || !(r->cctx = cctx_new())) {
 		hx_zrepack_free(r);
 		return HX_ENOMEM;
 	}
@@ -422,18 +436,13 @@ int hx_zent_repack_row(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r, co
 	int rc = hx_zent_unpack(z, txn, &stored, &raw, &owned);
 	if (rc)
 		return rc == HX_ECORRUPT ? HX_OK : rc; /* copied as it is: fsck names it */
-	size_t bound = HX_ID_LEN + 1 + ZSTD_compressBound(raw.mv_size);
-	if (bound > r->cap) {
-		uint8_t *nb = realloc(r->buf, bound);
-		if (!nb) {
-			free(owned);
-			return HX_ENOMEM;
-		}
-		r->buf = nb;
-		r->cap = bound;
+	uint8_t *nb = hx_grow(r->buf, &r->cap, HX_ID_LEN + 1 + ZSTD_compressBound(raw.mv_size), 1);
+	if (!nb) {
+		free(owned);
+		return HX_ENOMEM;
 	}
-	size_t len = ZSTD_isError(ZSTD_CCtx_reset(r->cctx, ZSTD_reset_session_only)) ||
-	                             ZSTD_isError(ZSTD_CCtx_refCDict(r->cctx, r->cdict))
+	r->buf = nb;
+	size_t len = frame_begin(r->cctx, r->cdict)
 	                     ? (size_t)-ZSTD_error_GENERIC
 	                     : pack_blocks(r->cctx, r->buf + HX_ID_LEN + 1, r->cap - HX_ID_LEN - 1,
 	                                   raw.mv_data, raw.mv_size);
@@ -446,7 +455,6 @@ int hx_zent_repack_row(struct hx_zent *z, MDB_txn *txn, struct hx_zrepack *r, co
 		memcpy(r->buf, row->mv_data, HX_ID_LEN);
 		out->mv_data = r->buf;
 		out->mv_size = HX_ID_LEN + 1 + len;
-		r->repacked++;
 	}
 	free(owned2);
 	free(owned);

@@ -41,7 +41,6 @@ struct hx_zrepack {
 	void *cdict, *cctx; /* ZSTD_CDict of the store's dictionary, ZSTD_CCtx */
 	uint8_t *buf;       /* the last row written again */
 	size_t cap;
-	uint64_t repacked; /* rows written again so far */
 };
 
 /* Sets up z; the caller sets its tables once they are open. */
