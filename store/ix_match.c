@@ -47,6 +47,19 @@ int hx_m_err(const struct matcher *m)
 	return HX_OK;
 }
 
+/* Makes at[] the lists of the word m at d (term_advance keeps them for
+ * its current docnum, so this is mostly a compare). */
+static void lists_at(struct matcher *m, uint32_t d)
+{
+	if (m->atdoc == d)
+		return;
+	m->nat = 0;
+	for (int i = 0; i < m->nl; i++)
+		if (m->l[i]->doc == d)
+			m->at[m->nat++] = (uint8_t)i;
+	m->atdoc = d;
+}
+
 /* The tfs of a word at m->doc, weighted: stemmed forms (in the document's
  * language) plus the exact boost; all zero when the document has the word
  * in no form that counts. */
@@ -65,9 +78,10 @@ static void term_tf(struct matcher *m, const hx_ix_norm *nm, double tf[HX_NFIELD
 		return;
 	}
 	uint32_t bit = 1u << nm->lang;
-	for (int i = 0; i < m->nl; i++)
-		if ((m->lmask[i] & bit) && m->l[i]->doc == d) {
-			const uint32_t *t = hx_pl_tf(m->l[i]);
+	lists_at(m, d);
+	for (int j = 0; j < m->nat; j++)
+		if (m->lmask[m->at[j]] & bit) {
+			const uint32_t *t = hx_pl_tf(m->l[m->at[j]]);
 			for (int f = 0; f < HX_NFIELDS; f++)
 				st[f] += t[f];
 		}
@@ -99,8 +113,9 @@ static int term_counts(struct matcher *m, uint32_t d)
 	int lang = hx_sr_lang(m->sr, d);
 	if (lang < 0 || lang >= 32)
 		return 0;
-	for (int i = 0; i < m->nl; i++)
-		if ((m->lmask[i] & (1u << lang)) && m->l[i]->doc == d)
+	lists_at(m, d);
+	for (int j = 0; j < m->nat; j++)
+		if (m->lmask[m->at[j]] & (1u << lang))
 			return 1;
 	return 0;
 }
@@ -117,13 +132,20 @@ static void term_advance(struct matcher *m, uint32_t d, int once)
 	m->unsure = 0;
 	for (;;) {
 		uint32_t best = END;
+		int nat = 0;
 		for (int i = 0; i < m->nl; i++) {
-			if (m->l[i]->doc < d) /* most lists are past d already */
-				hx_pl_seek(m->l[i], d);
-			if (m->l[i]->doc < best)
-				best = m->l[i]->doc;
+			struct plist *l = m->l[i];
+			if (l->doc < d) /* most lists are past d already */
+				hx_pl_seek(l, d);
+			if (l->doc < best) {
+				best = l->doc;
+				nat = 0;
+			}
+			if (l->doc == best)
+				m->at[nat++] = (uint8_t)i;
 		}
-		m->doc = best;
+		m->doc = m->atdoc = best;
+		m->nat = nat;
 		if (best == END || term_counts(m, best) || best == END - 1)
 			return;
 		d = best + 1;
@@ -135,12 +157,15 @@ static void term_advance(struct matcher *m, uint32_t d, int once)
 		 * "foer" in Swedish): its list is then read only at the
 		 * documents of that language. */
 		if (m->sr->rk.exact > 0)
-			for (int i = 0; i < m->nl; i++)
-				if (i != m->qi && m->l[i]->doc == best) {
+			for (int j = 0; j < m->nat; j++) {
+				int i = m->at[j];
+				if (i != m->qi) {
 					uint32_t t = hx_sr_lang_skip(m->sr, d, m->lmask[i], END);
 					if (t > d)
 						hx_pl_seek(m->l[i], t);
 				}
+			}
+		m->atdoc = END; /* lists moved: at[] is no longer theirs */
 		if (once) {
 			uint32_t low = END;
 			for (int i = 0; i < m->nl; i++)
@@ -312,8 +337,9 @@ int hx_m_in_body(struct matcher *m, uint32_t d)
 {
 	if (m->kind != M_TERM || m->nl >= TERM_LISTS)
 		return 1;
-	for (int i = 0; i < m->nl; i++)
-		if (m->l[i]->doc == d && hx_pl_tf(m->l[i])[HX_F_BODY] > 0)
+	lists_at(m, d);
+	for (int j = 0; j < m->nat; j++)
+		if (hx_pl_tf(m->l[m->at[j]])[HX_F_BODY] > 0)
 			return 1;
 	return 0;
 }

@@ -27,6 +27,7 @@ static struct matcher *m_new(int kind)
 	if (m) {
 		memset(m, 0, offsetof(struct matcher, l));
 		m->kind = kind;
+		m->atdoc = END;
 		m->doc = 0;
 		m->tfdoc = END;
 	}

@@ -203,6 +203,7 @@ void hx_sfilter_free(struct hx_sfilter **pf);
 enum { M_TERM, M_PREFIX, M_AND, M_OR };
 
 #define TERM_LISTS 256 /* forms of one word across languages; more are ignored */
+_Static_assert(TERM_LISTS <= 256, "a list's index fits the byte of matcher.at[]");
 
 struct matcher {
 	int kind;
@@ -215,6 +216,8 @@ struct matcher {
 	int exact_only;
 	int nl, qi;     /* qi: the exact word's list, or -1 */
 	int unsure;     /* doc is a bound of the next candidate (hx_m_step) */
+	uint32_t atdoc; /* M_TERM: at[] holds the nat lists at this docnum */
+	int nat;
 	uint32_t tfdoc; /* tf[] holds the weighted tfs of this docnum */
 	double tf[HX_NFIELDS];
 	/* M_PREFIX: materialized (docnum, score), sorted */
@@ -228,9 +231,13 @@ struct matcher {
 	size_t nwords;
 	int qc; /* the query clause it was built for (hx_eval_build) */
 	/* M_TERM: the lists, and lmask[i] the languages in which list i is a
-	 * form; m_new clears the fields above them only (3 kB a matcher) */
+	 * form; m_new clears the fields above them only (3.3 kB a matcher) */
 	struct plist *l[TERM_LISTS];
 	uint32_t lmask[TERM_LISTS];
+	/* the lists whose current docnum is atdoc, in list order (nat of
+	 * them; term_advance keeps them): a word's scoring and language
+	 * checks read these alone instead of all its forms' lists */
+	uint8_t at[TERM_LISTS];
 };
 
 /* A word: its exact list, and unless exact_only the lists of the words
