@@ -23,9 +23,8 @@
 #include <string.h>
 #include "store/sugix.h"
 
-#define SX_CANDS 3   /* candidates kept per word */
-#define SX_SEEN 4096 /* groups remembered per look-up (a power of two) */
-#define SX_BATCH 64  /* groups gathered before they are read (walk_batch) */
+#define SX_CANDS 3  /* candidates kept per word */
+#define SX_BATCH 64 /* groups gathered before they are read (walk_batch) */
 /* What an edit costs a candidate's score: more than any ln(1 + df) (under
  * 22 for 2^32 documents) and bonus make up, so a word one edit away always
  * beats one two edits away, and the df decides between words equally near
@@ -229,65 +228,13 @@ static void walk_batch(struct near *n, const struct hx_sugix *x, const struct sx
 	}
 }
 
-/* The groups a look-up has met, as group numbers + 1 (open addressing
- * over the first ns slots). It holds every group of the buckets walked
- * when they have fewer than SX_SEEN / 2 entries (most look-ups: a few
- * dozen), so only that much of it is cleared; the first SX_SEEN / 2
- * groups otherwise. */
-struct sx_seen {
-	uint32_t slot[SX_SEEN];
-	uint32_t ns; /* a power of two, or 0 before the first walk */
-	int n;
-	size_t all; /* entries of the buckets walked */
-};
-
-/* Makes room in st for the groups of more bucket entries, keeping those
- * met (the second walk of a look-up comes after the first). */
-static void seen_room(struct sx_seen *st, size_t more)
-{
-	uint32_t ns = st->ns ? st->ns : 64, keep[SX_SEEN / 2];
-	int nk = 0;
-	st->all += more;
-	while (ns < SX_SEEN && ns < 2 * st->all)
-		ns *= 2;
-	if (ns == st->ns)
-		return;
-	for (uint32_t i = 0; i < st->ns; i++)
-		if (st->slot[i])
-			keep[nk++] = st->slot[i]; /* at most ns / 2 */
-	memset(st->slot, 0, ns * sizeof *st->slot);
-	st->ns = ns;
-	for (int i = 0; i < nk; i++) {
-		uint32_t at = ((keep[i] - 1) * 2654435761u) & (ns - 1);
-		while (st->slot[at])
-			at = (at + 1) & (ns - 1);
-		st->slot[at] = keep[i];
-	}
-}
-
-/* Whether group g is met for the first time (then it is remembered while
- * there is room). */
-static int seen_first(struct sx_seen *st, uint32_t g)
-{
-	uint32_t at = (g * 2654435761u) & (st->ns - 1);
-	while (st->slot[at] && st->slot[at] != g + 1)
-		at = (at + 1) & (st->ns - 1);
-	if (st->slot[at])
-		return 0;
-	if (st->n < (int)st->ns / 2) {
-		st->slot[at] = g + 1;
-		st->n++;
-	}
-	return 1;
-}
-
 /* Reads the groups of the buckets of h[from..to) not met before. The
  * groups in bucket order and the words of each in order: which of two
  * words of equal score is kept, the first met, does not depend on how
  * the groups are laid out. They are gathered SX_BATCH at a time (the
  * length and seen tests), then read in the same order (walk_batch). */
 static void walk_keys(struct near *n, const struct hx_sugix *x, const uint32_t *h, int from, int to,
-                      struct sx_seen *st)
+                      struct hx_sx_seen *st)
 {
 	size_t all = 0, wl = n->wl, max = (size_t)n->max;
 	for (int j = from; j < to; j++) {
@@ -297,7 +244,7 @@ static void walk_keys(struct near *n, const struct hx_sugix *x, const uint32_t *
 		__builtin_prefetch(&x->ids[x->boff[b]]);
 		__builtin_prefetch(&x->lh[x->boff[b]]);
 	}
-	seen_room(st, all);
+	hx_sx_seen_room(st, all);
 	struct sx_entry batch[SX_BATCH];
 	int nbatch = 0;
 	for (int j = from; j < to; j++) {
@@ -307,7 +254,7 @@ static void walk_keys(struct near *n, const struct hx_sugix *x, const uint32_t *
 			size_t lo = x->lh[e] >> 8, hi = x->lh[e] & 0xff;
 			if (lo > wl + max || hi + max < wl)
 				continue; /* every word too long or too short to be near */
-			if (!seen_first(st, g))
+			if (!hx_sx_seen_first(st, g))
 				continue; /* checked already */
 			__builtin_prefetch(&x->grp[g]);
 			batch[nbatch++] = (struct sx_entry){ g, (uint8_t)lo, (uint8_t)hi };
@@ -372,10 +319,8 @@ static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_w
 	/* the deletes of two bytes (21 of 29) are made only when needed;
 	 * those of at most one come first either way */
 	int n1 = hx_sx_deletes(word, wl, 1, h, NULL), nh;
-	struct sx_seen st; /* its slots are cleared as they are used (seen_room) */
-	st.ns = 0;
-	st.n = 0;
-	st.all = 0;
+	struct hx_sx_seen st; /* its slots are cleared as they are used */
+	hx_sx_seen_init(&st);
 	walk_keys(&n, x, h, 0, n1, &st);
 	if (!nearest_only(best, nbest) && n.max > 1) {
 		nh = hx_sx_deletes(word, wl, n.max, h, &n1);

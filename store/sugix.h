@@ -4,6 +4,7 @@
 #ifndef HX_SUGIX_H
 #define HX_SUGIX_H
 
+#include <string.h>
 #include "store/search_int.h"
 
 #define SX_PREFIX 7 /* bytes of a word whose deletes are indexed */
@@ -41,6 +42,68 @@ struct hx_sugix {
 	uint16_t *lh;   /* beside each of ids: the group's shortest length << 8
 	                   | its longest (tested without reading the group) */
 };
+
+#define SX_SEEN 4096 /* groups remembered per look-up (a power of two) */
+
+/* The groups a look-up has met, as group numbers + 1 (open addressing
+ * over the first ns slots). It holds every group of the buckets walked
+ * when they have fewer than SX_SEEN / 2 entries (most look-ups: a few
+ * dozen), so only that much of it is cleared; the first SX_SEEN / 2
+ * groups otherwise. */
+struct hx_sx_seen {
+	uint32_t slot[SX_SEEN];
+	uint32_t ns; /* a power of two, or 0 before the first walk */
+	int n;
+	size_t all; /* entries of the buckets walked */
+};
+
+/* Makes room in st for the groups of more bucket entries, keeping those
+ * met (the second walk of a look-up comes after the first). */
+static inline void hx_sx_seen_room(struct hx_sx_seen *st, size_t more)
+{
+	uint32_t ns = st->ns ? st->ns : 64, keep[SX_SEEN / 2];
+	int nk = 0;
+	st->all += more;
+	while (ns < SX_SEEN && ns < 2 * st->all)
+		ns *= 2;
+	if (ns == st->ns)
+		return;
+	for (uint32_t i = 0; i < st->ns; i++)
+		if (st->slot[i])
+			keep[nk++] = st->slot[i]; /* at most ns / 2 */
+	memset(st->slot, 0, ns * sizeof *st->slot);
+	st->ns = ns;
+	for (int i = 0; i < nk; i++) {
+		uint32_t at = ((keep[i] - 1) * 2654435761u) & (ns - 1);
+		while (st->slot[at])
+			at = (at + 1) & (ns - 1);
+		st->slot[at] = keep[i];
+	}
+}
+
+/* Whether group g is met for the first time (then it is remembered while
+ * there is room). */
+static inline int hx_sx_seen_first(struct hx_sx_seen *st, uint32_t g)
+{
+	uint32_t at = (g * 2654435761u) & (st->ns - 1);
+	while (st->slot[at] && st->slot[at] != g + 1)
+		at = (at + 1) & (st->ns - 1);
+	if (st->slot[at])
+		return 0;
+	if (st->n < (int)st->ns / 2) {
+		st->slot[at] = g + 1;
+		st->n++;
+	}
+	return 1;
+}
+
+/* An empty set: its slots are cleared by the first hx_sx_seen_room. */
+static inline void hx_sx_seen_init(struct hx_sx_seen *st)
+{
+	st->ns = 0;
+	st->n = 0;
+	st->all = 0;
+}
 
 /* The hashes of w's first SX_PREFIX bytes with 0..maxd bytes deleted,
  * without repeats, fewest deletes first; returns how many (at most

@@ -22,6 +22,7 @@
 #include "store/ix_int.h"
 #include "store/search_int.h"
 #include "store/lemma.h"
+#include "store/sugix.h"
 #include "tests/check.h"
 
 static uint8_t sk[3][HX_SECRET_LEN], pk[3][HX_KEY_LEN];
@@ -2515,6 +2516,67 @@ static void typo_outcome(hx_searcher *sr, const char *q, char *out, size_t cap)
  * commoner first (`abcdeqgy` is three away). "zzqword" is in no document
  * with them, so the corrections are offered as did-you-mean. Each query
  * through the walk, the index built and the index. */
+/* The set of typo-index groups a look-up has met (sugix.h): a group met
+ * in the first walk (the deletes of at most one byte) is still known
+ * after the second walk's growth, and past SX_SEEN / 2 groups a new one
+ * is reported each time, as a plain model of the set says. */
+static void typo_seen_set(void)
+{
+	struct hx_sx_seen *st = malloc(sizeof *st);
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	hx_sx_seen_init(st);
+	hx_sx_seen_room(st, 20);
+	CHECK(st->ns == 64);
+	for (uint32_t g = 0; g < 20; g++)
+		CHECK(hx_sx_seen_first(st, g * 977));
+	for (uint32_t g = 0; g < 20; g++)
+		CHECK(!hx_sx_seen_first(st, g * 977));
+	hx_sx_seen_room(st, 1500);
+	CHECK(st->ns == SX_SEEN);
+	int forgot = 0;
+	for (uint32_t g = 0; g < 20; g++)
+		forgot += hx_sx_seen_first(st, g * 977);
+	CHECK(forgot == 0);
+	uint32_t g = 1;
+	while (st->n < SX_SEEN / 2)
+		CHECK(hx_sx_seen_first(st, 100000 + g++));
+	CHECK(hx_sx_seen_first(st, 7) && hx_sx_seen_first(st, 7)); /* full: not kept */
+	CHECK(!hx_sx_seen_first(st, 100001));
+
+	/* random walks against a model: the groups kept, each while fewer
+	 * than half the slots of the moment are taken */
+	uint32_t *kept = malloc(SX_SEEN * sizeof *kept);
+	CHECK(kept != NULL);
+	int bad = 0;
+	for (int round = 0; round < 300 && kept; round++) {
+		size_t nk = 0;
+		hx_sx_seen_init(st);
+		int walks = 1 + (int)randombytes_uniform(3);
+		for (int w = 0; w < walks; w++) {
+			uint32_t entries = randombytes_uniform(w ? 4000 : 200);
+			hx_sx_seen_room(st, entries);
+			uint32_t range = 1 + randombytes_uniform(3000);
+			for (uint32_t e = 0; e < entries; e++) {
+				uint32_t gg = randombytes_uniform(range) * 131u;
+				int known = 0;
+				for (size_t i = 0; i < nk && !known; i++)
+					known = kept[i] == gg;
+				if (hx_sx_seen_first(st, gg) != !known)
+					bad++;
+				if (!known && nk < st->ns / 2)
+					kept[nk++] = gg;
+			}
+		}
+		if (nk != (size_t)st->n)
+			bad++;
+	}
+	CHECK(bad == 0);
+	free(kept);
+	free(st);
+}
+
 static void typo_one_edit_only(void)
 {
 	static const struct vword vocab[] = {
@@ -2645,6 +2707,7 @@ int main(void)
 	typo_best_first();
 	typo_nearest_first();
 	typo_one_edit_only();
+	typo_seen_set();
 	typo_index_vs_walk();
 	return check_done();
 }
