@@ -47,11 +47,13 @@ int hx_m_err(const struct matcher *m)
 	return HX_OK;
 }
 
-/* Makes at[] the lists of the word m at d (term_advance keeps them for
- * its current docnum, so this is mostly a compare). */
+/* Makes at[] the lists of the word m at d. term_advance keeps them for
+ * its current docnum, which is the d every caller asks about today, so
+ * this is a compare; the walk below is for any other d (END included,
+ * which is also what atdoc is set to when the lists move). */
 static void lists_at(struct matcher *m, uint32_t d)
 {
-	if (m->atdoc == d)
+	if (m->atdoc == d && d != END)
 		return;
 	m->nat = 0;
 	for (int i = 0; i < m->nl; i++)

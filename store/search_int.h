@@ -1,9 +1,10 @@
 /*
  * search_int.h: the searcher's internals, shared by the files that make up
  * search (store/search.c and the files it calls): the searcher, posting
- * list cursors (ix_cursor.c), matchers (ix_match.c), evaluation and facets
- * (ix_eval.c), snippets (snippet.c) and did-you-mean (suggest.c). The
- * calls go one way: search.c -> suggest, snippet, ix_eval -> ix_match ->
+ * list cursors (ix_cursor.c), matchers (built in ix_mbuild.c, moved and
+ * scored in ix_match.c), evaluation and facets (ix_eval.c), snippets
+ * (snippet.c) and did-you-mean (suggest.c). The calls go one way:
+ * search.c -> suggest, snippet, ix_eval -> ix_mbuild -> ix_match ->
  * ix_cursor. Nothing outside store/ includes this file.
  */
 #ifndef HX_SEARCH_INT_H
@@ -66,7 +67,7 @@ struct hx_searcher {
 	int sf_failed;         /* it could not be built for these stats */
 	unsigned nbegin;  /* read transactions begun, up to 2; 1 again when the index changed */
 	MDB_cursor *pcur; /* ix.post, for the next list opened (hx_pl_open) */
-	MDB_cursor *scur; /* ix.stem, for the stem dictionary (ix_match.c) */
+	MDB_cursor *scur; /* ix.stem, for the stem dictionary (ix_mbuild.c) */
 	/* decompressed entries of evicted cache slots, freed in turn */
 	uint8_t *dbuf[HX_SR_DBUFS];
 	uint8_t *hbuf; /* the last entry's start read alone (hx_sr_head) */
@@ -198,7 +199,7 @@ int hx_sr_stem_maybe(hx_searcher *sr, const char *key, size_t kl);
 /* Frees the filter (a new one is built at next need, for new stats). */
 void hx_sfilter_free(struct hx_sfilter **pf);
 
-/* ---- matchers (ix_match.c) ------------------------------------------------ */
+/* ---- matchers (built in ix_mbuild.c, moved and scored in ix_match.c) ------- */
 
 enum { M_TERM, M_PREFIX, M_AND, M_OR };
 
@@ -231,7 +232,7 @@ struct matcher {
 	size_t nwords;
 	int qc; /* the query clause it was built for (hx_eval_build) */
 	/* M_TERM: the lists, and lmask[i] the languages in which list i is a
-	 * form; m_new clears the fields above them only (3.3 kB a matcher) */
+	 * form; m_new clears the fields above them only (3.5 kB a matcher) */
 	struct plist *l[TERM_LISTS];
 	uint32_t lmask[TERM_LISTS];
 	/* the lists whose current docnum is atdoc, in list order (nat of
@@ -256,7 +257,7 @@ void hx_m_next(struct matcher *m, uint32_t d);
  * with m->unsure set and m->doc a docnum below which it has none; the
  * next hx_m_step or hx_m_next goes on from there. */
 void hx_m_step(struct matcher *m, uint32_t d);
-/* Moves a matcher just built to its first candidate (ix_mbuild.c). */
+/* Moves a matcher just built to its first candidate (for ix_mbuild.c). */
 void hx_m_start(struct matcher *m);
 /* The score at m->doc, phrases not yet checked. */
 double hx_m_score(hx_searcher *sr, struct matcher *m);

@@ -82,7 +82,7 @@ static inline void hx_sx_seen_room(struct hx_sx_seen *st, size_t more)
 }
 
 /* Whether group g is met for the first time (then it is remembered while
- * there is room). */
+ * there is room). Only after hx_sx_seen_room has made the slots. */
 static inline int hx_sx_seen_first(struct hx_sx_seen *st, uint32_t g)
 {
 	uint32_t at = (g * 2654435761u) & (st->ns - 1);

@@ -639,7 +639,7 @@ struct model {
 
 /* Whether word a counts as a form of query word b in language lang: the
  * same stem, or in English b's stem plus "or"/"er" (or, when b's stem has 5
- * bytes or more and ends so, without them), as store/ix_match.c joins an
+ * bytes or more and ends so, without them), as store/ix_mbuild.c joins an
  * agent noun to its verb. */
 static int same_stem(int lang, const char *a, const char *b)
 {
@@ -2509,17 +2509,12 @@ static void typo_outcome(hx_searcher *sr, const char *q, char *out, size_t cap)
 	hx_results_clear(&r);
 }
 
-/* When a word one edit away is indexed, no word two edits away is
- * offered, however common: `abcdefgz` has `abcdefgh` (in 1 document) one
- * edit away and `abcdefxy` (40) and `abcdeqgy` (30) two away; `abcdefqq`
- * has none one edit away and is offered the two that are two away, the
- * commoner first (`abcdeqgy` is three away). "zzqword" is in no document
- * with them, so the corrections are offered as did-you-mean. Each query
- * through the walk, the index built and the index. */
 /* The set of typo-index groups a look-up has met (sugix.h): a group met
  * in the first walk (the deletes of at most one byte) is still known
  * after the second walk's growth, and past SX_SEEN / 2 groups a new one
- * is reported each time, as a plain model of the set says. */
+ * is reported each time, as a plain model of the set says: its slots
+ * double from 64 while under twice the bucket entries walked so far (at
+ * most SX_SEEN), and it keeps a group while fewer than half are taken. */
 static void typo_seen_set(void)
 {
 	struct hx_sx_seen *st = malloc(sizeof *st);
@@ -2545,27 +2540,34 @@ static void typo_seen_set(void)
 	CHECK(hx_sx_seen_first(st, 7) && hx_sx_seen_first(st, 7)); /* full: not kept */
 	CHECK(!hx_sx_seen_first(st, 100001));
 
-	/* random walks against a model: the groups kept, each while fewer
-	 * than half the slots of the moment are taken */
+	/* random walks (the file's fixed-seed rnd) against the model */
 	uint32_t *kept = malloc(SX_SEEN * sizeof *kept);
 	CHECK(kept != NULL);
 	int bad = 0;
 	for (int round = 0; round < 300 && kept; round++) {
-		size_t nk = 0;
+		size_t nk = 0, all = 0;
+		uint32_t ns = 0;
 		hx_sx_seen_init(st);
-		int walks = 1 + (int)randombytes_uniform(3);
+		int walks = 1 + (int)rnd(3);
 		for (int w = 0; w < walks; w++) {
-			uint32_t entries = randombytes_uniform(w ? 4000 : 200);
+			uint32_t entries = rnd(w ? 4000 : 200);
+			all += entries;
+			if (!ns)
+				ns = 64;
+			while (ns < SX_SEEN && ns < 2 * all)
+				ns *= 2;
 			hx_sx_seen_room(st, entries);
-			uint32_t range = 1 + randombytes_uniform(3000);
+			if (st->ns != ns)
+				bad++;
+			uint32_t range = 1 + rnd(3000);
 			for (uint32_t e = 0; e < entries; e++) {
-				uint32_t gg = randombytes_uniform(range) * 131u;
+				uint32_t gg = rnd(range) * 131u;
 				int known = 0;
 				for (size_t i = 0; i < nk && !known; i++)
 					known = kept[i] == gg;
 				if (hx_sx_seen_first(st, gg) != !known)
 					bad++;
-				if (!known && nk < st->ns / 2)
+				if (!known && nk < ns / 2)
 					kept[nk++] = gg;
 			}
 		}
@@ -2577,6 +2579,13 @@ static void typo_seen_set(void)
 	free(st);
 }
 
+/* When a word one edit away is indexed, no word two edits away is
+ * offered, however common: `abcdefgz` has `abcdefgh` (in 1 document) one
+ * edit away and `abcdefxy` (40) and `abcdeqgy` (30) two away; `abcdefqq`
+ * has none one edit away and is offered the two that are two away, the
+ * commoner first (`abcdeqgy` is three away). "zzqword" is in no document
+ * with them, so the corrections are offered as did-you-mean. Each query
+ * through the walk, the index built and the index. */
 static void typo_one_edit_only(void)
 {
 	static const struct vword vocab[] = {
