@@ -1,5 +1,7 @@
 /*
- * sugix.h: the typo index (sugix.c), for the look-ups of suggest.c.
+ * sugix.h: the typo index (sugix.c), for the look-ups of suggest.c, and
+ * the set of its groups a look-up has met (inline: read once per bucket
+ * entry; tests/test_search.c checks it against a model).
  */
 #ifndef HX_SUGIX_H
 #define HX_SUGIX_H
