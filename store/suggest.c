@@ -282,14 +282,13 @@ static int nearest_only(const struct cand_word *best, int *nbest)
 /* The best few indexed words near word, best first: from the delete index
  * when the searcher has one, else by a walk over the whole vocabulary.
  * Words one edit away come first, and when there is one, no word two
- * edits away is offered (the nearest correction is the likeliest, as
- * in Norvig's corrector; docs/SEARCH.md, "Typos"). So the index is looked
- * up with the
- * word's deletes of at most one byte first: every word one edit away
- * shares one of those with the word (a substitution, a swap or a byte
- * more or less within the indexed prefix: a delete on each side; beyond
- * it, the prefix itself), and the deletes of two bytes are looked up only
- * when none is found. */
+ * edits away is offered (the nearest correction is the likeliest, as in
+ * Norvig's corrector; docs/SEARCH.md, "Typos"). So the index is looked up
+ * with the word's deletes of at most one byte first: every word one edit
+ * away shares one of those with the word (a substitution, a swap or a
+ * byte more or less within the indexed prefix: a delete on each side;
+ * beyond it, the prefix itself), and the deletes of two bytes are looked
+ * up only when none is found. */
 static int near_words(hx_searcher *sr, const char *word, int lang, struct cand_word *best,
                       int *nbest)
 {
