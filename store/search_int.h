@@ -257,7 +257,9 @@ void hx_m_next(struct matcher *m, uint32_t d);
  * with m->unsure set and m->doc a docnum below which it has none; the
  * next hx_m_step or hx_m_next goes on from there. */
 void hx_m_step(struct matcher *m, uint32_t d);
-/* Moves a matcher just built to its first candidate (for ix_mbuild.c). */
+/* Starts a matcher just built (for ix_mbuild.c): a word unsure at its
+ * lists' least docnum (as hx_m_step leaves it), any other at its first
+ * candidate. */
 void hx_m_start(struct matcher *m);
 /* The score at m->doc, phrases not yet checked. */
 double hx_m_score(hx_searcher *sr, struct matcher *m);
