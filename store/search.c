@@ -504,16 +504,18 @@ int hx_search(hx_searcher *sr, const char *qtext, const hx_search_opts *opts, hx
 	if (!opts->no_suggest &&
 	    (rc = correct(sr, qtext, &r, lang, sizeof lang, opts->facets, res)))
 		goto out;
-	if (!opts->no_proximity && (rc = hx_prox_rerank(sr, r.q, r.heap, r.nheap)))
-		goto out;
 	/* Translations: when a candidate is one, look at more candidates and
-	 * collapse; else each candidate is its own hit. */
+	 * collapse; else each candidate is its own hit. Which candidates are
+	 * translations does not depend on their order, so the re-rank comes
+	 * after the wider run: it re-ranked the first run's candidates too,
+	 * which the wider run then threw away. */
 	int tr = has_translations(sr, &r, &rc);
 	if (!rc && tr && r.nheap == r.k && r.k < 100000) {
 		size_t k2 = r.k * TR_WIDEN < 100000 ? r.k * TR_WIDEN : 100000;
-		if (!(rc = run_eval(sr, &r, k2, 0)) && !opts->no_proximity)
-			rc = hx_prox_rerank(sr, r.q, r.heap, r.nheap);
+		rc = run_eval(sr, &r, k2, 0);
 	}
+	if (!rc && !opts->no_proximity)
+		rc = hx_prox_rerank(sr, r.q, r.heap, r.nheap);
 	if (!rc && tr) {
 		query_lang(sr, r.q, lang, sizeof lang);
 		rc = collapse(sr, &r, lang, &g, &ng);
