@@ -647,10 +647,50 @@ static int in_lang_stem(hx_searcher *sr, int lang, const char *w, size_t wl, con
 	return mdb_get(sr->txn, sr->ix->stem, &k, &v) == 0;
 }
 
+static struct hx_sr_inmemo *inmemo(hx_searcher *sr, const char *w, size_t wl)
+{
+	for (unsigned i = 0; i < sr->ninm; i++)
+		if (!strncmp(sr->inm[i].w, w, wl) && !sr->inm[i].w[wl])
+			return &sr->inm[i];
+	return NULL;
+}
+
+void hx_sr_in_note(hx_searcher *sr, const char *w, size_t wl, uint32_t asked, uint32_t known)
+{
+	if (wl > HX_TOKEN_MAX || memchr(w, 0, wl))
+		return;
+	struct hx_sr_inmemo *m = inmemo(sr, w, wl);
+	if (!m) {
+		if (sr->ninm == HX_SR_INMEMO)
+			return;
+		m = &sr->inm[sr->ninm++];
+		memcpy(m->w, w, wl);
+		m->w[wl] = 0;
+		m->asked = m->known = 0;
+	}
+	m->known = (m->known & ~asked) | (known & asked);
+	m->asked |= asked;
+}
+
 int hx_sr_in_langs(hx_searcher *sr, const char *w, size_t wl, int in[HX_IX_NLANG])
 {
 	const char *sts[HX_STEM_LANGS_MAX];
 	size_t sls[HX_STEM_LANGS_MAX];
+	/* the matchers' walks answered for every language without a word
+	 * table: no stems, no look-ups but the tables' */
+	const struct hx_sr_inmemo *m = wl <= HX_TOKEN_MAX ? inmemo(sr, w, wl) : NULL;
+	for (int i = 0; m && i < sr->nlangs; i++)
+		if (!hx_stem_lang_dict(sr->langs[i]) && !(m->asked >> sr->langs[i] & 1))
+			m = NULL;
+	if (m) {
+		for (int i = 0; i < sr->nlangs; i++) {
+			MDB_val v;
+			int lang = sr->langs[i];
+			in[i] = hx_stem_lang_dict(lang) ? wstem_get(sr, lang, w, wl, &v)
+			                                : (int)(m->known >> lang & 1);
+		}
+		return HX_OK;
+	}
 	if (hx_stem_langs(sr->stem, sr->langs, sr->nlangs, w, wl, sts, sls))
 		return HX_ENOMEM;
 	/* sts are borrowed from the stemmers until their next call: the

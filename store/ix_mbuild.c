@@ -35,10 +35,13 @@ static struct matcher *m_new(int kind)
 }
 
 /* Adds to m the lists of the words whose stem in lang is st (the stem
- * dictionary's keys "code:st" 00 word), marked as forms in lang. */
+ * dictionary's keys "code:st" 00 word), marked as forms in lang. With
+ * self (the query word, whose own stem st is), *found tells whether self
+ * is one of those words. */
 static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int lang, const char *st,
-                       size_t sl, int *err)
+                       size_t sl, const char *self, int *found, int *err)
 {
+	size_t selfl = self ? strlen(self) : 0;
 	char key[2 * HX_TOKEN_MAX + 16];
 	size_t pl = hx_ix_dkey(key, lang, st, sl, "", 0);
 	int rc;
@@ -52,6 +55,8 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
 		const char *w = (const char *)k.mv_data + pl;
 		size_t n = k.mv_size - pl;
 		int j;
+		if (self && n == selfl && !memcmp(w, self, n))
+			*found = 1;
 		for (j = 0; j < m->nl; j++)
 			if (m->l[j]->tl == n + 1 && !memcmp(m->l[j]->term + 1, w, n))
 				break;
@@ -103,6 +108,14 @@ static int joined_stems(int english, const char *st, size_t sl, char js[3][HX_TO
 	return n;
 }
 
+/* The query word, when the walk of its own stem st in lang tells
+ * hx_sr_in_langs whether it is a word of lang: in a language with a stem
+ * (NULL: none) and no word table. */
+static const char *j0_self(const char *st, int lang, const char *word)
+{
+	return st && !hx_stem_lang_dict(lang) ? word : NULL;
+}
+
 /* A word: its exact list, and unless exact_only the lists of the words
  * that share its stem in each indexed language (from the stem
  * dictionary). NULL with *err == 0 when nothing matches. */
@@ -135,14 +148,25 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 		size_t sls[HX_STEM_LANGS_MAX];
 		if (!*err && hx_stem_langs(sr->stem, sr->langs, sr->nlangs, word, wl, sts, sls))
 			*err = HX_ENOMEM;
+		uint32_t asked = 0, known = 0; /* for hx_sr_in_note, by language */
 		for (int i = 0; i < sr->nlangs && !*err; i++) {
 			int lang = sr->langs[i];
 			char js[3][HX_TOKEN_MAX + 3];
 			size_t jl[3];
-			int nj = joined_stems(lang == en, sts[i], sls[i], js, jl);
+			int nj = joined_stems(lang == en, sts[i], sls[i], js, jl), found = 0;
+			/* js[0] is the word's own stem (in a language with a word
+			 * table hx_sr_in_langs looks the word up there instead) */
+			const char *self = j0_self(sts[i], lang, word);
 			for (int j = 0; j < nj && !*err; j++)
-				stem_forms(sr, m, c, lang, js[j], jl[j], err);
+				stem_forms(sr, m, c, lang, js[j], jl[j], j ? NULL : self, &found,
+				           err);
+			if (self && nj && lang < 32) {
+				asked |= 1u << lang;
+				known |= (uint32_t)found << lang;
+			}
 		}
+		if (!*err && asked)
+			hx_sr_in_note(sr, word, wl, asked, known);
 	}
 	if (*err || !m->nl) {
 		hx_m_free(&m);

@@ -122,6 +122,7 @@ static int begin(hx_searcher *sr)
 		return rc;
 	sr->nbuf = NULL;
 	sr->ndoc = END;
+	sr->ninm = 0;
 	if (sr->nbegin < 2)
 		sr->nbegin++;
 	hx_sr_vc_clear(sr);

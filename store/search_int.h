@@ -46,6 +46,8 @@ struct hx_hcache {
 	hx_ix_hit h;
 };
 
+#define HX_SR_INMEMO 16 /* query words a search remembers for hx_sr_in_langs */
+
 struct hx_searcher {
 	hx_store *s;
 	struct hx_index *ix;
@@ -91,6 +93,16 @@ struct hx_searcher {
 	hx_ix_stats dst;
 	hx_rank rk;    /* ranking constants (hx_rank_default) */
 	int rk_noskip; /* rk's w or b differ from the index's */
+	/* Per search (begin clears it): what the stem dictionary's walks of
+	 * the matchers found of each query word, by language id: bit lang of
+	 * asked, the word's own stem group was walked; of known, the word
+	 * itself is in it (hx_sr_in_lang's answer, which hx_sr_in_langs then
+	 * takes from here instead of a look-up). */
+	struct hx_sr_inmemo {
+		char w[HX_TOKEN_MAX + 1];
+		uint32_t asked, known;
+	} inm[HX_SR_INMEMO];
+	unsigned ninm;
 };
 
 /* BM25F under the searcher's constants: the weighted, length-normalised
@@ -166,6 +178,10 @@ int hx_sr_in_lang(hx_searcher *sr, int lang, const char *w, size_t wl);
  * sr->langs[i]), with the word's stems in all of them made or found at
  * once (hx_stem_langs); HX_ENOMEM when they cannot be. */
 int hx_sr_in_langs(hx_searcher *sr, const char *w, size_t wl, int in[HX_IX_NLANG]) HX_WUR;
+/* Notes what the walks of w's own stem groups found, by language id (bit
+ * lang of asked: walked; of known: w is in it), for hx_sr_in_langs;
+ * nothing when the memo is full. */
+void hx_sr_in_note(hx_searcher *sr, const char *w, size_t wl, uint32_t asked, uint32_t known);
 /* The searcher's hx_stem_lookup (arg is the searcher; tokenize.h): the
  * stem ix.wstem keeps for a word, read in the current read transaction;
  * 0 when the word has postings (another language's word), -1 when it
