@@ -34,7 +34,7 @@
  * best anchor, with every system's rank and top 3, and --ties-reversed
  * counts hansa's exactly tied hits in the reverse order (what a set owes
  * to the order of ties); --translations makes each document whose path is
- * another's plus a language suffix (tools/0ad.da of tools/0ad: 68,053 in
+ * another's plus a language suffix (tools/0ad.da of tools/0ad: 67,961 in
  * the corpus) declare itself a translation of it (translation_of), so
  * that hansa collapses them as a partner's store would, and every system's
  * hit then counts when it is the target or one of its translations.
@@ -506,8 +506,17 @@ static int hansa_only;
  * the target's). NULL without --translations. */
 static long *tr_group;
 
+/* Whether a hit (a rowid: corpus index + 1) is the target document or,
+ * with --translations, one of its translations. */
+static int hit_is(long id, size_t doc)
+{
+	return id == (long)doc + 1 || (tr_group && id > 0 && tr_group[id - 1] == tr_group[doc]);
+}
+
 /* --translations: a document whose path is another's plus "." and a
- * language tag of 2-3 letters declares itself that one's translation. */
+ * suffix of 2-3 bytes (a language tag: of the corpus's 67,961, 11 are
+ * other suffixes, as tools/python3.11 of tools/python3) declares itself
+ * that one's translation. */
 static void mark_translations(struct doc *docs, size_t n, const struct pathmap *pm)
 {
 	size_t nt = 0;
@@ -768,8 +777,7 @@ static int run_sys(const struct engines *en, int sys, const char *words, const c
 	for (int i = 0; i < 3; i++)
 		last_top[sys][i] = i < n ? ids[i] : 0;
 	for (int i = 0; i < n && i < 10; i++)
-		if (ids[i] == (long)doc + 1 ||
-		    (tr_group && ids[i] > 0 && tr_group[ids[i] - 1] == tr_group[doc]))
+		if (hit_is(ids[i], doc))
 			return i + 1;
 	return 0;
 }
@@ -1174,7 +1182,7 @@ static int worse_print(const struct doc *docs, const char *lang, int qt, const c
 			if (tl > 40) /* cut at a character's start */
 				for (tl = 40; tl && (d->title[tl] & 0xC0) == 0x80; tl--)
 					;
-			printf(" %s%s (%s, %.*s)", (size_t)top[s][k] == doc + 1 ? "*" : "", d->path,
+			printf(" %s%s (%s, %.*s)", hit_is(top[s][k], doc) ? "*" : "", d->path,
 			       d->lang, (int)tl, d->title);
 		}
 		printf("\n");
@@ -1953,14 +1961,14 @@ int main(int argc, char **argv)
 		asked++;
 		int hr = 0, fr = 0;
 		for (int i = 0; i < hn && i < 10; i++)
-			if (hid[i] == (long)di + 1) {
+			if (hit_is(hid[i], di)) {
 				mrr_h += 1.0 / (i + 1);
 				found_h++;
 				hr = i + 1;
 				break;
 			}
 		for (int i = 0; i < fn && i < 10; i++)
-			if (fid[i] == (long)di + 1) {
+			if (hit_is(fid[i], di)) {
 				mrr_f += 1.0 / (i + 1);
 				found_f++;
 				fr = i + 1;
