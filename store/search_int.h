@@ -232,7 +232,7 @@ struct matcher {
 	 * with its stem (l[], lmask[]: last, as only the first nl are set) */
 	int exact_only;
 	int nl, qi;     /* qi: the exact word's list, or -1 */
-	int unsure;     /* doc is a bound of the next candidate (hx_m_step) */
+	int unsure;     /* doc is a bound of the next candidate (hx_m_step, hx_m_start) */
 	uint32_t atdoc; /* M_TERM: at[] holds the nat lists at this docnum */
 	int nat;
 	uint32_t tfdoc; /* tf[] holds the weighted tfs of this docnum */

@@ -2026,6 +2026,42 @@ static void typo_group_skip(void)
 	vocab_done(&s, d, nd, dir);
 }
 
+/* The query's language reads what the matchers' walks of this search
+ * found of its words (hx_sr_in_note), never a search's before: the index
+ * may have changed in between. A first search walks "kompass" in English
+ * and Danish when only the English guide has it; then its Danish
+ * translation, with the word, is added. A phrase is not walked, so the
+ * second search looks the word up: known in English and Danish alike, the
+ * query has no language, and the collapse shows the best scored version,
+ * the Danish one with the shorter title. A memo kept from the first search
+ * would say English. */
+static void query_lang_fresh(void)
+{
+	char *dir = tmpdir();
+	hx_store *s;
+	hx_searcher *sr;
+	doc *d[3];
+	CHECK_RC(hx_store_open(&s, dir, HX_STORE_CREATE), HX_OK);
+	d[0] = mkdoc(0, "p/guide", 1000, "en", "A kompass for the sea, the hills and the mountains",
+	             "How to find the way.", NULL, NULL, NULL);
+	d[1] = mkdoc(0, "p/other.da", 1001, "da", "Et andet dokument", "Noget tekst.", NULL, NULL,
+	             NULL);
+	d[2] = mkdoc(0, "p/guide.da", 1002, "da", "Kompass", "Find vejen.", NULL, NULL, NULL);
+	snprintf(d[2]->tr, sizeof d[2]->tr, "p/guide");
+	doc_sign(d[2]);
+	CHECK_RC(put_docs(s, d, 2), HX_OK);
+	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
+	CHECK(!strcmp(paths(sr, "kompass"), "p/guide"));
+	CHECK_RC(put_docs(s, d + 2, 1), HX_OK);
+	CHECK(!strcmp(paths(sr, "\"kompass\""), "p/guide.da"));
+	hx_searcher_free(&sr);
+	for (size_t i = 0; i < 3; i++)
+		doc_free(d[i]);
+	hx_store_close(&s);
+	rmrf(dir);
+	free(dir);
+}
+
 /* The query's language, from the languages that know its words, favours
  * a typo's candidates of that language: "handbuch" is German only, so
  * for "handbuch qwertz" the German "qwertx" (2 documents) comes before the
@@ -2726,6 +2762,7 @@ int main(void)
 	typo_group_skip();
 	typo_batches();
 	typo_query_lang();
+	query_lang_fresh();
 	osa_bits();
 	known_words();
 	rank_constants();
