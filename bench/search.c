@@ -543,6 +543,7 @@ static void mark_translations(struct doc *docs, size_t n, const struct pathmap *
 	}
 	printf("--translations: %zu documents declare the one they translate\n", nt);
 }
+
 /* --dump FILE: each hansa query's results (total, correction, and each
  * hit's path and score, exactly) written once, on its warm-up run, so that
  * two builds can be diffed: a speed change must leave them identical. */
@@ -1755,10 +1756,12 @@ int main(int argc, char **argv)
 	if (keep) {
 		FILE *sf = fopen(stamp, "r");
 		size_t was = 0;
-		int wtr = 0; /* a stamp of before --translations has the count alone */
-		if (sf && fscanf(sf, "%zu", &was) == 1 && was == n &&
-		    (fscanf(sf, "%d", &wtr) == 1 || 1) && wtr == translations)
-			keep_built = 1;
+		if (sf && fscanf(sf, "%zu", &was) == 1 && was == n) {
+			int wtr; /* a stamp of before --translations has the count alone */
+			if (fscanf(sf, "%d", &wtr) != 1)
+				wtr = 0;
+			keep_built = wtr == translations;
+		}
 		if (sf)
 			fclose(sf);
 		printf("--keep %s: %s\n\n", dir,
