@@ -657,7 +657,7 @@ static struct hx_sr_inmemo *inmemo(hx_searcher *sr, const char *w, size_t wl)
 
 void hx_sr_in_note(hx_searcher *sr, const char *w, size_t wl, uint32_t asked, uint32_t known)
 {
-	if (wl > HX_TOKEN_MAX || memchr(w, 0, wl))
+	if (wl > HX_TOKEN_MAX)
 		return;
 	struct hx_sr_inmemo *m = inmemo(sr, w, wl);
 	if (!m) {

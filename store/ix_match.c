@@ -125,6 +125,16 @@ static int term_counts(struct matcher *m, uint32_t d)
 /* Moves m to its first candidate docnum >= d (phrases unchecked). */
 static void m_advance(struct matcher *m, uint32_t d);
 
+/* The least docnum of the word m's lists: no candidate of it is below. */
+static uint32_t lists_low(const struct matcher *m)
+{
+	uint32_t low = END;
+	for (int i = 0; i < m->nl; i++)
+		if (m->l[i]->doc < low)
+			low = m->l[i]->doc;
+	return low;
+}
+
 /* Moves the word m to its first candidate docnum >= d; with once, stops
  * after the first document that does not count: m->doc is then a docnum
  * its next candidate is not below (the least of its lists'), and
@@ -169,10 +179,7 @@ static void term_advance(struct matcher *m, uint32_t d, int once)
 			}
 		m->atdoc = END; /* lists moved: at[] is no longer theirs */
 		if (once) {
-			uint32_t low = END;
-			for (int i = 0; i < m->nl; i++)
-				if (m->l[i]->doc < low)
-					low = m->l[i]->doc;
+			uint32_t low = lists_low(m);
 			m->doc = low > d ? low : d;
 			m->unsure = m->doc != END;
 			return;
@@ -201,13 +208,9 @@ static void m_move(struct matcher *m, uint32_t d, int once)
 void hx_m_start(struct matcher *m)
 {
 	if (m->kind == M_TERM) {
-		uint32_t low = END;
-		for (int i = 0; i < m->nl; i++)
-			if (m->l[i]->doc < low)
-				low = m->l[i]->doc;
-		m->doc = low;
+		m->doc = lists_low(m);
 		m->atdoc = END;
-		m->unsure = low != END;
+		m->unsure = m->doc != END;
 		return;
 	}
 	m_advance(m, 0);

@@ -78,6 +78,7 @@ static void stem_forms(hx_searcher *sr, struct matcher *m, MDB_cursor *c, int la
 }
 
 _Static_assert(HX_IX_NLANG <= HX_STEM_LANGS_MAX, "a searcher's languages fit hx_stem_langs");
+_Static_assert(HX_IX_NLANG <= 32, "a searcher's language ids are bits of hx_sr_in_note's masks");
 
 /* The stems a query word's stem st stands for. Snowball's English stemmer
  * leaves an agent noun apart from its verb (editor/edit, viewer/view,
@@ -160,7 +161,7 @@ struct matcher *hx_m_word(hx_searcher *sr, const char *word, int exact_only, int
 			for (int j = 0; j < nj && !*err; j++)
 				stem_forms(sr, m, c, lang, js[j], jl[j], j ? NULL : self, &found,
 				           err);
-			if (self && nj && lang < 32) {
+			if (self && nj) {
 				asked |= 1u << lang;
 				known |= (uint32_t)found << lang;
 			}

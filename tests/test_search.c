@@ -1504,6 +1504,14 @@ static void rank_constants(void)
 	free(dir);
 }
 
+/* Whether the hits are the two given, or (others) the two then t/other... */
+static int two_first(const char *got, const char *two, int others)
+{
+	char want[64];
+	snprintf(want, sizeof want, "%s%s", two, others ? " t/other" : "");
+	return others ? !strncmp(got, want, strlen(want)) : !strcmp(got, want);
+}
+
 /* A title holding every query word as typed (a known item) ranks above
  * a shorter title with other forms of them; without the title boost the
  * shorter title wins, so the boost is what decides. With translated, the
@@ -1541,25 +1549,18 @@ static void title_as_typed_in(int translated)
 	CHECK_RC(put_docs(s, d, n), HX_OK);
 	CHECK_RC(hx_searcher_new(&sr, s), HX_OK);
 	/* the two first, then (translated) the others; t/game.da collapsed */
-	const char *tail = translated ? " t/other" : "";
-	char want[64];
-	snprintf(want, sizeof want, "t/data t/game%s", tail);
 	const char *got = paths(sr, "clone lemmings");
-	CHECK(translated ? !strncmp(got, want, strlen(want)) : !strcmp(got, want));
+	CHECK(two_first(got, "t/data t/game", translated));
 	CHECK(!strstr(got, "t/game.da"));
 	hx_rank rk, def;
 	hx_rank_default(&def);
 	rk = def;
 	rk.title_exact = 0;
 	hx_searcher_set_rank(sr, &rk);
-	snprintf(want, sizeof want, "t/game t/data%s", tail);
-	got = paths(sr, "clone lemmings");
-	CHECK(translated ? !strncmp(got, want, strlen(want)) : !strcmp(got, want));
+	CHECK(two_first(paths(sr, "clone lemmings"), "t/game t/data", translated));
 	hx_searcher_set_rank(sr, &def);
 	/* the other forms, typed: the other title is now the one as typed */
-	snprintf(want, sizeof want, "t/game t/data%s", tail);
-	got = paths(sr, "clones lemming");
-	CHECK(translated ? !strncmp(got, want, strlen(want)) : !strcmp(got, want));
+	CHECK(two_first(paths(sr, "clones lemming"), "t/game t/data", translated));
 	hx_searcher_free(&sr);
 	for (size_t i = 0; i < n; i++)
 		doc_free(d[i]);
